@@ -1,0 +1,37 @@
+/*
+ * hss_conf — mihua-hss settings: defaults (DESIGN §8), the JSON config file, then command-line overrides.
+ *
+ * Precedence is defaults < -c FILE < command line, so a test can take conf/hss.json as it is and move only the
+ * port. Every failure here is a usage or configuration error: exit code 2 with the reason on stderr.
+ */
+#ifndef MIHUA_HSS_CONF_H
+#define MIHUA_HSS_CONF_H
+
+#include <stdbool.h>
+
+#include "core/log.h"
+
+typedef struct {
+    char *config_path;
+    char *subscribers_path;
+    char *identity;           /* Origin-Host */
+    char *realm;              /* Origin-Realm; peers of this realm are accepted */
+    long port;                /* Diameter listen port */
+    long tc_timer;            /* freeDiameter reconnect timer, seconds */
+    long tw_timer;            /* freeDiameter watchdog timer, seconds */
+    char *service_indication; /* RepositoryData key meaning "subscribed to voice encryption" */
+    char *log_level_name;
+    log_level_t log_level;
+    bool fd_debug;
+} hss_conf_t;
+
+typedef enum {
+    HSS_CONF_OK = 0,
+    HSS_CONF_EXIT_OK,   /* --help or --version printed; exit 0 */
+    HSS_CONF_BAD,       /* reason printed on stderr; exit 2 */
+} hss_conf_result_t;
+
+hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv);
+void hss_conf_free(hss_conf_t *c);
+
+#endif

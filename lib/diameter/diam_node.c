@@ -1,0 +1,415 @@
+/*
+ * diam_node — one freeDiameter node per process, configured from diam_node_conf_t (see diam_node.h).
+ *
+ * Start-up, in the order freeDiameter requires:
+ *   1. validate the settings: everything that ends up inside the generated file must be a plain token (identity,
+ *      realm, address) or a path without quotes, so a setting can never inject configuration directives;
+ *   2. render `fd.conf` (and `acl_wl.conf` when accept_realm is set) into a private mkdtemp() directory;
+ *   3. route freeDiameter's logger into mihua's log, then fd_core_initialize() and fd_core_parseconf(), which loads
+ *      dict_nasreq, dict_dcca, dict_dcca_3gpp (DESIGN §3) and acl_wl;
+ *   4. sh_dict_init(), advertise Sh (auth, vendor 10415) with fd_disp_app_support() so CER/CEA carry
+ *      Vendor-Specific-Application-Id{10415, 16777217} — without it a peer closes with NO_COMMON_APPLICATION;
+ *   5. fd_core_start(), fd_core_waitstartcomplete().
+ *
+ * freeDiameter 1.2.1 facts this relies on (checked against the Debian build):
+ *   - `Port = 0;` creates no listening socket at all (client-only node);
+ *   - `SecPort = 0;` with no TLS_Cred is accepted: fd_conf_parse only demands a key when a TLS port or in-band TLS
+ *     is configured, and then logs "TLS is disabled". So no throwaway certificate is generated; TLS_Cred is only
+ *     written when the caller provides tls_cert and tls_key, with TLS_CA = tls_cert because 1.2.1 rejects a
+ *     certificate whose issuer it does not know (a self-signed one is its own CA; for a CA-issued one, put the
+ *     chain in that file);
+ *   - `ListenOn` is parsed but TCP still binds 0.0.0.0 (we write it anyway, for the CER host addresses and for
+ *     builds that honour it); TwTimer below 6 is refused by the parser, TcTimer down to 1 is accepted;
+ *   - `NoRelay;` makes this an end node: a request we do not handle is answered 3001/3002 instead of forwarded.
+ *   - a received request that breaks the ABNF rules (e.g. a UDR without User-Identity) never reaches the
+ *     application: routing_dispatch.c runs fd_msg_parse_or_error(), which answers it itself (5005
+ *     DIAMETER_MISSING_AVP with Failed-AVP, 5009 for too many occurrences, ...).
+ *
+ * Logging bridge: fd_log_handler_register() takes a plain function pointer without user data, so the bridge keeps
+ * its two switches (fd_debug, stopping) in one documented static. freeDiameter's FATAL "shutdown sequence" line is
+ * expected during diam_node_stop() and is logged at info then; its NOTICE lines (configuration dump, peer state
+ * changes) go to debug; its DEBUG/ANNOYING lines only with fd_debug.
+ */
+#include "diameter/diam_node.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <freeDiameter/freeDiameter-host.h>
+#include <freeDiameter/libfdcore.h>
+#include <libxml/parser.h>
+
+#include "core/log.h"
+
+#ifndef MIHUA_FD_EXTENSION_DIR
+#define MIHUA_FD_EXTENSION_DIR "/usr/lib/freeDiameter"
+#endif
+
+#define DIAM_LOG_MODULE "fd"
+#define DIAM_LOG_LINE_MAX 1024     /* one freeDiameter log line; longer ones (message dumps) are cut */
+#define DIAM_TOKEN_MAX 255         /* RFC 6733 DiameterIdentity fits in 255 octets */
+#define DIAM_TC_DEFAULT 30         /* RFC 6733 §2.1 suggests 30 s between reconnection attempts */
+#define DIAM_TW_DEFAULT 30         /* RFC 3539 §3.4.1 default watchdog */
+#define DIAM_TW_MIN 6              /* RFC 3539: Tw must not be below 6 s; freeDiameter's parser enforces it */
+#define DIAM_TC_MIN 1
+#define DIAM_POLL_NS 20000000L     /* 20 ms between peer-state checks in diam_node_wait_peer */
+#define DIAM_CONF_NAME "fd.conf"
+#define DIAM_ACL_NAME "acl_wl.conf"
+
+static const char *const DIAM_DICT_EXTENSIONS[] = { "dict_nasreq.fdx", "dict_dcca.fdx", "dict_dcca_3gpp.fdx" };
+
+struct diam_node {
+    char dir[PATH_MAX];  /* private temporary directory holding the generated files */
+    bool started;        /* fd_core_start() succeeded */
+};
+
+/* The only process state here: freeDiameter's log callback has no user-data argument. */
+static struct {
+    atomic_bool fd_debug; /* pass freeDiameter's DEBUG/ANNOYING lines */
+    atomic_bool stopping; /* diam_node_stop() in progress: FATAL "shutdown sequence" is expected */
+} g_fd_log;
+
+/* ---------------------------------------------------------------- logging bridge */
+
+static void fd_log_bridge(int fd_level, const char *fmt, va_list ap)
+{
+    log_level_t lvl;
+    if (fd_level >= FD_LOG_FATAL)
+        lvl = atomic_load(&g_fd_log.stopping) ? LOG_LVL_INFO : LOG_LVL_ERROR;
+    else if (fd_level >= FD_LOG_ERROR)
+        lvl = LOG_LVL_WARN;
+    else if (fd_level >= FD_LOG_NOTICE || atomic_load(&g_fd_log.fd_debug))
+        lvl = LOG_LVL_DEBUG;
+    else
+        return;
+    if (lvl > log_get_level())
+        return;
+    char line[DIAM_LOG_LINE_MAX];
+    vsnprintf(line, sizeof line, fmt, ap);
+    log_write(lvl, DIAM_LOG_MODULE, "%s", line);
+}
+
+static void log_bridge_install(bool fd_debug)
+{
+    atomic_store(&g_fd_log.fd_debug, fd_debug);
+    atomic_store(&g_fd_log.stopping, false);
+    fd_g_debug_lvl = fd_debug ? FD_LOG_ANNOYING : FD_LOG_NOTICE;
+    (void)fd_log_handler_register(fd_log_bridge); /* EALREADY when already ours: fine */
+}
+
+/* ---------------------------------------------------------------- validation */
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (!err || !errlen)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* A DiameterIdentity, realm or address: letters, digits and ".-_:" only. */
+static bool token_ok(const char *s)
+{
+    if (!s || !*s || strlen(s) > DIAM_TOKEN_MAX)
+        return false;
+    for (; *s; s++) {
+        char c = *s;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+                  || c == '-' || c == '_' || c == ':';
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* A path written inside a quoted string: no quote, backslash or control character. */
+static bool path_ok(const char *s)
+{
+    if (!s || !*s || strlen(s) >= PATH_MAX)
+        return false;
+    for (; *s; s++)
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+static bool port_ok(int port, bool zero_ok)
+{
+    return port <= 65535 && (port > 0 || (zero_ok && port == 0));
+}
+
+static int validate_peers(const diam_node_conf_t *c, char *err, size_t errlen)
+{
+    if (c->n_peers > DIAM_NODE_MAX_PEERS) {
+        set_err(err, errlen, "too many Diameter peers (%zu, at most %d)", c->n_peers, DIAM_NODE_MAX_PEERS);
+        return -1;
+    }
+    for (size_t i = 0; i < c->n_peers; i++) {
+        const diam_peer_t *p = &c->peers[i];
+        if (!token_ok(p->identity) || !token_ok(p->addr) || !port_ok(p->port, false)) {
+            set_err(err, errlen, "Diameter peer %zu: identity, addr and port (1-65535) are required and must be "
+                    "plain names", i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int validate(const diam_node_conf_t *c, char *err, size_t errlen)
+{
+    if (!token_ok(c->identity) || !token_ok(c->realm)) {
+        set_err(err, errlen, "Diameter identity and realm are required (letters, digits, '.', '-', '_')");
+        return -1;
+    }
+    if (!port_ok(c->port, true) || (c->listen_addr && !token_ok(c->listen_addr))) {
+        set_err(err, errlen, "Diameter listen port must be 0-65535 and listen_addr a plain address");
+        return -1;
+    }
+    if (c->accept_realm && !token_ok(c->accept_realm)) {
+        set_err(err, errlen, "accept_realm must be a plain realm name");
+        return -1;
+    }
+    if ((c->tc_timer && c->tc_timer < DIAM_TC_MIN) || (c->tw_timer && c->tw_timer < DIAM_TW_MIN)) {
+        set_err(err, errlen, "tc_timer must be >= %d and tw_timer >= %d seconds (0 = default)", DIAM_TC_MIN,
+                DIAM_TW_MIN);
+        return -1;
+    }
+    if ((c->ext_dir && !path_ok(c->ext_dir)) || (c->tls_cert && !path_ok(c->tls_cert))
+        || (c->tls_key && !path_ok(c->tls_key)) || (!c->tls_cert != !c->tls_key)) {
+        set_err(err, errlen, "ext_dir/tls_cert/tls_key must be plain paths; tls_cert and tls_key go together");
+        return -1;
+    }
+    return validate_peers(c, err, errlen);
+}
+
+/* ---------------------------------------------------------------- rendering */
+
+static const char *ext_dir_of(const diam_node_conf_t *c)
+{
+    if (c->ext_dir)
+        return c->ext_dir;
+    const char *env = getenv("MIHUA_FD_EXTENSION_DIR");
+    if (env && path_ok(env))
+        return env;
+    return MIHUA_FD_EXTENSION_DIR;
+}
+
+static int write_acl(const diam_node_t *n, const char *realm, char *path, size_t size)
+{
+    if (snprintf(path, size, "%s/%s", n->dir, DIAM_ACL_NAME) >= (int)size)
+        return -1;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    /* acl_wl: ALLOW_IPSEC lets a peer connect without TLS; "*.<realm>" matches any name below the realm. */
+    fprintf(f, "ALLOW_IPSEC *.%s\n", realm);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static int extension_line(FILE *f, const char *dir, const char *name, const char *conf_file, char *err,
+                          size_t errlen)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path || access(path, R_OK) != 0) {
+        set_err(err, errlen, "freeDiameter extension %s/%s not found", dir, name);
+        return -1;
+    }
+    if (conf_file)
+        fprintf(f, "LoadExtension = \"%s\" : \"%s\";\n", path, conf_file);
+    else
+        fprintf(f, "LoadExtension = \"%s\";\n", path);
+    return 0;
+}
+
+static void write_core_settings(FILE *f, const diam_node_conf_t *c)
+{
+    fprintf(f, "Identity = \"%s\";\nRealm = \"%s\";\n", c->identity, c->realm);
+    fprintf(f, "Port = %d;\nSecPort = 0;\nNo_SCTP;\nNo_IPv6;\nNoRelay;\n", c->port);
+    if (c->listen_addr)
+        fprintf(f, "ListenOn = \"%s\";\n", c->listen_addr);
+    fprintf(f, "TcTimer = %d;\nTwTimer = %d;\n", c->tc_timer ? c->tc_timer : DIAM_TC_DEFAULT,
+            c->tw_timer ? c->tw_timer : DIAM_TW_DEFAULT);
+    /* 1.2.1 verifies TLS_Cred against the CAs already loaded when it parses that line: TLS_CA goes first. */
+    if (c->tls_cert)
+        fprintf(f, "TLS_CA = \"%s\";\nTLS_Cred = \"%s\", \"%s\";\n", c->tls_cert, c->tls_cert, c->tls_key);
+}
+
+static int write_conf(const diam_node_t *n, const diam_node_conf_t *c, char *path, size_t size, char *err,
+                      size_t errlen)
+{
+    char acl[PATH_MAX];
+    if (c->accept_realm && write_acl(n, c->accept_realm, acl, sizeof acl) != 0) {
+        set_err(err, errlen, "cannot write %s in %s: %s", DIAM_ACL_NAME, n->dir, strerror(errno));
+        return -1;
+    }
+    FILE *f = NULL;
+    if (snprintf(path, size, "%s/%s", n->dir, DIAM_CONF_NAME) >= (int)size || !(f = fopen(path, "w"))) {
+        set_err(err, errlen, "cannot write %s in %s: %s", DIAM_CONF_NAME, n->dir, strerror(errno));
+        return -1;
+    }
+    write_core_settings(f, c);
+    const char *dir = ext_dir_of(c);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof DIAM_DICT_EXTENSIONS / sizeof DIAM_DICT_EXTENSIONS[0]; i++)
+        rc = extension_line(f, dir, DIAM_DICT_EXTENSIONS[i], NULL, err, errlen);
+    if (rc == 0 && c->accept_realm)
+        rc = extension_line(f, dir, "acl_wl.fdx", acl, err, errlen);
+    for (size_t i = 0; rc == 0 && i < c->n_peers; i++)
+        fprintf(f, "ConnectPeer = \"%s\" { ConnectTo = \"%s\"; Port = %d; No_TLS; };\n", c->peers[i].identity,
+                c->peers[i].addr, c->peers[i].port);
+    if (fclose(f) != 0 && rc == 0) {
+        set_err(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Removes the files we created and the directory itself. */
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d) {
+        struct dirent *e;
+        char path[PATH_MAX];
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path)
+                (void)unlink(path);
+        }
+        closedir(d);
+    }
+    (void)rmdir(dir);
+}
+
+static int make_dir(diam_node_t *n, char *err, size_t errlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !path_ok(tmp))
+        tmp = "/tmp";
+    if (snprintf(n->dir, sizeof n->dir, "%s/mihua-fd-XXXXXX", tmp) >= (int)sizeof n->dir || !mkdtemp(n->dir)) {
+        set_err(err, errlen, "cannot create a temporary directory in %s: %s", tmp, strerror(errno));
+        n->dir[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+static int core_bring_up(diam_node_t *n, const char *conf_path, sh_dict_t *dict, char *err, size_t errlen)
+{
+    int rc = fd_core_parseconf(conf_path);
+    if (rc != 0) {
+        set_err(err, errlen, "freeDiameter rejected its configuration (%s); see the fd log lines", strerror(rc));
+        return -1;
+    }
+    rc = sh_dict_init(dict);
+    if (rc != 0) {
+        set_err(err, errlen, "cannot define the Sh dictionary: %s", strerror(rc));
+        return -1;
+    }
+    rc = fd_disp_app_support(dict->app, dict->vendor_3gpp, 1, 0);
+    if (rc != 0) {
+        set_err(err, errlen, "cannot advertise the Sh application: %s", strerror(rc));
+        return -1;
+    }
+    rc = fd_core_start();
+    if (rc == 0)
+        rc = fd_core_waitstartcomplete();
+    if (rc != 0) {
+        set_err(err, errlen, "freeDiameter failed to start (%s); is the port in use?", strerror(rc));
+        return -1;
+    }
+    n->started = true;
+    return 0;
+}
+
+diam_node_t *diam_node_start(const diam_node_conf_t *conf, sh_dict_t *dict, char *err, size_t errlen)
+{
+    if (!conf || !dict) {
+        set_err(err, errlen, "missing Diameter configuration");
+        return NULL;
+    }
+    if (validate(conf, err, errlen) != 0)
+        return NULL;
+    diam_node_t *n = calloc(1, sizeof *n);
+    if (!n) {
+        set_err(err, errlen, "out of memory");
+        return NULL;
+    }
+    char conf_path[PATH_MAX];
+    if (make_dir(n, err, errlen) != 0 || write_conf(n, conf, conf_path, sizeof conf_path, err, errlen) != 0)
+        goto fail_files;
+    xmlInitParser(); /* libxml2 must be initialised before freeDiameter's threads may parse Sh-Data */
+    log_bridge_install(conf->fd_debug);
+    int rc = fd_core_initialize();
+    if (rc != 0) {
+        set_err(err, errlen, "fd_core_initialize failed (%s); only one Diameter node per process", strerror(rc));
+        goto fail_files;
+    }
+    if (core_bring_up(n, conf_path, dict, err, errlen) == 0)
+        return n;
+    atomic_store(&g_fd_log.stopping, true);
+    fd_core_shutdown();
+    fd_core_wait_shutdown_complete();
+fail_files:
+    if (n->dir[0])
+        remove_dir(n->dir);
+    free(n);
+    return NULL;
+}
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static bool peer_open(const char *identity)
+{
+    struct peer_hdr *p = NULL;
+    if (fd_peer_getbyid((DiamId_t)identity, strlen(identity), 1, &p) != 0 || !p)
+        return false;
+    return fd_peer_get_state(p) == STATE_OPEN;
+}
+
+int diam_node_wait_peer(diam_node_t *n, const char *identity, int timeout_ms)
+{
+    if (!n || !n->started || !identity || timeout_ms < 0)
+        return -1;
+    long long deadline = now_ns() + (long long)timeout_ms * 1000000LL;
+    for (;;) {
+        if (peer_open(identity))
+            return 0;
+        long long left = deadline - now_ns();
+        if (left <= 0)
+            return -1;
+        struct timespec ts = { 0, left < DIAM_POLL_NS ? (long)left : DIAM_POLL_NS };
+        nanosleep(&ts, NULL);
+    }
+}
+
+void diam_node_stop(diam_node_t *n)
+{
+    if (!n)
+        return;
+    atomic_store(&g_fd_log.stopping, true);
+    fd_core_shutdown();
+    fd_core_wait_shutdown_complete();
+    remove_dir(n->dir);
+    free(n);
+}

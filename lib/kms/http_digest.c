@@ -1,0 +1,785 @@
+/*
+ * http_digest — HTTP Digest (RFC 7616) with SHA-256 and qop=auth: parser, challenge, response, nonce table, client.
+ *
+ * Specifications followed
+ * - RFC 7616 §3.3 (challenge), §3.4 (Authorization), §3.4.1 (response), §3.4.2/§3.4.3 (A1, A2 for qop=auth),
+ *   §3.4.6 (the digest uri must match the request-target), §3.5 (stale), §3.9.1 (the SHA-256 example the unit tests
+ *   reproduce). Syntax of the parameter list: RFC 7235 §2.1 (auth-param = token BWS "=" BWS (token /
+ *   quoted-string)), RFC 7230 §3.2.6 (quoted-string, quoted-pair) and §7 (lists tolerate empty elements).
+ * - Only algorithm=SHA-256 and qop=auth are spoken. MD5 (the default when algorithm is absent), auth-int, userhash
+ *   and username* are refused as malformed: mihua clients never need them and every extra mode is attack surface.
+ *
+ * Parser: one forward pass over a bounded buffer (DIGEST_MAX_HEADER_LEN), no recursion, no allocation. Values are
+ * unescaped straight into fixed-size fields of the output struct; a value longer than its field is an error, never
+ * silently truncated. Control characters (other than HTAB) are refused anywhere, so a parsed value can never carry
+ * CR/LF into a later header. Each known parameter may appear once (a duplicate would let two components read two
+ * different values); unknown parameters are skipped after their syntax is checked.
+ *
+ * Nonce table: a ring of `max_nonces` slots in issue order. A nonce is base64url(slot index (4 bytes, big endian)
+ * || 20 random bytes), so lookup is O(1) with no hash table: decode, index, compare the whole 24 bytes in constant
+ * time. Issuing into a full ring overwrites the next slot, which is always the oldest nonce: eviction of the oldest
+ * comes for free. Trade-off: the nonce discloses its slot number, which is not secret. Each slot keeps the highest
+ * nc accepted; a request must carry a strictly larger nc (RFC 7616 §3.4: the server detects replays by nc). The nc
+ * advances only after the response verified, so a forger cannot burn a victim's nonce by sending nc=ffffffff.
+ *
+ * Stale: an unknown or expired nonce yields DIGEST_STALE only when the response is right for that nonce (RFC 7616
+ * §3.5: stale=true means "credentials good, nonce not"), so a client that guesses a password never gets told
+ * "stale" and keeps retrying without re-prompting.
+ *
+ * Time comes in as an explicit `now` (monotonic seconds); nothing here reads a clock except digest_now().
+ */
+#include "kms/http_digest.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#define DG_ALGORITHM "SHA-256"
+#define DG_QOP "auth"
+#define DG_SCHEME "Digest"
+#define DG_SHA256_LEN 32
+/* Server nonce: 4-byte slot index + 20 random bytes (160 bits: unguessable) = 24 bytes = 32 base64url chars. */
+#define DG_NONCE_SLOT_LEN 4
+#define DG_NONCE_RAND_LEN 20
+#define DG_NONCE_RAW_LEN (DG_NONCE_SLOT_LEN + DG_NONCE_RAND_LEN)
+#define DG_NONCE_TEXT_LEN 32
+/* Server opaque: 18 random bytes = 24 base64url characters. */
+#define DG_OPAQUE_RAW_LEN 18
+#define DG_OPAQUE_TEXT_LEN 24
+#define DG_CNONCE_RAW_LEN 24
+/* Scratch for small values we only inspect (userhash, stale). */
+#define DG_SCRATCH_LEN DIGEST_MAX_TOKEN_LEN
+
+/* ================================================================ small helpers */
+
+static const char dg_b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Fixed-length base64url (length a multiple of 3 bytes, so no padding question arises). */
+static void dg_b64url_encode3(const uint8_t *in, size_t len, char *out) {
+    size_t o = 0;
+    for (size_t i = 0; i + 3 <= len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = dg_b64url[v >> 18 & 63];
+        out[o++] = dg_b64url[v >> 12 & 63];
+        out[o++] = dg_b64url[v >> 6 & 63];
+        out[o++] = dg_b64url[v & 63];
+    }
+    out[o] = '\0';
+}
+
+static int dg_b64url_value(unsigned char c) {
+    const char *hit = c ? strchr(dg_b64url, c) : NULL;
+    return hit ? (int)(hit - dg_b64url) : -1;
+}
+
+/* Inverse of dg_b64url_encode3; -1 on a foreign character or a length that is not a multiple of 4. */
+static int dg_b64url_decode4(const char *in, size_t len, uint8_t *out) {
+    if (len % 4)
+        return -1;
+    for (size_t i = 0, o = 0; i < len; i += 4) {
+        uint32_t v = 0;
+        for (size_t k = 0; k < 4; k++) {
+            int d = dg_b64url_value((unsigned char)in[i + k]);
+            if (d < 0)
+                return -1;
+            v = v << 6 | (uint32_t)d;
+        }
+        out[o++] = (uint8_t)(v >> 16);
+        out[o++] = (uint8_t)(v >> 8);
+        out[o++] = (uint8_t)v;
+    }
+    return 0;
+}
+
+static int dg_is_tchar(unsigned char c) {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+        return 1;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int dg_is_hex(unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static unsigned dg_hex_value(unsigned char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return c - 'A' + 10;
+}
+
+static void dg_hex(const uint8_t *in, size_t len, char *out) {
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[in[i] >> 4];
+        out[2 * i + 1] = digits[in[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+/* ================================================================ parser */
+
+typedef struct {
+    const char *p;   /* next byte */
+    const char *end; /* one past the last byte */
+} dg_scan_t;
+
+static void dg_skip_ows(dg_scan_t *sc) {
+    while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t'))
+        sc->p++;
+}
+
+/* Reads a token; returns its length (0 = no token here). */
+static size_t dg_scan_token(dg_scan_t *sc, const char **tok) {
+    *tok = sc->p;
+    while (sc->p < sc->end && dg_is_tchar((unsigned char)*sc->p))
+        sc->p++;
+    return (size_t)(sc->p - *tok);
+}
+
+/* Appends one byte to a bounded destination; dst NULL = validate only. */
+static int dg_put_byte(char *dst, size_t cap, size_t *n, char c) {
+    if (!dst)
+        return 0;
+    if (*n + 1 >= cap)
+        return -1;
+    dst[(*n)++] = c;
+    return 0;
+}
+
+/* Byte allowed inside a quoted-string or after a backslash: HTAB, SP, VCHAR, obs-text (RFC 7230 §3.2.6). */
+static int dg_qd_ok(unsigned char c) {
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+/* At the opening quote: unescapes into dst (cap includes the NUL). */
+static int dg_scan_quoted(dg_scan_t *sc, char *dst, size_t cap) {
+    size_t n = 0;
+
+    sc->p++;
+    while (sc->p < sc->end) {
+        unsigned char c = (unsigned char)*sc->p++;
+        if (c == '"') {
+            if (dst)
+                dst[n] = '\0';
+            return 0;
+        }
+        if (c == '\\') {
+            if (sc->p >= sc->end)
+                return -1;
+            c = (unsigned char)*sc->p++;
+        }
+        if (!dg_qd_ok(c) || dg_put_byte(dst, cap, &n, (char)c) < 0)
+            return -1;
+    }
+    return -1; /* unterminated */
+}
+
+static int dg_scan_value(dg_scan_t *sc, char *dst, size_t cap) {
+    if (sc->p < sc->end && *sc->p == '"')
+        return dg_scan_quoted(sc, dst, cap);
+
+    const char *tok;
+    size_t len = dg_scan_token(sc, &tok);
+    if (len == 0)
+        return -1;
+    if (!dst)
+        return 0;
+    if (len >= cap)
+        return -1;
+    memcpy(dst, tok, len);
+    dst[len] = '\0';
+    return 0;
+}
+
+/* Where the value of one named parameter goes. dst NULL = unknown parameter, skip it. */
+typedef struct {
+    char *dst;
+    size_t cap;
+    unsigned bit;
+} dg_slot_t;
+
+typedef dg_slot_t (*dg_lookup_fn)(void *out, const char *name, size_t len, char *scratch);
+
+static int dg_name_is(const char *name, size_t len, const char *want) {
+    return strlen(want) == len && strncasecmp(name, want, len) == 0;
+}
+
+#define DG_SLOT(field, b) ((dg_slot_t){(field), sizeof(field), (b)})
+#define DG_SCRATCH(b) ((dg_slot_t){scratch, DG_SCRATCH_LEN + 1, (b)})
+
+static dg_slot_t dg_auth_slot(void *out, const char *name, size_t len, char *scratch) {
+    digest_auth_t *a = out;
+    if (dg_name_is(name, len, "username"))
+        return DG_SLOT(a->username, DIGEST_P_USERNAME);
+    if (dg_name_is(name, len, "realm"))
+        return DG_SLOT(a->realm, DIGEST_P_REALM);
+    if (dg_name_is(name, len, "nonce"))
+        return DG_SLOT(a->nonce, DIGEST_P_NONCE);
+    if (dg_name_is(name, len, "uri"))
+        return DG_SLOT(a->uri, DIGEST_P_URI);
+    if (dg_name_is(name, len, "response"))
+        return DG_SLOT(a->response, DIGEST_P_RESPONSE);
+    if (dg_name_is(name, len, "cnonce"))
+        return DG_SLOT(a->cnonce, DIGEST_P_CNONCE);
+    if (dg_name_is(name, len, "opaque"))
+        return DG_SLOT(a->opaque, DIGEST_P_OPAQUE);
+    if (dg_name_is(name, len, "algorithm"))
+        return DG_SLOT(a->algorithm, DIGEST_P_ALGORITHM);
+    if (dg_name_is(name, len, "qop"))
+        return DG_SLOT(a->qop, DIGEST_P_QOP);
+    if (dg_name_is(name, len, "nc"))
+        return DG_SLOT(a->nc_text, DIGEST_P_NC);
+    if (dg_name_is(name, len, "userhash"))
+        return DG_SCRATCH(DIGEST_P_USERHASH);
+    if (dg_name_is(name, len, "username*"))
+        return DG_SCRATCH(DIGEST_P_USERNAME_EXT);
+    return (dg_slot_t){NULL, 0, 0};
+}
+
+static dg_slot_t dg_challenge_slot(void *out, const char *name, size_t len, char *scratch) {
+    digest_challenge_t *c = out;
+    if (dg_name_is(name, len, "realm"))
+        return DG_SLOT(c->realm, DIGEST_P_REALM);
+    if (dg_name_is(name, len, "nonce"))
+        return DG_SLOT(c->nonce, DIGEST_P_NONCE);
+    if (dg_name_is(name, len, "opaque"))
+        return DG_SLOT(c->opaque, DIGEST_P_OPAQUE);
+    if (dg_name_is(name, len, "algorithm"))
+        return DG_SLOT(c->algorithm, DIGEST_P_ALGORITHM);
+    if (dg_name_is(name, len, "qop"))
+        return DG_SLOT(c->qop, DIGEST_P_QOP);
+    if (dg_name_is(name, len, "stale"))
+        return DG_SCRATCH(DIGEST_P_STALE);
+    if (dg_name_is(name, len, "userhash"))
+        return DG_SCRATCH(DIGEST_P_USERHASH);
+    if (dg_name_is(name, len, "domain") || dg_name_is(name, len, "charset")) /* known, unused: still once only */
+        return (dg_slot_t){NULL, 0, dg_name_is(name, len, "domain") ? DIGEST_P_DOMAIN : DIGEST_P_CHARSET};
+    return (dg_slot_t){NULL, 0, 0};
+}
+
+/* Post-processing hook, called after each known parameter with the scratch value when one was used. */
+typedef int (*dg_after_fn)(void *out, unsigned bit, const char *scratch);
+
+static int dg_bool_value(const char *v, int *out) {
+    if (strcasecmp(v, "true") == 0)
+        *out = 1;
+    else if (strcasecmp(v, "false") == 0)
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+static int dg_auth_after(void *out, unsigned bit, const char *scratch) {
+    digest_auth_t *a = out;
+    if (bit == DIGEST_P_USERNAME_EXT)
+        return -1; /* RFC 8187 extended username: not supported */
+    if (bit == DIGEST_P_USERHASH)
+        return dg_bool_value(scratch, &a->userhash);
+    if (bit != DIGEST_P_NC)
+        return 0;
+    if (strlen(a->nc_text) != DIGEST_NC_LEN)
+        return -1;
+    uint32_t v = 0;
+    for (size_t i = 0; i < DIGEST_NC_LEN; i++) {
+        if (!dg_is_hex((unsigned char)a->nc_text[i]))
+            return -1;
+        v = v << 4 | dg_hex_value((unsigned char)a->nc_text[i]);
+    }
+    a->nc = v;
+    return 0;
+}
+
+static int dg_challenge_after(void *out, unsigned bit, const char *scratch) {
+    digest_challenge_t *c = out;
+    int ignored;
+    if (bit == DIGEST_P_STALE) {
+        c->stale = strcasecmp(scratch, "true") == 0; /* RFC 7616 §3.3: anything but "true" means false */
+        return 0;
+    }
+    if (bit == DIGEST_P_USERHASH)
+        return dg_bool_value(scratch, &ignored);
+    if (bit == DIGEST_P_OPAQUE)
+        c->has_opaque = 1;
+    return 0;
+}
+
+/* Checks the "Digest" scheme and positions the scanner on the first parameter. */
+static int dg_scan_scheme(dg_scan_t *sc) {
+    const char *tok;
+
+    dg_skip_ows(sc);
+    size_t len = dg_scan_token(sc, &tok);
+    if (!dg_name_is(tok, len, DG_SCHEME))
+        return -1;
+    if (sc->p < sc->end && *sc->p != ' ' && *sc->p != '\t')
+        return -1; /* "Digestfoo" or "Digest=" */
+    return 0;
+}
+
+/*
+ * The auth-param list after the scheme. `stop_at_scheme`: a token not followed by '=' starts another challenge
+ * (RFC 7235 §4.1 allows several in one header) and ends this one; otherwise it is an error.
+ */
+static int dg_scan_params(dg_scan_t *sc, void *out, unsigned *present, dg_lookup_fn lookup, dg_after_fn after,
+                          int stop_at_scheme) {
+    char scratch[DG_SCRATCH_LEN + 1];
+    size_t count = 0;
+
+    for (;;) {
+        while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == ','))
+            sc->p++;
+        if (sc->p >= sc->end)
+            return 0;
+
+        const char *name;
+        size_t name_len = dg_scan_token(sc, &name);
+        if (name_len == 0 || ++count > DIGEST_MAX_PARAMS)
+            return -1;
+        /* "username*" is one parameter name: '*' is a tchar, so the token already includes it. */
+        dg_skip_ows(sc);
+        if (sc->p >= sc->end || *sc->p != '=') {
+            if (stop_at_scheme && count > 1) {
+                sc->p = name;
+                return 0;
+            }
+            return -1;
+        }
+        sc->p++;
+        dg_skip_ows(sc);
+
+        dg_slot_t slot = lookup(out, name, name_len, scratch);
+        if (slot.bit && (*present & slot.bit))
+            return -1; /* duplicate */
+        if (dg_scan_value(sc, slot.dst, slot.cap) < 0)
+            return -1;
+        if (slot.bit) {
+            *present |= slot.bit;
+            if (after(out, slot.bit, scratch) < 0)
+                return -1;
+        }
+
+        dg_skip_ows(sc);
+        if (sc->p < sc->end && *sc->p != ',')
+            return -1; /* two values without a comma between them */
+    }
+}
+
+int digest_parse_authorization(const char *value, size_t len, digest_auth_t *out) {
+    if (!value || !out || len > DIGEST_MAX_HEADER_LEN)
+        return -1;
+    memset(out, 0, sizeof(*out));
+
+    dg_scan_t sc = {value, value + len};
+    if (dg_scan_scheme(&sc) < 0 || dg_scan_params(&sc, out, &out->present, dg_auth_slot, dg_auth_after, 0) < 0) {
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether a comma-separated qop list offers "auth". */
+static int dg_qop_list_has_auth(const char *list) {
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *start = p;
+        while (*p && *p != ',' && *p != ' ' && *p != '\t')
+            p++;
+        if ((size_t)(p - start) == strlen(DG_QOP) && strncasecmp(start, DG_QOP, strlen(DG_QOP)) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int digest_parse_challenge(const char *value, size_t len, digest_challenge_t *out) {
+    if (!value || !out || len > DIGEST_MAX_HEADER_LEN)
+        return -1;
+    memset(out, 0, sizeof(*out));
+
+    dg_scan_t sc = {value, value + len};
+    int ok = dg_scan_scheme(&sc) == 0 &&
+             dg_scan_params(&sc, out, &out->present, dg_challenge_slot, dg_challenge_after, 1) == 0 &&
+             (out->present & DIGEST_P_REALM) && (out->present & DIGEST_P_NONCE) && out->nonce[0] &&
+             (out->present & DIGEST_P_ALGORITHM) && strcasecmp(out->algorithm, DG_ALGORITHM) == 0 &&
+             (out->present & DIGEST_P_QOP) && dg_qop_list_has_auth(out->qop);
+    if (!ok) {
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
+    return 0;
+}
+
+/* ================================================================ computation */
+
+/* SHA-256 over parts joined by ':', as lowercase hex. */
+static int dg_sha256_hex(const char *const *parts, size_t n, char out[DIGEST_RESPONSE_LEN + 1]) {
+    uint8_t md[DG_SHA256_LEN];
+    unsigned int md_len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx)
+        return -1;
+
+    int ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    for (size_t i = 0; ok && i < n; i++) {
+        if (i > 0)
+            ok = EVP_DigestUpdate(ctx, ":", 1) == 1;
+        if (ok)
+            ok = EVP_DigestUpdate(ctx, parts[i], strlen(parts[i])) == 1;
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len == sizeof(md);
+    EVP_MD_CTX_free(ctx);
+    if (ok)
+        dg_hex(md, sizeof(md), out);
+    OPENSSL_cleanse(md, sizeof(md));
+    return ok ? 0 : -1;
+}
+
+int digest_compute_response(const char *username, const char *realm, const char *password, const char *method,
+                            const char *uri, const char *nonce, const char *nc_text, const char *cnonce,
+                            const char *qop, char out[DIGEST_RESPONSE_LEN + 1]) {
+    if (!username || !realm || !password || !method || !uri || !nonce || !nc_text || !cnonce || !qop || !out)
+        return -1;
+
+    char ha1[DIGEST_RESPONSE_LEN + 1], ha2[DIGEST_RESPONSE_LEN + 1];
+    const char *a1[] = {username, realm, password};
+    const char *a2[] = {method, uri};
+    const char *kd[] = {ha1, nonce, nc_text, cnonce, qop, ha2};
+
+    int rc = dg_sha256_hex(a1, 3, ha1) == 0 && dg_sha256_hex(a2, 2, ha2) == 0 && dg_sha256_hex(kd, 6, out) == 0
+                 ? 0
+                 : -1;
+    OPENSSL_cleanse(ha1, sizeof(ha1)); /* H(A1) is as good as the password for this realm */
+    return rc;
+}
+
+/* Lowercases a received response into out; -1 unless exactly 64 hex characters. */
+static int dg_normalize_response(const char *in, char out[DIGEST_RESPONSE_LEN + 1]) {
+    size_t i = 0;
+    for (; in[i]; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (i >= DIGEST_RESPONSE_LEN || !dg_is_hex(c))
+            return -1;
+        out[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
+    }
+    out[i] = '\0';
+    return i == DIGEST_RESPONSE_LEN ? 0 : -1;
+}
+
+int digest_response_matches(const digest_auth_t *auth, const char *method, const char *password) {
+    char got[DIGEST_RESPONSE_LEN + 1], want[DIGEST_RESPONSE_LEN + 1];
+
+    if (!auth || !method || !password || dg_normalize_response(auth->response, got) < 0)
+        return 0;
+    if (digest_compute_response(auth->username, auth->realm, password, method, auth->uri, auth->nonce,
+                                auth->nc_text, auth->cnonce, auth->qop, want) < 0)
+        return 0;
+    int eq = CRYPTO_memcmp(got, want, DIGEST_RESPONSE_LEN) == 0;
+    OPENSSL_cleanse(want, sizeof(want));
+    return eq;
+}
+
+/* ================================================================ output */
+
+typedef struct {
+    char *buf;
+    size_t cap;
+    size_t len;
+    int err;
+} dg_out_t;
+
+static void dg_out_str(dg_out_t *o, const char *s) {
+    size_t n = strlen(s);
+    if (o->err || o->len + n + 1 > o->cap) {
+        o->err = 1;
+        return;
+    }
+    memcpy(o->buf + o->len, s, n);
+    o->len += n;
+    o->buf[o->len] = '\0';
+}
+
+/* Writes "value" with '"' and '\' escaped; control characters are refused (no header injection). */
+static void dg_out_quoted(dg_out_t *o, const char *s) {
+    dg_out_str(o, "\"");
+    for (; *s && !o->err; s++) {
+        unsigned char c = (unsigned char)*s;
+        char one[3] = {0};
+        if (!dg_qd_ok(c) || c == '\t') {
+            o->err = 1;
+            return;
+        }
+        if (c == '"' || c == '\\') {
+            one[0] = '\\';
+            one[1] = (char)c;
+        } else {
+            one[0] = (char)c;
+        }
+        dg_out_str(o, one);
+    }
+    dg_out_str(o, "\"");
+}
+
+static void dg_out_param(dg_out_t *o, const char *sep, const char *name, const char *value, int quoted) {
+    dg_out_str(o, sep);
+    dg_out_str(o, name);
+    dg_out_str(o, "=");
+    if (quoted)
+        dg_out_quoted(o, value);
+    else
+        dg_out_str(o, value);
+}
+
+static int dg_out_done(dg_out_t *o) {
+    if (o->err) {
+        if (o->cap)
+            o->buf[0] = '\0';
+        return -1;
+    }
+    return (int)o->len;
+}
+
+int digest_challenge_build(char *buf, size_t cap, const char *realm, const char *nonce, const char *opaque,
+                           int stale) {
+    if (!buf || !realm || !nonce || !opaque || cap > INT32_MAX)
+        return -1;
+    dg_out_t o = {buf, cap, 0, cap == 0};
+    if (cap)
+        buf[0] = '\0';
+    dg_out_str(&o, DG_SCHEME);
+    dg_out_param(&o, " ", "realm", realm, 1);
+    dg_out_param(&o, ", ", "qop", DG_QOP, 1);
+    dg_out_param(&o, ", ", "algorithm", DG_ALGORITHM, 0);
+    dg_out_param(&o, ", ", "nonce", nonce, 1);
+    dg_out_param(&o, ", ", "opaque", opaque, 1);
+    if (stale)
+        dg_out_param(&o, ", ", "stale", "true", 0);
+    return dg_out_done(&o);
+}
+
+/* ================================================================ server */
+
+typedef struct {
+    uint8_t raw[DG_NONCE_RAW_LEN]; /* slot index || random: the nonce before base64url */
+    int64_t issued;                /* `now` at issue */
+    uint32_t last_nc;              /* highest nc accepted; 0 = none yet */
+    uint8_t in_use;
+} dg_nonce_t;
+
+struct digest_server {
+    char realm[DIGEST_MAX_REALM_LEN + 1];
+    char opaque[DG_OPAQUE_TEXT_LEN + 1]; /* one per server instance; echoed by clients, checked on live nonces */
+    unsigned lifetime_s;
+    uint32_t cap;      /* slots in the ring */
+    uint32_t next;     /* slot the next nonce goes to: the oldest when the ring is full */
+    dg_nonce_t *slots; /* cap entries, owned */
+};
+
+digest_server_t *digest_server_new(const digest_server_cfg_t *cfg) {
+    if (!cfg || !cfg->realm || !cfg->realm[0] || strlen(cfg->realm) > DIGEST_MAX_REALM_LEN)
+        return NULL;
+    uint32_t cap = cfg->max_nonces ? cfg->max_nonces : DIGEST_DEFAULT_MAX_NONCES;
+    if (cap > DIGEST_MAX_NONCES_LIMIT)
+        return NULL;
+    for (const char *p = cfg->realm; *p; p++)
+        if (!dg_qd_ok((unsigned char)*p) || *p == '\t')
+            return NULL;
+
+    digest_server_t *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return NULL;
+    srv->slots = calloc(cap, sizeof(*srv->slots));
+    uint8_t raw[DG_OPAQUE_RAW_LEN];
+    if (!srv->slots || RAND_bytes(raw, sizeof(raw)) != 1) {
+        digest_server_free(srv);
+        return NULL;
+    }
+    dg_b64url_encode3(raw, sizeof(raw), srv->opaque);
+    strcpy(srv->realm, cfg->realm);
+    srv->lifetime_s = cfg->nonce_lifetime_s ? cfg->nonce_lifetime_s : DIGEST_DEFAULT_NONCE_LIFETIME_S;
+    srv->cap = cap;
+    return srv;
+}
+
+void digest_server_free(digest_server_t *srv) {
+    if (!srv)
+        return;
+    if (srv->slots) {
+        OPENSSL_cleanse(srv->slots, (size_t)srv->cap * sizeof(*srv->slots));
+        free(srv->slots);
+    }
+    free(srv);
+}
+
+static int dg_nonce_live(const digest_server_t *srv, const dg_nonce_t *n, int64_t now) {
+    return n->in_use && now - n->issued < (int64_t)srv->lifetime_s;
+}
+
+/* Issues a nonce into the next ring slot; writes its text form. */
+static int dg_nonce_issue(digest_server_t *srv, int64_t now, char text[DG_NONCE_TEXT_LEN + 1]) {
+    uint32_t idx = srv->next;
+    dg_nonce_t *n = &srv->slots[idx];
+
+    n->raw[0] = (uint8_t)(idx >> 24);
+    n->raw[1] = (uint8_t)(idx >> 16);
+    n->raw[2] = (uint8_t)(idx >> 8);
+    n->raw[3] = (uint8_t)idx;
+    if (RAND_bytes(n->raw + DG_NONCE_SLOT_LEN, DG_NONCE_RAND_LEN) != 1) {
+        n->in_use = 0;
+        return -1;
+    }
+    n->issued = now;
+    n->last_nc = 0;
+    n->in_use = 1;
+    srv->next = (idx + 1) % srv->cap;
+    dg_b64url_encode3(n->raw, sizeof(n->raw), text);
+    return 0;
+}
+
+/* The live slot a nonce text names, or NULL (unknown, evicted, expired, or not one of ours). */
+static dg_nonce_t *dg_nonce_find(digest_server_t *srv, const char *text, int64_t now) {
+    uint8_t raw[DG_NONCE_RAW_LEN];
+
+    if (strlen(text) != DG_NONCE_TEXT_LEN || dg_b64url_decode4(text, DG_NONCE_TEXT_LEN, raw) < 0)
+        return NULL;
+    uint32_t idx = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
+    if (idx >= srv->cap)
+        return NULL;
+    dg_nonce_t *n = &srv->slots[idx];
+    if (!dg_nonce_live(srv, n, now) || CRYPTO_memcmp(n->raw, raw, sizeof(raw)) != 0)
+        return NULL;
+    return n;
+}
+
+int digest_server_challenge(digest_server_t *srv, int64_t now, int stale, char *buf, size_t cap) {
+    char nonce[DG_NONCE_TEXT_LEN + 1];
+
+    if (!srv || !buf)
+        return -1;
+    if (dg_nonce_issue(srv, now, nonce) < 0)
+        return -1;
+    return digest_challenge_build(buf, cap, srv->realm, nonce, srv->opaque, stale);
+}
+
+/* Everything RFC 7616 requires of a qop=auth SHA-256 request, and that the uri is the request-target. */
+static int dg_auth_well_formed(const digest_auth_t *a, const char *uri) {
+    const unsigned need = DIGEST_P_USERNAME | DIGEST_P_REALM | DIGEST_P_NONCE | DIGEST_P_URI | DIGEST_P_RESPONSE |
+                          DIGEST_P_CNONCE | DIGEST_P_ALGORITHM | DIGEST_P_QOP | DIGEST_P_NC;
+    char tmp[DIGEST_RESPONSE_LEN + 1];
+
+    return (a->present & need) == need && !a->userhash && a->username[0] && a->nonce[0] && a->cnonce[0] &&
+           a->nc > 0 && strcasecmp(a->algorithm, DG_ALGORITHM) == 0 && strcasecmp(a->qop, DG_QOP) == 0 &&
+           dg_normalize_response(a->response, tmp) == 0 && strcmp(a->uri, uri) == 0;
+}
+
+digest_result_t digest_server_verify(digest_server_t *srv, const digest_auth_t *auth, const char *method,
+                                     const char *uri, const char *password, int64_t now) {
+    if (!srv || !auth || !method || !uri || !password)
+        return DIGEST_INTERNAL;
+    if (!dg_auth_well_formed(auth, uri))
+        return DIGEST_MALFORMED;
+    if (strcmp(auth->realm, srv->realm) != 0)
+        return DIGEST_BAD_RESPONSE;
+    if (!digest_response_matches(auth, method, password))
+        return DIGEST_BAD_RESPONSE;
+
+    dg_nonce_t *n = dg_nonce_find(srv, auth->nonce, now);
+    if (!n)
+        return DIGEST_STALE;
+    /* The opaque travels with our nonce; a live nonce with a foreign opaque has been tampered with. */
+    if (!(auth->present & DIGEST_P_OPAQUE) || strcmp(auth->opaque, srv->opaque) != 0)
+        return DIGEST_BAD_RESPONSE;
+    if (auth->nc <= n->last_nc)
+        return DIGEST_REPLAY;
+    n->last_nc = auth->nc;
+    return DIGEST_OK;
+}
+
+size_t digest_server_nonce_count(const digest_server_t *srv, int64_t now) {
+    size_t live = 0;
+    if (!srv)
+        return 0;
+    for (uint32_t i = 0; i < srv->cap; i++)
+        live += (size_t)dg_nonce_live(srv, &srv->slots[i], now);
+    return live;
+}
+
+/* ================================================================ client */
+
+int digest_cnonce_new(char out[DIGEST_CNONCE_LEN + 1]) {
+    uint8_t raw[DG_CNONCE_RAW_LEN];
+    if (!out || RAND_bytes(raw, sizeof(raw)) != 1)
+        return -1;
+    dg_b64url_encode3(raw, sizeof(raw), out);
+    return 0;
+}
+
+int digest_build_authorization(const digest_challenge_t *ch, const char *username, const char *password,
+                               const char *method, const char *uri, const char *cnonce, uint32_t nc, char *buf,
+                               size_t cap) {
+    char nc_text[DIGEST_NC_LEN + 1];
+    char response[DIGEST_RESPONSE_LEN + 1];
+
+    if (!ch || !username || !password || !method || !uri || !cnonce || !cnonce[0] || nc == 0 || !buf ||
+        cap > INT32_MAX)
+        return -1;
+    static const char digits[] = "0123456789abcdef";
+    for (int i = DIGEST_NC_LEN - 1; i >= 0; i--, nc >>= 4)
+        nc_text[i] = digits[nc & 15];
+    nc_text[DIGEST_NC_LEN] = '\0';
+    if (digest_compute_response(username, ch->realm, password, method, uri, ch->nonce, nc_text, cnonce, DG_QOP,
+                                response) < 0)
+        return -1;
+
+    dg_out_t o = {buf, cap, 0, cap == 0};
+    if (cap)
+        buf[0] = '\0';
+    dg_out_str(&o, DG_SCHEME);
+    dg_out_param(&o, " ", "username", username, 1);
+    dg_out_param(&o, ", ", "realm", ch->realm, 1);
+    dg_out_param(&o, ", ", "uri", uri, 1);
+    dg_out_param(&o, ", ", "algorithm", DG_ALGORITHM, 0);
+    dg_out_param(&o, ", ", "nonce", ch->nonce, 1);
+    dg_out_param(&o, ", ", "nc", nc_text, 0);
+    dg_out_param(&o, ", ", "cnonce", cnonce, 1);
+    dg_out_param(&o, ", ", "qop", DG_QOP, 0);
+    dg_out_param(&o, ", ", "response", response, 1);
+    if (ch->has_opaque)
+        dg_out_param(&o, ", ", "opaque", ch->opaque, 1);
+    return dg_out_done(&o);
+}
+
+/* ================================================================ misc */
+
+int64_t digest_now(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec;
+}
+
+const char *digest_result_str(digest_result_t r) {
+    switch (r) {
+    case DIGEST_OK:
+        return "ok";
+    case DIGEST_STALE:
+        return "stale";
+    case DIGEST_REPLAY:
+        return "replay";
+    case DIGEST_BAD_RESPONSE:
+        return "bad_response";
+    case DIGEST_MALFORMED:
+        return "malformed";
+    case DIGEST_INTERNAL:
+        return "internal";
+    }
+    return "unknown";
+}

@@ -1,0 +1,95 @@
+/*
+ * subscriber — the subscriber data model of DESIGN §5, its strict loader and its lookups.
+ *
+ * A file is parsed (jansson) and validated into an immutable snapshot: an array of subscriber_t plus sorted
+ * indexes by IMSI, MSISDN and normalised IMPU, searched with bsearch. Immutability is what makes reload safe:
+ * sub_store (sub_store.h) swaps whole snapshots, and a reader holding one never sees half a file.
+ *
+ * Validation is strict because operators edit these files by hand: unknown keys, missing fields, wrong types,
+ * duplicate IMSI/MSISDN/IMPU, bad digits, bad hex and bad enums are all errors that name file:line:column and the
+ * field, e.g. "subs.json:12:17: subscribers[1].imsi: must be 5 to 15 digits".
+ *
+ * Identities compare by subscriber, not by string (DESIGN §4): "tel:+15550000001", "sip:+15550000001@host;user=phone",
+ * "msisdn-15550000001", "15550000001" and every listed IMPU name the same subscriber.
+ */
+#ifndef MIHUA_SUBSCRIBER_H
+#define MIHUA_SUBSCRIBER_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SUB_IMSI_MAX 15   /* TS 23.003 §2.2: at most 15 digits */
+#define SUB_IMSI_MIN 5    /* MCC + MNC at least */
+#define SUB_MSISDN_MAX 15 /* E.164: at most 15 digits */
+#define SUB_MSISDN_MIN 5
+#define SUB_IMPU_MAX 8    /* IMPUs per subscriber; a test core rarely has more than two */
+#define SUB_URI_MAX 256   /* longest IMPU accepted */
+#define SUB_KMS_KEY_LEN 32 /* bytes; 64 hex characters in the file */
+#define SUB_ERR_MAX 512
+
+typedef enum {
+    SUB_RAT_NONE = 0,
+    SUB_RAT_EUTRAN,
+    SUB_RAT_NR,
+    SUB_RAT_UTRAN,
+    SUB_RAT_GERAN,
+} sub_rat_t;
+
+typedef struct {
+    char imsi[SUB_IMSI_MAX + 1];
+    char msisdn[SUB_MSISDN_MAX + 1];
+    char *impu[SUB_IMPU_MAX]; /* as written in the file */
+    size_t n_impu;
+    bool voice_encryption;
+    sub_rat_t rat;
+    bool ims_vops;
+    bool has_kms_key;
+    uint8_t kms_key[SUB_KMS_KEY_LEN];
+} subscriber_t;
+
+typedef struct {
+    char msg[SUB_ERR_MAX]; /* "file:line:column: field: reason" */
+} sub_error_t;
+
+typedef struct sub_snapshot sub_snapshot_t;
+
+/* Loads and validates a whole file. NULL with `err` filled on any error. */
+sub_snapshot_t *sub_snapshot_load_file(const char *path, sub_error_t *err);
+
+/* Same from memory; `name` stands for the file name in messages. */
+sub_snapshot_t *sub_snapshot_load_text(const char *name, const char *text, size_t len, sub_error_t *err);
+
+/* Builds a snapshot from a JSON document already in memory (admin API). Positions in errors are those of the
+ * document rendered with sub_json_dump (name is used as the file name). */
+sub_snapshot_t *sub_snapshot_from_json(const char *name, json_t *root, sub_error_t *err);
+
+/* Reference counting: a snapshot lives until its last holder releases it. Both are thread-safe. */
+sub_snapshot_t *sub_snapshot_ref(sub_snapshot_t *s);
+void sub_snapshot_release(sub_snapshot_t *s);
+
+size_t sub_snapshot_count(const sub_snapshot_t *s);
+const subscriber_t *sub_snapshot_at(const sub_snapshot_t *s, size_t i);
+
+const subscriber_t *sub_find_by_imsi(const sub_snapshot_t *s, const char *imsi);
+const subscriber_t *sub_find_by_msisdn(const sub_snapshot_t *s, const char *msisdn);
+/* Any identity form listed in the header comment; NULL when it names nobody. */
+const subscriber_t *sub_find_by_identity(const sub_snapshot_t *s, const char *identity);
+
+/* The JSON form of a subscriber / a whole snapshot (DESIGN §5 shape), new references. */
+json_t *sub_to_json(const subscriber_t *sub);
+json_t *sub_snapshot_to_json(const sub_snapshot_t *s);
+
+/* Canonical text of a document (2-space indent, keys in DESIGN order), malloc'd. */
+char *sub_json_dump(json_t *root);
+
+const char *sub_rat_name(sub_rat_t rat);
+int sub_rat_parse(const char *name, sub_rat_t *out);
+
+/* Normalises an identity for comparison: lower-cases scheme and host of sip/tel URIs, drops URI parameters and
+ * visual separators of tel numbers. Writes at most `size` bytes; returns 0 or -1 when it does not fit or is not
+ * an identity. Exposed for tests and for the AS's call records. */
+int sub_identity_normalise(const char *identity, char *out, size_t size);
+
+#endif

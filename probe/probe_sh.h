@@ -1,0 +1,10 @@
+/*
+ * probe_sh — `mihua-probe sh`: send one UDR to any HSS and print the decoded UDA (TS 29.328/29.329).
+ */
+#ifndef MIHUA_PROBE_SH_H
+#define MIHUA_PROBE_SH_H
+
+/* Exit codes: 0 success answer, 3 Diameter error answer, 1 no answer (connection or timeout), 2 usage. */
+int probe_sh_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,90 @@
+# Shared helpers for integration tests: a private run folder, free ports, daemons started and waited for by their
+# READY line, and cleanup that stops everything the test started. Source it; it sets `set -euo pipefail`.
+set -euo pipefail
+
+: "${MIHUA_BIN:?MIHUA_BIN must point to build/bin}"
+: "${MIHUA_SRC:?MIHUA_SRC must point to the source tree}"
+
+T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/mihua-it.XXXXXX")
+T_PIDS=()
+T_FAILS=0
+T_PASSES=0
+READY_TIMEOUT_S=${READY_TIMEOUT_S:-20}
+
+t_cleanup() {
+    local pid
+    for pid in "${T_PIDS[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${T_PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ "$T_FAILS" -eq 0 ] && [ -z "${KEEP_RUN_DIR:-}" ]; then
+        rm -rf "$T_DIR"
+    else
+        echo "logs kept in $T_DIR" >&2
+    fi
+}
+trap t_cleanup EXIT
+
+# A TCP port that is free right now on 127.0.0.1 (the kernel picks it; the caller binds it soon after).
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# wait_for FILE PATTERN [SECONDS]: wait until FILE contains PATTERN (a grep -E regex); fail after SECONDS.
+wait_for() {
+    local file=$1 pattern=$2 limit=${3:-$READY_TIMEOUT_S} deadline
+    deadline=$(( $(date +%s) + limit ))
+    until grep -Eq -- "$pattern" "$file" 2>/dev/null; do
+        if [ "$(date +%s)" -ge "$deadline" ]; then
+            echo "timed out after ${limit}s waiting for /$pattern/ in $file" >&2
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# start_daemon NAME CMD...: runs CMD in the background with stdout in $T_DIR/NAME.out and stderr in NAME.log,
+# waits for its READY line. Sets the variable NAME_PID.
+start_daemon() {
+    local name=$1
+    shift
+    "$@" >"$T_DIR/$name.out" 2>"$T_DIR/$name.log" &
+    local pid=$!
+    T_PIDS+=("$pid")
+    printf -v "${name}_PID" '%s' "$pid"
+    if ! wait_for "$T_DIR/$name.out" '^READY ' ; then
+        echo "--- $name stderr ---" >&2
+        cat "$T_DIR/$name.log" >&2
+        return 1
+    fi
+}
+
+# stop_daemon PID: SIGTERM and wait; returns the exit status.
+stop_daemon() {
+    local pid=$1 rc=0
+    kill -TERM "$pid"
+    wait "$pid" || rc=$?
+    return "$rc"
+}
+
+pass() { T_PASSES=$((T_PASSES + 1)); echo "ok - $*"; }
+fail() { T_FAILS=$((T_FAILS + 1)); echo "not ok - $*"; }
+
+# check DESCRIPTION COMMAND...: one assertion.
+check() {
+    local desc=$1
+    shift
+    if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+
+# jget JSONFILE PYEXPR: evaluates a Python expression over the parsed JSON `j` and prints it.
+jget() {
+    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+finish() {
+    echo "$T_PASSES passed, $T_FAILS failed"
+    [ "$T_FAILS" -eq 0 ]
+}

@@ -1,0 +1,368 @@
+/*
+ * Unit tests for lib/subscriber/sub_store: reload swaps whole snapshots and keeps the old one on a broken file,
+ * replace writes the canonical file atomically and a reload of it gives the same data, readers holding a snapshot
+ * are never disturbed, and concurrent readers only ever see whole snapshots.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "subscriber/sub_store.h"
+
+#define DIR_LEN 64    /* "/tmp/mihua_store_XXXXXX" */
+#define PATH_LEN 128  /* a file inside that directory */
+#define MSG_LEN 1024  /* expected messages: a path plus a reason */
+#define READERS 4
+#define RELOADS 200
+
+/* Version A and B of the same subscriber differ in two fields that a reader checks together. */
+#define DOC_TEMPLATE                                                                                             \
+    "{\"subscribers\": [\n"                                                                                      \
+    "  {\"imsi\": \"001010000000001\", \"msisdn\": \"15550000001\",\n"                                           \
+    "   \"impu\": [\"sip:+15550000001@ims.test\", \"tel:+15550000001\"], \"voice_encryption\": %s,\n"            \
+    "   \"access\": {\"rat\": \"%s\", \"ims_vops\": true}}%s\n"                                                  \
+    "]}\n"
+#define SECOND_SUB                                                                                               \
+    ",\n  {\"imsi\": \"001010000000002\", \"msisdn\": \"15550000002\", \"impu\": [\"sip:bob@ims.test\"],"        \
+    " \"voice_encryption\": false, \"access\": {\"rat\": \"NONE\", \"ims_vops\": false},"                        \
+    " \"kms_key\": \"ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\"}"
+
+typedef struct {
+    char dir[DIR_LEN];
+    char path[PATH_LEN];
+    sub_store_t *st;
+} fixture_t;
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+}
+
+static void write_version(const char *path, int version_b, int two) {
+    char text[2048];
+    snprintf(text, sizeof(text), DOC_TEMPLATE, version_b ? "false" : "true", version_b ? "EUTRAN" : "NR",
+             two ? SECOND_SUB : "");
+    write_file(path, text);
+}
+
+static char *slurp(const char *path) {
+    size_t len;
+    return cfg_read_file(path, &len);
+}
+
+static size_t count_dir_entries(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static int setup(void **state) {
+    fixture_t *fx = calloc(1, sizeof(*fx));
+    if (fx == NULL)
+        return -1;
+    snprintf(fx->dir, sizeof(fx->dir), "/tmp/mihua_store_XXXXXX");
+    if (mkdtemp(fx->dir) == NULL)
+        return -1;
+    snprintf(fx->path, sizeof(fx->path), "%s/subs.json", fx->dir);
+    write_version(fx->path, 0, 1);
+    sub_error_t err;
+    fx->st = sub_store_new(fx->path, &err);
+    if (fx->st == NULL) {
+        fprintf(stderr, "%s\n", err.msg);
+        return -1;
+    }
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture_t *fx = *state;
+    sub_store_free(fx->st);
+    DIR *d = opendir(fx->dir);
+    struct dirent *e;
+    while (d != NULL && (e = readdir(d)) != NULL) {
+        char p[MSG_LEN];
+        snprintf(p, sizeof(p), "%s/%s", fx->dir, e->d_name);
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && unlink(p) < 0)
+            rmdir(p);
+    }
+    if (d != NULL)
+        closedir(d);
+    rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+static void test_new_and_acquire(void **state) {
+    fixture_t *fx = *state;
+    assert_string_equal(sub_store_path(fx->st), fx->path);
+    assert_int_equal(sub_store_generation(fx->st), 1);
+    sub_snapshot_t *s = sub_store_acquire(fx->st);
+    assert_int_equal(sub_snapshot_count(s), 2);
+    assert_int_equal(sub_find_by_identity(s, "tel:+15550000001")->rat, SUB_RAT_NR);
+    sub_snapshot_release(s);
+}
+
+static void test_new_fails_on_missing_or_invalid_file(void **state) {
+    fixture_t *fx = *state;
+    sub_error_t err;
+    char path[PATH_LEN], expected[MSG_LEN];
+
+    snprintf(path, sizeof(path), "%s/absent.json", fx->dir);
+    assert_null(sub_store_new(path, &err));
+    snprintf(expected, sizeof(expected), "%s: cannot read: %s", path, strerror(ENOENT));
+    assert_string_equal(err.msg, expected);
+
+    write_file(path, "{\"subscribers\": [], \"version\": 2}\n");
+    assert_null(sub_store_new(path, &err));
+    snprintf(expected, sizeof(expected), "%s:1:21: version: unknown key", path);
+    assert_string_equal(err.msg, expected);
+}
+
+static void test_reload_swaps_and_holders_keep_old(void **state) {
+    fixture_t *fx = *state;
+    sub_error_t err;
+    sub_snapshot_t *old = sub_store_acquire(fx->st);
+
+    write_version(fx->path, 1, 0);
+    assert_int_equal(sub_store_reload(fx->st, &err), 0);
+    assert_int_equal(sub_store_generation(fx->st), 2);
+
+    sub_snapshot_t *cur = sub_store_acquire(fx->st);
+    assert_ptr_not_equal(cur, old);
+    assert_int_equal(sub_snapshot_count(cur), 1);
+    assert_int_equal(sub_find_by_imsi(cur, "001010000000001")->rat, SUB_RAT_EUTRAN);
+    assert_null(sub_find_by_imsi(cur, "001010000000002"));
+    /* The reader that acquired before the reload still sees the whole old file. */
+    assert_int_equal(sub_snapshot_count(old), 2);
+    assert_int_equal(sub_find_by_imsi(old, "001010000000001")->rat, SUB_RAT_NR);
+    assert_non_null(sub_find_by_identity(old, "sip:bob@ims.test"));
+    sub_snapshot_release(old);
+    sub_snapshot_release(cur);
+}
+
+static void test_reload_keeps_old_on_broken_file(void **state) {
+    fixture_t *fx = *state;
+    sub_error_t err;
+    char expected[MSG_LEN];
+    sub_snapshot_t *before = sub_store_acquire(fx->st);
+
+    write_file(fx->path, "{\"subscribers\": [\n  {\"imsi\": \"0010\"}\n]}\n");
+    assert_int_equal(sub_store_reload(fx->st, &err), -1);
+    snprintf(expected, sizeof(expected), "%s:2:12: subscribers[0].imsi: must be 5 to 15 digits", fx->path);
+    assert_string_equal(err.msg, expected);
+
+    write_file(fx->path, "{\"subscribers\": [\n");
+    assert_int_equal(sub_store_reload(fx->st, &err), -1);
+    snprintf(expected, sizeof(expected), "%s:2:1: (json): ']' expected near end of file", fx->path);
+    assert_string_equal(err.msg, expected);
+
+    unlink(fx->path);
+    assert_int_equal(sub_store_reload(fx->st, &err), -1);
+    snprintf(expected, sizeof(expected), "%s: cannot read: %s", fx->path, strerror(ENOENT));
+    assert_string_equal(err.msg, expected);
+
+    sub_snapshot_t *after = sub_store_acquire(fx->st);
+    assert_ptr_equal(after, before);
+    assert_int_equal(sub_store_generation(fx->st), 1);
+    assert_int_equal(sub_snapshot_count(after), 2);
+    assert_int_equal(sub_find_by_identity(after, "msisdn-15550000001")->rat, SUB_RAT_NR);
+    sub_snapshot_release(before);
+    sub_snapshot_release(after);
+}
+
+static void test_replace_writes_atomically_and_reloads_same(void **state) {
+    fixture_t *fx = *state;
+    sub_error_t err;
+    sub_snapshot_t *s = sub_store_acquire(fx->st);
+    json_t *doc = sub_snapshot_to_json(s);
+    sub_snapshot_release(s);
+    /* An admin change: subscriber 2 moves to NR, with an upper-case key that the file stores canonically. */
+    json_t *bob = json_array_get(json_object_get(doc, "subscribers"), 1);
+    json_object_set_new(json_object_get(bob, "access"), "rat", json_string("NR"));
+    json_object_set_new(bob, "kms_key",
+                        json_string("FFEEDDCCBBAA99887766554433221100FFEEDDCCBBAA99887766554433221100"));
+
+    assert_int_equal(sub_store_replace(fx->st, doc, &err), 0);
+    json_decref(doc);
+    assert_int_equal(sub_store_generation(fx->st), 2);
+    assert_int_equal(count_dir_entries(fx->dir), 1); /* no temp file left behind */
+
+    sub_snapshot_t *cur = sub_store_acquire(fx->st);
+    assert_int_equal(sub_find_by_identity(cur, "sip:bob@ims.test")->rat, SUB_RAT_NR);
+    json_t *cur_doc = sub_snapshot_to_json(cur);
+    char *canonical = sub_json_dump(cur_doc);
+    json_decref(cur_doc);
+    char *on_disk = slurp(fx->path);
+    assert_string_equal(on_disk, canonical);
+    assert_non_null(strstr(on_disk, "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"));
+
+    assert_int_equal(sub_store_reload(fx->st, &err), 0);
+    sub_snapshot_t *reloaded = sub_store_acquire(fx->st);
+    json_t *re_doc = sub_snapshot_to_json(reloaded);
+    char *re_text = sub_json_dump(re_doc);
+    json_decref(re_doc);
+    assert_string_equal(re_text, canonical);
+    assert_int_equal(sub_snapshot_count(reloaded), 2);
+    assert_memory_equal(sub_snapshot_at(reloaded, 1)->kms_key, sub_snapshot_at(cur, 1)->kms_key, SUB_KMS_KEY_LEN);
+    free(re_text);
+    free(on_disk);
+    free(canonical);
+    sub_snapshot_release(cur);
+    sub_snapshot_release(reloaded);
+}
+
+static void test_replace_invalid_changes_nothing(void **state) {
+    fixture_t *fx = *state;
+    sub_error_t err;
+    char expected[MSG_LEN];
+    char *file_before = slurp(fx->path);
+    sub_snapshot_t *before = sub_store_acquire(fx->st);
+
+    json_t *doc = sub_snapshot_to_json(before);
+    json_t *bob = json_array_get(json_object_get(doc, "subscribers"), 1);
+    json_object_set_new(bob, "msisdn", json_string("15550000001"));
+    assert_int_equal(sub_store_replace(fx->st, doc, &err), -1);
+    /* Positions are those of the canonical rendering, i.e. of the file that would have been written. */
+    snprintf(expected, sizeof(expected), "%s:18:17: subscribers[1].msisdn: duplicate of subscribers[0].msisdn",
+             fx->path);
+    assert_string_equal(err.msg, expected);
+    json_decref(doc);
+
+    char *file_after = slurp(fx->path);
+    assert_string_equal(file_after, file_before);
+    sub_snapshot_t *after = sub_store_acquire(fx->st);
+    assert_ptr_equal(after, before);
+    assert_int_equal(sub_store_generation(fx->st), 1);
+    assert_int_equal(count_dir_entries(fx->dir), 1);
+    free(file_before);
+    free(file_after);
+    sub_snapshot_release(before);
+    sub_snapshot_release(after);
+}
+
+static void test_replace_write_failure_changes_nothing(void **state) {
+    fixture_t *fx = *state;
+    sub_error_t err;
+    char tmp[MSG_LEN], expected[MSG_LEN];
+    /* A directory where the temp file must go makes the write fail even for root. */
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", fx->path, (long)getpid());
+    assert_int_equal(mkdir(tmp, 0700), 0);
+
+    sub_snapshot_t *before = sub_store_acquire(fx->st);
+    json_t *doc = sub_snapshot_to_json(before);
+    assert_int_equal(sub_store_replace(fx->st, doc, &err), -1);
+    snprintf(expected, sizeof(expected), "%s: cannot write: %s", fx->path, strerror(EISDIR));
+    assert_string_equal(err.msg, expected);
+    json_decref(doc);
+    sub_snapshot_t *after = sub_store_acquire(fx->st);
+    assert_ptr_equal(after, before);
+    assert_int_equal(sub_store_generation(fx->st), 1);
+    sub_snapshot_release(before);
+    sub_snapshot_release(after);
+    rmdir(tmp);
+}
+
+static void test_write_atomic(void **state) {
+    fixture_t *fx = *state;
+    char path[PATH_LEN];
+    struct stat sb;
+
+    snprintf(path, sizeof(path), "%s/other.json", fx->dir);
+    assert_int_equal(sub_file_write_atomic(path, "one\n", 4), 0);
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(sub_file_write_atomic(path, "two\n", 4), 0);
+    char *text = slurp(path);
+    assert_string_equal(text, "two\n");
+    free(text);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600); /* permissions of the replaced file are kept */
+    assert_int_equal(count_dir_entries(fx->dir), 2);
+
+    snprintf(path, sizeof(path), "%s/no/such/dir.json", fx->dir);
+    errno = 0;
+    assert_int_equal(sub_file_write_atomic(path, "x", 1), -1);
+    assert_int_equal(errno, ENOENT);
+}
+
+/* ---- readers racing reloads ---- */
+
+typedef struct {
+    sub_store_t *st;
+    atomic_int stop;
+    atomic_int torn;
+    atomic_long reads;
+} race_t;
+
+static void *reader(void *arg) {
+    race_t *r = arg;
+    while (!atomic_load(&r->stop)) {
+        sub_snapshot_t *s = sub_store_acquire(r->st);
+        const subscriber_t *a = sub_find_by_identity(s, "sip:+15550000001@elsewhere");
+        /* Version A is (NR, encrypted), version B (EUTRAN, not): any other pair would be a torn read. */
+        if (a == NULL || (a->rat == SUB_RAT_NR) != a->voice_encryption)
+            atomic_store(&r->torn, 1);
+        sub_snapshot_release(s);
+        atomic_fetch_add(&r->reads, 1);
+    }
+    return NULL;
+}
+
+static void test_readers_during_reloads(void **state) {
+    fixture_t *fx = *state;
+    race_t r = {.st = fx->st};
+    pthread_t t[READERS];
+    sub_error_t err;
+
+    for (int i = 0; i < READERS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, reader, &r), 0);
+    for (int i = 0; i < RELOADS; i++) {
+        write_version(fx->path, i % 2 == 0, i % 3 == 0);
+        assert_int_equal(sub_store_reload(fx->st, &err), 0);
+    }
+    atomic_store(&r.stop, 1);
+    for (int i = 0; i < READERS; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(atomic_load(&r.torn), 0);
+    assert_true(atomic_load(&r.reads) > 0);
+    assert_int_equal(sub_store_generation(fx->st), RELOADS + 1);
+}
+
+#define FIXTURE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        FIXTURE_TEST(test_new_and_acquire),
+        FIXTURE_TEST(test_new_fails_on_missing_or_invalid_file),
+        FIXTURE_TEST(test_reload_swaps_and_holders_keep_old),
+        FIXTURE_TEST(test_reload_keeps_old_on_broken_file),
+        FIXTURE_TEST(test_replace_writes_atomically_and_reloads_same),
+        FIXTURE_TEST(test_replace_invalid_changes_nothing),
+        FIXTURE_TEST(test_replace_write_failure_changes_nothing),
+        FIXTURE_TEST(test_write_atomic),
+        FIXTURE_TEST(test_readers_during_reloads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
