@@ -40,6 +40,7 @@ struct sub_store {
 };
 
 sub_store_t *sub_store_new(const char *path, sub_error_t *err) {
+    sub_error_clear(err);
     if (path == NULL) {
         if (err != NULL)
             snprintf(err->msg, sizeof(err->msg), "(null): no subscriber file given");
@@ -106,6 +107,7 @@ static void sub_store_swap(sub_store_t *st, sub_snapshot_t *snap) {
 }
 
 int sub_store_reload(sub_store_t *st, sub_error_t *err) {
+    sub_error_clear(err);
     if (st == NULL)
         return -1;
     pthread_mutex_lock(&st->write_lock);
@@ -134,6 +136,7 @@ static int sub_store_persist(const sub_store_t *st, const sub_snapshot_t *snap, 
 }
 
 int sub_store_replace(sub_store_t *st, json_t *root, sub_error_t *err) {
+    sub_error_clear(err);
     if (st == NULL || root == NULL) {
         if (err != NULL)
             snprintf(err->msg, sizeof(err->msg), "%s:1:1: (root): must be an object",

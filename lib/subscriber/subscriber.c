@@ -136,8 +136,13 @@ static int sub_fail(const sub_ctx_t *cx, const sub_path_t *p, int at_key, const 
     jsonpos_locate(cx->text, cx->len, p->s, p->n, at_key, &line, &col);
     sub_path_render(p, field, sizeof(field));
     int head = snprintf(cx->err->msg, sizeof(cx->err->msg), "%s:%d:%d: %s: ", cx->name, line, col, field);
+    snprintf(cx->err->field, sizeof(cx->err->field), "%s", field);
+    cx->err->line = line;
+    cx->err->col = col;
+    cx->err->reason = "";
     if (head < 0 || (size_t)head >= sizeof(cx->err->msg))
         return -1; /* already truncated; the position and field are what matter */
+    cx->err->reason = cx->err->msg + head;
     va_start(ap, fmt);
     vsnprintf(cx->err->msg + head, sizeof(cx->err->msg) - (size_t)head, fmt, ap);
     va_end(ap);
@@ -699,16 +704,31 @@ static int sub_blank(const char *text, size_t len) {
 static void sub_syntax_error(const sub_ctx_t *cx, const json_error_t *jerr, const char *reason) {
     if (cx->err == NULL)
         return;
-    snprintf(cx->err->msg, sizeof(cx->err->msg), "%s:%d:%d: %s: %s", cx->name, jerr->line > 0 ? jerr->line : 1,
-             jerr->column > 0 ? jerr->column : 1, SUB_SYNTAX_FIELD, reason);
+    cx->err->line = jerr->line > 0 ? jerr->line : 1;
+    cx->err->col = jerr->column > 0 ? jerr->column : 1;
+    snprintf(cx->err->field, sizeof(cx->err->field), "%s", SUB_SYNTAX_FIELD);
+    int head = snprintf(cx->err->msg, sizeof(cx->err->msg), "%s:%d:%d: %s: ", cx->name, cx->err->line,
+                        cx->err->col, SUB_SYNTAX_FIELD);
+    if (head < 0 || (size_t)head >= sizeof(cx->err->msg))
+        return;
+    snprintf(cx->err->msg + head, sizeof(cx->err->msg) - (size_t)head, "%s", reason);
+    cx->err->reason = cx->err->msg + head;
+}
+
+void sub_error_clear(sub_error_t *err) {
+    if (err == NULL)
+        return;
+    err->msg[0] = '\0';
+    err->field[0] = '\0';
+    err->line = err->col = 0;
+    err->reason = err->msg;
 }
 
 sub_snapshot_t *sub_snapshot_load_text(const char *name, const char *text, size_t len, sub_error_t *err) {
     sub_ctx_t cx = {.name = name ? name : "(subscribers)", .text = text, .len = len, .err = err};
     json_error_t jerr;
 
-    if (err != NULL)
-        err->msg[0] = '\0';
+    sub_error_clear(err);
     if (text == NULL)
         len = 0;
     json_t *root = text != NULL ? json_loadb(text, len, SUB_LOAD_FLAGS, &jerr) : NULL;
@@ -737,6 +757,7 @@ sub_snapshot_t *sub_snapshot_load_text(const char *name, const char *text, size_
 }
 
 sub_snapshot_t *sub_snapshot_load_file(const char *path, sub_error_t *err) {
+    sub_error_clear(err);
     size_t len;
     char *text = cfg_read_file(path, &len);
     if (text == NULL) {
@@ -750,6 +771,7 @@ sub_snapshot_t *sub_snapshot_load_file(const char *path, sub_error_t *err) {
 }
 
 sub_snapshot_t *sub_snapshot_from_json(const char *name, json_t *root, sub_error_t *err) {
+    sub_error_clear(err);
     char *text = sub_json_dump(root);
     if (text == NULL) {
         if (err != NULL)

@@ -49,9 +49,20 @@ typedef struct {
     uint8_t kms_key[SUB_KMS_KEY_LEN];
 } subscriber_t;
 
+#define SUB_ERR_FIELD_MAX 128
+
+/* `msg` is the whole message for people and logs; the other members carry its parts for programs (the admin API
+ * names the field in ProblemDetails invalidParams). field is "" and line/col are 0 when the error is not about a
+ * place in the document (unreadable file, out of memory). */
 typedef struct {
     char msg[SUB_ERR_MAX]; /* "file:line:column: field: reason" */
+    char field[SUB_ERR_FIELD_MAX]; /* "subscribers[1].imsi", "(json)" for syntax errors */
+    int line, col;
+    const char *reason; /* points into msg, after "field: "; "" when msg has no field */
 } sub_error_t;
+
+/* Empties an error (msg "", field "", reason ""); every function that fills one starts with it. */
+void sub_error_clear(sub_error_t *err);
 
 typedef struct sub_snapshot sub_snapshot_t;
 
