@@ -7,7 +7,7 @@ bin=${1:-build}/bin
 dir=$(mktemp -d)
 trap 'kill $hss 2>/dev/null; wait $hss 2>/dev/null; rm -rf "$dir"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin/mihua-hss" -c conf/hss.json --port "$port" --log-level warn >"$dir/out" 2>"$dir/log" &
+"$bin/mihua-hss" -c conf/hss.json --port "$port" --admin-listen 127.0.0.1:0 --log-level warn >"$dir/out" 2>"$dir/log" &
 hss=$!
 for _ in $(seq 1 200); do grep -q '^READY' "$dir/out" && break; sleep 0.05; done
 grep -q '^READY' "$dir/out" || { cat "$dir/log"; exit 1; }

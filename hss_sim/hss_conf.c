@@ -17,6 +17,7 @@
 #define HSS_DEFAULT_IDENTITY "hss.ims.test"
 #define HSS_DEFAULT_REALM "ims.test"
 #define HSS_DEFAULT_PORT 3868
+#define HSS_DEFAULT_ADMIN_LISTEN "127.0.0.1:7704"
 #define HSS_DEFAULT_SUBSCRIBERS "conf/subscribers.json"
 #define HSS_DEFAULT_SERVICE_INDICATION "mihua-voice-encryption"
 /* freeDiameter's defaults (30 s) make a restarted peer wait half a minute; a simulator wants quick recovery. */
@@ -29,20 +30,25 @@ static void usage(FILE *out)
             "Usage: mihua-hss [OPTIONS]\n"
             "Diameter Sh HSS simulator (TS 29.328/29.329) answering UDR from a subscriber file.\n"
             "\n"
-            "  -c, --config FILE        JSON config (keys: identity, realm, port, tc_timer, tw_timer,\n"
-            "                           subscribers, service_indication, log_level, fd_debug)\n"
+            "  -c, --config FILE        JSON config (keys: identity, realm, port, admin_listen, tc_timer,\n"
+            "                           tw_timer, subscribers, service_indication, log_level, fd_debug)\n"
             "      --subscribers FILE   subscriber data (DESIGN §5); default %s\n"
             "      --port N             Diameter listen port; default %d\n"
+            "      --admin-listen ADDR:PORT  admin API (h2c) address; port 0 picks a free port; default %s\n"
             "      --identity FQDN      Origin-Host; default %s\n"
             "      --realm REALM        Origin-Realm; peers *.REALM may connect without TLS; default %s\n"
             "      --log-level LEVEL    error, warn, info or debug; default info\n"
             "  -h, --help               this text\n"
             "  -V, --version            program version\n"
             "\n"
-            "Prints 'READY mihua-hss diameter=ADDR:PORT' once listening. SIGHUP reloads the subscriber file\n"
+            "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers,\n"
+            "POST /admin/v1/reload, GET /metrics (Prometheus text).\n"
+            "\n"
+            "Prints 'READY mihua-hss diameter=ID@ADDR:PORT admin=URL realm=REALM' once listening. SIGHUP\n"
+            "reloads the subscriber file\n"
             "(a bad file keeps the old data); SIGTERM stops. Exit codes: 0 ok, 1 runtime failure, 2 bad usage\n"
             "or config.\n",
-            HSS_DEFAULT_SUBSCRIBERS, HSS_DEFAULT_PORT, HSS_DEFAULT_IDENTITY, HSS_DEFAULT_REALM);
+            HSS_DEFAULT_SUBSCRIBERS, HSS_DEFAULT_PORT, HSS_DEFAULT_ADMIN_LISTEN, HSS_DEFAULT_IDENTITY, HSS_DEFAULT_REALM);
 }
 
 static int load_file(hss_conf_t *c)
@@ -52,6 +58,7 @@ static int load_file(hss_conf_t *c)
         {.name = "identity", .type = CFG_STRING, .dst = &c->identity},
         {.name = "realm", .type = CFG_STRING, .dst = &c->realm},
         {.name = "port", .type = CFG_INT, .dst = &c->port, .min = 1, .max = 65535},
+        {.name = "admin_listen", .type = CFG_STRING, .dst = &c->admin_listen},
         {.name = "tc_timer", .type = CFG_INT, .dst = &c->tc_timer, .min = 1, .max = 3600},
         {.name = "tw_timer", .type = CFG_INT, .dst = &c->tw_timer, .min = 6, .max = 3600},
         {.name = "subscribers", .type = CFG_STRING, .dst = &c->subscribers_path},
@@ -91,11 +98,12 @@ static int parse_port(const char *s, long *out)
     return 0;
 }
 
-enum { OPT_SUBSCRIBERS = 256, OPT_PORT, OPT_IDENTITY, OPT_REALM, OPT_LOG_LEVEL };
+enum { OPT_SUBSCRIBERS = 256, OPT_PORT, OPT_ADMIN_LISTEN, OPT_IDENTITY, OPT_REALM, OPT_LOG_LEVEL };
 
 static const struct option long_opts[] = {
     {"config", required_argument, NULL, 'c'},       {"subscribers", required_argument, NULL, OPT_SUBSCRIBERS},
-    {"port", required_argument, NULL, OPT_PORT},    {"identity", required_argument, NULL, OPT_IDENTITY},
+    {"port", required_argument, NULL, OPT_PORT},    {"admin-listen", required_argument, NULL, OPT_ADMIN_LISTEN},
+    {"identity", required_argument, NULL, OPT_IDENTITY},
     {"realm", required_argument, NULL, OPT_REALM},  {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, 'h'},               {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -144,6 +152,9 @@ static hss_conf_result_t second_pass(hss_conf_t *c, int argc, char **argv)
                 return HSS_CONF_BAD;
             }
             break;
+        case OPT_ADMIN_LISTEN:
+            set_string(&c->admin_listen, optarg);
+            break;
         case OPT_IDENTITY:
             set_string(&c->identity, optarg);
             break;
@@ -185,11 +196,17 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
 
     default_string(&c->identity, HSS_DEFAULT_IDENTITY);
     default_string(&c->realm, HSS_DEFAULT_REALM);
+    default_string(&c->admin_listen, HSS_DEFAULT_ADMIN_LISTEN);
     default_string(&c->subscribers_path, HSS_DEFAULT_SUBSCRIBERS);
     default_string(&c->service_indication, HSS_DEFAULT_SERVICE_INDICATION);
     default_string(&c->log_level_name, "info");
     if (log_level_parse(c->log_level_name, &c->log_level) != 0) {
         fprintf(stderr, "mihua-hss: --log-level: must be error, warn, info or debug, not '%s'\n", c->log_level_name);
+        return HSS_CONF_BAD;
+    }
+    if (sbi_hostport_parse(c->admin_listen, c->admin_host, sizeof c->admin_host, &c->admin_port) != 0) {
+        fprintf(stderr, "mihua-hss: admin_listen: must be ADDR:PORT (e.g. 127.0.0.1:7704), not '%s'\n",
+                c->admin_listen);
         return HSS_CONF_BAD;
     }
     return HSS_CONF_OK;
@@ -201,6 +218,7 @@ void hss_conf_free(hss_conf_t *c)
     free(c->subscribers_path);
     free(c->identity);
     free(c->realm);
+    free(c->admin_listen);
     free(c->service_indication);
     free(c->log_level_name);
     memset(c, 0, sizeof *c);

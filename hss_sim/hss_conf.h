@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "core/log.h"
+#include "sbi/sbi_url.h"
 
 typedef struct {
     char *config_path;
@@ -17,6 +18,9 @@ typedef struct {
     char *identity;           /* Origin-Host */
     char *realm;              /* Origin-Realm; peers of this realm are accepted */
     long port;                /* Diameter listen port */
+    char *admin_listen;       /* admin API (HTTP/2 h2c) "ADDR:PORT"; port 0 = any free port (READY tells) */
+    char admin_host[SBI_HOST_MAX]; /* parsed from admin_listen */
+    uint16_t admin_port;
     long tc_timer;            /* freeDiameter reconnect timer, seconds */
     long tw_timer;            /* freeDiameter watchdog timer, seconds */
     char *service_indication; /* RepositoryData key meaning "subscribed to voice encryption" */

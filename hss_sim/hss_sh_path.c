@@ -138,25 +138,24 @@ static void build_sh_data(const hss_sh_t *h, const sh_udr_t *req, const subscrib
     }
 }
 
-/* Adds Failed-AVP carrying an empty instance of the missing AVP (RFC 6733 §7.5) and sets 5005. */
-static int answer_missing(struct msg *ans, struct dict_object *missing, const char *what)
+/* Sets 5005 and adds Failed-AVP holding an empty instance of the missing AVP (RFC 6733 §7.5, §7.6). The
+ * Failed-AVP is built here rather than handed to fd_msg_rescode_set(), which expects an AVP received on the wire. */
+static int answer_missing(const sh_dict_t *d, struct msg *ans, struct dict_object *missing, const char *what)
 {
-    struct avp *avp = NULL;
-    union avp_value v;
+    struct avp *failed = NULL, *avp = NULL;
+    union avp_value v = {.os = {.data = (uint8_t *)"", .len = 0}};
 
-    if (fd_msg_avp_new(missing, 0, &avp) != 0)
+    if (fd_msg_rescode_set(ans, "DIAMETER_MISSING_AVP", (char *)what, NULL, 1) != 0)
         return -1;
-    memset(&v, 0, sizeof v);
-    v.os.data = (uint8_t *)"";
-    v.os.len = 0;
-    enum dict_avp_basetype base;
-    struct dict_avp_data data;
-    if (fd_dict_getval(missing, &data) == 0) {
-        base = data.avp_basetype;
-        if (base != AVP_TYPE_GROUPED)
-            fd_msg_avp_setvalue(avp, &v);
+    if (fd_msg_avp_new(d->failed_avp, 0, &failed) != 0)
+        return -1;
+    if (fd_msg_avp_new(missing, 0, &avp) != 0 || fd_msg_avp_setvalue(avp, &v) != 0 ||
+        fd_msg_avp_add(failed, MSG_BRW_LAST_CHILD, avp) != 0) {
+        fd_msg_free((msg_or_avp *)avp);
+        fd_msg_free((msg_or_avp *)failed);
+        return -1;
     }
-    return fd_msg_rescode_set(ans, "DIAMETER_MISSING_AVP", (char *)what, avp, 1);
+    return fd_msg_avp_add(ans, MSG_BRW_LAST_CHILD, failed);
 }
 
 static void iso_now(char *buf, size_t size)
@@ -197,7 +196,7 @@ static udr_result_t decide(hss_sh_t *h, const sh_udr_t *req, struct msg *ans, co
         }
         if (req->data_refs[i] == SH_DREF_REPOSITORY_DATA && req->n_service_ind == 0) {
             *why = "RepositoryData needs Service-Indication";
-            return answer_missing(ans, h->dict->service_indication, "Service-Indication required") == 0
+            return answer_missing(h->dict, ans, h->dict->service_indication, "Service-Indication required") == 0
                        ? UDR_MISSING_AVP
                        : UDR_FAILED;
         }
@@ -209,7 +208,7 @@ static udr_result_t decide(hss_sh_t *h, const sh_udr_t *req, struct msg *ans, co
     }
     if (req->public_identity == NULL && req->msisdn == NULL) {
         *why = "User-Identity has neither Public-Identity nor MSISDN";
-        return answer_missing(ans, h->dict->public_identity, "User-Identity is empty") == 0 ? UDR_MISSING_AVP
+        return answer_missing(h->dict, ans, h->dict->public_identity, "User-Identity is empty") == 0 ? UDR_MISSING_AVP
                                                                                         : UDR_FAILED;
     }
 

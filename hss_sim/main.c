@@ -1,8 +1,9 @@
 /*
  * mihua-hss — Diameter Sh HSS simulator (DESIGN §3, §5, §8).
  *
- * Wiring only: settings, subscriber store, freeDiameter node, the Sh path, and a libevent loop that turns SIGHUP
- * into a reload and SIGTERM/SIGINT into a clean stop. freeDiameter answers on its own threads.
+ * Wiring only: settings, subscriber store, freeDiameter node with the Sh path, the admin API on its own HTTP/2
+ * port, and a libevent loop that turns SIGHUP into a reload and SIGTERM/SIGINT into a drain and a clean stop.
+ * freeDiameter answers UDRs on its own threads; the admin API runs on the loop.
  */
 #include <event2/event.h>
 #include <signal.h>
@@ -14,11 +15,14 @@
 #include "diameter/diam_node.h"
 #include "hss_conf.h"
 #include "hss_sh_path.h"
+#include "sbi/sbi_server.h"
+#include "subscriber/sub_admin.h"
 #include "subscriber/sub_store.h"
 
 typedef struct {
     struct event_base *base;
     sub_store_t *store;
+    sbi_server_t *admin_srv;
 } hss_app_t;
 
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
@@ -34,55 +38,69 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
         log_info("hss", "reloaded %s", sub_store_path(app->store));
 }
 
+static void on_drained(void *arg)
+{
+    event_base_loopbreak(((hss_app_t *)arg)->base);
+}
+
 static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 {
     hss_app_t *app = arg;
 
     (void)what;
-    log_info("hss", "signal %d: stopping", (int)sig);
-    event_base_loopbreak(app->base);
+    log_info("hss", "signal %d: draining and stopping", (int)sig);
+    sbi_server_drain(app->admin_srv, on_drained, app);
+}
+
+static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, metrics_t *metrics)
+{
+    hss_sh_t *sh = hss_sh_new(dict, app->store, conf->service_indication, metrics);
+    sub_admin_t *admin = sub_admin_new(app->admin_srv, app->store, metrics, NULL, NULL);
+    struct event *ev[3] = {evsignal_new(app->base, SIGHUP, on_sighup, app),
+                           evsignal_new(app->base, SIGTERM, on_sigterm, app),
+                           evsignal_new(app->base, SIGINT, on_sigterm, app)};
+    int rc = 1;
+
+    if (sh == NULL || admin == NULL || !ev[0] || !ev[1] || !ev[2] || event_add(ev[0], NULL) != 0 ||
+        event_add(ev[1], NULL) != 0 || event_add(ev[2], NULL) != 0) {
+        log_error("hss", "could not register the Sh handler, the admin API or signal events");
+    } else if (sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0) {
+        log_error("hss", "admin API: cannot listen on %s", conf->admin_listen);
+    } else {
+        printf("READY mihua-hss diameter=%s@0.0.0.0:%ld admin=http://%s:%u realm=%s\n", conf->identity, conf->port,
+               conf->admin_host, (unsigned)sbi_server_port(app->admin_srv), conf->realm);
+        fflush(stdout);
+        rc = event_base_dispatch(app->base) < 0 ? 1 : 0;
+    }
+    for (int i = 0; i < 3; i++)
+        if (ev[i] != NULL)
+            event_free(ev[i]);
+    hss_sh_free(sh);
+    sbi_server_free(app->admin_srv);
+    app->admin_srv = NULL;
+    sub_admin_free(admin);
+    return rc;
 }
 
 static int run(const hss_conf_t *conf, hss_app_t *app)
 {
     char err[256];
     sh_dict_t dict;
-    diam_node_conf_t dc = {
-        .identity = conf->identity,
-        .realm = conf->realm,
-        .port = (int)conf->port,
-        .accept_realm = conf->realm,
-        .tc_timer = (int)conf->tc_timer,
-        .tw_timer = (int)conf->tw_timer,
-        .fd_debug = conf->fd_debug,
-    };
-    diam_node_t *node = diam_node_start(&dc, &dict, err, sizeof err);
+    diam_node_conf_t dc = {.identity = conf->identity, .realm = conf->realm, .port = (int)conf->port,
+                           .accept_realm = conf->realm, .tc_timer = (int)conf->tc_timer,
+                           .tw_timer = (int)conf->tw_timer, .fd_debug = conf->fd_debug};
+    metrics_t *metrics = metrics_new();
+    sbi_server_config_t scfg = {.name = "hss-admin"};
+
+    app->admin_srv = sbi_server_new(app->base, &scfg);
+    diam_node_t *node = metrics && app->admin_srv ? diam_node_start(&dc, &dict, err, sizeof err) : NULL;
     if (node == NULL) {
-        log_error("hss", "freeDiameter: %s", err);
+        log_error("hss", "freeDiameter: %s", metrics && app->admin_srv ? err : "out of memory");
+        sbi_server_free(app->admin_srv);
+        metrics_free(metrics);
         return 1;
     }
-    metrics_t *metrics = metrics_new();
-    hss_sh_t *sh = hss_sh_new(&dict, app->store, conf->service_indication, metrics);
-    struct event *ev_hup = evsignal_new(app->base, SIGHUP, on_sighup, app);
-    struct event *ev_term = evsignal_new(app->base, SIGTERM, on_sigterm, app);
-    struct event *ev_int = evsignal_new(app->base, SIGINT, on_sigterm, app);
-    int rc = 1;
-
-    if (sh != NULL && metrics != NULL && ev_hup && ev_term && ev_int && event_add(ev_hup, NULL) == 0 &&
-        event_add(ev_term, NULL) == 0 && event_add(ev_int, NULL) == 0) {
-        printf("READY mihua-hss diameter=%s@0.0.0.0:%ld realm=%s\n", conf->identity, conf->port, conf->realm);
-        fflush(stdout);
-        rc = event_base_dispatch(app->base) < 0 ? 1 : 0;
-    } else {
-        log_error("hss", "could not register the Sh handler or signal events");
-    }
-    if (ev_hup)
-        event_free(ev_hup);
-    if (ev_term)
-        event_free(ev_term);
-    if (ev_int)
-        event_free(ev_int);
-    hss_sh_free(sh);
+    int rc = serve(conf, app, &dict, metrics);
     diam_node_stop(node);
     metrics_free(metrics);
     return rc;

@@ -36,8 +36,8 @@ T_PIDS+=("$TSHARK_PID")
 wait_for "$T_DIR/tshark.log" "Capturing on"
 
 start_daemon hss "$MIHUA_BIN/mihua-hss" -c "$MIHUA_SRC/conf/hss.json" --subscribers "$SUBS" --port "$PORT" \
-    --log-level debug
-check "READY line names the Diameter endpoint" grep -q "^READY mihua-hss diameter=hss.ims.test@0.0.0.0:$PORT" "$T_DIR/hss.out"
+    --admin-listen 127.0.0.1:0 --log-level debug
+check "READY line names the Diameter endpoint" grep -Eq "^READY mihua-hss diameter=hss.ims.test@0.0.0.0:$PORT admin=http://127.0.0.1:[1-9][0-9]* realm=ims.test$" "$T_DIR/hss.out"
 
 # probe NAME ARGS...: runs the probe with --json into $T_DIR/NAME.json; its exit code into $T_DIR/NAME.rc.
 probe() {

@@ -1,2 +1,4 @@
 mihua_integration_test(hss_probe hss_probe.sh)
 include(integration/sbi.cmake OPTIONAL)
+mihua_integration_test(admin admin.sh)
+include(integration/kms.cmake OPTIONAL)

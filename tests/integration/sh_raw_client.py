@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A foreign Diameter Sh client written from RFC 6733 / TS 29.329 byte layouts, independent of freeDiameter.
 
-It checks what mihua's own probe cannot send: a UDR without User-Identity and one without Data-Reference must be
-answered DIAMETER_MISSING_AVP (5005) with a Failed-AVP naming the missing AVP, and a peer that sends garbage must
+It checks what mihua's own probe cannot send: a UDR without User-Identity, with an empty one, without
+Data-Reference, or asking for RepositoryData without Service-Indication must be answered DIAMETER_MISSING_AVP (5005) with a Failed-AVP
+naming the missing AVP, and a peer that sends garbage must
 not take the HSS down. Usage: sh_raw_client.py HOST PORT [PORTFILE]  (PORTFILE receives our local ports, one a
 line, so a capture check can set these deliberately broken exchanges aside). Exit 0 when every expectation holds.
 """
@@ -98,19 +99,22 @@ def connect(host, port, origin, portfile):
     return s
 
 
-def udr(origin, session, with_identity, with_dref):
+def udr(origin, session, with_identity, with_dref, with_si=True):
     avps = [utf8(263, session), avp(260, u32(266, VENDOR_3GPP) + u32(258, SH_APP)), u32(277, 1),
             utf8(264, origin), utf8(296, "ims.test"), utf8(283, "ims.test")]
-    if with_identity:
+    if with_identity == "empty":
+        avps.append(avp(700, b"", VENDOR_3GPP))
+    elif with_identity:
         avps.append(avp(700, utf8(601, "tel:+15550000001", VENDOR_3GPP), VENDOR_3GPP))
-    avps.append(utf8(704, "mihua-voice-encryption", VENDOR_3GPP))
+    if with_si:
+        avps.append(utf8(704, "mihua-voice-encryption", VENDOR_3GPP))
     if with_dref:
         avps.append(u32(703, 0, VENDOR_3GPP))
     return message(306, SH_APP, avps, hbh=os.getpid() & 0xffff, e2e=len(session))
 
 
-def expect_missing(sock, origin, name, with_identity, with_dref, missing_code):
-    sock.sendall(udr(origin, "%s;%s" % (origin, name), with_identity, with_dref))
+def expect_missing(sock, origin, name, with_identity, with_dref, missing_code, with_si=True):
+    sock.sendall(udr(origin, "%s;%s" % (origin, name), with_identity, with_dref, with_si))
     while True:
         flags, cmd, avps = read_msg(sock)
         if cmd == 280 and flags & 0x80:  # a watchdog request may arrive first: answer it
@@ -134,6 +138,8 @@ def main():
     s = connect(host, port, origin, portfile)
     expect_missing(s, origin, "no User-Identity", False, True, 700)
     expect_missing(s, origin, "no Data-Reference", True, False, 703)
+    expect_missing(s, origin, "RepositoryData without Service-Indication", True, True, 704, with_si=False)
+    expect_missing(s, origin, "empty User-Identity", "empty", True, 601)
     s.close()
 
     # Garbage: a header announcing version 7 and a length beyond what follows, then a close.

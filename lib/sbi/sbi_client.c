@@ -1,0 +1,764 @@
+/*
+ * sbi_client — HTTP/2 client for SBI consumers: nghttp2 client sessions on libevent bufferevents. See
+ * sbi_client.h for the contract.
+ *
+ * Connections (one per scheme+host+port, the shape of nghttp2's examples/libevent-client.c) are created on first
+ * use: the session is set up and requests are submitted at once, and the bufferevent holds the bytes until TCP
+ * (and TLS) are up. A connection on which GOAWAY arrived or that failed is marked dead and a new one is opened for
+ * the next request; requests still on it finish or fail individually.
+ *
+ * Request lifetime. A request (creq) sits on its connection's list while its stream may still produce callbacks,
+ * and on the client's completion queue once its outcome is known; it is freed when it is on neither. This is what
+ * lets a timeout complete a request at once while nghttp2 still holds the stream (reset, closing later), and
+ * lets a connection failure complete everything on it without touching freed memory.
+ *
+ * Completion callbacks run from an event made active on the loop, never inside nghttp2 or sbi_client_request(),
+ * so user code may submit, cancel or free the client from a callback; the dispatcher notices a freed client
+ * through a flag on its stack.
+ */
+#include "sbi/sbi_client.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event_struct.h>
+#include <event2/util.h>
+#include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+
+#include "core/log.h"
+#include "sbi/sbi_tls.h"
+#include "sbi/sbi_url.h"
+
+#define REQ_HEADERS_MAX 32 /* pseudo-headers + content-type/length + caller's extras */
+#define LOG_MOD "sbi-client"
+
+typedef struct creq creq_t;
+typedef struct cconn cconn_t;
+
+struct creq {
+    sbi_client_t *client;
+    cconn_t *conn;
+    uint64_t id;
+    int32_t stream_id;
+    sbi_client_cb cb; /* NULL once cancelled */
+    void *ud;
+    creq_t *prev, *next; /* conn->reqs, while in_conn */
+    bool in_conn;
+    creq_t *qnext; /* client completion queue, while in_queue */
+    bool in_queue;
+    bool done; /* outcome known */
+    struct event timer;
+    struct timespec start;
+    uint64_t elapsed_us;
+
+    uint8_t *req_body;
+    size_t req_len, req_off;
+
+    sbi_client_err_t error;
+    int status;
+    sbi_header_t *headers;
+    size_t n_headers, cap_headers, header_bytes;
+    char *body;
+    size_t body_len, body_cap;
+};
+
+struct cconn {
+    sbi_client_t *client;
+    cconn_t *prev, *next;
+    bool tls;
+    char host[SBI_HOST_MAX];
+    uint16_t port;
+    struct bufferevent *bev;
+    nghttp2_session *session;
+    bool connected, dead, in_recv;
+    creq_t *reqs;
+};
+
+struct sbi_client {
+    struct event_base *base;
+    SSL_CTX *tls;
+    unsigned default_timeout_ms;
+    cconn_t *conns;
+    size_t n_conns;
+    uint64_t next_id;
+    creq_t *queue_head, *queue_tail;
+    struct event *complete_ev;
+    nghttp2_session_callbacks *callbacks;
+    bool *alive; /* set while dispatching completions; cleared by sbi_client_free */
+};
+
+static void conn_fail(cconn_t *conn, sbi_client_err_t err);
+static int conn_flush(cconn_t *conn);
+
+/* ------------------------------------------------------------------------------------------------ requests */
+
+static uint64_t elapsed_us_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t us = (int64_t)(now.tv_sec - t0->tv_sec) * 1000000 + (now.tv_nsec - t0->tv_nsec) / 1000;
+    return us > 0 ? (uint64_t)us : 0;
+}
+
+static void creq_free(creq_t *r)
+{
+    event_del(&r->timer);
+    for (size_t i = 0; i < r->n_headers; i++)
+        free((char *)r->headers[i].name); /* name and value share one allocation */
+    free(r->headers);
+    free(r->body);
+    free(r->req_body);
+    free(r);
+}
+
+static void creq_maybe_free(creq_t *r)
+{
+    if (!r->in_conn && !r->in_queue)
+        creq_free(r);
+}
+
+static void creq_unlink_conn(creq_t *r)
+{
+    if (!r->in_conn)
+        return;
+    cconn_t *conn = r->conn;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        conn->reqs = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+    r->in_conn = false;
+    r->conn = NULL;
+}
+
+/* Decides the outcome once and queues the callback. */
+static void creq_complete(creq_t *r, sbi_client_err_t err)
+{
+    if (r->done)
+        return;
+    r->done = true;
+    r->error = err;
+    r->elapsed_us = elapsed_us_since(&r->start);
+    event_del(&r->timer);
+    if (!r->cb)
+        return;
+    sbi_client_t *c = r->client;
+    r->in_queue = true;
+    r->qnext = NULL;
+    if (c->queue_tail)
+        c->queue_tail->qnext = r;
+    else
+        c->queue_head = r;
+    c->queue_tail = r;
+    event_active(c->complete_ev, 0, 0);
+}
+
+static void creq_reset_stream(creq_t *r)
+{
+    if (r->in_conn && r->stream_id > 0 && r->conn->session)
+        nghttp2_submit_rst_stream(r->conn->session, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_CANCEL);
+}
+
+static void creq_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    creq_t *r = arg;
+    creq_complete(r, SBI_CLIENT_ERR_TIMEOUT);
+    creq_reset_stream(r);
+    if (r->in_conn && !r->conn->in_recv)
+        conn_flush(r->conn);
+}
+
+static void fill_response(const creq_t *r, sbi_client_response_t *resp)
+{
+    memset(resp, 0, sizeof(*resp));
+    resp->error = r->error;
+    resp->elapsed_us = r->elapsed_us;
+    if (r->error != SBI_CLIENT_OK)
+        return;
+    resp->status = r->status;
+    resp->headers = r->headers;
+    resp->n_headers = r->n_headers;
+    resp->body = r->body ? r->body : "";
+    resp->body_len = r->body_len;
+    resp->content_type = sbi_client_response_header(resp, "content-type");
+    resp->location = sbi_client_response_header(resp, "location");
+}
+
+static void complete_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sbi_client_t *c = arg;
+    bool alive = true;
+    c->alive = &alive;
+    while (c->queue_head) {
+        creq_t *r = c->queue_head; /* stays queued during its callback, so sbi_client_free finds it */
+        if (r->cb) {
+            sbi_client_response_t resp;
+            fill_response(r, &resp);
+            r->cb(&resp, r->ud);
+            if (!alive)
+                return;
+        }
+        c->queue_head = r->qnext;
+        if (!c->queue_head)
+            c->queue_tail = NULL;
+        r->in_queue = false;
+        creq_maybe_free(r);
+    }
+    c->alive = NULL;
+}
+
+const char *sbi_client_response_header(const sbi_client_response_t *resp, const char *name)
+{
+    for (size_t i = 0; i < resp->n_headers; i++)
+        if (strcasecmp(resp->headers[i].name, name) == 0)
+            return resp->headers[i].value;
+    return NULL;
+}
+
+const char *sbi_client_strerror(sbi_client_err_t e)
+{
+    switch (e) {
+    case SBI_CLIENT_OK: return "ok";
+    case SBI_CLIENT_ERR_TIMEOUT: return "timeout";
+    case SBI_CLIENT_ERR_CONNECT: return "connect failed";
+    case SBI_CLIENT_ERR_CONNECTION: return "connection lost";
+    case SBI_CLIENT_ERR_RESET: return "stream reset";
+    case SBI_CLIENT_ERR_TOO_LARGE: return "response too large";
+    }
+    return "unknown";
+}
+
+/* ------------------------------------------------------------------------------------------------ nghttp2 */
+
+static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t length, int flags, void *user_data)
+{
+    (void)session;
+    (void)flags;
+    cconn_t *conn = user_data;
+    struct evbuffer *out = bufferevent_get_output(conn->bev);
+    if (evbuffer_get_length(out) >= SBI_OUTPUT_HIGH_WATER)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    if (evbuffer_add(out, data, length) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return (ssize_t)length;
+}
+
+static int add_header(creq_t *r, const uint8_t *name, size_t namelen, const uint8_t *value, size_t valuelen)
+{
+    if (r->n_headers == r->cap_headers) {
+        size_t cap = r->cap_headers ? r->cap_headers * 2 : 8;
+        sbi_header_t *v = realloc(r->headers, cap * sizeof(*v));
+        if (!v)
+            return -1;
+        r->headers = v;
+        r->cap_headers = cap;
+    }
+    char *buf = malloc(namelen + valuelen + 2);
+    if (!buf)
+        return -1;
+    memcpy(buf, name, namelen);
+    buf[namelen] = '\0';
+    memcpy(buf + namelen + 1, value, valuelen);
+    buf[namelen + 1 + valuelen] = '\0';
+    r->headers[r->n_headers].name = buf;
+    r->headers[r->n_headers].value = buf + namelen + 1;
+    r->n_headers++;
+    return 0;
+}
+
+static void clear_headers(creq_t *r)
+{
+    for (size_t i = 0; i < r->n_headers; i++)
+        free((char *)r->headers[i].name);
+    r->n_headers = 0;
+    r->header_bytes = 0;
+}
+
+static int on_header_cb(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
+                        const uint8_t *value, size_t valuelen, uint8_t flags, void *user_data)
+{
+    (void)flags;
+    (void)user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS)
+        return 0;
+    creq_t *r = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!r || r->done || frame->headers.cat == NGHTTP2_HCAT_HEADERS)
+        return 0; /* trailers are ignored */
+    if (namelen == 7 && memcmp(name, ":status", 7) == 0) {
+        int status = 0;
+        for (size_t i = 0; i < valuelen && i < 3; i++)
+            status = status * 10 + (value[i] - '0'); /* nghttp2 checked: three digits */
+        if (status >= 200)
+            clear_headers(r); /* drop the headers of any 1xx */
+        r->status = status;
+        return 0;
+    }
+    r->header_bytes += namelen + valuelen + 32;
+    if (r->header_bytes > SBI_CLIENT_MAX_HEADER_LIST)
+        return 0;
+    return add_header(r, name, namelen, value, valuelen) ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+}
+
+static int on_data_chunk_cb(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data,
+                            size_t len, void *user_data)
+{
+    (void)flags;
+    (void)user_data;
+    creq_t *r = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (!r || r->done)
+        return 0;
+    if (len > SBI_CLIENT_MAX_BODY - r->body_len) {
+        creq_complete(r, SBI_CLIENT_ERR_TOO_LARGE);
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
+        return 0;
+    }
+    if (r->body_len + len + 1 > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap : 1024;
+        while (cap < r->body_len + len + 1)
+            cap *= 2;
+        char *b = realloc(r->body, cap);
+        if (!b)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        r->body = b;
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, len);
+    r->body_len += len;
+    r->body[r->body_len] = '\0';
+    return 0;
+}
+
+static int on_frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    (void)session;
+    cconn_t *conn = user_data;
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
+        conn->dead = true; /* streams above last_stream_id are closed with REFUSED_STREAM by nghttp2 */
+        log_debug(LOG_MOD, "GOAWAY from %s:%u", conn->host, conn->port);
+    }
+    return 0;
+}
+
+static int on_stream_close_cb(nghttp2_session *session, int32_t stream_id, uint32_t error_code, void *user_data)
+{
+    (void)user_data;
+    creq_t *r = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (!r)
+        return 0;
+    bool ok = error_code == NGHTTP2_NO_ERROR && r->status >= 200;
+    creq_complete(r, ok ? SBI_CLIENT_OK : SBI_CLIENT_ERR_RESET);
+    creq_unlink_conn(r);
+    creq_maybe_free(r);
+    return 0;
+}
+
+static nghttp2_session_callbacks *callbacks_new(void)
+{
+    nghttp2_session_callbacks *cb;
+    if (nghttp2_session_callbacks_new(&cb) != 0)
+        return NULL;
+    nghttp2_session_callbacks_set_send_callback(cb, send_cb);
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header_cb);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk_cb);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv_cb);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close_cb);
+    return cb;
+}
+
+/* ------------------------------------------------------------------------------------------------ connections */
+
+static void conn_free(cconn_t *conn)
+{
+    sbi_client_t *c = conn->client;
+    if (conn->session)
+        nghttp2_session_del(conn->session);
+    if (conn->bev)
+        bufferevent_free(conn->bev);
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        c->conns = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    c->n_conns--;
+    free(conn);
+}
+
+/* Completes every request on the connection with `err` and frees it. */
+static void conn_fail(cconn_t *conn, sbi_client_err_t err)
+{
+    if (conn->reqs)
+        log_info(LOG_MOD, "%s:%u: %s", conn->host, conn->port, sbi_client_strerror(err));
+    while (conn->reqs) {
+        creq_t *r = conn->reqs;
+        creq_complete(r, err);
+        creq_unlink_conn(r);
+        creq_maybe_free(r);
+    }
+    conn_free(conn);
+}
+
+/* Returns -1 when the connection failed (and was freed). */
+static int conn_flush(cconn_t *conn)
+{
+    int rv = nghttp2_session_send(conn->session);
+    if (rv != 0) {
+        conn_fail(conn, SBI_CLIENT_ERR_CONNECTION);
+        return -1;
+    }
+    if (!nghttp2_session_want_read(conn->session) && !nghttp2_session_want_write(conn->session) &&
+        evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+        conn_fail(conn, SBI_CLIENT_ERR_CONNECTION); /* GOAWAY done: nothing is left on it */
+        return -1;
+    }
+    return 0;
+}
+
+static void conn_readcb(struct bufferevent *bev, void *arg)
+{
+    cconn_t *conn = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    while (evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        conn->in_recv = true;
+        ssize_t rv = nghttp2_session_mem_recv(conn->session, v.iov_base, v.iov_len);
+        conn->in_recv = false;
+        if (rv < 0) {
+            log_info(LOG_MOD, "%s:%u: %s", conn->host, conn->port, nghttp2_strerror((int)rv));
+            conn_fail(conn, SBI_CLIENT_ERR_CONNECTION);
+            return;
+        }
+        evbuffer_drain(in, (size_t)rv);
+    }
+    conn_flush(conn);
+}
+
+static void conn_writecb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_flush(arg);
+}
+
+static void conn_eventcb(struct bufferevent *bev, short events, void *arg)
+{
+    cconn_t *conn = arg;
+    if (events & BEV_EVENT_CONNECTED) {
+        SSL *ssl = bufferevent_openssl_get_ssl(bev);
+        if (ssl && !sbi_tls_is_h2(ssl)) {
+            log_warn(LOG_MOD, "%s:%u: ALPN did not select h2", conn->host, conn->port);
+            conn_fail(conn, SBI_CLIENT_ERR_CONNECT);
+            return;
+        }
+        conn->connected = true;
+        bufferevent_set_timeouts(bev, NULL, NULL);
+        int one = 1;
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        conn_flush(conn);
+        return;
+    }
+    unsigned long e = bufferevent_get_openssl_error(bev);
+    if (e) {
+        char ebuf[SBI_TLS_ERR_MAX];
+        ERR_error_string_n(e, ebuf, sizeof(ebuf));
+        log_warn(LOG_MOD, "%s:%u: TLS: %s", conn->host, conn->port, ebuf);
+    }
+    conn_fail(conn, conn->connected ? SBI_CLIENT_ERR_CONNECTION : SBI_CLIENT_ERR_CONNECT);
+}
+
+static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, int *len)
+{
+    struct evutil_addrinfo hints = {0}, *res = NULL;
+    char port_text[8];
+    snprintf(port_text, sizeof(port_text), "%u", port);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
+    if (evutil_getaddrinfo(host, port_text, &hints, &res) != 0 || !res)
+        return -1;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = (int)res->ai_addrlen;
+    evutil_freeaddrinfo(res);
+    return 0;
+}
+
+static struct bufferevent *conn_bev_new(sbi_client_t *c, const sbi_url_t *u)
+{
+    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+    if (!u->tls)
+        return bufferevent_socket_new(c->base, -1, opts);
+    SSL *ssl = SSL_new(c->tls);
+    if (!ssl)
+        return NULL;
+    if (sbi_tls_set_peer_name(ssl, u->host)) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    struct bufferevent *bev = bufferevent_openssl_socket_new(c->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, opts);
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static int conn_start_session(cconn_t *conn)
+{
+    if (nghttp2_session_client_new(&conn->session, conn->client->callbacks, conn) != 0)
+        return -1;
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, SBI_CLIENT_MAX_HEADER_LIST},
+    };
+    return nghttp2_submit_settings(conn->session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
+}
+
+static cconn_t *conn_new(sbi_client_t *c, const sbi_url_t *u)
+{
+    struct sockaddr_storage ss;
+    int sslen;
+    if (resolve(u->host, u->port, &ss, &sslen)) {
+        log_warn(LOG_MOD, "cannot resolve %s", u->host);
+        return NULL;
+    }
+    cconn_t *conn = calloc(1, sizeof(*conn));
+    if (!conn)
+        return NULL;
+    conn->client = c;
+    conn->tls = u->tls;
+    conn->port = u->port;
+    snprintf(conn->host, sizeof(conn->host), "%s", u->host);
+    conn->next = c->conns;
+    if (c->conns)
+        c->conns->prev = conn;
+    c->conns = conn;
+    c->n_conns++;
+    conn->bev = conn_bev_new(c, u);
+    if (!conn->bev || conn_start_session(conn)) {
+        conn_free(conn);
+        return NULL;
+    }
+    bufferevent_setcb(conn->bev, conn_readcb, conn_writecb, conn_eventcb, conn);
+    struct timeval tv = {SBI_CLIENT_CONNECT_TIMEOUT_MS / 1000, (SBI_CLIENT_CONNECT_TIMEOUT_MS % 1000) * 1000};
+    bufferevent_set_timeouts(conn->bev, &tv, &tv);
+    bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+    if (bufferevent_socket_connect(conn->bev, (struct sockaddr *)&ss, sslen) != 0) {
+        log_warn(LOG_MOD, "cannot connect to %s:%u", u->host, u->port);
+        conn_free(conn);
+        return NULL;
+    }
+    log_debug(LOG_MOD, "connecting to %s:%u (%s)", u->host, u->port, u->tls ? "TLS h2" : "h2c");
+    return conn;
+}
+
+static cconn_t *conn_get(sbi_client_t *c, const sbi_url_t *u)
+{
+    for (cconn_t *conn = c->conns; conn; conn = conn->next)
+        if (!conn->dead && conn->tls == u->tls && conn->port == u->port && strcmp(conn->host, u->host) == 0)
+            return conn;
+    return conn_new(c, u);
+}
+
+/* ------------------------------------------------------------------------------------------------ requests */
+
+static ssize_t body_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
+                            uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
+{
+    (void)session;
+    (void)stream_id;
+    (void)user_data;
+    creq_t *r = source->ptr;
+    size_t left = r->req_len - r->req_off;
+    size_t n = left < length ? left : length;
+    memcpy(buf, r->req_body + r->req_off, n);
+    r->req_off += n;
+    if (r->req_off == r->req_len)
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+static nghttp2_nv make_nv(const char *name, const char *value)
+{
+    nghttp2_nv nv = {(uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value), NGHTTP2_NV_FLAG_NONE};
+    return nv;
+}
+
+static creq_t *creq_new(sbi_client_t *c, const sbi_client_req_t *rq, sbi_client_cb cb, void *ud)
+{
+    creq_t *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    if (rq->body_len > 0) {
+        r->req_body = malloc(rq->body_len);
+        if (!r->req_body) {
+            free(r);
+            return NULL;
+        }
+        memcpy(r->req_body, rq->body, rq->body_len);
+        r->req_len = rq->body_len;
+    }
+    r->client = c;
+    r->id = ++c->next_id;
+    r->cb = cb;
+    r->ud = ud;
+    clock_gettime(CLOCK_MONOTONIC, &r->start);
+    event_assign(&r->timer, c->base, -1, 0, creq_timeout_cb, r);
+    return r;
+}
+
+static int submit(cconn_t *conn, creq_t *r, const sbi_client_req_t *rq, const sbi_url_t *u)
+{
+    nghttp2_nv nva[REQ_HEADERS_MAX];
+    size_t n = 0;
+    char length_text[24];
+    nva[n++] = make_nv(":method", rq->method);
+    nva[n++] = make_nv(":scheme", u->tls ? "https" : "http");
+    nva[n++] = make_nv(":authority", u->authority);
+    nva[n++] = make_nv(":path", u->path);
+    if (rq->body_len > 0) {
+        snprintf(length_text, sizeof(length_text), "%zu", rq->body_len);
+        nva[n++] = make_nv("content-type", rq->content_type);
+        nva[n++] = make_nv("content-length", length_text);
+    }
+    for (size_t i = 0; i < rq->n_headers; i++)
+        nva[n++] = make_nv(rq->headers[i].name, rq->headers[i].value);
+    nghttp2_data_provider prd = {.source.ptr = r, .read_callback = body_read_cb};
+    int32_t sid = nghttp2_submit_request(conn->session, NULL, nva, n, rq->body_len > 0 ? &prd : NULL, r);
+    if (sid < 0) {
+        log_warn(LOG_MOD, "submit %s %s: %s", rq->method, u->path, nghttp2_strerror(sid));
+        return -1;
+    }
+    r->stream_id = sid;
+    r->conn = conn;
+    r->in_conn = true;
+    r->next = conn->reqs;
+    if (conn->reqs)
+        conn->reqs->prev = r;
+    conn->reqs = r;
+    return 0;
+}
+
+uint64_t sbi_client_request(sbi_client_t *c, const sbi_client_req_t *rq, sbi_client_cb cb, void *ud)
+{
+    sbi_url_t u;
+    if (!rq->method || !rq->url || strlen(rq->url) > SBI_CLIENT_URL_MAX || sbi_url_parse(rq->url, &u) ||
+        (rq->body_len > 0 && !rq->content_type) || rq->n_headers > REQ_HEADERS_MAX - 6 || (rq->n_headers && !rq->headers))
+        return 0;
+    if (u.tls && !c->tls) {
+        log_warn(LOG_MOD, "%s: https needs a TLS context", rq->url);
+        return 0;
+    }
+    cconn_t *conn = conn_get(c, &u);
+    if (!conn)
+        return 0;
+    creq_t *r = creq_new(c, rq, cb, ud);
+    if (!r)
+        return 0;
+    if (submit(conn, r, rq, &u)) {
+        creq_free(r);
+        return 0;
+    }
+    unsigned ms = rq->timeout_ms ? rq->timeout_ms : c->default_timeout_ms;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    event_add(&r->timer, &tv);
+    uint64_t id = r->id;
+    if (!conn->in_recv)
+        conn_flush(conn); /* a failure completes r through the queue; the id stays valid for the caller */
+    return id;
+}
+
+int sbi_client_cancel(sbi_client_t *c, uint64_t id)
+{
+    for (creq_t *r = c->queue_head; r; r = r->qnext) {
+        if (r->id == id) {
+            if (!r->cb)
+                return -1;
+            r->cb = NULL;
+            return 0;
+        }
+    }
+    for (cconn_t *conn = c->conns; conn; conn = conn->next) {
+        for (creq_t *r = conn->reqs; r; r = r->next) {
+            if (r->id != id || r->done)
+                continue;
+            r->cb = NULL;
+            creq_complete(r, SBI_CLIENT_ERR_RESET); /* cb is NULL: nothing queued */
+            creq_reset_stream(r);
+            if (!conn->in_recv)
+                conn_flush(conn);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------------------------------------ client */
+
+sbi_client_t *sbi_client_new(struct event_base *base, const sbi_client_config_t *cfg)
+{
+    sbi_client_t *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->base = base;
+    c->tls = cfg ? cfg->tls : NULL;
+    c->default_timeout_ms = cfg && cfg->default_timeout_ms ? cfg->default_timeout_ms : SBI_CLIENT_TIMEOUT_MS_DEFAULT;
+    c->complete_ev = event_new(base, -1, 0, complete_cb, c);
+    c->callbacks = callbacks_new();
+    if (!c->complete_ev || !c->callbacks) {
+        sbi_client_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void sbi_client_free(sbi_client_t *c)
+{
+    if (!c)
+        return;
+    if (c->alive)
+        *c->alive = false;
+    while (c->conns) {
+        cconn_t *conn = c->conns;
+        while (conn->reqs) {
+            creq_t *r = conn->reqs;
+            r->cb = NULL;
+            creq_unlink_conn(r);
+            creq_maybe_free(r);
+        }
+        conn_free(conn);
+    }
+    while (c->queue_head) {
+        creq_t *r = c->queue_head;
+        c->queue_head = r->qnext;
+        creq_free(r);
+    }
+    if (c->complete_ev)
+        event_free(c->complete_ev);
+    if (c->callbacks)
+        nghttp2_session_callbacks_del(c->callbacks);
+    free(c);
+}
+
+size_t sbi_client_connection_count(const sbi_client_t *c)
+{
+    return c->n_conns;
+}

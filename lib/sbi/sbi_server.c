@@ -1,0 +1,1097 @@
+/*
+ * sbi_server — HTTP/2 server for SBI producers: nghttp2 sessions driven by libevent bufferevents.
+ *
+ * Wiring (the shape of nghttp2's examples/libevent-server.c): an evconnlistener accepts; each connection gets a
+ * bufferevent (plain socket, or bufferevent_openssl for TLS) and an nghttp2 server session once the transport is
+ * up. The read callback feeds every received chunk to nghttp2_session_mem_recv() and then flushes with
+ * nghttp2_session_send() — so SETTINGS, PING and WINDOW_UPDATE are answered at once (TS 29.500 §5.2, Open5GS
+ * #2385). The send callback appends to the bufferevent's output and returns WOULDBLOCK above
+ * SBI_OUTPUT_HIGH_WATER; the write callback resumes when the socket drains. A connection closes when nghttp2
+ * wants neither to read nor to write and everything has been written (after GOAWAY, or a fatal error).
+ *
+ * Per stream a sbi_request_t collects headers (bounded: 431), body (bounded: 413) and is dispatched at
+ * END_STREAM: route → content-type check (415) → JSON parse (400) → handler. Early answers (413/431) are sent as
+ * soon as the limit is hit; the rest of the request is read and discarded so the client sees a clean response.
+ *
+ * Asynchronous answers use a handle {conn_id, stream_id}: conn_id is a counter never reused, and the stream's
+ * request is found through nghttp2_session_get_stream_user_data, which is NULL once nghttp2 closed the stream.
+ * Each request carries an embedded timer on a libevent common timeout (one queue, O(1) insert) that answers 408
+ * or 504 if nothing else did, or resets the stream if the client does not read the answer.
+ *
+ * Every string of a request (pseudo-headers, headers, path copies, decoded query, a small answer body) comes from
+ * a per-request arena inside the request object, spilling to malloc only when it is full: at 400k req/s the
+ * allocator was the top of the profile, and the arena also makes freeing a request one walk of a short list.
+ *
+ * nghttp2 forbids calling session_send from its own callbacks; the connection remembers whether it is inside
+ * mem_recv, and answers given there are flushed by the read callback when mem_recv returns.
+ */
+#include "sbi/sbi_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event_struct.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <nghttp2/nghttp2.h>
+#include <openssl/err.h>
+
+#include "core/log.h"
+#include "sbi/sbi_tls.h"
+
+#define PEER_MAX 64          /* "[v6 address]:port" */
+#define DETAIL_MAX 256       /* detail text of server-built ProblemDetails */
+#define RESP_HEADERS_MAX 16  /* :status, content-type, content-length and extras */
+#define STATUS_TEXT_MAX 4
+#define LISTEN_BACKLOG 512   /* h2load -c 50 and bursts of reconnecting AS workers */
+#define REQ_ARENA_INLINE 1024 /* pseudo-headers, headers, path copies and a pre-rendered answer of a typical SBI
+                                 request fit, so the hot path does not call malloc per string */
+#define REQ_INLINE_HEADERS 12 /* regular headers before the array moves to the heap */
+
+/* Arena overflow: a string that did not fit the inline arena gets its own block, freed with the request. */
+typedef struct arena_spill {
+    struct arena_spill *next;
+    char data[];
+} arena_spill_t;
+
+typedef struct sbi_conn sbi_conn_t;
+
+typedef struct {
+    char *name;
+    char *value;
+} query_param_t;
+
+struct sbi_request {
+    sbi_conn_t *conn;
+    int32_t stream_id;
+    struct sbi_request *prev, *next; /* in conn->requests */
+
+    char *method, *path, *scheme, *authority; /* :path kept whole; path_buf is the routing copy */
+    char *path_buf;                           /* route-split copy of the path, captures point into it */
+    char *path_only;                          /* the path without query, as received */
+    const char *query;                        /* raw, after '?' (points into path) */
+    char *query_buf;                          /* decoded copy the params point into */
+    query_param_t query_params[SBI_MAX_QUERY_PARAMS];
+    size_t n_query_params;
+    sbi_header_t *headers;
+    size_t n_headers, cap_headers;
+    size_t header_bytes;
+    const char *content_type; /* points into headers */
+    long long content_length; /* -1: absent */
+
+    char *body;
+    size_t body_len, body_cap;
+    json_t *json;
+    sbi_route_match_t match;
+
+    bool headers_too_large, body_too_large;
+    bool complete; /* END_STREAM received */
+    bool answered; /* response submitted */
+
+    uint8_t *resp_body;
+    size_t resp_len, resp_off;
+
+    struct event timer;
+
+    /* every string above lives here or in a spill block (req_alloc); headers start in inline_headers */
+    size_t arena_used;
+    arena_spill_t *spill;
+    sbi_header_t inline_headers[REQ_INLINE_HEADERS];
+    char arena[REQ_ARENA_INLINE];
+};
+
+struct sbi_conn {
+    sbi_server_t *srv;
+    uint64_t id;
+    struct bufferevent *bev;
+    nghttp2_session *session;
+    struct sbi_conn *prev, *next;
+    sbi_request_t *requests;
+    bool in_recv;
+    bool idle_goaway; /* GOAWAY sent for idleness; the next idle expiry closes */
+    char peer[PEER_MAX];
+};
+
+struct sbi_server {
+    struct event_base *base;
+    sbi_router_t *router;
+    SSL_CTX *tls;
+    size_t max_header_list, max_body;
+    struct timeval stream_tv;
+    struct timeval idle_tv;
+    const struct timeval *stream_timeout; /* common-timeout form of stream_tv */
+    const char *name;
+    struct evconnlistener *listener;
+    uint16_t port;
+    sbi_conn_t *conns;
+    size_t n_conns;
+    uint64_t next_conn_id;
+    nghttp2_session_callbacks *callbacks;
+    nghttp2_option *option;
+    bool draining;
+    void (*drained_cb)(void *);
+    void *drained_ud;
+    struct event *drain_timer;
+    struct event *drained_ev;
+};
+
+static int conn_flush(sbi_conn_t *conn);
+static void conn_free(sbi_conn_t *conn);
+static int respond_problem_with(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra,
+                                size_t n_extra);
+
+/* ------------------------------------------------------------------------------------------------ requests */
+
+static void request_free(sbi_request_t *req)
+{
+    sbi_conn_t *conn = req->conn;
+    if (req->prev)
+        req->prev->next = req->next;
+    else
+        conn->requests = req->next;
+    if (req->next)
+        req->next->prev = req->prev;
+    event_del(&req->timer);
+    if (req->headers != req->inline_headers)
+        free(req->headers);
+    while (req->spill) {
+        arena_spill_t *next = req->spill->next;
+        free(req->spill);
+        req->spill = next;
+    }
+    free(req->body);
+    json_decref(req->json);
+    free(req);
+}
+
+/* Memory that lives as long as the request: the inline arena first, then a spill block. */
+static void *req_alloc(sbi_request_t *req, size_t n)
+{
+    if (n <= sizeof(req->arena) - req->arena_used) {
+        char *p = req->arena + req->arena_used;
+        req->arena_used += n;
+        return p;
+    }
+    arena_spill_t *sp = malloc(sizeof(*sp) + n);
+    if (!sp)
+        return NULL;
+    sp->next = req->spill;
+    req->spill = sp;
+    return sp->data;
+}
+
+static char *req_strndup(sbi_request_t *req, const char *s, size_t len)
+{
+    char *p = req_alloc(req, len + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    return p;
+}
+
+static void request_timeout_cb(evutil_socket_t fd, short what, void *arg);
+
+static sbi_request_t *request_new(sbi_conn_t *conn, int32_t stream_id)
+{
+    sbi_request_t *req = malloc(sizeof(*req));
+    if (!req)
+        return NULL;
+    memset(req, 0, offsetof(sbi_request_t, inline_headers)); /* the arena needs no clearing */
+    req->headers = req->inline_headers;
+    req->cap_headers = REQ_INLINE_HEADERS;
+    req->conn = conn;
+    req->stream_id = stream_id;
+    req->content_length = -1;
+    event_assign(&req->timer, conn->srv->base, -1, 0, request_timeout_cb, req);
+    event_add(&req->timer, conn->srv->stream_timeout);
+    req->next = conn->requests;
+    if (conn->requests)
+        conn->requests->prev = req;
+    conn->requests = req;
+    return req;
+}
+
+static int request_add_header(sbi_request_t *req, const uint8_t *name, size_t namelen, const uint8_t *value,
+                              size_t valuelen)
+{
+    if (req->n_headers == req->cap_headers) {
+        size_t cap = req->cap_headers * 2;
+        sbi_header_t *v = malloc(cap * sizeof(*v));
+        if (!v)
+            return -1;
+        memcpy(v, req->headers, req->n_headers * sizeof(*v));
+        if (req->headers != req->inline_headers)
+            free(req->headers);
+        req->headers = v;
+        req->cap_headers = cap;
+    }
+    char *buf = req_alloc(req, namelen + valuelen + 2);
+    if (!buf)
+        return -1;
+    memcpy(buf, name, namelen);
+    buf[namelen] = '\0';
+    memcpy(buf + namelen + 1, value, valuelen);
+    buf[namelen + 1 + valuelen] = '\0';
+    req->headers[req->n_headers].name = buf;
+    req->headers[req->n_headers].value = buf + namelen + 1;
+    req->n_headers++;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------------ answers */
+
+static ssize_t resp_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
+                            uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
+{
+    (void)session;
+    (void)stream_id;
+    (void)user_data;
+    sbi_request_t *req = source->ptr;
+    size_t left = req->resp_len - req->resp_off;
+    size_t n = left < length ? left : length;
+    memcpy(buf, req->resp_body + req->resp_off, n);
+    req->resp_off += n;
+    if (req->resp_off == req->resp_len)
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+static nghttp2_nv make_nv(const char *name, const char *value)
+{
+    nghttp2_nv nv = {(uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value), NGHTTP2_NV_FLAG_NONE};
+    return nv;
+}
+
+static void log_access(const sbi_request_t *req, int status)
+{
+    log_debug(req->conn->srv->name, "%s %s %s -> %d", req->conn->peer, req->method ? req->method : "-",
+              req->path ? req->path : "-", status);
+}
+
+int sbi_respond_ex(sbi_request_t *req, int status, const sbi_header_t *headers, size_t n_headers, const void *body,
+                   size_t len)
+{
+    if (!req || req->answered || status < 100 || status > 999 || n_headers > RESP_HEADERS_MAX - 2)
+        return -1;
+    char status_text[STATUS_TEXT_MAX], length_text[24];
+    snprintf(status_text, sizeof(status_text), "%d", status);
+    snprintf(length_text, sizeof(length_text), "%zu", len);
+    nghttp2_nv nva[RESP_HEADERS_MAX];
+    size_t n = 0;
+    nva[n++] = make_nv(":status", status_text);
+    for (size_t i = 0; i < n_headers; i++)
+        nva[n++] = make_nv(headers[i].name, headers[i].value);
+    nva[n++] = make_nv("content-length", length_text);
+
+    nghttp2_data_provider prd = {.source.ptr = req, .read_callback = resp_read_cb};
+    if (len > 0) {
+        req->resp_body = req_alloc(req, len);
+        if (!req->resp_body)
+            return -1;
+        memcpy(req->resp_body, body, len);
+        req->resp_len = len;
+    }
+    sbi_conn_t *conn = req->conn;
+    if (nghttp2_submit_response(conn->session, req->stream_id, nva, n, len > 0 ? &prd : NULL) != 0)
+        return -1;
+    req->answered = true;
+    log_access(req, status);
+    if (!conn->in_recv)
+        conn_flush(conn); /* may free conn and req; neither is touched after this */
+    return 0;
+}
+
+int sbi_respond(sbi_request_t *req, int status, const char *content_type, const void *body, size_t len)
+{
+    sbi_header_t h = {"content-type", content_type};
+    return sbi_respond_ex(req, status, &h, content_type ? 1 : 0, body, len);
+}
+
+int sbi_respond_json(sbi_request_t *req, int status, const json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!text)
+        return -1;
+    int rc = sbi_respond(req, status, SBI_CT_JSON, text, strlen(text));
+    free(text);
+    return rc;
+}
+
+/* The single place that sends ProblemDetails; `extra` carries e.g. Allow for 405. */
+static int respond_problem_with(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra,
+                                size_t n_extra)
+{
+    size_t len = 0;
+    char *text = sbi_problem_render(p, &len);
+    if (!text)
+        return -1;
+    sbi_header_t h[RESP_HEADERS_MAX - 2];
+    size_t n = 0;
+    h[n++] = (sbi_header_t){"content-type", SBI_CT_PROBLEM};
+    for (size_t i = 0; i < n_extra && n < sizeof(h) / sizeof(h[0]); i++)
+        h[n++] = extra[i];
+    if (req && req->conn)
+        log_debug(req->conn->srv->name, "problem %d %s: %s", p->status, p->cause ? p->cause : "-",
+                  p->detail ? p->detail : "-");
+    int rc = sbi_respond_ex(req, p->status, h, n, text, len);
+    free(text);
+    return rc;
+}
+
+int sbi_respond_problem(sbi_request_t *req, const sbi_problem_t *p)
+{
+    return respond_problem_with(req, p, NULL, 0);
+}
+
+int sbi_respond_error(sbi_request_t *req, int status, const char *cause, const char *detail_fmt, ...)
+{
+    char detail[DETAIL_MAX];
+    va_list ap;
+    va_start(ap, detail_fmt);
+    vsnprintf(detail, sizeof(detail), detail_fmt, ap);
+    va_end(ap);
+    sbi_problem_t p = {.status = status, .cause = cause, .detail = detail};
+    return respond_problem_with(req, &p, NULL, 0);
+}
+
+/* ------------------------------------------------------------------------------------------------ accessors */
+
+const char *sbi_request_method(const sbi_request_t *req) { return req->method; }
+const char *sbi_request_path(const sbi_request_t *req) { return req->path_only; }
+const char *sbi_request_query(const sbi_request_t *req) { return req->query; }
+const char *sbi_request_authority(const sbi_request_t *req) { return req->authority; }
+json_t *sbi_request_json(const sbi_request_t *req) { return req->json; }
+sbi_server_t *sbi_request_server(const sbi_request_t *req) { return req->conn->srv; }
+
+const void *sbi_request_body(const sbi_request_t *req, size_t *len)
+{
+    if (len)
+        *len = req->body_len;
+    return req->body;
+}
+
+sbi_handle_t sbi_request_handle(const sbi_request_t *req)
+{
+    sbi_handle_t h = {req->conn->id, req->stream_id};
+    return h;
+}
+
+const char *sbi_request_query_param(const sbi_request_t *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_query_params; i++)
+        if (strcmp(req->query_params[i].name, name) == 0)
+            return req->query_params[i].value;
+    return NULL;
+}
+
+const char *sbi_request_capture(const sbi_request_t *req, const char *name)
+{
+    return sbi_route_capture(&req->match, name);
+}
+
+const char *sbi_request_header(const sbi_request_t *req, const char *name)
+{
+    for (size_t i = 0; i < req->n_headers; i++)
+        if (strcasecmp(req->headers[i].name, name) == 0)
+            return req->headers[i].value;
+    return NULL;
+}
+
+/* The live request of a handle, answered or not. */
+static sbi_request_t *find_request(sbi_server_t *srv, sbi_handle_t h)
+{
+    for (sbi_conn_t *c = srv->conns; c; c = c->next) {
+        if (c->id != h.conn_id)
+            continue;
+        return c->session ? nghttp2_session_get_stream_user_data(c->session, h.stream_id) : NULL;
+    }
+    return NULL;
+}
+
+sbi_request_t *sbi_server_find(sbi_server_t *srv, sbi_handle_t h)
+{
+    sbi_request_t *req = find_request(srv, h);
+    return req && !req->answered ? req : NULL;
+}
+
+/* ------------------------------------------------------------------------------------------------ dispatch */
+
+/* Splits the raw query into decoded name/value pairs (RFC 3986 §3.4; '+' stays '+' as in TS 29.500). */
+static int parse_query(sbi_request_t *req)
+{
+    if (!req->query || !*req->query)
+        return 0;
+    req->query_buf = req_strndup(req, req->query, strlen(req->query));
+    if (!req->query_buf)
+        return -1;
+    char *save = NULL;
+    for (char *tok = strtok_r(req->query_buf, "&", &save); tok; tok = strtok_r(NULL, "&", &save)) {
+        if (req->n_query_params == SBI_MAX_QUERY_PARAMS)
+            return -1;
+        char *eq = strchr(tok, '=');
+        char *value = eq ? eq + 1 : tok + strlen(tok);
+        if (eq)
+            *eq = '\0';
+        sbi_percent_decode(tok);
+        sbi_percent_decode(value);
+        req->query_params[req->n_query_params].name = tok;
+        req->query_params[req->n_query_params].value = value;
+        req->n_query_params++;
+    }
+    return 0;
+}
+
+/* application/json, or any application/<x>+json (problem+json, merge-patch+json), parameters allowed. */
+static bool content_type_is_json(const char *ct)
+{
+    if (!ct)
+        return false;
+    size_t len = strcspn(ct, ";");
+    while (len > 0 && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
+        len--;
+    static const char app[] = "application/", json[] = "json", plus_json[] = "+json";
+    if (len < sizeof(app) - 1 || strncasecmp(ct, app, sizeof(app) - 1) != 0)
+        return false;
+    const char *sub = ct + sizeof(app) - 1;
+    size_t sublen = len - (sizeof(app) - 1);
+    if (sublen == sizeof(json) - 1 && strncasecmp(sub, json, sublen) == 0)
+        return true;
+    return sublen > sizeof(plus_json) - 1 &&
+           strncasecmp(sub + sublen - (sizeof(plus_json) - 1), plus_json, sizeof(plus_json) - 1) == 0;
+}
+
+static int split_target(sbi_request_t *req)
+{
+    const char *q = strchr(req->path, '?');
+    size_t plen = q ? (size_t)(q - req->path) : strlen(req->path);
+    req->path_only = req_strndup(req, req->path, plen);
+    req->path_buf = req_strndup(req, req->path, plen);
+    if (!req->path_only || !req->path_buf)
+        return -1;
+    req->query = q ? q + 1 : NULL;
+    return 0;
+}
+
+static void answer_no_route(sbi_request_t *req, sbi_route_result_t rr)
+{
+    if (rr == SBI_ROUTE_METHOD_NOT_ALLOWED) {
+        sbi_header_t allow = {"allow", req->match.allow};
+        char detail[DETAIL_MAX];
+        snprintf(detail, sizeof(detail), "%s is not allowed on this resource", req->method);
+        sbi_problem_t p = {.status = 405, .detail = detail};
+        respond_problem_with(req, &p, &allow, 1);
+        return;
+    }
+    sbi_respond_error(req, 404, SBI_CAUSE_RESOURCE_URI_STRUCTURE_NOT_FOUND, "no resource at %.128s",
+                      req->path_only);
+}
+
+static int parse_body(sbi_request_t *req)
+{
+    if (req->body_len == 0)
+        return 0;
+    if (!content_type_is_json(req->content_type)) {
+        sbi_respond_error(req, 415, SBI_CAUSE_UNSUPPORTED_MEDIA_TYPE, "content-type %.64s is not JSON",
+                          req->content_type ? req->content_type : "(absent)");
+        return -1;
+    }
+    json_error_t jerr;
+    req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!req->json) {
+        sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT, "body:%d:%d: %s", jerr.line, jerr.column,
+                          jerr.text);
+        return -1;
+    }
+    return 0;
+}
+
+static void dispatch(sbi_request_t *req)
+{
+    sbi_server_t *srv = req->conn->srv;
+    if (!req->method || !req->path || split_target(req)) {
+        sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT, "missing :method or :path");
+        return;
+    }
+    sbi_route_result_t rr = sbi_router_match(srv->router, req->method, req->path_buf, &req->match);
+    if (rr != SBI_ROUTE_FOUND) {
+        answer_no_route(req, rr);
+        return;
+    }
+    if (parse_body(req))
+        return;
+    if (parse_query(req)) {
+        sbi_respond_error(req, 400, SBI_CAUSE_INVALID_QUERY_PARAM, "more than %d query parameters",
+                          SBI_MAX_QUERY_PARAMS);
+        return;
+    }
+    req->match.handler(req, req->match.ud);
+}
+
+static void answer_too_large(sbi_request_t *req)
+{
+    if (req->answered)
+        return;
+    if (req->headers_too_large) {
+        sbi_problem_t p = {.status = 431, .detail = "header list exceeds the advertised SETTINGS_MAX_HEADER_LIST_SIZE"};
+        sbi_respond_problem(req, &p);
+        return;
+    }
+    sbi_respond_error(req, 413, SBI_CAUSE_PAYLOAD_TOO_LARGE, "body exceeds %zu bytes", req->conn->srv->max_body);
+}
+
+static void request_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sbi_request_t *req = arg;
+    sbi_conn_t *conn = req->conn;
+    sbi_server_t *srv = conn->srv;
+    sbi_handle_t h = sbi_request_handle(req);
+    long ms = (long)(srv->stream_tv.tv_sec * 1000 + srv->stream_tv.tv_usec / 1000);
+    if (req->answered) {
+        /* the client does not read the answer: give the stream up */
+        nghttp2_submit_rst_stream(conn->session, NGHTTP2_FLAG_NONE, req->stream_id, NGHTTP2_CANCEL);
+        conn_flush(conn);
+        return;
+    }
+    if (!req->complete)
+        sbi_respond_error(req, 408, NULL, "request not complete within %ld ms", ms);
+    else
+        sbi_respond_error(req, 504, SBI_CAUSE_TIMED_OUT_REQUEST, "no answer within %ld ms", ms);
+    /* the answer's flush may have closed the stream or the connection; if the stream lives on (the client does
+     * not read), the next expiry resets it */
+    req = find_request(srv, h);
+    if (req)
+        event_add(&req->timer, srv->stream_timeout);
+}
+
+/* ------------------------------------------------------------------------------------------------ nghttp2 */
+
+static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t length, int flags, void *user_data)
+{
+    (void)session;
+    (void)flags;
+    sbi_conn_t *conn = user_data;
+    struct evbuffer *out = bufferevent_get_output(conn->bev);
+    if (evbuffer_get_length(out) >= SBI_OUTPUT_HIGH_WATER)
+        return NGHTTP2_ERR_WOULDBLOCK;
+    if (evbuffer_add(out, data, length) != 0)
+        return NGHTTP2_ERR_CALLBACK_FAILURE;
+    return (ssize_t)length;
+}
+
+static int on_begin_headers_cb(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    sbi_conn_t *conn = user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0;
+    sbi_request_t *req = request_new(conn, frame->hd.stream_id);
+    if (!req)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets this stream only */
+    nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, req);
+    return 0;
+}
+
+static int set_pseudo(sbi_request_t *req, char **dst, const uint8_t *value, size_t len)
+{
+    if (*dst)
+        return 0; /* duplicates are rejected by nghttp2's HTTP messaging checks already */
+    *dst = req_strndup(req, (const char *)value, len);
+    return *dst ? 0 : -1;
+}
+
+static int store_header(sbi_request_t *req, const uint8_t *name, size_t namelen, const uint8_t *value,
+                        size_t valuelen)
+{
+    if (namelen > 0 && name[0] == ':') {
+        if (namelen == 7 && memcmp(name, ":method", 7) == 0)
+            return set_pseudo(req, &req->method, value, valuelen);
+        if (namelen == 5 && memcmp(name, ":path", 5) == 0)
+            return set_pseudo(req, &req->path, value, valuelen);
+        if (namelen == 7 && memcmp(name, ":scheme", 7) == 0)
+            return set_pseudo(req, &req->scheme, value, valuelen);
+        if (namelen == 10 && memcmp(name, ":authority", 10) == 0)
+            return set_pseudo(req, &req->authority, value, valuelen);
+        return 0;
+    }
+    if (request_add_header(req, name, namelen, value, valuelen))
+        return -1;
+    const sbi_header_t *h = &req->headers[req->n_headers - 1];
+    if (strcmp(h->name, "content-type") == 0 && !req->content_type)
+        req->content_type = h->value;
+    else if (strcmp(h->name, "content-length") == 0)
+        req->content_length = strtoll(h->value, NULL, 10); /* nghttp2 validated the digits */
+    return 0;
+}
+
+static int on_header_cb(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
+                        const uint8_t *value, size_t valuelen, uint8_t flags, void *user_data)
+{
+    (void)flags;
+    (void)user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+        return 0; /* trailers are ignored */
+    sbi_request_t *req = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!req || req->headers_too_large)
+        return 0;
+    req->header_bytes += namelen + valuelen + 32; /* RFC 9113 §6.5.2 accounting */
+    if (req->header_bytes > req->conn->srv->max_header_list) {
+        req->headers_too_large = true;
+        return 0;
+    }
+    return store_header(req, name, namelen, value, valuelen) ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+}
+
+static int on_data_chunk_cb(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data,
+                            size_t len, void *user_data)
+{
+    (void)flags;
+    (void)user_data;
+    sbi_request_t *req = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (!req || req->answered || req->body_too_large)
+        return 0; /* discarded; flow control is still credited by nghttp2 */
+    size_t max = req->conn->srv->max_body;
+    if (len > max - req->body_len) {
+        req->body_too_large = true;
+        answer_too_large(req);
+        return 0;
+    }
+    if (req->body_len + len + 1 > req->body_cap) {
+        size_t cap = req->body_cap ? req->body_cap : 1024;
+        while (cap < req->body_len + len + 1)
+            cap *= 2;
+        char *b = realloc(req->body, cap);
+        if (!b)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+        req->body = b;
+        req->body_cap = cap;
+    }
+    memcpy(req->body + req->body_len, data, len);
+    req->body_len += len;
+    req->body[req->body_len] = '\0';
+    return 0;
+}
+
+static int on_frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
+{
+    (void)user_data;
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
+        return 0;
+    sbi_request_t *req = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (!req)
+        return 0;
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        if (req->content_length > (long long)req->conn->srv->max_body)
+            req->body_too_large = true;
+        if (req->headers_too_large || req->body_too_large)
+            answer_too_large(req);
+    }
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+        return 0;
+    req->complete = true;
+    if (!req->answered)
+        dispatch(req);
+    return 0;
+}
+
+static int on_stream_close_cb(nghttp2_session *session, int32_t stream_id, uint32_t error_code, void *user_data)
+{
+    (void)error_code;
+    (void)user_data;
+    sbi_request_t *req = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (!req)
+        return 0;
+    request_free(req);
+    return 0;
+}
+
+static nghttp2_session_callbacks *callbacks_new(void)
+{
+    nghttp2_session_callbacks *cb;
+    if (nghttp2_session_callbacks_new(&cb) != 0)
+        return NULL;
+    nghttp2_session_callbacks_set_send_callback(cb, send_cb);
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers_cb);
+    nghttp2_session_callbacks_set_on_header_callback(cb, on_header_cb);
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk_cb);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv_cb);
+    nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close_cb);
+    return cb;
+}
+
+/* ------------------------------------------------------------------------------------------------ connections */
+
+static void maybe_drained(sbi_server_t *srv)
+{
+    if (srv->draining && srv->n_conns == 0 && srv->drained_ev)
+        event_active(srv->drained_ev, 0, 0);
+}
+
+static void conn_free(sbi_conn_t *conn)
+{
+    sbi_server_t *srv = conn->srv;
+    while (conn->requests)
+        request_free(conn->requests);
+    if (conn->session)
+        nghttp2_session_del(conn->session);
+    if (conn->bev)
+        bufferevent_free(conn->bev);
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        srv->conns = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    srv->n_conns--;
+    log_debug(srv->name, "connection %llu from %s closed", (unsigned long long)conn->id, conn->peer);
+    free(conn);
+    maybe_drained(srv);
+}
+
+/* Sends what nghttp2 has; closes the connection when it is done. Returns -1 when the connection was freed. */
+static int conn_flush(sbi_conn_t *conn)
+{
+    int rv = nghttp2_session_send(conn->session);
+    if (rv != 0) {
+        log_warn(conn->srv->name, "%s: send: %s", conn->peer, nghttp2_strerror(rv));
+        conn_free(conn);
+        return -1;
+    }
+    if (!nghttp2_session_want_read(conn->session) && !nghttp2_session_want_write(conn->session) &&
+        evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+        conn_free(conn);
+        return -1;
+    }
+    return 0;
+}
+
+static void conn_readcb(struct bufferevent *bev, void *arg)
+{
+    sbi_conn_t *conn = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    if (!conn->session)
+        return; /* TLS handshake not finished (cannot happen with bufferevent_openssl, kept defensive) */
+    while (evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        conn->in_recv = true;
+        ssize_t rv = nghttp2_session_mem_recv(conn->session, v.iov_base, v.iov_len);
+        conn->in_recv = false;
+        if (rv < 0) {
+            log_info(conn->srv->name, "%s: %s", conn->peer, nghttp2_strerror((int)rv));
+            conn_free(conn);
+            return;
+        }
+        evbuffer_drain(in, (size_t)rv);
+    }
+    conn_flush(conn);
+}
+
+static void conn_writecb(struct bufferevent *bev, void *arg)
+{
+    sbi_conn_t *conn = arg;
+    (void)bev;
+    if (conn->session)
+        conn_flush(conn);
+}
+
+static int conn_start_session(sbi_conn_t *conn)
+{
+    sbi_server_t *srv = conn->srv;
+    if (nghttp2_session_server_new2(&conn->session, srv->callbacks, conn, srv->option) != 0)
+        return -1;
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, SBI_MAX_CONCURRENT_STREAMS},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)srv->max_header_list},
+    };
+    if (nghttp2_submit_settings(conn->session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0)
+        return -1;
+    if (srv->draining)
+        nghttp2_submit_goaway(conn->session, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
+    return 0;
+}
+
+static void conn_eventcb(struct bufferevent *bev, short events, void *arg)
+{
+    sbi_conn_t *conn = arg;
+    if (events & BEV_EVENT_CONNECTED) {
+        SSL *ssl = bufferevent_openssl_get_ssl(bev);
+        if (ssl && !sbi_tls_is_h2(ssl)) {
+            log_info(conn->srv->name, "%s: ALPN did not select h2", conn->peer);
+            conn_free(conn);
+            return;
+        }
+        if (conn_start_session(conn)) {
+            conn_free(conn);
+            return;
+        }
+        conn_flush(conn);
+        return;
+    }
+    if (events & BEV_EVENT_ERROR) {
+        char ebuf[SBI_TLS_ERR_MAX];
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        if (e) {
+            ERR_error_string_n(e, ebuf, sizeof(ebuf));
+            log_info(conn->srv->name, "%s: TLS: %s", conn->peer, ebuf);
+        }
+    }
+    if ((events & BEV_EVENT_TIMEOUT) && conn->session && !conn->idle_goaway) {
+        conn->idle_goaway = true;
+        log_debug(conn->srv->name, "%s: idle, sending GOAWAY", conn->peer);
+        nghttp2_submit_goaway(conn->session, NGHTTP2_FLAG_NONE,
+                              nghttp2_session_get_last_proc_stream_id(conn->session), NGHTTP2_NO_ERROR, NULL, 0);
+        bufferevent_enable(bev, EV_READ); /* a timeout disables reading */
+        conn_flush(conn);
+        return;
+    }
+    conn_free(conn); /* EOF, ERROR, or a second idle TIMEOUT */
+}
+
+static void format_peer(const struct sockaddr *sa, char *out, size_t size)
+{
+    char addr[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
+        port = ntohs(in->sin_port);
+        snprintf(out, size, "%s:%u", addr, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
+        port = ntohs(in6->sin6_port);
+        snprintf(out, size, "[%s]:%u", addr, port);
+    } else {
+        snprintf(out, size, "?");
+    }
+}
+
+static struct bufferevent *conn_bev_new(sbi_server_t *srv, evutil_socket_t fd)
+{
+    /* A plain socket bufferevent never runs our callbacks from inside our own calls, so it needs no deferral
+     * (one loop hop less per read); bufferevent_openssl may, from bufferevent_write, so it gets deferred ones. */
+    if (!srv->tls)
+        return bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
+    SSL *ssl = SSL_new(srv->tls);
+    if (!ssl)
+        return NULL;
+    struct bufferevent *bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts);
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    (void)listener;
+    (void)salen;
+    sbi_server_t *srv = arg;
+    sbi_conn_t *conn = calloc(1, sizeof(*conn));
+    if (!conn) {
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    conn->srv = srv;
+    conn->id = ++srv->next_conn_id;
+    format_peer(sa, conn->peer, sizeof(conn->peer));
+    conn->bev = conn_bev_new(srv, fd);
+    conn->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = conn;
+    srv->conns = conn;
+    srv->n_conns++;
+    if (!conn->bev) {
+        evutil_closesocket(fd);
+        conn_free(conn);
+        return;
+    }
+    bufferevent_setcb(conn->bev, conn_readcb, conn_writecb, conn_eventcb, conn);
+    bufferevent_set_timeouts(conn->bev, &srv->idle_tv, NULL);
+    bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+    log_debug(srv->name, "connection %llu from %s", (unsigned long long)conn->id, conn->peer);
+    if (srv->tls)
+        return; /* the session starts at BEV_EVENT_CONNECTED, once ALPN said h2 */
+    if (conn_start_session(conn)) {
+        conn_free(conn);
+        return;
+    }
+    conn_flush(conn);
+}
+
+/* ------------------------------------------------------------------------------------------------ server */
+
+sbi_server_t *sbi_server_new(struct event_base *base, const sbi_server_config_t *cfg)
+{
+    sbi_server_config_t defaults = {0};
+    if (!cfg)
+        cfg = &defaults;
+    sbi_server_t *srv = calloc(1, sizeof(*srv));
+    if (!srv)
+        return NULL;
+    srv->base = base;
+    srv->tls = cfg->tls;
+    srv->name = cfg->name ? cfg->name : "sbi";
+    srv->max_header_list = cfg->max_header_list ? cfg->max_header_list : SBI_MAX_HEADER_LIST_DEFAULT;
+    srv->max_body = cfg->max_body ? cfg->max_body : SBI_MAX_BODY_DEFAULT;
+    unsigned ms = cfg->stream_timeout_ms ? cfg->stream_timeout_ms : SBI_STREAM_TIMEOUT_MS_DEFAULT;
+    srv->stream_tv.tv_sec = ms / 1000;
+    srv->stream_tv.tv_usec = (ms % 1000) * 1000;
+    srv->stream_timeout = event_base_init_common_timeout(base, &srv->stream_tv);
+    unsigned idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : SBI_IDLE_TIMEOUT_MS;
+    srv->idle_tv.tv_sec = idle_ms / 1000;
+    srv->idle_tv.tv_usec = (idle_ms % 1000) * 1000;
+    srv->router = sbi_router_new();
+    srv->callbacks = callbacks_new();
+    if (!srv->stream_timeout || !srv->router || !srv->callbacks || nghttp2_option_new(&srv->option) != 0) {
+        sbi_server_free(srv);
+        return NULL;
+    }
+    return srv;
+}
+
+void sbi_server_free(sbi_server_t *srv)
+{
+    if (!srv)
+        return;
+    srv->draining = false; /* no drained callback from here */
+    while (srv->conns)
+        conn_free(srv->conns);
+    if (srv->listener)
+        evconnlistener_free(srv->listener);
+    if (srv->drain_timer)
+        event_free(srv->drain_timer);
+    if (srv->drained_ev)
+        event_free(srv->drained_ev);
+    if (srv->callbacks)
+        nghttp2_session_callbacks_del(srv->callbacks);
+    if (srv->option)
+        nghttp2_option_del(srv->option);
+    sbi_router_free(srv->router);
+    free(srv);
+}
+
+int sbi_server_route(sbi_server_t *srv, const char *method, const char *pattern, sbi_handler_fn fn, void *ud)
+{
+    return sbi_router_add(srv->router, method, pattern, fn, ud);
+}
+
+static int resolve_listen(const char *addr, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    struct evutil_addrinfo hints = {0}, *res = NULL;
+    char port_text[8];
+    snprintf(port_text, sizeof(port_text), "%u", port);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG;
+    if (evutil_getaddrinfo(addr, port_text, &hints, &res) != 0 || !res)
+        return -1;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = (socklen_t)res->ai_addrlen;
+    evutil_freeaddrinfo(res);
+    return 0;
+}
+
+int sbi_server_listen(sbi_server_t *srv, const char *addr, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (srv->listener || resolve_listen(addr, port, &ss, &len)) {
+        log_error(srv->name, "cannot resolve listen address %s", addr);
+        errno = EINVAL;
+        return -1;
+    }
+    srv->listener = evconnlistener_new_bind(srv->base, accept_cb, srv,
+                                            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+                                            LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)len);
+    if (!srv->listener) {
+        int e = errno;
+        log_error(srv->name, "cannot listen on %s:%u: %s", addr, port, strerror(e));
+        errno = e;
+        return -1;
+    }
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&bound, &blen);
+    srv->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+    log_info(srv->name, "listening on %s:%u (%s)", addr, srv->port, srv->tls ? "TLS h2" : "h2c");
+    return 0;
+}
+
+uint16_t sbi_server_port(const sbi_server_t *srv) { return srv->port; }
+bool sbi_server_is_tls(const sbi_server_t *srv) { return srv->tls != NULL; }
+size_t sbi_server_connection_count(const sbi_server_t *srv) { return srv->n_conns; }
+
+static void drained_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sbi_server_t *srv = arg;
+    if (srv->drain_timer)
+        event_del(srv->drain_timer);
+    if (srv->drained_cb)
+        srv->drained_cb(srv->drained_ud);
+}
+
+static void drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sbi_server_t *srv = arg;
+    if (srv->n_conns)
+        log_warn(srv->name, "drain timeout: closing %zu connection(s)", srv->n_conns);
+    while (srv->conns)
+        conn_free(srv->conns); /* the last one activates drained_ev */
+}
+
+void sbi_server_drain(sbi_server_t *srv, void (*done)(void *ud), void *ud)
+{
+    if (srv->draining)
+        return;
+    srv->draining = true;
+    srv->drained_cb = done;
+    srv->drained_ud = ud;
+    if (srv->listener) {
+        evconnlistener_free(srv->listener);
+        srv->listener = NULL;
+    }
+    srv->drained_ev = event_new(srv->base, -1, 0, drained_cb, srv);
+    srv->drain_timer = evtimer_new(srv->base, drain_timeout_cb, srv);
+    struct timeval tv = {SBI_DRAIN_TIMEOUT_MS / 1000, (SBI_DRAIN_TIMEOUT_MS % 1000) * 1000};
+    if (srv->drain_timer)
+        evtimer_add(srv->drain_timer, &tv);
+    sbi_conn_t *next;
+    for (sbi_conn_t *c = srv->conns; c; c = next) {
+        next = c->next;
+        if (!c->session) {
+            conn_free(c); /* TLS handshake in progress: nothing to drain */
+            continue;
+        }
+        nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->session),
+                              NGHTTP2_NO_ERROR, NULL, 0);
+        conn_flush(c);
+    }
+    maybe_drained(srv);
+}

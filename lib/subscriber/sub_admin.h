@@ -1,0 +1,36 @@
+/*
+ * sub_admin — the simulators' admin API over HTTP/2 (DESIGN §5): read and change subscriber data while the
+ * protocol side keeps serving.
+ *
+ *   GET    /admin/v1/subscribers           the whole document {"subscribers":[...]}
+ *   GET    /admin/v1/subscribers/{imsi}    one subscriber
+ *   PUT    /admin/v1/subscribers/{imsi}    create (201 + Location) or replace (200) one subscriber
+ *   PATCH  /admin/v1/subscribers/{imsi}    JSON merge patch (RFC 7396) of one subscriber
+ *   DELETE /admin/v1/subscribers/{imsi}    204
+ *   POST   /admin/v1/reload                re-read the file (as SIGHUP does)
+ *   GET    /metrics                        the program's metrics, Prometheus text (when a registry is given)
+ *
+ * Every change is validated exactly as the file loader validates (it is the same code: the new document goes
+ * through sub_store_replace), written back atomically, and in force for the next UDR or SBI GET. A rejected body
+ * gets 400 ProblemDetails whose invalidParams names the field as a JSON pointer into the body; JSON syntax errors
+ * are answered by lib/sbi with line:column.
+ */
+#ifndef MIHUA_SUB_ADMIN_H
+#define MIHUA_SUB_ADMIN_H
+
+#include "core/metrics.h"
+#include "sbi/sbi_server.h"
+#include "subscriber/sub_store.h"
+
+typedef struct sub_admin sub_admin_t;
+
+/* Called on the loop after every accepted change (admin write or reload), e.g. to refresh pre-rendered bodies. */
+typedef void (*sub_admin_change_fn)(void *ud);
+
+/* Registers the routes on `srv`. `metrics` and `on_change` may be NULL. NULL on allocation or routing failure.
+ * The routes refer to the returned object: free the server before it. */
+sub_admin_t *sub_admin_new(sbi_server_t *srv, sub_store_t *store, const metrics_t *metrics,
+                           sub_admin_change_fn on_change, void *ud);
+void sub_admin_free(sub_admin_t *a);
+
+#endif

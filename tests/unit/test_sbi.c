@@ -1,0 +1,223 @@
+/*
+ * test_sbi — the pure parts of lib/sbi: routing and captures (TS 29.501 §4.4.1 URIs), ProblemDetails rendering
+ * (TS 29.571 §5.2.4.1), URL and host:port parsing. The loopback HTTP/2 exchanges are in test_sbi_loop.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sbi/sbi_problem.h"
+#include "sbi/sbi_router.h"
+#include "sbi/sbi_url.h"
+
+static void h_a(sbi_request_t *req, void *ud) { (void)req; (void)ud; }
+static void h_b(sbi_request_t *req, void *ud) { (void)req; (void)ud; }
+
+#define AMF "/nudm-uecm/v1/{ueId}/registrations/amf-3gpp-access"
+
+static void test_router_captures(void **state)
+{
+    (void)state;
+    sbi_router_t *r = sbi_router_new();
+    int tag = 7;
+    assert_int_equal(sbi_router_add(r, "GET", AMF, h_a, &tag), 0);
+    assert_int_equal(sbi_router_add(r, "GET", "/nudr-dr/v2/subscription-data/{ueId}/operator-specific-data", h_b,
+                                    NULL), 0);
+    assert_int_equal(sbi_router_add(r, "PUT", "/admin/v1/subscribers/{imsi}", h_b, NULL), 0);
+    assert_int_equal(sbi_router_add(r, "GET", "/a/{x}/b/{y}", h_a, NULL), 0);
+
+    sbi_route_match_t m;
+    char p1[] = "/nudm-uecm/v1/imsi-001010000000001/registrations/amf-3gpp-access";
+    assert_int_equal(sbi_router_match(r, "GET", p1, &m), SBI_ROUTE_FOUND);
+    assert_ptr_equal(m.handler, h_a);
+    assert_ptr_equal(m.ud, &tag);
+    assert_int_equal(m.n_captures, 1);
+    assert_string_equal(sbi_route_capture(&m, "ueId"), "imsi-001010000000001");
+    assert_null(sbi_route_capture(&m, "supi"));
+
+    char p2[] = "/a/one%20two/b/x%2Fy";
+    assert_int_equal(sbi_router_match(r, "GET", p2, &m), SBI_ROUTE_FOUND);
+    assert_string_equal(sbi_route_capture(&m, "x"), "one two");
+    assert_string_equal(sbi_route_capture(&m, "y"), "x/y"); /* decoded after splitting */
+
+    char p3[] = "/nudm-uecm/v1//registrations/amf-3gpp-access"; /* empty capture */
+    assert_int_equal(sbi_router_match(r, "GET", p3, &m), SBI_ROUTE_NOT_FOUND);
+    char p4[] = "/nudm-uecm/v1/imsi-1/registrations/amf-3gpp-access/"; /* trailing slash is another resource */
+    assert_int_equal(sbi_router_match(r, "GET", p4, &m), SBI_ROUTE_NOT_FOUND);
+    char p5[] = "/nudm-uecm/v1/imsi-1/registrations/smf-registrations";
+    assert_int_equal(sbi_router_match(r, "GET", p5, &m), SBI_ROUTE_NOT_FOUND);
+    char p6[] = "relative";
+    assert_int_equal(sbi_router_match(r, "GET", p6, &m), SBI_ROUTE_NOT_FOUND);
+    char p7[] = "/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17/18";
+    assert_int_equal(sbi_router_match(r, "GET", p7, &m), SBI_ROUTE_NOT_FOUND);
+    sbi_router_free(r);
+}
+
+static void test_router_405_allow(void **state)
+{
+    (void)state;
+    sbi_router_t *r = sbi_router_new();
+    assert_int_equal(sbi_router_add(r, "GET", "/admin/v1/subscribers/{imsi}", h_a, NULL), 0);
+    assert_int_equal(sbi_router_add(r, "PUT", "/admin/v1/subscribers/{imsi}", h_a, NULL), 0);
+    assert_int_equal(sbi_router_add(r, "DELETE", "/admin/v1/subscribers/{id}", h_a, NULL), 0);
+    assert_int_equal(sbi_router_add(r, "GET", "/admin/v1/subscribers/{other}", h_b, NULL), 0); /* shadowed */
+    sbi_route_match_t m;
+    char p[] = "/admin/v1/subscribers/001010000000001";
+    assert_int_equal(sbi_router_match(r, "POST", p, &m), SBI_ROUTE_METHOD_NOT_ALLOWED);
+    assert_string_equal(m.allow, "GET, PUT, DELETE"); /* no duplicate GET */
+    char q[] = "/admin/v1/subscribers/001010000000001";
+    assert_int_equal(sbi_router_match(r, "GET", q, &m), SBI_ROUTE_FOUND);
+    assert_ptr_equal(m.handler, h_a); /* first registration wins */
+    assert_string_equal(m.allow, "");
+    sbi_router_free(r);
+}
+
+static void test_router_bad_patterns(void **state)
+{
+    (void)state;
+    sbi_router_t *r = sbi_router_new();
+    assert_int_equal(sbi_router_add(r, "GET", "no-slash", h_a, NULL), -1);
+    assert_int_equal(sbi_router_add(r, "GET", "/a/x{y}", h_a, NULL), -1);
+    assert_int_equal(sbi_router_add(r, "GET", "/a/{}", h_a, NULL), -1);
+    assert_int_equal(sbi_router_add(r, "GET", "/a/{x", h_a, NULL), -1);
+    assert_int_equal(sbi_router_add(r, "GET", "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}", h_a, NULL), -1);
+    assert_int_equal(sbi_router_add(r, "AVERYLONGMETHODNAME", "/a", h_a, NULL), -1);
+    assert_int_equal(sbi_router_add(r, "GET", "/", h_a, NULL), 0);
+    sbi_route_match_t m;
+    char p[] = "/";
+    assert_int_equal(sbi_router_match(r, "GET", p, &m), SBI_ROUTE_FOUND);
+    sbi_router_free(r);
+}
+
+static void test_percent_decode(void **state)
+{
+    (void)state;
+    char a[] = "a%41%4a%zz%4";
+    assert_int_equal(sbi_percent_decode(a), 8);
+    assert_string_equal(a, "aAJ%zz%4");
+    char b[] = "%";
+    sbi_percent_decode(b);
+    assert_string_equal(b, "%");
+}
+
+static void test_problem_full(void **state)
+{
+    (void)state;
+    sbi_invalid_param_t ip[] = {{"ueId", "must be imsi-<5..15 digits> or msisdn-<5..15 digits>"}};
+    sbi_problem_t p = {.status = 400, .detail = "bad ueId", .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                       .invalid_params = ip, .n_invalid_params = 1};
+    size_t len = 0;
+    char *text = sbi_problem_render(&p, &len);
+    assert_non_null(text);
+    assert_int_equal(len, strlen(text));
+    json_error_t err;
+    json_t *j = json_loads(text, 0, &err);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "status")), 400);
+    assert_string_equal(json_string_value(json_object_get(j, "title")), "Bad Request");
+    assert_string_equal(json_string_value(json_object_get(j, "detail")), "bad ueId");
+    assert_string_equal(json_string_value(json_object_get(j, "cause")), "MANDATORY_IE_INCORRECT");
+    json_t *arr = json_object_get(j, "invalidParams");
+    assert_int_equal(json_array_size(arr), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 0), "param")), "ueId");
+    assert_non_null(json_object_get(json_array_get(arr, 0), "reason"));
+    json_decref(j);
+    free(text);
+}
+
+static void test_problem_minimal(void **state)
+{
+    (void)state;
+    sbi_problem_t p = {.status = 405};
+    json_t *j = sbi_problem_to_json(&p);
+    assert_non_null(j);
+    assert_int_equal(json_object_size(j), 2); /* title + status only */
+    assert_string_equal(json_string_value(json_object_get(j, "title")), "Method Not Allowed");
+    json_decref(j);
+    sbi_problem_t q = {.status = 404, .title = "Custom", .cause = SBI_CAUSE_USER_NOT_FOUND};
+    j = sbi_problem_to_json(&q);
+    assert_string_equal(json_string_value(json_object_get(j, "title")), "Custom");
+    assert_null(json_object_get(j, "invalidParams"));
+    json_decref(j);
+    assert_string_equal(sbi_status_title(413), "Content Too Large");
+    assert_string_equal(sbi_status_title(431), "Request Header Fields Too Large");
+    assert_string_equal(sbi_status_title(299), "Unknown");
+}
+
+static void test_problem_invalid_params_capped(void **state)
+{
+    (void)state;
+    sbi_invalid_param_t ip[SBI_PROBLEM_MAX_INVALID_PARAMS + 4];
+    for (size_t i = 0; i < sizeof(ip) / sizeof(ip[0]); i++)
+        ip[i] = (sbi_invalid_param_t){"p", NULL};
+    sbi_problem_t p = {.status = 400, .invalid_params = ip, .n_invalid_params = sizeof(ip) / sizeof(ip[0])};
+    json_t *j = sbi_problem_to_json(&p);
+    assert_int_equal(json_array_size(json_object_get(j, "invalidParams")), SBI_PROBLEM_MAX_INVALID_PARAMS);
+    assert_null(json_object_get(json_array_get(json_object_get(j, "invalidParams"), 0), "reason"));
+    json_decref(j);
+}
+
+static void test_url_parse(void **state)
+{
+    (void)state;
+    sbi_url_t u;
+    assert_int_equal(sbi_url_parse("http://127.0.0.1:7701/nudm-sdm/v2/imsi-1/am-data?x=1", &u), 0);
+    assert_false(u.tls);
+    assert_string_equal(u.host, "127.0.0.1");
+    assert_int_equal(u.port, 7701);
+    assert_string_equal(u.path, "/nudm-sdm/v2/imsi-1/am-data?x=1");
+    assert_string_equal(u.authority, "127.0.0.1:7701");
+    assert_int_equal(sbi_url_parse("https://[::1]/", &u), 0);
+    assert_true(u.tls);
+    assert_string_equal(u.host, "::1");
+    assert_int_equal(u.port, 443);
+    assert_int_equal(sbi_url_parse("http://localhost", &u), 0);
+    assert_string_equal(u.path, "/");
+    assert_int_equal(u.port, 80);
+    assert_int_equal(sbi_url_parse("ftp://h/", &u), -1);
+    assert_int_equal(sbi_url_parse("http://:80/", &u), -1);
+    assert_int_equal(sbi_url_parse("http://h:99999/", &u), -1);
+    assert_int_equal(sbi_url_parse("http://h:/", &u), -1);
+    assert_int_equal(sbi_url_parse("http://u@h/", &u), -1);
+    assert_int_equal(sbi_url_parse("http://::1/", &u), -1);
+    assert_int_equal(sbi_url_parse("http://h/x#frag", &u), -1);
+    assert_int_equal(sbi_url_parse(NULL, &u), -1);
+}
+
+static void test_hostport_parse(void **state)
+{
+    (void)state;
+    char host[64];
+    uint16_t port = 1;
+    assert_int_equal(sbi_hostport_parse("127.0.0.1:0", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "127.0.0.1");
+    assert_int_equal(port, 0);
+    assert_int_equal(sbi_hostport_parse("[::1]:7701", host, sizeof(host), &port), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 7701);
+    assert_int_equal(sbi_hostport_parse("127.0.0.1", host, sizeof(host), &port), -1);
+    assert_int_equal(sbi_hostport_parse("127.0.0.1:x", host, sizeof(host), &port), -1);
+    assert_int_equal(sbi_hostport_parse(":7701", host, sizeof(host), &port), -1);
+    assert_int_equal(sbi_hostport_parse("a-very-long-host-name:1", host, 8, &port), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_router_captures),
+        cmocka_unit_test(test_router_405_allow),
+        cmocka_unit_test(test_router_bad_patterns),
+        cmocka_unit_test(test_percent_decode),
+        cmocka_unit_test(test_problem_full),
+        cmocka_unit_test(test_problem_minimal),
+        cmocka_unit_test(test_problem_invalid_params_capped),
+        cmocka_unit_test(test_url_parse),
+        cmocka_unit_test(test_hostport_parse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

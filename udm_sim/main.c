@@ -1,0 +1,134 @@
+/*
+ * mihua-udm — UDM/UDR simulator over HTTP/2 (DESIGN §3 SBI, §5, §8; issue 3).
+ *
+ * Wiring only: settings (udm_conf), subscriber store (lib/subscriber), the SBI server (lib/sbi) with the Nudm/Nudr
+ * resources (udm_nudm_path), the admin API on its own port (sub_admin), and one libevent loop that turns SIGHUP
+ * into a reload and SIGTERM/SIGINT into a graceful drain (GOAWAY, finish open streams, exit 0).
+ */
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/log.h"
+#include "sbi/sbi_server.h"
+#include "sbi/sbi_tls.h"
+#include "subscriber/sub_admin.h"
+#include "subscriber/sub_store.h"
+#include "udm_conf.h"
+#include "udm_nudm_path.h"
+
+typedef struct {
+    struct event_base *base;
+    sub_store_t *store;
+    sbi_server_t *srv;
+    sbi_server_t *admin_srv;
+    udm_nudm_t *nudm;
+    sub_admin_t *admin;
+    int draining; /* servers still draining after SIGTERM */
+} udm_app_t;
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    udm_app_t *app = arg;
+    sub_error_t err;
+    (void)sig;
+    (void)what;
+    if (sub_store_reload(app->store, &err) != 0) {
+        log_error("udm", "reload failed, keeping the previous subscriber data: %s", err.msg);
+        return;
+    }
+    log_info("udm", "reloaded %s", sub_store_path(app->store));
+    udm_nudm_refresh(app->nudm);
+}
+
+static void on_drained(void *arg)
+{
+    udm_app_t *app = arg;
+    if (--app->draining == 0)
+        event_base_loopbreak(app->base);
+}
+
+static void on_admin_change(void *arg)
+{
+    udm_nudm_refresh(((udm_app_t *)arg)->nudm);
+}
+
+static void on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+    udm_app_t *app = arg;
+    (void)what;
+    log_info("udm", "signal %d: draining", (int)sig);
+    app->draining = 2;
+    sbi_server_drain(app->srv, on_drained, app);
+    sbi_server_drain(app->admin_srv, on_drained, app);
+}
+
+static int serve(const udm_conf_t *conf, udm_app_t *app, SSL_CTX *tls)
+{
+    sbi_server_config_t sc = {.tls = tls, .name = "udm"}, ac = {.name = "udm-admin"};
+    app->srv = sbi_server_new(app->base, &sc);
+    app->admin_srv = sbi_server_new(app->base, &ac);
+    app->nudm = app->srv ? udm_nudm_new(app->srv, app->store, conf->amf_instance_id) : NULL;
+    app->admin = app->admin_srv ? sub_admin_new(app->admin_srv, app->store, NULL, on_admin_change, app) : NULL;
+    if (!app->nudm || !app->admin || sbi_server_listen(app->srv, conf->listen_host, conf->listen_port) != 0 ||
+        sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0)
+        return 1;
+    struct event *ev[] = {evsignal_new(app->base, SIGHUP, on_sighup, app),
+                          evsignal_new(app->base, SIGTERM, on_sigterm, app),
+                          evsignal_new(app->base, SIGINT, on_sigterm, app)};
+    int rc = 1;
+    if (ev[0] && ev[1] && ev[2] && !event_add(ev[0], NULL) && !event_add(ev[1], NULL) && !event_add(ev[2], NULL)) {
+        printf("READY mihua-udm sbi=%s://%s:%u admin=http://%s:%u\n", tls ? "https" : "http", conf->listen_host,
+               sbi_server_port(app->srv), conf->admin_host, sbi_server_port(app->admin_srv));
+        fflush(stdout);
+        rc = event_base_dispatch(app->base) < 0 ? 1 : 0;
+    }
+    for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+        if (ev[i])
+            event_free(ev[i]);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    udm_conf_t conf;
+    switch (udm_conf_parse(&conf, argc, argv)) {
+    case UDM_CONF_EXIT_OK:
+        udm_conf_free(&conf);
+        return 0;
+    case UDM_CONF_BAD:
+        udm_conf_free(&conf);
+        return 2;
+    case UDM_CONF_OK:
+        break;
+    }
+    log_set_level(conf.log_level);
+    signal(SIGPIPE, SIG_IGN); /* a peer that closes mid-write is a connection error, not a reason to die */
+
+    udm_app_t app = {0};
+    sub_error_t serr;
+    char terr[SBI_TLS_ERR_MAX];
+    SSL_CTX *tls = NULL;
+    int rc = 2;
+    app.store = sub_store_new(conf.subscribers_path, &serr);
+    if (!app.store)
+        fprintf(stderr, "mihua-udm: %s\n", serr.msg);
+    else if (conf.tls_cert && !(tls = sbi_tls_server_ctx_new(conf.tls_cert, conf.tls_key, terr, sizeof terr)))
+        fprintf(stderr, "mihua-udm: tls: %s\n", terr);
+    else if (!(app.base = event_base_new()))
+        rc = 1;
+    else
+        rc = serve(&conf, &app, tls);
+
+    sbi_server_free(app.srv); /* before the routes' owners */
+    sbi_server_free(app.admin_srv);
+    udm_nudm_free(app.nudm);
+    sub_admin_free(app.admin);
+    if (app.base)
+        event_base_free(app.base);
+    SSL_CTX_free(tls);
+    sub_store_free(app.store);
+    udm_conf_free(&conf);
+    return rc;
+}
