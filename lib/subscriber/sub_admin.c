@@ -13,6 +13,9 @@
  * POST /admin/v1/reload). A file that no longer parses is not overwritten: the write is refused with 409 until
  * it is fixed.
  *
+ * `kms_key` is write-only: accepted in PUT and PATCH, never sent back (the KMS's shared secret with the UE has
+ * no business in an operator's terminal scroll-back or a proxy log).
+ *
  * Validation errors come back as "subscribers[K].field"; for the subscriber being written (index K) that is
  * turned into a JSON pointer into the request body ("/access/rat"), for another subscriber (a duplicate MSISDN
  * found at its entry) into a pointer into the collection ("/subscribers/3/msisdn").
@@ -120,6 +123,21 @@ static void field_to_pointer(const char *field, long self, char *out, size_t siz
         snprintf(out, size, "/");
 }
 
+/* Removes the write-only secret from a subscriber object (or from every subscriber of a document). */
+static void redact(json_t *sub)
+{
+    json_object_del(sub, "kms_key");
+}
+
+static void redact_doc(json_t *doc)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(json_object_get(doc, "subscribers"), i, e)
+        redact(e);
+}
+
 static void changed(sub_admin_t *a, const char *what, const char *imsi)
 {
     log_info("admin", "%s %s (generation %lu)", what, imsi, sub_store_generation(a->store));
@@ -177,6 +195,7 @@ static void respond_subscriber(sub_admin_t *a, sbi_request_t *req, const char *i
         sbi_respond_error(req, 404, SBI_CAUSE_USER_NOT_FOUND, "no subscriber with IMSI %s", imsi);
         return;
     }
+    redact(body);
     if (location) {
         char *text = json_dumps(body, JSON_COMPACT);
         snprintf(loc, sizeof loc, ADMIN_BASE "/%s", imsi);
@@ -285,6 +304,7 @@ static void on_list(sbi_request_t *req, void *ud)
         sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "out of memory");
         return;
     }
+    redact_doc(doc);
     sbi_respond_json(req, 200, doc);
     json_decref(doc);
 }

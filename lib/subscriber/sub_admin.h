@@ -10,6 +10,8 @@
  *   POST   /admin/v1/reload                re-read the file (as SIGHUP does)
  *   GET    /metrics                        the program's metrics, Prometheus text (when a registry is given)
  *
+ * `kms_key` is write-only: PUT and PATCH accept it, no answer contains it.
+ *
  * Every change is validated exactly as the file loader validates (it is the same code: the new document goes
  * through sub_store_replace), written back atomically, and in force for the next UDR or SBI GET. A rejected body
  * gets 400 ProblemDetails whose invalidParams names the field as a JSON pointer into the body; JSON syntax errors

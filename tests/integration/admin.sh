@@ -34,6 +34,8 @@ check "list: six subscribers" is list "len(j['subscribers'])" 6
 
 http one GET /admin/v1/subscribers/001010000000001
 check "get one: 200 with its MSISDN" is one "j['msisdn']" 15550000001
+check "get one: kms_key is write-only (not in the answer)" is one "'kms_key' in j" False
+check "list: no kms_key anywhere" is list "any('kms_key' in s for s in j['subscribers'])" False
 http missing GET /admin/v1/subscribers/001019999999999
 check "unknown IMSI: 404 problem+json USER_NOT_FOUND" [ "$(st missing) $(ct missing)" = "404 application/problem+json" ]
 check "unknown IMSI: cause" is missing "j['cause']" USER_NOT_FOUND
@@ -46,9 +48,10 @@ check "merge patch: 200" [ "$(st patch)" = 200 ]
 check "merge patch: the answer shows UTRAN, other fields kept" is patch "(j['access'], j['msisdn'])" \
     "({'rat': 'UTRAN', 'ims_vops': True}, '15550000001')"
 check "merge patch: the next UDR sees UTRAN" [ "$(rat_of r1 tel:+15550000001)" = 1000 ]
-check "merge patch: written back to the file" python3 -c "
+check "merge patch: written back to the file, kms_key kept" python3 -c "
 import json,sys; d=json.load(open('$SUBS'))
-sys.exit(0 if [s for s in d['subscribers'] if s['imsi']=='001010000000001'][0]['access']['rat']=='UTRAN' else 1)"
+s=[s for s in d['subscribers'] if s['imsi']=='001010000000001'][0]
+sys.exit(0 if s['access']['rat']=='UTRAN' and len(s['kms_key'])==64 else 1)"
 check "write-back leaves no temporary file" bash -c "! ls '$T_DIR' | grep -q 'subscribers.json.tmp'"
 
 http badrat PATCH /admin/v1/subscribers/001010000000001 '{"access":{"rat":"LTE"}}' application/merge-patch+json
