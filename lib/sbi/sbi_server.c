@@ -133,6 +133,7 @@ struct sbi_server {
     struct timeval idle_tv;
     const struct timeval *stream_timeout; /* common-timeout form of stream_tv */
     const char *name;
+    bool redact_paths; /* sbi_server_config_t.redact_paths */
     struct evconnlistener *listener;
     uint16_t port;
     sbi_conn_t *conns;
@@ -277,8 +278,10 @@ static nghttp2_nv make_nv(const char *name, const char *value)
 
 static void log_access(const sbi_request_t *req, int status)
 {
-    log_debug(req->conn->srv->name, "%s %s %s -> %d", req->conn->peer, req->method ? req->method : "-",
-              req->path ? req->path : "-", status);
+    const char *path = req->conn->srv->redact_paths ? "(path not logged)" : req->path ? req->path : "-";
+
+    log_debug(req->conn->srv->name, "%s %s %s -> %d", req->conn->peer, req->method ? req->method : "-", path,
+              status);
 }
 
 int sbi_respond_ex(sbi_request_t *req, int status, const sbi_header_t *headers, size_t n_headers, const void *body,
@@ -953,6 +956,7 @@ sbi_server_t *sbi_server_new(struct event_base *base, const sbi_server_config_t 
     srv->base = base;
     srv->tls = cfg->tls;
     srv->name = cfg->name ? cfg->name : "sbi";
+    srv->redact_paths = cfg->redact_paths;
     srv->max_header_list = cfg->max_header_list ? cfg->max_header_list : SBI_MAX_HEADER_LIST_DEFAULT;
     srv->max_body = cfg->max_body ? cfg->max_body : SBI_MAX_BODY_DEFAULT;
     unsigned ms = cfg->stream_timeout_ms ? cfg->stream_timeout_ms : SBI_STREAM_TIMEOUT_MS_DEFAULT;

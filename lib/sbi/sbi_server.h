@@ -63,6 +63,7 @@ typedef struct {
     unsigned stream_timeout_ms; /* 0: SBI_STREAM_TIMEOUT_MS_DEFAULT */
     unsigned idle_timeout_ms;   /* 0: SBI_IDLE_TIMEOUT_MS */
     const char *name;           /* for log lines, e.g. "udm"; NULL: "sbi" */
+    bool redact_paths;          /* access log without paths: they carry secrets (the KMS's keyIds) */
 } sbi_server_config_t;
 
 /* A name/value pair; used for request headers, extra response headers and the client. */

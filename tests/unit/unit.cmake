@@ -1,6 +1,7 @@
 # Unit tests (cmocka). Paths are relative to tests/.
 mihua_unit_test(test_jsonpos SOURCES unit/test_jsonpos.c LIBS mihua_core)
 mihua_unit_test(test_config SOURCES unit/test_config.c LIBS mihua_core)
+mihua_unit_test(test_cli SOURCES unit/test_cli.c LIBS mihua_core)
 mihua_unit_test(test_metrics SOURCES unit/test_metrics.c LIBS mihua_core)
 mihua_unit_test(test_subscriber SOURCES unit/test_subscriber.c LIBS mihua_subscriber)
 mihua_unit_test(test_sub_store SOURCES unit/test_sub_store.c LIBS mihua_subscriber)

@@ -1,0 +1,57 @@
+/*
+ * kms_api — the KMS's SBI-style JSON API (DESIGN §4), one file for the UE-facing interface and its AS check:
+ *   POST   /kms/v1/session-keys                  caller  → 201 {keyId, wrappedKey, expiresAt} + Location
+ *   POST   /kms/v1/session-keys/{keyId}/retrieve callee  → 200 {keyId, wrappedKey, expiresAt}, once
+ *   DELETE /kms/v1/session-keys/{keyId}          either party → 204
+ * Every request is authenticated with HTTP Digest (RFC 7616, SHA-256, qop=auth); issue and retrieve are checked
+ * with the AS (GET /as/v1/calls/{callId}) and refused, fail closed, unless it confirms the call.
+ */
+#ifndef MIHUA_KMS_API_H
+#define MIHUA_KMS_API_H
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "kms_audit.h"
+#include "kms_keys.h"
+#include "sbi/sbi_client.h"
+#include "sbi/sbi_server.h"
+#include "subscriber/sub_store.h"
+
+#define KMS_DIGEST_REALM "mihua-kms"
+
+/* Causes of the KMS (DESIGN §4) beside the TS 29.500 ones of sbi_problem.h. */
+#define KMS_CAUSE_CALL_NOT_AUTHORIZED "CALL_NOT_AUTHORIZED"
+#define KMS_CAUSE_KEY_NOT_FOUND "KEY_NOT_FOUND"
+#define KMS_CAUSE_KEY_ALREADY_RETRIEVED "KEY_ALREADY_RETRIEVED"
+#define KMS_CAUSE_AUTH_REQUIRED "AUTHENTICATION_REQUIRED" /* 401: no Authorization header */
+#define KMS_CAUSE_AUTH_FAILED "AUTHENTICATION_FAILED"     /* 401: unknown user or wrong response */
+#define KMS_CAUSE_NONCE_STALE "NONCE_STALE"               /* 401 stale=true: retry with the new nonce */
+#define KMS_CAUSE_NONCE_REPLAYED "NONCE_REPLAYED"         /* 401: nc not above the last accepted one */
+#define KMS_CAUSE_INSUFFICIENT_RESOURCES "INSUFFICIENT_RESOURCES" /* TS 29.500: 503, key table full */
+
+typedef struct {
+    sub_store_t *store;      /* borrowed */
+    kms_keys_t *keys;        /* borrowed */
+    kms_audit_t *audit;      /* borrowed */
+    sbi_client_t *as_client; /* borrowed: talks to the AS */
+    const char *as_url;      /* base URL, copied */
+    unsigned as_timeout_ms;
+    unsigned nonce_lifetime_s;
+} kms_api_cfg_t;
+
+typedef struct kms_api kms_api_t;
+
+/* Registers the three routes on `srv`. NULL on allocation failure. */
+kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg);
+/* Cancels pending AS checks and frees. Free the server first (it holds the routes), the AS client after. */
+void kms_api_free(kms_api_t *api);
+
+/* The AS decision for one request (pure; exposed for unit tests). `status` 0 means no answer (transport error
+ * described by `transport`); `body` is the parsed AS answer or NULL. Returns NULL when the AS confirms the call
+ * (exists, encryptionAllowed true, same callId, caller and callee by subscriber), else a short reason for the
+ * audit log. */
+const char *kms_as_verdict(const sub_snapshot_t *snap, int status, const char *transport, const json_t *body,
+                           const char *call_id, const subscriber_t *caller, const subscriber_t *callee);
+
+#endif

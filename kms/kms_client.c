@@ -1,0 +1,314 @@
+/*
+ * kms_client — UE side of the KMS API (DESIGN §4) on lib/sbi's HTTP/2 client. See kms_client.h.
+ *
+ * Digest state (RFC 7616 §3.4): the last challenge adopted and the nc last used with its nonce. Every request
+ * takes the next nc at submission, and requests on one connection reach the server in submission order, so nc
+ * grows as the server requires. The first request of a client goes without Authorization and learns the
+ * challenge from the 401 (one extra round trip per client lifetime, not per call). A 401 carrying a new
+ * challenge — stale=true, a replay refused after reordering, or a nonce evicted by the server — is adopted and
+ * the request resent; KMS_CLIENT_MAX_AUTH_ROUNDS bounds the loop against a server that always refuses.
+ *
+ * Trade-off: nonces are per client (per identity), not per connection; the KMS's nonce table is global, so the
+ * nonce survives a reconnect, which only saves a round trip.
+ */
+#include "kms_client.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kms/http_digest.h"
+#include "sbi/sbi_problem.h"
+
+#define URL_CAP SBI_CLIENT_URL_MAX
+#define AUTH_CAP 1024   /* username (an IMPU), realm, nonce, uri, cnonce, response, opaque: well under 1 KiB */
+#define BODY_CAP 768    /* {"callId","caller","callee"} with bounded values, escaped by jansson */
+#define PATH_KEYS "/kms/v1/session-keys"
+
+typedef enum { REQ_ISSUE, REQ_RETRIEVE, REQ_DELETE } req_kind_t;
+
+typedef struct creq {
+    kms_client_t *c;
+    req_kind_t kind;
+    char url[URL_CAP];
+    const char *path; /* into url: the Digest uri */
+    char *body;       /* JSON text or NULL (delete) */
+    char call_id[KMS_CLIENT_CALL_ID_MAX + 1];
+    unsigned rounds;
+    uint64_t id; /* the sbi_client request in flight */
+    uint64_t elapsed_us;
+    kms_client_cb cb;
+    void *ud;
+    struct creq *prev, *next;
+} creq_t;
+
+struct kms_client {
+    sbi_client_t *sbi;
+    char *base_url;
+    char *username;
+    uint8_t kms_key[KMS_KEY_LEN];
+    unsigned timeout_ms;
+    digest_challenge_t ch;
+    int have_challenge;
+    uint32_t nc;
+    unsigned challenges;
+    creq_t *inflight;
+};
+
+static int send_req(creq_t *r);
+
+/* ---- lifetime ----------------------------------------------------------------------------------------------- */
+
+kms_client_t *kms_client_new(sbi_client_t *sbi, const kms_client_cfg_t *cfg)
+{
+    if (!sbi || !cfg || !cfg->base_url || !cfg->username || !cfg->kms_key ||
+        strlen(cfg->username) > DIGEST_MAX_USERNAME_LEN)
+        return NULL;
+    kms_client_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->sbi = sbi;
+    c->base_url = strdup(cfg->base_url);
+    c->username = strdup(cfg->username);
+    memcpy(c->kms_key, cfg->kms_key, KMS_KEY_LEN);
+    c->timeout_ms = cfg->timeout_ms;
+    if (!c->base_url || !c->username) {
+        kms_client_free(c);
+        return NULL;
+    }
+    size_t len = strlen(c->base_url);
+    while (len > 0 && c->base_url[len - 1] == '/')
+        c->base_url[--len] = '\0';
+    return c;
+}
+
+static void unlink_req(creq_t *r)
+{
+    kms_client_t *c = r->c;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        c->inflight = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+}
+
+static void creq_free(creq_t *r)
+{
+    free(r->body);
+    free(r);
+}
+
+void kms_client_free(kms_client_t *c)
+{
+    if (!c)
+        return;
+    while (c->inflight) {
+        creq_t *r = c->inflight;
+        unlink_req(r);
+        sbi_client_cancel(c->sbi, r->id);
+        creq_free(r);
+    }
+    kms_cleanse(c->kms_key, sizeof c->kms_key);
+    free(c->base_url);
+    free(c->username);
+    free(c);
+}
+
+unsigned kms_client_challenges(const kms_client_t *c) { return c ? c->challenges : 0; }
+
+/* ---- answers ------------------------------------------------------------------------------------------------ */
+
+static void complete(creq_t *r, kms_client_result_t *res)
+{
+    unlink_req(r);
+    res->auth_rounds = r->rounds;
+    res->elapsed_us = r->elapsed_us;
+    r->cb(res, r->ud);
+    kms_cleanse(res->session_key, sizeof res->session_key);
+    creq_free(r);
+}
+
+static void read_cause(const sbi_client_response_t *resp, kms_client_result_t *res)
+{
+    json_t *j = json_loadb(resp->body, resp->body_len, 0, NULL);
+    const char *cause = json_string_value(json_object_get(j, "cause"));
+    if (cause)
+        snprintf(res->cause, sizeof res->cause, "%s", cause);
+    json_decref(j);
+}
+
+/* Fills key_id, expires_at and the unwrapped session key from a 201/200 body. */
+static kms_client_status_t read_key(const creq_t *r, const sbi_client_response_t *resp, kms_client_result_t *res)
+{
+    json_t *j = json_loadb(resp->body, resp->body_len, 0, NULL);
+    const char *key_id = json_string_value(json_object_get(j, "keyId"));
+    const char *wrapped = json_string_value(json_object_get(j, "wrappedKey"));
+    const char *expires = json_string_value(json_object_get(j, "expiresAt"));
+    kms_client_status_t st = KMS_CLIENT_BAD_ANSWER;
+    if (key_id && wrapped && expires && strlen(key_id) == KMS_KEY_ID_LEN &&
+        kms_session_key_unwrap_b64(r->c->kms_key, r->call_id, strlen(r->call_id), wrapped, strlen(wrapped),
+                                   res->session_key) == 0) {
+        memcpy(res->key_id, key_id, KMS_KEY_ID_LEN + 1);
+        snprintf(res->expires_at, sizeof res->expires_at, "%s", expires);
+        st = KMS_CLIENT_OK;
+    }
+    json_decref(j);
+    return st;
+}
+
+/* A 401 with a usable challenge: adopt it and resend. Returns 0 when resent. */
+static int answer_challenge(creq_t *r, const sbi_client_response_t *resp)
+{
+    const char *www = sbi_client_response_header(resp, "www-authenticate");
+    kms_client_t *c = r->c;
+    digest_challenge_t ch;
+    if (r->rounds >= KMS_CLIENT_MAX_AUTH_ROUNDS || !www || digest_parse_challenge(www, strlen(www), &ch) != 0)
+        return -1;
+    c->ch = ch;
+    c->have_challenge = 1;
+    c->nc = 0;
+    c->challenges++;
+    r->rounds++;
+    return send_req(r);
+}
+
+static void on_response(const sbi_client_response_t *resp, void *ud)
+{
+    creq_t *r = ud;
+    kms_client_result_t res = {0};
+    r->elapsed_us += resp->elapsed_us;
+    if (resp->error != SBI_CLIENT_OK) {
+        res.status = KMS_CLIENT_TRANSPORT;
+        res.transport = resp->error;
+        complete(r, &res);
+        return;
+    }
+    if (resp->status == 401 && answer_challenge(r, resp) == 0)
+        return;
+    res.http_status = resp->status;
+    int want = r->kind == REQ_ISSUE ? 201 : r->kind == REQ_RETRIEVE ? 200 : 204;
+    if (resp->status != want) {
+        res.status = KMS_CLIENT_REFUSED;
+        read_cause(resp, &res);
+    } else {
+        res.status = r->kind == REQ_DELETE ? KMS_CLIENT_OK : read_key(r, resp, &res);
+    }
+    complete(r, &res);
+}
+
+/* ---- requests ----------------------------------------------------------------------------------------------- */
+
+static int build_auth(creq_t *r, const char *method, char *buf, size_t cap)
+{
+    kms_client_t *c = r->c;
+    char password[KMS_DIGEST_PASSWORD_LEN + 1], cnonce[DIGEST_CNONCE_LEN + 1];
+    if (digest_cnonce_new(cnonce) != 0)
+        return -1;
+    kms_digest_password(c->kms_key, password);
+    int n = digest_build_authorization(&c->ch, c->username, password, method, r->path, cnonce, ++c->nc, buf, cap);
+    kms_cleanse(password, sizeof password);
+    return n < 0 ? -1 : 0;
+}
+
+/* Submits (or resubmits) r; it is in c->inflight already. Returns 0, or -1 when refused outright. */
+static int send_req(creq_t *r)
+{
+    kms_client_t *c = r->c;
+    const char *method = r->kind == REQ_DELETE ? "DELETE" : "POST";
+    char auth[AUTH_CAP];
+    sbi_header_t h = {"authorization", auth};
+    sbi_client_req_t q = {.method = method,
+                          .url = r->url,
+                          .timeout_ms = c->timeout_ms,
+                          .content_type = r->body ? SBI_CT_JSON : NULL,
+                          .body = r->body,
+                          .body_len = r->body ? strlen(r->body) : 0};
+    if (c->have_challenge) {
+        if (build_auth(r, method, auth, sizeof auth) != 0)
+            return -1;
+        q.headers = &h;
+        q.n_headers = 1;
+    }
+    r->id = sbi_client_request(c->sbi, &q, on_response, r);
+    return r->id ? 0 : -1;
+}
+
+static char *body_json(const char *call_id, const char *caller, const char *callee)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s}", "callId", call_id, "caller", caller, "callee", callee);
+    char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    return text;
+}
+
+static int submit(kms_client_t *c, req_kind_t kind, const char *key_id, const char *call_id, const char *caller,
+                  const char *callee, kms_client_cb cb, void *ud)
+{
+    if (!c || !cb || (kind != REQ_ISSUE && (!key_id || strlen(key_id) != KMS_KEY_ID_LEN)))
+        return -1;
+    if (kind != REQ_DELETE && (!call_id || !caller || !callee || !*call_id ||
+                               strlen(call_id) > KMS_CLIENT_CALL_ID_MAX || strlen(caller) > KMS_CLIENT_IDENTITY_MAX ||
+                               strlen(callee) > KMS_CLIENT_IDENTITY_MAX))
+        return -1;
+    creq_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return -1;
+    *r = (creq_t){.c = c, .kind = kind, .cb = cb, .ud = ud};
+    int base = snprintf(r->url, sizeof r->url, "%s", c->base_url);
+    int n = kind == REQ_ISSUE      ? snprintf(r->url + base, sizeof r->url - base, PATH_KEYS)
+            : kind == REQ_RETRIEVE ? snprintf(r->url + base, sizeof r->url - base, PATH_KEYS "/%s/retrieve", key_id)
+                                   : snprintf(r->url + base, sizeof r->url - base, PATH_KEYS "/%s", key_id);
+    r->path = r->url + base;
+    if (kind != REQ_DELETE) {
+        snprintf(r->call_id, sizeof r->call_id, "%s", call_id);
+        r->body = body_json(call_id, caller, callee);
+    }
+    if (base < 0 || n < 0 || (size_t)(base + n) >= sizeof r->url || (kind != REQ_DELETE && !r->body)) {
+        creq_free(r);
+        return -1;
+    }
+    r->next = c->inflight;
+    if (c->inflight)
+        c->inflight->prev = r;
+    c->inflight = r;
+    if (send_req(r) != 0) {
+        unlink_req(r);
+        creq_free(r);
+        return -1;
+    }
+    return 0;
+}
+
+int kms_client_issue(kms_client_t *c, const char *call_id, const char *caller, const char *callee, kms_client_cb cb,
+                     void *ud)
+{
+    return submit(c, REQ_ISSUE, NULL, call_id, caller, callee, cb, ud);
+}
+
+int kms_client_retrieve(kms_client_t *c, const char *key_id, const char *call_id, const char *caller,
+                        const char *callee, kms_client_cb cb, void *ud)
+{
+    return submit(c, REQ_RETRIEVE, key_id, call_id, caller, callee, cb, ud);
+}
+
+int kms_client_delete(kms_client_t *c, const char *key_id, kms_client_cb cb, void *ud)
+{
+    return submit(c, REQ_DELETE, key_id, NULL, NULL, NULL, cb, ud);
+}
+
+const char *kms_client_status_str(kms_client_status_t s)
+{
+    switch (s) {
+    case KMS_CLIENT_OK:
+        return "ok";
+    case KMS_CLIENT_REFUSED:
+        return "refused";
+    case KMS_CLIENT_TRANSPORT:
+        return "transport";
+    case KMS_CLIENT_BAD_ANSWER:
+        break;
+    }
+    return "bad_answer";
+}

@@ -1,0 +1,10 @@
+# lib/sip — SIP message parser, lump edits and reply builder; lib/sdp — SDP subset with a=crypto (DESIGN §2).
+# Included from lib/CMakeLists.txt, so paths are relative to lib/.
+add_library(mihua_sip STATIC
+  sip/sip_str.c sip/sip_scan.c sip/sip_uri.c sip/sip_hdr.c sip/sip_parse.c sip/sip_lump.c sip/sip_reply.c)
+target_include_directories(mihua_sip PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(mihua_sip PUBLIC mihua_core)
+
+add_library(mihua_sdp STATIC sdp/sdp.c)
+target_include_directories(mihua_sdp PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_link_libraries(mihua_sdp PUBLIC mihua_sip mihua_core)

@@ -1,0 +1,2 @@
+# mihua-kms integration test (issue 4): real KMS over TLS against a stand-in AS, the C client and curl.
+mihua_integration_test(kms kms.sh)

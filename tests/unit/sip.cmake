@@ -1,0 +1,10 @@
+# lib/sip and lib/sdp unit tests (cmocka). Paths are relative to tests/.
+mihua_unit_test(test_sip_parse SOURCES unit/test_sip_parse.c LIBS mihua_sip)
+mihua_unit_test(test_sip_edit SOURCES unit/test_sip_edit.c LIBS mihua_sip)
+mihua_unit_test(test_sdp SOURCES unit/test_sdp.c LIBS mihua_sdp)
+
+# libosip2 as an oracle only (never linked into a program): field-by-field agreement on tests/data/sip/.
+pkg_check_modules(OSIP2 IMPORTED_TARGET libosip2)
+if(OSIP2_FOUND)
+  mihua_unit_test(test_sip_oracle SOURCES unit/test_sip_oracle.c LIBS mihua_sip PkgConfig::OSIP2)
+endif()
