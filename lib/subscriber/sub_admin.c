@@ -259,37 +259,73 @@ static bool imsi_matches(sbi_request_t *req, json_t *sub, const char *imsi)
     return false;
 }
 
-/* Takes the cross-process write lock and brings the store up to the file. Returns the lock's fd, or -1 after
- * answering the error. */
-static int write_begin(sub_admin_t *a, sbi_request_t *req)
+/* One change in progress: the lock, the document it edits and where the subscriber of the path sits in it. */
+typedef struct {
+    int lock;     /* fd holding flock(LOCK_EX) on "<file>.lock" */
+    json_t *doc;  /* the document in force, to be edited and committed */
+    json_t *list; /* its "subscribers" array (borrowed from doc) */
+    long idx;     /* index of the path's subscriber in list, -1 when absent */
+} admin_write_t;
+
+static void write_close(admin_write_t *w)
+{
+    json_decref(w->doc);
+    w->doc = NULL;
+    if (w->lock >= 0) {
+        flock(w->lock, LOCK_UN);
+        close(w->lock);
+        w->lock = -1;
+    }
+}
+
+/* Takes the cross-process write lock, brings the store up to the file and finds `imsi` in the document.
+ * Returns 0, or -1 after answering: 500 (lock, memory), 409 (the file does not load), 404 (must_exist). */
+static int write_open(sub_admin_t *a, sbi_request_t *req, const char *imsi, bool must_exist, admin_write_t *w)
 {
     char path[ADMIN_PATH_MAX];
     sub_error_t err;
-    int fd;
 
+    memset(w, 0, sizeof *w);
     snprintf(path, sizeof path, "%s" ADMIN_LOCK_SUFFIX, sub_store_path(a->store));
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+    w->lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (w->lock < 0 || flock(w->lock, LOCK_EX) != 0) {
         log_error("admin", "cannot lock %s: %s", path, strerror(errno));
         sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "cannot lock %s: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        write_close(w);
         return -1;
     }
     if (sub_store_reload(a->store, &err) != 0) {
         log_error("admin", "write refused, the file does not load: %s", err.msg);
         sbi_respond_error(req, 409, ADMIN_CAUSE_FILE_INVALID,
                           "%s (fix the file; the data in force is unchanged)", err.msg);
-        close(fd);
+        write_close(w);
         return -1;
     }
-    return fd;
+    w->doc = current_doc(a, &w->list);
+    if (w->doc == NULL) {
+        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "out of memory");
+        write_close(w);
+        return -1;
+    }
+    w->idx = doc_find(w->list, imsi);
+    if (w->idx < 0 && must_exist) {
+        sbi_respond_error(req, 404, SBI_CAUSE_USER_NOT_FOUND, "no subscriber with IMSI %s", imsi);
+        write_close(w);
+        return -1;
+    }
+    return 0;
 }
 
-static void write_end(int fd)
+/* Validates, writes back and swaps in the edited document, then releases the lock. `self` is the index of the
+ * subscriber the request wrote (for field pointers), -1 for none. Returns 0 or -1 after answering. */
+static int write_commit(sub_admin_t *a, sbi_request_t *req, admin_write_t *w, long self)
 {
-    flock(fd, LOCK_UN);
-    close(fd);
+    json_t *doc = w->doc;
+
+    w->doc = NULL;
+    int rc = commit(a, req, doc, self);
+    write_close(w);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- handlers */
@@ -322,34 +358,24 @@ static void on_put(sbi_request_t *req, void *ud)
     sub_admin_t *a = ud;
     const char *imsi = path_imsi(req);
     json_t *body = imsi != NULL ? body_object(req) : NULL;
-    json_t *list;
+    admin_write_t w;
 
-    if (body == NULL || !imsi_matches(req, body, imsi))
+    if (body == NULL || !imsi_matches(req, body, imsi) || write_open(a, req, imsi, false, &w) != 0)
         return;
-    int lock = write_begin(a, req);
-    if (lock < 0)
-        return;
-    json_t *doc = current_doc(a, &list);
     json_t *entry = json_deep_copy(body);
-    if (doc == NULL || entry == NULL) {
-        write_end(lock);
-        json_decref(doc);
-        json_decref(entry);
+    if (entry == NULL) {
+        write_close(&w);
         sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "out of memory");
         return;
     }
     json_object_set_new(entry, "imsi", json_string(imsi));
-    long idx = doc_find(list, imsi);
-    bool created = idx < 0;
-    if (created) {
-        idx = (long)json_array_size(list);
-        json_array_append_new(list, entry);
-    } else {
-        json_array_set_new(list, (size_t)idx, entry);
-    }
-    int rc = commit(a, req, doc, idx);
-    write_end(lock);
-    if (rc != 0)
+    bool created = w.idx < 0;
+    long idx = created ? (long)json_array_size(w.list) : w.idx;
+    if (created)
+        json_array_append_new(w.list, entry);
+    else
+        json_array_set_new(w.list, (size_t)idx, entry);
+    if (write_commit(a, req, &w, idx) != 0)
         return;
     changed(a, created ? "created" : "replaced", imsi);
     respond_subscriber(a, req, imsi, created ? 201 : 200, created);
@@ -360,25 +386,12 @@ static void on_patch(sbi_request_t *req, void *ud)
     sub_admin_t *a = ud;
     const char *imsi = path_imsi(req);
     json_t *patch = imsi != NULL ? body_object(req) : NULL;
-    json_t *list;
+    admin_write_t w;
 
-    if (patch == NULL || !imsi_matches(req, patch, imsi))
+    if (patch == NULL || !imsi_matches(req, patch, imsi) || write_open(a, req, imsi, true, &w) != 0)
         return;
-    int lock = write_begin(a, req);
-    if (lock < 0)
-        return;
-    json_t *doc = current_doc(a, &list);
-    long idx = doc != NULL ? doc_find(list, imsi) : -1;
-    if (idx < 0) {
-        write_end(lock);
-        json_decref(doc);
-        sbi_respond_error(req, 404, SBI_CAUSE_USER_NOT_FOUND, "no subscriber with IMSI %s", imsi);
-        return;
-    }
-    merge_patch(json_array_get(list, (size_t)idx), patch);
-    int rc = commit(a, req, doc, idx);
-    write_end(lock);
-    if (rc != 0)
+    merge_patch(json_array_get(w.list, (size_t)w.idx), patch);
+    if (write_commit(a, req, &w, w.idx) != 0)
         return;
     changed(a, "patched", imsi);
     respond_subscriber(a, req, imsi, 200, false);
@@ -388,25 +401,12 @@ static void on_delete(sbi_request_t *req, void *ud)
 {
     sub_admin_t *a = ud;
     const char *imsi = path_imsi(req);
-    json_t *list;
+    admin_write_t w;
 
-    if (imsi == NULL)
+    if (imsi == NULL || write_open(a, req, imsi, true, &w) != 0)
         return;
-    int lock = write_begin(a, req);
-    if (lock < 0)
-        return;
-    json_t *doc = current_doc(a, &list);
-    long idx = doc != NULL ? doc_find(list, imsi) : -1;
-    if (idx < 0) {
-        write_end(lock);
-        json_decref(doc);
-        sbi_respond_error(req, 404, SBI_CAUSE_USER_NOT_FOUND, "no subscriber with IMSI %s", imsi);
-        return;
-    }
-    json_array_remove(list, (size_t)idx);
-    int rc = commit(a, req, doc, -1);
-    write_end(lock);
-    if (rc != 0)
+    json_array_remove(w.list, (size_t)w.idx);
+    if (write_commit(a, req, &w, -1) != 0)
         return;
     changed(a, "deleted", imsi);
     sbi_respond(req, 204, NULL, NULL, 0);

@@ -3,30 +3,10 @@
 # hostile input and a tshark check of the wire. See issue "Foundation", DESIGN §3, §5, §8.
 . "$(dirname "$0")/lib.sh"
 
-DOMAIN=ims.mnc001.mcc001.3gppnetwork.org
-key() { printf '%064x' "$1"; }
-# subscribers FILE RAT_OF_USER1: writes a subscriber file; user 1's RAT is the parameter so reload can change it.
-subscribers() {
-    cat >"$1" <<JSON
-{ "subscribers": [
-  { "imsi": "001010000000001", "msisdn": "15550000001",
-    "impu": ["sip:+15550000001@$DOMAIN", "tel:+15550000001"],
-    "voice_encryption": true, "access": { "rat": "$2", "ims_vops": true }, "kms_key": "$(key 1)" },
-  { "imsi": "001010000000002", "msisdn": "15550000002",
-    "impu": ["sip:+15550000002@$DOMAIN", "tel:+15550000002"],
-    "voice_encryption": true, "access": { "rat": "EUTRAN", "ims_vops": true }, "kms_key": "$(key 2)" },
-  { "imsi": "001010000000003", "msisdn": "15550000003",
-    "impu": ["sip:+15550000003@$DOMAIN", "tel:+15550000003"],
-    "voice_encryption": false, "access": { "rat": "NR", "ims_vops": true }, "kms_key": "$(key 3)" },
-  { "imsi": "001010000000004", "msisdn": "15550000004",
-    "impu": ["sip:+15550000004@$DOMAIN", "tel:+15550000004"],
-    "voice_encryption": true, "access": { "rat": "UTRAN", "ims_vops": false }, "kms_key": "$(key 4)" }
-] }
-JSON
-}
+DOMAIN=$MIHUA_TEST_DOMAIN
 
 SUBS=$T_DIR/subscribers.json
-subscribers "$SUBS" NR
+write_subscribers "$SUBS" NR
 PORT=$(free_port)
 
 # Capture the whole exchange for the wire check at the end.
@@ -101,7 +81,7 @@ probe old --impu "tel:+15550000001" --data-ref tads
 check "after a broken reload the old data answers (NR)" is old "j['shData']['tadsInformation']['ratType']" 1006
 
 # Reload with a good file that moves user 1 to UTRAN.
-subscribers "$SUBS" UTRAN
+write_subscribers "$SUBS" UTRAN
 kill -HUP "$hss_PID"
 wait_for "$T_DIR/hss.log" "reloaded"
 probe new --impu "tel:+15550000001" --data-ref tads

@@ -5,27 +5,7 @@
 # exits 0. DESIGN §3 (SBI), §5, §8. Synchronisation is by READY line and log lines, never by sleeping.
 . "$(dirname "$0")/lib.sh"
 
-DOMAIN=ims.mnc001.mcc001.3gppnetwork.org
-key() { printf '%064x' "$1"; }
-# subscribers FILE RAT_OF_USER1: user 1 NR (or the given RAT), 2 EUTRAN, 3 NR without voice encryption, 4 UTRAN.
-subscribers() {
-    cat >"$1" <<JSON
-{ "subscribers": [
-  { "imsi": "001010000000001", "msisdn": "15550000001",
-    "impu": ["sip:+15550000001@$DOMAIN", "tel:+15550000001"],
-    "voice_encryption": true, "access": { "rat": "$2", "ims_vops": true }, "kms_key": "$(key 1)" },
-  { "imsi": "001010000000002", "msisdn": "15550000002",
-    "impu": ["sip:+15550000002@$DOMAIN", "tel:+15550000002"],
-    "voice_encryption": true, "access": { "rat": "EUTRAN", "ims_vops": true }, "kms_key": "$(key 2)" },
-  { "imsi": "001010000000003", "msisdn": "15550000003",
-    "impu": ["sip:+15550000003@$DOMAIN", "tel:+15550000003"],
-    "voice_encryption": false, "access": { "rat": "NR", "ims_vops": false }, "kms_key": "$(key 3)" },
-  { "imsi": "001010000000004", "msisdn": "15550000004",
-    "impu": ["sip:+15550000004@$DOMAIN", "tel:+15550000004"],
-    "voice_encryption": true, "access": { "rat": "UTRAN", "ims_vops": false }, "kms_key": "$(key 4)" }
-] }
-JSON
-}
+DOMAIN=$MIHUA_TEST_DOMAIN
 
 # all 'CMD' 'CMD'...: true when every command (evaluated here, so helpers work) is; one assertion of several parts.
 all() {
@@ -35,7 +15,7 @@ all() {
 matches() { [[ "$1" =~ $2 ]]; }
 
 SUBS=$T_DIR/subscribers.json
-subscribers "$SUBS" NR
+write_subscribers "$SUBS" NR
 AMF=registrations/amf-3gpp-access
 OSD=operator-specific-data?fields=voiceEncryption
 
@@ -211,7 +191,7 @@ wait_for "$T_DIR/udm.log" "reload failed"
 check "broken file: the error names file:line:column" grep -q "reload failed.*subscribers.json:2:[0-9]" "$T_DIR/udm.log"
 get keep "/nudm-uecm/v1/imsi-001010000000001/$AMF"
 check "broken file: old data still served" all 'status_is keep 200' 'is keep "j[\"ratType\"]" NR'
-subscribers "$SUBS" EUTRAN
+write_subscribers "$SUBS" EUTRAN
 kill -HUP "$udm_PID"
 wait_for "$T_DIR/udm.log" "generation 2"
 get moved "/nudm-uecm/v1/imsi-001010000000001/$AMF"
