@@ -2,6 +2,8 @@
 mihua_unit_test(test_sip_parse SOURCES unit/test_sip_parse.c LIBS mihua_sip)
 mihua_unit_test(test_sip_edit SOURCES unit/test_sip_edit.c LIBS mihua_sip)
 mihua_unit_test(test_sdp SOURCES unit/test_sdp.c LIBS mihua_sdp)
+mihua_unit_test(test_sip_txn SOURCES unit/test_sip_txn.c LIBS mihua_sip)
+mihua_unit_test(test_sip_transport SOURCES unit/test_sip_transport.c LIBS mihua_sip)
 
 # libosip2 as an oracle only (never linked into a program): field-by-field agreement on tests/data/sip/.
 pkg_check_modules(OSIP2 IMPORTED_TARGET libosip2)

@@ -1,0 +1,46 @@
+/*
+ * sip_transport_int — private to sip_transport*.c: the transport object and the TCP connection record.
+ */
+#ifndef MIHUA_SIP_TRANSPORT_INT_H
+#define MIHUA_SIP_TRANSPORT_INT_H
+
+#include "sip/sip_transport.h"
+
+#include <event2/util.h>
+
+struct bufferevent;
+struct evconnlistener;
+struct event;
+
+typedef struct sip_tcp_conn {
+    uint64_t id;                 /* sip_addr_t.conn; never reused within a transport */
+    struct bufferevent *bev;
+    sip_addr_t peer;             /* remote address, proto TCP, conn = id */
+    struct sip_transport *tp;
+    struct sip_tcp_conn *next;
+} sip_tcp_conn_t;
+
+struct sip_transport {
+    struct event_base *base;
+    sip_transport_rx_fn on_msg;
+    void *ctx;
+    evutil_socket_t udp_fd; /* -1 when not listening */
+    struct event *udp_ev;
+    struct evconnlistener *listener;
+    sip_tcp_conn_t *conns;
+    uint64_t next_conn_id;
+    sip_transport_stats_t stats;
+    char *rxbuf;   /* one received message (SIP_MAX_MSG_SIZE + 1) */
+    char *editbuf; /* the request with received/rport stamped (SIP_MAX_MSG_SIZE + SIP_LUMP_ARENA) */
+    sip_msg_t *msg;
+    sip_lumps_t *lumps;
+};
+
+/* sip_transport.c: parse, validate, stamp and deliver one received message (buf is tp->rxbuf or a copy). */
+void sip_transport_deliver(sip_transport_layer_t *tp, const char *buf, size_t len, const sip_addr_t *src);
+
+/* sip_transport_tcp.c */
+int sip_transport_tcp_send(sip_transport_layer_t *tp, const sip_addr_t *dst, const char *buf, size_t len);
+void sip_transport_tcp_close_all(sip_transport_layer_t *tp);
+
+#endif

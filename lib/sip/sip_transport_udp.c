@@ -1,0 +1,80 @@
+/*
+ * sip_transport_udp — the UDP socket (RFC 3261 §18.1.1, §18.2.1): one non-blocking socket, read in batches of
+ * SIP_UDP_READ_BATCH datagrams per readiness event. A datagram is one message; datagrams holding only CRLFs are
+ * keepalives and ignored. Responses and requests leave from the same socket, so the source port peers see is the
+ * port in our Via (what rport relies on).
+ */
+#include "sip/sip_transport_int.h"
+
+#include "core/log.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <unistd.h>
+
+#define SIP_UDP_LOG "sip_transport"
+
+static bool sip_udp_is_keepalive(const char *buf, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        if (buf[i] != '\r' && buf[i] != '\n')
+            return false;
+    return true;
+}
+
+static void sip_udp_read(evutil_socket_t fd, short what, void *arg) {
+    (void)what;
+    sip_transport_layer_t *tp = arg;
+    for (int i = 0; i < SIP_UDP_READ_BATCH; i++) {
+        sip_addr_t src = {.proto = SIP_PROTO_UDP};
+        socklen_t sl = sizeof src.ss;
+        ssize_t n = recvfrom(fd, tp->rxbuf, SIP_MAX_MSG_SIZE + 1, 0, (struct sockaddr *)&src.ss, &sl);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                log_warn(SIP_UDP_LOG, "recvfrom: errno %d", errno);
+            return;
+        }
+        src.sslen = sl;
+        tp->stats.rx_bytes += (uint64_t)n;
+        if (n == 0 || sip_udp_is_keepalive(tp->rxbuf, (size_t)n)) {
+            tp->stats.rx_keepalive++;
+            continue;
+        }
+        if (n > SIP_MAX_MSG_SIZE) {
+            tp->stats.rx_malformed++;
+            log_info(SIP_UDP_LOG, "datagram larger than %d bytes dropped", SIP_MAX_MSG_SIZE);
+            continue;
+        }
+        sip_transport_deliver(tp, tp->rxbuf, (size_t)n, &src);
+    }
+}
+
+int sip_transport_listen_udp(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port) {
+    sip_addr_t a;
+    if (!tp || tp->udp_fd >= 0 || sip_addr_from_ip(&a, SIP_PROTO_UDP, sip_str_c(ip), port) < 0)
+        return -1;
+    evutil_socket_t fd = socket(a.ss.ss_family, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return -1;
+    if (evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0 ||
+        bind(fd, (struct sockaddr *)&a.ss, a.sslen) < 0 || getsockname(fd, (struct sockaddr *)&a.ss, &a.sslen) < 0) {
+        log_error(SIP_UDP_LOG, "cannot bind UDP %s:%d: errno %d", ip, port, errno);
+        close(fd);
+        return -1;
+    }
+    tp->udp_ev = event_new(tp->base, fd, EV_READ | EV_PERSIST, sip_udp_read, tp);
+    if (!tp->udp_ev || event_add(tp->udp_ev, NULL) < 0) {
+        if (tp->udp_ev)
+            event_free(tp->udp_ev);
+        tp->udp_ev = NULL;
+        close(fd);
+        return -1;
+    }
+    tp->udp_fd = fd;
+    char text[SIP_ADDR_TEXT_MAX];
+    int p = 0;
+    (void)sip_addr_ntop(&a, text, sizeof text, &p);
+    if (bound_port)
+        *bound_port = p;
+    log_info(SIP_UDP_LOG, "listening on UDP %s:%d", text, p);
+    return 0;
+}
