@@ -1,4 +1,4 @@
 mihua_integration_test(hss_probe hss_probe.sh)
-include(integration/sbi.cmake OPTIONAL)
+include(integration/sbi.cmake)
 mihua_integration_test(admin admin.sh)
-include(integration/kms.cmake OPTIONAL)
+include(integration/kms.cmake)
