@@ -72,7 +72,7 @@ kms_conf() {
   "as": { "url": "$2", "timeout_ms": $4 }, "key_ttl_s": $3, "audit_log": "$T_DIR/$1-audit.jsonl" }
 JSON
 }
-kms_conf kms "$AS_URL" 60 500
+kms_conf kms "$AS_URL" 60 3000 # generous: ASan builds on a loaded 2-core machine; the slow-AS test has its own
 SSLKEYLOGFILE=$T_DIR/keys.log start_daemon kms "$KMS" -c "$T_DIR/kms.json" --audit-log "$AUDIT" --log-level debug
 URL=$(sed -n 's/^READY mihua-kms sbi=//p' "$T_DIR/kms.out")
 check "exactly one READY line with https and the real port" \
@@ -147,6 +147,7 @@ check "audit: refusals carry their reason" \
 
 # --- delete -------------------------------------------------------------------------------------------------------------
 cli issue3 "$U1" "$K1" issue call-ok@ue1 tel:+15550000001 tel:+15550000002
+check "a second key for the same call: 201" is issue3 "j['http']" 201
 KID3=$(jget "$T_DIR/issue3.json" "j['keyId']")
 cli del3 "$U3" "$K3" delete "$KID3"
 check "delete by a third party: 403" refused del3 403 CALL_NOT_AUTHORIZED
@@ -274,7 +275,7 @@ check "slow AS (3 s) with as.timeout_ms 200: 403 well before the AS answers (${m
 check "audit: as_timeout" grep -q '"reason":"as_timeout"' "$T_DIR/kmsslow-audit.jsonl"
 
 # --- expiry --------------------------------------------------------------------------------------------------------------
-kms_conf kmsttl "$AS_URL" 1 500
+kms_conf kmsttl "$AS_URL" 1 3000
 start_daemon kmsttl "$KMS" -c "$T_DIR/kmsttl.json"
 export CLI_URL
 CLI_URL=$(sed -n 's/^READY mihua-kms sbi=//p' "$T_DIR/kmsttl.out")
