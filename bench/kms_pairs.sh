@@ -4,6 +4,8 @@
 # nothing (target on the 2-core reference machine: >= 20,000 pairs/s).
 # Usage: bench/kms_pairs.sh [BUILD_DIR] (default build/; use a Release build without sanitizers, with tests on:
 # the stand-in AS is built with the tests). Env: C (50 clients), D (10 s), W (1 s warm-up).
+# Also prints the CPU each process used per pair (whole run, warm-up included): on a shared machine the pairs/s
+# figure moves with the load, the CPU cost per pair much less.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -42,7 +44,17 @@ pids+=($!)
 wait_ready "$dir/kms.out" "$dir/kms.log"
 url=$(sed -n 's/^READY mihua-kms sbi=//p' "$dir/kms.out")
 
-echo "mihua-kms $url, stand-in AS $as_url, $(nproc) CPUs, build $build"
-"$build/bin/mihua-bench-kms" --url "$url" --ca "$dir/certs/ca.pem" --caller "tel:+15550000001:$K1" \
-    --callee "15550000002:$K2" -c "$C" -d "$D" -w "$W"
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+echo "mihua-kms $url, stand-in AS $as_url, $(nproc) CPUs, build $build, load $(cut -d' ' -f1-3 /proc/loadavg)"
+TIMEFORMAT='%U %S'
+{ time "$build/bin/mihua-bench-kms" --url "$url" --ca "$dir/certs/ca.pem" --caller "tel:+15550000001:$K1" \
+    --callee "15550000002:$K2" -c "$C" -d "$D" -w "$W" >"$dir/bench.out" 2>&3; } 3>&2 2>"$dir/bench.time" || rc=$?
+cat "$dir/bench.out"
+hz=$(getconf CLK_TCK)
+pairs=$(awk '/^pairs:/ { print $2 + $6 }' "$dir/bench.out")
+awk -v k="$(cpu_ticks "${pids[1]}")" -v a="$(cpu_ticks "${pids[0]}")" -v hz="$hz" -v n="${pairs:-0}" \
+    'END { b = $1 + $2; if (n > 0) printf "cpu us/pair: kms %.0f  as %.0f  bench client %.0f\n", \
+           k / hz / n * 1e6, a / hz / n * 1e6, b / n * 1e6 }' "$dir/bench.time"
 echo "audit lines written: $(wc -l <"$dir/audit.jsonl")"
+exit "${rc:-0}"

@@ -2,15 +2,18 @@
  * kms_audit — append-only JSON-lines audit log of mihua-kms (DESIGN §4 "every decision goes to an append-only
  * audit log").
  *
- * The file is opened O_APPEND and each record is rendered by jansson (so a hostile username or callId is escaped,
- * never able to forge a second line) into one buffer that reaches the kernel with a single write(2): a line is
- * whole or absent even if the process dies. That is "flushed per line" without stdio buffering. keyIds are
- * written as their short hash only (kms_key_id_hash): the audit log must not be a key index. The write happens on
- * the event loop; at 40k decisions/s a write(2) per line costs a few percent, accepted for durability.
+ * The file is opened O_APPEND and each record is rendered into one buffer that reaches the kernel with a single
+ * write(2): a line is whole or absent even if the process dies. A record whose values are all printable ASCII
+ * without '"' or '\\' (every honest one) is printed directly — nothing in it needs escaping, and it is the same
+ * bytes jansson would produce; any other record is rendered by jansson (so a hostile username or callId is escaped,
+ * never able to forge a second line). That is "flushed per line" without stdio buffering. keyIds are written as
+ * their short hash only (kms_crypto_key_id_hash): the audit log must not be a key index. The write happens on the
+ * event loop; at 40k decisions/s a write(2) per line costs a few percent, accepted for durability.
  */
 #include "kms_audit.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -25,10 +28,12 @@
 
 #define AUDIT_TIME_MAX 32 /* "2026-11-25T18:31:36.123Z" */
 #define AUDIT_FILE_MODE 0600 /* callIds and identities are personal data */
+#define AUDIT_LINE_MAX 1024  /* a plain record: bounded identities and callId; longer ones go through jansson */
 
 struct kms_audit {
     int fd;
     char *path;
+    kms_crypto_t *crypto; /* the keyId hash, without a SHA-256 fetch per line */
 };
 
 static int open_append(const char *path)
@@ -42,9 +47,11 @@ kms_audit_t *kms_audit_open(const char *path)
     if (!a)
         return NULL;
     a->path = strdup(path);
-    a->fd = a->path ? open_append(path) : -1;
+    a->crypto = kms_crypto_new();
+    a->fd = a->path && a->crypto ? open_append(path) : -1;
     if (a->fd < 0) {
-        int e = errno;
+        int e = a->path && a->crypto ? errno : ENOMEM;
+        kms_crypto_free(a->crypto);
         free(a->path);
         free(a);
         errno = e;
@@ -58,6 +65,7 @@ void kms_audit_close(kms_audit_t *a)
     if (!a)
         return;
     close(a->fd);
+    kms_crypto_free(a->crypto);
     free(a->path);
     free(a);
 }
@@ -82,10 +90,43 @@ static void format_time(char out[AUDIT_TIME_MAX])
     snprintf(out + n, AUDIT_TIME_MAX - n, ".%03dZ", (int)(tv.tv_usec / 1000));
 }
 
-static json_t *record_json(const kms_audit_rec_t *rec)
+/* Printable ASCII without '"' and '\\': JSON text as it is, with nothing to escape. */
+static bool plain(const char *v)
 {
-    char when[AUDIT_TIME_MAX];
-    format_time(when);
+    for (; v && *v; v++)
+        if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7e || *v == '"' || *v == '\\')
+            return false;
+    return true;
+}
+
+static bool record_plain(const kms_audit_rec_t *rec)
+{
+    return plain(rec->requester) && plain(rec->call_id) && plain(rec->action) && plain(rec->outcome) &&
+           plain(rec->reason);
+}
+
+/* The common record (every value plain) printed directly: the same members, order and bytes as jansson's
+ * compact form. Returns the line length without the newline, or -1 when it does not fit. */
+static int record_print(const kms_audit_rec_t *rec, const char *when, const char *hash, char *buf, size_t cap)
+{
+    size_t n = 0;
+    int w = snprintf(buf, cap, "{\"time\":\"%s\",\"requester\":\"%s\"", when, rec->requester ? rec->requester : "-");
+    n += w < 0 ? cap : (size_t)w;
+    if (rec->call_id && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, ",\"callId\":\"%s\"", rec->call_id);
+    if (hash && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, ",\"keyIdHash\":\"%s\"", hash);
+    if (n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, ",\"action\":\"%s\",\"outcome\":\"%s\"", rec->action, rec->outcome);
+    if (rec->reason && n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, ",\"reason\":\"%s\"", rec->reason);
+    if (n < cap)
+        n += (size_t)snprintf(buf + n, cap - n, "}");
+    return n < cap ? (int)n : -1;
+}
+
+static json_t *record_json(const kms_audit_rec_t *rec, const char *when, const char *hash)
+{
     json_t *o = json_object();
     if (!o)
         return NULL;
@@ -93,8 +134,7 @@ static json_t *record_json(const kms_audit_rec_t *rec)
     json_object_set_new(o, "requester", json_string(rec->requester ? rec->requester : "-"));
     if (rec->call_id)
         json_object_set_new(o, "callId", json_string(rec->call_id));
-    char hash[KMS_KEY_ID_HASH_LEN + 1];
-    if (rec->key_id && kms_key_id_hash(rec->key_id, strlen(rec->key_id), hash) == 0)
+    if (hash)
         json_object_set_new(o, "keyIdHash", json_string(hash));
     json_object_set_new(o, "action", json_string(rec->action));
     json_object_set_new(o, "outcome", json_string(rec->outcome));
@@ -103,11 +143,29 @@ static json_t *record_json(const kms_audit_rec_t *rec)
     return o;
 }
 
+static int write_line(kms_audit_t *a, const char *text, size_t len)
+{
+    ssize_t n = write(a->fd, text, len);
+    if (n != (ssize_t)len) {
+        log_error("kms", "audit: write to %s failed: %s", a->path, n < 0 ? strerror(errno) : "short write");
+        return -1;
+    }
+    return 0;
+}
+
 int kms_audit_write(kms_audit_t *a, const kms_audit_rec_t *rec)
 {
     if (!a || !rec || !rec->action || !rec->outcome)
         return -1;
-    json_t *o = record_json(rec);
+    char when[AUDIT_TIME_MAX], hash[KMS_KEY_ID_HASH_LEN + 1], line[AUDIT_LINE_MAX];
+    format_time(when);
+    bool hashed = rec->key_id && kms_crypto_key_id_hash(a->crypto, rec->key_id, strlen(rec->key_id), hash) == 0;
+    int len = record_plain(rec) ? record_print(rec, when, hashed ? hash : NULL, line, sizeof line - 1) : -1;
+    if (len >= 0) {
+        line[len] = '\n';
+        return write_line(a, line, (size_t)len + 1);
+    }
+    json_t *o = record_json(rec, when, hashed ? hash : NULL);
     /* JSON_ENSURE_ASCII: bytes that are not UTF-8 make json_string fail and drop the member, never the line */
     char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) : NULL;
     json_decref(o);
@@ -115,13 +173,9 @@ int kms_audit_write(kms_audit_t *a, const kms_audit_rec_t *rec)
         log_error("kms", "audit: cannot render a record (out of memory)");
         return -1;
     }
-    size_t len = strlen(text);
-    text[len] = '\n'; /* overwrite the NUL: the buffer is len + 1 bytes */
-    ssize_t n = write(a->fd, text, len + 1);
+    size_t tlen = strlen(text);
+    text[tlen] = '\n'; /* overwrite the NUL: the buffer is tlen + 1 bytes */
+    int rc = write_line(a, text, tlen + 1);
     free(text);
-    if (n != (ssize_t)(len + 1)) {
-        log_error("kms", "audit: write to %s failed: %s", a->path, n < 0 ? strerror(errno) : "short write");
-        return -1;
-    }
-    return 0;
+    return rc;
 }

@@ -8,17 +8,23 @@
  * challenge — stale=true, a replay refused after reordering, or a nonce evicted by the server — is adopted and
  * the request resent; KMS_CLIENT_MAX_AUTH_ROUNDS bounds the loop against a server that always refuses.
  *
+ * Bodies: the request body is printed directly when its values need no escaping, and a key answer is read
+ * without jansson when it is a flat object (sbi_flat_json); anything else goes through jansson, with the same
+ * result either way (a UE does this once per call; the benchmark client thousands of times a second).
+ *
  * Trade-off: nonces are per client (per identity), not per connection; the KMS's nonce table is global, so the
  * nonce survives a reconnect, which only saves a round trip.
  */
 #include "kms_client.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kms/http_digest.h"
+#include "sbi/sbi_flat_json.h"
 #include "sbi/sbi_problem.h"
 
 #define URL_CAP SBI_CLIENT_URL_MAX
@@ -48,6 +54,8 @@ struct kms_client {
     char *base_url;
     char *username;
     uint8_t kms_key[KMS_KEY_LEN];
+    kms_crypto_t *crypto;     /* fetched HMAC / wrap cipher, reused by every unwrap */
+    digest_hasher_t *hasher;  /* fetched SHA-256, reused by every Authorization */
     unsigned timeout_ms;
     digest_challenge_t ch;
     int have_challenge;
@@ -73,7 +81,9 @@ kms_client_t *kms_client_new(sbi_client_t *sbi, const kms_client_cfg_t *cfg)
     c->username = strdup(cfg->username);
     memcpy(c->kms_key, cfg->kms_key, KMS_KEY_LEN);
     c->timeout_ms = cfg->timeout_ms;
-    if (!c->base_url || !c->username) {
+    c->crypto = kms_crypto_new();
+    c->hasher = digest_hasher_new();
+    if (!c->base_url || !c->username || !c->crypto || !c->hasher) {
         kms_client_free(c);
         return NULL;
     }
@@ -111,6 +121,8 @@ void kms_client_free(kms_client_t *c)
         creq_free(r);
     }
     kms_cleanse(c->kms_key, sizeof c->kms_key);
+    kms_crypto_free(c->crypto);
+    digest_hasher_free(c->hasher);
     free(c->base_url);
     free(c->username);
     free(c);
@@ -139,21 +151,61 @@ static void read_cause(const sbi_client_response_t *resp, kms_client_result_t *r
     json_decref(j);
 }
 
+/* The three fields of a key answer; NULL when absent or not a string. */
+typedef struct {
+    const char *key_id, *wrapped, *expires;
+} key_fields_t;
+
+/* Copies of a flat answer's strings: every honest value fits (22, 54 and ~24 characters). */
+typedef struct {
+    char key_id[KMS_KEY_ID_LEN + 1], wrapped[KMS_WRAPPED_SESSION_KEY_B64_LEN + 1], expires[KMS_CLIENT_TIME_MAX];
+} key_strings_t;
+
+/* The fields from a flat body (no jansson). false when the body is not flat, or a field is a string too long for
+ * its copy: the caller then reads it with jansson, which judges it by the same rules. */
+static bool flat_key_fields(const sbi_client_response_t *resp, key_strings_t *buf, key_fields_t *f)
+{
+    sbi_flat_json_t j;
+    if (!sbi_flat_json_parse(resp->body, resp->body_len, &j))
+        return false;
+    const char *names[] = {"keyId", "wrappedKey", "expiresAt"};
+    char *bufs[] = {buf->key_id, buf->wrapped, buf->expires};
+    size_t caps[] = {sizeof buf->key_id, sizeof buf->wrapped, sizeof buf->expires};
+    const char **out[] = {&f->key_id, &f->wrapped, &f->expires};
+    for (size_t i = 0; i < 3; i++) {
+        const sbi_flat_member_t *m = sbi_flat_json_get(&j, names[i]);
+        *out[i] = NULL;
+        if (!m || m->type != SBI_FLAT_STRING)
+            continue;
+        if (!sbi_flat_json_string(&j, names[i], bufs[i], caps[i]))
+            return false;
+        *out[i] = bufs[i];
+    }
+    return true;
+}
+
 /* Fills key_id, expires_at and the unwrapped session key from a 201/200 body. */
 static kms_client_status_t read_key(const creq_t *r, const sbi_client_response_t *resp, kms_client_result_t *res)
 {
-    json_t *j = json_loadb(resp->body, resp->body_len, 0, NULL);
-    const char *key_id = json_string_value(json_object_get(j, "keyId"));
-    const char *wrapped = json_string_value(json_object_get(j, "wrappedKey"));
-    const char *expires = json_string_value(json_object_get(j, "expiresAt"));
+    key_strings_t buf;
+    key_fields_t f = {0};
+    json_t *j = NULL;
+    if (!flat_key_fields(resp, &buf, &f)) {
+        j = json_loadb(resp->body, resp->body_len, 0, NULL);
+        f = (key_fields_t){json_string_value(json_object_get(j, "keyId")),
+                           json_string_value(json_object_get(j, "wrappedKey")),
+                           json_string_value(json_object_get(j, "expiresAt"))};
+    }
+    const char *key_id = f.key_id, *wrapped = f.wrapped, *expires = f.expires;
     kms_client_status_t st = KMS_CLIENT_BAD_ANSWER;
     if (key_id && wrapped && expires && strlen(key_id) == KMS_KEY_ID_LEN &&
-        kms_session_key_unwrap_b64(r->c->kms_key, r->call_id, strlen(r->call_id), wrapped, strlen(wrapped),
-                                   res->session_key) == 0) {
+        kms_crypto_unwrap_b64(r->c->crypto, r->c->kms_key, r->call_id, strlen(r->call_id), wrapped, strlen(wrapped),
+                              res->session_key) == 0) {
         memcpy(res->key_id, key_id, KMS_KEY_ID_LEN + 1);
         snprintf(res->expires_at, sizeof res->expires_at, "%s", expires);
         st = KMS_CLIENT_OK;
     }
+    kms_cleanse(buf.wrapped, sizeof buf.wrapped);
     json_decref(j);
     return st;
 }
@@ -207,7 +259,8 @@ static int build_auth(creq_t *r, const char *method, char *buf, size_t cap)
     if (digest_cnonce_new(cnonce) != 0)
         return -1;
     kms_digest_password(c->kms_key, password);
-    int n = digest_build_authorization(&c->ch, c->username, password, method, r->path, cnonce, ++c->nc, buf, cap);
+    int n = digest_build_authorization_h(c->hasher, &c->ch, c->username, password, method, r->path, cnonce, ++c->nc,
+                                         buf, cap);
     kms_cleanse(password, sizeof password);
     return n < 0 ? -1 : 0;
 }
@@ -235,8 +288,26 @@ static int send_req(creq_t *r)
     return r->id ? 0 : -1;
 }
 
+/* Printable ASCII without '"' and '\\': JSON string content as it is. */
+static bool plain(const char *v)
+{
+    for (; *v; v++)
+        if ((unsigned char)*v < 0x20 || (unsigned char)*v > 0x7e || *v == '"' || *v == '\\')
+            return false;
+    return true;
+}
+
+/* The request body; printed directly when nothing needs escaping (the same bytes as jansson's compact form),
+ * else rendered by jansson. */
 static char *body_json(const char *call_id, const char *caller, const char *callee)
 {
+    if (plain(call_id) && plain(caller) && plain(callee)) {
+        char buf[BODY_CAP];
+        int n = snprintf(buf, sizeof buf, "{\"callId\":\"%s\",\"caller\":\"%s\",\"callee\":\"%s\"}", call_id, caller,
+                         callee);
+        if (n > 0 && (size_t)n < sizeof buf)
+            return strdup(buf);
+    }
     json_t *o = json_pack("{s:s, s:s, s:s}", "callId", call_id, "caller", caller, "callee", callee);
     char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);

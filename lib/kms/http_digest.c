@@ -26,6 +26,9 @@
  * §3.5: stale=true means "credentials good, nonce not"), so a client that guesses a password never gets told
  * "stale" and keeps retrying without re-prompting.
  *
+ * Hashing: SHA-256 through a digest_hasher_t (fetched once, context reused) on the server and for clients that keep
+ * one; the stateless entry points build a context per hash, as before.
+ *
  * Time comes in as an explicit `now` (monotonic seconds); nothing here reads a clock except digest_now().
  */
 #include "kms/http_digest.h"
@@ -420,15 +423,41 @@ int digest_parse_challenge(const char *value, size_t len, digest_challenge_t *ou
 
 /* ================================================================ computation */
 
-/* SHA-256 over parts joined by ':', as lowercase hex. */
-static int dg_sha256_hex(const char *const *parts, size_t n, char out[DIGEST_RESPONSE_LEN + 1]) {
+struct digest_hasher {
+    EVP_MD *md;
+    EVP_MD_CTX *ctx;
+};
+
+digest_hasher_t *digest_hasher_new(void) {
+    digest_hasher_t *h = calloc(1, sizeof(*h));
+    if (!h)
+        return NULL;
+    h->md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    h->ctx = EVP_MD_CTX_new();
+    if (!h->md || !h->ctx) {
+        digest_hasher_free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void digest_hasher_free(digest_hasher_t *h) {
+    if (!h)
+        return;
+    EVP_MD_CTX_free(h->ctx);
+    EVP_MD_free(h->md);
+    free(h);
+}
+
+/* SHA-256 over parts joined by ':', as lowercase hex; on `h`'s context, or a context of its own when h is NULL. */
+static int dg_sha256_hex(digest_hasher_t *h, const char *const *parts, size_t n, char out[DIGEST_RESPONSE_LEN + 1]) {
     uint8_t md[DG_SHA256_LEN];
     unsigned int md_len = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    EVP_MD_CTX *ctx = h ? h->ctx : EVP_MD_CTX_new();
     if (!ctx)
         return -1;
 
-    int ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    int ok = EVP_DigestInit_ex2(ctx, h ? h->md : EVP_sha256(), NULL) == 1;
     for (size_t i = 0; ok && i < n; i++) {
         if (i > 0)
             ok = EVP_DigestUpdate(ctx, ":", 1) == 1;
@@ -436,16 +465,17 @@ static int dg_sha256_hex(const char *const *parts, size_t n, char out[DIGEST_RES
             ok = EVP_DigestUpdate(ctx, parts[i], strlen(parts[i])) == 1;
     }
     ok = ok && EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len == sizeof(md);
-    EVP_MD_CTX_free(ctx);
+    if (!h)
+        EVP_MD_CTX_free(ctx);
     if (ok)
         dg_hex(md, sizeof(md), out);
     OPENSSL_cleanse(md, sizeof(md));
     return ok ? 0 : -1;
 }
 
-int digest_compute_response(const char *username, const char *realm, const char *password, const char *method,
-                            const char *uri, const char *nonce, const char *nc_text, const char *cnonce,
-                            const char *qop, char out[DIGEST_RESPONSE_LEN + 1]) {
+static int dg_compute(digest_hasher_t *h, const char *username, const char *realm, const char *password,
+                      const char *method, const char *uri, const char *nonce, const char *nc_text, const char *cnonce,
+                      const char *qop, char out[DIGEST_RESPONSE_LEN + 1]) {
     if (!username || !realm || !password || !method || !uri || !nonce || !nc_text || !cnonce || !qop || !out)
         return -1;
 
@@ -454,11 +484,18 @@ int digest_compute_response(const char *username, const char *realm, const char 
     const char *a2[] = {method, uri};
     const char *kd[] = {ha1, nonce, nc_text, cnonce, qop, ha2};
 
-    int rc = dg_sha256_hex(a1, 3, ha1) == 0 && dg_sha256_hex(a2, 2, ha2) == 0 && dg_sha256_hex(kd, 6, out) == 0
+    int rc = dg_sha256_hex(h, a1, 3, ha1) == 0 && dg_sha256_hex(h, a2, 2, ha2) == 0 &&
+                     dg_sha256_hex(h, kd, 6, out) == 0
                  ? 0
                  : -1;
     OPENSSL_cleanse(ha1, sizeof(ha1)); /* H(A1) is as good as the password for this realm */
     return rc;
+}
+
+int digest_compute_response(const char *username, const char *realm, const char *password, const char *method,
+                            const char *uri, const char *nonce, const char *nc_text, const char *cnonce,
+                            const char *qop, char out[DIGEST_RESPONSE_LEN + 1]) {
+    return dg_compute(NULL, username, realm, password, method, uri, nonce, nc_text, cnonce, qop, out);
 }
 
 /* Lowercases a received response into out; -1 unless exactly 64 hex characters. */
@@ -474,17 +511,22 @@ static int dg_normalize_response(const char *in, char out[DIGEST_RESPONSE_LEN + 
     return i == DIGEST_RESPONSE_LEN ? 0 : -1;
 }
 
-int digest_response_matches(const digest_auth_t *auth, const char *method, const char *password) {
+static int dg_response_matches(digest_hasher_t *h, const digest_auth_t *auth, const char *method,
+                               const char *password) {
     char got[DIGEST_RESPONSE_LEN + 1], want[DIGEST_RESPONSE_LEN + 1];
 
     if (!auth || !method || !password || dg_normalize_response(auth->response, got) < 0)
         return 0;
-    if (digest_compute_response(auth->username, auth->realm, password, method, auth->uri, auth->nonce,
-                                auth->nc_text, auth->cnonce, auth->qop, want) < 0)
+    if (dg_compute(h, auth->username, auth->realm, password, method, auth->uri, auth->nonce, auth->nc_text,
+                   auth->cnonce, auth->qop, want) < 0)
         return 0;
     int eq = CRYPTO_memcmp(got, want, DIGEST_RESPONSE_LEN) == 0;
     OPENSSL_cleanse(want, sizeof(want));
     return eq;
+}
+
+int digest_response_matches(const digest_auth_t *auth, const char *method, const char *password) {
+    return dg_response_matches(NULL, auth, method, password);
 }
 
 /* ================================================================ output */
@@ -507,25 +549,29 @@ static void dg_out_str(dg_out_t *o, const char *s) {
     o->buf[o->len] = '\0';
 }
 
+static void dg_out_byte(dg_out_t *o, char c) {
+    if (o->err || o->len + 2 > o->cap) {
+        o->err = 1;
+        return;
+    }
+    o->buf[o->len++] = c;
+    o->buf[o->len] = '\0';
+}
+
 /* Writes "value" with '"' and '\' escaped; control characters are refused (no header injection). */
 static void dg_out_quoted(dg_out_t *o, const char *s) {
-    dg_out_str(o, "\"");
+    dg_out_byte(o, '"');
     for (; *s && !o->err; s++) {
         unsigned char c = (unsigned char)*s;
-        char one[3] = {0};
         if (!dg_qd_ok(c) || c == '\t') {
             o->err = 1;
             return;
         }
-        if (c == '"' || c == '\\') {
-            one[0] = '\\';
-            one[1] = (char)c;
-        } else {
-            one[0] = (char)c;
-        }
-        dg_out_str(o, one);
+        if (c == '"' || c == '\\')
+            dg_out_byte(o, '\\');
+        dg_out_byte(o, (char)c);
     }
-    dg_out_str(o, "\"");
+    dg_out_byte(o, '"');
 }
 
 static void dg_out_param(dg_out_t *o, const char *sep, const char *name, const char *value, int quoted) {
@@ -581,6 +627,7 @@ struct digest_server {
     uint32_t cap;      /* slots in the ring */
     uint32_t next;     /* slot the next nonce goes to: the oldest when the ring is full */
     dg_nonce_t *slots; /* cap entries, owned */
+    digest_hasher_t *hasher;
 };
 
 digest_server_t *digest_server_new(const digest_server_cfg_t *cfg) {
@@ -597,8 +644,9 @@ digest_server_t *digest_server_new(const digest_server_cfg_t *cfg) {
     if (!srv)
         return NULL;
     srv->slots = calloc(cap, sizeof(*srv->slots));
+    srv->hasher = digest_hasher_new();
     uint8_t raw[DG_OPAQUE_RAW_LEN];
-    if (!srv->slots || RAND_bytes(raw, sizeof(raw)) != 1) {
+    if (!srv->slots || !srv->hasher || RAND_bytes(raw, sizeof(raw)) != 1) {
         digest_server_free(srv);
         return NULL;
     }
@@ -616,6 +664,7 @@ void digest_server_free(digest_server_t *srv) {
         OPENSSL_cleanse(srv->slots, (size_t)srv->cap * sizeof(*srv->slots));
         free(srv->slots);
     }
+    digest_hasher_free(srv->hasher);
     free(srv);
 }
 
@@ -688,7 +737,7 @@ digest_result_t digest_server_verify(digest_server_t *srv, const digest_auth_t *
         return DIGEST_MALFORMED;
     if (strcmp(auth->realm, srv->realm) != 0)
         return DIGEST_BAD_RESPONSE;
-    if (!digest_response_matches(auth, method, password))
+    if (!dg_response_matches(srv->hasher, auth, method, password))
         return DIGEST_BAD_RESPONSE;
 
     dg_nonce_t *n = dg_nonce_find(srv, auth->nonce, now);
@@ -725,6 +774,12 @@ int digest_cnonce_new(char out[DIGEST_CNONCE_LEN + 1]) {
 int digest_build_authorization(const digest_challenge_t *ch, const char *username, const char *password,
                                const char *method, const char *uri, const char *cnonce, uint32_t nc, char *buf,
                                size_t cap) {
+    return digest_build_authorization_h(NULL, ch, username, password, method, uri, cnonce, nc, buf, cap);
+}
+
+int digest_build_authorization_h(digest_hasher_t *h, const digest_challenge_t *ch, const char *username,
+                                 const char *password, const char *method, const char *uri, const char *cnonce,
+                                 uint32_t nc, char *buf, size_t cap) {
     char nc_text[DIGEST_NC_LEN + 1];
     char response[DIGEST_RESPONSE_LEN + 1];
 
@@ -735,8 +790,7 @@ int digest_build_authorization(const digest_challenge_t *ch, const char *usernam
     for (int i = DIGEST_NC_LEN - 1; i >= 0; i--, nc >>= 4)
         nc_text[i] = digits[nc & 15];
     nc_text[DIGEST_NC_LEN] = '\0';
-    if (digest_compute_response(username, ch->realm, password, method, uri, ch->nonce, nc_text, cnonce, DG_QOP,
-                                response) < 0)
+    if (dg_compute(h, username, ch->realm, password, method, uri, ch->nonce, nc_text, cnonce, DG_QOP, response) < 0)
         return -1;
 
     dg_out_t o = {buf, cap, 0, cap == 0};

@@ -174,6 +174,17 @@ int digest_build_authorization(const digest_challenge_t *ch, const char *usernam
                                const char *method, const char *uri, const char *cnonce, uint32_t nc, char *buf,
                                size_t cap);
 
+/* A SHA-256 fetched once with a context reused per hash: three hashes per request otherwise cost an implicit fetch
+ * and an allocation each. One per thread or event loop; digest_server_t has its own. NULL on OpenSSL failure. */
+typedef struct digest_hasher digest_hasher_t;
+digest_hasher_t *digest_hasher_new(void);
+void digest_hasher_free(digest_hasher_t *h);
+
+/* digest_build_authorization on a hasher (NULL: the same as digest_build_authorization). */
+int digest_build_authorization_h(digest_hasher_t *h, const digest_challenge_t *ch, const char *username,
+                                 const char *password, const char *method, const char *uri, const char *cnonce,
+                                 uint32_t nc, char *buf, size_t cap);
+
 /* ---- misc ---- */
 
 /* Seconds of CLOCK_MONOTONIC: the clock to pass as `now` outside tests. */

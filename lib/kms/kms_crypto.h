@@ -44,11 +44,35 @@
 /* Hex form of the kms_key used as the Digest password. */
 #define KMS_DIGEST_PASSWORD_LEN (2 * KMS_KEY_LEN)
 
+/* Pre-fetched OpenSSL objects (HMAC-SHA256, the AES wrap-pad ciphers, SHA-256) and contexts reused from call to
+ * call. The one-shot functions below fetch per call (tens of microseconds); a hot path (the KMS per request, a UE
+ * per call) keeps one kms_crypto_t. Not thread-safe: one per thread or event loop. It holds no key between calls:
+ * its contexts are re-keyed with zeros after each use. */
+typedef struct kms_crypto kms_crypto_t;
+
 /* Which way the media flows; the two directions of one call never share SRTP keys. */
 typedef enum {
     KMS_SRTP_CALLER_TO_CALLEE, /* info "...|caller>callee" */
     KMS_SRTP_CALLEE_TO_CALLER, /* info "...|callee>caller" */
 } kms_srtp_dir_t;
+
+/* ---- Reusable context ---- */
+
+/* NULL when OpenSSL cannot provide HMAC-SHA256, AES key wrap with padding or SHA-256. */
+kms_crypto_t *kms_crypto_new(void);
+/* NULL is fine. */
+void kms_crypto_free(kms_crypto_t *cx);
+
+/* The same as kms_hkdf_sha256, kms_session_key_wrap_b64, kms_session_key_unwrap_b64 and kms_key_id_hash, on `cx`. */
+int kms_crypto_hkdf(kms_crypto_t *cx, const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
+                    const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
+int kms_crypto_wrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], const char *call_id,
+                        size_t call_id_len, const uint8_t session_key[KMS_KEY_LEN], char *out, size_t out_cap);
+int kms_crypto_unwrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], const char *call_id,
+                          size_t call_id_len, const char *wrapped_b64, size_t wrapped_b64_len,
+                          uint8_t session_key[KMS_KEY_LEN]);
+int kms_crypto_key_id_hash(kms_crypto_t *cx, const char *key_id, size_t key_id_len,
+                           char out[KMS_KEY_ID_HASH_LEN + 1]);
 
 /* ---- HKDF (RFC 5869) ---- */
 

@@ -12,6 +12,9 @@
  * lets a timeout complete a request at once while nghttp2 still holds the stream (reset, closing later), and
  * lets a connection failure complete everything on it without touching freed memory.
  *
+ * An Authorization header is sent never-indexed (RFC 7541 §7.1.3): a credential that changes per request (Digest
+ * response, cnonce) must not sit in the HPACK dynamic table, where it would also evict the entries that repeat.
+ *
  * Completion callbacks run from an event made active on the loop, never inside nghttp2 or sbi_client_request(),
  * so user code may submit, cancel or free the client from a callback; the dispatcher notices a freed client
  * through a flag on its stack.
@@ -639,8 +642,12 @@ static int submit(cconn_t *conn, creq_t *r, const sbi_client_req_t *rq, const sb
         nva[n++] = make_nv("content-type", rq->content_type);
         nva[n++] = make_nv("content-length", length_text);
     }
-    for (size_t i = 0; i < rq->n_headers; i++)
-        nva[n++] = make_nv(rq->headers[i].name, rq->headers[i].value);
+    for (size_t i = 0; i < rq->n_headers; i++) {
+        nva[n] = make_nv(rq->headers[i].name, rq->headers[i].value);
+        if (strcasecmp(rq->headers[i].name, "authorization") == 0)
+            nva[n].flags = NGHTTP2_NV_FLAG_NO_INDEX; /* RFC 7541 §7.1.3: credentials never enter HPACK tables */
+        n++;
+    }
     nghttp2_data_provider prd = {.source.ptr = r, .read_callback = body_read_cb};
     int32_t sid = nghttp2_submit_request(conn->session, NULL, nva, n, rq->body_len > 0 ? &prd : NULL, r);
     if (sid < 0) {

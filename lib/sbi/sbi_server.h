@@ -31,6 +31,8 @@
 
 #include <event2/event.h>
 #include <jansson.h>
+
+#include "sbi/sbi_flat_json.h"
 #include <openssl/ssl.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -113,8 +115,12 @@ const char *sbi_request_capture(const sbi_request_t *req, const char *name);
 const char *sbi_request_header(const sbi_request_t *req, const char *name);
 const char *sbi_request_authority(const sbi_request_t *req); /* :authority, or NULL */
 const void *sbi_request_body(const sbi_request_t *req, size_t *len);
-/* The parsed JSON body (borrowed), or NULL when the request had no body. */
+/* The parsed JSON body (borrowed), or NULL when the request had no body. A flat body (below) is parsed by jansson
+ * on the first call only. */
 json_t *sbi_request_json(const sbi_request_t *req);
+/* The body's members without jansson when it is a flat object (sbi_flat_json.h), else NULL: then use
+ * sbi_request_json. Either view of one body has the same members. */
+const sbi_flat_json_t *sbi_request_flat(const sbi_request_t *req);
 sbi_handle_t sbi_request_handle(const sbi_request_t *req);
 sbi_server_t *sbi_request_server(const sbi_request_t *req);
 

@@ -96,7 +96,8 @@ int main(int argc, char **argv)
     const char *url = NULL, *ca = NULL, *user = NULL, *key_hex = NULL;
     long runs = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, "n:", opts, NULL)) != -1) {
+    /* "+": options end at the command word, so a keyId that starts with '-' (base64url, 1 in 64) is an operand */
+    while ((opt = getopt_long(argc, argv, "+n:", opts, NULL)) != -1) {
         if (opt == 'u')
             url = optarg;
         else if (opt == 'c')

@@ -2,6 +2,8 @@
  * Unit tests for lib/kms/kms_crypto: RFC 5869 §A.1–A.3 (HKDF-SHA256), RFC 5649 §6 (192-bit KEK), AES-256 wrap
  * vectors and the DESIGN §4 KEK / wrappedKey / SRTP known answers (computed independently with Python's hmac and a
  * pure-Python RFC 5649 over `openssl enc -aes-256-ecb`), tamper rejection, base64url, keyId, compare, hash.
+ * The reusable kms_crypto_t is checked against OpenSSL's own AES-*-WRAP-PAD for every key length and KEK size, and
+ * against the one-shot functions across many calls on one context (re-keying must leave nothing behind).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,9 @@
 
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
+#include "kms/http_digest.h"
 #include "kms/kms_crypto.h"
 
 #define MAX_HEX_BYTES 256
@@ -364,6 +369,88 @@ static void test_key_id_hash(void **state) {
     assert_string_not_equal(h, h2);
 }
 
+/* OpenSSL's RFC 5649 implementation, as the reference for ours. */
+static int openssl_wrap_pad(const uint8_t *kek, size_t kek_len, const uint8_t *key, size_t key_len, uint8_t *out) {
+    const EVP_CIPHER *c = kek_len == 16 ? EVP_aes_128_wrap_pad() : kek_len == 24 ? EVP_aes_192_wrap_pad()
+                                                                                 : EVP_aes_256_wrap_pad();
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, fin = 0;
+    EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+    int ok = EVP_EncryptInit_ex(ctx, c, NULL, kek, NULL) == 1 && EVP_EncryptUpdate(ctx, out, &n, key, (int)key_len) &&
+             EVP_EncryptFinal_ex(ctx, out + n, &fin) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    return ok ? n + fin : -1;
+}
+
+static void test_wrap_matches_openssl_all_lengths(void **state) {
+    (void)state;
+    static const size_t kek_lens[] = {16, 24, 32};
+    uint8_t kek[32], key[KMS_WRAP_MAX_KEY_LEN], ours[KMS_WRAP_MAX_KEY_LEN + 16], ref[KMS_WRAP_MAX_KEY_LEN + 16];
+    uint8_t back[KMS_WRAP_MAX_KEY_LEN + 16];
+    fill_range(kek, 0x40, 0x60);
+    fill_range(key, 0, 256);
+    fill_range(key + 256, 0, 256);
+    for (size_t k = 0; k < sizeof(kek_lens) / sizeof(kek_lens[0]); k++) {
+        for (size_t len = 1; len <= 80; len++) {
+            size_t out_len = 0, back_len = 0;
+            assert_int_equal(kms_key_wrap(kek, kek_lens[k], key, len, ours, sizeof(ours), &out_len), 0);
+            assert_int_equal(openssl_wrap_pad(kek, kek_lens[k], key, len, ref), (int)out_len);
+            assert_memory_equal(ours, ref, out_len);
+            assert_int_equal(kms_key_unwrap(kek, kek_lens[k], ref, out_len, back, sizeof(back), &back_len), 0);
+            assert_int_equal(back_len, len);
+            assert_memory_equal(back, key, len);
+        }
+    }
+}
+
+static void test_crypto_context_reuse(void **state) {
+    (void)state;
+    kms_crypto_t *cx = kms_crypto_new();
+    assert_non_null(cx);
+    uint8_t kms_key[KMS_KEY_LEN], sk[KMS_KEY_LEN], back[KMS_KEY_LEN];
+    char ours[KMS_WRAPPED_SESSION_KEY_B64_LEN + 1], ref[KMS_WRAPPED_SESSION_KEY_B64_LEN + 1], call_id[32];
+    for (unsigned i = 0; i < 64; i++) {
+        fill_range(kms_key, i, i + KMS_KEY_LEN);
+        fill_range(sk, 3 * i, 3 * i + KMS_KEY_LEN);
+        snprintf(call_id, sizeof(call_id), "call-%u@ue", i);
+        assert_int_equal(kms_crypto_wrap_b64(cx, kms_key, call_id, strlen(call_id), sk, ours, sizeof(ours)), 0);
+        assert_int_equal(kms_session_key_wrap_b64(kms_key, call_id, strlen(call_id), sk, ref, sizeof(ref)), 0);
+        assert_string_equal(ours, ref);
+        assert_int_equal(kms_crypto_unwrap_b64(cx, kms_key, call_id, strlen(call_id), ours, strlen(ours), back), 0);
+        assert_memory_equal(back, sk, sizeof(sk));
+        /* the next call's KEK differs: a blob of this call must not unwrap under it */
+        kms_key[0] ^= 1;
+        assert_int_equal(kms_crypto_unwrap_b64(cx, kms_key, call_id, strlen(call_id), ours, strlen(ours), back), -1);
+        char h1[KMS_KEY_ID_HASH_LEN + 1], h2[KMS_KEY_ID_HASH_LEN + 1];
+        assert_int_equal(kms_crypto_key_id_hash(cx, call_id, strlen(call_id), h1), 0);
+        assert_int_equal(kms_key_id_hash(call_id, strlen(call_id), h2), 0);
+        assert_string_equal(h1, h2);
+    }
+    assert_int_equal(kms_crypto_wrap_b64(NULL, kms_key, "c", 1, sk, ours, sizeof(ours)), -1);
+    kms_crypto_free(cx);
+    kms_crypto_free(NULL);
+}
+
+/* The Digest hasher (lib/kms/http_digest) gives the stateless function's answer across many reuses. */
+static void test_digest_hasher_reuse(void **state) {
+    (void)state;
+    digest_hasher_t *h = digest_hasher_new();
+    assert_non_null(h);
+    digest_challenge_t ch = {.realm = "mihua-kms", .nonce = "abcdefabcdefabcdefabcdefabcdefab", .opaque = "op",
+                             .has_opaque = 1};
+    char a[1024], b[1024], uri[64];
+    for (uint32_t nc = 1; nc < 40; nc++) {
+        snprintf(uri, sizeof(uri), "/kms/v1/session-keys/%u/retrieve", nc);
+        int n = digest_build_authorization_h(h, &ch, "tel:+15550000001", "00ff", "POST", uri, "cn", nc, a, sizeof(a));
+        assert_true(n > 0);
+        assert_int_equal(digest_build_authorization(&ch, "tel:+15550000001", "00ff", "POST", uri, "cn", nc, b,
+                                                    sizeof(b)), n);
+        assert_string_equal(a, b);
+    }
+    digest_hasher_free(h);
+    digest_hasher_free(NULL);
+}
+
 static void test_digest_password(void **state) {
     (void)state;
     uint8_t key[KMS_KEY_LEN];
@@ -386,6 +473,9 @@ int main(void) {
         cmocka_unit_test(test_wrap_aes256_vectors),
         cmocka_unit_test(test_wrap_tampered_rejected),
         cmocka_unit_test(test_wrap_bad_args),
+        cmocka_unit_test(test_wrap_matches_openssl_all_lengths),
+        cmocka_unit_test(test_crypto_context_reuse),
+        cmocka_unit_test(test_digest_hasher_reuse),
         cmocka_unit_test(test_srtp_known_answer_and_separation),
         cmocka_unit_test(test_srtp_bad_args),
         cmocka_unit_test(test_b64url_rfc4648_vectors),

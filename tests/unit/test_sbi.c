@@ -1,6 +1,7 @@
 /*
  * test_sbi — the pure parts of lib/sbi: routing and captures (TS 29.501 §4.4.1 URIs), ProblemDetails rendering
- * (TS 29.571 §5.2.4.1), URL and host:port parsing. The loopback HTTP/2 exchanges are in test_sbi_loop.c.
+ * (TS 29.571 §5.2.4.1), URL and host:port parsing, the flat JSON reader against jansson. The loopback HTTP/2
+ * exchanges are in test_sbi_loop.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "sbi/sbi_flat_json.h"
 #include "sbi/sbi_problem.h"
 #include "sbi/sbi_router.h"
 #include "sbi/sbi_url.h"
@@ -206,10 +210,79 @@ static void test_hostport_parse(void **state)
     assert_int_equal(sbi_hostport_parse("a-very-long-host-name:1", host, 8, &port), -1);
 }
 
+/* A flat object: every member agrees with jansson's parse of the same text. */
+static void assert_flat_like_jansson(const char *text)
+{
+    sbi_flat_json_t f;
+    assert_true(sbi_flat_json_parse(text, strlen(text), &f));
+    json_t *j = json_loadb(text, strlen(text), JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_object_size(j), f.n);
+    for (size_t i = 0; i < f.n; i++) {
+        char name[64];
+        memcpy(name, f.m[i].name, f.m[i].name_len);
+        name[f.m[i].name_len] = '\0';
+        json_t *v = json_object_get(j, name);
+        assert_non_null(v);
+        if (f.m[i].type == SBI_FLAT_STRING) {
+            assert_true(json_is_string(v));
+            assert_int_equal(json_string_length(v), f.m[i].value_len);
+            assert_memory_equal(json_string_value(v), f.m[i].value, f.m[i].value_len);
+        } else {
+            assert_true(f.m[i].type == SBI_FLAT_TRUE ? json_is_true(v)
+                        : f.m[i].type == SBI_FLAT_FALSE ? json_is_false(v) : json_is_null(v));
+        }
+    }
+    json_decref(j);
+}
+
+static void test_flat_json_accepts(void **state)
+{
+    (void)state;
+    assert_flat_like_jansson("{\"callId\":\"c1@ue\",\"caller\":\"tel:+15550000001\",\"callee\":\"15550000002\"}");
+    assert_flat_like_jansson(" \r\n\t{ \"a\" : true , \"b\":false,\"c\" :null, \"d\":\"\", \"e f/\":\"x y\"}\n ");
+    assert_flat_like_jansson("{}");
+    sbi_flat_json_t f;
+    const char *t = "{\"callId\":\"abc\",\"ok\":true}";
+    assert_true(sbi_flat_json_parse(t, strlen(t), &f));
+    char buf[4];
+    assert_true(sbi_flat_json_string(&f, "callId", buf, sizeof buf));
+    assert_string_equal(buf, "abc");
+    assert_false(sbi_flat_json_string(&f, "callId", buf, 3)); /* never truncated */
+    assert_false(sbi_flat_json_string(&f, "ok", buf, sizeof buf));
+    assert_false(sbi_flat_json_string(&f, "absent", buf, sizeof buf));
+    assert_int_equal(sbi_flat_json_get(&f, "ok")->type, SBI_FLAT_TRUE);
+}
+
+static void test_flat_json_declines(void **state)
+{
+    (void)state;
+    /* valid JSON outside the subset, and invalid JSON: both "not flat", for jansson to judge */
+    static const char *const texts[] = {
+        "{\"a\":\"x\\\"y\"}", "{\"a\":\"caf\xc3\xa9\"}", "{\"a\":1}", "{\"a\":{}}", "{\"a\":[]}", "[]", "\"s\"",
+        "{\"a\":\"x\",\"a\":\"y\"}", "{\"a\":\"x\",}", "{\"a\":\"x\"", "{\"a\" \"x\"}", "{\"a\":tru}",
+        "{\"a\":\"x\"} x", "{\"a\":\"x\"}{}", "{\"a\":\"tab\there\"}", "{\"a\":\"x\x7f\"}", "", "{", "{,}", "{\"a\":truex}",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        sbi_flat_json_t f;
+        assert_false(sbi_flat_json_parse(texts[i], strlen(texts[i]), &f));
+    }
+    char many[512] = "{";
+    for (int i = 0; i <= SBI_FLAT_MAX_MEMBERS; i++)
+        snprintf(many + strlen(many), sizeof many - strlen(many), "%s\"m%d\":\"v\"", i ? "," : "", i);
+    strcat(many, "}");
+    sbi_flat_json_t f;
+    assert_false(sbi_flat_json_parse(many, strlen(many), &f));
+    const char nul[] = "{\"a\":\"x\0y\"}";
+    assert_false(sbi_flat_json_parse(nul, sizeof nul - 1, &f));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_router_captures),
+        cmocka_unit_test(test_flat_json_accepts),
+        cmocka_unit_test(test_flat_json_declines),
         cmocka_unit_test(test_router_405_allow),
         cmocka_unit_test(test_router_bad_patterns),
         cmocka_unit_test(test_percent_decode),
