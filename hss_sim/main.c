@@ -124,6 +124,7 @@ int main(int argc, char **argv)
         break;
     }
     log_set_level(conf.log_level);
+    signal(SIGPIPE, SIG_IGN); /* a peer closing mid-write is a connection error, not a reason to die */
     app.store = sub_store_new(conf.subscribers_path, &serr);
     if (app.store == NULL) {
         fprintf(stderr, "mihua-hss: %s\n", serr.msg);

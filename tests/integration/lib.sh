@@ -12,17 +12,20 @@ T_PASSES=0
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-20}
 
 t_cleanup() {
-    local pid
+    local rc=$? pid
     for pid in "${T_PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
     for pid in "${T_PIDS[@]}"; do
         wait "$pid" 2>/dev/null || true
     done
-    if [ "$T_FAILS" -eq 0 ] && [ -z "${KEEP_RUN_DIR:-}" ]; then
+    if [ "$rc" -ne 0 ] && [ "$T_FAILS" -eq 0 ]; then
+        echo "not ok - the script stopped early (exit $rc) after $T_PASSES checks: a command failed outside check"
+    fi
+    if [ "$rc" -eq 0 ] && [ "$T_FAILS" -eq 0 ] && [ -z "${KEEP_RUN_DIR:-}" ]; then
         rm -rf "$T_DIR"
     else
-        echo "logs kept in $T_DIR" >&2
+        echo "logs kept in $T_DIR"
     fi
 }
 trap t_cleanup EXIT
