@@ -233,6 +233,8 @@ static void log_udr(const sh_udr_t *req, udr_result_t r, const char *why)
     char refs[96] = "";
     size_t off = 0;
 
+    if (r == UDR_OK && log_get_level() < LOG_LVL_DEBUG)
+        return; /* the hot path: nothing to say, so nothing to format */
     for (size_t i = 0; i < req->n_data_refs && off < sizeof refs; i++) {
         const char *name = sh_data_ref_name(req->data_refs[i]);
         int n = name != NULL ? snprintf(refs + off, sizeof refs - off, "%s%s", i ? "," : "", name)

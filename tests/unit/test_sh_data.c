@@ -73,6 +73,43 @@ static void test_service_data_text_is_escaped(void **state)
     sh_data_clear(&out);
 }
 
+/* Rendering decides markup vs text on its fast path for simple markup and through libxml2 otherwise; both must
+ * agree with what a parser makes of the result. */
+static void test_service_data_markup_or_text(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        const char *back; /* what parsing the rendered document gives back */
+    } cases[] = {
+        {"<a><b>x &amp; y</b><c/></a>", "<a><b>x &amp; y</b><c/></a>"}, /* simple: fast path, markup */
+        {"<a x=\"1\">t</a>", "<a x=\"1\">t</a>"},                       /* attribute: libxml2 says markup */
+        {"<a><b></a></b>", "&lt;a&gt;&lt;b&gt;&lt;/a&gt;&lt;/b&gt;"},       /* mis-nested: text */
+        {"<a>", "&lt;a&gt;"},                                              /* unclosed: text */
+        {"x &bogus y", "x &amp;bogus y"},                                  /* not an entity: libxml2 says text */
+        {"<!-- c --><a/>", "<!-- c --><a/>"},                              /* comment: libxml2 says markup */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sh_data_t in = { 0 }, out;
+        in.repo[0].service_indication = "si";
+        in.repo[0].service_data = (char *)cases[i].in;
+        in.n_repo = 1;
+        round_trip(&in, &out);
+        assert_string_equal(out.repo[0].service_data, cases[i].back);
+        sh_data_clear(&out);
+    }
+}
+
+static void test_render_refuses_control_characters(void **state)
+{
+    (void)state;
+    sh_data_t in = { 0 };
+    size_t len = 0;
+    in.impu[0] = "sip:bad\001@example.org";
+    in.n_impu = 1;
+    assert_null(sh_data_render(&in, &len));
+}
+
 static void test_public_identifiers_round_trip(void **state)
 {
     (void)state;
@@ -377,6 +414,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repository_data_round_trip),
         cmocka_unit_test(test_service_data_text_is_escaped),
+        cmocka_unit_test(test_service_data_markup_or_text),
+        cmocka_unit_test(test_render_refuses_control_characters),
         cmocka_unit_test(test_public_identifiers_round_trip),
         cmocka_unit_test(test_msisdn_round_trip),
         cmocka_unit_test(test_tads_round_trip_each_rat_and_vops),
