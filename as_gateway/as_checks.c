@@ -1,0 +1,486 @@
+/*
+ * as_checks — one encryption check per INVITE (DESIGN §3; patent claims 8-10), on the AS's event loop.
+ *
+ * A check asks every source the two policies need, all at once:
+ *   HSS (as_sh_path): caller UDR RepositoryData; callee ONE UDR with RepositoryData and/or TADSinformation;
+ *   UDM (as_udm_path): caller and callee operator-specific-data, callee amf-3gpp-access (by msisdn-<digits>).
+ * Questions a policy does not need are NOT_ASKED; questions that are asked start out TIMEOUT and are overwritten
+ * when their lookup answers, so when the check's one timer fires (lookup_timeout_ms) whatever has not answered
+ * already reads "timeout" and the callback runs at once. A lookup that cannot even start (HSS peer not open, no
+ * MSISDN in the identity, request refused) is answered on the spot (error / unknown); if nothing is left in
+ * flight the timer is armed with zero delay, so the callback still runs from the loop, never inside
+ * as_checks_start(). The decision itself is as_decide() (as_policy.c), pure.
+ *
+ * Ids, not pointers, across asynchronous hops (Open5GS): checks live in an id table; the HSS path returns a
+ * token (check id and which party) and a late answer for a check that finished or was cancelled finds nothing and
+ * is dropped. UDM lookups are records inside the check, cancelled in every way a check ends.
+ *
+ * Re-entrancy: the user callback runs last, after the check is freed, so it may start, cancel, or free
+ * everything. Trade-off: a check always waits for every asked source (up to the timeout), even when `any` could
+ * already decide — simpler, and the decision line then shows every source's answer and latency for operators.
+ */
+#include "as_checks.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "as_checks_int.h"
+#include "as_sh_path.h"
+#include "as_udm_path.h"
+#include "core/log.h"
+
+#define CHECKS_LOG "as.checks"
+#define US_PER_MS 1000u
+#define US_PER_S 1000000.0
+#define CHECKS_LOOKUP_TIMEOUT_MAX_MS 60000u /* a longer timeout would hold the INVITE beyond any UE's patience */
+
+/* The lookups of one check; which source and questions each one answers. */
+typedef enum {
+    LK_HSS_CALLER = 0,
+    LK_HSS_CALLEE,
+    LK_UDM_CALLER_SUB,
+    LK_UDM_CALLEE_SUB,
+    LK_UDM_CALLEE_ATT,
+    LK_COUNT,
+} lookup_t;
+
+#define UDM_LOOKUPS 3 /* LK_UDM_* */
+
+static const as_source_t LOOKUP_SOURCE[LK_COUNT] = {
+    [LK_HSS_CALLER] = AS_SRC_HSS, [LK_HSS_CALLEE] = AS_SRC_HSS,
+    [LK_UDM_CALLER_SUB] = AS_SRC_UDM, [LK_UDM_CALLEE_SUB] = AS_SRC_UDM, [LK_UDM_CALLEE_ATT] = AS_SRC_UDM,
+};
+
+/* Metric kinds of failed answers. */
+enum { KIND_ERROR = 0, KIND_TIMEOUT, KIND_UNKNOWN, KIND_COUNT };
+
+typedef struct as_check {
+    uint64_t id;
+    as_checks_t *owner;
+    char *caller, *callee;
+    as_checks_cb cb;
+    void *ud;
+    as_lookup_results_t r;
+    bool pending[LK_COUNT];
+    uint64_t t0_us;
+    struct event *timer;
+    as_udm_lookup_t udm[UDM_LOOKUPS]; /* LK_UDM_CALLER_SUB.. in order */
+} as_check_t;
+
+struct as_checks {
+    struct event_base *base;
+    as_policy_t subscription, attachment;
+    unsigned timeout_ms;
+    as_sh_path_t *sh;   /* NULL when no policy uses the HSS */
+    as_udm_path_t *udm; /* NULL when no policy uses the UDM */
+    as_idmap_t checks;  /* id -> as_check_t (owned) */
+    uint64_t next_id;
+    metric_t *latency[AS_SRC_COUNT];
+    metric_t *errors[AS_SRC_COUNT][KIND_COUNT];
+};
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static bool policy_uses(as_policy_t p, as_source_t s)
+{
+    return p == AS_POLICY_ANY || p == AS_POLICY_ALL || (p == AS_POLICY_HSS) == (s == AS_SRC_HSS);
+}
+
+static bool source_asked(const as_checks_t *c, as_question_t q, as_source_t s)
+{
+    return policy_uses(q == AS_Q_CALLEE_ATTACHED ? c->attachment : c->subscription, s);
+}
+
+/* ---------------------------------------------------------------- metrics and the decision line */
+
+static const char *const SOURCE_NAME[AS_SRC_COUNT] = { [AS_SRC_HSS] = "hss", [AS_SRC_UDM] = "udm" };
+
+static void register_metrics(as_checks_t *c, metrics_t *m)
+{
+    static const double bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0 };
+    static const char *const lat_labels[AS_SRC_COUNT] = { "source=\"hss\"", "source=\"udm\"" };
+    static const char *const err_labels[AS_SRC_COUNT][KIND_COUNT] = {
+        { "source=\"hss\",kind=\"error\"", "source=\"hss\",kind=\"timeout\"", "source=\"hss\",kind=\"unknown\"" },
+        { "source=\"udm\",kind=\"error\"", "source=\"udm\",kind=\"timeout\"", "source=\"udm\",kind=\"unknown\"" },
+    };
+    if (m == NULL)
+        return;
+    for (int s = 0; s < AS_SRC_COUNT; s++) {
+        c->latency[s] = metrics_histogram(m, "mihua_as_lookup_seconds", lat_labels[s],
+                                          "Wall time of one check's lookups per source", bounds,
+                                          sizeof bounds / sizeof bounds[0]);
+        for (int k = 0; k < KIND_COUNT; k++)
+            c->errors[s][k] = metrics_counter(m, "mihua_as_lookup_errors_total", err_labels[s][k],
+                                              "Checks in which a source failed, by kind");
+    }
+}
+
+static bool source_was_asked(const as_lookup_results_t *r, as_source_t s)
+{
+    for (int q = 0; q < AS_Q_COUNT; q++)
+        if (r->answer[q][s] != AS_ANS_NOT_ASKED)
+            return true;
+    return false;
+}
+
+/* Per source: the latency, and each kind of failure once per check. */
+static void record_metrics(const as_checks_t *c, const as_lookup_results_t *r)
+{
+    for (int s = 0; s < AS_SRC_COUNT; s++) {
+        if (!source_was_asked(r, (as_source_t)s))
+            continue;
+        if (c->latency[s])
+            metric_observe(c->latency[s], (double)r->latency_us[s] / US_PER_S);
+        bool kind[KIND_COUNT] = { false };
+        for (int q = 0; q < AS_Q_COUNT; q++) {
+            kind[KIND_ERROR] |= r->answer[q][s] == AS_ANS_ERROR;
+            kind[KIND_TIMEOUT] |= r->answer[q][s] == AS_ANS_TIMEOUT;
+            kind[KIND_UNKNOWN] |= r->answer[q][s] == AS_ANS_UNKNOWN;
+        }
+        for (int k = 0; k < KIND_COUNT; k++)
+            if (kind[k] && c->errors[s][k])
+                metric_inc(c->errors[s][k]);
+    }
+}
+
+/* " hss=[yes,yes,no] rat=NR 1.23ms" or " hss=-" */
+static void describe_source(const as_lookup_results_t *r, as_source_t s, char *out, size_t size)
+{
+    if (!source_was_asked(r, s)) {
+        snprintf(out, size, " %s=-", SOURCE_NAME[s]);
+        return;
+    }
+    snprintf(out, size, " %s=[%s,%s,%s] rat=%s %.2fms", SOURCE_NAME[s],
+             as_answer_name(r->answer[AS_Q_CALLER_SUBSCRIBED][s]), as_answer_name(r->answer[AS_Q_CALLEE_SUBSCRIBED][s]),
+             as_answer_name(r->answer[AS_Q_CALLEE_ATTACHED][s]), r->callee_rat[s][0] ? r->callee_rat[s] : "-",
+             (double)r->latency_us[s] / US_PER_MS);
+}
+
+static void log_decision(const as_checks_t *c, const as_check_t *k, const as_decision_t *d)
+{
+    char hss[128], udm[128];
+    describe_source(&k->r, AS_SRC_HSS, hss, sizeof hss);
+    describe_source(&k->r, AS_SRC_UDM, udm, sizeof udm);
+    log_info(CHECKS_LOG,
+             "decision check=%" PRIu64 " caller=%s callee=%s policy=%s/%s%s%s -> %s (%s) in %.2fms", k->id,
+             k->caller, k->callee, as_policy_name(c->subscription), as_policy_name(c->attachment), hss, udm,
+             d->allowed ? "allowed" : "not allowed", d->reason, (double)(now_us() - k->t0_us) / US_PER_MS);
+}
+
+/* ---------------------------------------------------------------- check life cycle */
+
+static void check_free(as_checks_t *c, as_check_t *k)
+{
+    for (int i = 0; i < UDM_LOOKUPS; i++)
+        as_udm_path_cancel(c->udm, &k->udm[i]);
+    if (k->timer)
+        event_free(k->timer);
+    free(k->caller);
+    free(k->callee);
+    free(k);
+}
+
+/* Ends a check: decision, metrics, log, then the callback — last, with the check already gone. */
+static void finish(as_checks_t *c, as_check_t *k)
+{
+    as_idmap_take(&c->checks, k->id);
+    as_decision_t d = as_decide(&k->r, c->subscription, c->attachment);
+    record_metrics(c, &k->r);
+    log_decision(c, k, &d);
+    as_lookup_results_t r = k->r;
+    as_checks_cb cb = k->cb;
+    void *ud = k->ud;
+    check_free(c, k);
+    cb(&d, &r, ud);
+}
+
+static bool source_pending(const as_check_t *k, as_source_t s)
+{
+    for (int i = 0; i < LK_COUNT; i++)
+        if (k->pending[i] && LOOKUP_SOURCE[i] == s)
+            return true;
+    return false;
+}
+
+static bool any_pending(const as_check_t *k)
+{
+    for (int i = 0; i < LK_COUNT; i++)
+        if (k->pending[i])
+            return true;
+    return false;
+}
+
+/* Marks a lookup answered; the source's latency is the time its last lookup took. */
+static void lookup_done(as_check_t *k, lookup_t lk)
+{
+    as_source_t s = LOOKUP_SOURCE[lk];
+    k->pending[lk] = false;
+    if (!source_pending(k, s))
+        k->r.latency_us[s] = (uint32_t)(now_us() - k->t0_us);
+}
+
+/* After an answer arrived from the loop: finish when nothing is left. */
+static void maybe_finish(as_checks_t *c, as_check_t *k)
+{
+    if (!any_pending(k))
+        finish(c, k);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    as_check_t *k = arg;
+    as_checks_t *c = k->owner;
+
+    (void)fd;
+    (void)what;
+    for (int i = 0; i < LK_COUNT; i++)
+        if (k->pending[i])
+            lookup_done(k, (lookup_t)i); /* its questions still read TIMEOUT */
+    finish(c, k);
+}
+
+/* ---------------------------------------------------------------- HSS */
+
+static uint64_t sh_token(uint64_t id, bool callee)
+{
+    return id << 1 | (callee ? 1u : 0u);
+}
+
+static void apply_sh(as_check_t *k, bool callee, const as_sh_result_t *res)
+{
+    if (!callee) {
+        k->r.answer[AS_Q_CALLER_SUBSCRIBED][AS_SRC_HSS] = res->subscribed;
+        lookup_done(k, LK_HSS_CALLER);
+        return;
+    }
+    k->r.answer[AS_Q_CALLEE_SUBSCRIBED][AS_SRC_HSS] = res->subscribed;
+    k->r.answer[AS_Q_CALLEE_ATTACHED][AS_SRC_HSS] = res->attached;
+    snprintf(k->r.callee_rat[AS_SRC_HSS], sizeof k->r.callee_rat[AS_SRC_HSS], "%s", res->rat);
+    lookup_done(k, LK_HSS_CALLEE);
+}
+
+static void on_sh_result(uint64_t token, const as_sh_result_t *res, void *ud)
+{
+    as_checks_t *c = ud;
+    bool callee = token & 1u;
+    as_check_t *k = as_idmap_get(&c->checks, token >> 1);
+    if (k == NULL || !k->pending[callee ? LK_HSS_CALLEE : LK_HSS_CALLER]) {
+        log_debug(CHECKS_LOG, "late HSS answer for check %" PRIu64 ": dropped", token >> 1);
+        return;
+    }
+    apply_sh(k, callee, res);
+    maybe_finish(c, k);
+}
+
+/* Sends one UDR, or records "error" at once when it cannot be sent (peer not open). */
+static void start_sh_lookup(as_checks_t *c, as_check_t *k, bool callee, bool want_repo, bool want_tads)
+{
+    if (!want_repo && !want_tads)
+        return;
+    lookup_t lk = callee ? LK_HSS_CALLEE : LK_HSS_CALLER;
+    k->pending[lk] = true;
+    if (as_sh_path_query(c->sh, sh_token(k->id, callee), callee ? k->callee : k->caller, want_repo, want_tads,
+                         c->timeout_ms) == 0)
+        return;
+    as_sh_result_t res = {
+        .subscribed = want_repo ? AS_ANS_ERROR : AS_ANS_NOT_ASKED,
+        .attached = want_tads ? AS_ANS_ERROR : AS_ANS_NOT_ASKED,
+    };
+    apply_sh(k, callee, &res);
+}
+
+static void start_hss(as_checks_t *c, as_check_t *k)
+{
+    if (c->sh == NULL)
+        return;
+    start_sh_lookup(c, k, false, source_asked(c, AS_Q_CALLER_SUBSCRIBED, AS_SRC_HSS), false);
+    start_sh_lookup(c, k, true, source_asked(c, AS_Q_CALLEE_SUBSCRIBED, AS_SRC_HSS),
+                    source_asked(c, AS_Q_CALLEE_ATTACHED, AS_SRC_HSS));
+}
+
+/* ---------------------------------------------------------------- UDM */
+
+static const as_question_t UDM_QUESTION[UDM_LOOKUPS] = { AS_Q_CALLER_SUBSCRIBED, AS_Q_CALLEE_SUBSCRIBED,
+                                                         AS_Q_CALLEE_ATTACHED };
+
+static void apply_udm(as_check_t *k, int i, const as_udm_result_t *res)
+{
+    k->r.answer[UDM_QUESTION[i]][AS_SRC_UDM] = res->answer;
+    if (UDM_QUESTION[i] == AS_Q_CALLEE_ATTACHED)
+        snprintf(k->r.callee_rat[AS_SRC_UDM], sizeof k->r.callee_rat[AS_SRC_UDM], "%s", res->rat);
+    lookup_done(k, (lookup_t)(LK_UDM_CALLER_SUB + i));
+}
+
+static void on_udm_result(as_udm_lookup_t *lk, const as_udm_result_t *res, void *ud)
+{
+    as_check_t *k = ud;
+    int i = (int)(lk - k->udm);
+    apply_udm(k, i, res);
+    maybe_finish(k->owner, k);
+}
+
+static void start_udm_lookup(as_checks_t *c, as_check_t *k, int i, const char *msisdn)
+{
+    if (!source_asked(c, UDM_QUESTION[i], AS_SRC_UDM))
+        return;
+    as_udm_lookup_t *lk = &k->udm[i];
+    *lk = (as_udm_lookup_t){
+        .kind = UDM_QUESTION[i] == AS_Q_CALLEE_ATTACHED ? AS_UDM_ATTACHED : AS_UDM_SUBSCRIBED,
+        .cb = on_udm_result,
+        .ud = k,
+    };
+    k->pending[LK_UDM_CALLER_SUB + i] = true;
+    as_udm_result_t res = { .answer = AS_ANS_UNKNOWN }; /* no MSISDN: the UDM cannot be asked about this user */
+    if (msisdn != NULL) {
+        if (as_udm_path_query(c->udm, lk, msisdn, c->timeout_ms) == 0)
+            return;
+        res.answer = AS_ANS_ERROR;
+    }
+    apply_udm(k, i, &res);
+}
+
+static void start_udm(as_checks_t *c, as_check_t *k)
+{
+    char caller[AS_MSISDN_MAX_DIGITS + 1], callee[AS_MSISDN_MAX_DIGITS + 1];
+    if (c->udm == NULL)
+        return;
+    bool caller_ok = as_identity_msisdn(k->caller, caller, sizeof caller) == 0;
+    bool callee_ok = as_identity_msisdn(k->callee, callee, sizeof callee) == 0;
+    start_udm_lookup(c, k, 0, caller_ok ? caller : NULL);
+    start_udm_lookup(c, k, 1, callee_ok ? callee : NULL);
+    start_udm_lookup(c, k, 2, callee_ok ? callee : NULL);
+}
+
+/* ---------------------------------------------------------------- API */
+
+static as_check_t *check_new(as_checks_t *c, const char *caller, const char *callee, as_checks_cb cb, void *ud)
+{
+    as_check_t *k = calloc(1, sizeof *k);
+    if (k == NULL)
+        return NULL;
+    k->owner = c;
+    k->cb = cb;
+    k->ud = ud;
+    k->caller = strdup(caller);
+    k->callee = strdup(callee);
+    k->timer = evtimer_new(c->base, on_timer, k);
+    k->id = ++c->next_id;
+    if (!k->caller || !k->callee || !k->timer || as_idmap_put(&c->checks, k->id, k) != 0) {
+        check_free(c, k);
+        return NULL;
+    }
+    for (int q = 0; q < AS_Q_COUNT; q++)
+        for (int s = 0; s < AS_SRC_COUNT; s++)
+            k->r.answer[q][s] = source_asked(c, (as_question_t)q, (as_source_t)s) ? AS_ANS_TIMEOUT : AS_ANS_NOT_ASKED;
+    return k;
+}
+
+uint64_t as_checks_start(as_checks_t *c, const char *caller, const char *callee, as_checks_cb cb, void *ud)
+{
+    if (!c || !caller || !callee || !cb)
+        return 0;
+    as_check_t *k = check_new(c, caller, callee, cb, ud);
+    if (k == NULL) {
+        log_error(CHECKS_LOG, "out of memory: no check for %s -> %s", caller, callee);
+        return 0;
+    }
+    k->t0_us = now_us();
+    start_hss(c, k);
+    start_udm(c, k);
+    unsigned ms = any_pending(k) ? c->timeout_ms : 0; /* 0: every answer is in; call back from the loop */
+    struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+    if (evtimer_add(k->timer, &tv) != 0) {
+        as_idmap_take(&c->checks, k->id);
+        check_free(c, k);
+        return 0;
+    }
+    return k->id;
+}
+
+void as_checks_cancel(as_checks_t *c, uint64_t handle)
+{
+    as_check_t *k = c ? as_idmap_take(&c->checks, handle) : NULL;
+    if (k != NULL)
+        check_free(c, k);
+}
+
+static int validate_conf(const as_checks_conf_t *conf, char *err, size_t errlen)
+{
+    if ((unsigned)conf->subscription_source > AS_POLICY_ALL || (unsigned)conf->attachment_source > AS_POLICY_ALL) {
+        snprintf(err, errlen, "subscription_source and attachment_source must be hss, udm, any or all");
+        return -1;
+    }
+    if (conf->lookup_timeout_ms > CHECKS_LOOKUP_TIMEOUT_MAX_MS) {
+        snprintf(err, errlen, "lookup_timeout_ms must be at most %u", CHECKS_LOOKUP_TIMEOUT_MAX_MS);
+        return -1;
+    }
+    return 0;
+}
+
+as_checks_t *as_checks_new(struct event_base *base, const as_checks_conf_t *conf, metrics_t *metrics, char *err,
+                           size_t errlen)
+{
+    char dummy[1];
+    if (err == NULL || errlen == 0) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    if (base == NULL || conf == NULL) {
+        snprintf(err, errlen, "missing event base or configuration");
+        return NULL;
+    }
+    if (validate_conf(conf, err, errlen) != 0)
+        return NULL;
+    as_checks_t *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->base = base;
+    c->subscription = conf->subscription_source;
+    c->attachment = conf->attachment_source;
+    c->timeout_ms = conf->lookup_timeout_ms ? conf->lookup_timeout_ms : AS_LOOKUP_TIMEOUT_MS_DEFAULT;
+    bool hss = policy_uses(c->subscription, AS_SRC_HSS) || policy_uses(c->attachment, AS_SRC_HSS);
+    bool udm = policy_uses(c->subscription, AS_SRC_UDM) || policy_uses(c->attachment, AS_SRC_UDM);
+    if ((hss && (c->sh = as_sh_path_new(base, conf, on_sh_result, c, err, errlen)) == NULL)
+        || (udm && (c->udm = as_udm_path_new(base, conf->udm_url, conf->udm_ca, err, errlen)) == NULL)) {
+        as_checks_free(c);
+        return NULL;
+    }
+    register_metrics(c, metrics);
+    return c;
+}
+
+void as_checks_free(as_checks_t *c)
+{
+    if (c == NULL)
+        return;
+    uint64_t id;
+    as_check_t *k;
+    while ((k = as_idmap_any(&c->checks, &id)) != NULL) {
+        as_idmap_take(&c->checks, id);
+        check_free(c, k);
+    }
+    as_idmap_clear(&c->checks);
+    as_sh_path_free(c->sh);
+    as_udm_path_free(c->udm);
+    free(c);
+}
+
+bool as_checks_hss_open(const as_checks_t *c)
+{
+    return c && as_sh_path_peer_open(c->sh);
+}
+
+int as_checks_wait_hss(as_checks_t *c, int timeout_ms)
+{
+    return c && c->sh ? as_sh_path_wait_peer(c->sh, timeout_ms) : -1;
+}

@@ -1,0 +1,138 @@
+/*
+ * as_checks — the AS's encryption checks (DESIGN §3; patent claims 8-10).
+ *
+ * Encryption is allowed for a call iff the caller is subscribed, the callee is subscribed, and the callee is
+ * attached on EUTRAN or NR with IMS voice over PS supported. Each fact can come from the HSS (Diameter Sh UDR:
+ * RepositoryData for the Service-Indication "mihua-voice-encryption", TADSinformation) and/or the UDM (SBI:
+ * operator-specific-data?fields=voiceEncryption, amf-3gpp-access), per the policies `subscription_source` and
+ * `attachment_source` (hss, udm, any, all). All lookups of one call run in parallel and the decision is delivered
+ * on the AS's event loop within lookup_timeout_ms (default 300) whatever happens: unknown, error or timeout counts
+ * as "no" for that source, and the call goes on plain.
+ *
+ * as_decide() is the decision as one pure function, so tests can feed it every combination of lookup results.
+ */
+#ifndef MIHUA_AS_CHECKS_H
+#define MIHUA_AS_CHECKS_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/metrics.h"
+
+#define AS_LOOKUP_TIMEOUT_MS_DEFAULT 300
+
+typedef enum {
+    AS_POLICY_HSS = 0, /* only the HSS's answer counts */
+    AS_POLICY_UDM,     /* only the UDM's answer counts */
+    AS_POLICY_ANY,     /* yes when either source says yes */
+    AS_POLICY_ALL,     /* yes when both sources say yes */
+} as_policy_t;
+
+/* One source's answer to one question. */
+typedef enum {
+    AS_ANS_NOT_ASKED = 0, /* the policy does not use this source */
+    AS_ANS_YES,
+    AS_ANS_NO,       /* the source answered: not subscribed / not attached on 4G/5G / no IMS VoPS */
+    AS_ANS_UNKNOWN,  /* user unknown to this source */
+    AS_ANS_ERROR,    /* error answer, transport failure, unparseable answer */
+    AS_ANS_TIMEOUT,  /* no answer within lookup_timeout_ms */
+} as_answer_t;
+
+typedef enum { AS_Q_CALLER_SUBSCRIBED = 0, AS_Q_CALLEE_SUBSCRIBED, AS_Q_CALLEE_ATTACHED, AS_Q_COUNT } as_question_t;
+typedef enum { AS_SRC_HSS = 0, AS_SRC_UDM, AS_SRC_COUNT } as_source_t;
+
+typedef struct {
+    as_answer_t answer[AS_Q_COUNT][AS_SRC_COUNT];
+    uint32_t latency_us[AS_SRC_COUNT]; /* wall time of each source's lookups (0 when not asked) */
+    char callee_rat[AS_SRC_COUNT][16];  /* "NR", "EUTRAN", "UTRAN", ... as reported, "" when unknown */
+} as_lookup_results_t;
+
+typedef struct {
+    bool allowed;
+    const char *reason; /* "ok", or the first failing condition: "caller not subscribed", "callee not
+                           subscribed", "callee not attached on 4G/5G", "lookup timeout", "lookup error",
+                           "user unknown" — static strings, for logs, metrics labels and call records */
+} as_decision_t;
+
+/* The reasons as_decide() gives (static strings; compare by strcmp or by pointer). */
+#define AS_REASON_OK "ok"
+#define AS_REASON_CALLER_NOT_SUBSCRIBED "caller not subscribed"
+#define AS_REASON_CALLEE_NOT_SUBSCRIBED "callee not subscribed"
+#define AS_REASON_CALLEE_NOT_ATTACHED "callee not attached on 4G/5G"
+#define AS_REASON_TIMEOUT "lookup timeout"
+#define AS_REASON_ERROR "lookup error"
+#define AS_REASON_USER_UNKNOWN "user unknown"
+
+/* The decision of DESIGN §3 from the results and the two policies. Pure.
+ * Per question the sources the policy names are combined (hss/udm: that source's answer; any: yes when either
+ * says yes; all: yes only when both do); encryption is allowed iff all three questions are yes. Otherwise the
+ * reason names the first failing question in the order caller subscribed, callee subscribed, callee attached:
+ * its semantic reason when a source the policy uses answered NO; else, among those sources' failures,
+ * "user unknown" before "lookup timeout" before "lookup error" (NOT_ASKED where the policy needs an answer, or a
+ * policy value out of range, counts as "lookup error"). */
+as_decision_t as_decide(const as_lookup_results_t *r, as_policy_t subscription, as_policy_t attachment);
+
+/* "hss", "udm", "any", "all" <-> as_policy_t. Returns 0 or -1. */
+int as_policy_parse(const char *name, as_policy_t *out);
+const char *as_policy_name(as_policy_t p);
+
+/* "yes", "no", "unknown", "error", "timeout", "not-asked" — for logs and JSON. */
+const char *as_answer_name(as_answer_t a);
+
+#define AS_MSISDN_MAX_DIGITS 15 /* E.164 (ITU-T E.164 §6) */
+
+/* The MSISDN digits of an identity, for the UDM's `msisdn-<digits>` ueId: "tel:+<digits>[;params]" (RFC 3966,
+ * visual separators "-.()" skipped) or "sip:+<digits>@host[;params]" / "sips:..." (user=phone form). Anything
+ * else (no '+', letters, more than AS_MSISDN_MAX_DIGITS digits) cannot be asked of the UDM: -1.
+ * out must hold AS_MSISDN_MAX_DIGITS + 1 bytes. Returns 0 or -1. */
+int as_identity_msisdn(const char *identity, char *out, size_t size);
+
+typedef struct {
+    as_policy_t subscription_source;
+    as_policy_t attachment_source;
+    unsigned lookup_timeout_ms;   /* 0: AS_LOOKUP_TIMEOUT_MS_DEFAULT */
+    /* HSS (Diameter Sh): the AS is a freeDiameter client node (lib/diameter/diam_node). */
+    const char *diameter_identity; /* our Origin-Host, e.g. "as.ims.test" */
+    const char *diameter_realm;    /* "ims.test" */
+    int diameter_port;             /* AS Diameter listen port (DESIGN §8: 3870), 0 = none */
+    const char *hss_identity;      /* "hss.ims.test" */
+    const char *hss_addr;          /* "127.0.0.1" */
+    int hss_port;                  /* 3868 */
+    /* UDM (SBI, h2c or https) */
+    const char *udm_url;           /* "http://127.0.0.1:7701" */
+    const char *udm_ca;            /* CA file for https, or NULL */
+} as_checks_conf_t;
+
+typedef struct as_checks as_checks_t;
+
+/* Starts the Diameter node (only when a policy uses the HSS: one freeDiameter node per process) and the SBI client
+ * (only when a policy uses the UDM) on `base`. `metrics` may be NULL; it must outlive the checks. NULL with a
+ * reason in err. No libevent threading is needed: answers from freeDiameter's threads reach the loop through a
+ * pipe. The HSS peer connects in the background and reconnects every 2 s (AS_SH_TC_TIMER_S, as_sh_path.h);
+ * while it is not open, HSS lookups answer "error" at once. Shutdown note for main.c: after as_checks_free (and
+ * any other lib/sbi client), run the loop once more (event_base_loop(base, EVLOOP_NONBLOCK)) before
+ * event_base_free, or LeakSanitizer reports the bufferevents whose deferred callbacks were still queued. */
+as_checks_t *as_checks_new(struct event_base *base, const as_checks_conf_t *conf, metrics_t *metrics, char *err,
+                           size_t errlen);
+/* Pending checks are dropped without their callbacks. Stops the Diameter node. */
+void as_checks_free(as_checks_t *c);
+
+/* Start-up helpers: is the HSS peer open now; wait (blocking, up to timeout_ms) until it is. Without an HSS
+ * (no policy uses it) the first returns false and the second -1. */
+bool as_checks_hss_open(const as_checks_t *c);
+int as_checks_wait_hss(as_checks_t *c, int timeout_ms);
+
+typedef void (*as_checks_cb)(const as_decision_t *d, const as_lookup_results_t *r, void *ud);
+
+/* Asks every source the policies need, in parallel, about `caller` and `callee` (any identity form: IMPU,
+ * tel URI; the UDM is asked by msisdn-<digits> taken from a tel URI or a sip URI with a +number user part).
+ * `cb` runs exactly once, on the loop, within lookup_timeout_ms (plus scheduling), unless cancelled.
+ * Returns a non-zero handle, or 0 when it could not start (then cb is not called: treat as not allowed). */
+uint64_t as_checks_start(as_checks_t *c, const char *caller, const char *callee, as_checks_cb cb, void *ud);
+
+/* Cancels a pending check (CANCEL, transaction gone): its callback will not run. Unknown handles are ignored. */
+void as_checks_cancel(as_checks_t *c, uint64_t handle);
+
+#endif

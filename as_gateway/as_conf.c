@@ -1,0 +1,151 @@
+/*
+ * as_conf — mihua-as settings. Defaults < JSON config (-c) < command line, through lib/core/cli. See as_conf.h.
+ */
+#include "as_conf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cli.h"
+
+#define AS_DEFAULT_SIP_LISTEN "127.0.0.1:5060" /* DESIGN §8 */
+#define AS_DEFAULT_SBI_LISTEN "127.0.0.1:7703"
+#define AS_DEFAULT_HSS "127.0.0.1:3868"
+#define AS_DEFAULT_HSS_IDENTITY "hss.ims.test"
+#define AS_DEFAULT_IDENTITY "as.ims.test"
+#define AS_DEFAULT_REALM "ims.test"
+#define AS_DEFAULT_DIAMETER_PORT 3870
+#define AS_DEFAULT_UDM_URL "http://127.0.0.1:7701"
+#define AS_DEFAULT_SUBSCRIPTION_SOURCE "hss" /* the Sh repository data is the subscription's home */
+#define AS_DEFAULT_ATTACHMENT_SOURCE "any"   /* T-ADS covers EUTRAN and NR, the UDM only 5GS: either may say yes */
+#define AS_LOOKUP_TIMEOUT_MS_MAX 10000        /* the caller's INVITE waits this long at most */
+
+static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
+static const char *const policies[] = {"hss", "udm", "any", "all", NULL};
+
+static const cli_option_t as_options[] = {
+    {"sip-listen", "sip_listen", "ADDR:PORT", "SIP, UDP and TCP; port 0 picks one free for both; default "
+                                              AS_DEFAULT_SIP_LISTEN},
+    {"sbi-listen", "sbi_listen", "ADDR:PORT", "call records and metrics (h2c); port 0 picks one; default "
+                                              AS_DEFAULT_SBI_LISTEN},
+    {"hss", "hss", "ADDR:PORT", "the HSS's Diameter (Sh); default " AS_DEFAULT_HSS},
+    {"hss-identity", "hss_identity", "FQDN", "the HSS's Diameter identity; default " AS_DEFAULT_HSS_IDENTITY},
+    {"diameter-port", "diameter_port", "N", "our Diameter listen port, 0 = client only; default 3870"},
+    {"udm-url", "udm_url", "URL", "the UDM/UDR (SBI); default " AS_DEFAULT_UDM_URL},
+    {"subscription-source", "subscription_source", "SRC", "hss, udm, any or all; default "
+                                                          AS_DEFAULT_SUBSCRIPTION_SOURCE},
+    {"attachment-source", "attachment_source", "SRC", "hss, udm, any or all; default " AS_DEFAULT_ATTACHMENT_SOURCE},
+    {"lookup-timeout-ms", "lookup_timeout_ms", "MS", "budget of the encryption checks; default 300"},
+    {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
+};
+
+static const char as_epilogue[] =
+    "Registrar (RFC 3261 §10.3) and transaction-stateful proxy (§16) that keeps or strips +u.mihua.voenc on\n"
+    "INVITEs after the encryption checks over Sh and SBI (DESIGN §3). SBI: GET /as/v1/calls/{callId}, GET /metrics.\n"
+    "Config file only: diameter_identity, diameter_realm, udm_ca, checks (false disables the lookups).\n"
+    "\n"
+    "Prints 'READY mihua-as sip=ADDR:PORT sbi=URL diameter=ID@ADDR:PORT' once listening (port 0: client only).\n"
+    "SIGTERM: new INVITEs get 503, INVITEs in progress get their answers, exit 0. SIGHUP: nothing to reload\n"
+    "(logged). Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.\n";
+
+static as_conf_result_t bad_hostport(const char *field, const char *value)
+{
+    fprintf(stderr, "mihua-as: %s: must be ADDR:PORT (e.g. 127.0.0.1:5060), not '%s'\n", field, value);
+    return AS_CONF_BAD;
+}
+
+static as_conf_result_t check(as_conf_t *c)
+{
+    log_level_parse(c->log_level_name, &c->log_level); /* checked against log_levels already */
+    if (sbi_hostport_parse(c->sip_listen, c->sip_host, sizeof c->sip_host, &c->sip_port) != 0)
+        return bad_hostport("sip_listen", c->sip_listen);
+    if (sbi_hostport_parse(c->sbi_listen, c->sbi_host, sizeof c->sbi_host, &c->sbi_port) != 0)
+        return bad_hostport("sbi_listen", c->sbi_listen);
+    if (sbi_hostport_parse(c->hss, c->hss_host, sizeof c->hss_host, &c->hss_port) != 0 || c->hss_port == 0)
+        return bad_hostport("hss", c->hss);
+    as_checks_conf_t *k = &c->checks_conf;
+    as_policy_parse(c->subscription_source, &k->subscription_source); /* checked against policies already */
+    as_policy_parse(c->attachment_source, &k->attachment_source);
+    k->lookup_timeout_ms = (unsigned)c->lookup_timeout_ms;
+    k->diameter_identity = c->diameter_identity;
+    k->diameter_realm = c->diameter_realm;
+    k->diameter_port = (int)c->diameter_port;
+    k->hss_identity = c->hss_identity;
+    k->hss_addr = c->hss_host;
+    k->hss_port = c->hss_port;
+    k->udm_url = c->udm_url;
+    k->udm_ca = c->udm_ca;
+    return AS_CONF_OK;
+}
+
+as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
+{
+    const cfg_field_t fields[] = {
+        {.name = "sip_listen", .type = CFG_STRING, .dst = &c->sip_listen},
+        {.name = "sbi_listen", .type = CFG_STRING, .dst = &c->sbi_listen},
+        {.name = "hss", .type = CFG_STRING, .dst = &c->hss},
+        {.name = "hss_identity", .type = CFG_STRING, .dst = &c->hss_identity},
+        {.name = "diameter_identity", .type = CFG_STRING, .dst = &c->diameter_identity},
+        {.name = "diameter_realm", .type = CFG_STRING, .dst = &c->diameter_realm},
+        {.name = "diameter_port", .type = CFG_INT, .dst = &c->diameter_port, .min = 0, .max = 65535},
+        {.name = "udm_url", .type = CFG_STRING, .dst = &c->udm_url},
+        {.name = "udm_ca", .type = CFG_STRING, .dst = &c->udm_ca},
+        {.name = "subscription_source", .type = CFG_STRING, .dst = &c->subscription_source, .choices = policies},
+        {.name = "attachment_source", .type = CFG_STRING, .dst = &c->attachment_source, .choices = policies},
+        {.name = "lookup_timeout_ms", .type = CFG_INT, .dst = &c->lookup_timeout_ms, .min = 1,
+         .max = AS_LOOKUP_TIMEOUT_MS_MAX},
+        {.name = "checks", .type = CFG_BOOL, .dst = &c->checks},
+        {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
+    };
+    const cli_spec_t spec = {
+        .program = "mihua-as",
+        .summary = "IMS application server: SIP registrar and proxy with the voice-encryption checks.",
+        .epilogue = as_epilogue,
+        .fields = fields,
+        .n_fields = sizeof fields / sizeof fields[0],
+        .options = as_options,
+        .n_options = sizeof as_options / sizeof as_options[0],
+    };
+
+    memset(c, 0, sizeof *c);
+    c->diameter_port = AS_DEFAULT_DIAMETER_PORT;
+    c->lookup_timeout_ms = AS_LOOKUP_TIMEOUT_MS_DEFAULT;
+    c->checks = true;
+    switch (cli_parse(&spec, argc, argv, &c->config_path)) {
+    case CLI_EXIT_OK:
+        return AS_CONF_EXIT_OK;
+    case CLI_BAD:
+        return AS_CONF_BAD;
+    case CLI_OK:
+        break;
+    }
+    cli_default(&c->sip_listen, AS_DEFAULT_SIP_LISTEN);
+    cli_default(&c->sbi_listen, AS_DEFAULT_SBI_LISTEN);
+    cli_default(&c->hss, AS_DEFAULT_HSS);
+    cli_default(&c->hss_identity, AS_DEFAULT_HSS_IDENTITY);
+    cli_default(&c->diameter_identity, AS_DEFAULT_IDENTITY);
+    cli_default(&c->diameter_realm, AS_DEFAULT_REALM);
+    cli_default(&c->udm_url, AS_DEFAULT_UDM_URL);
+    cli_default(&c->subscription_source, AS_DEFAULT_SUBSCRIPTION_SOURCE);
+    cli_default(&c->attachment_source, AS_DEFAULT_ATTACHMENT_SOURCE);
+    cli_default(&c->log_level_name, "info");
+    return check(c);
+}
+
+void as_conf_free(as_conf_t *c)
+{
+    free(c->config_path);
+    free(c->sip_listen);
+    free(c->sbi_listen);
+    free(c->hss);
+    free(c->hss_identity);
+    free(c->diameter_identity);
+    free(c->diameter_realm);
+    free(c->udm_url);
+    free(c->udm_ca);
+    free(c->subscription_source);
+    free(c->attachment_source);
+    free(c->log_level_name);
+    memset(c, 0, sizeof *c);
+}

@@ -1,0 +1,50 @@
+/*
+ * as_conf — mihua-as settings: defaults (DESIGN §8), the JSON config file (-c), then command-line overrides.
+ *
+ * Precedence is defaults < -c FILE < command line, so a test takes conf/as.json as it is and moves only the
+ * listen addresses (--sip-listen 127.0.0.1:0). Every failure here is a usage or configuration error: exit code 2
+ * with the reason on stderr.
+ */
+#ifndef MIHUA_AS_CONF_H
+#define MIHUA_AS_CONF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "as_checks.h"
+#include "core/log.h"
+#include "sbi/sbi_url.h"
+
+typedef struct {
+    char *config_path;
+    char *sip_listen;          /* "ADDR:PORT", UDP and TCP */
+    char *sbi_listen;          /* "ADDR:PORT", h2c: call records and metrics */
+    char *hss;                 /* "ADDR:PORT" of the HSS's Diameter */
+    char *hss_identity;
+    char *diameter_identity;   /* our Origin-Host */
+    char *diameter_realm;
+    long diameter_port;        /* 0: client only */
+    char *udm_url;
+    char *udm_ca;
+    char *subscription_source; /* hss, udm, any, all */
+    char *attachment_source;
+    long lookup_timeout_ms;
+    bool checks;               /* false: tagged INVITEs are forwarded stripped, no lookups (development aid) */
+    char *log_level_name;
+    log_level_t log_level;
+    /* parsed */
+    char sip_host[SBI_HOST_MAX];
+    uint16_t sip_port;
+    char sbi_host[SBI_HOST_MAX];
+    uint16_t sbi_port;
+    char hss_host[SBI_HOST_MAX];
+    uint16_t hss_port;
+    as_checks_conf_t checks_conf; /* strings borrowed from the fields above */
+} as_conf_t;
+
+typedef enum { AS_CONF_OK = 0, AS_CONF_EXIT_OK, AS_CONF_BAD } as_conf_result_t;
+
+as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv);
+void as_conf_free(as_conf_t *c);
+
+#endif

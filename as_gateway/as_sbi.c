@@ -1,0 +1,73 @@
+/*
+ * as_sbi — the AS's HTTP/2 resources (DESIGN §4 call records for the KMS, §8 metrics) on lib/sbi.
+ *
+ * A call record is answered from the call table synchronously: the lookup is a hash probe on the loop, so there
+ * is no deferred answer to manage. Unknown calls are a ProblemDetails 404 with cause CALL_NOT_FOUND, which the KMS
+ * turns into 403 CALL_NOT_AUTHORIZED (fail closed). The JSON is built with jansson (escaping Call-IDs and URIs is
+ * not something to do by hand).
+ */
+#include "as_sbi.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct as_sbi {
+    const call_table_t *calls;
+    const metrics_t *metrics;
+    void (*refresh)(void *);
+    void *ud;
+};
+
+static void on_call(sbi_request_t *req, void *ud)
+{
+    as_sbi_t *s = ud;
+    const char *id = sbi_request_capture(req, "callId");
+    const call_rec_t *c = id ? call_table_get(s->calls, id) : NULL;
+    if (!c) {
+        sbi_respond_error(req, 404, AS_CAUSE_CALL_NOT_FOUND, "no call with this Call-ID");
+        return;
+    }
+    json_t *body = json_pack("{s:s, s:s, s:s, s:b, s:s}", "callId", c->call_id, "caller", c->caller, "callee",
+                             c->callee, "encryptionAllowed", c->encryption_allowed, "state",
+                             call_state_name(c->state));
+    if (!body) {
+        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "cannot render the call record");
+        return;
+    }
+    sbi_respond_json(req, 200, body);
+    json_decref(body);
+}
+
+static void on_metrics(sbi_request_t *req, void *ud)
+{
+    as_sbi_t *s = ud;
+    if (s->refresh)
+        s->refresh(s->ud);
+    char *text = metrics_render(s->metrics);
+    if (!text) {
+        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "out of memory");
+        return;
+    }
+    sbi_respond(req, 200, "text/plain; version=0.0.4", text, strlen(text));
+    free(text);
+}
+
+as_sbi_t *as_sbi_new(sbi_server_t *srv, const call_table_t *calls, const metrics_t *metrics, void (*refresh)(void *),
+                     void *ud)
+{
+    as_sbi_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    *s = (as_sbi_t){calls, metrics, refresh, ud};
+    if (sbi_server_route(srv, "GET", "/as/v1/calls/{callId}", on_call, s) != 0 ||
+        sbi_server_route(srv, "GET", "/metrics", on_metrics, s) != 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void as_sbi_free(as_sbi_t *s)
+{
+    free(s);
+}

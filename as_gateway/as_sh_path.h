@@ -1,0 +1,54 @@
+/*
+ * as_sh_path — the AS's Sh interface towards the HSS (DESIGN §3; TS 29.328 §6.1.1, TS 29.329 §6.1.1/6.1.2):
+ * UDRs out, answers back on the AS's event loop. Private to mihua_as_checks.
+ */
+#ifndef MIHUA_AS_SH_PATH_H
+#define MIHUA_AS_SH_PATH_H
+
+#include <event2/event.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "as_checks.h"
+#include "as_checks_int.h"
+#include "diameter/sh_msg.h"
+
+#define AS_SH_TC_TIMER_S 2          /* reconnection attempts to the HSS every 2 s (brief: 1-6 s) */
+#define AS_SH_TW_TIMER_S 6          /* RFC 3539 minimum watchdog: a silent HSS is noticed within ~2 Tw */
+#define AS_SH_EXPIRY_MARGIN_MS 1000 /* freeDiameter forgets a request this long after the check's own timeout */
+
+/* What one UDA says. For the caller's UDR attached is AS_ANS_NOT_ASKED. */
+typedef struct {
+    as_answer_t subscribed; /* RepositoryData for SH_SERVICE_INDICATION_VOENC present */
+    as_answer_t attached;   /* TADS: IMS VoPS supported and RAT-Type EUTRAN or NR */
+    char rat[AS_RAT_NAME_MAX]; /* T-ADS RAT-Type name ("NR", "EUTRAN", "UTRAN", or the number), "" when absent */
+} as_sh_result_t;
+
+/* Runs on the loop for each query whose answer (or freeDiameter expiry) arrived, with the caller's token. */
+typedef void (*as_sh_result_cb)(uint64_t token, const as_sh_result_t *res, void *ud);
+
+typedef struct as_sh_path as_sh_path_t;
+
+/* Starts the Diameter node with the HSS as its one ConnectPeer. NULL with a reason in err. */
+as_sh_path_t *as_sh_path_new(struct event_base *base, const as_checks_conf_t *conf, as_sh_result_cb cb, void *ud,
+                             char *err, size_t errlen);
+/* Stops the node (joins freeDiameter's threads) and drops undelivered answers. Safe inside the callback: the
+ * path is then freed when the callback returns, and no further callback runs. */
+void as_sh_path_free(as_sh_path_t *p);
+
+bool as_sh_path_peer_open(const as_sh_path_t *p);
+int as_sh_path_wait_peer(as_sh_path_t *p, int timeout_ms);
+
+/* Sends one UDR for `identity` (Public-Identity) with RepositoryData (want_repo) and/or TADSinformation
+ * (want_tads). Returns 0: the result comes through the callback later, exactly once while the path lives (answers
+ * for tokens the caller has forgotten are the caller's to drop); -1: not sent (HSS peer not open, no memory) —
+ * the caller records an error at once. */
+int as_sh_path_query(as_sh_path_t *p, uint64_t token, const char *identity, bool want_repo, bool want_tads,
+                     unsigned timeout_ms);
+
+/* Pure: the answers in a decoded UDA (parts not wanted are AS_ANS_NOT_ASKED). Experimental-Result 5001 is
+ * "unknown"; any other error, or a success whose User-Data does not parse, is "error"; a success without
+ * User-Data has neither RepositoryData nor T-ADS, so it says "no". */
+void as_sh_interpret(const sh_uda_t *uda, bool want_repo, bool want_tads, as_sh_result_t *out);
+
+#endif

@@ -1,0 +1,53 @@
+/*
+ * call_table — the calls the AS has forwarded, for the KMS's check (DESIGN §4: GET /as/v1/calls/{callId}).
+ *
+ *   call_table_t *t = call_table_new(CALL_TABLE_MAX_DEFAULT);
+ *   call_table_put(t, callId, caller, callee, allowed, now_ms);   // INVITE forwarded: state "early"
+ *   call_table_set_state(t, callId, CALL_CONFIRMED);                // 2xx to the INVITE
+ *   call_table_remove(t, callId);                                  // BYE, CANCEL, final failure
+ *   call_table_sweep(t, now_ms);                                   // entries older than CALL_LIFETIME_MS
+ *
+ * Keyed by Call-ID (one INVITE dialog per Call-ID in mihua's flows). Time is passed in, so tests use a fake clock.
+ */
+#ifndef MIHUA_AS_CALL_TABLE_H
+#define MIHUA_AS_CALL_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CALL_TABLE_MAX_DEFAULT 200000       /* live calls: 1,000 calls/s x 180 s mean holding time, with margin */
+#define CALL_LIFETIME_MS (4ull * 3600 * 1000) /* a record outlives no call: lost BYEs cannot pin memory forever */
+#define CALL_ID_MAX 256                     /* Call-ID bytes kept; longer Call-IDs are not recorded */
+#define CALL_IDENTITY_MAX 256               /* caller/callee URI bytes kept */
+
+typedef enum { CALL_EARLY = 0, CALL_CONFIRMED } call_state_t;
+
+typedef struct {
+    char call_id[CALL_ID_MAX];
+    char caller[CALL_IDENTITY_MAX]; /* From URI (no parameters) */
+    char callee[CALL_IDENTITY_MAX]; /* Request-URI as received (no parameters) */
+    bool encryption_allowed;
+    call_state_t state;
+    uint64_t created_ms;
+} call_rec_t;
+
+typedef struct call_table call_table_t;
+
+call_table_t *call_table_new(size_t max_calls);
+void call_table_free(call_table_t *t);
+
+/* Adds or replaces the record of call_id. Returns 0, or -1 (table full, string too long, no memory). */
+int call_table_put(call_table_t *t, const char *call_id, const char *caller, const char *callee, bool allowed,
+                   uint64_t now_ms);
+/* The record, or NULL. Valid until the next call that changes the table. */
+const call_rec_t *call_table_get(const call_table_t *t, const char *call_id);
+int call_table_set_state(call_table_t *t, const char *call_id, call_state_t state);
+/* true when a record was removed. */
+bool call_table_remove(call_table_t *t, const char *call_id);
+/* Removes records created more than CALL_LIFETIME_MS before now_ms; returns how many. */
+size_t call_table_sweep(call_table_t *t, uint64_t now_ms);
+size_t call_table_count(const call_table_t *t);
+const char *call_state_name(call_state_t s); /* "early", "confirmed" */
+
+#endif

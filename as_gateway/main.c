@@ -1,0 +1,141 @@
+/*
+ * mihua-as — the IMS application server of DESIGN §2-§4 (patent claims 8-10; issue 5).
+ *
+ * Wiring only: settings (as_conf), metrics, the encryption checks (as_checks: Sh to the HSS, SBI to the UDM), the
+ * registrar, the call table, the SIP proxy (proxy) and the SBI port (as_sbi), on one libevent loop. freeDiameter
+ * answers arrive on its own threads and are handed to this loop, hence evthread_use_pthreads() first. SIGTERM:
+ * new INVITEs get 503, the SBI drains, INVITEs in progress get their answers (bounded), exit 0. SIGHUP: logged.
+ */
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "as_conf.h"
+#include "as_sbi.h"
+#include "core/log.h"
+#include "proxy.h"
+
+#define AS_DRAIN_POLL_MS 50      /* how often a draining AS looks whether it is done */
+#define AS_DRAIN_MAX_MS 5000     /* INVITEs still unanswered after this are abandoned (their callers time out) */
+#define AS_HSS_WAIT_MS 3000      /* READY waits this long for the Sh peer; an HSS still down then is reconnected to
+                                    in the background, and calls meanwhile go on plain */
+
+typedef struct {
+    struct event_base *base;
+    metrics_t *metrics;
+    as_checks_t *checks;
+    registrar_t *reg;
+    call_table_t *calls;
+    proxy_t *proxy;
+    sbi_server_t *srv;
+    as_sbi_t *sbi;
+    struct event *drain_ev;
+    int drain_ticks;
+    bool sbi_drained;
+} as_app_t;
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig, (void)what, (void)arg;
+    log_info("as", "SIGHUP: nothing to reload");
+}
+
+static void on_sbi_drained(void *arg) { ((as_app_t *)arg)->sbi_drained = true; }
+
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+    as_app_t *app = arg;
+    (void)fd, (void)what;
+    if ((app->sbi_drained && proxy_pending_invites(app->proxy) == 0) ||
+        ++app->drain_ticks * AS_DRAIN_POLL_MS >= AS_DRAIN_MAX_MS)
+        event_base_loopbreak(app->base);
+}
+
+static void on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+    as_app_t *app = arg;
+    struct timeval tv = {0, AS_DRAIN_POLL_MS * 1000};
+    (void)what;
+    if (app->drain_ev)
+        return;
+    log_info("as", "signal %d: draining", (int)sig);
+    proxy_drain(app->proxy);
+    sbi_server_drain(app->srv, on_sbi_drained, app);
+    app->drain_ev = event_new(app->base, -1, EV_PERSIST, on_drain_tick, app);
+    if (!app->drain_ev || event_add(app->drain_ev, &tv) != 0)
+        event_base_loopbreak(app->base);
+}
+
+/* Everything that listens or connects. Returns 0, or 1 with the reason on stderr. */
+static int open_all(const as_conf_t *c, as_app_t *app)
+{
+    char err[256] = "out of memory";
+    sbi_server_config_t sc = {.name = "as-sbi"};
+    if (!(app->metrics = metrics_new()) || !(app->reg = registrar_new(0)) || !(app->calls = call_table_new(0)))
+        return fprintf(stderr, "mihua-as: %s\n", err), 1;
+    if (c->checks && !(app->checks = as_checks_new(app->base, &c->checks_conf, app->metrics, err, sizeof err)))
+        return fprintf(stderr, "mihua-as: encryption checks: %s\n", err), 1;
+    if (app->checks && (c->checks_conf.subscription_source != AS_POLICY_UDM ||
+                        c->checks_conf.attachment_source != AS_POLICY_UDM) &&
+        as_checks_wait_hss(app->checks, AS_HSS_WAIT_MS) != 0)
+        log_warn("as", "HSS %s not connected yet: calls go on plain until it is", c->hss_identity);
+    proxy_conf_t pc = {app->base, c->sip_host, c->sip_port, app->reg, app->calls, app->checks, app->metrics};
+    if (!(app->proxy = proxy_new(&pc, err, sizeof err)))
+        return fprintf(stderr, "mihua-as: sip: %s\n", err), 1;
+    if (!(app->srv = sbi_server_new(app->base, &sc)) ||
+        !(app->sbi = as_sbi_new(app->srv, app->calls, app->metrics, proxy_refresh_metrics, app->proxy)) ||
+        sbi_server_listen(app->srv, c->sbi_host, c->sbi_port) != 0)
+        return fprintf(stderr, "mihua-as: cannot listen on %s\n", c->sbi_listen), 1;
+    return 0;
+}
+
+static int serve(const as_conf_t *c, as_app_t *app)
+{
+    struct event *ev[] = {evsignal_new(app->base, SIGHUP, on_sighup, app),
+                          evsignal_new(app->base, SIGTERM, on_sigterm, app),
+                          evsignal_new(app->base, SIGINT, on_sigterm, app)};
+    int rc = 1;
+    if (ev[0] && ev[1] && ev[2] && !event_add(ev[0], NULL) && !event_add(ev[1], NULL) && !event_add(ev[2], NULL)) {
+        printf("READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s:%ld\n", c->sip_host,
+               proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, c->sip_host,
+               c->diameter_port);
+        fflush(stdout);
+        rc = event_base_dispatch(app->base) < 0 ? 1 : 0;
+    }
+    for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
+        if (ev[i])
+            event_free(ev[i]);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    as_conf_t conf;
+    as_conf_result_t cr = as_conf_parse(&conf, argc, argv);
+    if (cr != AS_CONF_OK) {
+        as_conf_free(&conf);
+        return cr == AS_CONF_EXIT_OK ? 0 : 2;
+    }
+    log_set_level(conf.log_level);
+    signal(SIGPIPE, SIG_IGN); /* a peer closing mid-write is a connection error, not a reason to die */
+
+    as_app_t app = {0};
+    int rc = 1;
+    if (evthread_use_pthreads() == 0 && (app.base = event_base_new()) && open_all(&conf, &app) == 0)
+        rc = serve(&conf, &app);
+
+    if (app.drain_ev)
+        event_free(app.drain_ev);
+    sbi_server_free(app.srv); /* before the routes' owner */
+    as_sbi_free(app.sbi);
+    proxy_free(app.proxy);    /* before the checks: cancels pending ones */
+    as_checks_free(app.checks);
+    call_table_free(app.calls);
+    registrar_free(app.reg);
+    metrics_free(app.metrics);
+    if (app.base)
+        event_base_free(app.base);
+    as_conf_free(&conf);
+    return rc;
+}

@@ -1,0 +1,386 @@
+/*
+ * proxy — mihua-as's transaction user (RFC 3261 §16 proxy, §10.3 registrar front end) on lib/sip's transaction
+ * layer and transports; the life cycle of the per-request forwarding context (proxy_int.h).
+ *
+ * Concerns are split like Kamailio's tm: this file dispatches what the transaction layer hands up and owns the
+ * contexts; proxy_invite.c is the out-of-dialog INVITE (caller trust, callee lookup, encryption checks, CANCEL);
+ * proxy_route.c forwards everything else and the responses; proxy_fwd.c holds the pure message edits.
+ *
+ * Trade-offs: no forking (the newest binding of the callee gets the call); no Timer C (a callee that never
+ * answers holds the INVITE until the caller CANCELs); requests addressed to the AS itself that are not REGISTER
+ * are proxied like any other (and usually end in 404).
+ */
+#include "proxy_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+
+uint64_t proxy_now_ms(void)
+{
+    return sip_clock_monotonic_ms();
+}
+
+/* ---------------------------------------------------------------- forwarding contexts */
+
+pfwd_t *pfwd_new(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src)
+{
+    pfwd_t *pf = calloc(1, sizeof *pf);
+    if (!pf || !(pf->req = malloc((size_t)req->len))) {
+        free(pf);
+        return NULL;
+    }
+    memcpy(pf->req, req->buf, (size_t)req->len);
+    pf->req_len = (size_t)req->len;
+    pf->p = p;
+    pf->sid = sid;
+    pf->method = req->method;
+    pf->in_proto = src->proto;
+    sip_str_copy(req->call_id, pf->call_id, sizeof pf->call_id);
+    if (sip_txn_set_tu_data(p->tl, sid, pf) != 0) {
+        free(pf->req);
+        free(pf);
+        return NULL;
+    }
+    pf->refs = 1;
+    if (pf->method == SIP_METHOD_INVITE)
+        p->pending_invites++;
+    return pf;
+}
+
+static void pfwd_free(proxy_t *p, pfwd_t *pf)
+{
+    proxy_check_abort(p, pf);
+    if (pf->method == SIP_METHOD_INVITE && !pf->final_sent)
+        p->pending_invites--;
+    free(pf->req);
+    free(pf->fwd);
+    free(pf);
+}
+
+sip_msg_t *pfwd_request(proxy_t *p, pfwd_t *pf)
+{
+    sip_msg_t *m = p->scratch;
+    if (sip_msg_parse(m, pf->req, pf->req_len, pf->in_proto == SIP_PROTO_TCP ? SIP_TP_STREAM : SIP_TP_DGRAM) !=
+            SIP_OK ||
+        sip_msg_check(m) != SIP_OK)
+        return NULL;
+    return m;
+}
+
+int proxy_reply(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason, const char *extra)
+{
+    char out[PROXY_REPLY_MAX];
+    sip_reply_opts_t o = {.to_tag = status >= 200 ? p->to_tag : NULL, .extra = extra};
+    int n = sip_reply_build(req, status, reason, &o, out, sizeof out);
+    if (n < 0)
+        return -1;
+    return sip_txn_respond(p->tl, sid, out, (size_t)n);
+}
+
+void pfwd_final(proxy_t *p, pfwd_t *pf, int status)
+{
+    if (pf->method == SIP_METHOD_INVITE) {
+        if (status >= 200 && status < 300)
+            call_table_set_state(p->calls, pf->call_id, CALL_CONFIRMED);
+        else if (status >= 300)
+            call_table_remove(p->calls, pf->call_id);
+    } else if (pf->method == SIP_METHOD_BYE && status >= 200) {
+        call_table_remove(p->calls, pf->call_id); /* §15.1.2: the session ends whatever the answer */
+    }
+    if (!pf->final_sent && pf->method == SIP_METHOD_INVITE)
+        p->pending_invites--;
+    pf->final_sent = true;
+}
+
+void pfwd_reply(proxy_t *p, pfwd_t *pf, int status, const char *reason)
+{
+    sip_msg_t *req = pf->final_sent || pf->sid == SIP_TXN_ID_NONE ? NULL : pfwd_request(p, pf);
+    if (req && proxy_reply(p, pf->sid, req, status, reason, NULL) != 0)
+        log_warn(PROXY_LOG, "call %s: could not answer %d", pf->call_id, status);
+    if (status >= 200)
+        pfwd_final(p, pf, status);
+}
+
+int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc)
+{
+    char branch[SIP_TXN_MAX_BRANCH];
+    sip_msg_t *req = pfwd_request(p, pf);
+    if (!req || sip_txn_branch_new(p->tl, branch, sizeof branch) < 0)
+        return -1;
+    proxy_fwd_opts_t o = {.self = &p->self,
+                          .branch = branch,
+                          .out_proto = pf->dst.proto,
+                          .in_proto = pf->in_proto,
+                          .record_route = record_route,
+                          .new_ruri = pf->target[0] ? pf->target : NULL,
+                          .strip_voenc = strip_voenc};
+    int n = proxy_fwd_request(req, p->lumps, &o, p->out, PROXY_OUT_MAX);
+    if (n < 0)
+        return -1;
+    if (pf->method == SIP_METHOD_INVITE) {
+        free(pf->fwd);
+        if (!(pf->fwd = malloc((size_t)n)))
+            return -1;
+        memcpy(pf->fwd, p->out, (size_t)n);
+        pf->fwd_len = (size_t)n;
+    }
+    if (sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->dst, pf, &pf->cid) != 0)
+        return -1;
+    pf->refs++;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- REGISTER */
+
+static void proxy_register(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src)
+{
+    reg_result_t *res = malloc(sizeof *res);
+    if (!res) {
+        proxy_reply(p, sid, req, 500, "Server Internal Error", NULL);
+        return;
+    }
+    registrar_process(p->reg, req, src, proxy_now_ms(), res);
+    if (proxy_reply(p, sid, req, res->status, res->reason, res->extra[0] ? res->extra : NULL) != 0)
+        log_warn(PROXY_LOG, "REGISTER: could not send the %d", res->status);
+    log_debug(PROXY_LOG, "REGISTER %.*s: %d", req->to.uri_raw.len, req->to.uri_raw.s, res->status);
+    if (p->m.registers)
+        metric_inc(p->m.registers);
+    free(res);
+}
+
+/* ---------------------------------------------------------------- transaction user callbacks */
+
+static void on_request(void *ctx, sip_txn_id_t id, sip_msg_t *req, const sip_addr_t *src)
+{
+    proxy_t *p = ctx;
+    if (req->method == SIP_METHOD_ACK) { /* of a 2xx: end to end, forwarded statelessly (§16.11) */
+        proxy_ack(p, req);
+        return;
+    }
+    if (id == SIP_TXN_ID_NONE)
+        return;
+    switch (req->method) {
+    case SIP_METHOD_REGISTER:
+        proxy_register(p, id, req, src);
+        return;
+    case SIP_METHOD_CANCEL:
+        proxy_cancel(p, id, req);
+        return;
+    default:
+        break;
+    }
+    if (req->max_forwards == 0) { /* §16.3 step 3 */
+        proxy_reply(p, id, req, 483, "Too Many Hops", NULL);
+        return;
+    }
+    if (req->method == SIP_METHOD_INVITE && !req->to.tag.s)
+        proxy_invite(p, id, req, src);
+    else
+        proxy_forward(p, id, req, src);
+}
+
+static void on_response(void *ctx, sip_txn_id_t id, void *tu_data, sip_msg_t *resp)
+{
+    (void)id;
+    if (tu_data) /* NULL: a CANCEL we sent; its 200 ends there (§16.10) */
+        proxy_response(ctx, tu_data, resp);
+}
+
+static void on_timeout(void *ctx, sip_txn_id_t id, void *tu_data, sip_msg_t *resp)
+{
+    pfwd_t *pf = tu_data;
+    if (!pf || !resp || id != pf->cid)
+        return; /* our CANCEL, or Timer H of a server INVITE: nothing to tell anyone */
+    log_info(PROXY_LOG, "call %s: no answer from the next hop (408)", pf->call_id);
+    pfwd_reply(ctx, pf, 408, "Request Timeout");
+}
+
+static void on_transport_error(void *ctx, sip_txn_id_t id, void *tu_data)
+{
+    pfwd_t *pf = tu_data;
+    if (!pf || id != pf->cid)
+        return;
+    log_info(PROXY_LOG, "call %s: next hop unreachable (503)", pf->call_id);
+    pfwd_reply(ctx, pf, 503, "Service Unavailable");
+}
+
+static void on_terminated(void *ctx, sip_txn_id_t id, void *tu_data)
+{
+    pfwd_t *pf = tu_data;
+    if (!pf)
+        return;
+    if (id == pf->sid)
+        pf->sid = SIP_TXN_ID_NONE;
+    else if (id == pf->cid)
+        pf->cid = SIP_TXN_ID_NONE;
+    if (--pf->refs == 0)
+        pfwd_free(ctx, pf);
+}
+
+static void on_stray_response(void *ctx, sip_msg_t *resp, const sip_addr_t *src)
+{
+    (void)src;
+    proxy_stray_response(ctx, resp);
+}
+
+static void on_rx(void *ctx, sip_msg_t *msg, const sip_addr_t *src)
+{
+    sip_txn_recv(((proxy_t *)ctx)->tl, msg, src);
+}
+
+/* ---------------------------------------------------------------- metrics */
+
+static void proxy_metrics_init(proxy_t *p, metrics_t *m)
+{
+    static const char *const labels[PROXY_STRIP_COUNT] = {
+        "outcome=\"stripped\",reason=\"caller_not_subscribed\"",
+        "outcome=\"stripped\",reason=\"callee_not_subscribed\"",
+        "outcome=\"stripped\",reason=\"callee_not_attached\"",
+        "outcome=\"stripped\",reason=\"lookup_timeout\"",
+        "outcome=\"stripped\",reason=\"lookup_error\"",
+        "outcome=\"stripped\",reason=\"user_unknown\"",
+        "outcome=\"stripped\",reason=\"checks_disabled\"",
+        "outcome=\"stripped\",reason=\"checks_unavailable\"",
+        "outcome=\"stripped\",reason=\"other\""};
+    static const char calls_help[] = "INVITEs forwarded, by encryption outcome";
+    if (!m)
+        return;
+    p->m.eligible = metrics_counter(m, "mihua_as_calls_total", "outcome=\"encrypted_eligible\"", calls_help);
+    p->m.plain = metrics_counter(m, "mihua_as_calls_total", "outcome=\"plain_no_tag\"", calls_help);
+    for (int i = 0; i < PROXY_STRIP_COUNT; i++)
+        p->m.stripped[i] = metrics_counter(m, "mihua_as_calls_total", labels[i], calls_help);
+    p->m.rejected = metrics_counter(m, "mihua_as_invites_rejected_total", NULL,
+                                    "out-of-dialog INVITEs answered locally (403, 404, 483, 503)");
+    p->m.registers = metrics_counter(m, "mihua_as_register_requests_total", NULL, "REGISTER requests answered");
+    p->m.txns = metrics_gauge(m, "mihua_as_transactions", NULL, "live SIP transactions");
+    p->m.calls = metrics_gauge(m, "mihua_as_calls", NULL, "calls in the call table");
+    p->m.bindings = metrics_gauge(m, "mihua_as_registrations", NULL, "live registrar bindings");
+    p->m.pending = metrics_gauge(m, "mihua_as_invites_pending", NULL, "INVITEs awaiting their final response");
+}
+
+void proxy_refresh_metrics(void *proxy)
+{
+    proxy_t *p = proxy;
+    if (!p->m.txns)
+        return;
+    metric_set(p->m.txns, (int64_t)sip_txn_count(p->tl));
+    metric_set(p->m.calls, (int64_t)call_table_count(p->calls));
+    metric_set(p->m.bindings, (int64_t)registrar_binding_count(p->reg));
+    metric_set(p->m.pending, (int64_t)p->pending_invites);
+}
+
+/* ---------------------------------------------------------------- life cycle */
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+    proxy_t *p = arg;
+    (void)fd;
+    (void)what;
+    uint64_t now = proxy_now_ms();
+    size_t b = registrar_sweep(p->reg, now), c = call_table_sweep(p->calls, now);
+    if (b || c)
+        log_debug(PROXY_LOG, "swept %zu expired bindings, %zu over-age call records", b, c);
+}
+
+/* UDP first (port 0 lets the kernel pick), then TCP on the same port; with port 0 a port taken for TCP is
+ * retried with a fresh pick. */
+static int proxy_bind(proxy_t *p, const char *host, int port)
+{
+    for (int attempt = 0; attempt < PROXY_BIND_ATTEMPTS; attempt++) {
+        int bound = 0;
+        p->tp = sip_transport_new(p->base, on_rx, p);
+        if (!p->tp)
+            return -1;
+        if (sip_transport_listen_udp(p->tp, host, port, &bound) == 0 &&
+            sip_transport_listen_tcp(p->tp, host, bound, NULL) == 0) {
+            snprintf(p->self.host, sizeof p->self.host, strchr(host, ':') ? "[%s]" : "%s", host);
+            p->self.port = bound;
+            return 0;
+        }
+        sip_transport_free(p->tp);
+        p->tp = NULL;
+        if (port != 0)
+            return -1;
+    }
+    return -1;
+}
+
+static int proxy_start_txn(proxy_t *p)
+{
+    sip_txn_io_t io = {sip_transport_send, p->tp};
+    sip_txn_tu_t tu = {on_request, on_response, on_timeout, on_transport_error, on_terminated, on_stray_response, p};
+    if (!(p->te = sip_timer_event_new(p->base)))
+        return -1;
+    sip_clock_t clock = sip_timer_event_clock(p->te);
+    if (!(p->tl = sip_txn_layer_new(NULL, &clock, &io, &tu)))
+        return -1;
+    sip_timer_event_attach(p->te, p->tl);
+    struct timeval tv = {PROXY_SWEEP_MS / 1000, 0};
+    p->sweep_ev = event_new(p->base, -1, EV_PERSIST, on_sweep, p);
+    return p->sweep_ev && event_add(p->sweep_ev, &tv) == 0 ? 0 : -1;
+}
+
+proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
+{
+    proxy_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    p->base = conf->base;
+    p->reg = conf->reg;
+    p->calls = conf->calls;
+    p->checks = conf->checks;
+    snprintf(p->to_tag, sizeof p->to_tag, "as%08lx", (unsigned long)((uint64_t)time(NULL) ^ (uintptr_t)p));
+    proxy_metrics_init(p, conf->metrics);
+    p->scratch = malloc(sizeof *p->scratch);
+    p->lumps = malloc(sizeof *p->lumps);
+    p->out = malloc(PROXY_OUT_MAX);
+    if (!p->scratch || !p->lumps || !p->out) {
+        snprintf(err, errlen, "out of memory");
+    } else if (proxy_bind(p, conf->host, conf->port) != 0) {
+        snprintf(err, errlen, "cannot bind SIP UDP and TCP on %s:%d", conf->host, conf->port);
+    } else if (proxy_start_txn(p) != 0) {
+        snprintf(err, errlen, "cannot start the SIP transaction layer");
+    } else {
+        return p;
+    }
+    proxy_free(p);
+    return NULL;
+}
+
+void proxy_free(proxy_t *p)
+{
+    if (!p)
+        return;
+    if (p->sweep_ev)
+        event_free(p->sweep_ev);
+    if (p->te)
+        sip_timer_event_attach(p->te, NULL);
+    sip_txn_layer_free(p->tl); /* on_terminated frees every pfwd_t and cancels its check */
+    sip_timer_event_free(p->te);
+    sip_transport_free(p->tp);
+    free(p->scratch);
+    free(p->lumps);
+    free(p->out);
+    free(p);
+}
+
+int proxy_port(const proxy_t *p)
+{
+    return p->self.port;
+}
+
+void proxy_drain(proxy_t *p)
+{
+    p->draining = true;
+}
+
+size_t proxy_pending_invites(const proxy_t *p)
+{
+    return p->pending_invites;
+}

@@ -1,0 +1,45 @@
+/*
+ * proxy — mihua-as's SIP side: registrar front end and transaction-stateful proxy (RFC 3261 §10.3, §16; DESIGN
+ * §2), with the encryption checks of DESIGN §3 on tagged INVITEs and the call table of DESIGN §4.
+ *
+ *   proxy_t *p = proxy_new(&conf, err, sizeof err);   // binds UDP and TCP on one port, runs on conf.base
+ *   ... event loop ...
+ *   proxy_drain(p);                                   // SIGTERM: new INVITEs get 503
+ *   while (proxy_pending_invites(p)) ...              // let the INVITEs in progress get their final answers
+ *   proxy_free(p);
+ */
+#ifndef MIHUA_AS_PROXY_H
+#define MIHUA_AS_PROXY_H
+
+#include <event2/event.h>
+#include <stddef.h>
+
+#include "as_checks.h"
+#include "call_table.h"
+#include "core/metrics.h"
+#include "registrar.h"
+
+typedef struct {
+    struct event_base *base;
+    const char *host;     /* listen IP literal; also our Via sent-by and Record-Route host */
+    int port;             /* 0: a port free for both UDP and TCP */
+    registrar_t *reg;     /* borrowed */
+    call_table_t *calls;  /* borrowed */
+    as_checks_t *checks;  /* borrowed; NULL disables the checks (tagged INVITEs are then forwarded stripped) */
+    metrics_t *metrics;   /* borrowed; NULL for none */
+} proxy_conf_t;
+
+typedef struct proxy proxy_t;
+
+proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen);
+/* Frees every transaction (cancelling pending checks), then the sockets. Call before as_checks_free(). */
+void proxy_free(proxy_t *p);
+int proxy_port(const proxy_t *p);
+/* From now on new out-of-dialog INVITEs are answered 503; everything else is still served. */
+void proxy_drain(proxy_t *p);
+/* INVITEs forwarded or being checked that have not had their final response. */
+size_t proxy_pending_invites(const proxy_t *p);
+/* Sets the gauges (transactions, calls, bindings) to their current values: call before rendering metrics. */
+void proxy_refresh_metrics(void *proxy);
+
+#endif

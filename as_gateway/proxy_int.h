@@ -1,0 +1,127 @@
+/*
+ * proxy_int — private to proxy*.c: the proxy object and the per-request forwarding context.
+ *
+ * A pfwd_t ties one server transaction (the request as received) to at most one client transaction (the request
+ * as forwarded: no forking). Both transactions carry it as tu_data and each holds one reference; it is freed when
+ * the second of them terminates (sip_txn on_terminated). Asynchronous hops never keep a pfwd_t pointer: the
+ * encryption check's callback gets a ticket naming the server transaction by id, and finds the pfwd_t again with
+ * sip_txn_get_tu_data(), so a transaction that has gone away is detected, not used after free.
+ */
+#ifndef MIHUA_AS_PROXY_INT_H
+#define MIHUA_AS_PROXY_INT_H
+
+#include "proxy.h"
+#include "proxy_fwd.h"
+#include "sip/sip_reply.h"
+#include "sip/sip_timer_event.h"
+#include "sip/sip_transport.h"
+#include "sip/sip_txn.h"
+
+#define PROXY_LOG "as"
+#define PROXY_OUT_MAX (SIP_MAX_MSG_SIZE + SIP_LUMP_ARENA) /* an edited message: the largest input plus our lumps */
+#define PROXY_REPLY_MAX 16384  /* a local reply: the request's Vias, From, To, Call-ID, CSeq and our headers */
+#define PROXY_SWEEP_MS 10000   /* expired bindings and over-age call records are swept this often */
+#define PROXY_BIND_ATTEMPTS 32 /* port 0: tries to find a port free for both UDP and TCP */
+#define PROXY_TAG_MAX 24       /* our To tag for local final responses */
+
+/* Reasons for forwarding an INVITE without the tag, as metric label values (plus as_checks' decision reasons). */
+#define PROXY_REASON_DISABLED "checks disabled"
+#define PROXY_REASON_UNAVAILABLE "checks unavailable"
+
+typedef enum {
+    PROXY_STRIP_CALLER_UNSUB = 0,
+    PROXY_STRIP_CALLEE_UNSUB,
+    PROXY_STRIP_NOT_ATTACHED,
+    PROXY_STRIP_TIMEOUT,
+    PROXY_STRIP_ERROR,
+    PROXY_STRIP_UNKNOWN,
+    PROXY_STRIP_DISABLED,
+    PROXY_STRIP_UNAVAILABLE,
+    PROXY_STRIP_OTHER,
+    PROXY_STRIP_COUNT
+} proxy_strip_reason_t;
+
+typedef struct {
+    metric_t *eligible;                      /* tag kept: all checks passed */
+    metric_t *plain;                         /* INVITE without the tag: no lookups */
+    metric_t *stripped[PROXY_STRIP_COUNT];   /* tag removed, by reason */
+    metric_t *rejected;                      /* 403/404/483/503 answered locally to an INVITE */
+    metric_t *registers;                     /* REGISTER requests answered */
+    metric_t *txns, *calls, *bindings, *pending; /* gauges, set by proxy_refresh_metrics */
+} proxy_metrics_t;
+
+typedef struct pfwd pfwd_t;
+
+/* The encryption check's callback argument (heap): who to wake, by id. */
+typedef struct {
+    proxy_t *p;
+    sip_txn_id_t sid;
+} pcheck_t;
+
+struct pfwd {
+    proxy_t *p;
+    int refs;                 /* live transactions carrying this as tu_data */
+    sip_txn_id_t sid, cid;    /* SIP_TXN_ID_NONE once terminated / before forwarding */
+    sip_method_t method;
+    char *req;                /* the request as received (Via stamped): local replies and the forwarded edit */
+    size_t req_len;
+    char *fwd;                /* the INVITE as forwarded: its CANCEL is built from it (§9.1) */
+    size_t fwd_len;
+    sip_proto_t in_proto;
+    sip_addr_t dst;           /* next hop */
+    char call_id[CALL_ID_MAX];
+    char caller[PROXY_URI_MAX], callee[PROXY_URI_MAX]; /* identities for the checks and the call table */
+    char target[REG_URI_MAX]; /* new Request-URI from the location service, "" to keep */
+    pcheck_t *check;          /* pending encryption check, or NULL */
+    uint64_t check_handle;
+    bool final_sent;          /* a final response went upstream */
+    bool got_provisional;     /* a provisional came from downstream: a CANCEL may be sent (§9.1) */
+    bool cancel_pending;      /* CANCEL received before any provisional */
+};
+
+struct proxy {
+    struct event_base *base;
+    sip_transport_layer_t *tp;
+    sip_txn_layer_t *tl;
+    sip_timer_event_t *te;
+    struct event *sweep_ev;
+    proxy_self_t self;
+    registrar_t *reg;
+    call_table_t *calls;
+    as_checks_t *checks;
+    proxy_metrics_t m;
+    sip_msg_t *scratch; /* re-parse of held requests (the transport's own message is borrowed) */
+    sip_lumps_t *lumps;
+    char *out;          /* an edited message */
+    char to_tag[PROXY_TAG_MAX];
+    size_t pending_invites;
+    bool draining;
+};
+
+/* proxy.c */
+uint64_t proxy_now_ms(void);
+pfwd_t *pfwd_new(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src);
+/* Parses pf->req into p->scratch. Returns it, or NULL. */
+sip_msg_t *pfwd_request(proxy_t *p, pfwd_t *pf);
+/* Answers req through server transaction sid (to_tag added for finals). 0 or -1. */
+int proxy_reply(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason, const char *extra);
+/* The same for a held request; records the final and its bookkeeping. */
+void pfwd_reply(proxy_t *p, pfwd_t *pf, int status, const char *reason);
+/* Bookkeeping when a final response goes upstream (call table, pending count). */
+void pfwd_final(proxy_t *p, pfwd_t *pf, int status);
+/* Edits pf's request (§16.6) and starts the client transaction towards pf->dst. 0 or -1. */
+int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc);
+
+/* proxy_invite.c */
+void proxy_invite(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src);
+void proxy_cancel(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req);
+void proxy_send_cancel(proxy_t *p, pfwd_t *pf);
+void proxy_check_abort(proxy_t *p, pfwd_t *pf);
+
+/* proxy_route.c */
+void proxy_forward(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src);
+void proxy_ack(proxy_t *p, sip_msg_t *ack);
+void proxy_response(proxy_t *p, pfwd_t *pf, sip_msg_t *resp);
+void proxy_stray_response(proxy_t *p, sip_msg_t *resp);
+
+#endif

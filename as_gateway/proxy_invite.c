@@ -1,0 +1,208 @@
+/*
+ * proxy_invite — the out-of-dialog INVITE (RFC 3261 §16.2-16.6) with the AS's own rules (DESIGN §2, §3, §4) and
+ * its CANCEL (§16.10, §9.2).
+ *
+ * Order: 100 Trying at once (§16.2: the checks may take up to lookup_timeout_ms); the caller is trusted only when
+ * its From AOR is registered from the request's source address (else 403); the callee is the newest binding of
+ * the Request-URI's AOR (else 404). An INVITE whose Contact carries +u.mihua.voenc waits for as_checks; the
+ * decision keeps or strips the tag, and the call is forwarded either way: the checks never fail a call. An INVITE
+ * without the tag is forwarded at once. The checks run even when the callee registered without the tag: its 183
+ * then simply lacks it (DESIGN §1), and the call record still says what the network allowed.
+ *
+ * The call record (DESIGN §4) is written when the INVITE is forwarded, so encryptionAllowed is the decision.
+ *
+ * CANCEL: answered 200 by us; a held INVITE (checks pending) is answered 487 at once; a forwarded one is
+ * CANCELled downstream as soon as a provisional response has arrived (§9.1), and its 487 comes back the normal
+ * way.
+ */
+#include "proxy_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+static proxy_strip_reason_t invite_reason_index(const char *reason)
+{
+    static const struct {
+        const char *text;
+        proxy_strip_reason_t idx;
+    } map[] = {
+        {"caller not subscribed", PROXY_STRIP_CALLER_UNSUB}, {"callee not subscribed", PROXY_STRIP_CALLEE_UNSUB},
+        {"callee not attached on 4G/5G", PROXY_STRIP_NOT_ATTACHED}, {"lookup timeout", PROXY_STRIP_TIMEOUT},
+        {"lookup error", PROXY_STRIP_ERROR}, {"user unknown", PROXY_STRIP_UNKNOWN},
+        {PROXY_REASON_DISABLED, PROXY_STRIP_DISABLED}, {PROXY_REASON_UNAVAILABLE, PROXY_STRIP_UNAVAILABLE},
+    };
+    for (size_t i = 0; reason && i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(reason, map[i].text) == 0)
+            return map[i].idx;
+    return PROXY_STRIP_OTHER;
+}
+
+static void invite_count(proxy_t *p, bool tagged, bool allowed, const char *reason)
+{
+    metric_t *m = !tagged ? p->m.plain : allowed ? p->m.eligible : p->m.stripped[invite_reason_index(reason)];
+    if (m)
+        metric_inc(m);
+}
+
+/* Forwards the held INVITE with the tag kept (allowed) or stripped, and records the call. */
+static void invite_forward(proxy_t *p, pfwd_t *pf, bool tagged, bool allowed)
+{
+    if (pfwd_send(p, pf, true, tagged && !allowed) != 0) {
+        log_warn(PROXY_LOG, "call %s: could not forward the INVITE", pf->call_id);
+        pfwd_reply(p, pf, 500, "Server Internal Error");
+        return;
+    }
+    if (call_table_put(p->calls, pf->call_id, pf->caller, pf->callee, tagged && allowed, proxy_now_ms()) != 0)
+        log_warn(PROXY_LOG, "call %s: not recorded (call table full or identity too long)", pf->call_id);
+}
+
+static void on_checks(const as_decision_t *d, const as_lookup_results_t *r, void *ud)
+{
+    pcheck_t *ticket = ud;
+    proxy_t *p = ticket->p;
+    pfwd_t *pf = sip_txn_get_tu_data(p->tl, ticket->sid);
+    if (!pf || pf->check != ticket) { /* cannot happen: freeing a pfwd cancels its check; kept as a guard */
+        free(ticket);
+        return;
+    }
+    pf->check = NULL;
+    free(ticket);
+    log_info(PROXY_LOG,
+             "call %s caller=%s callee=%s encryption=%s reason=\"%s\" hss_us=%u udm_us=%u callee_rat=%s/%s",
+             pf->call_id, pf->caller, pf->callee, d->allowed ? "allowed" : "stripped", d->reason,
+             r ? r->latency_us[AS_SRC_HSS] : 0, r ? r->latency_us[AS_SRC_UDM] : 0,
+             r && r->callee_rat[AS_SRC_HSS][0] ? r->callee_rat[AS_SRC_HSS] : "-",
+             r && r->callee_rat[AS_SRC_UDM][0] ? r->callee_rat[AS_SRC_UDM] : "-");
+    invite_count(p, true, d->allowed, d->reason);
+    invite_forward(p, pf, true, d->allowed);
+}
+
+void proxy_check_abort(proxy_t *p, pfwd_t *pf)
+{
+    if (!pf->check)
+        return;
+    as_checks_cancel(p->checks, pf->check_handle);
+    free(pf->check);
+    pf->check = NULL;
+}
+
+static bool invite_tagged(const sip_msg_t *req)
+{
+    for (int i = 0; i < req->ncontact; i++)
+        if (sip_param_get(req->contact[i].params, REG_FEATURE_VOENC, NULL))
+            return true;
+    return false;
+}
+
+/* Starts the checks, or forwards stripped when they cannot run. */
+static void invite_check(proxy_t *p, pfwd_t *pf)
+{
+    const char *why = PROXY_REASON_DISABLED;
+    pcheck_t *ticket = p->checks ? malloc(sizeof *ticket) : NULL;
+    if (ticket) {
+        *ticket = (pcheck_t){p, pf->sid};
+        pf->check = ticket;
+        pf->check_handle = as_checks_start(p->checks, pf->caller, pf->callee, on_checks, ticket);
+        if (pf->check_handle != 0)
+            return;
+        pf->check = NULL;
+        free(ticket);
+        why = PROXY_REASON_UNAVAILABLE;
+    } else if (p->checks) {
+        why = PROXY_REASON_UNAVAILABLE;
+    }
+    log_info(PROXY_LOG, "call %s caller=%s callee=%s encryption=stripped reason=\"%s\"", pf->call_id, pf->caller,
+             pf->callee, why);
+    invite_count(p, true, false, why);
+    invite_forward(p, pf, true, false);
+}
+
+static int invite_reject(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason)
+{
+    log_info(PROXY_LOG, "INVITE %.*s: %d %s", req->call_id.len, req->call_id.s, status, reason);
+    if (p->m.rejected)
+        metric_inc(p->m.rejected);
+    return proxy_reply(p, sid, req, status, reason, NULL);
+}
+
+void proxy_invite(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src)
+{
+    char caller_key[REG_AOR_MAX], callee_key[REG_AOR_MAX];
+    uint64_t now = proxy_now_ms();
+    if (p->draining) {
+        invite_reject(p, sid, req, 503, "Service Unavailable (shutting down)");
+        return;
+    }
+    proxy_reply(p, sid, req, 100, "Trying", NULL);
+    if (registrar_aor_key(&req->from.uri, caller_key, sizeof caller_key) != 0 ||
+        !registrar_has_source(p->reg, caller_key, src, now)) {
+        invite_reject(p, sid, req, 403, "Forbidden (caller not registered from this address)");
+        return;
+    }
+    const reg_binding_t *b =
+        registrar_aor_key(&req->ruri, callee_key, sizeof callee_key) == 0 ? registrar_lookup(p->reg, callee_key, now)
+                                                                          : NULL;
+    if (!b) {
+        invite_reject(p, sid, req, 404, "Not Found");
+        return;
+    }
+    pfwd_t *pf = pfwd_new(p, sid, req, src);
+    if (!pf) {
+        proxy_reply(p, sid, req, 500, "Server Internal Error", NULL);
+        return;
+    }
+    snprintf(pf->target, sizeof pf->target, "%s", b->uri);
+    pf->dst = b->src; /* where the callee registered from: also right behind a NAT */
+    if (proxy_uri_identity(req->from.uri_raw, &req->from.uri, pf->caller, sizeof pf->caller) != 0 ||
+        proxy_uri_identity(req->ruri_raw, &req->ruri, pf->callee, sizeof pf->callee) != 0) {
+        pfwd_reply(p, pf, 400, "Bad Request (identity too long)");
+        return;
+    }
+    if (!invite_tagged(req)) {
+        invite_count(p, false, false, NULL);
+        invite_forward(p, pf, false, false);
+        return;
+    }
+    invite_check(p, pf);
+}
+
+/* ---------------------------------------------------------------- CANCEL */
+
+void proxy_send_cancel(proxy_t *p, pfwd_t *pf)
+{
+    sip_txn_id_t id;
+    pf->cancel_pending = false;
+    if (!pf->fwd || pf->cid == SIP_TXN_ID_NONE)
+        return;
+    sip_msg_t *inv = p->scratch;
+    int n = sip_msg_parse(inv, pf->fwd, pf->fwd_len, SIP_TP_DGRAM) == SIP_OK && sip_msg_check(inv) == SIP_OK
+                ? proxy_build_cancel(inv, p->out, PROXY_OUT_MAX)
+                : -1;
+    if (n < 0 || sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->dst, NULL, &id) != 0)
+        log_warn(PROXY_LOG, "call %s: could not send the CANCEL downstream", pf->call_id);
+}
+
+void proxy_cancel(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req)
+{
+    sip_txn_id_t inv = sip_txn_find_invite(p->tl, req);
+    pfwd_t *pf = inv != SIP_TXN_ID_NONE ? sip_txn_get_tu_data(p->tl, inv) : NULL;
+    if (inv == SIP_TXN_ID_NONE) {
+        proxy_reply(p, sid, req, 481, "Call/Transaction Does Not Exist", NULL);
+        return;
+    }
+    proxy_reply(p, sid, req, 200, "OK", NULL);
+    if (!pf || pf->final_sent)
+        return;
+    call_table_remove(p->calls, pf->call_id);
+    if (pf->check) { /* still held: nothing went downstream */
+        proxy_check_abort(p, pf);
+        pfwd_reply(p, pf, 487, "Request Terminated");
+    } else if (pf->got_provisional) {
+        proxy_send_cancel(p, pf);
+    } else {
+        pf->cancel_pending = true; /* §9.1: wait for a provisional response */
+    }
+}

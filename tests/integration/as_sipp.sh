@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# mihua-as with sipp as the foreign UEs (issue 5, DESIGN §1-§4): real mihua-as, mihua-hss and mihua-udm on
+# 127.0.0.1 with free ports. sipp registers the caller and the callee, then calls through the AS
+# (INVITE/183 100rel/PRACK/UPDATE/180/200/ACK/BYE); the callee's scenario fails unless +u.mihua.voenc is present
+# (or, in the "stripped" variant, absent) in the INVITE it receives. Each case also reads the AS's call record
+# during the call (200, encryptionAllowed as expected) and after the BYE (404), and one call is captured for tshark.
+. "$MIHUA_SRC/tests/integration/lib.sh"
+
+SIPP_DIR=$MIHUA_SRC/tests/integration/sipp
+D=$MIHUA_TEST_DOMAIN
+LOOKUP_MS=300
+write_subscribers "$T_DIR/subscribers.json"
+sed 's/check_it="true" assign_to="voenc"/check_it_inverse="true" assign_to="voenc"/' "$SIPP_DIR/callee.xml" \
+    >"$T_DIR/callee_plain.xml"
+grep -q 'check_it_inverse="true" assign_to="voenc"' "$T_DIR/callee_plain.xml"
+
+HSS_PORT=$(free_port)
+UDM_PORT=$(free_port)
+declare -A UE_PORT
+for u in 1 2 3 4 9; do UE_PORT[$u]=$(free_port); done
+
+start_hss() {
+    start_daemon hss "$MIHUA_BIN/mihua-hss" -c "$MIHUA_SRC/conf/hss.json" --subscribers "$T_DIR/subscribers.json" \
+        --port "$HSS_PORT" --admin-listen 127.0.0.1:0
+}
+start_udm() {
+    start_daemon udm "$MIHUA_BIN/mihua-udm" -c "$MIHUA_SRC/conf/udm.json" --subscribers "$T_DIR/subscribers.json" \
+        --listen "127.0.0.1:$UDM_PORT" --admin-listen 127.0.0.1:0
+}
+# start_as [OPTIONS...]: (re)starts the AS and sets AS_SIP_PORT and SBI.
+start_as() {
+    if [ -n "${as_PID:-}" ]; then stop_daemon "$as_PID" || fail "AS: SIGTERM exit 0"; fi
+    start_daemon as "$MIHUA_BIN/mihua-as" -c "$MIHUA_SRC/conf/as.json" --sip-listen 127.0.0.1:0 \
+        --sbi-listen 127.0.0.1:0 --hss "127.0.0.1:$HSS_PORT" --udm-url "http://127.0.0.1:$UDM_PORT" \
+        --diameter-port 0 --lookup-timeout-ms "$LOOKUP_MS" "$@"
+    local ready
+    ready=$(grep '^READY' "$T_DIR/as.out")
+    AS_SIP_PORT=$(sed -E 's/.* sip=[^:]+:([0-9]+) .*/\1/' <<<"$ready")
+    SBI=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' <<<"$ready")
+}
+
+# register USER [FEATURE]: REGISTER sip:+1555000000USER@D from the user's own port.
+register() {
+    local u=$1 feature=${2-;+u.mihua.voenc}
+    (cd "$T_DIR" && exec sipp -sf "$SIPP_DIR/register.xml" -m 1 -i 127.0.0.1 -p "${UE_PORT[$u]}" -timeout 10 \
+        -timeout_error -key user "+1555000000$u" -key domain "$D" -key feature "$feature" \
+        "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/reg$u.log" 2>&1)
+}
+register_all() {
+    for u in 1 2 3 4 9; do check "REGISTER user $u: 200 OK" register "$u"; done
+}
+
+curl_call() { # curl_call CALLID OUTFILE -> prints the HTTP status
+    curl -s --http2-prior-knowledge -o "$2" -w '%{http_code}' "$SBI/as/v1/calls/$1"
+}
+
+# call NAME CALLER CALLEE REQUEST_URI kept|stripped: one complete call; the callee's scenario checks the tag.
+call() {
+    local name=$1 caller=$2 callee=$3 ruri=$4 expect=$5 cid="mihua-$1-1" scen="$SIPP_DIR/callee.xml"
+    [ "$expect" = stripped ] && scen="$T_DIR/callee_plain.xml"
+    (cd "$T_DIR" && exec sipp -sf "$scen" -m 1 -i 127.0.0.1 -p "${UE_PORT[$callee]}" -timeout 20 -timeout_error \
+        -key user "+1555000000$callee" -trace_err -trace_msg "127.0.0.1:$AS_SIP_PORT" \
+        >"$T_DIR/$name.callee.log" 2>&1) &
+    local callee_pid=$!
+    sleep 0.3
+    local t0 t1
+    t0=$(date +%s%N)
+    (cd "$T_DIR" && exec sipp -sf "$SIPP_DIR/caller.xml" -m 1 -i 127.0.0.1 -p "${UE_PORT[$caller]}" -d 1500 -timeout 20 \
+        -timeout_error -cid_str "mihua-$name-%u" -key user "+1555000000$caller" -key domain "$D" \
+        -key callee "$ruri" -trace_err -trace_msg "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/$name.caller.log" 2>&1) &
+    local caller_pid=$! status="" i
+    for i in $(seq 1 60); do
+        status=$(curl_call "$cid" "$T_DIR/$name.call.json")
+        [ "$status" = 200 ] && break
+        sleep 0.05
+    done
+    t1=$(date +%s%N)
+    check "$name: call record answered during the call" [ "$status" = 200 ]
+    local want=False
+    [ "$expect" = kept ] && want=True
+    check "$name: encryptionAllowed is $want" \
+        [ "$(jget "$T_DIR/$name.call.json" "j.get('encryptionAllowed')")" = "$want" ]
+    check "$name: record names caller and callee" \
+        [ "$(jget "$T_DIR/$name.call.json" "j['caller'] + ' ' + j['callee']")" = "sip:+1555000000$caller@$D $ruri" ]
+    CALL_SETUP_MS=$(( (t1 - t0) / 1000000 ))
+    local rc_caller=0 rc_callee=0
+    wait "$caller_pid" || rc_caller=$?
+    wait "$callee_pid" || rc_callee=$?
+    check "$name: caller completed the call (INVITE..BYE)" [ "$rc_caller" -eq 0 ]
+    check "$name: callee saw the tag $expect and completed" [ "$rc_callee" -eq 0 ]
+    check "$name: call record gone after BYE (404)" [ "$(curl_call "$cid" "$T_DIR/$name.gone.json")" = 404 ]
+    check "$name: 404 is ProblemDetails CALL_NOT_FOUND" \
+        [ "$(jget "$T_DIR/$name.gone.json" "j.get('cause')")" = CALL_NOT_FOUND ]
+}
+
+start_hss
+start_udm
+start_as
+tshark -i lo -f "udp port $AS_SIP_PORT or tcp port $HSS_PORT or tcp port $UDM_PORT" -w "$T_DIR/call.pcapng" \
+    >"$T_DIR/tshark.log" 2>&1 &
+TSHARK_PID=$!
+wait_for "$T_DIR/tshark.log" "Capturing on"
+register_all
+
+# sip_probe LOCAL_PORT RURI FROM_USER: one INVITE over UDP, prints the status of the first final response.
+sip_probe() {
+    python3 - "$AS_SIP_PORT" "$@" <<'PY'
+import socket, sys
+as_port, local, ruri, user = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+d = "ims.mnc001.mcc001.3gppnetwork.org"
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", local)); s.settimeout(3)
+port = s.getsockname()[1]
+if ruri == "garbage":
+    msg = "INVITE sip:x@y SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKp\r\nFrom: <sip:a@b>;tag=1\r\n" \
+          "To: <sip:x@y>\r\nCall-ID: probe\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n" % port
+else:
+    msg = ("INVITE %s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bKprobe%d\r\nMax-Forwards: 70\r\n"
+           "From: <sip:+1555000000%s@%s>;tag=p\r\nTo: <%s>\r\nCall-ID: probe-%d@x\r\nCSeq: 1 INVITE\r\n"
+           "Contact: <sip:p@127.0.0.1:%d>;+u.mihua.voenc\r\nContent-Length: 0\r\n\r\n"
+           % (ruri, port, port, user, d, ruri, port, port))
+s.sendto(msg.encode(), ("127.0.0.1", as_port))
+while True:
+    code = int(s.recv(65535).split(b" ", 2)[1])
+    if code >= 200:
+        print(code); break
+PY
+}
+check "INVITE from an address the caller did not register from: 403" \
+    [ "$(sip_probe 0 "sip:+15550000001@$D" 2)" = 403 ]
+check "INVITE to an unregistered callee: 404" [ "$(sip_probe "${UE_PORT[2]}" "sip:+15550000007@$D" 2)" = 404 ]
+check "malformed INVITE (CSeq method differs): 400" [ "$(sip_probe 0 garbage 2)" = 400 ]
+
+kill -HUP "$as_PID"
+sleep 0.2
+check "SIGHUP: the AS keeps running (nothing to reload)" kill -0 "$as_PID"
+
+call kept_nr 2 1 "tel:+15550000001" kept
+kill -INT "$TSHARK_PID"
+wait "$TSHARK_PID" || true
+
+call caller_unsubscribed 3 1 "sip:+15550000001@$D" stripped
+call callee_unsubscribed 1 3 "sip:+15550000003@$D" stripped
+call callee_utran 1 4 "sip:+15550000004@$D" stripped
+call callee_eutran 1 2 "sip:+15550000002@$D" kept
+call callee_unknown 1 9 "sip:+15550000009@$D" stripped
+
+# Policy udm for both questions: the UDM alone decides (it serves an AMF registration only for NR).
+start_as --subscription-source udm --attachment-source udm
+register_all
+call udm_kept 2 1 "sip:+15550000001@$D" kept
+stop_daemon "$udm_PID" || true
+call udm_stopped 2 1 "sip:+15550000001@$D" stripped
+check "AS log: UDM stopped gives a lookup error" grep -q 'mihua-udm_stopped-1.*encryption=stripped' "$T_DIR/as.log"
+
+# Back to policy hss; an HSS that answers nothing: stripped within the lookup budget.
+start_as
+register_all
+kill -STOP "$hss_PID"
+call hss_timeout 2 1 "sip:+15550000001@$D" stripped
+kill -CONT "$hss_PID"
+check "AS log: HSS silent gives a lookup timeout" grep -q 'mihua-hss_timeout-1.*reason="lookup timeout"' "$T_DIR/as.log"
+check "lookup timeout: the call record existed within 2 s of the INVITE ($CALL_SETUP_MS ms)" \
+    [ "$CALL_SETUP_MS" -lt 2000 ]
+stop_daemon "$hss_PID" || true
+call hss_stopped 2 1 "sip:+15550000001@$D" stripped
+
+# Metrics: calls by outcome.
+curl -s --http2-prior-knowledge "$SBI/metrics" >"$T_DIR/metrics.txt"
+check "metrics: stripped calls counted" grep -qE '^mihua_as_calls_total\{outcome="stripped",reason="lookup_timeout"\} 1' \
+    "$T_DIR/metrics.txt"
+check "metrics: registrations gauge" grep -qE '^mihua_as_registrations 5' "$T_DIR/metrics.txt"
+
+# Wire: tshark dissects the first call's SIP and the Sh lookups with nothing malformed.
+tshark -r "$T_DIR/call.pcapng" -d "tcp.port==$HSS_PORT,diameter" -d "tcp.port==$UDM_PORT,http2" \
+    -Y "sip || diameter || http2" >"$T_DIR/wire.txt" 2>"$T_DIR/wire.err" || true
+check "wire: SIP INVITE seen" grep -q "INVITE" "$T_DIR/wire.txt"
+check "wire: Sh UDR/UDA seen" grep -q "cmd=User-Data Answer(306).*3GPP Sh" "$T_DIR/wire.txt"
+check "wire: SBI lookup seen" grep -q "GET /nudm-uecm/v1/msisdn-" "$T_DIR/wire.txt"
+check "wire: forwarded INVITE, 183, PRACK, UPDATE, BYE seen" \
+    bash -c "grep -q 'Session Progress' '$T_DIR/wire.txt' && grep -q 'PRACK' '$T_DIR/wire.txt' && \
+             grep -q 'UPDATE' '$T_DIR/wire.txt' && grep -q 'BYE' '$T_DIR/wire.txt'"
+tshark -r "$T_DIR/call.pcapng" -d "tcp.port==$HSS_PORT,diameter" -d "tcp.port==$UDM_PORT,http2" \
+    -Y "_ws.malformed" >"$T_DIR/malformed.txt" 2>"$T_DIR/malformed.err" || true
+check "wire: no malformed packet" [ ! -s "$T_DIR/malformed.txt" ]
+
+check "AS: SIGTERM exit 0" stop_daemon "$as_PID"
+as_PID=""
+finish
