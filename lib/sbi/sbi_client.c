@@ -21,6 +21,8 @@
  */
 #include "sbi/sbi_client.h"
 
+#include "sbi/sbi_buf.h"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
@@ -332,19 +334,8 @@ static int on_data_chunk_cb(nghttp2_session *session, uint8_t flags, int32_t str
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_CANCEL);
         return 0;
     }
-    if (r->body_len + len + 1 > r->body_cap) {
-        size_t cap = r->body_cap ? r->body_cap : 1024;
-        while (cap < r->body_len + len + 1)
-            cap *= 2;
-        char *b = realloc(r->body, cap);
-        if (!b)
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-        r->body = b;
-        r->body_cap = cap;
-    }
-    memcpy(r->body + r->body_len, data, len);
-    r->body_len += len;
-    r->body[r->body_len] = '\0';
+    if (sbi_buf_append(&r->body, &r->body_len, &r->body_cap, data, len) != 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     return 0;
 }
 

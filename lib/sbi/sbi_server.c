@@ -31,6 +31,8 @@
  */
 #include "sbi/sbi_server.h"
 
+#include "sbi/sbi_buf.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -691,19 +693,8 @@ static int on_data_chunk_cb(nghttp2_session *session, uint8_t flags, int32_t str
         answer_too_large(req);
         return 0;
     }
-    if (req->body_len + len + 1 > req->body_cap) {
-        size_t cap = req->body_cap ? req->body_cap : 1024;
-        while (cap < req->body_len + len + 1)
-            cap *= 2;
-        char *b = realloc(req->body, cap);
-        if (!b)
-            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-        req->body = b;
-        req->body_cap = cap;
-    }
-    memcpy(req->body + req->body_len, data, len);
-    req->body_len += len;
-    req->body[req->body_len] = '\0';
+    if (sbi_buf_append(&req->body, &req->body_len, &req->body_cap, data, len) != 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     return 0;
 }
 
