@@ -13,6 +13,7 @@
 
 #include "as_conf.h"
 #include "as_sbi.h"
+#include "core/daemon.h"
 #include "core/log.h"
 #include "proxy.h"
 
@@ -35,12 +36,6 @@ typedef struct {
     bool sbi_drained;
 } as_app_t;
 
-static void on_sighup(evutil_socket_t sig, short what, void *arg)
-{
-    (void)sig, (void)what, (void)arg;
-    log_info("as", "SIGHUP: nothing to reload");
-}
-
 static void on_sbi_drained(void *arg) { ((as_app_t *)arg)->sbi_drained = true; }
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
@@ -52,14 +47,12 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
         event_base_loopbreak(app->base);
 }
 
-static void on_sigterm(evutil_socket_t sig, short what, void *arg)
+static void on_stop(void *arg)
 {
     as_app_t *app = arg;
     struct timeval tv = {0, AS_DRAIN_POLL_MS * 1000};
-    (void)what;
     if (app->drain_ev)
         return;
-    log_info("as", "signal %d: draining", (int)sig);
     proxy_drain(app->proxy);
     sbi_server_drain(app->srv, on_sbi_drained, app);
     app->drain_ev = event_new(app->base, -1, EV_PERSIST, on_drain_tick, app);
@@ -92,21 +85,12 @@ static int open_all(const as_conf_t *c, as_app_t *app)
 
 static int serve(const as_conf_t *c, as_app_t *app)
 {
-    struct event *ev[] = {evsignal_new(app->base, SIGHUP, on_sighup, app),
-                          evsignal_new(app->base, SIGTERM, on_sigterm, app),
-                          evsignal_new(app->base, SIGINT, on_sigterm, app)};
-    int rc = 1;
-    if (ev[0] && ev[1] && ev[2] && !event_add(ev[0], NULL) && !event_add(ev[1], NULL) && !event_add(ev[2], NULL)) {
-        printf("READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s:%ld\n", c->sip_host,
-               proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, c->sip_host,
-               c->diameter_port);
-        fflush(stdout);
-        rc = event_base_dispatch(app->base) < 0 ? 1 : 0;
-    }
-    for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
-        if (ev[i])
-            event_free(ev[i]);
-    return rc;
+    char ready[3 * SBI_HOST_MAX + 96];
+    snprintf(ready, sizeof ready, "READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s:%ld", c->sip_host,
+             proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, c->sip_host,
+             c->diameter_port);
+    daemon_t d = {.base = app->base, .name = "as", .reload = NULL, .stop = on_stop, .ud = app};
+    return daemon_run(&d, ready);
 }
 
 int main(int argc, char **argv)

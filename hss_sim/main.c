@@ -2,7 +2,7 @@
  * mihua-hss — Diameter Sh HSS simulator (DESIGN §3, §5, §8).
  *
  * Wiring only: settings, subscriber store, freeDiameter node with the Sh path, the admin API on its own HTTP/2
- * port, and a libevent loop that turns SIGHUP into a reload and SIGTERM/SIGINT into a drain and a clean stop.
+ * port, and a libevent loop (lib/core/daemon) where SIGHUP reloads and SIGTERM/SIGINT drain and stop.
  * freeDiameter answers UDRs on its own threads; the admin API runs on the loop.
  */
 #include <event2/event.h>
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/daemon.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "diameter/diam_node.h"
@@ -25,13 +26,11 @@ typedef struct {
     sbi_server_t *admin_srv;
 } hss_app_t;
 
-static void on_sighup(evutil_socket_t sig, short what, void *arg)
+static void on_reload(void *arg)
 {
     hss_app_t *app = arg;
     sub_error_t err;
 
-    (void)sig;
-    (void)what;
     if (sub_store_reload(app->store, &err) != 0)
         log_error("hss", "reload failed, keeping the previous subscriber data: %s", err.msg);
     else
@@ -43,12 +42,10 @@ static void on_drained(void *arg)
     event_base_loopbreak(((hss_app_t *)arg)->base);
 }
 
-static void on_sigterm(evutil_socket_t sig, short what, void *arg)
+static void on_stop(void *arg)
 {
     hss_app_t *app = arg;
 
-    (void)what;
-    log_info("hss", "signal %d: draining and stopping", (int)sig);
     sbi_server_drain(app->admin_srv, on_drained, app);
 }
 
@@ -56,25 +53,20 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
 {
     hss_sh_t *sh = hss_sh_new(dict, app->store, conf->service_indication, metrics);
     sub_admin_t *admin = sub_admin_new(app->admin_srv, app->store, metrics, NULL, NULL);
-    struct event *ev[3] = {evsignal_new(app->base, SIGHUP, on_sighup, app),
-                           evsignal_new(app->base, SIGTERM, on_sigterm, app),
-                           evsignal_new(app->base, SIGINT, on_sigterm, app)};
+    daemon_t d = {.base = app->base, .name = "hss", .reload = on_reload, .stop = on_stop, .ud = app};
+    char ready[2 * SBI_HOST_MAX + 96];
     int rc = 1;
 
-    if (sh == NULL || admin == NULL || !ev[0] || !ev[1] || !ev[2] || event_add(ev[0], NULL) != 0 ||
-        event_add(ev[1], NULL) != 0 || event_add(ev[2], NULL) != 0) {
-        log_error("hss", "could not register the Sh handler, the admin API or signal events");
+    if (sh == NULL || admin == NULL) {
+        log_error("hss", "could not register the Sh handler or the admin API");
     } else if (sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0) {
         log_error("hss", "admin API: cannot listen on %s", conf->admin_listen);
     } else {
-        printf("READY mihua-hss diameter=%s@0.0.0.0:%ld admin=http://%s:%u realm=%s\n", conf->identity, conf->port,
-               conf->admin_host, (unsigned)sbi_server_port(app->admin_srv), conf->realm);
-        fflush(stdout);
-        rc = event_base_dispatch(app->base) < 0 ? 1 : 0;
+        snprintf(ready, sizeof ready, "READY mihua-hss diameter=%s@0.0.0.0:%ld admin=http://%s:%u realm=%s",
+                 conf->identity, conf->port, conf->admin_host, (unsigned)sbi_server_port(app->admin_srv),
+                 conf->realm);
+        rc = daemon_run(&d, ready);
     }
-    for (int i = 0; i < 3; i++)
-        if (ev[i] != NULL)
-            event_free(ev[i]);
     hss_sh_free(sh);
     sbi_server_free(app->admin_srv);
     app->admin_srv = NULL;

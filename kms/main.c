@@ -2,8 +2,8 @@
  * mihua-kms — the key management server of DESIGN §4 (patent claims 11-13; issue 4).
  *
  * Wiring only: settings (kms_conf), subscriber store (lib/subscriber), key table (kms_keys), audit log
- * (kms_audit), the AS client and the HTTP/2 server (lib/sbi) with the API (kms_api), on one libevent loop that
- * turns SIGHUP into a subscriber reload plus audit-log reopen and SIGTERM/SIGINT into a graceful drain.
+ * (kms_audit), the AS client and the HTTP/2 server (lib/sbi) with the API (kms_api), on one libevent loop
+ * (lib/core/daemon) where SIGHUP reloads subscribers and reopens the audit log and SIGTERM/SIGINT drain.
  */
 #include <errno.h>
 #include <event2/event.h>
@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/daemon.h"
 #include "core/log.h"
 #include "kms_api.h"
 #include "kms_conf.h"
@@ -27,12 +28,11 @@ typedef struct {
     kms_api_t *api;
 } kms_app_t;
 
-static void on_sighup(evutil_socket_t sig, short what, void *arg)
+static void on_reload(void *arg)
 {
     kms_app_t *app = arg;
     sub_error_t err;
-    (void)sig;
-    (void)what;
+
     if (kms_audit_reopen(app->audit) != 0)
         log_error("kms", "audit log reopen failed, still writing the old file: %s", strerror(errno));
     if (sub_store_reload(app->store, &err) != 0)
@@ -43,11 +43,9 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 
 static void on_drained(void *arg) { event_base_loopbreak(((kms_app_t *)arg)->base); }
 
-static void on_sigterm(evutil_socket_t sig, short what, void *arg)
+static void on_stop(void *arg)
 {
     kms_app_t *app = arg;
-    (void)what;
-    log_info("kms", "signal %d: draining", (int)sig);
     sbi_server_drain(app->srv, on_drained, app);
 }
 
@@ -83,20 +81,11 @@ static int serve(const kms_conf_t *c, kms_app_t *app)
         return 1;
     if (!app->tls)
         log_warn("kms", "--insecure-h2c: serving cleartext HTTP/2; keys travel wrapped but requests are exposed");
-    struct event *ev[] = {evsignal_new(app->base, SIGHUP, on_sighup, app),
-                          evsignal_new(app->base, SIGTERM, on_sigterm, app),
-                          evsignal_new(app->base, SIGINT, on_sigterm, app)};
-    int rc = 1;
-    if (ev[0] && ev[1] && ev[2] && !event_add(ev[0], NULL) && !event_add(ev[1], NULL) && !event_add(ev[2], NULL)) {
-        printf("READY mihua-kms sbi=%s://%s:%u\n", app->tls ? "https" : "http", c->listen_host,
-               sbi_server_port(app->srv));
-        fflush(stdout);
-        rc = event_base_dispatch(app->base) < 0 ? 1 : 0;
-    }
-    for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++)
-        if (ev[i])
-            event_free(ev[i]);
-    return rc;
+    char ready[SBI_HOST_MAX + 64];
+    snprintf(ready, sizeof ready, "READY mihua-kms sbi=%s://%s:%u", app->tls ? "https" : "http", c->listen_host,
+             sbi_server_port(app->srv));
+    daemon_t d = {.base = app->base, .name = "kms", .reload = on_reload, .stop = on_stop, .ud = app};
+    return daemon_run(&d, ready);
 }
 
 int main(int argc, char **argv)

@@ -2,14 +2,15 @@
  * mihua-udm — UDM/UDR simulator over HTTP/2 (DESIGN §3 SBI, §5, §8; issue 3).
  *
  * Wiring only: settings (udm_conf), subscriber store (lib/subscriber), the SBI server (lib/sbi) with the Nudm/Nudr
- * resources (udm_nudm_path), the admin API on its own port (sub_admin), and one libevent loop that turns SIGHUP
- * into a reload and SIGTERM/SIGINT into a graceful drain (GOAWAY, finish open streams, exit 0).
+ * resources (udm_nudm_path), the admin API on its own port (sub_admin), and one libevent loop (lib/core/daemon)
+ * where SIGHUP reloads and SIGTERM/SIGINT drain gracefully (GOAWAY, finish open streams, exit 0).
  */
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/daemon.h"
 #include "core/log.h"
 #include "sbi/sbi_server.h"
 #include "sbi/sbi_tls.h"
@@ -28,12 +29,10 @@ typedef struct {
     int draining; /* servers still draining after SIGTERM */
 } udm_app_t;
 
-static void on_sighup(evutil_socket_t sig, short what, void *arg)
+static void on_reload(void *arg)
 {
     udm_app_t *app = arg;
     sub_error_t err;
-    (void)sig;
-    (void)what;
     if (sub_store_reload(app->store, &err) != 0) {
         log_error("udm", "reload failed, keeping the previous subscriber data: %s", err.msg);
         return;
@@ -54,11 +53,11 @@ static void on_admin_change(void *arg)
     udm_nudm_refresh(((udm_app_t *)arg)->nudm);
 }
 
-static void on_sigterm(evutil_socket_t sig, short what, void *arg)
+static void on_stop(void *arg)
 {
     udm_app_t *app = arg;
-    (void)what;
-    log_info("udm", "signal %d: draining", (int)sig);
+    if (app->draining > 0)
+        return; /* a second SIGTERM while draining */
     app->draining = 2;
     sbi_server_drain(app->srv, on_drained, app);
     sbi_server_drain(app->admin_srv, on_drained, app);
@@ -74,20 +73,11 @@ static int serve(const udm_conf_t *conf, udm_app_t *app, SSL_CTX *tls)
     if (!app->nudm || !app->admin || sbi_server_listen(app->srv, conf->listen_host, conf->listen_port) != 0 ||
         sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0)
         return 1;
-    struct event *ev[] = {evsignal_new(app->base, SIGHUP, on_sighup, app),
-                          evsignal_new(app->base, SIGTERM, on_sigterm, app),
-                          evsignal_new(app->base, SIGINT, on_sigterm, app)};
-    int rc = 1;
-    if (ev[0] && ev[1] && ev[2] && !event_add(ev[0], NULL) && !event_add(ev[1], NULL) && !event_add(ev[2], NULL)) {
-        printf("READY mihua-udm sbi=%s://%s:%u admin=http://%s:%u\n", tls ? "https" : "http", conf->listen_host,
-               sbi_server_port(app->srv), conf->admin_host, sbi_server_port(app->admin_srv));
-        fflush(stdout);
-        rc = event_base_dispatch(app->base) < 0 ? 1 : 0;
-    }
-    for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
-        if (ev[i])
-            event_free(ev[i]);
-    return rc;
+    char ready[2 * SBI_HOST_MAX + 64];
+    snprintf(ready, sizeof ready, "READY mihua-udm sbi=%s://%s:%u admin=http://%s:%u", tls ? "https" : "http",
+             conf->listen_host, sbi_server_port(app->srv), conf->admin_host, sbi_server_port(app->admin_srv));
+    daemon_t d = {.base = app->base, .name = "udm", .reload = on_reload, .stop = on_stop, .ud = app};
+    return daemon_run(&d, ready);
 }
 
 int main(int argc, char **argv)
