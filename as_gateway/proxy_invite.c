@@ -23,16 +23,19 @@
 
 #include "core/log.h"
 
+/* The metric label of an as_decide() reason (as_checks.h AS_REASON_*). */
 static proxy_strip_reason_t invite_reason_index(const char *reason)
 {
     static const struct {
         const char *text;
         proxy_strip_reason_t idx;
     } map[] = {
-        {"caller not subscribed", PROXY_STRIP_CALLER_UNSUB}, {"callee not subscribed", PROXY_STRIP_CALLEE_UNSUB},
-        {"callee not attached on 4G/5G", PROXY_STRIP_NOT_ATTACHED}, {"lookup timeout", PROXY_STRIP_TIMEOUT},
-        {"lookup error", PROXY_STRIP_ERROR}, {"user unknown", PROXY_STRIP_UNKNOWN},
-        {PROXY_REASON_DISABLED, PROXY_STRIP_DISABLED}, {PROXY_REASON_UNAVAILABLE, PROXY_STRIP_UNAVAILABLE},
+        {AS_REASON_CALLER_NOT_SUBSCRIBED, PROXY_STRIP_CALLER_UNSUB},
+        {AS_REASON_CALLEE_NOT_SUBSCRIBED, PROXY_STRIP_CALLEE_UNSUB},
+        {AS_REASON_CALLEE_NOT_ATTACHED, PROXY_STRIP_NOT_ATTACHED},
+        {AS_REASON_TIMEOUT, PROXY_STRIP_TIMEOUT},
+        {AS_REASON_ERROR, PROXY_STRIP_ERROR},
+        {AS_REASON_USER_UNKNOWN, PROXY_STRIP_UNKNOWN},
     };
     for (size_t i = 0; reason && i < sizeof map / sizeof map[0]; i++)
         if (strcmp(reason, map[i].text) == 0)
@@ -40,9 +43,9 @@ static proxy_strip_reason_t invite_reason_index(const char *reason)
     return PROXY_STRIP_OTHER;
 }
 
-static void invite_count(proxy_t *p, bool tagged, bool allowed, const char *reason)
+/* Counts one INVITE under its outcome (metrics are optional, so the metric may be NULL). */
+static void invite_count(metric_t *m)
 {
-    metric_t *m = !tagged ? p->m.plain : allowed ? p->m.eligible : p->m.stripped[invite_reason_index(reason)];
     if (m)
         metric_inc(m);
 }
@@ -76,7 +79,7 @@ static void on_checks(const as_decision_t *d, const as_lookup_results_t *r, void
              r ? r->latency_us[AS_SRC_HSS] : 0, r ? r->latency_us[AS_SRC_UDM] : 0,
              r && r->callee_rat[AS_SRC_HSS][0] ? r->callee_rat[AS_SRC_HSS] : "-",
              r && r->callee_rat[AS_SRC_UDM][0] ? r->callee_rat[AS_SRC_UDM] : "-");
-    invite_count(p, true, d->allowed, d->reason);
+    invite_count(d->allowed ? p->m.eligible : p->m.stripped[invite_reason_index(d->reason)]);
     invite_forward(p, pf, true, d->allowed);
 }
 
@@ -101,6 +104,7 @@ static bool invite_tagged(const sip_msg_t *req)
 static void invite_check(proxy_t *p, pfwd_t *pf)
 {
     const char *why = PROXY_REASON_DISABLED;
+    proxy_strip_reason_t label = PROXY_STRIP_DISABLED;
     pcheck_t *ticket = p->checks ? malloc(sizeof *ticket) : NULL;
     if (ticket) {
         *ticket = (pcheck_t){p, pf->sid};
@@ -111,12 +115,14 @@ static void invite_check(proxy_t *p, pfwd_t *pf)
         pf->check = NULL;
         free(ticket);
         why = PROXY_REASON_UNAVAILABLE;
+        label = PROXY_STRIP_UNAVAILABLE;
     } else if (p->checks) {
         why = PROXY_REASON_UNAVAILABLE;
+        label = PROXY_STRIP_UNAVAILABLE;
     }
     log_info(PROXY_LOG, "call %s caller=%s callee=%s encryption=stripped reason=\"%s\"", pf->call_id, pf->caller,
              pf->callee, why);
-    invite_count(p, true, false, why);
+    invite_count(p->m.stripped[label]);
     invite_forward(p, pf, true, false);
 }
 
@@ -162,7 +168,7 @@ void proxy_invite(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t
         return;
     }
     if (!invite_tagged(req)) {
-        invite_count(p, false, false, NULL);
+        invite_count(p->m.plain);
         invite_forward(p, pf, false, false);
         return;
     }

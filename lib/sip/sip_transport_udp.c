@@ -2,7 +2,9 @@
  * sip_transport_udp — the UDP socket (RFC 3261 §18.1.1, §18.2.1): one non-blocking socket, read in batches of
  * SIP_UDP_READ_BATCH datagrams per readiness event. A datagram is one message; datagrams holding only CRLFs are
  * keepalives and ignored. Responses and requests leave from the same socket, so the source port peers see is the
- * port in our Via (what rport relies on).
+ * port in our Via (what rport relies on). The receive buffer is raised to SIP_UDP_RCVBUF (best effort: the kernel
+ * caps it at net.core.rmem_max): at a few thousand calls per second a burst outruns the 208 KiB default and the
+ * kernel drops datagrams that the transaction layer would then have to wait a T1 to see again.
  */
 #include "sip/sip_transport_int.h"
 
@@ -10,9 +12,11 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define SIP_UDP_LOG "sip_transport"
+#define SIP_UDP_RCVBUF (4 * 1024 * 1024) /* bytes of datagrams the kernel may hold for us between two reads */
 
 static bool sip_udp_is_keepalive(const char *buf, size_t len) {
     for (size_t i = 0; i < len; i++)
@@ -55,6 +59,9 @@ int sip_transport_listen_udp(sip_transport_layer_t *tp, const char *ip, int port
     evutil_socket_t fd = socket(a.ss.ss_family, SOCK_DGRAM, 0);
     if (fd < 0)
         return -1;
+    int rcvbuf = SIP_UDP_RCVBUF;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0)
+        log_warn(SIP_UDP_LOG, "cannot raise the UDP receive buffer: errno %d", errno);
     if (evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0 ||
         bind(fd, (struct sockaddr *)&a.ss, a.sslen) < 0 || getsockname(fd, (struct sockaddr *)&a.ss, &a.sslen) < 0) {
         log_error(SIP_UDP_LOG, "cannot bind UDP %s:%d: errno %d", ip, port, errno);
