@@ -9,13 +9,13 @@
 # stripped (a check failed or timed out; these are not failed SIP calls) and the CPU the AS, HSS and UDM used.
 # Then the highest rate with 0 failed (and, through the AS, 0 stripped) calls for both. Prints figures; judges
 # nothing. Everything runs on 127.0.0.1 and every process is bounded (sipp -m, -timeout, -recv_timeout).
-# Usage: bench/as_sipp.sh [BUILD_DIR] (default build-asbench; use a Release build)
+# Usage: bench/as_sipp.sh [BUILD_DIR] (default build/; use a Release build)
 # Env: RATES ("100 200 500 1000 1500 2000"), SECS (5), LOG_LEVEL (info: the AS's, as shipped in conf/as.json),
 #      KEEP_RUN_DIR=1 keeps the run folder (sipp stats, rtt files, daemon logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MIHUA_SRC=$PWD
-MIHUA_BIN=$(cd "${1:-build-asbench}/bin" && pwd)
+MIHUA_BIN=$(cd "${1:-build}/bin" && pwd)
 export MIHUA_SRC MIHUA_BIN
 . "$MIHUA_SRC/tests/integration/lib.sh"
 
