@@ -4,6 +4,7 @@
 # (INVITE/183 100rel/PRACK/UPDATE/180/200/ACK/BYE); the callee's scenario fails unless +u.mihua.voenc is present
 # (or, in the "stripped" variant, absent) in the INVITE it receives. Each case also reads the AS's call record
 # during the call (200, encryptionAllowed as expected) and after the BYE (404), and one call is captured for tshark.
+# One call is CANCELled after the 180 (caller_cancel.xml/callee_cancel.xml); its record is gone afterwards (404).
 . "$MIHUA_SRC/tests/integration/lib.sh"
 
 SIPP_DIR=$MIHUA_SRC/tests/integration/sipp
@@ -93,6 +94,30 @@ call() {
         [ "$(jget "$T_DIR/$name.gone.json" "j.get('cause')")" = CALL_NOT_FOUND ]
 }
 
+# cancel_call NAME CALLER CALLEE REQUEST_URI: the caller CANCELs after the 180 (issue 5: 200 to the CANCEL, CANCEL
+# downstream, 487 to the INVITE, ACK); the callee answers 180 only, then 200s the AS's CANCEL and 487s the INVITE.
+cancel_call() {
+    local name=$1 caller=$2 callee=$3 ruri=$4 cid="mihua-$1-1"
+    (cd "$T_DIR" && exec sipp -sf "$SIPP_DIR/callee_cancel.xml" -m 1 -i 127.0.0.1 -p "${UE_PORT[$callee]}" -timeout 20 \
+        -timeout_error -key user "+1555000000$callee" -trace_err -trace_msg -trace_logs "127.0.0.1:$AS_SIP_PORT" \
+        >"$T_DIR/$name.callee.log" 2>&1) &
+    local callee_pid=$!
+    sleep 0.3
+    (cd "$T_DIR" && exec sipp -sf "$SIPP_DIR/caller_cancel.xml" -m 1 -i 127.0.0.1 -p "${UE_PORT[$caller]}" -timeout 20 \
+        -timeout_error -cid_str "mihua-$name-%u" -key user "+1555000000$caller" -key domain "$D" \
+        -key callee "$ruri" -trace_err -trace_msg "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/$name.caller.log" 2>&1) &
+    local caller_pid=$! rc_caller=0 rc_callee=0
+    wait "$caller_pid" || rc_caller=$?
+    wait "$callee_pid" || rc_callee=$?
+    check "$name: caller got 200 for the CANCEL and 487 for the INVITE, sent the ACK" [ "$rc_caller" -eq 0 ]
+    check "$name: callee got the CANCEL (INVITE's branch), 200ed it, 487ed the INVITE, got the ACK" \
+        [ "$rc_callee" -eq 0 ]
+    check "$name: AS log: the cancelled call was checked" grep -q "call $cid .*encryption=allowed" "$T_DIR/as.log"
+    check "$name: call record gone after CANCEL (404)" [ "$(curl_call "$cid" "$T_DIR/$name.gone.json")" = 404 ]
+    check "$name: 404 is ProblemDetails CALL_NOT_FOUND" \
+        [ "$(jget "$T_DIR/$name.gone.json" "j.get('cause')")" = CALL_NOT_FOUND ]
+}
+
 start_hss
 start_udm
 start_as
@@ -143,6 +168,7 @@ call callee_unsubscribed 1 3 "sip:+15550000003@$D" stripped
 call callee_utran 1 4 "sip:+15550000004@$D" stripped
 call callee_eutran 1 2 "sip:+15550000002@$D" kept
 call callee_unknown 1 9 "sip:+15550000009@$D" stripped
+cancel_call cancelled 2 1 "sip:+15550000001@$D"
 
 # Policy udm for both questions: the UDM alone decides (it serves an AMF registration only for NR).
 start_as --subscription-source udm --attachment-source udm
