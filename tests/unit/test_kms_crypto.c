@@ -14,33 +14,17 @@
 
 #include <cmocka.h>
 
+#include "test_hex.h"
+
 #include <openssl/evp.h>
 
 #include "kms/http_digest.h"
 #include "kms/kms_crypto.h"
 
-#define MAX_HEX_BYTES 256
-
-/* Hex to bytes; returns the byte count. Test vectors only. */
-static size_t unhex(const char *hex, uint8_t *out) {
-    size_t n = strlen(hex) / 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = 0;
-        sscanf(hex + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
 
 static void fill_range(uint8_t *out, unsigned from, unsigned to) {
     for (unsigned v = from; v < to; v++)
         out[v - from] = (uint8_t)v;
-}
-
-static void assert_hex_equal(const uint8_t *got, size_t len, const char *want_hex) {
-    uint8_t want[MAX_HEX_BYTES];
-    assert_int_equal(unhex(want_hex, want), len);
-    assert_memory_equal(got, want, len);
 }
 
 /* ------------------------------------------------------------ HKDF */

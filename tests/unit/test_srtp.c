@@ -23,29 +23,14 @@
 
 #include <cmocka.h>
 
+#include "test_hex.h"
+
 #include "kms/kms_crypto.h"
 #include "srtp/msrtp.h"
 #include "srtp/msrtp_internal.h"
 
-#define MAX_HEX_BYTES 256
 #define PKT_CAP 512
 #define PAYLOAD_LEN 160
-
-static size_t unhex(const char *hex, uint8_t *out) {
-    size_t n = strlen(hex) / 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = 0;
-        sscanf(hex + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
-static void assert_hex_equal(const uint8_t *got, size_t len, const char *want_hex) {
-    uint8_t want[MAX_HEX_BYTES];
-    assert_int_equal(unhex(want_hex, want), len);
-    assert_memory_equal(got, want, len);
-}
 
 static const msrtp_suite_t all_suites[] = {MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80, MSRTP_SUITE_AEAD_AES_128_GCM,
                                            MSRTP_SUITE_AES_CM_128_HMAC_SHA1_80};

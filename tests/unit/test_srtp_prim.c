@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "test_hex.h"
+
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 
@@ -23,23 +25,6 @@
 #include "srtp/msrtp_sm3.h"
 #include "srtp/msrtp_sm4.h"
 
-#define MAX_HEX_BYTES 256
-
-static size_t unhex(const char *hex, uint8_t *out) {
-    size_t n = strlen(hex) / 2;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v = 0;
-        sscanf(hex + 2 * i, "%2x", &v);
-        out[i] = (uint8_t)v;
-    }
-    return n;
-}
-
-static void assert_hex_equal(const uint8_t *got, size_t len, const char *want_hex) {
-    uint8_t want[MAX_HEX_BYTES];
-    assert_int_equal(unhex(want_hex, want), len);
-    assert_memory_equal(got, want, len);
-}
 
 /* ------------------------------------------------------------ SM4 */
 
