@@ -258,6 +258,21 @@ static void rtp_accept(msrtp_ctx_t *ctx, const rtp_pkt_t *p) {
     ctx->ssrc_bound = 1;
 }
 
+/* Protects (encrypt = 1) or authenticates and decrypts (encrypt = 0) a prepared RTP packet whose payload ends at
+ * buf + body, where the tag is written or read. */
+static int rtp_crypt(msrtp_ctx_t *ctx, int encrypt, uint8_t *buf, size_t body, const rtp_pkt_t *p) {
+    size_t tag_len = ctx->suite->tag_len;
+
+    if (ctx->suite->aead) {
+        uint8_t iv[MSRTP_GCM_IV_LEN];
+        gcm_rtp_iv(&ctx->rtp, p->ssrc, p->index, iv);
+        return gcm_run(ctx->rtp.aead, encrypt, iv, buf, p->hlen, NULL, 0, buf + p->hlen, body - p->hlen, buf + body,
+                       tag_len);
+    }
+    return encrypt ? cm_rtp_protect(&ctx->rtp, tag_len, buf, p->hlen, body, p->ssrc, p->index)
+                   : cm_rtp_unprotect(&ctx->rtp, tag_len, buf, p->hlen, body, p->ssrc, p->index);
+}
+
 int msrtp_protect(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t cap, size_t *out_len) {
     rtp_pkt_t p;
 
@@ -273,13 +288,7 @@ int msrtp_protect(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t cap, size_t
     int rc = rtp_prepare(ctx, buf, len, &p);
     if (rc != MSRTP_OK)
         return rc;
-    if (ctx->suite->aead) {
-        uint8_t iv[MSRTP_GCM_IV_LEN];
-        gcm_rtp_iv(&ctx->rtp, p.ssrc, p.index, iv);
-        rc = gcm_run(ctx->rtp.aead, 1, iv, buf, p.hlen, NULL, 0, buf + p.hlen, len - p.hlen, buf + len, tag_len);
-    } else {
-        rc = cm_rtp_protect(&ctx->rtp, tag_len, buf, p.hlen, len, p.ssrc, p.index);
-    }
+    rc = rtp_crypt(ctx, 1, buf, len, &p);
     if (rc != MSRTP_OK)
         return rc;
     rtp_accept(ctx, &p);
@@ -301,13 +310,7 @@ int msrtp_unprotect(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t *out_len)
     int rc = rtp_prepare(ctx, buf, body, &p);
     if (rc != MSRTP_OK)
         return rc;
-    if (ctx->suite->aead) {
-        uint8_t iv[MSRTP_GCM_IV_LEN];
-        gcm_rtp_iv(&ctx->rtp, p.ssrc, p.index, iv);
-        rc = gcm_run(ctx->rtp.aead, 0, iv, buf, p.hlen, NULL, 0, buf + p.hlen, body - p.hlen, buf + body, tag_len);
-    } else {
-        rc = cm_rtp_unprotect(&ctx->rtp, tag_len, buf, p.hlen, body, p.ssrc, p.index);
-    }
+    rc = rtp_crypt(ctx, 0, buf, body, &p);
     if (rc != MSRTP_OK)
         return rc;
     rtp_accept(ctx, &p);
