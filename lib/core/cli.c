@@ -27,7 +27,8 @@ static const cfg_field_t *field_named(const cli_spec_t *spec, const char *name)
 
 void cli_usage(const cli_spec_t *spec, FILE *out)
 {
-    fprintf(out, "Usage: %s [OPTIONS]\n%s\n\n", spec->program, spec->summary);
+    fprintf(out, "Usage: %s [OPTIONS]%s%s\n%s\n\n", spec->program, spec->operands ? " " : "",
+            spec->operands ? spec->operands : "", spec->summary);
     fprintf(out, "  -c, --config FILE              JSON config; its keys:");
     for (size_t i = 0; i < spec->n_fields; i++)
         fprintf(out, "%s%s", i % 6 == 0 ? "\n                                   " : " ", spec->fields[i].name);
@@ -58,6 +59,61 @@ static bool in_choices(const char *const *choices, const char *v)
     return false;
 }
 
+/* yes/no and its synonyms; -1 for anything else. */
+static int parse_bool(const char *v)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false", "off", "0"};
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcmp(v, yes[i]) == 0)
+            return 1;
+        if (strcmp(v, no[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+static void free_list(char **list)
+{
+    for (size_t i = 0; list && list[i]; i++)
+        free(list[i]);
+    free(list);
+}
+
+/* "a,b,c" into a NULL-terminated list, each element checked against the choices. */
+static int apply_list(const cli_spec_t *spec, const cli_option_t *o, const cfg_field_t *f, const char *arg)
+{
+    size_t n = 1, count;
+    for (const char *p = arg; *p; p++)
+        n += *p == ',';
+    char **list = calloc(n + 1, sizeof *list);
+    if (!list)
+        return -1;
+    const char *p = arg;
+    for (count = 0; count < n; count++) {
+        size_t len = strcspn(p, ",");
+        if (len == 0) {
+            fprintf(stderr, "%s: --%s: empty element in '%s'\n", spec->program, o->name, arg);
+            break;
+        }
+        if (!(list[count] = strndup(p, len)))
+            break;
+        if (!in_choices(f->choices, list[count])) {
+            fprintf(stderr, "%s: --%s: '%s' is not a known value\n", spec->program, o->name, list[count]);
+            break;
+        }
+        p += len + (p[len] == ',');
+    }
+    if (count < n) {
+        free_list(list);
+        return -1;
+    }
+    free_list(*(char ***)f->dst);
+    *(char ***)f->dst = list;
+    if (f->aux)
+        *f->aux = count;
+    return 0;
+}
+
 /* Applies one option value to its field, with the field's checks. */
 static int apply(const cli_spec_t *spec, const cli_option_t *o, const cfg_field_t *f, const char *arg)
 {
@@ -86,10 +142,18 @@ static int apply(const cli_spec_t *spec, const cli_option_t *o, const cfg_field_
         *(long *)f->dst = v;
         return 0;
     case CFG_BOOL:
-        *(bool *)f->dst = true;
+        if (o->metavar == NULL) {
+            *(bool *)f->dst = true;
+            return 0;
+        }
+        if (parse_bool(arg) < 0) {
+            fprintf(stderr, "%s: --%s: must be yes or no, not '%s'\n", spec->program, o->name, arg);
+            return -1;
+        }
+        *(bool *)f->dst = parse_bool(arg) == 1;
         return 0;
     case CFG_STRING_LIST:
-        break;
+        return apply_list(spec, o, f, arg);
     }
     fprintf(stderr, "%s: --%s: this setting has no command-line form\n", spec->program, o->name);
     return -1;
@@ -140,7 +204,8 @@ static cli_result_t first_pass(const cli_spec_t *spec, const struct option *tabl
     return CLI_OK;
 }
 
-static cli_result_t second_pass(const cli_spec_t *spec, const struct option *table, int argc, char **argv)
+static cli_result_t second_pass(const cli_spec_t *spec, const struct option *table, int argc, char **argv,
+                                int *first_operand)
 {
     int opt;
 
@@ -157,6 +222,10 @@ static cli_result_t second_pass(const cli_spec_t *spec, const struct option *tab
         if (apply(spec, o, field_named(spec, o->field), optarg) != 0)
             return CLI_BAD;
     }
+    if (first_operand) {
+        *first_operand = optind;
+        return CLI_OK;
+    }
     if (optind < argc) {
         fprintf(stderr, "%s: unexpected argument '%s'\n", spec->program, argv[optind]);
         return CLI_BAD;
@@ -165,6 +234,12 @@ static cli_result_t second_pass(const cli_spec_t *spec, const struct option *tab
 }
 
 cli_result_t cli_parse(const cli_spec_t *spec, int argc, char **argv, char **config_path)
+{
+    return cli_parse_operands(spec, argc, argv, config_path, NULL);
+}
+
+cli_result_t cli_parse_operands(const cli_spec_t *spec, int argc, char **argv, char **config_path,
+                                int *first_operand)
 {
     struct option table[CLI_MAX_OPTIONS + 4];
     cfg_error_t err;
@@ -181,5 +256,9 @@ cli_result_t cli_parse(const cli_spec_t *spec, int argc, char **argv, char **con
         fprintf(stderr, "%s: %s\n", spec->program, err.msg);
         return CLI_BAD;
     }
-    return second_pass(spec, table, argc, argv);
+    if (first_operand && !spec->operands) {
+        fprintf(stderr, "%s: internal error: operands not declared\n", spec->program);
+        return CLI_BAD;
+    }
+    return second_pass(spec, table, argc, argv, first_operand);
 }

@@ -37,7 +37,7 @@ static cli_result_t run(settings_t *s, char **config, const char *file_text, int
         {.name = "server.port", .type = CFG_INT, .dst = &s->port, .min = 1, .max = 65535},
         {.name = "flag", .type = CFG_BOOL, .dst = &s->flag},
     };
-    const cli_spec_t spec = {"prog", "summary", "epilogue\n", fields, 4, options, 4};
+    const cli_spec_t spec = {"prog", "summary", "epilogue\n", fields, 4, options, 4, NULL};
     char path[] = "/tmp/mihua-cli-XXXXXX";
 
     if (file_text != NULL) {
@@ -121,6 +121,51 @@ static void test_bad_values_are_refused(void **state)
     release(&s, config);
 }
 
+/* A program with subcommands: operands, a yes/no setting that defaults to true, a comma-separated list. */
+static void test_operands_bool_values_and_lists(void **state)
+{
+    (void)state;
+    static const char *const suites[] = {"A", "B", "C", NULL};
+    bool capable = true;
+    char **list = NULL;
+    size_t n = 0;
+    const cfg_field_t fields[] = {
+        {.name = "capable", .type = CFG_BOOL, .dst = &capable},
+        {.name = "suites", .type = CFG_STRING_LIST, .dst = &list, .choices = suites, .aux = &n},
+    };
+    const cli_option_t opts[] = {{"capable", "capable", "yes|no", "c"}, {"suites", "suites", "LIST", "s"}};
+    const cli_spec_t spec = {"ue", "summary", "", fields, 2, opts, 2, "COMMAND [ARGS]"};
+    char *config = NULL;
+    int first = -1;
+    char *argv[] = {"ue", "call", "--capable", "no", "tel:+1", "--suites", "C,A", NULL};
+
+    assert_int_equal(cli_parse_operands(&spec, 7, argv, &config, &first), CLI_OK);
+    assert_false(capable);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0], "C");
+    assert_string_equal(list[1], "A");
+    assert_null(list[2]);
+    assert_int_equal(first, 5); /* getopt moved the operands to the end, in order */
+    assert_string_equal(argv[first], "call");
+    assert_string_equal(argv[first + 1], "tel:+1");
+
+    char *bad_bool[] = {"ue", "--capable", "maybe", NULL};
+    char *bad_item[] = {"ue", "--suites", "A,D", NULL};
+    char *empty_item[] = {"ue", "--suites", "A,,B", NULL};
+    char **bad[] = {bad_bool, bad_item, empty_item};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(cli_parse_operands(&spec, 3, bad[i], &config, &first), CLI_BAD);
+    assert_int_equal(n, 2); /* a refused list leaves the earlier one in force */
+    assert_string_equal(list[0], "C");
+    cfg_free_strings(fields, 2);
+    free(config);
+
+    char *stray[] = {"prog", "stray", NULL};
+    const cli_spec_t no_operands = {"prog", "summary", "", fields, 2, opts, 2, NULL};
+    assert_int_equal(cli_parse_operands(&no_operands, 2, stray, &config, &first), CLI_BAD);
+    free(config);
+}
+
 static void test_help_and_version_exit_ok(void **state)
 {
     (void)state;
@@ -140,6 +185,7 @@ int main(void)
         cmocka_unit_test(test_command_line_overrides_file),
         cmocka_unit_test(test_defaults_fill_only_gaps),
         cmocka_unit_test(test_bad_values_are_refused),
+        cmocka_unit_test(test_operands_bool_values_and_lists),
         cmocka_unit_test(test_help_and_version_exit_ok),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
