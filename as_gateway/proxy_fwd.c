@@ -117,45 +117,12 @@ int proxy_fwd_request(sip_msg_t *req, sip_lumps_t *l, const proxy_fwd_opts_t *o,
     return sip_lumps_apply(l, out, cap);
 }
 
-int proxy_fwd_response(sip_msg_t *resp, sip_lumps_t *l, char *out, int cap)
+int proxy_fwd_response(sip_msg_t *resp, sip_lumps_t *l, const char *extra, char *out, int cap)
 {
     if (sip_parse_headers(resp, SIP_HF_ALL) != SIP_OK || resp->is_request || resp->nvia < 2)
         return -1;
     sip_lumps_init(l, resp);
-    if (sip_edit_via_remove_top(l, resp) < 0)
+    if (sip_edit_via_remove_top(l, resp) < 0 || (extra && sip_edit_header_append(l, resp, extra) < 0))
         return -1;
     return sip_lumps_apply(l, out, cap);
-}
-
-static int fwd_append(char *out, int cap, int *off, const char *fmt, int len, const char *s)
-{
-    int n = snprintf(out + *off, (size_t)(cap - *off), fmt, len, s);
-    if (n < 0 || n >= cap - *off)
-        return -1;
-    *off += n;
-    return 0;
-}
-
-int proxy_build_cancel(sip_msg_t *inv, char *out, int cap)
-{
-    if (sip_parse_headers(inv, SIP_HF_ALL) != SIP_OK || !inv->is_request || inv->nvia < 1 || inv->from.hdr < 0 ||
-        inv->to.hdr < 0 || inv->call_id_hdr < 0 || inv->cseq_hdr < 0 || cap <= 0)
-        return -1;
-    const sip_hdr_t *from = &inv->hdrs[inv->from.hdr], *to = &inv->hdrs[inv->to.hdr];
-    int off = 0;
-    if (fwd_append(out, cap, &off, "CANCEL %.*s SIP/2.0\r\n", inv->ruri_raw.len, inv->ruri_raw.s) < 0 ||
-        fwd_append(out, cap, &off, "Via: %.*s\r\n", inv->via[0].raw.len, inv->via[0].raw.s) < 0)
-        return -1;
-    for (int i = 0; i < inv->nroute; i++)
-        if (fwd_append(out, cap, &off, "Route: %.*s\r\n", inv->route[i].raw.len, inv->route[i].raw.s) < 0)
-            return -1;
-    if (fwd_append(out, cap, &off, "From: %.*s\r\n", from->body.len, from->body.s) < 0 ||
-        fwd_append(out, cap, &off, "To: %.*s\r\n", to->body.len, to->body.s) < 0 ||
-        fwd_append(out, cap, &off, "Call-ID: %.*s\r\n", inv->call_id.len, inv->call_id.s) < 0)
-        return -1;
-    int n = snprintf(out + off, (size_t)(cap - off), "CSeq: %u CANCEL\r\nMax-Forwards: %d\r\nContent-Length: 0\r\n\r\n",
-                     inv->cseq.num, PROXY_MAX_FORWARDS_DEFAULT);
-    if (n < 0 || n >= cap - off)
-        return -1;
-    return off + n;
 }

@@ -1,6 +1,7 @@
 /*
  * proxy_fwd — the pure message edits of mihua-as's proxy (RFC 3261 §16.4, §16.6, §16.7, §9.1), kept apart from
- * transactions and sockets so tests check them byte for byte.
+ * transactions and sockets so tests check them byte for byte. The CANCEL of a forwarded INVITE is lib/sip's
+ * sip_build_cancel (sip_reply.h), shared with the UE agents.
  */
 #ifndef MIHUA_AS_PROXY_FWD_H
 #define MIHUA_AS_PROXY_FWD_H
@@ -9,9 +10,10 @@
 
 #include "sip/sip_lump.h"
 #include "sip/sip_msg.h"
+#include "sip/sip_reply.h"
 #include "sip/sip_transport_addr.h"
 
-#define PROXY_MAX_FORWARDS_DEFAULT 70 /* §16.6 step 3: inserted when a request carries none */
+#define PROXY_MAX_FORWARDS_DEFAULT SIP_MAX_FORWARDS_DEFAULT /* §16.6 step 3: inserted when a request carries none */
 #define PROXY_HOST_MAX 64             /* our IP literal */
 #define PROXY_URI_MAX 512             /* a URI we copy (Request-URI target, caller/callee identities) */
 
@@ -47,10 +49,8 @@ int proxy_uri_identity(sip_str_t uri_raw, const sip_uri_t *uri, char *out, size_
 /* §16.6 steps 2-8 on a checked request: Request-URI, Max-Forwards decrement (or 70), own top Route removed,
  * Record-Route, our Via on top, optional tag strip. Writes the message into out; returns its length or -1. */
 int proxy_fwd_request(sip_msg_t *req, sip_lumps_t *l, const proxy_fwd_opts_t *o, char *out, int cap);
-/* §16.7 step 3: the response without its top Via. Returns the length or -1. */
-int proxy_fwd_response(sip_msg_t *resp, sip_lumps_t *l, char *out, int cap);
-/* §9.1: the CANCEL of a forwarded INVITE (same Request-URI, top Via, Routes, From, To, Call-ID, CSeq number).
- * Returns the length or -1. */
-int proxy_build_cancel(sip_msg_t *inv, char *out, int cap);
+/* §16.7 step 3: the response without its top Via, plus the header line `extra` (no CRLF) when not NULL. Returns
+ * the length or -1. */
+int proxy_fwd_response(sip_msg_t *resp, sip_lumps_t *l, const char *extra, char *out, int cap);
 
 #endif

@@ -48,6 +48,7 @@ typedef struct {
     metric_t *rejected;                      /* 403/404/483/503 answered locally to an INVITE */
     metric_t *registers;                     /* REGISTER requests answered */
     metric_t *txns, *calls, *bindings, *pending; /* gauges, set by proxy_refresh_metrics */
+    metric_t *hss_open;                      /* 1 while the Diameter peer to the HSS is OPEN (RFC 6733 §5.6) */
 } proxy_metrics_t;
 
 typedef struct pfwd pfwd_t;
@@ -77,6 +78,8 @@ struct pfwd {
     bool final_sent;          /* a final response went upstream */
     bool got_provisional;     /* a provisional came from downstream: a CANCEL may be sent (§9.1) */
     bool cancel_pending;      /* CANCEL received before any provisional */
+    const char *strip_reason; /* the tag was stripped for this (static as_decide reason): told upstream in a
+                                 Warning on every response (sip_voenc.h); NULL when kept or never tagged */
 };
 
 struct proxy {

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "sip/sip_voenc.h"
 
 /* The metric label of an as_decide() reason (as_checks.h AS_REASON_*). */
 static proxy_strip_reason_t invite_reason_index(const char *reason)
@@ -50,9 +51,11 @@ static void invite_count(metric_t *m)
         metric_inc(m);
 }
 
-/* Forwards the held INVITE with the tag kept (allowed) or stripped, and records the call. */
-static void invite_forward(proxy_t *p, pfwd_t *pf, bool tagged, bool allowed)
+/* Forwards the held INVITE with the tag kept (allowed) or stripped (for `reason`), and records the call. */
+static void invite_forward(proxy_t *p, pfwd_t *pf, bool tagged, bool allowed, const char *reason)
 {
+    if (tagged && !allowed)
+        pf->strip_reason = reason;
     if (pfwd_send(p, pf, true, tagged && !allowed) != 0) {
         log_warn(PROXY_LOG, "call %s: could not forward the INVITE", pf->call_id);
         pfwd_reply(p, pf, 500, "Server Internal Error");
@@ -80,7 +83,7 @@ static void on_checks(const as_decision_t *d, const as_lookup_results_t *r, void
              r && r->callee_rat[AS_SRC_HSS][0] ? r->callee_rat[AS_SRC_HSS] : "-",
              r && r->callee_rat[AS_SRC_UDM][0] ? r->callee_rat[AS_SRC_UDM] : "-");
     invite_count(d->allowed ? p->m.eligible : p->m.stripped[invite_reason_index(d->reason)]);
-    invite_forward(p, pf, true, d->allowed);
+    invite_forward(p, pf, true, d->allowed, d->reason);
 }
 
 void proxy_check_abort(proxy_t *p, pfwd_t *pf)
@@ -90,14 +93,6 @@ void proxy_check_abort(proxy_t *p, pfwd_t *pf)
     as_checks_cancel(p->checks, pf->check_handle);
     free(pf->check);
     pf->check = NULL;
-}
-
-static bool invite_tagged(const sip_msg_t *req)
-{
-    for (int i = 0; i < req->ncontact; i++)
-        if (sip_param_get(req->contact[i].params, REG_FEATURE_VOENC, NULL))
-            return true;
-    return false;
 }
 
 /* Starts the checks, or forwards stripped when they cannot run. */
@@ -123,7 +118,7 @@ static void invite_check(proxy_t *p, pfwd_t *pf)
     log_info(PROXY_LOG, "call %s caller=%s callee=%s encryption=stripped reason=\"%s\"", pf->call_id, pf->caller,
              pf->callee, why);
     invite_count(p->m.stripped[label]);
-    invite_forward(p, pf, true, false);
+    invite_forward(p, pf, true, false, why);
 }
 
 static int invite_reject(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason)
@@ -167,9 +162,9 @@ void proxy_invite(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t
         pfwd_reply(p, pf, 400, "Bad Request (identity too long)");
         return;
     }
-    if (!invite_tagged(req)) {
+    if (!sip_voenc_tagged(req)) {
         invite_count(p->m.plain);
-        invite_forward(p, pf, false, false);
+        invite_forward(p, pf, false, false, NULL);
         return;
     }
     invite_check(p, pf);
@@ -185,7 +180,7 @@ void proxy_send_cancel(proxy_t *p, pfwd_t *pf)
         return;
     sip_msg_t *inv = p->scratch;
     int n = sip_msg_parse(inv, pf->fwd, pf->fwd_len, SIP_TP_DGRAM) == SIP_OK && sip_msg_check(inv) == SIP_OK
-                ? proxy_build_cancel(inv, p->out, PROXY_OUT_MAX)
+                ? sip_build_cancel(inv, p->out, PROXY_OUT_MAX)
                 : -1;
     if (n < 0 || sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->dst, NULL, &id) != 0)
         log_warn(PROXY_LOG, "call %s: could not send the CANCEL downstream", pf->call_id);

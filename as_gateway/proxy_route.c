@@ -11,6 +11,7 @@
  * forwarded statelessly only when it is a 2xx whose top Via is ours.
  */
 #include "proxy_int.h"
+#include "sip/sip_voenc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -88,7 +89,12 @@ void proxy_response(proxy_t *p, pfwd_t *pf, sip_msg_t *resp)
     }
     if (st == 100)
         return;
-    int n = proxy_fwd_response(resp, p->lumps, p->out, PROXY_OUT_MAX);
+    char warn[PROXY_HOST_MAX + SIP_VOENC_REASON_MAX + 64], agent[PROXY_HOST_MAX + 8];
+    const char *extra = NULL;
+    snprintf(agent, sizeof agent, "%s:%d", p->self.host, p->self.port);
+    if (pf->strip_reason && sip_voenc_warning_line(agent, pf->strip_reason, warn, sizeof warn) > 0)
+        extra = warn;
+    int n = proxy_fwd_response(resp, p->lumps, extra, p->out, PROXY_OUT_MAX);
     if (n < 0) {
         log_info(PROXY_LOG, "call %s: response %d dropped (cannot remove our Via)", pf->call_id, st);
         return;
@@ -113,7 +119,7 @@ void proxy_stray_response(proxy_t *p, sip_msg_t *resp)
     sip_uri_t self_via = {.scheme = SIP_URI_SIP, .host = resp->via[0].host, .port = resp->via[0].port};
     if (!proxy_uri_is_self(&p->self, &self_via))
         return;
-    int n = proxy_fwd_response(resp, p->lumps, p->out, PROXY_OUT_MAX);
+    int n = proxy_fwd_response(resp, p->lumps, NULL, p->out, PROXY_OUT_MAX);
     if (n >= 0)
         route_response_stateless(p, resp, n);
 }

@@ -91,6 +91,36 @@ int sip_reply_build(sip_msg_t *req, int status, const char *reason, const sip_re
     sip_wr_hdr(&w, "CSeq", req->hdrs[req->cseq_hdr].body);
     if (opts && opts->extra)
         sip_wr_c(&w, opts->extra);
-    sip_wr_c(&w, "Content-Length: 0\r\n\r\n");
+    if (opts && opts->body && opts->body_len > 0) {
+        n = snprintf(line, sizeof line, "Content-Length: %d\r\n\r\n", opts->body_len);
+        sip_wr_c(&w, "Content-Type: ");
+        sip_wr_c(&w, opts->content_type ? opts->content_type : "application/sdp");
+        sip_wr_c(&w, "\r\n");
+        sip_wr(&w, line, n);
+        sip_wr(&w, opts->body, opts->body_len);
+    } else {
+        sip_wr_c(&w, "Content-Length: 0\r\n\r\n");
+    }
+    return w.overflow ? -1 : w.n;
+}
+
+int sip_build_cancel(sip_msg_t *inv, char *out, int cap) {
+    if (!inv || !out || cap <= 0 || !inv->is_request || sip_parse_headers(inv, SIP_HF_ALL) != SIP_OK ||
+        inv->nvia < 1 || inv->from.hdr < 0 || inv->to.hdr < 0 || inv->call_id_hdr < 0 || inv->cseq_hdr < 0)
+        return -1;
+    sip_wr_t w = {out, cap, 0, false};
+    char line[96];
+    sip_wr_c(&w, "CANCEL ");
+    sip_wr_s(&w, inv->ruri_raw);
+    sip_wr_c(&w, " SIP/2.0\r\n");
+    sip_wr_hdr(&w, "Via", inv->via[0].raw);
+    for (int i = 0; i < inv->nroute; i++)
+        sip_wr_hdr(&w, "Route", inv->route[i].raw);
+    sip_wr_hdr(&w, "From", inv->hdrs[inv->from.hdr].body);
+    sip_wr_hdr(&w, "To", inv->hdrs[inv->to.hdr].body);
+    sip_wr_hdr(&w, "Call-ID", inv->call_id);
+    int n = snprintf(line, sizeof line, "CSeq: %u CANCEL\r\nMax-Forwards: %d\r\nContent-Length: 0\r\n\r\n",
+                     inv->cseq.num, SIP_MAX_FORWARDS_DEFAULT);
+    sip_wr(&w, line, n);
     return w.overflow ? -1 : w.n;
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "proxy_fwd.h"
+#include "sip/sip_voenc.h"
 
 static const proxy_self_t SELF = {"127.0.0.1", 5060};
 
@@ -152,7 +153,7 @@ static void test_forward_response(void **state)
                                "RSeq: 1\r\n"
                                "Content-Length: 0\r\n\r\n";
     parse(f, resp);
-    int n = proxy_fwd_response(f->m, f->l, f->out, (int)sizeof f->out - 1);
+    int n = proxy_fwd_response(f->m, f->l, NULL, f->out, (int)sizeof f->out - 1);
     expect_out(f, n,
                "SIP/2.0 183 Session Progress\r\n"
                "Via: SIP/2.0/UDP 127.0.0.1:5070;rport=5070;received=127.0.0.1;branch=z9hG4bKc1\r\n"
@@ -171,6 +172,32 @@ static void test_forward_response(void **state)
     assert_int_equal(port, 5070);
 }
 
+/* A stripped INVITE's responses carry the AS's reason upstream (sip_voenc.h), and the UE reads it back. */
+static void test_forward_response_with_strip_reason(void **state)
+{
+    fx_t *f = *state;
+    static const char resp[] = "SIP/2.0 183 Session Progress\r\n"
+                               "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKas1\r\n"
+                               "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKc1\r\n"
+                               "From: <sip:a@d>;tag=1\r\nTo: <sip:b@d>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n"
+                               "Content-Length: 0\r\n\r\n";
+    char line[256], reason[SIP_VOENC_REASON_MAX];
+    assert_true(sip_voenc_warning_line("127.0.0.1:5060", "callee not attached on 4G/5G", line, sizeof line) > 0);
+    parse(f, resp);
+    int n = proxy_fwd_response(f->m, f->l, line, f->out, (int)sizeof f->out - 1);
+    expect_out(f, n,
+               "SIP/2.0 183 Session Progress\r\n"
+               "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKc1\r\n"
+               "From: <sip:a@d>;tag=1\r\nTo: <sip:b@d>;tag=2\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n"
+               "Content-Length: 0\r\n"
+               "Warning: 399 127.0.0.1:5060 \"voice encryption not allowed: callee not attached on 4G/5G\"\r\n\r\n");
+    parse(f, f->out);
+    assert_int_equal(sip_voenc_warning_reason(f->m, reason, sizeof reason), 0);
+    assert_string_equal(reason, "callee not attached on 4G/5G");
+    parse(f, resp);
+    assert_int_equal(sip_voenc_warning_reason(f->m, reason, sizeof reason), -1);
+}
+
 static void test_cancel(void **state)
 {
     fx_t *f = *state;
@@ -185,7 +212,7 @@ static void test_cancel(void **state)
                               "Record-Route: <sip:127.0.0.1:5060;transport=udp;lr>\r\n"
                               "Content-Length: 0\r\n\r\n";
     parse(f, fwd);
-    int n = proxy_build_cancel(f->m, f->out, (int)sizeof f->out - 1);
+    int n = sip_build_cancel(f->m, f->out, (int)sizeof f->out - 1);
     expect_out(f, n,
                "CANCEL sip:ue2@127.0.0.1:5080 SIP/2.0\r\n"
                "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKas1\r\n"
@@ -195,7 +222,7 @@ static void test_cancel(void **state)
                "CSeq: 7 CANCEL\r\n"
                "Max-Forwards: 70\r\n"
                "Content-Length: 0\r\n\r\n");
-    assert_int_equal(proxy_build_cancel(f->m, f->out, 40), -1);
+    assert_int_equal(sip_build_cancel(f->m, f->out, 40), -1);
 }
 
 static void test_helpers(void **state)
@@ -234,6 +261,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forward_invite_stripped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_invite_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_in_dialog_keeps_foreign_route, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forward_response_with_strip_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test(test_helpers),
