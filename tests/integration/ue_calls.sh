@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# mihua-ue end to end (issue 6; DESIGN §1, §2, §4): caller and callee agents through the real mihua-as, with the
+# real mihua-hss, mihua-udm and mihua-kms on 127.0.0.1. An encrypted call for each suite with the audio bit-exact
+# both ways; a capture of one encrypted call holds none of the plaintext (and, as a control, a plain call's
+# does); plain fallback, each call still connected and carrying audio, for: caller on UTRAN, caller not capable,
+# callee not capable, callee not subscribed, callee on UTRAN, KMS refusing the caller, no common suite, KMS
+# stopped. Also the command line: --help, bad config (exit 2), register.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ue_lib.sh"
+
+net_up
+ue_conf 1
+
+# --- command line -----------------------------------------------------------------------------------------------
+rc=0; "$UE_BIN" --help >"$T_DIR/help.txt" || rc=$?
+check "--help exits 0 and names the commands" bash -c "[ $rc = 0 ] && grep -q 'call TARGET' '$T_DIR/help.txt'"
+rc=0; "$UE_BIN" -c "$T_DIR/ue1.json" dial x 2>"$T_DIR/usage.err" || rc=$?
+check "unknown command: exit 2 with the reason" bash -c "[ $rc = 2 ] && grep -q 'expected one command' '$T_DIR/usage.err'"
+printf '{\n  "impu": "sip:+15550000001@x",\n  "rat": "LTE"\n}\n' >"$T_DIR/bad.json"
+rc=0; "$UE_BIN" -c "$T_DIR/bad.json" register 2>"$T_DIR/bad.err" || rc=$?
+check "bad config: exit 2 with file:line:column and the field" \
+    bash -c "[ $rc = 2 ] && grep -q 'bad.json:3:[0-9]*: rat' '$T_DIR/bad.err'"
+check "register: 200 from the AS" grep -q "^registered sip:+15550000001@" <("$UE_BIN" -c "$T_DIR/ue1.json" register)
+
+# --- encrypted, one call per suite; callee's list decides when the caller offers all three ------------------------
+tshark -i lo -f "udp and not port $AS_SIP_PORT" -w "$T_DIR/media.pcapng" >"$T_DIR/tshark.log" 2>&1 &
+TSHARK_PID=$!
+wait_for "$T_DIR/tshark.log" "Capturing on"
+ue_call sm4 1 2
+expect_connected sm4
+expect_encrypted sm4 SM4_CM_128_HMAC_SM3_80
+expect_audio sm4
+check "sm4: AS allowed it" grep -q 'encryption=allowed reason="ok"' <(as_decision sm4)
+check "sm4: caller's ladder shows the key offer and the key sync" \
+    bash -c "grep -q 'UPDATE (+u.mihua.voenc, SDP RTP/SAVP, 3 a=crypto)' '$T_DIR/sm4.caller.out' && \
+             grep -q '200 OK (SDP RTP/SAVP, 1 a=crypto)' '$T_DIR/sm4.caller.out'"
+kill -INT "$TSHARK_PID"
+wait "$TSHARK_PID" || true
+CALLEE_OPTS=(--suites AEAD_AES_128_GCM,AES_CM_128_HMAC_SHA1_80)
+ue_call gcm 1 2
+expect_encrypted gcm AEAD_AES_128_GCM
+expect_audio gcm
+CALLER_OPTS=(--suites AES_CM_128_HMAC_SHA1_80)
+ue_call aescm 1 2
+expect_encrypted aescm AES_CM_128_HMAC_SHA1_80
+expect_audio aescm
+check "KMS audit: issue and retrieve allowed for the three calls, keys deleted at hang-up" \
+    python3 - "$T_DIR/kms-audit.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+ok = lambda a: sum(1 for r in rows if r.get('action') == a and r.get('outcome') == 'granted')
+sys.exit(0 if ok('issue') >= 3 and ok('retrieve') >= 3 and ok('delete') >= 3 else 1)
+PY
+
+# The SM4 call's media on the wire: SRTP only, no 32-byte run of either side's plaintext anywhere in a UDP payload.
+tshark -r "$T_DIR/media.pcapng" -Y "udp" -T fields -e udp.payload >"$T_DIR/media.hex" 2>/dev/null || true
+plaintext_hits() { # plaintext_hits HEXFILE WAV...: "<payloads> <payloads holding a 32-byte run of the audio>"
+    python3 - "$@" <<'PY'
+import sys
+def data(p):
+    b = open(p, 'rb').read(); i = b.index(b'data'); return b[i + 8:i + 8 + int.from_bytes(b[i + 4:i + 8], 'little')]
+pays = [bytes.fromhex(l.strip().replace(':', '')) for l in open(sys.argv[1]) if l.strip()]
+audio = b''.join(data(w) for w in sys.argv[2:])
+windows = {audio[i:i + 32] for i in range(0, len(audio) - 32)}
+print(len(pays), sum(1 for p in pays if any(p[i:i + 32] in windows for i in range(0, max(len(p) - 32, 0), 16))))
+PY
+}
+read -r npay nhit < <(plaintext_hits "$T_DIR/media.hex" "$T_DIR/caller.wav" "$T_DIR/callee.wav")
+check "wire: the encrypted call's $npay media packets carry none of the plaintext" \
+    test "$npay" -ge 20 -a "$nhit" = 0
+
+# Control: the same check on a plain call's capture must find the plaintext (the check can fail).
+tshark -i lo -f "udp and not port $AS_SIP_PORT" -w "$T_DIR/plain.pcapng" >"$T_DIR/tshark2.log" 2>&1 &
+TSHARK_PID=$!
+wait_for "$T_DIR/tshark2.log" "Capturing on"
+CALLER_OPTS=(--rat UTRAN)
+ue_call utran 1 2
+kill -INT "$TSHARK_PID"
+wait "$TSHARK_PID" || true
+expect_connected utran
+expect_plain utran caller "caller not on 4G/5G (UTRAN)"
+expect_plain utran callee "no encryption indicator in the INVITE"
+expect_audio utran
+tshark -r "$T_DIR/plain.pcapng" -Y "rtp || udp" -T fields -e udp.payload >"$T_DIR/plain.hex" 2>/dev/null || true
+read -r npay nhit < <(plaintext_hits "$T_DIR/plain.hex" "$T_DIR/caller.wav" "$T_DIR/callee.wav")
+check "wire (control): the plain call's media does carry the plaintext ($nhit of $npay packets)" \
+    test "$nhit" -ge 20 -a "$nhit" -ge $((npay / 2))
+
+# --- plain fallbacks: the call connects and carries audio, both ends say why ---------------------------------------
+CALLER_OPTS=(--capable no)
+ue_call caller_incapable 1 2
+expect_plain caller_incapable caller "caller not capable"
+expect_audio caller_incapable
+
+CALLEE_OPTS=(--capable no)
+ue_call callee_incapable 1 2
+expect_plain callee_incapable caller "callee not capable"
+expect_plain callee_incapable callee "callee not capable"
+expect_audio callee_incapable
+
+ue_call callee_unsub 1 3
+expect_plain callee_unsub caller "callee not subscribed"
+expect_plain callee_unsub callee "no encryption indicator in the INVITE"
+check "callee_unsub: AS stripped the tag for that reason" grep -q 'reason="callee not subscribed"' <(as_decision callee_unsub)
+expect_audio callee_unsub
+
+ue_call callee_utran 1 4
+expect_plain callee_utran caller "callee not attached on 4G/5G"
+expect_audio callee_utran
+
+CALLER_OPTS=(--kms-key "$(printf '%064x' 9)")
+ue_call kms_refuses 1 2
+expect_plain kms_refuses caller "KMS refused the key (401 AUTHENTICATION_FAILED)"
+expect_plain kms_refuses callee "no key offer (UPDATE) from the caller within 1500 ms"
+expect_audio kms_refuses
+
+CALLER_OPTS=(--suites SM4_CM_128_HMAC_SM3_80)
+CALLEE_OPTS=(--suites AES_CM_128_HMAC_SHA1_80,AEAD_AES_128_GCM)
+ue_call no_suite 1 2
+expect_plain no_suite callee "no common SRTP suite"
+expect_plain no_suite caller "callee refused the key offer (488 no common SRTP suite"
+expect_audio no_suite
+
+stop_daemon "$kms_PID" || fail "KMS: SIGTERM exit 0"
+ue_call kms_down 1 2
+expect_plain kms_down caller "KMS unreachable"
+expect_plain kms_down callee "no key offer (UPDATE)"
+expect_audio kms_down
+start_kms
+ue_call kms_back 1 2
+expect_encrypted kms_back SM4_CM_128_HMAC_SM3_80
+
+check "AS: SIGTERM exit 0" stop_daemon "$as_PID"
+as_PID=""
+finish

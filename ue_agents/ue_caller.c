@@ -1,0 +1,363 @@
+/*
+ * ue_caller — the calling UE (patent claims 1-3; DESIGN §1, §2).
+ *
+ *   INVITE (+u.mihua.voenc only when capable and camped on EUTRAN/NR; RTP/AVP offer) to the AS
+ *   reliable 183: PRACK it; when the 183 carries the callee's tag, ask the KMS for a session key at the same
+ *       time (the key request overlaps the PRACK round trip instead of following it)
+ *   PRACK answered and key in hand: UPDATE with RTP/SAVP and one a=crypto:<n> <SUITE> kms:<keyId> per suite
+ *   200 (UPDATE) with exactly one of our lines: key synchronised, that suite
+ *   200 (INVITE): ACK, then media, SRTP from the first packet when synchronised
+ *
+ * Every "no" on the way leaves a plain call with its reason: not capable or not on 4G/5G (no tag sent), the AS's
+ * Warning (tag stripped), "callee not capable" (183 without tag, no Warning), the KMS's refusal or silence (no
+ * UPDATE), the callee's 488 or a bad answer to the UPDATE.
+ */
+#include "ue_int.h"
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "sip/sip_reply.h"
+#include "sip/sip_voenc.h"
+
+static void on_guard(evutil_socket_t fd, short what, void *arg);
+
+int ue_caller_start(ue_agent_t *a, const char *target)
+{
+    char token[64], call_id[UE_HDR_MAX], from[UE_HDR_MAX], to[UE_HDR_MAX], contact[UE_HDR_MAX + 32];
+    char body[UE_SDP_MAX], err[160];
+    ue_agent_token(a, "", token, sizeof token);
+    snprintf(call_id, sizeof call_id, "%s@%s", token, a->c->sip_host);
+    ue_call_t *call = ue_call_new(a, UE_ROLE_CALLER, call_id);
+    if (!call)
+        return -1;
+    ue_agent_token(a, "ue", call->local_tag, sizeof call->local_tag);
+    snprintf(from, sizeof from, "<%s>;tag=%s", a->c->impu, call->local_tag);
+    snprintf(to, sizeof to, "<%s>", target);
+    ue_dialog_uac_init(&call->dlg, call_id, from, to);
+    snprintf(call->dlg.remote_target, sizeof call->dlg.remote_target, "%s", target);
+    snprintf(call->peer, sizeof call->peer, "%s", target);
+    snprintf(call->kms_caller, sizeof call->kms_caller, "%s", a->c->impu);
+    snprintf(call->kms_callee, sizeof call->kms_callee, "%s", target);
+    call->tag_sent = a->c->capable && a->c->on_4g5g;
+    if (!a->c->capable)
+        ue_call_plain(call, "caller not capable");
+    else if (!a->c->on_4g5g)
+        ue_call_plain(call, "caller not on 4G/5G (%s)", a->c->rat);
+    if (!(call->media = ue_media_new(a->base, a->c->media_ip, err, sizeof err))) {
+        log_warn(UE_LOG, "call %s: %s", call_id, err);
+        ue_call_end(call, "no media port");
+        return -1;
+    }
+    int blen = ue_sdp_plain(body, sizeof body, "caller", call->sdp_version, a->c->media_ip,
+                            ue_media_port(call->media));
+    call->inv_cseq = ++call->dlg.local_cseq;
+    if (blen < 0 || ue_call_send(call, "INVITE", call->inv_cseq, ue_call_contact(call, call->tag_sent, contact,
+                                                                                 sizeof contact),
+                                 "Supported: 100rel\r\nAllow: " UE_ALLOW "\r\n", body, blen, &a->registrar,
+                                 &call->inv_txn) != 0) {
+        ue_call_end(call, "INVITE could not be sent");
+        return -1;
+    }
+    sip_msg_t *sent = a->scratch; /* ue_call_send left the INVITE parsed there */
+    if ((call->inv = malloc((size_t)sent->len)) != NULL) {
+        memcpy(call->inv, sent->buf, (size_t)sent->len);
+        call->inv_len = (size_t)sent->len;
+    }
+    ue_call_timer(call, &call->tm_guard, (unsigned)a->c->setup_timeout_ms, on_guard);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- key and UPDATE */
+
+static void send_update(ue_call_t *call)
+{
+    ue_agent_t *a = call->ag;
+    char body[UE_SDP_MAX], contact[UE_HDR_MAX + 32];
+    if (!call->have_key || !call->prack_done || call->update_sent || call->state != UE_CS_EARLY)
+        return;
+    call->update_sent = true;
+    int n = ue_sdp_srtp_offer(body, sizeof body, "caller", ++call->sdp_version, a->c->media_ip,
+                              ue_media_port(call->media), a->c->suites, a->c->n_suites, call->key_id);
+    if (n < 0 || ue_call_send(call, "UPDATE", ++call->dlg.local_cseq, ue_call_contact(call, true, contact,
+                                                                                     sizeof contact),
+                              NULL, body, n, NULL, NULL) != 0)
+        ue_call_plain(call, "the key offer (UPDATE) could not be sent");
+    else
+        ue_media_hold(call->media); /* until the answer says which keys, if any */
+}
+
+static void on_issued(const kms_client_result_t *r, void *ud)
+{
+    ue_call_t *call = ud;
+    ue_agent_t *a = call->ag;
+    a->kms_ops--;
+    if (call->state != UE_CS_ENDED) {
+        call->sum.kms_us = r->elapsed_us;
+        if (r->status == KMS_CLIENT_OK) {
+            ue_ladder_add(&call->ladder, ue_now_us(), false, UE_PEER_KMS, "%d keyId %.6s... wrappedKey",
+                          r->http_status, r->key_id);
+            snprintf(call->key_id, sizeof call->key_id, "%s", r->key_id);
+            memcpy(call->session_key, r->session_key, KMS_KEY_LEN);
+            call->have_key = true;
+            call->sum.t_key = ue_call_elapsed(call);
+            send_update(call);
+            if (!call->update_sent)
+                log_debug(UE_LOG, "call %s: key in hand, UPDATE after the PRACK's 200", call->dlg.call_id);
+            if (call->got_2xx && !call->update_sent)
+                ue_call_plain(call, "callee answered before the key offer");
+        } else if (r->status == KMS_CLIENT_TRANSPORT) {
+            ue_ladder_add(&call->ladder, ue_now_us(), false, UE_PEER_KMS, "(%s)", sbi_client_strerror(r->transport));
+            ue_call_plain(call, "KMS unreachable (%s)", sbi_client_strerror(r->transport));
+        } else {
+            ue_ladder_add(&call->ladder, ue_now_us(), false, UE_PEER_KMS, "%d %s", r->http_status, r->cause);
+            ue_call_plain(call, "KMS refused the key (%d %s)", r->http_status, r->cause[0] ? r->cause : "");
+        }
+    }
+    ue_call_unref(call);
+    if (ue_agent_idle(a) && a->ev.on_idle)
+        a->ev.on_idle(a->ev.ud);
+}
+
+static void ask_key(ue_call_t *call)
+{
+    ue_agent_t *a = call->ag;
+    if (!a->kms) {
+        ue_call_plain(call, "no usable KMS client (see the log)");
+        return;
+    }
+    ue_ladder_add(&call->ladder, ue_now_us(), true, UE_PEER_KMS, "POST session-keys");
+    if (kms_client_issue(a->kms, call->dlg.call_id, call->kms_caller, call->kms_callee, on_issued, call) != 0) {
+        ue_call_plain(call, "KMS request could not be made");
+        return;
+    }
+    a->kms_ops++;
+    ue_call_ref(call);
+}
+
+/* The first provisional with a dialog tells whether the callee (and the AS) let encryption go on. */
+static void decide_voenc(ue_call_t *call, sip_msg_t *resp)
+{
+    char why[SIP_VOENC_REASON_MAX];
+    if (call->voenc_decided || !call->tag_sent)
+        return;
+    call->voenc_decided = true;
+    if (sip_voenc_tagged(resp))
+        ask_key(call);
+    else if (sip_voenc_warning_reason(resp, why, sizeof why) == 0)
+        ue_call_plain(call, "%s", why);
+    else
+        ue_call_plain(call, "callee not capable");
+}
+
+/* ---------------------------------------------------------------- INVITE responses */
+
+static void send_prack(ue_call_t *call, uint32_t rseq)
+{
+    char rack[64];
+    snprintf(rack, sizeof rack, "RAck: %u %u INVITE\r\n", rseq, call->inv_cseq);
+    if (ue_call_send(call, "PRACK", ++call->dlg.local_cseq, NULL, rack, NULL, 0, NULL, NULL) != 0)
+        log_warn(UE_LOG, "call %s: PRACK could not be sent", call->dlg.call_id);
+}
+
+static void on_provisional(ue_call_t *call, sip_msg_t *resp)
+{
+    ue_sdp_addr_t addr;
+    call->got_provisional = true;
+    if (!resp->to.tag.s)
+        return; /* no dialog yet (§12.1.2) */
+    if (ue_dialog_uac_update(&call->dlg, resp) != 0) {
+        log_warn(UE_LOG, "call %s: %d without usable To tag or Contact", call->dlg.call_id, resp->status);
+        return;
+    }
+    if (call->state == UE_CS_INVITING)
+        call->state = UE_CS_EARLY;
+    if (!call->sum.t_early)
+        call->sum.t_early = ue_call_elapsed(call);
+    if (!call->have_remote && resp->body.len > 0 && ue_sdp_remote(resp->body.s, resp->body.len, &addr) == UE_SDP_OK)
+        call->remote = addr, call->have_remote = true;
+    decide_voenc(call, resp);
+    if (sip_tokens_has(&resp->require, "100rel") && resp->rseq && (call->last_rseq == 0 || resp->rseq > call->last_rseq)) {
+        call->last_rseq = resp->rseq;
+        send_prack(call, resp->rseq);
+    }
+}
+
+static void send_ack(ue_call_t *call)
+{
+    ue_agent_t *a = call->ag;
+    if (call->ack) {
+        sip_transport_send(a->tp, &call->ack_dst, call->ack, call->ack_len);
+        return;
+    }
+    char branch[SIP_TXN_MAX_BRANCH];
+    sip_msg_t *m;
+    if (sip_txn_branch_new(a->tl, branch, sizeof branch) < 0)
+        return;
+    ue_req_t r = {.method = "ACK", .via_host = a->c->sip_host, .via_port = a->sip_port, .branch = branch,
+                  .cseq = call->inv_cseq};
+    int n = ue_call_build(call, &r, &m);
+    if (n < 0 || sip_addr_req_dest(m, &call->ack_dst) != 0 || !(call->ack = malloc((size_t)n)))
+        return;
+    memcpy(call->ack, a->out, (size_t)n);
+    call->ack_len = (size_t)n;
+    ue_ladder_add_sip(&call->ladder, ue_now_us(), true, m);
+    sip_transport_send(a->tp, &call->ack_dst, call->ack, call->ack_len);
+}
+
+static void on_2xx(ue_call_t *call, sip_msg_t *resp)
+{
+    ue_sdp_addr_t addr;
+    if (ue_dialog_uac_update(&call->dlg, resp) != 0)
+        log_warn(UE_LOG, "call %s: 2xx without To tag or Contact", call->dlg.call_id);
+    if (call->got_2xx) {
+        send_ack(call); /* a retransmission (RFC 6026): the same ACK again */
+        return;
+    }
+    call->got_2xx = true;
+    call->sum.t_answer = ue_call_elapsed(call);
+    ue_call_timer_stop(call->tm_guard);
+    if (call->cancel_sent) { /* answered while our CANCEL was on its way: ACK, then BYE (§9.1) */
+        send_ack(call);
+        call->state = UE_CS_CONFIRMED;
+        ue_call_hangup(call);
+        return;
+    }
+    call->state = UE_CS_CONFIRMED;
+    if (!call->have_remote && resp->body.len > 0 && ue_sdp_remote(resp->body.s, resp->body.len, &addr) == UE_SDP_OK)
+        call->remote = addr, call->have_remote = true;
+    send_ack(call);
+    ue_media_release(call->media); /* a key offer still unanswered now stays unanswered: judge what came */
+    if (call->update_sent && !call->encrypted)
+        ue_call_plain(call, "no answer to the key offer before the call was answered");
+    else if (call->have_key && !call->update_sent)
+        ue_call_plain(call, "callee answered before the key offer");
+    ue_call_start_media(call, call->ag->c->duration_ms / UE_MEDIA_FRAME_MS);
+}
+
+static void on_invite_response(ue_call_t *call, sip_msg_t *resp)
+{
+    char text[UE_FAILURE_MAX];
+    if (resp->status == 100 || sip_parse_headers(resp, SIP_HF_ALL) != SIP_OK)
+        return;
+    if (resp->status < 200) {
+        on_provisional(call, resp);
+    } else if (resp->status < 300) {
+        on_2xx(call, resp);
+    } else {
+        ue_call_response_text(resp, text, sizeof text);
+        ue_call_end(call, call->cancel_sent && resp->status == 487 ? call->failure : text);
+    }
+}
+
+/* ---------------------------------------------------------------- PRACK and UPDATE responses */
+
+static void on_prack_response(ue_call_t *call, sip_msg_t *resp)
+{
+    char text[UE_FAILURE_MAX];
+    if (resp->status < 200)
+        return;
+    if (resp->status < 300) {
+        call->prack_done = true;
+        send_update(call);
+        return;
+    }
+    ue_call_response_text(resp, text, sizeof text);
+    ue_call_plain(call, "PRACK refused (%s)", text);
+}
+
+/* The answer to the key offer: key synchronised on that suite, or why not. */
+static void update_answered(ue_call_t *call, sip_msg_t *resp)
+{
+    char text[UE_FAILURE_MAX];
+    ue_sdp_choice_t ch;
+    if (resp->status >= 300) {
+        ue_call_response_text(resp, text, sizeof text);
+        ue_call_plain(call, "callee refused the key offer (%s)", text);
+        return;
+    }
+    if (call->got_2xx) {
+        ue_call_plain(call, "key-sync answer came after the call was answered");
+        return;
+    }
+    ue_sdp_result_t r = sip_parse_headers(resp, SIP_HF_ALL) == SIP_OK
+                            ? ue_sdp_check_answer(resp->body.s, resp->body.len, call->ag->c->suites,
+                                                  call->ag->c->n_suites, call->key_id, &ch)
+                            : UE_SDP_BAD;
+    if (r != UE_SDP_OK) {
+        ue_call_plain(call, "bad key-sync answer (%s)", ue_sdp_result_str(r));
+        return;
+    }
+    call->choice = ch;
+    call->remote = ch.remote;
+    call->have_remote = true;
+    if (ue_call_keysync(call) == 0)
+        call->sum.t_keysync = ue_call_elapsed(call);
+}
+
+static void on_update_response(ue_call_t *call, sip_msg_t *resp)
+{
+    if (resp->status < 200)
+        return;
+    update_answered(call, resp);
+    ue_media_release(call->media); /* packets held meanwhile are judged with the keys now known */
+}
+
+void ue_caller_on_response(ue_call_t *call, sip_txn_id_t id, sip_msg_t *resp)
+{
+    (void)id;
+    switch (resp->cseq.method) {
+    case SIP_METHOD_INVITE:
+        on_invite_response(call, resp);
+        break;
+    case SIP_METHOD_PRACK:
+        on_prack_response(call, resp);
+        break;
+    case SIP_METHOD_UPDATE:
+        on_update_response(call, resp);
+        break;
+    default: /* our CANCEL's 200: the INVITE's 487 ends the call */
+        break;
+    }
+}
+
+void ue_caller_stray_2xx(ue_call_t *call)
+{
+    if (call->ack)
+        send_ack(call);
+}
+
+/* ---------------------------------------------------------------- giving up */
+
+void ue_caller_abort(ue_call_t *call)
+{
+    ue_agent_t *a = call->ag;
+    sip_txn_id_t id;
+    if (call->state == UE_CS_ENDED || call->got_2xx)
+        return;
+    if (!call->got_provisional || !call->inv || call->cancel_sent) {
+        ue_call_end(call, call->failure[0] ? call->failure : "no answer");
+        return;
+    }
+    sip_msg_t *inv = a->scratch; /* §9.1: CANCEL only after a provisional response */
+    int n = sip_msg_parse(inv, call->inv, call->inv_len, SIP_TP_DGRAM) == SIP_OK ? sip_build_cancel(inv, a->out, UE_MSG_MAX)
+                                                                               : -1;
+    if (n < 0 || sip_txn_client_start(a->tl, a->out, (size_t)n, &a->registrar, NULL, &id) != 0) {
+        ue_call_end(call, "no answer (CANCEL could not be sent)");
+        return;
+    }
+    call->cancel_sent = true;
+    call->state = UE_CS_ENDING;
+    ue_ladder_add(&call->ladder, ue_now_us(), true, UE_PEER_AS, "CANCEL");
+}
+
+static void on_guard(evutil_socket_t fd, short what, void *arg)
+{
+    ue_call_t *call = arg;
+    (void)fd, (void)what;
+    snprintf(call->failure, sizeof call->failure, "no answer within %ld ms", call->ag->c->setup_timeout_ms);
+    ue_caller_abort(call);
+}

@@ -1,0 +1,192 @@
+/*
+ * ue_int — private to ue_*.c: the agent and call objects and the functions the caller and callee halves share.
+ *
+ * Ownership: a call is referenced by the agent's call table (until it ends), by every SIP transaction whose
+ * tu_data it is, and by every KMS request in flight for it; it is freed at the last unref. A transaction or KMS
+ * answer that arrives after the call ended finds it still allocated but ENDED, and does nothing.
+ */
+#ifndef MIHUA_UE_INT_H
+#define MIHUA_UE_INT_H
+
+#include <openssl/ssl.h>
+
+#include "kms_client.h"
+#include "sip/sip_timer_event.h"
+#include "sip/sip_transport.h"
+#include "sip/sip_txn.h"
+#include "ue_agent.h"
+#include "ue_sdp.h"
+
+#define UE_LOG "ue"
+#define UE_CALL_BUCKETS 4096   /* Call-ID hash buckets: load tests keep a few thousand calls */
+#define UE_T1_MS 500           /* RFC 3261 T1: reliable 1xx and 2xx retransmission start */
+#define UE_T2_MS 4000          /* 2xx retransmission cap (§13.3.1.4) */
+#define UE_RETX_GIVE_UP_MS (64 * UE_T1_MS) /* RFC 3262 §3, RFC 3261 §13.3.1.4 */
+#define UE_ALLOW "INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, OPTIONS"
+#define UE_MSG_MAX 8192        /* one message we build: headers plus an SDP body */
+#define UE_FAILURE_MAX 160
+
+typedef enum { UE_ROLE_CALLER = 0, UE_ROLE_CALLEE } ue_role_t;
+
+typedef enum {
+    UE_CS_INVITING = 0, /* caller: INVITE sent, no dialog yet */
+    UE_CS_EARLY,        /* early dialog (reliable 183) */
+    UE_CS_RINGING,      /* callee: 180 sent, waiting for the answer */
+    UE_CS_ANSWERED,     /* callee: 200 sent, waiting for the ACK */
+    UE_CS_CONFIRMED,
+    UE_CS_ENDING,       /* we sent BYE or CANCEL */
+    UE_CS_ENDED,
+} ue_call_state_t;
+
+typedef struct ue_call ue_call_t;
+
+struct ue_agent {
+    struct event_base *base;
+    const ue_conf_t *c;
+    const ue_audio_t *audio;
+    ue_agent_events_t ev;
+    sip_transport_layer_t *tp;
+    sip_txn_layer_t *tl;
+    sip_timer_event_t *te;
+    int sip_port;
+    char user[UE_HDR_MAX];        /* Contact user part */
+    char contact[UE_HDR_MAX];     /* "<sip:user@ip:port>" */
+    sip_addr_t registrar;
+    SSL_CTX *tls;
+    sbi_client_t *sbi;
+    kms_client_t *kms;            /* NULL when not capable */
+    sip_msg_t *scratch;           /* re-parse of our own messages */
+    char *out;                    /* UE_MSG_MAX */
+    ue_call_t *buckets[UE_CALL_BUCKETS];
+    size_t ncalls;                /* in the table */
+    ue_call_t *all;               /* every call object still allocated (ended ones wait for their transactions) */
+    size_t kms_ops;               /* KMS requests in flight (calls' DELETEs outlive them) */
+    bool accept;
+    uint64_t counter;             /* tags, Call-IDs */
+    /* registration */
+    char reg_call_id[UE_HDR_MAX];
+    char reg_tag[UE_TAG_MAX];
+    uint32_t reg_cseq;
+    long reg_expires;
+    bool reg_pending;
+    struct event *reg_refresh;
+};
+
+struct ue_call {
+    ue_agent_t *ag;
+    int refs;
+    ue_call_t *next;              /* hash chain */
+    ue_call_t *all_next, *all_prev;
+    bool in_table;
+    ue_role_t role;
+    ue_call_state_t state;
+    ue_dialog_t dlg;
+    char local_tag[UE_TAG_MAX];
+    char peer[UE_HDR_MAX];
+    char kms_caller[UE_HDR_MAX], kms_callee[UE_HDR_MAX]; /* the parties as the KMS and AS know them */
+    uint32_t sdp_version;
+    uint64_t t0;                  /* INVITE sent / received (µs) */
+
+    sip_txn_id_t inv_txn;
+    char *inv;                    /* our INVITE as sent (caller) or the INVITE received (callee) */
+    size_t inv_len;
+    uint32_t inv_cseq;
+
+    /* caller */
+    bool tag_sent, voenc_decided, prack_done, update_sent, got_2xx, got_provisional, cancel_sent;
+    uint32_t last_rseq;
+    char *ack;
+    size_t ack_len;
+    sip_addr_t ack_dst;
+    /* callee */
+    bool expect_update, prack_received, rel100;
+    uint32_t rseq;
+    char *resp;                   /* the reliable 183 or the 200 being retransmitted */
+    size_t resp_len;
+    unsigned retx_ms, retx_total;
+    sip_txn_id_t upd_txn;
+    char *upd;                    /* the UPDATE held while the key is fetched */
+    size_t upd_len;
+
+    /* keys */
+    bool have_key, encrypted;
+    char key_id[UE_SDP_KEY_ID_MAX + 1]; /* ours from the KMS (22 chars), or the offer's (checked base64url) */
+    uint8_t session_key[KMS_KEY_LEN];
+    ue_sdp_choice_t choice;
+    char reason[UE_REASON_MAX];   /* why plain; the first reason found stays */
+    char failure[UE_FAILURE_MAX];
+    bool hung_up_by_us;
+    bool deleting;                /* our KMS DELETE is in flight: the end waits for it (bounded by its timeout) */
+    bool end_pending;             /* ue_call_end came while deleting */
+
+    ue_media_t *media;
+    ue_sdp_addr_t remote;
+    bool have_remote;
+    struct event *tm_retx, *tm_wait, *tm_guard;
+    ue_call_summary_t sum;        /* milestones filled as they happen */
+    ue_ladder_t ladder;
+};
+
+/* ue_agent.c: a response outside any call (481, 486, OPTIONS 200...). extra may be NULL. */
+void ue_agent_reply(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason,
+                    const char *extra);
+
+/* ue_call.c: objects, table, sending, media, ending */
+ue_call_t *ue_call_new(ue_agent_t *a, ue_role_t role, const char *call_id);
+void ue_call_ref(ue_call_t *call);
+void ue_call_unref(ue_call_t *call);
+/* Frees every call object left (agent shutdown, after the transactions and the KMS client are gone). */
+void ue_call_free_all(ue_agent_t *a);
+ue_call_t *ue_call_find(ue_agent_t *a, sip_str_t call_id);
+uint64_t ue_call_elapsed(const ue_call_t *call);
+/* A new tag or branch-safe token. */
+void ue_agent_token(ue_agent_t *a, const char *prefix, char *out, size_t cap);
+/* Sends a request of the call's dialog as a client transaction carrying the call: to dst, or (NULL) to the first
+ * Route or the remote target. contact NULL for none. The message stays in call->ag->out until the next build;
+ * *id (may be NULL) receives the transaction. 0 or -1. */
+int ue_call_send(ue_call_t *call, const char *method, uint32_t cseq, const char *contact, const char *extra,
+                 const char *body, int body_len, const sip_addr_t *dst, sip_txn_id_t *id);
+/* Builds a request of the dialog into call->ag->out and parses it into the scratch message (for its next hop).
+ * Returns the length or -1. */
+int ue_call_build(ue_call_t *call, const ue_req_t *r, sip_msg_t **parsed);
+/* Sends a response to req through server transaction sid (and keeps it in the ladder). extra may be NULL.
+ * Returns the length of the response, which stays in call->ag->out until the next build, or -1. */
+int ue_call_respond(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason,
+                    const char *extra, const char *body, int body_len);
+/* Records why the call is plain (the first reason stays). */
+void ue_call_plain(ue_call_t *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Our Contact value: with +u.mihua.voenc when tagged. */
+const char *ue_call_contact(ue_call_t *call, bool tagged, char *buf, size_t cap);
+/* The session key is agreed (call->choice, call->session_key): sets up SRTP both ways and marks the call
+ * encrypted, or records why not. Cleanses the session key. 0 or -1. */
+int ue_call_keysync(ue_call_t *call);
+/* Starts sending media (SRTP when keysync set it up). frames 0 = until stopped (callee). */
+void ue_call_start_media(ue_call_t *call, uint64_t frames);
+/* BYE (and the KMS DELETE when we hold a key id), then the call ends at the BYE's answer. */
+void ue_call_hangup(ue_call_t *call);
+/* Ends the call now: stops media, reports the summary, leaves the table. failure NULL for a normal end. */
+void ue_call_end(ue_call_t *call, const char *failure);
+/* The same without waiting for a KMS DELETE in flight (agent shutdown). */
+void ue_call_end_now(ue_call_t *call, const char *failure);
+/* Arms one of the call's timers (ms). */
+void ue_call_timer(ue_call_t *call, struct event **ev, unsigned ms, void (*fn)(evutil_socket_t, short, void *));
+void ue_call_timer_stop(struct event *ev);
+/* The Warning text of a response (for reasons), or the reason phrase. */
+void ue_call_response_text(sip_msg_t *resp, char *out, size_t cap);
+
+/* ue_caller.c */
+int ue_caller_start(ue_agent_t *a, const char *target);
+void ue_caller_on_response(ue_call_t *call, sip_txn_id_t id, sip_msg_t *resp);
+void ue_caller_stray_2xx(ue_call_t *call);
+
+/* ue_callee.c */
+void ue_callee_invite(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *inv);
+void ue_callee_on_request(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req);
+void ue_callee_cancel(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req);
+void ue_callee_answer(ue_call_t *call);
+void ue_callee_no_ack(ue_call_t *call);
+/* Ends a call that is not answered yet: CANCEL (caller) or 480 (callee). */
+void ue_caller_abort(ue_call_t *call);
+void ue_callee_abort(ue_call_t *call);
+
+#endif
