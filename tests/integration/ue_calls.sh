@@ -23,7 +23,7 @@ check "bad config: exit 2 with file:line:column and the field" \
 check "register: 200 from the AS" grep -q "^registered sip:+15550000001@" <("$UE_BIN" -c "$T_DIR/ue1.json" register)
 
 # --- encrypted, one call per suite; callee's list decides when the caller offers all three ------------------------
-tshark -i lo -f "udp and not port $AS_SIP_PORT" -w "$T_DIR/media.pcapng" >"$T_DIR/tshark.log" 2>&1 &
+tshark -i lo -f "udp" -w "$T_DIR/media.pcapng" >"$T_DIR/tshark.log" 2>&1 &
 TSHARK_PID=$!
 wait_for "$T_DIR/tshark.log" "Capturing on"
 ue_call sm4 1 2
@@ -53,7 +53,19 @@ sys.exit(0 if ok('issue') >= 3 and ok('retrieve') >= 3 and ok('delete') >= 3 els
 PY
 
 # The SM4 call's media on the wire: SRTP only, no 32-byte run of either side's plaintext anywhere in a UDP payload.
-tshark -r "$T_DIR/media.pcapng" -Y "udp" -T fields -e udp.payload >"$T_DIR/media.hex" 2>/dev/null || true
+tshark -r "$T_DIR/media.pcapng" -Y "udp && !(udp.port == $AS_SIP_PORT)" -T fields -e udp.payload \
+    >"$T_DIR/media.hex" 2>/dev/null || true
+# The agents' SIP, as Wireshark sees it: the whole DESIGN §1 ladder, nothing malformed.
+tshark -r "$T_DIR/media.pcapng" -d "udp.port==$AS_SIP_PORT,sip" -Y "sip" >"$T_DIR/sip.txt" 2>/dev/null || true
+check "wire: the SM4 call's SIP has INVITE, 183, PRACK, UPDATE, 180, 200, ACK, BYE" python3 - "$T_DIR/sip.txt" <<'PY'
+import sys
+t = open(sys.argv[1]).read()
+need = ["Request: INVITE", "Status: 183", "Request: PRACK", "Request: UPDATE", "Status: 180", "Status: 200",
+        "Request: ACK", "Request: BYE"]
+sys.exit(0 if all(n in t for n in need) else 1)
+PY
+tshark -r "$T_DIR/media.pcapng" -d "udp.port==$AS_SIP_PORT,sip" -Y "_ws.malformed" >"$T_DIR/malformed.txt" 2>"$T_DIR/malformed.err" || true
+check "wire: no malformed SIP" [ ! -s "$T_DIR/malformed.txt" ]
 plaintext_hits() { # plaintext_hits HEXFILE WAV...: "<payloads> <payloads holding a 32-byte run of the audio>"
     python3 - "$@" <<'PY'
 import sys
