@@ -13,7 +13,12 @@ static void hex32(const uint8_t *b, char out[65])
         snprintf(out + 2 * i, 3, "%02x", b[i]);
 }
 
-static double ms(uint64_t us) { return (double)us / 1000.0; }
+/* " name 1.234" for a milestone that happened; nothing for one that did not. */
+static void milestone(FILE *out, const char *name, uint64_t us)
+{
+    if (us)
+        fprintf(out, " %s %.3f", name, (double)us / 1000.0);
+}
 
 void ue_report_print(const ue_call_summary_t *s, FILE *out)
 {
@@ -32,9 +37,14 @@ void ue_report_print(const ue_call_summary_t *s, FILE *out)
             (unsigned long long)m->failed);
     fprintf(out, "  audio: sent %zu bytes sha256 %.16s, received %zu bytes sha256 %.16s\n", m->sent_bytes, sent,
             m->received_bytes, recv);
-    fprintf(out, "  setup (ms after the INVITE): 183 %.3f, key %.3f, key sync %.3f, answer %.3f, first media %.3f",
-            ms(s->t_early), ms(s->t_key), ms(s->t_keysync), ms(s->t_answer), ms(s->t_first_media));
-    fprintf(out, "; KMS round trip %.3f\n", ms(s->kms_us));
+    fprintf(out, "  setup (ms after the INVITE):");
+    milestone(out, "183", s->t_early);
+    milestone(out, "key", s->t_key);
+    milestone(out, "key-sync", s->t_keysync);
+    milestone(out, "answer", s->t_answer);
+    milestone(out, "first-media", s->t_first_media);
+    milestone(out, "(KMS round trip", s->kms_us);
+    fprintf(out, "%s\n", s->kms_us ? ")" : "");
 }
 
 void ue_report_ladder(const ue_call_summary_t *s, const ue_conf_t *c, FILE *out)
