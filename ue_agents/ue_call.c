@@ -249,6 +249,8 @@ void ue_call_start_media(ue_call_t *call, uint64_t frames)
         log_warn(UE_LOG, "call %s: media did not start", call->dlg.call_id);
         return;
     }
+    log_info(UE_LOG, "call %s: connected, %s%s", call->dlg.call_id, call->encrypted ? "encrypted: " : "plain: ",
+             call->encrypted ? msrtp_suite_name(call->choice.suite) : call->reason);
     ue_ladder_add(&call->ladder, ue_now_us(), true, UE_PEER_MEDIA, "%s%s from the first packet",
                   call->encrypted ? "SRTP " : "RTP (plain)",
                   call->encrypted ? msrtp_suite_name(call->choice.suite) : "");

@@ -3,7 +3,9 @@
 # free ports with the four test subscribers of lib.sh; ue_call runs one callee (answer --auto --count 1) and one
 # caller (call TARGET) and keeps both JSON summaries; the expect_* checks read them.
 #
-#   net_up [AS OPTIONS...]            sets AS_SIP_PORT, AS_SBI, KMS_URL, HSS_ADMIN, UDM_ADMIN
+#   net_up [AS OPTIONS...]            sets AS_SIP_PORT, AS_SBI, KMS_URL, HSS_ADMIN, UDM_ADMIN (the subscriber file
+#                                     is lib.sh's four users unless the test wrote $SUBS first)
+#   start_hss / start_udm / start_kms / start_as [OPTIONS]: (re)start one daemon on the port it had
 #   CALLER_OPTS=(--rat UTRAN) CALLEE_OPTS=() ue_call NAME CALLER_USER CALLEE_USER [TARGET]
 #   expect_connected NAME; expect_encrypted NAME SUITE; expect_plain NAME caller|callee REASON; expect_audio NAME
 
@@ -36,7 +38,21 @@ JSON
     KMS_URL=$(sed -n 's/^READY mihua-kms sbi=//p' "$T_DIR/kms.out")
 }
 
-start_as() { # start_as [OPTIONS...]: (re)starts the AS; sets AS_SIP_PORT and AS_SBI
+start_hss() {
+    : "${HSS_PORT:=$(free_port)}"
+    start_daemon hss "$MIHUA_BIN/mihua-hss" -c "$MIHUA_SRC/conf/hss.json" --subscribers "$SUBS" --port "$HSS_PORT" \
+        --admin-listen 127.0.0.1:0
+    HSS_ADMIN=$(sed -E 's/.* admin=([^ ]+).*/\1/' "$T_DIR/hss.out")
+}
+
+start_udm() {
+    : "${UDM_PORT:=$(free_port)}"
+    start_daemon udm "$MIHUA_BIN/mihua-udm" -c "$MIHUA_SRC/conf/udm.json" --subscribers "$SUBS" \
+        --listen "127.0.0.1:$UDM_PORT" --admin-listen 127.0.0.1:0
+    UDM_ADMIN=$(sed -E 's/.* admin=([^ ]+).*/\1/' "$T_DIR/udm.out")
+}
+
+start_as() { # start_as [OPTIONS...]: (re)starts the AS; sets AS_SIP_PORT and AS_SBI. AS_USES_HSS=0: do not wait
     if [ -n "${as_PID:-}" ]; then stop_daemon "$as_PID" || fail "AS: SIGTERM exit 0"; fi
     : "${AS_SBI_PORT:=$(free_port)}"
     start_daemon as "$MIHUA_BIN/mihua-as" -c "$MIHUA_SRC/conf/as.json" --sip-listen 127.0.0.1:0 \
@@ -46,7 +62,7 @@ start_as() { # start_as [OPTIONS...]: (re)starts the AS; sets AS_SIP_PORT and AS
     ready=$(grep '^READY' "$T_DIR/as.out")
     AS_SIP_PORT=$(sed -E 's/.* sip=[^:]+:([0-9]+) .*/\1/' <<<"$ready")
     AS_SBI=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' <<<"$ready")
-    wait_hss_open
+    [ "${AS_USES_HSS:-1}" = 0 ] || wait_hss_open
 }
 
 # wait_hss_open [SECONDS]: until the AS reports its Sh peer OPEN (its READY does not wait forever for the HSS:
@@ -61,25 +77,20 @@ wait_hss_open() {
 }
 
 net_up() {
-    write_subscribers "$SUBS"
+    [ -s "$SUBS" ] || write_subscribers "$SUBS"
     "$MIHUA_SRC/scripts/gen-test-certs" "$T_DIR/certs" kms >/dev/null
-    HSS_PORT=$(free_port)
-    UDM_PORT=$(free_port)
-    start_daemon hss "$MIHUA_BIN/mihua-hss" -c "$MIHUA_SRC/conf/hss.json" --subscribers "$SUBS" --port "$HSS_PORT" \
-        --admin-listen 127.0.0.1:0
-    start_daemon udm "$MIHUA_BIN/mihua-udm" -c "$MIHUA_SRC/conf/udm.json" --subscribers "$SUBS" \
-        --listen "127.0.0.1:$UDM_PORT" --admin-listen 127.0.0.1:0
-    HSS_ADMIN=$(sed -E 's/.* admin=([^ ]+).*/\1/' "$T_DIR/hss.out")
-    UDM_ADMIN=$(sed -E 's/.* admin=([^ ]+).*/\1/' "$T_DIR/udm.out")
+    start_hss
+    start_udm
     start_as "$@"
     start_kms
     make_wav "$T_DIR/caller.wav" 1 1
     make_wav "$T_DIR/callee.wav" 1.5 2
 }
 
-ue_conf() { # ue_conf USER: the agent config of test subscriber USER (lib.sh write_subscribers)
+declare -A UE_RAT # the RAT each test UE says it is camped on (default NR); the network's view is in $SUBS
+ue_conf() { # ue_conf USER: the agent config of test subscriber USER (impu +1555000000USER, kms_key = USER in hex)
     cat >"$T_DIR/ue$1.json" <<JSON
-{ "impu": "sip:+1555000000$1@$MIHUA_TEST_DOMAIN", "registrar": "127.0.0.1:$AS_SIP_PORT", "rat": "NR",
+{ "impu": "sip:+1555000000$1@$MIHUA_TEST_DOMAIN", "registrar": "127.0.0.1:$AS_SIP_PORT", "rat": "${UE_RAT[$1]:-NR}",
   "kms": { "url": "$KMS_URL", "ca": "$T_DIR/certs/ca.pem", "timeout_ms": 1000 },
   "kms_key": "$(printf '%064x' "$1")", "update_wait_ms": 1500, "log_level": "info" }
 JSON
@@ -146,9 +157,16 @@ sys.exit(0 if len(got) >= 8000 * 0.5 and got == (sent * 4)[:len(got)] else 1)
 PY
 }
 
+# subscriber USER SUBSCRIBED RAT VOPS: one DESIGN §5 entry (MSISDN 1555000000USER, kms_key = USER in hex).
+subscriber() {
+    printf '{ "imsi": "0010100000000%02d", "msisdn": "1555000000%s", "impu": ["sip:+1555000000%s@%s", "tel:+1555000000%s"],
+    "voice_encryption": %s, "access": { "rat": "%s", "ims_vops": %s }, "kms_key": "%064x" }' \
+        "$1" "$1" "$1" "$MIHUA_TEST_DOMAIN" "$1" "$2" "$3" "$4" "$1"
+}
+
 # as_decision NAME: the AS's decision line for the call (DESIGN §3: one log line per decision).
 as_decision() {
     local cid
     cid=$(sum "$1" caller "j['callId']")
-    grep -E "call $cid .*encryption=(allowed|stripped)" "$T_DIR/as.log" | tail -1
+    grep -E "call $cid .*encryption=(allowed|stripped)" "$T_DIR/as.log" | tail -1 || true
 }
