@@ -47,6 +47,9 @@ static const cli_option_t ue_options[] = {
     {"answer-after-ms", "answer_after_ms", "MS", "answer: ring this long before answering; default 0"},
     {"count", "count", "N", "answer: exit after N calls (0: until SIGTERM); default 1"},
     {"ladder", "ladder", NULL, "print the call's SIP ladder at hang-up"},
+    {"calls", "calls", "N", "load: calls to place; default 100"},
+    {"rate", "rate", "N", "load: calls started per second; default 10"},
+    {"quiet", "quiet", NULL, "no per-call summary on stdout (the JSON --summary still gets every call)"},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default warn"},
 };
 
@@ -55,6 +58,8 @@ static const char ue_epilogue[] =
     "  register          register with the AS and exit (the binding lasts 'expires' seconds)\n"
     "  call TARGET       register, call TARGET (tel: or sip: URI), send audio, hang up, print the summary\n"
     "  answer            register, wait for calls, answer them, print a summary per call\n"
+    "  load TARGET       register, place --calls calls at --rate per second (each sends --duration of audio),\n"
+    "                    print setup-time percentiles (encrypted and plain, key sync, 200 to first media)\n"
     "The summary says 'encrypted: <SUITE>' or 'plain: <reason>' and counts the packets sent, received,\n"
     "authenticated and failed. Exit codes: 0 the command worked (a plain call is a working call), 1 it did not\n"
     "(registration refused, call failed), 2 bad usage or config.\n";
@@ -88,12 +93,15 @@ static ue_conf_result_t check_command(ue_conf_t *c, int argc, char **argv, int f
         c->cmd = UE_CMD_ANSWER;
     else if (strcmp(cmd, "call") == 0 && n == 2)
         c->cmd = UE_CMD_CALL, c->target = argv[first + 1];
+    else if (strcmp(cmd, "load") == 0 && n == 2)
+        c->cmd = UE_CMD_LOAD, c->target = argv[first + 1];
     else
-        return bad("expected one command: register | call TARGET | answer (got '%s'); see --help", cmd);
+        return bad("expected one command: register | call TARGET | answer | load TARGET (got '%s'); see --help",
+                   cmd);
     sip_uri_t u;
     if (c->target && (sip_uri_parse(sip_str_c(c->target), &u) != 0 ||
                       (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_TEL)))
-        return bad("call: TARGET must be a sip: or tel: URI, not '%s'", c->target);
+        return bad("TARGET must be a sip: or tel: URI, not '%s'", c->target);
     return UE_CONF_OK;
 }
 
@@ -166,7 +174,7 @@ static void defaults(ue_conf_t *c)
     }
 }
 
-#define UE_N_FIELDS 23
+#define UE_N_FIELDS 26
 
 /* The table names every setting; one function so that parse and free agree. */
 static void ue_fields(ue_conf_t *c, cfg_field_t f[UE_N_FIELDS])
@@ -196,6 +204,9 @@ static void ue_fields(ue_conf_t *c, cfg_field_t f[UE_N_FIELDS])
         {.name = "answer_after_ms", .type = CFG_INT, .dst = &c->answer_after_ms, .min = 0, .max = 600000},
         {.name = "count", .type = CFG_INT, .dst = &c->count, .min = 0, .max = 100000000},
         {.name = "ladder", .type = CFG_BOOL, .dst = &c->ladder},
+        {.name = "calls", .type = CFG_INT, .dst = &c->calls, .min = 1, .max = 10000000},
+        {.name = "rate", .type = CFG_INT, .dst = &c->rate, .min = 1, .max = 100000},
+        {.name = "quiet", .type = CFG_BOOL, .dst = &c->quiet},
     };
     memcpy(f, t, sizeof t);
 }
@@ -209,6 +220,8 @@ ue_conf_result_t ue_conf_parse(ue_conf_t *c, int argc, char **argv)
     c->setup_timeout_ms = UE_DEFAULT_SETUP_TIMEOUT_MS;
     c->kms_timeout_ms = UE_DEFAULT_KMS_TIMEOUT_MS;
     c->count = 1;
+    c->calls = 100;
+    c->rate = 10;
     cfg_field_t fields[UE_N_FIELDS];
     ue_fields(c, fields);
     const cli_spec_t spec = {

@@ -19,7 +19,7 @@
 #include "sbi/sbi_url.h"
 #include "srtp/msrtp.h"
 
-typedef enum { UE_CMD_REGISTER = 0, UE_CMD_CALL, UE_CMD_ANSWER } ue_cmd_t;
+typedef enum { UE_CMD_REGISTER = 0, UE_CMD_CALL, UE_CMD_ANSWER, UE_CMD_LOAD } ue_cmd_t;
 
 typedef struct {
     /* identity and network */
@@ -49,10 +49,13 @@ typedef struct {
     bool ladder;
     long answer_after_ms; /* ringing time before an automatic answer */
     long count;          /* answer: calls to take before exiting (0: until SIGTERM) */
+    long calls;          /* load: calls to place */
+    long rate;           /* load: calls started per second */
+    bool quiet;          /* no per-call summary on stdout (load tests) */
 
     /* derived */
     ue_cmd_t cmd;
-    const char *target;  /* call TARGET (points into argv) */
+    const char *target;  /* call or load TARGET (points into argv) */
     log_level_t log_level;
     msrtp_suite_t suites[MSRTP_SUITE_COUNT];
     size_t n_suites;

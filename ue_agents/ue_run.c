@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ue_agent.h"
+#include "ue_load.h"
 #include "ue_report.h"
 
 #define UE_STOP_GRACE_S 3 /* after SIGTERM: BYEs and KMS DELETEs get this long */
@@ -20,6 +21,7 @@ typedef struct {
     struct event_base *base;
     const ue_conf_t *c;
     ue_agent_t *ag;
+    ue_load_t *load;     /* load command */
     struct event *ev[4]; /* SIGTERM, SIGINT, stdin, stop timer */
     long calls_left;
     int rc;
@@ -73,6 +75,9 @@ static void on_registered(void *ud, int status, const char *reason)
         app->done = true; /* one call: the loop ends once it has */
         if (ue_agent_call(app->ag, c->target) != 0)
             app->rc = 1, stop(app);
+    } else if (c->cmd == UE_CMD_LOAD) {
+        if (!(app->load = ue_load_new(app->base, app->ag, c)) || ue_load_start(app->load) != 0)
+            app->rc = 1, stop(app);
     } else {
         printf("READY mihua-ue sip=%s:%d impu=%s capable=%s rat=%s\n", c->sip_host, ue_agent_sip_port(app->ag),
                c->impu, c->capable ? "yes" : "no", c->rat);
@@ -92,10 +97,20 @@ static void on_ringing(void *ud, const char *call_id, const char *from)
 static void on_call_end(void *ud, const ue_call_summary_t *s)
 {
     app_t *app = ud;
-    ue_report_print(s, stdout);
-    if (app->c->ladder)
-        ue_report_ladder(s, app->c, stdout);
-    fflush(stdout);
+    if (app->load) {
+        ue_load_record(app->load, s);
+        if (ue_load_done(app->load) && !app->done) {
+            app->rc |= ue_load_report(app->load, stdout, app->c->summary);
+            app->done = true;
+        }
+        return;
+    }
+    if (!app->c->quiet) {
+        ue_report_print(s, stdout);
+        if (app->c->ladder)
+            ue_report_ladder(s, app->c, stdout);
+        fflush(stdout);
+    }
     if (app->c->summary && ue_report_json(s, app->c->summary) != 0)
         fprintf(stderr, "mihua-ue: cannot write %s\n", app->c->summary);
     app->rc |= !s->connected;
@@ -150,6 +165,7 @@ int ue_run(struct event_base *base, const ue_conf_t *c, const ue_audio_t *audio)
     app_t app = {.base = base, .c = c};
     int rc = run(&app, audio);
     ue_agent_free(app.ag);
+    ue_load_free(app.load);
     for (int i = 0; i < 4; i++)
         if (app.ev[i])
             event_free(app.ev[i]);

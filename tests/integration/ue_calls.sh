@@ -133,6 +133,29 @@ expect_plain no_suite callee "no common SRTP suite"
 expect_plain no_suite caller "callee refused the key offer (488 no common SRTP suite"
 expect_audio no_suite
 
+# --- many calls at once through one agent pair (load mode): every one encrypted, every packet authenticated -----------
+ue_conf 1
+ue_conf 2
+"$UE_BIN" -c "$T_DIR/ue2.json" answer --auto --count 40 --quiet --summary "$T_DIR/many.callee.json" \
+    >"$T_DIR/many.callee.out" 2>"$T_DIR/many.callee.log" &
+many_callee=$!
+wait_for "$T_DIR/many.callee.out" '^READY mihua-ue'
+rc=0
+"$UE_BIN" -c "$T_DIR/ue1.json" load tel:+15550000002 --calls 40 --rate 100 --duration 0.3 \
+    --summary "$T_DIR/many.load.json" >"$T_DIR/many.caller.out" 2>"$T_DIR/many.caller.log" || rc=$?
+wait "$many_callee" || rc=$((rc + 100))
+check "40 overlapping calls (load mode): both agents exit 0" [ "$rc" = 0 ]
+check "40 overlapping calls: the caller counts 40 encrypted, 0 plain, 0 failed" \
+    [ "$(jget "$T_DIR/many.load.json" "(j['placed'], j['encrypted'], j['plain'], j['failed'])")" = "(40, 40, 0, 0)" ]
+check "40 overlapping calls: the callee saw 40 distinct calls, each encrypted with all 15 packets authenticated" \
+    python3 - "$T_DIR/many.callee.json" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+ok = [r for r in rows if r['encrypted'] and r['packets']['authenticated'] == r['packets']['received'] == 15
+      and r['packets']['failed'] == 0 and r['audio']['receivedBytes'] == 2400]
+sys.exit(0 if len(rows) == 40 and len(ok) == 40 and len({r['callId'] for r in rows}) == 40 else 1)
+PY
+
 stop_daemon "$kms_PID" || fail "KMS: SIGTERM exit 0"
 ue_call kms_down 1 2
 expect_plain kms_down caller "KMS unreachable"

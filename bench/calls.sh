@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# End-to-end call set-up under load (issue 7): mihua-hss, mihua-udm, mihua-kms (TLS 1.3) and mihua-as on loopback,
+# one callee agent (answer --auto, all calls) and one caller agent in load mode (mihua-ue load). Prints, per rate,
+# the encrypted calls' INVITE -> 200 (UPDATE) "key sync" and INVITE -> 200 (INVITE) "answered" p50/p99, the same
+# for plain calls (caller not capable: no checks, no KMS) through the same AS in the same run, the added time, and
+# 200 (INVITE) -> first SRTP packet; then raises the encrypted rate until a call fails or the offered rate is not
+# held, and prints the highest rate with 0 failed calls. Judges nothing.
+# Targets (issue 7): p50 <= 5 ms, p99 <= 20 ms at 200 calls/s; added <= 3 ms; >= 1,000 encrypted calls/s.
+# Usage: bench/calls.sh [BUILD_DIR] (default build/; Release without sanitizers for figures). Env: RATES ("50 200"),
+# SECS (10: seconds of calls per rate), MEDIA (0.1: seconds of audio per call), RAMP ("400 600 800 1000 1200 1500").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+RATES=${RATES-50 200} SECS=${SECS:-10} MEDIA=${MEDIA:-0.1} RAMP=${RAMP-400 600 800 1000 1200 1500}
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_line() { for _ in $(seq 1 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; cat "$3" >&2; exit 1; }
+start() { # start NAME CMD...
+    local n=$1
+    shift
+    "$@" >"$dir/$n.out" 2>"$dir/$n.log" &
+    pids+=($!)
+    wait_line "$dir/$n.out" '^READY' "$dir/$n.log"
+}
+
+D=ims.mnc001.mcc001.3gppnetwork.org
+K1=$(printf '%064x' 1) K2=$(printf '%064x' 2)
+cat >"$dir/subs.json" <<JSON
+{ "subscribers": [
+  { "imsi": "001010000000001", "msisdn": "15550000001", "impu": ["sip:+15550000001@$D", "tel:+15550000001"],
+    "voice_encryption": true, "access": { "rat": "NR", "ims_vops": true }, "kms_key": "$K1" },
+  { "imsi": "001010000000002", "msisdn": "15550000002", "impu": ["sip:+15550000002@$D", "tel:+15550000002"],
+    "voice_encryption": true, "access": { "rat": "EUTRAN", "ims_vops": true }, "kms_key": "$K2" } ] }
+JSON
+scripts/gen-test-certs "$dir/certs" kms >/dev/null
+hss_port=$(free_port) udm_port=$(free_port) kms_port=$(free_port)
+start hss "$build/bin/mihua-hss" -c conf/hss.json --subscribers "$dir/subs.json" --port "$hss_port" \
+    --admin-listen 127.0.0.1:0 --log-level warn
+start udm "$build/bin/mihua-udm" -c conf/udm.json --subscribers "$dir/subs.json" --listen "127.0.0.1:$udm_port" \
+    --admin-listen 127.0.0.1:0 --log-level warn
+start as "$build/bin/mihua-as" -c conf/as.json --sip-listen 127.0.0.1:0 --sbi-listen 127.0.0.1:0 \
+    --hss "127.0.0.1:$hss_port" --udm-url "http://127.0.0.1:$udm_port" --diameter-port 0 --log-level warn
+as_sip=$(sed -E 's/.* sip=([^ ]+) .*/\1/' "$dir/as.out")
+as_sbi=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' "$dir/as.out")
+for _ in $(seq 1 200); do
+    curl -s --http2-prior-knowledge "$as_sbi/metrics" | grep -q '^mihua_as_hss_peer_open 1' && break
+    sleep 0.05
+done
+cat >"$dir/kms.json" <<JSON
+{ "listen": "127.0.0.1:$kms_port", "subscribers": "$dir/subs.json", "as": { "url": "$as_sbi", "timeout_ms": 1000 },
+  "tls": { "cert": "$dir/certs/kms.pem", "key": "$dir/certs/kms.key" }, "audit_log": "$dir/audit.jsonl",
+  "log_level": "warn" }
+JSON
+start kms "$build/bin/mihua-kms" -c "$dir/kms.json"
+ue() { # ue USER RAT: an agent config
+    cat >"$dir/ue$1.json" <<JSON
+{ "impu": "sip:+1555000000$1@$D", "registrar": "$as_sip", "rat": "$2", "log_level": "error",
+  "kms": { "url": "https://127.0.0.1:$kms_port", "ca": "$dir/certs/ca.pem", "timeout_ms": 2000 },
+  "kms_key": "$(printf '%064x' "$1")", "expires": 3600 }
+JSON
+}
+ue 1 NR
+ue 2 EUTRAN
+"$build/bin/mihua-ue" -c "$dir/ue2.json" answer --auto --count 0 --quiet >"$dir/callee.out" 2>"$dir/callee.log" &
+pids+=($!)
+wait_line "$dir/callee.out" '^READY mihua-ue' "$dir/callee.log"
+
+echo "mihua-as $as_sip, mihua-kms :$kms_port, $(nproc) CPUs, build $build, media $MEDIA s per call," \
+     "load $(cut -d' ' -f1-3 /proc/loadavg)"
+# run KIND RATE: one load run; prints its report, leaves its JSON in $dir/KIND-RATE.json
+run() {
+    local kind=$1 rate=$2 extra=()
+    [ "$kind" = plain ] && extra=(--capable no)
+    "$build/bin/mihua-ue" -c "$dir/ue1.json" load tel:+15550000002 --calls $((rate * SECS)) --rate "$rate" \
+        --duration "$MEDIA" --summary "$dir/$kind-$rate.json" "${extra[@]}" 2>"$dir/caller-$kind-$rate.log" | sed 's/^/    /'
+}
+field() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
+for rate in $RATES; do
+    echo "== $rate calls/s for $SECS s =="
+    run encrypted "$rate" || true
+    run plain "$rate" || true
+    enc=$dir/encrypted-$rate.json pl=$dir/plain-$rate.json
+    printf '  %d calls/s: encrypted key sync p50 %.3f ms p99 %.3f ms; answered p50 %.3f / p99 %.3f ms; plain answered p50 %.3f / p99 %.3f ms; added p50 %.3f ms; 200 -> first SRTP p50 %.3f ms\n' \
+        "$rate" "$(field "$enc" "j['key_sync']['p50Ms']")" "$(field "$enc" "j['key_sync']['p99Ms']")" \
+        "$(field "$enc" "j['answered_encrypted']['p50Ms']")" "$(field "$enc" "j['answered_encrypted']['p99Ms']")" \
+        "$(field "$pl" "j['answered_plain']['p50Ms']")" "$(field "$pl" "j['answered_plain']['p99Ms']")" \
+        "$(field "$enc" "j['answered_encrypted']['p50Ms'] - $(field "$pl" "j['answered_plain']['p50Ms']")")" \
+        "$(field "$enc" "j['first_media_after_200']['p50Ms']")"
+done
+best=0
+for rate in $RAMP; do
+    echo "== ramp: $rate encrypted calls/s for $SECS s =="
+    t0=$(date +%s.%N)
+    run encrypted "$rate" || true
+    t1=$(date +%s.%N)
+    j=$dir/encrypted-$rate.json
+    held=$(python3 -c "print(int($rate * $SECS / ($t1 - $t0 - $MEDIA) >= 0.95 * $rate))" 2>/dev/null || echo 0)
+    if [ "$(field "$j" "j['failed'] + j['refused'] + j['plain']")" = 0 ] && [ "$held" = 1 ]; then
+        best=$rate
+    else
+        echo "  stopped: failed $(field "$j" "j['failed']"), plain $(field "$j" "j['plain']"), rate held: $held"
+        break
+    fi
+done
+echo "highest encrypted call rate with 0 failed (and 0 plain) calls: $best calls/s"
