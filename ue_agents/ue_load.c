@@ -163,7 +163,8 @@ int ue_load_report(const ue_load_t *lc, FILE *out, const char *json_path)
             l->placed, l->c->rate, l->c->target, secs, l->encrypted, l->plain, l->failed, l->refused);
     for (int i = 0; i < S_COUNT; i++) {
         series_t *s = &l->s[i];
-        qsort(s->v, s->n, sizeof *s->v, cmp_u64);
+        if (s->n) /* qsort(NULL, 0) is undefined */
+            qsort(s->v, s->n, sizeof *s->v, cmp_u64);
         double p50 = pct(s, 50), p99 = pct(s, 99), max = pct(s, 100);
         if (s->n)
             fprintf(out, "  %-22s n=%-7zu p50 %8.3f ms  p99 %8.3f ms  max %8.3f ms\n", series_name[i], s->n, p50,

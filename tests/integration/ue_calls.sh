@@ -53,7 +53,14 @@ sys.exit(0 if ok('issue') >= 3 and ok('retrieve') >= 3 and ok('delete') >= 3 els
 PY
 
 # The SM4 call's media on the wire: SRTP only, no 32-byte run of either side's plaintext anywhere in a UDP payload.
-tshark -r "$T_DIR/media.pcapng" -Y "udp && !(udp.port == $AS_SIP_PORT)" -T fields -e udp.payload \
+# Loopback carries whatever else runs on this machine: keep the RTP ports this call's own SDP named.
+media_ports() { # media_ports PCAP: "udp.port in {...}" for the m= ports in the SIP through our AS
+    local ports
+    ports=$(tshark -r "$1" -d "udp.port==$AS_SIP_PORT,sip" -Y "sdp && udp.port == $AS_SIP_PORT" -T fields \
+        -e sdp.media.port_string 2>/dev/null | tr ',' '\n' | sort -u | paste -sd, -)
+    echo "udp.port in {${ports:-0}}"
+}
+tshark -r "$T_DIR/media.pcapng" -Y "$(media_ports "$T_DIR/media.pcapng")" -T fields -e udp.payload \
     >"$T_DIR/media.hex" 2>/dev/null || true
 # The agents' SIP, as Wireshark sees it: the whole DESIGN §1 ladder, nothing malformed.
 tshark -r "$T_DIR/media.pcapng" -d "udp.port==$AS_SIP_PORT,sip" -Y "sip" >"$T_DIR/sip.txt" 2>/dev/null || true
@@ -82,7 +89,7 @@ check "wire: the encrypted call's $npay media packets carry none of the plaintex
     test "$npay" -ge 20 -a "$nhit" = 0
 
 # Control: the same check on a plain call's capture must find the plaintext (the check can fail).
-tshark -i lo -f "udp and not port $AS_SIP_PORT" -w "$T_DIR/plain.pcapng" >"$T_DIR/tshark2.log" 2>&1 &
+tshark -i lo -f "udp" -w "$T_DIR/plain.pcapng" >"$T_DIR/tshark2.log" 2>&1 &
 TSHARK_PID=$!
 wait_for "$T_DIR/tshark2.log" "Capturing on"
 CALLER_OPTS=(--rat UTRAN)
@@ -93,7 +100,8 @@ expect_connected utran
 expect_plain utran caller "caller not on 4G/5G (UTRAN)"
 expect_plain utran callee "no encryption indicator in the INVITE"
 expect_audio utran
-tshark -r "$T_DIR/plain.pcapng" -Y "rtp || udp" -T fields -e udp.payload >"$T_DIR/plain.hex" 2>/dev/null || true
+tshark -r "$T_DIR/plain.pcapng" -Y "$(media_ports "$T_DIR/plain.pcapng")" -T fields -e udp.payload \
+    >"$T_DIR/plain.hex" 2>/dev/null || true
 read -r npay nhit < <(plaintext_hits "$T_DIR/plain.hex" "$T_DIR/caller.wav" "$T_DIR/callee.wav")
 check "wire (control): the plain call's media does carry the plaintext ($nhit of $npay packets)" \
     test "$nhit" -ge 20 -a "$nhit" -ge $((npay / 2))
@@ -132,6 +140,49 @@ ue_call no_suite 1 2
 expect_plain no_suite callee "no common SRTP suite"
 expect_plain no_suite caller "callee refused the key offer (488 no common SRTP suite"
 expect_audio no_suite
+
+# --- the callee never answers: the caller CANCELs at its set-up timeout (RFC 3261 §9), through the AS -------------
+"$UE_BIN" -c "$T_DIR/ue2.json" answer --auto --answer-after-ms 20000 --count 1 --summary "$T_DIR/cancel.callee.json" \
+    >"$T_DIR/cancel.callee.out" 2>"$T_DIR/cancel.callee.log" &
+cancel_callee=$!
+wait_for "$T_DIR/cancel.callee.out" '^READY mihua-ue'
+rc_caller=0 rc_callee=0
+"$UE_BIN" -c "$T_DIR/ue1.json" call tel:+15550000002 --setup-timeout-ms 1000 --summary "$T_DIR/cancel.caller.json" \
+    --ladder >"$T_DIR/cancel.caller.out" 2>"$T_DIR/cancel.caller.log" || rc_caller=$?
+wait "$cancel_callee" || rc_callee=$?
+check "cancel: caller gave up at its set-up timeout, callee saw the CANCEL: both exit 1 (not connected)" \
+    [ "$rc_caller:$rc_callee" = 1:1 ]
+check "cancel: the caller says why" grep -q "no answer within" <(sum cancel caller "j['failure']")
+check "cancel: the callee was cancelled by the caller" grep -q "cancelled by the caller" <(sum cancel callee "j['failure']")
+check "cancel: the caller's ladder shows CANCEL, its 200 and the 487" \
+    bash -c "grep -q -- '--CANCEL' '$T_DIR/cancel.caller.out' && grep -q '487 Request Terminated' '$T_DIR/cancel.caller.out'"
+
+# --- bad input to an agent: garbage and an INVITE without an offer are refused, and the agent keeps serving -------
+"$UE_BIN" -c "$T_DIR/ue2.json" answer --auto --count 1 >"$T_DIR/bad.callee.out" 2>"$T_DIR/bad.callee.log" &
+bad_callee=$!
+wait_for "$T_DIR/bad.callee.out" '^READY mihua-ue'
+UE2_PORT=$(sed -nE 's/^READY mihua-ue sip=[^:]+:([0-9]+) .*/\1/p' "$T_DIR/bad.callee.out")
+check "bad input: garbage is dropped, an INVITE without SDP gets 488, a stray BYE 481" python3 - "$UE2_PORT" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5); s.bind(("127.0.0.1", 0))
+port = int(sys.argv[1]); me = s.getsockname()[1]
+def req(method, tag, body=""):
+    return (f"{method} sip:+15550000002@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{me};branch=z9hG4bK{method}{tag}\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:x@y>;tag=t1\r\nTo: <sip:+15550000002@y>{tag}\r\nCall-ID: bad-{method}@test\r\n"
+            f"CSeq: 1 {method}\r\nContact: <sip:x@127.0.0.1:{me}>\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
+s.sendto(b"\x00\x01garbage that is not SIP", ("127.0.0.1", port))
+s.sendto(req("INVITE", ""), ("127.0.0.1", port))
+codes = []
+while len(codes) < 1:
+    codes.append(int(s.recv(65535).split()[1]))
+s.sendto(req("BYE", ";tag=nope"), ("127.0.0.1", port))
+codes.append(int(s.recv(65535).split()[1]))
+sys.exit(0 if codes == [488, 481] else print(codes) or 1)
+PY
+ue_conf 1
+"$UE_BIN" -c "$T_DIR/ue1.json" call tel:+15550000002 --duration 0.3 >"$T_DIR/after.caller.out" 2>&1 || true
+wait "$bad_callee" || true
+check "bad input: the agent still takes the next call" grep -q "encrypted: " "$T_DIR/bad.callee.out"
 
 # --- many calls at once through one agent pair (load mode): every one encrypted, every packet authenticated -----------
 ue_conf 1

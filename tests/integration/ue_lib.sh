@@ -83,8 +83,8 @@ net_up() {
     start_udm
     start_as "$@"
     start_kms
-    make_wav "$T_DIR/caller.wav" 1 1
-    make_wav "$T_DIR/callee.wav" 1.5 2
+    make_wav "$T_DIR/caller.wav" 1 "$RANDOM" # seeds of this run: tests running in parallel send other audio
+    make_wav "$T_DIR/callee.wav" 1.5 "$RANDOM"
 }
 
 declare -A UE_RAT # the RAT each test UE says it is camped on (default NR); the network's view is in $SUBS
