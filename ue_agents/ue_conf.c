@@ -44,7 +44,7 @@ static const cli_option_t ue_options[] = {
     {"duration", "duration", "SECONDS", "call: seconds of audio before hanging up (decimal); default 3"},
     {"wav", "wav", "FILE", "audio to send: 8 kHz mono u-law or 16-bit PCM WAV; default a 440 Hz tone"},
     {"wav-out", "wav_out", "FILE", "write the received audio here (u-law WAV)"},
-    {"summary", "summary", "FILE", "write the call summary here as JSON"},
+    {"summary", "summary", "FILE", "append each call's summary (load: the figures) here as a JSON line"},
     {"auto", "auto_answer", NULL, "answer: answer every call at once (else press Enter)"},
     {"answer-after-ms", "answer_after_ms", "MS", "answer: ring this long before answering; default 0"},
     {"count", "count", "N", "answer: exit after N calls (0: until SIGTERM; refused INVITEs do not count); default 1"},
@@ -64,7 +64,8 @@ static const char ue_epilogue[] =
     "                    print setup-time percentiles (encrypted and plain, key sync, 200 to first media)\n"
     "The summary says 'encrypted: <SUITE>' or 'plain: <reason>' and counts the packets sent, received,\n"
     "authenticated and failed. Exit codes: 0 the command worked (a plain call is a working call), 1 it did not\n"
-    "(registration refused, call failed), 2 bad usage or config.\n";
+    "(registration refused, call failed), 2 bad usage or config. SIGTERM or SIGINT ends every call (BYE, or\n"
+    "CANCEL / 480 before the answer), unregisters and exits.\n";
 
 static int parse_hex_key(const char *hex, uint8_t out[KMS_KEY_LEN])
 {
