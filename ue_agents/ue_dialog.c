@@ -3,6 +3,8 @@
  */
 #include "ue_dialog.h"
 
+#include "sip/sip_wr.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,60 +71,39 @@ int ue_dialog_uas_init(ue_dialog_t *d, sip_msg_t *inv, const char *local_tag)
     return 0;
 }
 
-typedef struct {
-    char *p;
-    int cap, n;
-    bool overflow;
-} wr_t;
-
-static void wr(wr_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void wr(wr_t *w, const char *fmt, ...)
-{
-    if (w->overflow)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(w->p + w->n, (size_t)(w->cap - w->n), fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= w->cap - w->n)
-        w->overflow = true;
-    else
-        w->n += n;
-}
-
 int ue_dialog_request(const ue_dialog_t *d, const ue_req_t *r, char *out, int cap)
 {
-    wr_t w = {out, cap, 0, cap <= 0};
+    sip_wr_t w = SIP_WR_INIT(out, cap);
     const char *ruri = r->ruri ? r->ruri : d->remote_target;
     const char *host_fmt = strchr(r->via_host, ':') ? "[%s]" : "%s";
     char host[80];
     snprintf(host, sizeof host, host_fmt, r->via_host);
-    wr(&w, "%s %s SIP/2.0\r\n", r->method, ruri);
-    wr(&w, "Via: SIP/2.0/UDP %s:%d;branch=%s;rport\r\n", host, r->via_port, r->branch);
-    wr(&w, "Max-Forwards: 70\r\n");
+    sip_wr_printf(&w, "%s %s SIP/2.0\r\n", r->method, ruri);
+    sip_wr_printf(&w, "Via: SIP/2.0/UDP %s:%d;branch=%s;rport\r\n", host, r->via_port, r->branch);
+    sip_wr_printf(&w, "Max-Forwards: 70\r\n");
     for (int i = 0; i < d->nroute; i++)
-        wr(&w, "Route: %s\r\n", d->route[i]);
-    wr(&w, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %u %s\r\n", d->from, d->to, d->call_id, r->cseq, r->method);
+        sip_wr_printf(&w, "Route: %s\r\n", d->route[i]);
+    sip_wr_printf(&w, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %u %s\r\n", d->from, d->to, d->call_id, r->cseq, r->method);
     if (r->contact)
-        wr(&w, "Contact: %s\r\n", r->contact);
+        sip_wr_printf(&w, "Contact: %s\r\n", r->contact);
     if (r->extra)
-        wr(&w, "%s", r->extra);
+        sip_wr_printf(&w, "%s", r->extra);
     if (r->body && r->body_len > 0)
-        wr(&w, "Content-Type: %s\r\nContent-Length: %d\r\n\r\n%.*s", r->content_type, r->body_len, r->body_len,
+        sip_wr_printf(&w, "Content-Type: %s\r\nContent-Length: %d\r\n\r\n%.*s", r->content_type, r->body_len, r->body_len,
            r->body);
     else
-        wr(&w, "Content-Length: 0\r\n\r\n");
+        sip_wr_printf(&w, "Content-Length: 0\r\n\r\n");
     return w.overflow ? -1 : w.n;
 }
 
 int ue_dialog_rr_lines(sip_msg_t *msg, char *out, int cap)
 {
-    wr_t w = {out, cap, 0, cap <= 0};
+    sip_wr_t w = SIP_WR_INIT(out, cap);
     if (cap > 0)
         out[0] = '\0';
     if (sip_parse_headers(msg, SIP_HF(SIP_HDR_RECORD_ROUTE)) != SIP_OK)
         return -1;
     for (int i = 0; i < msg->nrr; i++)
-        wr(&w, "Record-Route: %.*s\r\n", msg->rr[i].raw.len, msg->rr[i].raw.s);
+        sip_wr_printf(&w, "Record-Route: %.*s\r\n", msg->rr[i].raw.len, msg->rr[i].raw.s);
     return w.overflow ? -1 : w.n;
 }

@@ -11,8 +11,8 @@
  * which mihua never sends); fields separated by several spaces are accepted although RFC 4566 asks for one.
  */
 #include "sdp/sdp.h"
+#include "sip/sip_wr.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -278,58 +278,38 @@ sdp_err_t sdp_parse(sdp_session_t *s, const char *body, int len) {
 
 /* ---- building ---- */
 
-typedef struct {
-    char *p;
-    int cap, n;
-    bool overflow;
-} sdp_wr_t;
-
-static void sdp_printf(sdp_wr_t *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sdp_printf(sdp_wr_t *w, const char *fmt, ...) {
-    if (w->overflow)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(w->p + w->n, (size_t)(w->cap - w->n), fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= w->cap - w->n)
-        w->overflow = true;
-    else
-        w->n += n;
-}
-
 #define SDP_S(x) (x).len, (x).s ? (x).s : ""
 
-static void sdp_build_conn(sdp_wr_t *w, const sdp_conn_t *c) {
+static void sdp_build_conn(sip_wr_t *w, const sdp_conn_t *c) {
     if (c->addr.s)
-        sdp_printf(w, "c=%.*s %.*s %.*s\r\n", SDP_S(c->nettype), SDP_S(c->addrtype), SDP_S(c->addr));
+        sip_wr_printf(w, "c=%.*s %.*s %.*s\r\n", SDP_S(c->nettype), SDP_S(c->addrtype), SDP_S(c->addr));
 }
 
-static void sdp_build_media(sdp_wr_t *w, const sdp_media_t *m) {
-    sdp_printf(w, "m=%.*s %u %.*s", SDP_S(m->type), (unsigned)m->port, SDP_S(m->proto));
+static void sdp_build_media(sip_wr_t *w, const sdp_media_t *m) {
+    sip_wr_printf(w, "m=%.*s %u %.*s", SDP_S(m->type), (unsigned)m->port, SDP_S(m->proto));
     for (int i = 0; i < m->nfmt; i++)
-        sdp_printf(w, " %.*s", SDP_S(m->fmts[i]));
-    sdp_printf(w, "\r\n");
+        sip_wr_printf(w, " %.*s", SDP_S(m->fmts[i]));
+    sip_wr_printf(w, "\r\n");
     sdp_build_conn(w, &m->conn);
     for (int i = 0; i < m->nrtpmap; i++) {
         const sdp_rtpmap_t *r = &m->rtpmap[i];
-        sdp_printf(w, "a=rtpmap:%u %.*s/%u", (unsigned)r->pt, SDP_S(r->encoding), (unsigned)r->clock);
+        sip_wr_printf(w, "a=rtpmap:%u %.*s/%u", (unsigned)r->pt, SDP_S(r->encoding), (unsigned)r->clock);
         if (r->params.s)
-            sdp_printf(w, "/%.*s", SDP_S(r->params));
-        sdp_printf(w, "\r\n");
+            sip_wr_printf(w, "/%.*s", SDP_S(r->params));
+        sip_wr_printf(w, "\r\n");
     }
     for (int i = 0; i < m->ncrypto; i++) {
         const sdp_crypto_t *k = &m->crypto[i];
-        sdp_printf(w, "a=crypto:%u %.*s %.*s:%.*s", (unsigned)k->tag, SDP_S(k->suite), SDP_S(k->method_str),
+        sip_wr_printf(w, "a=crypto:%u %.*s %.*s:%.*s", (unsigned)k->tag, SDP_S(k->suite), SDP_S(k->method_str),
                    SDP_S(k->key_info));
         if (k->session_params.s)
-            sdp_printf(w, " %.*s", SDP_S(k->session_params));
-        sdp_printf(w, "\r\n");
+            sip_wr_printf(w, " %.*s", SDP_S(k->session_params));
+        sip_wr_printf(w, "\r\n");
     }
     for (int i = 0; i < m->nattr; i++)
-        sdp_printf(w, "a=%.*s\r\n", SDP_S(m->attrs[i]));
+        sip_wr_printf(w, "a=%.*s\r\n", SDP_S(m->attrs[i]));
     if (m->dir != SDP_DIR_NONE)
-        sdp_printf(w, "a=%s\r\n", sdp_dir_str(m->dir));
+        sip_wr_printf(w, "a=%s\r\n", sdp_dir_str(m->dir));
 }
 
 int sdp_build(const sdp_session_t *s, char *out, int cap) {
@@ -338,16 +318,16 @@ int sdp_build(const sdp_session_t *s, char *out, int cap) {
     for (int i = 0; i < s->nmedia; i++)
         if (!s->media[i].type.s || !s->media[i].proto.s || s->media[i].nfmt == 0)
             return -1;
-    sdp_wr_t w = {out, cap, 0, false};
+    sip_wr_t w = SIP_WR_INIT(out, cap);
     const sdp_origin_t *o = &s->origin;
-    sdp_printf(&w, "v=0\r\no=%.*s %.*s %.*s %.*s %.*s %.*s\r\n", SDP_S(o->username), SDP_S(o->sess_id),
+    sip_wr_printf(&w, "v=0\r\no=%.*s %.*s %.*s %.*s %.*s %.*s\r\n", SDP_S(o->username), SDP_S(o->sess_id),
                SDP_S(o->sess_version), SDP_S(o->conn.nettype), SDP_S(o->conn.addrtype), SDP_S(o->conn.addr));
-    sdp_printf(&w, "s=%.*s\r\n", s->name.s ? s->name.len : 1, s->name.s ? s->name.s : "-");
+    sip_wr_printf(&w, "s=%.*s\r\n", s->name.s ? s->name.len : 1, s->name.s ? s->name.s : "-");
     sdp_build_conn(&w, &s->conn);
-    sdp_printf(&w, "t=%.*s %.*s\r\n", s->t_start.s ? s->t_start.len : 1, s->t_start.s ? s->t_start.s : "0",
+    sip_wr_printf(&w, "t=%.*s %.*s\r\n", s->t_start.s ? s->t_start.len : 1, s->t_start.s ? s->t_start.s : "0",
                s->t_stop.s ? s->t_stop.len : 1, s->t_stop.s ? s->t_stop.s : "0");
     if (s->dir != SDP_DIR_NONE)
-        sdp_printf(&w, "a=%s\r\n", sdp_dir_str(s->dir));
+        sip_wr_printf(&w, "a=%s\r\n", sdp_dir_str(s->dir));
     for (int i = 0; i < s->nmedia; i++)
         sdp_build_media(&w, &s->media[i]);
     return w.overflow ? -1 : w.n;

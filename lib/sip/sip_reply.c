@@ -4,43 +4,13 @@
  *
  * Used by the proxy for 100 Trying and locally generated 4xx. Header values are copied byte for byte from the
  * request slices; Vias are written one per line (legal, §7.3.1) so comma-joined Vias need no special case. Output
- * goes into a caller buffer through a writer that records overflow instead of truncating silently.
+ * goes into a caller buffer through sip_wr, which records overflow instead of truncating silently.
  */
 #include "sip/sip_reply.h"
+#include "sip/sip_wr.h"
 
 #include <stdio.h>
 #include <string.h>
-
-typedef struct {
-    char *p;
-    int cap;
-    int n;
-    bool overflow;
-} sip_wr_t;
-
-static void sip_wr(sip_wr_t *w, const char *s, int len) {
-    if (w->overflow || len < 0 || len > w->cap - w->n) {
-        w->overflow = true;
-        return;
-    }
-    memcpy(w->p + w->n, s, (size_t)len);
-    w->n += len;
-}
-
-static void sip_wr_c(sip_wr_t *w, const char *s) {
-    sip_wr(w, s, (int)strlen(s));
-}
-
-static void sip_wr_s(sip_wr_t *w, sip_str_t s) {
-    sip_wr(w, s.s, s.len);
-}
-
-static void sip_wr_hdr(sip_wr_t *w, const char *name, sip_str_t value) {
-    sip_wr_c(w, name);
-    sip_wr_c(w, ": ");
-    sip_wr_s(w, value);
-    sip_wr_c(w, "\r\n");
-}
 
 /* Top Via with received added and a bare rport filled in. */
 static void sip_wr_top_via(sip_wr_t *w, const sip_via_t *via, const sip_reply_opts_t *o) {
@@ -70,7 +40,7 @@ int sip_reply_build(sip_msg_t *req, int status, const char *reason, const sip_re
     if (sip_parse_headers(req, SIP_HF_ALL & ~SIP_HF_BODY) != SIP_OK || req->nvia == 0 || req->from.hdr < 0 ||
         req->to.hdr < 0 || req->call_id_hdr < 0 || req->cseq_hdr < 0)
         return -1;
-    sip_wr_t w = {out, cap, 0, false};
+    sip_wr_t w = SIP_WR_INIT(out, cap);
     char line[64];
     int n = snprintf(line, sizeof line, "SIP/2.0 %d ", status);
     sip_wr(&w, line, n);
@@ -108,7 +78,7 @@ int sip_build_cancel(sip_msg_t *inv, char *out, int cap) {
     if (!inv || !out || cap <= 0 || !inv->is_request || sip_parse_headers(inv, SIP_HF_ALL) != SIP_OK ||
         inv->nvia < 1 || inv->from.hdr < 0 || inv->to.hdr < 0 || inv->call_id_hdr < 0 || inv->cseq_hdr < 0)
         return -1;
-    sip_wr_t w = {out, cap, 0, false};
+    sip_wr_t w = SIP_WR_INIT(out, cap);
     char line[96];
     sip_wr_c(&w, "CANCEL ");
     sip_wr_s(&w, inv->ruri_raw);

@@ -11,37 +11,12 @@
  */
 #include "sip/sip_reply.h"
 #include "sip/sip_txn_int.h"
+#include "sip/sip_wr.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define SIP_ACK_MAX_FORWARDS "70" /* §8.1.1.6 default */
-
-typedef struct {
-    char *p;
-    int cap, n;
-    bool overflow;
-} sip_txn_wr_t;
-
-static void sip_txn_wr(sip_txn_wr_t *w, const char *s, int len) {
-    if (w->overflow || len < 0 || len > w->cap - w->n) {
-        w->overflow = true;
-        return;
-    }
-    memcpy(w->p + w->n, s, (size_t)len);
-    w->n += len;
-}
-
-static void sip_txn_wr_c(sip_txn_wr_t *w, const char *s) {
-    sip_txn_wr(w, s, (int)strlen(s));
-}
-
-static void sip_txn_wr_hdr(sip_txn_wr_t *w, const char *name, sip_str_t value) {
-    sip_txn_wr_c(w, name);
-    sip_txn_wr_c(w, ": ");
-    sip_txn_wr(w, value.s, value.len);
-    sip_txn_wr_c(w, "\r\n");
-}
 
 static sip_msg_t *sip_txn_parse_req(sip_txn_layer_t *tl, const sip_txn_t *txn) {
     sip_msg_t *m = tl->scratch;
@@ -54,21 +29,21 @@ int sip_txn_build_ack(sip_txn_layer_t *tl, const sip_txn_t *txn, sip_msg_t *resp
     sip_msg_t *req = sip_txn_parse_req(tl, txn);
     if (!req || sip_parse_headers(resp, SIP_HF(SIP_HDR_TO)) != SIP_OK || resp->to.hdr < 0)
         return -1;
-    sip_txn_wr_t w = {out, cap, 0, false};
-    sip_txn_wr_c(&w, "ACK ");
-    sip_txn_wr(&w, req->ruri_raw.s, req->ruri_raw.len);
-    sip_txn_wr_c(&w, " SIP/2.0\r\n");
-    sip_txn_wr_hdr(&w, "Via", req->via[0].raw);
+    sip_wr_t w = SIP_WR_INIT(out, cap);
+    sip_wr_c(&w, "ACK ");
+    sip_wr(&w, req->ruri_raw.s, req->ruri_raw.len);
+    sip_wr_c(&w, " SIP/2.0\r\n");
+    sip_wr_hdr(&w, "Via", req->via[0].raw);
     for (int i = 0; i < req->nhdrs; i++)
         if (req->hdrs[i].type == SIP_HDR_ROUTE)
-            sip_txn_wr(&w, req->hdrs[i].line.s, req->hdrs[i].line.len);
-    sip_txn_wr_hdr(&w, "From", req->hdrs[req->from.hdr].body);
-    sip_txn_wr_hdr(&w, "To", resp->hdrs[resp->to.hdr].body);
-    sip_txn_wr_hdr(&w, "Call-ID", req->call_id);
+            sip_wr(&w, req->hdrs[i].line.s, req->hdrs[i].line.len);
+    sip_wr_hdr(&w, "From", req->hdrs[req->from.hdr].body);
+    sip_wr_hdr(&w, "To", resp->hdrs[resp->to.hdr].body);
+    sip_wr_hdr(&w, "Call-ID", req->call_id);
     char cseq[32];
     int n = snprintf(cseq, sizeof cseq, "CSeq: %u ACK\r\n", req->cseq.num);
-    sip_txn_wr(&w, cseq, n);
-    sip_txn_wr_c(&w, "Max-Forwards: " SIP_ACK_MAX_FORWARDS "\r\nContent-Length: 0\r\n\r\n");
+    sip_wr(&w, cseq, n);
+    sip_wr_c(&w, "Max-Forwards: " SIP_ACK_MAX_FORWARDS "\r\nContent-Length: 0\r\n\r\n");
     return w.overflow ? -1 : w.n;
 }
 
