@@ -56,6 +56,7 @@ struct kms_client {
     uint8_t kms_key[KMS_KEY_LEN];
     kms_crypto_t *crypto;     /* fetched HMAC / wrap cipher, reused by every unwrap */
     digest_hasher_t *hasher;  /* fetched SHA-256, reused by every Authorization */
+    digest_cnonce_pool_t cnonces; /* one RAND_bytes per DIGEST_CNONCE_POOL requests */
     unsigned timeout_ms;
     digest_challenge_t ch;
     int have_challenge;
@@ -121,6 +122,7 @@ void kms_client_free(kms_client_t *c)
         creq_free(r);
     }
     kms_cleanse(c->kms_key, sizeof c->kms_key);
+    digest_cnonce_pool_clear(&c->cnonces);
     kms_crypto_free(c->crypto);
     digest_hasher_free(c->hasher);
     free(c->base_url);
@@ -256,7 +258,7 @@ static int build_auth(creq_t *r, const char *method, char *buf, size_t cap)
 {
     kms_client_t *c = r->c;
     char password[KMS_DIGEST_PASSWORD_LEN + 1], cnonce[DIGEST_CNONCE_LEN + 1];
-    if (digest_cnonce_new(cnonce) != 0)
+    if (digest_cnonce_next(&c->cnonces, cnonce) != 0)
         return -1;
     kms_digest_password(c->kms_key, password);
     int n = digest_build_authorization_h(c->hasher, &c->ch, c->username, password, method, r->path, cnonce, ++c->nc,

@@ -523,6 +523,21 @@ int kms_key_id_new(char out[KMS_KEY_ID_LEN + 1]) {
     return n == KMS_KEY_ID_LEN ? 0 : -1;
 }
 
+int kms_session_key_and_id_new(uint8_t key[KMS_KEY_LEN], char key_id[KMS_KEY_ID_LEN + 1]) {
+    uint8_t raw[KMS_KEY_LEN + KMS_KEY_ID_RAW_LEN];
+
+    if (!key || !key_id)
+        return -1;
+    int ok = RAND_bytes(raw, sizeof(raw)) == 1 &&
+             kms_b64url_encode(raw + KMS_KEY_LEN, KMS_KEY_ID_RAW_LEN, key_id, KMS_KEY_ID_LEN + 1) == KMS_KEY_ID_LEN;
+    if (ok)
+        memcpy(key, raw, KMS_KEY_LEN);
+    else
+        OPENSSL_cleanse(key, KMS_KEY_LEN);
+    OPENSSL_cleanse(raw, sizeof(raw));
+    return ok ? 0 : -1;
+}
+
 /* ---------------------------------------------------------------- base64url */
 
 static const char kms_b64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

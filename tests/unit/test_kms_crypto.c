@@ -335,6 +335,25 @@ static void test_session_key_new(void **state) {
     assert_memory_equal(a, zero, sizeof(zero));
 }
 
+static void test_session_key_and_id_new(void **state) {
+    (void)state;
+    uint8_t a[KMS_KEY_LEN], b[KMS_KEY_LEN], raw[KMS_KEY_ID_RAW_LEN];
+    char ida[KMS_KEY_ID_LEN + 1], idb[KMS_KEY_ID_LEN + 1];
+    size_t raw_len;
+    assert_int_equal(kms_session_key_and_id_new(a, ida), 0);
+    assert_int_equal(kms_session_key_and_id_new(b, idb), 0);
+    assert_memory_not_equal(a, b, KMS_KEY_LEN);
+    assert_string_not_equal(ida, idb);
+    assert_int_equal(strlen(ida), KMS_KEY_ID_LEN);
+    assert_int_equal(kms_b64url_decode(ida, strlen(ida), raw, sizeof(raw), &raw_len), 0);
+    assert_int_equal(raw_len, KMS_KEY_ID_RAW_LEN);
+    assert_memory_not_equal(raw, a, KMS_KEY_ID_RAW_LEN); /* the keyId is not a prefix of the key */
+    assert_memory_not_equal(raw, a + KMS_KEY_LEN - KMS_KEY_ID_RAW_LEN, KMS_KEY_ID_RAW_LEN);
+    assert_int_equal(kms_session_key_and_id_new(NULL, ida), -1);
+    kms_cleanse(a, sizeof(a));
+    kms_cleanse(b, sizeof(b));
+}
+
 static void test_ct_equal(void **state) {
     (void)state;
     assert_true(kms_ct_equal("abc", 3, "abc", 3));
@@ -467,6 +486,7 @@ int main(void) {
         cmocka_unit_test(test_b64url_strict_decode),
         cmocka_unit_test(test_key_id_new),
         cmocka_unit_test(test_session_key_new),
+        cmocka_unit_test(test_session_key_and_id_new),
         cmocka_unit_test(test_ct_equal),
         cmocka_unit_test(test_key_id_hash),
         cmocka_unit_test(test_digest_password),
