@@ -1,10 +1,10 @@
 /*
- * sbi_client — HTTP/2 client for SBI consumers: nghttp2 client sessions on libevent bufferevents. See
+ * sbi_client — HTTP/2 client for SBI consumers: nghttp2 client sessions on lib/sbi's socket transport (sbi_io). See
  * sbi_client.h for the contract.
  *
  * Connections (one per scheme+host+port, the shape of nghttp2's examples/libevent-client.c) are created on first
- * use: the session is set up and requests are submitted at once, and the bufferevent holds the bytes until TCP
- * (and TLS) are up. A connection on which GOAWAY arrived or that failed is marked dead and a new one is opened for
+ * use: the session is set up and requests are submitted at once, and the io holds the bytes until TCP (and TLS)
+ * are up. Every request submitted in one loop iteration leaves in one write (the io flushes once per iteration). A connection on which GOAWAY arrived or that failed is marked dead and a new one is opened for
  * the next request; requests still on it finish or fail individually.
  *
  * Request lifetime. A request (creq) sits on its connection's list while its stream may still produce callbacks,
@@ -33,15 +33,13 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event_struct.h>
 #include <event2/util.h>
 #include <nghttp2/nghttp2.h>
 #include <openssl/err.h>
 
 #include "core/log.h"
+#include "sbi/sbi_io.h"
 #include "sbi/sbi_tls.h"
 #include "sbi/sbi_url.h"
 
@@ -84,7 +82,7 @@ struct cconn {
     bool tls;
     char host[SBI_HOST_MAX];
     uint16_t port;
-    struct bufferevent *bev;
+    sbi_io_t *io;
     nghttp2_session *session;
     bool connected, dead, in_recv;
     creq_t *reqs;
@@ -257,10 +255,9 @@ static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t len
     (void)session;
     (void)flags;
     cconn_t *conn = user_data;
-    struct evbuffer *out = bufferevent_get_output(conn->bev);
-    if (evbuffer_get_length(out) >= SBI_OUTPUT_HIGH_WATER)
+    if (sbi_io_pending(conn->io) >= SBI_OUTPUT_HIGH_WATER)
         return NGHTTP2_ERR_WOULDBLOCK;
-    if (evbuffer_add(out, data, length) != 0)
+    if (sbi_io_write(conn->io, data, length) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return (ssize_t)length;
 }
@@ -383,8 +380,7 @@ static void conn_free(cconn_t *conn)
     sbi_client_t *c = conn->client;
     if (conn->session)
         nghttp2_session_del(conn->session);
-    if (conn->bev)
-        bufferevent_free(conn->bev);
+    sbi_io_free(conn->io);
     if (conn->prev)
         conn->prev->next = conn->next;
     else
@@ -409,7 +405,8 @@ static void conn_fail(cconn_t *conn, sbi_client_err_t err)
     conn_free(conn);
 }
 
-/* Returns -1 when the connection failed (and was freed). */
+/* Serialises what nghttp2 has (the io writes it at the end of this loop iteration). Returns -1 when the
+ * connection failed (and was freed). */
 static int conn_flush(cconn_t *conn)
 {
     int rv = nghttp2_session_send(conn->session);
@@ -418,58 +415,49 @@ static int conn_flush(cconn_t *conn)
         return -1;
     }
     if (!nghttp2_session_want_read(conn->session) && !nghttp2_session_want_write(conn->session) &&
-        evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+        sbi_io_pending(conn->io) == 0) {
         conn_fail(conn, SBI_CLIENT_ERR_CONNECTION); /* GOAWAY done: nothing is left on it */
         return -1;
     }
+    sbi_io_flush(conn->io);
     return 0;
 }
 
-static void conn_readcb(struct bufferevent *bev, void *arg)
+static int conn_on_read(void *arg, const uint8_t *data, size_t len)
 {
     cconn_t *conn = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-    while (evbuffer_get_length(in) > 0) {
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            break;
-        conn->in_recv = true;
-        ssize_t rv = nghttp2_session_mem_recv(conn->session, v.iov_base, v.iov_len);
-        conn->in_recv = false;
-        if (rv < 0) {
-            log_info(LOG_MOD, "%s:%u: %s", conn->host, conn->port, nghttp2_strerror((int)rv));
-            conn_fail(conn, SBI_CLIENT_ERR_CONNECTION);
-            return;
-        }
-        evbuffer_drain(in, (size_t)rv);
+    conn->in_recv = true;
+    ssize_t rv = nghttp2_session_mem_recv(conn->session, data, len);
+    conn->in_recv = false;
+    if (rv < 0) {
+        log_info(LOG_MOD, "%s:%u: %s", conn->host, conn->port, nghttp2_strerror((int)rv));
+        conn_fail(conn, SBI_CLIENT_ERR_CONNECTION);
+        return -1;
     }
-    conn_flush(conn);
+    return conn_flush(conn);
 }
 
-static void conn_writecb(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    conn_flush(arg);
-}
+static int conn_on_drained(void *arg) { return conn_flush(arg); }
 
-static void conn_eventcb(struct bufferevent *bev, short events, void *arg)
+static int conn_on_connected(void *arg)
 {
     cconn_t *conn = arg;
-    if (events & BEV_EVENT_CONNECTED) {
-        SSL *ssl = bufferevent_openssl_get_ssl(bev);
-        if (ssl && !sbi_tls_is_h2(ssl)) {
-            log_warn(LOG_MOD, "%s:%u: ALPN did not select h2", conn->host, conn->port);
-            conn_fail(conn, SBI_CLIENT_ERR_CONNECT);
-            return;
-        }
-        conn->connected = true;
-        bufferevent_set_timeouts(bev, NULL, NULL);
-        int one = 1;
-        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        conn_flush(conn);
-        return;
+    SSL *ssl = sbi_io_ssl(conn->io);
+    if (ssl && !sbi_tls_is_h2(ssl)) {
+        log_warn(LOG_MOD, "%s:%u: ALPN did not select h2", conn->host, conn->port);
+        conn_fail(conn, SBI_CLIENT_ERR_CONNECT);
+        return -1;
     }
-    unsigned long e = bufferevent_get_openssl_error(bev);
+    conn->connected = true;
+    sbi_io_set_timeout(conn->io, NULL);
+    return conn_flush(conn);
+}
+
+static void conn_on_event(void *arg, sbi_io_event_t ev)
+{
+    (void)ev;
+    cconn_t *conn = arg;
+    unsigned long e = sbi_io_tls_error(conn->io);
     if (e) {
         char ebuf[SBI_TLS_ERR_MAX];
         ERR_error_string_n(e, ebuf, sizeof(ebuf));
@@ -477,6 +465,13 @@ static void conn_eventcb(struct bufferevent *bev, short events, void *arg)
     }
     conn_fail(conn, conn->connected ? SBI_CLIENT_ERR_CONNECTION : SBI_CLIENT_ERR_CONNECT);
 }
+
+static const sbi_io_cbs_t conn_io_cbs = {
+    .on_connected = conn_on_connected,
+    .on_read = conn_on_read,
+    .on_drained = conn_on_drained,
+    .on_event = conn_on_event,
+};
 
 static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, int *len)
 {
@@ -494,25 +489,25 @@ static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss,
     return 0;
 }
 
-static struct bufferevent *conn_bev_new(sbi_client_t *c, const sbi_url_t *u)
+/* The connection's transport, not connected yet. */
+static sbi_io_t *conn_io_new(cconn_t *conn, const sbi_url_t *u, int family)
 {
-    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
-    if (!u->tls)
-        return bufferevent_socket_new(c->base, -1, opts);
-    SSL *ssl = SSL_new(c->tls);
-    if (!ssl)
+    sbi_client_t *c = conn->client;
+    evutil_socket_t fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
         return NULL;
-    if (sbi_tls_set_peer_name(ssl, u->host)) {
+    SSL *ssl = NULL;
+    if (u->tls && (!(ssl = SSL_new(c->tls)) || sbi_tls_set_peer_name(ssl, u->host))) {
         SSL_free(ssl);
+        evutil_closesocket(fd);
         return NULL;
     }
-    struct bufferevent *bev = bufferevent_openssl_socket_new(c->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, opts);
-    if (!bev) {
+    sbi_io_t *io = sbi_io_new(c->base, fd, ssl, false, false, &conn_io_cbs, conn);
+    if (!io) {
         SSL_free(ssl);
-        return NULL;
+        evutil_closesocket(fd);
     }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
+    return io;
 }
 
 static int conn_start_session(cconn_t *conn)
@@ -546,16 +541,14 @@ static cconn_t *conn_new(sbi_client_t *c, const sbi_url_t *u)
         c->conns->prev = conn;
     c->conns = conn;
     c->n_conns++;
-    conn->bev = conn_bev_new(c, u);
-    if (!conn->bev || conn_start_session(conn)) {
+    conn->io = conn_io_new(conn, u, ss.ss_family);
+    if (!conn->io || conn_start_session(conn)) {
         conn_free(conn);
         return NULL;
     }
-    bufferevent_setcb(conn->bev, conn_readcb, conn_writecb, conn_eventcb, conn);
     struct timeval tv = {SBI_CLIENT_CONNECT_TIMEOUT_MS / 1000, (SBI_CLIENT_CONNECT_TIMEOUT_MS % 1000) * 1000};
-    bufferevent_set_timeouts(conn->bev, &tv, &tv);
-    bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
-    if (bufferevent_socket_connect(conn->bev, (struct sockaddr *)&ss, sslen) != 0) {
+    sbi_io_set_timeout(conn->io, &tv);
+    if (sbi_io_connect(conn->io, (struct sockaddr *)&ss, (socklen_t)sslen) != 0) {
         log_warn(LOG_MOD, "cannot connect to %s:%u", u->host, u->port);
         conn_free(conn);
         return NULL;
