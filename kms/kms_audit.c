@@ -36,7 +36,6 @@
 #include "core/log.h"
 #include "kms/kms_crypto.h"
 
-#define AUDIT_TIME_MAX 32 /* "2026-11-25T18:31:36.123Z" */
 #define AUDIT_FILE_MODE 0600 /* callIds and identities are personal data */
 #define AUDIT_LINE_MAX 1024  /* a plain record: bounded identities and callId; longer ones go through jansson */
 #define AUDIT_BATCH_MAX (64 * 1024) /* lines of one loop iteration (~250 bytes each); a fuller batch is written at once */
@@ -48,6 +47,7 @@ struct kms_audit {
     struct event *flush_ev; /* batch mode: written from the loop; NULL: every line is written at once */
     char *batch;            /* AUDIT_BATCH_MAX bytes of complete lines (batch mode) */
     size_t batch_len;
+    kms_time_cache_t clock; /* the line's time, formatted once per second */
 };
 
 static int flush_batch(kms_audit_t *a);
@@ -122,14 +122,33 @@ int kms_audit_reopen(kms_audit_t *a)
     return 0;
 }
 
-static void format_time(char out[AUDIT_TIME_MAX])
+void kms_format_time_ms(kms_time_cache_t *cache, int64_t unix_ms, char out[KMS_TIME_MAX])
+{
+    int64_t sec = unix_ms / 1000;
+    int ms = (int)(unix_ms % 1000);
+    if (!cache->text[0] || cache->sec != sec) {
+        time_t t = (time_t)sec;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        if (strftime(cache->text, sizeof cache->text, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+            cache->text[0] = '\0';
+        cache->sec = sec;
+    }
+    size_t n = strlen(cache->text);
+    memcpy(out, cache->text, n);
+    out[n++] = '.';
+    out[n++] = (char)('0' + ms / 100);
+    out[n++] = (char)('0' + ms / 10 % 10);
+    out[n++] = (char)('0' + ms % 10);
+    out[n++] = 'Z';
+    out[n] = '\0';
+}
+
+static void format_time(kms_audit_t *a, char out[KMS_TIME_MAX])
 {
     struct timeval tv;
-    struct tm tm;
     gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(out, AUDIT_TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, AUDIT_TIME_MAX - n, ".%03dZ", (int)(tv.tv_usec / 1000));
+    kms_format_time_ms(&a->clock, (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000, out);
 }
 
 /* Printable ASCII without '"' and '\\': JSON text as it is, with nothing to escape. */
@@ -225,8 +244,8 @@ int kms_audit_write(kms_audit_t *a, const kms_audit_rec_t *rec)
 {
     if (!a || !rec || !rec->action || !rec->outcome)
         return -1;
-    char when[AUDIT_TIME_MAX], hash[KMS_KEY_ID_HASH_LEN + 1], line[AUDIT_LINE_MAX];
-    format_time(when);
+    char when[KMS_TIME_MAX], hash[KMS_KEY_ID_HASH_LEN + 1], line[AUDIT_LINE_MAX];
+    format_time(a, when);
     bool hashed = rec->key_id && kms_crypto_key_id_hash(a->crypto, rec->key_id, strlen(rec->key_id), hash) == 0;
     int len = record_plain(rec) ? record_print(rec, when, hashed ? hash : NULL, line, sizeof line - 1) : -1;
     if (len >= 0) {
