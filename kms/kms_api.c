@@ -88,11 +88,15 @@ static const char *const ACTION[] = {[OP_ISSUE] = "issue", [OP_RETRIEVE] = "retr
 
 static op_t *op_new(kms_api_t *api, sbi_request_t *req, op_kind_t kind)
 {
-    op_t *op = calloc(1, sizeof *op);
+    op_t *op = malloc(sizeof *op); /* every field set here (calloc bypasses glibc's per-thread cache) */
     if (!op)
         return NULL;
     op->api = api;
     op->kind = kind;
+    op->user = op->caller = op->callee = NULL;
+    op->username[0] = op->call_id[0] = op->key_id[0] = '\0';
+    op->as_request = 0;
+    op->prev = op->next = NULL;
     op->handle = sbi_request_handle(req);
     op->snap = sub_store_acquire(api->store);
     const char *key_id = sbi_request_capture(req, "keyId");

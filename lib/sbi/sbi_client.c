@@ -15,6 +15,11 @@
  * An Authorization header is sent never-indexed (RFC 7541 §7.1.3): a credential that changes per request (Digest
  * response, cnonce) must not sit in the HPACK dynamic table, where it would also evict the entries that repeat.
  *
+ * A request's small parts live inside it: a request body up to CREQ_INLINE_BODY bytes, the response headers in an
+ * inline array and arena (CREQ_INLINE_HEADERS, CREQ_HEADER_ARENA), spilling to the heap beyond; the object itself is
+ * malloc'd and only its bookkeeping cleared (calloc bypasses glibc's per-thread cache). At tens of thousands of
+ * requests a second the allocator was a tenth of the client's CPU.
+ *
  * Completion callbacks run from an event made active on the loop, never inside nghttp2 or sbi_client_request(),
  * so user code may submit, cancel or free the client from a callback; the dispatcher notices a freed client
  * through a flag on its stack.
@@ -26,6 +31,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +50,15 @@
 #include "sbi/sbi_url.h"
 
 #define REQ_HEADERS_MAX 32 /* pseudo-headers + content-type/length + caller's extras */
+#define CREQ_INLINE_BODY 512   /* a request body up to this is kept inside the request (an SBI query body) */
+#define CREQ_INLINE_HEADERS 8  /* response headers before the array moves to the heap */
+#define CREQ_HEADER_ARENA 512  /* response header names and values before they spill to the heap */
+
+/* A response header that did not fit the arena: its own block, freed with the request. */
+typedef struct hdr_spill {
+    struct hdr_spill *next;
+    char data[];
+} hdr_spill_t;
 #define LOG_MOD "sbi-client"
 
 typedef struct creq creq_t;
@@ -70,10 +85,17 @@ struct creq {
 
     sbi_client_err_t error;
     int status;
-    sbi_header_t *headers;
+    sbi_header_t *headers; /* inline_headers, or the heap when more arrived */
     size_t n_headers, cap_headers, header_bytes;
     char *body;
     size_t body_len, body_cap;
+    size_t arena_used;
+    hdr_spill_t *spill;
+
+    /* not cleared at creation (creq_new clears up to here) */
+    sbi_header_t inline_headers[CREQ_INLINE_HEADERS];
+    char arena[CREQ_HEADER_ARENA];
+    uint8_t inline_body[CREQ_INLINE_BODY];
 };
 
 struct cconn {
@@ -114,14 +136,24 @@ static uint64_t elapsed_us_since(const struct timespec *t0)
     return us > 0 ? (uint64_t)us : 0;
 }
 
+static void free_spill(creq_t *r)
+{
+    while (r->spill) {
+        hdr_spill_t *next = r->spill->next;
+        free(r->spill);
+        r->spill = next;
+    }
+}
+
 static void creq_free(creq_t *r)
 {
     event_del(&r->timer);
-    for (size_t i = 0; i < r->n_headers; i++)
-        free((char *)r->headers[i].name); /* name and value share one allocation */
-    free(r->headers);
+    free_spill(r);
+    if (r->headers != r->inline_headers)
+        free(r->headers);
     free(r->body);
-    free(r->req_body);
+    if (r->req_body != r->inline_body)
+        free(r->req_body);
     free(r);
 }
 
@@ -262,17 +294,36 @@ static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t len
     return (ssize_t)length;
 }
 
+/* Room for one header's name and value: the arena, else a spill block. */
+static char *header_space(creq_t *r, size_t n)
+{
+    if (n <= sizeof(r->arena) - r->arena_used) {
+        char *p = r->arena + r->arena_used;
+        r->arena_used += n;
+        return p;
+    }
+    hdr_spill_t *sp = malloc(sizeof(*sp) + n);
+    if (!sp)
+        return NULL;
+    sp->next = r->spill;
+    r->spill = sp;
+    return sp->data;
+}
+
 static int add_header(creq_t *r, const uint8_t *name, size_t namelen, const uint8_t *value, size_t valuelen)
 {
     if (r->n_headers == r->cap_headers) {
-        size_t cap = r->cap_headers ? r->cap_headers * 2 : 8;
-        sbi_header_t *v = realloc(r->headers, cap * sizeof(*v));
+        size_t cap = r->cap_headers * 2;
+        sbi_header_t *v = malloc(cap * sizeof(*v));
         if (!v)
             return -1;
+        memcpy(v, r->headers, r->n_headers * sizeof(*v));
+        if (r->headers != r->inline_headers)
+            free(r->headers);
         r->headers = v;
         r->cap_headers = cap;
     }
-    char *buf = malloc(namelen + valuelen + 2);
+    char *buf = header_space(r, namelen + valuelen + 2);
     if (!buf)
         return -1;
     memcpy(buf, name, namelen);
@@ -287,8 +338,8 @@ static int add_header(creq_t *r, const uint8_t *name, size_t namelen, const uint
 
 static void clear_headers(creq_t *r)
 {
-    for (size_t i = 0; i < r->n_headers; i++)
-        free((char *)r->headers[i].name);
+    free_spill(r);
+    r->arena_used = 0;
     r->n_headers = 0;
     r->header_bytes = 0;
 }
@@ -591,11 +642,14 @@ static nghttp2_nv make_nv(const char *name, const char *value)
 
 static creq_t *creq_new(sbi_client_t *c, const sbi_client_req_t *rq, sbi_client_cb cb, void *ud)
 {
-    creq_t *r = calloc(1, sizeof(*r));
+    creq_t *r = malloc(sizeof(*r));
     if (!r)
         return NULL;
+    memset(r, 0, offsetof(creq_t, inline_headers)); /* the inline buffers need no clearing */
+    r->headers = r->inline_headers;
+    r->cap_headers = CREQ_INLINE_HEADERS;
     if (rq->body_len > 0) {
-        r->req_body = malloc(rq->body_len);
+        r->req_body = rq->body_len <= sizeof(r->inline_body) ? r->inline_body : malloc(rq->body_len);
         if (!r->req_body) {
             free(r);
             return NULL;
