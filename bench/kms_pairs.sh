@@ -54,7 +54,7 @@ cat "$dir/bench.out"
 hz=$(getconf CLK_TCK)
 pairs=$(awk '/^pairs:/ { print $2 + $6 }' "$dir/bench.out")
 awk -v k="$(cpu_ticks "${pids[1]}")" -v a="$(cpu_ticks "${pids[0]}")" -v hz="$hz" -v n="${pairs:-0}" \
-    'END { b = $1 + $2; if (n > 0) printf "cpu us/pair: kms %.0f  as %.0f  bench client %.0f\n", \
+    'END { b = $1 + $2; if (n > 0) printf "cpu us/pair: kms %.1f  as %.1f  bench client %.1f\n", \
            k / hz / n * 1e6, a / hz / n * 1e6, b / n * 1e6 }' "$dir/bench.time"
 echo "audit lines written: $(wc -l <"$dir/audit.jsonl")"
 exit "${rc:-0}"

@@ -47,7 +47,6 @@
 #define TARGET_MAX (DIGEST_MAX_URI_LEN + 1) /* :path with query, as the Digest uri must equal it */
 #define CHALLENGE_MAX 512                /* realm, 32-char nonce, opaque, qop, algorithm, stale */
 #define URL_MAX SBI_CLIENT_URL_MAX
-#define TIME_MAX 32                      /* "2026-11-25T18:31:36.123Z" */
 #define BODY_MAX 256                     /* the success body: 22 + 54 + 24 characters plus names */
 #define LOCATION_MAX (SBI_HOST_MAX + 96)
 
@@ -79,6 +78,7 @@ struct kms_api {
     unsigned as_timeout_ms;
     digest_server_t *digest;
     kms_crypto_t *crypto; /* fetched HMAC / wrap cipher, reused by every answer */
+    kms_time_cache_t expiry_clock; /* expiresAt, formatted once per second */
     op_t *pending;
 };
 
@@ -88,11 +88,15 @@ static const char *const ACTION[] = {[OP_ISSUE] = "issue", [OP_RETRIEVE] = "retr
 
 static op_t *op_new(kms_api_t *api, sbi_request_t *req, op_kind_t kind)
 {
-    op_t *op = calloc(1, sizeof *op);
+    op_t *op = malloc(sizeof *op); /* every field set here (calloc bypasses glibc's per-thread cache) */
     if (!op)
         return NULL;
     op->api = api;
     op->kind = kind;
+    op->user = op->caller = op->callee = NULL;
+    op->username[0] = op->call_id[0] = op->key_id[0] = '\0';
+    op->as_request = 0;
+    op->prev = op->next = NULL;
     op->handle = sbi_request_handle(req);
     op->snap = sub_store_acquire(api->store);
     const char *key_id = sbi_request_capture(req, "keyId");
@@ -381,27 +385,17 @@ static int check_retrieve(op_t *op, sbi_request_t *req)
 
 /* ---- 5. answers ------------------------------------------------------------------------------------------ */
 
-/* expiresAt: RFC 3339 UTC with milliseconds (TS 29.571 DateTime). */
-static void format_expiry(const kms_key_t *k, char out[TIME_MAX])
-{
-    time_t secs = (time_t)(k->expires_unix_ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(out, TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, TIME_MAX - n, ".%03dZ", (int)(k->expires_unix_ms % 1000));
-}
-
 /* 201 or 200 with {keyId, wrappedKey, expiresAt}: `key` wrapped under `owner`'s kms_key and the callId. */
 static void answer_key(op_t *op, sbi_request_t *req, int status, const kms_key_t *k, const uint8_t *key,
                        const subscriber_t *owner)
 {
-    char wrapped[KMS_WRAPPED_SESSION_KEY_B64_LEN + 1], when[TIME_MAX], body[BODY_MAX], location[LOCATION_MAX];
+    char wrapped[KMS_WRAPPED_SESSION_KEY_B64_LEN + 1], when[KMS_TIME_MAX], body[BODY_MAX], location[LOCATION_MAX];
     if (kms_crypto_wrap_b64(op->api->crypto, owner->kms_key, op->call_id, strlen(op->call_id), key, wrapped,
                             sizeof wrapped)) {
         refuse(op, req, 500, SBI_CAUSE_SYSTEM_FAILURE, "wrap_failed", "key wrap failed");
         return;
     }
-    format_expiry(k, when);
+    kms_format_time_ms(&op->api->expiry_clock, k->expires_unix_ms, when); /* expiresAt (TS 29.571 DateTime) */
     int len = snprintf(body, sizeof body, "{\"keyId\":\"%s\",\"wrappedKey\":\"%s\",\"expiresAt\":\"%s\"}", k->key_id,
                        wrapped, when);
     const char *authority = sbi_request_authority(req);

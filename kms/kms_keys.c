@@ -187,8 +187,8 @@ static entry_t *entry_new(const char *call_id, const char *caller_imsi, const ch
         return NULL;
     if (!copy_field(e->k.call_id, sizeof e->k.call_id, call_id) ||
         !copy_field(e->k.caller_imsi, sizeof e->k.caller_imsi, caller_imsi) ||
-        !copy_field(e->k.callee_imsi, sizeof e->k.callee_imsi, callee_imsi) || kms_session_key_new(e->k.key) != 0 ||
-        kms_key_id_new(e->k.key_id) != 0) {
+        !copy_field(e->k.callee_imsi, sizeof e->k.callee_imsi, callee_imsi) ||
+        kms_session_key_and_id_new(e->k.key, e->k.key_id) != 0) {
         entry_free(e);
         return NULL;
     }

@@ -76,7 +76,7 @@ static int serve(const kms_conf_t *c, kms_app_t *app)
     kms_api_cfg_t ac = {app->store, app->keys, app->audit, app->as_client, c->as_url, (unsigned)c->as_timeout_ms,
                         (unsigned)c->nonce_lifetime_s};
     app->api = app->keys && app->as_client && app->srv ? kms_api_new(app->srv, &ac) : NULL;
-    if (!app->api || kms_keys_start_sweeper(app->keys, app->base) != 0 ||
+    if (!app->api || kms_audit_batch(app->audit, app->base) != 0 || kms_keys_start_sweeper(app->keys, app->base) != 0 ||
         sbi_server_listen(app->srv, c->listen_host, c->listen_port) != 0)
         return 1;
     if (!app->tls)
@@ -108,11 +108,11 @@ int main(int argc, char **argv)
     kms_api_free(app.api);    /* cancels AS checks in flight, before their client */
     sbi_client_free(app.as_client);
     kms_keys_free(app.keys);
+    kms_audit_close(app.audit); /* writes the last batch; before the loop its flush event is on */
     if (app.base)
         event_base_free(app.base);
     SSL_CTX_free(app.tls);
     SSL_CTX_free(app.as_tls);
-    kms_audit_close(app.audit);
     sub_store_free(app.store);
     kms_conf_free(&conf);
     return rc;

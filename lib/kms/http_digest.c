@@ -54,7 +54,7 @@
 /* Server opaque: 18 random bytes = 24 base64url characters. */
 #define DG_OPAQUE_RAW_LEN 18
 #define DG_OPAQUE_TEXT_LEN 24
-#define DG_CNONCE_RAW_LEN 24
+#define DG_CNONCE_RAW_LEN DIGEST_CNONCE_RAW_LEN
 /* Scratch for small values we only inspect (userhash, stale). */
 #define DG_SCRATCH_LEN DIGEST_MAX_TOKEN_LEN
 
@@ -769,6 +769,27 @@ int digest_cnonce_new(char out[DIGEST_CNONCE_LEN + 1]) {
         return -1;
     dg_b64url_encode3(raw, sizeof(raw), out);
     return 0;
+}
+
+int digest_cnonce_next(digest_cnonce_pool_t *pool, char out[DIGEST_CNONCE_LEN + 1]) {
+    if (!pool || !out)
+        return -1;
+    if (pool->left == 0) {
+        if (RAND_bytes(pool->raw, sizeof(pool->raw)) != 1)
+            return -1;
+        pool->left = DIGEST_CNONCE_POOL;
+    }
+    uint8_t *raw = pool->raw + (size_t)(DIGEST_CNONCE_POOL - pool->left) * DG_CNONCE_RAW_LEN;
+    dg_b64url_encode3(raw, DG_CNONCE_RAW_LEN, out);
+    OPENSSL_cleanse(raw, DG_CNONCE_RAW_LEN); /* handed out once */
+    pool->left--;
+    return 0;
+}
+
+void digest_cnonce_pool_clear(digest_cnonce_pool_t *pool) {
+    if (!pool)
+        return;
+    OPENSSL_cleanse(pool, sizeof(*pool));
 }
 
 int digest_build_authorization(const digest_challenge_t *ch, const char *username, const char *password,

@@ -129,6 +129,10 @@ int kms_session_key_new(uint8_t key[KMS_KEY_LEN]);
 /* A fresh keyId: 128 bits from RAND_bytes as 22 base64url characters, NUL-terminated. */
 int kms_key_id_new(char out[KMS_KEY_ID_LEN + 1]);
 
+/* Both of the above from one RAND_bytes call (the KMS's issue path: each call costs a DRBG generate and a getpid
+ * fork check, ~1 us). The same bytes as two calls would give, in one draw; key cleansed on failure. */
+int kms_session_key_and_id_new(uint8_t key[KMS_KEY_LEN], char key_id[KMS_KEY_ID_LEN + 1]);
+
 /* ---- base64url without padding (RFC 4648 §5) ---- */
 
 /* Characters needed for n bytes (no padding, no NUL). */

@@ -1,13 +1,14 @@
 /*
- * sbi_server — HTTP/2 server for SBI producers: nghttp2 sessions driven by libevent bufferevents.
+ * sbi_server — HTTP/2 server for SBI producers: nghttp2 sessions on lib/sbi's socket transport (sbi_io).
  *
- * Wiring (the shape of nghttp2's examples/libevent-server.c): an evconnlistener accepts; each connection gets a
- * bufferevent (plain socket, or bufferevent_openssl for TLS) and an nghttp2 server session once the transport is
- * up. The read callback feeds every received chunk to nghttp2_session_mem_recv() and then flushes with
+ * Wiring (the shape of nghttp2's examples/libevent-server.c): an evconnlistener accepts; each connection gets an
+ * sbi_io (plain socket, or OpenSSL on it for TLS) and an nghttp2 server session once the transport is up. The
+ * read callback feeds every received chunk to nghttp2_session_mem_recv() and then flushes with
  * nghttp2_session_send() — so SETTINGS, PING and WINDOW_UPDATE are answered at once (TS 29.500 §5.2, Open5GS
- * #2385). The send callback appends to the bufferevent's output and returns WOULDBLOCK above
- * SBI_OUTPUT_HIGH_WATER; the write callback resumes when the socket drains. A connection closes when nghttp2
- * wants neither to read nor to write and everything has been written (after GOAWAY, or a fatal error).
+ * #2385). The send callback appends to the io's output and returns WOULDBLOCK above SBI_OUTPUT_HIGH_WATER; the
+ * io writes it once per loop iteration (every frame of every answer given in that iteration in one write, one
+ * TLS record) and the drained callback resumes nghttp2. A connection closes when nghttp2 wants neither to read
+ * nor to write and everything has been written (after GOAWAY, or a fatal error).
  *
  * Per stream a sbi_request_t collects headers (bounded: 431), body (bounded: 413) and is dispatched at
  * END_STREAM: route → content-type check (415) → JSON parse (400) → handler. Early answers (413/431) are sent as
@@ -45,9 +46,6 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event_struct.h>
 #include <event2/listener.h>
 #include <event2/util.h>
@@ -55,6 +53,7 @@
 #include <openssl/err.h>
 
 #include "core/log.h"
+#include "sbi/sbi_io.h"
 #include "sbi/sbi_tls.h"
 
 #define PEER_MAX 64          /* "[v6 address]:port" */
@@ -123,7 +122,7 @@ struct sbi_request {
 struct sbi_conn {
     sbi_server_t *srv;
     uint64_t id;
-    struct bufferevent *bev;
+    sbi_io_t *io;
     nghttp2_session *session;
     struct sbi_conn *prev, *next;
     sbi_request_t *requests;
@@ -609,10 +608,9 @@ static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t len
     (void)session;
     (void)flags;
     sbi_conn_t *conn = user_data;
-    struct evbuffer *out = bufferevent_get_output(conn->bev);
-    if (evbuffer_get_length(out) >= SBI_OUTPUT_HIGH_WATER)
+    if (sbi_io_pending(conn->io) >= SBI_OUTPUT_HIGH_WATER)
         return NGHTTP2_ERR_WOULDBLOCK;
-    if (evbuffer_add(out, data, length) != 0)
+    if (sbi_io_write(conn->io, data, length) != 0)
         return NGHTTP2_ERR_CALLBACK_FAILURE;
     return (ssize_t)length;
 }
@@ -760,8 +758,7 @@ static void conn_free(sbi_conn_t *conn)
         request_free(conn->requests);
     if (conn->session)
         nghttp2_session_del(conn->session);
-    if (conn->bev)
-        bufferevent_free(conn->bev);
+    sbi_io_free(conn->io);
     if (conn->prev)
         conn->prev->next = conn->next;
     else
@@ -774,7 +771,8 @@ static void conn_free(sbi_conn_t *conn)
     maybe_drained(srv);
 }
 
-/* Sends what nghttp2 has; closes the connection when it is done. Returns -1 when the connection was freed. */
+/* Sends what nghttp2 has (the io writes it at the end of this loop iteration); closes the connection when it is
+ * done. Returns -1 when the connection was freed. */
 static int conn_flush(sbi_conn_t *conn)
 {
     int rv = nghttp2_session_send(conn->session);
@@ -784,42 +782,34 @@ static int conn_flush(sbi_conn_t *conn)
         return -1;
     }
     if (!nghttp2_session_want_read(conn->session) && !nghttp2_session_want_write(conn->session) &&
-        evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+        sbi_io_pending(conn->io) == 0) {
         conn_free(conn);
         return -1;
     }
+    sbi_io_flush(conn->io);
     return 0;
 }
 
-static void conn_readcb(struct bufferevent *bev, void *arg)
+static int conn_on_read(void *arg, const uint8_t *data, size_t len)
 {
     sbi_conn_t *conn = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
     if (!conn->session)
-        return; /* TLS handshake not finished (cannot happen with bufferevent_openssl, kept defensive) */
-    while (evbuffer_get_length(in) > 0) {
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            break;
-        conn->in_recv = true;
-        ssize_t rv = nghttp2_session_mem_recv(conn->session, v.iov_base, v.iov_len);
-        conn->in_recv = false;
-        if (rv < 0) {
-            log_info(conn->srv->name, "%s: %s", conn->peer, nghttp2_strerror((int)rv));
-            conn_free(conn);
-            return;
-        }
-        evbuffer_drain(in, (size_t)rv);
+        return 0; /* TLS handshake not finished (cannot happen: sbi_io reads only once open; kept defensive) */
+    conn->in_recv = true;
+    ssize_t rv = nghttp2_session_mem_recv(conn->session, data, len);
+    conn->in_recv = false;
+    if (rv < 0) {
+        log_info(conn->srv->name, "%s: %s", conn->peer, nghttp2_strerror((int)rv));
+        conn_free(conn);
+        return -1;
     }
-    conn_flush(conn);
+    return conn_flush(conn);
 }
 
-static void conn_writecb(struct bufferevent *bev, void *arg)
+static int conn_on_drained(void *arg)
 {
     sbi_conn_t *conn = arg;
-    (void)bev;
-    if (conn->session)
-        conn_flush(conn);
+    return conn->session ? conn_flush(conn) : 0;
 }
 
 static int conn_start_session(sbi_conn_t *conn)
@@ -838,42 +828,49 @@ static int conn_start_session(sbi_conn_t *conn)
     return 0;
 }
 
-static void conn_eventcb(struct bufferevent *bev, short events, void *arg)
+/* TLS handshake done: ALPN must have said h2. */
+static int conn_on_connected(void *arg)
 {
     sbi_conn_t *conn = arg;
-    if (events & BEV_EVENT_CONNECTED) {
-        SSL *ssl = bufferevent_openssl_get_ssl(bev);
-        if (ssl && !sbi_tls_is_h2(ssl)) {
-            log_info(conn->srv->name, "%s: ALPN did not select h2", conn->peer);
-            conn_free(conn);
-            return;
-        }
-        if (conn_start_session(conn)) {
-            conn_free(conn);
-            return;
-        }
-        conn_flush(conn);
-        return;
+    SSL *ssl = sbi_io_ssl(conn->io);
+    if (ssl && !sbi_tls_is_h2(ssl)) {
+        log_info(conn->srv->name, "%s: ALPN did not select h2", conn->peer);
+        conn_free(conn);
+        return -1;
     }
-    if (events & BEV_EVENT_ERROR) {
+    if (conn_start_session(conn)) {
+        conn_free(conn);
+        return -1;
+    }
+    return conn_flush(conn);
+}
+
+static void conn_on_event(void *arg, sbi_io_event_t ev)
+{
+    sbi_conn_t *conn = arg;
+    unsigned long e = sbi_io_tls_error(conn->io);
+    if (e) {
         char ebuf[SBI_TLS_ERR_MAX];
-        unsigned long e = bufferevent_get_openssl_error(bev);
-        if (e) {
-            ERR_error_string_n(e, ebuf, sizeof(ebuf));
-            log_info(conn->srv->name, "%s: TLS: %s", conn->peer, ebuf);
-        }
+        ERR_error_string_n(e, ebuf, sizeof(ebuf));
+        log_info(conn->srv->name, "%s: TLS: %s", conn->peer, ebuf);
     }
-    if ((events & BEV_EVENT_TIMEOUT) && conn->session && !conn->idle_goaway) {
+    if (ev == SBI_IO_TIMEOUT && conn->session && !conn->idle_goaway) {
         conn->idle_goaway = true;
         log_debug(conn->srv->name, "%s: idle, sending GOAWAY", conn->peer);
         nghttp2_submit_goaway(conn->session, NGHTTP2_FLAG_NONE,
                               nghttp2_session_get_last_proc_stream_id(conn->session), NGHTTP2_NO_ERROR, NULL, 0);
-        bufferevent_enable(bev, EV_READ); /* a timeout disables reading */
         conn_flush(conn);
         return;
     }
-    conn_free(conn); /* EOF, ERROR, or a second idle TIMEOUT */
+    conn_free(conn); /* EOF, error, a failed or silent handshake, or a second idle timeout */
 }
+
+static const sbi_io_cbs_t conn_io_cbs = {
+    .on_connected = conn_on_connected,
+    .on_read = conn_on_read,
+    .on_drained = conn_on_drained,
+    .on_event = conn_on_event,
+};
 
 static void format_peer(const struct sockaddr *sa, char *out, size_t size)
 {
@@ -894,23 +891,17 @@ static void format_peer(const struct sockaddr *sa, char *out, size_t size)
     }
 }
 
-static struct bufferevent *conn_bev_new(sbi_server_t *srv, evutil_socket_t fd)
+/* The connection's transport; on failure the socket is closed here. */
+static sbi_io_t *conn_io_new(sbi_conn_t *conn, evutil_socket_t fd)
 {
-    /* A plain socket bufferevent never runs our callbacks from inside our own calls, so it needs no deferral
-     * (one loop hop less per read); bufferevent_openssl may, from bufferevent_write, so it gets deferred ones. */
-    if (!srv->tls)
-        return bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-    int opts = BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS;
-    SSL *ssl = SSL_new(srv->tls);
-    if (!ssl)
-        return NULL;
-    struct bufferevent *bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, opts);
-    if (!bev) {
+    sbi_server_t *srv = conn->srv;
+    SSL *ssl = srv->tls ? SSL_new(srv->tls) : NULL;
+    sbi_io_t *io = !srv->tls || ssl ? sbi_io_new(srv->base, fd, ssl, true, true, &conn_io_cbs, conn) : NULL;
+    if (!io) {
         SSL_free(ssl);
-        return NULL;
+        evutil_closesocket(fd);
     }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
+    return io;
 }
 
 static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int salen,
@@ -929,20 +920,17 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struc
     conn->srv = srv;
     conn->id = ++srv->next_conn_id;
     format_peer(sa, conn->peer, sizeof(conn->peer));
-    conn->bev = conn_bev_new(srv, fd);
+    conn->io = conn_io_new(conn, fd);
     conn->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = conn;
     srv->conns = conn;
     srv->n_conns++;
-    if (!conn->bev) {
-        evutil_closesocket(fd);
+    if (!conn->io) {
         conn_free(conn);
         return;
     }
-    bufferevent_setcb(conn->bev, conn_readcb, conn_writecb, conn_eventcb, conn);
-    bufferevent_set_timeouts(conn->bev, &srv->idle_tv, NULL);
-    bufferevent_enable(conn->bev, EV_READ | EV_WRITE);
+    sbi_io_set_timeout(conn->io, &srv->idle_tv);
     log_debug(srv->name, "connection %llu from %s", (unsigned long long)conn->id, conn->peer);
     if (srv->tls)
         return; /* the session starts at BEV_EVENT_CONNECTED, once ALPN said h2 */

@@ -489,6 +489,24 @@ static void test_server_with_kms_key_password(void **state) {
     kms_cleanse(pw, sizeof(pw));
 }
 
+/* The pool hands out distinct 32-character cnonces across refills and wipes what it handed out. */
+static void test_cnonce_pool(void **state) {
+    (void)state;
+    digest_cnonce_pool_t pool = {0};
+    char seen[2 * DIGEST_CNONCE_POOL + 1][DIGEST_CNONCE_LEN + 1];
+    for (int i = 0; i < 2 * DIGEST_CNONCE_POOL + 1; i++) {
+        assert_int_equal(digest_cnonce_next(&pool, seen[i]), 0);
+        assert_int_equal(strlen(seen[i]), DIGEST_CNONCE_LEN);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(seen[i], seen[j]);
+    }
+    static const uint8_t zero[DIGEST_CNONCE_RAW_LEN];
+    assert_memory_equal(pool.raw, zero, sizeof(zero)); /* the first of the third batch was handed out */
+    digest_cnonce_pool_clear(&pool);
+    assert_int_equal(pool.left, 0);
+    assert_int_equal(digest_cnonce_next(NULL, seen[0]), -1);
+}
+
 static void test_server_config(void **state) {
     (void)state;
     digest_server_cfg_t cfg = {.realm = NULL};
@@ -530,6 +548,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_server_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_with_kms_key_password, setup, teardown),
         cmocka_unit_test(test_server_config),
+        cmocka_unit_test(test_cnonce_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

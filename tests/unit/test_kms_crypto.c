@@ -16,7 +16,10 @@
 
 #include "test_hex.h"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/rand.h>
 
 #include "kms/http_digest.h"
 #include "kms/kms_crypto.h"
@@ -59,6 +62,44 @@ static void test_hkdf_rfc5869_case3(void **state) {
     assert_int_equal(kms_hkdf_sha256(ikm, sizeof(ikm), NULL, 0, NULL, 0, okm, sizeof(okm)), 0);
     assert_hex_equal(okm, sizeof(okm),
                      "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
+}
+
+/* OpenSSL's own HKDF as the oracle for the written-out one: salts around and above the 64-byte HMAC block (a callId
+ * may be 256 characters), a reused context, outputs of one and several blocks. */
+static void openssl_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
+                         const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len) {
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    EVP_KDF_CTX *kctx = EVP_KDF_CTX_new(kdf);
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len),
+                           OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)salt, salt_len),
+                           OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len),
+                           OSSL_PARAM_construct_end()};
+    assert_int_equal(EVP_KDF_derive(kctx, out, out_len, params), 1);
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+}
+
+static void test_hkdf_matches_openssl(void **state) {
+    (void)state;
+    static const size_t salt_lens[] = {1, 14, 63, 64, 65, 127, 128, 200, 256};
+    static const size_t out_lens[] = {1, 16, 32, 33, 64, 100};
+    uint8_t ikm[KMS_KEY_LEN], salt[256], info[40], want[100], got[100];
+    kms_crypto_t *cx = kms_crypto_new();
+    assert_non_null(cx);
+    for (size_t i = 0; i < sizeof(salt_lens) / sizeof(salt_lens[0]); i++) {
+        for (size_t j = 0; j < sizeof(out_lens) / sizeof(out_lens[0]); j++) {
+            assert_int_equal(RAND_bytes(ikm, sizeof(ikm)), 1);
+            assert_int_equal(RAND_bytes(salt, sizeof(salt)), 1);
+            assert_int_equal(RAND_bytes(info, sizeof(info)), 1);
+            size_t info_len = (i + j) % sizeof(info);
+            openssl_hkdf(ikm, sizeof(ikm), salt, salt_lens[i], info, info_len, want, out_lens[j]);
+            assert_int_equal(kms_crypto_hkdf(cx, ikm, sizeof(ikm), salt, salt_lens[i], info, info_len, got,
+                                             out_lens[j]), 0);
+            assert_memory_equal(got, want, out_lens[j]);
+        }
+    }
+    kms_crypto_free(cx);
 }
 
 static void test_hkdf_bad_args(void **state) {
@@ -335,6 +376,25 @@ static void test_session_key_new(void **state) {
     assert_memory_equal(a, zero, sizeof(zero));
 }
 
+static void test_session_key_and_id_new(void **state) {
+    (void)state;
+    uint8_t a[KMS_KEY_LEN], b[KMS_KEY_LEN], raw[KMS_KEY_ID_RAW_LEN];
+    char ida[KMS_KEY_ID_LEN + 1], idb[KMS_KEY_ID_LEN + 1];
+    size_t raw_len;
+    assert_int_equal(kms_session_key_and_id_new(a, ida), 0);
+    assert_int_equal(kms_session_key_and_id_new(b, idb), 0);
+    assert_memory_not_equal(a, b, KMS_KEY_LEN);
+    assert_string_not_equal(ida, idb);
+    assert_int_equal(strlen(ida), KMS_KEY_ID_LEN);
+    assert_int_equal(kms_b64url_decode(ida, strlen(ida), raw, sizeof(raw), &raw_len), 0);
+    assert_int_equal(raw_len, KMS_KEY_ID_RAW_LEN);
+    assert_memory_not_equal(raw, a, KMS_KEY_ID_RAW_LEN); /* the keyId is not a prefix of the key */
+    assert_memory_not_equal(raw, a + KMS_KEY_LEN - KMS_KEY_ID_RAW_LEN, KMS_KEY_ID_RAW_LEN);
+    assert_int_equal(kms_session_key_and_id_new(NULL, ida), -1);
+    kms_cleanse(a, sizeof(a));
+    kms_cleanse(b, sizeof(b));
+}
+
 static void test_ct_equal(void **state) {
     (void)state;
     assert_true(kms_ct_equal("abc", 3, "abc", 3));
@@ -449,6 +509,7 @@ int main(void) {
         cmocka_unit_test(test_hkdf_rfc5869_case1),
         cmocka_unit_test(test_hkdf_rfc5869_case2),
         cmocka_unit_test(test_hkdf_rfc5869_case3),
+        cmocka_unit_test(test_hkdf_matches_openssl),
         cmocka_unit_test(test_hkdf_bad_args),
         cmocka_unit_test(test_kek_known_answer),
         cmocka_unit_test(test_session_key_wrap_known_answer),
@@ -467,6 +528,7 @@ int main(void) {
         cmocka_unit_test(test_b64url_strict_decode),
         cmocka_unit_test(test_key_id_new),
         cmocka_unit_test(test_session_key_new),
+        cmocka_unit_test(test_session_key_and_id_new),
         cmocka_unit_test(test_ct_equal),
         cmocka_unit_test(test_key_id_hash),
         cmocka_unit_test(test_digest_password),

@@ -272,6 +272,27 @@ static void test_as_verdict(void **state)
     sub_snapshot_release(s);
 }
 
+/* The cached formatter gives what gmtime_r + strftime give, across second, day and year boundaries. */
+static void test_format_time(void **state)
+{
+    (void)state;
+    kms_time_cache_t cache = {0};
+    char out[KMS_TIME_MAX];
+    static const struct {
+        int64_t ms;
+        const char *want;
+    } cases[] = {
+        {1764095496123, "2025-11-25T18:31:36.123Z"}, {1764095496999, "2025-11-25T18:31:36.999Z"},
+        {1764095497000, "2025-11-25T18:31:37.000Z"}, {1764095497005, "2025-11-25T18:31:37.005Z"},
+        {1767225599999, "2025-12-31T23:59:59.999Z"}, {1767225600000, "2026-01-01T00:00:00.000Z"},
+        {1764095497050, "2025-11-25T18:31:37.050Z"}, /* back to an earlier second */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kms_format_time_ms(&cache, cases[i].ms, out);
+        assert_string_equal(out, cases[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,7 +300,7 @@ int main(void)
         cmocka_unit_test(test_single_release), cmocka_unit_test(test_wrong_callee),
         cmocka_unit_test(test_key_id_exact_match), cmocka_unit_test(test_ttl),
         cmocka_unit_test(test_sweep_order), cmocka_unit_test(test_delete),
-        cmocka_unit_test(test_full), cmocka_unit_test(test_as_verdict),
+        cmocka_unit_test(test_full), cmocka_unit_test(test_as_verdict), cmocka_unit_test(test_format_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,7 +5,9 @@
  * Covers: routing with captures and query, JSON echo, concurrent streams on one reused connection, every answer
  * the server gives on its own (400 bad JSON, 404, 405 + Allow, 413, 415, 431, 504), deferred answers including
  * one for a stream that went away (must be dropped, not used after free), client timeout and connect failure,
- * graceful drain, idle GOAWAY and transparent reconnection. The loop runs until the expected number of completions, bounded by a watchdog.
+ * graceful drain, idle GOAWAY and transparent reconnection, bodies far above the output high-water mark and a TLS
+ * record in both directions (the transport's partial writes, resumption when drained and multi-record reads). The
+ * loop runs until the expected number of completions, bounded by a watchdog.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -484,6 +486,64 @@ static void on_drained(void *ud)
     fx->drained = true;
 }
 
+/* Large bodies: the raw body comes back as it went (a JSON string member of BIG_BODY bytes). */
+#define BIG_BODY (900 * 1024)
+#define BIG_PARALLEL 3
+
+static void h_echo_raw(sbi_request_t *req, void *ud)
+{
+    (void)ud;
+    size_t len;
+    const void *body = sbi_request_body(req, &len);
+    sbi_respond(req, 200, SBI_CT_JSON, body, len);
+}
+
+typedef struct {
+    fx_t *fx;
+    const char *want;
+    size_t want_len;
+    int ok;
+} big_t;
+
+static void on_big(const sbi_client_response_t *resp, void *ud)
+{
+    big_t *b = ud;
+    b->ok += resp->error == SBI_CLIENT_OK && resp->status == 200 && resp->body_len == b->want_len &&
+             memcmp(resp->body, b->want, b->want_len) == 0;
+    b->fx->n_results++;
+}
+
+static void test_big_bodies(void **state)
+{
+    fx_t *fx = *state;
+    sbi_server_config_t cfg = {.tls = fx->srv_tls, .name = "big"}; /* default max body: 1 MiB */
+    sbi_server_t *srv = sbi_server_new(fx->base, &cfg);
+    assert_int_equal(sbi_server_route(srv, "POST", "/raw", h_echo_raw, fx), 0);
+    assert_int_equal(sbi_server_listen(srv, "127.0.0.1", 0), 0);
+    char url[128];
+    snprintf(url, sizeof(url), "%s://127.0.0.1:%u/raw", fx->srv_tls ? "https" : "http", sbi_server_port(srv));
+    char *body = malloc(BIG_BODY);
+    assert_non_null(body);
+    memset(body, 'a', BIG_BODY);
+    memcpy(body, "{\"x\":\"", 6);
+    memcpy(body + BIG_BODY - 2, "\"}", 2);
+    for (size_t i = 6; i < BIG_BODY - 2; i += 4099)
+        body[i] = (char)('b' + i % 20); /* not one repeated byte */
+    big_t b = {.fx = fx, .want = body, .want_len = BIG_BODY};
+    sbi_client_req_t rq = {.method = "POST", .url = url, .content_type = SBI_CT_JSON, .body = body,
+                           .body_len = BIG_BODY, .timeout_ms = 4000};
+    for (int i = 0; i < BIG_PARALLEL; i++)
+        assert_true(sbi_client_request(fx->cli, &rq, on_big, &b) > 0);
+    run_until(fx, BIG_PARALLEL, NULL);
+    assert_int_equal(b.ok, BIG_PARALLEL);
+    assert_true(sbi_client_request(fx->cli, &rq, on_big, &b) > 0); /* the connection is still good */
+    run_until(fx, BIG_PARALLEL + 1, NULL);
+    assert_int_equal(b.ok, BIG_PARALLEL + 1);
+    assert_int_equal(sbi_client_connection_count(fx->cli), 1);
+    sbi_server_free(srv);
+    free(body);
+}
+
 static void test_drain(void **state)
 {
     fx_t *fx = *state;
@@ -550,7 +610,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cancel, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_drain, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_idle_goaway_then_reconnect, setup_h2c, teardown),
+        cmocka_unit_test_setup_teardown(test_big_bodies, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_tls_round_trip, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_big_bodies, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(test_tls_untrusted_fails, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(test_server_errors, setup_tls, teardown),
     };
