@@ -63,6 +63,10 @@ int kms_client_issue(kms_client_t *c, const char *call_id, const char *caller, c
 int kms_client_retrieve(kms_client_t *c, const char *key_id, const char *call_id, const char *caller,
                         const char *callee, kms_client_cb cb, void *ud);
 int kms_client_delete(kms_client_t *c, const char *key_id, kms_client_cb cb, void *ud);
+/* Opens the connection (TCP + TLS) and learns the Digest challenge with one unauthenticated request whose 401 is
+ * the expected answer (KMS_CLIENT_OK, http_status 401), so that a UE's first issue or retrieve of a call costs one
+ * round trip rather than a handshake and two. A UE calls it once, e.g. after registering. */
+int kms_client_prime(kms_client_t *c, kms_client_cb cb, void *ud);
 
 /* The challenges this client has adopted so far (tests: proves nonce reuse). */
 unsigned kms_client_challenges(const kms_client_t *c);

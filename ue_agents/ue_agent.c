@@ -352,6 +352,29 @@ void ue_agent_free(ue_agent_t *a)
 
 int ue_agent_sip_port(const ue_agent_t *a) { return a->sip_port; }
 
+static void on_primed(const kms_client_result_t *r, void *ud)
+{
+    ue_agent_t *a = ud;
+    a->kms_ops--;
+    if (r->status == KMS_CLIENT_OK)
+        log_info(UE_LOG, "KMS %s: connected, Digest challenge in hand", a->c->kms_url);
+    else
+        log_warn(UE_LOG, "KMS %s: %s (calls ask again; they go plain if it stays so)", a->c->kms_url,
+                 r->status == KMS_CLIENT_TRANSPORT ? sbi_client_strerror(r->transport) : kms_client_status_str(r->status));
+    if (ue_agent_idle(a) && a->ev.on_idle)
+        a->ev.on_idle(a->ev.ud);
+}
+
+int ue_agent_prime_kms(ue_agent_t *a)
+{
+    if (!a->kms)
+        return 0;
+    if (kms_client_prime(a->kms, on_primed, a) != 0)
+        return -1;
+    a->kms_ops++;
+    return 0;
+}
+
 int ue_agent_call(ue_agent_t *a, const char *target) { return ue_caller_start(a, target); }
 
 void ue_agent_accept(ue_agent_t *a, bool on) { a->accept = on; }

@@ -72,6 +72,9 @@ int ue_agent_register(ue_agent_t *a);
 /* Removes our binding (REGISTER with Expires: 0, §10.2.2) and stops refreshing: a UE that goes away says so,
  * so the AS neither routes calls to a dead port nor fills its binding table. on_registered reports it. 0 or -1. */
 int ue_agent_unregister(ue_agent_t *a);
+/* Opens the KMS connection and learns its Digest challenge ahead of the first call (kms_client_prime), as a
+ * terminal bootstraps with its key server before it needs it; no-op for an agent without KMS. 0 or -1. */
+int ue_agent_prime_kms(ue_agent_t *a);
 /* Places a call to target. 0 or -1 (no memory, cannot bind media). */
 int ue_agent_call(ue_agent_t *a, const char *target);
 /* Accept incoming INVITEs (else they get 486 Busy Here). */

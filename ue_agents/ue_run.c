@@ -68,6 +68,8 @@ static void on_registered(void *ud, int status, const char *reason)
     app->registered = true;
     if (!first || app->done) /* a refresh */
         return;
+    if (c->cmd != UE_CMD_REGISTER)
+        ue_agent_prime_kms(app->ag);
     if (c->cmd == UE_CMD_REGISTER) {
         printf("registered %s at %s (%s, %s)\n", c->impu, c->registrar, c->capable ? "capable" : "not capable", c->rat);
         stop(app);

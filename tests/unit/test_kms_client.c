@@ -175,6 +175,24 @@ static void test_nonce_reuse(void **state)
     kms_client_free(caller);
 }
 
+/* kms_client_prime: the 401 is its answer; afterwards the first issue needs no challenge round trip. */
+static void test_prime(void **state)
+{
+    fx_t *fx = *state;
+    kms_client_t *caller = ue(fx, "tel:+15550000001", 0x01);
+    wait_t w = {.fx = fx};
+    assert_int_equal(kms_client_prime(caller, on_result, &w), 0);
+    run(&w);
+    assert_int_equal(w.res.status, KMS_CLIENT_OK);
+    assert_int_equal(w.res.http_status, 401);
+    assert_int_equal(kms_client_challenges(caller), 1);
+    kms_client_result_t r = issue(fx, caller);
+    assert_int_equal(r.status, KMS_CLIENT_OK);
+    assert_int_equal(r.auth_rounds, 0);
+    assert_int_equal(kms_client_challenges(caller), 1);
+    kms_client_free(caller);
+}
+
 static void test_wrong_key_gives_up(void **state)
 {
     fx_t *fx = *state;
@@ -260,6 +278,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_nonce_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prime, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_key_gives_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_wrapped_key, setup, teardown),
