@@ -53,6 +53,7 @@ wait_for() {
 start_daemon() {
     local name=$1
     shift
+    : >"$T_DIR/$name.out" # now, not in the background job: a restart must not find the last run's READY line
     "$@" >"$T_DIR/$name.out" 2>"$T_DIR/$name.log" &
     local pid=$!
     T_PIDS+=("$pid")
