@@ -3,7 +3,7 @@
 # the bench) owns srtp_*.
 add_library(mihua_srtp STATIC
   srtp/msrtp.c srtp/msrtp_suite.c srtp/msrtp_kdf.c srtp/msrtp_window.c srtp/msrtp_mac.c srtp/msrtp_sm3.c
-  srtp/msrtp_sm4.c srtp/msrtp_sm4_aesni.c)
+  srtp/msrtp_sm4.c srtp/msrtp_sm4_x86.c)
 target_include_directories(mihua_srtp PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(mihua_srtp PUBLIC mihua_core PkgConfig::OPENSSL)
 

@@ -1,6 +1,6 @@
 /*
  * Unit tests for the primitives under lib/srtp: SM4 (GB/T 32907-2016 Appendix A examples 1 and 2, OpenSSL's and
- * both of ours — the portable table and the AES-NI one — which are also checked against each other and OpenSSL on
+ * each of ours — the portable table, AES-NI and GFNI — which are also checked against each other and OpenSSL on
  * many random keys and block counts) and SM3
  * (GB/T 32905-2016 Appendix A examples 1 and 2) known answers, msrtp_sm3 and the precomputed-pad HMACs against
  * OpenSSL's EVP SM3 / EVP_MAC, RFC 2202 HMAC-SHA1, the RFC 3711 B.2 AES-CM keystream, the RFC 3711 B.3 key
@@ -87,11 +87,14 @@ static void test_own_sm4(void **state) {
     }
 }
 
-/* Our implementations: each one this CPU runs (TABLE always; AESNI on x86 with AES-NI and SSSE3). */
-static const msrtp_sm4_impl_t sm4_impls[] = {MSRTP_SM4_IMPL_TABLE, MSRTP_SM4_IMPL_AESNI};
+/* Our implementations: each one this CPU runs is tested (TABLE always; AESNI and GFNI on x86 with the
+ * instructions). */
+static const msrtp_sm4_impl_t sm4_impls[] = {MSRTP_SM4_IMPL_TABLE, MSRTP_SM4_IMPL_AESNI, MSRTP_SM4_IMPL_GFNI};
 #define N_SM4_IMPLS (sizeof(sm4_impls) / sizeof(sm4_impls[0]))
 
-static const char *sm4_impl_name(msrtp_sm4_impl_t impl) { return impl == MSRTP_SM4_IMPL_AESNI ? "AESNI" : "TABLE"; }
+static const char *sm4_impl_name(msrtp_sm4_impl_t impl) {
+    return impl == MSRTP_SM4_IMPL_GFNI ? "GFNI" : impl == MSRTP_SM4_IMPL_AESNI ? "AESNI" : "TABLE";
+}
 
 /* Keys k with impl; 0 (and a message) when this CPU does not run it. */
 static int sm4_key(msrtp_sm4_t *k, const uint8_t key[16], msrtp_sm4_impl_t impl) {
@@ -122,14 +125,17 @@ static void test_own_sm4_examples(void **state) {
     }
 }
 
-/* msrtp_sm4_init picks AES-NI whenever the CPU has it; the table otherwise. */
+/* msrtp_sm4_init picks GFNI, else AES-NI, else the table, whichever the CPU runs first. */
 static void test_own_sm4_auto_choice(void **state) {
     (void)state;
     uint8_t key[16] = {0};
     msrtp_sm4_t k;
     msrtp_sm4_init(&k, key);
-    assert_int_equal(k.impl, msrtp_sm4_impl_supported(MSRTP_SM4_IMPL_AESNI) ? MSRTP_SM4_IMPL_AESNI
-                                                                             : MSRTP_SM4_IMPL_TABLE);
+    msrtp_sm4_impl_t want = msrtp_sm4_impl_supported(MSRTP_SM4_IMPL_GFNI)    ? MSRTP_SM4_IMPL_GFNI
+                            : msrtp_sm4_impl_supported(MSRTP_SM4_IMPL_AESNI) ? MSRTP_SM4_IMPL_AESNI
+                                                                             : MSRTP_SM4_IMPL_TABLE;
+    printf("SM4 on this CPU: %s\n", sm4_impl_name(want));
+    assert_int_equal(k.impl, want);
     assert_int_equal(msrtp_sm4_force_impl(MSRTP_SM4_IMPL_TABLE), 0);
     msrtp_sm4_init(&k, key);
     assert_int_equal(k.impl, MSRTP_SM4_IMPL_TABLE);
@@ -149,7 +155,7 @@ static void rnd_fill(uint64_t *s, uint8_t *p, size_t n) {
 }
 
 #define SM4_RANDOM_KEYS 2000
-#define SM4_RANDOM_MAX_BLOCKS 40 /* covers every grouping of the AES-NI path (1-4, 5-8, 9-12 blocks, and loops) */
+#define SM4_RANDOM_MAX_BLOCKS 40 /* covers every grouping of the SIMD paths (1-4, 5-8, 9-12 blocks, and loops) */
 
 /* Every implementation against OpenSSL's SM4-ECB (and so against each other) on random keys and 1..40 random
  * blocks, in place and out of place, with equal round keys. */
