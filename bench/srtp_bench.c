@@ -12,8 +12,10 @@
  * instruction counts, which do not depend on the machine's load, e.g.
  *   valgrind --tool=callgrind --toggle-collect=msrtp_protect mihua-bench-srtp -n 10000 -s SM4_CM_128_HMAC_SM3_80
  * then Ir / calls is the cost of one packet: unprotect is called PACKETS times, protect PACKETS + BATCH (4096) times,
- * since the unprotect figure protects its batch first (-n mode has no warm-up).
- * Usage: mihua-bench-srtp [-d SECONDS | -n PACKETS] [-s SUITE]
+ * since the unprotect figure protects its batch first (-n mode has no warm-up). valgrind's CPU has AES-NI but not
+ * GFNI, so there the SM4 suite runs the AESNI implementation.
+ * -i IMPL pins the SM4 implementation (table, aesni, gfni; default: the fastest this CPU runs) to compare them.
+ * Usage: mihua-bench-srtp [-d SECONDS | -n PACKETS] [-s SUITE] [-i table|aesni|gfni]
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@
 #include <srtp2/srtp.h>
 
 #include "srtp/msrtp.h"
+#include "srtp/msrtp_sm4.h"
 
 #define PAYLOAD_LEN 160
 #define RTP_LEN (12 + PAYLOAD_LEN)
@@ -37,7 +40,35 @@ typedef struct {
     double seconds;
     uint64_t packets; /* > 0: stop after this many packets instead of after `seconds` */
     const char *suite; /* NULL: every suite */
+    msrtp_sm4_impl_t sm4; /* AUTO: the fastest this CPU runs */
 } opts_t;
+
+static const struct {
+    const char *name;
+    msrtp_sm4_impl_t impl;
+} sm4_impls[] = {{"table", MSRTP_SM4_IMPL_TABLE}, {"aesni", MSRTP_SM4_IMPL_AESNI}, {"gfni", MSRTP_SM4_IMPL_GFNI}};
+
+/* -i NAME: the SM4 implementation; 0, or -1 for an unknown name or one this CPU does not run. */
+static int sm4_impl_by_name(const char *name, msrtp_sm4_impl_t *impl) {
+    for (size_t i = 0; i < sizeof(sm4_impls) / sizeof(sm4_impls[0]); i++) {
+        if (strcmp(name, sm4_impls[i].name) == 0 && msrtp_sm4_impl_supported(sm4_impls[i].impl)) {
+            *impl = sm4_impls[i].impl;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The SM4 implementation new contexts get. */
+static const char *sm4_impl_name(void) {
+    msrtp_sm4_t k;
+    uint8_t key[MSRTP_SM4_KEY_LEN] = {0};
+    msrtp_sm4_init(&k, key);
+    for (size_t i = 0; i < sizeof(sm4_impls) / sizeof(sm4_impls[0]); i++)
+        if (k.impl == sm4_impls[i].impl)
+            return sm4_impls[i].name;
+    return "?";
+}
 
 /* Whether a measurement that has done n packets since t0 is over at time t; limit is the packet count of -n mode. */
 static int finished(uint64_t n, uint64_t limit, double t0, double t, double seconds) {
@@ -219,26 +250,28 @@ int main(int argc, char **argv) {
     opts_t o = {.seconds = 1.0};
     msrtp_suite_t only;
     int c;
-    while ((c = getopt(argc, argv, "d:n:s:h")) != -1) {
+    while ((c = getopt(argc, argv, "d:n:s:i:h")) != -1) {
         if (c == 'd' && atof(optarg) > 0) {
             o.seconds = atof(optarg);
         } else if (c == 'n' && strtoull(optarg, NULL, 10) > 0) {
             o.packets = strtoull(optarg, NULL, 10);
         } else if (c == 's' && msrtp_suite_from_name(optarg, &only) == 0) {
             o.suite = optarg;
+        } else if (c == 'i' && sm4_impl_by_name(optarg, &o.sm4) == 0) {
+            msrtp_sm4_force_impl(o.sm4);
         } else {
-            fprintf(stderr, "usage: %s [-d SECONDS | -n PACKETS] [-s SUITE]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-d SECONDS | -n PACKETS] [-s SUITE] [-i table|aesni|gfni]\n", argv[0]);
             return 2;
         }
     }
     if (srtp_init() != srtp_err_status_ok)
         return 1;
     if (o.packets)
-        printf("payload %d bytes, %llu packets per figure, libsrtp2 %s\n", PAYLOAD_LEN,
-               (unsigned long long)o.packets, srtp_get_version_string());
+        printf("payload %d bytes, %llu packets per figure, libsrtp2 %s, SM4 %s\n", PAYLOAD_LEN,
+               (unsigned long long)o.packets, srtp_get_version_string(), sm4_impl_name());
     else
-        printf("payload %d bytes, %.1f s per figure, libsrtp2 %s\n", PAYLOAD_LEN, o.seconds,
-               srtp_get_version_string());
+        printf("payload %d bytes, %.1f s per figure, libsrtp2 %s, SM4 %s\n", PAYLOAD_LEN, o.seconds,
+               srtp_get_version_string(), sm4_impl_name());
     printf("%-24s %-10s %12s %14s %8s\n", "suite", "op", "ours pkt/s", "libsrtp2 pkt/s", "ratio");
     static const msrtp_suite_t suites[] = {MSRTP_SUITE_AES_CM_128_HMAC_SHA1_80, MSRTP_SUITE_AEAD_AES_128_GCM,
                                            MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80};
