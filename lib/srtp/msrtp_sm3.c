@@ -10,8 +10,8 @@
  * round early are added first, and the message expansion interleaved with the rounds (W[j+4] a few rounds before
  * its use) instead of a separate loop. That last point matters beyond instruction counts: as a separate loop,
  * GCC's vectorizer combined the scalar stores of W into 64-bit vector loads that stall on store forwarding (HMAC
- * of a 176-byte packet, best of 2000 runs in TSC ticks: 3453 vectorized, 2095 with -fno-tree-vectorize, 1570 as
- * written now). No assembly or SIMD: one packet's compressions are a serial chain, and scalar rounds are bound by
+ * of a 176-byte packet, mihua-bench-srtp-prim, best-case ns: 1365 vectorized, 810 with -fno-tree-vectorize, 603
+ * as written now). No assembly or SIMD: one packet's compressions are a serial chain, and scalar rounds are bound by
  * that chain's latency.
  */
 #include "srtp/msrtp_sm3.h"

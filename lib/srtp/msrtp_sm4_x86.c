@@ -23,10 +23,10 @@
  * B ^ B<<<24 ^ (B ^ B<<<8 ^ B<<<16)<<<2 (byte rotations are PSHUFB, the 2-bit one two shifts). A round is a chain of
  * ~15 dependent instructions, so one group of four blocks leaves most of the vector units idle: up to three groups
  * run with their rounds interleaved (12 blocks a pass), and a 160-byte payload's 10 blocks take one pass of three
- * groups (the last one half full) rather than 8 + 2 in two passes (AESNI measured here: 10 blocks cost 1.6x one
- * group, 8 + 2 cost 2.5x); longer inputs loop over passes of 12. With three groups AESNI is bound by the vector
- * ports (~29 operations per group and round), GFNI needs ~16 (10 blocks: 1.35x one group). A VEX (AVX) build of
- * the AESNI code measured no faster, so the SSE versions serve every x86-64 CPU with the instructions.
+ * groups (the last one half full) rather than 8 + 2 in two passes (AESNI, mihua-bench-srtp-prim: 10 blocks cost
+ * 1.6x one group, 8 + 2 cost 2.5x); longer inputs loop over passes of 12. With three groups AESNI is bound by the
+ * vector ports (~29 operations per group and round), GFNI needs ~16 (10 blocks: 1.35x one group). A VEX (AVX)
+ * build of the AESNI code measured no faster, so the SSE versions serve every x86-64 CPU with the instructions.
  *
  * Constant time: no memory access depends on key or data (the S-box is arithmetic, the nibble tables are registers
  * indexed by PSHUFB), unlike the table implementation. The key schedule of these paths uses the same S-box
