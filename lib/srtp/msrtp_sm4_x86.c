@@ -13,9 +13,9 @@
  *   InvShiftRows into the byte shuffles of L below.
  * - GFNI: GF2P8AFFINEQB computes phi·A·x ^ phi(0xd3) and GF2P8AFFINEINVQB computes A·phi^-1 · J(y) ^ 0xd3 directly
  *   (the instruction's inversion is J), two instructions instead of ~13.
- * The nibble tables and matrices were computed from these formulas and checked against the S-box on all 256 inputs
- * (with a model of the instructions); the unit tests check both paths against the table implementation and
- * OpenSSL on random keys and blocks.
+ * The nibble tables and matrices are printed by sm4_x86_consts.py, which derives them from these formulas and
+ * checks each against the S-box on all 256 inputs (the GFNI ones through a model of the instructions); the unit
+ * tests check both paths against the table implementation and OpenSSL on random keys and blocks.
  *
  * Layout. Four blocks are loaded, each 32-bit word byte-swapped to native order and the 4x4 word matrix
  * transposed, so register X_i holds word i of the four blocks and one SM4 round is a few vector operations on all
