@@ -7,7 +7,15 @@
  * index, so seq increments and wraps as on a real stream). unprotect: a batch of BATCH packets is protected once;
  * each round creates a fresh receiver (ctx_new / srtp_create, amortised over the batch), then copies each packet
  * into the work buffer and unprotects it. Copies are included on both sides equally. Prints figures, judges nothing.
- * Usage: mihua-bench-srtp [-d SECONDS]
+ *
+ * -n PACKETS runs exactly that many packets per figure instead of a duration, and -s SUITE runs one suite only: for
+ * instruction counts, which do not depend on the machine's load, e.g.
+ *   valgrind --tool=callgrind --toggle-collect=msrtp_protect mihua-bench-srtp -n 10000 -s SM4_CM_128_HMAC_SM3_80
+ * then Ir / calls is the cost of one packet: unprotect is called PACKETS times, protect PACKETS + BATCH (4096) times,
+ * since the unprotect figure protects its batch first (-n mode has no warm-up). valgrind's CPU has AES-NI but not
+ * GFNI, so there the SM4 suite runs the AESNI implementation.
+ * -i IMPL pins the SM4 implementation (table, aesni, gfni; default: the fastest this CPU runs) to compare them.
+ * Usage: mihua-bench-srtp [-d SECONDS | -n PACKETS] [-s SUITE] [-i table|aesni|gfni]
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +27,7 @@
 #include <srtp2/srtp.h>
 
 #include "srtp/msrtp.h"
+#include "srtp/msrtp_sm4.h"
 
 #define PAYLOAD_LEN 160
 #define RTP_LEN (12 + PAYLOAD_LEN)
@@ -29,7 +38,42 @@
 
 typedef struct {
     double seconds;
+    uint64_t packets; /* > 0: stop after this many packets instead of after `seconds` */
+    const char *suite; /* NULL: every suite */
+    msrtp_sm4_impl_t sm4; /* AUTO: the fastest this CPU runs */
 } opts_t;
+
+static const struct {
+    const char *name;
+    msrtp_sm4_impl_t impl;
+} sm4_impls[] = {{"table", MSRTP_SM4_IMPL_TABLE}, {"aesni", MSRTP_SM4_IMPL_AESNI}, {"gfni", MSRTP_SM4_IMPL_GFNI}};
+
+/* -i NAME: the SM4 implementation; 0, or -1 for an unknown name or one this CPU does not run. */
+static int sm4_impl_by_name(const char *name, msrtp_sm4_impl_t *impl) {
+    for (size_t i = 0; i < sizeof(sm4_impls) / sizeof(sm4_impls[0]); i++) {
+        if (strcmp(name, sm4_impls[i].name) == 0 && msrtp_sm4_impl_supported(sm4_impls[i].impl)) {
+            *impl = sm4_impls[i].impl;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The SM4 implementation new contexts get. */
+static const char *sm4_impl_name(void) {
+    msrtp_sm4_t k;
+    uint8_t key[MSRTP_SM4_KEY_LEN] = {0};
+    msrtp_sm4_init(&k, key);
+    for (size_t i = 0; i < sizeof(sm4_impls) / sizeof(sm4_impls[0]); i++)
+        if (k.impl == sm4_impls[i].impl)
+            return sm4_impls[i].name;
+    return "?";
+}
+
+/* Whether a measurement that has done n packets since t0 is over at time t; limit is the packet count of -n mode. */
+static int finished(uint64_t n, uint64_t limit, double t0, double t, double seconds) {
+    return limit ? n >= limit : t - t0 >= seconds;
+}
 
 static double now(void) {
     struct timespec ts;
@@ -59,7 +103,7 @@ static msrtp_master_t master_for(msrtp_suite_t suite) {
 
 /* ---------------------------------------------------------------- ours */
 
-static double ours_protect(msrtp_suite_t suite, double seconds) {
+static double ours_protect(msrtp_suite_t suite, double seconds, uint64_t limit) {
     msrtp_master_t m = master_for(suite);
     msrtp_ctx_t *tx = msrtp_ctx_new(suite, MSRTP_ROLE_SEND, &m);
     uint8_t tmpl[PKT_CAP], buf[PKT_CAP];
@@ -67,8 +111,8 @@ static double ours_protect(msrtp_suite_t suite, double seconds) {
     uint64_t n = 0;
     uint16_t seq = 0;
     double t0 = now(), t = t0;
-    while (t - t0 < seconds) {
-        for (int i = 0; i < CHECK_EVERY; i++, n++) {
+    while (!finished(n, limit, t0, t, seconds)) {
+        for (int i = 0; i < CHECK_EVERY && !(limit && n >= limit); i++, n++) {
             size_t out;
             memcpy(buf, tmpl, RTP_LEN);
             seq++;
@@ -84,7 +128,7 @@ static double ours_protect(msrtp_suite_t suite, double seconds) {
     return (double)n / (t - t0);
 }
 
-static double ours_unprotect(msrtp_suite_t suite, double seconds) {
+static double ours_unprotect(msrtp_suite_t suite, double seconds, uint64_t limit) {
     msrtp_master_t m = master_for(suite);
     msrtp_ctx_t *tx = msrtp_ctx_new(suite, MSRTP_ROLE_SEND, &m);
     static uint8_t pkts[BATCH][PKT_CAP];
@@ -97,9 +141,9 @@ static double ours_unprotect(msrtp_suite_t suite, double seconds) {
     uint8_t buf[PKT_CAP];
     uint64_t n = 0;
     double t0 = now(), t = t0;
-    while (t - t0 < seconds) {
+    while (!finished(n, limit, t0, t, seconds)) {
         msrtp_ctx_t *rx = msrtp_ctx_new(suite, MSRTP_ROLE_RECV, &m);
-        for (int i = 0; i < BATCH; i++, n++) {
+        for (int i = 0; i < BATCH && !(limit && n >= limit); i++, n++) {
             size_t back;
             memcpy(buf, pkts[i], lens[i]);
             if (msrtp_unprotect(rx, buf, lens[i], &back) != MSRTP_OK) {
@@ -140,15 +184,15 @@ static srtp_t their_session(msrtp_suite_t suite, srtp_ssrc_type_t type) {
     return s;
 }
 
-static double theirs_protect(msrtp_suite_t suite, double seconds) {
+static double theirs_protect(msrtp_suite_t suite, double seconds, uint64_t limit) {
     srtp_t tx = their_session(suite, ssrc_any_outbound);
     uint8_t tmpl[PKT_CAP], buf[PKT_CAP];
     make_rtp(tmpl, 0);
     uint64_t n = 0;
     uint16_t seq = 0;
     double t0 = now(), t = t0;
-    while (t - t0 < seconds) {
-        for (int i = 0; i < CHECK_EVERY; i++, n++) {
+    while (!finished(n, limit, t0, t, seconds)) {
+        for (int i = 0; i < CHECK_EVERY && !(limit && n >= limit); i++, n++) {
             memcpy(buf, tmpl, RTP_LEN);
             seq++;
             buf[2] = (uint8_t)(seq >> 8), buf[3] = (uint8_t)seq;
@@ -164,7 +208,7 @@ static double theirs_protect(msrtp_suite_t suite, double seconds) {
     return (double)n / (t - t0);
 }
 
-static double theirs_unprotect(msrtp_suite_t suite, double seconds) {
+static double theirs_unprotect(msrtp_suite_t suite, double seconds, uint64_t limit) {
     srtp_t tx = their_session(suite, ssrc_any_outbound);
     static uint8_t pkts[BATCH][PKT_CAP];
     int lens[BATCH];
@@ -177,9 +221,9 @@ static double theirs_unprotect(msrtp_suite_t suite, double seconds) {
     uint8_t buf[PKT_CAP];
     uint64_t n = 0;
     double t0 = now(), t = t0;
-    while (t - t0 < seconds) {
+    while (!finished(n, limit, t0, t, seconds)) {
         srtp_t rx = their_session(suite, ssrc_any_inbound);
-        for (int i = 0; i < BATCH; i++, n++) {
+        for (int i = 0; i < BATCH && !(limit && n >= limit); i++, n++) {
             int len = lens[i];
             memcpy(buf, pkts[i], (size_t)len);
             if (srtp_unprotect(rx, buf, &len) != srtp_err_status_ok) {
@@ -204,28 +248,44 @@ static void row(const char *suite, const char *op, double ours, double theirs) {
 
 int main(int argc, char **argv) {
     opts_t o = {.seconds = 1.0};
+    msrtp_suite_t only;
     int c;
-    while ((c = getopt(argc, argv, "d:h")) != -1) {
+    while ((c = getopt(argc, argv, "d:n:s:i:h")) != -1) {
         if (c == 'd' && atof(optarg) > 0) {
             o.seconds = atof(optarg);
+        } else if (c == 'n' && strtoull(optarg, NULL, 10) > 0) {
+            o.packets = strtoull(optarg, NULL, 10);
+        } else if (c == 's' && msrtp_suite_from_name(optarg, &only) == 0) {
+            o.suite = optarg;
+        } else if (c == 'i' && sm4_impl_by_name(optarg, &o.sm4) == 0) {
+            msrtp_sm4_force_impl(o.sm4);
         } else {
-            fprintf(stderr, "usage: %s [-d SECONDS]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-d SECONDS | -n PACKETS] [-s SUITE] [-i table|aesni|gfni]\n", argv[0]);
             return 2;
         }
     }
     if (srtp_init() != srtp_err_status_ok)
         return 1;
-    printf("payload %d bytes, %.1f s per figure, libsrtp2 %s\n", PAYLOAD_LEN, o.seconds, srtp_get_version_string());
+    if (o.packets)
+        printf("payload %d bytes, %llu packets per figure, libsrtp2 %s, SM4 %s\n", PAYLOAD_LEN,
+               (unsigned long long)o.packets, srtp_get_version_string(), sm4_impl_name());
+    else
+        printf("payload %d bytes, %.1f s per figure, libsrtp2 %s, SM4 %s\n", PAYLOAD_LEN, o.seconds,
+               srtp_get_version_string(), sm4_impl_name());
     printf("%-24s %-10s %12s %14s %8s\n", "suite", "op", "ours pkt/s", "libsrtp2 pkt/s", "ratio");
     static const msrtp_suite_t suites[] = {MSRTP_SUITE_AES_CM_128_HMAC_SHA1_80, MSRTP_SUITE_AEAD_AES_128_GCM,
                                            MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80};
     for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
         msrtp_suite_t s = suites[i];
+        if (o.suite && strcmp(o.suite, msrtp_suite_name(s)) != 0)
+            continue;
         int aes = s != MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80;
-        ours_protect(s, o.seconds / 10); /* warm-up */
-        double op = ours_protect(s, o.seconds), tp = aes ? theirs_protect(s, o.seconds) : 0;
+        uint64_t lim = o.packets;
+        if (!lim)
+            ours_protect(s, o.seconds / 10, 0); /* warm-up (not in -n mode: instruction counts need none) */
+        double op = ours_protect(s, o.seconds, lim), tp = aes ? theirs_protect(s, o.seconds, lim) : 0;
         row(msrtp_suite_name(s), "protect", op, tp);
-        double ou = ours_unprotect(s, o.seconds), tu = aes ? theirs_unprotect(s, o.seconds) : 0;
+        double ou = ours_unprotect(s, o.seconds, lim), tu = aes ? theirs_unprotect(s, o.seconds, lim) : 0;
         row(msrtp_suite_name(s), "unprotect", ou, tu);
     }
     srtp_shutdown();

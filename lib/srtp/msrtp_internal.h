@@ -56,7 +56,7 @@ const msrtp_suite_info_t *msrtp_suite_info(msrtp_suite_t suite);
 /* An encrypting ECB context without padding for cipher_name keyed with key; NULL on failure. */
 EVP_CIPHER_CTX *msrtp_ecb_new(const char *cipher_name, const uint8_t *key, size_t key_len);
 
-/* The block cipher under counter mode: OpenSSL ECB (AES: AES-NI) or msrtp_sm4 (faster than OpenSSL 3.0's SM4). */
+/* The block cipher under counter mode: OpenSSL ECB (AES: AES-NI) or msrtp_sm4 (GFNI, AES-NI or table: msrtp_sm4.h). */
 typedef struct {
     EVP_CIPHER_CTX *ecb; /* AES */
     msrtp_sm4_t *sm4;    /* SM4 */

@@ -1,12 +1,18 @@
 /*
  * msrtp_sm4 — SM4 (GB/T 32907-2016 §6-7): 32 rounds X(i+4) = X(i) ^ T(X(i+1) ^ X(i+2) ^ X(i+3) ^ rk(i)) with
  * T = L o tau (byte-wise S-box, then L(B) = B ^ B<<<2 ^ B<<<10 ^ B<<<18 ^ B<<<24), output reversed; key schedule
- * with FK, CK and L'(B) = B ^ B<<<13 ^ B<<<23 (§7.3).
+ * with FK, CK and L'(B) = B ^ B<<<13 ^ B<<<23 (§7.3). This file holds the key schedule, the choice of
+ * implementation and the portable TABLE implementation; GFNI and AESNI are in msrtp_sm4_x86.c.
  *
- * Speed: T is one table of L(S(x) << 24) per key (1 KiB, built in msrtp_sm4_init; L commutes with rotation, so the
- * other three byte lanes are rotations of the same entry), and two blocks run interleaved so their independent
- * dependency chains overlap. Table lookups are indexed by secret data, like OpenSSL's own SM4 C code; no
- * constant-time claim is made beyond that (AES goes through AES-NI).
+ * Choice: msrtp_sm4_init takes GFNI, else AESNI, else TABLE, the first the CPU runs (__builtin_cpu_supports), and
+ * records it in the key; msrtp_sm4_force_impl overrides that for tests (so the fallbacks stay tested on machines
+ * that never take them).
+ *
+ * TABLE: T is one table of L(S(x) << 24) per key (1 KiB, built at init; L commutes with rotation, so the other
+ * three byte lanes are rotations of the same entry), and two blocks run interleaved so their independent dependency
+ * chains overlap. Table lookups are indexed by secret data, like OpenSSL's own SM4 C code: not constant-time. With
+ * GFNI or AESNI the key schedule's S-box goes through the same instructions, so those paths have no secret-indexed
+ * lookup at all.
  */
 #include "srtp/msrtp_sm4.h"
 
@@ -44,7 +50,7 @@ static inline void store_be32(uint8_t *p, uint32_t v) {
     p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
 }
 
-static inline uint32_t tau(uint32_t a) {
+static inline uint32_t table_tau(uint32_t a) {
     return (uint32_t)sm4_sbox[a >> 24] << 24 | (uint32_t)sm4_sbox[(a >> 16) & 0xff] << 16 |
            (uint32_t)sm4_sbox[(a >> 8) & 0xff] << 8 | sm4_sbox[a & 0xff];
 }
@@ -57,19 +63,56 @@ static uint32_t sm4_ck(unsigned i) {
     return v;
 }
 
-void msrtp_sm4_init(msrtp_sm4_t *k, const uint8_t key[MSRTP_SM4_KEY_LEN]) {
+static msrtp_sm4_impl_t forced = MSRTP_SM4_IMPL_AUTO; /* msrtp_sm4_force_impl */
+
+int msrtp_sm4_impl_supported(msrtp_sm4_impl_t impl) {
+    switch (impl) {
+    case MSRTP_SM4_IMPL_AUTO:
+    case MSRTP_SM4_IMPL_TABLE: return 1;
+    case MSRTP_SM4_IMPL_AESNI:
+    case MSRTP_SM4_IMPL_GFNI: return msrtp_sm4_x86_supported(impl);
+    default: return 0;
+    }
+}
+
+int msrtp_sm4_force_impl(msrtp_sm4_impl_t impl) {
+    if (!msrtp_sm4_impl_supported(impl))
+        return -1;
+    forced = impl;
+    return 0;
+}
+
+int msrtp_sm4_init_impl(msrtp_sm4_t *k, const uint8_t key[MSRTP_SM4_KEY_LEN], msrtp_sm4_impl_t impl) {
+    if (!msrtp_sm4_impl_supported(impl))
+        return -1;
+    if (impl == MSRTP_SM4_IMPL_AUTO)
+        impl = msrtp_sm4_x86_supported(MSRTP_SM4_IMPL_GFNI)    ? MSRTP_SM4_IMPL_GFNI
+               : msrtp_sm4_x86_supported(MSRTP_SM4_IMPL_AESNI) ? MSRTP_SM4_IMPL_AESNI
+                                                               : MSRTP_SM4_IMPL_TABLE;
+    k->impl = impl;
+    int simd = impl != MSRTP_SM4_IMPL_TABLE;
     uint32_t x[4];
     for (int i = 0; i < 4; i++)
         x[i] = load_be32(key + 4 * i) ^ sm4_fk[i];
     for (unsigned i = 0; i < MSRTP_SM4_ROUNDS; i++) {
-        uint32_t b = tau(x[(i + 1) % 4] ^ x[(i + 2) % 4] ^ x[(i + 3) % 4] ^ sm4_ck(i));
+        uint32_t a = x[(i + 1) % 4] ^ x[(i + 2) % 4] ^ x[(i + 3) % 4] ^ sm4_ck(i);
+        uint32_t b = simd ? msrtp_sm4_x86_tau(impl, a) : table_tau(a);
         x[i % 4] ^= b ^ rotl(b, 13) ^ rotl(b, 23);
         k->rk[i] = x[i % 4];
+    }
+    if (simd) {
+        memset(k->t, 0, sizeof(k->t));
+        return 0;
     }
     for (unsigned v = 0; v < MSRTP_SM4_SBOX_SIZE; v++) {
         uint32_t b = (uint32_t)sm4_sbox[v] << 24;
         k->t[v] = b ^ rotl(b, 2) ^ rotl(b, 10) ^ rotl(b, 18) ^ rotl(b, 24);
     }
+    return 0;
+}
+
+void msrtp_sm4_init(msrtp_sm4_t *k, const uint8_t key[MSRTP_SM4_KEY_LEN]) {
+    msrtp_sm4_init_impl(k, key, forced); /* forced is always supported: cannot fail */
 }
 
 static inline uint32_t sm4_t(const uint32_t *t, uint32_t a) {
@@ -95,6 +138,10 @@ static void sm4_lanes(const msrtp_sm4_t *k, const uint8_t *in, uint8_t *out, siz
 }
 
 void msrtp_sm4_encrypt_blocks(const msrtp_sm4_t *k, const uint8_t *in, uint8_t *out, size_t nblocks) {
+    if (k->impl != MSRTP_SM4_IMPL_TABLE) {
+        msrtp_sm4_x86_blocks(k->impl, k->rk, in, out, nblocks);
+        return;
+    }
     while (nblocks) {
         size_t n = nblocks < SM4_LANES ? nblocks : SM4_LANES;
         sm4_lanes(k, in, out, n);

@@ -13,6 +13,10 @@
  *     SRTP:  iv = k_s << 16 ^ ssrc << 64 ^ index << 16; ct = pt ^ ctr(SM4, k_e, iv); tag = HMAC-SM3(k_a, hdr||ct||ROC)[:10]
  *     SRTCP: iv with the SRTCP index; out = hdr || ct || (0x80000000|index) || HMAC-SM3(k_a, all before)[:10]
  * Master key 000102..0f, master salt a0a1..ad, SSRC cafebabe.
+ *
+ * The SM4 suite tests run with the SM4 implementation this CPU picks (GFNI or AES-NI on x86) and again pinned to
+ * the portable table one, and every implementation the CPU runs is compared with the table packet by packet, so
+ * the fallbacks stay tested.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,6 +32,7 @@
 #include "kms/kms_crypto.h"
 #include "srtp/msrtp.h"
 #include "srtp/msrtp_internal.h"
+#include "srtp/msrtp_sm4.h"
 
 #define PKT_CAP 512
 #define PAYLOAD_LEN 160
@@ -254,6 +259,79 @@ static void test_sm4_suite_vectors(void **state) {
     msrtp_master_cleanse(&m);
 }
 
+/* Setup/teardown pinning the SM4 implementation (msrtp_sm4_force_impl) for one test. */
+static int sm4_pin_table(void **state) {
+    (void)state;
+    return msrtp_sm4_force_impl(MSRTP_SM4_IMPL_TABLE);
+}
+
+static int sm4_unpin(void **state) {
+    (void)state;
+    return msrtp_sm4_force_impl(MSRTP_SM4_IMPL_AUTO);
+}
+
+static msrtp_ctx_t *sm4_ctx_with(msrtp_sm4_impl_t impl, msrtp_role_t role, const msrtp_master_t *m) {
+    assert_int_equal(msrtp_sm4_force_impl(impl), 0);
+    msrtp_ctx_t *ctx = msrtp_ctx_new(MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80, role, m);
+    assert_int_equal(msrtp_sm4_force_impl(MSRTP_SM4_IMPL_AUTO), 0);
+    assert_non_null(ctx);
+    return ctx;
+}
+
+/* Each SIMD SM4 (AES-NI, GFNI) and the table SM4 give the same SRTP and SRTCP packets for every payload length
+ * 0..300 (every block count and partial last block), and each unprotects the other's. */
+static void sm4_suite_agrees_with_table(msrtp_sm4_impl_t impl) {
+    msrtp_master_t m = test_master(MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80);
+    msrtp_ctx_t *tx_t = sm4_ctx_with(MSRTP_SM4_IMPL_TABLE, MSRTP_ROLE_SEND, &m);
+    msrtp_ctx_t *tx_a = sm4_ctx_with(impl, MSRTP_ROLE_SEND, &m);
+    msrtp_ctx_t *rx_t = sm4_ctx_with(MSRTP_SM4_IMPL_TABLE, MSRTP_ROLE_RECV, &m);
+    msrtp_ctx_t *rx_a = sm4_ctx_with(impl, MSRTP_ROLE_RECV, &m);
+    uint8_t plain[PKT_CAP], a[PKT_CAP], t[PKT_CAP];
+    for (uint16_t n = 0; n <= 300; n++) {
+        size_t len = make_rtp(plain, n, 0xcafebabe, n), out_a = 0, out_t = 0, back = 0;
+        memcpy(a, plain, len);
+        memcpy(t, plain, len);
+        assert_int_equal(msrtp_protect(tx_a, a, len, sizeof(a), &out_a), MSRTP_OK);
+        assert_int_equal(msrtp_protect(tx_t, t, len, sizeof(t), &out_t), MSRTP_OK);
+        assert_int_equal(out_a, out_t);
+        assert_memory_equal(a, t, out_a);
+        assert_int_equal(msrtp_unprotect(rx_t, a, out_a, &back), MSRTP_OK); /* SIMD's packet, table receiver */
+        assert_memory_equal(a, plain, len);
+        assert_int_equal(msrtp_unprotect(rx_a, t, out_t, &back), MSRTP_OK);
+        assert_memory_equal(t, plain, len);
+
+        len = 8 + (size_t)n;
+        memset(plain, 0, len);
+        plain[0] = 0x80, plain[1] = 200; /* RTCP SR header; the rest is payload to encrypt */
+        memcpy(a, plain, len);
+        memcpy(t, plain, len);
+        assert_int_equal(msrtp_protect_rtcp(tx_a, a, len, sizeof(a), &out_a), MSRTP_OK);
+        assert_int_equal(msrtp_protect_rtcp(tx_t, t, len, sizeof(t), &out_t), MSRTP_OK);
+        assert_memory_equal(a, t, out_a);
+        assert_int_equal(msrtp_unprotect_rtcp(rx_t, a, out_a, &back), MSRTP_OK);
+        assert_memory_equal(a, plain, len);
+    }
+    msrtp_ctx_free(tx_t);
+    msrtp_ctx_free(tx_a);
+    msrtp_ctx_free(rx_t);
+    msrtp_ctx_free(rx_a);
+    msrtp_master_cleanse(&m);
+}
+
+static void test_sm4_suite_aesni_agrees(void **state) {
+    (void)state;
+    if (!msrtp_sm4_impl_supported(MSRTP_SM4_IMPL_AESNI))
+        skip();
+    sm4_suite_agrees_with_table(MSRTP_SM4_IMPL_AESNI);
+}
+
+static void test_sm4_suite_gfni_agrees(void **state) {
+    (void)state;
+    if (!msrtp_sm4_impl_supported(MSRTP_SM4_IMPL_GFNI))
+        skip();
+    sm4_suite_agrees_with_table(MSRTP_SM4_IMPL_GFNI);
+}
+
 /* ------------------------------------------------------------ behaviour, every suite */
 
 static void test_roc_rollover(void **state) {
@@ -458,6 +536,9 @@ int main(void) {
         cmocka_unit_test(test_suite_names),          cmocka_unit_test(test_master_derive_matches_kms),
         cmocka_unit_test(test_rfc7714_16_1_srtp),    cmocka_unit_test(test_rfc7714_17_1_srtcp),
         cmocka_unit_test(test_sm4_suite_session_keys), cmocka_unit_test(test_sm4_suite_vectors),
+        {"test_sm4_suite_session_keys (table SM4)", test_sm4_suite_session_keys, sm4_pin_table, sm4_unpin, NULL},
+        {"test_sm4_suite_vectors (table SM4)", test_sm4_suite_vectors, sm4_pin_table, sm4_unpin, NULL},
+        cmocka_unit_test(test_sm4_suite_aesni_agrees), cmocka_unit_test(test_sm4_suite_gfni_agrees),
         cmocka_unit_test(test_roc_rollover),         cmocka_unit_test(test_reorder_across_wrap),
         cmocka_unit_test(test_replay_refused),       cmocka_unit_test(test_bit_flip_fails),
         cmocka_unit_test(test_wrong_key_fails),      cmocka_unit_test(test_srtcp_round_trip),

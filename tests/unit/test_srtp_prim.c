@@ -1,6 +1,7 @@
 /*
  * Unit tests for the primitives under lib/srtp: SM4 (GB/T 32907-2016 Appendix A examples 1 and 2, OpenSSL's and
- * ours, ours also against OpenSSL on many keys) and SM3
+ * each of ours — the portable table, AES-NI and GFNI — which are also checked against each other and OpenSSL on
+ * many random keys and block counts) and SM3
  * (GB/T 32905-2016 Appendix A examples 1 and 2) known answers, msrtp_sm3 and the precomputed-pad HMACs against
  * OpenSSL's EVP SM3 / EVP_MAC, RFC 2202 HMAC-SHA1, the RFC 3711 B.2 AES-CM keystream, the RFC 3711 B.3 key
  * derivation, and the Appendix A index estimation / §3.3.2 replay window.
@@ -83,6 +84,110 @@ static void test_own_sm4(void **state) {
         msrtp_sm4_init(&k, key);
         msrtp_sm4_encrypt_blocks(&k, block, block, n);
         assert_memory_equal(block, want, 16 * n);
+    }
+}
+
+/* Our implementations: each one this CPU runs is tested (TABLE always; AESNI and GFNI on x86 with the
+ * instructions). */
+static const msrtp_sm4_impl_t sm4_impls[] = {MSRTP_SM4_IMPL_TABLE, MSRTP_SM4_IMPL_AESNI, MSRTP_SM4_IMPL_GFNI};
+#define N_SM4_IMPLS (sizeof(sm4_impls) / sizeof(sm4_impls[0]))
+
+static const char *sm4_impl_name(msrtp_sm4_impl_t impl) {
+    return impl == MSRTP_SM4_IMPL_GFNI ? "GFNI" : impl == MSRTP_SM4_IMPL_AESNI ? "AESNI" : "TABLE";
+}
+
+/* Keys k with impl; 0 (and a message) when this CPU does not run it. */
+static int sm4_key(msrtp_sm4_t *k, const uint8_t key[16], msrtp_sm4_impl_t impl) {
+    if (!msrtp_sm4_impl_supported(impl)) {
+        printf("SM4 %s: not supported by this CPU, not tested\n", sm4_impl_name(impl));
+        return 0;
+    }
+    assert_int_equal(msrtp_sm4_init_impl(k, key, impl), 0);
+    assert_int_equal(k->impl, impl);
+    return 1;
+}
+
+/* GB/T 32907 examples 1 and 2 through each of our implementations. */
+static void test_own_sm4_examples(void **state) {
+    (void)state;
+    for (size_t i = 0; i < N_SM4_IMPLS; i++) {
+        uint8_t key[16], block[16];
+        unhex("0123456789abcdeffedcba9876543210", key);
+        memcpy(block, key, 16);
+        msrtp_sm4_t k;
+        if (!sm4_key(&k, key, sm4_impls[i]))
+            continue;
+        msrtp_sm4_encrypt_blocks(&k, block, block, 1);
+        assert_hex_equal(block, 16, "681edf34d206965e86b3e94f536e4246");
+        for (int j = 1; j < 1000000; j++)
+            msrtp_sm4_encrypt_blocks(&k, block, block, 1);
+        assert_hex_equal(block, 16, "595298c7c6fd271f0402f804c33d3f66");
+    }
+}
+
+/* msrtp_sm4_init picks GFNI, else AES-NI, else the table, whichever the CPU runs first. */
+static void test_own_sm4_auto_choice(void **state) {
+    (void)state;
+    uint8_t key[16] = {0};
+    msrtp_sm4_t k;
+    msrtp_sm4_init(&k, key);
+    msrtp_sm4_impl_t want = msrtp_sm4_impl_supported(MSRTP_SM4_IMPL_GFNI)    ? MSRTP_SM4_IMPL_GFNI
+                            : msrtp_sm4_impl_supported(MSRTP_SM4_IMPL_AESNI) ? MSRTP_SM4_IMPL_AESNI
+                                                                             : MSRTP_SM4_IMPL_TABLE;
+    printf("SM4 on this CPU: %s\n", sm4_impl_name(want));
+    assert_int_equal(k.impl, want);
+    assert_int_equal(msrtp_sm4_force_impl(MSRTP_SM4_IMPL_TABLE), 0);
+    msrtp_sm4_init(&k, key);
+    assert_int_equal(k.impl, MSRTP_SM4_IMPL_TABLE);
+    assert_int_equal(msrtp_sm4_force_impl(MSRTP_SM4_IMPL_AUTO), 0);
+    assert_int_equal(msrtp_sm4_force_impl((msrtp_sm4_impl_t)99), -1);
+}
+
+/* xorshift64*: reproducible pseudo-random test data. */
+static uint64_t rnd_next(uint64_t *s) {
+    *s ^= *s >> 12, *s ^= *s << 25, *s ^= *s >> 27;
+    return *s * 0x2545f4914f6cdd1dull;
+}
+
+static void rnd_fill(uint64_t *s, uint8_t *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(rnd_next(s) >> 56);
+}
+
+#define SM4_RANDOM_KEYS 2000
+#define SM4_RANDOM_MAX_BLOCKS 40 /* covers every grouping of the SIMD paths (1-4, 5-8, 9-12 blocks, and loops) */
+
+/* Every implementation against OpenSSL's SM4-ECB (and so against each other) on random keys and 1..40 random
+ * blocks, in place and out of place, with equal round keys. */
+static void test_own_sm4_random(void **state) {
+    (void)state;
+    uint64_t seed = 0x6d696875612d736dull;
+    uint8_t key[16], in[16 * SM4_RANDOM_MAX_BLOCKS], want[sizeof(in)], got[sizeof(in) + 16];
+    for (unsigned t = 0; t < SM4_RANDOM_KEYS; t++) {
+        rnd_fill(&seed, key, sizeof(key));
+        size_t n = 1 + rnd_next(&seed) % SM4_RANDOM_MAX_BLOCKS;
+        rnd_fill(&seed, in, 16 * n);
+        EVP_CIPHER_CTX *ecb = msrtp_ecb_new("SM4-ECB", key, sizeof(key));
+        assert_non_null(ecb);
+        int outl = 0;
+        assert_int_equal(EVP_EncryptUpdate(ecb, want, &outl, in, (int)(16 * n)), 1);
+        EVP_CIPHER_CTX_free(ecb);
+        msrtp_sm4_t ref;
+        assert_int_equal(msrtp_sm4_init_impl(&ref, key, MSRTP_SM4_IMPL_TABLE), 0);
+        for (size_t i = 0; i < N_SM4_IMPLS; i++) {
+            msrtp_sm4_t k;
+            if (!msrtp_sm4_impl_supported(sm4_impls[i]))
+                continue;
+            assert_int_equal(msrtp_sm4_init_impl(&k, key, sm4_impls[i]), 0);
+            assert_memory_equal(k.rk, ref.rk, sizeof(k.rk));
+            memset(got, 0xa5, sizeof(got));
+            msrtp_sm4_encrypt_blocks(&k, in, got, n);
+            assert_memory_equal(got, want, 16 * n);
+            assert_int_equal(got[16 * n], 0xa5); /* nothing written past the last block */
+            memcpy(got, in, 16 * n);
+            msrtp_sm4_encrypt_blocks(&k, got, got, n);
+            assert_memory_equal(got, want, 16 * n);
+        }
     }
 }
 
@@ -306,7 +411,8 @@ static void test_replay_window(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sm4_gbt32907_example1), cmocka_unit_test(test_sm4_gbt32907_example2),
-        cmocka_unit_test(test_own_sm4),
+        cmocka_unit_test(test_own_sm4),               cmocka_unit_test(test_own_sm4_examples),
+        cmocka_unit_test(test_own_sm4_auto_choice),   cmocka_unit_test(test_own_sm4_random),
         cmocka_unit_test(test_sm3_gbt32905_examples), cmocka_unit_test(test_sm3_matches_openssl),
         cmocka_unit_test(test_hmac_sha1_rfc2202),     cmocka_unit_test(test_hmac_matches_openssl),
         cmocka_unit_test(test_rfc3711_b2_keystream),  cmocka_unit_test(test_rfc3711_b3_kdf),
