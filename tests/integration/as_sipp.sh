@@ -38,6 +38,7 @@ start_as() {
     ready=$(grep '^READY' "$T_DIR/as.out")
     AS_SIP_PORT=$(sed -E 's/.* sip=[^:]+:([0-9]+) .*/\1/' <<<"$ready")
     SBI=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' <<<"$ready")
+    case "$*" in *"--subscription-source udm --attachment-source udm"*) ;; *) wait_hss_open "$SBI" ;; esac
 }
 
 # register USER [FEATURE]: REGISTER sip:+1555000000USER@D from the user's own port.

@@ -73,6 +73,17 @@ stop_daemon() {
     return "$rc"
 }
 
+# wait_hss_open AS_SBI_URL [SECONDS]: until the AS reports its Sh peer OPEN (its READY does not wait forever for the HSS:
+# calls meanwhile go on plain, which a test that expects encryption must not mistake for a bug).
+wait_hss_open() {
+    local sbi=$1 limit=${2:-$READY_TIMEOUT_S} deadline
+    deadline=$(( $(date +%s) + limit ))
+    until curl -s --http2-prior-knowledge "$sbi/metrics" | grep -q '^mihua_as_hss_peer_open 1'; do
+        [ "$(date +%s)" -lt "$deadline" ] || { echo "AS never connected to the HSS" >&2; return 1; }
+        sleep 0.05
+    done
+}
+
 pass() { T_PASSES=$((T_PASSES + 1)); echo "ok - $*"; }
 fail() { T_FAILS=$((T_FAILS + 1)); echo "not ok - $*"; }
 

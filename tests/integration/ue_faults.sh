@@ -61,7 +61,7 @@ check "HSS: SIGTERM exit 0" stop_daemon "$hss_PID"
 fault hss_down "lookup error"
 check "hss_down: AS stripped for a lookup error" grep -q 'reason="lookup error"' <(as_decision hss_down)
 start_hss
-check "HSS back: the AS reconnected (freeDiameter Tc)" wait_hss_open
+check "HSS back: the AS reconnected (freeDiameter Tc)" wait_hss_open "$AS_SBI"
 back hss_back
 
 kill -STOP "$hss_PID"
