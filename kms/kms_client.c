@@ -39,7 +39,7 @@ typedef struct creq {
     req_kind_t kind;
     char url[URL_CAP];
     const char *path; /* into url: the Digest uri */
-    char *body;       /* JSON text (body_buf, or jansson's when it needed escaping) or NULL (delete) */
+    char *body;       /* JSON text (body_buf, or jansson's when it needed escaping) or NULL (delete, prime) */
     char body_buf[BODY_CAP];
     char call_id[KMS_CLIENT_CALL_ID_MAX + 1];
     unsigned rounds;
@@ -357,13 +357,12 @@ static int submit(kms_client_t *c, req_kind_t kind, const char *key_id, const ch
             : kind == REQ_RETRIEVE ? snprintf(r->url + base, sizeof r->url - base, PATH_KEYS "/%s/retrieve", key_id)
                                    : snprintf(r->url + base, sizeof r->url - base, PATH_KEYS "/%s", key_id);
     r->path = r->url + base;
-    if (kind == REQ_PRIME) {
-        r->body = strcpy(r->body_buf, "{}"); /* never read: the KMS authenticates before it parses */
-    } else if (kind != REQ_DELETE) {
+    if (kind == REQ_ISSUE || kind == REQ_RETRIEVE) { /* a prime sends no body: the KMS authenticates first */
         snprintf(r->call_id, sizeof r->call_id, "%s", call_id);
         r->body = body_json(r, call_id, caller, callee);
     }
-    if (base < 0 || n < 0 || (size_t)(base + n) >= sizeof r->url || (kind != REQ_DELETE && !r->body)) {
+    if (base < 0 || n < 0 || (size_t)(base + n) >= sizeof r->url ||
+        ((kind == REQ_ISSUE || kind == REQ_RETRIEVE) && !r->body)) {
         creq_free(r);
         return -1;
     }
