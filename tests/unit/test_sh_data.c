@@ -87,6 +87,9 @@ static void test_service_data_markup_or_text(void **state)
         {"<a><b></a></b>", "&lt;a&gt;&lt;b&gt;&lt;/a&gt;&lt;/b&gt;"},       /* mis-nested: text */
         {"<a>", "&lt;a&gt;"},                                              /* unclosed: text */
         {"x &bogus y", "x &amp;bogus y"},                                  /* not an entity: libxml2 says text */
+        {"&f;;", "&amp;f;;"},              /* undeclared entity (fuzz_sh_data): not well-formed, so text */
+        {"<a>&#1;</a>", "&lt;a&gt;&amp;#1;&lt;/a&gt;"}, /* a character XML cannot carry: text */
+        {"<a>&lt;&apos;</a>", "<a>&lt;'</a>"},          /* predefined entities: markup on the fast path */
         {"<!-- c --><a/>", "<!-- c --><a/>"},                              /* comment: libxml2 says markup */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
