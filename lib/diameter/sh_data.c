@@ -23,11 +23,11 @@
  *
  * Rendering is on the HSS's hot path (one document per UDR), so it writes the fixed shape straight into a buffer
  * instead of building a libxml2 tree: that cost 8.5 µs per document, mostly the fragment parse of ServiceData, and
- * the direct writer costs well under one. Text is escaped here (&, <, >, and " for symmetry); a control character
- * that XML 1.0 cannot carry makes rendering fail rather than produce a document a peer would reject. ServiceData
- * markup takes a fast path when it is simple — elements without attributes, text and the predefined entity
- * references, properly nested — and otherwise falls back to libxml2's fragment parser to decide between markup and
- * text.
+ * the direct writer costs well under one. Text is escaped here (&, <, >, " for symmetry, and CR, which a parser
+ * would read back as LF); a control character that XML 1.0 cannot carry makes rendering fail rather than produce a
+ * document a peer would reject. ServiceData markup takes a fast path when it is simple — elements without
+ * attributes, text and the predefined entity references, properly nested — and otherwise falls back to libxml2's
+ * fragment parser to decide between markup and text.
  */
 #include "diameter/sh_data.h"
 
@@ -162,6 +162,8 @@ static void buf_text(sh_buf_t *b, const char *s)
             ent = "&gt;";
         else if (c == '"')
             ent = "&quot;";
+        else if (c == '\r')
+            ent = "&#13;"; /* written raw, a parser reads it back as LF (XML 1.0 §2.11 end-of-line handling) */
         else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
             b->failed = true;
         if (ent) {

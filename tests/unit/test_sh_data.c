@@ -139,6 +139,20 @@ static void test_msisdn_round_trip(void **state)
     sh_data_clear(&out);
 }
 
+/* fuzz_sh_data: a CR written raw came back as LF (XML 1.0 §2.11), so text did not survive a round trip. */
+static void test_carriage_return_round_trip(void **state)
+{
+    (void)state;
+    sh_data_t in = { 0 }, out;
+    in.msisdn = "1\r2";
+    in.repo[0].service_indication = "a\r\nb";
+    in.n_repo = 1;
+    round_trip(&in, &out);
+    assert_string_equal(out.msisdn, "1\r2");
+    assert_string_equal(out.repo[0].service_indication, "a\r\nb");
+    sh_data_clear(&out);
+}
+
 static void test_tads_round_trip_each_rat_and_vops(void **state)
 {
     (void)state;
@@ -421,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_render_refuses_control_characters),
         cmocka_unit_test(test_public_identifiers_round_trip),
         cmocka_unit_test(test_msisdn_round_trip),
+        cmocka_unit_test(test_carriage_return_round_trip),
         cmocka_unit_test(test_tads_round_trip_each_rat_and_vops),
         cmocka_unit_test(test_tads_without_rat),
         cmocka_unit_test(test_rendered_layout),
