@@ -23,10 +23,11 @@
  *
  * Rendering is on the HSS's hot path (one document per UDR), so it writes the fixed shape straight into a buffer
  * instead of building a libxml2 tree: that cost 8.5 µs per document, mostly the fragment parse of ServiceData, and
- * the direct writer costs well under one. Text is escaped here (&, <, >, and " for symmetry); a control character
- * that XML 1.0 cannot carry makes rendering fail rather than produce a document a peer would reject. ServiceData
- * markup takes a fast path when it is simple — elements without attributes, text and entity references, properly
- * nested — and otherwise falls back to libxml2's fragment parser to decide between markup and text.
+ * the direct writer costs well under one. Text is escaped here (&, <, >, " for symmetry, and CR, which a parser
+ * would read back as LF); a control character that XML 1.0 cannot carry makes rendering fail rather than produce a
+ * document a peer would reject. ServiceData markup takes a fast path when it is simple — elements without
+ * attributes, text and the predefined entity references, properly nested — and otherwise falls back to libxml2's
+ * fragment parser to decide between markup and text.
  */
 #include "diameter/sh_data.h"
 
@@ -161,6 +162,8 @@ static void buf_text(sh_buf_t *b, const char *s)
             ent = "&gt;";
         else if (c == '"')
             ent = "&quot;";
+        else if (c == '\r')
+            ent = "&#13;"; /* written raw, a parser reads it back as LF (XML 1.0 §2.11 end-of-line handling) */
         else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
             b->failed = true;
         if (ent) {
@@ -205,6 +208,18 @@ static size_t name_len(const char *p)
     return n;
 }
 
+/* Length of "&name;" at p when name is one of the five entities XML 1.0 §4.6 predefines, else 0. Any other
+ * reference is left to libxml2: an undeclared entity is a well-formedness error (§4.1, WFC: Entity Declared), a
+ * character reference may name a character XML cannot carry ("&#1;"). */
+static size_t predefined_entity_len(const char *p)
+{
+    static const char *const names[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&apos;"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strncmp(p, names[i], strlen(names[i])) == 0)
+            return strlen(names[i]);
+    return 0;
+}
+
 /* 1: well-formed simple markup; 0: certainly not well-formed; -1: outside the simple subset (ask libxml2). */
 static int simple_markup(const char *m)
 {
@@ -214,11 +229,10 @@ static int simple_markup(const char *m)
 
     for (const char *p = m; *p;) {
         if (*p == '&') {
-            const char *semi = strchr(p, ';');
-            size_t n = semi ? (size_t)(semi - p) : 0;
-            if (!semi || n < 2 || n > 8 || (p[1] != '#' && name_len(p + 1) != n - 1))
+            size_t n = predefined_entity_len(p);
+            if (n == 0)
                 return -1;
-            p = semi + 1;
+            p += n;
         } else if (*p == '>' || ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')) {
             return -1;
         } else if (*p != '<') {

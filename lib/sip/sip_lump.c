@@ -167,18 +167,23 @@ int sip_edit_rr_insert(sip_lumps_t *l, sip_msg_t *msg, const char *rr_value) {
     return sip_insert_line(l, off, "Record-Route", rr_value);
 }
 
+/* Every occurrence goes: a parameter sent twice (";+u.mihua.voenc;+u.mihua.voenc") must not survive a strip. */
 int sip_edit_contact_param_remove(sip_lumps_t *l, sip_msg_t *msg, int idx, const char *name) {
     if (sip_edit_ready(l, msg) < 0 || idx < 0 || idx >= msg->ncontact || !name)
         return -1;
     sip_str_t rest = msg->contact[idx].params, pn, pv;
+    int removed = 0;
     while (rest.s) {
         sip_str_t start = sip_trim(rest);
         if (sip_param_next(&rest, &pn, &pv) != 1)
             break;
-        if (sip_str_ieq(pn, name))
-            return sip_lump_delete(l, sip_off(l, start.s), (int)(rest.s - start.s)) < 0 ? -1 : 1;
+        if (!sip_str_ieq(pn, name))
+            continue;
+        if (sip_lump_delete(l, sip_off(l, start.s), (int)(rest.s - start.s)) < 0)
+            return -1;
+        removed = 1;
     }
-    return 0;
+    return removed;
 }
 
 int sip_edit_ruri_replace(sip_lumps_t *l, sip_msg_t *msg, const char *uri) {

@@ -58,7 +58,7 @@ int sip_edit_route_remove_top(sip_lumps_t *l, sip_msg_t *msg);
 /* Inserts "Record-Route: <value>\r\n" before the first Record-Route line, or at the end of the headers (§16.6
  * step 4). value includes the angle brackets, e.g. "<sip:127.0.0.1;lr>". */
 int sip_edit_rr_insert(sip_lumps_t *l, sip_msg_t *msg, const char *rr_value);
-/* Removes ";name" or ";name=value" from the header parameters of contact[idx]. 1 removed, 0 absent, -1 error. */
+/* Removes every ";name" or ";name=value" from the header parameters of contact[idx]. 1 removed, 0 absent, -1 error. */
 int sip_edit_contact_param_remove(sip_lumps_t *l, sip_msg_t *msg, int idx, const char *name);
 /* Replaces the Request-URI (§16.6 step 2). */
 int sip_edit_ruri_replace(sip_lumps_t *l, sip_msg_t *msg, const char *uri);

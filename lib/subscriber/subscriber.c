@@ -114,8 +114,11 @@ static void sub_path_render(const sub_path_t *p, char *out, size_t size) {
         return;
     }
     for (size_t i = 0; i < p->n && used < size; i++) {
-        int w = p->s[i].key != NULL ? snprintf(out + used, size - used, "%s%s", i ? "." : "", p->s[i].key)
-                                    : snprintf(out + used, size - used, "[%zu]", p->s[i].index);
+        /* An empty key (legal JSON) is written "" so that a field is never empty: sub_error_t keeps an empty
+         * field for errors that are not about a place in the document. */
+        const char *key = p->s[i].key != NULL && p->s[i].key[0] == '\0' ? "\"\"" : p->s[i].key;
+        int w = key != NULL ? snprintf(out + used, size - used, "%s%s", i ? "." : "", key)
+                            : snprintf(out + used, size - used, "[%zu]", p->s[i].index);
         if (w < 0)
             return;
         used += (size_t)w;

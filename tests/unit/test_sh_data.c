@@ -87,6 +87,9 @@ static void test_service_data_markup_or_text(void **state)
         {"<a><b></a></b>", "&lt;a&gt;&lt;b&gt;&lt;/a&gt;&lt;/b&gt;"},       /* mis-nested: text */
         {"<a>", "&lt;a&gt;"},                                              /* unclosed: text */
         {"x &bogus y", "x &amp;bogus y"},                                  /* not an entity: libxml2 says text */
+        {"&f;;", "&amp;f;;"},              /* undeclared entity (fuzz_sh_data): not well-formed, so text */
+        {"<a>&#1;</a>", "&lt;a&gt;&amp;#1;&lt;/a&gt;"}, /* a character XML cannot carry: text */
+        {"<a>&lt;&apos;</a>", "<a>&lt;'</a>"},          /* predefined entities: markup on the fast path */
         {"<!-- c --><a/>", "<!-- c --><a/>"},                              /* comment: libxml2 says markup */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -133,6 +136,20 @@ static void test_msisdn_round_trip(void **state)
     round_trip(&in, &out);
     assert_string_equal(out.msisdn, "15550000001");
     assert_int_equal(out.n_impu, 0);
+    sh_data_clear(&out);
+}
+
+/* fuzz_sh_data: a CR written raw came back as LF (XML 1.0 §2.11), so text did not survive a round trip. */
+static void test_carriage_return_round_trip(void **state)
+{
+    (void)state;
+    sh_data_t in = { 0 }, out;
+    in.msisdn = "1\r2";
+    in.repo[0].service_indication = "a\r\nb";
+    in.n_repo = 1;
+    round_trip(&in, &out);
+    assert_string_equal(out.msisdn, "1\r2");
+    assert_string_equal(out.repo[0].service_indication, "a\r\nb");
     sh_data_clear(&out);
 }
 
@@ -418,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_render_refuses_control_characters),
         cmocka_unit_test(test_public_identifiers_round_trip),
         cmocka_unit_test(test_msisdn_round_trip),
+        cmocka_unit_test(test_carriage_return_round_trip),
         cmocka_unit_test(test_tads_round_trip_each_rat_and_vops),
         cmocka_unit_test(test_tads_without_rat),
         cmocka_unit_test(test_rendered_layout),

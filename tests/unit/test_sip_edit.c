@@ -164,6 +164,22 @@ static void test_body_and_headers(void **state) {
     ed_free(&e);
 }
 
+/* fuzz_sip: a feature tag sent twice survived the strip (only the first occurrence was removed). */
+static void test_contact_param_removed_everywhere(void **state) {
+    (void)state;
+    const char *twice = "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+                        "To: <sip:b@h>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n"
+                        "Contact: <sip:a@10.0.0.1>;+u.mihua.voenc;expires=60;+U.Mihua.Voenc=\"1\" ;+u.mihua.voenc\r\n"
+                        "Content-Length: 0\r\n\r\n";
+    ed_t e = ed_new(twice);
+    assert_int_equal(sip_edit_contact_param_remove(e.l, e.m, 0, "+u.mihua.voenc"), 1);
+    ed_expect(&e, twice,
+              "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+              "To: <sip:b@h>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nContact: <sip:a@10.0.0.1>;expires=60 \r\n"
+              "Content-Length: 0\r\n\r\n");
+    ed_free(&e);
+}
+
 static void test_datagram_trailing_bytes(void **state) {
     (void)state;
     /* Content-Length shorter than the datagram: the extra bytes are not forwarded (RFC 3261 §18.3) */
@@ -271,6 +287,7 @@ int main(void) {
         cmocka_unit_test(test_proxy_forward_edits), cmocka_unit_test(test_response_via_removal),
         cmocka_unit_test(test_body_and_headers),    cmocka_unit_test(test_lump_limits),
         cmocka_unit_test(test_reply_builder),       cmocka_unit_test(test_datagram_trailing_bytes),
+        cmocka_unit_test(test_contact_param_removed_everywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

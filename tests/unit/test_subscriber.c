@@ -46,6 +46,9 @@ static void check_error(const char *text, const char *expected) {
       "{\"subscribers\": [],\n" \
       " \"extra\": 1}\n", \
       "t.json:2:2: extra: unknown key") \
+    X(unknown_empty_key, /* fuzz_subscribers: the field of an empty key was "", which means "no place" */ \
+      "{\"subscribers\": [], \"\": 1}\n", \
+      "t.json:1:21: \"\": unknown key") \
     X(subscribers_missing, \
       "\n" \
       "  {}\n", \
