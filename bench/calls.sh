@@ -7,16 +7,17 @@
 # held, and prints the highest rate with 0 failed calls. Judges nothing.
 # Targets (issue 7): p50 <= 5 ms, p99 <= 20 ms at 200 calls/s; added <= 3 ms; >= 1,000 encrypted calls/s.
 # Usage: bench/calls.sh [BUILD_DIR] (default build/; Release without sanitizers for figures). Env: RATES ("50 200"),
-# SECS (10: seconds of calls per rate), MEDIA (0.1: seconds of audio per call), RAMP ("400 600 800 1000 1200 1500").
+# SECS (10: seconds of calls per rate), MEDIA (0.1: seconds of audio per call), RAMP ("400 ... 2500"), AS_LOG (warn),
+# KEEP (set: keep the run folder with the logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
-RATES=${RATES-50 200} SECS=${SECS:-10} MEDIA=${MEDIA:-0.1} RAMP=${RAMP-400 600 800 1000 1200 1500}
+RATES=${RATES-50 200} SECS=${SECS:-10} MEDIA=${MEDIA:-0.1} RAMP=${RAMP-400 600 800 1000 1200 1500 2000 2500}
 dir=$(mktemp -d)
 pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    rm -rf "$dir"
+    [ -n "${KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -45,7 +46,7 @@ start hss "$build/bin/mihua-hss" -c conf/hss.json --subscribers "$dir/subs.json"
 start udm "$build/bin/mihua-udm" -c conf/udm.json --subscribers "$dir/subs.json" --listen "127.0.0.1:$udm_port" \
     --admin-listen 127.0.0.1:0 --log-level warn
 start as "$build/bin/mihua-as" -c conf/as.json --sip-listen 127.0.0.1:0 --sbi-listen 127.0.0.1:0 \
-    --hss "127.0.0.1:$hss_port" --udm-url "http://127.0.0.1:$udm_port" --diameter-port 0 --log-level warn
+    --hss "127.0.0.1:$hss_port" --udm-url "http://127.0.0.1:$udm_port" --diameter-port 0 --log-level "${AS_LOG:-warn}"
 as_sip=$(sed -E 's/.* sip=([^ ]+) .*/\1/' "$dir/as.out")
 as_sbi=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' "$dir/as.out")
 for _ in $(seq 1 200); do

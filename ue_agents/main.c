@@ -7,6 +7,7 @@
 #include <event2/event.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 
 #include "core/log.h"
 #include "ue_conf.h"
@@ -33,6 +34,11 @@ int main(int argc, char **argv)
     if (base) {
         log_set_level(conf.log_level);
         signal(SIGPIPE, SIG_IGN);
+        struct rlimit rl; /* one media socket per call in progress: a load run or a busy callee needs many */
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+        }
         rc = ue_run(base, &conf, &audio);
         event_base_loop(base, EVLOOP_NONBLOCK); /* deferred bufferevent callbacks, for LeakSanitizer */
         event_base_free(base);

@@ -381,6 +381,8 @@ static void call_finish(ue_call_t *call)
                       (unsigned long long)call->sum.media.received);
     if (a->ev.on_call_end)
         a->ev.on_call_end(a->ev.ud, &call->sum);
+    ue_media_free(call->media); /* its socket now, not when the last transaction ends (Timer J/K: up to 32 s) */
+    call->media = NULL;
     if (call->in_table)
         table_remove(call);
     ue_call_unref(call);

@@ -35,11 +35,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +73,7 @@ struct diam_node {
     char dir[PATH_MAX];  /* private temporary directory holding the generated files */
     bool started;        /* fd_core_start() succeeded */
     struct fd_hook_hdl *quiet; /* our no-op hook for per-message events, NULL with fd_debug */
+    struct fd_hook_hdl *connect; /* peer connected: Nagle off on the Diameter sockets */
 };
 
 /* The only process state here: freeDiameter's log callback has no user-data argument. */
@@ -336,6 +340,45 @@ static int quiet_per_message_events(diam_node_t *n)
                             quiet_hook, NULL, NULL, &n->quiet);
 }
 
+/* Nagle off again on every TCP socket of the process; returns how many took it. freeDiameter turns Nagle ON for
+ * each Diameter TCP connection (its tcp.c clears TCP_NODELAY, after RFC 3539 §3.2). mihua's Diameter traffic is
+ * small requests and answers, several in flight (the AS asks about the caller and the callee at once): with Nagle
+ * the second message of a burst waits in the sender for the ACK of the first, which the receiver delays, and an Sh
+ * lookup that takes 0.3 ms alone took 8.7 ms (p50) at 400 UDR/s, the bulk of an encrypted call's set-up. The
+ * sockets belong to freeDiameter, so we walk our descriptors; our own TCP sockets (SBI) have TCP_NODELAY already
+ * and a listening socket takes it harmlessly. Trade-off: more, smaller segments on a busy link, which the
+ * request/response pattern of Sh hardly produces. */
+static int tcp_nodelay_all(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int n = 0, one = 1;
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        int proto = 0;
+        socklen_t len = sizeof proto;
+        if (*end || end == e->d_name || fd == dirfd(d) ||
+            getsockopt((int)fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) != 0 || proto != IPPROTO_TCP)
+            continue;
+        n += setsockopt((int)fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* HOOK_PEER_CONNECT_SUCCESS, on a freeDiameter thread. Registering it replaces freeDiameter's own log line for the
+ * event, so it says the same (and what it did). */
+static void connect_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *peer, void *other,
+                         struct fd_hook_permsgdata *pmd, void *regdata)
+{
+    (void)type, (void)msg, (void)other, (void)pmd, (void)regdata;
+    int n = tcp_nodelay_all();
+    log_info("fd", "connected to Diameter peer '%s' (TCP_NODELAY on %d TCP sockets)",
+             peer && peer->info.pi_diamid ? peer->info.pi_diamid : "?", n);
+}
+
 static int core_bring_up(diam_node_t *n, const char *conf_path, sh_dict_t *dict, char *err, size_t errlen)
 {
     int rc = fd_core_parseconf(conf_path);
@@ -356,6 +399,11 @@ static int core_bring_up(diam_node_t *n, const char *conf_path, sh_dict_t *dict,
     rc = quiet_per_message_events(n);
     if (rc != 0) {
         set_err(err, errlen, "cannot register the per-message hook: %s", strerror(rc));
+        return -1;
+    }
+    rc = fd_hook_register(HOOK_MASK(HOOK_PEER_CONNECT_SUCCESS), connect_hook, NULL, NULL, &n->connect);
+    if (rc != 0) {
+        set_err(err, errlen, "cannot register the peer-connect hook: %s", strerror(rc));
         return -1;
     }
     rc = fd_core_start();
@@ -444,6 +492,8 @@ void diam_node_stop(diam_node_t *n)
     fd_core_wait_shutdown_complete();
     if (n->quiet != NULL)
         fd_hook_unregister(n->quiet);
+    if (n->connect != NULL)
+        fd_hook_unregister(n->connect);
     remove_dir(n->dir);
     free(n);
 }
