@@ -111,9 +111,7 @@ typedef struct as_checks as_checks_t;
  * (only when a policy uses the UDM) on `base`. `metrics` may be NULL; it must outlive the checks. NULL with a
  * reason in err. No libevent threading is needed: answers from freeDiameter's threads reach the loop through a
  * pipe. The HSS peer connects in the background and reconnects every 2 s (AS_SH_TC_TIMER_S, as_sh_path.h);
- * while it is not open, HSS lookups answer "error" at once. Shutdown note for main.c: after as_checks_free (and
- * any other lib/sbi client), run the loop once more (event_base_loop(base, EVLOOP_NONBLOCK)) before
- * event_base_free, or LeakSanitizer reports the bufferevents whose deferred callbacks were still queued. */
+ * while it is not open, HSS lookups answer "error" at once. */
 as_checks_t *as_checks_new(struct event_base *base, const as_checks_conf_t *conf, metrics_t *metrics, char *err,
                            size_t errlen);
 /* Pending checks are dropped without their callbacks. Stops the Diameter node. */

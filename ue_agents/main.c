@@ -40,7 +40,6 @@ int main(int argc, char **argv)
             setrlimit(RLIMIT_NOFILE, &rl);
         }
         rc = ue_run(base, &conf, &audio);
-        event_base_loop(base, EVLOOP_NONBLOCK); /* deferred bufferevent callbacks, for LeakSanitizer */
         event_base_free(base);
     } else if (cr == UE_CONF_OK) {
         rc = 1;

@@ -248,8 +248,6 @@ int main(int argc, char **argv)
     fflush(stdout);
     int rc = o.from_stdin ? run_stdin(base, checks, &o) : (run_check(base, checks, &o, o.caller, o.callee) ? 1 : 0);
     as_checks_free(checks);
-    /* One more turn of the loop: lib/sbi's bufferevents with deferred callbacks finish freeing there. */
-    event_base_loop(base, EVLOOP_NONBLOCK);
     event_base_free(base);
     return rc;
 }

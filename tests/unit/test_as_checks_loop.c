@@ -147,7 +147,6 @@ static int teardown(void **state)
     as_checks_free(fx->checks);
     sbi_server_free(fx->udm);
     event_free(fx->safety);
-    event_base_loop(fx->base, EVLOOP_NONBLOCK); /* deferred bufferevent frees */
     event_base_free(fx->base);
     metrics_free(fx->metrics);
     free(fx);
