@@ -12,14 +12,7 @@ LOOKUP_MS=300
 KMS_TIMEOUT_MS=1000 # ue_lib's agents (kms.timeout_ms)
 UPDATE_WAIT_MS=1500 # ue_lib's agents (update_wait_ms)
 SLACK_MS=1500       # scheduling on a loaded 2-core machine, ASan: generous, the budgets are the point
-{
-    echo '{ "subscribers": ['
-    subscriber 1 true NR true; echo ,
-    subscriber 2 true NR true; echo ,
-    subscriber 5 true NR true; echo ,
-    subscriber 6 true NR true
-    echo '] }'
-} >"$SUBS"
+write_subs "1 true NR true" "2 true NR true" "5 true NR true" "6 true NR true"
 net_up --attachment-source all --lookup-timeout-ms "$LOOKUP_MS"
 KMS_CLI=$(dirname "$MIHUA_BIN")/tests/mihua-kms-cli
 

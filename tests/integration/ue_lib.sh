@@ -14,6 +14,7 @@ UE_DUR=${UE_DUR:-0.6}            # seconds of audio per test call: 30 packets ea
 SUBS=$T_DIR/subscribers.json
 CALLER_OPTS=()
 CALLEE_OPTS=()
+declare -A UE_RAT # the RAT each test UE says it is camped on (default NR); the network's view is in $SUBS
 
 # Random u-law audio (every byte value occurs): what arrives can only match if it is the sender's, bit for bit.
 make_wav() { # make_wav FILE SECONDS SEED
@@ -76,7 +77,6 @@ net_up() {
     make_wav "$T_DIR/callee.wav" 1.5 "$RANDOM"
 }
 
-declare -A UE_RAT # the RAT each test UE says it is camped on (default NR); the network's view is in $SUBS
 ue_conf() { # ue_conf USER: the agent config of test subscriber USER (impu +1555000000USER, kms_key = USER in hex)
     cat >"$T_DIR/ue$1.json" <<JSON
 { "impu": "sip:+1555000000$1@$MIHUA_TEST_DOMAIN", "registrar": "127.0.0.1:$AS_SIP_PORT", "rat": "${UE_RAT[$1]:-NR}",
@@ -146,11 +146,22 @@ sys.exit(0 if len(got) >= 8000 * 0.5 and got == (sent * 4)[:len(got)] else 1)
 PY
 }
 
-# subscriber USER SUBSCRIBED RAT VOPS: one DESIGN §5 entry (MSISDN 1555000000USER, kms_key = USER in hex).
-subscriber() {
-    printf '{ "imsi": "0010100000000%02d", "msisdn": "1555000000%s", "impu": ["sip:+1555000000%s@%s", "tel:+1555000000%s"],
-    "voice_encryption": %s, "access": { "rat": "%s", "ims_vops": %s }, "kms_key": "%064x" }' \
-        "$1" "$1" "$1" "$MIHUA_TEST_DOMAIN" "$1" "$2" "$3" "$4" "$1"
+# write_subs "USER SUBSCRIBED RAT VOPS"...: $SUBS with one DESIGN §5 entry per argument (MSISDN 1555000000USER,
+# kms_key = USER in hex), and each UE's own RAT (UE_RAT) set to what the network says.
+write_subs() {
+    local sep='' u sub rat vops
+    {
+        echo '{ "subscribers": ['
+        for spec in "$@"; do
+            read -r u sub rat vops <<<"$spec"
+            printf '%s{ "imsi": "0010100000000%02d", "msisdn": "1555000000%s", "impu": ["sip:+1555000000%s@%s", "tel:+1555000000%s"],
+    "voice_encryption": %s, "access": { "rat": "%s", "ims_vops": %s }, "kms_key": "%064x" }\n' \
+                "$sep" "$u" "$u" "$u" "$MIHUA_TEST_DOMAIN" "$u" "$sub" "$rat" "$vops" "$u"
+            UE_RAT[$u]=$rat
+            sep=,
+        done
+        echo '] }'
+    } >"$SUBS"
 }
 
 # as_decision NAME: the AS's decision line for the call (DESIGN §3: one log line per decision).

@@ -11,19 +11,8 @@
 . "$(dirname "$0")/ue_lib.sh"
 
 SM4=SM4_CM_128_HMAC_SM3_80 GCM=AEAD_AES_128_GCM CM=AES_CM_128_HMAC_SHA1_80
-{
-    echo '{ "subscribers": ['
-    subscriber 11 true NR true; echo ,
-    subscriber 12 true EUTRAN true; echo ,
-    subscriber 13 true UTRAN false; echo ,
-    subscriber 14 true GERAN false; echo ,
-    subscriber 15 true NONE false; echo ,
-    subscriber 16 false NR true; echo ,
-    subscriber 17 false EUTRAN true; echo ,
-    subscriber 18 true NR false
-    echo '] }'
-} >"$SUBS"
-UE_RAT=([11]=NR [12]=EUTRAN [13]=UTRAN [14]=GERAN [15]=NONE [16]=NR [17]=EUTRAN [18]=NR)
+write_subs "11 true NR true" "12 true EUTRAN true" "13 true UTRAN false" "14 true GERAN false" \
+    "15 true NONE false" "16 false NR true" "17 false EUTRAN true" "18 true NR false"
 net_up
 
 # verdict NAME ROLE EXPECT: "enc:SUITE" or "plain:REASON"
