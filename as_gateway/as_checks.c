@@ -36,6 +36,11 @@
 #define US_PER_MS 1000u
 #define US_PER_S 1000000.0
 #define CHECKS_LOOKUP_TIMEOUT_MAX_MS 60000u /* a longer timeout would hold the INVITE beyond any UE's patience */
+#define CHECKS_DIAM_ERR_SERIES_MAX 32       /* (code, origin host) series of mihua_as_diameter_errors_total; the
+                                               labels come from the network, so their number is bounded: later
+                                               pairs count under code="other",origin_host="other" */
+#define CHECKS_LABELS_MAX 320               /* one preformatted label set */
+#define CHECKS_DESCRIBE_MAX 512             /* one source's part of the decision line */
 
 /* The lookups of one check; which source and questions each one answers. */
 typedef enum {
@@ -80,6 +85,16 @@ struct as_checks {
     uint64_t next_id;
     metric_t *latency[AS_SRC_COUNT];
     metric_t *errors[AS_SRC_COUNT][KIND_COUNT];
+    metrics_t *metrics; /* for the Diameter error series, registered on the loop as they first occur */
+    struct {
+        uint32_t code;
+        bool experimental;
+        char origin[AS_DIAM_ID_MAX];
+        metric_t *m;
+    } diam_err[CHECKS_DIAM_ERR_SERIES_MAX];
+    size_t n_diam_err;
+    metric_t *diam_err_other;
+    metric_t *peer_open[AS_DIAM_PEERS_MAX]; /* mihua_as_diameter_peer_open{peer=...} */
 };
 
 static uint64_t now_us(void)
@@ -103,6 +118,19 @@ static bool source_asked(const as_checks_t *c, as_question_t q, as_source_t s)
 
 static const char *const SOURCE_NAME[AS_SRC_COUNT] = { [AS_SRC_HSS] = "hss", [AS_SRC_UDM] = "udm" };
 
+/* A label value from the network: DiameterIdentity characters pass, anything else becomes '_'. */
+static void label_safe(const char *in, char *out, size_t size)
+{
+    size_t n = 0;
+    for (; in && *in && n + 1 < size; in++) {
+        char ch = *in;
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.'
+                  || ch == '-' || ch == '_' || ch == ':';
+        out[n++] = ok ? ch : '_';
+    }
+    out[n] = '\0';
+}
+
 static void register_metrics(as_checks_t *c, metrics_t *m)
 {
     static const double bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0 };
@@ -113,6 +141,14 @@ static void register_metrics(as_checks_t *c, metrics_t *m)
     };
     if (m == NULL)
         return;
+    c->metrics = m;
+    for (size_t i = 0; i < as_sh_path_peer_count(c->sh) && i < AS_DIAM_PEERS_MAX; i++) {
+        char peer[AS_DIAM_ID_MAX], labels[CHECKS_LABELS_MAX];
+        label_safe(as_sh_path_peer_identity(c->sh, i), peer, sizeof peer);
+        snprintf(labels, sizeof labels, "peer=\"%s\"", peer);
+        c->peer_open[i] = metrics_gauge(m, "mihua_as_diameter_peer_open", labels,
+                                        "1 while this Diameter peer (HSS or relay) is OPEN");
+    }
     for (int s = 0; s < AS_SRC_COUNT; s++) {
         c->latency[s] = metrics_histogram(m, "mihua_as_lookup_seconds", lat_labels[s],
                                           "Wall time of one check's lookups per source", bounds,
@@ -131,9 +167,41 @@ static bool source_was_asked(const as_lookup_results_t *r, as_source_t s)
     return false;
 }
 
-/* Per source: the latency, and each kind of failure once per check. */
-static void record_metrics(const as_checks_t *c, const as_lookup_results_t *r)
+static const char DIAM_ERR_HELP[] = "Checks whose HSS lookup got a Diameter error answer (Result-Code not 2xxx, or "
+                                    "an Experimental-Result), by code and the Origin-Host that answered";
+
+static metric_t *diam_err_series(as_checks_t *c, const as_diam_error_t *e)
 {
+    for (size_t i = 0; i < c->n_diam_err; i++)
+        if (c->diam_err[i].code == e->code && c->diam_err[i].experimental == e->experimental
+            && strcmp(c->diam_err[i].origin, e->origin_host) == 0)
+            return c->diam_err[i].m;
+    if (c->n_diam_err >= CHECKS_DIAM_ERR_SERIES_MAX) {
+        if (c->diam_err_other == NULL)
+            c->diam_err_other = metrics_counter(c->metrics, "mihua_as_diameter_errors_total",
+                                                "code=\"other\",origin_host=\"other\"", DIAM_ERR_HELP);
+        return c->diam_err_other;
+    }
+    char origin[AS_DIAM_ID_MAX], labels[CHECKS_LABELS_MAX];
+    label_safe(e->origin_host, origin, sizeof origin);
+    snprintf(labels, sizeof labels, "code=\"%u\",origin_host=\"%s\",experimental=\"%s\"", e->code,
+             origin[0] ? origin : "unknown", e->experimental ? "true" : "false");
+    metric_t *m = metrics_counter(c->metrics, "mihua_as_diameter_errors_total", labels, DIAM_ERR_HELP);
+    if (m == NULL)
+        return NULL;
+    c->diam_err[c->n_diam_err].code = e->code;
+    c->diam_err[c->n_diam_err].experimental = e->experimental;
+    snprintf(c->diam_err[c->n_diam_err].origin, sizeof c->diam_err[c->n_diam_err].origin, "%s", e->origin_host);
+    c->diam_err[c->n_diam_err++].m = m;
+    return m;
+}
+
+/* Per source: the latency, and each kind of failure once per check. */
+static void record_metrics(as_checks_t *c, const as_lookup_results_t *r)
+{
+    metric_t *de = c->metrics && r->hss_error.code ? diam_err_series(c, &r->hss_error) : NULL;
+    if (de)
+        metric_inc(de);
     for (int s = 0; s < AS_SRC_COUNT; s++) {
         if (!source_was_asked(r, (as_source_t)s))
             continue;
@@ -151,22 +219,30 @@ static void record_metrics(const as_checks_t *c, const as_lookup_results_t *r)
     }
 }
 
-/* " hss=[yes,yes,no] rat=NR 1.23ms" or " hss=-" */
+/* " hss=[yes,yes,no] rat=NR 1.23ms" or " hss=-"; the HSS's part ends with " hss_result=3007 hss_origin=dra.x"
+ * (or " hss_exp_result=5001 ...") when a UDR got an error answer. */
 static void describe_source(const as_lookup_results_t *r, as_source_t s, char *out, size_t size)
 {
     if (!source_was_asked(r, s)) {
         snprintf(out, size, " %s=-", SOURCE_NAME[s]);
         return;
     }
-    snprintf(out, size, " %s=[%s,%s,%s] rat=%s %.2fms", SOURCE_NAME[s],
-             as_answer_name(r->answer[AS_Q_CALLER_SUBSCRIBED][s]), as_answer_name(r->answer[AS_Q_CALLEE_SUBSCRIBED][s]),
-             as_answer_name(r->answer[AS_Q_CALLEE_ATTACHED][s]), r->callee_rat[s][0] ? r->callee_rat[s] : "-",
-             (double)r->latency_us[s] / US_PER_MS);
+    int n = snprintf(out, size, " %s=[%s,%s,%s] rat=%s %.2fms", SOURCE_NAME[s],
+                     as_answer_name(r->answer[AS_Q_CALLER_SUBSCRIBED][s]),
+                     as_answer_name(r->answer[AS_Q_CALLEE_SUBSCRIBED][s]),
+                     as_answer_name(r->answer[AS_Q_CALLEE_ATTACHED][s]), r->callee_rat[s][0] ? r->callee_rat[s] : "-",
+                     (double)r->latency_us[s] / US_PER_MS);
+    if (s != AS_SRC_HSS || r->hss_error.code == 0 || n < 0 || (size_t)n >= size)
+        return;
+    char origin[AS_DIAM_ID_MAX];
+    label_safe(r->hss_error.origin_host, origin, sizeof origin);
+    snprintf(out + n, size - (size_t)n, " hss_%s=%u hss_origin=%s", r->hss_error.experimental ? "exp_result" : "result",
+             r->hss_error.code, origin[0] ? origin : "-");
 }
 
 static void log_decision(const as_checks_t *c, const as_check_t *k, const as_decision_t *d)
 {
-    char hss[128], udm[128];
+    char hss[CHECKS_DESCRIBE_MAX], udm[CHECKS_DESCRIBE_MAX];
     describe_source(&k->r, AS_SRC_HSS, hss, sizeof hss);
     describe_source(&k->r, AS_SRC_UDM, udm, sizeof udm);
     log_info(CHECKS_LOG,
@@ -256,6 +332,8 @@ static uint64_t sh_token(uint64_t id, bool callee)
 
 static void apply_sh(as_check_t *k, bool callee, const as_sh_result_t *res)
 {
+    if (res->error.code != 0 && k->r.hss_error.code == 0)
+        k->r.hss_error = res->error;
     if (!callee) {
         k->r.answer[AS_Q_CALLER_SUBSCRIBED][AS_SRC_HSS] = res->subscribed;
         lookup_done(k, LK_HSS_CALLER);
@@ -473,6 +551,13 @@ void as_checks_free(as_checks_t *c)
     as_sh_path_free(c->sh);
     as_udm_path_free(c->udm);
     free(c);
+}
+
+void as_checks_refresh_metrics(as_checks_t *c)
+{
+    for (size_t i = 0; c && i < as_sh_path_peer_count(c->sh) && i < AS_DIAM_PEERS_MAX; i++)
+        if (c->peer_open[i])
+            metric_set(c->peer_open[i], as_sh_path_peer_is_open(c->sh, i) ? 1 : 0);
 }
 
 bool as_checks_hss_open(const as_checks_t *c)

@@ -43,8 +43,19 @@ typedef enum {
 typedef enum { AS_Q_CALLER_SUBSCRIBED = 0, AS_Q_CALLEE_SUBSCRIBED, AS_Q_CALLEE_ATTACHED, AS_Q_COUNT } as_question_t;
 typedef enum { AS_SRC_HSS = 0, AS_SRC_UDM, AS_SRC_COUNT } as_source_t;
 
+#define AS_DIAM_ID_MAX 256 /* a DiameterIdentity (255 octets, RFC 6733 §4.3.1) and its NUL */
+
+/* A Diameter error answer (RFC 6733 §7.1: 3xxx protocol errors from any node on the path, 5xxx permanent
+ * failures) or an Experimental-Result (TS 29.329 §6.2), with the Origin-Host of the node that answered. */
+typedef struct {
+    uint32_t code;                   /* 0: none */
+    bool experimental;               /* Experimental-Result-Code (vendor 10415) rather than Result-Code */
+    char origin_host[AS_DIAM_ID_MAX];
+} as_diam_error_t;
+
 typedef struct {
     as_answer_t answer[AS_Q_COUNT][AS_SRC_COUNT];
+    as_diam_error_t hss_error;          /* the first error answer of this check's UDRs; code 0 when none */
     uint32_t latency_us[AS_SRC_COUNT]; /* wall time of each source's lookups (0 when not asked) */
     char callee_rat[AS_SRC_COUNT][16];  /* "NR", "EUTRAN", "UTRAN", ... as reported, "" when unknown */
 } as_lookup_results_t;
@@ -89,6 +100,18 @@ const char *as_answer_name(as_answer_t a);
  * out must hold AS_MSISDN_MAX_DIGITS + 1 bytes. Returns 0 or -1. */
 int as_identity_msisdn(const char *identity, char *out, size_t size);
 
+#define AS_DIAM_PEERS_MAX 8        /* Diameter peers of the AS (= DIAM_NODE_MAX_PEERS) */
+#define AS_PEER_PRIORITY_MAX 32    /* priorities 1 (preferred) .. 32: the range fits freeDiameter's routing scores
+                                      below FD_SCORE_FINALDEST (as_sh_path.c) */
+
+/* A Diameter peer the AS connects to (RFC 6733 §2.8: an HSS, or a relay/DRA in front of one). */
+typedef struct {
+    const char *identity; /* its Diameter identity, checked against the Origin-Host of its CEA */
+    const char *addr;     /* "127.0.0.1" */
+    int port;             /* 3868 */
+    int priority;         /* 1 = preferred; lower numbers first, like DNS SRV (RFC 2782) */
+} as_diam_peer_t;
+
 typedef struct {
     as_policy_t subscription_source;
     as_policy_t attachment_source;
@@ -97,6 +120,14 @@ typedef struct {
     const char *diameter_identity; /* our Origin-Host, e.g. "as.ims.test" */
     const char *diameter_realm;    /* "ims.test" */
     int diameter_port;             /* AS Diameter listen port (DESIGN §8: 3870), 0 = none */
+    /* Where the AS connects (peers) is separate from where a UDR is addressed (destination), RFC 6733 §6.1. */
+    as_diam_peer_t peers[AS_DIAM_PEERS_MAX];
+    size_t n_peers;                /* 0: the one-peer shorthand below */
+    const char *dest_realm;        /* Destination-Realm of every UDR; NULL: the realm part of dest_host when set,
+                                      else diameter_realm */
+    const char *dest_host;         /* Destination-Host, sent only when set */
+    /* Shorthand (n_peers == 0): one peer hss_identity at hss_addr:hss_port, and Destination-Host = hss_identity
+     * unless dest_host is set — a direct HSS, as before there were peer lists. */
     const char *hss_identity;      /* "hss.ims.test" */
     const char *hss_addr;          /* "127.0.0.1" */
     int hss_port;                  /* 3868 */
@@ -111,13 +142,16 @@ typedef struct as_checks as_checks_t;
  * (only when a policy uses the UDM) on `base`. `metrics` may be NULL; it must outlive the checks. NULL with a
  * reason in err. No libevent threading is needed: answers from freeDiameter's threads reach the loop through a
  * pipe. The HSS peer connects in the background and reconnects every 2 s (AS_SH_TC_TIMER_S, as_sh_path.h);
- * while it is not open, HSS lookups answer "error" at once. */
+ * while no Diameter peer is open, HSS lookups answer "error" at once. */
 as_checks_t *as_checks_new(struct event_base *base, const as_checks_conf_t *conf, metrics_t *metrics, char *err,
                            size_t errlen);
 /* Pending checks are dropped without their callbacks. Stops the Diameter node. */
 void as_checks_free(as_checks_t *c);
 
-/* Start-up helpers: is the HSS peer open now; wait (blocking, up to timeout_ms) until it is. Without an HSS
+/* Sets the per-peer gauges mihua_as_diameter_peer_open{peer="..."} (before a scrape). NULL is ignored. */
+void as_checks_refresh_metrics(as_checks_t *c);
+
+/* Start-up helpers: is any Diameter peer (HSS or relay) open now; wait (blocking, up to timeout_ms) until it is. Without an HSS
  * (no policy uses it) the first returns false and the second -1. */
 bool as_checks_hss_open(const as_checks_t *c);
 int as_checks_wait_hss(as_checks_t *c, int timeout_ms);

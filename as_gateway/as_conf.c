@@ -3,9 +3,11 @@
  */
 #include "as_conf.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/cli.h"
 
@@ -19,6 +21,7 @@
 #define AS_DEFAULT_UDM_URL "http://127.0.0.1:7701"
 #define AS_DEFAULT_SUBSCRIPTION_SOURCE "hss" /* the Sh repository data is the subscription's home */
 #define AS_DEFAULT_ATTACHMENT_SOURCE "any"   /* T-ADS covers EUTRAN and NR, the UDM only 5GS: either may say yes */
+#define AS_FQDN_MAX 255                      /* RFC 6733 DiameterIdentity */
 #define AS_LOOKUP_TIMEOUT_MS_MAX 10000        /* the caller's INVITE waits this long at most */
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
@@ -29,8 +32,15 @@ static const cli_option_t as_options[] = {
                                               AS_DEFAULT_SIP_LISTEN},
     {"sbi-listen", "sbi_listen", "ADDR:PORT", "call records and metrics (h2c); port 0 picks one; default "
                                               AS_DEFAULT_SBI_LISTEN},
-    {"hss", "hss", "ADDR:PORT", "the HSS's Diameter (Sh); default " AS_DEFAULT_HSS},
-    {"hss-identity", "hss_identity", "FQDN", "the HSS's Diameter identity; default " AS_DEFAULT_HSS_IDENTITY},
+    {"diameter-peers", "diameter_peers", "JSON", "Diameter peers (HSSs or relays), as in the file: "
+                                                 "'[{\"addr\":\"ADDR:PORT\",\"identity\":\"FQDN\",\"priority\":1}]'"},
+    {"destination-realm", "destination_realm", "REALM", "Destination-Realm of every UDR; default: the realm of "
+                                                        "the Destination-Host, else our own realm"},
+    {"destination-host", "destination_host", "FQDN", "Destination-Host of every UDR; default: none (only the "
+                                                     "shorthand sends one)"},
+    {"hss", "hss", "ADDR:PORT", "shorthand for one peer, the HSS itself: its address; default " AS_DEFAULT_HSS},
+    {"hss-identity", "hss_identity", "FQDN", "shorthand: that peer's identity, also sent as Destination-Host; "
+                                             "default " AS_DEFAULT_HSS_IDENTITY},
     {"diameter-port", "diameter_port", "N", "our Diameter listen port, 0 = client only; default 3870"},
     {"udm-url", "udm_url", "URL", "the UDM/UDR (SBI); default " AS_DEFAULT_UDM_URL},
     {"subscription-source", "subscription_source", "SRC", "hss, udm, any or all; default "
@@ -45,6 +55,14 @@ static const char as_epilogue[] =
     "INVITEs after the encryption checks over Sh and SBI (DESIGN §3). SBI: GET /as/v1/calls/{callId}, GET /metrics.\n"
     "Config file only: diameter_identity, diameter_realm, udm_ca, checks (false disables the lookups).\n"
     "\n"
+    "Diameter (RFC 6733 §2.8, §6.1): where the AS connects is separate from where a UDR is addressed.\n"
+    "diameter_peers lists the peers (1-8; priority 1-32, lower first, default 1): a UDR goes to the OPEN peer\n"
+    "with the best priority; one that has not answered within a third of lookup_timeout_ms is suspected for\n"
+    "1 s and the UDR is sent again to the next OPEN peer. Destination-Realm is always sent, Destination-Host\n"
+    "only when destination_host is set. Behind a relay, the peer is the relay and destination_host the HSS (or\n"
+    "none). Without diameter_peers, hss and hss_identity name one peer and hss_identity is also the\n"
+    "Destination-Host (a direct HSS, as before); they cannot be combined with diameter_peers.\n"
+    "\n"
     "Prints 'READY mihua-as sip=ADDR:PORT sbi=URL diameter=ID@ADDR:PORT' once listening (port 0: client only).\n"
     "SIGTERM: new INVITEs get 503, INVITEs in progress get their answers, exit 0. SIGHUP: nothing to reload\n"
     "(logged). Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.\n";
@@ -55,6 +73,88 @@ static as_conf_result_t bad_hostport(const char *field, const char *value)
     return AS_CONF_BAD;
 }
 
+static as_conf_result_t bad_conf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static as_conf_result_t bad_conf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "mihua-as: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return AS_CONF_BAD;
+}
+
+/* A DiameterIdentity or realm (RFC 6733 §4.3.1 DiamIdent): an FQDN of letters, digits, '-', '.' and '_'. */
+static bool fqdn_ok(const char *s)
+{
+    if (s == NULL || *s == '\0' || strlen(s) > AS_FQDN_MAX || *s == '.')
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.'
+              || *s == '-' || *s == '_'))
+            return false;
+    return true;
+}
+
+/* diameter_peers[i]: the loader checked the types and keys; the rest is checked here. */
+static as_conf_result_t check_peer(as_conf_t *c, size_t i, json_t *o)
+{
+    as_diam_peer_t *p = &c->checks_conf.peers[i];
+    const char *addr = json_string_value(json_object_get(o, "addr"));
+    uint16_t port = 0;
+    p->identity = json_string_value(json_object_get(o, "identity"));
+    json_t *prio = json_object_get(o, "priority");
+    p->priority = prio ? (int)json_integer_value(prio) : 1;
+    if (addr == NULL || sbi_hostport_parse(addr, c->peer_host[i], sizeof c->peer_host[i], &port) != 0 || port == 0)
+        return bad_conf("diameter_peers[%zu].addr: required, ADDR:PORT with a port from 1 to 65535", i);
+    if (!fqdn_ok(p->identity))
+        return bad_conf("diameter_peers[%zu].identity: required, a Diameter identity (FQDN)", i);
+    if (strcasecmp(p->identity, c->diameter_identity) == 0)
+        return bad_conf("diameter_peers[%zu].identity: is our own diameter_identity", i);
+    for (size_t j = 0; j < i; j++)
+        if (strcasecmp(c->checks_conf.peers[j].identity, p->identity) == 0)
+            return bad_conf("diameter_peers[%zu].identity: '%s' is listed twice", i, p->identity);
+    p->addr = c->peer_host[i];
+    p->port = port;
+    return AS_CONF_OK;
+}
+
+static as_conf_result_t check_diameter(as_conf_t *c)
+{
+    as_checks_conf_t *k = &c->checks_conf;
+    if (c->destination_realm && !fqdn_ok(c->destination_realm))
+        return bad_conf("destination_realm: must be a realm name (FQDN), not '%s'", c->destination_realm);
+    if (c->destination_host && !fqdn_ok(c->destination_host))
+        return bad_conf("destination_host: must be a Diameter identity (FQDN), not '%s'", c->destination_host);
+    k->dest_realm = c->destination_realm;
+    k->dest_host = c->destination_host;
+    if (c->diameter_peers == NULL) {
+        cli_default(&c->hss, AS_DEFAULT_HSS);
+        cli_default(&c->hss_identity, AS_DEFAULT_HSS_IDENTITY);
+        if (sbi_hostport_parse(c->hss, c->hss_host, sizeof c->hss_host, &c->hss_port) != 0 || c->hss_port == 0)
+            return bad_hostport("hss", c->hss);
+        if (!fqdn_ok(c->hss_identity))
+            return bad_conf("hss_identity: must be a Diameter identity (FQDN), not '%s'", c->hss_identity);
+        k->hss_identity = c->hss_identity;
+        k->hss_addr = c->hss_host;
+        k->hss_port = c->hss_port;
+        return AS_CONF_OK;
+    }
+    if (c->hss || c->hss_identity)
+        return bad_conf("hss and hss_identity are the one-peer shorthand: with diameter_peers, set "
+                        "destination_host instead");
+    size_t n = json_array_size(c->diameter_peers);
+    if (n == 0 || n > AS_DIAM_PEERS_MAX)
+        return bad_conf("diameter_peers: list 1 to %d peers", AS_DIAM_PEERS_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (check_peer(c, i, json_array_get(c->diameter_peers, i)) != AS_CONF_OK)
+            return AS_CONF_BAD;
+    k->n_peers = n;
+    return AS_CONF_OK;
+}
+
 static as_conf_result_t check(as_conf_t *c)
 {
     log_level_parse(c->log_level_name, &c->log_level); /* checked against log_levels already */
@@ -62,8 +162,8 @@ static as_conf_result_t check(as_conf_t *c)
         return bad_hostport("sip_listen", c->sip_listen);
     if (sbi_hostport_parse(c->sbi_listen, c->sbi_host, sizeof c->sbi_host, &c->sbi_port) != 0)
         return bad_hostport("sbi_listen", c->sbi_listen);
-    if (sbi_hostport_parse(c->hss, c->hss_host, sizeof c->hss_host, &c->hss_port) != 0 || c->hss_port == 0)
-        return bad_hostport("hss", c->hss);
+    if (check_diameter(c) != AS_CONF_OK)
+        return AS_CONF_BAD;
     as_checks_conf_t *k = &c->checks_conf;
     as_policy_parse(c->subscription_source, &k->subscription_source); /* checked against policies already */
     as_policy_parse(c->attachment_source, &k->attachment_source);
@@ -71,9 +171,6 @@ static as_conf_result_t check(as_conf_t *c)
     k->diameter_identity = c->diameter_identity;
     k->diameter_realm = c->diameter_realm;
     k->diameter_port = (int)c->diameter_port;
-    k->hss_identity = c->hss_identity;
-    k->hss_addr = c->hss_host;
-    k->hss_port = c->hss_port;
     k->udm_url = c->udm_url;
     k->udm_ca = c->udm_ca;
     return AS_CONF_OK;
@@ -81,7 +178,16 @@ static as_conf_result_t check(as_conf_t *c)
 
 as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
 {
+    static const cfg_field_t peer_fields[] = {
+        {.name = "addr", .type = CFG_STRING},
+        {.name = "identity", .type = CFG_STRING},
+        {.name = "priority", .type = CFG_INT, .min = 1, .max = AS_PEER_PRIORITY_MAX},
+    };
     const cfg_field_t fields[] = {
+        {.name = "diameter_peers", .type = CFG_OBJECT_LIST, .dst = &c->diameter_peers, .sub = peer_fields,
+         .n_sub = sizeof peer_fields / sizeof peer_fields[0]},
+        {.name = "destination_realm", .type = CFG_STRING, .dst = &c->destination_realm},
+        {.name = "destination_host", .type = CFG_STRING, .dst = &c->destination_host},
         {.name = "sip_listen", .type = CFG_STRING, .dst = &c->sip_listen},
         {.name = "sbi_listen", .type = CFG_STRING, .dst = &c->sbi_listen},
         {.name = "hss", .type = CFG_STRING, .dst = &c->hss},
@@ -122,8 +228,6 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
     }
     cli_default(&c->sip_listen, AS_DEFAULT_SIP_LISTEN);
     cli_default(&c->sbi_listen, AS_DEFAULT_SBI_LISTEN);
-    cli_default(&c->hss, AS_DEFAULT_HSS);
-    cli_default(&c->hss_identity, AS_DEFAULT_HSS_IDENTITY);
     cli_default(&c->diameter_identity, AS_DEFAULT_IDENTITY);
     cli_default(&c->diameter_realm, AS_DEFAULT_REALM);
     cli_default(&c->udm_url, AS_DEFAULT_UDM_URL);
@@ -138,6 +242,9 @@ void as_conf_free(as_conf_t *c)
     free(c->config_path);
     free(c->sip_listen);
     free(c->sbi_listen);
+    json_decref(c->diameter_peers);
+    free(c->destination_realm);
+    free(c->destination_host);
     free(c->hss);
     free(c->hss_identity);
     free(c->diameter_identity);

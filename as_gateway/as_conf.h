@@ -8,6 +8,7 @@
 #ifndef MIHUA_AS_CONF_H
 #define MIHUA_AS_CONF_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -19,8 +20,11 @@ typedef struct {
     char *config_path;
     char *sip_listen;          /* "ADDR:PORT", UDP and TCP */
     char *sbi_listen;          /* "ADDR:PORT", h2c: call records and metrics */
-    char *hss;                 /* "ADDR:PORT" of the HSS's Diameter */
-    char *hss_identity;
+    json_t *diameter_peers;    /* [{"addr","identity","priority"}], or NULL: the hss/hss_identity shorthand */
+    char *destination_realm;   /* Destination-Realm of every UDR (NULL: see as_checks_conf_t.dest_realm) */
+    char *destination_host;    /* Destination-Host, sent only when set */
+    char *hss;                 /* shorthand: "ADDR:PORT" of the one Diameter peer */
+    char *hss_identity;        /* shorthand: its identity, and the Destination-Host unless destination_host */
     char *diameter_identity;   /* our Origin-Host */
     char *diameter_realm;
     long diameter_port;        /* 0: client only */
@@ -39,6 +43,7 @@ typedef struct {
     uint16_t sbi_port;
     char hss_host[SBI_HOST_MAX];
     uint16_t hss_port;
+    char peer_host[AS_DIAM_PEERS_MAX][SBI_HOST_MAX];
     as_checks_conf_t checks_conf; /* strings borrowed from the fields above */
 } as_conf_t;
 

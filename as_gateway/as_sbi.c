@@ -4,7 +4,8 @@
  * A call record is answered from the call table synchronously: the lookup is a hash probe on the loop, so there
  * is no deferred answer to manage. Unknown calls are a ProblemDetails 404 with cause CALL_NOT_FOUND, which the KMS
  * turns into 403 CALL_NOT_AUTHORIZED (fail closed). The JSON is built with jansson (escaping Call-IDs and URIs is
- * not something to do by hand).
+ * not something to do by hand). `lookups.hss` {resultCode, experimental, originHost} appears only when an HSS
+ * lookup of the call got a Diameter error answer; the fields the KMS reads never change.
  */
 #include "as_sbi.h"
 
@@ -30,6 +31,10 @@ static void on_call(sbi_request_t *req, void *ud)
     json_t *body = json_pack("{s:s, s:s, s:s, s:b, s:s}", "callId", c->call_id, "caller", c->caller, "callee",
                              c->callee, "encryptionAllowed", c->encryption_allowed, "state",
                              call_state_name(c->state));
+    if (body && c->hss_result_code != 0) /* only when an HSS lookup got an error answer (DESIGN §3) */
+        json_object_set_new(body, "lookups",
+                            json_pack("{s:{s:i, s:b, s:s}}", "hss", "resultCode", (json_int_t)c->hss_result_code,
+                                      "experimental", c->hss_result_experimental, "originHost", c->hss_origin));
     if (!body) {
         sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "cannot render the call record");
         return;

@@ -9,6 +9,7 @@
  */
 #include "call_table.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,6 +99,22 @@ int call_table_put(call_table_t *t, const char *call_id, const char *caller, con
     r->encryption_allowed = allowed;
     r->state = CALL_EARLY;
     r->created_ms = now_ms;
+    r->hss_result_code = 0;
+    r->hss_result_experimental = false;
+    r->hss_origin[0] = '\0';
+    return 0;
+}
+
+int call_table_set_hss_error(call_table_t *t, const char *call_id, uint32_t code, bool experimental,
+                             const char *origin_host)
+{
+    call_node_t **pp = call_id ? call_find_link(t, call_id) : NULL;
+    if (!pp || !*pp)
+        return -1;
+    call_rec_t *r = &(*pp)->rec;
+    r->hss_result_code = code;
+    r->hss_result_experimental = experimental;
+    snprintf(r->hss_origin, sizeof r->hss_origin, "%s", origin_host ? origin_host : "");
     return 0;
 }
 

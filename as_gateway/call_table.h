@@ -20,6 +20,7 @@
 #define CALL_LIFETIME_MS (4ull * 3600 * 1000) /* a record outlives no call: lost BYEs cannot pin memory forever */
 #define CALL_ID_MAX 256                     /* Call-ID bytes kept; longer Call-IDs are not recorded */
 #define CALL_IDENTITY_MAX 256               /* caller/callee URI bytes kept */
+#define CALL_DIAM_ID_MAX 256                /* a DiameterIdentity (255 octets) and its NUL */
 
 typedef enum { CALL_EARLY = 0, CALL_CONFIRMED } call_state_t;
 
@@ -29,6 +30,9 @@ typedef struct {
     char callee[CALL_IDENTITY_MAX]; /* Request-URI as received (no parameters) */
     bool encryption_allowed;
     call_state_t state;
+    uint32_t hss_result_code;       /* an error answer to the call's UDRs (DESIGN §3): 0 = none */
+    bool hss_result_experimental;   /* an Experimental-Result-Code rather than a Result-Code */
+    char hss_origin[CALL_DIAM_ID_MAX]; /* the Origin-Host of that answer */
     uint64_t created_ms;
 } call_rec_t;
 
@@ -41,6 +45,9 @@ void call_table_free(call_table_t *t);
 int call_table_put(call_table_t *t, const char *call_id, const char *caller, const char *callee, bool allowed,
                    uint64_t now_ms);
 /* The record, or NULL. Valid until the next call that changes the table. */
+/* Records the Diameter error answer of the call's HSS lookups (put clears it). Returns 0, or -1 (no record). */
+int call_table_set_hss_error(call_table_t *t, const char *call_id, uint32_t code, bool experimental,
+                             const char *origin_host);
 const call_rec_t *call_table_get(const call_table_t *t, const char *call_id);
 int call_table_set_state(call_table_t *t, const char *call_id, call_state_t state);
 /* true when a record was removed. */

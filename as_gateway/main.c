@@ -72,7 +72,7 @@ static int open_all(const as_conf_t *c, as_app_t *app)
     if (app->checks && (c->checks_conf.subscription_source != AS_POLICY_UDM ||
                         c->checks_conf.attachment_source != AS_POLICY_UDM) &&
         as_checks_wait_hss(app->checks, AS_HSS_WAIT_MS) != 0)
-        log_warn("as", "HSS %s not connected yet: calls go on plain until it is", c->hss_identity);
+        log_warn("as", "no Diameter peer connected yet: HSS lookups fail (calls go on plain) until one is");
     proxy_conf_t pc = {app->base, c->sip_host, c->sip_port, app->reg, app->calls, app->checks, app->metrics};
     if (!(app->proxy = proxy_new(&pc, err, sizeof err)))
         return fprintf(stderr, "mihua-as: sip: %s\n", err), 1;

@@ -261,7 +261,8 @@ static void proxy_metrics_init(proxy_t *p, metrics_t *m)
     p->m.bindings = metrics_gauge(m, "mihua_as_registrations", NULL, "live registrar bindings");
     p->m.pending = metrics_gauge(m, "mihua_as_invites_pending", NULL, "INVITEs awaiting their final response");
     p->m.hss_open = metrics_gauge(m, "mihua_as_hss_peer_open", NULL,
-                                  "1 while the Sh peer (HSS) is connected; calls meanwhile get Sh answers");
+                                  "1 while some Sh peer (an HSS, or a relay) is connected; calls meanwhile get "
+                                  "Sh answers");
 }
 
 void proxy_refresh_metrics(void *proxy)
@@ -274,6 +275,7 @@ void proxy_refresh_metrics(void *proxy)
     metric_set(p->m.bindings, (int64_t)registrar_binding_count(p->reg));
     metric_set(p->m.pending, (int64_t)p->pending_invites);
     metric_set(p->m.hss_open, as_checks_hss_open(p->checks) ? 1 : 0);
+    as_checks_refresh_metrics(p->checks);
 }
 
 /* ---------------------------------------------------------------- life cycle */

@@ -84,6 +84,9 @@ static void on_checks(const as_decision_t *d, const as_lookup_results_t *r, void
              r && r->callee_rat[AS_SRC_UDM][0] ? r->callee_rat[AS_SRC_UDM] : "-");
     invite_count(d->allowed ? p->m.eligible : p->m.stripped[invite_reason_index(d->reason)]);
     invite_forward(p, pf, true, d->allowed, d->reason);
+    if (r && r->hss_error.code != 0)
+        (void)call_table_set_hss_error(p->calls, pf->call_id, r->hss_error.code, r->hss_error.experimental,
+                                       r->hss_error.origin_host);
 }
 
 void proxy_check_abort(proxy_t *p, pfwd_t *pf)

@@ -1,7 +1,11 @@
 /*
  * probe_sh — `mihua-probe sh`: one UDR to any HSS, the UDA decoded (TS 29.328 §6.1.1, TS 29.329 §6.1).
  *
- * The probe is a short-lived freeDiameter node that does not listen: it connects to the one HSS it was given,
+ * Where the probe connects (--peer, --peer-identity: an HSS or a relay) is separate from where the UDR is
+ * addressed (--dest-host, sent only when given; --dest-realm), as in the AS (DESIGN §3 "Diameter routing").
+ * --hss/--hss-host stay as the direct-HSS shorthand: peer = that HSS, and its identity is the Destination-Host.
+ *
+ * The probe is a short-lived freeDiameter node that does not listen: it connects to the one peer it was given,
  * waits for the capabilities exchange to finish, sends the UDR and waits for the answer on a condition variable
  * (the answer callback runs on a freeDiameter thread). Its default Origin-Host carries the process id, so several
  * probes can query one HSS at the same time without being taken for the same peer. The answer is printed for a
@@ -37,7 +41,8 @@ enum { PROBE_EXIT_OK = 0, PROBE_EXIT_NO_ANSWER = 1, PROBE_EXIT_USAGE = 2, PROBE_
 typedef struct {
     char addr[PROBE_MAX_NAME];
     int port;
-    const char *hss_host;
+    const char *hss_host;      /* the peer's identity (--peer-identity, or the --hss-host shorthand) */
+    const char *dest_host;     /* Destination-Host; NULL = none */
     const char *origin_host;
     const char *realm;
     const char *dest_realm;
@@ -62,18 +67,24 @@ typedef struct {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: mihua-probe sh --hss HOST:PORT (--impu URI | --msisdn DIGITS) [OPTIONS]\n"
-            "Sends one Sh User-Data-Request (TS 29.329) to an HSS over cleartext TCP and prints the answer.\n"
+            "Usage: mihua-probe sh --peer HOST:PORT (--impu URI | --msisdn DIGITS) [OPTIONS]\n"
+            "Sends one Sh User-Data-Request (TS 29.329) to an HSS, directly or through a relay, over cleartext TCP,\n"
+            "and prints the answer: the Origin-Host that answered and any Result-Code or Experimental-Result.\n"
             "\n"
-            "  --hss HOST:PORT           where the HSS listens (required)\n"
-            "  --hss-host FQDN           the HSS's Diameter identity (Origin-Host in its CEA); default %s\n"
+            "  --peer HOST:PORT          the Diameter peer to connect to: the HSS, or a relay (required)\n"
+            "  --peer-identity FQDN      its Diameter identity (Origin-Host in its CEA); no Destination-Host is\n"
+            "                            sent unless --dest-host\n"
+            "  --dest-host FQDN          Destination-Host of the UDR (behind a relay: the HSS); default none\n"
+            "  --hss HOST:PORT           the same as --peer\n"
+            "  --hss-host FQDN           shorthand for a direct HSS: peer identity AND Destination-Host;\n"
+            "                            default %s when no --peer-identity\n"
             "  --impu URI                User-Identity/Public-Identity, e.g. sip:+15550000001@ims.example\n"
             "  --msisdn DIGITS           User-Identity/MSISDN instead of --impu\n"
             "  --data-ref LIST           comma-separated: repository-data, ims-public-identity, msisdn, tads,\n"
             "                            or numbers (TS 29.328 §7.6); default %s\n"
             "  --service-indication SI   with repository-data; default %s\n"
             "  --realm REALM             our Origin-Realm; default %s\n"
-            "  --dest-realm REALM        Destination-Realm; default the domain of --hss-host\n"
+            "  --dest-realm REALM        Destination-Realm; default the domain of the Destination-Host, else --realm\n"
             "  --origin-host FQDN        our Origin-Host; default probe-<pid>.<realm>\n"
             "  --timeout-ms N            for connecting and for the answer; default %d\n"
             "  --json                    print the answer as one JSON object\n"
@@ -121,10 +132,12 @@ static int parse_data_refs(const char *list, probe_opts_t *o)
 
 static int parse_opts(int argc, char **argv, probe_opts_t *o, char *origin_buf, size_t origin_size)
 {
-    enum { O_HSS = 256, O_HSS_HOST, O_IMPU, O_MSISDN, O_DREF, O_SI, O_REALM, O_DREALM, O_ORIGIN, O_TIMEOUT,
+    enum { O_HSS = 256, O_HSS_HOST, O_PEER_ID, O_DHOST, O_IMPU, O_MSISDN, O_DREF, O_SI, O_REALM, O_DREALM, O_ORIGIN, O_TIMEOUT,
            O_JSON, O_XML, O_LOG };
     static const struct option opts[] = {
         {"hss", required_argument, NULL, O_HSS},          {"hss-host", required_argument, NULL, O_HSS_HOST},
+        {"peer", required_argument, NULL, O_HSS},         {"peer-identity", required_argument, NULL, O_PEER_ID},
+        {"dest-host", required_argument, NULL, O_DHOST},
         {"impu", required_argument, NULL, O_IMPU},        {"msisdn", required_argument, NULL, O_MSISDN},
         {"data-ref", required_argument, NULL, O_DREF},    {"service-indication", required_argument, NULL, O_SI},
         {"realm", required_argument, NULL, O_REALM},      {"dest-realm", required_argument, NULL, O_DREALM},
@@ -134,6 +147,7 @@ static int parse_opts(int argc, char **argv, probe_opts_t *o, char *origin_buf, 
         {NULL, 0, NULL, 0},
     };
     const char *drefs = PROBE_DEFAULT_DATA_REFS;
+    const char *peer_identity = NULL, *hss_host = NULL, *dest_host = NULL;
     log_level_t level = LOG_LVL_WARN;
     int opt;
 
@@ -147,11 +161,13 @@ static int parse_opts(int argc, char **argv, probe_opts_t *o, char *origin_buf, 
         switch (opt) {
         case O_HSS:
             if (parse_hostport(optarg, o) != 0) {
-                fprintf(stderr, "mihua-probe sh: --hss: expected HOST:PORT, not '%s'\n", optarg);
+                fprintf(stderr, "mihua-probe sh: --peer/--hss: expected HOST:PORT, not '%s'\n", optarg);
                 return PROBE_EXIT_USAGE;
             }
             break;
-        case O_HSS_HOST: o->hss_host = optarg; break;
+        case O_HSS_HOST: hss_host = optarg; break;
+        case O_PEER_ID: peer_identity = optarg; break;
+        case O_DHOST: dest_host = optarg; break;
         case O_IMPU: o->impu = optarg; break;
         case O_MSISDN: o->msisdn = optarg; break;
         case O_DREF: drefs = optarg; break;
@@ -184,16 +200,24 @@ static int parse_opts(int argc, char **argv, probe_opts_t *o, char *origin_buf, 
     }
     log_set_level(level);
     if (o->port == 0 || (o->impu == NULL) == (o->msisdn == NULL)) {
-        fprintf(stderr, "mihua-probe sh: need --hss and exactly one of --impu or --msisdn\n");
+        fprintf(stderr, "mihua-probe sh: need --peer (or --hss) and exactly one of --impu or --msisdn\n");
         return PROBE_EXIT_USAGE;
     }
+    if (peer_identity && hss_host) {
+        fprintf(stderr, "mihua-probe sh: --hss-host is the direct-HSS shorthand: with --peer-identity, give the "
+                        "Destination-Host as --dest-host\n");
+        return PROBE_EXIT_USAGE;
+    }
+    /* New style: the peer only, Destination-Host only when asked. Shorthand: the HSS is both. */
+    o->hss_host = peer_identity ? peer_identity : hss_host ? hss_host : PROBE_DEFAULT_HSS_HOST;
+    o->dest_host = dest_host ? dest_host : peer_identity ? NULL : o->hss_host;
     if (parse_data_refs(drefs, o) != 0) {
         fprintf(stderr, "mihua-probe sh: --data-ref: bad list '%s' (at most %d names or numbers)\n", drefs,
                 SH_MAX_DATA_REFS);
         return PROBE_EXIT_USAGE;
     }
     if (o->dest_realm == NULL) {
-        const char *dot = strchr(o->hss_host, '.');
+        const char *dot = o->dest_host ? strchr(o->dest_host, '.') : NULL;
         o->dest_realm = dot != NULL && dot[1] != '\0' ? dot + 1 : o->realm;
     }
     if (o->origin_host == NULL) {
@@ -259,7 +283,7 @@ static struct msg *exchange(const sh_dict_t *dict, const probe_opts_t *o, double
         .n_data_refs = o->n_data_refs,
         .service_indication = o->service_indication,
         .dest_realm = o->dest_realm,
-        .dest_host = o->hss_host,
+        .dest_host = o->dest_host,
     };
     struct msg *req = NULL;
     struct timespec expire, deadline, t0;

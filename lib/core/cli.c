@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define CLI_MAX_OPTIONS 32 /* more settings than any mihua daemon has */
+#define CLI_OPT_NAME_MAX 64 /* "--" and a long option name, as errors name it */
 #define CLI_OPT_BASE 256   /* getopt `val` of option i is CLI_OPT_BASE + i, clear of short options */
 
 static const cfg_field_t *field_named(const cli_spec_t *spec, const char *name)
@@ -114,6 +115,25 @@ static int apply_list(const cli_spec_t *spec, const cli_option_t *o, const cfg_f
     return 0;
 }
 
+/* A CFG_OBJECT_LIST option takes the JSON array itself, checked by the file loader's own rules (wrapped in an
+ * object under the field's name, so its errors read like the file's). */
+static int apply_objects(const cli_spec_t *spec, const cli_option_t *o, const cfg_field_t *f, const char *arg)
+{
+    cfg_error_t err;
+    size_t size = strlen(f->name) + strlen(arg) + sizeof "{\"\": }";
+    char *text = malloc(size);
+    if (text == NULL)
+        return -1;
+    snprintf(text, size, "{\"%s\": %s}", f->name, arg);
+    char where[CLI_OPT_NAME_MAX];
+    snprintf(where, sizeof where, "--%s", o->name);
+    int rc = cfg_load_text(where, text, strlen(text), f, 1, &err);
+    free(text);
+    if (rc != 0)
+        fprintf(stderr, "%s: %s\n", spec->program, err.msg);
+    return rc;
+}
+
 /* Applies one option value to its field, with the field's checks. */
 static int apply(const cli_spec_t *spec, const cli_option_t *o, const cfg_field_t *f, const char *arg)
 {
@@ -154,6 +174,8 @@ static int apply(const cli_spec_t *spec, const cli_option_t *o, const cfg_field_
         return 0;
     case CFG_STRING_LIST:
         return apply_list(spec, o, f, arg);
+    case CFG_OBJECT_LIST:
+        return apply_objects(spec, o, f, arg);
     }
     fprintf(stderr, "%s: --%s: this setting has no command-line form\n", spec->program, o->name);
     return -1;

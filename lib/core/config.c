@@ -238,6 +238,60 @@ static int cfg_check_list(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
     return 0;
 }
 
+static int cfg_check_field(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v);
+
+/* One element of an object list: an object with only the sub-fields' keys, each of the right type. */
+static int cfg_check_element(cfg_ctx_t *cx, const char *name, const cfg_field_t *f, json_t *item) {
+    const char *key;
+    json_t *value;
+
+    if (!json_is_object(item)) {
+        cfg_fail(cx, 0, name, "must be an object");
+        return -1;
+    }
+    json_object_foreach(item, key, value) {
+        char sub_name[CFG_NAME_MAX];
+        const cfg_field_t *sf = cfg_field_named(f->sub, f->n_sub, key);
+        int w = snprintf(sub_name, sizeof(sub_name), "%s.%s", name, key);
+        if (w < 0 || (size_t)w >= sizeof(sub_name))
+            sf = NULL; /* a key this long is no setting of ours */
+        cx->steps[cx->n_steps++] = (jsonpos_step_t){.key = key};
+        if (sf == NULL || sf->type == CFG_OBJECT_LIST) {
+            cfg_fail(cx, 1, sub_name, "unknown setting");
+            return -1;
+        }
+        cfg_field_t named = *sf;
+        named.name = sub_name; /* errors name the element: "peers[1].port" */
+        if (cfg_check_field(cx, &named, value) < 0)
+            return -1;
+        cx->n_steps--;
+    }
+    return 0;
+}
+
+static int cfg_check_objects(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
+    size_t i;
+    json_t *item;
+
+    if (!json_is_array(v)) {
+        cfg_fail(cx, 0, f->name, "must be an array of objects");
+        return -1;
+    }
+    if (cx->n_steps + 2 > CFG_DEPTH_MAX) {
+        cfg_fail(cx, 0, f->name, "nested too deeply");
+        return -1;
+    }
+    json_array_foreach(v, i, item) {
+        char name[CFG_NAME_MAX];
+        snprintf(name, sizeof(name), "%s[%zu]", f->name, i);
+        cx->steps[cx->n_steps++] = (jsonpos_step_t){.key = NULL, .index = i};
+        if (cfg_check_element(cx, name, f, item) < 0)
+            return -1;
+        cx->n_steps--;
+    }
+    return 0;
+}
+
 static int cfg_check_field(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
     switch (f->type) {
     case CFG_STRING:
@@ -251,6 +305,8 @@ static int cfg_check_field(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
         return -1;
     case CFG_STRING_LIST:
         return cfg_check_list(cx, f, v);
+    case CFG_OBJECT_LIST:
+        return cfg_check_objects(cx, f, v);
     }
     cfg_fail(cx, 0, f->name, "unsupported field type");
     return -1;
@@ -303,6 +359,10 @@ static int cfg_store(const cfg_field_t *f, json_t *v) {
             *f->aux = count;
         return 0;
     }
+    case CFG_OBJECT_LIST:
+        json_decref(*(json_t **)f->dst); /* a value set before (the command line's, or a second load) */
+        *(json_t **)f->dst = json_incref(v);
+        return 0;
     }
     return -1;
 }
@@ -388,6 +448,9 @@ void cfg_free_strings(const cfg_field_t *fields, size_t n_fields) {
             *(char ***)f->dst = NULL;
             if (f->aux != NULL)
                 *f->aux = 0;
+        } else if (f->type == CFG_OBJECT_LIST) {
+            json_decref(*(json_t **)f->dst);
+            *(json_t **)f->dst = NULL;
         }
     }
 }
