@@ -70,6 +70,6 @@ echo "# stall past the watchdog: AS OPEN to hss1 ${RECOVERY_MS} ms after SIGCONT
 check "stall recovery within 2 Tw + Tc ($RECOVERY_MS ms; target 3000)" [ "$RECOVERY_MS" -le 14000 ]
 calls primary_back
 
-PLAIN=$(grep -l '"plain' "$T_DIR"/*.caller.json 2>/dev/null | wc -l)
+PLAIN=$(cat "$T_DIR"/*.caller.json | grep -c '"encrypted":false' || true)
 check "0 plain calls ($PLAIN)" [ "$PLAIN" = 0 ]
 finish
