@@ -337,6 +337,8 @@ static void ring(ue_call_t *call)
     call->state = UE_CS_RINGING;
     if (invite_respond(call, 180, "Ringing", false, NULL, NULL, 0, false) != 0)
         log_warn(UE_LOG, "call %s: 180 could not be sent", call->dlg.call_id);
+    else if (!call->sum.t_early) /* a late offer sends no 183: the 180 opens the early dialog */
+        call->sum.t_early = ue_call_elapsed(call);
     if (a->c->auto_answer && a->c->answer_after_ms > 0)
         ue_call_timer(call, &call->tm_wait, (unsigned)a->c->answer_after_ms, on_answer_timer);
     else if (a->c->auto_answer)
