@@ -129,4 +129,133 @@ expect_plain early183 caller "callee's 183 was not reliable (no 100rel)"
 heard_itself early183 caller
 check "early183: no PRACK from the caller" bash -c "! grep -q PRACK '$T_DIR/early183.caller.out'"
 
+# --- baresip, a real softphone from Debian (no 100rel): registers, calls a mihua-ue callee, is called -------------
+BS=$T_DIR/baresip
+BS_DUMP=$BS/dump # sndfile: each call's sent (enc) and received (dec) audio as 16-bit WAV
+mkdir -p "$BS_DUMP"
+BS_CTRL=$(free_port)
+python3 - "$BS/tone.wav" <<'PY' # baresip's voice: 4 s of a 1000 Hz tone, 8 kHz 16-bit mono (aufile's format)
+import math, struct, sys
+sr, f = 8000, 1000
+data = b''.join(struct.pack('<h', int(8000 * math.sin(2 * math.pi * f * i / sr))) for i in range(sr * 4))
+fmt = struct.pack('<HHIIHH', 1, 1, sr, sr * 2, 2, 16)
+body = b'WAVE' + b'fmt ' + struct.pack('<I', len(fmt)) + fmt + b'data' + struct.pack('<I', len(data)) + data
+open(sys.argv[1], 'wb').write(b'RIFF' + struct.pack('<I', len(body)) + body)
+PY
+# aubridge stands in for a sound card (nothing plays); ctrl_tcp takes commands (menu provides dial and hangup).
+cat >"$BS/config" <<CFG
+poll_method epoll
+sip_listen 127.0.0.1:${PORT[7]}
+net_interface 127.0.0.1
+audio_player aubridge,nil
+audio_source aufile,$BS/tone.wav
+audio_alert aubridge,nil
+module_path /usr/lib/baresip/modules
+module g711.so
+module aufile.so
+module aubridge.so
+module sndfile.so
+module_app account.so
+module_app menu.so
+module_app ctrl_tcp.so
+ctrl_tcp_listen 127.0.0.1:$BS_CTRL
+snd_path $BS_DUMP
+CFG
+echo "<sip:+15550000007@$D>;outbound=\"sip:127.0.0.1:$AS_SIP_PORT;lr\";regint=600;audio_codecs=PCMU;answermode=auto" \
+    >"$BS/accounts"
+baresip -f "$BS" -v >"$BS/out.log" 2>&1 &
+T_PIDS+=("$!")
+check "baresip registered at mihua-as" wait_for "$BS/out.log" '\+15550000007@.* 200 OK'
+
+# bs_ctl COMMAND [PARAMS]: one ctrl_tcp command (netstring JSON), true when baresip answers ok. baresip's log
+# (out.log) says what happened to the calls: "Call established", "Call with ... terminated".
+bs_ctl() {
+    python3 - "$BS_CTRL" "$@" <<'PY'
+import json, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+b = json.dumps({"command": sys.argv[2], "params": sys.argv[3] if len(sys.argv) > 3 else "", "token": "t"}).encode()
+s.sendall(str(len(b)).encode() + b":" + b + b",")
+buf = b""
+while True: # until the response to this command (events may come first)
+    d = s.recv(65536)
+    if not d:
+        sys.exit(1)
+    buf += d
+    while b":" in buf:
+        n, rest = buf.split(b":", 1)
+        if len(rest) < int(n) + 1:
+            break
+        msg, buf = json.loads(rest[:int(n)]), rest[int(n) + 1:]
+        if msg.get("response"):
+            sys.exit(0 if msg.get("ok") else print(msg) or 1)
+PY
+}
+
+# wait_count FILE REGEX N: until FILE has N lines matching REGEX.
+wait_count() {
+    local i
+    for i in $(seq 1 400); do
+        [ "$(grep -cE "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+# wait_dump_bytes SUFFIX BYTES: until baresip's newest *-SUFFIX.wav holds BYTES (its received audio flowing).
+wait_dump_bytes() {
+    local i f
+    for i in $(seq 1 400); do
+        f=$(ls -t "$BS_DUMP"/*-"$1".wav 2>/dev/null | head -1)
+        [ -n "$f" ] && [ "$(stat -c %s "$f")" -ge "$2" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+# tone WAV HZ: the audio is not silence and its pitch is HZ (zero crossings, +-10%); 16-bit PCM or u-law WAV.
+tone() {
+    python3 - "$@" <<'PY'
+import audioop, struct, sys
+b = open(sys.argv[1], 'rb').read()
+fmt = struct.unpack('<H', b[b.index(b'fmt ') + 8:][:2])[0]
+i = b.index(b'data')
+data = b[i + 8:i + 8 + struct.unpack('<I', b[i + 4:i + 8])[0]]
+pcm = audioop.ulaw2lin(data, 2) if fmt == 7 else data
+x = struct.unpack('<%dh' % (len(pcm) // 2), pcm)[800:] # skip the first 100 ms
+secs = len(x) / 8000
+crossings = sum(1 for a, c in zip(x, x[1:]) if (a < 0) != (c < 0))
+rms = audioop.rms(struct.pack('<%dh' % len(x), *x), 2) if x else 0
+hz = crossings / 2 / secs if secs else 0
+print(f"{sys.argv[1]}: {secs:.2f} s, rms {rms}, {hz:.0f} Hz")
+sys.exit(0 if secs >= 0.4 and rms > 300 and abs(hz - float(sys.argv[2])) < float(sys.argv[2]) * 0.1 else 1)
+PY
+}
+
+# baresip calls the mihua-ue callee (which sends its default 440 Hz tone): hang up once baresip has heard 1 s.
+ue_conf 2
+"$UE_BIN" -c "$T_DIR/ue2.json" answer --auto --count 1 --summary "$T_DIR/bs_out.callee.json" \
+    --wav-out "$T_DIR/bs_out.callee.in.wav" --ladder >"$T_DIR/bs_out.callee.out" 2>"$T_DIR/bs_out.callee.log" &
+CALLEE_PID=$!
+wait_for "$T_DIR/bs_out.callee.out" '^READY mihua-ue'
+check "bs_out: baresip dials the mihua-ue callee" bs_ctl dial "sip:+15550000002@$D" || kill "$CALLEE_PID"
+check "bs_out: baresip says the call is established" wait_count "$BS/out.log" ': Call established: ' 1
+check "bs_out: baresip hears the callee (1 s of decoded audio)" wait_dump_bytes dec 16044
+check "bs_out: baresip hangs up" bs_ctl hangup
+rc=0; wait "$CALLEE_PID" || rc=$?
+check "bs_out: mihua-ue callee exit 0 (connected)" [ "$rc" = 0 ]
+check "bs_out: baresip saw the call end" wait_count "$BS/out.log" ': Call with .* terminated' 1
+expect_plain bs_out callee "no encryption indicator in the INVITE"
+check "bs_out: the callee received baresip's 1000 Hz tone" tone "$T_DIR/bs_out.callee.in.wav" 1000
+check "bs_out: baresip received the callee's 440 Hz tone" tone "$(ls -t "$BS_DUMP"/*-dec.wav | head -1)" 440
+
+# the mihua-ue caller calls baresip (auto answer); the caller hangs up after 1.5 s of its 440 Hz tone.
+ue_conf 1
+rc=0
+"$UE_BIN" -c "$T_DIR/ue1.json" call "tel:+15550000007" --duration 1.5 --summary "$T_DIR/bs_in.caller.json" \
+    --wav-out "$T_DIR/bs_in.caller.in.wav" --ladder >"$T_DIR/bs_in.caller.out" 2>"$T_DIR/bs_in.caller.log" || rc=$?
+check "bs_in: mihua-ue caller exit 0 (connected)" [ "$rc" = 0 ]
+check "bs_in: baresip answered and saw the caller's BYE" wait_count "$BS/out.log" ': Call with .* terminated' 2
+check "bs_in: caller says plain with its reason" \
+    [ "$(sum bs_in caller "str(not j['encrypted'] and len(j['reason']) > 0)")" = True ]
+check "bs_in: the caller received baresip's 1000 Hz tone" tone "$T_DIR/bs_in.caller.in.wav" 1000
+check "bs_in: baresip received the caller's 440 Hz tone" tone "$(ls -t "$BS_DUMP"/*-dec.wav | head -1)" 440
+
 finish
