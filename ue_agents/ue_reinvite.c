@@ -5,7 +5,7 @@
  *   re-INVITE with an offer      200 with our answer: same address, direction mirrored (sendonly -> recvonly,
  *                                recvonly -> sendonly, inactive -> inactive), and the media follows at once:
  *                                new peer address, sending paused or resumed
- *   re-INVITE without SDP        200 with our offer (our current stream); the answer comes in the ACK
+ *   re-INVITE without SDP        200 with our offer (sendrecv: this UA never holds); the answer comes in the ACK
  *   on an encrypted call         488 + Warning: the session key is agreed only during setup (DESIGN §1), and a
  *                                plain answer would silently turn SRTP off
  *   before the call is confirmed, or while our 200 to an earlier re-INVITE awaits its ACK
@@ -92,11 +92,13 @@ static void accept_reinvite(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req, c
     ue_call_timer(call, &call->tm_reinv, call->reinv_retx_ms, on_reinv_retx);
 }
 
-/* A re-INVITE without SDP: offer our current stream (RFC 3261 §14.2); the ACK answers. */
+/* A re-INVITE without SDP: our offer in the 200 (RFC 3261 §14.2), the ACK answers. We never hold a call
+ * ourselves, so the offer is sendrecv whatever the last answer mirrored; the peer's answer says if it still holds. */
 static void offer_in_200(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
 {
     ue_agent_t *a = call->ag;
     char body[UE_SDP_MAX];
+    call->local_dir = UE_SDP_SENDRECV;
     int n = ue_sdp_plain_dir(body, sizeof body, call->role == UE_ROLE_CALLER ? "caller" : "callee",
                              ++call->sdp_version, a->c->media_ip, ue_media_port(call->media), call->local_dir);
     if (n < 0) {

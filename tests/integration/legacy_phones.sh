@@ -3,8 +3,8 @@
 # §13.2.1, RFC 3262, RFC 3264): mihua-ue agents through the real mihua-as (with mihua-hss, mihua-udm, mihua-kms)
 # against foreign user agents, each call plain with its reason and carrying audio both ways.
 #   sipp (tests/integration/sipp/legacy_*.xml, -rtp_echo: the mihua-ue end hears its own audio back):
-#     - INVITE offer without 100rel -> the 200 carries the answer; then hold (a=sendonly -> a=recvonly) and resume
-#       by re-INVITE on the plain call, the callee's media following
+#     - INVITE offer without 100rel -> the 200 carries the answer; then hold (a=sendonly -> a=recvonly), resume and
+#       a re-INVITE without SDP (offer in the 200, answer in the ACK) on the plain call, the callee's media following
 #     - INVITE without SDP -> the 200 carries the offer, the ACK the answer
 #     - a callee that answers 180/200 with no 183, the 200 retransmitted (ACKed again, not a new offer), then holds
 #       and resumes the mihua-ue caller
@@ -85,15 +85,17 @@ heard_itself() {
 check "sipp phone 5 registered (claims the capability)" sipp_register 5 ";+u.mihua.voenc"
 callee_up no100rel 2
 sipp_uac no100rel legacy_uac.xml 5 ";+u.mihua.voenc"
-check "no100rel: sipp saw the answer in the 200, recvonly to its hold, sendrecv to its resume" \
+check "no100rel: sipp saw the answer in the 200, recvonly to its hold, sendrecv to its resume, an offer to its empty re-INVITE" \
     bash -c "grep -q '200 carries the answer: m=audio' '$T_DIR'/*legacy_uac*_logs.log && \
              grep -q 'hold answered: a=recvonly' '$T_DIR'/*legacy_uac*_logs.log && \
-             grep -q 'resume answered: a=sendrecv' '$T_DIR'/*legacy_uac*_logs.log"
+             grep -q 'resume answered: a=sendrecv' '$T_DIR'/*legacy_uac*_logs.log && \
+             grep -q 'offer in the 200 to a re-INVITE without SDP: m=audio' '$T_DIR'/*legacy_uac*_logs.log"
 expect_plain no100rel callee "caller did not use 100rel (answer in the 200 OK)"
 heard_itself no100rel callee
 check "no100rel: the callee's media followed the hold and the resume" \
     bash -c "grep -q 're-INVITE: peer sendonly .* we say recvonly: sending paused' '$T_DIR/no100rel.callee.log' && \
-             grep -q 're-INVITE: peer sendrecv .* we say sendrecv: sending' '$T_DIR/no100rel.callee.log'"
+             grep -q 're-INVITE: peer sendrecv .* we say sendrecv: sending' '$T_DIR/no100rel.callee.log' && \
+             grep -q 're-INVITE answer in the ACK: peer sendrecv .* sending' '$T_DIR/no100rel.callee.log'"
 check "no100rel: the 183 was unreliable and the 200 repeated its answer (same o= line, RFC 3264 §8)" python3 - \
     "$T_DIR"/legacy_uac_[0-9]*_messages.log <<'PY'
 import re, sys
