@@ -134,13 +134,16 @@ static void on_reg_refresh(evutil_socket_t fd, short what, void *arg)
 
 /* ---------------------------------------------------------------- transaction user */
 
-/* Requests inside a call the caller side receives: only BYE is expected; anything else is refused politely. */
+/* Requests inside a call the caller side receives: BYE, and a re-INVITE (hold, resume) from a phone; anything
+ * else is refused politely. */
 static void caller_in_dialog(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
 {
     if (req->method == SIP_METHOD_BYE) {
         ue_call_respond(call, sid, req, 200, "OK", NULL, NULL, 0);
         ue_call_end(call, NULL);
-    } else if (req->method == SIP_METHOD_UPDATE || req->method == SIP_METHOD_INVITE) {
+    } else if (req->method == SIP_METHOD_INVITE) {
+        ue_reinvite_on_request(call, sid, req);
+    } else if (req->method == SIP_METHOD_UPDATE) {
         ue_call_respond(call, sid, req, 488, "Not Acceptable Here", NULL, NULL, 0);
     } else if (req->method != SIP_METHOD_ACK) {
         ue_call_respond(call, sid, req, 405, "Method Not Allowed", "Allow: " UE_ALLOW "\r\n", NULL, 0);
@@ -153,6 +156,8 @@ static void on_request(void *ctx, sip_txn_id_t id, sip_msg_t *req, const sip_add
     (void)src;
     ue_call_t *call = ue_call_find(a, req->call_id);
     if (req->method == SIP_METHOD_ACK) { /* of our 2xx: no transaction of its own (§17.1.1.3) */
+        if (call && call->state != UE_CS_ENDED && ue_reinvite_on_ack(call, req))
+            return;
         if (call && call->role == UE_ROLE_CALLEE)
             ue_callee_on_request(call, id, req);
         return;

@@ -90,6 +90,7 @@ void ue_call_unref(ue_call_t *call)
     if (call->all_next)
         call->all_next->all_prev = call->all_prev;
     ue_media_free(call->media);
+    ue_reinvite_free(call);
     if (call->tm_retx)
         event_free(call->tm_retx);
     if (call->tm_wait)
@@ -345,6 +346,7 @@ void ue_call_end(ue_call_t *call, const char *failure)
     ue_call_timer_stop(call->tm_retx);
     ue_call_timer_stop(call->tm_wait);
     ue_call_timer_stop(call->tm_guard);
+    ue_call_timer_stop(call->tm_reinv);
     if (call->media) {
         ue_media_stop(call->media);
         ue_media_release(call->media);

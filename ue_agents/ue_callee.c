@@ -9,6 +9,11 @@
  *       no key -> 488 with a Warning, and the session stays as the INVITE/183 set it (plain RTP)
  *   then 180, 200 (at once with --auto, after answer_after_ms, or when the user answers), ACK, media
  *
+ * Phones that do not speak mihua (ue_offer.h, RFC 3261 §13.2.1): without 100rel the 183 is unreliable, so the
+ * 200 repeats its answer byte for byte (same o= version, RFC 3264 §8); an INVITE without SDP gets our offer in
+ * the 200 and its answer from the ACK, and media starts at the ACK. Both are plain calls, with the reason said.
+ * A re-INVITE in the confirmed call goes to ue_reinvite.c.
+ *
  * The UAS keeps what RFC 3261/3262 leave to it: the reliable 183 is retransmitted from T1, doubling, until its
  * PRACK (64*T1, then 500); the 2xx from T1 doubling to T2 until the ACK (64*T1, then BYE, §13.3.1.4).
  */
@@ -86,12 +91,18 @@ static void stop_retx(ue_call_t *call)
 
 static void ring(ue_call_t *call);
 
-static int send_183(ue_call_t *call)
+/* Our answer to the INVITE's offer, or our offer when it had none: the same bytes each time it is sent (the 183
+ * and the 200 carry one answer; sdp_version only moves with the UPDATE, which this mode excludes). */
+static int invite_sdp(ue_call_t *call, char *body, int cap)
 {
     ue_agent_t *a = call->ag;
+    return ue_sdp_plain(body, cap, "callee", call->sdp_version, a->c->media_ip, ue_media_port(call->media));
+}
+
+static int send_183(ue_call_t *call)
+{
     char body[UE_SDP_MAX], more[160];
-    int blen = ue_sdp_plain(body, sizeof body, "callee", call->sdp_version, a->c->media_ip,
-                            ue_media_port(call->media));
+    int blen = invite_sdp(call, body, sizeof body);
     if (call->rel100) {
         RAND_bytes((unsigned char *)&call->rseq, sizeof call->rseq);
         call->rseq = call->rseq % UE_RSEQ_MAX + 1;
@@ -106,21 +117,26 @@ static int send_183(ue_call_t *call)
     return 0;
 }
 
-/* Whether this call can become encrypted, and if not, why (DESIGN §1). */
+/* Whether this call can become encrypted, and if not, why (DESIGN §1). An offer/answer shape that has no reliable
+ * early answer rules encryption out before anything else (DESIGN §2, ue_offer.h). */
 static void decide(ue_call_t *call, sip_msg_t *inv)
 {
     ue_agent_t *a = call->ag;
     bool caller_tag = sip_voenc_tagged(inv);
     call->rel100 = sip_tokens_has(&inv->supported, "100rel") || sip_tokens_has(&inv->require, "100rel");
-    call->expect_update = caller_tag && a->c->capable && a->kms && call->rel100;
-    if (!caller_tag)
+    call->oa_mode = ue_offer_callee_mode(inv->body.len > 0, call->rel100);
+    const char *oa_reason = ue_offer_plain_reason(call->oa_mode);
+    call->expect_update = caller_tag && a->c->capable && a->kms && !oa_reason;
+    if (call->oa_mode == UE_OFFER_LATE)
+        ue_call_plain(call, "%s", oa_reason);
+    else if (!caller_tag)
         ue_call_plain(call, "no encryption indicator in the INVITE (caller or network)");
     else if (!a->c->capable)
         ue_call_plain(call, "callee not capable");
     else if (!a->kms)
         ue_call_plain(call, "no usable KMS client (see the log)");
-    else if (!call->rel100)
-        ue_call_plain(call, "caller does not support reliable provisional responses (100rel)");
+    else if (oa_reason)
+        ue_call_plain(call, "%s", oa_reason);
 }
 
 void ue_callee_invite(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *inv)
@@ -150,13 +166,15 @@ void ue_callee_invite(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *inv)
         ue_call_end(call, "INVITE without a usable Contact");
         return;
     }
-    if (inv->body.len == 0 || ue_sdp_remote(inv->body.s, inv->body.len, &call->remote) != UE_SDP_OK) {
+    ue_sdp_result_t offer = inv->body.len > 0 ? ue_sdp_remote(inv->body.s, inv->body.len, &call->remote) : UE_SDP_OK;
+    if (offer != UE_SDP_OK) { /* no body is a late offer (answered in the 200); a bad one is refused */
+        log_info(UE_LOG, "call %s: 488 to the INVITE: unusable SDP offer (%s)", call_id, ue_sdp_result_str(offer));
         ue_call_respond(call, sid, inv, 488, "Not Acceptable Here",
                         "Warning: 304 mihua-ue \"an audio SDP offer is required\"\r\n", NULL, 0);
         ue_call_end(call, "INVITE without a usable SDP offer");
         return;
     }
-    call->have_remote = true;
+    call->have_remote = inv->body.len > 0;
     if (!(call->media = ue_media_new(a->base, a->c->media_ip, err, sizeof err))) {
         log_warn(UE_LOG, "call %s: %s", call_id, err);
         ue_call_respond(call, sid, inv, 500, "Server Internal Error", NULL, NULL, 0);
@@ -165,11 +183,11 @@ void ue_callee_invite(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *inv)
     }
     call->state = UE_CS_EARLY;
     decide(call, inv);
-    if (send_183(call) != 0) {
+    if (ue_offer_sends_183(call->oa_mode) && send_183(call) != 0) {
         ue_call_end(call, "183 could not be sent");
         return;
     }
-    if (!call->rel100)
+    if (call->oa_mode != UE_OFFER_EARLY_RELIABLE) /* nothing to wait for: no PRACK, no UPDATE */
         ring(call);
 }
 
@@ -260,6 +278,10 @@ static void on_update(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
         return;
     }
     ue_call_timer_stop(call->tm_wait);
+    if (call->oa_mode != UE_OFFER_EARLY_RELIABLE) { /* the 200 must repeat the INVITE's plain answer */
+        refuse_update(call, sid, req, 399, "a key offer needs the reliable 183 (100rel)");
+        return;
+    }
     if (!a->c->capable || !a->kms) {
         refuse_update(call, sid, req, 399, "callee not capable");
         ring(call);
@@ -315,6 +337,8 @@ static void ring(ue_call_t *call)
     call->state = UE_CS_RINGING;
     if (invite_respond(call, 180, "Ringing", false, NULL, NULL, 0, false) != 0)
         log_warn(UE_LOG, "call %s: 180 could not be sent", call->dlg.call_id);
+    else if (!call->sum.t_early) /* a late offer sends no 183: the 180 opens the early dialog */
+        call->sum.t_early = ue_call_elapsed(call);
     if (a->c->auto_answer && a->c->answer_after_ms > 0)
         ue_call_timer(call, &call->tm_wait, (unsigned)a->c->answer_after_ms, on_answer_timer);
     else if (a->c->auto_answer)
@@ -331,14 +355,42 @@ static void on_answer_timer(evutil_socket_t fd, short what, void *arg)
 
 void ue_callee_answer(ue_call_t *call)
 {
+    char body[UE_SDP_MAX];
+    int blen = 0;
     if (call->state != UE_CS_RINGING)
         return;
-    if (invite_respond(call, 200, "OK", false, NULL, NULL, 0, true) != 0) {
+    if (ue_offer_2xx_has_sdp(call->oa_mode) && (blen = invite_sdp(call, body, sizeof body)) < 0) {
+        ue_call_end(call, "200 could not be built");
+        return;
+    }
+    if (invite_respond(call, 200, "OK", false, NULL, body, blen, true) != 0) {
         ue_call_end(call, "200 could not be sent");
         return;
     }
     call->state = UE_CS_ANSWERED;
     call->sum.t_answer = ue_call_elapsed(call);
+    if (call->oa_mode != UE_OFFER_LATE) /* a late offer's media waits for the answer in the ACK */
+        ue_call_start_media(call, 0);
+}
+
+/* The ACK of our 200: the call is confirmed; after a late offer it carries the answer (RFC 3261 §13.2.1). */
+static void on_ack(ue_call_t *call, sip_msg_t *ack)
+{
+    ue_sdp_stream_t peer;
+    if (call->state != UE_CS_ANSWERED)
+        return;
+    ue_ladder_add_sip(&call->ladder, ue_now_us(), false, ack);
+    call->state = UE_CS_CONFIRMED;
+    stop_retx(call);
+    if (call->oa_mode != UE_OFFER_LATE)
+        return;
+    if (ue_sdp_stream(ack->body.s, ack->body.len, &peer) != UE_SDP_OK) {
+        log_warn(UE_LOG, "call %s: ACK without a usable SDP answer to our offer: hanging up", call->dlg.call_id);
+        snprintf(call->failure, sizeof call->failure, "ACK without an SDP answer to our offer");
+        ue_call_hangup(call);
+        return;
+    }
+    ue_call_follow(call, &peer, peer.dir == UE_SDP_SENDRECV || peer.dir == UE_SDP_RECVONLY, "answer in the ACK");
     ue_call_start_media(call, 0);
 }
 
@@ -380,11 +432,10 @@ void ue_callee_on_request(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
 {
     switch (req->method) {
     case SIP_METHOD_ACK:
-        if (call->state == UE_CS_ANSWERED) {
-            ue_ladder_add_sip(&call->ladder, ue_now_us(), false, req);
-            call->state = UE_CS_CONFIRMED;
-            stop_retx(call);
-        }
+        on_ack(call, req);
+        return;
+    case SIP_METHOD_INVITE:
+        ue_reinvite_on_request(call, sid, req);
         return;
     case SIP_METHOD_PRACK:
         on_prack(call, sid, req);

@@ -11,6 +11,11 @@
  * Every "no" on the way leaves a plain call with its reason: not capable or not on 4G/5G (no tag sent), the AS's
  * Warning (tag stripped), "callee not capable" (183 without tag, no Warning), the KMS's refusal or silence (no
  * UPDATE), the callee's 488 or a bad answer to the UPDATE.
+ *
+ * Callees that do not speak mihua (ue_offer.h, RFC 3261 §13.2.1): a 183 without 100rel is not PRACKed and cannot
+ * carry the key agreement (plain, reason said); its SDP is only a preview the 2xx confirms or replaces; a callee
+ * that goes 180/200, or straight to 200, answers in the 2xx; a repeated answer (same o= version) changes nothing.
+ * A re-INVITE from the callee (hold, resume) goes to ue_reinvite.c.
  */
 #include "ue_int.h"
 
@@ -138,15 +143,20 @@ static void ask_key(ue_call_t *call)
     ue_call_ref(call);
 }
 
-/* The first provisional with a dialog tells whether the callee (and the AS) let encryption go on. */
-static void decide_voenc(ue_call_t *call, sip_msg_t *resp)
+/* The first response with a dialog tells whether the callee (and the AS) let encryption go on. The key agreement
+ * needs the reliable 183 (DESIGN §2): a tagged but unreliable one cannot carry it. */
+static void decide_voenc(ue_call_t *call, sip_msg_t *resp, bool reliable_1xx)
 {
     char why[SIP_VOENC_REASON_MAX];
     if (call->voenc_decided || !call->tag_sent)
         return;
     call->voenc_decided = true;
-    if (sip_voenc_tagged(resp))
+    if (sip_voenc_tagged(resp) && reliable_1xx)
         ask_key(call);
+    else if (sip_voenc_tagged(resp) && resp->status >= 200)
+        ue_call_plain(call, "callee answered without a reliable 183: no key agreement");
+    else if (sip_voenc_tagged(resp))
+        ue_call_plain(call, "callee's %d was not reliable (no 100rel): no key agreement", resp->status);
     else if (sip_voenc_warning_reason(resp, why, sizeof why) == 0)
         ue_call_plain(call, "%s", why);
     else
@@ -163,9 +173,35 @@ static void send_prack(ue_call_t *call, uint32_t rseq)
         log_warn(UE_LOG, "call %s: PRACK could not be sent", call->dlg.call_id);
 }
 
+/* The SDP of a response to our INVITE (ue_offer.h): the final answer, a preview, a repeat or a conflict. */
+static void read_answer(ue_call_t *call, sip_msg_t *resp, bool reliable)
+{
+    ue_sdp_stream_t st = {0};
+    bool has = resp->body.len > 0 && ue_sdp_stream(resp->body.s, resp->body.len, &st) == UE_SDP_OK;
+    if (resp->body.len > 0 && !has)
+        log_warn(UE_LOG, "call %s: unusable SDP in the %d: ignored", call->dlg.call_id, resp->status);
+    switch (ue_offer_caller_body(has, reliable, call->answer_final, call->answer_version, st.version)) {
+    case UE_OFFER_TAKE:
+        call->answer_final = true;
+        call->answer_version = st.version;
+        /* fall through */
+    case UE_OFFER_PREVIEW:
+        call->remote = st.addr;
+        call->have_remote = true;
+        return;
+    case UE_OFFER_CONFLICT:
+        log_warn(UE_LOG, "call %s: the %d carries an SDP other than the answer already taken (o= version %llu, "
+                 "not %llu): ignored (RFC 3261 §13.2.1)", call->dlg.call_id, resp->status,
+                 (unsigned long long)st.version, (unsigned long long)call->answer_version);
+        return;
+    case UE_OFFER_REPEAT:
+    case UE_OFFER_NO_BODY:
+        return;
+    }
+}
+
 static void on_provisional(ue_call_t *call, sip_msg_t *resp)
 {
-    ue_sdp_addr_t addr;
     call->got_provisional = true;
     if (!resp->to.tag.s)
         return; /* no dialog yet (§12.1.2) */
@@ -177,10 +213,10 @@ static void on_provisional(ue_call_t *call, sip_msg_t *resp)
         call->state = UE_CS_EARLY;
     if (!call->sum.t_early)
         call->sum.t_early = ue_call_elapsed(call);
-    if (!call->have_remote && resp->body.len > 0 && ue_sdp_remote(resp->body.s, resp->body.len, &addr) == UE_SDP_OK)
-        call->remote = addr, call->have_remote = true;
-    decide_voenc(call, resp);
-    if (sip_tokens_has(&resp->require, "100rel") && resp->rseq && (call->last_rseq == 0 || resp->rseq > call->last_rseq)) {
+    bool reliable = sip_tokens_has(&resp->require, "100rel") && resp->rseq; /* RFC 3262 §4: else not PRACKed */
+    read_answer(call, resp, reliable);
+    decide_voenc(call, resp, reliable);
+    if (reliable && (call->last_rseq == 0 || resp->rseq > call->last_rseq)) {
         call->last_rseq = resp->rseq;
         send_prack(call, resp->rseq);
     }
@@ -210,7 +246,6 @@ static void send_ack(ue_call_t *call)
 
 static void on_2xx(ue_call_t *call, sip_msg_t *resp)
 {
-    ue_sdp_addr_t addr;
     if (ue_dialog_uac_update(&call->dlg, resp) != 0)
         log_warn(UE_LOG, "call %s: 2xx without To tag or Contact", call->dlg.call_id);
     if (call->got_2xx) {
@@ -227,9 +262,15 @@ static void on_2xx(ue_call_t *call, sip_msg_t *resp)
         return;
     }
     call->state = UE_CS_CONFIRMED;
-    if (!call->have_remote && resp->body.len > 0 && ue_sdp_remote(resp->body.s, resp->body.len, &addr) == UE_SDP_OK)
-        call->remote = addr, call->have_remote = true;
+    read_answer(call, resp, true);
+    decide_voenc(call, resp, false); /* a callee that answered without any provisional with a dialog */
     send_ack(call);
+    if (!call->answer_final) { /* RFC 3261 §13.2.1: the 2xx was the last place the answer could be */
+        log_warn(UE_LOG, "call %s: no SDP answer in a reliable response: hanging up", call->dlg.call_id);
+        snprintf(call->failure, sizeof call->failure, "callee sent no SDP answer");
+        ue_call_hangup(call);
+        return;
+    }
     ue_media_release(call->media); /* a key offer still unanswered now stays unanswered: judge what came */
     if (call->update_sent && !call->encrypted)
         ue_call_plain(call, "no answer to the key offer before the call was answered");

@@ -51,6 +51,19 @@ int ue_dialog_uac_update(ue_dialog_t *d, sip_msg_t *resp)
     return 0;
 }
 
+int ue_dialog_refresh_target(ue_dialog_t *d, sip_msg_t *req)
+{
+    char target[UE_HDR_MAX];
+    if (sip_parse_headers(req, SIP_HF_ALL) != SIP_OK)
+        return -1;
+    if (req->ncontact == 0)
+        return 0;
+    if (contact_target(req, target, sizeof target) != 0)
+        return -1;
+    memcpy(d->remote_target, target, sizeof target);
+    return 0;
+}
+
 int ue_dialog_uas_init(ue_dialog_t *d, sip_msg_t *inv, const char *local_tag)
 {
     memset(d, 0, sizeof *d);

@@ -58,6 +58,10 @@ int ue_dialog_uac_update(ue_dialog_t *d, sip_msg_t *resp);
  * INVITE's Contact as the remote target, its CSeq as the remote CSeq. 0 or -1. */
 int ue_dialog_uas_init(ue_dialog_t *d, sip_msg_t *inv, const char *local_tag);
 
+/* A target refresh request (re-INVITE, §12.2.2): its Contact, when it has one, becomes the remote target. 0, or
+ * -1 when the Contact is unusable (the target stays). */
+int ue_dialog_refresh_target(ue_dialog_t *d, sip_msg_t *req);
+
 /* Writes a request of this dialog (or, before it is established, to the UAC's target). Route values go in order;
  * the Request-URI is r->ruri or the remote target. Returns the length or -1 when out is too small. */
 int ue_dialog_request(const ue_dialog_t *d, const ue_req_t *r, char *out, int cap);

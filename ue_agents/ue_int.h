@@ -15,6 +15,7 @@
 #include "sip/sip_transport.h"
 #include "sip/sip_txn.h"
 #include "ue_agent.h"
+#include "ue_offer.h"
 #include "ue_sdp.h"
 
 #define UE_LOG "ue"
@@ -91,6 +92,20 @@ struct ue_call {
     char *inv;                    /* our INVITE as sent (caller) or the INVITE received (callee) */
     size_t inv_len;
     uint32_t inv_cseq;
+
+    /* offer/answer (ue_offer.h) */
+    ue_offer_mode_t oa_mode;      /* callee: where the INVITE's answer travels */
+    bool answer_final;            /* caller: the answer came in a reliable response */
+    uint64_t answer_version;      /* its o= version */
+    ue_sdp_dir_t local_dir;       /* the direction our current SDP says */
+    /* a re-INVITE from the peer (ue_reinvite.c): its 200 is retransmitted until the ACK (§13.3.1.4) */
+    sip_txn_id_t reinv_txn;
+    uint32_t reinv_cseq;
+    char *reinv_resp;
+    size_t reinv_resp_len;
+    unsigned reinv_retx_ms, reinv_retx_total;
+    bool reinv_wants_answer;      /* our 200 carried an offer (re-INVITE without SDP): the answer is in the ACK */
+    struct event *tm_reinv;
 
     /* caller */
     bool tag_sent, voenc_decided, prack_done, update_sent, got_2xx, got_provisional, cancel_sent;
@@ -178,6 +193,14 @@ void ue_call_response_text(sip_msg_t *resp, char *out, size_t cap);
 int ue_caller_start(ue_agent_t *a, const char *target);
 void ue_caller_on_response(ue_call_t *call, sip_txn_id_t id, sip_msg_t *resp);
 void ue_caller_stray_2xx(ue_call_t *call);
+
+/* ue_reinvite.c: a re-INVITE from the peer (hold, resume, new address) on a plain call, either role */
+void ue_reinvite_on_request(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req);
+/* The ACK of our 200 to a re-INVITE: true when it was that one (and its answer, if any, is applied). */
+bool ue_reinvite_on_ack(ue_call_t *call, sip_msg_t *ack);
+/* Points the media at the peer's stream and sends or holds as `send` says; logs what changed. */
+void ue_call_follow(ue_call_t *call, const ue_sdp_stream_t *peer, bool send, const char *why);
+void ue_reinvite_free(ue_call_t *call);
 
 /* ue_callee.c */
 void ue_callee_invite(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *inv);

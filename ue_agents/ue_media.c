@@ -48,6 +48,7 @@ struct ue_media {
     size_t src_off;
     uint64_t frames_left; /* 0 with unlimited: until stopped */
     bool unlimited, sending;
+    bool paused;          /* on hold (our SDP says recvonly/inactive): the clock runs, nothing leaves */
     uint16_t seq;
     uint32_t ts, ssrc;
     EVP_MD_CTX *sent_md;
@@ -213,7 +214,8 @@ static void on_tx(evutil_socket_t fd, short what, void *arg)
     (void)fd, (void)what;
     if (!m->sending)
         return;
-    send_frame(m);
+    if (!m->paused)
+        send_frame(m);
     if (!m->unlimited && --m->frames_left == 0) {
         ue_media_done_fn cb = m->on_done;
         void *ud = m->ud;
@@ -241,6 +243,8 @@ int ue_media_start(ue_media_t *m, const ue_audio_t *src, uint64_t frames, ue_med
     event_active(m->tx_ev, EV_TIMEOUT, 0); /* the first packet now, not 20 ms after the answer */
     return 0;
 }
+
+void ue_media_pause(ue_media_t *m, bool paused) { m->paused = paused; }
 
 void ue_media_stop(ue_media_t *m)
 {

@@ -67,6 +67,9 @@ void ue_media_release(ue_media_t *m);
  * The first packet leaves at once. 0 or -1. */
 int ue_media_start(ue_media_t *m, const ue_audio_t *src, uint64_t frames, ue_media_done_fn on_done, void *ud);
 void ue_media_stop(ue_media_t *m);
+/* Hold (RFC 3264 §8.4): while paused the 20 ms clock and the frame count go on but no packet is sent, so a call
+ * of N seconds still ends after N seconds; receiving is unaffected. */
+void ue_media_pause(ue_media_t *m, bool paused);
 /* Reads every datagram already queued on the socket (what the peer sent before its BYE or 200). */
 void ue_media_drain(ue_media_t *m);
 void ue_media_stats(const ue_media_t *m, ue_media_stats_t *out);

@@ -116,7 +116,7 @@ static void on_call_end(void *ud, const ue_call_summary_t *s)
     if (app->c->summary && ue_report_json(s, app->c->summary) != 0)
         fprintf(stderr, "mihua-ue: cannot write %s\n", app->c->summary);
     app->rc |= !s->connected;
-    /* an INVITE refused on arrival (no 183 sent: no offer, bad Contact) is not a call taken */
+    /* an INVITE refused on arrival (no 183 or 180 sent: bad offer, bad Contact) is not a call taken */
     if (app->c->cmd == UE_CMD_ANSWER && s->t_early && app->calls_left > 0 && --app->calls_left == 0) {
         ue_agent_accept(app->ag, false);
         app->done = true; /* the agent reports idle once this call is gone */

@@ -14,6 +14,21 @@
 
 #define SESS_ID "1"
 
+static sdp_dir_t to_sdp_dir(ue_sdp_dir_t d)
+{
+    switch (d) {
+    case UE_SDP_SENDONLY:
+        return SDP_DIR_SENDONLY;
+    case UE_SDP_RECVONLY:
+        return SDP_DIR_RECVONLY;
+    case UE_SDP_INACTIVE:
+        return SDP_DIR_INACTIVE;
+    case UE_SDP_SENDRECV:
+        break;
+    }
+    return SDP_DIR_SENDRECV;
+}
+
 static void fill_plain(sdp_session_t *s, const char *user, const char *ver, const char *ip, uint16_t port,
                        const char *proto)
 {
@@ -52,6 +67,18 @@ static int build(char *out, int cap, const char *user, uint32_t version, const c
 int ue_sdp_plain(char *out, int cap, const char *user, uint32_t version, const char *ip, uint16_t port)
 {
     return build(out, cap, user, version, ip, port, "RTP/AVP", NULL, NULL);
+}
+
+static int fill_dir(sdp_media_t *m, const void *arg)
+{
+    m->dir = to_sdp_dir(*(const ue_sdp_dir_t *)arg);
+    return 0;
+}
+
+int ue_sdp_plain_dir(char *out, int cap, const char *user, uint32_t version, const char *ip, uint16_t port,
+                     ue_sdp_dir_t dir)
+{
+    return build(out, cap, user, version, ip, port, "RTP/AVP", fill_dir, &dir);
 }
 
 typedef struct {
@@ -138,6 +165,52 @@ ue_sdp_result_t ue_sdp_remote(const char *body, int len, ue_sdp_addr_t *out)
     return r;
 }
 
+static ue_sdp_dir_t from_sdp_dir(sdp_dir_t d)
+{
+    switch (d) {
+    case SDP_DIR_SENDONLY:
+        return UE_SDP_SENDONLY;
+    case SDP_DIR_RECVONLY:
+        return UE_SDP_RECVONLY;
+    case SDP_DIR_INACTIVE:
+        return UE_SDP_INACTIVE;
+    case SDP_DIR_NONE:
+    case SDP_DIR_SENDRECV:
+        break;
+    }
+    return UE_SDP_SENDRECV;
+}
+
+/* RFC 2543 hold: c=0.0.0.0 asks not to be sent to, whatever the attribute says (RFC 3264 §8.4 keeps it legal). */
+static ue_sdp_dir_t dir_of(const sdp_session_t *s, const sdp_media_t *m, const ue_sdp_addr_t *a)
+{
+    ue_sdp_dir_t d = from_sdp_dir(m->dir != SDP_DIR_NONE ? m->dir : s->dir);
+    if (strcmp(a->ip, "0.0.0.0") != 0)
+        return d;
+    return d == UE_SDP_SENDRECV || d == UE_SDP_SENDONLY ? UE_SDP_SENDONLY : UE_SDP_INACTIVE;
+}
+
+static uint64_t version_of(sip_str_t v)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < v.len && i < 19 && v.s[i] >= '0' && v.s[i] <= '9'; i++)
+        n = n * 10 + (uint64_t)(v.s[i] - '0');
+    return n;
+}
+
+ue_sdp_result_t ue_sdp_stream(const char *body, int len, ue_sdp_stream_t *out)
+{
+    sdp_session_t *s;
+    const sdp_media_t *m;
+    ue_sdp_result_t r = parse_audio(body, len, &s, &m);
+    if (r == UE_SDP_OK && (r = media_addr(s, m, &out->addr)) == UE_SDP_OK) {
+        out->dir = dir_of(s, m, &out->addr);
+        out->version = version_of(s->origin.sess_version);
+    }
+    free(s);
+    return r;
+}
+
 /* An RTP/SAVP stream whose crypto lines all use kms: with one well-formed keyId. */
 static ue_sdp_result_t check_kms_lines(const sdp_media_t *m)
 {
@@ -217,6 +290,11 @@ ue_sdp_result_t ue_sdp_check_answer(const char *body, int len, const msrtp_suite
     }
     free(s);
     return r;
+}
+
+const char *ue_sdp_dir_str(ue_sdp_dir_t d)
+{
+    return sdp_dir_str(to_sdp_dir(d));
 }
 
 const char *ue_sdp_result_str(ue_sdp_result_t r)

@@ -9,7 +9,9 @@
  *
  * The callee picks the first suite in the caller's order that it also supports (ue_sdp_select); the caller accepts
  * an answer only when it names one of the offered lines, tag and suite both, with the keyId it sent
- * (ue_sdp_check_answer). Pure functions over text: the unit tests call them with any body.
+ * (ue_sdp_check_answer). Phones that do not speak mihua add plain bodies with a direction (hold and resume in a
+ * re-INVITE, RFC 3264 §8.4) and need the o= version read, to tell a repeated answer from a new one (RFC 3264 §8).
+ * Pure functions over text: the unit tests call them with any body.
  */
 #ifndef MIHUA_UE_SDP_H
 #define MIHUA_UE_SDP_H
@@ -39,6 +41,17 @@ typedef struct {
     uint16_t port;
 } ue_sdp_addr_t;
 
+/* An audio stream's direction attribute, as its sender wrote it (RFC 3264 §5.1, §6.1). */
+typedef enum { UE_SDP_SENDRECV = 0, UE_SDP_SENDONLY, UE_SDP_RECVONLY, UE_SDP_INACTIVE } ue_sdp_dir_t;
+
+/* What a plain offer or answer says about its audio stream. */
+typedef struct {
+    ue_sdp_addr_t addr;
+    ue_sdp_dir_t dir;  /* media-level attribute, else session-level, else sendrecv; c=0.0.0.0 (RFC 2543 hold)
+                          counts as "do not send to me" */
+    uint64_t version;  /* o= session version: equal in a repeated answer, greater in a new offer (RFC 3264 §8) */
+} ue_sdp_stream_t;
+
 typedef struct {
     msrtp_suite_t suite;
     uint32_t tag;
@@ -49,6 +62,9 @@ typedef struct {
 /* Bodies. user = o= username, version = o= session version (bumped by each new offer or answer of a side).
  * Each returns the length written, or -1 when out is too small. */
 int ue_sdp_plain(char *out, int cap, const char *user, uint32_t version, const char *ip, uint16_t port);
+/* The same with a direction attribute (the answer to a hold offer, RFC 3264 §6.1). */
+int ue_sdp_plain_dir(char *out, int cap, const char *user, uint32_t version, const char *ip, uint16_t port,
+                     ue_sdp_dir_t dir);
 int ue_sdp_srtp_offer(char *out, int cap, const char *user, uint32_t version, const char *ip, uint16_t port,
                       const msrtp_suite_t *suites, size_t n, const char *key_id);
 int ue_sdp_srtp_answer(char *out, int cap, const char *user, uint32_t version, const char *ip, uint16_t port,
@@ -56,6 +72,8 @@ int ue_sdp_srtp_answer(char *out, int cap, const char *user, uint32_t version, c
 
 /* The audio address of any offer or answer (INVITE, 183). */
 ue_sdp_result_t ue_sdp_remote(const char *body, int len, ue_sdp_addr_t *out);
+/* The audio stream of a plain offer or answer: address, direction, o= version. */
+ue_sdp_result_t ue_sdp_stream(const char *body, int len, ue_sdp_stream_t *out);
 /* Callee: the suite to use from an UPDATE re-offer. */
 ue_sdp_result_t ue_sdp_select(const char *body, int len, const msrtp_suite_t *supported, size_t n,
                               ue_sdp_choice_t *out);
@@ -64,5 +82,6 @@ ue_sdp_result_t ue_sdp_check_answer(const char *body, int len, const msrtp_suite
                                     const char *key_id, ue_sdp_choice_t *out);
 
 const char *ue_sdp_result_str(ue_sdp_result_t r);
+const char *ue_sdp_dir_str(ue_sdp_dir_t d);
 
 #endif

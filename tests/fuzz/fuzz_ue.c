@@ -2,7 +2,7 @@
  * fuzz_ue — libFuzzer target for what mihua-ue reads from peers and files beyond lib/sdp's parser: the UPDATE's
  * key offer (ue_sdp_select, DESIGN §2: first of the caller's suites the callee supports, kms:<keyId> only), the
  * answer to it (ue_sdp_check_answer: exactly one of the offered lines), the remote media address (ue_sdp_remote),
- * and WAV files (ue_wav_parse, RIFF chunks).
+ * a phone's stream with its direction and o= version (ue_sdp_stream, re-INVITE hold/resume), and WAV files (ue_wav_parse, RIFF chunks).
  *
  * The first input byte picks the mode (even: SDP, odd: WAV); the rest is the body. Properties for SDP: a
  * selected suite is one the callee supports and its keyId is base64url of bounded length; an accepted answer's
@@ -12,6 +12,7 @@
 
 #include <string.h>
 
+#include "ue_offer.h"
 #include "ue_sdp.h"
 #include "ue_wav.h"
 
@@ -30,8 +31,15 @@ static void fuzz_sdp(const char *body, int len)
 {
     ue_sdp_addr_t a;
     ue_sdp_choice_t c;
+    ue_sdp_stream_t st;
     if (ue_sdp_remote(body, len, &a) == UE_SDP_OK)
         FUZZ_CHECK(a.port > 0 && a.ip[0]);
+    if (ue_sdp_stream(body, len, &st) == UE_SDP_OK) {
+        FUZZ_CHECK(st.addr.port > 0 && st.addr.ip[0]);
+        FUZZ_CHECK(st.dir >= UE_SDP_SENDRECV && st.dir <= UE_SDP_INACTIVE);
+        /* the answer mirrors it: answering the answer gives the offer back (RFC 3264 §6.1) */
+        FUZZ_CHECK(ue_offer_answer_dir(ue_offer_answer_dir(st.dir)) == st.dir);
+    }
     if (ue_sdp_select(body, len, SUPPORTED, 2, &c) == UE_SDP_OK) {
         FUZZ_CHECK(c.suite == SUPPORTED[0] || c.suite == SUPPORTED[1]);
         FUZZ_CHECK(key_id_ok(c.key_id));

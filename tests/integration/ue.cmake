@@ -2,3 +2,4 @@
 mihua_integration_test(ue_calls ue_calls.sh)
 mihua_integration_test(ue_matrix ue_matrix.sh)
 mihua_integration_test(ue_faults ue_faults.sh)
+mihua_integration_test(legacy_phones legacy_phones.sh)

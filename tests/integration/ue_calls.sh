@@ -157,12 +157,13 @@ check "cancel: the callee was cancelled by the caller" grep -q "cancelled by the
 check "cancel: the caller's ladder shows CANCEL, its 200 and the 487" \
     bash -c "grep -q -- '--CANCEL' '$T_DIR/cancel.caller.out' && grep -q '487 Request Terminated' '$T_DIR/cancel.caller.out'"
 
-# --- bad input to an agent: garbage and an INVITE without an offer are refused, and the agent keeps serving -------
+# --- bad input to an agent: garbage and an INVITE with an unusable offer are refused, and the agent keeps serving --
+# (an INVITE without SDP is a late offer, answered in legacy_phones)
 "$UE_BIN" -c "$T_DIR/ue2.json" answer --auto --count 1 >"$T_DIR/bad.callee.out" 2>"$T_DIR/bad.callee.log" &
 bad_callee=$!
 wait_for "$T_DIR/bad.callee.out" '^READY mihua-ue'
 UE2_PORT=$(sed -nE 's/^READY mihua-ue sip=[^:]+:([0-9]+) .*/\1/p' "$T_DIR/bad.callee.out")
-check "bad input: garbage is dropped, an INVITE without SDP gets 488, a stray BYE 481" python3 - "$UE2_PORT" <<'PY'
+check "bad input: garbage is dropped, an INVITE with a broken SDP offer gets 488, a stray BYE 481" python3 - "$UE2_PORT" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5); s.bind(("127.0.0.1", 0))
 port = int(sys.argv[1]); me = s.getsockname()[1]
@@ -171,7 +172,7 @@ def req(method, tag, body=""):
             f"Max-Forwards: 70\r\nFrom: <sip:x@y>;tag=t1\r\nTo: <sip:+15550000002@y>{tag}\r\nCall-ID: bad-{method}@test\r\n"
             f"CSeq: 1 {method}\r\nContact: <sip:x@127.0.0.1:{me}>\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
 s.sendto(b"\x00\x01garbage that is not SIP", ("127.0.0.1", port))
-s.sendto(req("INVITE", ""), ("127.0.0.1", port))
+s.sendto(req("INVITE", "", "v=0\r\nthis is not SDP\r\n"), ("127.0.0.1", port))
 codes = []
 while len(codes) < 1:
     codes.append(int(s.recv(65535).split()[1]))

@@ -1,5 +1,7 @@
 /*
- * mihua-ue's pure modules: suite selection and the UPDATE's SDP offer/answer (ue_sdp), SRTP keys per direction
+ * mihua-ue's pure modules: suite selection and the UPDATE's SDP offer/answer (ue_sdp), where the INVITE's offer
+ * and answer travel with phones that do not speak mihua and the direction of a re-INVITE's answer (ue_offer),
+ * SRTP keys per direction
  * (ue_keys, cross-checked against lib/kms's independent HKDF), WAV I/O and G.711 (ue_wav), dialog requests
  * (ue_dialog), the ladder (ue_ladder) and the settings (ue_conf).
  */
@@ -20,6 +22,7 @@
 #include "ue_dialog.h"
 #include "ue_keys.h"
 #include "ue_ladder.h"
+#include "ue_offer.h"
 #include "ue_sdp.h"
 #include "ue_wav.h"
 
@@ -421,6 +424,99 @@ static void test_conf(void **state)
     ue_conf_free(&c);
 }
 
+/* ---------------------------------------------------------------- offer/answer with phones that do not speak mihua */
+
+/* RFC 3261 §13.2.1: the answer travels in a reliable response; only the reliable 183 can carry the key agreement. */
+static void test_offer_callee_modes(void **state)
+{
+    (void)state;
+    assert_int_equal(ue_offer_callee_mode(true, true), UE_OFFER_EARLY_RELIABLE);
+    assert_int_equal(ue_offer_callee_mode(true, false), UE_OFFER_ANSWER_IN_2XX);
+    assert_int_equal(ue_offer_callee_mode(false, true), UE_OFFER_LATE); /* 100rel does not help without an offer */
+    assert_int_equal(ue_offer_callee_mode(false, false), UE_OFFER_LATE);
+    assert_false(ue_offer_2xx_has_sdp(UE_OFFER_EARLY_RELIABLE)); /* the 183 already answered, reliably */
+    assert_true(ue_offer_2xx_has_sdp(UE_OFFER_ANSWER_IN_2XX));   /* the repeat the reported phone needed */
+    assert_true(ue_offer_2xx_has_sdp(UE_OFFER_LATE));            /* our offer */
+    assert_true(ue_offer_sends_183(UE_OFFER_EARLY_RELIABLE));
+    assert_true(ue_offer_sends_183(UE_OFFER_ANSWER_IN_2XX));
+    assert_false(ue_offer_sends_183(UE_OFFER_LATE));
+    assert_null(ue_offer_plain_reason(UE_OFFER_EARLY_RELIABLE));
+    assert_string_equal(ue_offer_plain_reason(UE_OFFER_ANSWER_IN_2XX), "caller did not use 100rel (answer in the 200 OK)");
+    assert_string_equal(ue_offer_plain_reason(UE_OFFER_LATE), "caller sent no SDP offer (answer in the ACK)");
+}
+
+static void test_offer_caller_bodies(void **state)
+{
+    (void)state;
+    /* has_body, reliable, have_final, final_version, body_version */
+    assert_int_equal(ue_offer_caller_body(false, true, false, 0, 0), UE_OFFER_NO_BODY);
+    assert_int_equal(ue_offer_caller_body(true, true, false, 0, 1), UE_OFFER_TAKE);     /* reliable 183 or 2xx */
+    assert_int_equal(ue_offer_caller_body(true, false, false, 0, 1), UE_OFFER_PREVIEW); /* 183 without 100rel */
+    assert_int_equal(ue_offer_caller_body(true, true, true, 1, 1), UE_OFFER_REPEAT);    /* 2xx repeating it */
+    assert_int_equal(ue_offer_caller_body(true, false, true, 1, 1), UE_OFFER_REPEAT);   /* 183 retransmitted */
+    assert_int_equal(ue_offer_caller_body(true, true, true, 1, 2), UE_OFFER_CONFLICT);  /* not a new offer */
+    assert_int_equal(ue_offer_caller_body(false, true, true, 1, 0), UE_OFFER_NO_BODY);  /* 2xx without SDP */
+}
+
+/* RFC 3264 §6.1: hold and resume by re-INVITE; what the answer says and whether we send. */
+static void test_offer_directions(void **state)
+{
+    (void)state;
+    assert_int_equal(ue_offer_answer_dir(UE_SDP_SENDRECV), UE_SDP_SENDRECV);
+    assert_int_equal(ue_offer_answer_dir(UE_SDP_SENDONLY), UE_SDP_RECVONLY);
+    assert_int_equal(ue_offer_answer_dir(UE_SDP_RECVONLY), UE_SDP_SENDONLY);
+    assert_int_equal(ue_offer_answer_dir(UE_SDP_INACTIVE), UE_SDP_INACTIVE);
+    assert_true(ue_offer_we_send(UE_SDP_SENDRECV));
+    assert_true(ue_offer_we_send(UE_SDP_SENDONLY));
+    assert_false(ue_offer_we_send(UE_SDP_RECVONLY));
+    assert_false(ue_offer_we_send(UE_SDP_INACTIVE));
+}
+
+static ue_sdp_stream_t stream_of(const char *body)
+{
+    ue_sdp_stream_t st;
+    memset(&st, 0xa5, sizeof st);
+    assert_int_equal(ue_sdp_stream(body, (int)strlen(body), &st), UE_SDP_OK);
+    return st;
+}
+
+static void test_sdp_streams(void **state)
+{
+    (void)state;
+    char b[UE_SDP_MAX + 1];
+    int n = ue_sdp_plain_dir(b, UE_SDP_MAX, "callee", 7, "127.0.0.2", 40002, UE_SDP_RECVONLY);
+    assert_true(n > 0);
+    b[n] = '\0';
+    assert_non_null(strstr(b, "o=callee 1 7 IN IP4 127.0.0.2\r\n"));
+    assert_non_null(strstr(b, "a=recvonly\r\n"));
+    ue_sdp_stream_t st = stream_of(b);
+    assert_int_equal(st.dir, UE_SDP_RECVONLY);
+    assert_int_equal(st.version, 7);
+    assert_string_equal(st.addr.ip, "127.0.0.2");
+    assert_int_equal(st.addr.port, 40002);
+    n = ue_sdp_plain(b, UE_SDP_MAX, "callee", 1, "127.0.0.2", 40002);
+    b[n] = '\0';
+    assert_int_equal(stream_of(b).dir, UE_SDP_SENDRECV);
+    /* a phone's hold: session-level attribute; an RFC 2543 phone's: c=0.0.0.0 */
+    st = stream_of("v=0\r\no=p 5 3 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\na=sendonly\r\n"
+                   "m=audio 4000 RTP/AVP 0\r\n");
+    assert_int_equal(st.dir, UE_SDP_SENDONLY);
+    assert_int_equal(st.version, 3);
+    st = stream_of("v=0\r\no=p 5 4 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n");
+    assert_int_equal(st.dir, UE_SDP_SENDONLY);
+    st = stream_of("v=0\r\no=p 5 4 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 0.0.0.0\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
+                   "a=recvonly\r\n");
+    assert_int_equal(st.dir, UE_SDP_INACTIVE);
+    /* media-level beats session-level */
+    st = stream_of("v=0\r\no=p 5 9 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\na=inactive\r\n"
+                   "m=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n");
+    assert_int_equal(st.dir, UE_SDP_SENDRECV);
+    ue_sdp_stream_t bad;
+    assert_int_equal(ue_sdp_stream("v=0\r\n", 5, &bad), UE_SDP_BAD);
+    const char *port0 = "v=0\r\no=p 5 9 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n";
+    assert_int_equal(ue_sdp_stream(port0, (int)strlen(port0), &bad), UE_SDP_NO_AUDIO); /* port 0: rejected */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,7 +525,9 @@ int main(void)
         cmocka_unit_test(test_kdf_per_direction), cmocka_unit_test(test_ulaw),
         cmocka_unit_test(test_wav_io),         cmocka_unit_test(test_tone),
         cmocka_unit_test(test_dialog_requests), cmocka_unit_test(test_ladder),
-        cmocka_unit_test(test_conf),
+        cmocka_unit_test(test_conf),           cmocka_unit_test(test_offer_callee_modes),
+        cmocka_unit_test(test_offer_caller_bodies), cmocka_unit_test(test_offer_directions),
+        cmocka_unit_test(test_sdp_streams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
