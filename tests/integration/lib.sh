@@ -94,6 +94,21 @@ wait_until() {
     done
 }
 
+# wait_stopped PID: every thread of PID has stopped (SIGSTOP is delivered asynchronously).
+wait_stopped() {
+    local deadline=$(( $(date +%s) + READY_TIMEOUT_S )) t running
+    while :; do
+        running=0
+        for t in /proc/"$1"/task/*/stat; do
+            # The state follows the command name in parentheses: "pid (comm) S ...".
+            [ "$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "$t" 2>/dev/null)" = T ] || running=1
+        done
+        [ "$running" = 0 ] && return 0
+        [ "$(date +%s)" -lt "$deadline" ] || { echo "  $1 did not stop" >&2; return 1; }
+        sleep 0.01
+    done
+}
+
 hss_peer_open() { curl -s --max-time 2 --http2-prior-knowledge "$1/metrics" | grep -q '^mihua_as_hss_peer_open 1'; }
 
 # wait_hss_open AS_SBI_URL [SECONDS]: until the AS reports its Sh peer OPEN (its READY does not wait forever for the HSS:

@@ -88,6 +88,7 @@ usable hss_back "$t0" "its READY" hss_peer_open "$AS_SBI" # the AS reconnected (
 back hss_back "$t0" "its READY"
 
 kill -STOP "$hss_PID"
+wait_stopped "$hss_PID" # SIGSTOP is delivered asynchronously
 fault hss_stalled "lookup timeout"
 check "hss_stalled: AS waited its budget, then stripped (lookup timeout)" \
     grep -Eq 'reason="lookup timeout" hss_us=[0-9]{6}' <(as_decision hss_stalled)
@@ -100,6 +101,7 @@ back hss_resumed "$t0" SIGCONT
 # test waits for the AS to say so rather than guessing how long a stall must last.
 hss_peer_not_open() { ! hss_peer_open "$1"; }
 kill -STOP "$hss_PID"
+wait_stopped "$hss_PID" # SIGSTOP is delivered asynchronously
 check "hss_watchdog: the AS saw its Sh peer go silent (watchdog)" \
     wait_until $(( (3 * AS_TW_S + 5) * 1000 )) hss_peer_not_open "$AS_SBI"
 fault hss_watchdog "lookup error"
@@ -117,6 +119,7 @@ start_udm
 back udm_back "$(now_ms)" "its READY"
 
 kill -STOP "$udm_PID"
+wait_stopped "$udm_PID" # SIGSTOP is delivered asynchronously
 fault udm_stalled "lookup timeout"
 kill -CONT "$udm_PID"
 t0=$(now_ms)
@@ -133,6 +136,7 @@ start_kms
 back kms_back "$(now_ms)" "its READY"
 
 kill -STOP "$kms_PID"
+wait_stopped "$kms_PID" # SIGSTOP is delivered asynchronously
 fault kms_stalled "KMS unreachable (timeout)"
 check "kms_stalled: connected within the KMS timeout and the callee's wait ($(answer_ms kms_stalled) ms)" \
     [ "$(answer_ms kms_stalled)" -le $((KMS_TIMEOUT_MS + UPDATE_WAIT_MS + SLACK_MS)) ]
