@@ -74,7 +74,11 @@ back() {
     ue_call "$name" 2 1
     expect_encrypted "$name" SM4_CM_128_HMAC_SM3_80
     t1=$(log_ms "$T_DIR/$name.caller.log" 'connected, encrypted: ') && ms=$(( t1 - t0 ))
-    echo "# $name: encrypted again $(printf '%d.%d' $(( ${ms:-0} / 1000 )) $(( ${ms:-0} % 1000 / 100 ))) s after $what"
+    if [ -n "$ms" ]; then
+        echo "# $name: encrypted again $((ms / 1000)).$((ms % 1000 / 100)) s after $what"
+    else
+        echo "# $name: not encrypted again after $what"
+    fi
     check "$name: encrypted again ${ms:-never} ms after $what, within $RECOVERY_MS ms" within_recovery "$ms"
 }
 
