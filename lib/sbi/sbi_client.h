@@ -9,10 +9,10 @@
  * no failed request, whatever the method).
  *
  * Retry (RFC 9110 §9.2.2, RFC 9113 §8.7): a request with an idempotent method (GET, HEAD, OPTIONS, TRACE, PUT,
- * DELETE) is resubmitted once, on a fresh connection, when no response byte arrived for it and either the
- * connection it went on was already established and then broke (closed, reset, write error) or its stream was
- * refused (above a GOAWAY's last-stream-id, or RST_STREAM REFUSED_STREAM). Never for POST or PATCH: the server may
- * have acted on it. The retry runs under the request's original timeout, so a caller's budget holds; a caller
+ * DELETE) is resubmitted once when no response byte arrived for it and either the connection it went on was
+ * already established and then broke (closed, reset, write error) or its stream was refused (above a GOAWAY's
+ * last-stream-id, or RST_STREAM REFUSED_STREAM). It goes on a fresh connection, or on the same one when only the
+ * stream was refused and the connection lives on. Never for POST or PATCH: the server may have acted on it. The retry runs under the request's original timeout, so a caller's budget holds; a caller
  * sees one callback either way, with elapsed_us from the first submission.
  *
  * Every request has a timeout (its own or the client's default); on expiry the stream is reset (CANCEL) and the
