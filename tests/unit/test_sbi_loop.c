@@ -46,6 +46,7 @@ typedef struct {
     char location[128];
     char allow[64];
     json_t *json;
+    uint64_t elapsed_us;
 } result_t;
 
 typedef struct {
@@ -120,6 +121,7 @@ static void on_response(const sbi_client_response_t *resp, void *ud)
     result_t *r = &fx->results[fx->n_results++];
     r->error = resp->error;
     r->status = resp->status;
+    r->elapsed_us = resp->elapsed_us;
     snprintf(r->content_type, sizeof(r->content_type), "%s", resp->content_type ? resp->content_type : "");
     snprintf(r->location, sizeof(r->location), "%s", resp->location ? resp->location : "");
     const char *allow = sbi_client_response_header(resp, "allow");
@@ -574,7 +576,7 @@ static void test_drain(void **state)
 /* The server restarted on the same port: the old instance is gone (its sockets closed) and the new one answers
  * /defer at once, so a request that reaches it proves where it went. `drain`: the old one drains (GOAWAY) instead
  * of vanishing. */
-static void restart_server(fx_t *fx, bool drain)
+static void restart_server_with(fx_t *fx, bool drain, sbi_handler_fn defer_handler)
 {
     uint16_t port = sbi_server_port(fx->srv);
     if (drain) {
@@ -586,13 +588,15 @@ static void restart_server(fx_t *fx, bool drain)
     sbi_server_config_t cfg = {.tls = fx->srv_tls, .name = "restarted"};
     sbi_server_t *srv = sbi_server_new(fx->base, &cfg);
     assert_non_null(srv);
-    assert_int_equal(sbi_server_route(srv, "GET", "/defer", h_ok, fx), 0);
+    assert_int_equal(sbi_server_route(srv, "GET", "/defer", defer_handler, fx), 0);
     assert_int_equal(sbi_server_route(srv, "POST", "/defer", h_ok, fx), 0);
     assert_int_equal(sbi_server_route(srv, "POST", "/echo", h_echo, fx), 0);
     assert_int_equal(sbi_server_listen(srv, "127.0.0.1", port), 0);
     fx->old_srv = fx->srv;
     fx->srv = srv;
 }
+
+static void restart_server(fx_t *fx, bool drain) { restart_server_with(fx, drain, h_ok); }
 
 /* One established connection, idle. */
 static void warm_up(fx_t *fx)
@@ -657,6 +661,26 @@ static void test_restart_mid_request_get_retried(void **state)
     assert_int_equal(fx->results[1].error, SBI_CLIENT_OK);
     assert_int_equal(fx->results[1].status, 200); /* the restarted server's answer */
     assert_int_equal(sbi_server_connection_count(fx->srv), 1);
+}
+
+/* The retry spends the request's own budget: it keeps the timer started at submission. The old server dies well
+ * into the budget and the new one never answers, so a timer re-armed at the retry would end the request at
+ * RESTART_AFTER_MS + BUDGET_MS or later, the right one at BUDGET_MS. */
+#define BUDGET_MS 1500
+#define RESTART_AFTER_MS 300 /* before the fixture server's own stream timeout (504) */
+static void test_restart_retry_within_budget(void **state)
+{
+    fx_t *fx = *state;
+    warm_up(fx);
+    request(fx, "GET", "/defer", NULL, NULL, NULL, 0, BUDGET_MS);
+    run_until(fx, 1, &fx->have_pending);
+    run_for_ms(fx, RESTART_AFTER_MS);
+    restart_server_with(fx, false, h_never);
+    run_until(fx, 2, NULL);
+    assert_int_equal(fx->results[1].error, SBI_CLIENT_ERR_TIMEOUT);
+    assert_true(fx->results[1].elapsed_us >= (BUDGET_MS - 10) * 1000ull); /* libevent's coarse clock: a jiffy */
+    assert_true(fx->results[1].elapsed_us < (RESTART_AFTER_MS + BUDGET_MS) * 1000ull);
+    assert_int_equal(sbi_server_connection_count(fx->srv), 1); /* it was retried, on the new server */
 }
 
 /* The same for a POST: the server may have acted on it, so it fails and nothing is resent. */
@@ -745,6 +769,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restart_idle_eof_noticed_at_once, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_restart_mid_request_get_retried, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_restart_mid_request_post_not_retried, setup_h2c, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_retry_within_budget, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_restart_goaway_get_retried_post_not, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_tls_round_trip, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(test_restart_idle_connection_not_used, setup_tls, teardown),
