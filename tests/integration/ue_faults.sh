@@ -66,6 +66,8 @@ usable() {
     local ms=$(( $(now_ms) - t0 ))
     check "$name: usable $ms ms after $what ($*), within $RECOVERY_MS ms" [ "$ms" -le "$RECOVERY_MS" ]
 }
+# ready_ms NAME: when daemon NAME wrote its READY line (its stdout file's mtime, ms since the epoch)
+ready_ms() { local t; t=$(stat -c %.3Y "$T_DIR/$1.out") && echo "${t/./}"; }
 within_recovery() { [ -n "$1" ] && [ "$1" -le "$RECOVERY_MS" ]; }
 # back NAME T0 WHAT: the first call placed after the component is back (at T0, ms since the epoch; WHAT says how)
 # is encrypted, and was so within RECOVERY_MS of T0
@@ -87,7 +89,7 @@ check "HSS: SIGTERM exit 0" stop_daemon "$hss_PID"
 fault hss_down "lookup error"
 check "hss_down: AS stripped for a lookup error" grep -q 'reason="lookup error"' <(as_decision hss_down)
 start_hss
-t0=$(now_ms)
+t0=$(ready_ms hss)
 usable hss_back "$t0" "its READY" hss_peer_open "$AS_SBI" # the AS reconnected (freeDiameter Tc)
 back hss_back "$t0" "its READY"
 
@@ -120,7 +122,7 @@ check "HSS: the AS's Sh peer is open again before the UDM faults" wait_hss_open 
 check "UDM: SIGTERM exit 0" stop_daemon "$udm_PID"
 fault udm_down "lookup error"
 start_udm
-back udm_back "$(now_ms)" "its READY"
+back udm_back "$(ready_ms udm)" "its READY"
 
 kill -STOP "$udm_PID"
 wait_stopped "$udm_PID" # SIGSTOP is delivered asynchronously
@@ -137,7 +139,7 @@ expect_plain kms_down callee "no key offer (UPDATE) from the caller within $UPDA
 check "kms_down: the callee answered within its wait ($(answer_ms kms_down) ms)" \
     [ "$(answer_ms kms_down)" -le $((UPDATE_WAIT_MS + SLACK_MS)) ]
 start_kms
-back kms_back "$(now_ms)" "its READY"
+back kms_back "$(ready_ms kms)" "its READY"
 
 kill -STOP "$kms_PID"
 wait_stopped "$kms_PID" # SIGSTOP is delivered asynchronously
