@@ -58,11 +58,13 @@ answers() { # answers URL [CURL OPTIONS...]: an HTTP answer (any status) within 
 udm_answers() { answers "http://127.0.0.1:$UDM_PORT/nudm-uecm/v1/msisdn-15550000001/registrations/amf-3gpp-access" \
     --http2-prior-knowledge; }
 kms_answers() { answers "$KMS_URL/kms/v1/session-keys" --cacert "$T_DIR/certs/ca.pem" -X POST; }
-# usable NAME T0 WHAT COMMAND...: COMMAND (what shows the component usable) succeeds within RECOVERY_MS of T0
+# usable NAME T0 WHAT COMMAND...: COMMAND (what shows the component usable) succeeds within RECOVERY_MS of T0. A
+# slower recovery is still waited for (up to READY_TIMEOUT_S), so the figure printed is the real one and the call
+# that follows tests the component, not the wait.
 usable() {
     local name=$1 t0=$2 what=$3
     shift 3
-    wait_until $(( t0 + RECOVERY_MS - $(now_ms) )) "$@" || true
+    wait_until $(( t0 + READY_TIMEOUT_S * 1000 - $(now_ms) )) "$@" || true
     local ms=$(( $(now_ms) - t0 ))
     check "$name: usable $ms ms after $what ($*), within $RECOVERY_MS ms" [ "$ms" -le "$RECOVERY_MS" ]
 }
