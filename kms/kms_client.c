@@ -14,6 +14,11 @@
  *
  * Trade-off: nonces are per client (per identity), not per connection; the KMS's nonce table is global, so the
  * nonce survives a reconnect, which only saves a round trip.
+ *
+ * A restarted KMS: lib/sbi never hands a request to a pooled connection the peer has closed, so the next issue or
+ * retrieve opens a fresh one (the new KMS's 401 for the old nonce costs one round). Issue and retrieve are POSTs: one
+ * lost in flight is reported as TRANSPORT, never resent (a second key for the call, or a retrieve that counts as
+ * done); only DELETE, idempotent, is retried by lib/sbi.
  */
 #include "kms_client.h"
 

@@ -23,6 +23,17 @@
  * Completion callbacks run from an event made active on the loop, never inside nghttp2 or sbi_client_request(),
  * so user code may submit, cancel or free the client from a callback; the dispatcher notices a freed client
  * through a flag on its stack.
+ *
+ * Dead pooled connections (a restarted peer). The io's read event is always armed, so an EOF on an idle connection
+ * frees it as soon as the loop sees it; and before a request goes on an idle pooled connection, a non-blocking
+ * MSG_PEEK checks for an EOF the loop has not dispatched yet (the peer's FIN and the request's trigger in one epoll
+ * batch), so even a POST finds a fresh connection then. What is left — the peer closing or refusing while the
+ * request is on its way — is covered by one retry, only where RFC 9110 §9.2.2 allows it (idempotent methods) and
+ * only when the server cannot have answered: the stream saw no response byte and either the connection it went on
+ * was already established and then broke (EOF, reset, write error, protocol error), or the stream was refused
+ * (above a GOAWAY's last-stream-id, or RST_STREAM REFUSED_STREAM: RFC 9113 §8.7, never processed). The request
+ * keeps its timer, so the retry spends the caller's own budget and never extends it. Idempotent requests keep a
+ * copy of their method, URL and headers for that (one allocation); others keep none and are never retried.
  */
 #include "sbi/sbi_client.h"
 
@@ -76,6 +87,10 @@ struct creq {
     creq_t *qnext; /* client completion queue, while in_queue */
     bool in_queue;
     bool done; /* outcome known */
+    bool responded; /* a response HEADERS frame arrived on its stream: the server has processed it */
+    bool on_pooled; /* its connection was established before it was submitted (not opened for it) */
+    bool retried;   /* resubmitted once already */
+    sbi_client_req_t *replay; /* idempotent requests: method, URL and headers for a retry (one block); else NULL */
     struct event timer;
     struct timespec start;
     uint64_t elapsed_us;
@@ -107,6 +122,7 @@ struct cconn {
     sbi_io_t *io;
     nghttp2_session *session;
     bool connected, dead, in_recv;
+    bool in_send; /* inside nghttp2_session_send: its callbacks may retry, which must not free this connection */
     creq_t *reqs;
 };
 
@@ -125,6 +141,7 @@ struct sbi_client {
 
 static void conn_fail(cconn_t *conn, sbi_client_err_t err);
 static int conn_flush(cconn_t *conn);
+static bool creq_retry(creq_t *r, bool refused);
 
 /* ------------------------------------------------------------------------------------------------ requests */
 
@@ -148,6 +165,7 @@ static void free_spill(creq_t *r)
 static void creq_free(creq_t *r)
 {
     event_del(&r->timer);
+    free(r->replay);
     free_spill(r);
     if (r->headers != r->inline_headers)
         free(r->headers);
@@ -352,6 +370,8 @@ static int on_header_cb(nghttp2_session *session, const nghttp2_frame *frame, co
     if (frame->hd.type != NGHTTP2_HEADERS)
         return 0;
     creq_t *r = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    if (r)
+        r->responded = true;
     if (!r || r->done || frame->headers.cat == NGHTTP2_HCAT_HEADERS)
         return 0; /* trailers are ignored */
     if (namelen == 7 && memcmp(name, ":status", 7) == 0) {
@@ -404,6 +424,8 @@ static int on_stream_close_cb(nghttp2_session *session, int32_t stream_id, uint3
     creq_t *r = nghttp2_session_get_stream_user_data(session, stream_id);
     if (!r)
         return 0;
+    if (error_code == NGHTTP2_REFUSED_STREAM && creq_retry(r, true))
+        return 0; /* GOAWAY below its id, or refused: not processed (RFC 9113 §8.7) */
     bool ok = error_code == NGHTTP2_NO_ERROR && r->status >= 200;
     creq_complete(r, ok ? SBI_CLIENT_OK : SBI_CLIENT_ERR_RESET);
     creq_unlink_conn(r);
@@ -447,8 +469,11 @@ static void conn_fail(cconn_t *conn, sbi_client_err_t err)
 {
     if (conn->reqs)
         log_info(LOG_MOD, "%s:%u: %s", conn->host, conn->port, sbi_client_strerror(err));
+    conn->dead = true; /* a retry must not come back to it */
     while (conn->reqs) {
         creq_t *r = conn->reqs;
+        if (err == SBI_CLIENT_ERR_CONNECTION && creq_retry(r, false))
+            continue;
         creq_complete(r, err);
         creq_unlink_conn(r);
         creq_maybe_free(r);
@@ -460,7 +485,9 @@ static void conn_fail(cconn_t *conn, sbi_client_err_t err)
  * connection failed (and was freed). */
 static int conn_flush(cconn_t *conn)
 {
+    conn->in_send = true;
     int rv = nghttp2_session_send(conn->session);
+    conn->in_send = false;
     if (rv != 0) {
         conn_fail(conn, SBI_CLIENT_ERR_CONNECTION);
         return -1;
@@ -608,11 +635,27 @@ static cconn_t *conn_new(sbi_client_t *c, const sbi_url_t *u)
     return conn;
 }
 
+/* An idle established connection whose peer has closed (the EOF is in the socket, its read event not dispatched
+ * yet) is freed here rather than given a request. Not while its own session is reading: the caller is inside it. */
+static bool conn_usable(cconn_t *conn)
+{
+    if (conn->dead)
+        return false;
+    if (!conn->connected || conn->reqs || conn->in_recv || conn->in_send || !sbi_io_peer_closed(conn->io))
+        return true;
+    log_debug(LOG_MOD, "%s:%u: closed by the peer while idle", conn->host, conn->port);
+    conn_fail(conn, SBI_CLIENT_ERR_CONNECTION); /* no requests on it: just freed */
+    return false;
+}
+
 static cconn_t *conn_get(sbi_client_t *c, const sbi_url_t *u)
 {
-    for (cconn_t *conn = c->conns; conn; conn = conn->next)
-        if (!conn->dead && conn->tls == u->tls && conn->port == u->port && strcmp(conn->host, u->host) == 0)
+    cconn_t *next;
+    for (cconn_t *conn = c->conns; conn; conn = next) {
+        next = conn->next;
+        if (conn->tls == u->tls && conn->port == u->port && strcmp(conn->host, u->host) == 0 && conn_usable(conn))
             return conn;
+    }
     return conn_new(c, u);
 }
 
@@ -702,6 +745,78 @@ static int submit(cconn_t *conn, creq_t *r, const sbi_client_req_t *rq, const sb
     return 0;
 }
 
+/* RFC 9110 §9.2.2: PUT, DELETE and the safe methods (§9.2.1). */
+static bool method_idempotent(const char *m)
+{
+    static const char *const idempotent[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
+    for (size_t i = 0; i < sizeof(idempotent) / sizeof(idempotent[0]); i++)
+        if (strcmp(m, idempotent[i]) == 0)
+            return true;
+    return false;
+}
+
+static char *copy_str(char **at, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = memcpy(*at, s, n);
+    *at += n;
+    return p;
+}
+
+/* What a retry resubmits, in one block: the request, its header array, then every string. The body stays in
+ * r->req_body. */
+static sbi_client_req_t *replay_new(const sbi_client_req_t *rq)
+{
+    size_t size = sizeof(sbi_client_req_t) + rq->n_headers * sizeof(sbi_header_t) + strlen(rq->method) + 1 +
+                  strlen(rq->url) + 1 + (rq->content_type ? strlen(rq->content_type) + 1 : 0);
+    for (size_t i = 0; i < rq->n_headers; i++)
+        size += strlen(rq->headers[i].name) + 1 + strlen(rq->headers[i].value) + 1;
+    sbi_client_req_t *p = malloc(size);
+    if (!p)
+        return NULL;
+    *p = *rq;
+    sbi_header_t *h = (sbi_header_t *)(p + 1);
+    char *at = (char *)(h + rq->n_headers);
+    p->headers = rq->n_headers ? h : NULL;
+    p->method = copy_str(&at, rq->method);
+    p->url = copy_str(&at, rq->url);
+    p->content_type = rq->content_type ? copy_str(&at, rq->content_type) : NULL;
+    p->body = NULL; /* r->req_body */
+    for (size_t i = 0; i < rq->n_headers; i++) {
+        h[i].name = copy_str(&at, rq->headers[i].name);
+        h[i].value = copy_str(&at, rq->headers[i].value);
+    }
+    return p;
+}
+
+/* Resubmits r on a fresh connection when the rule in the file header allows it (`refused`: the stream was refused,
+ * so it was not processed wherever it went). Returns true when r is no longer the caller's to complete: it is on
+ * another connection, or (connection failed at once) completed there. */
+static bool creq_retry(creq_t *r, bool refused)
+{
+    if (!r->replay || r->retried || r->done || !r->cb || r->responded || !(refused || r->on_pooled))
+        return false;
+    cconn_t *old = r->conn;
+    sbi_url_t u;
+    if (sbi_url_parse(r->replay->url, &u))
+        return false;
+    r->retried = true;
+    creq_unlink_conn(r);
+    cconn_t *conn = conn_get(r->client, &u);
+    r->req_off = 0;
+    if (!conn || submit(conn, r, r->replay, &u)) {
+        creq_complete(r, SBI_CLIENT_ERR_CONNECTION);
+        creq_maybe_free(r);
+        return true;
+    }
+    log_info(LOG_MOD, "%s %s: %s, retried on a %s connection", r->replay->method, u.path,
+             refused ? "stream refused" : "connection lost before any answer", conn->connected ? "pooled" : "new");
+    r->on_pooled = conn->connected;
+    if (!conn->in_recv && !conn->in_send && conn != old)
+        conn_flush(conn); /* a failure completes r (retried: no second retry) */
+    return true;
+}
+
 uint64_t sbi_client_request(sbi_client_t *c, const sbi_client_req_t *rq, sbi_client_cb cb, void *ud)
 {
     sbi_url_t u;
@@ -718,6 +833,11 @@ uint64_t sbi_client_request(sbi_client_t *c, const sbi_client_req_t *rq, sbi_cli
     creq_t *r = creq_new(c, rq, cb, ud);
     if (!r)
         return 0;
+    r->on_pooled = conn->connected;
+    if (method_idempotent(rq->method) && !(r->replay = replay_new(rq))) {
+        creq_free(r);
+        return 0;
+    }
     if (submit(conn, r, rq, &u)) {
         creq_free(r);
         return 0;

@@ -5,7 +5,15 @@
  * ALPN "h2" and certificate verification (sbi_tls.h). One connection per authority (scheme, host, port) is opened
  * on first use and reused; concurrent requests are multiplexed on it as streams, and nghttp2 queues requests
  * beyond the peer's SETTINGS_MAX_CONCURRENT_STREAMS. A connection that fails, or on which the peer sent GOAWAY,
- * is replaced for new requests.
+ * is replaced for new requests; one the peer closed while idle is never given a request (a restarted peer costs
+ * no failed request, whatever the method).
+ *
+ * Retry (RFC 9110 §9.2.2, RFC 9113 §8.7): a request with an idempotent method (GET, HEAD, OPTIONS, TRACE, PUT,
+ * DELETE) is resubmitted once when no response byte arrived for it and either the connection it went on was
+ * already established and then broke (closed, reset, write error) or its stream was refused (above a GOAWAY's
+ * last-stream-id, or RST_STREAM REFUSED_STREAM). It goes on a fresh connection, or on the same one when only the
+ * stream was refused and the connection lives on. Never for POST or PATCH: the server may have acted on it. The retry runs under the request's original timeout, so a caller's budget holds; a caller
+ * sees one callback either way, with elapsed_us from the first submission.
  *
  * Every request has a timeout (its own or the client's default); on expiry the stream is reset (CANCEL) and the
  * callback reports SBI_CLIENT_ERR_TIMEOUT. Callbacks never run inside sbi_client_request() or inside nghttp2:

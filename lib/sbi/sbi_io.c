@@ -404,5 +404,17 @@ void sbi_io_set_timeout(sbi_io_t *io, const struct timeval *tv)
         arm_read(io); /* not before sbi_io_connect: the socket is not connecting yet */
 }
 
+bool sbi_io_peer_closed(const sbi_io_t *io)
+{
+    if (io->state != IO_OPEN || (io->ssl && SSL_has_pending(io->ssl)))
+        return false;
+    uint8_t b;
+    ssize_t n;
+    do
+        n = recv(io->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK); /* FIN, or reset */
+}
+
 SSL *sbi_io_ssl(const sbi_io_t *io) { return io->ssl; }
 unsigned long sbi_io_tls_error(const sbi_io_t *io) { return io->tls_err; }

@@ -64,6 +64,10 @@ void sbi_io_flush(sbi_io_t *io);
 /* Bytes buffered and not written yet. */
 size_t sbi_io_pending(const sbi_io_t *io);
 
+/* True when the peer has closed an open connection and nothing is left to read before the EOF (a non-blocking
+ * MSG_PEEK; the read event reports the same EOF later). For idle connections: with data pending it says false. */
+bool sbi_io_peer_closed(const sbi_io_t *io);
+
 SSL *sbi_io_ssl(const sbi_io_t *io);
 /* The OpenSSL error that ended the connection or handshake, 0 when none. */
 unsigned long sbi_io_tls_error(const sbi_io_t *io);

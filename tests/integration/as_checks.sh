@@ -91,21 +91,6 @@ wait_more() {
     done
 }
 
-# wait_stopped PID: every thread of PID has stopped (SIGSTOP is delivered asynchronously).
-wait_stopped() {
-    local deadline=$(( $(date +%s) + READY_TIMEOUT_S )) t running
-    while :; do
-        running=0
-        for t in /proc/"$1"/task/*/stat; do
-            # The state follows the command name in parentheses: "pid (comm) S ...".
-            [ "$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "$t" 2>/dev/null)" = T ] || running=1
-        done
-        [ "$running" = 0 ] && return 0
-        [ "$(date +%s)" -lt "$deadline" ] || { echo "  $1 did not stop" >&2; return 1; }
-        sleep 0.01
-    done
-}
-
 # A cli that reads "CALLER CALLEE" lines from a fifo: one connected AS across changes to the world.
 cli_start() {
     local name=$1 fd

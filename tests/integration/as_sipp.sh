@@ -10,6 +10,8 @@
 SIPP_DIR=$MIHUA_SRC/tests/integration/sipp
 D=$MIHUA_TEST_DOMAIN
 LOOKUP_MS=300
+SLACK_MS=1500 # a timer firing late on a loaded 2-core machine (ASan): generous, the budget itself is what is tested
+COARSE_SLACK_MS=10 # libevent times with CLOCK_MONOTONIC_COARSE: a timer may fire a jiffy early
 write_subscribers "$T_DIR/subscribers.json"
 sed 's/check_it="true" assign_to="voenc"/check_it_inverse="true" assign_to="voenc"/' "$SIPP_DIR/callee.xml" \
     >"$T_DIR/callee_plain.xml"
@@ -53,8 +55,12 @@ register_all() {
 }
 
 curl_call() { # curl_call CALLID OUTFILE -> prints the HTTP status
-    curl -s --http2-prior-knowledge -o "$2" -w '%{http_code}' "$SBI/as/v1/calls/$1"
+    curl -s --max-time 2 --http2-prior-knowledge -o "$2" -w '%{http_code}' "$SBI/as/v1/calls/$1"
 }
+udp_bound() { ss -Hlun "sport = :$1" | grep -q .; }
+# wait_uas PORT: the callee's sipp has bound its UDP port (before that the AS's INVITE would meet a closed port)
+wait_uas() { wait_until $((READY_TIMEOUT_S * 1000)) udp_bound "$1" || { echo "  no sipp on UDP $1" >&2; return 1; }; }
+record_present() { [ "$(curl_call "$1" "$2")" = 200 ]; }
 
 # call NAME CALLER CALLEE REQUEST_URI kept|stripped: one complete call; the callee's scenario checks the tag.
 call() {
@@ -64,27 +70,23 @@ call() {
         -key user "+1555000000$callee" -trace_err -trace_msg "127.0.0.1:$AS_SIP_PORT" \
         >"$T_DIR/$name.callee.log" 2>&1) &
     local callee_pid=$!
-    sleep 0.3
-    local t0 t1
-    t0=$(date +%s%N)
+    wait_uas "${UE_PORT[$callee]}"
     (cd "$T_DIR" && exec sipp -sf "$SIPP_DIR/caller.xml" -m 1 -i 127.0.0.1 -p "${UE_PORT[$caller]}" -d 1500 -timeout 20 \
         -timeout_error -cid_str "mihua-$name-%u" -key user "+1555000000$caller" -key domain "$D" \
         -key callee "$ruri" -trace_err -trace_msg "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/$name.caller.log" 2>&1) &
-    local caller_pid=$! status="" i
-    for i in $(seq 1 60); do
-        status=$(curl_call "$cid" "$T_DIR/$name.call.json")
-        [ "$status" = 200 ] && break
+    local caller_pid=$! found=no
+    # the record lives from the INVITE to the BYE (the caller pauses 1.5 s): poll while the caller runs
+    while kill -0 "$caller_pid" 2>/dev/null; do
+        record_present "$cid" "$T_DIR/$name.call.json" && { found=yes; break; }
         sleep 0.05
     done
-    t1=$(date +%s%N)
-    check "$name: call record answered during the call" [ "$status" = 200 ]
+    check "$name: call record answered during the call" [ "$found" = yes ]
     local want=False
     [ "$expect" = kept ] && want=True
     check "$name: encryptionAllowed is $want" \
         [ "$(jget "$T_DIR/$name.call.json" "j.get('encryptionAllowed')")" = "$want" ]
     check "$name: record names caller and callee" \
         [ "$(jget "$T_DIR/$name.call.json" "j['caller'] + ' ' + j['callee']")" = "sip:+1555000000$caller@$D $ruri" ]
-    CALL_SETUP_MS=$(( (t1 - t0) / 1000000 ))
     local rc_caller=0 rc_callee=0
     wait "$caller_pid" || rc_caller=$?
     wait "$callee_pid" || rc_callee=$?
@@ -103,7 +105,7 @@ cancel_call() {
         -timeout_error -key user "+1555000000$callee" -trace_err -trace_msg -trace_logs "127.0.0.1:$AS_SIP_PORT" \
         >"$T_DIR/$name.callee.log" 2>&1) &
     local callee_pid=$!
-    sleep 0.3
+    wait_uas "${UE_PORT[$callee]}"
     (cd "$T_DIR" && exec sipp -sf "$SIPP_DIR/caller_cancel.xml" -m 1 -i 127.0.0.1 -p "${UE_PORT[$caller]}" -timeout 20 \
         -timeout_error -cid_str "mihua-$name-%u" -key user "+1555000000$caller" -key domain "$D" \
         -key callee "$ruri" -trace_err -trace_msg "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/$name.caller.log" 2>&1) &
@@ -157,8 +159,8 @@ check "INVITE to an unregistered callee: 404" [ "$(sip_probe "${UE_PORT[2]}" "si
 check "malformed INVITE (CSeq method differs): 400" [ "$(sip_probe 0 garbage 2)" = 400 ]
 
 kill -HUP "$as_PID"
-sleep 0.2
-check "SIGHUP: the AS keeps running (nothing to reload)" kill -0 "$as_PID"
+check "SIGHUP: the AS logged it (nothing to reload)" wait_for "$T_DIR/as.log" 'SIGHUP: nothing to reload'
+check "SIGHUP: the AS keeps running" kill -0 "$as_PID"
 
 call kept_nr 2 1 "tel:+15550000001" kept
 kill -INT "$TSHARK_PID"
@@ -183,11 +185,16 @@ check "AS log: UDM stopped gives a lookup error" grep -q 'mihua-udm_stopped-1.*e
 start_as
 register_all
 kill -STOP "$hss_PID"
+wait_stopped "$hss_PID"
 call hss_timeout 2 1 "sip:+15550000001@$D" stripped
 kill -CONT "$hss_PID"
 check "AS log: HSS silent gives a lookup timeout" grep -q 'mihua-hss_timeout-1.*reason="lookup timeout"' "$T_DIR/as.log"
-check "lookup timeout: the call record existed within 2 s of the INVITE ($CALL_SETUP_MS ms)" \
-    [ "$CALL_SETUP_MS" -lt 2000 ]
+# The AS's own figure (its decision line), not a wall clock around sipp's start-up: waited the budget, no longer.
+hss_us=$(grep -E 'call mihua-hss_timeout-1 .*encryption=stripped' "$T_DIR/as.log" | sed -nE 's/.* hss_us=([0-9]+).*/\1/p')
+in_budget() { [ -n "$1" ] && [ "$1" -ge $(((LOOKUP_MS - COARSE_SLACK_MS) * 1000)) ] &&
+    [ "$1" -le $(((LOOKUP_MS + SLACK_MS) * 1000)) ]; }
+check "lookup timeout: the AS gave up after its budget (${hss_us:-?} us, budget $LOOKUP_MS ms + $SLACK_MS ms slack)" \
+    in_budget "$hss_us"
 stop_daemon "$hss_PID" || true
 call hss_stopped 2 1 "sip:+15550000001@$D" stripped
 

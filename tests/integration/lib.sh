@@ -73,15 +73,50 @@ stop_daemon() {
     return "$rc"
 }
 
+# now_ms: wall-clock time in ms since the epoch (the clock the daemons' log timestamps use).
+now_ms() { date +%s%3N; }
+
+# log_ms FILE PATTERN: the time (ms since the epoch) of the first line of FILE matching PATTERN (a grep -E regex),
+# read from the ISO 8601 timestamp that starts every log line of mihua's programs. Fails when there is none.
+log_ms() {
+    local line
+    line=$(grep -m1 -E -- "$2" "$1") || return 1
+    date -d "${line%% *}" +%s%3N
+}
+
+# wait_until MS COMMAND...: until COMMAND succeeds, polled every 50 ms; fails once MS milliseconds have passed.
+wait_until() {
+    local deadline=$(( $(now_ms) + $1 ))
+    shift
+    until "$@"; do
+        [ "$(now_ms)" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
+}
+
+# wait_stopped PID: every thread of PID has stopped (SIGSTOP is delivered asynchronously).
+wait_stopped() {
+    local deadline=$(( $(date +%s) + READY_TIMEOUT_S )) t running
+    while :; do
+        running=0
+        for t in /proc/"$1"/task/*/stat; do
+            # The state follows the command name in parentheses: "pid (comm) S ...".
+            [ "$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "$t" 2>/dev/null)" = T ] || running=1
+        done
+        [ "$running" = 0 ] && return 0
+        [ "$(date +%s)" -lt "$deadline" ] || { echo "  $1 did not stop" >&2; return 1; }
+        sleep 0.01
+    done
+}
+
+hss_peer_open() { curl -s --max-time 2 --http2-prior-knowledge "$1/metrics" | grep -q '^mihua_as_hss_peer_open 1'; }
+
 # wait_hss_open AS_SBI_URL [SECONDS]: until the AS reports its Sh peer OPEN (its READY does not wait forever for the HSS:
 # calls meanwhile go on plain, which a test that expects encryption must not mistake for a bug).
 wait_hss_open() {
-    local sbi=$1 limit=${2:-$READY_TIMEOUT_S} deadline
-    deadline=$(( $(date +%s) + limit ))
-    until curl -s --http2-prior-knowledge "$sbi/metrics" | grep -q '^mihua_as_hss_peer_open 1'; do
-        [ "$(date +%s)" -lt "$deadline" ] || { echo "AS never connected to the HSS" >&2; return 1; }
-        sleep 0.05
-    done
+    wait_until $(( ${2:-$READY_TIMEOUT_S} * 1000 )) hss_peer_open "$1" && return 0
+    echo "AS never connected to the HSS" >&2
+    return 1
 }
 
 pass() { T_PASSES=$((T_PASSES + 1)); echo "ok - $*"; }

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Faults (issue 7; DESIGN §1 "a call never fails because of encryption", §3, §4): with a long encrypted call up
 # the whole time, each of mihua-hss, mihua-udm and mihua-kms is stopped and then stalled (SIGSTOP past its budget);
-# the calls placed meanwhile connect, carry audio and go plain within the budget, and the next call after the
-# component is back (freeDiameter reconnect, SBI reconnect) is encrypted again. The AS runs with
-# attachment_source=all so both the HSS and the UDM answers matter. The long call ends encrypted and bit-exact.
+# the calls placed meanwhile connect, carry audio and go plain within the budget, and the first call placed after the
+# component is back (freeDiameter reconnect, SBI reconnect) is encrypted again — no retried calls. Recovery is
+# measured: from the component being back (its READY line after a restart, SIGCONT after a stall) to the caller's
+# "connected, encrypted" log line, printed per case and bounded by RECOVERY_MS. Before the call the test waits on
+# what shows the component usable (the AS's Sh peer open; the UDM and KMS answering after SIGCONT), within the same
+# bound. The AS runs with attachment_source=all so both the HSS and the UDM answers matter. The long call ends
+# encrypted and bit-exact.
 # Last, the KMS refuses keys for calls the AS does not know (never was, or ended) and when the AS is down.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ue_lib.sh"
@@ -12,6 +16,8 @@ LOOKUP_MS=300
 KMS_TIMEOUT_MS=1000 # ue_lib's agents (kms.timeout_ms)
 UPDATE_WAIT_MS=1500 # ue_lib's agents (update_wait_ms)
 SLACK_MS=1500       # scheduling on a loaded 2-core machine, ASan: generous, the budgets are the point
+RECOVERY_MS=3000    # calls are encrypted again within 3 s of the component being back
+AS_TW_S=6           # the AS's Diameter watchdog (AS_SH_TW_TIMER_S): a silent HSS is suspect after 2 Tw (+ jitter)
 write_subs "1 true NR true" "2 true NR true" "5 true NR true" "6 true NR true"
 net_up --attachment-source all --lookup-timeout-ms "$LOOKUP_MS"
 KMS_CLI=$(dirname "$MIHUA_BIN")/tests/mihua-kms-cli
@@ -44,9 +50,40 @@ fault() {
     check "$1: the 183 came within the lookup budget ($(early_ms "$1") ms <= $LOOKUP_MS + $SLACK_MS)" \
         [ "$(early_ms "$1")" -le $((LOOKUP_MS + SLACK_MS)) ]
 }
-back() { # back NAME: the first call after recovery is encrypted again
-    ue_call "$1" 2 1
-    expect_encrypted "$1" SM4_CM_128_HMAC_SM3_80
+answers() { # answers URL [CURL OPTIONS...]: an HTTP answer (any status) within a second
+    local url=$1
+    shift
+    [ "$(curl -s --max-time 1 -o /dev/null -w '%{http_code}' "$@" "$url")" != 000 ]
+}
+udm_answers() { answers "http://127.0.0.1:$UDM_PORT/nudm-uecm/v1/msisdn-15550000001/registrations/amf-3gpp-access" \
+    --http2-prior-knowledge; }
+kms_answers() { answers "$KMS_URL/kms/v1/session-keys" --cacert "$T_DIR/certs/ca.pem" -X POST; }
+# usable NAME T0 WHAT COMMAND...: COMMAND (what shows the component usable) succeeds within RECOVERY_MS of T0. A
+# slower recovery is still waited for (up to READY_TIMEOUT_S), so the figure printed is the real one and the call
+# that follows tests the component, not the wait.
+usable() {
+    local name=$1 t0=$2 what=$3
+    shift 3
+    wait_until $(( t0 + READY_TIMEOUT_S * 1000 - $(now_ms) )) "$@" || true
+    local ms=$(( $(now_ms) - t0 ))
+    check "$name: usable $ms ms after $what ($*), within $RECOVERY_MS ms" [ "$ms" -le "$RECOVERY_MS" ]
+}
+# ready_ms NAME: when daemon NAME wrote its READY line (its stdout file's mtime, ms since the epoch)
+ready_ms() { local t; t=$(stat -c %.3Y "$T_DIR/$1.out") && echo "${t/./}"; }
+within_recovery() { [ -n "$1" ] && [ "$1" -le "$RECOVERY_MS" ]; }
+# back NAME T0 WHAT: the first call placed after the component is back (at T0, ms since the epoch; WHAT says how)
+# is encrypted, and was so within RECOVERY_MS of T0
+back() {
+    local name=$1 t0=$2 what=$3 t1 ms=""
+    ue_call "$name" 2 1
+    expect_encrypted "$name" SM4_CM_128_HMAC_SM3_80
+    t1=$(log_ms "$T_DIR/$name.caller.log" 'connected, encrypted: ') && ms=$(( t1 - t0 ))
+    if [ -n "$ms" ]; then
+        echo "# $name: encrypted again $((ms / 1000)).$((ms % 1000 / 100)) s after $what"
+    else
+        echo "# $name: not encrypted again after $what"
+    fi
+    check "$name: encrypted again ${ms:-never} ms after $what, within $RECOVERY_MS ms" within_recovery "$ms"
 }
 
 # --- HSS ------------------------------------------------------------------------------------------------------------
@@ -54,26 +91,48 @@ check "HSS: SIGTERM exit 0" stop_daemon "$hss_PID"
 fault hss_down "lookup error"
 check "hss_down: AS stripped for a lookup error" grep -q 'reason="lookup error"' <(as_decision hss_down)
 start_hss
-check "HSS back: the AS reconnected (freeDiameter Tc)" wait_hss_open "$AS_SBI"
-back hss_back
+t0=$(ready_ms hss)
+usable hss_back "$t0" "its READY" hss_peer_open "$AS_SBI" # the AS reconnected (freeDiameter Tc)
+back hss_back "$t0" "its READY"
 
 kill -STOP "$hss_PID"
+wait_stopped "$hss_PID" # SIGSTOP is delivered asynchronously
 fault hss_stalled "lookup timeout"
 check "hss_stalled: AS waited its budget, then stripped (lookup timeout)" \
     grep -Eq 'reason="lookup timeout" hss_us=[0-9]{6}' <(as_decision hss_stalled)
 kill -CONT "$hss_PID"
-back hss_resumed
+t0=$(now_ms)
+usable hss_resumed "$t0" SIGCONT hss_peer_open "$AS_SBI" # the link survived, or the AS reconnected
+back hss_resumed "$t0" SIGCONT
+
+# Stalled past the AS's watchdog (the peer goes SUSPECT; freeDiameter may drop the link when the HSS resumes): the
+# test waits for the AS to say so rather than guessing how long a stall must last.
+hss_peer_not_open() { ! hss_peer_open "$1"; }
+kill -STOP "$hss_PID"
+wait_stopped "$hss_PID" # SIGSTOP is delivered asynchronously
+check "hss_watchdog: the AS saw its Sh peer go silent (watchdog)" \
+    wait_until $(( (3 * AS_TW_S + 5) * 1000 )) hss_peer_not_open "$AS_SBI"
+fault hss_watchdog "lookup error"
+kill -CONT "$hss_PID"
+t0=$(now_ms)
+usable hss_watchdog_resumed "$t0" SIGCONT hss_peer_open "$AS_SBI" # the link recovered, or the AS reconnected
+back hss_watchdog_resumed "$t0" SIGCONT
+# The UDM cases below judge the UDM alone: whatever the HSS case above measured, its link must be up again first.
+check "HSS: the AS's Sh peer is open again before the UDM faults" wait_hss_open "$AS_SBI"
 
 # --- UDM ------------------------------------------------------------------------------------------------------------
 check "UDM: SIGTERM exit 0" stop_daemon "$udm_PID"
 fault udm_down "lookup error"
 start_udm
-back udm_back
+back udm_back "$(ready_ms udm)" "its READY"
 
 kill -STOP "$udm_PID"
+wait_stopped "$udm_PID" # SIGSTOP is delivered asynchronously
 fault udm_stalled "lookup timeout"
 kill -CONT "$udm_PID"
-back udm_resumed
+t0=$(now_ms)
+usable udm_resumed "$t0" SIGCONT udm_answers
+back udm_resumed "$t0" SIGCONT
 
 # --- KMS ------------------------------------------------------------------------------------------------------------
 check "KMS: SIGTERM exit 0" stop_daemon "$kms_PID"
@@ -82,14 +141,17 @@ expect_plain kms_down callee "no key offer (UPDATE) from the caller within $UPDA
 check "kms_down: the callee answered within its wait ($(answer_ms kms_down) ms)" \
     [ "$(answer_ms kms_down)" -le $((UPDATE_WAIT_MS + SLACK_MS)) ]
 start_kms
-back kms_back
+back kms_back "$(ready_ms kms)" "its READY"
 
 kill -STOP "$kms_PID"
+wait_stopped "$kms_PID" # SIGSTOP is delivered asynchronously
 fault kms_stalled "KMS unreachable (timeout)"
 check "kms_stalled: connected within the KMS timeout and the callee's wait ($(answer_ms kms_stalled) ms)" \
     [ "$(answer_ms kms_stalled)" -le $((KMS_TIMEOUT_MS + UPDATE_WAIT_MS + SLACK_MS)) ]
 kill -CONT "$kms_PID"
-back kms_resumed
+t0=$(now_ms)
+usable kms_resumed "$t0" SIGCONT kms_answers
+back kms_resumed "$t0" SIGCONT
 
 # --- the long call: up through all of it, encrypted to the end, every packet authenticated, audio bit-exact ----------
 kill -TERM "$LONG_CALLER"

@@ -3,7 +3,8 @@
  * call records are a route on the same server). Proves the Digest behaviour of issue 4: the first request learns
  * the challenge from a 401, later ones reuse the nonce with nc+1 and cost no 401, a client with a wrong key gives
  * up after KMS_CLIENT_MAX_AUTH_ROUNDS; and the full issue → retrieve → 410 → delete cycle with both sides
- * unwrapping the same key. A second, fake KMS serves a tampered wrappedKey: the client reports BAD_ANSWER.
+ * unwrapping the same key. A second, fake KMS serves a tampered wrappedKey: the client reports BAD_ANSWER. A KMS
+ * restarted under a UE's idle connection costs the UE's next key request nothing but a new challenge.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,6 +68,18 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
     fail_msg("watchdog: no answer within %d s", WATCHDOG_S);
 }
 
+/* The KMS (and the AS's call records) on `port` (0: any; fx->url says which). */
+static void start_kms(fx_t *fx, uint16_t port)
+{
+    fx->srv = sbi_server_new(fx->base, NULL);
+    assert_int_equal(sbi_server_route(fx->srv, "GET", "/as/v1/calls/{callId}", on_as, NULL), 0);
+    assert_int_equal(sbi_server_listen(fx->srv, "127.0.0.1", port), 0);
+    snprintf(fx->url, sizeof fx->url, "http://127.0.0.1:%u", sbi_server_port(fx->srv));
+    kms_api_cfg_t cfg = {fx->store, fx->keys, fx->audit, fx->sbi, fx->url, 1000, 60};
+    fx->api = kms_api_new(fx->srv, &cfg);
+    assert_non_null(fx->api);
+}
+
 static int setup(void **state)
 {
     fx_t *fx = calloc(1, sizeof *fx);
@@ -85,13 +98,7 @@ static int setup(void **state)
     fx->base = event_base_new();
     fx->keys = kms_keys_new(NULL);
     fx->sbi = sbi_client_new(fx->base, NULL);
-    fx->srv = sbi_server_new(fx->base, NULL);
-    assert_int_equal(sbi_server_route(fx->srv, "GET", "/as/v1/calls/{callId}", on_as, NULL), 0);
-    assert_int_equal(sbi_server_listen(fx->srv, "127.0.0.1", 0), 0);
-    snprintf(fx->url, sizeof fx->url, "http://127.0.0.1:%u", sbi_server_port(fx->srv));
-    kms_api_cfg_t cfg = {fx->store, fx->keys, fx->audit, fx->sbi, fx->url, 1000, 60};
-    fx->api = kms_api_new(fx->srv, &cfg);
-    assert_non_null(fx->api);
+    start_kms(fx, 0);
     fx->watchdog = evtimer_new(fx->base, on_watchdog, NULL);
     struct timeval tv = {WATCHDOG_S, 0};
     evtimer_add(fx->watchdog, &tv);
@@ -260,6 +267,27 @@ static void test_bad_wrapped_key(void **state)
     sbi_server_free(fake);
 }
 
+/* The KMS restarts while the UE's connection is idle (primed, as mihua-ue does after registering). The issue is a
+ * POST, never resent blindly: it must go on a fresh connection at once, and only the lost nonce costs a 401. */
+static void test_kms_restarted_while_idle(void **state)
+{
+    fx_t *fx = *state;
+    kms_client_t *caller = ue(fx, "tel:+15550000001", 0x01);
+    wait_t w = {.fx = fx};
+    assert_int_equal(kms_client_prime(caller, on_result, &w), 0);
+    run(&w);
+    assert_int_equal(w.res.status, KMS_CLIENT_OK);
+    uint16_t port = sbi_server_port(fx->srv);
+    sbi_server_free(fx->srv);
+    kms_api_free(fx->api);
+    start_kms(fx, port);
+    kms_client_result_t r = issue(fx, caller);
+    assert_int_equal(r.status, KMS_CLIENT_OK);
+    assert_int_equal(r.http_status, 201);
+    assert_int_equal(r.auth_rounds, 1); /* the new KMS does not know the old nonce */
+    kms_client_free(caller);
+}
+
 static void test_refused_arguments(void **state)
 {
     fx_t *fx = *state;
@@ -282,6 +310,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wrong_key_gives_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_wrapped_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kms_restarted_while_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_arguments, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,9 @@
  * the server gives on its own (400 bad JSON, 404, 405 + Allow, 413, 415, 431, 504), deferred answers including
  * one for a stream that went away (must be dropped, not used after free), client timeout and connect failure,
  * graceful drain, idle GOAWAY and transparent reconnection, bodies far above the output high-water mark and a TLS
- * record in both directions (the transport's partial writes, resumption when drained and multi-record reads). The
+ * record in both directions (the transport's partial writes, resumption when drained and multi-record reads), and
+ * a server restarted under a pooled connection (h2c and TLS): an idle dead connection is never used, a GET the old
+ * server dropped or refused (GOAWAY) is retried once on a fresh connection within its timeout, a POST never is. The
  * loop runs until the expected number of completions, bounded by a watchdog.
  */
 #include <setjmp.h>
@@ -44,6 +46,7 @@ typedef struct {
     char location[128];
     char allow[64];
     json_t *json;
+    uint64_t elapsed_us;
 } result_t;
 
 typedef struct {
@@ -61,6 +64,7 @@ typedef struct {
     bool have_pending;
     int stale_found; /* sbi_server_find results for a stream that went away: must stay 0 */
     bool drained;
+    sbi_server_t *old_srv; /* a draining server replaced by a restart (restart_server) */
 } fx_t;
 
 /* ------------------------------------------------------------------------------------------------ server side */
@@ -117,6 +121,7 @@ static void on_response(const sbi_client_response_t *resp, void *ud)
     result_t *r = &fx->results[fx->n_results++];
     r->error = resp->error;
     r->status = resp->status;
+    r->elapsed_us = resp->elapsed_us;
     snprintf(r->content_type, sizeof(r->content_type), "%s", resp->content_type ? resp->content_type : "");
     snprintf(r->location, sizeof(r->location), "%s", resp->location ? resp->location : "");
     const char *allow = sbi_client_response_header(resp, "allow");
@@ -233,6 +238,7 @@ static int setup_common(void **state, bool tls)
                                       fx), 0);
     assert_int_equal(sbi_server_route(fx->srv, "POST", "/echo", h_echo, fx), 0);
     assert_int_equal(sbi_server_route(fx->srv, "GET", "/defer", h_defer, fx), 0);
+    assert_int_equal(sbi_server_route(fx->srv, "POST", "/defer", h_defer, fx), 0);
     assert_int_equal(sbi_server_route(fx->srv, "GET", "/never", h_never, fx), 0);
     assert_int_equal(sbi_server_listen(fx->srv, "127.0.0.1", 0), 0);
     assert_true(sbi_server_port(fx->srv) > 0);
@@ -255,6 +261,7 @@ static int teardown(void **state)
         json_decref(fx->results[i].json);
     sbi_client_free(fx->cli);
     sbi_server_free(fx->srv);
+    sbi_server_free(fx->old_srv);
     SSL_CTX_free(fx->srv_tls);
     SSL_CTX_free(fx->cli_tls);
     event_base_free(fx->base);
@@ -562,6 +569,153 @@ static void test_drain(void **state)
     assert_int_equal(sbi_server_connection_count(fx->srv), 0);
 }
 
+/* ------------------------------------------------------------------------------------------------ restarts */
+
+#define RETRY_BUDGET_MS 300 /* the AS's lookup budget: a retry must fit inside the request's own timeout */
+
+/* The server restarted on the same port: the old instance is gone (its sockets closed) and the new one answers
+ * /defer at once, so a request that reaches it proves where it went. `drain`: the old one drains (GOAWAY) instead
+ * of vanishing. */
+static void restart_server_with(fx_t *fx, bool drain, sbi_handler_fn defer_handler)
+{
+    uint16_t port = sbi_server_port(fx->srv);
+    if (drain) {
+        sbi_server_drain(fx->srv, on_drained, fx); /* closes its listener now, its connection after the GOAWAY */
+    } else {
+        sbi_server_free(fx->srv);
+        fx->srv = NULL;
+    }
+    sbi_server_config_t cfg = {.tls = fx->srv_tls, .name = "restarted"};
+    sbi_server_t *srv = sbi_server_new(fx->base, &cfg);
+    assert_non_null(srv);
+    assert_int_equal(sbi_server_route(srv, "GET", "/defer", defer_handler, fx), 0);
+    assert_int_equal(sbi_server_route(srv, "POST", "/defer", h_ok, fx), 0);
+    assert_int_equal(sbi_server_route(srv, "POST", "/echo", h_echo, fx), 0);
+    assert_int_equal(sbi_server_listen(srv, "127.0.0.1", port), 0);
+    fx->old_srv = fx->srv;
+    fx->srv = srv;
+}
+
+static void restart_server(fx_t *fx, bool drain) { restart_server_with(fx, drain, h_ok); }
+
+/* One established connection, idle. */
+static void warm_up(fx_t *fx)
+{
+    request(fx, "GET", "/nudm-uecm/v1/imsi-1/registrations/amf-3gpp-access", NULL, NULL, NULL, 0, 0);
+    run_until(fx, 1, NULL);
+    assert_int_equal(fx->results[0].status, 200);
+    assert_int_equal(sbi_client_connection_count(fx->cli), 1);
+}
+
+/* The index of a result after the warm-up's with this outcome, or -1. */
+static int find_result(const fx_t *fx, sbi_client_err_t error, int status)
+{
+    for (int i = 1; i < fx->n_results; i++)
+        if (fx->results[i].error == error && fx->results[i].status == status)
+            return i;
+    return -1;
+}
+
+/* The peer's FIN is in the socket but the loop has not run: the idle connection is not used, even for a POST. */
+static void test_restart_idle_connection_not_used(void **state)
+{
+    fx_t *fx = *state;
+    warm_up(fx);
+    restart_server(fx, false);
+    request(fx, "POST", "/echo", SBI_CT_JSON, "{\"a\":1}", NULL, 0, RETRY_BUDGET_MS);
+    run_until(fx, 2, NULL);
+    assert_int_equal(fx->results[1].error, SBI_CLIENT_OK);
+    assert_int_equal(fx->results[1].status, 201);
+    assert_int_equal(sbi_client_connection_count(fx->cli), 1);
+    assert_int_equal(sbi_server_connection_count(fx->srv), 1);
+}
+
+/* The loop drops an idle connection the peer closed as soon as it sees the EOF. */
+static void test_restart_idle_eof_noticed_at_once(void **state)
+{
+    fx_t *fx = *state;
+    warm_up(fx);
+    restart_server(fx, false);
+    struct event *wd = evtimer_new(fx->base, watchdog_cb, fx);
+    struct timeval tv = {WATCHDOG_MS / 1000, 0};
+    evtimer_add(wd, &tv);
+    while (!fx->watchdog_fired && sbi_client_connection_count(fx->cli) > 0)
+        event_base_loop(fx->base, EVLOOP_ONCE);
+    event_free(wd);
+    assert_false(fx->watchdog_fired);
+    request(fx, "POST", "/echo", SBI_CT_JSON, "{\"a\":1}", NULL, 0, RETRY_BUDGET_MS);
+    run_until(fx, 2, NULL);
+    assert_int_equal(fx->results[1].status, 201);
+}
+
+/* The old server took the request and died before answering: the GET is retried on the new one within its own
+ * timeout. */
+static void test_restart_mid_request_get_retried(void **state)
+{
+    fx_t *fx = *state;
+    warm_up(fx);
+    request(fx, "GET", "/defer", NULL, NULL, NULL, 0, RETRY_BUDGET_MS);
+    run_until(fx, 1, &fx->have_pending);
+    restart_server(fx, false);
+    run_until(fx, 2, NULL);
+    assert_int_equal(fx->results[1].error, SBI_CLIENT_OK);
+    assert_int_equal(fx->results[1].status, 200); /* the restarted server's answer */
+    assert_int_equal(sbi_server_connection_count(fx->srv), 1);
+}
+
+/* The retry spends the request's own budget: it keeps the timer started at submission. The old server dies well
+ * into the budget and the new one never answers, so a timer re-armed at the retry would end the request at
+ * RESTART_AFTER_MS + BUDGET_MS or later, the right one at BUDGET_MS. */
+#define BUDGET_MS 1500
+#define RESTART_AFTER_MS 300 /* before the fixture server's own stream timeout (504) */
+static void test_restart_retry_within_budget(void **state)
+{
+    fx_t *fx = *state;
+    warm_up(fx);
+    request(fx, "GET", "/defer", NULL, NULL, NULL, 0, BUDGET_MS);
+    run_until(fx, 1, &fx->have_pending);
+    run_for_ms(fx, RESTART_AFTER_MS);
+    restart_server_with(fx, false, h_never);
+    run_until(fx, 2, NULL);
+    assert_int_equal(fx->results[1].error, SBI_CLIENT_ERR_TIMEOUT);
+    assert_true(fx->results[1].elapsed_us >= (BUDGET_MS - 10) * 1000ull); /* libevent's coarse clock: a jiffy */
+    assert_true(fx->results[1].elapsed_us < (RESTART_AFTER_MS + BUDGET_MS) * 1000ull);
+    assert_int_equal(sbi_server_connection_count(fx->srv), 1); /* it was retried, on the new server */
+}
+
+/* The same for a POST: the server may have acted on it, so it fails and nothing is resent. */
+static void test_restart_mid_request_post_not_retried(void **state)
+{
+    fx_t *fx = *state;
+    warm_up(fx);
+    request(fx, "POST", "/defer", SBI_CT_JSON, "{\"a\":1}", NULL, 0, RETRY_BUDGET_MS);
+    run_until(fx, 1, &fx->have_pending);
+    restart_server(fx, false);
+    run_until(fx, 2, NULL);
+    assert_int_equal(fx->results[1].error, SBI_CLIENT_ERR_CONNECTION);
+    run_for_ms(fx, 50);
+    assert_int_equal(sbi_server_connection_count(fx->srv), 0);
+    assert_int_equal(sbi_client_connection_count(fx->cli), 0);
+}
+
+/* A graceful restart: the old server sends GOAWAY (last-stream-id = the warm-up's stream) while a GET and a POST
+ * are on their way. Both streams are refused, unprocessed; the GET goes again to the new instance, the POST is
+ * reported (a caller may resend a refused POST itself: RFC 9113 §8.7). */
+static void test_restart_goaway_get_retried_post_not(void **state)
+{
+    fx_t *fx = *state;
+    warm_up(fx);
+    request(fx, "GET", "/defer", NULL, NULL, NULL, 0, RETRY_BUDGET_MS);
+    request(fx, "POST", "/echo", SBI_CT_JSON, "{\"a\":1}", NULL, 0, RETRY_BUDGET_MS);
+    restart_server(fx, true);
+    run_until(fx, 3, NULL);
+    assert_true(find_result(fx, SBI_CLIENT_OK, 200) > 0);   /* the GET, answered by the new server */
+    assert_true(find_result(fx, SBI_CLIENT_ERR_RESET, 0) > 0); /* the POST */
+    assert_int_equal(sbi_server_connection_count(fx->srv), 1);
+    run_until(fx, 3, &fx->drained); /* the old server closed its connection: nothing was left on it */
+    assert_int_equal(sbi_client_connection_count(fx->cli), 1);
+}
+
 static void test_tls_round_trip(void **state)
 {
     fx_t *fx = *state;
@@ -611,7 +765,16 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drain, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_idle_goaway_then_reconnect, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_big_bodies, setup_h2c, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_idle_connection_not_used, setup_h2c, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_idle_eof_noticed_at_once, setup_h2c, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_mid_request_get_retried, setup_h2c, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_mid_request_post_not_retried, setup_h2c, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_retry_within_budget, setup_h2c, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_goaway_get_retried_post_not, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_tls_round_trip, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_idle_connection_not_used, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_mid_request_get_retried, setup_tls, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_goaway_get_retried_post_not, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(test_big_bodies, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(test_tls_untrusted_fails, setup_tls, teardown),
         cmocka_unit_test_setup_teardown(test_server_errors, setup_tls, teardown),
