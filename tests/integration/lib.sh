@@ -109,6 +109,14 @@ wait_stopped() {
     done
 }
 
+# freeDiameter's own timers bound how soon mihua-as has its Sh link again (libfdcore p_psm.c, p_dw.c, 1.2.1): a
+# reconnection attempt follows a failure after max(Tc - 2, 0) + U(0, 4) s. A peer that went SUSPECT (silent past the
+# watchdog) never returns to OPEN when it speaks again, as RFC 3539 §3.4.1 would have it: entering SUSPECT fails its
+# pending requests over, so even the DWA answering the watchdog is discarded as unmatched, and the link is torn down
+# when the SUSPECT timer (2 Tw - 2 + U(0, 4) s) expires, then reconnected. With the AS's Tc = 2 s and Tw = 6 s
+# (as_sh_path.h), plus 1 s for CER/CEA and a loaded machine:
+DIAM_RECONNECT_MS=5000 # a restarted HSS is OPEN again at the AS within this of its READY
+DIAM_SUSPECT_MS=19000  # a HSS resumed as the AS's watchdog gave up on it: 2 Tw + 2 + 4 + 1 s
 hss_peer_open() { curl -s --max-time 2 --http2-prior-knowledge "$1/metrics" | grep -q '^mihua_as_hss_peer_open 1'; }
 
 # wait_hss_open AS_SBI_URL [SECONDS]: until the AS reports its Sh peer OPEN (its READY does not wait forever for the HSS:

@@ -3,11 +3,12 @@
 # the whole time, each of mihua-hss, mihua-udm and mihua-kms is stopped and then stalled (SIGSTOP past its budget);
 # the calls placed meanwhile connect, carry audio and go plain within the budget, and the first call placed after the
 # component is back (freeDiameter reconnect, SBI reconnect) is encrypted again — no retried calls. Recovery is
-# measured: from the component being back (its READY line after a restart, SIGCONT after a stall) to the caller's
-# "connected, encrypted" log line, printed per case and bounded by RECOVERY_MS. Before the call the test waits on
-# what shows the component usable (the AS's Sh peer open; the UDM and KMS answering after SIGCONT), within the same
-# bound. The AS runs with attachment_source=all so both the HSS and the UDM answers matter. The long call ends
-# encrypted and bit-exact.
+# measured: from the component being usable again to the caller's "connected, encrypted" log line, printed per case
+# and bounded by RECOVERY_MS. Usable means: the UDM or KMS answering after its READY line or SIGCONT; the AS's Sh
+# link open, which after a restart or a stall past the watchdog is freeDiameter's reconnection (bounds in lib.sh,
+# both figures printed) and after a shorter stall must be within RECOVERY_MS of SIGCONT too. The test waits on that
+# state, never on a guess of time. The AS runs with attachment_source=all so both the HSS and the UDM answers matter.
+# The long call ends encrypted and bit-exact.
 # Last, the KMS refuses keys for calls the AS does not know (never was, or ended) and when the AS is down.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ue_lib.sh"
@@ -58,15 +59,17 @@ answers() { # answers URL [CURL OPTIONS...]: an HTTP answer (any status) within 
 udm_answers() { answers "http://127.0.0.1:$UDM_PORT/nudm-uecm/v1/msisdn-15550000001/registrations/amf-3gpp-access" \
     --http2-prior-knowledge; }
 kms_answers() { answers "$KMS_URL/kms/v1/session-keys" --cacert "$T_DIR/certs/ca.pem" -X POST; }
-# usable NAME T0 WHAT COMMAND...: COMMAND (what shows the component usable) succeeds within RECOVERY_MS of T0. A
-# slower recovery is still waited for (up to READY_TIMEOUT_S), so the figure printed is the real one and the call
-# that follows tests the component, not the wait.
+# usable NAME T0 WHAT BOUND_MS COMMAND...: COMMAND (what shows the component usable) succeeds within BOUND_MS of T0;
+# USABLE_AT says when (ms since the epoch). A slower recovery is still waited for (up to READY_TIMEOUT_S), so the
+# figure printed is the real one and the call that follows tests the component, not the wait.
 usable() {
-    local name=$1 t0=$2 what=$3
-    shift 3
+    local name=$1 t0=$2 what=$3 bound=$4
+    shift 4
     wait_until $(( t0 + READY_TIMEOUT_S * 1000 - $(now_ms) )) "$@" || true
-    local ms=$(( $(now_ms) - t0 ))
-    check "$name: usable $ms ms after $what ($*), within $RECOVERY_MS ms" [ "$ms" -le "$RECOVERY_MS" ]
+    USABLE_AT=$(now_ms)
+    local ms=$(( USABLE_AT - t0 ))
+    echo "# $name: usable $((ms / 1000)).$((ms % 1000 / 100)) s after $what"
+    check "$name: usable $ms ms after $what ($*), within $bound ms" [ "$ms" -le "$bound" ]
 }
 # ready_ms NAME: when daemon NAME wrote its READY line (its stdout file's mtime, ms since the epoch)
 ready_ms() { local t; t=$(stat -c %.3Y "$T_DIR/$1.out") && echo "${t/./}"; }
@@ -92,8 +95,10 @@ fault hss_down "lookup error"
 check "hss_down: AS stripped for a lookup error" grep -q 'reason="lookup error"' <(as_decision hss_down)
 start_hss
 t0=$(ready_ms hss)
-usable hss_back "$t0" "its READY" hss_peer_open "$AS_SBI" # the AS reconnected (freeDiameter Tc)
-back hss_back "$t0" "its READY"
+# The AS reconnects on freeDiameter's TcTimer (lib.sh: DIAM_RECONNECT_MS); from the link being open, a call is
+# encrypted within RECOVERY_MS like every other case.
+usable hss_back "$t0" "its READY" "$DIAM_RECONNECT_MS" hss_peer_open "$AS_SBI"
+back hss_back "$USABLE_AT" "the Sh link opened again"
 
 kill -STOP "$hss_PID"
 wait_stopped "$hss_PID" # SIGSTOP is delivered asynchronously
@@ -102,7 +107,7 @@ check "hss_stalled: AS waited its budget, then stripped (lookup timeout)" \
     grep -Eq 'reason="lookup timeout" hss_us=[0-9]{6}' <(as_decision hss_stalled)
 kill -CONT "$hss_PID"
 t0=$(now_ms)
-usable hss_resumed "$t0" SIGCONT hss_peer_open "$AS_SBI" # the link survived, or the AS reconnected
+usable hss_resumed "$t0" SIGCONT "$RECOVERY_MS" hss_peer_open "$AS_SBI" # the link survived the short stall
 back hss_resumed "$t0" SIGCONT
 
 # Stalled past the AS's watchdog (the peer goes SUSPECT; freeDiameter may drop the link when the HSS resumes): the
@@ -115,8 +120,10 @@ check "hss_watchdog: the AS saw its Sh peer go silent (watchdog)" \
 fault hss_watchdog "lookup error"
 kill -CONT "$hss_PID"
 t0=$(now_ms)
-usable hss_watchdog_resumed "$t0" SIGCONT hss_peer_open "$AS_SBI" # the link recovered, or the AS reconnected
-back hss_watchdog_resumed "$t0" SIGCONT
+# freeDiameter replaces a SUSPECT link rather than reviving it (lib.sh: DIAM_SUSPECT_MS); with one HSS the calls are
+# plain until then (diam_failover shows a second HSS taking them: 0 plain).
+usable hss_watchdog_resumed "$t0" SIGCONT "$DIAM_SUSPECT_MS" hss_peer_open "$AS_SBI"
+back hss_watchdog_resumed "$USABLE_AT" "the Sh link opened again"
 # The UDM cases below judge the UDM alone: whatever the HSS case above measured, its link must be up again first.
 check "HSS: the AS's Sh peer is open again before the UDM faults" wait_hss_open "$AS_SBI"
 
@@ -131,7 +138,7 @@ wait_stopped "$udm_PID" # SIGSTOP is delivered asynchronously
 fault udm_stalled "lookup timeout"
 kill -CONT "$udm_PID"
 t0=$(now_ms)
-usable udm_resumed "$t0" SIGCONT udm_answers
+usable udm_resumed "$t0" SIGCONT "$RECOVERY_MS" udm_answers
 back udm_resumed "$t0" SIGCONT
 
 # --- KMS ------------------------------------------------------------------------------------------------------------
@@ -150,7 +157,7 @@ check "kms_stalled: connected within the KMS timeout and the callee's wait ($(an
     [ "$(answer_ms kms_stalled)" -le $((KMS_TIMEOUT_MS + UPDATE_WAIT_MS + SLACK_MS)) ]
 kill -CONT "$kms_PID"
 t0=$(now_ms)
-usable kms_resumed "$t0" SIGCONT kms_answers
+usable kms_resumed "$t0" SIGCONT "$RECOVERY_MS" kms_answers
 back kms_resumed "$t0" SIGCONT
 
 # --- the long call: up through all of it, encrypted to the end, every packet authenticated, audio bit-exact ----------
