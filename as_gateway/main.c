@@ -1,5 +1,5 @@
 /*
- * mihua-as — the IMS application server of DESIGN §2-§4 (patent claims 8-10; issue 5).
+ * mihua-as — the IMS application server of DESIGN §2-§4 (patent claims 8-10).
  *
  * Wiring only: settings (as_conf), metrics, the encryption checks (as_checks: Sh to the HSS, SBI to the UDM), the
  * registrar, the call table, the SIP proxy (proxy) and the SBI port (as_sbi), on one libevent loop. freeDiameter

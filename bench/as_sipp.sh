@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # sipp UAC -> mihua-as -> sipp UAS at rising call rates with the checks on (mihua-hss and mihua-udm running,
 # conf/as.json policy: subscription from the HSS, attachment from HSS and UDM), and the same sipp pair direct
-# (UAC -> UAS, no AS) in the same run (issue 5 benchmark). Call flow: INVITE / 100 / 180 / 200 / ACK / BYE / 200
+# (UAC -> UAS, no AS) in the same run. Call flow: INVITE / 100 / 180 / 200 / ACK / BYE / 200
 # (bench/sipp/uac.xml, uas.xml; no 183/PRACK/UPDATE); the INVITE carries +u.mihua.voenc so every call runs the
 # checks (caller +15550000002 EUTRAN, callee +15550000001 NR, both subscribed: every check passes).
 # Each step sends RATE x SECS calls at RATE calls/s. Per step it prints: calls, successful, failed, the rate sipp

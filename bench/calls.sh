@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# End-to-end call set-up under load (issue 7): mihua-hss, mihua-udm, mihua-kms (TLS 1.3) and mihua-as on loopback,
+# End-to-end call set-up under load: mihua-hss, mihua-udm, mihua-kms (TLS 1.3) and mihua-as on loopback,
 # one callee agent (answer --auto, all calls) and one caller agent in load mode (mihua-ue load). Prints, per rate,
 # the encrypted calls' INVITE -> 200 (UPDATE) "key sync" and INVITE -> 200 (INVITE) "answered" p50/p99, the same
 # for plain calls (caller not capable: no checks, no KMS) through the same AS in the same run, the added time, and
 # 200 (INVITE) -> first SRTP packet; then raises the encrypted rate until a call fails or the offered rate is not
 # held, and prints the highest rate with 0 failed calls. Judges nothing.
-# Targets (issue 7): p50 <= 5 ms, p99 <= 20 ms at 200 calls/s; added <= 3 ms; >= 1,000 encrypted calls/s.
+# Targets: p50 <= 5 ms, p99 <= 20 ms at 200 calls/s; added <= 3 ms; >= 1,000 encrypted calls/s.
 # Usage: bench/calls.sh [BUILD_DIR] (default build/; Release without sanitizers for figures). Env: RATES ("50 200"),
 # SECS (10: seconds of calls per rate), MEDIA (0.1: seconds of audio per call), RAMP ("400 ... 2500"), AS_LOG (warn),
 # KEEP (set: keep the run folder with the logs).

@@ -1,5 +1,5 @@
 /*
- * kms_pairs — issue+retrieve pairs per second against mihua-kms (issue 4 benchmark). Prints figures; judges
+ * kms_pairs — issue+retrieve pairs per second against mihua-kms. Prints figures; judges
  * nothing. Run through bench/kms_pairs.sh, which starts the stand-in AS and the KMS over TLS.
  *
  * C workers run on one libevent loop; each owns an sbi_client (so its own TLS connection, like a UE) and two

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mihua-kms benchmark (issue 4): issue+retrieve pairs per second over TLS 1.3 + h2 with C concurrent clients
+# mihua-kms benchmark: issue+retrieve pairs per second over TLS 1.3 + h2 with C concurrent clients
 # against the stand-in AS (h2c), with Digest nonce reuse. Prints pairs/s and p50/p99 pair latency; judges
 # nothing (target on the 2-core reference machine: >= 20,000 pairs/s).
 # Usage: bench/kms_pairs.sh [BUILD_DIR] (default build/; use a Release build without sanitizers, with tests on:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SRTP benchmark (issue 6): protect/unprotect packets/s at 160-byte payloads for each DESIGN §2 suite, lib/srtp and
+# SRTP benchmark: protect/unprotect packets/s at 160-byte payloads for each DESIGN §2 suite, lib/srtp and
 # libsrtp2 in the same run (AES suites) with the ratio. Prints figures; judges nothing. Targets on the reference
 # machine: >= 2x libsrtp2 on AES_CM_128_HMAC_SHA1_80, >= 1x on AEAD_AES_128_GCM, >= 300k pkt/s for SM4.
 # Usage: bench/srtp.sh [BUILD_DIR [BENCH_ARGS...]] (default build/; use a Release build without sanitizers:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# h2load against mihua-udm's amf-3gpp-access for one subscriber (issue 3 benchmark), and in the same run against
+# h2load against mihua-udm's amf-3gpp-access for one subscriber, and in the same run against
 # `nghttpd --no-tls` serving a static file with the same body, as the ceiling. Prints req/s of both and the ratio
 # (target >= 0.5). Prints figures; judges nothing. Needs h2load and nghttpd (Debian: nghttp2-client,
 # nghttp2-server); without nghttpd only mihua-udm's figure is printed.

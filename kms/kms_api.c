@@ -1,5 +1,5 @@
 /*
- * kms_api — mihua-kms's UE-facing API and its AS check (DESIGN §4; patent claims 11-13; issue 4).
+ * kms_api — mihua-kms's UE-facing API and its AS check (DESIGN §4; patent claims 11-13).
  *
  * Every request runs the same pipeline, each step answering and auditing on refusal:
  *   1. Digest (RFC 7616 §3.4/§3.5, lib/kms/http_digest): no header → 401 challenge; the username names a

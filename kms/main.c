@@ -1,5 +1,5 @@
 /*
- * mihua-kms — the key management server of DESIGN §4 (patent claims 11-13; issue 4).
+ * mihua-kms — the key management server of DESIGN §4 (patent claims 11-13).
  *
  * Wiring only: settings (kms_conf), subscriber store (lib/subscriber), key table (kms_keys), audit log
  * (kms_audit), the AS client and the HTTP/2 server (lib/sbi) with the API (kms_api), on one libevent loop

@@ -1,5 +1,5 @@
 /*
- * mihua-udm — UDM/UDR simulator over HTTP/2 (DESIGN §3 SBI, §5, §8; issue 3).
+ * mihua-udm — UDM/UDR simulator over HTTP/2 (DESIGN §3 SBI, §5, §8).
  *
  * Wiring only: settings (udm_conf), subscriber store (lib/subscriber), the SBI server (lib/sbi) with the Nudm/Nudr
  * resources (udm_nudm_path), the admin API on its own port (sub_admin), and one libevent loop (lib/core/daemon)

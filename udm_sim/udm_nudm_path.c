@@ -2,7 +2,7 @@
  * udm_nudm_path — Nudm_UECM, Nudm_SDM and Nudr_DR resources of mihua-udm (TS 29.503, TS 29.505; DESIGN §3).
  *
  * The AS asks for the same few resources of the same subscribers thousands of times a second, so every 200 body is
- * rendered once per subscriber data snapshot (issue 3: "pre-rendered at load time; reload must refresh them") and
+ * rendered once per subscriber data snapshot (pre-rendered at load time; a reload refreshes them) and
  * a request costs a bsearch plus a copy into the stream. The view of rendered bodies is tied to the snapshot's
  * generation (sub_store.h): each request compares the generation and re-renders when a reload or an admin change
  * swapped the snapshot, so no code path can serve stale bodies. The view holds its own snapshot reference, so

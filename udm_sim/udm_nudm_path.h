@@ -1,5 +1,5 @@
 /*
- * udm_nudm_path — the SBI resources mihua-udm serves (DESIGN §3 SBI, issue 3):
+ * udm_nudm_path — the SBI resources mihua-udm serves (DESIGN §3 SBI):
  *   GET /nudm-uecm/v1/{ueId}/registrations/amf-3gpp-access   TS 29.503 §6.2.3.2 Amf3GppAccessRegistration
  *   GET /nudr-dr/v2/subscription-data/{ueId}/operator-specific-data   TS 29.505 §5.2.2.x OperatorSpecificDataContainer
  *   GET /nudm-sdm/v2/{supi}/am-data                            TS 29.503 §6.1.3.5 AccessAndMobilitySubscriptionData

@@ -1,5 +1,5 @@
 /*
- * mihua-ue — a caller or callee UE agent (DESIGN §1, §2, §4; patent claims 1-7; issue 6).
+ * mihua-ue — a caller or callee UE agent (DESIGN §1, §2, §4; patent claims 1-7).
  *
  * Wiring only: settings (ue_conf), the audio to send (ue_wav: a WAV file or a tone), and the command on one
  * libevent loop (ue_run, on ue_agent).

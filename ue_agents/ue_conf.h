@@ -2,7 +2,7 @@
  * ue_conf — mihua-ue settings: defaults, the JSON config file (-c), then command-line overrides (lib/core/cli),
  * and the command (register, call TARGET, answer) from the operands.
  *
- * One file describes one UE (DESIGN §1, issue 6): its identity, where its registrar (the AS) is, whether its
+ * One file describes one UE (DESIGN §1): its identity, where its registrar (the AS) is, whether its
  * terminal is capable of voice encryption and which RAT it is camped on, the SRTP suites it supports in its
  * preference order, and its KMS credentials. The run options (--duration, --wav, --auto, --ladder, ...) are
  * settings too, so a file may give their defaults. Every failure here is exit 2 with the reason on stderr.

@@ -1,5 +1,5 @@
 /*
- * ue_load — the load mode of mihua-ue (issue 7's benchmark): --calls calls placed at --rate per second from one
+ * ue_load — the load mode of mihua-ue: --calls calls placed at --rate per second from one
  * agent, each a whole call (INVITE .. BYE, --duration of media), and the figures of their set-up:
  *
  *   answered     INVITE sent -> 200 (INVITE): what the caller waits before media can flow

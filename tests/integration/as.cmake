@@ -1,2 +1,2 @@
-# mihua-as integration test (issue 5): sipp UEs through the real AS with mihua-hss and mihua-udm.
+# mihua-as integration test: sipp UEs through the real AS with mihua-hss and mihua-udm.
 mihua_integration_test(as_sipp as_sipp.sh)

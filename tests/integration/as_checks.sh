@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The AS's encryption checks (as_gateway/as_checks, DESIGN §3; issue 5) against real mihua-hss (Diameter Sh) and
+# The AS's encryption checks (as_gateway/as_checks, DESIGN §3) against real mihua-hss (Diameter Sh) and
 # mihua-udm (SBI) on 127.0.0.1, driven by as-checks-cli — the module mihua-as links. Covers every policy, each
 # failing condition, an unknown callee, a stopped HSS (error at once, and the `any` policy riding on the UDM), a
 # stopped UDM, a stalled HSS (SIGSTOP: "lookup timeout" within the timeout plus a margin, late answers dropped),

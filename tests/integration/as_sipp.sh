@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mihua-as with sipp as the foreign UEs (issue 5, DESIGN §1-§4): real mihua-as, mihua-hss and mihua-udm on
+# mihua-as with sipp as the foreign UEs (DESIGN §1-§4): real mihua-as, mihua-hss and mihua-udm on
 # 127.0.0.1 with free ports. sipp registers the caller and the callee, then calls through the AS
 # (INVITE/183 100rel/PRACK/UPDATE/180/200/ACK/BYE); the callee's scenario fails unless +u.mihua.voenc is present
 # (or, in the "stripped" variant, absent) in the INVITE it receives. Each case also reads the AS's call record
@@ -97,7 +97,7 @@ call() {
         [ "$(jget "$T_DIR/$name.gone.json" "j.get('cause')")" = CALL_NOT_FOUND ]
 }
 
-# cancel_call NAME CALLER CALLEE REQUEST_URI: the caller CANCELs after the 180 (issue 5: 200 to the CANCEL, CANCEL
+# cancel_call NAME CALLER CALLEE REQUEST_URI: the caller CANCELs after the 180 (200 to the CANCEL, CANCEL
 # downstream, 487 to the INVITE, ACK); the callee answers 180 only, then 200s the AS's CANCEL and 487s the INVITE.
 cancel_call() {
     local name=$1 caller=$2 callee=$3 ruri=$4 cid="mihua-$1-1"

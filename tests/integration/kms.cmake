@@ -1,2 +1,2 @@
-# mihua-kms integration test (issue 4): real KMS over TLS against a stand-in AS, the C client and curl.
+# mihua-kms integration test: real KMS over TLS against a stand-in AS, the C client and curl.
 mihua_integration_test(kms kms.sh)

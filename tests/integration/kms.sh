@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mihua-kms end to end (issue 4; DESIGN §4, §5, §8): the real KMS over TLS 1.3 + h2 against a stand-in AS that is
+# mihua-kms end to end (DESIGN §4, §5, §8): the real KMS over TLS 1.3 + h2 against a stand-in AS that is
 # a real HTTP/2 server, driven by the C client module (kms-cli) and by curl as a foreign client. Covers issue,
 # single retrieve, 410, wrong user, wrong callId, not allowed, expiry, AS down / slow (fail closed, KMS keeps
 # serving), same 32 bytes on both sides (C client fingerprints and an independent Python unwrap), bad inputs,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mihua-udm against foreign HTTP/2 clients (curl --http2-prior-knowledge, nghttp, h2load; curl over TLS 1.3 with
-# a test CA): every endpoint of issue 3 with status, content type and body fields asserted; every bad input gets
+# a test CA): every endpoint with status, content type and body fields asserted; every bad input gets
 # its status and cause and the server keeps serving; SIGHUP reload (a broken file keeps the old data); SIGTERM
 # exits 0. DESIGN §3 (SBI), §5, §8. Synchronisation is by READY line and log lines, never by sleeping.
 . "$(dirname "$0")/lib.sh"

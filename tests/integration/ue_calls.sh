@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mihua-ue end to end (issue 6; DESIGN §1, §2, §4): caller and callee agents through the real mihua-as, with the
+# mihua-ue end to end (DESIGN §1, §2, §4): caller and callee agents through the real mihua-as, with the
 # real mihua-hss, mihua-udm and mihua-kms on 127.0.0.1. An encrypted call for each suite with the audio bit-exact
 # both ways; a capture of one encrypted call holds none of the plaintext (and, as a control, a plain call's
 # does); plain fallback, each call still connected and carrying audio, for: caller on UTRAN, caller not capable,

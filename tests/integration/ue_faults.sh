@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Faults (issue 7; DESIGN §1 "a call never fails because of encryption", §3, §4): with a long encrypted call up
+# Faults (DESIGN §1 "a call never fails because of encryption", §3, §4): with a long encrypted call up
 # the whole time, each of mihua-hss, mihua-udm and mihua-kms is stopped and then stalled (SIGSTOP past its budget);
 # the calls placed meanwhile connect, carry audio and go plain within the budget, and the first call placed after the
 # component is back (freeDiameter reconnect, SBI reconnect) is encrypted again — no retried calls. Recovery is

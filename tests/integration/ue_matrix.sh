@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The condition matrix (issue 7; DESIGN §1-§3, patent claims 1-10): real mihua-ue agents through the real mihua-as,
+# The condition matrix (DESIGN §1-§3, patent claims 1-10): real mihua-ue agents through the real mihua-as,
 # mihua-hss, mihua-udm and mihua-kms. One row per condition; each asserts the caller's and the callee's verdict,
 # the AS's decision line, and that the call connected and carried audio bit-exact both ways. Covered: caller and
 # callee subscribed or not; callee on EUTRAN, NR, UTRAN, GERAN, NONE and NR without IMS voice; caller on UTRAN,

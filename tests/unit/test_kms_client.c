@@ -1,6 +1,6 @@
 /*
  * test_kms_client — kms/kms_client against the real kms/kms_api in one process (h2c on one event loop; the AS
- * call records are a route on the same server). Proves the Digest behaviour of issue 4: the first request learns
+ * call records are a route on the same server). Proves the Digest behaviour: the first request learns
  * the challenge from a 401, later ones reuse the nonce with nc+1 and cost no 401, a client with a wrong key gives
  * up after KMS_CLIENT_MAX_AUTH_ROUNDS; and the full issue → retrieve → 410 → delete cycle with both sides
  * unwrapping the same key. A second, fake KMS serves a tampered wrappedKey: the client reports BAD_ANSWER. A KMS

@@ -1,7 +1,7 @@
 /*
  * test_sbi_udm — udm_sim/udm_nudm_path in one process: ueId validation (TS 29.571 Supi/Gpsi patterns), and the
  * pre-rendered answer bodies served over real h2c to the lib/sbi client, refreshed after a store reload
- * (issue 3: "reload must refresh them").
+ * (a reload must refresh them).
  */
 #include <setjmp.h>
 #include <stdarg.h>
