@@ -92,27 +92,34 @@ static void accept_reinvite(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req, c
     ue_call_timer(call, &call->tm_reinv, call->reinv_retx_ms, on_reinv_retx);
 }
 
+/* The 200 to a re-INVITE with our SDP (offer or answer, WHAT) in call->local_dir; false when it was refused. */
+static bool accept_with_sdp(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req, const char *what)
+{
+    char body[UE_SDP_MAX], why[32];
+    int n = ue_sdp_plain_dir(body, sizeof body, call->role == UE_ROLE_CALLER ? "caller" : "callee",
+                             ++call->sdp_version, call->ag->c->media_ip, ue_media_port(call->media), call->local_dir);
+    if (n < 0) {
+        snprintf(why, sizeof why, "%s could not be built", what);
+        refuse(call, sid, req, 500, "Server Internal Error", NULL, why);
+        return false;
+    }
+    accept_reinvite(call, sid, req, body, n);
+    return true;
+}
+
 /* A re-INVITE without SDP: our offer in the 200 (RFC 3261 §14.2), the ACK answers. We never hold a call
  * ourselves, so the offer is sendrecv whatever the last answer mirrored; the peer's answer says if it still holds. */
 static void offer_in_200(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
 {
-    ue_agent_t *a = call->ag;
-    char body[UE_SDP_MAX];
     call->local_dir = UE_SDP_SENDRECV;
-    int n = ue_sdp_plain_dir(body, sizeof body, call->role == UE_ROLE_CALLER ? "caller" : "callee",
-                             ++call->sdp_version, a->c->media_ip, ue_media_port(call->media), call->local_dir);
-    if (n < 0) {
-        refuse(call, sid, req, 500, "Server Internal Error", NULL, "offer could not be built");
+    if (!accept_with_sdp(call, sid, req, "offer"))
         return;
-    }
-    accept_reinvite(call, sid, req, body, n);
     call->reinv_wants_answer = call->reinv_resp != NULL;
 }
 
 static void answer_in_200(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
 {
-    ue_agent_t *a = call->ag;
-    char body[UE_SDP_MAX], warn[REINV_WARN_MAX];
+    char warn[REINV_WARN_MAX];
     ue_sdp_stream_t peer;
     ue_sdp_result_t r = ue_sdp_stream(req->body.s, req->body.len, &peer);
     if (r != UE_SDP_OK) {
@@ -121,13 +128,8 @@ static void answer_in_200(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
         return;
     }
     call->local_dir = ue_offer_answer_dir(peer.dir);
-    int n = ue_sdp_plain_dir(body, sizeof body, call->role == UE_ROLE_CALLER ? "caller" : "callee",
-                             ++call->sdp_version, a->c->media_ip, ue_media_port(call->media), call->local_dir);
-    if (n < 0) {
-        refuse(call, sid, req, 500, "Server Internal Error", NULL, "answer could not be built");
+    if (!accept_with_sdp(call, sid, req, "answer"))
         return;
-    }
-    accept_reinvite(call, sid, req, body, n);
     call->reinv_wants_answer = false;
     ue_call_follow(call, &peer, ue_offer_we_send(call->local_dir), "re-INVITE");
 }
