@@ -49,6 +49,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
         {.name = "admin_listen", .type = CFG_STRING, .dst = &c->admin_listen},
         {.name = "tc_timer", .type = CFG_INT, .dst = &c->tc_timer, .min = 1, .max = 3600},
         {.name = "tw_timer", .type = CFG_INT, .dst = &c->tw_timer, .min = 6, .max = 3600},
+        {.name = "dispatch_threads", .type = CFG_INT, .dst = &c->dispatch_threads, .min = 1, .max = 64},
         {.name = "subscribers", .type = CFG_STRING, .dst = &c->subscribers_path},
         {.name = "service_indication", .type = CFG_STRING, .dst = &c->service_indication},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
@@ -68,6 +69,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
     c->port = HSS_DEFAULT_PORT;
     c->tc_timer = HSS_DEFAULT_TC_TIMER;
     c->tw_timer = HSS_DEFAULT_TW_TIMER;
+    c->dispatch_threads = 1; /* see lib/diameter/diam_node.c: freeDiameter 1.2.1's shutdown and its waiters */
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return HSS_CONF_EXIT_OK;

@@ -23,6 +23,7 @@ typedef struct {
     uint16_t admin_port;
     long tc_timer;            /* freeDiameter reconnect timer, seconds */
     long tw_timer;            /* freeDiameter watchdog timer, seconds */
+    long dispatch_threads;    /* freeDiameter AppServThreads: threads answering UDRs */
     char *service_indication; /* RepositoryData key meaning "subscribed to voice encryption" */
     char *log_level_name;
     log_level_t log_level;

@@ -80,7 +80,8 @@ static int run(const hss_conf_t *conf, hss_app_t *app)
     sh_dict_t dict;
     diam_node_conf_t dc = {.identity = conf->identity, .realm = conf->realm, .port = (int)conf->port,
                            .accept_realm = conf->realm, .tc_timer = (int)conf->tc_timer,
-                           .tw_timer = (int)conf->tw_timer, .fd_debug = conf->fd_debug};
+                           .tw_timer = (int)conf->tw_timer,
+                           .app_threads = (int)conf->dispatch_threads, .fd_debug = conf->fd_debug};
     metrics_t *metrics = metrics_new();
     sbi_server_config_t scfg = {.name = "hss-admin"};
 

@@ -20,6 +20,10 @@
  *     chain in that file);
  *   - `ListenOn` is parsed but TCP still binds 0.0.0.0 (we write it anyway, for the CER host addresses and for
  *     builds that honour it); TwTimer below 6 is refused by the parser, TcTimer down to 1 is accepted;
+ *   - `AppServThreads` (dispatch threads, 4 by default) is 1 unless asked: at shutdown fd_fifo_del() wakes the
+ *     threads waiting on the dispatch queue one per millisecond and asserts (aborting the process) after 20 tries
+ *     (libfdproto/fifo.c; 200 in later releases), so each extra waiter is one more thread that must be scheduled
+ *     within ~20 ms on a loaded machine. Our dispatch callbacks are short (decode, answer or hand to the loop);
  *   - `NoRelay;` makes this an end node: a request we do not handle is answered 3001/3002 instead of forwarded.
  *   - a received request that breaks the ABNF rules (e.g. a UDR without User-Identity) never reaches the
  *     application: routing_dispatch.c runs fd_msg_parse_or_error(), which answers it itself (5005
@@ -246,6 +250,7 @@ static void write_core_settings(FILE *f, const diam_node_conf_t *c)
         fprintf(f, "ListenOn = \"%s\";\n", c->listen_addr);
     fprintf(f, "TcTimer = %d;\nTwTimer = %d;\n", c->tc_timer ? c->tc_timer : DIAM_TC_DEFAULT,
             c->tw_timer ? c->tw_timer : DIAM_TW_DEFAULT);
+    fprintf(f, "AppServThreads = %d;\n", c->app_threads > 0 ? c->app_threads : 1);
     /* 1.2.1 verifies TLS_Cred against the CAs already loaded when it parses that line: TLS_CA goes first. */
     if (c->tls_cert)
         fprintf(f, "TLS_CA = \"%s\";\nTLS_Cred = \"%s\", \"%s\";\n", c->tls_cert, c->tls_cert, c->tls_key);

@@ -38,6 +38,7 @@ typedef struct {
     size_t n_peers;
     int tc_timer;             /* seconds between reconnection attempts, >= 1; 0 = 30 */
     int tw_timer;             /* watchdog seconds, >= 6 (RFC 3539, enforced by freeDiameter); 0 = 30 */
+    int app_threads;          /* freeDiameter dispatch threads (AppServThreads); 0 = 1 (see diam_node.c) */
     const char *ext_dir;      /* freeDiameter extension directory; NULL = built-in default */
     const char *tls_cert;     /* optional PEM (also used as TLS_CA: self-signed, or include the chain); NULL = no TLS */
     const char *tls_key;
