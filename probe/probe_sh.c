@@ -454,7 +454,7 @@ int probe_sh_main(int argc, char **argv)
     if (diam_node_wait_peer(node, o.hss_host, o.timeout_ms) != 0) {
         fprintf(stderr, "mihua-probe sh: no Diameter connection to %s at %s:%d within %d ms\n", o.hss_host, o.addr,
                 o.port, o.timeout_ms);
-        diam_node_stop(node);
+        diam_node_stop_status(node, PROBE_EXIT_NO_ANSWER);
         return PROBE_EXIT_NO_ANSWER;
     }
     struct msg *ans = exchange(&dict, &o, &latency_ms);
@@ -465,6 +465,6 @@ int probe_sh_main(int argc, char **argv)
         rc = report(&dict, ans, &o, latency_ms);
         fd_msg_free(ans);
     }
-    diam_node_stop(node);
+    diam_node_stop_status(node, rc);
     return rc;
 }

@@ -53,7 +53,10 @@ diam_node_t *diam_node_start(const diam_node_conf_t *conf, sh_dict_t *dict, char
 /* Waits until the peer `identity` is in state OPEN, up to timeout_ms. Returns 0 or -1 (timeout/unknown peer). */
 int diam_node_wait_peer(diam_node_t *n, const char *identity, int timeout_ms);
 
-/* Shuts freeDiameter down, waits for its threads and removes the temporary directory. */
+/* Shuts freeDiameter down, waits for its threads and removes the temporary directory. freeDiameter 1.2.1 may
+ * assert in the last step of its teardown on a loaded machine (see diam_node.c); the process then exits at once
+ * with exit_status (0 for diam_node_stop), stdio flushed beforehand. */
 void diam_node_stop(diam_node_t *n);
+void diam_node_stop_status(diam_node_t *n, int exit_status);
 
 #endif
