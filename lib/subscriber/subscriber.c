@@ -347,7 +347,7 @@ static int sub_is_uri(const char *norm) {
 }
 
 /* The digits of "tel:+N" or "sip(s):+N@host" (normalised forms); -1 when the identity carries no such number. */
-static int sub_identity_number(const char *norm, char *digits, size_t size) {
+int sub_identity_number(const char *norm, char *digits, size_t size) {
     const char *p = strchr(norm, ':');
     if (p == NULL || p[1] != '+')
         return -1;
@@ -785,6 +785,55 @@ sub_snapshot_t *sub_snapshot_from_json(const char *name, json_t *root, sub_error
     sub_snapshot_t *s = sub_snapshot_load_text(name, text, strlen(text), err);
     free(text);
     return s;
+}
+
+sub_snapshot_t *sub_snapshot_from_subs(const char *name, subscriber_t *subs, size_t n, sub_error_t *err) {
+    sub_ctx_t cx = {.name = name ? name : "(store)", .text = "", .len = 0, .err = err};
+    sub_snapshot_t *s = calloc(1, sizeof(*s));
+
+    sub_error_clear(err);
+    if (s == NULL) {
+        for (size_t i = 0; i < n; i++)
+            sub_subscriber_clear(&subs[i]);
+        free(subs);
+        if (err != NULL)
+            snprintf(err->msg, sizeof(err->msg), "%s: out of memory", cx.name);
+        return NULL;
+    }
+    atomic_init(&s->refs, 1);
+    s->subs = subs;
+    s->n = n;
+    sub_path_t root = {.n = 0};
+    if (sub_build_indexes(s) < 0 ? sub_fail(&cx, &root, 0, "out of memory") : sub_check_duplicates(&cx, s)) {
+        sub_snapshot_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sub_subscriber_clear(subscriber_t *sub) {
+    if (sub == NULL)
+        return;
+    for (size_t j = 0; j < sub->n_impu && j < SUB_IMPU_MAX; j++)
+        free(sub->impu[j]);
+    /* volatile so the wipe of the KMS secret is not optimised away as a dead store */
+    volatile uint8_t *key = sub->kms_key;
+    for (size_t i = 0; i < sizeof(sub->kms_key); i++)
+        key[i] = 0;
+    memset(sub, 0, offsetof(subscriber_t, kms_key));
+    sub->has_kms_key = false;
+}
+
+void sub_error_at(sub_error_t *err, const char *name, const char *text, size_t len, size_t index,
+                  const char *field, const char *reason) {
+    sub_ctx_t cx = {.name = name ? name : "(subscribers)", .text = text ? text : "", .len = text ? len : 0,
+                    .err = err};
+    sub_path_t p = sub_path_index(sub_path_key((sub_path_t){.n = 0}, "subscribers"), index);
+
+    sub_error_clear(err);
+    if (field != NULL)
+        p = sub_path_key(p, field);
+    sub_fail(&cx, &p, 0, "%s", reason);
 }
 
 /* ---- lookups ---- */
