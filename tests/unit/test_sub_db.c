@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "subscriber/sub_db.h"
+#include "subscriber/sub_ndjson.h"
 
 #define DIR_LEN 64
 #define PATH_LEN 128
@@ -269,6 +270,30 @@ static void test_open_fails_with_a_reason(void **state) {
     assert_non_null(strstr(err.msg, "/nonexistent-dir/x.db: cannot open the subscriber store"));
 }
 
+/* NDJSON keeps its line numbers through the wrapping, blank lines included. */
+static void test_ndjson_lines(void **state) {
+    (void)state;
+    const char *nd = "{\"imsi\": \"001010000000001\", \"msisdn\": \"15550000001\", \"impu\": [\"tel:+15550000001\"],"
+                     " \"voice_encryption\": true, \"access\": {\"rat\": \"NR\", \"ims_vops\": true}}\n"
+                     "\n"
+                     "{\"imsi\": \"001010000000002\", \"msisdn\": \"x\"}\n";
+    size_t len;
+    sub_error_t err;
+
+    assert_true(sub_ndjson_detect(nd, strlen(nd)));
+    assert_false(sub_ndjson_detect(" {\n \"subscribers\": []}", 24));
+    char *doc = sub_ndjson_to_document(nd, strlen(nd), &len);
+    assert_non_null(doc);
+    assert_null(sub_snapshot_load_text("n.ndjson", doc, len, &err));
+    assert_string_equal(err.msg, "n.ndjson:3:40: subscribers[1].msisdn: must be 5 to 15 digits"); /* column 39 + the comma */
+    free(doc);
+    doc = sub_ndjson_to_document("", 0, &len);
+    sub_snapshot_t *s = sub_snapshot_load_text("empty", doc, len, &err);
+    assert_int_equal(sub_snapshot_count(s), 0);
+    sub_snapshot_release(s);
+    free(doc);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -277,6 +302,7 @@ int main(void) {
         T(test_patch_merges_validates_and_keeps_secret), T(test_delete),
         T(test_iterate_pages),             T(test_import_merge_is_all_or_nothing),
         T(test_other_connection_sees_commits), cmocka_unit_test(test_open_fails_with_a_reason),
+        cmocka_unit_test(test_ndjson_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
