@@ -2,11 +2,13 @@
  * udm_nudm_path — Nudm_UECM, Nudm_SDM and Nudr_DR resources of mihua-udm (TS 29.503, TS 29.505; DESIGN §3).
  *
  * The AS asks for the same few resources of the same subscribers thousands of times a second, so every 200 body is
- * rendered once per subscriber data snapshot (pre-rendered at load time; a reload refreshes them) and
- * a request costs a bsearch plus a copy into the stream. The view of rendered bodies is tied to the snapshot's
- * generation (sub_store.h): each request compares the generation and re-renders when a reload or an admin change
- * swapped the snapshot, so no code path can serve stale bodies. The view holds its own snapshot reference, so
- * subscriber pointers stay valid while the store moves on.
+ * rendered once per subscriber and snapshot, the first time that subscriber is asked for, and a request then costs
+ * a bsearch plus a copy into the stream. Rendering on first use rather than for everybody at each snapshot keeps
+ * a change in a store of a million subscribers from costing a million renders (and their memory) on the loop. The
+ * view of rendered bodies is tied to the snapshot's generation (sub_store.h): each request compares the generation
+ * and starts a new view when a reload, an admin change or another daemon's write swapped the snapshot, so no code
+ * path can serve stale bodies. The view holds its own snapshot reference, so subscriber pointers stay valid while
+ * the store moves on.
  *
  * Errors all go through sbi_respond_problem (TS 29.571 ProblemDetails):
  *   400 MANDATORY_IE_INCORRECT + invalidParams  ueId/supi does not match imsi-[0-9]{5,15} / msisdn-[0-9]{5,15}
@@ -43,7 +45,7 @@
 typedef struct {
     char *amf; /* NULL when the subscriber is not on NR */
     size_t amf_len;
-    char *osd;
+    char *osd; /* NULL until the subscriber is first asked for: nothing rendered yet */
     size_t osd_len;
     char *am;
     size_t am_len;
@@ -170,12 +172,9 @@ int udm_nudm_refresh(udm_nudm_t *n)
         return 0;
     udm_view_t v = {.snap = sub_store_acquire(n->store), .generation = gen};
     v.n = sub_snapshot_count(v.snap);
-    v.bodies = calloc(v.n ? v.n : 1, sizeof(*v.bodies));
-    bool ok = v.snap && v.bodies;
-    for (size_t i = 0; ok && i < v.n; i++)
-        ok = render_one(n, sub_snapshot_at(v.snap, i), &v.bodies[i]) == 0;
-    if (!ok) {
-        log_error("udm", "cannot render answer bodies; keeping the previous ones");
+    v.bodies = calloc(v.n ? v.n : 1, sizeof(*v.bodies)); /* zeroed: rendered on first use (bodies_of) */
+    if (!v.snap || !v.bodies) {
+        log_error("udm", "out of memory for a new subscriber view; keeping the previous one");
         view_clear(&v);
         return -1;
     }
@@ -185,14 +184,24 @@ int udm_nudm_refresh(udm_nudm_t *n)
     return 0;
 }
 
-/* The pre-rendered bodies of a subscriber of the current view. */
-static const udm_bodies_t *bodies_of(const udm_view_t *v, const subscriber_t *s)
+/* The rendered bodies of a subscriber of the current view, rendered now if this is its first request. */
+static const udm_bodies_t *bodies_of(const udm_nudm_t *n, const subscriber_t *s)
 {
+    const udm_view_t *v = &n->view;
     const subscriber_t *first = sub_snapshot_at(v->snap, 0);
     if (!first || s < first)
         return NULL;
     size_t i = (size_t)(s - first);
-    return i < v->n && sub_snapshot_at(v->snap, i) == s ? &v->bodies[i] : NULL;
+    if (i >= v->n || sub_snapshot_at(v->snap, i) != s)
+        return NULL;
+    udm_bodies_t *b = &v->bodies[i];
+    if (b->osd == NULL && render_one(n, s, b) != 0) {
+        free(b->amf);
+        free(b->am);
+        memset(b, 0, sizeof(*b));
+        return NULL;
+    }
+    return b;
 }
 
 /* ------------------------------------------------------------------------------------------------ handlers */
@@ -218,9 +227,9 @@ static const subscriber_t *lookup(udm_nudm_t *n, sbi_request_t *req, const char 
         sbi_respond_error(req, 404, SBI_CAUSE_USER_NOT_FOUND, "no subscriber %s", ue_id);
         return NULL;
     }
-    *bodies = bodies_of(&n->view, s);
+    *bodies = bodies_of(n, s);
     if (!*bodies) {
-        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "subscriber view out of step");
+        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "cannot render the answer (out of memory)");
         return NULL;
     }
     return s;
