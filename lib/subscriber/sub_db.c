@@ -194,10 +194,21 @@ static int row_impus(const char *text, subscriber_t *sub) {
     return 0;
 }
 
+/* Copies a text column into a fixed buffer, cut to fit (the store only holds validated digits). */
+static void column_copy(sqlite3_stmt *st, int col, char *out, size_t size) {
+    const char *v = (const char *)sqlite3_column_text(st, col);
+    size_t n = v != NULL ? (size_t)sqlite3_column_bytes(st, col) : 0;
+    if (n >= size)
+        n = size - 1;
+    if (n > 0)
+        memcpy(out, v, n);
+    out[n] = '\0';
+}
+
 static int row_read(sqlite3_stmt *st, subscriber_t *sub) {
     memset(sub, 0, sizeof(*sub));
-    snprintf(sub->imsi, sizeof(sub->imsi), "%s", (const char *)sqlite3_column_text(st, 0) ?: "");
-    snprintf(sub->msisdn, sizeof(sub->msisdn), "%s", (const char *)sqlite3_column_text(st, 1) ?: "");
+    column_copy(st, 0, sub->imsi, sizeof(sub->imsi));
+    column_copy(st, 1, sub->msisdn, sizeof(sub->msisdn));
     sub->voice_encryption = sqlite3_column_int(st, 3) != 0;
     if (sub_rat_parse((const char *)sqlite3_column_text(st, 4) ?: "", &sub->rat) < 0)
         sub->rat = SUB_RAT_NONE;
@@ -511,33 +522,32 @@ long sub_db_count(sub_db_t *db) {
     return n;
 }
 
-typedef struct {
-    subscriber_t *subs;
-    size_t n, cap;
-} sub_db_collect_t;
+/* Reads every row into a growing array (no copy per row: row_read allocates the IMPUs the snapshot keeps). */
+static int read_all(sub_db_t *db, subscriber_t **out, size_t *n_out) {
+    sqlite3_stmt *st = q(db, Q_ITER);
+    subscriber_t *subs = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
 
-static int collect(const subscriber_t *sub, void *ud) {
-    sub_db_collect_t *c = ud;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 1024;
-        subscriber_t *grown = realloc(c->subs, cap * sizeof(*grown));
-        if (grown == NULL)
-            return -1;
-        c->subs = grown;
-        c->cap = cap;
-    }
-    subscriber_t *dst = &c->subs[c->n];
-    *dst = *sub;
-    dst->n_impu = 0;
-    for (size_t j = 0; j < sub->n_impu; j++) {
-        if ((dst->impu[j] = strdup(sub->impu[j])) == NULL) {
-            sub_subscriber_clear(dst);
-            return -1;
+    bind_text(st, 1, "");
+    sqlite3_bind_int64(st, 2, -1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t grown_cap = cap ? cap * 2 : 1024;
+            subscriber_t *grown = realloc(subs, grown_cap * sizeof(*grown));
+            if (grown == NULL)
+                break;
+            subs = grown;
+            cap = grown_cap;
         }
-        dst->n_impu = j + 1;
+        if (row_read(st, &subs[n]) < 0)
+            break;
+        n++;
     }
-    c->n++;
-    return 0;
+    sqlite3_reset(st);
+    *out = subs;
+    *n_out = n;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int64_t sub_db_changes(sub_db_t *db) {
@@ -549,22 +559,28 @@ int64_t sub_db_changes(sub_db_t *db) {
 }
 
 sub_snapshot_t *sub_db_snapshot(sub_db_t *db, int64_t *changes, sub_error_t *err) {
-    sub_db_collect_t c = {0};
+    subscriber_t *subs = NULL;
+    size_t n = 0;
+
+    sub_error_clear(err);
     /* One read transaction, so the snapshot is one consistent state even while another process writes. */
-    int rc = sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL);
-    if (changes != NULL)
-        *changes = sub_db_changes(db);
-    long n = rc == SQLITE_OK ? sub_db_iterate(db, "", 0, collect, &c, err) : -1;
-    sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
-    if (n < 0 || (size_t)n != c.n) {
-        if (rc != SQLITE_OK || (n >= 0 && err != NULL))
-            db_fail(db, err, rc != SQLITE_OK ? "begin" : "out of memory");
-        for (size_t i = 0; i < c.n; i++)
-            sub_subscriber_clear(&c.subs[i]);
-        free(c.subs);
+    if (sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+        db_fail(db, err, "begin");
         return NULL;
     }
-    return sub_snapshot_from_subs(db->path, c.subs, c.n, err);
+    int64_t c = sub_db_changes(db);
+    int rc = read_all(db, &subs, &n);
+    sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+    if (rc < 0 || c < 0) {
+        db_fail(db, err, "read");
+        for (size_t i = 0; i < n; i++)
+            sub_subscriber_clear(&subs[i]);
+        free(subs);
+        return NULL;
+    }
+    if (changes != NULL)
+        *changes = c;
+    return sub_snapshot_from_subs(db->path, subs, n, err);
 }
 
 int64_t sub_db_data_version(sub_db_t *db) {
