@@ -40,7 +40,7 @@
 #define ADMIN_PAGE_MAX 100000      /* one page of an export: about 25 MB of JSON */
 #define ADMIN_PAGE_MAX_TEXT "100000"
 #define ADMIN_EXPORT_CHUNK 65536   /* first allocation of an export body; it doubles as it grows */
-#define SUB_ADMIN_IMSI_PREFIX "imsi-"
+#define ADMIN_IMSI_PREFIX "imsi-"
 
 struct sub_admin {
     sub_store_t *store;
@@ -320,13 +320,13 @@ static void on_get(sbi_request_t *req, void *ud)
 {
     sub_admin_t *a = ud;
     const char *imsi = path_imsi(req);
-    char id[sizeof SUB_ADMIN_IMSI_PREFIX + SUB_IMSI_MAX];
+    char id[sizeof ADMIN_IMSI_PREFIX + SUB_IMSI_MAX];
     subscriber_t sub;
     sub_error_t err;
 
     if (imsi == NULL)
         return;
-    snprintf(id, sizeof id, SUB_ADMIN_IMSI_PREFIX "%s", imsi);
+    snprintf(id, sizeof id, ADMIN_IMSI_PREFIX "%s", imsi);
     sub_db_rc_t rc = sub_db_get(sub_store_db(a->store), id, &sub, &err);
     if (rc != SUB_DB_OK) {
         respond_db_error(req, rc, &err, imsi);

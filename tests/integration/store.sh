@@ -121,19 +121,19 @@ check "bulk import: the UDM serves the new subscribers" wait_until 1000 test "$(
 
 # SIGKILL in the middle of a bulk import: SQLite rolls the unfinished transaction back, the old data stays.
 BIG=$T_DIR/big.json
-"$TOOL" gen 300000 --out "$BIG"
+"$TOOL" gen 100000 --out "$BIG"
 count0=$(sql 'SELECT count(*) FROM subscriber'); changes0=$(changes)
 wal0=$(stat -c '%s %y' "$DB-wal")
 "$TOOL" --store "$DB" --replace import "$BIG" >"$T_DIR/kill.out" 2>&1 &
 tool_pid=$!
 wal_moved() { [ "$(stat -c '%s %y' "$DB-wal")" != "$wal0" ]; }
-check "bulk import of 300000: it starts writing (the WAL moves)" wait_until 60000 wal_moved
+check "bulk import of 100000: it starts writing (the WAL moves)" wait_until 120000 wal_moved
 kill -KILL "$tool_pid"; wait "$tool_pid" 2>/dev/null || true
 check "SIGKILL: the import never finished" bash -c "! grep -q imported '$T_DIR/kill.out'"
 check "SIGKILL: sqlite3 integrity_check ok" [ "$(sql 'PRAGMA integrity_check')" = ok ]
 check "SIGKILL: the previous data intact (count, change counter)" [ "$(sql 'SELECT count(*) FROM subscriber') $(changes)" = "$count0 $changes0" ]
 check "SIGKILL: the daemons still serve the previous data" \
-    bash -c "! grep -q 'in force: 300000' '$T_DIR/hss.log' '$T_DIR/udm.log'"
+    bash -c "! grep -q 'in force: 100000' '$T_DIR/hss.log' '$T_DIR/udm.log'"
 check "SIGKILL: the HSS still answers for user 6 (UTRAN)" [ "$(rat_hss 10000000006)" = 1000 ]
 
 # Two simulators writing the same subscribers at once, different members of the same object: no update lost.

@@ -19,6 +19,8 @@
 
 #define DIR_LEN 64
 #define PATH_LEN 128
+/* the rest of a subscribed subscriber on NR, after its identities */
+#define NR_ON "\"voice_encryption\": true, \"access\": {\"rat\": \"NR\", \"ims_vops\": true}"
 #define KEY_HEX "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
 #define DOC                                                                                                      \
@@ -66,8 +68,9 @@ static int teardown(void **state) {
     fixture_t *fx = *state;
     char p[PATH_LEN + 8];
     sub_db_close(fx->db);
-    for (const char *ext = "\0-wal\0-shm\0"; *ext || ext[1]; ext += strlen(ext) + 1) {
-        snprintf(p, sizeof(p), "%s%s", fx->path, ext);
+    static const char *const exts[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", fx->path, exts[i]);
         unlink(p);
     }
     rmdir(fx->dir);
@@ -216,10 +219,10 @@ static void test_import_merge_is_all_or_nothing(void **state) {
     size_t created, replaced;
     /* First entry fine (replaces 2), second takes subscriber 1's MSISDN: the whole import is refused. */
     sub_snapshot_t *s = load("{\"subscribers\": [\n"
-                             "{\"imsi\": \"001010000000002\", \"msisdn\": \"15550000002\", \"impu\": [\"tel:+15550000002\"],"
-                             " \"voice_encryption\": true, \"access\": {\"rat\": \"NR\", \"ims_vops\": true}},\n"
-                             "{\"imsi\": \"001010000000009\", \"msisdn\": \"15550000001\", \"impu\": [\"tel:+15550000009\"],"
-                             " \"voice_encryption\": true, \"access\": {\"rat\": \"NR\", \"ims_vops\": true}}]}");
+                             "{\"imsi\": \"001010000000002\", \"msisdn\": \"15550000002\","
+                             " \"impu\": [\"tel:+15550000002\"], " NR_ON "},\n"
+                             "{\"imsi\": \"001010000000009\", \"msisdn\": \"15550000001\","
+                             " \"impu\": [\"tel:+15550000009\"], " NR_ON "}]}");
     int64_t before = sub_db_changes(fx->db);
     assert_int_equal(sub_db_import(fx->db, s, false, NULL, &created, &replaced, &err), SUB_DB_INVALID);
     assert_string_equal(err.field, "subscribers[1].msisdn");
@@ -229,10 +232,10 @@ static void test_import_merge_is_all_or_nothing(void **state) {
     assert_int_equal(sub_db_changes(fx->db), before);
     sub_snapshot_release(s);
 
-    s = load("{\"subscribers\": [{\"imsi\": \"001010000000002\", \"msisdn\": \"15550000002\", \"impu\": [\"tel:+15550000002\"],"
-             " \"voice_encryption\": true, \"access\": {\"rat\": \"NR\", \"ims_vops\": true}},"
+    s = load("{\"subscribers\": [{\"imsi\": \"001010000000002\", \"msisdn\": \"15550000002\","
+             " \"impu\": [\"tel:+15550000002\"], " NR_ON "},"
              "{\"imsi\": \"001010000000009\", \"msisdn\": \"15550000009\", \"impu\": [\"tel:+15550000009\"],"
-             " \"voice_encryption\": true, \"access\": {\"rat\": \"NR\", \"ims_vops\": true}}]}");
+             " " NR_ON "}]}");
     assert_int_equal(sub_db_import(fx->db, s, false, NULL, &created, &replaced, &err), SUB_DB_OK);
     assert_int_equal(created, 1);
     assert_int_equal(replaced, 1);
@@ -285,7 +288,8 @@ static void test_ndjson_lines(void **state) {
     char *doc = sub_ndjson_to_document(nd, strlen(nd), &len);
     assert_non_null(doc);
     assert_null(sub_snapshot_load_text("n.ndjson", doc, len, &err));
-    assert_string_equal(err.msg, "n.ndjson:3:40: subscribers[1].msisdn: must be 5 to 15 digits"); /* column 39 + the comma */
+    /* column 39 of the input, plus the comma that opens the line */
+    assert_string_equal(err.msg, "n.ndjson:3:40: subscribers[1].msisdn: must be 5 to 15 digits");
     free(doc);
     doc = sub_ndjson_to_document("", 0, &len);
     sub_snapshot_t *s = sub_snapshot_load_text("empty", doc, len, &err);
