@@ -61,7 +61,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
     };
     const cli_spec_t spec = {
         .program = "mihua-hss",
-        .summary = "Diameter Sh HSS simulator (TS 29.328/29.329) answering UDR from a subscriber file.",
+        .summary = "Diameter Sh HSS simulator (TS 29.328/29.329) answering UDR from the shared subscriber store.",
         .epilogue = hss_epilogue,
         .fields = fields,
         .n_fields = sizeof fields / sizeof fields[0],

@@ -36,6 +36,7 @@
 #define ADMIN_BASE "/admin/v1/subscribers"
 #define ADMIN_POINTER_MAX 160 /* a JSON pointer made from a SUB_ERR_FIELD_MAX field, plus "/subscribers/N" */
 #define ADMIN_CAUSE_FILE_INVALID "SUBSCRIBER_FILE_INVALID"
+#define ADMIN_CAUSE_BUSY "NF_CONGESTION" /* TS 29.500 Table 5.2.7.2-1, with 503 */
 #define ADMIN_IMPORT_NAME "import" /* stands for the file name in an import's error positions */
 #define ADMIN_PAGE_MAX 100000      /* one page of an export: about 25 MB of JSON */
 #define ADMIN_PAGE_MAX_TEXT "100000"
@@ -132,13 +133,20 @@ static void changed(sub_admin_t *a, const char *what, const char *imsi)
         a->on_change(a->ud);
 }
 
-/* Answers a store error: 400 with the field as a JSON pointer, 404, or 500. */
+/* Answers a store error: 400 with the field as a JSON pointer, 404, 503 while another writer holds the store, or
+ * 500. */
 static void respond_db_error(sbi_request_t *req, sub_db_rc_t rc, const sub_error_t *err, const char *imsi)
 {
     char pointer[ADMIN_POINTER_MAX];
 
     if (rc == SUB_DB_NOT_FOUND) {
         sbi_respond_error(req, 404, SBI_CAUSE_USER_NOT_FOUND, "no subscriber with IMSI %s", imsi);
+        return;
+    }
+    if (rc == SUB_DB_BUSY) {
+        log_warn("admin", "subscriber store busy, write refused: %s", err->msg);
+        sbi_respond_error(req, 503, ADMIN_CAUSE_BUSY, "another writer holds the subscriber store (a bulk import?): "
+                          "%s; nothing changed, try again", err->msg);
         return;
     }
     if (rc != SUB_DB_INVALID || err->field[0] == '\0') {

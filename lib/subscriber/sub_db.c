@@ -87,7 +87,7 @@ static sub_db_rc_t db_fail(sub_db_t *db, sub_error_t *err, const char *what) {
         sub_error_clear(err);
         snprintf(err->msg, sizeof(err->msg), "%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
     }
-    return SUB_DB_ERROR;
+    return sqlite3_errcode(db->h) == SQLITE_BUSY ? SUB_DB_BUSY : SUB_DB_ERROR;
 }
 
 /* A rule broken by subscribers[index].field; the message names the other subscriber. */
@@ -173,6 +173,11 @@ void sub_db_close(sub_db_t *db) {
     sqlite3_close(db->h);
     free(db->path);
     free(db);
+}
+
+void sub_db_set_busy_ms(sub_db_t *db, int ms) {
+    if (db != NULL)
+        sqlite3_busy_timeout(db->h, ms);
 }
 
 const char *sub_db_path(const sub_db_t *db) {

@@ -28,12 +28,17 @@ typedef enum {
     SUB_DB_OK = 0,
     SUB_DB_NOT_FOUND,  /* no subscriber with that identity */
     SUB_DB_INVALID,    /* the change breaks a rule: err names the field ("subscribers[0].msisdn") */
-    SUB_DB_ERROR,      /* the database failed (I/O, busy past SUB_DB_BUSY_MS, out of memory): err says why */
+    SUB_DB_BUSY,       /* another writer held the store for longer than SUB_DB_BUSY_MS (a bulk import): retry */
+    SUB_DB_ERROR,      /* the database failed (I/O, out of memory): err says why */
 } sub_db_rc_t;
 
 /* Opens (creating when absent) the database at `path` in WAL mode. NULL with err->msg filled on failure. */
 sub_db_t *sub_db_open(const char *path, sub_error_t *err);
 void sub_db_close(sub_db_t *db);
+
+/* How long a write waits for another writer before SUB_DB_BUSY (default SUB_DB_BUSY_MS). A connection used on an
+ * event loop sets it short, so that a bulk import elsewhere costs one write a quick 503, not the loop a pause. */
+void sub_db_set_busy_ms(sub_db_t *db, int ms);
 const char *sub_db_path(const sub_db_t *db);
 
 /* Looks one subscriber up by any identity form sub_find_by_identity accepts (IMSI, MSISDN, IMPU, tel/sip number).

@@ -216,6 +216,7 @@ sub_store_t *sub_store_new(const char *db_path, const char *import_path, sub_err
         return NULL;
     }
     st->generation = 1;
+    sub_db_set_busy_ms(st->db, SUB_STORE_LOOP_BUSY_MS);
     st->refresher_running = pthread_create(&st->refresher, NULL, refresher_main, st) == 0;
     if (!st->refresher_running) {
         if (err != NULL)

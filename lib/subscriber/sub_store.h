@@ -26,6 +26,8 @@
 
 #define SUB_STORE_POLL_MS 10 /* change detection period: well inside the 100 ms DESIGN §5 allows for propagation */
 
+#define SUB_STORE_LOOP_BUSY_MS 250 /* an admin write waits this long for another writer, then 503 */
+
 typedef struct sub_store sub_store_t;
 
 /* Opens the store at `db_path` (NULL: sub_store_default_path(import_path)), imports `import_path` (may be NULL)
@@ -54,7 +56,8 @@ int sub_store_reload(sub_store_t *st, sub_error_t *err);
  * lookup sees it without waiting for the refresher). Returns 0 or -1. */
 int sub_store_refresh(sub_store_t *st, sub_error_t *err);
 
-/* The store's own connection, for writes (admin API). Use it from one thread (the daemon's loop). */
+/* The store's own connection, for writes (admin API). Use it from one thread (the daemon's loop). Once the store
+ * is open it waits at most SUB_STORE_LOOP_BUSY_MS for another writer (the import at start waits longer). */
 sub_db_t *sub_store_db(sub_store_t *st);
 
 /* Number of snapshots put in force (the initial one counts as 1); handy for tests, metrics and Sh sequence numbers. */

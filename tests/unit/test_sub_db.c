@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,25 @@ static void test_other_connection_sees_commits(void **state) {
     sub_db_close(other);
 }
 
+/* Another connection holds the write lock (a bulk import elsewhere): a short-waiting writer gets BUSY, and nothing
+ * changes. */
+static void test_busy_writer(void **state) {
+    fixture_t *fx = *state;
+    sub_error_t err;
+    sqlite3 *other;
+    json_t *p = json_pack("{s:b}", "voice_encryption", 0);
+
+    assert_int_equal(sqlite3_open(fx->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    sub_db_set_busy_ms(fx->db, 50);
+    assert_int_equal(sub_db_patch(fx->db, "001010000000001", p, NULL, &err), SUB_DB_BUSY);
+    assert_non_null(strstr(err.msg, "locked"));
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(other);
+    assert_int_equal(sub_db_patch(fx->db, "001010000000001", p, NULL, &err), SUB_DB_OK);
+    json_decref(p);
+}
+
 static void test_open_fails_with_a_reason(void **state) {
     (void)state;
     sub_error_t err;
@@ -305,7 +325,7 @@ int main(void) {
         T(test_get_by_every_identity),     T(test_put_creates_replaces_and_checks_rules),
         T(test_patch_merges_validates_and_keeps_secret), T(test_delete),
         T(test_iterate_pages),             T(test_import_merge_is_all_or_nothing),
-        T(test_other_connection_sees_commits), cmocka_unit_test(test_open_fails_with_a_reason),
+        T(test_other_connection_sees_commits), T(test_busy_writer), cmocka_unit_test(test_open_fails_with_a_reason),
         cmocka_unit_test(test_ndjson_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
