@@ -10,8 +10,9 @@
  * bulk import never pauses lookups.
  *
  * Trade-off: a change is seen by every daemon after one poll plus one full read (milliseconds at a few thousand
- * subscribers, about a second per million), and each daemon holds its own snapshot. Polling costs one read of the
- * WAL index per tick and no I/O; a notification channel between processes would save that but not the re-read.
+ * subscribers, a third of a second per 100k, seconds per million), and each daemon holds its own snapshot.
+ * Polling costs one read of the WAL index per tick and no I/O; a notification channel between processes would
+ * save that but not the re-read.
  *
  * At start the subscriber file (`--subscribers`, optional) is imported into the database in one transaction when
  * its content differs from the one imported last (a SHA-256 digest is kept in the store), so a restart with the
