@@ -124,11 +124,12 @@ check "udm admin: merge patch 200" [ "$(st upatch)" = 200 ]
 code=$(amf amf1)
 check "udm: the next GET sees the NR registration (200)" [ "$code" = 200 ]
 check "udm: ratType NR" is amf1 "j['ratType']" NR
-check "hss: serves the UDM's change (user 2 on NR) without a reload" wait_until 1000 \
-    test "$(rat_of r7 tel:+15550000002)" = 1006
+rat_is() { [ "$(rat_of "$1" "$2")" = "$3" ]; } # evaluated at each poll of wait_until
+amf_is() { [ "$(amf "$1")" = "$2" ]; }
+check "hss: serves the UDM's change (user 2 on NR) without a reload" wait_until 1000 rat_is r7 tel:+15550000002 1006
 ADMIN=$(admin_url hss)
 http hpatch PATCH /admin/v1/subscribers/001010000000002 '{"access":{"rat":"GERAN"}}' application/merge-patch+json
-check "udm: serves the HSS's change (user 2 on GERAN: 404) without a reload" wait_until 1000 test "$(amf amf2)" = 404
+check "udm: serves the HSS's change (user 2 on GERAN: 404) without a reload" wait_until 1000 amf_is amf2 404
 check "udm SIGTERM: exit 0" stop_daemon "$udm_PID"
 
 finish

@@ -117,7 +117,9 @@ check "refused imports changed nothing (sqlite3: same change counter, same count
     [ "$(changes) $(sql 'SELECT count(*) FROM subscriber')" = "$before $N" ]
 check "bulk import of 500 through the HSS: 200" [ "$(import ok "$HSS_ADMIN" "?mode=merge" "$T_DIR/new.json")" = 200 ]
 check "bulk import: counts" is ok "(j['subscribers'], j['created'], j['replaced'])" "(500, 500, 0)"
-check "bulk import: the UDM serves the new subscribers" wait_until 1000 test "$(rat_udm 001020000000500)" = NR
+udm_rat_is() { [ "$(rat_udm "$1")" = "$2" ]; } # evaluated at each poll of wait_until
+hss_rat_is() { [ "$(rat_hss "$1")" = "$2" ]; }
+check "bulk import: the UDM serves the new subscribers" wait_until 1000 udm_rat_is 001020000000500 NR
 
 # SIGKILL in the middle of a bulk import: SQLite rolls the unfinished transaction back, the old data stays.
 BIG=$T_DIR/big.json
@@ -147,7 +149,7 @@ uw=$!
 wait "$hw" "$uw"
 check "concurrent writers: 80 PATCHes answered 200" [ "$(cat "$T_DIR/hss_codes" "$T_DIR/udm_codes" | grep -c '^200$' || true)" = 80 ]
 check "concurrent writers: all 40 carry both changes (sqlite3)" [ "$(both)" = 40 ]
-check "concurrent writers: the HSS serves both (user 101 on GERAN: 1001)" wait_until 1000 test "$(rat_hss 10000000101)" = 1001
+check "concurrent writers: the HSS serves both (user 101 on GERAN: 1001)" wait_until 1000 hss_rat_is 10000000101 1001
 
 check "hss SIGTERM: exit 0" stop_daemon "$hss_PID"
 check "udm SIGTERM: exit 0" stop_daemon "$udm_PID"
