@@ -21,6 +21,7 @@
  */
 #include "udm_nudm_path.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,21 +42,32 @@
 #define UDM_OSD_VOICE_ENCRYPTION "voiceEncryption" /* the operator-specific data key of DESIGN §3 */
 #define UDM_IMSI_PREFIX "imsi-"
 #define UDM_MSISDN_PREFIX "msisdn-"
+#define UDM_BUCKETS_MIN 64               /* hash buckets of a view: about a quarter of the subscribers, */
+#define UDM_BUCKETS_MAX (1u << 18)       /* bounded (2 MB of pointers) since only those asked for are cached */
 
 typedef struct {
     char *amf; /* NULL when the subscriber is not on NR */
     size_t amf_len;
-    char *osd; /* NULL until the subscriber is first asked for: nothing rendered yet */
+    char *osd;
     size_t osd_len;
     char *am;
     size_t am_len;
 } udm_bodies_t;
 
+/* The bodies of one subscriber, found by its address in the view's snapshot (a store snapshot may be a layer over
+ * another one, so there is no single array to index). */
+typedef struct udm_cached {
+    const subscriber_t *sub;
+    udm_bodies_t b;
+    struct udm_cached *next;
+} udm_cached_t;
+
 typedef struct {
     sub_snapshot_t *snap;
     unsigned long generation;
-    udm_bodies_t *bodies; /* parallel to sub_snapshot_at() */
-    size_t n;
+    udm_cached_t **buckets; /* hash of subscriber addresses, chained */
+    size_t n_buckets;       /* a power of two */
+    size_t n;               /* subscribers in snap */
 } udm_view_t;
 
 struct udm_nudm {
@@ -138,14 +150,24 @@ static char *render_am(const subscriber_t *s, size_t *len)
     return dump(j, len);
 }
 
-static void bodies_free(udm_bodies_t *b, size_t n)
+static void buckets_free(udm_cached_t **buckets, size_t n)
 {
-    for (size_t i = 0; b && i < n; i++) {
-        free(b[i].amf);
-        free(b[i].osd);
-        free(b[i].am);
+    for (size_t i = 0; buckets && i < n; i++) {
+        for (udm_cached_t *c = buckets[i], *next; c; c = next) {
+            next = c->next;
+            free(c->b.amf);
+            free(c->b.osd);
+            free(c->b.am);
+            free(c);
+        }
     }
-    free(b);
+    free(buckets);
+}
+
+static size_t bucket_of(const udm_view_t *v, const subscriber_t *s)
+{
+    uint64_t h = (uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ull; /* Fibonacci hashing of the address */
+    return (size_t)(h >> 32) & (v->n_buckets - 1);
 }
 
 static int render_one(const udm_nudm_t *n, const subscriber_t *s, udm_bodies_t *b)
@@ -159,7 +181,7 @@ static int render_one(const udm_nudm_t *n, const subscriber_t *s, udm_bodies_t *
 
 static void view_clear(udm_view_t *v)
 {
-    bodies_free(v->bodies, v->n);
+    buckets_free(v->buckets, v->n_buckets);
     if (v->snap)
         sub_snapshot_release(v->snap);
     memset(v, 0, sizeof(*v));
@@ -172,8 +194,10 @@ int udm_nudm_refresh(udm_nudm_t *n)
         return 0;
     udm_view_t v = {.snap = sub_store_acquire(n->store), .generation = gen};
     v.n = sub_snapshot_count(v.snap);
-    v.bodies = calloc(v.n ? v.n : 1, sizeof(*v.bodies)); /* zeroed: rendered on first use (bodies_of) */
-    if (!v.snap || !v.bodies) {
+    for (v.n_buckets = UDM_BUCKETS_MIN; v.n_buckets < v.n / 4 && v.n_buckets < UDM_BUCKETS_MAX;)
+        v.n_buckets *= 2;
+    v.buckets = calloc(v.n_buckets, sizeof(*v.buckets)); /* empty: bodies are rendered on first use (bodies_of) */
+    if (!v.snap || !v.buckets) {
         log_error("udm", "out of memory for a new subscriber view; keeping the previous one");
         view_clear(&v);
         return -1;
@@ -188,20 +212,24 @@ int udm_nudm_refresh(udm_nudm_t *n)
 static const udm_bodies_t *bodies_of(const udm_nudm_t *n, const subscriber_t *s)
 {
     const udm_view_t *v = &n->view;
-    const subscriber_t *first = sub_snapshot_at(v->snap, 0);
-    if (!first || s < first)
-        return NULL;
-    size_t i = (size_t)(s - first);
-    if (i >= v->n || sub_snapshot_at(v->snap, i) != s)
-        return NULL;
-    udm_bodies_t *b = &v->bodies[i];
-    if (b->osd == NULL && render_one(n, s, b) != 0) {
-        free(b->amf);
-        free(b->am);
-        memset(b, 0, sizeof(*b));
+    size_t i = bucket_of(v, s);
+    for (const udm_cached_t *c = v->buckets[i]; c; c = c->next)
+        if (c->sub == s)
+            return &c->b;
+    udm_cached_t *c = calloc(1, sizeof(*c));
+    if (!c || render_one(n, s, &c->b) != 0) {
+        if (c) {
+            free(c->b.amf);
+            free(c->b.osd);
+            free(c->b.am);
+        }
+        free(c);
         return NULL;
     }
-    return b;
+    c->sub = s;
+    c->next = v->buckets[i];
+    v->buckets[i] = c;
+    return &c->b;
 }
 
 /* ------------------------------------------------------------------------------------------------ handlers */

@@ -8,7 +8,12 @@
  *                                     carries (tel:+N, sip:+N@host), so an identity lookup and every uniqueness rule
  *                                     of the file loader are one indexed probe each.
  *   meta(key PK, value)               "source": what the last replacing import came from (a file digest);
- *                                     "changes": write transactions committed, bumped inside each one.
+ *                                     "changes": write transactions committed, bumped inside each one;
+ *                                     "floor": the last transaction the changelog does not cover.
+ *   changelog(seq, imsi)              which subscribers each of the last SUB_DB_CHANGELOG_KEEP transactions
+ *                                     wrote (seq = its "changes" value), so that a reader that is a few
+ *                                     transactions behind reads those rows only (sub_db_delta); a replacing
+ *                                     import empties it and raises the floor: readers then read everything.
  *
  * Choices: WAL so that readers in the other daemons never wait for a writer and a writer never waits for readers;
  * synchronous=NORMAL, which in WAL mode survives any process crash (SIGKILL mid-import leaves the previous data) and
@@ -29,6 +34,8 @@
 #define SUB_DB_IMPU_TEXT_MAX (SUB_IMPU_MAX * (SUB_URI_MAX + 1)) /* all IMPUs of one subscriber, joined */
 #define SUB_DB_SOURCE_KEY "source"
 #define SUB_DB_CHANGES_KEY "changes" /* committed write transactions, for sub_db_changes */
+#define SUB_DB_FLOOR_KEY "floor"     /* the last transaction the changelog does not cover (a reader needs since >= it) */
+#define SUB_DB_CHANGELOG_KEEP 10000  /* transactions the changelog remembers: plenty for a refresher 10 ms behind */
 #define SUB_DB_MSISDN_PREFIX "msisdn-"
 #define SUB_DB_IMSI_PREFIX "imsi-"
 
@@ -40,13 +47,15 @@ static const char sub_db_schema[] =
     "CREATE TABLE IF NOT EXISTS identity(norm TEXT PRIMARY KEY, imsi TEXT NOT NULL, number TEXT) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS identity_by_imsi ON identity(imsi);"
     "CREATE INDEX IF NOT EXISTS identity_by_number ON identity(number) WHERE number IS NOT NULL;"
-    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;";
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS changelog(seq INTEGER NOT NULL, imsi TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS changelog_by_seq ON changelog(seq);";
 
 /* Prepared statements, by job. */
 enum {
     Q_BY_IMSI, Q_BY_MSISDN, Q_BY_NORM, Q_INS_SUB, Q_DEL_SUB, Q_INS_ID, Q_DEL_ID, Q_CHK_MSISDN, Q_CHK_NORM,
     Q_CHK_NUMBER, Q_ITER, Q_COUNT, Q_DATA_VERSION, Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_CLEAR_SUB, Q_CLEAR_ID,
-    Q_SET_META, Q_GET_META, Q_BUMP, Q_N
+    Q_SET_META, Q_GET_META, Q_BUMP, Q_LOG, Q_LOG_PRUNE, Q_LOG_CLEAR, Q_LOG_SINCE, Q_N
 };
 
 static const char *const sub_db_sql[Q_N] = {
@@ -70,6 +79,11 @@ static const char *const sub_db_sql[Q_N] = {
     [Q_CLEAR_ID] = "DELETE FROM identity",
     [Q_SET_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
     [Q_GET_META] = "SELECT value FROM meta WHERE key = ?1",
+    [Q_LOG] = "INSERT INTO changelog(seq, imsi) VALUES (coalesce((SELECT value FROM meta WHERE key = '"
+              SUB_DB_CHANGES_KEY "'), 0) + 1, ?1)",
+    [Q_LOG_PRUNE] = "DELETE FROM changelog WHERE seq <= ?1",
+    [Q_LOG_CLEAR] = "DELETE FROM changelog",
+    [Q_LOG_SINCE] = "SELECT DISTINCT imsi FROM changelog WHERE seq > ?1 LIMIT ?2",
     [Q_BUMP] = "INSERT INTO meta(key, value) VALUES ('" SUB_DB_CHANGES_KEY "', 1)"
                " ON CONFLICT(key) DO UPDATE SET value = value + 1",
 };
@@ -375,6 +389,13 @@ static int write_rows(sub_db_t *db, const subscriber_t *sub) {
     return 0;
 }
 
+/* Notes in the changelog that this transaction wrote `imsi`. */
+static int log_change(sub_db_t *db, const char *imsi) {
+    sqlite3_stmt *st = q(db, Q_LOG);
+    bind_text(st, 1, imsi);
+    return exec_q(st);
+}
+
 /* Checks and writes one subscriber inside an open transaction. */
 static sub_db_rc_t put_one(sub_db_t *db, const subscriber_t *sub, size_t index, bool *created, sub_error_t *err) {
     sqlite3_stmt *st = q(db, Q_BY_IMSI);
@@ -385,16 +406,49 @@ static sub_db_rc_t put_one(sub_db_t *db, const subscriber_t *sub, size_t index, 
     sub_db_rc_t r = check_rules(db, sub, index, err);
     if (r != SUB_DB_OK)
         return r;
-    if (write_rows(db, sub) < 0)
+    if (write_rows(db, sub) < 0 || log_change(db, sub->imsi) < 0)
         return db_fail(db, err, "write");
     if (created != NULL)
         *created = !exists;
     return SUB_DB_OK;
 }
 
+static int set_meta_int(sub_db_t *db, const char *key, int64_t v) {
+    char text[32];
+    sqlite3_stmt *st = q(db, Q_SET_META);
+    snprintf(text, sizeof(text), "%lld", (long long)v);
+    bind_text(st, 1, key);
+    sqlite3_bind_text(st, 2, text, -1, SQLITE_TRANSIENT);
+    return exec_q(st);
+}
+
+static int64_t get_meta_int(sub_db_t *db, const char *key) {
+    char v[32];
+    sqlite3_stmt *st = q(db, Q_GET_META);
+    bind_text(st, 1, key);
+    int found = first_text(st, v, sizeof(v));
+    return found < 0 ? -1 : found ? strtoll(v, NULL, 10) : 0;
+}
+
+/* Keeps the changelog to its last SUB_DB_CHANGELOG_KEEP transactions (this one's "changes" value is final). */
+static int prune_log(sub_db_t *db) {
+    int64_t now = get_meta_int(db, SUB_DB_CHANGES_KEY);
+    if (now < 0)
+        return -1;
+    if (now % SUB_DB_CHANGELOG_KEEP != 0)
+        return 0; /* prune in batches: one indexed delete every KEEP transactions */
+    sqlite3_stmt *st = q(db, Q_LOG_PRUNE);
+    sqlite3_bind_int64(st, 1, now - SUB_DB_CHANGELOG_KEEP);
+    if (exec_q(st) < 0)
+        return -1;
+    return get_meta_int(db, SUB_DB_FLOOR_KEY) < now - SUB_DB_CHANGELOG_KEEP
+               ? set_meta_int(db, SUB_DB_FLOOR_KEY, now - SUB_DB_CHANGELOG_KEEP)
+               : 0;
+}
+
 /* Ends a write transaction: commit on OK, otherwise roll back and pass r on. */
 static sub_db_rc_t tx_end(sub_db_t *db, sub_db_rc_t r, sub_error_t *err) {
-    if (r == SUB_DB_OK && exec_q(q(db, Q_BUMP)) < 0)
+    if (r == SUB_DB_OK && (exec_q(q(db, Q_BUMP)) < 0 || prune_log(db) < 0))
         r = db_fail(db, err, "write");
     if (r != SUB_DB_OK) {
         tx_rollback(db);
@@ -485,7 +539,9 @@ sub_db_rc_t sub_db_delete(sub_db_t *db, const char *imsi, sub_error_t *err) {
     bind_text(st, 1, imsi);
     if (exec_q(st) < 0)
         return tx_end(db, db_fail(db, err, "delete"), err);
-    return tx_end(db, sqlite3_changes(db->h) > 0 ? SUB_DB_OK : SUB_DB_NOT_FOUND, err);
+    if (sqlite3_changes(db->h) == 0)
+        return tx_end(db, SUB_DB_NOT_FOUND, err);
+    return tx_end(db, log_change(db, imsi) < 0 ? db_fail(db, err, "delete") : SUB_DB_OK, err);
 }
 
 /* ---- iterate, count, snapshot ---- */
@@ -556,11 +612,66 @@ static int read_all(sub_db_t *db, subscriber_t **out, size_t *n_out) {
 }
 
 int64_t sub_db_changes(sub_db_t *db) {
-    char v[32];
-    sqlite3_stmt *st = q(db, Q_GET_META);
-    bind_text(st, 1, SUB_DB_CHANGES_KEY);
-    int found = first_text(st, v, sizeof(v));
-    return found < 0 ? -1 : found ? strtoll(v, NULL, 10) : 0;
+    return get_meta_int(db, SUB_DB_CHANGES_KEY);
+}
+
+/* The distinct IMSIs written after transaction `since`, at most max (more: -2). */
+static long changed_imsis(sub_db_t *db, int64_t since, size_t max, char (**out)[SUB_IMSI_MAX + 1]) {
+    sqlite3_stmt *st = q(db, Q_LOG_SINCE);
+    char (*imsis)[SUB_IMSI_MAX + 1] = malloc((max + 1) * sizeof(*imsis));
+    long n = 0;
+    int rc;
+
+    if (imsis == NULL)
+        return -1;
+    sqlite3_bind_int64(st, 1, since);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)max + 1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        column_copy(st, 0, imsis[n++], sizeof(*imsis));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE || (size_t)n > max) {
+        free(imsis);
+        return rc != SQLITE_DONE ? -1 : -2;
+    }
+    *out = imsis;
+    return n;
+}
+
+sub_db_rc_t sub_db_delta(sub_db_t *db, int64_t since, size_t max, sub_db_delta_t *d, sub_error_t *err) {
+    sub_db_rc_t r = SUB_DB_OK;
+
+    sub_error_clear(err);
+    memset(d, 0, sizeof(*d));
+    if (sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(db, err, "begin");
+    d->changes = sub_db_changes(db);
+    int64_t floor = get_meta_int(db, SUB_DB_FLOOR_KEY);
+    long n = d->changes < 0 || floor < 0 ? -1 : since < floor ? -2 : changed_imsis(db, since, max, &d->imsis);
+    if (n < 0)
+        r = n == -2 ? SUB_DB_NOT_FOUND : db_fail(db, err, "read");
+    d->n_imsis = n > 0 ? (size_t)n : 0;
+    d->subs = r == SUB_DB_OK ? calloc(d->n_imsis ? d->n_imsis : 1, sizeof(*d->subs)) : NULL;
+    if (r == SUB_DB_OK && d->subs == NULL)
+        r = db_fail(db, err, "out of memory");
+    for (size_t i = 0; r == SUB_DB_OK && i < d->n_imsis; i++) {
+        sub_db_rc_t g = get_by(db, Q_BY_IMSI, d->imsis[i], &d->subs[d->n_subs], err);
+        if (g == SUB_DB_OK)
+            d->n_subs++;
+        else if (g != SUB_DB_NOT_FOUND) /* not found: deleted since, only masked */
+            r = g;
+    }
+    sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL);
+    if (r != SUB_DB_OK)
+        sub_db_delta_free(d);
+    return r;
+}
+
+void sub_db_delta_free(sub_db_delta_t *d) {
+    for (size_t i = 0; d->subs != NULL && i < d->n_subs; i++)
+        sub_subscriber_clear(&d->subs[i]);
+    free(d->subs);
+    free(d->imsis);
+    memset(d, 0, sizeof(*d));
 }
 
 sub_snapshot_t *sub_db_snapshot(sub_db_t *db, int64_t *changes, sub_error_t *err) {
@@ -601,7 +712,10 @@ static sub_db_rc_t import_in_tx(sub_db_t *db, const sub_snapshot_t *snap, bool r
                                 size_t *created, size_t *replaced, sub_error_t *err) {
     size_t n = sub_snapshot_count(snap);
 
-    if (replace && (exec_q(q(db, Q_CLEAR_ID)) < 0 || exec_q(q(db, Q_CLEAR_SUB)) < 0))
+    /* A replacing import is not logged row by row: readers re-read everything (floor = this transaction). */
+    if (replace && (exec_q(q(db, Q_CLEAR_ID)) < 0 || exec_q(q(db, Q_CLEAR_SUB)) < 0 ||
+                    exec_q(q(db, Q_LOG_CLEAR)) < 0 ||
+                    set_meta_int(db, SUB_DB_FLOOR_KEY, get_meta_int(db, SUB_DB_CHANGES_KEY) + 1) < 0))
         return db_fail(db, err, "clear");
     for (size_t i = 0; i < n; i++) {
         const subscriber_t *sub = sub_snapshot_at(snap, i);

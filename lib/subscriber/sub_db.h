@@ -79,6 +79,22 @@ sub_snapshot_t *sub_db_snapshot(sub_db_t *db, int64_t *changes, sub_error_t *err
 /* Write transactions committed to the store so far (by anybody): tells whether a snapshot is still current. */
 int64_t sub_db_changes(sub_db_t *db);
 
+/* What changed after transaction `since`: the IMSIs written (changed, created or deleted) and the current rows of
+ * those that still exist, read in one transaction whose sub_db_changes value is `changes`. */
+typedef struct {
+    char (*imsis)[SUB_IMSI_MAX + 1]; /* malloc'd */
+    size_t n_imsis;
+    subscriber_t *subs;              /* malloc'd; the subscribers among imsis that exist now */
+    size_t n_subs;
+    int64_t changes;
+} sub_db_delta_t;
+
+/* SUB_DB_OK with `d` filled (free it with sub_db_delta_free; the caller may take imsis and subs over and set them
+ * NULL); SUB_DB_NOT_FOUND when the changelog does not reach back to `since` (a replacing import, or more than
+ * SUB_DB_CHANGELOG_KEEP transactions) or more than `max` subscribers changed: read everything instead. */
+sub_db_rc_t sub_db_delta(sub_db_t *db, int64_t since, size_t max, sub_db_delta_t *d, sub_error_t *err);
+void sub_db_delta_free(sub_db_delta_t *d);
+
 /* SQLite's PRAGMA data_version: changes when another connection (this process or another) commits. */
 int64_t sub_db_data_version(sub_db_t *db);
 

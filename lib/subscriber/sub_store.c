@@ -48,6 +48,8 @@ struct sub_store {
     sub_snapshot_t *cur;         /* snapshot in force; the store holds one reference */
     unsigned long generation;    /* snapshots put in force, initial one included */
     int64_t changes;             /* sub_db_changes of the snapshot in force (under refresh_lock) */
+    sub_snapshot_t *base;        /* the last full read (one reference), under refresh_lock */
+    int64_t base_changes;        /* its sub_db_changes value */
     pthread_t refresher;
     bool refresher_running;
     pthread_mutex_t stop_lock;   /* guards stop */
@@ -117,26 +119,64 @@ static void sub_store_swap(sub_store_t *st, sub_snapshot_t *snap) {
     sub_snapshot_release(old);
 }
 
-/* Re-reads the store unless the snapshot in force is already of its latest state (a writer of this process
- * refreshed after its own commit, and the refresher then sees the same commit). */
+/* The subscribers changed since the last full read, as a layer over it; NULL with *fallback set when the
+ * changelog does not cover them (read everything then), NULL without it on error. */
+static sub_snapshot_t *read_delta(sub_store_t *st, sub_db_t *db, int64_t *changes, bool *fallback,
+                                  sub_error_t *err) {
+    sub_db_delta_t d;
+    sub_db_rc_t rc = sub_db_delta(db, st->base_changes, SUB_STORE_DELTA_MAX, &d, err);
+
+    *fallback = rc == SUB_DB_NOT_FOUND;
+    if (rc != SUB_DB_OK)
+        return NULL;
+    *changes = d.changes;
+    sub_snapshot_t *snap = sub_snapshot_layer(st->base, d.subs, d.n_subs, d.imsis, d.n_imsis, err);
+    d.subs = NULL; /* taken by the layer, even on failure */
+    d.imsis = NULL;
+    sub_db_delta_free(&d);
+    return snap;
+}
+
+/* A full read, which becomes the base of the next layers. */
+static sub_snapshot_t *read_full(sub_store_t *st, sub_db_t *db, int64_t *changes, sub_error_t *err) {
+    sub_snapshot_t *snap = sub_db_snapshot(db, changes, err);
+    if (snap == NULL)
+        return NULL;
+    sub_snapshot_release(st->base);
+    st->base = sub_snapshot_ref(snap);
+    st->base_changes = *changes;
+    return snap;
+}
+
+/* Puts the store's latest state in force unless it already is (a writer of this process refreshed after its own
+ * commit, and the refresher then sees the same commit): the changes since the last full read as a layer over it
+ * when the changelog has them and they are few, else everything. */
 static int refresh_with(sub_store_t *st, sub_db_t *db, sub_error_t *err) {
     int rc = 0;
+    struct timespec t0, t1;
+    bool fallback = true;
+
     pthread_mutex_lock(&st->refresh_lock);
     int64_t changes = sub_db_changes(db);
-    if (changes < 0 || changes != st->changes) {
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        sub_snapshot_t *snap = sub_db_snapshot(db, &changes, err);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (snap != NULL) {
-            size_t n = sub_snapshot_count(snap);
-            st->changes = changes;
-            sub_store_swap(st, snap);
-            log_info("store", "in force: %zu subscribers, store change %lld, read in %ld ms", n, (long long)changes,
-                     (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L);
-        }
-        rc = snap != NULL ? 0 : -1;
+    if (changes >= 0 && changes == st->changes) {
+        pthread_mutex_unlock(&st->refresh_lock);
+        return 0;
     }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    sub_snapshot_t *snap = st->base != NULL ? read_delta(st, db, &changes, &fallback, err) : NULL;
+    if (snap == NULL && fallback)
+        snap = read_full(st, db, &changes, err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (snap != NULL) {
+        size_t n = sub_snapshot_count(snap);
+        bool layer = sub_snapshot_is_layer(snap);
+        st->changes = changes;
+        sub_store_swap(st, snap);
+        log_info("store", "in force: %zu subscribers, store change %lld, %s in %ld ms", n, (long long)changes,
+                 layer ? "changes read" : "all read",
+                 (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L);
+    }
+    rc = snap != NULL ? 0 : -1;
     pthread_mutex_unlock(&st->refresh_lock);
     return rc;
 }
@@ -211,7 +251,7 @@ sub_store_t *sub_store_new(const char *db_path, const char *import_path, sub_err
     }
     st->db = sub_db_open(st->db_path, err);
     if (st->db == NULL || (st->path != NULL && import_file(st->db, st->path, false, err) < 0) ||
-        (st->cur = sub_db_snapshot(st->db, &st->changes, err)) == NULL) {
+        (st->cur = read_full(st, st->db, &st->changes, err)) == NULL) {
         sub_store_free(st);
         return NULL;
     }
@@ -238,6 +278,7 @@ void sub_store_free(sub_store_t *st) {
         pthread_join(st->refresher, NULL);
     }
     sub_snapshot_release(st->cur);
+    sub_snapshot_release(st->base);
     sub_db_close(st->db);
     pthread_mutex_destroy(&st->cur_lock);
     pthread_mutex_destroy(&st->refresh_lock);

@@ -6,13 +6,16 @@
  * over sorted indexes, no SQL, no lock beyond a reference increment), as fast as when the data came from a file.
  * The refresher thread polls the database's change counter (PRAGMA data_version) every SUB_STORE_POLL_MS; when
  * another connection has committed — this daemon's admin API, another simulator, mihua-subscribers — it reads the
- * whole data set into a new snapshot and swaps it in. Readers keep the old one until they let go, so a reload or a
- * bulk import never pauses lookups.
+ * subscribers changed since its last full read (the store's changelog) into a layer over that full snapshot
+ * (sub_snapshot_layer) and swaps it in; a replacing import, or more than SUB_STORE_DELTA_MAX changed subscribers,
+ * is read whole and becomes the new base. Readers keep the old snapshot until they let go, so a reload or a bulk
+ * import never pauses lookups.
  *
- * Trade-off: a change is seen by every daemon after one poll plus one full read (milliseconds at a few thousand
- * subscribers, a third of a second per 100k, seconds per million), and each daemon holds its own snapshot.
- * Polling costs one read of the WAL index per tick and no I/O; a notification channel between processes would
- * save that but not the re-read.
+ * Trade-off: a change costs every daemon one poll plus a read of the changed rows (milliseconds, whatever the
+ * size of the data set), and a lookup in a layer two bsearches instead of one; a full read (start, replacing
+ * import, many changes) costs a third of a second per 100k subscribers and seconds per million, in the refresher
+ * thread. Each daemon holds its own snapshot. Polling costs one read of the WAL index per tick and no I/O; a
+ * notification channel between processes would save that, not the read.
  *
  * At start the subscriber file (`--subscribers`, optional) is imported into the database in one transaction when
  * its content differs from the one imported last (a SHA-256 digest is kept in the store), so a restart with the
@@ -27,6 +30,8 @@
 
 #define SUB_STORE_POLL_MS 10 /* change detection period: well inside the 100 ms DESIGN §5 allows for propagation */
 
+#define SUB_STORE_DELTA_MAX 4096 /* subscribers changed since the last full read that a layer carries; beyond,
+                                    one full read starts a new base (layers cost two lookups and O(changes)) */
 #define SUB_STORE_LOOP_BUSY_MS 250 /* an admin write waits this long for another writer, then 503 */
 
 typedef struct sub_store sub_store_t;

@@ -94,7 +94,19 @@ void sub_error_at(sub_error_t *err, const char *name, const char *text, size_t l
 sub_snapshot_t *sub_snapshot_ref(sub_snapshot_t *s);
 void sub_snapshot_release(sub_snapshot_t *s);
 
+/* A layer over a full snapshot: `changed` (ownership taken, current versions of the subscribers changed since
+ * base) answers first; `masked` (malloc'd array, ownership taken, sorted here) lists every IMSI changed or deleted
+ * since base, whose base version is then hidden. Lookups cost two bsearches instead of one; building one costs
+ * O(changes), not O(subscribers). `base` must not itself be a layer; the layer holds a reference to it. NULL (and
+ * everything given freed) on error. */
+sub_snapshot_t *sub_snapshot_layer(sub_snapshot_t *base, subscriber_t *changed, size_t n_changed,
+                                   char (*masked)[SUB_IMSI_MAX + 1], size_t n_masked, sub_error_t *err);
+bool sub_snapshot_is_layer(const sub_snapshot_t *s);
+
+/* Subscribers the snapshot answers for (a layer and its base together). */
 size_t sub_snapshot_count(const sub_snapshot_t *s);
+/* The i-th subscriber of the snapshot's own array: all of them for a loaded snapshot, only the changed ones for a
+ * layer (i < count of the changes). Lookups (sub_find_*) are what covers a layer and its base. */
 const subscriber_t *sub_snapshot_at(const sub_snapshot_t *s, size_t i);
 
 const subscriber_t *sub_find_by_imsi(const sub_snapshot_t *s, const char *imsi);

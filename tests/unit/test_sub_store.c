@@ -30,6 +30,9 @@
 #define MSG_LEN 1024  /* expected messages: a path plus a reason */
 #define READERS 4
 #define RELOADS 200
+#define NEW_SUB                                                                                                  \
+    "{\"subscribers\": [{\"imsi\": \"001010000000003\", \"msisdn\": \"15550000002\", \"impu\": [\"sip:bob@ims.test\"],"    \
+    " \"voice_encryption\": true, \"access\": {\"rat\": \"GERAN\", \"ims_vops\": false}}]}"
 #define REFRESH_BOUND_MS 2000 /* generous bound for a loaded CI machine; the figure is printed */
 
 /* Version A and B of the same subscriber differ in two fields that a reader checks together. */
@@ -286,6 +289,66 @@ static void test_refresher_follows_another_writer(void **state) {
     sub_db_close(other);
 }
 
+/* Polls the store (bounded) until `id` resolves to `imsi` ("" for nobody); the snapshot is returned held. */
+static sub_snapshot_t *wait_for_owner(sub_store_t *st, const char *id, const char *imsi) {
+    long t0 = now_ms();
+    while (now_ms() - t0 < REFRESH_BOUND_MS) {
+        sub_snapshot_t *s = sub_store_acquire(st);
+        const subscriber_t *sub = sub_find_by_identity(s, id);
+        if (strcmp(sub != NULL ? sub->imsi : "", imsi) == 0)
+            return s;
+        sub_snapshot_release(s);
+        sched_yield();
+    }
+    return NULL;
+}
+
+/* Another writer changes one subscriber, deletes another and gives its MSISDN and IMPU to a new one: the refresher
+ * puts a layer in force (only the changed rows read) that answers exactly as a full read would. */
+static void test_layer_answers_like_a_full_read(void **state) {
+    fixture_t *fx = *state;
+    sub_error_t err;
+    sub_db_t *other = sub_db_open(sub_store_db_path(fx->st), &err);
+    sub_snapshot_t *doc = sub_snapshot_load_text("new", NEW_SUB, strlen(NEW_SUB), &err);
+    bool created;
+
+    assert_non_null(other);
+    assert_non_null(doc);
+    patch_rat(other, "UTRAN");
+    assert_int_equal(sub_db_delete(other, "001010000000002", &err), SUB_DB_OK);
+    assert_int_equal(sub_db_put(other, sub_snapshot_at(doc, 0), &created, &err), SUB_DB_OK);
+    sub_snapshot_t *s = wait_for_owner(fx->st, "sip:bob@ims.test", "001010000000003");
+    assert_non_null(s);
+    assert_true(sub_snapshot_is_layer(s));
+    assert_int_equal(sub_snapshot_count(s), 2);
+    assert_null(sub_find_by_imsi(s, "001010000000002"));
+    assert_string_equal(sub_find_by_identity(s, "msisdn-15550000002")->imsi, "001010000000003");
+    assert_string_equal(sub_find_by_identity(s, "tel:+15550000002")->imsi, "001010000000003");
+    assert_int_equal(sub_find_by_identity(s, "sip:+15550000001@x.test")->rat, SUB_RAT_UTRAN);
+    assert_true(sub_find_by_identity(s, "tel:+15550000001")->has_kms_key == false);
+    sub_snapshot_release(s);
+
+    /* The same state read whole: a restart sees the same answers. */
+    sub_store_free(fx->st);
+    fx->st = sub_store_new(NULL, fx->path, &err);
+    s = sub_store_acquire(fx->st);
+    assert_false(sub_snapshot_is_layer(s));
+    assert_int_equal(sub_snapshot_count(s), 2);
+    assert_string_equal(sub_find_by_identity(s, "sip:bob@ims.test")->imsi, "001010000000003");
+    sub_snapshot_release(s);
+
+    /* A replacing import is not in the changelog: the next refresh reads everything. */
+    sub_snapshot_t *file = sub_snapshot_load_file(fx->path, &err);
+    assert_int_equal(sub_db_import(other, file, true, "x", NULL, NULL, &err), SUB_DB_OK);
+    sub_snapshot_release(file);
+    s = wait_for_owner(fx->st, "sip:bob@ims.test", "001010000000002");
+    assert_non_null(s);
+    assert_false(sub_snapshot_is_layer(s));
+    sub_snapshot_release(s);
+    sub_snapshot_release(doc);
+    sub_db_close(other);
+}
+
 static void test_write_atomic(void **state) {
     fixture_t *fx = *state;
     char path[PATH_LEN];
@@ -363,6 +426,7 @@ int main(void) {
         FIXTURE_TEST(test_restart_keeps_changes_until_the_file_changes),
         FIXTURE_TEST(test_bad_file_at_start_changes_nothing),
         FIXTURE_TEST(test_refresher_follows_another_writer),
+        FIXTURE_TEST(test_layer_answers_like_a_full_read),
         FIXTURE_TEST(test_write_atomic),
         FIXTURE_TEST(test_readers_during_reloads),
     };
