@@ -34,7 +34,7 @@
 #define SUB_DB_IMPU_TEXT_MAX (SUB_IMPU_MAX * (SUB_URI_MAX + 1)) /* all IMPUs of one subscriber, joined */
 #define SUB_DB_SOURCE_KEY "source"
 #define SUB_DB_CHANGES_KEY "changes" /* committed write transactions, for sub_db_changes */
-#define SUB_DB_FLOOR_KEY "floor"     /* the last transaction the changelog does not cover (a reader needs since >= it) */
+#define SUB_DB_FLOOR_KEY "floor"     /* the last transaction the changelog does not cover (readers need since >= it) */
 #define SUB_DB_CHANGELOG_KEEP 10000  /* transactions the changelog remembers: plenty for a refresher 10 ms behind */
 #define SUB_DB_MSISDN_PREFIX "msisdn-"
 #define SUB_DB_IMSI_PREFIX "imsi-"
