@@ -32,7 +32,8 @@
 #define RELOADS 200
 #define NEW_SUB                                                                                                  \
     "{\"subscribers\": [{\"imsi\": \"001010000000003\", \"msisdn\": \"15550000002\","                               \
-    " \"impu\": [\"sip:bob@ims.test\"], \"voice_encryption\": true, \"access\": {\"rat\": \"GERAN\", \"ims_vops\": false}}]}"
+    " \"impu\": [\"sip:bob@ims.test\"], \"voice_encryption\": true,"                                             \
+    " \"access\": {\"rat\": \"GERAN\", \"ims_vops\": false}}]}"
 #define REFRESH_BOUND_MS 2000 /* generous bound for a loaded CI machine; the figure is printed */
 
 /* Version A and B of the same subscriber differ in two fields that a reader checks together. */
