@@ -12,29 +12,22 @@
  * A refresh notes the change counter before it reads, so a commit that lands during the read is seen by the next
  * tick and never lost.
  *
- * Write-back of the subscriber file is gone: the database is the durable copy; the file is what an operator
- * imports and exports (GET /admin/v1/subscribers, mihua-subscribers export). sub_file_write_atomic stays for the
- * export tool.
+ * The subscriber file is never written: the database is the durable copy; the file is what an operator imports
+ * and exports (GET /admin/v1/subscribers, mihua-subscribers export).
  */
 #include "subscriber/sub_store.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "core/config.h"
 #include "core/log.h"
 
-#define SUB_STORE_FILE_MODE 0644  /* permissions of a file written where none existed */
-#define SUB_STORE_TMP_SUFFIX_MAX 32 /* ".tmp.<pid>" */
 #define SUB_STORE_SOURCE_MAX 80   /* "sha256:" + 64 hex */
 #define SUB_STORE_JSON_EXT ".json"
 #define SUB_STORE_DB_EXT ".db"
@@ -328,77 +321,4 @@ int sub_store_reload(sub_store_t *st, sub_error_t *err) {
     if (import_file(st->db, st->path, true, err) < 0)
         return -1;
     return refresh_with(st, st->db, err);
-}
-
-/* ---- atomic file write ---- */
-
-static int sub_fsync_dir_of(const char *path) {
-    char *copy = strdup(path);
-    if (copy == NULL)
-        return -1;
-    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    free(copy);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    if (rc < 0 && errno == EINVAL)
-        rc = 0; /* the file system cannot sync directories; nothing more we can do */
-    int saved = errno;
-    close(fd);
-    errno = saved;
-    return rc;
-}
-
-/* Writes and syncs the temp file; on failure removes it. */
-static int sub_write_tmp(const char *tmp, const char *target, const char *text, size_t len) {
-    struct stat old;
-    mode_t mode = stat(target, &old) == 0 ? (old.st_mode & 07777) : SUB_STORE_FILE_MODE;
-
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-    if (fd < 0)
-        return -1;
-    FILE *f = fdopen(fd, "wb");
-    if (f == NULL) {
-        int saved = errno;
-        close(fd);
-        unlink(tmp);
-        errno = saved;
-        return -1;
-    }
-    int ok = fchmod(fd, mode) == 0 && fwrite(text, 1, len, f) == len && fflush(f) == 0 && fsync(fd) == 0;
-    int saved = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        saved = errno;
-    }
-    if (!ok) {
-        unlink(tmp);
-        errno = saved;
-        return -1;
-    }
-    return 0;
-}
-
-int sub_file_write_atomic(const char *path, const char *text, size_t len) {
-    if (path == NULL || (text == NULL && len > 0)) {
-        errno = EINVAL;
-        return -1;
-    }
-    size_t tmp_size = strlen(path) + SUB_STORE_TMP_SUFFIX_MAX;
-    char *tmp = malloc(tmp_size);
-    if (tmp == NULL)
-        return -1;
-    snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid());
-
-    int rc = sub_write_tmp(tmp, path, text ? text : "", len);
-    if (rc == 0 && rename(tmp, path) < 0) {
-        int saved = errno;
-        unlink(tmp);
-        errno = saved;
-        rc = -1;
-    }
-    if (rc == 0)
-        rc = sub_fsync_dir_of(path);
-    free(tmp);
-    return rc;
 }

@@ -69,7 +69,4 @@ sub_db_t *sub_store_db(sub_store_t *st);
 /* Number of snapshots put in force (the initial one counts as 1); handy for tests, metrics and Sh sequence numbers. */
 unsigned long sub_store_generation(sub_store_t *st);
 
-/* Writes `text` to `path` atomically (temp file in the same directory, fsync, rename). Returns 0 or -1 (errno). */
-int sub_file_write_atomic(const char *path, const char *text, size_t len);
-
 #endif

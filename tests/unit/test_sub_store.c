@@ -18,11 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "core/config.h"
 #include "subscriber/sub_store.h"
 
 #define DIR_LEN 64    /* "/tmp/mihua_store_XXXXXX" */
@@ -66,24 +64,6 @@ static void write_version(const char *path, int version_b, int two) {
     snprintf(text, sizeof(text), DOC_TEMPLATE, version_b ? "false" : "true", version_b ? "EUTRAN" : "NR",
              two ? SECOND_SUB : "");
     write_file(path, text);
-}
-
-static char *slurp(const char *path) {
-    size_t len;
-    return cfg_read_file(path, &len);
-}
-
-static size_t count_dir_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    size_t n = 0;
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            n++;
-    }
-    closedir(d);
-    return n;
 }
 
 static int setup(void **state) {
@@ -350,29 +330,6 @@ static void test_layer_answers_like_a_full_read(void **state) {
     sub_db_close(other);
 }
 
-static void test_write_atomic(void **state) {
-    fixture_t *fx = *state;
-    char path[PATH_LEN];
-    struct stat sb;
-
-    size_t entries = count_dir_entries(fx->dir);
-    snprintf(path, sizeof(path), "%s/other.json", fx->dir);
-    assert_int_equal(sub_file_write_atomic(path, "one\n", 4), 0);
-    assert_int_equal(chmod(path, 0600), 0);
-    assert_int_equal(sub_file_write_atomic(path, "two\n", 4), 0);
-    char *text = slurp(path);
-    assert_string_equal(text, "two\n");
-    free(text);
-    assert_int_equal(stat(path, &sb), 0);
-    assert_int_equal(sb.st_mode & 0777, 0600); /* permissions of the replaced file are kept */
-    assert_int_equal(count_dir_entries(fx->dir), entries + 1); /* no temporary file left */
-
-    snprintf(path, sizeof(path), "%s/no/such/dir.json", fx->dir);
-    errno = 0;
-    assert_int_equal(sub_file_write_atomic(path, "x", 1), -1);
-    assert_int_equal(errno, ENOENT);
-}
-
 /* ---- readers racing reloads ---- */
 
 typedef struct {
@@ -428,7 +385,6 @@ int main(void) {
         FIXTURE_TEST(test_bad_file_at_start_changes_nothing),
         FIXTURE_TEST(test_refresher_follows_another_writer),
         FIXTURE_TEST(test_layer_answers_like_a_full_read),
-        FIXTURE_TEST(test_write_atomic),
         FIXTURE_TEST(test_readers_during_reloads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
