@@ -113,7 +113,7 @@ for n in $SIZES; do
         --data '{"voice_encryption":false}' -o /dev/null "$hss_admin/admin/v1/subscribers/$imsi"
     c=$((c + 1))
     until grep -q "in force: .* store change $c," "$dir/udm.log"; do sleep 0.01; done
-    echo "  change    through the HSS in force in the UDM after $(( $(now_ms) - t0 )) ms (poll + full read)"
+    echo "  change    through the HSS in force in the UDM after $(( $(now_ms) - t0 )) ms (poll + read of the changes)"
 
     t0=$(now_ms)
     bytes=$(curl -s --http2-prior-knowledge -o "$dir/export.json" -w '%{size_download}' "$hss_admin/admin/v1/subscribers")
