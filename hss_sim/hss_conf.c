@@ -23,7 +23,10 @@
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 
 static const cli_option_t hss_options[] = {
-    {"subscribers", "subscribers", "FILE", "subscriber data (DESIGN §5); default " HSS_DEFAULT_SUBSCRIBERS},
+    {"subscribers", "subscribers", "FILE", "subscriber file (DESIGN §5), imported into the store when it changed; "
+     "default " HSS_DEFAULT_SUBSCRIBERS},
+    {"store", "store", "PATH", "subscriber database (SQLite), shared with the other simulators; default: the "
+     "subscriber file's path with .json replaced by .db"},
     {"port", "port", "N", "Diameter listen port (all addresses); default 3868"},
     {"admin-listen", "admin_listen", "ADDR:PORT", "admin API (h2c); port 0 picks one; default " HSS_DEFAULT_ADMIN_LISTEN},
     {"identity", "identity", "FQDN", "Origin-Host; default " HSS_DEFAULT_IDENTITY},
@@ -33,11 +36,12 @@ static const cli_option_t hss_options[] = {
 };
 
 static const char hss_epilogue[] =
-    "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers,\n"
+    "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers[?limit=N&cursor=IMSI],\n"
+    "POST /admin/v1/subscribers:import[?mode=merge|replace],\n"
     "POST /admin/v1/reload, GET /metrics (Prometheus text).\n"
     "\n"
-    "Prints 'READY mihua-hss diameter=ID@ADDR:PORT admin=URL realm=REALM' once listening. SIGHUP reloads the\n"
-    "subscriber file (a bad file keeps the old data); SIGTERM stops. Exit codes: 0 ok, 1 runtime failure, 2 bad\n"
+    "Prints 'READY mihua-hss diameter=ID@ADDR:PORT admin=URL realm=REALM' once listening. SIGHUP imports the\n"
+    "subscriber file again (a bad file changes nothing); SIGTERM stops. Exit codes: 0 ok, 1 runtime failure, 2 bad\n"
     "usage or config.\n";
 
 hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
@@ -51,13 +55,14 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
         {.name = "tw_timer", .type = CFG_INT, .dst = &c->tw_timer, .min = 6, .max = 3600},
         {.name = "dispatch_threads", .type = CFG_INT, .dst = &c->dispatch_threads, .min = 1, .max = 64},
         {.name = "subscribers", .type = CFG_STRING, .dst = &c->subscribers_path},
+        {.name = "store", .type = CFG_STRING, .dst = &c->store_path},
         {.name = "service_indication", .type = CFG_STRING, .dst = &c->service_indication},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         {.name = "fd_debug", .type = CFG_BOOL, .dst = &c->fd_debug},
     };
     const cli_spec_t spec = {
         .program = "mihua-hss",
-        .summary = "Diameter Sh HSS simulator (TS 29.328/29.329) answering UDR from a subscriber file.",
+        .summary = "Diameter Sh HSS simulator (TS 29.328/29.329) answering UDR from the shared subscriber store.",
         .epilogue = hss_epilogue,
         .fields = fields,
         .n_fields = sizeof fields / sizeof fields[0],
@@ -97,6 +102,7 @@ void hss_conf_free(hss_conf_t *c)
 {
     free(c->config_path);
     free(c->subscribers_path);
+    free(c->store_path);
     free(c->identity);
     free(c->realm);
     free(c->admin_listen);

@@ -15,6 +15,7 @@
 typedef struct {
     char *config_path;
     char *subscribers_path;
+    char *store_path; /* subscriber database; NULL: next to the subscriber file */
     char *identity;           /* Origin-Host */
     char *realm;              /* Origin-Realm; peers of this realm are accepted */
     long port;                /* Diameter listen port */

@@ -83,7 +83,7 @@ static int run(const hss_conf_t *conf, hss_app_t *app)
                            .tw_timer = (int)conf->tw_timer,
                            .app_threads = (int)conf->dispatch_threads, .fd_debug = conf->fd_debug};
     metrics_t *metrics = metrics_new();
-    sbi_server_config_t scfg = {.name = "hss-admin"};
+    sbi_server_config_t scfg = {.name = "hss-admin", .max_body = SUB_ADMIN_MAX_BODY};
 
     app->admin_srv = sbi_server_new(app->base, &scfg);
     diam_node_t *node = metrics && app->admin_srv ? diam_node_start(&dc, &dict, err, sizeof err) : NULL;
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
     }
     log_set_level(conf.log_level);
     signal(SIGPIPE, SIG_IGN); /* a peer closing mid-write is a connection error, not a reason to die */
-    app.store = sub_store_new(conf.subscribers_path, &serr);
+    app.store = sub_store_new(conf.store_path, conf.subscribers_path, &serr);
     if (app.store == NULL) {
         fprintf(stderr, "mihua-hss: %s\n", serr.msg);
         hss_conf_free(&conf);

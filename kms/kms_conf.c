@@ -27,7 +27,10 @@
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 
 static const cli_option_t kms_options[] = {
-    {"subscribers", "subscribers", "FILE", "subscriber data (DESIGN §5); default " KMS_DEFAULT_SUBSCRIBERS},
+    {"subscribers", "subscribers", "FILE", "subscriber file (DESIGN §5), imported into the store when it changed; "
+     "default " KMS_DEFAULT_SUBSCRIBERS},
+    {"store", "store", "PATH", "subscriber database (SQLite), shared with the other simulators; default: the "
+     "subscriber file's path with .json replaced by .db"},
     {"listen", "listen", "ADDR:PORT", "listen address; port 0 picks one; default " KMS_DEFAULT_LISTEN},
     {"as-url", "as.url", "URL", "the AS SBI base URL; default " KMS_DEFAULT_AS_URL},
     {"audit-log", "audit_log", "FILE", "append-only audit log (JSON lines); default " KMS_DEFAULT_AUDIT_LOG},
@@ -36,7 +39,7 @@ static const cli_option_t kms_options[] = {
 };
 
 static const char kms_epilogue[] =
-    "Prints 'READY mihua-kms sbi=URL' once listening. SIGHUP reloads the subscriber file and reopens the\n"
+    "Prints 'READY mihua-kms sbi=URL' once listening. SIGHUP imports the subscriber file again and reopens the\n"
     "audit log; SIGTERM drains open streams and exits 0. Exit codes: 0 ok, 1 runtime failure, 2 bad usage\n"
     "or config.\n";
 
@@ -75,6 +78,7 @@ kms_conf_result_t kms_conf_parse(kms_conf_t *c, int argc, char **argv)
     const cfg_field_t fields[] = {
         {.name = "listen", .type = CFG_STRING, .dst = &c->listen},
         {.name = "subscribers", .type = CFG_STRING, .dst = &c->subscribers_path},
+        {.name = "store", .type = CFG_STRING, .dst = &c->store_path},
         {.name = "tls.cert", .type = CFG_STRING, .dst = &c->tls_cert},
         {.name = "tls.key", .type = CFG_STRING, .dst = &c->tls_key},
         {.name = "insecure_h2c", .type = CFG_BOOL, .dst = &c->insecure_h2c},
@@ -125,6 +129,7 @@ void kms_conf_free(kms_conf_t *c)
 {
     free(c->config_path);
     free(c->subscribers_path);
+    free(c->store_path);
     free(c->listen);
     free(c->tls_cert);
     free(c->tls_key);

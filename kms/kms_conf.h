@@ -17,6 +17,7 @@
 typedef struct {
     char *config_path;
     char *subscribers_path;
+    char *store_path; /* subscriber database; NULL: next to the subscriber file */
     char *listen;          /* "ADDR:PORT" */
     char *tls_cert;        /* PEM chain; required unless insecure_h2c */
     char *tls_key;

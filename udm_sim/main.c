@@ -65,7 +65,7 @@ static void on_stop(void *arg)
 
 static int serve(const udm_conf_t *conf, udm_app_t *app, SSL_CTX *tls)
 {
-    sbi_server_config_t sc = {.tls = tls, .name = "udm"}, ac = {.name = "udm-admin"};
+    sbi_server_config_t sc = {.tls = tls, .name = "udm"}, ac = {.name = "udm-admin", .max_body = SUB_ADMIN_MAX_BODY};
     app->srv = sbi_server_new(app->base, &sc);
     app->admin_srv = sbi_server_new(app->base, &ac);
     app->nudm = app->srv ? udm_nudm_new(app->srv, app->store, conf->amf_instance_id) : NULL;
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
     char terr[SBI_TLS_ERR_MAX];
     SSL_CTX *tls = NULL;
     int rc = 2;
-    app.store = sub_store_new(conf.subscribers_path, &serr);
+    app.store = sub_store_new(conf.store_path, conf.subscribers_path, &serr);
     if (!app.store)
         fprintf(stderr, "mihua-udm: %s\n", serr.msg);
     else if (conf.tls_cert && !(tls = sbi_tls_server_ctx_new(conf.tls_cert, conf.tls_key, terr, sizeof terr)))

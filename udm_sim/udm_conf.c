@@ -18,7 +18,10 @@
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 
 static const cli_option_t udm_options[] = {
-    {"subscribers", "subscribers", "FILE", "subscriber data (DESIGN §5); default " UDM_DEFAULT_SUBSCRIBERS},
+    {"subscribers", "subscribers", "FILE", "subscriber file (DESIGN §5), imported into the store when it changed; "
+     "default " UDM_DEFAULT_SUBSCRIBERS},
+    {"store", "store", "PATH", "subscriber database (SQLite), shared with the other simulators; default: the "
+     "subscriber file's path with .json replaced by .db"},
     {"listen", "listen", "ADDR:PORT", "SBI (Nudm/Nudr); port 0 picks one; default " UDM_DEFAULT_LISTEN},
     {"admin-listen", "admin_listen", "ADDR:PORT", "admin API (h2c); port 0 picks one; default " UDM_DEFAULT_ADMIN_LISTEN},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
@@ -26,10 +29,11 @@ static const cli_option_t udm_options[] = {
 
 static const char udm_epilogue[] =
     "With tls.cert and tls.key the SBI is TLS 1.3 with ALPN h2 (SSLKEYLOGFILE honoured); otherwise h2c.\n"
-    "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers,\n"
+    "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers[?limit=N&cursor=IMSI],\n"
+    "POST /admin/v1/subscribers:import[?mode=merge|replace],\n"
     "POST /admin/v1/reload, GET /metrics.\n"
     "\n"
-    "Prints 'READY mihua-udm sbi=URL admin=URL' once listening. SIGHUP reloads the subscriber file (a bad file\n"
+    "Prints 'READY mihua-udm sbi=URL admin=URL' once listening. SIGHUP imports the subscriber file again (a bad file\n"
     "keeps the old data); SIGTERM drains open streams and exits 0. Exit codes: 0 ok, 1 runtime failure,\n"
     "2 bad usage or config.\n";
 
@@ -58,6 +62,7 @@ udm_conf_result_t udm_conf_parse(udm_conf_t *c, int argc, char **argv)
         {.name = "listen", .type = CFG_STRING, .dst = &c->listen},
         {.name = "admin_listen", .type = CFG_STRING, .dst = &c->admin_listen},
         {.name = "subscribers", .type = CFG_STRING, .dst = &c->subscribers_path},
+        {.name = "store", .type = CFG_STRING, .dst = &c->store_path},
         {.name = "tls.cert", .type = CFG_STRING, .dst = &c->tls_cert},
         {.name = "tls.key", .type = CFG_STRING, .dst = &c->tls_key},
         {.name = "amf_instance_id", .type = CFG_STRING, .dst = &c->amf_instance_id},
@@ -94,6 +99,7 @@ void udm_conf_free(udm_conf_t *c)
 {
     free(c->config_path);
     free(c->subscribers_path);
+    free(c->store_path);
     free(c->listen);
     free(c->admin_listen);
     free(c->tls_cert);

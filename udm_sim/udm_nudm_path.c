@@ -2,11 +2,13 @@
  * udm_nudm_path — Nudm_UECM, Nudm_SDM and Nudr_DR resources of mihua-udm (TS 29.503, TS 29.505; DESIGN §3).
  *
  * The AS asks for the same few resources of the same subscribers thousands of times a second, so every 200 body is
- * rendered once per subscriber data snapshot (pre-rendered at load time; a reload refreshes them) and
- * a request costs a bsearch plus a copy into the stream. The view of rendered bodies is tied to the snapshot's
- * generation (sub_store.h): each request compares the generation and re-renders when a reload or an admin change
- * swapped the snapshot, so no code path can serve stale bodies. The view holds its own snapshot reference, so
- * subscriber pointers stay valid while the store moves on.
+ * rendered once per subscriber and snapshot, the first time that subscriber is asked for, and a request then costs
+ * a bsearch plus a copy into the stream. Rendering on first use rather than for everybody at each snapshot keeps
+ * a change in a store of a million subscribers from costing a million renders (and their memory) on the loop. The
+ * view of rendered bodies is tied to the snapshot's generation (sub_store.h): each request compares the generation
+ * and starts a new view when a reload, an admin change or another daemon's write swapped the snapshot, so no code
+ * path can serve stale bodies. The view holds its own snapshot reference, so subscriber pointers stay valid while
+ * the store moves on.
  *
  * Errors all go through sbi_respond_problem (TS 29.571 ProblemDetails):
  *   400 MANDATORY_IE_INCORRECT + invalidParams  ueId/supi does not match imsi-[0-9]{5,15} / msisdn-[0-9]{5,15}
@@ -19,6 +21,7 @@
  */
 #include "udm_nudm_path.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +42,8 @@
 #define UDM_OSD_VOICE_ENCRYPTION "voiceEncryption" /* the operator-specific data key of DESIGN §3 */
 #define UDM_IMSI_PREFIX "imsi-"
 #define UDM_MSISDN_PREFIX "msisdn-"
+#define UDM_BUCKETS_MIN 64               /* hash buckets of a view: about a quarter of the subscribers, */
+#define UDM_BUCKETS_MAX (1u << 18)       /* bounded (2 MB of pointers) since only those asked for are cached */
 
 typedef struct {
     char *amf; /* NULL when the subscriber is not on NR */
@@ -49,11 +54,20 @@ typedef struct {
     size_t am_len;
 } udm_bodies_t;
 
+/* The bodies of one subscriber, found by its address in the view's snapshot (a store snapshot may be a layer over
+ * another one, so there is no single array to index). */
+typedef struct udm_cached {
+    const subscriber_t *sub;
+    udm_bodies_t b;
+    struct udm_cached *next;
+} udm_cached_t;
+
 typedef struct {
     sub_snapshot_t *snap;
     unsigned long generation;
-    udm_bodies_t *bodies; /* parallel to sub_snapshot_at() */
-    size_t n;
+    udm_cached_t **buckets; /* hash of subscriber addresses, chained */
+    size_t n_buckets;       /* a power of two */
+    size_t n;               /* subscribers in snap */
 } udm_view_t;
 
 struct udm_nudm {
@@ -136,14 +150,24 @@ static char *render_am(const subscriber_t *s, size_t *len)
     return dump(j, len);
 }
 
-static void bodies_free(udm_bodies_t *b, size_t n)
+static void buckets_free(udm_cached_t **buckets, size_t n)
 {
-    for (size_t i = 0; b && i < n; i++) {
-        free(b[i].amf);
-        free(b[i].osd);
-        free(b[i].am);
+    for (size_t i = 0; buckets && i < n; i++) {
+        for (udm_cached_t *c = buckets[i], *next; c; c = next) {
+            next = c->next;
+            free(c->b.amf);
+            free(c->b.osd);
+            free(c->b.am);
+            free(c);
+        }
     }
-    free(b);
+    free(buckets);
+}
+
+static size_t bucket_of(const udm_view_t *v, const subscriber_t *s)
+{
+    uint64_t h = (uint64_t)(uintptr_t)s * 0x9E3779B97F4A7C15ull; /* Fibonacci hashing of the address */
+    return (size_t)(h >> 32) & (v->n_buckets - 1);
 }
 
 static int render_one(const udm_nudm_t *n, const subscriber_t *s, udm_bodies_t *b)
@@ -157,7 +181,7 @@ static int render_one(const udm_nudm_t *n, const subscriber_t *s, udm_bodies_t *
 
 static void view_clear(udm_view_t *v)
 {
-    bodies_free(v->bodies, v->n);
+    buckets_free(v->buckets, v->n_buckets);
     if (v->snap)
         sub_snapshot_release(v->snap);
     memset(v, 0, sizeof(*v));
@@ -170,12 +194,11 @@ int udm_nudm_refresh(udm_nudm_t *n)
         return 0;
     udm_view_t v = {.snap = sub_store_acquire(n->store), .generation = gen};
     v.n = sub_snapshot_count(v.snap);
-    v.bodies = calloc(v.n ? v.n : 1, sizeof(*v.bodies));
-    bool ok = v.snap && v.bodies;
-    for (size_t i = 0; ok && i < v.n; i++)
-        ok = render_one(n, sub_snapshot_at(v.snap, i), &v.bodies[i]) == 0;
-    if (!ok) {
-        log_error("udm", "cannot render answer bodies; keeping the previous ones");
+    for (v.n_buckets = UDM_BUCKETS_MIN; v.n_buckets < v.n / 4 && v.n_buckets < UDM_BUCKETS_MAX;)
+        v.n_buckets *= 2;
+    v.buckets = calloc(v.n_buckets, sizeof(*v.buckets)); /* empty: bodies are rendered on first use (bodies_of) */
+    if (!v.snap || !v.buckets) {
+        log_error("udm", "out of memory for a new subscriber view; keeping the previous one");
         view_clear(&v);
         return -1;
     }
@@ -185,14 +208,28 @@ int udm_nudm_refresh(udm_nudm_t *n)
     return 0;
 }
 
-/* The pre-rendered bodies of a subscriber of the current view. */
-static const udm_bodies_t *bodies_of(const udm_view_t *v, const subscriber_t *s)
+/* The rendered bodies of a subscriber of the current view, rendered now if this is its first request. */
+static const udm_bodies_t *bodies_of(const udm_nudm_t *n, const subscriber_t *s)
 {
-    const subscriber_t *first = sub_snapshot_at(v->snap, 0);
-    if (!first || s < first)
+    const udm_view_t *v = &n->view;
+    size_t i = bucket_of(v, s);
+    for (const udm_cached_t *c = v->buckets[i]; c; c = c->next)
+        if (c->sub == s)
+            return &c->b;
+    udm_cached_t *c = calloc(1, sizeof(*c));
+    if (!c || render_one(n, s, &c->b) != 0) {
+        if (c) {
+            free(c->b.amf);
+            free(c->b.osd);
+            free(c->b.am);
+        }
+        free(c);
         return NULL;
-    size_t i = (size_t)(s - first);
-    return i < v->n && sub_snapshot_at(v->snap, i) == s ? &v->bodies[i] : NULL;
+    }
+    c->sub = s;
+    c->next = v->buckets[i];
+    v->buckets[i] = c;
+    return &c->b;
 }
 
 /* ------------------------------------------------------------------------------------------------ handlers */
@@ -218,9 +255,9 @@ static const subscriber_t *lookup(udm_nudm_t *n, sbi_request_t *req, const char 
         sbi_respond_error(req, 404, SBI_CAUSE_USER_NOT_FOUND, "no subscriber %s", ue_id);
         return NULL;
     }
-    *bodies = bodies_of(&n->view, s);
+    *bodies = bodies_of(n, s);
     if (!*bodies) {
-        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "subscriber view out of step");
+        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "cannot render the answer (out of memory)");
         return NULL;
     }
     return s;

@@ -1,32 +1,32 @@
 /*
  * sub_admin — the simulators' admin API (DESIGN §5). See sub_admin.h for the resources.
  *
- * Every write builds a complete new document — the snapshot in force rendered to JSON, with one subscriber
- * replaced, added, patched or removed — and hands it to sub_store_replace(). That one call validates with the
- * file loader's own rules, writes the file atomically and swaps the snapshot, so the admin API cannot accept what
- * a reload would reject, and a failed change leaves both file and memory as they were. The cost is O(n) per change,
- * which is nothing at simulator sizes and buys a single validation path.
+ * Every write is one small transaction in the shared store (sub_db): PUT validates the body with the file
+ * loader's own rules (a one-subscriber document) and sub_db_put checks the cross-subscriber rules against the
+ * stored rows; PATCH reads, merges (RFC 7396), validates and writes inside one transaction, so two simulators
+ * patching the same subscriber lose neither change. Nothing is rewritten but the rows of that subscriber: the cost
+ * of a write no longer grows with the data set. The other daemons see the change at their refresher's next tick
+ * (sub_store.h); this daemon refreshes at once while the data set is small (SUB_ADMIN_SYNC_REFRESH_MAX), so its
+ * own protocol side serves the change with the answer, and leaves larger sets to the refresher so that a write
+ * stays milliseconds.
  *
- * Several simulators may share one subscriber file (DESIGN §5). So that one's change never overwrites another's,
- * a write holds an exclusive flock(2) on "<file>.lock" while it re-reads the file, applies its one change and
- * writes the result back. The other simulators keep serving their own view until they reload (SIGHUP or
- * POST /admin/v1/reload). A file that no longer parses is not overwritten: the write is refused with 409 until
- * it is fixed.
+ * Export: GET /admin/v1/subscribers writes the document row by row from the store (no tree of the whole data set);
+ * with `limit` it answers one page, in IMSI order, and a `link: <...&cursor=LAST>; rel="next"` header (RFC 8288)
+ * while more may follow. Each page, like the whole, is an importable document.
+ * Import: POST /admin/v1/subscribers:import takes a DESIGN §5 document, validates it whole (file:line:column of the
+ * first error, named "import"), and applies it in one transaction: `mode=merge` (default) creates or replaces the
+ * subscribers it names, checking them against the rest of the store; `mode=replace` makes it the whole data set.
  *
- * `kms_key` is write-only: accepted in PUT and PATCH, never sent back (the KMS's shared secret with the UE has
- * no business in an operator's terminal scroll-back or a proxy log).
+ * `kms_key` is write-only: accepted in PUT, PATCH and imports, never sent back (the KMS's shared secret with the
+ * UE has no business in an operator's terminal scroll-back or a proxy log); an export through this API therefore
+ * carries no keys (mihua-subscribers export, run on the machine, does).
  *
- * Validation errors come back as "subscribers[K].field"; for the subscriber being written (index K) that is
- * turned into a JSON pointer into the request body ("/access/rat"), for another subscriber (a duplicate MSISDN
- * found at its entry) into a pointer into the collection ("/subscribers/3/msisdn").
+ * Validation errors come back as "subscribers[K].field"; for the subscriber being written that is turned into a
+ * JSON pointer into the request body ("/access/rat").
  */
 #include "subscriber/sub_admin.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +36,12 @@
 #define ADMIN_BASE "/admin/v1/subscribers"
 #define ADMIN_POINTER_MAX 160 /* a JSON pointer made from a SUB_ERR_FIELD_MAX field, plus "/subscribers/N" */
 #define ADMIN_CAUSE_FILE_INVALID "SUBSCRIBER_FILE_INVALID"
-#define ADMIN_LOCK_SUFFIX ".lock"
-#define ADMIN_PATH_MAX 4096
+#define ADMIN_CAUSE_BUSY "NF_CONGESTION" /* TS 29.500 Table 5.2.7.2-1, with 503 */
+#define ADMIN_IMPORT_NAME "import" /* stands for the file name in an import's error positions */
+#define ADMIN_PAGE_MAX 100000      /* one page of an export: about 25 MB of JSON */
+#define ADMIN_PAGE_MAX_TEXT "100000"
+#define ADMIN_EXPORT_CHUNK 65536   /* first allocation of an export body; it doubles as it grows */
+#define ADMIN_IMSI_PREFIX "imsi-"
 
 struct sub_admin {
     sub_store_t *store;
@@ -77,20 +81,6 @@ static const char *path_imsi(sbi_request_t *req)
     return NULL;
 }
 
-/* Index of the subscriber with `imsi` in a document's array, or -1. */
-static long doc_find(json_t *list, const char *imsi)
-{
-    size_t i;
-    json_t *e;
-
-    json_array_foreach(list, i, e) {
-        const char *v = json_string_value(json_object_get(e, "imsi"));
-        if (v != NULL && strcmp(v, imsi) == 0)
-            return (long)i;
-    }
-    return -1;
-}
-
 /* "subscribers[K].access.rat" → "/access/rat" when K == self, else "/subscribers/K/access/rat". */
 static void field_to_pointer(const char *field, long self, char *out, size_t size)
 {
@@ -123,82 +113,71 @@ static void field_to_pointer(const char *field, long self, char *out, size_t siz
         snprintf(out, size, "/");
 }
 
-/* Removes the write-only secret from a subscriber object (or from every subscriber of a document). */
+/* Removes the write-only secret from a subscriber object. */
 static void redact(json_t *sub)
 {
     json_object_del(sub, "kms_key");
 }
 
-static void redact_doc(json_t *doc)
-{
-    size_t i;
-    json_t *e;
-
-    json_array_foreach(json_object_get(doc, "subscribers"), i, e)
-        redact(e);
-}
-
 static void changed(sub_admin_t *a, const char *what, const char *imsi)
 {
+    sub_error_t err;
+    sub_snapshot_t *snap = sub_store_acquire(a->store);
+    size_t n = sub_snapshot_count(snap);
+
+    sub_snapshot_release(snap);
+    if (n <= SUB_ADMIN_SYNC_REFRESH_MAX && sub_store_refresh(a->store, &err) != 0)
+        log_error("admin", "refresh after a write failed (the refresher will retry): %s", err.msg);
     log_info("admin", "%s %s (generation %lu)", what, imsi, sub_store_generation(a->store));
     if (a->on_change != NULL)
         a->on_change(a->ud);
 }
 
-/* Replaces the store's document with `doc` (taken); answers the error itself and returns -1 on failure. */
-static int commit(sub_admin_t *a, sbi_request_t *req, json_t *doc, long self)
+/* Answers a store error: 400 with the field as a JSON pointer, 404, 503 while another writer holds the store, or
+ * 500. */
+static void respond_db_error(sbi_request_t *req, sub_db_rc_t rc, const sub_error_t *err, const char *imsi)
 {
-    sub_error_t err;
     char pointer[ADMIN_POINTER_MAX];
-    int rc = sub_store_replace(a->store, doc, &err);
 
-    json_decref(doc);
-    if (rc == 0)
-        return 0;
-    if (err.field[0] == '\0') {
-        log_error("admin", "cannot write subscriber data: %s", err.msg);
-        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "%s", err.msg);
-        return -1;
+    if (rc == SUB_DB_NOT_FOUND) {
+        sbi_respond_error(req, 404, SBI_CAUSE_USER_NOT_FOUND, "no subscriber with IMSI %s", imsi);
+        return;
     }
-    field_to_pointer(err.field, self, pointer, sizeof pointer);
-    sbi_invalid_param_t bad = {.param = pointer, .reason = err.reason};
+    if (rc == SUB_DB_BUSY) {
+        log_warn("admin", "subscriber store busy, write refused: %s", err->msg);
+        sbi_respond_error(req, 503, ADMIN_CAUSE_BUSY, "another writer holds the subscriber store (a bulk import?): "
+                          "%s; nothing changed, try again", err->msg);
+        return;
+    }
+    if (rc != SUB_DB_INVALID || err->field[0] == '\0') {
+        log_error("admin", "subscriber store: %s", err->msg);
+        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "%s", err->msg);
+        return;
+    }
+    field_to_pointer(err->field, 0, pointer, sizeof pointer);
+    sbi_invalid_param_t bad = {.param = pointer, .reason = err->reason};
     sbi_problem_t p = {.status = 400,
-                       .detail = err.reason,
+                       .detail = err->reason,
                        .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
                        .invalid_params = &bad,
                        .n_invalid_params = 1};
-    log_info("admin", "rejected: %s %s: %s", pointer, err.reason, sbi_request_path(req));
+    log_info("admin", "rejected: %s %s: %s", pointer, err->reason, sbi_request_path(req));
     sbi_respond_problem(req, &p);
-    return -1;
 }
 
-/* The document in force, as JSON (new reference), and its subscriber array (borrowed). */
-static json_t *current_doc(sub_admin_t *a, json_t **list)
+static void respond_sub(sbi_request_t *req, const subscriber_t *sub, int status, bool location)
 {
-    sub_snapshot_t *snap = sub_store_acquire(a->store);
-    json_t *doc = sub_snapshot_to_json(snap);
-
-    sub_snapshot_release(snap);
-    *list = doc != NULL ? json_object_get(doc, "subscribers") : NULL;
-    return doc;
-}
-
-static void respond_subscriber(sub_admin_t *a, sbi_request_t *req, const char *imsi, int status, bool location)
-{
-    sub_snapshot_t *snap = sub_store_acquire(a->store);
-    const subscriber_t *sub = sub_find_by_imsi(snap, imsi);
-    json_t *body = sub != NULL ? sub_to_json(sub) : NULL;
+    json_t *body = sub_to_json(sub);
     char loc[sizeof ADMIN_BASE + SUB_IMSI_MAX + 2];
 
-    sub_snapshot_release(snap);
     if (body == NULL) {
-        sbi_respond_error(req, 404, SBI_CAUSE_USER_NOT_FOUND, "no subscriber with IMSI %s", imsi);
+        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "out of memory");
         return;
     }
     redact(body);
     if (location) {
         char *text = json_dumps(body, JSON_COMPACT);
-        snprintf(loc, sizeof loc, ADMIN_BASE "/%s", imsi);
+        snprintf(loc, sizeof loc, ADMIN_BASE "/%s", sub->imsi);
         sbi_header_t h[] = {{"content-type", SBI_CT_JSON}, {"location", loc}};
         sbi_respond_ex(req, status, h, 2, text, text != NULL ? strlen(text) : 0);
         free(text);
@@ -206,28 +185,6 @@ static void respond_subscriber(sub_admin_t *a, sbi_request_t *req, const char *i
         sbi_respond_json(req, status, body);
     }
     json_decref(body);
-}
-
-/* RFC 7396 JSON merge patch of `target` (modified in place) by `patch`. */
-static void merge_patch(json_t *target, json_t *patch)
-{
-    const char *key;
-    json_t *value;
-
-    json_object_foreach(patch, key, value) {
-        if (json_is_null(value)) {
-            json_object_del(target, key);
-        } else if (json_is_object(value)) {
-            json_t *t = json_object_get(target, key);
-            if (!json_is_object(t)) {
-                t = json_object();
-                json_object_set_new(target, key, t);
-            }
-            merge_patch(t, value);
-        } else {
-            json_object_set(target, key, value);
-        }
-    }
 }
 
 /* The request's JSON object body, or NULL after answering 400. */
@@ -259,98 +216,132 @@ static bool imsi_matches(sbi_request_t *req, json_t *sub, const char *imsi)
     return false;
 }
 
-/* One change in progress: the lock, the document it edits and where the subscriber of the path sits in it. */
+/* ---------------------------------------------------------------- export */
+
 typedef struct {
-    int lock;     /* fd holding flock(LOCK_EX) on "<file>.lock" */
-    json_t *doc;  /* the document in force, to be edited and committed */
-    json_t *list; /* its "subscribers" array (borrowed from doc) */
-    long idx;     /* index of the path's subscriber in list, -1 when absent */
-} admin_write_t;
+    char *buf;
+    size_t len, cap;
+    bool failed;
+    char last[SUB_IMSI_MAX + 1]; /* IMSI of the last subscriber written: the next page's cursor */
+} admin_text_t;
 
-static void write_close(admin_write_t *w)
+static void text_add(admin_text_t *t, const char *s, size_t n)
 {
-    json_decref(w->doc);
-    w->doc = NULL;
-    if (w->lock >= 0) {
-        flock(w->lock, LOCK_UN);
-        close(w->lock);
-        w->lock = -1;
+    if (t->failed)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = t->cap ? t->cap : ADMIN_EXPORT_CHUNK;
+        while (cap < t->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(t->buf, cap);
+        if (grown == NULL) {
+            t->failed = true;
+            return;
+        }
+        t->buf = grown;
+        t->cap = cap;
     }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
 }
 
-/* Takes the cross-process write lock, brings the store up to the file and finds `imsi` in the document.
- * Returns 0, or -1 after answering: 500 (lock, memory), 409 (the file does not load), 404 (must_exist). */
-static int write_open(sub_admin_t *a, sbi_request_t *req, const char *imsi, bool must_exist, admin_write_t *w)
+/* One subscriber per line, so that an import error's line number names it. */
+static int export_one(const subscriber_t *sub, void *ud)
 {
-    char path[ADMIN_PATH_MAX];
-    sub_error_t err;
+    admin_text_t *t = ud;
+    json_t *o = sub_to_json(sub);
+    char *line;
 
-    memset(w, 0, sizeof *w);
-    snprintf(path, sizeof path, "%s" ADMIN_LOCK_SUFFIX, sub_store_path(a->store));
-    w->lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (w->lock < 0 || flock(w->lock, LOCK_EX) != 0) {
-        log_error("admin", "cannot lock %s: %s", path, strerror(errno));
-        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "cannot lock %s: %s", path, strerror(errno));
-        write_close(w);
+    if (o == NULL)
         return -1;
-    }
-    if (sub_store_reload(a->store, &err) != 0) {
-        log_error("admin", "write refused, the file does not load: %s", err.msg);
-        sbi_respond_error(req, 409, ADMIN_CAUSE_FILE_INVALID,
-                          "%s (fix the file; the data in force is unchanged)", err.msg);
-        write_close(w);
+    redact(o);
+    line = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (line == NULL)
         return -1;
-    }
-    w->doc = current_doc(a, &w->list);
-    if (w->doc == NULL) {
-        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "out of memory");
-        write_close(w);
-        return -1;
-    }
-    w->idx = doc_find(w->list, imsi);
-    if (w->idx < 0 && must_exist) {
-        sbi_respond_error(req, 404, SBI_CAUSE_USER_NOT_FOUND, "no subscriber with IMSI %s", imsi);
-        write_close(w);
-        return -1;
-    }
-    return 0;
+    if (t->last[0] != '\0')
+        text_add(t, ",\n", 2);
+    text_add(t, line, strlen(line));
+    free(line);
+    snprintf(t->last, sizeof t->last, "%s", sub->imsi);
+    return t->failed ? -1 : 0;
 }
 
-/* Validates, writes back and swaps in the edited document, then releases the lock. `self` is the index of the
- * subscriber the request wrote (for field pointers), -1 for none. Returns 0 or -1 after answering. */
-static int write_commit(sub_admin_t *a, sbi_request_t *req, admin_write_t *w, long self)
+/* ?limit=N (1..ADMIN_PAGE_MAX, absent: everything) and ?cursor=IMSI; false after answering 400. */
+static bool page_params(sbi_request_t *req, size_t *limit, const char **cursor)
 {
-    json_t *doc = w->doc;
+    const char *l = sbi_request_query_param(req, "limit");
+    const char *c = sbi_request_query_param(req, "cursor");
+    char *end = NULL;
+    long v = l != NULL ? strtol(l, &end, 10) : 0;
 
-    w->doc = NULL;
-    int rc = commit(a, req, doc, self);
-    write_close(w);
-    return rc;
+    if (l != NULL && (*l == '\0' || *end != '\0' || v < 1 || v > ADMIN_PAGE_MAX)) {
+        sbi_invalid_param_t bad = {.param = "limit", .reason = "must be 1 to " ADMIN_PAGE_MAX_TEXT};
+        sbi_problem_t p = {.status = 400, .detail = "bad limit", .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                           .invalid_params = &bad, .n_invalid_params = 1};
+        sbi_respond_problem(req, &p);
+        return false;
+    }
+    if (c != NULL && !imsi_valid(c)) {
+        sbi_invalid_param_t bad = {.param = "cursor", .reason = "must be the IMSI a previous page ended with"};
+        sbi_problem_t p = {.status = 400, .detail = "bad cursor", .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                           .invalid_params = &bad, .n_invalid_params = 1};
+        sbi_respond_problem(req, &p);
+        return false;
+    }
+    *limit = (size_t)v;
+    *cursor = c;
+    return true;
 }
-
-/* ---------------------------------------------------------------- handlers */
 
 static void on_list(sbi_request_t *req, void *ud)
 {
     sub_admin_t *a = ud;
-    json_t *list;
-    json_t *doc = current_doc(a, &list);
+    admin_text_t t = {0};
+    sub_error_t err;
+    size_t limit;
+    const char *cursor;
+    char link[sizeof ADMIN_BASE + 64 + SUB_IMSI_MAX];
 
-    if (doc == NULL) {
-        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "out of memory");
+    if (!page_params(req, &limit, &cursor))
+        return;
+    text_add(&t, "{\"subscribers\": [\n", 18);
+    long n = sub_db_iterate(sub_store_db(a->store), cursor, limit, export_one, &t, &err);
+    text_add(&t, "\n]}\n", 4);
+    if (n < 0 || t.failed) {
+        free(t.buf);
+        log_error("admin", "export failed: %s", n < 0 ? err.msg : "out of memory");
+        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "%s", n < 0 ? err.msg : "out of memory");
         return;
     }
-    redact_doc(doc);
-    sbi_respond_json(req, 200, doc);
-    json_decref(doc);
+    sbi_header_t h[2] = {{"content-type", SBI_CT_JSON}, {"link", link}};
+    bool more = limit > 0 && (size_t)n == limit;
+    snprintf(link, sizeof link, "<" ADMIN_BASE "?limit=%zu&cursor=%s>; rel=\"next\"", limit, t.last);
+    sbi_respond_ex(req, 200, h, more ? 2 : 1, t.buf, t.len);
+    free(t.buf);
 }
+
+/* ---------------------------------------------------------------- single subscriber */
 
 static void on_get(sbi_request_t *req, void *ud)
 {
+    sub_admin_t *a = ud;
     const char *imsi = path_imsi(req);
+    char id[sizeof ADMIN_IMSI_PREFIX + SUB_IMSI_MAX];
+    subscriber_t sub;
+    sub_error_t err;
 
-    if (imsi != NULL)
-        respond_subscriber(ud, req, imsi, 200, false);
+    if (imsi == NULL)
+        return;
+    snprintf(id, sizeof id, ADMIN_IMSI_PREFIX "%s", imsi);
+    sub_db_rc_t rc = sub_db_get(sub_store_db(a->store), id, &sub, &err);
+    if (rc != SUB_DB_OK) {
+        respond_db_error(req, rc, &err, imsi);
+        return;
+    }
+    respond_sub(req, &sub, 200, false);
+    sub_subscriber_clear(&sub);
 }
 
 static void on_put(sbi_request_t *req, void *ud)
@@ -358,27 +349,29 @@ static void on_put(sbi_request_t *req, void *ud)
     sub_admin_t *a = ud;
     const char *imsi = path_imsi(req);
     json_t *body = imsi != NULL ? body_object(req) : NULL;
-    admin_write_t w;
+    sub_error_t err;
+    bool created = false;
 
-    if (body == NULL || !imsi_matches(req, body, imsi) || write_open(a, req, imsi, false, &w) != 0)
+    if (body == NULL || !imsi_matches(req, body, imsi))
         return;
     json_t *entry = json_deep_copy(body);
-    if (entry == NULL) {
-        write_close(&w);
+    json_t *doc = entry != NULL ? json_pack("{s:[o]}", "subscribers", entry) : NULL;
+    if (doc == NULL) {
         sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "out of memory");
         return;
     }
     json_object_set_new(entry, "imsi", json_string(imsi));
-    bool created = w.idx < 0;
-    long idx = created ? (long)json_array_size(w.list) : w.idx;
-    if (created)
-        json_array_append_new(w.list, entry);
-    else
-        json_array_set_new(w.list, (size_t)idx, entry);
-    if (write_commit(a, req, &w, idx) != 0)
-        return;
-    changed(a, created ? "created" : "replaced", imsi);
-    respond_subscriber(a, req, imsi, created ? 201 : 200, created);
+    sub_snapshot_t *one = sub_snapshot_from_json("request", doc, &err);
+    json_decref(doc);
+    sub_db_rc_t rc = one == NULL ? (err.field[0] ? SUB_DB_INVALID : SUB_DB_ERROR)
+                                 : sub_db_put(sub_store_db(a->store), sub_snapshot_at(one, 0), &created, &err);
+    if (rc == SUB_DB_OK) {
+        changed(a, created ? "created" : "replaced", imsi);
+        respond_sub(req, sub_snapshot_at(one, 0), created ? 201 : 200, created);
+    } else {
+        respond_db_error(req, rc, &err, imsi);
+    }
+    sub_snapshot_release(one);
 }
 
 static void on_patch(sbi_request_t *req, void *ud)
@@ -386,31 +379,39 @@ static void on_patch(sbi_request_t *req, void *ud)
     sub_admin_t *a = ud;
     const char *imsi = path_imsi(req);
     json_t *patch = imsi != NULL ? body_object(req) : NULL;
-    admin_write_t w;
+    subscriber_t sub;
+    sub_error_t err;
 
-    if (patch == NULL || !imsi_matches(req, patch, imsi) || write_open(a, req, imsi, true, &w) != 0)
+    if (patch == NULL || !imsi_matches(req, patch, imsi))
         return;
-    merge_patch(json_array_get(w.list, (size_t)w.idx), patch);
-    if (write_commit(a, req, &w, w.idx) != 0)
+    sub_db_rc_t rc = sub_db_patch(sub_store_db(a->store), imsi, patch, &sub, &err);
+    if (rc != SUB_DB_OK) {
+        respond_db_error(req, rc, &err, imsi);
         return;
+    }
     changed(a, "patched", imsi);
-    respond_subscriber(a, req, imsi, 200, false);
+    respond_sub(req, &sub, 200, false);
+    sub_subscriber_clear(&sub);
 }
 
 static void on_delete(sbi_request_t *req, void *ud)
 {
     sub_admin_t *a = ud;
     const char *imsi = path_imsi(req);
-    admin_write_t w;
+    sub_error_t err;
 
-    if (imsi == NULL || write_open(a, req, imsi, true, &w) != 0)
+    if (imsi == NULL)
         return;
-    json_array_remove(w.list, (size_t)w.idx);
-    if (write_commit(a, req, &w, -1) != 0)
+    sub_db_rc_t rc = sub_db_delete(sub_store_db(a->store), imsi, &err);
+    if (rc != SUB_DB_OK) {
+        respond_db_error(req, rc, &err, imsi);
         return;
+    }
     changed(a, "deleted", imsi);
     sbi_respond(req, 204, NULL, NULL, 0);
 }
+
+/* ---------------------------------------------------------------- reload and import */
 
 static void on_reload(sbi_request_t *req, void *ud)
 {
@@ -426,7 +427,77 @@ static void on_reload(sbi_request_t *req, void *ud)
     json_t *body = json_pack("{s:I, s:I}", "subscribers", (json_int_t)sub_snapshot_count(snap), "generation",
                              (json_int_t)sub_store_generation(a->store));
     sub_snapshot_release(snap);
-    changed(a, "reloaded", sub_store_path(a->store));
+    changed(a, "reloaded", sub_store_path(a->store) ? sub_store_path(a->store) : sub_store_db_path(a->store));
+    sbi_respond_json(req, 200, body);
+    json_decref(body);
+}
+
+/* 400 for an import that does not validate: detail "import:line:col: field: reason", invalidParams the field. */
+static void respond_import_error(sbi_request_t *req, const sub_error_t *err)
+{
+    char pointer[ADMIN_POINTER_MAX];
+
+    field_to_pointer(err->field, -1, pointer, sizeof pointer);
+    sbi_invalid_param_t bad = {.param = pointer, .reason = err->msg};
+    sbi_problem_t p = {.status = 400,
+                       .detail = err->msg,
+                       .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                       .invalid_params = &bad,
+                       .n_invalid_params = 1};
+    log_info("admin", "import rejected, nothing changed: %s", err->msg);
+    sbi_respond_problem(req, &p);
+}
+
+/* A conflict with stored data found at subscribers[K].field: placed in the request text. */
+static void place_conflict(sub_error_t *err, const char *text, size_t len)
+{
+    size_t k;
+    char leaf[SUB_ERR_FIELD_MAX] = "";
+    char reason[SUB_ERR_MAX];
+
+    if (sscanf(err->field, "subscribers[%zu].%127[a-z_]", &k, leaf) < 1)
+        return;
+    snprintf(reason, sizeof reason, "%s", err->reason);
+    sub_error_at(err, ADMIN_IMPORT_NAME, text, len, k, leaf[0] ? leaf : NULL, reason);
+}
+
+static void on_import(sbi_request_t *req, void *ud)
+{
+    sub_admin_t *a = ud;
+    const char *mode = sbi_request_query_param(req, "mode");
+    size_t len = 0, created = 0, replaced = 0;
+    const char *text = sbi_request_body(req, &len);
+    sub_error_t err;
+
+    if (mode != NULL && strcmp(mode, "merge") != 0 && strcmp(mode, "replace") != 0) {
+        sbi_invalid_param_t bad = {.param = "mode", .reason = "must be merge or replace"};
+        sbi_problem_t p = {.status = 400, .detail = "bad mode", .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                           .invalid_params = &bad, .n_invalid_params = 1};
+        sbi_respond_problem(req, &p);
+        return;
+    }
+    bool replace = mode != NULL && strcmp(mode, "replace") == 0;
+    sub_snapshot_t *snap = sub_snapshot_load_text(ADMIN_IMPORT_NAME, text, len, &err);
+    if (snap == NULL) {
+        respond_import_error(req, &err);
+        return;
+    }
+    sub_db_rc_t rc = sub_db_import(sub_store_db(a->store), snap, replace, NULL, &created, &replaced, &err);
+    size_t total = sub_snapshot_count(snap);
+    sub_snapshot_release(snap);
+    if (rc == SUB_DB_INVALID) {
+        place_conflict(&err, text, len);
+        respond_import_error(req, &err);
+        return;
+    }
+    if (rc != SUB_DB_OK) {
+        respond_db_error(req, rc, &err, "");
+        return;
+    }
+    json_t *body = json_pack("{s:I, s:I, s:I, s:s}", "subscribers", (json_int_t)total, "created",
+                             (json_int_t)created, "replaced", (json_int_t)replaced, "mode",
+                             replace ? "replace" : "merge");
+    changed(a, "imported", replace ? "(replace)" : "(merge)");
     sbi_respond_json(req, 200, body);
     json_decref(body);
 }
@@ -463,6 +534,7 @@ sub_admin_t *sub_admin_new(sbi_server_t *srv, sub_store_t *store, const metrics_
         sbi_server_route(srv, "PATCH", ADMIN_BASE "/{imsi}", on_patch, a) != 0 ||
         sbi_server_route(srv, "DELETE", ADMIN_BASE "/{imsi}", on_delete, a) != 0 ||
         sbi_server_route(srv, "POST", "/admin/v1/reload", on_reload, a) != 0 ||
+        sbi_server_route(srv, "POST", ADMIN_BASE ":import", on_import, a) != 0 ||
         (metrics != NULL && sbi_server_route(srv, "GET", "/metrics", on_metrics, a) != 0)) {
         free(a);
         return NULL;

@@ -72,6 +72,12 @@ struct sub_snapshot {
     atomic_size_t refs;
     subscriber_t *subs;
     size_t n;
+    /* A layer (sub_snapshot_layer): subs are the subscribers changed since `base`, a full snapshot; `masked` lists
+     * every IMSI changed (or deleted) since base, sorted, so that base's version of them is never returned. */
+    sub_snapshot_t *base;
+    char (*masked)[SUB_IMSI_MAX + 1];
+    size_t n_masked;
+    size_t n_total; /* subscribers this snapshot answers for, base and layer together */
     const subscriber_t **by_imsi;   /* sorted by imsi */
     const subscriber_t **by_msisdn; /* sorted by msisdn */
     sub_impu_entry_t *by_impu;      /* sorted by key */
@@ -347,7 +353,7 @@ static int sub_is_uri(const char *norm) {
 }
 
 /* The digits of "tel:+N" or "sip(s):+N@host" (normalised forms); -1 when the identity carries no such number. */
-static int sub_identity_number(const char *norm, char *digits, size_t size) {
+int sub_identity_number(const char *norm, char *digits, size_t size) {
     const char *p = strchr(norm, ':');
     if (p == NULL || p[1] != '+')
         return -1;
@@ -376,6 +382,8 @@ static void sub_snapshot_destroy(sub_snapshot_t *s) {
     free(s->by_imsi);
     free(s->by_msisdn);
     free(s->by_impu);
+    free(s->masked);
+    sub_snapshot_release(s->base);
     free(s);
 }
 
@@ -393,7 +401,11 @@ void sub_snapshot_release(sub_snapshot_t *s) {
 }
 
 size_t sub_snapshot_count(const sub_snapshot_t *s) {
-    return s != NULL ? s->n : 0;
+    return s == NULL ? 0 : s->base != NULL ? s->n_total : s->n;
+}
+
+bool sub_snapshot_is_layer(const sub_snapshot_t *s) {
+    return s != NULL && s->base != NULL;
 }
 
 const subscriber_t *sub_snapshot_at(const sub_snapshot_t *s, size_t i) {
@@ -787,6 +799,55 @@ sub_snapshot_t *sub_snapshot_from_json(const char *name, json_t *root, sub_error
     return s;
 }
 
+sub_snapshot_t *sub_snapshot_from_subs(const char *name, subscriber_t *subs, size_t n, sub_error_t *err) {
+    sub_ctx_t cx = {.name = name ? name : "(store)", .text = "", .len = 0, .err = err};
+    sub_snapshot_t *s = calloc(1, sizeof(*s));
+
+    sub_error_clear(err);
+    if (s == NULL) {
+        for (size_t i = 0; i < n; i++)
+            sub_subscriber_clear(&subs[i]);
+        free(subs);
+        if (err != NULL)
+            snprintf(err->msg, sizeof(err->msg), "%s: out of memory", cx.name);
+        return NULL;
+    }
+    atomic_init(&s->refs, 1);
+    s->subs = subs;
+    s->n = n;
+    sub_path_t root = {.n = 0};
+    if (sub_build_indexes(s) < 0 ? sub_fail(&cx, &root, 0, "out of memory") : sub_check_duplicates(&cx, s)) {
+        sub_snapshot_destroy(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sub_subscriber_clear(subscriber_t *sub) {
+    if (sub == NULL)
+        return;
+    for (size_t j = 0; j < sub->n_impu && j < SUB_IMPU_MAX; j++)
+        free(sub->impu[j]);
+    /* volatile so the wipe of the KMS secret is not optimised away as a dead store */
+    volatile uint8_t *key = sub->kms_key;
+    for (size_t i = 0; i < sizeof(sub->kms_key); i++)
+        key[i] = 0;
+    memset(sub, 0, offsetof(subscriber_t, kms_key));
+    sub->has_kms_key = false;
+}
+
+void sub_error_at(sub_error_t *err, const char *name, const char *text, size_t len, size_t index,
+                  const char *field, const char *reason) {
+    sub_ctx_t cx = {.name = name ? name : "(subscribers)", .text = text ? text : "", .len = text ? len : 0,
+                    .err = err};
+    sub_path_t p = sub_path_index(sub_path_key((sub_path_t){.n = 0}, "subscribers"), index);
+
+    sub_error_clear(err);
+    if (field != NULL)
+        p = sub_path_key(p, field);
+    sub_fail(&cx, &p, 0, "%s", reason);
+}
+
 /* ---- lookups ---- */
 
 static int sub_cmp_imsi_key(const void *key, const void *elem) {
@@ -797,14 +858,14 @@ static int sub_cmp_impu_key(const void *key, const void *elem) {
     return strcmp(key, ((const sub_impu_entry_t *)elem)->key);
 }
 
-const subscriber_t *sub_find_by_imsi(const sub_snapshot_t *s, const char *imsi) {
+static const subscriber_t *own_by_imsi(const sub_snapshot_t *s, const char *imsi) {
     if (s == NULL || imsi == NULL)
         return NULL;
     const subscriber_t *const *hit = bsearch(imsi, s->by_imsi, s->n, sizeof(*s->by_imsi), sub_cmp_imsi_key);
     return hit != NULL ? *hit : NULL;
 }
 
-const subscriber_t *sub_find_by_msisdn(const sub_snapshot_t *s, const char *msisdn) {
+static const subscriber_t *own_by_msisdn(const sub_snapshot_t *s, const char *msisdn) {
     if (s == NULL || msisdn == NULL)
         return NULL;
     const subscriber_t *const *hit =
@@ -812,9 +873,63 @@ const subscriber_t *sub_find_by_msisdn(const sub_snapshot_t *s, const char *msis
     return hit != NULL ? *hit : NULL;
 }
 
-static const subscriber_t *sub_find_by_impu(const sub_snapshot_t *s, const char *norm) {
+static const subscriber_t *own_by_impu(const sub_snapshot_t *s, const char *norm) {
     const sub_impu_entry_t *hit = bsearch(norm, s->by_impu, s->n_impu, sizeof(*s->by_impu), sub_cmp_impu_key);
     return hit != NULL ? hit->sub : NULL;
+}
+
+static int sub_cmp_masked(const void *key, const void *elem) {
+    return strcmp(key, (const char *)elem);
+}
+
+/* A layer's answer: its own subscribers first; base's only when that IMSI did not change since base. */
+static const subscriber_t *layered(const sub_snapshot_t *s, const subscriber_t *(*own)(const sub_snapshot_t *,
+                                                                                    const char *),
+                                   const char *key) {
+    if (s == NULL || key == NULL)
+        return NULL;
+    const subscriber_t *hit = own(s, key);
+    if (hit != NULL || s->base == NULL)
+        return hit;
+    hit = own(s->base, key);
+    if (hit != NULL && bsearch(hit->imsi, s->masked, s->n_masked, sizeof(*s->masked), sub_cmp_masked) != NULL)
+        return NULL;
+    return hit;
+}
+
+const subscriber_t *sub_find_by_imsi(const sub_snapshot_t *s, const char *imsi) {
+    return layered(s, own_by_imsi, imsi);
+}
+
+const subscriber_t *sub_find_by_msisdn(const sub_snapshot_t *s, const char *msisdn) {
+    return layered(s, own_by_msisdn, msisdn);
+}
+
+static const subscriber_t *sub_find_by_impu(const sub_snapshot_t *s, const char *norm) {
+    return layered(s, own_by_impu, norm);
+}
+
+static int sub_cmp_imsi_str(const void *a, const void *b) {
+    return strcmp((const char *)a, (const char *)b);
+}
+
+sub_snapshot_t *sub_snapshot_layer(sub_snapshot_t *base, subscriber_t *changed, size_t n_changed,
+                                   char (*masked)[SUB_IMSI_MAX + 1], size_t n_masked, sub_error_t *err) {
+    sub_snapshot_t *s = sub_snapshot_from_subs("(changes)", changed, n_changed, err);
+    if (s == NULL || base == NULL || base->base != NULL) {
+        free(masked);
+        sub_snapshot_release(s);
+        return NULL;
+    }
+    qsort(masked, n_masked, sizeof(*masked), sub_cmp_imsi_str);
+    size_t gone = 0;
+    for (size_t i = 0; i < n_masked; i++)
+        gone += own_by_imsi(base, masked[i]) != NULL;
+    s->base = sub_snapshot_ref(base);
+    s->masked = masked;
+    s->n_masked = n_masked;
+    s->n_total = base->n - gone + s->n;
+    return s;
 }
 
 const subscriber_t *sub_find_by_identity(const sub_snapshot_t *s, const char *identity) {

@@ -76,11 +76,37 @@ sub_snapshot_t *sub_snapshot_load_text(const char *name, const char *text, size_
  * document rendered with sub_json_dump (name is used as the file name). */
 sub_snapshot_t *sub_snapshot_from_json(const char *name, json_t *root, sub_error_t *err);
 
+/* Builds a snapshot from subscribers already validated one by one (the store's rows): indexes them and checks the
+ * cross-subscriber rules. Takes ownership of `subs` (a malloc'd array of n) whatever the outcome; `name` names the
+ * source in messages. NULL with `err` filled on a duplicate or out of memory. */
+sub_snapshot_t *sub_snapshot_from_subs(const char *name, subscriber_t *subs, size_t n, sub_error_t *err);
+
+/* Frees a subscriber's IMPU strings and wipes its kms_key; the struct can then be reused. */
+void sub_subscriber_clear(subscriber_t *sub);
+
+/* Fills `err` with "name:line:column: subscribers[index].field: reason", the position found in `text` (the
+ * document the subscriber came from; NULL or "" gives 0:0). For errors found after validation, e.g. against data
+ * already stored. `field` may be NULL (the element itself) or a key such as "msisdn". */
+void sub_error_at(sub_error_t *err, const char *name, const char *text, size_t len, size_t index,
+                  const char *field, const char *reason);
+
 /* Reference counting: a snapshot lives until its last holder releases it. Both are thread-safe. */
 sub_snapshot_t *sub_snapshot_ref(sub_snapshot_t *s);
 void sub_snapshot_release(sub_snapshot_t *s);
 
+/* A layer over a full snapshot: `changed` (ownership taken, current versions of the subscribers changed since
+ * base) answers first; `masked` (malloc'd array, ownership taken, sorted here) lists every IMSI changed or deleted
+ * since base, whose base version is then hidden. Lookups cost two bsearches instead of one; building one costs
+ * O(changes), not O(subscribers). `base` must not itself be a layer; the layer holds a reference to it. NULL (and
+ * everything given freed) on error. */
+sub_snapshot_t *sub_snapshot_layer(sub_snapshot_t *base, subscriber_t *changed, size_t n_changed,
+                                   char (*masked)[SUB_IMSI_MAX + 1], size_t n_masked, sub_error_t *err);
+bool sub_snapshot_is_layer(const sub_snapshot_t *s);
+
+/* Subscribers the snapshot answers for (a layer and its base together). */
 size_t sub_snapshot_count(const sub_snapshot_t *s);
+/* The i-th subscriber of the snapshot's own array: all of them for a loaded snapshot, only the changed ones for a
+ * layer (i < count of the changes). Lookups (sub_find_*) are what covers a layer and its base. */
 const subscriber_t *sub_snapshot_at(const sub_snapshot_t *s, size_t i);
 
 const subscriber_t *sub_find_by_imsi(const sub_snapshot_t *s, const char *imsi);
@@ -102,5 +128,8 @@ int sub_rat_parse(const char *name, sub_rat_t *out);
  * visual separators of tel numbers. Writes at most `size` bytes; returns 0 or -1 when it does not fit or is not
  * an identity. Exposed for tests and for the AS's call records. */
 int sub_identity_normalise(const char *identity, char *out, size_t size);
+
+/* The digits N of a normalised "tel:+N" or "sip(s):+N@host"; -1 when the identity carries no such number. */
+int sub_identity_number(const char *norm, char *digits, size_t size);
 
 #endif

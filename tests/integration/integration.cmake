@@ -1,6 +1,7 @@
 mihua_integration_test(hss_probe hss_probe.sh)
 include(integration/sbi.cmake)
 mihua_integration_test(admin admin.sh)
+mihua_integration_test(store store.sh)
 include(integration/kms.cmake)
 include(integration/as.cmake)
 include(integration/as_checks.cmake)

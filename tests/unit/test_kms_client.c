@@ -91,7 +91,7 @@ static int setup(void **state)
     fputs(SUBS_JSON, f);
     fclose(f);
     sub_error_t err;
-    fx->store = sub_store_new(path, &err);
+    fx->store = sub_store_new(NULL, path, &err);
     assert_non_null(fx->store);
     snprintf(path, sizeof path, "%s/audit.jsonl", fx->dir);
     fx->audit = kms_audit_open(path);

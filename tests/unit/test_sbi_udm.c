@@ -100,7 +100,7 @@ static void test_bodies_follow_reload(void **state)
     close(fd);
     write_subscribers(path, "NR", true);
     sub_error_t err;
-    sub_store_t *store = sub_store_new(path, &err);
+    sub_store_t *store = sub_store_new(NULL, path, &err);
     assert_non_null(store);
 
     struct event_base *base = event_base_new();

@@ -1,7 +1,8 @@
 /*
- * Unit tests for lib/subscriber/sub_store: reload swaps whole snapshots and keeps the old one on a broken file,
- * replace writes the canonical file atomically and a reload of it gives the same data, readers holding a snapshot
- * are never disturbed, and concurrent readers only ever see whole snapshots.
+ * Unit tests for lib/subscriber/sub_store: reload swaps whole snapshots and keeps the old one on a broken file, a
+ * restart with the same file keeps what was written since and an edited file replaces it, the refresher follows
+ * another connection's commits, readers holding a snapshot are never disturbed, and concurrent readers only ever
+ * see whole snapshots.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,10 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "core/config.h"
 #include "subscriber/sub_store.h"
 
 #define DIR_LEN 64    /* "/tmp/mihua_store_XXXXXX" */
@@ -27,6 +28,11 @@
 #define MSG_LEN 1024  /* expected messages: a path plus a reason */
 #define READERS 4
 #define RELOADS 200
+#define NEW_SUB                                                                                                  \
+    "{\"subscribers\": [{\"imsi\": \"001010000000003\", \"msisdn\": \"15550000002\","                               \
+    " \"impu\": [\"sip:bob@ims.test\"], \"voice_encryption\": true,"                                             \
+    " \"access\": {\"rat\": \"GERAN\", \"ims_vops\": false}}]}"
+#define REFRESH_BOUND_MS 2000 /* generous bound for a loaded CI machine; the figure is printed */
 
 /* Version A and B of the same subscriber differ in two fields that a reader checks together. */
 #define DOC_TEMPLATE                                                                                             \
@@ -60,24 +66,6 @@ static void write_version(const char *path, int version_b, int two) {
     write_file(path, text);
 }
 
-static char *slurp(const char *path) {
-    size_t len;
-    return cfg_read_file(path, &len);
-}
-
-static size_t count_dir_entries(const char *dir) {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    size_t n = 0;
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            n++;
-    }
-    closedir(d);
-    return n;
-}
-
 static int setup(void **state) {
     fixture_t *fx = calloc(1, sizeof(*fx));
     if (fx == NULL)
@@ -88,7 +76,7 @@ static int setup(void **state) {
     snprintf(fx->path, sizeof(fx->path), "%s/subs.json", fx->dir);
     write_version(fx->path, 0, 1);
     sub_error_t err;
-    fx->st = sub_store_new(fx->path, &err);
+    fx->st = sub_store_new(NULL, fx->path, &err);
     if (fx->st == NULL) {
         fprintf(stderr, "%s\n", err.msg);
         return -1;
@@ -131,12 +119,12 @@ static void test_new_fails_on_missing_or_invalid_file(void **state) {
     char path[PATH_LEN], expected[MSG_LEN];
 
     snprintf(path, sizeof(path), "%s/absent.json", fx->dir);
-    assert_null(sub_store_new(path, &err));
+    assert_null(sub_store_new(NULL, path, &err));
     snprintf(expected, sizeof(expected), "%s: cannot read: %s", path, strerror(ENOENT));
     assert_string_equal(err.msg, expected);
 
     write_file(path, "{\"subscribers\": [], \"version\": 2}\n");
-    assert_null(sub_store_new(path, &err));
+    assert_null(sub_store_new(NULL, path, &err));
     snprintf(expected, sizeof(expected), "%s:1:21: version: unknown key", path);
     assert_string_equal(err.msg, expected);
 }
@@ -193,118 +181,153 @@ static void test_reload_keeps_old_on_broken_file(void **state) {
     sub_snapshot_release(after);
 }
 
-static void test_replace_writes_atomically_and_reloads_same(void **state) {
+/* The admin API's path: a write through the store's connection, then an immediate refresh. */
+static void patch_rat(sub_db_t *db, const char *rat) {
+    sub_error_t err;
+    json_t *patch = json_pack("{s:{s:s}}", "access", "rat", rat);
+    assert_int_equal(sub_db_patch(db, "001010000000001", patch, NULL, &err), SUB_DB_OK);
+    json_decref(patch);
+}
+
+static void test_restart_keeps_changes_until_the_file_changes(void **state) {
     fixture_t *fx = *state;
     sub_error_t err;
-    sub_snapshot_t *s = sub_store_acquire(fx->st);
-    json_t *doc = sub_snapshot_to_json(s);
-    sub_snapshot_release(s);
-    /* An admin change: subscriber 2 moves to NR, with an upper-case key that the file stores canonically. */
-    json_t *bob = json_array_get(json_object_get(doc, "subscribers"), 1);
-    json_object_set_new(json_object_get(bob, "access"), "rat", json_string("NR"));
-    json_object_set_new(bob, "kms_key",
-                        json_string("FFEEDDCCBBAA99887766554433221100FFEEDDCCBBAA99887766554433221100"));
+    char db_path[PATH_LEN];
 
-    assert_int_equal(sub_store_replace(fx->st, doc, &err), 0);
-    json_decref(doc);
+    snprintf(db_path, sizeof(db_path), "%s/subs.db", fx->dir);
+    assert_string_equal(sub_store_db_path(fx->st), db_path); /* default: next to the file */
+    patch_rat(sub_store_db(fx->st), "UTRAN");
+    assert_int_equal(sub_store_refresh(fx->st, &err), 0);
     assert_int_equal(sub_store_generation(fx->st), 2);
-    assert_int_equal(count_dir_entries(fx->dir), 1); /* no temp file left behind */
+    assert_int_equal(sub_store_refresh(fx->st, &err), 0); /* nothing new: no second read */
+    assert_int_equal(sub_store_generation(fx->st), 2);
 
-    sub_snapshot_t *cur = sub_store_acquire(fx->st);
-    assert_int_equal(sub_find_by_identity(cur, "sip:bob@ims.test")->rat, SUB_RAT_NR);
-    json_t *cur_doc = sub_snapshot_to_json(cur);
-    char *canonical = sub_json_dump(cur_doc);
-    json_decref(cur_doc);
-    char *on_disk = slurp(fx->path);
-    assert_string_equal(on_disk, canonical);
-    assert_non_null(strstr(on_disk, "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100"));
+    sub_store_free(fx->st); /* restart with the same file: the change survives */
+    fx->st = sub_store_new(NULL, fx->path, &err);
+    assert_non_null(fx->st);
+    sub_snapshot_t *s = sub_store_acquire(fx->st);
+    assert_int_equal(sub_find_by_imsi(s, "001010000000001")->rat, SUB_RAT_UTRAN);
+    sub_snapshot_release(s);
 
-    assert_int_equal(sub_store_reload(fx->st, &err), 0);
-    sub_snapshot_t *reloaded = sub_store_acquire(fx->st);
-    json_t *re_doc = sub_snapshot_to_json(reloaded);
-    char *re_text = sub_json_dump(re_doc);
-    json_decref(re_doc);
-    assert_string_equal(re_text, canonical);
-    assert_int_equal(sub_snapshot_count(reloaded), 2);
-    assert_memory_equal(sub_snapshot_at(reloaded, 1)->kms_key, sub_snapshot_at(cur, 1)->kms_key, SUB_KMS_KEY_LEN);
-    free(re_text);
-    free(on_disk);
-    free(canonical);
-    sub_snapshot_release(cur);
-    sub_snapshot_release(reloaded);
+    sub_store_free(fx->st); /* an edited file replaces the data set */
+    write_version(fx->path, 1, 0);
+    fx->st = sub_store_new(NULL, fx->path, &err);
+    assert_non_null(fx->st);
+    s = sub_store_acquire(fx->st);
+    assert_int_equal(sub_snapshot_count(s), 1);
+    assert_int_equal(sub_find_by_imsi(s, "001010000000001")->rat, SUB_RAT_EUTRAN);
+    sub_snapshot_release(s);
 }
 
-static void test_replace_invalid_changes_nothing(void **state) {
+static void test_bad_file_at_start_changes_nothing(void **state) {
     fixture_t *fx = *state;
     sub_error_t err;
-    char expected[MSG_LEN];
-    char *file_before = slurp(fx->path);
-    sub_snapshot_t *before = sub_store_acquire(fx->st);
 
-    json_t *doc = sub_snapshot_to_json(before);
-    json_t *bob = json_array_get(json_object_get(doc, "subscribers"), 1);
-    json_object_set_new(bob, "msisdn", json_string("15550000001"));
-    assert_int_equal(sub_store_replace(fx->st, doc, &err), -1);
-    /* Positions are those of the canonical rendering, i.e. of the file that would have been written. */
-    snprintf(expected, sizeof(expected), "%s:18:17: subscribers[1].msisdn: duplicate of subscribers[0].msisdn",
-             fx->path);
-    assert_string_equal(err.msg, expected);
-    json_decref(doc);
-
-    char *file_after = slurp(fx->path);
-    assert_string_equal(file_after, file_before);
-    sub_snapshot_t *after = sub_store_acquire(fx->st);
-    assert_ptr_equal(after, before);
-    assert_int_equal(sub_store_generation(fx->st), 1);
-    assert_int_equal(count_dir_entries(fx->dir), 1);
-    free(file_before);
-    free(file_after);
-    sub_snapshot_release(before);
-    sub_snapshot_release(after);
+    patch_rat(sub_store_db(fx->st), "GERAN");
+    sub_store_free(fx->st);
+    write_file(fx->path, "{\"subscribers\": [{\"imsi\": \"x\"}]}\n");
+    assert_null(sub_store_new(NULL, fx->path, &err));
+    char db_path[PATH_LEN];
+    snprintf(db_path, sizeof(db_path), "%s/subs.db", fx->dir);
+    fx->st = sub_store_new(db_path, NULL, &err); /* no file: what is stored */
+    assert_non_null(fx->st);
+    sub_snapshot_t *s = sub_store_acquire(fx->st);
+    assert_int_equal(sub_snapshot_count(s), 2);
+    assert_int_equal(sub_find_by_imsi(s, "001010000000001")->rat, SUB_RAT_GERAN);
+    sub_snapshot_release(s);
 }
 
-static void test_replace_write_failure_changes_nothing(void **state) {
+static long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Another connection (another daemon) commits: the refresher puts it in force without any call on this store. */
+static void test_refresher_follows_another_writer(void **state) {
     fixture_t *fx = *state;
     sub_error_t err;
-    char tmp[MSG_LEN], expected[MSG_LEN];
-    /* A directory where the temp file must go makes the write fail even for root. */
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", fx->path, (long)getpid());
-    assert_int_equal(mkdir(tmp, 0700), 0);
+    sub_db_t *other = sub_db_open(sub_store_db_path(fx->st), &err);
+    assert_non_null(other);
 
-    sub_snapshot_t *before = sub_store_acquire(fx->st);
-    json_t *doc = sub_snapshot_to_json(before);
-    assert_int_equal(sub_store_replace(fx->st, doc, &err), -1);
-    snprintf(expected, sizeof(expected), "%s: cannot write: %s", fx->path, strerror(EISDIR));
-    assert_string_equal(err.msg, expected);
-    json_decref(doc);
-    sub_snapshot_t *after = sub_store_acquire(fx->st);
-    assert_ptr_equal(after, before);
-    assert_int_equal(sub_store_generation(fx->st), 1);
-    sub_snapshot_release(before);
-    sub_snapshot_release(after);
-    rmdir(tmp);
+    long t0 = now_ms();
+    patch_rat(other, "UTRAN");
+    const subscriber_t *sub = NULL;
+    sub_snapshot_t *s = NULL;
+    while (now_ms() - t0 < REFRESH_BOUND_MS) {
+        s = sub_store_acquire(fx->st);
+        sub = sub_find_by_imsi(s, "001010000000001");
+        if (sub->rat == SUB_RAT_UTRAN)
+            break;
+        sub_snapshot_release(s);
+        s = NULL;
+        sched_yield();
+    }
+    assert_non_null(s);
+    print_message("# refresher: a foreign commit in force after %ld ms\n", now_ms() - t0);
+    assert_int_equal(sub_store_generation(fx->st), 2);
+    sub_snapshot_release(s);
+    sub_db_close(other);
 }
 
-static void test_write_atomic(void **state) {
+/* Polls the store (bounded) until `id` resolves to `imsi` ("" for nobody); the snapshot is returned held. */
+static sub_snapshot_t *wait_for_owner(sub_store_t *st, const char *id, const char *imsi) {
+    long t0 = now_ms();
+    while (now_ms() - t0 < REFRESH_BOUND_MS) {
+        sub_snapshot_t *s = sub_store_acquire(st);
+        const subscriber_t *sub = sub_find_by_identity(s, id);
+        if (strcmp(sub != NULL ? sub->imsi : "", imsi) == 0)
+            return s;
+        sub_snapshot_release(s);
+        sched_yield();
+    }
+    return NULL;
+}
+
+/* Another writer changes one subscriber, deletes another and gives its MSISDN and IMPU to a new one: the refresher
+ * puts a layer in force (only the changed rows read) that answers exactly as a full read would. */
+static void test_layer_answers_like_a_full_read(void **state) {
     fixture_t *fx = *state;
-    char path[PATH_LEN];
-    struct stat sb;
+    sub_error_t err;
+    sub_db_t *other = sub_db_open(sub_store_db_path(fx->st), &err);
+    sub_snapshot_t *doc = sub_snapshot_load_text("new", NEW_SUB, strlen(NEW_SUB), &err);
+    bool created;
 
-    snprintf(path, sizeof(path), "%s/other.json", fx->dir);
-    assert_int_equal(sub_file_write_atomic(path, "one\n", 4), 0);
-    assert_int_equal(chmod(path, 0600), 0);
-    assert_int_equal(sub_file_write_atomic(path, "two\n", 4), 0);
-    char *text = slurp(path);
-    assert_string_equal(text, "two\n");
-    free(text);
-    assert_int_equal(stat(path, &sb), 0);
-    assert_int_equal(sb.st_mode & 0777, 0600); /* permissions of the replaced file are kept */
-    assert_int_equal(count_dir_entries(fx->dir), 2);
+    assert_non_null(other);
+    assert_non_null(doc);
+    patch_rat(other, "UTRAN");
+    assert_int_equal(sub_db_delete(other, "001010000000002", &err), SUB_DB_OK);
+    assert_int_equal(sub_db_put(other, sub_snapshot_at(doc, 0), &created, &err), SUB_DB_OK);
+    sub_snapshot_t *s = wait_for_owner(fx->st, "sip:bob@ims.test", "001010000000003");
+    assert_non_null(s);
+    assert_true(sub_snapshot_is_layer(s));
+    assert_int_equal(sub_snapshot_count(s), 2);
+    assert_null(sub_find_by_imsi(s, "001010000000002"));
+    assert_string_equal(sub_find_by_identity(s, "msisdn-15550000002")->imsi, "001010000000003");
+    assert_string_equal(sub_find_by_identity(s, "tel:+15550000002")->imsi, "001010000000003");
+    assert_int_equal(sub_find_by_identity(s, "sip:+15550000001@x.test")->rat, SUB_RAT_UTRAN);
+    assert_true(sub_find_by_identity(s, "tel:+15550000001")->has_kms_key == false);
+    sub_snapshot_release(s);
 
-    snprintf(path, sizeof(path), "%s/no/such/dir.json", fx->dir);
-    errno = 0;
-    assert_int_equal(sub_file_write_atomic(path, "x", 1), -1);
-    assert_int_equal(errno, ENOENT);
+    /* The same state read whole: a restart sees the same answers. */
+    sub_store_free(fx->st);
+    fx->st = sub_store_new(NULL, fx->path, &err);
+    s = sub_store_acquire(fx->st);
+    assert_false(sub_snapshot_is_layer(s));
+    assert_int_equal(sub_snapshot_count(s), 2);
+    assert_string_equal(sub_find_by_identity(s, "sip:bob@ims.test")->imsi, "001010000000003");
+    sub_snapshot_release(s);
+
+    /* A replacing import is not in the changelog: the next refresh reads everything. */
+    sub_snapshot_t *file = sub_snapshot_load_file(fx->path, &err);
+    assert_int_equal(sub_db_import(other, file, true, "x", NULL, NULL, &err), SUB_DB_OK);
+    sub_snapshot_release(file);
+    s = wait_for_owner(fx->st, "sip:bob@ims.test", "001010000000002");
+    assert_non_null(s);
+    assert_false(sub_snapshot_is_layer(s));
+    sub_snapshot_release(s);
+    sub_snapshot_release(doc);
+    sub_db_close(other);
 }
 
 /* ---- readers racing reloads ---- */
@@ -358,10 +381,10 @@ int main(void) {
         FIXTURE_TEST(test_new_fails_on_missing_or_invalid_file),
         FIXTURE_TEST(test_reload_swaps_and_holders_keep_old),
         FIXTURE_TEST(test_reload_keeps_old_on_broken_file),
-        FIXTURE_TEST(test_replace_writes_atomically_and_reloads_same),
-        FIXTURE_TEST(test_replace_invalid_changes_nothing),
-        FIXTURE_TEST(test_replace_write_failure_changes_nothing),
-        FIXTURE_TEST(test_write_atomic),
+        FIXTURE_TEST(test_restart_keeps_changes_until_the_file_changes),
+        FIXTURE_TEST(test_bad_file_at_start_changes_nothing),
+        FIXTURE_TEST(test_refresher_follows_another_writer),
+        FIXTURE_TEST(test_layer_answers_like_a_full_read),
         FIXTURE_TEST(test_readers_during_reloads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
