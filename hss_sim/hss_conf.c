@@ -28,6 +28,7 @@ static const cli_option_t hss_options[] = {
     {"admin-listen", "admin_listen", "ADDR:PORT", "admin API (h2c); port 0 picks one; default " HSS_DEFAULT_ADMIN_LISTEN},
     {"identity", "identity", "FQDN", "Origin-Host; default " HSS_DEFAULT_IDENTITY},
     {"realm", "realm", "REALM", "Origin-Realm; peers *.REALM may connect without TLS; default " HSS_DEFAULT_REALM},
+    LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
     {"fd-debug", "fd_debug", NULL, "let freeDiameter's own debug log through"},
 };
@@ -53,6 +54,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
         {.name = "service_indication", .type = CFG_STRING, .dst = &c->service_indication},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         {.name = "fd_debug", .type = CFG_BOOL, .dst = &c->fd_debug},
+        LISTEN_LIMITS_FIELDS(&c->limits),
     };
     const cli_spec_t spec = {
         .program = "mihua-hss",
@@ -82,6 +84,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
     cli_default(&c->subscribers_path, HSS_DEFAULT_SUBSCRIBERS);
     cli_default(&c->service_indication, HSS_DEFAULT_SERVICE_INDICATION);
     cli_default(&c->log_level_name, "info");
+    listen_limits_default(&c->limits);
     log_level_parse(c->log_level_name, &c->log_level); /* checked against log_levels already */
     if (sbi_hostport_parse(c->admin_listen, c->admin_host, sizeof c->admin_host, &c->admin_port) != 0) {
         fprintf(stderr, "mihua-hss: admin_listen: must be ADDR:PORT (e.g. 127.0.0.1:7704), not '%s'\n",

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "core/listen_guard.h"
 #include "core/log.h"
 #include "sbi/sbi_url.h"
 
@@ -27,6 +28,7 @@ typedef struct {
     char *log_level_name;
     log_level_t log_level;
     bool fd_debug;
+    listen_limits_t limits; /* the admin listener (freeDiameter owns the Diameter one) */
 } hss_conf_t;
 
 typedef enum {

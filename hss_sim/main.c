@@ -82,7 +82,8 @@ static int run(const hss_conf_t *conf, hss_app_t *app)
                            .accept_realm = conf->realm, .tc_timer = (int)conf->tc_timer,
                            .tw_timer = (int)conf->tw_timer, .fd_debug = conf->fd_debug};
     metrics_t *metrics = metrics_new();
-    sbi_server_config_t scfg = {.name = "hss-admin"};
+    sbi_server_config_t scfg = {.name = "hss-admin", .metrics = metrics};
+    sbi_server_config_limits(&scfg, &conf->limits);
 
     app->admin_srv = sbi_server_new(app->base, &scfg);
     diam_node_t *node = metrics && app->admin_srv ? diam_node_start(&dc, &dict, err, sizeof err) : NULL;

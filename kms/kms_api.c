@@ -80,6 +80,7 @@ struct kms_api {
     kms_crypto_t *crypto; /* fetched HMAC / wrap cipher, reused by every answer */
     kms_time_cache_t expiry_clock; /* expiresAt, formatted once per second */
     op_t *pending;
+    const metrics_t *metrics;
 };
 
 static const char *const ACTION[] = {[OP_ISSUE] = "issue", [OP_RETRIEVE] = "retrieve", [OP_DELETE] = "delete"};
@@ -582,6 +583,19 @@ static void on_delete(sbi_request_t *req, void *ud)
     op_free(op);
 }
 
+/* GET /metrics: the listener's and the key table's counters (Prometheus text). */
+static void on_metrics(sbi_request_t *req, void *ud)
+{
+    kms_api_t *api = ud;
+    char *text = metrics_render(api->metrics);
+    if (!text) {
+        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "out of memory");
+        return;
+    }
+    sbi_respond(req, 200, "text/plain; version=0.0.4", text, strlen(text));
+    free(text);
+}
+
 /* ---- lifetime -------------------------------------------------------------------------------------------- */
 
 kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg)
@@ -595,7 +609,8 @@ kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg)
                        .audit = cfg->audit,
                        .as_client = cfg->as_client,
                        .as_url = strdup(cfg->as_url),
-                       .as_timeout_ms = cfg->as_timeout_ms};
+                       .as_timeout_ms = cfg->as_timeout_ms,
+                       .metrics = cfg->metrics};
     digest_server_cfg_t dc = {.realm = KMS_DIGEST_REALM, .nonce_lifetime_s = cfg->nonce_lifetime_s};
     api->digest = digest_server_new(&dc);
     api->crypto = kms_crypto_new();
@@ -606,7 +621,8 @@ kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg)
     }
     if (!api->as_url || !api->digest || !api->crypto || sbi_server_route(srv, "POST", PATH_KEYS, on_issue, api) != 0 ||
         sbi_server_route(srv, "POST", PATH_KEYS "/{keyId}/retrieve", on_retrieve, api) != 0 ||
-        sbi_server_route(srv, "DELETE", PATH_KEYS "/{keyId}", on_delete, api) != 0) {
+        sbi_server_route(srv, "DELETE", PATH_KEYS "/{keyId}", on_delete, api) != 0 ||
+        (api->metrics && sbi_server_route(srv, "GET", "/metrics", on_metrics, api) != 0)) {
         kms_api_free(api);
         return NULL;
     }

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "kms_audit.h"
+#include "core/metrics.h"
 #include "kms_keys.h"
 #include "sbi/sbi_client.h"
 #include "sbi/sbi_server.h"
@@ -38,6 +39,7 @@ typedef struct {
     const char *as_url;      /* base URL, copied */
     unsigned as_timeout_ms;
     unsigned nonce_lifetime_s;
+    const metrics_t *metrics; /* borrowed; non-NULL: GET /metrics serves it (counters only, no identities) */
 } kms_api_cfg_t;
 
 typedef struct kms_api kms_api_t;

@@ -32,6 +32,7 @@ static const cli_option_t kms_options[] = {
     {"as-url", "as.url", "URL", "the AS SBI base URL; default " KMS_DEFAULT_AS_URL},
     {"audit-log", "audit_log", "FILE", "append-only audit log (JSON lines); default " KMS_DEFAULT_AUDIT_LOG},
     {"insecure-h2c", "insecure_h2c", NULL, "serve cleartext HTTP/2 without TLS (tests only; logs a warning)"},
+    LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
 
@@ -87,6 +88,7 @@ kms_conf_result_t kms_conf_parse(kms_conf_t *c, int argc, char **argv)
         {.name = "max_keys", .type = CFG_INT, .dst = &c->max_keys, .min = 1, .max = KMS_KEYS_MAX_LIMIT},
         {.name = "audit_log", .type = CFG_STRING, .dst = &c->audit_log},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
+        LISTEN_LIMITS_FIELDS(&c->limits),
     };
     const cli_spec_t spec = {
         .program = "mihua-kms",
@@ -118,6 +120,7 @@ kms_conf_result_t kms_conf_parse(kms_conf_t *c, int argc, char **argv)
     cli_default(&c->as_url, KMS_DEFAULT_AS_URL);
     cli_default(&c->audit_log, KMS_DEFAULT_AUDIT_LOG);
     cli_default(&c->log_level_name, "info");
+    listen_limits_default(&c->limits);
     return check(c);
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/log.h"
+#include "core/listen_guard.h"
 #include "sbi/sbi_url.h"
 
 typedef struct {
@@ -32,6 +33,7 @@ typedef struct {
     log_level_t log_level;
     char listen_host[SBI_HOST_MAX]; /* parsed from listen */
     uint16_t listen_port;
+    listen_limits_t limits;
 } kms_conf_t;
 
 typedef enum {
