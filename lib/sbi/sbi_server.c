@@ -560,6 +560,14 @@ static void dispatch(sbi_request_t *req)
         sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT, "missing :method or :path");
         return;
     }
+    long bad = sbi_target_control_char(req->path);
+    if (bad >= 0) {
+        log_info(srv->name, "%s: %s request refused: control character at offset %ld of its :path", conn->peer,
+                 req->method, bad);
+        sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT,
+                          "the :path carries a control character (raw or percent-encoded) at offset %ld", bad);
+        return;
+    }
     sbi_route_result_t rr = sbi_router_match(srv->router, req->method, req->path_buf, &req->match);
     if (rr != SBI_ROUTE_FOUND) {
         answer_no_route(req, rr);

@@ -6,7 +6,8 @@
  * path pattern (sbi_router.h) and handed over complete: headers, decoded query, captures and, for a JSON body,
  * the parsed document. The server answers on its own, through sbi_respond_problem(), every request that never
  * reaches a handler:
- *   400 INVALID_MSG_FORMAT   the body is not valid JSON (detail names line:column)
+ *   400 INVALID_MSG_FORMAT   the body is not valid JSON (detail names line:column), or the :path carries a control
+ *                            character, raw or percent-encoded (%00 would cut a decoded identifier short)
  *   400 INVALID_QUERY_PARAM  more than SBI_MAX_QUERY_PARAMS query parameters
  *   404 RESOURCE_URI_STRUCTURE_NOT_FOUND  no route matches the path
  *   405 (Allow: ...)         the path exists, not with this method

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Hostile SBI clients (README "Threat model"): control characters in a path (%00 once cut an identifier short:
+# imsi-…%00garbage answered 200), on the UDM's SBI and admin API and the AS's SBI; each attack is followed by the
+# legitimate request, which must still work. Synchronisation by READY lines; no sleeps.
+. "$(dirname "$0")/lib.sh"
+
+SUBS=$T_DIR/subscribers.json
+write_subscribers "$SUBS" NR
+AMF=registrations/amf-3gpp-access
+
+all() {
+    local c
+    for c in "$@"; do eval "$c" || return 1; done
+}
+# req NAME URL [CURL ARGS...]: body in NAME.json, "status content-type" in NAME.meta
+req() {
+    local name=$1 url=$2
+    shift 2
+    curl -sS --http2-prior-knowledge --path-as-is -o "$T_DIR/$name.json" -w '%{http_code} %{content_type}\n' \
+        "$@" "$url" >"$T_DIR/$name.meta"
+}
+status_is() { [ "$(cut -d' ' -f1 "$T_DIR/$1.meta")" = "$2" ] || { echo "  $1: $(cat "$T_DIR/$1.meta")" >&2; return 1; }; }
+problem_400() {
+    status_is "$1" 400 && [ "$(cut -d' ' -f2 "$T_DIR/$1.meta")" = application/problem+json ] &&
+        [ "$(jget "$T_DIR/$1.json" "j['status'], j['cause']")" = "(400, 'INVALID_MSG_FORMAT')" ]
+}
+
+start_daemon udm "$MIHUA_BIN/mihua-udm" -c "$MIHUA_SRC/conf/udm.json" --subscribers "$SUBS" \
+    --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0
+UDM=$(sed -nE 's/^READY mihua-udm sbi=([^ ]+) admin=.*/\1/p' "$T_DIR/udm.out")
+ADMIN=$(sed -nE 's/^READY mihua-udm sbi=[^ ]+ admin=([^ ]+).*/\1/p' "$T_DIR/udm.out")
+
+# --- control characters in paths ------------------------------------------------------------------------------------
+req nul "$UDM/nudm-uecm/v1/imsi-001010000000001%00garbage/$AMF"
+check "udm: %00 in a path segment → 400 ProblemDetails INVALID_MSG_FORMAT (was 200)" problem_400 nul
+req lf "$UDM/nudm-uecm/v1/imsi-001010000000001%0a/$AMF"
+check "udm: %0a in a path segment → 400" problem_400 lf
+req del "$UDM/nudm-sdm/v2/imsi-001010000000001%7f/am-data"
+check "udm: %7f in a path segment → 400" problem_400 del
+req q "$UDM/nudr-dr/v2/subscription-data/imsi-001010000000001/operator-specific-data?fields=voiceEncryption%00x"
+check "udm: %00 in the query → 400" problem_400 q
+req anul "$ADMIN/admin/v1/subscribers/001010000000001%00garbage"
+check "udm admin: %00 in the IMSI → 400 (was the subscriber)" problem_400 anul
+req apatch "$ADMIN/admin/v1/subscribers/001010000000001%00x" -X PATCH \
+    -H 'content-type: application/merge-patch+json' --data '{"voice_encryption":false}'
+check "udm admin: PATCH with %00 in the IMSI → 400, nothing changed" problem_400 apatch
+check "udm: each refusal logged with the client address" \
+    [ "$(grep -c 'request refused: control character' "$T_DIR/udm.log")" -ge 6 ]
+req ok "$UDM/nudm-uecm/v1/imsi-001010000000001/$AMF"
+check "udm: the legitimate request still answers 200 NR" \
+    all 'status_is ok 200' '[ "$(jget "$T_DIR/ok.json" "j[\"ratType\"]")" = NR ]'
+req aok "$ADMIN/admin/v1/subscribers/001010000000001"
+check "udm admin: the subscriber is unchanged (voice_encryption still true)" \
+    all 'status_is aok 200' '[ "$(jget "$T_DIR/aok.json" "j[\"voice_encryption\"]")" = True ]'
+
+printf '{"checks": false, "diameter_port": 0, "sip_listen": "127.0.0.1:0", "sbi_listen": "127.0.0.1:0"}\n' >"$T_DIR/as.json"
+start_daemon as "$MIHUA_BIN/mihua-as" -c "$T_DIR/as.json"
+AS_SBI=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' "$T_DIR/as.out")
+req asnul "$AS_SBI/as/v1/calls/abc%00def"
+check "as: %00 in a callId → 400" problem_400 asnul
+req as404 "$AS_SBI/as/v1/calls/abc"
+check "as: an unknown call is still 404" status_is as404 404
+
+finish
