@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile SBI clients (README "Threat model"): control characters in a path (%00 once cut an identifier short:
-# imsi-…%00garbage answered 200), on the UDM's SBI and admin API and the AS's SBI; each attack is followed by the
-# legitimate request, which must still work. Synchronisation by READY lines; no sleeps.
+# imsi-…%00garbage answered 200), on the UDM's SBI and admin API and the AS's SBI; a flood of unauthenticated KMS
+# requests (4,200 challenges once evicted a live Digest nonce: NONCE_STALE). Each attack is followed by the
+# legitimate request, which must still work. Synchronisation by READY lines and the clients' own output; no sleeps.
 . "$(dirname "$0")/lib.sh"
 
 SUBS=$T_DIR/subscribers.json
@@ -60,5 +61,31 @@ req asnul "$AS_SBI/as/v1/calls/abc%00def"
 check "as: %00 in a callId → 400" problem_400 asnul
 req as404 "$AS_SBI/as/v1/calls/abc"
 check "as: an unknown call is still 404" status_is as404 404
+
+# --- Digest nonces: a flood of challenges evicts nothing -----------------------------------------------------------
+TOOLS=$(dirname "$MIHUA_BIN")/tests
+"$MIHUA_SRC/scripts/gen-test-certs" "$T_DIR/certs" kms >/dev/null
+printf '{"tls":{"cert":"%s","key":"%s"},"as":{"url":"%s"}}\n' "$T_DIR/certs/kms.pem" "$T_DIR/certs/kms.key" "$AS_SBI" \
+    >"$T_DIR/kms.json"
+start_daemon kms "$MIHUA_BIN/mihua-kms" -c "$T_DIR/kms.json" --listen 127.0.0.1:0 --subscribers "$SUBS" \
+    --audit-log "$T_DIR/audit.jsonl"
+KMS=$(sed -n 's/^READY mihua-kms sbi=//p' "$T_DIR/kms.out")
+# A legitimate UE authenticates once (one challenge), holds its connection and nonce while 4,200 strangers POST
+# without credentials, then sends its next request with the same nonce and nc=2.
+coproc UE { "$TOOLS/mihua-kms-cli" --url "$KMS" --ca "$T_DIR/certs/ca.pem" --user 15550000001 --key "$(printf '%064x' 1)" \
+    -n 2 --wait-stdin delete AAAAAAAAAAAAAAAAAAAAAA 2>"$T_DIR/ue.err"; }
+read -r -t 20 first <&"${UE[0]}" || first=
+echo "# first request: $first"
+printf '{"callId":"x","caller":"tel:+15550000009","callee":"tel:+15550000002"}' >"$T_DIR/body.json"
+h2load -n 4200 -c 8 -m 10 -d "$T_DIR/body.json" -H 'content-type: application/json' "$KMS/kms/v1/session-keys" \
+    >"$T_DIR/h2load.txt" 2>&1 || true
+echo "# flood: $(grep -E '^status codes' "$T_DIR/h2load.txt")"
+echo go >&"${UE[1]}"
+read -r -t 20 second <&"${UE[0]}" || second=
+echo "# after the flood: $second"
+check "kms: 4,200 unauthenticated POSTs were each challenged (401)" grep -q '4200 4xx' "$T_DIR/h2load.txt"
+check "kms: the legitimate UE's nonce survives them (authenticated again without a new challenge)" \
+    all '[ "$(jget <(echo "$first") "j[\"challenges\"]")" = 1 ]' \
+        '[ "$(jget <(echo "$second") "j[\"challenges\"], j[\"http\"], j[\"cause\"]")" = "(1, 404, '"'KEY_NOT_FOUND'"')" ]'
 
 finish
