@@ -81,6 +81,7 @@ struct kms_api {
     kms_time_cache_t expiry_clock; /* expiresAt, formatted once per second */
     op_t *pending;
     const metrics_t *metrics;
+    metric_t *m_refused[3]; /* key-table refusals: table full, per call, per requester */
 };
 
 static const char *const ACTION[] = {[OP_ISSUE] = "issue", [OP_RETRIEVE] = "retrieve", [OP_DELETE] = "delete"};
@@ -301,6 +302,12 @@ static int check_issue(op_t *op, sbi_request_t *req)
     return -1;
 }
 
+static void count_refusal(kms_api_t *api, int which)
+{
+    if (api->m_refused[which])
+        metric_inc(api->m_refused[which]);
+}
+
 /* Answers the refusal a key table result calls for. */
 static void refuse_keys(op_t *op, sbi_request_t *req, kms_keys_result_t r)
 {
@@ -316,7 +323,18 @@ static void refuse_keys(op_t *op, sbi_request_t *req, kms_keys_result_t r)
         refuse(op, req, 410, KMS_CAUSE_KEY_ALREADY_RETRIEVED, reason, "the key was already retrieved");
         return;
     case KMS_KEYS_FULL:
+        count_refusal(op->api, 0);
         refuse(op, req, 503, KMS_CAUSE_INSUFFICIENT_RESOURCES, reason, "key table full");
+        return;
+    case KMS_KEYS_CALL_LIMIT:
+        count_refusal(op->api, 1);
+        refuse(op, req, 429, KMS_CAUSE_KEYS_PER_CALL, reason,
+               "this call already holds max_keys_per_call live keys; delete one or let it expire");
+        return;
+    case KMS_KEYS_USER_LIMIT:
+        count_refusal(op->api, 2);
+        refuse(op, req, 429, KMS_CAUSE_KEYS_PER_REQUESTER, reason,
+               "this caller already holds max_keys_per_requester live keys; delete some or let them expire");
         return;
     case KMS_KEYS_OK:
     case KMS_KEYS_ERROR:
@@ -611,6 +629,13 @@ kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg)
                        .as_url = strdup(cfg->as_url),
                        .as_timeout_ms = cfg->as_timeout_ms,
                        .metrics = cfg->metrics};
+    if (cfg->metrics) {
+        static const char help[] = "key issues refused by the key table's bounds";
+        api->m_refused[0] = metrics_counter(cfg->metrics, "mihua_kms_keys_refused_total", "reason=\"table_full\"", help);
+        api->m_refused[1] = metrics_counter(cfg->metrics, "mihua_kms_keys_refused_total", "reason=\"per_call\"", help);
+        api->m_refused[2] =
+            metrics_counter(cfg->metrics, "mihua_kms_keys_refused_total", "reason=\"per_requester\"", help);
+    }
     digest_server_cfg_t dc = {.realm = KMS_DIGEST_REALM, .nonce_lifetime_s = cfg->nonce_lifetime_s};
     api->digest = digest_server_new(&dc);
     api->crypto = kms_crypto_new();

@@ -28,6 +28,8 @@ typedef struct {
     long key_ttl_s;
     long nonce_lifetime_s; /* Digest nonce lifetime */
     long max_keys;
+    long max_keys_per_call;
+    long max_keys_per_requester;
     char *audit_log;
     char *log_level_name;
     log_level_t log_level;

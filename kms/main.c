@@ -68,7 +68,9 @@ static int open_resources(const kms_conf_t *c, kms_app_t *app)
 
 static int serve(const kms_conf_t *c, kms_app_t *app)
 {
-    kms_keys_cfg_t kc = {.ttl_ms = (uint64_t)c->key_ttl_s * 1000, .max_keys = (size_t)c->max_keys};
+    kms_keys_cfg_t kc = {.ttl_ms = (uint64_t)c->key_ttl_s * 1000, .max_keys = (size_t)c->max_keys,
+                         .max_per_call = (size_t)c->max_keys_per_call,
+                         .max_per_requester = (size_t)c->max_keys_per_requester};
     sbi_client_config_t cc = {.tls = app->as_tls, .default_timeout_ms = (unsigned)c->as_timeout_ms};
     sbi_server_config_t sc = {.tls = app->tls, .name = "kms", .redact_paths = true, .metrics = app->metrics};
     sbi_server_config_limits(&sc, &c->limits);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hostile SBI clients (README "Threat model"): control characters in a path (%00 once cut an identifier short:
 # imsi-…%00garbage answered 200), on the UDM's SBI and admin API and the AS's SBI; a flood of unauthenticated KMS
-# requests (4,200 challenges once evicted a live Digest nonce: NONCE_STALE). Each attack is followed by the
+# requests (4,200 challenges once evicted a live Digest nonce: NONCE_STALE); one caller issuing key after key for
+# one call (3,000 once fit; now max_keys_per_call, 429). Each attack is followed by the
 # legitimate request, which must still work. Synchronisation by READY lines and the clients' own output; no sleeps.
 . "$(dirname "$0")/lib.sh"
 
@@ -65,8 +66,17 @@ check "as: an unknown call is still 404" status_is as404 404
 # --- Digest nonces: a flood of challenges evicts nothing -----------------------------------------------------------
 TOOLS=$(dirname "$MIHUA_BIN")/tests
 "$MIHUA_SRC/scripts/gen-test-certs" "$T_DIR/certs" kms >/dev/null
-printf '{"tls":{"cert":"%s","key":"%s"},"as":{"url":"%s"}}\n' "$T_DIR/certs/kms.pem" "$T_DIR/certs/kms.key" "$AS_SBI" \
-    >"$T_DIR/kms.json"
+cat >"$T_DIR/calls.json" <<JSON
+{ "calls": [
+  { "callId": "call-a", "caller": "tel:+15550000001", "callee": "tel:+15550000002", "encryptionAllowed": true,
+    "state": "early" },
+  { "callId": "call-b", "caller": "tel:+15550000001", "callee": "tel:+15550000002", "encryptionAllowed": true,
+    "state": "early" } ] }
+JSON
+start_daemon standin "$TOOLS/mihua-kms-as-standin" --calls "$T_DIR/calls.json" --listen 127.0.0.1:0
+STANDIN=$(sed -n 's/^READY kms-as-standin sbi=//p' "$T_DIR/standin.out")
+printf '{"tls":{"cert":"%s","key":"%s"},"as":{"url":"%s"}}\n' "$T_DIR/certs/kms.pem" "$T_DIR/certs/kms.key" \
+    "$STANDIN" >"$T_DIR/kms.json"
 start_daemon kms "$MIHUA_BIN/mihua-kms" -c "$T_DIR/kms.json" --listen 127.0.0.1:0 --subscribers "$SUBS" \
     --audit-log "$T_DIR/audit.jsonl"
 KMS=$(sed -n 's/^READY mihua-kms sbi=//p' "$T_DIR/kms.out")
@@ -87,5 +97,20 @@ check "kms: 4,200 unauthenticated POSTs were each challenged (401)" grep -q '420
 check "kms: the legitimate UE's nonce survives them (authenticated again without a new challenge)" \
     all '[ "$(jget <(echo "$first") "j[\"challenges\"]")" = 1 ]' \
         '[ "$(jget <(echo "$second") "j[\"challenges\"], j[\"http\"], j[\"cause\"]")" = "(1, 404, '"'KEY_NOT_FOUND'"')" ]'
+
+# --- keys per call --------------------------------------------------------------------------------------------------
+kcli() {
+    "$TOOLS/mihua-kms-cli" --url "$KMS" --ca "$T_DIR/certs/ca.pem" --user 15550000001 --key "$(printf '%064x' 1)" "$@"
+}
+kcli -n 10 issue call-a tel:+15550000001 tel:+15550000002 >"$T_DIR/percall.jsonl" 2>/dev/null || true
+echo "# 10 issues for one call: $(python3 -c 'import json,sys; print([json.loads(l)["http"] for l in open(sys.argv[1])])' "$T_DIR/percall.jsonl")"
+check "kms: one call gets max_keys_per_call (4) keys, then 429 KEY_LIMIT_PER_CALL" \
+    [ "$(python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print([(x["http"], x["cause"]) for x in r])' "$T_DIR/percall.jsonl")" \
+      = "$(python3 -c 'print([(201, "")] * 4 + [(429, "KEY_LIMIT_PER_CALL")] * 6)')" ]
+check "kms: the refusals are counted in /metrics" \
+    [ "$(curl -s --cacert "$T_DIR/certs/ca.pem" "$KMS/metrics" | awk '$1 ~ /reason="per_call"/ { print $2 }')" = 6 ]
+check "kms: the caller's next call still gets its key" \
+    all 'kcli issue call-b tel:+15550000001 tel:+15550000002 >"$T_DIR/callb.json"' \
+        '[ "$(jget "$T_DIR/callb.json" "j[\"http\"]")" = 201 ]'
 
 finish

@@ -96,7 +96,8 @@ static int setup(void **state)
     snprintf(path, sizeof path, "%s/audit.jsonl", fx->dir);
     fx->audit = kms_audit_open(path);
     fx->base = event_base_new();
-    fx->keys = kms_keys_new(NULL);
+    kms_keys_cfg_t kc = {.max_per_call = 64}; /* the tests issue series of keys for one call on purpose */
+    fx->keys = kms_keys_new(&kc);
     fx->sbi = sbi_client_new(fx->base, NULL);
     start_kms(fx, 0);
     fx->watchdog = evtimer_new(fx->base, on_watchdog, NULL);
