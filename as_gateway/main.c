@@ -15,6 +15,7 @@
 #include "as_sbi.h"
 #include "core/daemon.h"
 #include "core/log.h"
+#include "diameter/diam_node.h"
 #include "proxy.h"
 
 #define AS_DRAIN_POLL_MS 50      /* how often a draining AS looks whether it is done */
@@ -88,10 +89,11 @@ static int open_all(const as_conf_t *c, as_app_t *app)
 
 static int serve(const as_conf_t *c, as_app_t *app)
 {
-    char ready[3 * SBI_HOST_MAX + 96];
-    snprintf(ready, sizeof ready, "READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s:%ld", c->sip_host,
-             proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, c->sip_host,
-             c->diameter_port);
+    char ready[4 * SBI_HOST_MAX + 96], diam[SBI_HOST_MAX + 8]; /* diam: what freeDiameter really bound */
+    if (diam_listen_bound((int)c->diameter_port, diam, sizeof diam) != 0)
+        snprintf(diam, sizeof diam, "%s:%ld", c->sip_host, c->diameter_port);
+    snprintf(ready, sizeof ready, "READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s", c->sip_host,
+             proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, diam);
     daemon_t d = {.base = app->base, .name = "as", .reload = NULL, .stop = on_stop, .ud = app};
     return daemon_run(&d, ready);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "diameter/diam_node.h"
 
 #define HSS_DEFAULT_IDENTITY "hss.ims.test"
 #define HSS_DEFAULT_REALM "ims.test"
@@ -31,6 +32,8 @@ static const cli_option_t hss_options[] = {
     LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
     {"fd-debug", "fd_debug", NULL, "let freeDiameter's own debug log through"},
+    {"accept-workers", "accept_workers", "N", "Diameter connections waited on for their CER at once (each for at "
+                                              "most 20 s, fixed in freeDiameter); default 64"},
 };
 
 static const char hss_epilogue[] =
@@ -50,6 +53,8 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
         {.name = "admin_listen", .type = CFG_STRING, .dst = &c->admin_listen},
         {.name = "tc_timer", .type = CFG_INT, .dst = &c->tc_timer, .min = 1, .max = 3600},
         {.name = "tw_timer", .type = CFG_INT, .dst = &c->tw_timer, .min = 6, .max = 3600},
+        {.name = "accept_workers", .type = CFG_INT, .dst = &c->accept_workers, .min = 1,
+         .max = DIAM_ACCEPT_WORKERS_MAX},
         {.name = "subscribers", .type = CFG_STRING, .dst = &c->subscribers_path},
         {.name = "service_indication", .type = CFG_STRING, .dst = &c->service_indication},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
@@ -70,6 +75,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
     c->port = HSS_DEFAULT_PORT;
     c->tc_timer = HSS_DEFAULT_TC_TIMER;
     c->tw_timer = HSS_DEFAULT_TW_TIMER;
+    c->accept_workers = DIAM_ACCEPT_WORKERS_DEFAULT;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return HSS_CONF_EXIT_OK;

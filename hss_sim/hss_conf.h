@@ -24,6 +24,7 @@ typedef struct {
     uint16_t admin_port;
     long tc_timer;            /* freeDiameter reconnect timer, seconds */
     long tw_timer;            /* freeDiameter watchdog timer, seconds */
+    long accept_workers;      /* connections waited on for their CER at once (diam_node.h) */
     char *service_indication; /* RepositoryData key meaning "subscribed to voice encryption" */
     char *log_level_name;
     log_level_t log_level;
