@@ -63,7 +63,7 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
         log_error("hss", "admin API: cannot listen on %s", conf->admin_listen);
     } else {
         char bound[SBI_HOST_MAX + 8]; /* what freeDiameter bound, from the socket (1.2.1: every address) */
-        if (diam_listen_bound((int)conf->port, bound, sizeof bound) != 0)
+        if (diam_listen_wait((int)conf->port, DIAM_LISTEN_WAIT_MS, bound, sizeof bound) != 0)
             snprintf(bound, sizeof bound, "?:%ld", conf->port);
         snprintf(ready, sizeof ready, "READY mihua-hss diameter=%s@%s admin=http://%s:%u realm=%s", conf->identity,
                  bound, conf->admin_host, (unsigned)sbi_server_port(app->admin_srv), conf->realm);

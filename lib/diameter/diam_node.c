@@ -566,6 +566,18 @@ int diam_listen_bound(int port, char *out, size_t size)
     return rc;
 }
 
+int diam_listen_wait(int port, int timeout_ms, char *out, size_t size)
+{
+    long long deadline = now_ns() + (long long)timeout_ms * 1000000LL;
+    while (diam_listen_bound(port, out, size) != 0) {
+        if (now_ns() >= deadline)
+            return -1;
+        struct timespec ts = {0, DIAM_POLL_NS};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 void diam_node_stop(diam_node_t *n)
 {
     if (!n)

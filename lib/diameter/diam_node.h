@@ -49,6 +49,7 @@ typedef struct {
 #define DIAM_ACCEPT_WORKERS_DEFAULT 64 /* freeDiameter's own default is 5: 5 silent TCP connections then keep every
                                           real peer out for 20 s. A worker is a thread waiting on one socket */
 #define DIAM_ACCEPT_WORKERS_MAX 1024
+#define DIAM_LISTEN_WAIT_MS 5000 /* READY waits this long for freeDiameter's listening socket to appear */
 
 typedef struct diam_node diam_node_t;
 
@@ -62,6 +63,9 @@ int diam_node_wait_peer(diam_node_t *n, const char *identity, int timeout_ms);
  * socket itself: freeDiameter 1.2.1 binds 0.0.0.0 whatever ListenOn says, and a READY line must not claim
  * otherwise. Returns 0, or -1 when nothing listens on that port. */
 int diam_listen_bound(int port, char *out, size_t size);
+/* The same, waiting up to timeout_ms for the socket: freeDiameter's server thread may create it after
+ * fd_core_waitstartcomplete() returned, and a READY line comes only once every listener is bound. */
+int diam_listen_wait(int port, int timeout_ms, char *out, size_t size);
 
 /* Shuts freeDiameter down, waits for its threads and removes the temporary directory. */
 void diam_node_stop(diam_node_t *n);
