@@ -22,14 +22,9 @@
 #include <event2/listener.h>
 
 #include "core/log.h"
+#include "core/ratelimit.h"
 
 #define LABELS_MAX 160 /* listener="<name>",deadline="header" */
-
-/* One log line per interval; the events in between are counted and reported with the next line. */
-typedef struct {
-    time_t last;
-    uint64_t suppressed;
-} ratelimit_t;
 
 struct listen_guard {
     struct event_base *base;
@@ -72,20 +67,6 @@ void listen_limits_raise_nofile(uint64_t needed)
     if (want < needed)
         log_warn("listen", "open file limit %llu is below the %llu the connection caps need: accept errors will be "
                  "backed off", (unsigned long long)want, (unsigned long long)needed);
-}
-
-/* True when a line may be written now; *suppressed then holds how many were not. */
-static bool ratelimit_allow(ratelimit_t *rl, uint64_t *suppressed)
-{
-    time_t now = time(NULL);
-    if (rl->last != 0 && now - rl->last < LISTEN_GUARD_LOG_INTERVAL_S) {
-        rl->suppressed++;
-        return false;
-    }
-    rl->last = now;
-    *suppressed = rl->suppressed;
-    rl->suppressed = 0;
-    return true;
 }
 
 static void open_spare(listen_guard_t *g)
@@ -142,7 +123,7 @@ static void error_cb(struct evconnlistener *listener, void *arg)
     if (g->backoff_ms > LISTEN_GUARD_BACKOFF_MAX_MS)
         g->backoff_ms = LISTEN_GUARD_BACKOFF_MAX_MS;
     uint64_t suppressed;
-    if (ratelimit_allow(&g->error_log, &suppressed))
+    if (ratelimit_allow(&g->error_log, LISTEN_GUARD_LOG_INTERVAL_S, &suppressed))
         log_warn(g->name, "accept: %s; pausing the listener %u ms (%llu more accept errors since the last line)",
                  strerror(err), g->backoff_ms, (unsigned long long)suppressed);
     evconnlistener_disable(g->listener);
@@ -226,7 +207,7 @@ bool listen_guard_admit(listen_guard_t *g, size_t open_now)
     if (g->m_refused)
         metric_inc(g->m_refused);
     uint64_t suppressed;
-    if (ratelimit_allow(&g->refuse_log, &suppressed))
+    if (ratelimit_allow(&g->refuse_log, LISTEN_GUARD_LOG_INTERVAL_S, &suppressed))
         log_warn(g->name, "max_connections (%zu) reached: refusing new connections (%llu more refused since the "
                  "last line)", g->max_connections, (unsigned long long)suppressed);
     return false;

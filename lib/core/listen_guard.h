@@ -32,6 +32,7 @@
 #include <event2/listener.h>
 
 #include "core/metrics.h"
+#include "core/ratelimit.h"
 
 struct event_base;
 
@@ -45,7 +46,7 @@ struct event_base;
                                                   GOAWAY first); bytes that complete nothing do not reset it */
 #define LISTEN_GUARD_BACKOFF_MIN_MS 50      /* first pause after an accept error: long enough to stop the spin */
 #define LISTEN_GUARD_BACKOFF_MAX_MS 1000    /* longest pause: a freed descriptor is used within a second */
-#define LISTEN_GUARD_LOG_INTERVAL_S 10      /* at most one line per listener and kind of event per interval */
+#define LISTEN_GUARD_LOG_INTERVAL_S RATELIMIT_INTERVAL_S /* one line per listener and kind of event per interval */
 #define LISTEN_NOFILE_RESERVE 256           /* descriptors besides the connections: logs, clients, peers, spare */
 
 /* The per-listener limits a daemon reads from its config (all > 0 once defaults are applied). */

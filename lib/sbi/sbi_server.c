@@ -54,6 +54,7 @@
 
 #include "core/listen_guard.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "sbi/sbi_io.h"
 #include "sbi/sbi_tls.h"
 
@@ -143,6 +144,7 @@ struct sbi_server {
     struct timeval stream_tv;
     struct timeval idle_tv, header_tv;
     listen_guard_t *guard; /* connection cap and accept errors (lib/core/listen_guard.h) */
+    ratelimit_t peer_log;  /* lines a client can cause at will (bad TLS, bad frames, bad paths) */
     size_t max_connections;
     metrics_t *metrics;
     const struct timeval *stream_timeout; /* common-timeout form of stream_tv */
@@ -164,6 +166,29 @@ struct sbi_server {
 
 static int conn_flush(sbi_conn_t *conn);
 static void conn_free(sbi_conn_t *conn);
+
+/* A line about one client's bad input: at info once per RATELIMIT_INTERVAL_S (with the count of the others), at
+ * debug otherwise, so connection churn with broken handshakes cannot flood the log. */
+static void peer_log(sbi_server_t *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void peer_log(sbi_server_t *srv, const char *fmt, ...)
+{
+    uint64_t suppressed = 0;
+    bool info = ratelimit_allow(&srv->peer_log, RATELIMIT_INTERVAL_S, &suppressed);
+    if (!info && log_get_level() < LOG_LVL_DEBUG)
+        return;
+    char line[DETAIL_MAX * 2];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (info && suppressed)
+        log_info(srv->name, "%s (%llu similar lines at debug level since the last)", line,
+                 (unsigned long long)suppressed);
+    else if (info)
+        log_info(srv->name, "%s", line);
+    else
+        log_debug(srv->name, "%s", line);
+}
 static int respond_problem_with(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra,
                                 size_t n_extra);
 
@@ -562,7 +587,7 @@ static void dispatch(sbi_request_t *req)
     }
     long bad = sbi_target_control_char(req->path);
     if (bad >= 0) {
-        log_info(srv->name, "%s: %s request refused: control character at offset %ld of its :path", conn->peer,
+        peer_log(srv, "%s: %s request refused: control character at offset %ld of its :path", conn->peer,
                  req->method, bad);
         sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT,
                           "the :path carries a control character (raw or percent-encoded) at offset %ld", bad);
@@ -798,7 +823,7 @@ static int conn_flush(sbi_conn_t *conn)
 {
     int rv = nghttp2_session_send(conn->session);
     if (rv != 0) {
-        log_warn(conn->srv->name, "%s: send: %s", conn->peer, nghttp2_strerror(rv));
+        peer_log(conn->srv, "%s: send: %s", conn->peer, nghttp2_strerror(rv));
         conn_free(conn);
         return -1;
     }
@@ -820,7 +845,7 @@ static int conn_on_read(void *arg, const uint8_t *data, size_t len)
     ssize_t rv = nghttp2_session_mem_recv(conn->session, data, len);
     conn->in_recv = false;
     if (rv < 0) {
-        log_info(conn->srv->name, "%s: %s", conn->peer, nghttp2_strerror((int)rv));
+        peer_log(conn->srv, "%s: %s", conn->peer, nghttp2_strerror((int)rv));
         conn_free(conn);
         return -1;
     }
@@ -855,7 +880,7 @@ static int conn_on_connected(void *arg)
     sbi_conn_t *conn = arg;
     SSL *ssl = sbi_io_ssl(conn->io);
     if (ssl && !sbi_tls_is_h2(ssl)) {
-        log_info(conn->srv->name, "%s: ALPN did not select h2", conn->peer);
+        peer_log(conn->srv, "%s: ALPN did not select h2", conn->peer);
         conn_free(conn);
         return -1;
     }
@@ -874,7 +899,7 @@ static void conn_on_event(void *arg, sbi_io_event_t ev)
     if (e) {
         char ebuf[SBI_TLS_ERR_MAX];
         ERR_error_string_n(e, ebuf, sizeof(ebuf));
-        log_info(conn->srv->name, "%s: TLS: %s", conn->peer, ebuf);
+        peer_log(conn->srv, "%s: TLS: %s", conn->peer, ebuf);
     }
     conn_free(conn); /* EOF, error or a failed handshake */
 }
