@@ -47,6 +47,7 @@ static const cli_option_t as_options[] = {
                                                           AS_DEFAULT_SUBSCRIPTION_SOURCE},
     {"attachment-source", "attachment_source", "SRC", "hss, udm, any or all; default " AS_DEFAULT_ATTACHMENT_SOURCE},
     {"lookup-timeout-ms", "lookup_timeout_ms", "MS", "budget of the encryption checks; default 300"},
+    LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
 
@@ -203,6 +204,7 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
          .max = AS_LOOKUP_TIMEOUT_MS_MAX},
         {.name = "checks", .type = CFG_BOOL, .dst = &c->checks},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
+        LISTEN_LIMITS_FIELDS(&c->limits),
     };
     const cli_spec_t spec = {
         .program = "mihua-as",
@@ -234,6 +236,7 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
     cli_default(&c->subscription_source, AS_DEFAULT_SUBSCRIPTION_SOURCE);
     cli_default(&c->attachment_source, AS_DEFAULT_ATTACHMENT_SOURCE);
     cli_default(&c->log_level_name, "info");
+    listen_limits_default(&c->limits);
     return check(c);
 }
 

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "as_checks.h"
+#include "core/listen_guard.h"
 #include "core/log.h"
 #include "sbi/sbi_url.h"
 
@@ -45,6 +46,7 @@ typedef struct {
     uint16_t hss_port;
     char peer_host[AS_DIAM_PEERS_MAX][SBI_HOST_MAX];
     as_checks_conf_t checks_conf; /* strings borrowed from the fields above */
+    listen_limits_t limits; /* SIP TCP and SBI listeners */
 } as_conf_t;
 
 typedef enum { AS_CONF_OK = 0, AS_CONF_EXIT_OK, AS_CONF_BAD } as_conf_result_t;

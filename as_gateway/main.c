@@ -15,6 +15,7 @@
 #include "as_sbi.h"
 #include "core/daemon.h"
 #include "core/log.h"
+#include "diameter/diam_node.h"
 #include "proxy.h"
 
 #define AS_DRAIN_POLL_MS 50      /* how often a draining AS looks whether it is done */
@@ -60,20 +61,28 @@ static void on_stop(void *arg)
         event_base_loopbreak(app->base);
 }
 
+/* A Diameter node runs (and listens on diameter_port) only when some policy asks the HSS. */
+static bool uses_hss(const as_conf_t *c, const as_app_t *app)
+{
+    return app->checks && (c->checks_conf.subscription_source != AS_POLICY_UDM ||
+                           c->checks_conf.attachment_source != AS_POLICY_UDM);
+}
+
 /* Everything that listens or connects. Returns 0, or 1 with the reason on stderr. */
 static int open_all(const as_conf_t *c, as_app_t *app)
 {
     char err[256] = "out of memory";
     sbi_server_config_t sc = {.name = "as-sbi"};
-    if (!(app->metrics = metrics_new()) || !(app->reg = registrar_new(0)) || !(app->calls = call_table_new(0)))
+    sbi_server_config_limits(&sc, &c->limits);
+    if (!(sc.metrics = app->metrics = metrics_new()) || !(app->reg = registrar_new(0)) || !(app->calls = call_table_new(0)))
         return fprintf(stderr, "mihua-as: %s\n", err), 1;
     if (c->checks && !(app->checks = as_checks_new(app->base, &c->checks_conf, app->metrics, err, sizeof err)))
         return fprintf(stderr, "mihua-as: encryption checks: %s\n", err), 1;
-    if (app->checks && (c->checks_conf.subscription_source != AS_POLICY_UDM ||
-                        c->checks_conf.attachment_source != AS_POLICY_UDM) &&
-        as_checks_wait_hss(app->checks, AS_HSS_WAIT_MS) != 0)
+    if (uses_hss(c, app) && as_checks_wait_hss(app->checks, AS_HSS_WAIT_MS) != 0)
         log_warn("as", "no Diameter peer connected yet: HSS lookups fail (calls go on plain) until one is");
-    proxy_conf_t pc = {app->base, c->sip_host, c->sip_port, app->reg, app->calls, app->checks, app->metrics};
+    proxy_conf_t pc = {app->base,   c->sip_host,   c->sip_port, app->reg, app->calls,
+                       app->checks, app->metrics, &c->limits};
+    listen_limits_raise_nofile(2 * (uint64_t)c->limits.max_connections + LISTEN_NOFILE_RESERVE);
     if (!(app->proxy = proxy_new(&pc, err, sizeof err)))
         return fprintf(stderr, "mihua-as: sip: %s\n", err), 1;
     if (!(app->srv = sbi_server_new(app->base, &sc)) ||
@@ -85,10 +94,12 @@ static int open_all(const as_conf_t *c, as_app_t *app)
 
 static int serve(const as_conf_t *c, as_app_t *app)
 {
-    char ready[3 * SBI_HOST_MAX + 96];
-    snprintf(ready, sizeof ready, "READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s:%ld", c->sip_host,
-             proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, c->sip_host,
-             c->diameter_port);
+    char ready[4 * SBI_HOST_MAX + 96], diam[SBI_HOST_MAX + 8]; /* diam: what freeDiameter really bound */
+    if (!uses_hss(c, app) || c->diameter_port == 0 ||
+        diam_listen_wait((int)c->diameter_port, DIAM_LISTEN_WAIT_MS, diam, sizeof diam) != 0)
+        snprintf(diam, sizeof diam, "%s:%ld", c->sip_host, c->diameter_port);
+    snprintf(ready, sizeof ready, "READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s", c->sip_host,
+             proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, diam);
     daemon_t d = {.base = app->base, .name = "as", .reload = NULL, .stop = on_stop, .ud = app};
     return daemon_run(&d, ready);
 }

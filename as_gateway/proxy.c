@@ -293,13 +293,18 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
 
 /* UDP first (port 0 lets the kernel pick), then TCP on the same port; with port 0 a port taken for TCP is
  * retried with a fresh pick. */
-static int proxy_bind(proxy_t *p, const char *host, int port)
+static int proxy_bind(proxy_t *p, const proxy_conf_t *conf)
 {
+    const char *host = conf->host;
+    int port = conf->port;
     for (int attempt = 0; attempt < PROXY_BIND_ATTEMPTS; attempt++) {
         int bound = 0;
         p->tp = sip_transport_new(p->base, on_rx, p);
         if (!p->tp)
             return -1;
+        if (conf->limits)
+            sip_transport_tcp_limits(p->tp, "as-sip-tcp", conf->limits->max_connections,
+                                     conf->limits->header_timeout_ms, conf->metrics);
         if (sip_transport_listen_udp(p->tp, host, port, &bound) == 0 &&
             sip_transport_listen_tcp(p->tp, host, bound, NULL) == 0) {
             snprintf(p->self.host, sizeof p->self.host, strchr(host, ':') ? "[%s]" : "%s", host);
@@ -347,7 +352,7 @@ proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
     p->out = malloc(PROXY_OUT_MAX);
     if (!p->scratch || !p->lumps || !p->out) {
         snprintf(err, errlen, "out of memory");
-    } else if (proxy_bind(p, conf->host, conf->port) != 0) {
+    } else if (proxy_bind(p, conf) != 0) {
         snprintf(err, errlen, "cannot bind SIP UDP and TCP on %s:%d", conf->host, conf->port);
     } else if (proxy_start_txn(p) != 0) {
         snprintf(err, errlen, "cannot start the SIP transaction layer");

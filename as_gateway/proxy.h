@@ -16,6 +16,7 @@
 
 #include "as_checks.h"
 #include "call_table.h"
+#include "core/listen_guard.h"
 #include "core/metrics.h"
 #include "registrar.h"
 
@@ -27,6 +28,7 @@ typedef struct {
     call_table_t *calls;  /* borrowed */
     as_checks_t *checks;  /* borrowed; NULL disables the checks (tagged INVITEs are then forwarded stripped) */
     metrics_t *metrics;   /* borrowed; NULL for none */
+    const listen_limits_t *limits; /* the SIP TCP listener's cap and header deadline; NULL: defaults */
 } proxy_conf_t;
 
 typedef struct proxy proxy_t;

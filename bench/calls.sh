@@ -56,7 +56,7 @@ done
 cat >"$dir/kms.json" <<JSON
 { "listen": "127.0.0.1:$kms_port", "subscribers": "$dir/subs.json", "as": { "url": "$as_sbi", "timeout_ms": 1000 },
   "tls": { "cert": "$dir/certs/kms.pem", "key": "$dir/certs/kms.key" }, "audit_log": "$dir/audit.jsonl",
-  "log_level": "warn" }
+  "log_level": "warn", "max_keys_per_requester": 16777216 }
 JSON
 start kms "$build/bin/mihua-kms" -c "$dir/kms.json"
 ue() { # ue USER RAT: an agent config

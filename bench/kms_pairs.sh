@@ -37,7 +37,7 @@ as_url=$(sed -n 's/^READY kms-as-standin sbi=//p' "$dir/as.out")
 cat >"$dir/kms.json" <<JSON
 { "listen": "127.0.0.1:0", "subscribers": "$dir/subs.json", "log_level": "warn",
   "tls": { "cert": "$dir/certs/kms.pem", "key": "$dir/certs/kms.key" },
-  "as": { "url": "$as_url" }, "audit_log": "$dir/audit.jsonl" }
+  "as": { "url": "$as_url" }, "audit_log": "$dir/audit.jsonl", "max_keys_per_requester": 16777216 }
 JSON
 "$build/bin/mihua-kms" -c "$dir/kms.json" >"$dir/kms.out" 2>"$dir/kms.log" &
 pids+=($!)

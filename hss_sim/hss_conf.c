@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "diameter/diam_node.h"
 
 #define HSS_DEFAULT_IDENTITY "hss.ims.test"
 #define HSS_DEFAULT_REALM "ims.test"
@@ -31,8 +32,11 @@ static const cli_option_t hss_options[] = {
     {"admin-listen", "admin_listen", "ADDR:PORT", "admin API (h2c); port 0 picks one; default " HSS_DEFAULT_ADMIN_LISTEN},
     {"identity", "identity", "FQDN", "Origin-Host; default " HSS_DEFAULT_IDENTITY},
     {"realm", "realm", "REALM", "Origin-Realm; peers *.REALM may connect without TLS; default " HSS_DEFAULT_REALM},
+    LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
     {"fd-debug", "fd_debug", NULL, "let freeDiameter's own debug log through"},
+    {"accept-workers", "accept_workers", "N", "Diameter connections waited on for their CER at once (each for at "
+                                              "most 20 s, fixed in freeDiameter); default 64"},
 };
 
 static const char hss_epilogue[] =
@@ -54,11 +58,14 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
         {.name = "tc_timer", .type = CFG_INT, .dst = &c->tc_timer, .min = 1, .max = 3600},
         {.name = "tw_timer", .type = CFG_INT, .dst = &c->tw_timer, .min = 6, .max = 3600},
         {.name = "dispatch_threads", .type = CFG_INT, .dst = &c->dispatch_threads, .min = 1, .max = 64},
+        {.name = "accept_workers", .type = CFG_INT, .dst = &c->accept_workers, .min = 1,
+         .max = DIAM_ACCEPT_WORKERS_MAX},
         {.name = "subscribers", .type = CFG_STRING, .dst = &c->subscribers_path},
         {.name = "store", .type = CFG_STRING, .dst = &c->store_path},
         {.name = "service_indication", .type = CFG_STRING, .dst = &c->service_indication},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         {.name = "fd_debug", .type = CFG_BOOL, .dst = &c->fd_debug},
+        LISTEN_LIMITS_FIELDS(&c->limits),
     };
     const cli_spec_t spec = {
         .program = "mihua-hss",
@@ -75,6 +82,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
     c->tc_timer = HSS_DEFAULT_TC_TIMER;
     c->tw_timer = HSS_DEFAULT_TW_TIMER;
     c->dispatch_threads = 1; /* see lib/diameter/diam_node.c: freeDiameter 1.2.1's shutdown and its waiters */
+    c->accept_workers = DIAM_ACCEPT_WORKERS_DEFAULT;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return HSS_CONF_EXIT_OK;
@@ -89,6 +97,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
     cli_default(&c->subscribers_path, HSS_DEFAULT_SUBSCRIBERS);
     cli_default(&c->service_indication, HSS_DEFAULT_SERVICE_INDICATION);
     cli_default(&c->log_level_name, "info");
+    listen_limits_default(&c->limits);
     log_level_parse(c->log_level_name, &c->log_level); /* checked against log_levels already */
     if (sbi_hostport_parse(c->admin_listen, c->admin_host, sizeof c->admin_host, &c->admin_port) != 0) {
         fprintf(stderr, "mihua-hss: admin_listen: must be ADDR:PORT (e.g. 127.0.0.1:7704), not '%s'\n",

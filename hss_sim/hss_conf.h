@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "core/listen_guard.h"
 #include "core/log.h"
 #include "sbi/sbi_url.h"
 
@@ -25,10 +26,12 @@ typedef struct {
     long tc_timer;            /* freeDiameter reconnect timer, seconds */
     long tw_timer;            /* freeDiameter watchdog timer, seconds */
     long dispatch_threads;    /* freeDiameter AppServThreads: threads answering UDRs */
+    long accept_workers;      /* connections waited on for their CER at once (diam_node.h) */
     char *service_indication; /* RepositoryData key meaning "subscribed to voice encryption" */
     char *log_level_name;
     log_level_t log_level;
     bool fd_debug;
+    listen_limits_t limits; /* the admin listener (freeDiameter owns the Diameter one) */
 } hss_conf_t;
 
 typedef enum {

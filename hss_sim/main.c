@@ -62,9 +62,11 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
     } else if (sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0) {
         log_error("hss", "admin API: cannot listen on %s", conf->admin_listen);
     } else {
-        snprintf(ready, sizeof ready, "READY mihua-hss diameter=%s@0.0.0.0:%ld admin=http://%s:%u realm=%s",
-                 conf->identity, conf->port, conf->admin_host, (unsigned)sbi_server_port(app->admin_srv),
-                 conf->realm);
+        char bound[SBI_HOST_MAX + 8]; /* what freeDiameter bound, from the socket (1.2.1: every address) */
+        if (diam_listen_wait((int)conf->port, DIAM_LISTEN_WAIT_MS, bound, sizeof bound) != 0)
+            snprintf(bound, sizeof bound, "?:%ld", conf->port);
+        snprintf(ready, sizeof ready, "READY mihua-hss diameter=%s@%s admin=http://%s:%u realm=%s", conf->identity,
+                 bound, conf->admin_host, (unsigned)sbi_server_port(app->admin_srv), conf->realm);
         rc = daemon_run(&d, ready);
     }
     hss_sh_free(sh);
@@ -80,10 +82,11 @@ static int run(const hss_conf_t *conf, hss_app_t *app)
     sh_dict_t dict;
     diam_node_conf_t dc = {.identity = conf->identity, .realm = conf->realm, .port = (int)conf->port,
                            .accept_realm = conf->realm, .tc_timer = (int)conf->tc_timer,
-                           .tw_timer = (int)conf->tw_timer,
-                           .app_threads = (int)conf->dispatch_threads, .fd_debug = conf->fd_debug};
+                           .tw_timer = (int)conf->tw_timer, .fd_debug = conf->fd_debug,
+                           .app_threads = (int)conf->dispatch_threads, .accept_workers = (int)conf->accept_workers};
     metrics_t *metrics = metrics_new();
-    sbi_server_config_t scfg = {.name = "hss-admin", .max_body = SUB_ADMIN_MAX_BODY};
+    sbi_server_config_t scfg = {.name = "hss-admin", .metrics = metrics, .max_body = SUB_ADMIN_MAX_BODY};
+    sbi_server_config_limits(&scfg, &conf->limits);
 
     app->admin_srv = sbi_server_new(app->base, &scfg);
     diam_node_t *node = metrics && app->admin_srv ? diam_node_start(&dc, &dict, err, sizeof err) : NULL;

@@ -80,6 +80,8 @@ struct kms_api {
     kms_crypto_t *crypto; /* fetched HMAC / wrap cipher, reused by every answer */
     kms_time_cache_t expiry_clock; /* expiresAt, formatted once per second */
     op_t *pending;
+    const metrics_t *metrics;
+    metric_t *m_refused[3]; /* key-table refusals: table full, per call, per requester */
 };
 
 static const char *const ACTION[] = {[OP_ISSUE] = "issue", [OP_RETRIEVE] = "retrieve", [OP_DELETE] = "delete"};
@@ -300,6 +302,12 @@ static int check_issue(op_t *op, sbi_request_t *req)
     return -1;
 }
 
+static void count_refusal(kms_api_t *api, int which)
+{
+    if (api->m_refused[which])
+        metric_inc(api->m_refused[which]);
+}
+
 /* Answers the refusal a key table result calls for. */
 static void refuse_keys(op_t *op, sbi_request_t *req, kms_keys_result_t r)
 {
@@ -315,7 +323,18 @@ static void refuse_keys(op_t *op, sbi_request_t *req, kms_keys_result_t r)
         refuse(op, req, 410, KMS_CAUSE_KEY_ALREADY_RETRIEVED, reason, "the key was already retrieved");
         return;
     case KMS_KEYS_FULL:
+        count_refusal(op->api, 0);
         refuse(op, req, 503, KMS_CAUSE_INSUFFICIENT_RESOURCES, reason, "key table full");
+        return;
+    case KMS_KEYS_CALL_LIMIT:
+        count_refusal(op->api, 1);
+        refuse(op, req, 429, KMS_CAUSE_KEYS_PER_CALL, reason,
+               "this call already holds max_keys_per_call live keys; delete one or let it expire");
+        return;
+    case KMS_KEYS_USER_LIMIT:
+        count_refusal(op->api, 2);
+        refuse(op, req, 429, KMS_CAUSE_KEYS_PER_REQUESTER, reason,
+               "this caller already holds max_keys_per_requester live keys; delete some or let them expire");
         return;
     case KMS_KEYS_OK:
     case KMS_KEYS_ERROR:
@@ -582,6 +601,19 @@ static void on_delete(sbi_request_t *req, void *ud)
     op_free(op);
 }
 
+/* GET /metrics: the listener's and the key table's counters (Prometheus text). */
+static void on_metrics(sbi_request_t *req, void *ud)
+{
+    kms_api_t *api = ud;
+    char *text = metrics_render(api->metrics);
+    if (!text) {
+        sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "out of memory");
+        return;
+    }
+    sbi_respond(req, 200, "text/plain; version=0.0.4", text, strlen(text));
+    free(text);
+}
+
 /* ---- lifetime -------------------------------------------------------------------------------------------- */
 
 kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg)
@@ -595,7 +627,15 @@ kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg)
                        .audit = cfg->audit,
                        .as_client = cfg->as_client,
                        .as_url = strdup(cfg->as_url),
-                       .as_timeout_ms = cfg->as_timeout_ms};
+                       .as_timeout_ms = cfg->as_timeout_ms,
+                       .metrics = cfg->metrics};
+    if (cfg->metrics) {
+        static const char help[] = "key issues refused by the key table's bounds";
+        api->m_refused[0] = metrics_counter(cfg->metrics, "mihua_kms_keys_refused_total", "reason=\"table_full\"", help);
+        api->m_refused[1] = metrics_counter(cfg->metrics, "mihua_kms_keys_refused_total", "reason=\"per_call\"", help);
+        api->m_refused[2] =
+            metrics_counter(cfg->metrics, "mihua_kms_keys_refused_total", "reason=\"per_requester\"", help);
+    }
     digest_server_cfg_t dc = {.realm = KMS_DIGEST_REALM, .nonce_lifetime_s = cfg->nonce_lifetime_s};
     api->digest = digest_server_new(&dc);
     api->crypto = kms_crypto_new();
@@ -606,7 +646,8 @@ kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg)
     }
     if (!api->as_url || !api->digest || !api->crypto || sbi_server_route(srv, "POST", PATH_KEYS, on_issue, api) != 0 ||
         sbi_server_route(srv, "POST", PATH_KEYS "/{keyId}/retrieve", on_retrieve, api) != 0 ||
-        sbi_server_route(srv, "DELETE", PATH_KEYS "/{keyId}", on_delete, api) != 0) {
+        sbi_server_route(srv, "DELETE", PATH_KEYS "/{keyId}", on_delete, api) != 0 ||
+        (api->metrics && sbi_server_route(srv, "GET", "/metrics", on_metrics, api) != 0)) {
         kms_api_free(api);
         return NULL;
     }

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "kms_audit.h"
+#include "core/metrics.h"
 #include "kms_keys.h"
 #include "sbi/sbi_client.h"
 #include "sbi/sbi_server.h"
@@ -29,6 +30,8 @@
 #define KMS_CAUSE_NONCE_STALE "NONCE_STALE"               /* 401 stale=true: retry with the new nonce */
 #define KMS_CAUSE_NONCE_REPLAYED "NONCE_REPLAYED"         /* 401: nc not above the last accepted one */
 #define KMS_CAUSE_INSUFFICIENT_RESOURCES "INSUFFICIENT_RESOURCES" /* TS 29.500: 503, key table full */
+#define KMS_CAUSE_KEYS_PER_CALL "KEY_LIMIT_PER_CALL"           /* 429: max_keys_per_call live keys for the call */
+#define KMS_CAUSE_KEYS_PER_REQUESTER "KEY_LIMIT_PER_REQUESTER" /* 429: max_keys_per_requester live keys */
 
 typedef struct {
     sub_store_t *store;      /* borrowed */
@@ -38,6 +41,8 @@ typedef struct {
     const char *as_url;      /* base URL, copied */
     unsigned as_timeout_ms;
     unsigned nonce_lifetime_s;
+    metrics_t *metrics;       /* borrowed; non-NULL: GET /metrics serves it (counters only, no identities), and
+                                 mihua_kms_keys_refused_total{reason} counts key-table refusals */
 } kms_api_cfg_t;
 
 typedef struct kms_api kms_api_t;

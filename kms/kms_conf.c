@@ -35,10 +35,15 @@ static const cli_option_t kms_options[] = {
     {"as-url", "as.url", "URL", "the AS SBI base URL; default " KMS_DEFAULT_AS_URL},
     {"audit-log", "audit_log", "FILE", "append-only audit log (JSON lines); default " KMS_DEFAULT_AUDIT_LOG},
     {"insecure-h2c", "insecure_h2c", NULL, "serve cleartext HTTP/2 without TLS (tests only; logs a warning)"},
+    LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
 
 static const char kms_epilogue[] =
+    "Config file only: key_ttl_s (60), max_keys (1048576), max_keys_per_call (4) and max_keys_per_requester\n"
+    "(4096) live keys (beyond: 503 / 429 with a cause naming the bound), nonce_lifetime_s (300), as.ca,\n"
+    "as.timeout_ms (500). GET /metrics: listener and key-table counters.\n"
+    "\n"
     "Prints 'READY mihua-kms sbi=URL' once listening. SIGHUP imports the subscriber file again and reopens the\n"
     "audit log; SIGTERM drains open streams and exits 0. Exit codes: 0 ok, 1 runtime failure, 2 bad usage\n"
     "or config.\n";
@@ -89,8 +94,13 @@ kms_conf_result_t kms_conf_parse(kms_conf_t *c, int argc, char **argv)
         {.name = "nonce_lifetime_s", .type = CFG_INT, .dst = &c->nonce_lifetime_s, .min = 1,
          .max = KMS_NONCE_LIFETIME_S_MAX},
         {.name = "max_keys", .type = CFG_INT, .dst = &c->max_keys, .min = 1, .max = KMS_KEYS_MAX_LIMIT},
+        {.name = "max_keys_per_call", .type = CFG_INT, .dst = &c->max_keys_per_call, .min = 1,
+         .max = KMS_KEYS_MAX_LIMIT},
+        {.name = "max_keys_per_requester", .type = CFG_INT, .dst = &c->max_keys_per_requester, .min = 1,
+         .max = KMS_KEYS_MAX_LIMIT},
         {.name = "audit_log", .type = CFG_STRING, .dst = &c->audit_log},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
+        LISTEN_LIMITS_FIELDS(&c->limits),
     };
     const cli_spec_t spec = {
         .program = "mihua-kms",
@@ -109,6 +119,8 @@ kms_conf_result_t kms_conf_parse(kms_conf_t *c, int argc, char **argv)
     c->key_ttl_s = KMS_KEYS_TTL_MS_DEFAULT / 1000;
     c->nonce_lifetime_s = DIGEST_DEFAULT_NONCE_LIFETIME_S;
     c->max_keys = KMS_KEYS_MAX_DEFAULT;
+    c->max_keys_per_call = KMS_KEYS_PER_CALL_DEFAULT;
+    c->max_keys_per_requester = KMS_KEYS_PER_REQUESTER_DEFAULT;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return KMS_CONF_EXIT_OK;
@@ -122,6 +134,7 @@ kms_conf_result_t kms_conf_parse(kms_conf_t *c, int argc, char **argv)
     cli_default(&c->as_url, KMS_DEFAULT_AS_URL);
     cli_default(&c->audit_log, KMS_DEFAULT_AUDIT_LOG);
     cli_default(&c->log_level_name, "info");
+    listen_limits_default(&c->limits);
     return check(c);
 }
 

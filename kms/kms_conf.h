@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/log.h"
+#include "core/listen_guard.h"
 #include "sbi/sbi_url.h"
 
 typedef struct {
@@ -28,11 +29,14 @@ typedef struct {
     long key_ttl_s;
     long nonce_lifetime_s; /* Digest nonce lifetime */
     long max_keys;
+    long max_keys_per_call;
+    long max_keys_per_requester;
     char *audit_log;
     char *log_level_name;
     log_level_t log_level;
     char listen_host[SBI_HOST_MAX]; /* parsed from listen */
     uint16_t listen_port;
+    listen_limits_t limits;
 } kms_conf_t;
 
 typedef enum {

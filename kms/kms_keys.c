@@ -15,6 +15,8 @@
  */
 #include "kms_keys.h"
 
+#include "kms_counts.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -40,6 +42,9 @@ struct kms_keys {
     kms_clock_fn clock;
     void *clock_ud;
     struct event *sweeper;
+    size_t max_per_call, max_per_requester;
+    kms_counts_t *per_call;   /* live keys per Call-ID */
+    kms_counts_t *per_caller; /* live keys per caller IMSI */
 };
 
 int64_t kms_clock_monotonic_ms(void *ud)
@@ -72,10 +77,14 @@ kms_keys_t *kms_keys_new(const kms_keys_cfg_t *cfg)
         return NULL;
     t->n_buckets = BUCKETS_INITIAL;
     t->buckets = calloc(t->n_buckets, sizeof *t->buckets);
-    if (!t->buckets) {
-        free(t);
+    t->per_call = kms_counts_new();
+    t->per_caller = kms_counts_new();
+    if (!t->buckets || !t->per_call || !t->per_caller) {
+        kms_keys_free(t);
         return NULL;
     }
+    t->max_per_call = cfg->max_per_call ? cfg->max_per_call : KMS_KEYS_PER_CALL_DEFAULT;
+    t->max_per_requester = cfg->max_per_requester ? cfg->max_per_requester : KMS_KEYS_PER_REQUESTER_DEFAULT;
     t->ttl_ms = cfg->ttl_ms ? cfg->ttl_ms : KMS_KEYS_TTL_MS_DEFAULT;
     t->max_keys = cfg->max_keys ? cfg->max_keys : KMS_KEYS_MAX_DEFAULT;
     t->clock = cfg->clock ? cfg->clock : kms_clock_monotonic_ms;
@@ -102,6 +111,8 @@ void kms_keys_free(kms_keys_t *t)
         e = next;
     }
     free(t->buckets);
+    kms_counts_free(t->per_call);
+    kms_counts_free(t->per_caller);
     free(t);
 }
 
@@ -148,6 +159,8 @@ static void unlink_entry(kms_keys_t *t, entry_t *e)
     else
         t->newest = e->older;
     t->count--;
+    kms_counts_dec(t->per_call, e->k.call_id);
+    kms_counts_dec(t->per_caller, e->k.caller_imsi);
     entry_free(e);
 }
 
@@ -195,6 +208,18 @@ static entry_t *entry_new(const char *call_id, const char *caller_imsi, const ch
     return e;
 }
 
+/* The per-call and per-requester bounds; expired keys still counted are swept first, so they never refuse. */
+static kms_keys_result_t check_limits(kms_keys_t *t, const char *call_id, const char *caller_imsi)
+{
+    bool call_full = kms_counts_get(t->per_call, call_id) >= t->max_per_call;
+    bool user_full = kms_counts_get(t->per_caller, caller_imsi) >= t->max_per_requester;
+    if ((call_full || user_full) && kms_keys_sweep(t) > 0) {
+        call_full = kms_counts_get(t->per_call, call_id) >= t->max_per_call;
+        user_full = kms_counts_get(t->per_caller, caller_imsi) >= t->max_per_requester;
+    }
+    return call_full ? KMS_KEYS_CALL_LIMIT : user_full ? KMS_KEYS_USER_LIMIT : KMS_KEYS_OK;
+}
+
 kms_keys_result_t kms_keys_issue(kms_keys_t *t, const char *call_id, const char *caller_imsi,
                                  const char *callee_imsi, const kms_key_t **out)
 {
@@ -202,10 +227,18 @@ kms_keys_result_t kms_keys_issue(kms_keys_t *t, const char *call_id, const char 
         return KMS_KEYS_ERROR;
     if (t->count >= t->max_keys && kms_keys_sweep(t) == 0)
         return KMS_KEYS_FULL;
+    kms_keys_result_t lim = check_limits(t, call_id, caller_imsi);
+    if (lim != KMS_KEYS_OK)
+        return lim;
     entry_t *e = entry_new(call_id, caller_imsi, callee_imsi);
     if (!e)
         return KMS_KEYS_ERROR;
-    if (lookup(t, e->k.key_id)) { /* 2^-128; refuse rather than shadow */
+    if (lookup(t, e->k.key_id) || kms_counts_inc(t->per_call, e->k.call_id) != 0) { /* 2^-128: refuse, not shadow */
+        entry_free(e);
+        return KMS_KEYS_ERROR;
+    }
+    if (kms_counts_inc(t->per_caller, e->k.caller_imsi) != 0) {
+        kms_counts_dec(t->per_call, e->k.call_id);
         entry_free(e);
         return KMS_KEYS_ERROR;
     }
@@ -341,6 +374,10 @@ const char *kms_keys_result_str(kms_keys_result_t r)
         return "already_retrieved";
     case KMS_KEYS_FULL:
         return "table_full";
+    case KMS_KEYS_CALL_LIMIT:
+        return "keys_per_call_limit";
+    case KMS_KEYS_USER_LIMIT:
+        return "keys_per_requester_limit";
     case KMS_KEYS_ERROR:
         break;
     }

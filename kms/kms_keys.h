@@ -20,6 +20,9 @@
 #define KMS_KEYS_MAX_DEFAULT (1u << 20)    /* live keys; 20k calls/s for 60 s is 1.2M, so full load rejects
                                               (503) before memory grows without bound (~200 B per key) */
 #define KMS_KEYS_MAX_LIMIT (1u << 24)      /* refuse configurations beyond ~3 GB of table */
+#define KMS_KEYS_PER_CALL_DEFAULT 4         /* live keys for one Call-ID: one per call, room for a caller's retries */
+#define KMS_KEYS_PER_REQUESTER_DEFAULT 4096 /* live keys one caller holds: a UE has a handful of calls at once; the
+                                               bound is on what one subscriber can make the table hold (~1 MB) */
 #define KMS_KEYS_SWEEP_INTERVAL_MS 1000    /* expired keys are invisible at once; sweeping only frees memory */
 #define KMS_CALL_ID_MAX 256                /* SIP Call-ID values are far shorter; bounds every copy */
 
@@ -29,6 +32,8 @@ typedef int64_t (*kms_clock_fn)(void *ud);
 typedef struct {
     uint64_t ttl_ms;   /* 0: KMS_KEYS_TTL_MS_DEFAULT */
     size_t max_keys;   /* 0: KMS_KEYS_MAX_DEFAULT; at most KMS_KEYS_MAX_LIMIT */
+    size_t max_per_call;      /* 0: KMS_KEYS_PER_CALL_DEFAULT; live keys (retrieved ones included) per Call-ID */
+    size_t max_per_requester; /* 0: KMS_KEYS_PER_REQUESTER_DEFAULT; live keys per caller (by IMSI) */
     kms_clock_fn clock; /* NULL: CLOCK_MONOTONIC */
     void *clock_ud;
 } kms_keys_cfg_t;
@@ -51,6 +56,8 @@ typedef enum {
     KMS_KEYS_WRONG_USER,   /* not the callee named at issue (retrieve) or not a party (delete): 403 */
     KMS_KEYS_ALREADY,      /* already released: 410 KEY_ALREADY_RETRIEVED */
     KMS_KEYS_FULL,         /* max_keys live keys: 503 */
+    KMS_KEYS_CALL_LIMIT,   /* max_per_call live keys for this Call-ID: 429 */
+    KMS_KEYS_USER_LIMIT,   /* max_per_requester live keys issued to this caller: 429 */
     KMS_KEYS_ERROR,        /* bad argument, RAND failure, no memory: 500 */
 } kms_keys_result_t;
 

@@ -26,6 +26,7 @@ typedef struct {
     sbi_client_t *as_client;
     sbi_server_t *srv;
     kms_api_t *api;
+    metrics_t *metrics; /* GET /metrics on the KMS port: listener and key-table counters */
 } kms_app_t;
 
 static void on_reload(void *arg)
@@ -67,14 +68,18 @@ static int open_resources(const kms_conf_t *c, kms_app_t *app)
 
 static int serve(const kms_conf_t *c, kms_app_t *app)
 {
-    kms_keys_cfg_t kc = {.ttl_ms = (uint64_t)c->key_ttl_s * 1000, .max_keys = (size_t)c->max_keys};
+    kms_keys_cfg_t kc = {.ttl_ms = (uint64_t)c->key_ttl_s * 1000, .max_keys = (size_t)c->max_keys,
+                         .max_per_call = (size_t)c->max_keys_per_call,
+                         .max_per_requester = (size_t)c->max_keys_per_requester};
     sbi_client_config_t cc = {.tls = app->as_tls, .default_timeout_ms = (unsigned)c->as_timeout_ms};
-    sbi_server_config_t sc = {.tls = app->tls, .name = "kms", .redact_paths = true};
+    sbi_server_config_t sc = {.tls = app->tls, .name = "kms", .redact_paths = true, .metrics = app->metrics};
+    sbi_server_config_limits(&sc, &c->limits);
+    listen_limits_raise_nofile((uint64_t)c->limits.max_connections + LISTEN_NOFILE_RESERVE);
     app->keys = kms_keys_new(&kc);
     app->as_client = sbi_client_new(app->base, &cc);
     app->srv = sbi_server_new(app->base, &sc);
     kms_api_cfg_t ac = {app->store, app->keys, app->audit, app->as_client, c->as_url, (unsigned)c->as_timeout_ms,
-                        (unsigned)c->nonce_lifetime_s};
+                        (unsigned)c->nonce_lifetime_s, app->metrics};
     app->api = app->keys && app->as_client && app->srv ? kms_api_new(app->srv, &ac) : NULL;
     if (!app->api || kms_audit_batch(app->audit, app->base) != 0 || kms_keys_start_sweeper(app->keys, app->base) != 0 ||
         sbi_server_listen(app->srv, c->listen_host, c->listen_port) != 0)
@@ -102,12 +107,13 @@ int main(int argc, char **argv)
     kms_app_t app = {0};
     int rc = 2;
     if (open_resources(&conf, &app) == 0)
-        rc = (app.base = event_base_new()) ? serve(&conf, &app) : 1;
+        rc = (app.base = event_base_new()) && (app.metrics = metrics_new()) ? serve(&conf, &app) : 1;
 
     sbi_server_free(app.srv); /* before the routes' owner */
     kms_api_free(app.api);    /* cancels AS checks in flight, before their client */
     sbi_client_free(app.as_client);
     kms_keys_free(app.keys);
+    metrics_free(app.metrics);
     kms_audit_close(app.audit); /* writes the last batch; before the loop its flush event is on */
     if (app.base)
         event_base_free(app.base);

@@ -26,6 +26,7 @@ typedef struct {
     sbi_server_t *admin_srv;
     udm_nudm_t *nudm;
     sub_admin_t *admin;
+    metrics_t *metrics; /* the listeners' counters, on the admin API's GET /metrics */
     int draining; /* servers still draining after SIGTERM */
 } udm_app_t;
 
@@ -65,11 +66,15 @@ static void on_stop(void *arg)
 
 static int serve(const udm_conf_t *conf, udm_app_t *app, SSL_CTX *tls)
 {
-    sbi_server_config_t sc = {.tls = tls, .name = "udm"}, ac = {.name = "udm-admin", .max_body = SUB_ADMIN_MAX_BODY};
+    sbi_server_config_t sc = {.tls = tls, .name = "udm", .metrics = app->metrics};
+    sbi_server_config_t ac = {.name = "udm-admin", .metrics = app->metrics, .max_body = SUB_ADMIN_MAX_BODY};
+    sbi_server_config_limits(&sc, &conf->limits);
+    sbi_server_config_limits(&ac, &conf->limits);
+    listen_limits_raise_nofile(2 * (uint64_t)conf->limits.max_connections + LISTEN_NOFILE_RESERVE);
     app->srv = sbi_server_new(app->base, &sc);
     app->admin_srv = sbi_server_new(app->base, &ac);
     app->nudm = app->srv ? udm_nudm_new(app->srv, app->store, conf->amf_instance_id) : NULL;
-    app->admin = app->admin_srv ? sub_admin_new(app->admin_srv, app->store, NULL, on_admin_change, app) : NULL;
+    app->admin = app->admin_srv ? sub_admin_new(app->admin_srv, app->store, app->metrics, on_admin_change, app) : NULL;
     if (!app->nudm || !app->admin || sbi_server_listen(app->srv, conf->listen_host, conf->listen_port) != 0 ||
         sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0)
         return 1;
@@ -106,7 +111,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "mihua-udm: %s\n", serr.msg);
     else if (conf.tls_cert && !(tls = sbi_tls_server_ctx_new(conf.tls_cert, conf.tls_key, terr, sizeof terr)))
         fprintf(stderr, "mihua-udm: tls: %s\n", terr);
-    else if (!(app.base = event_base_new()))
+    else if (!(app.base = event_base_new()) || !(app.metrics = metrics_new()))
         rc = 1;
     else
         rc = serve(&conf, &app, tls);
@@ -115,6 +120,7 @@ int main(int argc, char **argv)
     sbi_server_free(app.admin_srv);
     udm_nudm_free(app.nudm);
     sub_admin_free(app.admin);
+    metrics_free(app.metrics);
     if (app.base)
         event_base_free(app.base);
     SSL_CTX_free(tls);

@@ -24,6 +24,7 @@ static const cli_option_t udm_options[] = {
      "subscriber file's path with .json replaced by .db"},
     {"listen", "listen", "ADDR:PORT", "SBI (Nudm/Nudr); port 0 picks one; default " UDM_DEFAULT_LISTEN},
     {"admin-listen", "admin_listen", "ADDR:PORT", "admin API (h2c); port 0 picks one; default " UDM_DEFAULT_ADMIN_LISTEN},
+    LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
 
@@ -67,6 +68,7 @@ udm_conf_result_t udm_conf_parse(udm_conf_t *c, int argc, char **argv)
         {.name = "tls.key", .type = CFG_STRING, .dst = &c->tls_key},
         {.name = "amf_instance_id", .type = CFG_STRING, .dst = &c->amf_instance_id},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
+        LISTEN_LIMITS_FIELDS(&c->limits),
     };
     const cli_spec_t spec = {
         .program = "mihua-udm",
@@ -92,6 +94,7 @@ udm_conf_result_t udm_conf_parse(udm_conf_t *c, int argc, char **argv)
     cli_default(&c->subscribers_path, UDM_DEFAULT_SUBSCRIBERS);
     cli_default(&c->amf_instance_id, UDM_DEFAULT_AMF_INSTANCE_ID);
     cli_default(&c->log_level_name, "info");
+    listen_limits_default(&c->limits);
     return check(c);
 }
 

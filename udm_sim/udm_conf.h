@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "core/listen_guard.h"
 #include "core/log.h"
 #include "sbi/sbi_url.h"
 
@@ -28,6 +29,7 @@ typedef struct {
     uint16_t listen_port;
     char admin_host[SBI_HOST_MAX]; /* parsed from admin_listen */
     uint16_t admin_port;
+    listen_limits_t limits; /* per listener: SBI and admin each */
 } udm_conf_t;
 
 typedef enum {

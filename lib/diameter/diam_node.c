@@ -25,6 +25,13 @@
  *     (libfdproto/fifo.c; 200 in later releases), so each extra waiter is one more thread that must be scheduled
  *     within ~20 ms on a loaded machine. Our dispatch callbacks are short (decode, answer or hand to the loop);
  *   - `NoRelay;` makes this an end node: a request we do not handle is answered 3001/3002 instead of forwarded.
+ *   - the listening socket's backlog is 5 and the CER deadline 20 s, both compiled in; what the configuration
+ *     controls is `ThreadsPerServer`, the number of accepted connections waited on for their CER at once (default
+ *     5: five silent connections kept every real peer out). We raise it (accept_workers).
+ *   - peer validators (fd_peer_validate_register) run last-registered first, for peers not configured; ours is
+ *     registered after acl_wl so it sees every CER first and refuses a peer claiming our own Diameter identity
+ *     (freeDiameter itself would open the connection: 2001). freeDiameter answers the refusal with a CEA
+ *     DIAMETER_UNKNOWN_PEER (3010) and closes.
  *   - a received request that breaks the ABNF rules (e.g. a UDR without User-Identity) never reaches the
  *     application: routing_dispatch.c runs fd_msg_parse_or_error(), which answers it itself (5005
  *     DIAMETER_MISSING_AVP with Failed-AVP, 5009 for too many occurrences, ...).
@@ -32,13 +39,16 @@
  * Logging bridge: fd_log_handler_register() takes a plain function pointer without user data, so the bridge keeps
  * its two switches (fd_debug, stopping) in one documented static. freeDiameter's FATAL "shutdown sequence" line is
  * expected during diam_node_stop() and is logged at info then; its NOTICE lines (configuration dump, peer state
- * changes) go to debug; its DEBUG/ANNOYING lines only with fd_debug.
+ * changes) go to debug; its DEBUG/ANNOYING lines only with fd_debug. On bad input freeDiameter dumps the whole
+ * message at ERROR level, one indented line per AVP, values included (identities, Sh-Data): an indented line is a
+ * dump line and goes to debug, and the hex of an unparsable buffer is cut from its WARN line.
  */
 #include "diameter/diam_node.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -47,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -71,6 +82,7 @@
 #define DIAM_POLL_NS 20000000L     /* 20 ms between peer-state checks in diam_node_wait_peer */
 #define DIAM_CONF_NAME "fd.conf"
 #define DIAM_ACL_NAME "acl_wl.conf"
+#define DIAM_UNPARSABLE_PREFIX "Parsing error: cannot parse " /* freeDiameter's line that ends in the buffer's hex */
 
 static const char *const DIAM_DICT_EXTENSIONS[] = { "dict_nasreq.fdx", "dict_dcca.fdx", "dict_dcca_3gpp.fdx" };
 
@@ -90,6 +102,17 @@ static struct {
 
 /* ---------------------------------------------------------------- logging bridge */
 
+/* "Parsing error: cannot parse 232B buffer from 'peer': 0100..." keeps its head; the bytes go only to debug. */
+static void cut_buffer_hex(char *line)
+{
+    if (strncmp(line, DIAM_UNPARSABLE_PREFIX, sizeof DIAM_UNPARSABLE_PREFIX - 1) != 0)
+        return;
+    char *from = strstr(line, " from '");
+    char *end = from ? strstr(from + 7, "': ") : NULL;
+    if (end)
+        snprintf(end + 1, DIAM_LOG_LINE_MAX - (size_t)(end + 1 - line), " (bytes at debug level)");
+}
+
 static void fd_log_bridge(int fd_level, const char *fmt, va_list ap)
 {
     log_level_t lvl;
@@ -101,10 +124,14 @@ static void fd_log_bridge(int fd_level, const char *fmt, va_list ap)
         lvl = LOG_LVL_DEBUG;
     else
         return;
-    if (lvl > log_get_level())
-        return;
     char line[DIAM_LOG_LINE_MAX];
     vsnprintf(line, sizeof line, fmt, ap);
+    if (lvl < LOG_LVL_DEBUG && (line[0] == ' ' || line[0] == '\t'))
+        lvl = LOG_LVL_DEBUG; /* a message dump line: AVP values of a peer's message stay out of the normal log */
+    if (lvl > log_get_level())
+        return;
+    if (lvl < LOG_LVL_DEBUG)
+        cut_buffer_hex(line);
     log_write(lvl, DIAM_LOG_MODULE, "%s", line);
 }
 
@@ -192,6 +219,10 @@ static int validate(const diam_node_conf_t *c, char *err, size_t errlen)
         set_err(err, errlen, "accept_realm must be a plain realm name");
         return -1;
     }
+    if (c->accept_workers < 0 || c->accept_workers > DIAM_ACCEPT_WORKERS_MAX) {
+        set_err(err, errlen, "accept_workers must be 0-%d", DIAM_ACCEPT_WORKERS_MAX);
+        return -1;
+    }
     if ((c->tc_timer && c->tc_timer < DIAM_TC_MIN) || (c->tw_timer && c->tw_timer < DIAM_TW_MIN)) {
         set_err(err, errlen, "tc_timer must be >= %d and tw_timer >= %d seconds (0 = default)", DIAM_TC_MIN,
                 DIAM_TW_MIN);
@@ -253,6 +284,7 @@ static void write_core_settings(FILE *f, const diam_node_conf_t *c)
     fprintf(f, "TcTimer = %d;\nTwTimer = %d;\n", c->tc_timer ? c->tc_timer : DIAM_TC_DEFAULT,
             c->tw_timer ? c->tw_timer : DIAM_TW_DEFAULT);
     fprintf(f, "AppServThreads = %d;\n", c->app_threads > 0 ? c->app_threads : 1);
+    fprintf(f, "ThreadsPerServer = %d;\n", c->accept_workers ? c->accept_workers : DIAM_ACCEPT_WORKERS_DEFAULT);
     /* 1.2.1 verifies TLS_Cred against the CAs already loaded when it parses that line: TLS_CA goes first. */
     if (c->tls_cert)
         fprintf(f, "TLS_CA = \"%s\";\nTLS_Cred = \"%s\", \"%s\";\n", c->tls_cert, c->tls_cert, c->tls_key);
@@ -386,11 +418,32 @@ static void connect_hook(enum fd_hook_type type, struct msg *msg, struct peer_hd
              peer && peer->info.pi_diamid ? peer->info.pi_diamid : "?", n);
 }
 
+/* Peer validator: a CER whose Origin-Host is our own identity is refused (DIAMETER_UNKNOWN_PEER). Any other
+ * peer is left to the next validator (acl_wl). Runs on a freeDiameter thread; reads only freeDiameter's config. */
+static int refuse_own_identity(struct peer_info *info, int *auth, int (**cb2)(struct peer_info *))
+{
+    (void)cb2;
+    if (info && info->pi_diamid && fd_g_config->cnf_diamid &&
+        info->pi_diamidlen == fd_g_config->cnf_diamid_len &&
+        strncasecmp(info->pi_diamid, fd_g_config->cnf_diamid, info->pi_diamidlen) == 0) {
+        log_warn(DIAM_LOG_MODULE, "refused a peer claiming our own Diameter identity '%s'", info->pi_diamid);
+        *auth = -1;
+        return 0;
+    }
+    *auth = 0;
+    return 0;
+}
+
 static int core_bring_up(diam_node_t *n, const char *conf_path, sh_dict_t *dict, char *err, size_t errlen)
 {
     int rc = fd_core_parseconf(conf_path);
     if (rc != 0) {
         set_err(err, errlen, "freeDiameter rejected its configuration (%s); see the fd log lines", strerror(rc));
+        return -1;
+    }
+    rc = fd_peer_validate_register(refuse_own_identity); /* after acl_wl's: called before it */
+    if (rc != 0) {
+        set_err(err, errlen, "cannot register the peer validator: %s", strerror(rc));
         return -1;
     }
     rc = sh_dict_init(dict);
@@ -502,6 +555,48 @@ static void teardown_abort(int sig)
     ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
     (void)w;
     _exit(g_fd_log.exit_status);
+}
+
+int diam_listen_bound(int port, char *out, size_t size)
+{
+    DIR *d = opendir("/proc/self/fd");
+    int rc = -1;
+    if (!d)
+        return -1;
+    for (struct dirent *e; rc != 0 && (e = readdir(d)) != NULL;) {
+        char *end;
+        long fd = strtol(e->d_name, &end, 10);
+        int listening = 0;
+        socklen_t len = sizeof listening;
+        struct sockaddr_storage ss;
+        socklen_t sslen = sizeof ss;
+        if (*end || end == e->d_name || fd == dirfd(d) ||
+            getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening ||
+            getsockname((int)fd, (struct sockaddr *)&ss, &sslen) != 0)
+            continue;
+        char addr[INET6_ADDRSTRLEN];
+        if (ss.ss_family == AF_INET && ntohs(((struct sockaddr_in *)&ss)->sin_port) == port) {
+            inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, sizeof addr);
+            rc = snprintf(out, size, "%s:%d", addr, port) < (int)size ? 0 : -1;
+        } else if (ss.ss_family == AF_INET6 && ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) == port) {
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, sizeof addr);
+            rc = snprintf(out, size, "[%s]:%d", addr, port) < (int)size ? 0 : -1;
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+int diam_listen_wait(int port, int timeout_ms, char *out, size_t size)
+{
+    long long deadline = now_ns() + (long long)timeout_ms * 1000000LL;
+    while (diam_listen_bound(port, out, size) != 0) {
+        if (now_ns() >= deadline)
+            return -1;
+        struct timespec ts = {0, DIAM_POLL_NS};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
 }
 
 void diam_node_stop(diam_node_t *n)

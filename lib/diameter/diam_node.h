@@ -43,7 +43,14 @@ typedef struct {
     const char *tls_cert;     /* optional PEM (also used as TLS_CA: self-signed, or include the chain); NULL = no TLS */
     const char *tls_key;
     bool fd_debug;            /* let freeDiameter's own log through at debug level */
+    int accept_workers;       /* connections served at once before their CER (freeDiameter ThreadsPerServer); each
+                                 is given up after 20 s (INCNX_TIMEOUT, compiled into freeDiameter); 0 = default */
 } diam_node_conf_t;
+
+#define DIAM_ACCEPT_WORKERS_DEFAULT 64 /* freeDiameter's own default is 5: 5 silent TCP connections then keep every
+                                          real peer out for 20 s. A worker is a thread waiting on one socket */
+#define DIAM_ACCEPT_WORKERS_MAX 1024
+#define DIAM_LISTEN_WAIT_MS 5000 /* READY waits this long for freeDiameter's listening socket to appear */
 
 typedef struct diam_node diam_node_t;
 
@@ -52,6 +59,14 @@ diam_node_t *diam_node_start(const diam_node_conf_t *conf, sh_dict_t *dict, char
 
 /* Waits until the peer `identity` is in state OPEN, up to timeout_ms. Returns 0 or -1 (timeout/unknown peer). */
 int diam_node_wait_peer(diam_node_t *n, const char *identity, int timeout_ms);
+
+/* What the process's listening TCP socket on `port` is bound to, as "ADDR:PORT" (IPv6 in brackets), read from the
+ * socket itself: freeDiameter 1.2.1 binds 0.0.0.0 whatever ListenOn says, and a READY line must not claim
+ * otherwise. Returns 0, or -1 when nothing listens on that port. */
+int diam_listen_bound(int port, char *out, size_t size);
+/* The same, waiting up to timeout_ms for the socket: freeDiameter's server thread may create it after
+ * fd_core_waitstartcomplete() returned, and a READY line comes only once every listener is bound. */
+int diam_listen_wait(int port, int timeout_ms, char *out, size_t size);
 
 /* Shuts freeDiameter down, waits for its threads and removes the temporary directory. freeDiameter 1.2.1 may
  * assert in the last step of its teardown on a loaded machine (see diam_node.c); the process then exits at once

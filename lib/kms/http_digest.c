@@ -15,12 +15,15 @@
  * CR/LF into a later header. Each known parameter may appear once (a duplicate would let two components read two
  * different values); unknown parameters are skipped after their syntax is checked.
  *
- * Nonce table: a ring of `max_nonces` slots in issue order. A nonce is base64url(slot index (4 bytes, big endian)
- * || 20 random bytes), so lookup is O(1) with no hash table: decode, index, compare the whole 24 bytes in constant
- * time. Issuing into a full ring overwrites the next slot, which is always the oldest nonce: eviction of the oldest
- * comes for free. Trade-off: the nonce discloses its slot number, which is not secret. Each slot keeps the highest
- * nc accepted; a request must carry a strictly larger nc (RFC 7616 §3.4: the server detects replays by nc). The nc
- * advances only after the response verified, so a forger cannot burn a victim's nonce by sending nc=ffffffff.
+ * Nonces are stateless until used: base64url(issue time || random || HMAC-SHA256(server key, both)), so issuing
+ * one (every unauthenticated request gets a challenge) costs no memory, and a flood of challenges cannot push a
+ * live nonce out of any table. A nonce is checked by its MAC and age. State is kept only for a nonce that an
+ * authenticated request used: a 2-way set-associative table of `max_nonces` entries, indexed by MAC bytes, holding
+ * the highest nc accepted; a request must carry a strictly larger nc (RFC 7616 §3.4: the server detects replays by
+ * nc). The nc advances only after the response verified, so a forger cannot burn a victim's nonce by sending
+ * nc=ffffffff. When the table must evict a live entry (authenticated load beyond max_nonces), every unknown nonce
+ * issued no later than the evicted one is answered stale from then on, so a replay is never taken for a first use.
+ * Trade-off: the nonce discloses its issue time (monotonic seconds), which is not secret.
  *
  * Stale: an unknown or expired nonce yields DIGEST_STALE only when the response is right for that nonce (RFC 7616
  * §3.5: stale=true means "credentials good, nonce not"), so a client that guesses a password never gets told
@@ -40,17 +43,21 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #define DG_ALGORITHM "SHA-256"
 #define DG_QOP "auth"
 #define DG_SCHEME "Digest"
 #define DG_SHA256_LEN 32
-/* Server nonce: 4-byte slot index + 20 random bytes (160 bits: unguessable) = 24 bytes = 32 base64url chars. */
-#define DG_NONCE_SLOT_LEN 4
-#define DG_NONCE_RAND_LEN 20
-#define DG_NONCE_RAW_LEN (DG_NONCE_SLOT_LEN + DG_NONCE_RAND_LEN)
+/* Server nonce: issue time (4 bytes, big endian) || 8 random bytes || a 12-byte HMAC-SHA256 over both (96 bits:
+ * not forgeable online) = 24 bytes = 32 base64url characters. */
+#define DG_NONCE_TIME_LEN 4
+#define DG_NONCE_RAND_LEN 8
+#define DG_NONCE_MAC_LEN 12
+#define DG_NONCE_RAW_LEN (DG_NONCE_TIME_LEN + DG_NONCE_RAND_LEN + DG_NONCE_MAC_LEN)
 #define DG_NONCE_TEXT_LEN 32
+#define DG_NONCE_KEY_LEN 32
 /* Server opaque: 18 random bytes = 24 base64url characters. */
 #define DG_OPAQUE_RAW_LEN 18
 #define DG_OPAQUE_TEXT_LEN 24
@@ -613,20 +620,23 @@ int digest_challenge_build(char *buf, size_t cap, const char *realm, const char 
 
 /* ================================================================ server */
 
+/* A nonce the server has seen used by an authenticated request: the state that refuses replays. */
 typedef struct {
-    uint8_t raw[DG_NONCE_RAW_LEN]; /* slot index || random: the nonce before base64url */
-    int64_t issued;                /* `now` at issue */
-    uint32_t last_nc;              /* highest nc accepted; 0 = none yet */
+    uint8_t raw[DG_NONCE_RAW_LEN]; /* the nonce before base64url */
+    int64_t issued;                /* from the nonce itself */
+    uint32_t last_nc;              /* highest nc accepted */
     uint8_t in_use;
-} dg_nonce_t;
+} dg_used_t;
 
 struct digest_server {
     char realm[DIGEST_MAX_REALM_LEN + 1];
-    char opaque[DG_OPAQUE_TEXT_LEN + 1]; /* one per server instance; echoed by clients, checked on live nonces */
+    char opaque[DG_OPAQUE_TEXT_LEN + 1]; /* one per server instance; echoed by clients, checked on good nonces */
+    uint8_t key[DG_NONCE_KEY_LEN];       /* HMAC key of the nonces, random per server instance */
     unsigned lifetime_s;
-    uint32_t cap;      /* slots in the ring */
-    uint32_t next;     /* slot the next nonce goes to: the oldest when the ring is full */
-    dg_nonce_t *slots; /* cap entries, owned */
+    uint32_t cap;       /* entries in the replay table */
+    dg_used_t *used;    /* cap entries, owned */
+    int64_t stale_upto; /* a nonce issued at or before this whose state was evicted: unknown nonces this old are
+                           stale (their replay state may be gone), never a first use */
     digest_hasher_t *hasher;
 };
 
@@ -643,10 +653,12 @@ digest_server_t *digest_server_new(const digest_server_cfg_t *cfg) {
     digest_server_t *srv = calloc(1, sizeof(*srv));
     if (!srv)
         return NULL;
-    srv->slots = calloc(cap, sizeof(*srv->slots));
+    srv->used = calloc(cap, sizeof(*srv->used));
     srv->hasher = digest_hasher_new();
+    srv->stale_upto = INT64_MIN;
     uint8_t raw[DG_OPAQUE_RAW_LEN];
-    if (!srv->slots || !srv->hasher || RAND_bytes(raw, sizeof(raw)) != 1) {
+    if (!srv->used || !srv->hasher || RAND_bytes(raw, sizeof(raw)) != 1 ||
+        RAND_bytes(srv->key, sizeof(srv->key)) != 1) {
         digest_server_free(srv);
         return NULL;
     }
@@ -660,52 +672,93 @@ digest_server_t *digest_server_new(const digest_server_cfg_t *cfg) {
 void digest_server_free(digest_server_t *srv) {
     if (!srv)
         return;
-    if (srv->slots) {
-        OPENSSL_cleanse(srv->slots, (size_t)srv->cap * sizeof(*srv->slots));
-        free(srv->slots);
+    if (srv->used) {
+        OPENSSL_cleanse(srv->used, (size_t)srv->cap * sizeof(*srv->used));
+        free(srv->used);
     }
+    OPENSSL_cleanse(srv->key, sizeof(srv->key));
     digest_hasher_free(srv->hasher);
     free(srv);
 }
 
-static int dg_nonce_live(const digest_server_t *srv, const dg_nonce_t *n, int64_t now) {
-    return n->in_use && now - n->issued < (int64_t)srv->lifetime_s;
-}
-
-/* Issues a nonce into the next ring slot; writes its text form. */
-static int dg_nonce_issue(digest_server_t *srv, int64_t now, char text[DG_NONCE_TEXT_LEN + 1]) {
-    uint32_t idx = srv->next;
-    dg_nonce_t *n = &srv->slots[idx];
-
-    n->raw[0] = (uint8_t)(idx >> 24);
-    n->raw[1] = (uint8_t)(idx >> 16);
-    n->raw[2] = (uint8_t)(idx >> 8);
-    n->raw[3] = (uint8_t)idx;
-    if (RAND_bytes(n->raw + DG_NONCE_SLOT_LEN, DG_NONCE_RAND_LEN) != 1) {
-        n->in_use = 0;
+/* mac = HMAC-SHA256(key, issued || random), truncated: the part of the nonce that proves we issued it. */
+static int dg_nonce_mac(const digest_server_t *srv, const uint8_t *raw, uint8_t mac[DG_NONCE_MAC_LEN]) {
+    uint8_t full[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!HMAC(EVP_sha256(), srv->key, (int)sizeof(srv->key), raw, DG_NONCE_TIME_LEN + DG_NONCE_RAND_LEN, full, &len) ||
+        len < DG_NONCE_MAC_LEN)
         return -1;
-    }
-    n->issued = now;
-    n->last_nc = 0;
-    n->in_use = 1;
-    srv->next = (idx + 1) % srv->cap;
-    dg_b64url_encode3(n->raw, sizeof(n->raw), text);
+    memcpy(mac, full, DG_NONCE_MAC_LEN);
+    OPENSSL_cleanse(full, sizeof(full));
     return 0;
 }
 
-/* The live slot a nonce text names, or NULL (unknown, evicted, expired, or not one of ours). */
-static dg_nonce_t *dg_nonce_find(digest_server_t *srv, const char *text, int64_t now) {
-    uint8_t raw[DG_NONCE_RAW_LEN];
+static int64_t dg_nonce_issued(const uint8_t *raw) {
+    return (int64_t)((uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3]);
+}
 
-    if (strlen(text) != DG_NONCE_TEXT_LEN || dg_b64url_decode4(text, DG_NONCE_TEXT_LEN, raw) < 0)
-        return NULL;
-    uint32_t idx = (uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3];
-    if (idx >= srv->cap)
-        return NULL;
-    dg_nonce_t *n = &srv->slots[idx];
-    if (!dg_nonce_live(srv, n, now) || CRYPTO_memcmp(n->raw, raw, sizeof(raw)) != 0)
-        return NULL;
-    return n;
+/* Issuing holds no state: the nonce carries its issue time and a MAC over it, so a flood of challenges costs the
+ * server nothing and can evict nothing. */
+static int dg_nonce_issue(digest_server_t *srv, int64_t now, char text[DG_NONCE_TEXT_LEN + 1]) {
+    uint8_t raw[DG_NONCE_RAW_LEN];
+    uint32_t t = (uint32_t)now; /* monotonic seconds: 32 bits last 136 years of uptime */
+    raw[0] = (uint8_t)(t >> 24);
+    raw[1] = (uint8_t)(t >> 16);
+    raw[2] = (uint8_t)(t >> 8);
+    raw[3] = (uint8_t)t;
+    if (RAND_bytes(raw + DG_NONCE_TIME_LEN, DG_NONCE_RAND_LEN) != 1 ||
+        dg_nonce_mac(srv, raw, raw + DG_NONCE_TIME_LEN + DG_NONCE_RAND_LEN) < 0)
+        return -1;
+    dg_b64url_encode3(raw, sizeof(raw), text);
+    return 0;
+}
+
+/* Decodes a nonce text and checks it is ours and unexpired. 0, or -1 (not ours, tampered, or expired). */
+static int dg_nonce_check(const digest_server_t *srv, const char *text, int64_t now, uint8_t raw[DG_NONCE_RAW_LEN]) {
+    uint8_t mac[DG_NONCE_MAC_LEN];
+    if (strlen(text) != DG_NONCE_TEXT_LEN || dg_b64url_decode4(text, DG_NONCE_TEXT_LEN, raw) < 0 ||
+        dg_nonce_mac(srv, raw, mac) < 0 ||
+        CRYPTO_memcmp(mac, raw + DG_NONCE_TIME_LEN + DG_NONCE_RAND_LEN, sizeof(mac)) != 0)
+        return -1;
+    int64_t age = (int64_t)(uint32_t)now - dg_nonce_issued(raw);
+    return age >= 0 && age < (int64_t)srv->lifetime_s ? 0 : -1;
+}
+
+static int dg_used_live(const digest_server_t *srv, const dg_used_t *u, int64_t now) {
+    return u->in_use && (int64_t)(uint32_t)now - u->issued < (int64_t)srv->lifetime_s;
+}
+
+/* The replay table is 2-way set associative, indexed by MAC bytes (uniform, and not chosen by the client without
+ * the key). Only a request that authenticated ever takes an entry, so strangers cannot evict one. */
+static uint32_t dg_used_index(const digest_server_t *srv, const uint8_t *raw) {
+    const uint8_t *m = raw + DG_NONCE_TIME_LEN + DG_NONCE_RAND_LEN;
+    uint32_t h = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
+    return h % srv->cap;
+}
+
+static dg_used_t *dg_used_find(digest_server_t *srv, const uint8_t *raw) {
+    uint32_t i = dg_used_index(srv, raw);
+    for (uint32_t k = 0; k < 2 && k < srv->cap; k++) {
+        dg_used_t *u = &srv->used[(i + k) % srv->cap];
+        if (u->in_use && CRYPTO_memcmp(u->raw, raw, DG_NONCE_RAW_LEN) == 0)
+            return u;
+    }
+    return NULL;
+}
+
+/* A slot for a nonce used for the first time: a free or expired one of the two, else the older (whose nonce, and
+ * every unknown nonce issued as early, becomes stale rather than replayable). */
+static dg_used_t *dg_used_take(digest_server_t *srv, const uint8_t *raw, int64_t now) {
+    uint32_t i = dg_used_index(srv, raw);
+    dg_used_t *a = &srv->used[i], *b = &srv->used[(i + 1) % srv->cap];
+    if (!dg_used_live(srv, a, now))
+        return a;
+    if (!dg_used_live(srv, b, now))
+        return b;
+    dg_used_t *victim = a->issued <= b->issued ? a : b;
+    if (victim->issued > srv->stale_upto)
+        srv->stale_upto = victim->issued;
+    return victim;
 }
 
 int digest_server_challenge(digest_server_t *srv, int64_t now, int stale, char *buf, size_t cap) {
@@ -740,15 +793,25 @@ digest_result_t digest_server_verify(digest_server_t *srv, const digest_auth_t *
     if (!dg_response_matches(srv->hasher, auth, method, password))
         return DIGEST_BAD_RESPONSE;
 
-    dg_nonce_t *n = dg_nonce_find(srv, auth->nonce, now);
-    if (!n)
+    uint8_t raw[DG_NONCE_RAW_LEN];
+    if (dg_nonce_check(srv, auth->nonce, now, raw) < 0)
         return DIGEST_STALE;
-    /* The opaque travels with our nonce; a live nonce with a foreign opaque has been tampered with. */
+    /* The opaque travels with our nonce; a good nonce with a foreign opaque has been tampered with. */
     if (!(auth->present & DIGEST_P_OPAQUE) || strcmp(auth->opaque, srv->opaque) != 0)
         return DIGEST_BAD_RESPONSE;
-    if (auth->nc <= n->last_nc)
+    dg_used_t *u = dg_used_find(srv, raw);
+    if (!u) {
+        if (dg_nonce_issued(raw) <= srv->stale_upto)
+            return DIGEST_STALE; /* it may have been used and its state evicted: never take it as a first use */
+        u = dg_used_take(srv, raw, now);
+        memcpy(u->raw, raw, sizeof(raw));
+        u->issued = dg_nonce_issued(raw);
+        u->last_nc = 0;
+        u->in_use = 1;
+    }
+    if (auth->nc <= u->last_nc)
         return DIGEST_REPLAY;
-    n->last_nc = auth->nc;
+    u->last_nc = auth->nc;
     return DIGEST_OK;
 }
 
@@ -757,7 +820,7 @@ size_t digest_server_nonce_count(const digest_server_t *srv, int64_t now) {
     if (!srv)
         return 0;
     for (uint32_t i = 0; i < srv->cap; i++)
-        live += (size_t)dg_nonce_live(srv, &srv->slots[i], now);
+        live += (size_t)dg_used_live(srv, &srv->used[i], now);
     return live;
 }
 

@@ -1,7 +1,8 @@
 /*
  * http_digest — HTTP Digest access authentication (RFC 7616), SHA-256 and qop=auth only, both sides.
  *
- * Server side (the KMS): a digest_server_t owns the realm, an opaque value and a bounded table of live nonces.
+ * Server side (the KMS): a digest_server_t owns the realm, an opaque value, the key its nonces are MACed with
+ * (issuing a nonce stores nothing) and a bounded table of the nonces authenticated requests used (replays).
  *   1. No or unusable Authorization header → digest_server_challenge() → 401 with WWW-Authenticate.
  *   2. digest_parse_authorization() the header value (malformed → 400).
  *   3. Look the subscriber up by auth.username (unknown user → 401, fresh challenge); turn its kms_key into the
@@ -39,7 +40,8 @@
 
 /* Server nonce table defaults. */
 #define DIGEST_DEFAULT_NONCE_LIFETIME_S 300 /* long enough for a call setup burst, short enough to bound replay */
-#define DIGEST_DEFAULT_MAX_NONCES 4096      /* live nonces; the oldest is evicted when a new one needs room */
+#define DIGEST_DEFAULT_MAX_NONCES 4096      /* used nonces whose nc is tracked (issuing takes no entry); beyond,
+                                               the older of two is evicted and unknown nonces as old go stale */
 #define DIGEST_MAX_NONCES_LIMIT (1u << 20)  /* refuse configurations that would allocate absurd tables */
 
 /* What digest_server_verify decided, and the HTTP answer each outcome calls for. */
@@ -139,7 +141,7 @@ typedef struct {
 digest_server_t *digest_server_new(const digest_server_cfg_t *cfg);
 void digest_server_free(digest_server_t *srv);
 
-/* Issues a fresh nonce (evicting the oldest live one when full) and writes the WWW-Authenticate value:
+/* Issues a fresh nonce (stateless: nothing is stored, nothing evicted) and writes the WWW-Authenticate value:
  *   Digest realm="R", qop="auth", algorithm=SHA-256, nonce="N", opaque="O"[, stale=true]
  * Returns the length written (NUL-terminated) or -1 (buffer too small, RAND failure). */
 int digest_server_challenge(digest_server_t *srv, int64_t now, int stale, char *buf, size_t cap);
@@ -154,7 +156,7 @@ int digest_server_challenge(digest_server_t *srv, int64_t now, int stale, char *
 digest_result_t digest_server_verify(digest_server_t *srv, const digest_auth_t *auth, const char *method,
                                      const char *uri, const char *password, int64_t now);
 
-/* Number of nonces currently held (live or not yet overwritten), for metrics and tests. */
+/* Number of used nonces whose replay state is held and unexpired, for metrics and tests. */
 size_t digest_server_nonce_count(const digest_server_t *srv, int64_t now);
 
 /* Builds a challenge from explicit parts (used by digest_server_challenge; exposed for tests and other servers). */

@@ -217,6 +217,21 @@ static int hex_value(char c)
     return -1;
 }
 
+static bool is_control(unsigned c) { return c < 0x20 || c == 0x7f; }
+
+long sbi_target_control_char(const char *target)
+{
+    for (const char *p = target; *p; p++) {
+        int hi, lo;
+        if (is_control((unsigned char)*p))
+            return (long)(p - target);
+        if (p[0] == '%' && (hi = hex_value(p[1])) >= 0 && (lo = hex_value(p[2])) >= 0 &&
+            is_control((unsigned)(hi * 16 + lo)))
+            return (long)(p - target);
+    }
+    return -1;
+}
+
 size_t sbi_percent_decode(char *s)
 {
     char *w = s;

@@ -63,4 +63,10 @@ const char *sbi_route_capture(const sbi_route_match_t *m, const char *name);
  * length. */
 size_t sbi_percent_decode(char *s);
 
+/* The offset in `target` (path and query, as received) of the first character that is, or percent-decodes to, a
+ * control character (below 0x20, or 0x7f), or -1 when there is none. Such a character has no business in an SBI
+ * identifier, and %00 would silently cut a decoded value short (imsi-001...%00garbage would read as imsi-001...),
+ * so the server refuses the request before routing. */
+long sbi_target_control_char(const char *target);
+
 #endif

@@ -52,7 +52,9 @@
 #include <nghttp2/nghttp2.h>
 #include <openssl/err.h>
 
+#include "core/listen_guard.h"
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "sbi/sbi_io.h"
 #include "sbi/sbi_tls.h"
 
@@ -128,6 +130,9 @@ struct sbi_conn {
     sbi_request_t *requests;
     bool in_recv;
     bool idle_goaway; /* GOAWAY sent for idleness; the next idle expiry closes */
+    bool progressed;  /* a complete request arrived: the header deadline is over, the idle one runs */
+    struct timeval last_progress; /* when the last complete request arrived (the loop's cached time) */
+    struct event deadline;        /* header deadline, then idle deadline (see conn_deadline_cb) */
     char peer[PEER_MAX];
 };
 
@@ -137,7 +142,11 @@ struct sbi_server {
     SSL_CTX *tls;
     size_t max_header_list, max_body;
     struct timeval stream_tv;
-    struct timeval idle_tv;
+    struct timeval idle_tv, header_tv;
+    listen_guard_t *guard; /* connection cap and accept errors (lib/core/listen_guard.h) */
+    ratelimit_t peer_log;  /* lines a client can cause at will (bad TLS, bad frames, bad paths) */
+    size_t max_connections;
+    metrics_t *metrics;
     const struct timeval *stream_timeout; /* common-timeout form of stream_tv */
     const char *name;
     bool redact_paths; /* sbi_server_config_t.redact_paths */
@@ -157,6 +166,29 @@ struct sbi_server {
 
 static int conn_flush(sbi_conn_t *conn);
 static void conn_free(sbi_conn_t *conn);
+
+/* A line about one client's bad input: at info once per RATELIMIT_INTERVAL_S (with the count of the others), at
+ * debug otherwise, so connection churn with broken handshakes cannot flood the log. */
+static void peer_log(sbi_server_t *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void peer_log(sbi_server_t *srv, const char *fmt, ...)
+{
+    uint64_t suppressed = 0;
+    bool info = ratelimit_allow(&srv->peer_log, RATELIMIT_INTERVAL_S, &suppressed);
+    if (!info && log_get_level() < LOG_LVL_DEBUG)
+        return;
+    char line[DETAIL_MAX * 2];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (info && suppressed)
+        log_info(srv->name, "%s (%llu similar lines at debug level since the last)", line,
+                 (unsigned long long)suppressed);
+    else if (info)
+        log_info(srv->name, "%s", line);
+    else
+        log_debug(srv->name, "%s", line);
+}
 static int respond_problem_with(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra,
                                 size_t n_extra);
 
@@ -544,8 +576,21 @@ static int parse_body(sbi_request_t *req)
 static void dispatch(sbi_request_t *req)
 {
     sbi_server_t *srv = req->conn->srv;
+    sbi_conn_t *conn = req->conn;
+    if (!conn->progressed) /* the header deadline is met: the idle one starts (the first time only) */
+        event_add(&conn->deadline, &srv->idle_tv);
+    conn->progressed = true; /* only a complete request moves the connection's deadline */
+    event_base_gettimeofday_cached(srv->base, &conn->last_progress);
     if (!req->method || !req->path || split_target(req)) {
         sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT, "missing :method or :path");
+        return;
+    }
+    long bad = sbi_target_control_char(req->path);
+    if (bad >= 0) {
+        peer_log(srv, "%s: %s request refused: control character at offset %ld of its :path", conn->peer,
+                 req->method, bad);
+        sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT,
+                          "the :path carries a control character (raw or percent-encoded) at offset %ld", bad);
         return;
     }
     sbi_route_result_t rr = sbi_router_match(srv->router, req->method, req->path_buf, &req->match);
@@ -756,6 +801,7 @@ static void conn_free(sbi_conn_t *conn)
     sbi_server_t *srv = conn->srv;
     while (conn->requests)
         request_free(conn->requests);
+    event_del(&conn->deadline);
     if (conn->session)
         nghttp2_session_del(conn->session);
     sbi_io_free(conn->io);
@@ -777,7 +823,7 @@ static int conn_flush(sbi_conn_t *conn)
 {
     int rv = nghttp2_session_send(conn->session);
     if (rv != 0) {
-        log_warn(conn->srv->name, "%s: send: %s", conn->peer, nghttp2_strerror(rv));
+        peer_log(conn->srv, "%s: send: %s", conn->peer, nghttp2_strerror(rv));
         conn_free(conn);
         return -1;
     }
@@ -799,7 +845,7 @@ static int conn_on_read(void *arg, const uint8_t *data, size_t len)
     ssize_t rv = nghttp2_session_mem_recv(conn->session, data, len);
     conn->in_recv = false;
     if (rv < 0) {
-        log_info(conn->srv->name, "%s: %s", conn->peer, nghttp2_strerror((int)rv));
+        peer_log(conn->srv, "%s: %s", conn->peer, nghttp2_strerror((int)rv));
         conn_free(conn);
         return -1;
     }
@@ -834,7 +880,7 @@ static int conn_on_connected(void *arg)
     sbi_conn_t *conn = arg;
     SSL *ssl = sbi_io_ssl(conn->io);
     if (ssl && !sbi_tls_is_h2(ssl)) {
-        log_info(conn->srv->name, "%s: ALPN did not select h2", conn->peer);
+        peer_log(conn->srv, "%s: ALPN did not select h2", conn->peer);
         conn_free(conn);
         return -1;
     }
@@ -847,22 +893,59 @@ static int conn_on_connected(void *arg)
 
 static void conn_on_event(void *arg, sbi_io_event_t ev)
 {
+    (void)ev; /* every event ends the connection: the server sets no io timeout, its deadlines are its own */
     sbi_conn_t *conn = arg;
     unsigned long e = sbi_io_tls_error(conn->io);
     if (e) {
         char ebuf[SBI_TLS_ERR_MAX];
         ERR_error_string_n(e, ebuf, sizeof(ebuf));
-        log_info(conn->srv->name, "%s: TLS: %s", conn->peer, ebuf);
+        peer_log(conn->srv, "%s: TLS: %s", conn->peer, ebuf);
     }
-    if (ev == SBI_IO_TIMEOUT && conn->session && !conn->idle_goaway) {
-        conn->idle_goaway = true;
-        log_debug(conn->srv->name, "%s: idle, sending GOAWAY", conn->peer);
-        nghttp2_submit_goaway(conn->session, NGHTTP2_FLAG_NONE,
-                              nghttp2_session_get_last_proc_stream_id(conn->session), NGHTTP2_NO_ERROR, NULL, 0);
-        conn_flush(conn);
+    conn_free(conn); /* EOF, error or a failed handshake */
+}
+
+static struct timeval tv_add(struct timeval a, struct timeval b)
+{
+    struct timeval r;
+    timeradd(&a, &b, &r);
+    return r;
+}
+
+/* The deadlines of a connection, which bytes alone never move (a slow-loris client sends a byte now and then):
+ *   header: from accept until the first complete request (TLS handshake included): close;
+ *   idle:   from the last complete request: GOAWAY (streams in flight finish), and close at the next expiry.
+ * The timer is not re-armed per request: at expiry it re-arms itself for what is left of the idle period. */
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sbi_conn_t *conn = arg;
+    sbi_server_t *srv = conn->srv;
+    if (!conn->progressed) {
+        log_debug(srv->name, "%s: no complete request within the header deadline, closing", conn->peer);
+        listen_guard_deadline(srv->guard, LISTEN_DEADLINE_HEADER);
+        conn_free(conn);
         return;
     }
-    conn_free(conn); /* EOF, error, a failed or silent handshake, or a second idle timeout */
+    struct timeval now, due = tv_add(conn->last_progress, srv->idle_tv);
+    event_base_gettimeofday_cached(srv->base, &now);
+    if (timercmp(&now, &due, <) && !conn->idle_goaway) {
+        struct timeval left;
+        timersub(&due, &now, &left);
+        event_add(&conn->deadline, &left);
+        return;
+    }
+    if (conn->idle_goaway || !conn->session) {
+        conn_free(conn); /* streams still open a whole idle period after the GOAWAY */
+        return;
+    }
+    conn->idle_goaway = true;
+    listen_guard_deadline(srv->guard, LISTEN_DEADLINE_IDLE);
+    log_debug(srv->name, "%s: idle, sending GOAWAY", conn->peer);
+    event_add(&conn->deadline, &srv->idle_tv);
+    nghttp2_submit_goaway(conn->session, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(conn->session),
+                          NGHTTP2_NO_ERROR, NULL, 0);
+    conn_flush(conn);
 }
 
 static const sbi_io_cbs_t conn_io_cbs = {
@@ -904,17 +987,42 @@ static sbi_io_t *conn_io_new(sbi_conn_t *conn, evutil_socket_t fd)
     return io;
 }
 
+/* The listener is full. h2c: the server preface and GOAWAY(NO_ERROR, last stream 0: nothing was processed, retry
+ * elsewhere or later) in one non-blocking send, then close. TLS: close at once, since a handshake per refused
+ * connection would spend the CPU the cap protects. What the client already sent is read first so that the close
+ * is a FIN, not a reset that could destroy the GOAWAY before the client reads it. */
+static void refuse_connection(sbi_server_t *srv, evutil_socket_t fd)
+{
+    static const uint8_t refusal[] = {
+        0, 0, 0, NGHTTP2_SETTINGS, 0, 0, 0, 0, 0,                          /* empty SETTINGS (server preface) */
+        0, 0, 8 + 16, NGHTTP2_GOAWAY, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* GOAWAY, last stream 0, NO_ERROR */
+        'c', 'o', 'n', 'n', 'e', 'c', 't', 'i', 'o', 'n', 's', ' ', 'f', 'u', 'l', 'l'};
+    if (!srv->tls) {
+        uint8_t scratch[512];
+        while (recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0)
+            ;
+        (void)send(fd, refusal, sizeof refusal, MSG_DONTWAIT | MSG_NOSIGNAL);
+        shutdown(fd, SHUT_WR);
+    }
+    evutil_closesocket(fd);
+}
+
 static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int salen,
                       void *arg)
 {
     (void)listener;
     (void)salen;
     sbi_server_t *srv = arg;
+    if (!listen_guard_admit(srv->guard, srv->n_conns)) {
+        refuse_connection(srv, fd);
+        return;
+    }
     sbi_conn_t *conn = calloc(1, sizeof(*conn));
     if (!conn) {
         evutil_closesocket(fd);
         return;
     }
+    event_assign(&conn->deadline, srv->base, -1, 0, conn_deadline_cb, conn);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     conn->srv = srv;
@@ -930,7 +1038,7 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struc
         conn_free(conn);
         return;
     }
-    sbi_io_set_timeout(conn->io, &srv->idle_tv);
+    event_add(&conn->deadline, &srv->header_tv);
     log_debug(srv->name, "connection %llu from %s", (unsigned long long)conn->id, conn->peer);
     if (srv->tls)
         return; /* the session starts at BEV_EVENT_CONNECTED, once ALPN said h2 */
@@ -942,6 +1050,13 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struc
 }
 
 /* ------------------------------------------------------------------------------------------------ server */
+
+void sbi_server_config_limits(sbi_server_config_t *cfg, const listen_limits_t *limits)
+{
+    cfg->max_connections = (size_t)limits->max_connections;
+    cfg->header_timeout_ms = (unsigned)limits->header_timeout_ms;
+    cfg->idle_timeout_ms = (unsigned)limits->idle_timeout_ms;
+}
 
 sbi_server_t *sbi_server_new(struct event_base *base, const sbi_server_config_t *cfg)
 {
@@ -964,6 +1079,11 @@ sbi_server_t *sbi_server_new(struct event_base *base, const sbi_server_config_t 
     unsigned idle_ms = cfg->idle_timeout_ms ? cfg->idle_timeout_ms : SBI_IDLE_TIMEOUT_MS;
     srv->idle_tv.tv_sec = idle_ms / 1000;
     srv->idle_tv.tv_usec = (idle_ms % 1000) * 1000;
+    unsigned header_ms = cfg->header_timeout_ms ? cfg->header_timeout_ms : SBI_HEADER_TIMEOUT_MS;
+    srv->header_tv.tv_sec = header_ms / 1000;
+    srv->header_tv.tv_usec = (header_ms % 1000) * 1000;
+    srv->max_connections = cfg->max_connections ? cfg->max_connections : SBI_MAX_CONNECTIONS_DEFAULT;
+    srv->metrics = cfg->metrics;
     srv->router = sbi_router_new();
     srv->callbacks = callbacks_new();
     if (!srv->stream_timeout || !srv->router || !srv->callbacks || nghttp2_option_new(&srv->option) != 0) {
@@ -982,6 +1102,7 @@ void sbi_server_free(sbi_server_t *srv)
         conn_free(srv->conns);
     if (srv->listener)
         evconnlistener_free(srv->listener);
+    listen_guard_free(srv->guard);
     if (srv->drain_timer)
         event_free(srv->drain_timer);
     if (srv->drained_ev)
@@ -1033,6 +1154,14 @@ int sbi_server_listen(sbi_server_t *srv, const char *addr, uint16_t port)
         errno = e;
         return -1;
     }
+    srv->guard = listen_guard_new(srv->base, srv->listener, srv->name, srv->max_connections, srv->metrics, accept_cb,
+                                  srv);
+    if (!srv->guard) {
+        evconnlistener_free(srv->listener);
+        srv->listener = NULL;
+        errno = ENOMEM;
+        return -1;
+    }
     struct sockaddr_storage bound;
     socklen_t blen = sizeof(bound);
     getsockname(evconnlistener_get_fd(srv->listener), (struct sockaddr *)&bound, &blen);
@@ -1045,6 +1174,14 @@ int sbi_server_listen(sbi_server_t *srv, const char *addr, uint16_t port)
 uint16_t sbi_server_port(const sbi_server_t *srv) { return srv->port; }
 bool sbi_server_is_tls(const sbi_server_t *srv) { return srv->tls != NULL; }
 size_t sbi_server_connection_count(const sbi_server_t *srv) { return srv->n_conns; }
+
+sbi_server_stats_t sbi_server_stats(const sbi_server_t *srv)
+{
+    listen_guard_stats_t g = srv->guard ? listen_guard_stats(srv->guard) : (listen_guard_stats_t){0};
+    sbi_server_stats_t st = {srv->n_conns, g.refused, g.accept_errors, g.deadline_closed[LISTEN_DEADLINE_HEADER],
+                             g.deadline_closed[LISTEN_DEADLINE_IDLE]};
+    return st;
+}
 
 static void drained_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1076,6 +1213,7 @@ void sbi_server_drain(sbi_server_t *srv, void (*done)(void *ud), void *ud)
     srv->drained_cb = done;
     srv->drained_ud = ud;
     if (srv->listener) {
+        listen_guard_close(srv->guard);
         evconnlistener_free(srv->listener);
         srv->listener = NULL;
     }

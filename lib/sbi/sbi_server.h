@@ -6,7 +6,8 @@
  * path pattern (sbi_router.h) and handed over complete: headers, decoded query, captures and, for a JSON body,
  * the parsed document. The server answers on its own, through sbi_respond_problem(), every request that never
  * reaches a handler:
- *   400 INVALID_MSG_FORMAT   the body is not valid JSON (detail names line:column)
+ *   400 INVALID_MSG_FORMAT   the body is not valid JSON (detail names line:column), or the :path carries a control
+ *                            character, raw or percent-encoded (%00 would cut a decoded identifier short)
  *   400 INVALID_QUERY_PARAM  more than SBI_MAX_QUERY_PARAMS query parameters
  *   404 RESOURCE_URI_STRUCTURE_NOT_FOUND  no route matches the path
  *   405 (Allow: ...)         the path exists, not with this method
@@ -15,7 +16,9 @@
  *   415 UNSUPPORTED_MEDIA_TYPE  a non-empty body whose content-type is not application/json or application/<any>+json
  *   431                      the header list exceeds max_header_list (also advertised in SETTINGS)
  *   504 TIMED_OUT_REQUEST    the handler did not answer within the stream timeout
- * and it sends GOAWAY(NO_ERROR) on a connection idle for idle_timeout_ms, closing it at the next expiry.
+ * and it sends GOAWAY(NO_ERROR) on a connection that completed no request for idle_timeout_ms, closing it at the
+ * next expiry; a connection that completes no request within header_timeout_ms of accept (TLS handshake included)
+ * is closed, and at most max_connections are open at once (listen_guard.h: refusal, accept errors, metrics).
  *
  * Handlers answer synchronously (call sbi_respond* before returning) or later: keep sbi_request_handle(req) and
  * call sbi_server_find() when the answer is ready. The handle names the stream by connection id and stream id, so
@@ -38,6 +41,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/listen_guard.h"
+#include "core/metrics.h"
 #include "sbi/sbi_problem.h"
 #include "sbi/sbi_router.h"
 
@@ -52,9 +57,14 @@
 #define SBI_MAX_QUERY_PARAMS 32           /* TS 29.5xx queries carry a handful of parameters */
 #define SBI_OUTPUT_HIGH_WATER (64 * 1024) /* stop producing frames while this much waits for the socket */
 #define SBI_DRAIN_TIMEOUT_MS 5000         /* sbi_server_drain: streams still open after this are cut */
-#define SBI_IDLE_TIMEOUT_MS 120000        /* nothing received for this long: GOAWAY (streams in flight finish), and
-                                             close at the next expiry; frees the sockets of vanished peers and
-                                             silent or stalled TLS handshakes, clients reconnect transparently */
+#define SBI_IDLE_TIMEOUT_MS LISTEN_IDLE_TIMEOUT_MS_DEFAULT /* no complete request for this long: GOAWAY (streams
+                                             in flight finish), and close at the next expiry; frees the sockets of
+                                             vanished peers, clients reconnect transparently. Bytes that complete no
+                                             request (PING, a header trickling in) do not reset it */
+#define SBI_HEADER_TIMEOUT_MS LISTEN_HEADER_TIMEOUT_MS_DEFAULT /* accept to the first complete request, TLS
+                                             handshake included; then the connection is closed */
+#define SBI_MAX_CONNECTIONS_DEFAULT LISTEN_MAX_CONNECTIONS_DEFAULT /* per server; more are refused (see
+                                             sbi_server_config_t.max_connections) */
 
 typedef struct sbi_server sbi_server_t;
 
@@ -64,6 +74,10 @@ typedef struct {
     size_t max_body;            /* 0: SBI_MAX_BODY_DEFAULT */
     unsigned stream_timeout_ms; /* 0: SBI_STREAM_TIMEOUT_MS_DEFAULT */
     unsigned idle_timeout_ms;   /* 0: SBI_IDLE_TIMEOUT_MS */
+    unsigned header_timeout_ms; /* 0: SBI_HEADER_TIMEOUT_MS */
+    size_t max_connections;     /* 0: SBI_MAX_CONNECTIONS_DEFAULT; when full a new connection gets (h2c) the server
+                                   preface and GOAWAY(NO_ERROR, last stream 0) and is closed, (TLS) closed at once */
+    metrics_t *metrics;         /* NULL, or where the listener's counters go (lib/core/listen_guard.h) */
     const char *name;           /* for log lines, e.g. "udm"; NULL: "sbi" */
     bool redact_paths;          /* access log without paths: they carry secrets (the KMS's keyIds) */
 } sbi_server_config_t;
@@ -79,6 +93,9 @@ typedef struct {
     uint64_t conn_id;
     int32_t stream_id;
 } sbi_handle_t;
+
+/* Copies a daemon's configured listener limits (listen_guard.h) into `cfg`. */
+void sbi_server_config_limits(sbi_server_config_t *cfg, const listen_limits_t *limits);
 
 /* cfg may be NULL (h2c, defaults). The server owns its router; add routes before or after listening. */
 sbi_server_t *sbi_server_new(struct event_base *base, const sbi_server_config_t *cfg);
@@ -101,6 +118,15 @@ void sbi_server_drain(sbi_server_t *srv, void (*done)(void *ud), void *ud);
 
 /* Number of open connections / streams being served (tests, metrics). */
 size_t sbi_server_connection_count(const sbi_server_t *srv);
+
+typedef struct {
+    size_t connections;      /* open now */
+    uint64_t refused;        /* closed at accept: max_connections reached (or shed on EMFILE) */
+    uint64_t accept_errors;  /* accept(2) failures; the listener backed off */
+    uint64_t header_expired; /* closed: no complete request within header_timeout_ms of accept */
+    uint64_t idle_expired;   /* closed: no complete request within idle_timeout_ms (after GOAWAY) */
+} sbi_server_stats_t;
+sbi_server_stats_t sbi_server_stats(const sbi_server_t *srv);
 
 /* --- inside a handler ------------------------------------------------------------------------------------ */
 

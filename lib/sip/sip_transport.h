@@ -18,9 +18,12 @@
 
 #include <stdint.h>
 
+#include "core/metrics.h"
+
 struct event_base;
 
-#define SIP_TCP_MAX_CONNS 1024          /* open TCP connections (accepted + connected); more are refused */
+#define SIP_TCP_MAX_CONNS 1024          /* open TCP connections (accepted + connected) unless
+                                           sip_transport_tcp_limits() says otherwise; more are refused */
 #define SIP_TCP_MAX_OUTBUF (1u << 20)   /* bytes queued to one peer; beyond that sends to it fail */
 #define SIP_TCP_BACKLOG 128             /* listen(2) backlog */
 #define SIP_UDP_READ_BATCH 64           /* datagrams read per readiness event, so one socket cannot starve others */
@@ -35,6 +38,8 @@ typedef struct {
     uint64_t tx_msgs;
     uint64_t tx_errors;
     uint64_t tcp_conns; /* currently open */
+    uint64_t tcp_refused;          /* accepted connections closed at once: the cap was reached */
+    uint64_t tcp_header_expired;   /* closed: a message did not complete within header_timeout_ms */
 } sip_transport_stats_t;
 
 typedef struct sip_transport sip_transport_layer_t;
@@ -46,6 +51,14 @@ void sip_transport_free(sip_transport_layer_t *tp);
  * Returns 0 or -1. */
 int sip_transport_listen_udp(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port);
 int sip_transport_listen_tcp(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port);
+/* Before sip_transport_listen_tcp: the cap on open TCP connections (accepted + connected; an accepted one over it
+ * is closed at once, counted and logged at most every few seconds: lib/core/listen_guard.h, which also backs off
+ * accept errors) and the header deadline: an accepted connection must deliver its first complete message, and
+ * any message it starts must complete, within header_timeout_ms of the first byte waiting (bytes trickling in do
+ * not extend it). A connection with nothing pending has no deadline: a registered flow stays open for requests
+ * to the UE (RFC 5626), so idle_timeout_ms is not applied here. `metrics` may be NULL; `name` labels both. */
+void sip_transport_tcp_limits(sip_transport_layer_t *tp, const char *name, long max_connections,
+                              long header_timeout_ms, metrics_t *metrics);
 /* Sends one message (ctx is the sip_transport_layer_t; fits sip_txn_io_t). UDP leaves from the UDP socket; TCP uses
  * dst->conn when that connection is open, else an open connection to the same address, else a new one. */
 int sip_transport_send(void *ctx, const sip_addr_t *dst, const char *buf, size_t len);

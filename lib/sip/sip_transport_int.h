@@ -7,10 +7,13 @@
 #include "sip/sip_transport.h"
 
 #include <event2/util.h>
+#include <stdbool.h>
+#include <sys/time.h>
 
 struct bufferevent;
 struct evconnlistener;
 struct event;
+struct listen_guard;
 
 typedef struct sip_tcp_conn {
     uint64_t id;                 /* sip_addr_t.conn; never reused within a transport */
@@ -18,6 +21,8 @@ typedef struct sip_tcp_conn {
     sip_addr_t peer;             /* remote address, proto TCP, conn = id */
     struct sip_transport *tp;
     struct sip_tcp_conn *next;
+    struct event *deadline;      /* accepted connections: armed while a message is incomplete (header deadline) */
+    bool deadline_armed;
 } sip_tcp_conn_t;
 
 struct sip_transport {
@@ -28,6 +33,11 @@ struct sip_transport {
     struct event *udp_ev;
     struct evconnlistener *listener;
     sip_tcp_conn_t *conns;
+    struct listen_guard *guard;  /* cap and accept errors of the TCP listener */
+    const char *tcp_name;        /* log and metric label of the listener */
+    long tcp_max_conns;
+    struct timeval tcp_header_tv;
+    struct metrics *metrics;
     uint64_t next_conn_id;
     sip_transport_stats_t stats;
     char *rxbuf;   /* one received message (SIP_MAX_MSG_SIZE + 1) */

@@ -14,6 +14,7 @@
  */
 #include "sip/sip_transport_int.h"
 
+#include "core/listen_guard.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -37,6 +38,8 @@ static void sip_tcp_close(sip_tcp_conn_t *c) {
         }
     }
     bufferevent_free(c->bev);
+    if (c->deadline)
+        event_free(c->deadline);
     tp->stats.tcp_conns--;
     free(c);
 }
@@ -44,9 +47,12 @@ static void sip_tcp_close(sip_tcp_conn_t *c) {
 void sip_transport_tcp_close_all(sip_transport_layer_t *tp) {
     while (tp->conns)
         sip_tcp_close(tp->conns);
+    listen_guard_close(tp->guard);
     if (tp->listener)
         evconnlistener_free(tp->listener);
     tp->listener = NULL;
+    listen_guard_free(tp->guard);
+    tp->guard = NULL;
 }
 
 static void sip_tcp_log_close(const sip_tcp_conn_t *c, const char *why) {
@@ -56,12 +62,39 @@ static void sip_tcp_log_close(const sip_tcp_conn_t *c, const char *why) {
     log_info(SIP_TCP_LOG, "closing TCP connection %llu to %s:%d: %s", (unsigned long long)c->id, ip, port, why);
 }
 
+/* The header deadline runs while a message is incomplete: armed when bytes start waiting, never moved by more
+ * bytes, disarmed when the input is empty again. */
+static void sip_tcp_deadline_update(sip_tcp_conn_t *c, size_t pending) {
+    if (!c->deadline)
+        return;
+    if (pending == 0 && c->deadline_armed) {
+        event_del(c->deadline);
+        c->deadline_armed = false;
+    } else if (pending > 0 && !c->deadline_armed) {
+        event_add(c->deadline, &c->tp->tcp_header_tv);
+        c->deadline_armed = true;
+    }
+}
+
+static void sip_tcp_deadline_cb(evutil_socket_t fd, short what, void *arg) {
+    (void)fd;
+    (void)what;
+    sip_tcp_conn_t *c = arg;
+    sip_transport_layer_t *tp = c->tp;
+    tp->stats.tcp_header_expired++;
+    if (tp->guard)
+        listen_guard_deadline(tp->guard, LISTEN_DEADLINE_HEADER);
+    sip_tcp_log_close(c, "no complete message within the header deadline");
+    sip_tcp_close(c);
+}
+
 /* Takes every complete frame out of the input buffer. Returns false when the connection was closed. */
 static bool sip_tcp_drain_frames(sip_tcp_conn_t *c) {
     sip_transport_layer_t *tp = c->tp;
     struct evbuffer *in = bufferevent_get_input(c->bev);
     for (;;) {
         size_t avail = evbuffer_get_length(in);
+        sip_tcp_deadline_update(c, avail);
         if (avail == 0)
             return true;
         size_t look = avail < SIP_MAX_MSG_SIZE ? avail : SIP_MAX_MSG_SIZE;
@@ -70,6 +103,7 @@ static bool sip_tcp_drain_frames(sip_tcp_conn_t *c) {
         const char *why = "framing error";
         switch (p ? sip_stream_frame(p, look, &mlen, &why) : SIP_FRAME_ERROR) {
         case SIP_FRAME_KEEPALIVE:
+            sip_tcp_deadline_update(c, 0); /* a complete frame: what follows gets a fresh deadline */
             tp->stats.rx_keepalive++;
             if (mlen >= 4 && memcmp(p, SIP_TCP_PING, 4) == 0)
                 bufferevent_write(c->bev, SIP_TCP_PONG, 2);
@@ -87,6 +121,7 @@ static bool sip_tcp_drain_frames(sip_tcp_conn_t *c) {
             }
             memcpy(tp->rxbuf, p, mlen);
             evbuffer_drain(in, mlen);
+            sip_tcp_deadline_update(c, 0);
             sip_transport_deliver(tp, tp->rxbuf, mlen, &c->peer);
             continue;
         default:
@@ -124,8 +159,9 @@ static void sip_tcp_count(struct evbuffer *buf, const struct evbuffer_cb_info *i
 }
 
 static sip_tcp_conn_t *sip_tcp_new(sip_transport_layer_t *tp, evutil_socket_t fd, const sip_addr_t *peer) {
-    if (tp->stats.tcp_conns >= SIP_TCP_MAX_CONNS) {
-        log_warn(SIP_TCP_LOG, "TCP connection limit (%d) reached", SIP_TCP_MAX_CONNS);
+    long max = tp->tcp_max_conns > 0 ? tp->tcp_max_conns : SIP_TCP_MAX_CONNS;
+    if (tp->stats.tcp_conns >= (uint64_t)max) {
+        log_debug(SIP_TCP_LOG, "TCP connection limit (%ld) reached", max);
         return NULL;
     }
     sip_tcp_conn_t *c = calloc(1, sizeof *c);
@@ -161,8 +197,31 @@ static void sip_tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct 
     }
     memcpy(&peer.ss, sa, (size_t)salen);
     peer.sslen = (socklen_t)salen;
-    if (evutil_make_socket_nonblocking(fd) < 0 || !sip_tcp_new(tp, fd, &peer))
+    if (!listen_guard_admit(tp->guard, (size_t)tp->stats.tcp_conns)) {
+        tp->stats.tcp_refused++;
+        evutil_closesocket(fd); /* SIP over TCP has no refusal message before a request; the close is it */
+        return;
+    }
+    sip_tcp_conn_t *c = evutil_make_socket_nonblocking(fd) < 0 ? NULL : sip_tcp_new(tp, fd, &peer);
+    if (!c) {
         evutil_closesocket(fd);
+        return;
+    }
+    c->deadline = evtimer_new(tp->base, sip_tcp_deadline_cb, c);
+    if (c->deadline) { /* the first message is due from accept on */
+        event_add(c->deadline, &tp->tcp_header_tv);
+        c->deadline_armed = true;
+    }
+}
+
+void sip_transport_tcp_limits(sip_transport_layer_t *tp, const char *name, long max_connections,
+                              long header_timeout_ms, metrics_t *metrics) {
+    tp->tcp_name = name ? name : SIP_TCP_LOG;
+    tp->tcp_max_conns = max_connections > 0 ? max_connections : SIP_TCP_MAX_CONNS;
+    long ms = header_timeout_ms > 0 ? header_timeout_ms : LISTEN_HEADER_TIMEOUT_MS_DEFAULT;
+    tp->tcp_header_tv.tv_sec = ms / 1000;
+    tp->tcp_header_tv.tv_usec = (ms % 1000) * 1000;
+    tp->metrics = metrics;
 }
 
 int sip_transport_listen_tcp(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port) {
@@ -176,6 +235,12 @@ int sip_transport_listen_tcp(sip_transport_layer_t *tp, const char *ip, int port
         log_error(SIP_TCP_LOG, "cannot listen on TCP %s:%d: errno %d", ip, port, errno);
         return -1;
     }
+    if (tp->tcp_max_conns == 0)
+        sip_transport_tcp_limits(tp, NULL, 0, 0, NULL);
+    tp->guard = listen_guard_new(tp->base, tp->listener, tp->tcp_name, (size_t)tp->tcp_max_conns, tp->metrics,
+                                 sip_tcp_accept, tp);
+    if (!tp->guard)
+        return -1;
     evutil_socket_t fd = evconnlistener_get_fd(tp->listener);
     if (getsockname(fd, (struct sockaddr *)&a.ss, &a.sslen) < 0)
         return -1;

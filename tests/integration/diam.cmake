@@ -2,3 +2,4 @@
 # two mihua-hss instances.
 mihua_integration_test(diam_relay diam_relay.sh)
 mihua_integration_test(diam_failover diam_failover.sh)
+mihua_integration_test(diam_hostile diam_hostile.sh)

@@ -64,12 +64,14 @@ start_daemon as "$TOOLS/mihua-kms-as-standin" --calls "$T_DIR/calls.json" --list
 AS_URL=$(sed -n 's/^READY kms-as-standin sbi=//p' "$T_DIR/as.out")
 AS_PORT=${AS_URL##*:}
 AUDIT=$T_DIR/audit.jsonl
-# kms_conf NAME AS_URL TTL AS_TIMEOUT: a config file for one KMS instance
+# kms_conf NAME AS_URL TTL AS_TIMEOUT: a config file for one KMS instance (max_keys_per_call raised: the nonce-reuse
+# series below issues several keys for one call on purpose; sbi_hostile tests the default bound)
 kms_conf() {
     cat >"$T_DIR/$1.json" <<JSON
 { "listen": "127.0.0.1:0", "subscribers": "$SUBS",
   "tls": { "cert": "$T_DIR/certs/kms.pem", "key": "$T_DIR/certs/kms.key" },
-  "as": { "url": "$2", "timeout_ms": $4 }, "key_ttl_s": $3, "audit_log": "$T_DIR/$1-audit.jsonl" }
+  "as": { "url": "$2", "timeout_ms": $4 }, "key_ttl_s": $3, "audit_log": "$T_DIR/$1-audit.jsonl",
+  "max_keys_per_call": 64 }
 JSON
 }
 kms_conf kms "$AS_URL" 60 3000 # generous: ASan builds on a loaded 2-core machine; the slow-AS test has its own

@@ -5,7 +5,8 @@
  *   kms-cli --url URL [--ca FILE] --user ID --key HEX [-n N] issue CALLID CALLER CALLEE
  *   kms-cli ... retrieve KEYID CALLID CALLER CALLEE
  *   kms-cli ... delete KEYID
- * Runs the operation N times in sequence on one connection and prints one JSON line per run:
+ * Runs the operation N times in sequence on one connection and prints one JSON line per run (with --wait-stdin it
+ * reads a line from stdin before each run after the first, so a test can act between runs on a held connection):
  *   {"result","http","cause","keyId","expiresAt","keySha256","authRounds","challenges"}
  * keySha256 is SHA-256 of the unwrapped session key: caller and callee compare fingerprints, so the key itself
  * is never printed (DESIGN §4: keys are never logged). Exit 0 when every run succeeded, 1 otherwise, 2 on usage.
@@ -29,6 +30,7 @@ typedef struct {
     int n_args;
     long runs_left;
     int failures;
+    int wait_stdin;
 } cli_t;
 
 static int start(cli_t *cli);
@@ -54,7 +56,10 @@ static void on_done(const kms_client_result_t *r, void *ud)
     printf(",\"challenges\":%u}\n", kms_client_challenges(cli->kc));
     fflush(stdout);
     cli->failures += r->status != KMS_CLIENT_OK;
-    if (--cli->runs_left <= 0 || start(cli) != 0)
+    char line[64];
+    if (--cli->runs_left > 0 && cli->wait_stdin && !fgets(line, sizeof line, stdin))
+        cli->runs_left = 0;
+    if (cli->runs_left <= 0 || start(cli) != 0)
         event_base_loopbreak(cli->base);
 }
 
@@ -83,7 +88,7 @@ static int parse_key(const char *hex, uint8_t key[KMS_KEY_LEN])
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: kms-cli --url URL [--ca FILE] --user ID --key HEX [-n N] "
+    fprintf(stderr, "usage: kms-cli --url URL [--ca FILE] --user ID --key HEX [-n N [--wait-stdin]] "
                     "issue CALLID CALLER CALLEE | retrieve KEYID CALLID CALLER CALLEE | delete KEYID\n");
     return 2;
 }
@@ -92,10 +97,10 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {{"url", required_argument, NULL, 'u'}, {"ca", required_argument, NULL, 'c'},
                                          {"user", required_argument, NULL, 'U'}, {"key", required_argument, NULL, 'k'},
-                                         {NULL, 0, NULL, 0}};
+                                         {"wait-stdin", no_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
     const char *url = NULL, *ca = NULL, *user = NULL, *key_hex = NULL;
     long runs = 1;
-    int opt;
+    int opt, wait_stdin = 0;
     /* "+": options end at the command word, so a keyId that starts with '-' (base64url, 1 in 64) is an operand */
     while ((opt = getopt_long(argc, argv, "+n:", opts, NULL)) != -1) {
         if (opt == 'u')
@@ -108,6 +113,8 @@ int main(int argc, char **argv)
             key_hex = optarg;
         else if (opt == 'n')
             runs = strtol(optarg, NULL, 10);
+        else if (opt == 'w')
+            wait_stdin = 1;
         else
             return usage();
     }
@@ -117,7 +124,8 @@ int main(int argc, char **argv)
 
     char err[SBI_TLS_ERR_MAX];
     SSL_CTX *tls = strncmp(url, "https:", 6) ? NULL : sbi_tls_client_ctx_new(ca, err, sizeof err);
-    cli_t cli = {.base = event_base_new(), .args = argv + optind, .n_args = argc - optind, .runs_left = runs};
+    cli_t cli = {.base = event_base_new(), .args = argv + optind, .n_args = argc - optind, .runs_left = runs,
+                  .wait_stdin = wait_stdin};
     sbi_client_config_t sc = {.tls = tls};
     sbi_client_t *sbi = sbi_client_new(cli.base, &sc);
     kms_client_cfg_t kc = {.base_url = url, .username = user, .kms_key = key};

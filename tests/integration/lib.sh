@@ -117,7 +117,9 @@ wait_stopped() {
 # (as_sh_path.h), plus 1 s for CER/CEA and a loaded machine:
 DIAM_RECONNECT_MS=5000 # a restarted HSS is OPEN again at the AS within this of its READY
 DIAM_SUSPECT_MS=19000  # a HSS resumed as the AS's watchdog gave up on it: 2 Tw + 2 + 4 + 1 s
-hss_peer_open() { curl -s --max-time 2 --http2-prior-knowledge "$1/metrics" | grep -q '^mihua_as_hss_peer_open 1'; }
+# grep reads the whole page (no -q): under pipefail an early exit makes curl fail on SIGPIPE once the page is longer
+# than one write, and the peer would look closed.
+hss_peer_open() { curl -s --max-time 2 --http2-prior-knowledge "$1/metrics" | grep -c '^mihua_as_hss_peer_open 1' >/dev/null; }
 
 # wait_hss_open AS_SBI_URL [SECONDS]: until the AS reports its Sh peer OPEN (its READY does not wait forever for the HSS:
 # calls meanwhile go on plain, which a test that expects encryption must not mistake for a bug).

@@ -1,6 +1,6 @@
 /*
  * Unit tests for lib/kms/http_digest: the RFC 7616 §3.9.1 SHA-256 example, the parser against hostile input, the
- * server nonce table (expiry with a fake clock, replay refusal, eviction of the oldest, stale only with good
+ * server nonces (expiry with a fake clock, replay refusal, a challenge flood evicting nothing, stale only with good
  * credentials) and the client/server round trip.
  */
 #include <setjmp.h>
@@ -369,10 +369,11 @@ static void test_server_expiry_with_fake_clock(void **state) {
     fixture_t *f = *state;
     digest_challenge_t ch;
     challenge(f, 0, &ch);
-    assert_int_equal(digest_server_nonce_count(f->srv, f->now), 1);
+    assert_int_equal(digest_server_nonce_count(f->srv, f->now), 0); /* issuing stores nothing */
 
     f->now += 299;
     assert_int_equal(answer(f, &ch, PASS, 1), DIGEST_OK);
+    assert_int_equal(digest_server_nonce_count(f->srv, f->now), 1); /* its nc is tracked once used */
     f->now += 1; /* lifetime reached */
     assert_int_equal(answer(f, &ch, PASS, 2), DIGEST_STALE);
     assert_int_equal(answer(f, &ch, "wrong", 2), DIGEST_BAD_RESPONSE); /* stale only for good credentials */
@@ -383,18 +384,41 @@ static void test_server_expiry_with_fake_clock(void **state) {
     assert_int_equal(answer(f, &ch, PASS, 1), DIGEST_OK);
 }
 
-static void test_server_evicts_oldest(void **state) {
+/* Unauthenticated clients get challenges without limit; none of them can make a legitimate nonce stale. */
+static void test_server_challenge_flood_evicts_nothing(void **state) {
     fixture_t *f = *state; /* max_nonces = 4 */
-    digest_challenge_t ch[6];
-    for (int i = 0; i < 6; i++) {
+    digest_challenge_t legit, unused;
+    challenge(f, 0, &legit);
+    challenge(f, 0, &unused);
+    assert_int_equal(answer(f, &legit, PASS, 1), DIGEST_OK);
+    for (int i = 0; i < 5000; i++) {
+        digest_challenge_t junk;
+        challenge(f, 0, &junk);
+    }
+    assert_int_equal(digest_server_nonce_count(f->srv, f->now), 1);
+    assert_int_equal(answer(f, &legit, PASS, 2), DIGEST_OK);  /* in use before the flood */
+    assert_int_equal(answer(f, &unused, PASS, 1), DIGEST_OK); /* issued before it, first used after */
+}
+
+/* More nonces in use than the replay table holds: an evicted nonce is stale, never replayable. */
+static void test_server_replay_table_full(void **state) {
+    fixture_t *f = *state; /* max_nonces = 4 */
+    enum { N = 12 };
+    digest_challenge_t ch[N];
+    for (int i = 0; i < N; i++) {
         challenge(f, 0, &ch[i]);
+        assert_int_equal(answer(f, &ch[i], PASS, 1), DIGEST_OK);
         f->now++;
     }
-    assert_int_equal(digest_server_nonce_count(f->srv, f->now), 4);
-    assert_int_equal(answer(f, &ch[0], PASS, 1), DIGEST_STALE);
-    assert_int_equal(answer(f, &ch[1], PASS, 1), DIGEST_STALE);
-    for (int i = 2; i < 6; i++)
-        assert_int_equal(answer(f, &ch[i], PASS, 1), DIGEST_OK);
+    assert_true(digest_server_nonce_count(f->srv, f->now) <= 4);
+    for (int i = 0; i < N; i++) {
+        digest_result_t r = answer(f, &ch[i], PASS, 1);
+        assert_true(r == DIGEST_REPLAY || r == DIGEST_STALE);
+    }
+    assert_int_equal(answer(f, &ch[N - 1], PASS, 2), DIGEST_OK); /* the newest is still held */
+    digest_challenge_t fresh;
+    challenge(f, 1, &fresh);
+    assert_int_equal(answer(f, &fresh, PASS, 1), DIGEST_OK);
 }
 
 static void test_server_unknown_nonces(void **state) {
@@ -542,7 +566,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_server_replay_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_bad_password_does_not_burn_nc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_expiry_with_fake_clock, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_server_evicts_oldest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_challenge_flood_evicts_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_server_replay_table_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_unknown_nonces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_realm_and_opaque, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_malformed, setup, teardown),

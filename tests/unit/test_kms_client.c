@@ -75,7 +75,7 @@ static void start_kms(fx_t *fx, uint16_t port)
     assert_int_equal(sbi_server_route(fx->srv, "GET", "/as/v1/calls/{callId}", on_as, NULL), 0);
     assert_int_equal(sbi_server_listen(fx->srv, "127.0.0.1", port), 0);
     snprintf(fx->url, sizeof fx->url, "http://127.0.0.1:%u", sbi_server_port(fx->srv));
-    kms_api_cfg_t cfg = {fx->store, fx->keys, fx->audit, fx->sbi, fx->url, 1000, 60};
+    kms_api_cfg_t cfg = {fx->store, fx->keys, fx->audit, fx->sbi, fx->url, 1000, 60, NULL};
     fx->api = kms_api_new(fx->srv, &cfg);
     assert_non_null(fx->api);
 }
@@ -96,7 +96,8 @@ static int setup(void **state)
     snprintf(path, sizeof path, "%s/audit.jsonl", fx->dir);
     fx->audit = kms_audit_open(path);
     fx->base = event_base_new();
-    fx->keys = kms_keys_new(NULL);
+    kms_keys_cfg_t kc = {.max_per_call = 64}; /* the tests issue series of keys for one call on purpose */
+    fx->keys = kms_keys_new(&kc);
     fx->sbi = sbi_client_new(fx->base, NULL);
     start_kms(fx, 0);
     fx->watchdog = evtimer_new(fx->base, on_watchdog, NULL);

@@ -167,7 +167,9 @@ static void test_sweep_order(void **state)
     static char ids[N][KMS_KEY_ID_LEN + 1];
     for (int i = 0; i < N; i++) {
         const kms_key_t *k = NULL;
-        assert_int_equal(kms_keys_issue(t, "call", CALLER, CALLEE, &k), KMS_KEYS_OK);
+        char call[16];
+        snprintf(call, sizeof call, "call-%d", i); /* one key per call (max_keys_per_call) */
+        assert_int_equal(kms_keys_issue(t, call, CALLER, CALLEE, &k), KMS_KEYS_OK);
         memcpy(ids[i], k->key_id, sizeof ids[i]);
         if (i == N / 2 - 1)
             fake_now += 500; /* the second half is issued 500 ms later */
@@ -215,6 +217,55 @@ static void test_full(void **state)
     fake_now += 1000; /* both expire: a full table sweeps before refusing */
     assert_int_equal(kms_keys_issue(t, "c3", CALLER, CALLEE, &k), KMS_KEYS_OK);
     assert_int_equal(kms_keys_count(t), 1);
+    kms_keys_free(t);
+}
+
+/* One call: at most max_per_call live keys (3,000 keys for one call once fit); deleting or expiry makes room. */
+static void test_per_call_limit(void **state)
+{
+    (void)state;
+    fake_now = 1000;
+    kms_keys_cfg_t cfg = {.ttl_ms = 1000, .max_per_call = 2, .clock = fake_clock, .clock_ud = &fake_now};
+    kms_keys_t *t = kms_keys_new(&cfg);
+    assert_non_null(t);
+    const kms_key_t *k = NULL;
+    assert_int_equal(kms_keys_issue(t, "c1", CALLER, CALLEE, &k), KMS_KEYS_OK);
+    char first[KMS_KEY_ID_LEN + 1];
+    strcpy(first, k->key_id);
+    assert_int_equal(kms_keys_issue(t, "c1", CALLER, CALLEE, &k), KMS_KEYS_OK);
+    assert_int_equal(kms_keys_issue(t, "c1", CALLER, CALLEE, &k), KMS_KEYS_CALL_LIMIT);
+    assert_int_equal(kms_keys_issue(t, "c1", OTHER, CALLEE, &k), KMS_KEYS_CALL_LIMIT); /* per call, whoever asks */
+    assert_int_equal(kms_keys_issue(t, "c2", CALLER, CALLEE, &k), KMS_KEYS_OK);       /* other calls unaffected */
+    assert_int_equal(kms_keys_delete(t, first, CALLER), KMS_KEYS_OK);
+    assert_int_equal(kms_keys_issue(t, "c1", CALLER, CALLEE, &k), KMS_KEYS_OK);
+    fake_now += 1000; /* all expire: counted keys are swept before a refusal */
+    assert_int_equal(kms_keys_issue(t, "c1", CALLER, CALLEE, &k), KMS_KEYS_OK);
+    assert_int_equal(kms_keys_issue(t, "c1", CALLER, CALLEE, &k), KMS_KEYS_OK);
+    assert_int_equal(kms_keys_issue(t, "c1", CALLER, CALLEE, &k), KMS_KEYS_CALL_LIMIT);
+    assert_string_equal(kms_keys_result_str(KMS_KEYS_CALL_LIMIT), "keys_per_call_limit");
+    kms_keys_free(t);
+}
+
+/* One caller: at most max_per_requester live keys over all its calls; other callers are not affected. */
+static void test_per_requester_limit(void **state)
+{
+    (void)state;
+    fake_now = 1000;
+    kms_keys_cfg_t cfg = {.ttl_ms = 1000, .max_per_requester = 3, .clock = fake_clock, .clock_ud = &fake_now};
+    kms_keys_t *t = kms_keys_new(&cfg);
+    assert_non_null(t);
+    const kms_key_t *k = NULL;
+    char call[16];
+    for (int i = 0; i < 3; i++) {
+        snprintf(call, sizeof call, "c%d", i);
+        assert_int_equal(kms_keys_issue(t, call, CALLER, CALLEE, &k), KMS_KEYS_OK);
+    }
+    assert_int_equal(kms_keys_issue(t, "c9", CALLER, CALLEE, &k), KMS_KEYS_USER_LIMIT);
+    assert_int_equal(kms_keys_issue(t, "c9", OTHER, CALLEE, &k), KMS_KEYS_OK);
+    fake_now += 500;
+    assert_int_equal(kms_keys_issue(t, "c8", CALLER, CALLEE, &k), KMS_KEYS_USER_LIMIT);
+    fake_now += 500;
+    assert_int_equal(kms_keys_issue(t, "c8", CALLER, CALLEE, &k), KMS_KEYS_OK);
     kms_keys_free(t);
 }
 
@@ -300,7 +351,8 @@ int main(void)
         cmocka_unit_test(test_single_release), cmocka_unit_test(test_wrong_callee),
         cmocka_unit_test(test_key_id_exact_match), cmocka_unit_test(test_ttl),
         cmocka_unit_test(test_sweep_order), cmocka_unit_test(test_delete),
-        cmocka_unit_test(test_full), cmocka_unit_test(test_as_verdict), cmocka_unit_test(test_format_time),
+        cmocka_unit_test(test_full), cmocka_unit_test(test_per_call_limit), cmocka_unit_test(test_per_requester_limit),
+        cmocka_unit_test(test_as_verdict), cmocka_unit_test(test_format_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -109,6 +109,19 @@ static void test_percent_decode(void **state)
     assert_string_equal(b, "%");
 }
 
+static void test_target_control_char(void **state)
+{
+    (void)state;
+    assert_int_equal(sbi_target_control_char("/nudm-uecm/v1/imsi-001010000000001/x?fields=a%20b"), -1);
+    assert_int_equal(sbi_target_control_char("/a/imsi-1%00garbage"), 9);
+    assert_int_equal(sbi_target_control_char("/a/%0a"), 3);
+    assert_int_equal(sbi_target_control_char("/a/%7F"), 3);
+    assert_int_equal(sbi_target_control_char("/a/\x01"), 3);
+    assert_int_equal(sbi_target_control_char("/a?x=%1f"), 5);
+    assert_int_equal(sbi_target_control_char("/a/%zz%0"), -1); /* not an escape: kept as is, and harmless */
+    assert_int_equal(sbi_target_control_char("/caf%C3%A9"), -1); /* UTF-8 above 0x7f is not a control */
+}
+
 static void test_problem_full(void **state)
 {
     (void)state;
@@ -286,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_router_405_allow),
         cmocka_unit_test(test_router_bad_patterns),
         cmocka_unit_test(test_percent_decode),
+        cmocka_unit_test(test_target_control_char),
         cmocka_unit_test(test_problem_full),
         cmocka_unit_test(test_problem_minimal),
         cmocka_unit_test(test_problem_invalid_params_capped),
