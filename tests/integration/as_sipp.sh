@@ -148,9 +148,18 @@ else:
            % (ruri, port, port, user, d, ruri, port, port))
 s.sendto(msg.encode(), ("127.0.0.1", as_port))
 while True:
-    code = int(s.recv(65535).split(b" ", 2)[1])
+    resp = s.recv(65535)
+    code = int(resp.split(b" ", 2)[1])
     if code >= 200:
-        print(code); break
+        break
+# The ACK of a non-2xx final response (RFC 3261 §17.1.1.3): without it the AS retransmits the response for 32 s
+# to this port, where a later sipp UAS would take it for a stray message.
+if code >= 300 and ruri != "garbage":
+    to = next(l for l in resp.decode().split("\r\n") if l.lower().startswith("to:"))
+    ack = msg.split("\r\n\r\n")[0].replace("INVITE %s SIP/2.0" % ruri, "ACK %s SIP/2.0" % ruri, 1)
+    ack = "\r\n".join(to if l.startswith("To:") else l for l in ack.split("\r\n"))
+    s.sendto((ack.replace("CSeq: 1 INVITE", "CSeq: 1 ACK") + "\r\n\r\n").encode(), ("127.0.0.1", as_port))
+print(code)
 PY
 }
 check "INVITE from an address the caller did not register from: 403" \
