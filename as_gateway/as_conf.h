@@ -14,6 +14,7 @@
 
 #include "as_checks.h"
 #include "core/log.h"
+#include "overload.h"
 #include "sbi/sbi_url.h"
 
 typedef struct {
@@ -34,6 +35,9 @@ typedef struct {
     char *attachment_source;
     long lookup_timeout_ms;
     bool checks;               /* false: tagged INVITEs are forwarded stripped, no lookups (development aid) */
+    long max_transactions;     /* SIP transaction table size */
+    long max_calls;            /* call table size */
+    long overload_transactions_pct, overload_calls_pct, overload_lag_ms, retry_after_s; /* overload.h */
     char *log_level_name;
     log_level_t log_level;
     /* parsed */
@@ -45,6 +49,7 @@ typedef struct {
     uint16_t hss_port;
     char peer_host[AS_DIAM_PEERS_MAX][SBI_HOST_MAX];
     as_checks_conf_t checks_conf; /* strings borrowed from the fields above */
+    overload_conf_t overload;
 } as_conf_t;
 
 typedef enum { AS_CONF_OK = 0, AS_CONF_EXIT_OK, AS_CONF_BAD } as_conf_result_t;

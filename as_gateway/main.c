@@ -65,7 +65,8 @@ static int open_all(const as_conf_t *c, as_app_t *app)
 {
     char err[256] = "out of memory";
     sbi_server_config_t sc = {.name = "as-sbi"};
-    if (!(app->metrics = metrics_new()) || !(app->reg = registrar_new(0)) || !(app->calls = call_table_new(0)))
+    if (!(app->metrics = metrics_new()) || !(app->reg = registrar_new(0)) ||
+        !(app->calls = call_table_new(c->overload.calls_max)))
         return fprintf(stderr, "mihua-as: %s\n", err), 1;
     if (c->checks && !(app->checks = as_checks_new(app->base, &c->checks_conf, app->metrics, err, sizeof err)))
         return fprintf(stderr, "mihua-as: encryption checks: %s\n", err), 1;
@@ -73,7 +74,8 @@ static int open_all(const as_conf_t *c, as_app_t *app)
                         c->checks_conf.attachment_source != AS_POLICY_UDM) &&
         as_checks_wait_hss(app->checks, AS_HSS_WAIT_MS) != 0)
         log_warn("as", "no Diameter peer connected yet: HSS lookups fail (calls go on plain) until one is");
-    proxy_conf_t pc = {app->base, c->sip_host, c->sip_port, app->reg, app->calls, app->checks, app->metrics};
+    proxy_conf_t pc = {app->base,   c->sip_host,   c->sip_port,  app->reg,
+                       app->calls,  app->checks,   app->metrics, &c->overload};
     if (!(app->proxy = proxy_new(&pc, err, sizeof err)))
         return fprintf(stderr, "mihua-as: sip: %s\n", err), 1;
     if (!(app->srv = sbi_server_new(app->base, &sc)) ||

@@ -71,6 +71,18 @@ sip_msg_t *pfwd_request(proxy_t *p, pfwd_t *pf)
     return m;
 }
 
+void proxy_reply_stateless(proxy_t *p, sip_msg_t *req, const sip_addr_t *src, int status, const char *reason,
+                           const char *extra)
+{
+    char out[PROXY_REPLY_MAX];
+    sip_addr_t dst;
+    sip_reply_opts_t o = {.to_tag = p->to_tag, .extra = extra};
+    int n = sip_reply_build(req, status, reason, &o, out, sizeof out);
+    if (n < 0 || sip_addr_resp_dest(req, src, &dst) != 0 || sip_transport_send(p->tp, &dst, out, (size_t)n) != 0)
+        log_debug(PROXY_LOG, "%.*s %.*s: the stateless %d could not be sent", req->method_str.len,
+                  req->method_str.s, req->call_id.len, req->call_id.s, status);
+}
+
 int proxy_reply(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason, const char *extra)
 {
     char out[PROXY_REPLY_MAX];
@@ -153,6 +165,22 @@ static void proxy_register(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const s
 }
 
 /* ---------------------------------------------------------------- transaction user callbacks */
+
+/* Admission control before any state exists: only a new call (an out-of-dialog INVITE) can be shed; everything
+ * that belongs to an admitted call (in-dialog requests, CANCEL, ACK) and REGISTER is always let through. */
+static bool on_admit(void *ctx, sip_msg_t *req, const sip_addr_t *src)
+{
+    proxy_t *p = ctx;
+    char extra[64];
+    if (!p->ovl || req->method != SIP_METHOD_INVITE || req->to.tag.s)
+        return true;
+    overload_reason_t r = overload_admit(p->ovl, sip_txn_count(p->tl), call_table_count(p->calls));
+    if (r == OVERLOAD_NONE)
+        return true;
+    snprintf(extra, sizeof extra, "Retry-After: %u\r\n", overload_retry_after_s(p->ovl));
+    proxy_reply_stateless(p, req, src, 503, "Service Unavailable", extra);
+    return false;
+}
 
 static void on_request(void *ctx, sip_txn_id_t id, sip_msg_t *req, const sip_addr_t *src)
 {
@@ -263,6 +291,8 @@ static void proxy_metrics_init(proxy_t *p, metrics_t *m)
     p->m.hss_open = metrics_gauge(m, "mihua_as_hss_peer_open", NULL,
                                   "1 while some Sh peer (an HSS, or a relay) is connected; calls meanwhile get "
                                   "Sh answers");
+    p->m.dropped = metrics_counter(m, "mihua_as_requests_dropped_total", NULL,
+                                 "requests dropped unanswered because the transaction table was full");
 }
 
 void proxy_refresh_metrics(void *proxy)
@@ -275,6 +305,9 @@ void proxy_refresh_metrics(void *proxy)
     metric_set(p->m.bindings, (int64_t)registrar_binding_count(p->reg));
     metric_set(p->m.pending, (int64_t)p->pending_invites);
     metric_set(p->m.hss_open, as_checks_hss_open(p->checks) ? 1 : 0);
+    uint64_t dropped = sip_txn_dropped(p->tl);
+    metric_add(p->m.dropped, dropped - p->dropped_counted);
+    p->dropped_counted = dropped;
     as_checks_refresh_metrics(p->checks);
 }
 
@@ -314,19 +347,35 @@ static int proxy_bind(proxy_t *p, const char *host, int port)
     return -1;
 }
 
-static int proxy_start_txn(proxy_t *p)
+static int proxy_start_txn(proxy_t *p, const overload_conf_t *oc)
 {
     sip_txn_io_t io = {sip_transport_send, p->tp};
-    sip_txn_tu_t tu = {on_request, on_response, on_timeout, on_transport_error, on_terminated, on_stray_response, p};
+    sip_txn_tu_t tu = {on_request,    on_response,       on_timeout, on_transport_error,
+                       on_terminated, on_stray_response, on_admit,   p};
+    sip_txn_conf_t tc;
+    sip_txn_conf_default(&tc);
+    if (oc)
+        tc.max_txns = (uint32_t)oc->txn_max;
     if (!(p->te = sip_timer_event_new(p->base)))
         return -1;
     sip_clock_t clock = sip_timer_event_clock(p->te);
-    if (!(p->tl = sip_txn_layer_new(NULL, &clock, &io, &tu)))
+    if (!(p->tl = sip_txn_layer_new(&tc, &clock, &io, &tu)))
         return -1;
     sip_timer_event_attach(p->te, p->tl);
     struct timeval tv = {PROXY_SWEEP_MS / 1000, 0};
     p->sweep_ev = event_new(p->base, -1, EV_PERSIST, on_sweep, p);
     return p->sweep_ev && event_add(p->sweep_ev, &tv) == 0 ? 0 : -1;
+}
+
+/* What the operator sized, and the sustained call rate it allows (RFC timers decide how long state lives). */
+static void proxy_log_capacity(const proxy_t *p)
+{
+    if (!p->ovl)
+        return;
+    log_info(PROXY_LOG, "capacity: %zu transactions, new calls shed above %zu (~%u calls/s sustained at %d "
+             "transaction-seconds per UDP call), retry after %u s",
+             sip_txn_capacity(p->tl), overload_txn_mark(p->ovl), overload_sustained_cps(p->ovl),
+             OVERLOAD_TXN_SECONDS_PER_CALL, overload_retry_after_s(p->ovl));
 }
 
 proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
@@ -349,9 +398,12 @@ proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
     } else if (proxy_bind(p, conf->host, conf->port) != 0) {
         snprintf(err, errlen, "cannot bind SIP UDP and TCP on %s:%d", conf->host, conf->port);
-    } else if (proxy_start_txn(p) != 0) {
+    } else if (proxy_start_txn(p, conf->overload) != 0) {
         snprintf(err, errlen, "cannot start the SIP transaction layer");
+    } else if (conf->overload && !(p->ovl = overload_new(p->base, conf->overload, conf->metrics))) {
+        snprintf(err, errlen, "out of memory");
     } else {
+        proxy_log_capacity(p);
         return p;
     }
     proxy_free(p);
@@ -367,6 +419,7 @@ void proxy_free(proxy_t *p)
     if (p->te)
         sip_timer_event_attach(p->te, NULL);
     sip_txn_layer_free(p->tl); /* on_terminated frees every pfwd_t and cancels its check */
+    overload_free(p->ovl);
     sip_timer_event_free(p->te);
     sip_transport_free(p->tp);
     free(p->scratch);

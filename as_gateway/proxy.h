@@ -2,7 +2,8 @@
  * proxy — mihua-as's SIP side: registrar front end and transaction-stateful proxy (RFC 3261 §10.3, §16; DESIGN
  * §2), with the encryption checks of DESIGN §3 on tagged INVITEs and the call table of DESIGN §4.
  *
- *   proxy_t *p = proxy_new(&conf, err, sizeof err);   // binds UDP and TCP on one port, runs on conf.base
+ *   proxy_t *p = proxy_new(&conf, err, sizeof err);   // binds UDP and TCP on one port, runs on conf.base;
+ *                                                     // new INVITEs over the overload marks get a stateless 503
  *   ... event loop ...
  *   proxy_drain(p);                                   // SIGTERM: new INVITEs get 503
  *   while (proxy_pending_invites(p)) ...              // let the INVITEs in progress get their final answers
@@ -17,6 +18,7 @@
 #include "as_checks.h"
 #include "call_table.h"
 #include "core/metrics.h"
+#include "overload.h"
 #include "registrar.h"
 
 typedef struct {
@@ -27,6 +29,7 @@ typedef struct {
     call_table_t *calls;  /* borrowed */
     as_checks_t *checks;  /* borrowed; NULL disables the checks (tagged INVITEs are then forwarded stripped) */
     metrics_t *metrics;   /* borrowed; NULL for none */
+    const overload_conf_t *overload; /* table size and admission marks; NULL: defaults, no admission control */
 } proxy_conf_t;
 
 typedef struct proxy proxy_t;

@@ -49,6 +49,7 @@ typedef struct {
     metric_t *registers;                     /* REGISTER requests answered */
     metric_t *txns, *calls, *bindings, *pending; /* gauges, set by proxy_refresh_metrics */
     metric_t *hss_open;                      /* 1 while the Diameter peer to the HSS is OPEN (RFC 6733 §5.6) */
+    metric_t *dropped;                       /* requests dropped unanswered on a full transaction table */
 } proxy_metrics_t;
 
 typedef struct pfwd pfwd_t;
@@ -92,17 +93,23 @@ struct proxy {
     registrar_t *reg;
     call_table_t *calls;
     as_checks_t *checks;
+    overload_t *ovl;    /* owned; NULL: no admission control */
     proxy_metrics_t m;
     sip_msg_t *scratch; /* re-parse of held requests (the transport's own message is borrowed) */
     sip_lumps_t *lumps;
     char *out;          /* an edited message */
     char to_tag[PROXY_TAG_MAX];
     size_t pending_invites;
+    uint64_t dropped_counted; /* sip_txn_dropped() already added to m.dropped */
     bool draining;
 };
 
 /* proxy.c */
 uint64_t proxy_now_ms(void);
+/* Answers req statelessly (no transaction: a shed INVITE, §16.7 lets a proxy do so); the ACK it draws is
+ * absorbed by proxy_ack (its To tag is ours). */
+void proxy_reply_stateless(proxy_t *p, sip_msg_t *req, const sip_addr_t *src, int status, const char *reason,
+                           const char *extra);
 pfwd_t *pfwd_new(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src);
 /* Parses pf->req into p->scratch. Returns it, or NULL. */
 sip_msg_t *pfwd_request(proxy_t *p, pfwd_t *pf);

@@ -60,6 +60,8 @@ void proxy_ack(proxy_t *p, sip_msg_t *ack)
     sip_addr_t dst;
     if (ack->max_forwards == 0 || sip_txn_branch_new(p->tl, branch, sizeof branch) < 0)
         return;
+    if (ack->to.tag.len == (int)strlen(p->to_tag) && memcmp(ack->to.tag.s, p->to_tag, (size_t)ack->to.tag.len) == 0)
+        return; /* the ACK of a final we sent statelessly (a shed INVITE): it ends here */
     int r = proxy_next_route(ack, &p->self);
     const sip_uri_t *next = r >= 0 ? &ack->route[r].uri : &ack->ruri;
     if (proxy_uri_dest(next, &dst) != 0 || (r < 0 && proxy_uri_is_self(&p->self, next)))

@@ -26,6 +26,7 @@
 #define SIP_TXN_TIMERS_PER_TXN 2 /* t_retx and t_life */
 #define SIP_TXN_REFUSE_MAX 4096  /* a stateless 400 (Vias of the request + a Warning) */
 #define SIP_TXN_NO_DUE UINT64_MAX
+#define SIP_TXN_DROP_LOG_MS 1000 /* a full table drops many requests a second: one line per second says how many */
 
 void sip_txn_conf_default(sip_txn_conf_t *conf) {
     conf->t1_ms = SIP_TXN_T1_MS;
@@ -193,6 +194,19 @@ static void sip_txn_refuse(sip_txn_layer_t *tl, sip_msg_t *req, const sip_addr_t
         (void)sip_txn_send(tl, &tmp, out, (size_t)n);
 }
 
+/* Nothing can answer a request when no transaction can hold the answer: count it, say so once a second. */
+static void sip_txn_note_drop(sip_txn_layer_t *tl, const sip_msg_t *req) {
+    uint64_t now = sip_txn_now(tl);
+    tl->dropped++;
+    if (tl->drop_log_ms != 0 && now - tl->drop_log_ms < SIP_TXN_DROP_LOG_MS)
+        return;
+    log_warn(SIP_TXN_LOG, "transaction table full (%u): %" PRIu64 " requests dropped unanswered since the last "
+             "report (%" PRIu64 " in all; last %.*s)", tl->conf.max_txns, tl->dropped - tl->dropped_logged,
+             tl->dropped, req->method_str.len, req->method_str.s);
+    tl->dropped_logged = tl->dropped;
+    tl->drop_log_ms = now ? now : 1;
+}
+
 static void sip_txn_recv_new_request(sip_txn_layer_t *tl, sip_msg_t *req, const sip_addr_t *src,
                                      const sip_txn_key_t *key) {
     if (req->method == SIP_METHOD_ACK) { /* the ACK of a 2xx: end to end, no transaction (§17.1.1.3) */
@@ -204,10 +218,11 @@ static void sip_txn_recv_new_request(sip_txn_layer_t *tl, sip_msg_t *req, const 
     sip_addr_t peer;
     if (sip_addr_resp_dest(req, src, &peer) < 0)
         return;
+    if (tl->tu.on_admit && !tl->tu.on_admit(tl->tu.ctx, req, src))
+        return;
     sip_txn_t *txn = sip_txn_new(tl, kind, key);
     if (!txn) {
-        log_warn(SIP_TXN_LOG, "transaction table full (%u); %.*s dropped", tl->conf.max_txns,
-                 req->method_str.len, req->method_str.s);
+        sip_txn_note_drop(tl, req);
         return;
     }
     txn->peer = peer;
@@ -343,6 +358,14 @@ const char *sip_txn_state_str(sip_txn_state_t s) {
 
 size_t sip_txn_count(const sip_txn_layer_t *tl) {
     return tl ? tl->table.count : 0;
+}
+
+size_t sip_txn_capacity(const sip_txn_layer_t *tl) {
+    return tl ? tl->conf.max_txns : 0;
+}
+
+uint64_t sip_txn_dropped(const sip_txn_layer_t *tl) {
+    return tl ? tl->dropped : 0;
 }
 
 /* ---- timers ---- */

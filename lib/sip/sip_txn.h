@@ -81,6 +81,10 @@ typedef struct {
     void (*on_terminated)(void *ctx, sip_txn_id_t id, void *tu_data);
     /* A response matching no client transaction (e.g. a 2xx retransmission after Timer M; §16.7 forwards it). */
     void (*on_stray_response)(void *ctx, sip_msg_t *resp, const sip_addr_t *src);
+    /* Admission: a request that would create a server transaction (not a retransmission, not an ACK). Returning
+     * false means the TU has answered it statelessly (e.g. 503 under overload) and no state is created; its
+     * retransmissions come here again. NULL admits everything. */
+    bool (*on_admit)(void *ctx, sip_msg_t *req, const sip_addr_t *src);
     void *ctx;
 } sip_txn_tu_t;
 
@@ -115,6 +119,10 @@ void *sip_txn_get_tu_data(sip_txn_layer_t *tl, sip_txn_id_t id);
 sip_txn_state_t sip_txn_state(sip_txn_layer_t *tl, sip_txn_id_t id);
 const char *sip_txn_state_str(sip_txn_state_t s);
 size_t sip_txn_count(const sip_txn_layer_t *tl);
+/* Table size (conf.max_txns). */
+size_t sip_txn_capacity(const sip_txn_layer_t *tl);
+/* Requests dropped without an answer because the table was full (each counted, logged at most once a second). */
+uint64_t sip_txn_dropped(const sip_txn_layer_t *tl);
 
 /* Runs every timer due at the clock's now. */
 void sip_txn_tick(sip_txn_layer_t *tl);

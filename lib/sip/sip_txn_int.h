@@ -82,6 +82,9 @@ struct sip_txn_layer {
     uint64_t branch_counter;
     sip_msg_t *scratch; /* parse space for stored requests (ACK, 408, client start); never held across callbacks */
     sip_msg_t *scratch2;
+    uint64_t dropped;         /* requests dropped on a full table */
+    uint64_t dropped_logged;  /* of which already reported in a log line */
+    uint64_t drop_log_ms;     /* when the last such line was written */
 };
 
 /* sip_txn_table.c */
