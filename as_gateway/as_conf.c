@@ -29,7 +29,11 @@
 #define AS_MAX_CALLS_MAX 10000000              /* 10 M records: about 2 GB of call table, beyond any one box */
 #define AS_LAG_MARK_MS_MAX 10000
 #define AS_RETRY_AFTER_S_MAX 3600
-_Static_assert(SIP_TXN_MAX_DEFAULT == 262144 && CALL_TABLE_MAX_DEFAULT == 200000, "--help states these defaults");
+_Static_assert(SIP_TXN_MAX_DEFAULT == 262144 && CALL_TABLE_MAX_DEFAULT == 200000 &&
+               CALL_IDLE_MS_DEFAULT == 3600000, "--help states these defaults");
+#define AS_TIMER_C_S_DEFAULT 180             /* RFC 3261 §16.6 step 11: "greater than 3 minutes" */
+#define AS_TIMER_C_S_MAX 3600
+#define AS_CALL_IDLE_S_MAX (7 * 86400)
 #define AS_STR(x) AS_STR_(x)
 #define AS_STR_(x) #x
 
@@ -67,6 +71,10 @@ static const cli_option_t as_options[] = {
                                                  "default " AS_STR(OVERLOAD_LAG_MARK_MS_DEFAULT)},
     {"retry-after-s", "retry_after_s", "S", "Retry-After of the 503 to a shed INVITE; default "
                                             AS_STR(OVERLOAD_RETRY_AFTER_S_DEFAULT)},
+    {"timer-c-s", "timer_c_s", "S", "Timer C: a forwarded INVITE without a final this long is CANCELled "
+                                    "downstream and answered 408; default " AS_STR(AS_TIMER_C_S_DEFAULT)},
+    {"call-idle-s", "call_idle_s", "S", "a call record without in-dialog requests this long is closed; default "
+                                        "3600"},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
 
@@ -90,6 +98,9 @@ static const char as_epilogue[] =
     "so the transaction mark allows mark / 101 calls/s sustained: the start-up log line says how many.\n"
     "Counted in mihua_as_calls_shed_total{reason}; a request dropped on a full table in\n"
     "mihua_as_requests_dropped_total (and one log line a second).\n"
+    "State that ends by itself: a forwarded INVITE without a final response after timer_c_s (RFC 3261 §16.8)\n"
+    "is CANCELled downstream and answered 408 (mihua_as_timer_c_total); a call record without in-dialog requests\n"
+    "for call_idle_s is closed (mihua_as_call_records_expired_total).\n"
     "\n"
     "Prints 'READY mihua-as sip=ADDR:PORT sbi=URL diameter=ID@ADDR:PORT' once listening (port 0: client only).\n"
     "SIGTERM: new INVITEs get 503, INVITEs in progress get their answers, exit 0. SIGHUP: nothing to reload\n"
@@ -244,6 +255,8 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
         {.name = "overload_calls_pct", .type = CFG_INT, .dst = &c->overload_calls_pct, .min = 1, .max = 100},
         {.name = "overload_lag_ms", .type = CFG_INT, .dst = &c->overload_lag_ms, .min = 0, .max = AS_LAG_MARK_MS_MAX},
         {.name = "retry_after_s", .type = CFG_INT, .dst = &c->retry_after_s, .min = 1, .max = AS_RETRY_AFTER_S_MAX},
+        {.name = "timer_c_s", .type = CFG_INT, .dst = &c->timer_c_s, .min = 1, .max = AS_TIMER_C_S_MAX},
+        {.name = "call_idle_s", .type = CFG_INT, .dst = &c->call_idle_s, .min = 1, .max = AS_CALL_IDLE_S_MAX},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
     };
     const cli_spec_t spec = {
@@ -266,6 +279,8 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
     c->overload_calls_pct = OVERLOAD_CALLS_MARK_PCT_DEFAULT;
     c->overload_lag_ms = OVERLOAD_LAG_MARK_MS_DEFAULT;
     c->retry_after_s = OVERLOAD_RETRY_AFTER_S_DEFAULT;
+    c->timer_c_s = AS_TIMER_C_S_DEFAULT;
+    c->call_idle_s = (long)(CALL_IDLE_MS_DEFAULT / 1000);
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return AS_CONF_EXIT_OK;

@@ -38,6 +38,8 @@ typedef struct {
     long max_transactions;     /* SIP transaction table size */
     long max_calls;            /* call table size */
     long overload_transactions_pct, overload_calls_pct, overload_lag_ms, retry_after_s; /* overload.h */
+    long timer_c_s;            /* RFC 3261 §16.6 step 11 */
+    long call_idle_s;          /* a call record without in-dialog traffic this long is closed */
     char *log_level_name;
     log_level_t log_level;
     /* parsed */

@@ -74,8 +74,10 @@ static int open_all(const as_conf_t *c, as_app_t *app)
                         c->checks_conf.attachment_source != AS_POLICY_UDM) &&
         as_checks_wait_hss(app->checks, AS_HSS_WAIT_MS) != 0)
         log_warn("as", "no Diameter peer connected yet: HSS lookups fail (calls go on plain) until one is");
-    proxy_conf_t pc = {app->base,   c->sip_host,   c->sip_port,  app->reg,
-                       app->calls,  app->checks,   app->metrics, &c->overload};
+    proxy_conf_t pc = {.base = app->base, .host = c->sip_host, .port = c->sip_port, .reg = app->reg,
+                       .calls = app->calls, .checks = app->checks, .metrics = app->metrics,
+                       .overload = &c->overload, .timer_c_ms = (unsigned)c->timer_c_s * 1000u,
+                       .call_idle_ms = (uint64_t)c->call_idle_s * 1000u};
     if (!(app->proxy = proxy_new(&pc, err, sizeof err)))
         return fprintf(stderr, "mihua-as: sip: %s\n", err), 1;
     if (!(app->srv = sbi_server_new(app->base, &sc)) ||

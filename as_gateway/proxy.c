@@ -6,12 +6,12 @@
  * contexts; proxy_invite.c is the out-of-dialog INVITE (caller trust, callee lookup, encryption checks, CANCEL);
  * proxy_route.c forwards everything else and the responses; proxy_fwd.c holds the pure message edits.
  *
- * Trade-offs: no forking (the newest binding of the callee gets the call); no Timer C (a callee that never
- * answers holds the INVITE until the caller CANCELs); requests addressed to the AS itself that are not REGISTER
- * are proxied like any other (and usually end in 404).
+ * Trade-offs: no forking (the newest binding of the callee gets the call); requests addressed to the AS itself
+ * that are not REGISTER are proxied like any other (and usually end in 404).
  */
 #include "proxy_int.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +54,7 @@ pfwd_t *pfwd_new(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t 
 static void pfwd_free(proxy_t *p, pfwd_t *pf)
 {
     proxy_check_abort(p, pf);
+    proxy_timer_c_free(pf);
     if (pf->method == SIP_METHOD_INVITE && !pf->final_sent)
         p->pending_invites--;
     free(pf->req);
@@ -96,8 +97,8 @@ int proxy_reply(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const 
 void pfwd_final(proxy_t *p, pfwd_t *pf, int status)
 {
     if (pf->method == SIP_METHOD_INVITE) {
-        if (status >= 200 && status < 300)
-            call_table_set_state(p->calls, pf->call_id, CALL_CONFIRMED);
+        if (status >= 200 && status < 300 && call_table_set_state(p->calls, pf->call_id, CALL_CONFIRMED) == 0)
+            (void)call_table_touch(p->calls, pf->call_id, proxy_now_ms());
         else if (status >= 300)
             call_table_remove(p->calls, pf->call_id);
     } else if (pf->method == SIP_METHOD_BYE && status >= 200) {
@@ -143,6 +144,7 @@ int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc)
     if (sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->dst, pf, &pf->cid) != 0)
         return -1;
     pf->refs++;
+    proxy_timer_c_start(p, pf);
     return 0;
 }
 
@@ -293,6 +295,10 @@ static void proxy_metrics_init(proxy_t *p, metrics_t *m)
                                   "Sh answers");
     p->m.dropped = metrics_counter(m, "mihua_as_requests_dropped_total", NULL,
                                  "requests dropped unanswered because the transaction table was full");
+    p->m.timer_c = metrics_counter(m, "mihua_as_timer_c_total", NULL,
+                                   "forwarded INVITEs ended by Timer C: CANCEL downstream, 408 upstream");
+    p->m.expired = metrics_counter(m, "mihua_as_call_records_expired_total", NULL,
+                                   "call records closed after call_idle_s without in-dialog traffic");
 }
 
 void proxy_refresh_metrics(void *proxy)
@@ -319,9 +325,14 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     uint64_t now = proxy_now_ms();
-    size_t b = registrar_sweep(p->reg, now), c = call_table_sweep(p->calls, now);
-    if (b || c)
-        log_debug(PROXY_LOG, "swept %zu expired bindings, %zu over-age call records", b, c);
+    size_t b = registrar_sweep(p->reg, now), c = call_table_sweep(p->calls, now, p->call_idle_ms);
+    if (c && p->m.expired)
+        metric_add(p->m.expired, c);
+    if (c)
+        log_info(PROXY_LOG, "closed %zu call records without in-dialog traffic for %" PRIu64 " ms", c,
+                 p->call_idle_ms);
+    if (b)
+        log_debug(PROXY_LOG, "swept %zu expired bindings", b);
 }
 
 /* UDP first (port 0 lets the kernel pick), then TCP on the same port; with port 0 a port taken for TCP is
@@ -362,7 +373,9 @@ static int proxy_start_txn(proxy_t *p, const overload_conf_t *oc)
     if (!(p->tl = sip_txn_layer_new(&tc, &clock, &io, &tu)))
         return -1;
     sip_timer_event_attach(p->te, p->tl);
-    struct timeval tv = {PROXY_SWEEP_MS / 1000, 0};
+    uint64_t sweep_ms = p->call_idle_ms / 2 < PROXY_SWEEP_MS ? p->call_idle_ms / 2 : PROXY_SWEEP_MS;
+    sweep_ms = sweep_ms < PROXY_SWEEP_MIN_MS ? PROXY_SWEEP_MIN_MS : sweep_ms;
+    struct timeval tv = {(time_t)(sweep_ms / 1000), (suseconds_t)(sweep_ms % 1000 * 1000)};
     p->sweep_ev = event_new(p->base, -1, EV_PERSIST, on_sweep, p);
     return p->sweep_ev && event_add(p->sweep_ev, &tv) == 0 ? 0 : -1;
 }
@@ -389,6 +402,8 @@ proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
     p->reg = conf->reg;
     p->calls = conf->calls;
     p->checks = conf->checks;
+    p->timer_c_ms = conf->timer_c_ms;
+    p->call_idle_ms = conf->call_idle_ms ? conf->call_idle_ms : CALL_IDLE_MS_DEFAULT;
     snprintf(p->to_tag, sizeof p->to_tag, "as%08lx", (unsigned long)((uint64_t)time(NULL) ^ (uintptr_t)p));
     proxy_metrics_init(p, conf->metrics);
     p->scratch = malloc(sizeof *p->scratch);

@@ -30,6 +30,8 @@ typedef struct {
     as_checks_t *checks;  /* borrowed; NULL disables the checks (tagged INVITEs are then forwarded stripped) */
     metrics_t *metrics;   /* borrowed; NULL for none */
     const overload_conf_t *overload; /* table size and admission marks; NULL: defaults, no admission control */
+    unsigned timer_c_ms;  /* RFC 3261 §16.6 step 11; 0: none */
+    uint64_t call_idle_ms; /* call records without in-dialog traffic this long are closed; 0: CALL_IDLE_MS_DEFAULT */
 } proxy_conf_t;
 
 typedef struct proxy proxy_t;

@@ -20,7 +20,8 @@
 #define PROXY_LOG "as"
 #define PROXY_OUT_MAX (SIP_MAX_MSG_SIZE + SIP_LUMP_ARENA) /* an edited message: the largest input plus our lumps */
 #define PROXY_REPLY_MAX 16384  /* a local reply: the request's Vias, From, To, Call-ID, CSeq and our headers */
-#define PROXY_SWEEP_MS 10000   /* expired bindings and over-age call records are swept this often */
+#define PROXY_SWEEP_MS 10000   /* expired bindings and idle call records are swept this often at most... */
+#define PROXY_SWEEP_MIN_MS 100 /* ...and at half the call idle time, but never more often than this */
 #define PROXY_BIND_ATTEMPTS 32 /* port 0: tries to find a port free for both UDP and TCP */
 #define PROXY_TAG_MAX 24       /* our To tag for local final responses */
 
@@ -50,9 +51,14 @@ typedef struct {
     metric_t *txns, *calls, *bindings, *pending; /* gauges, set by proxy_refresh_metrics */
     metric_t *hss_open;                      /* 1 while the Diameter peer to the HSS is OPEN (RFC 6733 §5.6) */
     metric_t *dropped;                       /* requests dropped unanswered on a full transaction table */
+    metric_t *timer_c;                       /* INVITEs ended by Timer C */
+    metric_t *expired;                       /* call records closed after the idle time */
 } proxy_metrics_t;
 
 typedef struct pfwd pfwd_t;
+
+/* Timer C of a forwarded INVITE (proxy_timer_c.c has the diagram). */
+typedef enum { PFWD_TC_OFF = 0, PFWD_TC_RUNNING, PFWD_TC_CANCELLING } pfwd_tc_state_t;
 
 /* The encryption check's callback argument (heap): who to wake, by id. */
 typedef struct {
@@ -81,6 +87,8 @@ struct pfwd {
     bool cancel_pending;      /* CANCEL received before any provisional */
     const char *strip_reason; /* the tag was stripped for this (static as_decide reason): told upstream in a
                                  Warning on every response (sip_voenc.h); NULL when kept or never tagged */
+    struct event *timer_c;    /* INVITEs: owned, freed with the pfwd_t */
+    pfwd_tc_state_t tc_state;
 };
 
 struct proxy {
@@ -94,6 +102,8 @@ struct proxy {
     call_table_t *calls;
     as_checks_t *checks;
     overload_t *ovl;    /* owned; NULL: no admission control */
+    unsigned timer_c_ms;   /* 0: no Timer C */
+    uint64_t call_idle_ms; /* call records without in-dialog traffic this long are closed */
     proxy_metrics_t m;
     sip_msg_t *scratch; /* re-parse of held requests (the transport's own message is borrowed) */
     sip_lumps_t *lumps;
@@ -127,6 +137,12 @@ void proxy_invite(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t
 void proxy_cancel(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req);
 void proxy_send_cancel(proxy_t *p, pfwd_t *pf);
 void proxy_check_abort(proxy_t *p, pfwd_t *pf);
+
+/* proxy_timer_c.c */
+void proxy_timer_c_start(proxy_t *p, pfwd_t *pf);
+/* A response from downstream: a 101-199 re-arms, a final stops it. */
+void proxy_timer_c_response(proxy_t *p, pfwd_t *pf, int status);
+void proxy_timer_c_free(pfwd_t *pf);
 
 /* proxy_route.c */
 void proxy_forward(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src);

@@ -43,6 +43,8 @@ void proxy_forward(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_
         proxy_reply(p, sid, req, 500, "Server Internal Error", NULL);
         return;
     }
+    if (req->to.tag.s) /* in-dialog: the call is alive (a session-timer refresh is one such request) */
+        (void)call_table_touch(p->calls, pf->call_id, proxy_now_ms());
     int status = route_target(p, pf, req);
     if (status == 404) {
         pfwd_reply(p, pf, 404, "Not Found");
@@ -62,6 +64,9 @@ void proxy_ack(proxy_t *p, sip_msg_t *ack)
         return;
     if (ack->to.tag.len == (int)strlen(p->to_tag) && memcmp(ack->to.tag.s, p->to_tag, (size_t)ack->to.tag.len) == 0)
         return; /* the ACK of a final we sent statelessly (a shed INVITE): it ends here */
+    char call_id[CALL_ID_MAX];
+    sip_str_copy(ack->call_id, call_id, sizeof call_id);
+    (void)call_table_touch(p->calls, call_id, proxy_now_ms());
     int r = proxy_next_route(ack, &p->self);
     const sip_uri_t *next = r >= 0 ? &ack->route[r].uri : &ack->ruri;
     if (proxy_uri_dest(next, &dst) != 0 || (r < 0 && proxy_uri_is_self(&p->self, next)))
@@ -84,6 +89,7 @@ static void route_response_stateless(proxy_t *p, sip_msg_t *resp, int n)
 void proxy_response(proxy_t *p, pfwd_t *pf, sip_msg_t *resp)
 {
     int st = resp->status;
+    proxy_timer_c_response(p, pf, st);
     if (st < 200) {
         pf->got_provisional = true;
         if (pf->cancel_pending)

@@ -322,6 +322,15 @@ int sip_txn_respond(sip_txn_layer_t *tl, sip_txn_id_t id, const char *resp, size
     return sip_txn_server_respond(tl, txn, status, resp, len);
 }
 
+int sip_txn_abandon(sip_txn_layer_t *tl, sip_txn_id_t id) {
+    sip_txn_t *txn = tl ? sip_txn_table_get(&tl->table, id) : NULL;
+    if (!txn || !sip_txn_is_client(txn))
+        return -1;
+    if (txn->state != SIP_TXN_S_TERMINATED)
+        sip_txn_end(tl, txn);
+    return 0;
+}
+
 sip_txn_id_t sip_txn_find_invite(sip_txn_layer_t *tl, sip_msg_t *cancel) {
     sip_txn_key_t key;
     if (!tl || !cancel || cancel->method != SIP_METHOD_CANCEL || sip_txn_key_request(cancel, &key) != SIP_KEY_OK)

@@ -111,6 +111,11 @@ int sip_txn_client_start(sip_txn_layer_t *tl, const char *req, size_t len, const
  * when the id is dead, the response is not a status line, the state does not accept it, or sending failed. */
 int sip_txn_respond(sip_txn_layer_t *tl, sip_txn_id_t id, const char *resp, size_t len);
 
+/* Gives up on a client transaction that will never complete (§9.1: no final response 64*T1 after its CANCEL;
+ * §16.8 Timer C): it terminates at the next tick without anything sent, and on_terminated follows. Returns 0, or
+ * -1 when the id is dead or names a server transaction. */
+int sip_txn_abandon(sip_txn_layer_t *tl, sip_txn_id_t id);
+
 /* The INVITE server transaction a CANCEL refers to (§9.2: same branch and sent-by, method INVITE), or NONE. */
 sip_txn_id_t sip_txn_find_invite(sip_txn_layer_t *tl, sip_msg_t *cancel);
 

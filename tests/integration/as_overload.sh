@@ -2,7 +2,9 @@
 # mihua-as under overload (RFC 3261 §21.5.4, §16.8): sipp as caller and callee through an AS whose tables are
 # small, so its marks are reached at a few calls per second on any machine. Admission: once the transaction table
 # is at its mark, new INVITEs get a stateless 503 with Retry-After while the admitted calls' ACKs and BYEs are
-# still answered, and no request goes unanswered (sipp fails a call on any timeout). Everything waits on
+# still answered, and no request goes unanswered (sipp fails a call on any timeout). State that ends by itself:
+# a callee that rings and never answers is CANCELled and the caller gets 408 (Timer C, 1 s here); a call whose
+# dialog stays quiet loses its record after call_idle_s (1 s here) while the call goes on. Everything waits on
 # observable state (READY lines, bound ports, metrics), never on sleeps.
 . "$MIHUA_SRC/tests/integration/lib.sh"
 
@@ -37,13 +39,17 @@ register() { # register USER PORT
     (cd "$T_DIR" && exec sipp -sf "$SIPP_DIR/register.xml" -m 1 -i 127.0.0.1 -p "$2" -timeout 10 -timeout_error \
         -nostdin -key user "$1" -key domain "$D" -key feature "" "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/reg$1.log" 2>&1)
 }
+curl_status() { curl -s --max-time 2 --http2-prior-knowledge -o /dev/null -w '%{http_code}' "$SBI/as/v1/calls/$1"; }
 udp_bound() { ss -Hlun "sport = :$1" | grep -q .; }
 metrics() { curl -s --max-time 2 --http2-prior-knowledge "$SBI/metrics"; }
 metric() { metrics | awk -v n="$1" '$1 == n {print $2; f = 1} END {if (!f) print 0}'; }
-# callee SCENARIO NAME: a sipp UAS on CALLEE_PORT in the background (CALLEE_PID), once its port is bound
+# callee SCENARIO NAME [SIPP_ARGS...]: a sipp UAS on CALLEE_PORT in the background (CALLEE_PID), once its port is
+# bound
 callee() {
-    (cd "$T_DIR" && exec sipp -sf "$1" -i 127.0.0.1 -p "$CALLEE_PORT" -nostdin -key user "$CALLEE" \
-        -trace_err -error_file "$T_DIR/$2.uas.err" "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/$2.uas.log" 2>&1) &
+    local scen=$1 name=$2
+    shift 2
+    (cd "$T_DIR" && exec sipp -sf "$scen" -i 127.0.0.1 -p "$CALLEE_PORT" -nostdin -key user "$CALLEE" "$@" \
+        -trace_err -error_file "$T_DIR/$name.uas.err" "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/$name.uas.log" 2>&1) &
     CALLEE_PID=$!
     T_PIDS+=("$CALLEE_PID")
     wait_until $((READY_TIMEOUT_S * 1000)) udp_bound "$CALLEE_PORT"
@@ -105,4 +111,41 @@ check "shedding logged at most once a second ($lines lines for $shed_503 503s)" 
     [ "$lines" -ge 1 -a "$lines" -le $((CALLS / RATE + 3)) ]
 
 check "AS: SIGTERM exit 0" stop_daemon "$as_PID"
+
+# ---- state that ends by itself: Timer C and idle call records (a fresh AS: the first one's table is at its mark
+# for the 32 s of Timers L and M)
+start_as --max-transactions 4096 --timer-c-s 1 --call-idle-s 1
+check "REGISTER caller (second AS)" register "$CALLER" "$CALLER_PORT"
+check "REGISTER callee (second AS)" register "$CALLEE" "$CALLEE_PORT"
+callee "$SIPP_DIR/callee_cancel.xml" timer_c -m 1 -timeout 30 -timeout_error
+rc=0
+(cd "$T_DIR" && exec sipp -sf "$SIPP_DIR/timer_c_uac.xml" -i 127.0.0.1 -p "$CALLER_PORT" -m 1 -nostdin -timeout 30 \
+    -timeout_error -key user "$CALLER" -key domain "$D" -key callee "sip:$CALLEE@$D" -cid_str "ovl-timer-c-%u" \
+    -trace_err -error_file "$T_DIR/timer_c.uac.err" "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/timer_c.uac.log" 2>&1) || rc=$?
+rc_callee=0
+wait "$CALLEE_PID" || rc_callee=$?
+check "Timer C: the caller got 180, then 408 from the AS, and ACKed it" [ "$rc" -eq 0 ]
+check "Timer C: the callee got the AS's CANCEL (INVITE's branch), 200ed it, 487ed the INVITE, got the ACK" \
+    [ "$rc_callee" -eq 0 ]
+check "Timer C: counted (mihua_as_timer_c_total 1)" [ "$(metric mihua_as_timer_c_total)" -eq 1 ]
+check "Timer C: logged" grep -q 'call ovl-timer-c-1: .*(Timer C)' "$T_DIR/as.log"
+check "Timer C: no INVITE left pending" [ "$(metric mihua_as_invites_pending)" -eq 0 ]
+check "Timer C: the call record is gone (404)" [ "$(curl_status ovl-timer-c-1)" = 404 ]
+
+callee "$SIPP_DIR/overload_uas.xml" idle
+(cd "$T_DIR" && exec sipp -sf "$SIPP_DIR/overload_uac.xml" -i 127.0.0.1 -p "$CALLER_PORT" -m 1 -d 6000 -nostdin \
+    -timeout 30 -timeout_error -key user "$CALLER" -key domain "$D" -key callee "sip:$CALLEE@$D" \
+    -cid_str "ovl-idle-%u" -trace_err -error_file "$T_DIR/idle.uac.err" "127.0.0.1:$AS_SIP_PORT" \
+    >"$T_DIR/idle.uac.log" 2>&1) &
+idle_caller=$!
+expired() { [ "$(metric mihua_as_call_records_expired_total)" -ge 1 ]; }
+check "idle record: closed after 1 s without in-dialog traffic (metric)" wait_until 20000 expired
+check "idle record: closed while the call is still up (the caller pauses 6 s before its BYE)" kill -0 "$idle_caller"
+check "idle record: GET /as/v1/calls answers 404" [ "$(curl_status ovl-idle-1)" = 404 ]
+rc=0
+wait "$idle_caller" || rc=$?
+stop_callee
+check "idle record: the call itself went on; its BYE was answered 200" [ "$rc" -eq 0 ]
+check "idle record: exactly one record expired" [ "$(metric mihua_as_call_records_expired_total)" -eq 1 ]
+check "AS (second): SIGTERM exit 0" stop_daemon "$as_PID"
 finish
