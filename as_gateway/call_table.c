@@ -4,8 +4,9 @@
  * A chained hash table (FNV-1a over the Call-ID), one malloc per record. Records are created when the proxy
  * forwards an INVITE (after the encryption checks, so encryptionAllowed is the decision), confirmed by the 2xx,
  * touched by every request of the dialog, and removed at BYE, CANCEL or a final failure; a record without traffic
- * for the configured idle time is what a lost BYE leaves behind, and the daemon sweeps those on a timer. The sweep walks every bucket: O(table) once per sweep interval, cheaper than keeping
- * an ordered expiry index on the call-setup path.
+ * for the configured idle time is what a lost BYE leaves behind, and the daemon sweeps those on a timer. The
+ * sweep walks every bucket: O(table) once per sweep interval, cheaper than keeping an ordered expiry index on the
+ * call-setup path.
  */
 #include "call_table.h"
 

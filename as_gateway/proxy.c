@@ -26,22 +26,34 @@ uint64_t proxy_now_ms(void)
 
 /* ---------------------------------------------------------------- forwarding contexts */
 
+static void pfwd_setup_free(pfwd_t *pf)
+{
+    if (!pf->s)
+        return;
+    free(pf->s->req);
+    free(pf->s->fwd);
+    free(pf->s);
+    pf->s = NULL;
+}
+
 pfwd_t *pfwd_new(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src)
 {
     pfwd_t *pf = calloc(1, sizeof *pf);
-    if (!pf || !(pf->req = malloc((size_t)req->len))) {
+    if (!pf || !(pf->s = calloc(1, sizeof *pf->s)) || !(pf->s->req = malloc((size_t)req->len))) {
+        if (pf)
+            free(pf->s);
         free(pf);
         return NULL;
     }
-    memcpy(pf->req, req->buf, (size_t)req->len);
-    pf->req_len = (size_t)req->len;
+    memcpy(pf->s->req, req->buf, (size_t)req->len);
+    pf->s->req_len = (size_t)req->len;
     pf->p = p;
     pf->sid = sid;
     pf->method = req->method;
-    pf->in_proto = src->proto;
-    sip_str_copy(req->call_id, pf->call_id, sizeof pf->call_id);
+    pf->s->in_proto = src->proto;
+    sip_str_copy(req->call_id, pf->s->call_id, sizeof pf->s->call_id);
     if (sip_txn_set_tu_data(p->tl, sid, pf) != 0) {
-        free(pf->req);
+        pfwd_setup_free(pf);
         free(pf);
         return NULL;
     }
@@ -57,15 +69,14 @@ static void pfwd_free(proxy_t *p, pfwd_t *pf)
     proxy_timer_c_free(pf);
     if (pf->method == SIP_METHOD_INVITE && !pf->final_sent)
         p->pending_invites--;
-    free(pf->req);
-    free(pf->fwd);
+    pfwd_setup_free(pf);
     free(pf);
 }
 
 sip_msg_t *pfwd_request(proxy_t *p, pfwd_t *pf)
 {
     sip_msg_t *m = p->scratch;
-    if (sip_msg_parse(m, pf->req, pf->req_len, pf->in_proto == SIP_PROTO_TCP ? SIP_TP_STREAM : SIP_TP_DGRAM) !=
+    if (sip_msg_parse(m, pf->s->req, pf->s->req_len, pf->s->in_proto == SIP_PROTO_TCP ? SIP_TP_STREAM : SIP_TP_DGRAM) !=
             SIP_OK ||
         sip_msg_check(m) != SIP_OK)
         return NULL;
@@ -96,24 +107,28 @@ int proxy_reply(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const 
 
 void pfwd_final(proxy_t *p, pfwd_t *pf, int status)
 {
+    if (pf->final_sent || !pf->s)
+        return;
+    const char *call_id = pf->s->call_id;
     if (pf->method == SIP_METHOD_INVITE) {
-        if (status >= 200 && status < 300 && call_table_set_state(p->calls, pf->call_id, CALL_CONFIRMED) == 0)
-            (void)call_table_touch(p->calls, pf->call_id, proxy_now_ms());
+        if (status >= 200 && status < 300 && call_table_set_state(p->calls, call_id, CALL_CONFIRMED) == 0)
+            (void)call_table_touch(p->calls, call_id, proxy_now_ms());
         else if (status >= 300)
-            call_table_remove(p->calls, pf->call_id);
-    } else if (pf->method == SIP_METHOD_BYE && status >= 200) {
-        call_table_remove(p->calls, pf->call_id); /* §15.1.2: the session ends whatever the answer */
-    }
-    if (!pf->final_sent && pf->method == SIP_METHOD_INVITE)
+            call_table_remove(p->calls, call_id);
         p->pending_invites--;
+    } else if (pf->method == SIP_METHOD_BYE) {
+        call_table_remove(p->calls, call_id); /* §15.1.2: the session ends whatever the answer */
+    }
     pf->final_sent = true;
+    proxy_timer_c_answered(pf);
+    pfwd_setup_free(pf);
 }
 
 void pfwd_reply(proxy_t *p, pfwd_t *pf, int status, const char *reason)
 {
-    sip_msg_t *req = pf->final_sent || pf->sid == SIP_TXN_ID_NONE ? NULL : pfwd_request(p, pf);
+    sip_msg_t *req = pf->final_sent || !pf->s || pf->sid == SIP_TXN_ID_NONE ? NULL : pfwd_request(p, pf);
     if (req && proxy_reply(p, pf->sid, req, status, reason, NULL) != 0)
-        log_warn(PROXY_LOG, "call %s: could not answer %d", pf->call_id, status);
+        log_warn(PROXY_LOG, "call %s: could not answer %d", pf->s->call_id, status);
     if (status >= 200)
         pfwd_final(p, pf, status);
 }
@@ -126,22 +141,22 @@ int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc)
         return -1;
     proxy_fwd_opts_t o = {.self = &p->self,
                           .branch = branch,
-                          .out_proto = pf->dst.proto,
-                          .in_proto = pf->in_proto,
+                          .out_proto = pf->s->dst.proto,
+                          .in_proto = pf->s->in_proto,
                           .record_route = record_route,
-                          .new_ruri = pf->target[0] ? pf->target : NULL,
+                          .new_ruri = pf->s->target[0] ? pf->s->target : NULL,
                           .strip_voenc = strip_voenc};
     int n = proxy_fwd_request(req, p->lumps, &o, p->out, PROXY_OUT_MAX);
     if (n < 0)
         return -1;
     if (pf->method == SIP_METHOD_INVITE) {
-        free(pf->fwd);
-        if (!(pf->fwd = malloc((size_t)n)))
+        free(pf->s->fwd);
+        if (!(pf->s->fwd = malloc((size_t)n)))
             return -1;
-        memcpy(pf->fwd, p->out, (size_t)n);
-        pf->fwd_len = (size_t)n;
+        memcpy(pf->s->fwd, p->out, (size_t)n);
+        pf->s->fwd_len = (size_t)n;
     }
-    if (sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->dst, pf, &pf->cid) != 0)
+    if (sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->s->dst, pf, &pf->cid) != 0)
         return -1;
     pf->refs++;
     proxy_timer_c_start(p, pf);
@@ -223,18 +238,18 @@ static void on_response(void *ctx, sip_txn_id_t id, void *tu_data, sip_msg_t *re
 static void on_timeout(void *ctx, sip_txn_id_t id, void *tu_data, sip_msg_t *resp)
 {
     pfwd_t *pf = tu_data;
-    if (!pf || !resp || id != pf->cid)
-        return; /* our CANCEL, or Timer H of a server INVITE: nothing to tell anyone */
-    log_info(PROXY_LOG, "call %s: no answer from the next hop (408)", pf->call_id);
+    if (!pf || !resp || id != pf->cid || pf->final_sent)
+        return; /* our CANCEL, Timer H of a server INVITE, or answered already: nothing to tell anyone */
+    log_info(PROXY_LOG, "call %s: no answer from the next hop (408)", pf->s->call_id);
     pfwd_reply(ctx, pf, 408, "Request Timeout");
 }
 
 static void on_transport_error(void *ctx, sip_txn_id_t id, void *tu_data)
 {
     pfwd_t *pf = tu_data;
-    if (!pf || id != pf->cid)
+    if (!pf || id != pf->cid || pf->final_sent)
         return;
-    log_info(PROXY_LOG, "call %s: next hop unreachable (503)", pf->call_id);
+    log_info(PROXY_LOG, "call %s: next hop unreachable (503)", pf->s->call_id);
     pfwd_reply(ctx, pf, 503, "Service Unavailable");
 }
 

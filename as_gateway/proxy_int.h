@@ -66,11 +66,10 @@ typedef struct {
     sip_txn_id_t sid;
 } pcheck_t;
 
-struct pfwd {
-    proxy_t *p;
-    int refs;                 /* live transactions carrying this as tu_data */
-    sip_txn_id_t sid, cid;    /* SIP_TXN_ID_NONE once terminated / before forwarding */
-    sip_method_t method;
+/* What a request needs until its final response goes upstream: local replies, the forwarded edit, its CANCEL,
+ * the checks and the call record. Freed at the final (pfwd_final), so the 32 s that Timers L, M and J keep a
+ * transaction alive cost only the pfwd_t below. */
+typedef struct {
     char *req;                /* the request as received (Via stamped): local replies and the forwarded edit */
     size_t req_len;
     char *fwd;                /* the INVITE as forwarded: its CANCEL is built from it (§9.1) */
@@ -80,15 +79,25 @@ struct pfwd {
     char call_id[CALL_ID_MAX];
     char caller[PROXY_URI_MAX], callee[PROXY_URI_MAX]; /* identities for the checks and the call table */
     char target[REG_URI_MAX]; /* new Request-URI from the location service, "" to keep */
+} pfwd_setup_t;
+
+/* What stays until both transactions end: the tombstone that relays 2xx retransmissions (RFC 6026) and absorbs
+ * everything else. */
+struct pfwd {
+    proxy_t *p;
+    pfwd_setup_t *s;          /* until the final response went upstream, then NULL */
+    int refs;                 /* live transactions carrying this as tu_data */
+    sip_txn_id_t sid, cid;    /* SIP_TXN_ID_NONE once terminated / before forwarding */
+    sip_method_t method;
     pcheck_t *check;          /* pending encryption check, or NULL */
     uint64_t check_handle;
     bool final_sent;          /* a final response went upstream */
     bool got_provisional;     /* a provisional came from downstream: a CANCEL may be sent (§9.1) */
     bool cancel_pending;      /* CANCEL received before any provisional */
+    pfwd_tc_state_t tc_state;
     const char *strip_reason; /* the tag was stripped for this (static as_decide reason): told upstream in a
                                  Warning on every response (sip_voenc.h); NULL when kept or never tagged */
     struct event *timer_c;    /* INVITEs: owned, freed with the pfwd_t */
-    pfwd_tc_state_t tc_state;
 };
 
 struct proxy {
@@ -127,7 +136,8 @@ sip_msg_t *pfwd_request(proxy_t *p, pfwd_t *pf);
 int proxy_reply(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason, const char *extra);
 /* The same for a held request; records the final and its bookkeeping. */
 void pfwd_reply(proxy_t *p, pfwd_t *pf, int status, const char *reason);
-/* Bookkeeping when a final response goes upstream (call table, pending count). */
+/* Bookkeeping when a final response goes upstream (call table, pending count); frees pf->s. Only the first
+ * final counts: later ones (2xx retransmissions) change nothing. */
 void pfwd_final(proxy_t *p, pfwd_t *pf, int status);
 /* Edits pf's request (§16.6) and starts the client transaction towards pf->dst. 0 or -1. */
 int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc);
@@ -142,6 +152,8 @@ void proxy_check_abort(proxy_t *p, pfwd_t *pf);
 void proxy_timer_c_start(proxy_t *p, pfwd_t *pf);
 /* A response from downstream: a 101-199 re-arms, a final stops it. */
 void proxy_timer_c_response(proxy_t *p, pfwd_t *pf, int status);
+/* A final went upstream (ours or relayed): a running Timer C has nothing left to end. */
+void proxy_timer_c_answered(pfwd_t *pf);
 void proxy_timer_c_free(pfwd_t *pf);
 
 /* proxy_route.c */

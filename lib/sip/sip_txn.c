@@ -121,7 +121,7 @@ int sip_txn_send(sip_txn_layer_t *tl, const sip_txn_t *txn, const char *buf, siz
     if (tl->io.send(tl->io.ctx, &txn->peer, buf, len) == 0)
         return 0;
     log_warn(SIP_TXN_LOG, "send failed for transaction %" PRIx64 " (%.*s)", txn->id, txn->key.method_len,
-             txn->key.method);
+             sip_txn_skey_method(&txn->key));
     return -1;
 }
 
@@ -148,6 +148,12 @@ int sip_txn_store(char **dst, size_t *dst_len, const char *src, size_t len) {
     return 0;
 }
 
+void sip_txn_forget(char **buf, size_t *len) {
+    free(*buf);
+    *buf = NULL;
+    *len = 0;
+}
+
 static bool sip_txn_is_client(const sip_txn_t *txn) {
     return txn->kind == SIP_TXN_CLIENT_INVITE || txn->kind == SIP_TXN_CLIENT_NON_INVITE;
 }
@@ -157,7 +163,10 @@ static sip_txn_t *sip_txn_new(sip_txn_layer_t *tl, sip_txn_kind_t kind, const si
     if (!txn)
         return NULL;
     txn->kind = kind;
-    txn->key = *key;
+    if (sip_txn_skey_set(&txn->key, key) < 0) {
+        sip_txn_table_release(&tl->table, txn);
+        return NULL;
+    }
     sip_timer_init(&txn->t_retx, txn->id, SIP_TXN_TIMER_RETX);
     sip_timer_init(&txn->t_life, txn->id, SIP_TXN_TIMER_LIFE);
     sip_txn_table_link(&tl->table, txn);
@@ -200,7 +209,7 @@ static void sip_txn_note_drop(sip_txn_layer_t *tl, const sip_msg_t *req) {
     tl->dropped++;
     if (tl->drop_log_ms != 0 && now - tl->drop_log_ms < SIP_TXN_DROP_LOG_MS)
         return;
-    log_warn(SIP_TXN_LOG, "transaction table full (%u): %" PRIu64 " requests dropped unanswered since the last "
+    log_warn(SIP_TXN_LOG, "transaction table full (%u) or no memory: %" PRIu64 " requests dropped unanswered since the last "
              "report (%" PRIu64 " in all; last %.*s)", tl->conf.max_txns, tl->dropped - tl->dropped_logged,
              tl->dropped, req->method_str.len, req->method_str.s);
     tl->dropped_logged = tl->dropped;
