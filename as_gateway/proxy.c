@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "core/log.h"
 
@@ -191,7 +194,10 @@ static bool on_admit(void *ctx, sip_msg_t *req, const sip_addr_t *src)
     char extra[64];
     if (!p->ovl || req->method != SIP_METHOD_INVITE || req->to.tag.s)
         return true;
-    overload_reason_t r = overload_admit(p->ovl, sip_txn_count(p->tl), call_table_count(p->calls));
+    size_t live = sip_txn_count(p->tl);
+    if (live > p->trim_peak) /* the sweep samples only every few seconds; a burst may fall between two */
+        p->trim_peak = live;
+    overload_reason_t r = overload_admit(p->ovl, live, call_table_count(p->calls));
     if (r == OVERLOAD_NONE)
         return true;
     snprintf(extra, sizeof extra, "Retry-After: %u\r\n", overload_retry_after_s(p->ovl));
@@ -334,6 +340,27 @@ void proxy_refresh_metrics(void *proxy)
 
 /* ---------------------------------------------------------------- life cycle */
 
+/* Memory that comes back: after a load peak the freed transactions and contexts sit in malloc's free lists, and
+ * glibc returns a page to the kernel only when the top of the heap is free. malloc_trim(0) gives back every
+ * whole free page (madvise) in every arena. It walks the heap, so it runs only when the live transactions have
+ * fallen to half of the peak seen since the last trim: a few times while a load drains (Timers L, M and J end it
+ * within 32 s of the last call), never while a steady load holds. */
+static void proxy_trim(proxy_t *p)
+{
+    size_t live = sip_txn_count(p->tl);
+    if (live > p->trim_peak)
+        p->trim_peak = live;
+    if (p->trim_peak < PROXY_TRIM_MIN_TXNS || live > p->trim_peak / 2)
+        return;
+#ifdef __GLIBC__
+    uint64_t t0 = proxy_now_ms();
+    int released = malloc_trim(0);
+    log_info(PROXY_LOG, "malloc_trim after a peak of %zu transactions (now %zu): %s, %" PRIu64 " ms", p->trim_peak,
+              live, released ? "memory returned" : "nothing to return", proxy_now_ms() - t0);
+#endif
+    p->trim_peak = live;
+}
+
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
     proxy_t *p = arg;
@@ -348,6 +375,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
                  p->call_idle_ms);
     if (b)
         log_debug(PROXY_LOG, "swept %zu expired bindings", b);
+    proxy_trim(p);
 }
 
 /* UDP first (port 0 lets the kernel pick), then TCP on the same port; with port 0 a port taken for TCP is

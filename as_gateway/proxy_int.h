@@ -22,6 +22,7 @@
 #define PROXY_REPLY_MAX 16384  /* a local reply: the request's Vias, From, To, Call-ID, CSeq and our headers */
 #define PROXY_SWEEP_MS 10000   /* expired bindings and idle call records are swept this often at most... */
 #define PROXY_SWEEP_MIN_MS 100 /* ...and at half the call idle time, but never more often than this */
+#define PROXY_TRIM_MIN_TXNS 1024 /* below this peak the free lists hold too little to be worth a heap walk */
 #define PROXY_BIND_ATTEMPTS 32 /* port 0: tries to find a port free for both UDP and TCP */
 #define PROXY_TAG_MAX 24       /* our To tag for local final responses */
 
@@ -120,6 +121,7 @@ struct proxy {
     char to_tag[PROXY_TAG_MAX];
     size_t pending_invites;
     uint64_t dropped_counted; /* sip_txn_dropped() already added to m.dropped */
+    size_t trim_peak;         /* most live transactions seen since the last malloc_trim */
     bool draining;
 };
 
