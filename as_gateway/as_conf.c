@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "call_table.h"
+#include "proxy.h"
 #include "core/cli.h"
 #include "sip/sip_txn.h"
 
@@ -30,10 +31,12 @@
 #define AS_LAG_MARK_MS_MAX 10000
 #define AS_RETRY_AFTER_S_MAX 3600
 _Static_assert(SIP_TXN_MAX_DEFAULT == 262144 && CALL_TABLE_MAX_DEFAULT == 200000 &&
-               CALL_IDLE_MS_DEFAULT == 3600000, "--help states these defaults");
+               CALL_IDLE_MS_DEFAULT == 3600000 && PROXY_MAX_PENDING_CHECKS_DEFAULT == 1000,
+               "--help states these defaults");
 #define AS_TIMER_C_S_DEFAULT 180             /* RFC 3261 §16.6 step 11: "greater than 3 minutes" */
 #define AS_TIMER_C_S_MAX 3600
 #define AS_CALL_IDLE_S_MAX (7 * 86400)
+#define AS_MAX_PENDING_CHECKS_MAX 1000000
 #define AS_STR(x) AS_STR_(x)
 #define AS_STR_(x) #x
 
@@ -75,6 +78,8 @@ static const cli_option_t as_options[] = {
                                     "downstream and answered 408; default " AS_STR(AS_TIMER_C_S_DEFAULT)},
     {"call-idle-s", "call_idle_s", "S", "a call record without in-dialog requests this long is closed; default "
                                         "3600"},
+    {"max-pending-checks", "max_pending_checks", "N", "encryption checks in flight; beyond this a tagged INVITE "
+                                                      "is forwarded stripped at once; default 1000"},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
 
@@ -100,7 +105,8 @@ static const char as_epilogue[] =
     "mihua_as_requests_dropped_total (and one log line a second).\n"
     "State that ends by itself: a forwarded INVITE without a final response after timer_c_s (RFC 3261 §16.8)\n"
     "is CANCELled downstream and answered 408 (mihua_as_timer_c_total); a call record without in-dialog requests\n"
-    "for call_idle_s is closed (mihua_as_call_records_expired_total).\n"
+    "for call_idle_s is closed (mihua_as_call_records_expired_total). Encryption checks beyond\n"
+    "max_pending_checks in flight make new tagged INVITEs go on plain at once (reason \"lookups overloaded\").\n"
     "\n"
     "Prints 'READY mihua-as sip=ADDR:PORT sbi=URL diameter=ID@ADDR:PORT' once listening (port 0: client only).\n"
     "SIGTERM: new INVITEs get 503, INVITEs in progress get their answers, exit 0. SIGHUP: nothing to reload\n"
@@ -257,6 +263,8 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
         {.name = "retry_after_s", .type = CFG_INT, .dst = &c->retry_after_s, .min = 1, .max = AS_RETRY_AFTER_S_MAX},
         {.name = "timer_c_s", .type = CFG_INT, .dst = &c->timer_c_s, .min = 1, .max = AS_TIMER_C_S_MAX},
         {.name = "call_idle_s", .type = CFG_INT, .dst = &c->call_idle_s, .min = 1, .max = AS_CALL_IDLE_S_MAX},
+        {.name = "max_pending_checks", .type = CFG_INT, .dst = &c->max_pending_checks, .min = 1,
+         .max = AS_MAX_PENDING_CHECKS_MAX},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
     };
     const cli_spec_t spec = {
@@ -281,6 +289,7 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
     c->retry_after_s = OVERLOAD_RETRY_AFTER_S_DEFAULT;
     c->timer_c_s = AS_TIMER_C_S_DEFAULT;
     c->call_idle_s = (long)(CALL_IDLE_MS_DEFAULT / 1000);
+    c->max_pending_checks = PROXY_MAX_PENDING_CHECKS_DEFAULT;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return AS_CONF_EXIT_OK;

@@ -40,6 +40,7 @@ typedef struct {
     long overload_transactions_pct, overload_calls_pct, overload_lag_ms, retry_after_s; /* overload.h */
     long timer_c_s;            /* RFC 3261 §16.6 step 11 */
     long call_idle_s;          /* a call record without in-dialog traffic this long is closed */
+    long max_pending_checks;   /* encryption checks in flight before tagged INVITEs go stripped at once */
     char *log_level_name;
     log_level_t log_level;
     /* parsed */

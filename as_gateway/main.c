@@ -77,7 +77,8 @@ static int open_all(const as_conf_t *c, as_app_t *app)
     proxy_conf_t pc = {.base = app->base, .host = c->sip_host, .port = c->sip_port, .reg = app->reg,
                        .calls = app->calls, .checks = app->checks, .metrics = app->metrics,
                        .overload = &c->overload, .timer_c_ms = (unsigned)c->timer_c_s * 1000u,
-                       .call_idle_ms = (uint64_t)c->call_idle_s * 1000u};
+                       .call_idle_ms = (uint64_t)c->call_idle_s * 1000u,
+                       .max_pending_checks = (size_t)c->max_pending_checks};
     if (!(app->proxy = proxy_new(&pc, err, sizeof err)))
         return fprintf(stderr, "mihua-as: sip: %s\n", err), 1;
     if (!(app->srv = sbi_server_new(app->base, &sc)) ||

@@ -296,6 +296,7 @@ static void proxy_metrics_init(proxy_t *p, metrics_t *m)
         "outcome=\"stripped\",reason=\"user_unknown\"",
         "outcome=\"stripped\",reason=\"checks_disabled\"",
         "outcome=\"stripped\",reason=\"checks_unavailable\"",
+        "outcome=\"stripped\",reason=\"lookup_overload\"",
         "outcome=\"stripped\",reason=\"other\""};
     static const char calls_help[] = "INVITEs forwarded, by encryption outcome";
     if (!m)
@@ -311,6 +312,8 @@ static void proxy_metrics_init(proxy_t *p, metrics_t *m)
     p->m.calls = metrics_gauge(m, "mihua_as_calls", NULL, "calls in the call table");
     p->m.bindings = metrics_gauge(m, "mihua_as_registrations", NULL, "live registrar bindings");
     p->m.pending = metrics_gauge(m, "mihua_as_invites_pending", NULL, "INVITEs awaiting their final response");
+    p->m.checks = metrics_gauge(m, "mihua_as_checks_pending", NULL,
+                                "encryption checks in flight (max_pending_checks: beyond it tagged INVITEs go plain)");
     p->m.hss_open = metrics_gauge(m, "mihua_as_hss_peer_open", NULL,
                                   "1 while some Sh peer (an HSS, or a relay) is connected; calls meanwhile get "
                                   "Sh answers");
@@ -331,6 +334,7 @@ void proxy_refresh_metrics(void *proxy)
     metric_set(p->m.calls, (int64_t)call_table_count(p->calls));
     metric_set(p->m.bindings, (int64_t)registrar_binding_count(p->reg));
     metric_set(p->m.pending, (int64_t)p->pending_invites);
+    metric_set(p->m.checks, (int64_t)p->checks_in_flight);
     metric_set(p->m.hss_open, as_checks_hss_open(p->checks) ? 1 : 0);
     uint64_t dropped = sip_txn_dropped(p->tl);
     metric_add(p->m.dropped, dropped - p->dropped_counted);
@@ -446,6 +450,7 @@ proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
     p->calls = conf->calls;
     p->checks = conf->checks;
     p->timer_c_ms = conf->timer_c_ms;
+    p->max_checks = conf->max_pending_checks ? conf->max_pending_checks : PROXY_MAX_PENDING_CHECKS_DEFAULT;
     p->call_idle_ms = conf->call_idle_ms ? conf->call_idle_ms : CALL_IDLE_MS_DEFAULT;
     snprintf(p->to_tag, sizeof p->to_tag, "as%08lx", (unsigned long)((uint64_t)time(NULL) ^ (uintptr_t)p));
     proxy_metrics_init(p, conf->metrics);

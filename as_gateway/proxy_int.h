@@ -29,6 +29,7 @@
 /* Reasons for forwarding an INVITE without the tag, as metric label values (plus as_checks' decision reasons). */
 #define PROXY_REASON_DISABLED "checks disabled"
 #define PROXY_REASON_UNAVAILABLE "checks unavailable"
+#define PROXY_REASON_OVERLOAD "lookups overloaded"
 
 typedef enum {
     PROXY_STRIP_CALLER_UNSUB = 0,
@@ -39,6 +40,7 @@ typedef enum {
     PROXY_STRIP_UNKNOWN,
     PROXY_STRIP_DISABLED,
     PROXY_STRIP_UNAVAILABLE,
+    PROXY_STRIP_OVERLOAD,
     PROXY_STRIP_OTHER,
     PROXY_STRIP_COUNT
 } proxy_strip_reason_t;
@@ -49,7 +51,7 @@ typedef struct {
     metric_t *stripped[PROXY_STRIP_COUNT];   /* tag removed, by reason */
     metric_t *rejected;                      /* 403/404/483/503 answered locally to an INVITE */
     metric_t *registers;                     /* REGISTER requests answered */
-    metric_t *txns, *calls, *bindings, *pending; /* gauges, set by proxy_refresh_metrics */
+    metric_t *txns, *calls, *bindings, *pending, *checks; /* gauges, set by proxy_refresh_metrics */
     metric_t *hss_open;                      /* 1 while the Diameter peer to the HSS is OPEN (RFC 6733 §5.6) */
     metric_t *dropped;                       /* requests dropped unanswered on a full transaction table */
     metric_t *timer_c;                       /* INVITEs ended by Timer C */
@@ -120,6 +122,8 @@ struct proxy {
     char *out;          /* an edited message */
     char to_tag[PROXY_TAG_MAX];
     size_t pending_invites;
+    size_t checks_in_flight;   /* encryption checks started and not yet called back or cancelled */
+    size_t max_checks;         /* beyond this a tagged INVITE is forwarded stripped at once */
     uint64_t dropped_counted; /* sip_txn_dropped() already added to m.dropped */
     size_t trim_peak;         /* most live transactions seen since the last malloc_trim */
     bool draining;

@@ -76,6 +76,7 @@ static void on_checks(const as_decision_t *d, const as_lookup_results_t *r, void
     }
     pf->check = NULL;
     free(ticket);
+    p->checks_in_flight--;
     log_info(PROXY_LOG,
              "call %s caller=%s callee=%s encryption=%s reason=\"%s\" hss_us=%u udm_us=%u callee_rat=%s/%s",
              pf->s->call_id, pf->s->caller, pf->s->callee, d->allowed ? "allowed" : "stripped", d->reason,
@@ -96,24 +97,34 @@ void proxy_check_abort(proxy_t *p, pfwd_t *pf)
     as_checks_cancel(p->checks, pf->check_handle);
     free(pf->check);
     pf->check = NULL;
+    p->checks_in_flight--;
 }
 
-/* Starts the checks, or forwards stripped when they cannot run. */
+/* Starts the checks, or forwards stripped when they cannot run. Lookups that queue beyond their budget (more in
+ * flight than max_checks: the HSS or UDM answers slower than calls arrive) make new tagged INVITEs go on plain
+ * at once: a plain call now is worth more than an encrypted one after the caller gave up, and a longer queue
+ * would only make every later lookup miss its budget too. */
 static void invite_check(proxy_t *p, pfwd_t *pf)
 {
     const char *why = PROXY_REASON_DISABLED;
     proxy_strip_reason_t label = PROXY_STRIP_DISABLED;
-    pcheck_t *ticket = p->checks ? malloc(sizeof *ticket) : NULL;
+    bool queue_full = p->checks && p->checks_in_flight >= p->max_checks;
+    pcheck_t *ticket = p->checks && !queue_full ? malloc(sizeof *ticket) : NULL;
     if (ticket) {
         *ticket = (pcheck_t){p, pf->sid};
         pf->check = ticket;
         pf->check_handle = as_checks_start(p->checks, pf->s->caller, pf->s->callee, on_checks, ticket);
-        if (pf->check_handle != 0)
+        if (pf->check_handle != 0) {
+            p->checks_in_flight++;
             return;
+        }
         pf->check = NULL;
         free(ticket);
         why = PROXY_REASON_UNAVAILABLE;
         label = PROXY_STRIP_UNAVAILABLE;
+    } else if (queue_full) {
+        why = PROXY_REASON_OVERLOAD;
+        label = PROXY_STRIP_OVERLOAD;
     } else if (p->checks) {
         why = PROXY_REASON_UNAVAILABLE;
         label = PROXY_STRIP_UNAVAILABLE;

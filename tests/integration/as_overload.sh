@@ -4,8 +4,9 @@
 # is at its mark, new INVITEs get a stateless 503 with Retry-After while the admitted calls' ACKs and BYEs are
 # still answered, and no request goes unanswered (sipp fails a call on any timeout). State that ends by itself:
 # a callee that rings and never answers is CANCELled and the caller gets 408 (Timer C, 1 s here); a call whose
-# dialog stays quiet loses its record after call_idle_s (1 s here) while the call goes on. Everything waits on
-# observable state (READY lines, bound ports, metrics), never on sleeps.
+# dialog stays quiet loses its record after call_idle_s (1 s here) while the call goes on. Encrypted path: with
+# lookups queued beyond max_pending_checks (1 here, the UDM silent), a tagged INVITE goes on plain at once.
+# Everything waits on observable state (READY lines, bound ports, metrics), never on sleeps.
 . "$MIHUA_SRC/tests/integration/lib.sh"
 
 SIPP_DIR=$MIHUA_SRC/tests/integration/sipp
@@ -148,4 +149,42 @@ stop_callee
 check "idle record: the call itself went on; its BYE was answered 200" [ "$rc" -eq 0 ]
 check "idle record: exactly one record expired" [ "$(metric mihua_as_call_records_expired_total)" -eq 1 ]
 check "AS (second): SIGTERM exit 0" stop_daemon "$as_PID"
+
+# ---- the encrypted path sheds early: a UDM that accepts connections and never answers holds the first tagged
+# call's lookups for the whole budget; the second tagged call, placed meanwhile, finds the queue at its budget of
+# one and is forwarded stripped at once
+python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+print(s.getsockname()[1], flush=True); time.sleep(300)' >"$T_DIR/silent.port" &
+T_PIDS+=("$!")
+wait_for "$T_DIR/silent.port" '^[0-9]+$'
+cat >"$T_DIR/as_checks.json" <<JSON
+{ "subscription_source": "udm", "attachment_source": "udm", "udm_url": "http://127.0.0.1:$(cat "$T_DIR/silent.port")",
+  "lookup_timeout_ms": 3000, "max_pending_checks": 1, "overload_lag_ms": 0, "log_level": "info" }
+JSON
+start_daemon as "$MIHUA_BIN/mihua-as" -c "$T_DIR/as_checks.json" --sip-listen 127.0.0.1:0 --sbi-listen 127.0.0.1:0 \
+    --diameter-port 0
+ready=$(grep '^READY' "$T_DIR/as.out")
+AS_SIP_PORT=$(sed -E 's/.* sip=[^:]+:([0-9]+) .*/\1/' <<<"$ready")
+SBI=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' <<<"$ready")
+check "REGISTER caller (third AS)" register "$CALLER" "$CALLER_PORT"
+check "REGISTER callee (third AS)" register "$CALLEE" "$CALLEE_PORT"
+sed 's|Contact: <sip:\[user\]@\[local_ip\]:\[local_port\]>$|&;+u.mihua.voenc|' "$SIPP_DIR/overload_uac.xml" \
+    >"$T_DIR/tagged_uac.xml"
+check "tagged caller scenario: the INVITE's Contact carries +u.mihua.voenc" grep -q '+u.mihua.voenc' "$T_DIR/tagged_uac.xml"
+callee "$SIPP_DIR/overload_uas.xml" queue -m 2 -timeout 30 -timeout_error
+rc=0
+(cd "$T_DIR" && exec sipp -sf "$T_DIR/tagged_uac.xml" -i 127.0.0.1 -p "$CALLER_PORT" -m 2 -r 5 -nostdin -timeout 30 \
+    -timeout_error -key user "$CALLER" -key domain "$D" -key callee "sip:$CALLEE@$D" -cid_str "ovl-queue-%u" \
+    -trace_err -error_file "$T_DIR/queue.uac.err" "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/queue.uac.log" 2>&1) || rc=$?
+rc_callee=0
+wait "$CALLEE_PID" || rc_callee=$?
+check "lookup queue: both tagged calls completed (plain)" [ "$rc" -eq 0 -a "$rc_callee" -eq 0 ]
+check "lookup queue: the second call was stripped at once for \"lookups overloaded\"" \
+    grep -q 'call ovl-queue-2 .*encryption=stripped reason="lookups overloaded"' "$T_DIR/as.log"
+check "lookup queue: the first call waited for its lookups (timeout)" \
+    grep -q 'call ovl-queue-1 .*encryption=stripped reason="lookup timeout"' "$T_DIR/as.log"
+check "lookup queue: counted (mihua_as_calls_total{outcome=\"stripped\",reason=\"lookup_overload\"} 1)" \
+    [ "$(metric 'mihua_as_calls_total{outcome="stripped",reason="lookup_overload"}')" -eq 1 ]
+check "AS (third): SIGTERM exit 0" stop_daemon "$as_PID"
 finish
