@@ -9,7 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "call_table.h"
+#include "proxy.h"
 #include "core/cli.h"
+#include "sip/sip_txn.h"
 
 #define AS_DEFAULT_SIP_LISTEN "127.0.0.1:5060" /* DESIGN §8 */
 #define AS_DEFAULT_SBI_LISTEN "127.0.0.1:7703"
@@ -23,6 +26,19 @@
 #define AS_DEFAULT_ATTACHMENT_SOURCE "any"   /* T-ADS covers EUTRAN and NR, the UDM only 5GS: either may say yes */
 #define AS_FQDN_MAX 255                      /* RFC 6733 DiameterIdentity */
 #define AS_LOOKUP_TIMEOUT_MS_MAX 10000        /* the caller's INVITE waits this long at most */
+#define AS_MAX_TXNS_MIN 64                     /* below this a single call's retransmissions could fill it */
+#define AS_MAX_CALLS_MAX 10000000              /* 10 M records: about 2 GB of call table, beyond any one box */
+#define AS_LAG_MARK_MS_MAX 10000
+#define AS_RETRY_AFTER_S_MAX 3600
+_Static_assert(SIP_TXN_MAX_DEFAULT == 262144 && CALL_TABLE_MAX_DEFAULT == 200000 &&
+               CALL_IDLE_MS_DEFAULT == 3600000 && PROXY_MAX_PENDING_CHECKS_DEFAULT == 1000,
+               "--help states these defaults");
+#define AS_TIMER_C_S_DEFAULT 180             /* RFC 3261 §16.6 step 11: "greater than 3 minutes" */
+#define AS_TIMER_C_S_MAX 3600
+#define AS_CALL_IDLE_S_MAX (7 * 86400)
+#define AS_MAX_PENDING_CHECKS_MAX 1000000
+#define AS_STR(x) AS_STR_(x)
+#define AS_STR_(x) #x
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const policies[] = {"hss", "udm", "any", "all", NULL};
@@ -48,6 +64,23 @@ static const cli_option_t as_options[] = {
     {"attachment-source", "attachment_source", "SRC", "hss, udm, any or all; default " AS_DEFAULT_ATTACHMENT_SOURCE},
     {"lookup-timeout-ms", "lookup_timeout_ms", "MS", "budget of the encryption checks; default 300"},
     LISTEN_LIMITS_OPTIONS,
+    {"max-transactions", "max_transactions", "N", "SIP transaction table size; default 262144"},
+    {"max-calls", "max_calls", "N", "call table size; default 200000"},
+    {"overload-transactions-pct", "overload_transactions_pct", "PCT",
+     "shed new INVITEs (503) once this share of the transaction table is live; default "
+     AS_STR(OVERLOAD_TXN_MARK_PCT_DEFAULT)},
+    {"overload-calls-pct", "overload_calls_pct", "PCT", "shed new INVITEs once this share of the call table is "
+                                                        "used; default " AS_STR(OVERLOAD_CALLS_MARK_PCT_DEFAULT)},
+    {"overload-lag-ms", "overload_lag_ms", "MS", "shed new INVITEs while the event loop runs this late, 0 = never; "
+                                                 "default " AS_STR(OVERLOAD_LAG_MARK_MS_DEFAULT)},
+    {"retry-after-s", "retry_after_s", "S", "Retry-After of the 503 to a shed INVITE; default "
+                                            AS_STR(OVERLOAD_RETRY_AFTER_S_DEFAULT)},
+    {"timer-c-s", "timer_c_s", "S", "Timer C: a forwarded INVITE without a final this long is CANCELled "
+                                    "downstream and answered 408; default " AS_STR(AS_TIMER_C_S_DEFAULT)},
+    {"call-idle-s", "call_idle_s", "S", "a call record without in-dialog requests this long is closed; default "
+                                        "3600"},
+    {"max-pending-checks", "max_pending_checks", "N", "encryption checks in flight; beyond this a tagged INVITE "
+                                                      "is forwarded stripped at once; default 1000"},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
 
@@ -63,6 +96,18 @@ static const char as_epilogue[] =
     "only when destination_host is set. Behind a relay, the peer is the relay and destination_host the HSS (or\n"
     "none). Without diameter_peers, hss and hss_identity name one peer and hss_identity is also the\n"
     "Destination-Host (a direct HSS, as before); they cannot be combined with diameter_peers.\n"
+    "\n"
+    "Overload (RFC 3261 §21.5.4): a new out-of-dialog INVITE is answered 503 with Retry-After, statelessly and\n"
+    "before any state exists, while the transaction table or the call table is above its mark or the event loop\n"
+    "is late by more than overload_lag_ms; requests of admitted calls (ACK, PRACK, UPDATE, BYE, re-INVITE, CANCEL)\n"
+    "are always served. A call through the proxy holds transactions for about 101 s on UDP (Timers L, M, J, K),\n"
+    "so the transaction mark allows mark / 101 calls/s sustained: the start-up log line says how many.\n"
+    "Counted in mihua_as_calls_shed_total{reason}; a request dropped on a full table in\n"
+    "mihua_as_requests_dropped_total (and one log line a second).\n"
+    "State that ends by itself: a forwarded INVITE without a final response after timer_c_s (RFC 3261 §16.8)\n"
+    "is CANCELled downstream and answered 408 (mihua_as_timer_c_total); a call record without in-dialog requests\n"
+    "for call_idle_s is closed (mihua_as_call_records_expired_total). Encryption checks beyond\n"
+    "max_pending_checks in flight make new tagged INVITEs go on plain at once (reason \"lookups overloaded\").\n"
     "\n"
     "Prints 'READY mihua-as sip=ADDR:PORT sbi=URL diameter=ID@ADDR:PORT' once listening (port 0: client only).\n"
     "SIGTERM: new INVITEs get 503, INVITEs in progress get their answers, exit 0. SIGHUP: nothing to reload\n"
@@ -174,6 +219,12 @@ static as_conf_result_t check(as_conf_t *c)
     k->diameter_port = (int)c->diameter_port;
     k->udm_url = c->udm_url;
     k->udm_ca = c->udm_ca;
+    c->overload = (overload_conf_t){.txn_max = (size_t)c->max_transactions,
+                                    .txn_mark_pct = (unsigned)c->overload_transactions_pct,
+                                    .calls_max = (size_t)c->max_calls,
+                                    .calls_mark_pct = (unsigned)c->overload_calls_pct,
+                                    .lag_mark_ms = (unsigned)c->overload_lag_ms,
+                                    .retry_after_s = (unsigned)c->retry_after_s};
     return AS_CONF_OK;
 }
 
@@ -203,6 +254,18 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
         {.name = "lookup_timeout_ms", .type = CFG_INT, .dst = &c->lookup_timeout_ms, .min = 1,
          .max = AS_LOOKUP_TIMEOUT_MS_MAX},
         {.name = "checks", .type = CFG_BOOL, .dst = &c->checks},
+        {.name = "max_transactions", .type = CFG_INT, .dst = &c->max_transactions, .min = AS_MAX_TXNS_MIN,
+         .max = SIP_TXN_MAX_LIMIT},
+        {.name = "max_calls", .type = CFG_INT, .dst = &c->max_calls, .min = 1, .max = AS_MAX_CALLS_MAX},
+        {.name = "overload_transactions_pct", .type = CFG_INT, .dst = &c->overload_transactions_pct, .min = 1,
+         .max = 100},
+        {.name = "overload_calls_pct", .type = CFG_INT, .dst = &c->overload_calls_pct, .min = 1, .max = 100},
+        {.name = "overload_lag_ms", .type = CFG_INT, .dst = &c->overload_lag_ms, .min = 0, .max = AS_LAG_MARK_MS_MAX},
+        {.name = "retry_after_s", .type = CFG_INT, .dst = &c->retry_after_s, .min = 1, .max = AS_RETRY_AFTER_S_MAX},
+        {.name = "timer_c_s", .type = CFG_INT, .dst = &c->timer_c_s, .min = 1, .max = AS_TIMER_C_S_MAX},
+        {.name = "call_idle_s", .type = CFG_INT, .dst = &c->call_idle_s, .min = 1, .max = AS_CALL_IDLE_S_MAX},
+        {.name = "max_pending_checks", .type = CFG_INT, .dst = &c->max_pending_checks, .min = 1,
+         .max = AS_MAX_PENDING_CHECKS_MAX},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         LISTEN_LIMITS_FIELDS(&c->limits),
     };
@@ -220,6 +283,15 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
     c->diameter_port = AS_DEFAULT_DIAMETER_PORT;
     c->lookup_timeout_ms = AS_LOOKUP_TIMEOUT_MS_DEFAULT;
     c->checks = true;
+    c->max_transactions = SIP_TXN_MAX_DEFAULT;
+    c->max_calls = CALL_TABLE_MAX_DEFAULT;
+    c->overload_transactions_pct = OVERLOAD_TXN_MARK_PCT_DEFAULT;
+    c->overload_calls_pct = OVERLOAD_CALLS_MARK_PCT_DEFAULT;
+    c->overload_lag_ms = OVERLOAD_LAG_MARK_MS_DEFAULT;
+    c->retry_after_s = OVERLOAD_RETRY_AFTER_S_DEFAULT;
+    c->timer_c_s = AS_TIMER_C_S_DEFAULT;
+    c->call_idle_s = (long)(CALL_IDLE_MS_DEFAULT / 1000);
+    c->max_pending_checks = PROXY_MAX_PENDING_CHECKS_DEFAULT;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return AS_CONF_EXIT_OK;

@@ -15,6 +15,7 @@
 #include "as_checks.h"
 #include "core/listen_guard.h"
 #include "core/log.h"
+#include "overload.h"
 #include "sbi/sbi_url.h"
 
 typedef struct {
@@ -35,6 +36,12 @@ typedef struct {
     char *attachment_source;
     long lookup_timeout_ms;
     bool checks;               /* false: tagged INVITEs are forwarded stripped, no lookups (development aid) */
+    long max_transactions;     /* SIP transaction table size */
+    long max_calls;            /* call table size */
+    long overload_transactions_pct, overload_calls_pct, overload_lag_ms, retry_after_s; /* overload.h */
+    long timer_c_s;            /* RFC 3261 §16.6 step 11 */
+    long call_idle_s;          /* a call record without in-dialog traffic this long is closed */
+    long max_pending_checks;   /* encryption checks in flight before tagged INVITEs go stripped at once */
     char *log_level_name;
     log_level_t log_level;
     /* parsed */
@@ -47,6 +54,7 @@ typedef struct {
     char peer_host[AS_DIAM_PEERS_MAX][SBI_HOST_MAX];
     as_checks_conf_t checks_conf; /* strings borrowed from the fields above */
     listen_limits_t limits; /* SIP TCP and SBI listeners */
+    overload_conf_t overload;
 } as_conf_t;
 
 typedef enum { AS_CONF_OK = 0, AS_CONF_EXIT_OK, AS_CONF_BAD } as_conf_result_t;

@@ -3,9 +3,10 @@
  *
  * A chained hash table (FNV-1a over the Call-ID), one malloc per record. Records are created when the proxy
  * forwards an INVITE (after the encryption checks, so encryptionAllowed is the decision), confirmed by the 2xx,
- * and removed at BYE, CANCEL or a final failure. CALL_LIFETIME_MS bounds what a lost BYE can leave behind; the
- * daemon sweeps on a timer. The sweep walks every bucket: O(table) once per sweep interval, cheaper than keeping
- * an ordered expiry index on the call-setup path.
+ * touched by every request of the dialog, and removed at BYE, CANCEL or a final failure; a record without traffic
+ * for the configured idle time is what a lost BYE leaves behind, and the daemon sweeps those on a timer. The
+ * sweep walks every bucket: O(table) once per sweep interval, cheaper than keeping an ordered expiry index on the
+ * call-setup path.
  */
 #include "call_table.h"
 
@@ -99,6 +100,7 @@ int call_table_put(call_table_t *t, const char *call_id, const char *caller, con
     r->encryption_allowed = allowed;
     r->state = CALL_EARLY;
     r->created_ms = now_ms;
+    r->last_ms = now_ms;
     r->hss_result_code = 0;
     r->hss_result_experimental = false;
     r->hss_origin[0] = '\0';
@@ -145,14 +147,23 @@ bool call_table_remove(call_table_t *t, const char *call_id)
     return true;
 }
 
-size_t call_table_sweep(call_table_t *t, uint64_t now_ms)
+int call_table_touch(call_table_t *t, const char *call_id, uint64_t now_ms)
+{
+    call_node_t **pp = call_id ? call_find_link(t, call_id) : NULL;
+    if (!pp)
+        return -1;
+    (*pp)->rec.last_ms = now_ms;
+    return 0;
+}
+
+size_t call_table_sweep(call_table_t *t, uint64_t now_ms, uint64_t idle_ms)
 {
     size_t removed = 0;
     for (size_t i = 0; i < CALL_BUCKETS; i++) {
         call_node_t **pp = &t->buckets[i];
         while (*pp) {
             call_node_t *c = *pp;
-            if (now_ms >= c->rec.created_ms && now_ms - c->rec.created_ms > CALL_LIFETIME_MS) {
+            if (now_ms >= c->rec.last_ms && now_ms - c->rec.last_ms > idle_ms) {
                 *pp = c->next;
                 free(c);
                 t->n--;

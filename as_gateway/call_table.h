@@ -4,8 +4,9 @@
  *   call_table_t *t = call_table_new(CALL_TABLE_MAX_DEFAULT);
  *   call_table_put(t, callId, caller, callee, allowed, now_ms);   // INVITE forwarded: state "early"
  *   call_table_set_state(t, callId, CALL_CONFIRMED);                // 2xx to the INVITE
+ *   call_table_touch(t, callId, now_ms);                          // in-dialog request (re-INVITE, UPDATE, ACK...)
  *   call_table_remove(t, callId);                                  // BYE, CANCEL, final failure
- *   call_table_sweep(t, now_ms);                                   // entries older than CALL_LIFETIME_MS
+ *   call_table_sweep(t, now_ms, idle_ms);                          // records without traffic for idle_ms
  *
  * Keyed by Call-ID (one INVITE dialog per Call-ID in mihua's flows). Time is passed in, so tests use a fake clock.
  */
@@ -17,7 +18,10 @@
 #include <stdint.h>
 
 #define CALL_TABLE_MAX_DEFAULT 200000       /* live calls: 1,000 calls/s x 180 s mean holding time, with margin */
-#define CALL_LIFETIME_MS (4ull * 3600 * 1000) /* a record outlives no call: lost BYEs cannot pin memory forever */
+#define CALL_IDLE_MS_DEFAULT (3600ull * 1000) /* a record without in-dialog traffic this long is closed, so lost
+                                                BYEs cannot pin memory: above the usual session-timer refresh
+                                                (RFC 4028, Session-Expires 1800 s), and the record serves only
+                                                the KMS's check at setup, so a long quiet call loses nothing */
 #define CALL_ID_MAX 256                     /* Call-ID bytes kept; longer Call-IDs are not recorded */
 #define CALL_IDENTITY_MAX 256               /* caller/callee URI bytes kept */
 #define CALL_DIAM_ID_MAX 256                /* a DiameterIdentity (255 octets) and its NUL */
@@ -34,6 +38,7 @@ typedef struct {
     bool hss_result_experimental;   /* an Experimental-Result-Code rather than a Result-Code */
     char hss_origin[CALL_DIAM_ID_MAX]; /* the Origin-Host of that answer */
     uint64_t created_ms;
+    uint64_t last_ms;               /* the INVITE, or the dialog's latest request */
 } call_rec_t;
 
 typedef struct call_table call_table_t;
@@ -52,8 +57,10 @@ const call_rec_t *call_table_get(const call_table_t *t, const char *call_id);
 int call_table_set_state(call_table_t *t, const char *call_id, call_state_t state);
 /* true when a record was removed. */
 bool call_table_remove(call_table_t *t, const char *call_id);
-/* Removes records created more than CALL_LIFETIME_MS before now_ms; returns how many. */
-size_t call_table_sweep(call_table_t *t, uint64_t now_ms);
+/* Notes traffic in the call's dialog. Returns 0, or -1 (no record). */
+int call_table_touch(call_table_t *t, const char *call_id, uint64_t now_ms);
+/* Removes records whose last traffic is more than idle_ms before now_ms; returns how many. */
+size_t call_table_sweep(call_table_t *t, uint64_t now_ms, uint64_t idle_ms);
 size_t call_table_count(const call_table_t *t);
 const char *call_state_name(call_state_t s); /* "early", "confirmed" */
 

@@ -74,14 +74,18 @@ static int open_all(const as_conf_t *c, as_app_t *app)
     char err[256] = "out of memory";
     sbi_server_config_t sc = {.name = "as-sbi"};
     sbi_server_config_limits(&sc, &c->limits);
-    if (!(sc.metrics = app->metrics = metrics_new()) || !(app->reg = registrar_new(0)) || !(app->calls = call_table_new(0)))
+    if (!(sc.metrics = app->metrics = metrics_new()) || !(app->reg = registrar_new(0)) ||
+        !(app->calls = call_table_new(c->overload.calls_max)))
         return fprintf(stderr, "mihua-as: %s\n", err), 1;
     if (c->checks && !(app->checks = as_checks_new(app->base, &c->checks_conf, app->metrics, err, sizeof err)))
         return fprintf(stderr, "mihua-as: encryption checks: %s\n", err), 1;
     if (uses_hss(c, app) && as_checks_wait_hss(app->checks, AS_HSS_WAIT_MS) != 0)
         log_warn("as", "no Diameter peer connected yet: HSS lookups fail (calls go on plain) until one is");
-    proxy_conf_t pc = {app->base,   c->sip_host,   c->sip_port, app->reg, app->calls,
-                       app->checks, app->metrics, &c->limits};
+    proxy_conf_t pc = {.base = app->base, .host = c->sip_host, .port = c->sip_port, .reg = app->reg,
+                       .calls = app->calls, .checks = app->checks, .metrics = app->metrics, .limits = &c->limits,
+                       .overload = &c->overload, .timer_c_ms = (unsigned)c->timer_c_s * 1000u,
+                       .call_idle_ms = (uint64_t)c->call_idle_s * 1000u,
+                       .max_pending_checks = (size_t)c->max_pending_checks};
     listen_limits_raise_nofile(2 * (uint64_t)c->limits.max_connections + LISTEN_NOFILE_RESERVE);
     if (!(app->proxy = proxy_new(&pc, err, sizeof err)))
         return fprintf(stderr, "mihua-as: sip: %s\n", err), 1;

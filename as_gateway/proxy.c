@@ -6,16 +6,19 @@
  * contexts; proxy_invite.c is the out-of-dialog INVITE (caller trust, callee lookup, encryption checks, CANCEL);
  * proxy_route.c forwards everything else and the responses; proxy_fwd.c holds the pure message edits.
  *
- * Trade-offs: no forking (the newest binding of the callee gets the call); no Timer C (a callee that never
- * answers holds the INVITE until the caller CANCELs); requests addressed to the AS itself that are not REGISTER
- * are proxied like any other (and usually end in 404).
+ * Trade-offs: no forking (the newest binding of the callee gets the call); requests addressed to the AS itself
+ * that are not REGISTER are proxied like any other (and usually end in 404).
  */
 #include "proxy_int.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "core/log.h"
 
@@ -26,22 +29,34 @@ uint64_t proxy_now_ms(void)
 
 /* ---------------------------------------------------------------- forwarding contexts */
 
+static void pfwd_setup_free(pfwd_t *pf)
+{
+    if (!pf->s)
+        return;
+    free(pf->s->req);
+    free(pf->s->fwd);
+    free(pf->s);
+    pf->s = NULL;
+}
+
 pfwd_t *pfwd_new(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src)
 {
     pfwd_t *pf = calloc(1, sizeof *pf);
-    if (!pf || !(pf->req = malloc((size_t)req->len))) {
+    if (!pf || !(pf->s = calloc(1, sizeof *pf->s)) || !(pf->s->req = malloc((size_t)req->len))) {
+        if (pf)
+            free(pf->s);
         free(pf);
         return NULL;
     }
-    memcpy(pf->req, req->buf, (size_t)req->len);
-    pf->req_len = (size_t)req->len;
+    memcpy(pf->s->req, req->buf, (size_t)req->len);
+    pf->s->req_len = (size_t)req->len;
     pf->p = p;
     pf->sid = sid;
     pf->method = req->method;
-    pf->in_proto = src->proto;
-    sip_str_copy(req->call_id, pf->call_id, sizeof pf->call_id);
+    pf->s->in_proto = src->proto;
+    sip_str_copy(req->call_id, pf->s->call_id, sizeof pf->s->call_id);
     if (sip_txn_set_tu_data(p->tl, sid, pf) != 0) {
-        free(pf->req);
+        pfwd_setup_free(pf);
         free(pf);
         return NULL;
     }
@@ -54,21 +69,33 @@ pfwd_t *pfwd_new(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t 
 static void pfwd_free(proxy_t *p, pfwd_t *pf)
 {
     proxy_check_abort(p, pf);
+    proxy_timer_c_free(pf);
     if (pf->method == SIP_METHOD_INVITE && !pf->final_sent)
         p->pending_invites--;
-    free(pf->req);
-    free(pf->fwd);
+    pfwd_setup_free(pf);
     free(pf);
 }
 
 sip_msg_t *pfwd_request(proxy_t *p, pfwd_t *pf)
 {
     sip_msg_t *m = p->scratch;
-    if (sip_msg_parse(m, pf->req, pf->req_len, pf->in_proto == SIP_PROTO_TCP ? SIP_TP_STREAM : SIP_TP_DGRAM) !=
+    if (sip_msg_parse(m, pf->s->req, pf->s->req_len, pf->s->in_proto == SIP_PROTO_TCP ? SIP_TP_STREAM : SIP_TP_DGRAM) !=
             SIP_OK ||
         sip_msg_check(m) != SIP_OK)
         return NULL;
     return m;
+}
+
+void proxy_reply_stateless(proxy_t *p, sip_msg_t *req, const sip_addr_t *src, int status, const char *reason,
+                           const char *extra)
+{
+    char out[PROXY_REPLY_MAX];
+    sip_addr_t dst;
+    sip_reply_opts_t o = {.to_tag = p->to_tag, .extra = extra};
+    int n = sip_reply_build(req, status, reason, &o, out, sizeof out);
+    if (n < 0 || sip_addr_resp_dest(req, src, &dst) != 0 || sip_transport_send(p->tp, &dst, out, (size_t)n) != 0)
+        log_debug(PROXY_LOG, "%.*s %.*s: the stateless %d could not be sent", req->method_str.len,
+                  req->method_str.s, req->call_id.len, req->call_id.s, status);
 }
 
 int proxy_reply(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason, const char *extra)
@@ -83,24 +110,28 @@ int proxy_reply(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const 
 
 void pfwd_final(proxy_t *p, pfwd_t *pf, int status)
 {
+    if (pf->final_sent || !pf->s)
+        return;
+    const char *call_id = pf->s->call_id;
     if (pf->method == SIP_METHOD_INVITE) {
-        if (status >= 200 && status < 300)
-            call_table_set_state(p->calls, pf->call_id, CALL_CONFIRMED);
+        if (status >= 200 && status < 300 && call_table_set_state(p->calls, call_id, CALL_CONFIRMED) == 0)
+            (void)call_table_touch(p->calls, call_id, proxy_now_ms());
         else if (status >= 300)
-            call_table_remove(p->calls, pf->call_id);
-    } else if (pf->method == SIP_METHOD_BYE && status >= 200) {
-        call_table_remove(p->calls, pf->call_id); /* §15.1.2: the session ends whatever the answer */
-    }
-    if (!pf->final_sent && pf->method == SIP_METHOD_INVITE)
+            call_table_remove(p->calls, call_id);
         p->pending_invites--;
+    } else if (pf->method == SIP_METHOD_BYE) {
+        call_table_remove(p->calls, call_id); /* §15.1.2: the session ends whatever the answer */
+    }
     pf->final_sent = true;
+    proxy_timer_c_answered(pf);
+    pfwd_setup_free(pf);
 }
 
 void pfwd_reply(proxy_t *p, pfwd_t *pf, int status, const char *reason)
 {
-    sip_msg_t *req = pf->final_sent || pf->sid == SIP_TXN_ID_NONE ? NULL : pfwd_request(p, pf);
+    sip_msg_t *req = pf->final_sent || !pf->s || pf->sid == SIP_TXN_ID_NONE ? NULL : pfwd_request(p, pf);
     if (req && proxy_reply(p, pf->sid, req, status, reason, NULL) != 0)
-        log_warn(PROXY_LOG, "call %s: could not answer %d", pf->call_id, status);
+        log_warn(PROXY_LOG, "call %s: could not answer %d", pf->s->call_id, status);
     if (status >= 200)
         pfwd_final(p, pf, status);
 }
@@ -113,24 +144,25 @@ int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc)
         return -1;
     proxy_fwd_opts_t o = {.self = &p->self,
                           .branch = branch,
-                          .out_proto = pf->dst.proto,
-                          .in_proto = pf->in_proto,
+                          .out_proto = pf->s->dst.proto,
+                          .in_proto = pf->s->in_proto,
                           .record_route = record_route,
-                          .new_ruri = pf->target[0] ? pf->target : NULL,
+                          .new_ruri = pf->s->target[0] ? pf->s->target : NULL,
                           .strip_voenc = strip_voenc};
     int n = proxy_fwd_request(req, p->lumps, &o, p->out, PROXY_OUT_MAX);
     if (n < 0)
         return -1;
     if (pf->method == SIP_METHOD_INVITE) {
-        free(pf->fwd);
-        if (!(pf->fwd = malloc((size_t)n)))
+        free(pf->s->fwd);
+        if (!(pf->s->fwd = malloc((size_t)n)))
             return -1;
-        memcpy(pf->fwd, p->out, (size_t)n);
-        pf->fwd_len = (size_t)n;
+        memcpy(pf->s->fwd, p->out, (size_t)n);
+        pf->s->fwd_len = (size_t)n;
     }
-    if (sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->dst, pf, &pf->cid) != 0)
+    if (sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->s->dst, pf, &pf->cid) != 0)
         return -1;
     pf->refs++;
+    proxy_timer_c_start(p, pf);
     return 0;
 }
 
@@ -153,6 +185,25 @@ static void proxy_register(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const s
 }
 
 /* ---------------------------------------------------------------- transaction user callbacks */
+
+/* Admission control before any state exists: only a new call (an out-of-dialog INVITE) can be shed; everything
+ * that belongs to an admitted call (in-dialog requests, CANCEL, ACK) and REGISTER is always let through. */
+static bool on_admit(void *ctx, sip_msg_t *req, const sip_addr_t *src)
+{
+    proxy_t *p = ctx;
+    char extra[64];
+    if (!p->ovl || req->method != SIP_METHOD_INVITE || req->to.tag.s)
+        return true;
+    size_t live = sip_txn_count(p->tl);
+    if (live > p->trim_peak) /* the sweep samples only every few seconds; a burst may fall between two */
+        p->trim_peak = live;
+    overload_reason_t r = overload_admit(p->ovl, live, call_table_count(p->calls));
+    if (r == OVERLOAD_NONE)
+        return true;
+    snprintf(extra, sizeof extra, "Retry-After: %u\r\n", overload_retry_after_s(p->ovl));
+    proxy_reply_stateless(p, req, src, 503, "Service Unavailable", extra);
+    return false;
+}
 
 static void on_request(void *ctx, sip_txn_id_t id, sip_msg_t *req, const sip_addr_t *src)
 {
@@ -193,18 +244,18 @@ static void on_response(void *ctx, sip_txn_id_t id, void *tu_data, sip_msg_t *re
 static void on_timeout(void *ctx, sip_txn_id_t id, void *tu_data, sip_msg_t *resp)
 {
     pfwd_t *pf = tu_data;
-    if (!pf || !resp || id != pf->cid)
-        return; /* our CANCEL, or Timer H of a server INVITE: nothing to tell anyone */
-    log_info(PROXY_LOG, "call %s: no answer from the next hop (408)", pf->call_id);
+    if (!pf || !resp || id != pf->cid || pf->final_sent)
+        return; /* our CANCEL, Timer H of a server INVITE, or answered already: nothing to tell anyone */
+    log_info(PROXY_LOG, "call %s: no answer from the next hop (408)", pf->s->call_id);
     pfwd_reply(ctx, pf, 408, "Request Timeout");
 }
 
 static void on_transport_error(void *ctx, sip_txn_id_t id, void *tu_data)
 {
     pfwd_t *pf = tu_data;
-    if (!pf || id != pf->cid)
+    if (!pf || id != pf->cid || pf->final_sent)
         return;
-    log_info(PROXY_LOG, "call %s: next hop unreachable (503)", pf->call_id);
+    log_info(PROXY_LOG, "call %s: next hop unreachable (503)", pf->s->call_id);
     pfwd_reply(ctx, pf, 503, "Service Unavailable");
 }
 
@@ -245,6 +296,7 @@ static void proxy_metrics_init(proxy_t *p, metrics_t *m)
         "outcome=\"stripped\",reason=\"user_unknown\"",
         "outcome=\"stripped\",reason=\"checks_disabled\"",
         "outcome=\"stripped\",reason=\"checks_unavailable\"",
+        "outcome=\"stripped\",reason=\"lookup_overload\"",
         "outcome=\"stripped\",reason=\"other\""};
     static const char calls_help[] = "INVITEs forwarded, by encryption outcome";
     if (!m)
@@ -260,9 +312,17 @@ static void proxy_metrics_init(proxy_t *p, metrics_t *m)
     p->m.calls = metrics_gauge(m, "mihua_as_calls", NULL, "calls in the call table");
     p->m.bindings = metrics_gauge(m, "mihua_as_registrations", NULL, "live registrar bindings");
     p->m.pending = metrics_gauge(m, "mihua_as_invites_pending", NULL, "INVITEs awaiting their final response");
+    p->m.checks = metrics_gauge(m, "mihua_as_checks_pending", NULL,
+                                "encryption checks in flight (max_pending_checks: beyond it tagged INVITEs go plain)");
     p->m.hss_open = metrics_gauge(m, "mihua_as_hss_peer_open", NULL,
                                   "1 while some Sh peer (an HSS, or a relay) is connected; calls meanwhile get "
                                   "Sh answers");
+    p->m.dropped = metrics_counter(m, "mihua_as_requests_dropped_total", NULL,
+                                 "requests dropped unanswered because the transaction table was full");
+    p->m.timer_c = metrics_counter(m, "mihua_as_timer_c_total", NULL,
+                                   "forwarded INVITEs ended by Timer C: CANCEL downstream, 408 upstream");
+    p->m.expired = metrics_counter(m, "mihua_as_call_records_expired_total", NULL,
+                                   "call records closed after call_idle_s without in-dialog traffic");
 }
 
 void proxy_refresh_metrics(void *proxy)
@@ -274,11 +334,36 @@ void proxy_refresh_metrics(void *proxy)
     metric_set(p->m.calls, (int64_t)call_table_count(p->calls));
     metric_set(p->m.bindings, (int64_t)registrar_binding_count(p->reg));
     metric_set(p->m.pending, (int64_t)p->pending_invites);
+    metric_set(p->m.checks, (int64_t)p->checks_in_flight);
     metric_set(p->m.hss_open, as_checks_hss_open(p->checks) ? 1 : 0);
+    uint64_t dropped = sip_txn_dropped(p->tl);
+    metric_add(p->m.dropped, dropped - p->dropped_counted);
+    p->dropped_counted = dropped;
     as_checks_refresh_metrics(p->checks);
 }
 
 /* ---------------------------------------------------------------- life cycle */
+
+/* Memory that comes back: after a load peak the freed transactions and contexts sit in malloc's free lists, and
+ * glibc returns a page to the kernel only when the top of the heap is free. malloc_trim(0) gives back every
+ * whole free page (madvise) in every arena. It walks the heap, so it runs only when the live transactions have
+ * fallen to half of the peak seen since the last trim: a few times while a load drains (Timers L, M and J end it
+ * within 32 s of the last call), never while a steady load holds. */
+static void proxy_trim(proxy_t *p)
+{
+    size_t live = sip_txn_count(p->tl);
+    if (live > p->trim_peak)
+        p->trim_peak = live;
+    if (p->trim_peak < PROXY_TRIM_MIN_TXNS || live > p->trim_peak / 2)
+        return;
+#ifdef __GLIBC__
+    uint64_t t0 = proxy_now_ms();
+    int released = malloc_trim(0);
+    log_info(PROXY_LOG, "malloc_trim after a peak of %zu transactions (now %zu): %s, %" PRIu64 " ms", p->trim_peak,
+              live, released ? "memory returned" : "nothing to return", proxy_now_ms() - t0);
+#endif
+    p->trim_peak = live;
+}
 
 static void on_sweep(evutil_socket_t fd, short what, void *arg)
 {
@@ -286,9 +371,15 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     uint64_t now = proxy_now_ms();
-    size_t b = registrar_sweep(p->reg, now), c = call_table_sweep(p->calls, now);
-    if (b || c)
-        log_debug(PROXY_LOG, "swept %zu expired bindings, %zu over-age call records", b, c);
+    size_t b = registrar_sweep(p->reg, now), c = call_table_sweep(p->calls, now, p->call_idle_ms);
+    if (c && p->m.expired)
+        metric_add(p->m.expired, c);
+    if (c)
+        log_info(PROXY_LOG, "closed %zu call records without in-dialog traffic for %" PRIu64 " ms", c,
+                 p->call_idle_ms);
+    if (b)
+        log_debug(PROXY_LOG, "swept %zu expired bindings", b);
+    proxy_trim(p);
 }
 
 /* UDP first (port 0 lets the kernel pick), then TCP on the same port; with port 0 a port taken for TCP is
@@ -319,19 +410,37 @@ static int proxy_bind(proxy_t *p, const proxy_conf_t *conf)
     return -1;
 }
 
-static int proxy_start_txn(proxy_t *p)
+static int proxy_start_txn(proxy_t *p, const overload_conf_t *oc)
 {
     sip_txn_io_t io = {sip_transport_send, p->tp};
-    sip_txn_tu_t tu = {on_request, on_response, on_timeout, on_transport_error, on_terminated, on_stray_response, p};
+    sip_txn_tu_t tu = {on_request,    on_response,       on_timeout, on_transport_error,
+                       on_terminated, on_stray_response, on_admit,   p};
+    sip_txn_conf_t tc;
+    sip_txn_conf_default(&tc);
+    if (oc)
+        tc.max_txns = (uint32_t)oc->txn_max;
     if (!(p->te = sip_timer_event_new(p->base)))
         return -1;
     sip_clock_t clock = sip_timer_event_clock(p->te);
-    if (!(p->tl = sip_txn_layer_new(NULL, &clock, &io, &tu)))
+    if (!(p->tl = sip_txn_layer_new(&tc, &clock, &io, &tu)))
         return -1;
     sip_timer_event_attach(p->te, p->tl);
-    struct timeval tv = {PROXY_SWEEP_MS / 1000, 0};
+    uint64_t sweep_ms = p->call_idle_ms / 2 < PROXY_SWEEP_MS ? p->call_idle_ms / 2 : PROXY_SWEEP_MS;
+    sweep_ms = sweep_ms < PROXY_SWEEP_MIN_MS ? PROXY_SWEEP_MIN_MS : sweep_ms;
+    struct timeval tv = {(time_t)(sweep_ms / 1000), (suseconds_t)(sweep_ms % 1000 * 1000)};
     p->sweep_ev = event_new(p->base, -1, EV_PERSIST, on_sweep, p);
     return p->sweep_ev && event_add(p->sweep_ev, &tv) == 0 ? 0 : -1;
+}
+
+/* What the operator sized, and the sustained call rate it allows (RFC timers decide how long state lives). */
+static void proxy_log_capacity(const proxy_t *p)
+{
+    if (!p->ovl)
+        return;
+    log_info(PROXY_LOG, "capacity: %zu transactions, new calls shed above %zu (~%u calls/s sustained at %d "
+             "transaction-seconds per UDP call), retry after %u s",
+             sip_txn_capacity(p->tl), overload_txn_mark(p->ovl), overload_sustained_cps(p->ovl),
+             OVERLOAD_TXN_SECONDS_PER_CALL, overload_retry_after_s(p->ovl));
 }
 
 proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
@@ -345,6 +454,9 @@ proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
     p->reg = conf->reg;
     p->calls = conf->calls;
     p->checks = conf->checks;
+    p->timer_c_ms = conf->timer_c_ms;
+    p->max_checks = conf->max_pending_checks ? conf->max_pending_checks : PROXY_MAX_PENDING_CHECKS_DEFAULT;
+    p->call_idle_ms = conf->call_idle_ms ? conf->call_idle_ms : CALL_IDLE_MS_DEFAULT;
     snprintf(p->to_tag, sizeof p->to_tag, "as%08lx", (unsigned long)((uint64_t)time(NULL) ^ (uintptr_t)p));
     proxy_metrics_init(p, conf->metrics);
     p->scratch = malloc(sizeof *p->scratch);
@@ -354,9 +466,12 @@ proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
     } else if (proxy_bind(p, conf) != 0) {
         snprintf(err, errlen, "cannot bind SIP UDP and TCP on %s:%d", conf->host, conf->port);
-    } else if (proxy_start_txn(p) != 0) {
+    } else if (proxy_start_txn(p, conf->overload) != 0) {
         snprintf(err, errlen, "cannot start the SIP transaction layer");
+    } else if (conf->overload && !(p->ovl = overload_new(p->base, conf->overload, conf->metrics))) {
+        snprintf(err, errlen, "out of memory");
     } else {
+        proxy_log_capacity(p);
         return p;
     }
     proxy_free(p);
@@ -372,6 +487,7 @@ void proxy_free(proxy_t *p)
     if (p->te)
         sip_timer_event_attach(p->te, NULL);
     sip_txn_layer_free(p->tl); /* on_terminated frees every pfwd_t and cancels its check */
+    overload_free(p->ovl);
     sip_timer_event_free(p->te);
     sip_transport_free(p->tp);
     free(p->scratch);

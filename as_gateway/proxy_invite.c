@@ -57,12 +57,12 @@ static void invite_forward(proxy_t *p, pfwd_t *pf, bool tagged, bool allowed, co
     if (tagged && !allowed)
         pf->strip_reason = reason;
     if (pfwd_send(p, pf, true, tagged && !allowed) != 0) {
-        log_warn(PROXY_LOG, "call %s: could not forward the INVITE", pf->call_id);
+        log_warn(PROXY_LOG, "call %s: could not forward the INVITE", pf->s->call_id);
         pfwd_reply(p, pf, 500, "Server Internal Error");
         return;
     }
-    if (call_table_put(p->calls, pf->call_id, pf->caller, pf->callee, tagged && allowed, proxy_now_ms()) != 0)
-        log_warn(PROXY_LOG, "call %s: not recorded (call table full or identity too long)", pf->call_id);
+    if (call_table_put(p->calls, pf->s->call_id, pf->s->caller, pf->s->callee, tagged && allowed, proxy_now_ms()) != 0)
+        log_warn(PROXY_LOG, "call %s: not recorded (call table full or identity too long)", pf->s->call_id);
 }
 
 static void on_checks(const as_decision_t *d, const as_lookup_results_t *r, void *ud)
@@ -76,16 +76,17 @@ static void on_checks(const as_decision_t *d, const as_lookup_results_t *r, void
     }
     pf->check = NULL;
     free(ticket);
+    p->checks_in_flight--;
     log_info(PROXY_LOG,
              "call %s caller=%s callee=%s encryption=%s reason=\"%s\" hss_us=%u udm_us=%u callee_rat=%s/%s",
-             pf->call_id, pf->caller, pf->callee, d->allowed ? "allowed" : "stripped", d->reason,
+             pf->s->call_id, pf->s->caller, pf->s->callee, d->allowed ? "allowed" : "stripped", d->reason,
              r ? r->latency_us[AS_SRC_HSS] : 0, r ? r->latency_us[AS_SRC_UDM] : 0,
              r && r->callee_rat[AS_SRC_HSS][0] ? r->callee_rat[AS_SRC_HSS] : "-",
              r && r->callee_rat[AS_SRC_UDM][0] ? r->callee_rat[AS_SRC_UDM] : "-");
     invite_count(d->allowed ? p->m.eligible : p->m.stripped[invite_reason_index(d->reason)]);
     invite_forward(p, pf, true, d->allowed, d->reason);
-    if (r && r->hss_error.code != 0)
-        (void)call_table_set_hss_error(p->calls, pf->call_id, r->hss_error.code, r->hss_error.experimental,
+    if (r && r->hss_error.code != 0 && pf->s) /* pf->s is gone when the INVITE could not be forwarded */
+        (void)call_table_set_hss_error(p->calls, pf->s->call_id, r->hss_error.code, r->hss_error.experimental,
                                        r->hss_error.origin_host);
 }
 
@@ -96,30 +97,40 @@ void proxy_check_abort(proxy_t *p, pfwd_t *pf)
     as_checks_cancel(p->checks, pf->check_handle);
     free(pf->check);
     pf->check = NULL;
+    p->checks_in_flight--;
 }
 
-/* Starts the checks, or forwards stripped when they cannot run. */
+/* Starts the checks, or forwards stripped when they cannot run. Lookups that queue beyond their budget (more in
+ * flight than max_checks: the HSS or UDM answers slower than calls arrive) make new tagged INVITEs go on plain
+ * at once: a plain call now is worth more than an encrypted one after the caller gave up, and a longer queue
+ * would only make every later lookup miss its budget too. */
 static void invite_check(proxy_t *p, pfwd_t *pf)
 {
     const char *why = PROXY_REASON_DISABLED;
     proxy_strip_reason_t label = PROXY_STRIP_DISABLED;
-    pcheck_t *ticket = p->checks ? malloc(sizeof *ticket) : NULL;
+    bool queue_full = p->checks && p->checks_in_flight >= p->max_checks;
+    pcheck_t *ticket = p->checks && !queue_full ? malloc(sizeof *ticket) : NULL;
     if (ticket) {
         *ticket = (pcheck_t){p, pf->sid};
         pf->check = ticket;
-        pf->check_handle = as_checks_start(p->checks, pf->caller, pf->callee, on_checks, ticket);
-        if (pf->check_handle != 0)
+        pf->check_handle = as_checks_start(p->checks, pf->s->caller, pf->s->callee, on_checks, ticket);
+        if (pf->check_handle != 0) {
+            p->checks_in_flight++;
             return;
+        }
         pf->check = NULL;
         free(ticket);
         why = PROXY_REASON_UNAVAILABLE;
         label = PROXY_STRIP_UNAVAILABLE;
+    } else if (queue_full) {
+        why = PROXY_REASON_OVERLOAD;
+        label = PROXY_STRIP_OVERLOAD;
     } else if (p->checks) {
         why = PROXY_REASON_UNAVAILABLE;
         label = PROXY_STRIP_UNAVAILABLE;
     }
-    log_info(PROXY_LOG, "call %s caller=%s callee=%s encryption=stripped reason=\"%s\"", pf->call_id, pf->caller,
-             pf->callee, why);
+    log_info(PROXY_LOG, "call %s caller=%s callee=%s encryption=stripped reason=\"%s\"", pf->s->call_id, pf->s->caller,
+             pf->s->callee, why);
     invite_count(p->m.stripped[label]);
     invite_forward(p, pf, true, false, why);
 }
@@ -158,10 +169,10 @@ void proxy_invite(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t
         proxy_reply(p, sid, req, 500, "Server Internal Error", NULL);
         return;
     }
-    snprintf(pf->target, sizeof pf->target, "%s", b->uri);
-    pf->dst = b->src; /* where the callee registered from: also right behind a NAT */
-    if (proxy_uri_identity(req->from.uri_raw, &req->from.uri, pf->caller, sizeof pf->caller) != 0 ||
-        proxy_uri_identity(req->ruri_raw, &req->ruri, pf->callee, sizeof pf->callee) != 0) {
+    snprintf(pf->s->target, sizeof pf->s->target, "%s", b->uri);
+    pf->s->dst = b->src; /* where the callee registered from: also right behind a NAT */
+    if (proxy_uri_identity(req->from.uri_raw, &req->from.uri, pf->s->caller, sizeof pf->s->caller) != 0 ||
+        proxy_uri_identity(req->ruri_raw, &req->ruri, pf->s->callee, sizeof pf->s->callee) != 0) {
         pfwd_reply(p, pf, 400, "Bad Request (identity too long)");
         return;
     }
@@ -179,14 +190,14 @@ void proxy_send_cancel(proxy_t *p, pfwd_t *pf)
 {
     sip_txn_id_t id;
     pf->cancel_pending = false;
-    if (!pf->fwd || pf->cid == SIP_TXN_ID_NONE)
-        return;
+    if (!pf->s || !pf->s->fwd || pf->cid == SIP_TXN_ID_NONE)
+        return; /* answered already: nothing left to cancel */
     sip_msg_t *inv = p->scratch;
-    int n = sip_msg_parse(inv, pf->fwd, pf->fwd_len, SIP_TP_DGRAM) == SIP_OK && sip_msg_check(inv) == SIP_OK
+    int n = sip_msg_parse(inv, pf->s->fwd, pf->s->fwd_len, SIP_TP_DGRAM) == SIP_OK && sip_msg_check(inv) == SIP_OK
                 ? sip_build_cancel(inv, p->out, PROXY_OUT_MAX)
                 : -1;
-    if (n < 0 || sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->dst, NULL, &id) != 0)
-        log_warn(PROXY_LOG, "call %s: could not send the CANCEL downstream", pf->call_id);
+    if (n < 0 || sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->s->dst, NULL, &id) != 0)
+        log_warn(PROXY_LOG, "call %s: could not send the CANCEL downstream", pf->s->call_id);
 }
 
 void proxy_cancel(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req)
@@ -200,7 +211,7 @@ void proxy_cancel(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req)
     proxy_reply(p, sid, req, 200, "OK", NULL);
     if (!pf || pf->final_sent)
         return;
-    call_table_remove(p->calls, pf->call_id);
+    call_table_remove(p->calls, pf->s->call_id);
     if (pf->check) { /* still held: nothing went downstream */
         proxy_check_abort(p, pf);
         pfwd_reply(p, pf, 487, "Request Terminated");

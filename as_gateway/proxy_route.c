@@ -18,21 +18,21 @@
 
 #include "core/log.h"
 
-/* Fills pf->dst (and pf->target for a location-service hit). Returns 0, or the status to answer. */
+/* Fills pf->s->dst (and pf->s->target for a location-service hit). Returns 0, or the status to answer. */
 static int route_target(proxy_t *p, pfwd_t *pf, sip_msg_t *req)
 {
     char key[REG_AOR_MAX];
     int r = proxy_next_route(req, &p->self);
     if (r >= 0)
-        return proxy_uri_dest(&req->route[r].uri, &pf->dst) == 0 ? 0 : 502;
+        return proxy_uri_dest(&req->route[r].uri, &pf->s->dst) == 0 ? 0 : 502;
     if (req->to.tag.s)
-        return proxy_uri_dest(&req->ruri, &pf->dst) == 0 ? 0 : 502;
+        return proxy_uri_dest(&req->ruri, &pf->s->dst) == 0 ? 0 : 502;
     const reg_binding_t *b =
         registrar_aor_key(&req->ruri, key, sizeof key) == 0 ? registrar_lookup(p->reg, key, proxy_now_ms()) : NULL;
     if (!b)
         return 404;
-    snprintf(pf->target, sizeof pf->target, "%s", b->uri);
-    pf->dst = b->src;
+    snprintf(pf->s->target, sizeof pf->s->target, "%s", b->uri);
+    pf->s->dst = b->src;
     return 0;
 }
 
@@ -43,11 +43,13 @@ void proxy_forward(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_
         proxy_reply(p, sid, req, 500, "Server Internal Error", NULL);
         return;
     }
+    if (req->to.tag.s) /* in-dialog: the call is alive (a session-timer refresh is one such request) */
+        (void)call_table_touch(p->calls, pf->s->call_id, proxy_now_ms());
     int status = route_target(p, pf, req);
     if (status == 404) {
         pfwd_reply(p, pf, 404, "Not Found");
     } else if (status != 0) {
-        log_info(PROXY_LOG, "%.*s %s: no usable next hop", req->method_str.len, req->method_str.s, pf->call_id);
+        log_info(PROXY_LOG, "%.*s %s: no usable next hop", req->method_str.len, req->method_str.s, pf->s->call_id);
         pfwd_reply(p, pf, 502, "Bad Gateway (next hop is not an IP address)");
     } else if (pfwd_send(p, pf, false, false) != 0) {
         pfwd_reply(p, pf, 500, "Server Internal Error");
@@ -60,6 +62,11 @@ void proxy_ack(proxy_t *p, sip_msg_t *ack)
     sip_addr_t dst;
     if (ack->max_forwards == 0 || sip_txn_branch_new(p->tl, branch, sizeof branch) < 0)
         return;
+    if (ack->to.tag.len == (int)strlen(p->to_tag) && memcmp(ack->to.tag.s, p->to_tag, (size_t)ack->to.tag.len) == 0)
+        return; /* the ACK of a final we sent statelessly (a shed INVITE): it ends here */
+    char call_id[CALL_ID_MAX];
+    sip_str_copy(ack->call_id, call_id, sizeof call_id);
+    (void)call_table_touch(p->calls, call_id, proxy_now_ms());
     int r = proxy_next_route(ack, &p->self);
     const sip_uri_t *next = r >= 0 ? &ack->route[r].uri : &ack->ruri;
     if (proxy_uri_dest(next, &dst) != 0 || (r < 0 && proxy_uri_is_self(&p->self, next)))
@@ -82,6 +89,7 @@ static void route_response_stateless(proxy_t *p, sip_msg_t *resp, int n)
 void proxy_response(proxy_t *p, pfwd_t *pf, sip_msg_t *resp)
 {
     int st = resp->status;
+    proxy_timer_c_response(p, pf, st);
     if (st < 200) {
         pf->got_provisional = true;
         if (pf->cancel_pending)
@@ -96,7 +104,8 @@ void proxy_response(proxy_t *p, pfwd_t *pf, sip_msg_t *resp)
         extra = warn;
     int n = proxy_fwd_response(resp, p->lumps, extra, p->out, PROXY_OUT_MAX);
     if (n < 0) {
-        log_info(PROXY_LOG, "call %s: response %d dropped (cannot remove our Via)", pf->call_id, st);
+        log_info(PROXY_LOG, "call %.*s: response %d dropped (cannot remove our Via)", resp->call_id.len,
+                 resp->call_id.s, st);
         return;
     }
     bool is_2xx = st >= 200 && st < 300;

@@ -274,7 +274,7 @@ static int agent_kms(ue_agent_t *a, char *err, size_t errlen)
 static int agent_sip(ue_agent_t *a, char *err, size_t errlen)
 {
     sip_txn_io_t io = {sip_transport_send, NULL};
-    sip_txn_tu_t tu = {on_request, on_response, on_timeout, on_transport_error, on_terminated, on_stray_response, a};
+    sip_txn_tu_t tu = {on_request, on_response, on_timeout, on_transport_error, on_terminated, on_stray_response, NULL, a};
     if (!(a->tp = sip_transport_new(a->base, on_rx, a)) ||
         sip_transport_listen_udp(a->tp, a->c->sip_host, a->c->sip_port, &a->sip_port) != 0) {
         snprintf(err, errlen, "cannot bind SIP UDP on %s", a->c->sip_listen);

@@ -26,6 +26,7 @@
 #define SIP_TXN_TIMERS_PER_TXN 2 /* t_retx and t_life */
 #define SIP_TXN_REFUSE_MAX 4096  /* a stateless 400 (Vias of the request + a Warning) */
 #define SIP_TXN_NO_DUE UINT64_MAX
+#define SIP_TXN_DROP_LOG_MS 1000 /* a full table drops many requests a second: one line per second says how many */
 
 void sip_txn_conf_default(sip_txn_conf_t *conf) {
     conf->t1_ms = SIP_TXN_T1_MS;
@@ -120,7 +121,7 @@ int sip_txn_send(sip_txn_layer_t *tl, const sip_txn_t *txn, const char *buf, siz
     if (tl->io.send(tl->io.ctx, &txn->peer, buf, len) == 0)
         return 0;
     log_warn(SIP_TXN_LOG, "send failed for transaction %" PRIx64 " (%.*s)", txn->id, txn->key.method_len,
-             txn->key.method);
+             sip_txn_skey_method(&txn->key));
     return -1;
 }
 
@@ -147,6 +148,12 @@ int sip_txn_store(char **dst, size_t *dst_len, const char *src, size_t len) {
     return 0;
 }
 
+void sip_txn_forget(char **buf, size_t *len) {
+    free(*buf);
+    *buf = NULL;
+    *len = 0;
+}
+
 static bool sip_txn_is_client(const sip_txn_t *txn) {
     return txn->kind == SIP_TXN_CLIENT_INVITE || txn->kind == SIP_TXN_CLIENT_NON_INVITE;
 }
@@ -156,7 +163,10 @@ static sip_txn_t *sip_txn_new(sip_txn_layer_t *tl, sip_txn_kind_t kind, const si
     if (!txn)
         return NULL;
     txn->kind = kind;
-    txn->key = *key;
+    if (sip_txn_skey_set(&txn->key, key) < 0) {
+        sip_txn_table_release(&tl->table, txn);
+        return NULL;
+    }
     sip_timer_init(&txn->t_retx, txn->id, SIP_TXN_TIMER_RETX);
     sip_timer_init(&txn->t_life, txn->id, SIP_TXN_TIMER_LIFE);
     sip_txn_table_link(&tl->table, txn);
@@ -193,6 +203,19 @@ static void sip_txn_refuse(sip_txn_layer_t *tl, sip_msg_t *req, const sip_addr_t
         (void)sip_txn_send(tl, &tmp, out, (size_t)n);
 }
 
+/* Nothing can answer a request when no transaction can hold the answer: count it, say so once a second. */
+static void sip_txn_note_drop(sip_txn_layer_t *tl, const sip_msg_t *req) {
+    uint64_t now = sip_txn_now(tl);
+    tl->dropped++;
+    if (tl->drop_log_ms != 0 && now - tl->drop_log_ms < SIP_TXN_DROP_LOG_MS)
+        return;
+    log_warn(SIP_TXN_LOG, "transaction table full (%u) or no memory: %" PRIu64 " requests dropped unanswered since the last "
+             "report (%" PRIu64 " in all; last %.*s)", tl->conf.max_txns, tl->dropped - tl->dropped_logged,
+             tl->dropped, req->method_str.len, req->method_str.s);
+    tl->dropped_logged = tl->dropped;
+    tl->drop_log_ms = now ? now : 1;
+}
+
 static void sip_txn_recv_new_request(sip_txn_layer_t *tl, sip_msg_t *req, const sip_addr_t *src,
                                      const sip_txn_key_t *key) {
     if (req->method == SIP_METHOD_ACK) { /* the ACK of a 2xx: end to end, no transaction (§17.1.1.3) */
@@ -204,10 +227,11 @@ static void sip_txn_recv_new_request(sip_txn_layer_t *tl, sip_msg_t *req, const 
     sip_addr_t peer;
     if (sip_addr_resp_dest(req, src, &peer) < 0)
         return;
+    if (tl->tu.on_admit && !tl->tu.on_admit(tl->tu.ctx, req, src))
+        return;
     sip_txn_t *txn = sip_txn_new(tl, kind, key);
     if (!txn) {
-        log_warn(SIP_TXN_LOG, "transaction table full (%u); %.*s dropped", tl->conf.max_txns,
-                 req->method_str.len, req->method_str.s);
+        sip_txn_note_drop(tl, req);
         return;
     }
     txn->peer = peer;
@@ -307,6 +331,15 @@ int sip_txn_respond(sip_txn_layer_t *tl, sip_txn_id_t id, const char *resp, size
     return sip_txn_server_respond(tl, txn, status, resp, len);
 }
 
+int sip_txn_abandon(sip_txn_layer_t *tl, sip_txn_id_t id) {
+    sip_txn_t *txn = tl ? sip_txn_table_get(&tl->table, id) : NULL;
+    if (!txn || !sip_txn_is_client(txn))
+        return -1;
+    if (txn->state != SIP_TXN_S_TERMINATED)
+        sip_txn_end(tl, txn);
+    return 0;
+}
+
 sip_txn_id_t sip_txn_find_invite(sip_txn_layer_t *tl, sip_msg_t *cancel) {
     sip_txn_key_t key;
     if (!tl || !cancel || cancel->method != SIP_METHOD_CANCEL || sip_txn_key_request(cancel, &key) != SIP_KEY_OK)
@@ -343,6 +376,14 @@ const char *sip_txn_state_str(sip_txn_state_t s) {
 
 size_t sip_txn_count(const sip_txn_layer_t *tl) {
     return tl ? tl->table.count : 0;
+}
+
+size_t sip_txn_capacity(const sip_txn_layer_t *tl) {
+    return tl ? tl->conf.max_txns : 0;
+}
+
+uint64_t sip_txn_dropped(const sip_txn_layer_t *tl) {
+    return tl ? tl->dropped : 0;
 }
 
 /* ---- timers ---- */

@@ -81,6 +81,10 @@ typedef struct {
     void (*on_terminated)(void *ctx, sip_txn_id_t id, void *tu_data);
     /* A response matching no client transaction (e.g. a 2xx retransmission after Timer M; §16.7 forwards it). */
     void (*on_stray_response)(void *ctx, sip_msg_t *resp, const sip_addr_t *src);
+    /* Admission: a request that would create a server transaction (not a retransmission, not an ACK). Returning
+     * false means the TU has answered it statelessly (e.g. 503 under overload) and no state is created; its
+     * retransmissions come here again. NULL admits everything. */
+    bool (*on_admit)(void *ctx, sip_msg_t *req, const sip_addr_t *src);
     void *ctx;
 } sip_txn_tu_t;
 
@@ -107,6 +111,11 @@ int sip_txn_client_start(sip_txn_layer_t *tl, const char *req, size_t len, const
  * when the id is dead, the response is not a status line, the state does not accept it, or sending failed. */
 int sip_txn_respond(sip_txn_layer_t *tl, sip_txn_id_t id, const char *resp, size_t len);
 
+/* Gives up on a client transaction that will never complete (§9.1: no final response 64*T1 after its CANCEL;
+ * §16.8 Timer C): it terminates at the next tick without anything sent, and on_terminated follows. Returns 0, or
+ * -1 when the id is dead or names a server transaction. */
+int sip_txn_abandon(sip_txn_layer_t *tl, sip_txn_id_t id);
+
 /* The INVITE server transaction a CANCEL refers to (§9.2: same branch and sent-by, method INVITE), or NONE. */
 sip_txn_id_t sip_txn_find_invite(sip_txn_layer_t *tl, sip_msg_t *cancel);
 
@@ -115,6 +124,10 @@ void *sip_txn_get_tu_data(sip_txn_layer_t *tl, sip_txn_id_t id);
 sip_txn_state_t sip_txn_state(sip_txn_layer_t *tl, sip_txn_id_t id);
 const char *sip_txn_state_str(sip_txn_state_t s);
 size_t sip_txn_count(const sip_txn_layer_t *tl);
+/* Table size (conf.max_txns). */
+size_t sip_txn_capacity(const sip_txn_layer_t *tl);
+/* Requests dropped without an answer because the table was full (each counted, logged at most once a second). */
+uint64_t sip_txn_dropped(const sip_txn_layer_t *tl);
 
 /* Runs every timer due at the clock's now. */
 void sip_txn_tick(sip_txn_layer_t *tl);

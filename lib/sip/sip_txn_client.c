@@ -9,6 +9,8 @@
  *             Timer E retransmits at min(2^n*T1, T2) in Trying and at T2 in Proceeding (UDP only);
  *             Timer F (64*T1) -> 408 to the TU.
  * Retransmissions of the final in Completed are absorbed; for INVITE they re-send the stored ACK (§17.1.1.2).
+ * Once a final has arrived the request is freed: Completed and Accepted keep only the key, the timers and (INVITE
+ * Completed) the ACK, a tombstone of a few hundred bytes for the 5-32 s that K, D and M last.
  */
 #include "sip/sip_txn_int.h"
 
@@ -64,11 +66,13 @@ static void sip_txn_invite_response(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg
             txn->state = SIP_TXN_S_ACCEPTED;
             sip_timer_cancel(&tl->timers, &txn->t_retx);
             sip_txn_arm(tl, &txn->t_life, 64u * tl->conf.t1_ms); /* M */
+            sip_txn_forget(&txn->req, &txn->req_len);            /* M only relays 2xx: no more sending */
         } else {
             txn->state = SIP_TXN_S_COMPLETED;
             sip_timer_cancel(&tl->timers, &txn->t_retx);
             sip_txn_arm(tl, &txn->t_life, sip_txn_unreliable(txn) ? tl->conf.timer_d_ms : 0); /* D */
             sip_txn_send_new_ack(tl, txn, resp);
+            sip_txn_forget(&txn->req, &txn->req_len); /* D resends the ACK, never the request */
         }
         sip_txn_to_tu(tl, txn, resp);
         return;
@@ -94,6 +98,7 @@ static void sip_txn_non_invite_response(sip_txn_layer_t *tl, sip_txn_t *txn, sip
         txn->state = SIP_TXN_S_COMPLETED;
         sip_timer_cancel(&tl->timers, &txn->t_retx);
         sip_txn_arm(tl, &txn->t_life, sip_txn_unreliable(txn) ? tl->conf.t4_ms : 0); /* K */
+        sip_txn_forget(&txn->req, &txn->req_len); /* K only absorbs retransmitted finals */
     }
     sip_txn_to_tu(tl, txn, resp);
 }
@@ -124,7 +129,7 @@ static void sip_txn_client_timeout(sip_txn_layer_t *tl, sip_txn_t *txn) {
     sip_txn_id_t id = txn->id;
     void *tu_data = txn->tu_data;
     sip_txn_end(tl, txn);
-    log_info(SIP_TXN_LOG, "%.*s transaction timed out (Timer %s)", txn->key.method_len, txn->key.method,
+    log_info(SIP_TXN_LOG, "%.*s transaction timed out (Timer %s)", txn->key.method_len, sip_txn_skey_method(&txn->key),
              txn->kind == SIP_TXN_CLIENT_INVITE ? "B" : "F");
     char *buf = malloc(SIP_TXN_SYNTH_MAX);
     int n = buf ? sip_txn_build_408(tl, txn, buf, SIP_TXN_SYNTH_MAX) : -1;

@@ -33,11 +33,27 @@ typedef struct {
     uint32_t hash; /* of the branch */
 } sip_txn_key_t;
 
+/* What a transaction keeps of its key: the three strings back to back in one allocation sized to them. A lookup
+ * key (above) carries fixed arrays of about 440 bytes; a stored one costs 24 bytes plus its text, which matters
+ * when a table holds hundreds of thousands of tombstones waiting for Timers J, L and M. */
+typedef struct {
+    char *text;         /* branch, host, method; not NUL-terminated; owned */
+    uint32_t hash;      /* of the branch */
+    int port;           /* server: sent-by port as written (0 when absent) */
+    uint8_t branch_len; /* <= SIP_TXN_MAX_BRANCH */
+    uint8_t method_len; /* <= SIP_TXN_MAX_METHOD */
+    uint16_t host_len;  /* <= SIP_TXN_MAX_HOST; 0 for a client key */
+    bool server;
+} sip_txn_skey_t;
+
+_Static_assert(SIP_TXN_MAX_BRANCH <= UINT8_MAX && SIP_TXN_MAX_METHOD <= UINT8_MAX && SIP_TXN_MAX_HOST <= UINT16_MAX,
+               "stored key lengths fit their fields");
+
 typedef struct sip_txn {
     sip_txn_id_t id;
     sip_txn_kind_t kind;
     sip_txn_state_t state;
-    sip_txn_key_t key;
+    sip_txn_skey_t key;
     sip_addr_t peer;    /* client: where the request goes; server: where responses go (§18.2.2) */
     char *req;          /* client: the request as sent (retransmissions, ACK, 408); owned */
     size_t req_len;
@@ -82,6 +98,9 @@ struct sip_txn_layer {
     uint64_t branch_counter;
     sip_msg_t *scratch; /* parse space for stored requests (ACK, 408, client start); never held across callbacks */
     sip_msg_t *scratch2;
+    uint64_t dropped;         /* requests dropped on a full table */
+    uint64_t dropped_logged;  /* of which already reported in a log line */
+    uint64_t drop_log_ms;     /* when the last such line was written */
 };
 
 /* sip_txn_table.c */
@@ -102,7 +121,13 @@ typedef enum { SIP_KEY_OK = 0, SIP_KEY_NO_COOKIE, SIP_KEY_TOO_LONG, SIP_KEY_BAD 
 sip_key_rc_t sip_txn_key_request(sip_msg_t *req, sip_txn_key_t *key);
 /* Client key of a response, or of a request we send (branch + CSeq method). */
 sip_key_rc_t sip_txn_key_client(sip_msg_t *msg, sip_txn_key_t *key);
-bool sip_txn_key_eq(const sip_txn_key_t *a, const sip_txn_key_t *b);
+/* Stores key into s (one allocation). 0, or -1 without memory. */
+int sip_txn_skey_set(sip_txn_skey_t *s, const sip_txn_key_t *key);
+void sip_txn_skey_free(sip_txn_skey_t *s);
+/* Whether a stored key matches a lookup key (§17.1.3 / §17.2.3). */
+bool sip_txn_skey_eq(const sip_txn_skey_t *s, const sip_txn_key_t *key);
+/* The method (method_len bytes), for logs. */
+const char *sip_txn_skey_method(const sip_txn_skey_t *s);
 
 /* sip_txn_build.c: both parse tl->txn->req into tl->scratch. Return length written or -1. */
 int sip_txn_build_ack(sip_txn_layer_t *tl, const sip_txn_t *txn, sip_msg_t *resp, char *out, int cap);
@@ -118,6 +143,8 @@ void sip_txn_end(sip_txn_layer_t *tl, sip_txn_t *txn);
 /* A send failed outside a TU call: tell the TU, then end. */
 void sip_txn_transport_failed(sip_txn_layer_t *tl, sip_txn_t *txn);
 int sip_txn_store(char **dst, size_t *dst_len, const char *src, size_t len);
+/* Frees a stored message the state reached no longer needs (the tombstone keeps only what its timers use). */
+void sip_txn_forget(char **buf, size_t *len);
 
 /* sip_txn_client.c */
 void sip_txn_client_on_response(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *resp);

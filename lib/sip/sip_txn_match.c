@@ -9,12 +9,14 @@
  *
  * Trade-off: requests without the cookie (RFC 2543 peers) are not matched by the §17.2.3 fallback rules (Request-
  * URI, tags, Call-ID, CSeq, Via) — the caller refuses them; every SIP stack shipped since 2002 sets the cookie.
- * Values are copied into the key (bounded by SIP_TXN_MAX_*) so a transaction never points into a receive buffer.
+ * Values are copied into the key (bounded by SIP_TXN_MAX_*) so a transaction never points into a receive buffer;
+ * a live transaction keeps them compactly (sip_txn_skey_t), sized to what was received.
  * Comparison is ASCII case-insensitive, as §7.3.1 makes parameter values and host names.
  */
 #include "sip/sip_txn_int.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* FNV-1a over the lower-cased branch. */
@@ -80,13 +82,41 @@ static bool sip_key_field_eq(const char *a, int alen, const char *b, int blen, b
     return true;
 }
 
-bool sip_txn_key_eq(const sip_txn_key_t *a, const sip_txn_key_t *b) {
-    if (a->server != b->server || a->hash != b->hash ||
-        !sip_key_field_eq(a->branch, a->branch_len, b->branch, b->branch_len, true) ||
+int sip_txn_skey_set(sip_txn_skey_t *s, const sip_txn_key_t *key) {
+    size_t n = (size_t)key->branch_len + (size_t)key->host_len + (size_t)key->method_len;
+    char *text = malloc(n ? n : 1);
+    if (!text)
+        return -1;
+    memcpy(text, key->branch, (size_t)key->branch_len);
+    memcpy(text + key->branch_len, key->host, (size_t)key->host_len);
+    memcpy(text + key->branch_len + key->host_len, key->method, (size_t)key->method_len);
+    *s = (sip_txn_skey_t){.text = text,
+                          .hash = key->hash,
+                          .port = key->port,
+                          .branch_len = (uint8_t)key->branch_len,
+                          .method_len = (uint8_t)key->method_len,
+                          .host_len = (uint16_t)key->host_len,
+                          .server = key->server};
+    return 0;
+}
+
+void sip_txn_skey_free(sip_txn_skey_t *s) {
+    free(s->text);
+    s->text = NULL;
+}
+
+const char *sip_txn_skey_method(const sip_txn_skey_t *s) {
+    return s->text ? s->text + s->branch_len + s->host_len : "";
+}
+
+bool sip_txn_skey_eq(const sip_txn_skey_t *s, const sip_txn_key_t *key) {
+    if (s->server != key->server || s->hash != key->hash ||
+        !sip_key_field_eq(s->text, s->branch_len, key->branch, key->branch_len, true) ||
         /* methods are case-sensitive (§7.1) */
-        !sip_key_field_eq(a->method, a->method_len, b->method, b->method_len, false))
+        !sip_key_field_eq(sip_txn_skey_method(s), s->method_len, key->method, key->method_len, false))
         return false;
-    if (!a->server)
+    if (!s->server)
         return true;
-    return a->port == b->port && sip_key_field_eq(a->host, a->host_len, b->host, b->host_len, true);
+    return s->port == key->port &&
+           sip_key_field_eq(s->text + s->branch_len, s->host_len, key->host, key->host_len, true);
 }

@@ -9,6 +9,8 @@
  *             TU's choice (§17.2.1 allows the transaction to do it after 200 ms; a proxy answers at once anyway).
  * non-INVITE: Trying --TU 1xx--> Proceeding --TU 200-699--> Completed (Timer J = 64*T1, 0 on TCP) --J--> Terminated
  *             Retransmitted requests are absorbed in Trying and answered with the last response afterwards.
+ * Stored: the last response while it may be resent (Proceeding, Completed); Accepted and Confirmed keep none, so
+ * what Timers L and I hold is a tombstone (key, peer, timers).
  */
 #include "sip/sip_txn_int.h"
 
@@ -40,6 +42,7 @@ static void sip_txn_server_invite_request(sip_txn_layer_t *tl, sip_txn_t *txn, s
         }
         txn->state = SIP_TXN_S_CONFIRMED;
         sip_timer_cancel(&tl->timers, &txn->t_retx);
+        sip_txn_forget(&txn->resp, &txn->resp_len); /* Confirmed absorbs ACKs: nothing to resend */
         sip_txn_arm(tl, &txn->t_life, sip_txn_unreliable(txn) ? tl->conf.t4_ms : 0); /* I replaces H */
         return;
     case SIP_TXN_S_ACCEPTED:
@@ -101,7 +104,10 @@ int sip_txn_server_respond(sip_txn_layer_t *tl, sip_txn_t *txn, int status, cons
         log_debug(SIP_TXN_LOG, "response %d refused in state %s", status, sip_txn_state_str(before));
         return -1;
     }
-    if (sip_txn_store(&txn->resp, &txn->resp_len, resp, len) < 0) {
+    if (txn->state == SIP_TXN_S_ACCEPTED) {
+        /* RFC 6026: the TU retransmits its 2xx itself and INVITE retransmissions are absorbed; nothing to keep */
+        sip_txn_forget(&txn->resp, &txn->resp_len);
+    } else if (sip_txn_store(&txn->resp, &txn->resp_len, resp, len) < 0) {
         sip_txn_end(tl, txn);
         return -1;
     }

@@ -87,6 +87,7 @@ void sip_txn_table_release(sip_txn_table_t *t, sip_txn_t *txn) {
     free(txn->req);
     free(txn->resp);
     free(txn->ack);
+    sip_txn_skey_free(&txn->key);
     free(txn);
 }
 
@@ -121,7 +122,7 @@ void sip_txn_table_unlink(sip_txn_table_t *t, sip_txn_t *txn) {
 
 sip_txn_t *sip_txn_table_find(const sip_txn_table_t *t, const sip_txn_key_t *key) {
     for (sip_txn_t *x = t->buckets[key->hash & (t->nbuckets - 1)]; x; x = x->hnext)
-        if (sip_txn_key_eq(&x->key, key))
+        if (sip_txn_skey_eq(&x->key, key))
             return x;
     return NULL;
 }

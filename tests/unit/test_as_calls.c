@@ -44,11 +44,16 @@ static void test_sweep(void **state)
     call_table_t *t = call_table_new(0);
     assert_int_equal(call_table_put(t, "old", "a", "b", true, 0), 0);
     assert_int_equal(call_table_put(t, "new", "a", "b", true, 3600000), 0);
-    assert_int_equal(call_table_sweep(t, CALL_LIFETIME_MS), 0); /* exactly the lifetime: kept */
-    assert_int_equal(call_table_sweep(t, CALL_LIFETIME_MS + 1), 1);
+    const uint64_t idle = CALL_IDLE_MS_DEFAULT;
+    assert_int_equal(call_table_sweep(t, idle, idle), 0); /* exactly the idle time: kept */
+    assert_int_equal(call_table_sweep(t, idle + 1, idle), 1);
     assert_null(call_table_get(t, "old"));
     assert_non_null(call_table_get(t, "new"));
-    assert_int_equal(call_table_sweep(t, CALL_LIFETIME_MS + 3600000 + 1), 1);
+    /* traffic in the dialog restarts the idle time */
+    assert_int_equal(call_table_touch(t, "new", 3600000 + idle), 0);
+    assert_int_equal(call_table_touch(t, "old", 3600000 + idle), -1);
+    assert_int_equal(call_table_sweep(t, 3600000 + idle + 1, idle), 0);
+    assert_int_equal(call_table_sweep(t, 3600000 + 2 * idle + 1, idle), 1);
     assert_int_equal(call_table_count(t), 0);
     call_table_free(t);
 }

@@ -115,7 +115,7 @@ static h_t *h_new_conf(const sip_txn_conf_t *conf) {
     h->now = 1000000; /* arbitrary epoch: nothing may assume 0 */
     sip_clock_t clock = {fake_now, NULL, h};
     sip_txn_io_t io = {fake_send, h};
-    sip_txn_tu_t tu = {tu_request, tu_response, tu_timeout, tu_terr, tu_term, tu_stray, h};
+    sip_txn_tu_t tu = {tu_request, tu_response, tu_timeout, tu_terr, tu_term, tu_stray, NULL, h};
     h->tl = sip_txn_layer_new(conf, &clock, &io, &tu);
     assert_non_null(h->tl);
     assert_int_equal(sip_addr_from_ip(&h->peer_udp, SIP_PROTO_UDP, sip_str_c("127.0.0.1"), 5080), 0);
