@@ -26,8 +26,8 @@ start_as_conf "$T_DIR/as-pair.json"
 P1='mihua_as_diameter_peer_open{peer="hss1.ims.test"}'
 P2='mihua_as_diameter_peer_open{peer="hss2.ims.test"}'
 peer_is() { [ "$(metric "$1")" = "$2" ]; }
-wait_peer() { # wait_peer SERIES VALUE: until the AS's gauge says so (up to 30 s)
-    local deadline=$(( $(date +%s) + 30 ))
+wait_peer() { # wait_peer SERIES VALUE: until the AS's gauge says so (up to 40 s: DIAM_SUSPECT_MS and more)
+    local deadline=$(( $(date +%s) + 40 ))
     until peer_is "$1" "$2"; do [ "$(date +%s)" -lt "$deadline" ] || return 1; sleep 0.05; done
 }
 check "both peers OPEN" wait_peer "$P1" 1

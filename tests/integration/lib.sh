@@ -113,12 +113,11 @@ wait_stopped() {
 # reconnection attempt follows a failure after max(Tc - 2, 0) + U(0, 4) s. A peer that went SUSPECT (silent past the
 # watchdog) never returns to OPEN when it speaks again, as RFC 3539 §3.4.1 would have it: entering SUSPECT fails its
 # pending requests over, so even the DWA answering the watchdog is discarded as unmatched, and the link is torn down
-# when the SUSPECT timer (2 Tw - 2 + U(0, 4) s) expires, then reconnected. With the AS's Tc = 2 s and Tw = 6 s
-# (as_sh_path.h), plus 1 s for CER/CEA and a loaded machine:
-DIAM_RECONNECT_MS=5000 # a restarted HSS is OPEN again at the AS within this of its READY
-DIAM_SUSPECT_MS=19000  # a HSS resumed as the AS's watchdog gave up on it: 2 Tw + 2 + 4 + 1 s
-# grep reads the whole page (no -q): under pipefail an early exit makes curl fail on SIGPIPE once the page is longer
-# than one write, and the peer would look closed.
+# when the SUSPECT timer (2 Tw, from when the AS saw the peer go SUSPECT) expires, then reconnected; that first CER
+# can meet a HSS still closing the old link and go unanswered for CEA_TIMEOUT (10 s) before one more attempt. With
+# the AS's Tc = 2 s and Tw = 6 s (as_sh_path.h), plus 2 s for a loaded machine under ASan:
+DIAM_RECONNECT_MS=5000 # a restarted HSS is OPEN again at the AS within this of its READY: 4 + 1 s
+DIAM_SUSPECT_MS=32000  # a HSS resumed after the AS's watchdog gave up on it: 2 Tw + 4 + 10 + 4 + 2 s
 hss_peer_open() { curl -s --max-time 2 --http2-prior-knowledge "$1/metrics" | grep -c '^mihua_as_hss_peer_open 1' >/dev/null; }
 
 # wait_hss_open AS_SBI_URL [SECONDS]: until the AS reports its Sh peer OPEN (its READY does not wait forever for the HSS:

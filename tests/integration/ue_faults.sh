@@ -65,7 +65,7 @@ kms_answers() { answers "$KMS_URL/kms/v1/session-keys" --cacert "$T_DIR/certs/ca
 usable() {
     local name=$1 t0=$2 what=$3 bound=$4
     shift 4
-    wait_until $(( t0 + READY_TIMEOUT_S * 1000 - $(now_ms) )) "$@" || true
+    wait_until $(( t0 + bound + READY_TIMEOUT_S * 1000 - $(now_ms) )) "$@" || true
     USABLE_AT=$(now_ms)
     local ms=$(( USABLE_AT - t0 ))
     echo "# $name: usable $((ms / 1000)).$((ms % 1000 / 100)) s after $what"
