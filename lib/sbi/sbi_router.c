@@ -26,6 +26,7 @@ typedef struct {
     segment_t seg[SBI_ROUTE_MAX_SEGMENTS];
     size_t n_seg;
     size_t n_captures;
+    char raw_type[SBI_ROUTE_RAW_TYPE_MAX]; /* "" when the route takes JSON only */
     sbi_handler_fn handler;
     void *ud;
 } route_t;
@@ -91,7 +92,14 @@ static int parse_pattern(const char *pattern, route_t *rt)
 
 int sbi_router_add(sbi_router_t *r, const char *method, const char *pattern, sbi_handler_fn handler, void *ud)
 {
-    if (!method || !pattern || !handler || strlen(method) >= METHOD_MAX)
+    return sbi_router_add_raw(r, method, pattern, NULL, handler, ud);
+}
+
+int sbi_router_add_raw(sbi_router_t *r, const char *method, const char *pattern, const char *raw_type,
+                       sbi_handler_fn handler, void *ud)
+{
+    if (!method || !pattern || !handler || strlen(method) >= METHOD_MAX ||
+        (raw_type && (raw_type[0] == '\0' || strlen(raw_type) >= SBI_ROUTE_RAW_TYPE_MAX)))
         return -1;
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
@@ -109,6 +117,8 @@ int sbi_router_add(sbi_router_t *r, const char *method, const char *pattern, sbi
         return -1;
     }
     strcpy(rt->method, method);
+    if (raw_type)
+        strcpy(rt->raw_type, raw_type);
     rt->handler = handler;
     rt->ud = ud;
     r->n++;
@@ -191,6 +201,7 @@ sbi_route_result_t sbi_router_match(const sbi_router_t *r, const char *method, c
         }
         out->handler = rt->handler;
         out->ud = rt->ud;
+        out->raw_type = rt->raw_type[0] ? rt->raw_type : NULL;
         out->allow[0] = '\0';
         fill_captures(rt, seg, out);
         return SBI_ROUTE_FOUND;

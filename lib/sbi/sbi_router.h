@@ -19,6 +19,7 @@
 #define SBI_ROUTE_MAX_SEGMENTS 16  /* the deepest TS 29.5xx resource path has 8 segments */
 #define SBI_ROUTE_MAX_CAPTURES 8   /* more than any 3GPP resource needs */
 #define SBI_ROUTE_ALLOW_MAX 64     /* "GET, PUT, PATCH, POST, DELETE, HEAD, OPTIONS" fits */
+#define SBI_ROUTE_RAW_TYPE_MAX 64  /* a media type's type/subtype is at most 127+127 (RFC 6838); ours are short */
 
 typedef struct sbi_request sbi_request_t;
 typedef void (*sbi_handler_fn)(sbi_request_t *req, void *ud);
@@ -41,6 +42,7 @@ typedef struct {
     void *ud;
     sbi_capture_t captures[SBI_ROUTE_MAX_CAPTURES];
     size_t n_captures;
+    const char *raw_type; /* the route's raw media type (sbi_router_add_raw), or NULL: JSON bodies only */
     char allow[SBI_ROUTE_ALLOW_MAX]; /* filled for SBI_ROUTE_METHOD_NOT_ALLOWED: "GET, PUT" */
 } sbi_route_match_t;
 
@@ -51,6 +53,13 @@ void sbi_router_free(sbi_router_t *r);
  * SBI_ROUTE_MAX_SEGMENTS segments and SBI_ROUTE_MAX_CAPTURES captures, and each capture must be a whole segment.
  * Both strings are copied. Returns 0, or -1 for a malformed pattern (a programming error, logged). */
 int sbi_router_add(sbi_router_t *r, const char *method, const char *pattern, sbi_handler_fn handler, void *ud);
+
+/* As sbi_router_add, for a route that also takes a body of media type `raw_type` (e.g. "application/x-ndjson",
+ * without parameters, compared case-insensitively), handed to the handler unparsed. JSON bodies are still parsed
+ * and checked before the handler; only this one type is let through raw, so every other route keeps its 415/400
+ * ahead of the handler. `raw_type` is copied (at most SBI_ROUTE_RAW_TYPE_MAX - 1 characters). */
+int sbi_router_add_raw(sbi_router_t *r, const char *method, const char *pattern, const char *raw_type,
+                       sbi_handler_fn handler, void *ud);
 
 /* Matches `path` (no query string) in place: the buffer is split into segments and capture values are decoded
  * inside it, so `out` points into it and is valid as long as the buffer. */

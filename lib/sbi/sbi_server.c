@@ -11,7 +11,9 @@
  * nor to write and everything has been written (after GOAWAY, or a fatal error).
  *
  * Per stream a sbi_request_t collects headers (bounded: 431), body (bounded: 413) and is dispatched at
- * END_STREAM: route → content-type check (415) → JSON parse (400) → handler. Early answers (413/431) are sent as
+ * END_STREAM: route → content-type check (415) → JSON parse (400) → handler. A route added with a raw media type
+ * (sbi_server_route_raw) also takes bodies of that one type, which skip the JSON parse: the handler parses them
+ * and owns their 400s. Early answers (413/431) are sent as
  * soon as the limit is hit; the rest of the request is read and discarded so the client sees a clean response.
  *
  * Asynchronous answers use a handle {conn_id, stream_id}: conn_id is a counter never reused, and the stream's
@@ -102,6 +104,7 @@ struct sbi_request {
     size_t body_len, body_cap;
     json_t *json;
     bool json_lazy; /* a flat body: `flat` holds it; jansson runs only if sbi_request_json is asked */
+    bool body_raw;  /* the body is of the route's raw media type: handed over unparsed */
     sbi_route_match_t match;
 
     bool headers_too_large, body_too_large;
@@ -425,6 +428,7 @@ json_t *sbi_request_json(const sbi_request_t *req)
 }
 
 const sbi_flat_json_t *sbi_request_flat(const sbi_request_t *req) { return req->json_lazy ? &req->flat : NULL; }
+bool sbi_request_body_raw(const sbi_request_t *req) { return req->body_raw; }
 sbi_server_t *sbi_request_server(const sbi_request_t *req) { return req->conn->srv; }
 
 const void *sbi_request_body(const sbi_request_t *req, size_t *len)
@@ -505,14 +509,21 @@ static int parse_query(sbi_request_t *req)
     return 0;
 }
 
+/* The length of a content-type's type/subtype: parameters and the whitespace before them left out. */
+static size_t media_type_len(const char *ct)
+{
+    size_t len = strcspn(ct, ";");
+    while (len > 0 && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
+        len--;
+    return len;
+}
+
 /* application/json, or any application/<x>+json (problem+json, merge-patch+json), parameters allowed. */
 static bool content_type_is_json(const char *ct)
 {
     if (!ct)
         return false;
-    size_t len = strcspn(ct, ";");
-    while (len > 0 && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
-        len--;
+    size_t len = media_type_len(ct);
     static const char app[] = "application/", json[] = "json", plus_json[] = "+json";
     if (len < sizeof(app) - 1 || strncasecmp(ct, app, sizeof(app) - 1) != 0)
         return false;
@@ -522,6 +533,13 @@ static bool content_type_is_json(const char *ct)
         return true;
     return sublen > sizeof(plus_json) - 1 &&
            strncasecmp(sub + sublen - (sizeof(plus_json) - 1), plus_json, sizeof(plus_json) - 1) == 0;
+}
+
+/* `ct` names exactly the media type `type` (case-insensitive, parameters allowed). */
+static bool content_type_is(const char *ct, const char *type)
+{
+    size_t len = ct ? media_type_len(ct) : 0;
+    return ct && len == strlen(type) && strncasecmp(ct, type, len) == 0;
 }
 
 static int split_target(sbi_request_t *req)
@@ -552,11 +570,17 @@ static void answer_no_route(sbi_request_t *req, sbi_route_result_t rr)
 
 static int parse_body(sbi_request_t *req)
 {
+    const char *raw_type = req->match.raw_type;
     if (req->body_len == 0)
         return 0;
+    if (raw_type && content_type_is(req->content_type, raw_type)) {
+        req->body_raw = true;
+        return 0;
+    }
     if (!content_type_is_json(req->content_type)) {
-        sbi_respond_error(req, 415, SBI_CAUSE_UNSUPPORTED_MEDIA_TYPE, "content-type %.64s is not JSON",
-                          req->content_type ? req->content_type : "(absent)");
+        sbi_respond_error(req, 415, SBI_CAUSE_UNSUPPORTED_MEDIA_TYPE, "content-type %.64s is not JSON%s%.64s",
+                          req->content_type ? req->content_type : "(absent)", raw_type ? " nor " : "",
+                          raw_type ? raw_type : "");
         return -1;
     }
     if (sbi_flat_json_parse(req->body, req->body_len, &req->flat)) {
@@ -1118,6 +1142,12 @@ void sbi_server_free(sbi_server_t *srv)
 int sbi_server_route(sbi_server_t *srv, const char *method, const char *pattern, sbi_handler_fn fn, void *ud)
 {
     return sbi_router_add(srv->router, method, pattern, fn, ud);
+}
+
+int sbi_server_route_raw(sbi_server_t *srv, const char *method, const char *pattern, const char *raw_type,
+                         sbi_handler_fn fn, void *ud)
+{
+    return sbi_router_add_raw(srv->router, method, pattern, raw_type, fn, ud);
 }
 
 static int resolve_listen(const char *addr, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)

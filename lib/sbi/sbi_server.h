@@ -103,6 +103,10 @@ sbi_server_t *sbi_server_new(struct event_base *base, const sbi_server_config_t 
 void sbi_server_free(sbi_server_t *srv);
 
 int sbi_server_route(sbi_server_t *srv, const char *method, const char *pattern, sbi_handler_fn fn, void *ud);
+/* A route that takes JSON as above and also bodies of media type `raw_type` unparsed (sbi_router_add_raw): the
+ * handler tells them apart with sbi_request_body_raw and answers their 400s itself. */
+int sbi_server_route_raw(sbi_server_t *srv, const char *method, const char *pattern, const char *raw_type,
+                         sbi_handler_fn fn, void *ud);
 
 /* Binds `addr` (IPv4 or IPv6 literal, or "localhost") and `port` (0: any free port). Returns 0, or -1 with errno
  * and a log line. */
@@ -141,6 +145,9 @@ const char *sbi_request_capture(const sbi_request_t *req, const char *name);
 const char *sbi_request_header(const sbi_request_t *req, const char *name);
 const char *sbi_request_authority(const sbi_request_t *req); /* :authority, or NULL */
 const void *sbi_request_body(const sbi_request_t *req, size_t *len);
+/* True when the body is of the route's raw media type (sbi_server_route_raw): not parsed, sbi_request_json and
+ * sbi_request_flat give NULL, sbi_request_body has it. */
+bool sbi_request_body_raw(const sbi_request_t *req);
 /* The parsed JSON body (borrowed), or NULL when the request had no body. A flat body (below) is parsed by jansson
  * on the first call only. */
 json_t *sbi_request_json(const sbi_request_t *req);

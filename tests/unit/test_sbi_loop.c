@@ -92,6 +92,18 @@ static void h_echo(sbi_request_t *req, void *ud)
     free(text);
 }
 
+/* Says how the body reached it: raw (the route's raw media type) or parsed JSON, and its length. */
+static void h_raw_kind(sbi_request_t *req, void *ud)
+{
+    (void)ud;
+    size_t len = 0;
+    sbi_request_body(req, &len);
+    json_t *j = json_pack("{s:b, s:b, s:I}", "raw", sbi_request_body_raw(req), "json", sbi_request_json(req) != NULL,
+                          "len", (json_int_t)len);
+    sbi_respond_json(req, 200, j);
+    json_decref(j);
+}
+
 static void h_defer(sbi_request_t *req, void *ud)
 {
     fx_t *fx = ud;
@@ -240,6 +252,7 @@ static int setup_common(void **state, bool tls)
     assert_int_equal(sbi_server_route(fx->srv, "GET", "/defer", h_defer, fx), 0);
     assert_int_equal(sbi_server_route(fx->srv, "POST", "/defer", h_defer, fx), 0);
     assert_int_equal(sbi_server_route(fx->srv, "GET", "/never", h_never, fx), 0);
+    assert_int_equal(sbi_server_route_raw(fx->srv, "POST", "/lines", "application/x-ndjson", h_raw_kind, fx), 0);
     assert_int_equal(sbi_server_listen(fx->srv, "127.0.0.1", 0), 0);
     assert_true(sbi_server_port(fx->srv) > 0);
     snprintf(fx->base_url, sizeof(fx->base_url), "%s://127.0.0.1:%u", tls ? "https" : "http",
@@ -341,6 +354,43 @@ static void assert_problem(const result_t *r, int status, const char *cause)
         assert_string_equal(jstr(r, "cause"), cause);
     else
         assert_null(json_object_get(r->json, "cause"));
+}
+
+/* One request at a time, so result k is request k. */
+static const result_t *request_one(fx_t *fx, const char *path, const char *ct, const char *body)
+{
+    int k = fx->n_results;
+    request(fx, "POST", path, ct, body, NULL, 0, 0);
+    run_until(fx, k + 1, NULL);
+    return &fx->results[k];
+}
+
+static void assert_body_kind(const result_t *r, bool raw, bool json, json_int_t len)
+{
+    assert_int_equal(r->status, 200);
+    assert_non_null(r->json);
+    assert_int_equal(json_is_true(json_object_get(r->json, "raw")), raw);
+    assert_int_equal(json_is_true(json_object_get(r->json, "json")), json);
+    assert_int_equal(json_integer_value(json_object_get(r->json, "len")), len);
+}
+
+/* A raw route takes its one media type unparsed, still parses JSON first, and refuses anything else with 415;
+ * every other route still refuses that media type. */
+static void test_raw_body_route(void **state)
+{
+    fx_t *fx = *state;
+    const char *lines = "{\"a\":1}\n{\"a\":\n";
+    assert_body_kind(request_one(fx, "/lines", "application/x-ndjson", lines), true, false, (json_int_t)strlen(lines));
+    assert_body_kind(request_one(fx, "/lines", "Application/X-NDJSON ; charset=utf-8", "x"), true, false, 1);
+    assert_body_kind(request_one(fx, "/lines", "application/json", "{\"a\":1}"), false, true, 7);
+    const result_t *r = request_one(fx, "/lines", "application/json", "{\"a\":"); /* JSON: checked before */
+    assert_problem(r, 400, SBI_CAUSE_INVALID_MSG_FORMAT);
+    assert_non_null(strstr(jstr(r, "detail"), "body:1:"));
+    r = request_one(fx, "/lines", "application/x-ndjsonx", "x"); /* the type itself, not a prefix of it */
+    assert_problem(r, 415, SBI_CAUSE_UNSUPPORTED_MEDIA_TYPE);
+    assert_non_null(strstr(jstr(r, "detail"), "nor application/x-ndjson"));
+    assert_problem(request_one(fx, "/lines", "text/plain", "x"), 415, SBI_CAUSE_UNSUPPORTED_MEDIA_TYPE);
+    assert_problem(request_one(fx, "/echo", "application/x-ndjson", "{}\n"), 415, SBI_CAUSE_UNSUPPORTED_MEDIA_TYPE);
 }
 
 static void test_server_errors(void **state)
@@ -757,6 +807,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_streams_one_connection, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_post_json_echo, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_server_errors, setup_h2c, teardown),
+        cmocka_unit_test_setup_teardown(test_raw_body_route, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_answer, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_stream_gone, setup_h2c, teardown),
         cmocka_unit_test_setup_teardown(test_server_stream_timeout_504, setup_h2c, teardown),
