@@ -16,6 +16,8 @@
  * Import: POST /admin/v1/subscribers:import takes a DESIGN §5 document, validates it whole (file:line:column of the
  * first error, named "import"), and applies it in one transaction: `mode=merge` (default) creates or replaces the
  * subscribers it names, checking them against the rest of the store; `mode=replace` makes it the whole data set.
+ * With content-type application/x-ndjson the body is one subscriber per line instead, wrapped into a document that
+ * keeps its line numbers (sub_ndjson.h), so errors name the body's own lines.
  *
  * `kms_key` is write-only: accepted in PUT, PATCH and imports, never sent back (the KMS's shared secret with the
  * UE has no business in an operator's terminal scroll-back or a proxy log); an export through this API therefore
@@ -32,12 +34,14 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "subscriber/sub_ndjson.h"
 
 #define ADMIN_BASE "/admin/v1/subscribers"
 #define ADMIN_POINTER_MAX 160 /* a JSON pointer made from a SUB_ERR_FIELD_MAX field, plus "/subscribers/N" */
 #define ADMIN_CAUSE_FILE_INVALID "SUBSCRIBER_FILE_INVALID"
 #define ADMIN_CAUSE_BUSY "NF_CONGESTION" /* TS 29.500 Table 5.2.7.2-1, with 503 */
 #define ADMIN_IMPORT_NAME "import" /* stands for the file name in an import's error positions */
+#define ADMIN_NDJSON "application/x-ndjson" /* an import of one subscriber per line */
 #define ADMIN_PAGE_MAX 100000      /* one page of an export: about 25 MB of JSON */
 #define ADMIN_PAGE_MAX_TEXT "100000"
 #define ADMIN_EXPORT_CHUNK 65536   /* first allocation of an export body; it doubles as it grows */
@@ -461,23 +465,14 @@ static void place_conflict(sub_error_t *err, const char *text, size_t len)
     sub_error_at(err, ADMIN_IMPORT_NAME, text, len, k, leaf[0] ? leaf : NULL, reason);
 }
 
-static void on_import(sbi_request_t *req, void *ud)
+/* Validates `text` (a DESIGN §5 document) whole and applies it in one transaction; answers the counts or the
+ * first error. */
+static void import_text(sbi_request_t *req, sub_admin_t *a, const char *text, size_t len, bool replace)
 {
-    sub_admin_t *a = ud;
-    const char *mode = sbi_request_query_param(req, "mode");
-    size_t len = 0, created = 0, replaced = 0;
-    const char *text = sbi_request_body(req, &len);
+    size_t created = 0, replaced = 0;
     sub_error_t err;
-
-    if (mode != NULL && strcmp(mode, "merge") != 0 && strcmp(mode, "replace") != 0) {
-        sbi_invalid_param_t bad = {.param = "mode", .reason = "must be merge or replace"};
-        sbi_problem_t p = {.status = 400, .detail = "bad mode", .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
-                           .invalid_params = &bad, .n_invalid_params = 1};
-        sbi_respond_problem(req, &p);
-        return;
-    }
-    bool replace = mode != NULL && strcmp(mode, "replace") == 0;
     sub_snapshot_t *snap = sub_snapshot_load_text(ADMIN_IMPORT_NAME, text, len, &err);
+
     if (snap == NULL) {
         respond_import_error(req, &err);
         return;
@@ -500,6 +495,34 @@ static void on_import(sbi_request_t *req, void *ud)
     changed(a, "imported", replace ? "(replace)" : "(merge)");
     sbi_respond_json(req, 200, body);
     json_decref(body);
+}
+
+static void on_import(sbi_request_t *req, void *ud)
+{
+    sub_admin_t *a = ud;
+    const char *mode = sbi_request_query_param(req, "mode");
+    size_t len = 0;
+    const char *text = sbi_request_body(req, &len);
+
+    if (mode != NULL && strcmp(mode, "merge") != 0 && strcmp(mode, "replace") != 0) {
+        sbi_invalid_param_t bad = {.param = "mode", .reason = "must be merge or replace"};
+        sbi_problem_t p = {.status = 400, .detail = "bad mode", .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                           .invalid_params = &bad, .n_invalid_params = 1};
+        sbi_respond_problem(req, &p);
+        return;
+    }
+    bool replace = mode != NULL && strcmp(mode, "replace") == 0;
+    char *doc = NULL; /* NDJSON wrapped as a document with the same line numbers */
+    if (sbi_request_body_raw(req)) {
+        doc = sub_ndjson_to_document(text, len, &len);
+        if (doc == NULL) {
+            sbi_respond_error(req, 500, SBI_CAUSE_SYSTEM_FAILURE, "out of memory");
+            return;
+        }
+        text = doc;
+    }
+    import_text(req, a, text, len, replace);
+    free(doc);
 }
 
 static void on_metrics(sbi_request_t *req, void *ud)
@@ -534,7 +557,7 @@ sub_admin_t *sub_admin_new(sbi_server_t *srv, sub_store_t *store, const metrics_
         sbi_server_route(srv, "PATCH", ADMIN_BASE "/{imsi}", on_patch, a) != 0 ||
         sbi_server_route(srv, "DELETE", ADMIN_BASE "/{imsi}", on_delete, a) != 0 ||
         sbi_server_route(srv, "POST", "/admin/v1/reload", on_reload, a) != 0 ||
-        sbi_server_route(srv, "POST", ADMIN_BASE ":import", on_import, a) != 0 ||
+        sbi_server_route_raw(srv, "POST", ADMIN_BASE ":import", ADMIN_NDJSON, on_import, a) != 0 ||
         (metrics != NULL && sbi_server_route(srv, "GET", "/metrics", on_metrics, a) != 0)) {
         free(a);
         return NULL;

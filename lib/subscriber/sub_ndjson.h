@@ -3,8 +3,8 @@
  *
  * Bulk tools produce one JSON object per line. Rather than a second validator, the lines are wrapped into
  * {"subscribers":[...]} so that line N of the input is line N of the document: the file loader's
- * "name:line:column" then names the input line. Blank lines are kept as blank lines. Columns of every line but the
- * first are shifted by one (the separating comma opens the line); line numbers are exact.
+ * "name:line:column" then names the input line. Blank lines are kept as blank lines. The separating comma ends a
+ * line, so columns are the input's too, except on the first line, which the 16-character head opens.
  */
 #ifndef MIHUA_SUB_NDJSON_H
 #define MIHUA_SUB_NDJSON_H

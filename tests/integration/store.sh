@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The shared subscriber store (DESIGN §5 "At scale") with mihua-hss and mihua-udm on one database: a change through
 # either admin API served by the other within 100 ms (timed from the writer's log line to the reader's "in force"
-# line for that store change), a paginated export that imports back, bulk imports that are all or nothing with
-# the line of the first error, mihua-subscribers (gen, validate, import, export), a SIGKILL in the middle of a bulk
-# import leaving the previous data, and two simulators writing the same subscribers at once losing no update.
+# line for that store change), a paginated export that imports back, bulk imports (documents and NDJSON over HTTP)
+# that are all or nothing with the line of the first error, mihua-subscribers (gen, validate, import, export), a
+# SIGKILL in the middle of a bulk import leaving the previous data, and two simulators writing the same subscribers
+# at once losing no update.
 # The database is inspected with the sqlite3 shell, a client we did not write.
 . "$(dirname "$0")/lib.sh"
 
@@ -104,6 +105,11 @@ def write(name, subs):  # one subscriber per line: subscribers[k] is on line k +
 write("new.json", [sub(i) for i in range(1, 501)])
 write("badrat.json", [sub(1), sub(2), sub(3, rat="LTE")] + [sub(i) for i in range(4, 100)])
 write("conflict.json", [sub(1), sub(2, msisdn="10000000005")])  # user 5's MSISDN
+def ndjson(name, subs):  # one subscriber per line, a blank line after the first: subscribers[k] on line k + 2
+    with open(f"{d}/{name}", "w") as f:
+        f.write(json.dumps(subs[0]) + "\n\n" + "".join(json.dumps(s) + "\n" for s in subs[1:]))
+ndjson("lines.ndjson", [sub(i) for i in range(501, 601)])
+ndjson("badline.ndjson", [sub(i) for i in range(601, 610)] + [sub(610, rat="LTE")] + [sub(i) for i in range(611, 620)])
 PY
 before=$(changes)
 check "bulk import, bad enum on the 3rd: 400" [ "$(import bad "$HSS_ADMIN" "" "$T_DIR/badrat.json")" = 400 ]
@@ -120,6 +126,29 @@ check "bulk import: counts" is ok "(j['subscribers'], j['created'], j['replaced'
 udm_rat_is() { [ "$(rat_udm "$1")" = "$2" ]; } # evaluated at each poll of wait_until
 hss_rat_is() { [ "$(rat_hss "$1")" = "$2" ]; }
 check "bulk import: the UDM serves the new subscribers" wait_until 1000 udm_rat_is 001020000000500 NR
+
+# NDJSON over HTTP: the same import, one subscriber per line; an error names the body's own line and column.
+import_ndjson() {
+    curl -s --http2-prior-knowledge -H 'content-type: application/x-ndjson' --data-binary "@$3" \
+        -o "$T_DIR/$1.json" -w '%{http_code}' "$2/admin/v1/subscribers:import"
+}
+before=$(changes)
+check "ndjson import, bad enum on line 11: 400" [ "$(import_ndjson ndbad "$UDM_ADMIN" "$T_DIR/badline.ndjson")" = 400 ]
+col=$(sed -n 11p "$T_DIR/badline.ndjson" | awk '{ print index($0, "\"LTE\"") }')
+check "ndjson import, bad enum: detail names import:11:$col and the field" \
+    bash -c "grep -q 'import:11:$col: subscribers\[9\].access.rat' '$T_DIR/ndbad.json'"
+check "ndjson import, bad enum: invalidParams names the field" \
+    is ndbad "j['invalidParams'][0]['param']" /subscribers/9/access/rat
+check "refused ndjson import changed nothing (sqlite3: same change counter, same count)" \
+    [ "$(changes) $(sql 'SELECT count(*) FROM subscriber')" = "$before $((N + 500))" ]
+check "ndjson import of 100 through the UDM: 200" [ "$(import_ndjson ndok "$UDM_ADMIN" "$T_DIR/lines.ndjson")" = 200 ]
+check "ndjson import: counts" is ndok "(j['subscribers'], j['created'], j['replaced'], j['mode'])" \
+    "(100, 100, 0, 'merge')"
+check "ndjson import: in the store (sqlite3)" \
+    [ "$(sql "SELECT count(*) FROM subscriber WHERE imsi BETWEEN '001020000000501' AND '001020000000600'")" = 100 ]
+check "ndjson import: the HSS admin API serves the last line's subscriber" \
+    bash -c "[ \$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code}' \
+      '$HSS_ADMIN/admin/v1/subscribers/001020000000600') = 200 ]"
 
 # SIGKILL in the middle of a bulk import: SQLite rolls the unfinished transaction back, the old data stays.
 BIG=$T_DIR/big.json
@@ -155,7 +184,7 @@ check "hss SIGTERM: exit 0" stop_daemon "$hss_PID"
 check "udm SIGTERM: exit 0" stop_daemon "$udm_PID"
 "$TOOL" --store "$DB" export --out "$T_DIR/export.json"
 check "mihua-subscribers export: every subscriber, with kms_key" \
-    [ "$(jget "$T_DIR/export.json" "(len(j['subscribers']), sum('kms_key' in s for s in j['subscribers']))")" = "($((N + 500)), $N)" ]
+    [ "$(jget "$T_DIR/export.json" "(len(j['subscribers']), sum('kms_key' in s for s in j['subscribers']))")" = "($((N + 600)), $N)" ]
 check "mihua-subscribers import --replace of that export: the same store" \
     bash -c "'$TOOL' --store '$T_DIR/copy.db' --replace import '$T_DIR/export.json' >/dev/null &&
       [ \"\$(sqlite3 '$T_DIR/copy.db' 'SELECT count(*), sum(length(kms_key)) FROM subscriber')\" = \"\$(sqlite3 '$DB' 'SELECT count(*), sum(length(kms_key)) FROM subscriber')\" ]"

@@ -308,8 +308,8 @@ static void test_ndjson_lines(void **state) {
     char *doc = sub_ndjson_to_document(nd, strlen(nd), &len);
     assert_non_null(doc);
     assert_null(sub_snapshot_load_text("n.ndjson", doc, len, &err));
-    /* column 39 of the input, plus the comma that opens the line */
-    assert_string_equal(err.msg, "n.ndjson:3:40: subscribers[1].msisdn: must be 5 to 15 digits");
+    /* column 39 of the input: the comma that separates the lines ends the first one */
+    assert_string_equal(err.msg, "n.ndjson:3:39: subscribers[1].msisdn: must be 5 to 15 digits");
     free(doc);
     doc = sub_ndjson_to_document("", 0, &len);
     sub_snapshot_t *s = sub_snapshot_load_text("empty", doc, len, &err);
