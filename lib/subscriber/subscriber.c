@@ -63,7 +63,7 @@ static const char *const sub_dump_order[] = {"subscribers", "imsi", "msisdn", "i
                                              "access", "rat", "ims_vops", "kms_key", NULL};
 
 typedef struct {
-    const char *key;         /* normalised IMPU (owned) */
+    const char *key;         /* normalised IMPU: sub->impu[impu] itself when already normal, else owned */
     const subscriber_t *sub; /* owner */
     size_t impu;             /* index in sub->impu */
 } sub_impu_entry_t;
@@ -369,15 +369,26 @@ int sub_identity_number(const char *norm, char *digits, size_t size) {
 
 /* ---- snapshot lifetime ---- */
 
+/* The index key of an IMPU: the IMPU as written when that is already its normal form (most are: a test core writes
+ * them lower-case, without parameters), so a million subscribers do not carry a second copy of every IMPU. */
+static const char *sub_impu_key(const char *impu, const char *norm) {
+    return strcmp(impu, norm) == 0 ? impu : strdup(norm);
+}
+
+static void sub_impu_key_free(const sub_impu_entry_t *e) {
+    if (e->key != e->sub->impu[e->impu])
+        free((char *)e->key);
+}
+
 static void sub_snapshot_destroy(sub_snapshot_t *s) {
     if (s == NULL)
         return;
+    for (size_t i = 0; i < s->n_impu; i++) /* before the IMPUs that keys may be */
+        sub_impu_key_free(&s->by_impu[i]);
     for (size_t i = 0; i < s->n; i++) {
         for (size_t j = 0; j < s->subs[i].n_impu; j++)
             free(s->subs[i].impu[j]);
     }
-    for (size_t i = 0; i < s->n_impu; i++)
-        free((char *)s->by_impu[i].key);
     free(s->subs);
     free(s->by_imsi);
     free(s->by_msisdn);
@@ -581,7 +592,7 @@ static int sub_build_indexes(sub_snapshot_t *s) {
             char norm[SUB_URI_MAX + 1];
             if (sub_identity_normalise(s->subs[i].impu[j], norm, sizeof(norm)) < 0)
                 return -1; /* validated already; cannot happen */
-            s->by_impu[s->n_impu].key = strdup(norm);
+            s->by_impu[s->n_impu].key = sub_impu_key(s->subs[i].impu[j], norm);
             if (s->by_impu[s->n_impu].key == NULL)
                 return -1;
             s->by_impu[s->n_impu].sub = &s->subs[i];
