@@ -20,7 +20,28 @@ D=$MIHUA_TEST_DOMAIN
 write_subs "1 true NR true" "2 true EUTRAN true" "5 true EUTRAN true" "6 true EUTRAN true" "7 false EUTRAN true"
 net_up
 declare -A PORT
-for u in 5 6 7; do PORT[$u]=$(free_port); done
+for u in 5 6; do PORT[$u]=$(free_port); done
+# baresip binds SIP over UDP and TCP on its port and SIP/TLS on the next one (libre): both must be free.
+free_port_pair() {
+    python3 - <<'PY'
+import socket
+while True:
+    held = []
+    try:
+        s = socket.socket(); s.bind(("127.0.0.1", 0)); held.append(s)
+        p = s.getsockname()[1]
+        for port, kind in ((p, socket.SOCK_DGRAM), (p + 1, socket.SOCK_STREAM), (p + 1, socket.SOCK_DGRAM)):
+            t = socket.socket(socket.AF_INET, kind); held.append(t); t.bind(("127.0.0.1", port))
+        print(p)
+        break
+    except OSError:
+        pass
+    finally:
+        for h in held:
+            h.close()
+PY
+}
+PORT[7]=$(free_port_pair)
 
 # udp_bound PORT: true once something listens on 127.0.0.1:PORT/udp (a sipp UAS is ready for its INVITE).
 udp_bound() { ss -Hlun "sport = :$1" | grep -q .; }
