@@ -29,6 +29,7 @@
 #define AS_MAX_TXNS_MIN 64                     /* below this a single call's retransmissions could fill it */
 #define AS_MAX_CALLS_MAX 10000000              /* 10 M records: about 2 GB of call table, beyond any one box */
 #define AS_LAG_MARK_MS_MAX 10000
+#define AS_AGE_MARK_MS_MAX 10000
 #define AS_RETRY_AFTER_S_MAX 3600
 _Static_assert(SIP_TXN_MAX_DEFAULT == 262144 && CALL_TABLE_MAX_DEFAULT == 200000 &&
                CALL_IDLE_MS_DEFAULT == 3600000 && PROXY_MAX_PENDING_CHECKS_DEFAULT == 1000,
@@ -73,6 +74,9 @@ static const cli_option_t as_options[] = {
                                                         "used; default " AS_STR(OVERLOAD_CALLS_MARK_PCT_DEFAULT)},
     {"overload-lag-ms", "overload_lag_ms", "MS", "shed new INVITEs while the event loop runs this late, 0 = never; "
                                                  "default " AS_STR(OVERLOAD_LAG_MARK_MS_DEFAULT)},
+    {"overload-age-ms", "overload_age_ms", "MS", "shed a new INVITE that waited longer than this between its arrival "
+                                                 "(the kernel's receive stamp) and its reading, 0 = never; default "
+                                                 AS_STR(OVERLOAD_AGE_MARK_MS_DEFAULT)},
     {"retry-after-s", "retry_after_s", "S", "Retry-After of the 503 to a shed INVITE; default "
                                             AS_STR(OVERLOAD_RETRY_AFTER_S_DEFAULT)},
     {"timer-c-s", "timer_c_s", "S", "Timer C: a forwarded INVITE without a final this long is CANCELled "
@@ -98,11 +102,13 @@ static const char as_epilogue[] =
     "Destination-Host (a direct HSS, as before); they cannot be combined with diameter_peers.\n"
     "\n"
     "Overload (RFC 3261 §21.5.4): a new out-of-dialog INVITE is answered 503 with Retry-After, statelessly and\n"
-    "before any state exists, while the transaction table or the call table is above its mark or the event loop\n"
-    "is late by more than overload_lag_ms; requests of admitted calls (ACK, PRACK, UPDATE, BYE, re-INVITE, CANCEL)\n"
-    "are always served. A call through the proxy holds transactions for about 101 s on UDP (Timers L, M, J, K),\n"
-    "so the transaction mark allows mark / 101 calls/s sustained: the start-up log line says how many.\n"
-    "Counted in mihua_as_calls_shed_total{reason}; a request dropped on a full table in\n"
+    "before any state exists, while the transaction table or the call table is above its mark, when the INVITE\n"
+    "itself waited more than overload_age_ms in the socket before it was read (UDP: the kernel's receive stamp;\n"
+    "TCP: when the read completed), or while the event loop is late by more than overload_lag_ms; requests of\n"
+    "admitted calls (ACK, PRACK, UPDATE, BYE, re-INVITE, CANCEL) are always served. A call through the proxy\n"
+    "holds transactions for about 101 s on UDP (Timers L, M, J, K), so the transaction mark allows mark / 101\n"
+    "calls/s sustained: the start-up log line says how many. Counted in mihua_as_calls_shed_total{reason}\n"
+    "(transactions, calls, age, loop_lag); a request dropped on a full table in\n"
     "mihua_as_requests_dropped_total (and one log line a second).\n"
     "State that ends by itself: a forwarded INVITE without a final response after timer_c_s (RFC 3261 §16.8)\n"
     "is CANCELled downstream and answered 408 (mihua_as_timer_c_total); a call record without in-dialog requests\n"
@@ -224,6 +230,7 @@ static as_conf_result_t check(as_conf_t *c)
                                     .calls_max = (size_t)c->max_calls,
                                     .calls_mark_pct = (unsigned)c->overload_calls_pct,
                                     .lag_mark_ms = (unsigned)c->overload_lag_ms,
+                                    .age_mark_ms = (unsigned)c->overload_age_ms,
                                     .retry_after_s = (unsigned)c->retry_after_s};
     return AS_CONF_OK;
 }
@@ -261,6 +268,7 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
          .max = 100},
         {.name = "overload_calls_pct", .type = CFG_INT, .dst = &c->overload_calls_pct, .min = 1, .max = 100},
         {.name = "overload_lag_ms", .type = CFG_INT, .dst = &c->overload_lag_ms, .min = 0, .max = AS_LAG_MARK_MS_MAX},
+        {.name = "overload_age_ms", .type = CFG_INT, .dst = &c->overload_age_ms, .min = 0, .max = AS_AGE_MARK_MS_MAX},
         {.name = "retry_after_s", .type = CFG_INT, .dst = &c->retry_after_s, .min = 1, .max = AS_RETRY_AFTER_S_MAX},
         {.name = "timer_c_s", .type = CFG_INT, .dst = &c->timer_c_s, .min = 1, .max = AS_TIMER_C_S_MAX},
         {.name = "call_idle_s", .type = CFG_INT, .dst = &c->call_idle_s, .min = 1, .max = AS_CALL_IDLE_S_MAX},
@@ -288,6 +296,7 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
     c->overload_transactions_pct = OVERLOAD_TXN_MARK_PCT_DEFAULT;
     c->overload_calls_pct = OVERLOAD_CALLS_MARK_PCT_DEFAULT;
     c->overload_lag_ms = OVERLOAD_LAG_MARK_MS_DEFAULT;
+    c->overload_age_ms = OVERLOAD_AGE_MARK_MS_DEFAULT;
     c->retry_after_s = OVERLOAD_RETRY_AFTER_S_DEFAULT;
     c->timer_c_s = AS_TIMER_C_S_DEFAULT;
     c->call_idle_s = (long)(CALL_IDLE_MS_DEFAULT / 1000);

@@ -38,7 +38,8 @@ typedef struct {
     bool checks;               /* false: tagged INVITEs are forwarded stripped, no lookups (development aid) */
     long max_transactions;     /* SIP transaction table size */
     long max_calls;            /* call table size */
-    long overload_transactions_pct, overload_calls_pct, overload_lag_ms, retry_after_s; /* overload.h */
+    long overload_transactions_pct, overload_calls_pct, overload_lag_ms, overload_age_ms; /* overload.h */
+    long retry_after_s;
     long timer_c_s;            /* RFC 3261 §16.6 step 11 */
     long call_idle_s;          /* a call record without in-dialog traffic this long is closed */
     long max_pending_checks;   /* encryption checks in flight before tagged INVITEs go stripped at once */

@@ -52,7 +52,7 @@ static void overload_metrics_init(overload_t *o, metrics_t *m)
     static const char help[] = "new INVITEs answered 503 with Retry-After before any state was created, by the "
                                "high-water mark that was reached";
     static const char *const labels[OVERLOAD_REASON_COUNT] = {
-        NULL, "reason=\"transactions\"", "reason=\"calls\"", "reason=\"loop_lag\""};
+        NULL, "reason=\"transactions\"", "reason=\"calls\"", "reason=\"age\"", "reason=\"loop_lag\""};
     if (!m)
         return;
     for (int r = OVERLOAD_TRANSACTIONS; r < OVERLOAD_REASON_COUNT; r++)
@@ -97,39 +97,41 @@ static size_t calls_mark(const overload_t *o)
 }
 
 /* A flood of 503s must not become a flood of log lines: one line a second says how many and why. */
-static void shed_report(overload_t *o, overload_reason_t r, size_t txns, size_t calls)
+static void shed_report(overload_t *o, overload_reason_t r, size_t txns, size_t calls, uint64_t age_ms)
 {
     uint64_t now = sip_clock_monotonic_ms();
     o->n_shed++;
     if (o->log_ms != 0 && now - o->log_ms < OVERLOAD_LOG_MS)
         return;
     log_warn("overload", "%" PRIu64 " new INVITEs answered 503 since the last report (%" PRIu64 " in all); now: "
-             "%s, transactions %zu/%zu, calls %zu/%zu, loop lag %u ms", o->n_shed - o->shed_logged, o->n_shed,
-             overload_reason_name(r), txns, overload_txn_mark(o), calls, calls_mark(o), o->lag_ms);
+             "%s, transactions %zu/%zu, calls %zu/%zu, age %" PRIu64 " ms, loop lag %u ms", o->n_shed - o->shed_logged,
+             o->n_shed, overload_reason_name(r), txns, overload_txn_mark(o), calls, calls_mark(o), age_ms, o->lag_ms);
     o->shed_logged = o->n_shed;
     o->log_ms = now ? now : 1;
 }
 
-overload_reason_t overload_admit(overload_t *o, size_t txns, size_t calls)
+overload_reason_t overload_admit(overload_t *o, size_t txns, size_t calls, uint64_t age_ms)
 {
     overload_reason_t r = OVERLOAD_NONE;
     if (txns >= overload_txn_mark(o))
         r = OVERLOAD_TRANSACTIONS;
     else if (calls >= calls_mark(o))
         r = OVERLOAD_CALLS;
+    else if (o->conf.age_mark_ms > 0 && age_ms > o->conf.age_mark_ms)
+        r = OVERLOAD_AGE;
     else if (o->conf.lag_mark_ms > 0 && o->lag_ms > o->conf.lag_mark_ms)
         r = OVERLOAD_LOOP_LAG;
     if (r == OVERLOAD_NONE)
         return r;
     if (o->shed[r])
         metric_inc(o->shed[r]);
-    shed_report(o, r, txns, calls);
+    shed_report(o, r, txns, calls, age_ms);
     return r;
 }
 
 const char *overload_reason_name(overload_reason_t r)
 {
-    static const char *const names[OVERLOAD_REASON_COUNT] = {"none", "transactions", "calls", "loop_lag"};
+    static const char *const names[OVERLOAD_REASON_COUNT] = {"none", "transactions", "calls", "age", "loop_lag"};
     return (unsigned)r < OVERLOAD_REASON_COUNT ? names[r] : "?";
 }
 

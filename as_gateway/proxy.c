@@ -197,7 +197,8 @@ static bool on_admit(void *ctx, sip_msg_t *req, const sip_addr_t *src)
     size_t live = sip_txn_count(p->tl);
     if (live > p->trim_peak) /* the sweep samples only every few seconds; a burst may fall between two */
         p->trim_peak = live;
-    overload_reason_t r = overload_admit(p->ovl, live, call_table_count(p->calls));
+    uint64_t now = proxy_now_ms(), age = src->rx_ms && src->rx_ms < now ? now - src->rx_ms : 0;
+    overload_reason_t r = overload_admit(p->ovl, live, call_table_count(p->calls), age);
     if (r == OVERLOAD_NONE)
         return true;
     snprintf(extra, sizeof extra, "Retry-After: %u\r\n", overload_retry_after_s(p->ovl));

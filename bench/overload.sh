@@ -6,6 +6,7 @@
 # anything unanswered or unexpected), the rate sipp achieved, INVITE->200 p50/p99 of the answered calls, the proxy's CPU
 # ms per 1,000 calls placed, and its memory (PSS summed over its processes) before the run, at the end of the
 # holds and IDLE s later. Call flow: INVITE / 100 / 180 / 200 / ACK / BYE / 200 (bench/sipp/ovl_uac.xml, uas.xml).
+# For mihua-as each step also says which mark shed the 503s (mihua_as_calls_shed_total{reason} over the step).
 # Prints figures; judges nothing. Heavy: run it on a quiet machine, with a Release build.
 # Usage: bench/overload.sh [BUILD_DIR] (default build/)
 # Env: PROXIES ("mihua kamailio"), RAMP ("500 1000 1500 2000 2500 3000 4000"), STEP_SECS (10), HOLD (60),
@@ -58,14 +59,22 @@ start_proxy() { # start_proxy NAME: sets PROXY_PID and PROXY_PORT
         start_daemon as "$MIHUA_BIN/mihua-as" -c "$T_DIR/as.json" --sip-listen "127.0.0.1:$PROXY_PORT" \
             --sbi-listen 127.0.0.1:0 --diameter-port 0 ${MIHUA_AS_ARGS:-}
         PROXY_PID=$as_PID
+        PROXY_SBI=$(sed -nE 's/^READY .* sbi=([^ ]+) .*/\1/p' "$T_DIR/as.out")
         grep -m1 'capacity:' "$T_DIR/as.log" | sed 's/^[^ ]* [A-Z]* as: /  mihua-as /' || true ;;
     kamailio)
+        PROXY_SBI=
         kamailio -f "$BENCH_SIPP/kamailio.cfg" -DD -E -n "$KAM_WORKERS" -m 1024 -M 16 -l "udp:127.0.0.1:$PROXY_PORT" \
             -P "$T_DIR/kamailio.pid" -w "$T_DIR" >"$T_DIR/kamailio.log" 2>&1 &
         PROXY_PID=$!
         T_PIDS+=("$PROXY_PID")
         wait_until $((READY_TIMEOUT_S * 1000)) udp_bound "$PROXY_PORT" ;;
     esac
+}
+# mihua-as's shed counters, one "reason count" line each (nothing for other proxies)
+shed_counts() {
+    [ -n "${PROXY_SBI:-}" ] || return 0
+    curl -s --max-time 2 --http2-prior-knowledge "$PROXY_SBI/metrics" |
+        awk '/^mihua_as_calls_shed_total\{/ {match($1, /"[a-z_]+"/); print substr($1, RSTART + 1, RLENGTH - 2), $2}'
 }
 stop_proxy() { kill -TERM "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true; }
 
@@ -84,7 +93,8 @@ step() {
     local uas=$!
     T_PIDS+=("$uas")
     wait_until 5000 udp_bound "$CALLEE_PORT"
-    local c0 c1 t0 t1
+    local c0 c1 t0 t1 s0 s1
+    s0=$(shed_counts)
     c0=$(cpu_ticks)
     t0=$(date +%s%N)
     (cd "$T_DIR" && exec sipp -sf "$BENCH_SIPP/ovl_uac.xml" -i 127.0.0.1 -p "$CALLER_PORT" -r "$rate" -rp 1000 \
@@ -94,6 +104,7 @@ step() {
         >"$T_DIR/$tag.uac.log" 2>&1) || rc=$?
     t1=$(date +%s%N)
     c1=$(cpu_ticks)
+    s1=$(shed_counts)
     kill -TERM "$uas" 2>/dev/null || true
     wait "$uas" 2>/dev/null || true
     local rtt
@@ -135,6 +146,9 @@ PY
     tail -1 "$T_DIR/results" | awk '{printf "  %-8s %-5s %6s cps: %7s calls, %7s answered, %6s shed (503), " \
         "%5s failed; sent at %s cps; INVITE->200 p50 %s p99 %s ms; CPU %s ms per 1,000 calls\n", \
         $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11}'
+    # which mark shed them (the counters' growth over the step)
+    [ -z "$s1" ] || printf '%s\n%s\n' "$s0" "$s1" | awk -v n="$(grep -c . <<<"$s0")" \
+        'NR <= n {b[$1] = $2; next} {d = d sep $1 " " $2 - b[$1]; sep = ", "} END {print "    shed by mark: " d}'
     sleep 2 # the UAS's port is reused by the next step
 }
 

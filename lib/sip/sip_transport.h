@@ -6,7 +6,8 @@
  *   sip_transport_listen_tcp(tp, "127.0.0.1", 5060, NULL);
  *   sip_txn_io_t io = {sip_transport_send, tp};        // the transaction layer sends through it
  *   // on_msg(ctx, msg, src) gets every well-formed message: for requests the top Via already carries
- *   // ;received= and a filled ;rport (§18.2.1, RFC 3581 §4). msg is borrowed for the call.
+ *   // ;received= and a filled ;rport (§18.2.1, RFC 3581 §4). msg is borrowed for the call. src->rx_ms is when
+ *   // the message arrived (UDP: the kernel's stamp), so the receiver can tell how long it waited to be read.
  *
  * Malformed input never crashes and never reaches on_msg: a request gets a stateless 400 with a Warning naming
  * the parse error when sip_reply_build() can still build one; a response is dropped; both are logged.

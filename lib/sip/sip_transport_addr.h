@@ -22,12 +22,16 @@
 
 typedef enum { SIP_PROTO_UDP = 0, SIP_PROTO_TCP = 1 } sip_proto_t;
 
-/* A peer: protocol, socket address and, for TCP, the connection a message arrived on or must leave on. */
+/* A peer: protocol, socket address and, for TCP, the connection a message arrived on or must leave on; for a
+ * received message also when it arrived. */
 typedef struct {
     sip_proto_t proto;
     struct sockaddr_storage ss; /* AF_INET or AF_INET6 */
     socklen_t sslen;            /* 0 when no address is known */
     uint64_t conn;              /* TCP connection id (sip_transport.c); 0 = none / open or reuse by address */
+    uint64_t rx_ms;             /* received messages: CLOCK_MONOTONIC ms when the message arrived (UDP: the kernel's
+                                   receive timestamp, so the time it waited in the socket buffer counts; TCP: when
+                                   the read that completed it returned); 0 = unknown */
 } sip_addr_t;
 
 /* True for transports that do their own retransmission (RFC 3261 §17.1.1.2: no timer A/E/G, zero D/I/J/K). */

@@ -16,6 +16,7 @@
 
 #include "core/listen_guard.h"
 #include "core/log.h"
+#include "sip/sip_timer_event.h"
 
 #include <errno.h>
 #include <event2/buffer.h>
@@ -137,6 +138,7 @@ static bool sip_tcp_drain_frames(sip_tcp_conn_t *c) {
 static void sip_tcp_read(struct bufferevent *bev, void *arg) {
     sip_tcp_conn_t *c = arg;
     (void)bev;
+    c->peer.rx_ms = sip_clock_monotonic_ms(); /* no per-segment kernel stamp on a stream: the read's own time */
     (void)sip_tcp_drain_frames(c);
 }
 

@@ -5,14 +5,22 @@
  * port in our Via (what rport relies on). The receive buffer is raised to SIP_UDP_RCVBUF (best effort: the kernel
  * caps it at net.core.rmem_max): at a few thousand calls per second a burst outruns the 208 KiB default and the
  * kernel drops datagrams that the transaction layer would then have to wait a T1 to see again.
+ *
+ * Each datagram carries the kernel's receive timestamp (SO_TIMESTAMPNS) up as src.rx_ms: a loop that is behind
+ * shows it first as datagrams waiting in that buffer, which no timer inside the process can see. When this is the
+ * host's first socket to ask, the kernel turns early stamping on from a work queue: the first few datagrams may be
+ * stamped when read (age 0), which errs on the side of serving them.
  */
 #include "sip/sip_transport_int.h"
 
 #include "core/log.h"
+#include "sip/sip_timer_event.h"
 
 #include <errno.h>
 #include <event2/event.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SIP_UDP_LOG "sip_transport"
@@ -25,19 +33,54 @@ static bool sip_udp_is_keepalive(const char *buf, size_t len) {
     return true;
 }
 
+/* The kernel stamps a datagram with CLOCK_REALTIME; the stamp's age now, taken from the monotonic clock, gives the
+ * arrival on the clock the rest of the stack uses. A stamp ahead of the wall clock (stepped back) counts as age 0;
+ * no stamp (the option refused) as arrived now. */
+static uint64_t sip_udp_rx_ms(struct msghdr *mh) {
+    uint64_t now = sip_clock_monotonic_ms();
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+            continue;
+        struct timespec stamp, wall;
+        memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+        clock_gettime(CLOCK_REALTIME, &wall);
+        int64_t age_ms = ((int64_t)wall.tv_sec - (int64_t)stamp.tv_sec) * 1000 +
+                         ((int64_t)wall.tv_nsec - (int64_t)stamp.tv_nsec) / 1000000;
+        if (age_ms <= 0)
+            return now;
+        return (uint64_t)age_ms < now ? now - (uint64_t)age_ms : 1;
+    }
+    return now;
+}
+
+/* One datagram into tp->rxbuf with its source and arrival. Returns its length, or -1 (errno) when none is left. */
+static ssize_t sip_udp_recv(evutil_socket_t fd, sip_transport_layer_t *tp, sip_addr_t *src) {
+    union {
+        char buf[CMSG_SPACE(sizeof(struct timespec))];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = {tp->rxbuf, SIP_MAX_MSG_SIZE + 1};
+    struct msghdr mh = {.msg_name = &src->ss, .msg_namelen = sizeof src->ss, .msg_iov = &iov, .msg_iovlen = 1,
+                        .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+    ssize_t n = recvmsg(fd, &mh, 0);
+    if (n < 0)
+        return -1;
+    src->sslen = mh.msg_namelen;
+    src->rx_ms = sip_udp_rx_ms(&mh);
+    return n;
+}
+
 static void sip_udp_read(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     sip_transport_layer_t *tp = arg;
     for (int i = 0; i < SIP_UDP_READ_BATCH; i++) {
         sip_addr_t src = {.proto = SIP_PROTO_UDP};
-        socklen_t sl = sizeof src.ss;
-        ssize_t n = recvfrom(fd, tp->rxbuf, SIP_MAX_MSG_SIZE + 1, 0, (struct sockaddr *)&src.ss, &sl);
+        ssize_t n = sip_udp_recv(fd, tp, &src);
         if (n < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                log_warn(SIP_UDP_LOG, "recvfrom: errno %d", errno);
+                log_warn(SIP_UDP_LOG, "recvmsg: errno %d", errno);
             return;
         }
-        src.sslen = sl;
         tp->stats.rx_bytes += (uint64_t)n;
         if (n == 0 || sip_udp_is_keepalive(tp->rxbuf, (size_t)n)) {
             tp->stats.rx_keepalive++;
@@ -62,6 +105,9 @@ int sip_transport_listen_udp(sip_transport_layer_t *tp, const char *ip, int port
     int rcvbuf = SIP_UDP_RCVBUF;
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf) < 0)
         log_warn(SIP_UDP_LOG, "cannot raise the UDP receive buffer: errno %d", errno);
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0)
+        log_warn(SIP_UDP_LOG, "no kernel receive timestamps (the age of requests is not known): errno %d", errno);
     if (evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0 ||
         bind(fd, (struct sockaddr *)&a.ss, a.sslen) < 0 || getsockname(fd, (struct sockaddr *)&a.ss, &a.sslen) < 0) {
         log_error(SIP_UDP_LOG, "cannot bind UDP %s:%d: errno %d", ip, port, errno);

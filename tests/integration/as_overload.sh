@@ -5,7 +5,8 @@
 # still answered, and no request goes unanswered (sipp fails a call on any timeout). State that ends by itself:
 # a callee that rings and never answers is CANCELled and the caller gets 408 (Timer C, 1 s here); a call whose
 # dialog stays quiet loses its record after call_idle_s (1 s here) while the call goes on. Encrypted path: with
-# lookups queued beyond max_pending_checks (1 here, the UDM silent), a tagged INVITE goes on plain at once.
+# lookups queued beyond max_pending_checks (1 here, the UDM silent), a tagged INVITE goes on plain at once. Age: an
+# INVITE that waited in the AS's socket buffer past overload_age_ms is shed when read; in-dialog requests are not.
 # Everything waits on observable state (READY lines, bound ports, metrics), never on sleeps.
 . "$MIHUA_SRC/tests/integration/lib.sh"
 
@@ -187,4 +188,117 @@ check "lookup queue: the first call waited for its lookups (timeout)" \
 check "lookup queue: counted (mihua_as_calls_total{outcome=\"stripped\",reason=\"lookup_overload\"} 1)" \
     [ "$(metric 'mihua_as_calls_total{outcome="stripped",reason="lookup_overload"}')" -eq 1 ]
 check "AS (third): SIGTERM exit 0" stop_daemon "$as_PID"
+# ---- age: INVITEs that waited in the AS's socket buffer past overload_age_ms are shed when read. The AS is
+# stopped (SIGSTOP), old INVITEs and an in-dialog BYE are sent, the kernel is seen holding them (Recv-Q of the AS's
+# socket), the mark passes, one fresh INVITE follows, and the AS is continued: the old INVITEs get 503 +
+# Retry-After, the BYE (in-dialog: never shed) is forwarded and answered, the fresh INVITE is judged by the proxy.
+AGE_MS=500
+AGE_OLD=5
+cat >"$T_DIR/as_age.json" <<JSON
+{ "checks": false, "overload_lag_ms": 0, "overload_age_ms": $AGE_MS, "retry_after_s": $RETRY_AFTER,
+  "log_level": "info" }
+JSON
+start_daemon as "$MIHUA_BIN/mihua-as" -c "$T_DIR/as_age.json" --sip-listen 127.0.0.1:0 --sbi-listen 127.0.0.1:0 \
+    --diameter-port 0
+ready=$(grep '^READY' "$T_DIR/as.out")
+AS_SIP_PORT=$(sed -E 's/.* sip=[^:]+:([0-9]+) .*/\1/' <<<"$ready")
+SBI=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' <<<"$ready")
+kill -STOP "$as_PID"
+check "age: the AS is stopped" wait_stopped "$as_PID"
+# sends while the AS is stopped, continues it (SIGCONT), collects what comes back
+python3 - "$as_PID" "$AS_SIP_PORT" "$AGE_MS" "$AGE_OLD" "$D" >"$T_DIR/age.out" 2>"$T_DIR/age.err" <<'PY'
+import os, re, select, signal, socket, subprocess, sys, time
+pid, as_port, mark_ms, n_old, dom = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", 0))
+me = s.getsockname()[1]
+AS = ("127.0.0.1", as_port)
+
+def request(method, cid, branch, to_tag="", ruri=f"sip:+15550000001@{dom}"):
+    return (f"{method} {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{me};rport;branch=z9hG4bK{branch}\r\n"
+            f"Max-Forwards: 70\r\nFrom: <sip:+15550000002@{dom}>;tag=f{branch}\r\n"
+            f"To: <sip:+15550000001@{dom}>{to_tag}\r\nCall-ID: {cid}\r\nCSeq: 1 {method}\r\n"
+            f"Contact: <sip:+15550000002@127.0.0.1:{me}>\r\nContent-Length: 0\r\n\r\n").encode()
+
+def recv_q():  # bytes the kernel holds for the AS's UDP socket
+    out = subprocess.run(["ss", "-Huan", f"sport = :{as_port}"], capture_output=True, text=True).stdout.split()
+    return int(out[1]) if len(out) > 1 else 0
+
+def header(msg, name):
+    m = re.search(rf"^{name}:[ \t]*(.*?)\r$", msg, re.M | re.I)
+    return m.group(1) if m else None
+
+try:
+    sent = 0
+    for i in range(n_old):
+        sent += s.sendto(request("INVITE", f"ovl-age-old-{i}", f"old{i}"), AS)
+    sent += s.sendto(request("BYE", "ovl-age-bye", "bye", ";tag=t1", f"sip:+15550000001@127.0.0.1:{me}"), AS)
+    t0 = time.monotonic()
+    held_by = time.monotonic() + 10
+    while recv_q() < sent and time.monotonic() < held_by:  # the kernel holds them all (Recv-Q >= their bytes)
+        select.select([], [], [], 0.01)
+    if recv_q() < sent:
+        sys.exit(f"Recv-Q {recv_q()} < {sent} bytes sent")
+    print(f"recv_q {recv_q()} sent {sent}", flush=True)
+    # the one wait that is a duration: the age itself, past the mark by a margin
+    left = (mark_ms + 100) / 1000 - (time.monotonic() - t0)
+    if left > 0:
+        select.select([], [], [], left)
+    s.sendto(request("INVITE", "ovl-age-fresh", "fresh"), AS)
+finally:
+    os.kill(pid, signal.SIGCONT)
+
+got = {}  # Call-ID -> list of (status or method, message)
+deadline = time.monotonic() + 20
+def done():
+    finals = lambda cid: [st for st, _ in got.get(cid, []) if st.isdigit() and int(st) >= 200]
+    return (all(finals(f"ovl-age-old-{i}") for i in range(n_old)) and finals("ovl-age-fresh")
+            and finals("ovl-age-bye"))
+while not done() and time.monotonic() < deadline:
+    r, _, _ = select.select([s], [], [], deadline - time.monotonic())
+    if not r:
+        break
+    msg = s.recv(65536).decode(errors="replace")
+    cid = header(msg, "Call-ID")
+    first = msg.split("\r\n", 1)[0]
+    if first.startswith("SIP/2.0 "):
+        status = first.split()[1]
+        got.setdefault(cid, []).append((status, msg))
+        if cid == "ovl-age-fresh" and int(status) >= 300:  # ACK the final (RFC 3261 §17.1.1.3)
+            to = header(msg, "To")
+            ack = request("ACK", cid, "fresh")
+            ack = re.sub(rb"^To: .*?\r$", f"To: {to}\r".encode(), ack, flags=re.M)
+            s.sendto(ack, AS)
+    elif first.startswith("BYE "):  # the AS forwarded the old BYE to us: answer it 200
+        got.setdefault(cid, []).append(("BYE", msg))
+        heads = [l for l in msg.split("\r\n") if re.match(r"(Via|From|To|Call-ID|CSeq):", l, re.I)]
+        s.sendto(("SIP/2.0 200 OK\r\n" + "\r\n".join(heads) + "\r\nContent-Length: 0\r\n\r\n").encode(),
+                 ("127.0.0.1", as_port))
+
+for i in range(n_old):
+    for st, msg in got.get(f"ovl-age-old-{i}", []):
+        print(f"old {i} {st} retry_after={header(msg, 'Retry-After')}")
+for cid in ("ovl-age-fresh", "ovl-age-bye"):
+    for st, _ in got.get(cid, []):
+        print(f"{cid} {st}")
+PY
+kill -CONT "$as_PID" # in case the script died before it could
+age_lines() { grep -c -- "$1" "$T_DIR/age.out" || true; }
+cat "$T_DIR/age.out" | sed 's/^/# /'
+check "age: the kernel held the datagrams while the AS was stopped (Recv-Q)" grep -q '^recv_q ' "$T_DIR/age.out"
+check "age: each of the $AGE_OLD old INVITEs got exactly one response: 503 with Retry-After: $RETRY_AFTER" \
+    [ "$(age_lines "^old [0-9]* 503 retry_after=$RETRY_AFTER\$")" -eq "$AGE_OLD" -a \
+      "$(age_lines '^old ')" -eq "$AGE_OLD" ]
+check "age: the old in-dialog BYE was not shed: forwarded to its Request-URI and its 200 relayed back" \
+    [ "$(age_lines '^ovl-age-bye BYE$')" -ge 1 -a "$(age_lines '^ovl-age-bye 200$')" -ge 1 -a \
+      "$(age_lines '^ovl-age-bye 503$')" -eq 0 ]
+check "age: the fresh INVITE was admitted (100 Trying) and judged by the proxy (403: caller not registered)" \
+    [ "$(age_lines '^ovl-age-fresh 100$')" -ge 1 -a "$(age_lines '^ovl-age-fresh 403$')" -ge 1 -a \
+      "$(age_lines '^ovl-age-fresh 503$')" -eq 0 ]
+check "age: metric mihua_as_calls_shed_total{reason=\"age\"} = $AGE_OLD" \
+    [ "$(metric 'mihua_as_calls_shed_total{reason="age"}')" -eq "$AGE_OLD" ]
+check "age: no other mark shed" [ "$(metric 'mihua_as_calls_shed_total{reason="transactions"}')" -eq 0 -a \
+    "$(metric 'mihua_as_calls_shed_total{reason="loop_lag"}')" -eq 0 ]
+check "age: logged with the reason" grep -q 'answered 503 since the last report .*now: age, ' "$T_DIR/as.log"
+check "AS (age): SIGTERM exit 0" stop_daemon "$as_PID"
 finish

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -412,12 +413,72 @@ static void test_udp_malformed(void **state) {
     event_base_free(base);
 }
 
+/* ---- UDP: the arrival time of a datagram is the kernel's, not the read's ---- */
+
+typedef struct {
+    uint64_t rx_ms, seen_ms; /* src->rx_ms of the delivered message, and the clock when it was delivered */
+} age_t;
+
+static void age_rx(void *ctx, sip_msg_t *msg, const sip_addr_t *src) {
+    (void)msg;
+    age_t *a = ctx;
+    a->rx_ms = src->rx_ms;
+    a->seen_ms = sip_clock_monotonic_ms();
+}
+
+static bool age_seen(void *ctx) {
+    return ((age_t *)ctx)->seen_ms != 0;
+}
+
+/* One datagram sent, left AGE_WAIT_MS in the socket buffer while the loop does not run, then read. */
+#define AGE_WAIT_MS 60
+static void age_round(struct event_base *base, age_t *a, int fd, const struct sockaddr_in *to, uint64_t *sent,
+                      uint64_t *sent_end) {
+    static const char req[] = "OPTIONS sip:as@127.0.0.1 SIP/2.0\r\n"
+                              "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKage\r\n"
+                              "From: <sip:a@b>;tag=1\r\nTo: <sip:b@c>\r\nCall-ID: age\r\nCSeq: 1 OPTIONS\r\n"
+                              "Content-Length: 0\r\n\r\n";
+    *a = (age_t){0};
+    *sent = sip_clock_monotonic_ms();
+    assert_int_equal(sendto(fd, req, sizeof req - 1, 0, (const struct sockaddr *)to, sizeof *to),
+                     (ssize_t)sizeof req - 1);
+    *sent_end = sip_clock_monotonic_ms();
+    struct timespec wait = {0, AGE_WAIT_MS * 1000 * 1000};
+    nanosleep(&wait, NULL);
+    assert_true(run_until(base, age_seen, a));
+}
+
+static void test_udp_rx_age(void **state) {
+    (void)state;
+    struct event_base *base = event_base_new();
+    age_t a = {0};
+    sip_transport_layer_t *tp = sip_transport_new(base, age_rx, &a);
+    int port = 0;
+    assert_int_equal(sip_transport_listen_udp(tp, "127.0.0.1", 0, &port), 0);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+    uint64_t sent = 0, sent_end = 0;
+    /* When no socket on the host had asked for timestamps, the kernel turns early stamping on from a work queue
+     * shortly after the first asks; a datagram received before that is stamped when read. A few rounds at most. */
+    for (int round = 0; round < 5 && (round == 0 || a.rx_ms == a.seen_ms); round++)
+        age_round(base, &a, fd, &to, &sent, &sent_end);
+    /* stamped when it arrived, not when read: 1 ms for the two clocks read in whole ms, a few for a softirq run
+     * after sendto returned */
+    assert_true(a.rx_ms + 1 >= sent && a.rx_ms <= sent_end + 10);
+    assert_true(a.seen_ms - a.rx_ms >= AGE_WAIT_MS - 10);
+    close(fd);
+    sip_transport_free(tp);
+    event_base_free(base);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fill_via_and_dest),
         cmocka_unit_test(test_udp_loopback),
         cmocka_unit_test(test_tcp_loopback),
         cmocka_unit_test(test_udp_malformed),
+        cmocka_unit_test(test_udp_rx_age),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
