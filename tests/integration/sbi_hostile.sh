@@ -85,14 +85,17 @@ KMS=$(sed -n 's/^READY mihua-kms sbi=//p' "$T_DIR/kms.out")
 # without credentials, then sends its next request with the same nonce and nc=2.
 coproc UE { "$TOOLS/mihua-kms-cli" --url "$KMS" --ca "$T_DIR/certs/ca.pem" --user 15550000001 --key "$(printf '%064x' 1)" \
     -n 2 --wait-stdin delete AAAAAAAAAAAAAAAAAAAAAA 2>"$T_DIR/ue.err"; }
-read -r -t 20 first <&"${UE[0]}" || first=
+# Our own copies of the coprocess's pipes: bash unsets UE as soon as the process exits, which it does right after
+# printing its second answer, possibly before that answer is read.
+exec {UE_OUT}<&"${UE[0]}" {UE_IN}>&"${UE[1]}"
+read -r -t 20 first <&"$UE_OUT" || first=
 echo "# first request: $first"
 printf '{"callId":"x","caller":"tel:+15550000009","callee":"tel:+15550000002"}' >"$T_DIR/body.json"
 h2load -n 4200 -c 8 -m 10 -d "$T_DIR/body.json" -H 'content-type: application/json' "$KMS/kms/v1/session-keys" \
     >"$T_DIR/h2load.txt" 2>&1 || true
 echo "# flood: $(grep -E '^status codes' "$T_DIR/h2load.txt")"
-echo go >&"${UE[1]}"
-read -r -t 20 second <&"${UE[0]}" || second=
+echo go >&"$UE_IN"
+read -r -t 20 second <&"$UE_OUT" || second=
 echo "# after the flood: $second"
 check "kms: 4,200 unauthenticated POSTs were each challenged (401)" grep -q '4200 4xx' "$T_DIR/h2load.txt"
 check "kms: the legitimate UE's nonce survives them (authenticated again without a new challenge)" \
