@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -345,24 +346,41 @@ void proxy_refresh_metrics(void *proxy)
 
 /* ---------------------------------------------------------------- life cycle */
 
+/* Resident set in KB (/proc/self/statm), for the trim's log line; 0 when unreadable. */
+static size_t proxy_rss_kb(void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) / 1024;
+}
+
 /* Memory that comes back: after a load peak the freed transactions and contexts sit in malloc's free lists, and
  * glibc returns a page to the kernel only when the top of the heap is free. malloc_trim(0) gives back every
- * whole free page (madvise) in every arena. It walks the heap, so it runs only when the live transactions have
- * fallen to half of the peak seen since the last trim: a few times while a load drains (Timers L, M and J end it
- * within 32 s of the last call), never while a steady load holds. */
+ * whole free page (madvise) in every arena, and the transaction table, timer heap and call-table buckets give back
+ * the pages no live entry uses. Both walk memory, so they run only when the live transactions have fallen to half
+ * of the peak seen since the last trim: a few times while a load drains (Timers L, M and J end it within 32 s of
+ * the last call), never while a steady load holds; below PROXY_TRIM_MIN_TXNS only once the table is empty. */
 static void proxy_trim(proxy_t *p)
 {
     size_t live = sip_txn_count(p->tl);
     if (live > p->trim_peak)
         p->trim_peak = live;
-    if (p->trim_peak < PROXY_TRIM_MIN_TXNS || live > p->trim_peak / 2)
+    if (p->trim_peak == 0 || live > p->trim_peak / 2 || (p->trim_peak < PROXY_TRIM_MIN_TXNS && live != 0))
         return;
-#ifdef __GLIBC__
     uint64_t t0 = proxy_now_ms();
-    int released = malloc_trim(0);
-    log_info(PROXY_LOG, "malloc_trim after a peak of %zu transactions (now %zu): %s, %" PRIu64 " ms", p->trim_peak,
-              live, released ? "memory returned" : "nothing to return", proxy_now_ms() - t0);
+    size_t rss0 = proxy_rss_kb();
+    sip_txn_trim(p->tl);
+    call_table_trim(p->calls);
+#ifdef __GLIBC__
+    malloc_trim(0);
 #endif
+    log_info(PROXY_LOG, "trimmed after a peak of %zu transactions (now %zu): RSS %zu -> %zu KB, %" PRIu64 " ms",
+             p->trim_peak, live, rss0, proxy_rss_kb(), proxy_now_ms() - t0);
     p->trim_peak = live;
 }
 
