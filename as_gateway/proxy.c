@@ -160,6 +160,7 @@ int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc)
         memcpy(pf->s->fwd, p->out, (size_t)n);
         pf->s->fwd_len = (size_t)n;
     }
+    pf->s->dst.sock = SIP_UDP_SOCK_DIALOG; /* the socket our Via names (the main one when there is none) */
     if (sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->s->dst, pf, &pf->cid) != 0)
         return -1;
     pf->refs++;
@@ -401,6 +402,13 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     proxy_trim(p);
 }
 
+static int proxy_bind_dialog(proxy_t *p, const proxy_conf_t *conf)
+{
+    if (!conf->dialog_socket)
+        return 0;
+    return sip_transport_listen_udp_dialog(p->tp, conf->host, conf->dialog_port, &p->self.dialog_port);
+}
+
 /* UDP first (port 0 lets the kernel pick), then TCP on the same port; with port 0 a port taken for TCP is
  * retried with a fresh pick. */
 static int proxy_bind(proxy_t *p, const proxy_conf_t *conf)
@@ -419,7 +427,7 @@ static int proxy_bind(proxy_t *p, const proxy_conf_t *conf)
             sip_transport_listen_tcp(p->tp, host, bound, NULL) == 0) {
             snprintf(p->self.host, sizeof p->self.host, strchr(host, ':') ? "[%s]" : "%s", host);
             p->self.port = bound;
-            return 0;
+            return proxy_bind_dialog(p, conf);
         }
         sip_transport_free(p->tp);
         p->tp = NULL;
@@ -484,7 +492,8 @@ proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
     if (!p->scratch || !p->lumps || !p->out) {
         snprintf(err, errlen, "out of memory");
     } else if (proxy_bind(p, conf) != 0) {
-        snprintf(err, errlen, "cannot bind SIP UDP and TCP on %s:%d", conf->host, conf->port);
+        snprintf(err, errlen, "cannot bind SIP UDP and TCP on %s:%d (dialog port %d)", conf->host, conf->port,
+                 conf->dialog_port);
     } else if (proxy_start_txn(p, conf->overload) != 0) {
         snprintf(err, errlen, "cannot start the SIP transaction layer");
     } else if (conf->overload && !(p->ovl = overload_new(p->base, conf->overload, conf->metrics))) {
@@ -518,6 +527,11 @@ void proxy_free(proxy_t *p)
 int proxy_port(const proxy_t *p)
 {
     return p->self.port;
+}
+
+int proxy_dialog_port(const proxy_t *p)
+{
+    return p->self.dialog_port;
 }
 
 void proxy_drain(proxy_t *p)
