@@ -47,6 +47,9 @@ static const char *const policies[] = {"hss", "udm", "any", "all", NULL};
 static const cli_option_t as_options[] = {
     {"sip-listen", "sip_listen", "ADDR:PORT", "SIP, UDP and TCP; port 0 picks one free for both; default "
                                               AS_DEFAULT_SIP_LISTEN},
+    {"sip-dialog-port", "sip_dialog_port", "PORT", "a second UDP port, in our Via and Record-Route, for responses "
+                                                   "and in-dialog requests: read before new requests; 0 picks one; "
+                                                   "default: none"},
     {"sbi-listen", "sbi_listen", "ADDR:PORT", "call records and metrics (h2c); port 0 picks one; default "
                                               AS_DEFAULT_SBI_LISTEN},
     {"diameter-peers", "diameter_peers", "JSON", "Diameter peers (HSSs or relays), as in the file: "
@@ -115,7 +118,8 @@ static const char as_epilogue[] =
     "for call_idle_s is closed (mihua_as_call_records_expired_total). Encryption checks beyond\n"
     "max_pending_checks in flight make new tagged INVITEs go on plain at once (reason \"lookups overloaded\").\n"
     "\n"
-    "Prints 'READY mihua-as sip=ADDR:PORT sbi=URL diameter=ID@ADDR:PORT' once listening (port 0: client only).\n"
+    "Prints 'READY mihua-as sip=ADDR:PORT sbi=URL diameter=ID@ADDR:PORT [sip_dialog=ADDR:PORT]' once listening\n"
+    "(diameter port 0: client only; sip_dialog only with sip_dialog_port).\n"
     "SIGTERM: new INVITEs get 503, INVITEs in progress get their answers, exit 0. SIGHUP: nothing to reload\n"
     "(logged). Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.\n";
 
@@ -270,6 +274,7 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
         {.name = "overload_lag_ms", .type = CFG_INT, .dst = &c->overload_lag_ms, .min = 0, .max = AS_LAG_MARK_MS_MAX},
         {.name = "overload_age_ms", .type = CFG_INT, .dst = &c->overload_age_ms, .min = 0, .max = AS_AGE_MARK_MS_MAX},
         {.name = "retry_after_s", .type = CFG_INT, .dst = &c->retry_after_s, .min = 1, .max = AS_RETRY_AFTER_S_MAX},
+        {.name = "sip_dialog_port", .type = CFG_INT, .dst = &c->sip_dialog_port, .min = 0, .max = 65535},
         {.name = "timer_c_s", .type = CFG_INT, .dst = &c->timer_c_s, .min = 1, .max = AS_TIMER_C_S_MAX},
         {.name = "call_idle_s", .type = CFG_INT, .dst = &c->call_idle_s, .min = 1, .max = AS_CALL_IDLE_S_MAX},
         {.name = "max_pending_checks", .type = CFG_INT, .dst = &c->max_pending_checks, .min = 1,
@@ -299,6 +304,7 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
     c->overload_age_ms = OVERLOAD_AGE_MARK_MS_DEFAULT;
     c->retry_after_s = OVERLOAD_RETRY_AFTER_S_DEFAULT;
     c->timer_c_s = AS_TIMER_C_S_DEFAULT;
+    c->sip_dialog_port = -1;
     c->call_idle_s = (long)(CALL_IDLE_MS_DEFAULT / 1000);
     c->max_pending_checks = PROXY_MAX_PENDING_CHECKS_DEFAULT;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {

@@ -21,6 +21,7 @@
 typedef struct {
     char *config_path;
     char *sip_listen;          /* "ADDR:PORT", UDP and TCP */
+    long sip_dialog_port;      /* UDP port for responses and in-dialog requests; -1: none (one socket) */
     char *sbi_listen;          /* "ADDR:PORT", h2c: call records and metrics */
     json_t *diameter_peers;    /* [{"addr","identity","priority"}], or NULL: the hss/hss_identity shorthand */
     char *destination_realm;   /* Destination-Realm of every UDR (NULL: see as_checks_conf_t.dest_realm) */

@@ -10,6 +10,8 @@
  */
 #include "call_table.h"
 
+#include "core/pages.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +33,7 @@ call_table_t *call_table_new(size_t max_calls)
     call_table_t *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    t->buckets = calloc(CALL_BUCKETS, sizeof *t->buckets);
+    t->buckets = pages_alloc(CALL_BUCKETS * sizeof *t->buckets); /* see call_table_trim() */
     if (!t->buckets) {
         free(t);
         return NULL;
@@ -49,7 +51,7 @@ void call_table_free(call_table_t *t)
             next = c->next;
             free(c);
         }
-    free(t->buckets);
+    pages_free(t->buckets, CALL_BUCKETS * sizeof *t->buckets);
     free(t);
 }
 
@@ -184,4 +186,10 @@ size_t call_table_count(const call_table_t *t)
 const char *call_state_name(call_state_t s)
 {
     return s == CALL_CONFIRMED ? "confirmed" : "early";
+}
+
+void call_table_trim(call_table_t *t)
+{
+    if (t)
+        pages_release_zero(t->buckets, CALL_BUCKETS * sizeof *t->buckets);
 }

@@ -62,6 +62,8 @@ int call_table_touch(call_table_t *t, const char *call_id, uint64_t now_ms);
 /* Removes records whose last traffic is more than idle_ms before now_ms; returns how many. */
 size_t call_table_sweep(call_table_t *t, uint64_t now_ms, uint64_t idle_ms);
 size_t call_table_count(const call_table_t *t);
+/* After a load: the bucket pages that hold no record go back to the kernel. */
+void call_table_trim(call_table_t *t);
 const char *call_state_name(call_state_t s); /* "early", "confirmed" */
 
 #endif

@@ -85,7 +85,8 @@ static int open_all(const as_conf_t *c, as_app_t *app)
                        .calls = app->calls, .checks = app->checks, .metrics = app->metrics, .limits = &c->limits,
                        .overload = &c->overload, .timer_c_ms = (unsigned)c->timer_c_s * 1000u,
                        .call_idle_ms = (uint64_t)c->call_idle_s * 1000u,
-                       .max_pending_checks = (size_t)c->max_pending_checks};
+                       .max_pending_checks = (size_t)c->max_pending_checks,
+                       .dialog_socket = c->sip_dialog_port >= 0, .dialog_port = (int)c->sip_dialog_port};
     listen_limits_raise_nofile(2 * (uint64_t)c->limits.max_connections + LISTEN_NOFILE_RESERVE);
     if (!(app->proxy = proxy_new(&pc, err, sizeof err)))
         return fprintf(stderr, "mihua-as: sip: %s\n", err), 1;
@@ -102,8 +103,10 @@ static int serve(const as_conf_t *c, as_app_t *app)
     if (!uses_hss(c, app) || c->diameter_port == 0 ||
         diam_listen_wait((int)c->diameter_port, DIAM_LISTEN_WAIT_MS, diam, sizeof diam) != 0)
         snprintf(diam, sizeof diam, "%s:%ld", c->sip_host, c->diameter_port);
-    snprintf(ready, sizeof ready, "READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s", c->sip_host,
-             proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, diam);
+    int n = snprintf(ready, sizeof ready, "READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s", c->sip_host,
+                     proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, diam);
+    if (proxy_dialog_port(app->proxy) && n > 0 && (size_t)n < sizeof ready)
+        snprintf(ready + n, sizeof ready - (size_t)n, " sip_dialog=%s:%d", c->sip_host, proxy_dialog_port(app->proxy));
     daemon_t d = {.base = app->base, .name = "as", .reload = NULL, .stop = on_stop, .ud = app};
     return daemon_run(&d, ready);
 }

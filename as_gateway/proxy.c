@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -159,6 +160,7 @@ int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc)
         memcpy(pf->s->fwd, p->out, (size_t)n);
         pf->s->fwd_len = (size_t)n;
     }
+    pf->s->dst.sock = SIP_UDP_SOCK_DIALOG; /* the socket our Via names (the main one when there is none) */
     if (sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->s->dst, pf, &pf->cid) != 0)
         return -1;
     pf->refs++;
@@ -345,24 +347,41 @@ void proxy_refresh_metrics(void *proxy)
 
 /* ---------------------------------------------------------------- life cycle */
 
+/* Resident set in KB (/proc/self/statm), for the trim's log line; 0 when unreadable. */
+static size_t proxy_rss_kb(void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE) / 1024;
+}
+
 /* Memory that comes back: after a load peak the freed transactions and contexts sit in malloc's free lists, and
  * glibc returns a page to the kernel only when the top of the heap is free. malloc_trim(0) gives back every
- * whole free page (madvise) in every arena. It walks the heap, so it runs only when the live transactions have
- * fallen to half of the peak seen since the last trim: a few times while a load drains (Timers L, M and J end it
- * within 32 s of the last call), never while a steady load holds. */
+ * whole free page (madvise) in every arena, and the transaction table, timer heap and call-table buckets give back
+ * the pages no live entry uses. Both walk memory, so they run only when the live transactions have fallen to half
+ * of the peak seen since the last trim: a few times while a load drains (Timers L, M and J end it within 32 s of
+ * the last call), never while a steady load holds; below PROXY_TRIM_MIN_TXNS only once the table is empty. */
 static void proxy_trim(proxy_t *p)
 {
     size_t live = sip_txn_count(p->tl);
     if (live > p->trim_peak)
         p->trim_peak = live;
-    if (p->trim_peak < PROXY_TRIM_MIN_TXNS || live > p->trim_peak / 2)
+    if (p->trim_peak == 0 || live > p->trim_peak / 2 || (p->trim_peak < PROXY_TRIM_MIN_TXNS && live != 0))
         return;
-#ifdef __GLIBC__
     uint64_t t0 = proxy_now_ms();
-    int released = malloc_trim(0);
-    log_info(PROXY_LOG, "malloc_trim after a peak of %zu transactions (now %zu): %s, %" PRIu64 " ms", p->trim_peak,
-              live, released ? "memory returned" : "nothing to return", proxy_now_ms() - t0);
+    size_t rss0 = proxy_rss_kb();
+    sip_txn_trim(p->tl);
+    call_table_trim(p->calls);
+#ifdef __GLIBC__
+    malloc_trim(0);
 #endif
+    log_info(PROXY_LOG, "trimmed after a peak of %zu transactions (now %zu): RSS %zu -> %zu KB, %" PRIu64 " ms",
+             p->trim_peak, live, rss0, proxy_rss_kb(), proxy_now_ms() - t0);
     p->trim_peak = live;
 }
 
@@ -383,6 +402,13 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     proxy_trim(p);
 }
 
+static int proxy_bind_dialog(proxy_t *p, const proxy_conf_t *conf)
+{
+    if (!conf->dialog_socket)
+        return 0;
+    return sip_transport_listen_udp_dialog(p->tp, conf->host, conf->dialog_port, &p->self.dialog_port);
+}
+
 /* UDP first (port 0 lets the kernel pick), then TCP on the same port; with port 0 a port taken for TCP is
  * retried with a fresh pick. */
 static int proxy_bind(proxy_t *p, const proxy_conf_t *conf)
@@ -401,7 +427,7 @@ static int proxy_bind(proxy_t *p, const proxy_conf_t *conf)
             sip_transport_listen_tcp(p->tp, host, bound, NULL) == 0) {
             snprintf(p->self.host, sizeof p->self.host, strchr(host, ':') ? "[%s]" : "%s", host);
             p->self.port = bound;
-            return 0;
+            return proxy_bind_dialog(p, conf);
         }
         sip_transport_free(p->tp);
         p->tp = NULL;
@@ -466,7 +492,8 @@ proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
     if (!p->scratch || !p->lumps || !p->out) {
         snprintf(err, errlen, "out of memory");
     } else if (proxy_bind(p, conf) != 0) {
-        snprintf(err, errlen, "cannot bind SIP UDP and TCP on %s:%d", conf->host, conf->port);
+        snprintf(err, errlen, "cannot bind SIP UDP and TCP on %s:%d (dialog port %d)", conf->host, conf->port,
+                 conf->dialog_port);
     } else if (proxy_start_txn(p, conf->overload) != 0) {
         snprintf(err, errlen, "cannot start the SIP transaction layer");
     } else if (conf->overload && !(p->ovl = overload_new(p->base, conf->overload, conf->metrics))) {
@@ -500,6 +527,11 @@ void proxy_free(proxy_t *p)
 int proxy_port(const proxy_t *p)
 {
     return p->self.port;
+}
+
+int proxy_dialog_port(const proxy_t *p)
+{
+    return p->self.dialog_port;
 }
 
 void proxy_drain(proxy_t *p)

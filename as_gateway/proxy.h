@@ -28,6 +28,8 @@ typedef struct {
     struct event_base *base;
     const char *host;     /* listen IP literal; also our Via sent-by and Record-Route host */
     int port;             /* 0: a port free for both UDP and TCP */
+    bool dialog_socket;   /* a second UDP socket for responses and in-dialog requests (sip_transport.h) */
+    int dialog_port;      /* its port; 0: any */
     registrar_t *reg;     /* borrowed */
     call_table_t *calls;  /* borrowed */
     as_checks_t *checks;  /* borrowed; NULL disables the checks (tagged INVITEs are then forwarded stripped) */
@@ -46,6 +48,8 @@ proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen);
 /* Frees every transaction (cancelling pending checks), then the sockets. Call before as_checks_free(). */
 void proxy_free(proxy_t *p);
 int proxy_port(const proxy_t *p);
+/* The dialog socket's port, or 0 when there is none. */
+int proxy_dialog_port(const proxy_t *p);
 /* From now on new out-of-dialog INVITEs are answered 503; everything else is still served. */
 void proxy_drain(proxy_t *p);
 /* INVITEs forwarded or being checked that have not had their final response. */

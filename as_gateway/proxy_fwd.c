@@ -25,7 +25,8 @@ bool proxy_uri_is_self(const proxy_self_t *self, const sip_uri_t *uri)
         return false;
     sip_str_t mine = fwd_strip_brackets(sip_str_c(self->host));
     int port = uri->port ? uri->port : SIP_DEFAULT_PORT;
-    return port == self->port && sip_str_ieq_str(fwd_strip_brackets(uri->host), mine);
+    return (port == self->port || (self->dialog_port && port == self->dialog_port)) &&
+           sip_str_ieq_str(fwd_strip_brackets(uri->host), mine);
 }
 
 int proxy_uri_dest(const sip_uri_t *uri, sip_addr_t *out)
@@ -87,6 +88,12 @@ static int fwd_strip_voenc(sip_lumps_t *l, sip_msg_t *req)
     return 0;
 }
 
+/* Our port in a Via or Record-Route for this transport: UDP names the dialog socket when there is one. */
+static int fwd_port(const proxy_self_t *self, sip_proto_t proto)
+{
+    return proto == SIP_PROTO_UDP && self->dialog_port ? self->dialog_port : self->port;
+}
+
 int proxy_fwd_request(sip_msg_t *req, sip_lumps_t *l, const proxy_fwd_opts_t *o, char *out, int cap)
 {
     char via[PROXY_HOST_MAX + 192], rr[PROXY_HOST_MAX + 48];
@@ -103,7 +110,7 @@ int proxy_fwd_request(sip_msg_t *req, sip_lumps_t *l, const proxy_fwd_opts_t *o,
     if (req->nroute > 0 && proxy_uri_is_self(o->self, &req->route[0].uri) && sip_edit_route_remove_top(l, req) < 0)
         return -1;
     if (o->record_route) {
-        snprintf(rr, sizeof rr, "<sip:%s:%d;transport=%s;lr>", o->self->host, o->self->port,
+        snprintf(rr, sizeof rr, "<sip:%s:%d;transport=%s;lr>", o->self->host, fwd_port(o->self, o->in_proto),
                  fwd_proto_name(o->in_proto, true));
         if (sip_edit_rr_insert(l, req, rr) < 0)
             return -1;
@@ -111,7 +118,7 @@ int proxy_fwd_request(sip_msg_t *req, sip_lumps_t *l, const proxy_fwd_opts_t *o,
     if (o->strip_voenc && fwd_strip_voenc(l, req) < 0)
         return -1;
     snprintf(via, sizeof via, "SIP/2.0/%s %s:%d;branch=%s", fwd_proto_name(o->out_proto, false), o->self->host,
-             o->self->port, o->branch);
+             fwd_port(o->self, o->out_proto), o->branch);
     if (sip_edit_via_insert_top(l, req, via) < 0)
         return -1;
     return sip_lumps_apply(l, out, cap);

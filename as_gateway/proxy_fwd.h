@@ -21,6 +21,7 @@
 typedef struct {
     char host[PROXY_HOST_MAX]; /* IPv4 literal or IPv6 with brackets */
     int port;
+    int dialog_port; /* 0: none; else UDP Via and Record-Route name this port (sip_transport.h) */
 } proxy_self_t;
 
 typedef struct {

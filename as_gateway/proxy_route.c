@@ -73,6 +73,7 @@ void proxy_ack(proxy_t *p, sip_msg_t *ack)
         return; /* an ACK for us (or unroutable): it ends here */
     proxy_fwd_opts_t o = {.self = &p->self, .branch = branch, .out_proto = dst.proto};
     int n = proxy_fwd_request(ack, p->lumps, &o, p->out, PROXY_OUT_MAX);
+    dst.sock = SIP_UDP_SOCK_DIALOG;
     if (n < 0 || sip_transport_send(p->tp, &dst, p->out, (size_t)n) != 0)
         log_debug(PROXY_LOG, "ACK %.*s could not be forwarded", ack->call_id.len, ack->call_id.s);
 }

@@ -4,8 +4,9 @@
 # short steps finds the capacity (the highest rate with at most 0.5 % of calls shed or failed), then holds at 1x,
 # 1.5x and 3x that capacity. Per step it prints calls answered (200), shed (503 with Retry-After), failed (sipp:
 # anything unanswered or unexpected), the rate sipp achieved, INVITE->200 p50/p99 of the answered calls, the proxy's CPU
-# ms per 1,000 calls placed, and its memory (PSS summed over its processes) before the run, at the end of the
-# holds and IDLE s later. Call flow: INVITE / 100 / 180 / 200 / ACK / BYE / 200 (bench/sipp/ovl_uac.xml, uas.xml).
+# ms per 1,000 calls placed, and its memory (anonymous and shared-memory PSS summed over its processes) before the
+# run, at the end of the holds and IDLE s later. Call flow: INVITE / 100 / 180 / 200 / ACK / BYE / 200
+# (bench/sipp/ovl_uac.xml, uas.xml).
 # For mihua-as each step also says which mark shed the 503s (mihua_as_calls_shed_total{reason} over the step).
 # Prints figures; judges nothing. Heavy: run it on a quiet machine, with a Release build.
 # Usage: bench/overload.sh [BUILD_DIR] (default build/)
@@ -43,11 +44,15 @@ cpu_ticks() {
     for p in $(proxy_pids); do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
     echo "$t"
 }
-# PSS in MB summed over the proxy's processes (Kamailio's shared memory counted once, not once per worker)
+# Memory the proxy allocated, in MB: anonymous and shared-memory PSS summed over its processes (Kamailio's shared
+# memory counted once, not once per worker). Library text is left out: its PSS depends on how many other processes
+# on the machine map the same libraries, which is noise here.
 mem_mb() {
     local p k=0
-    for p in $(proxy_pids); do k=$((k + $(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup"))); done
-    echo "$((k / 1024))"
+    for p in $(proxy_pids); do
+        k=$((k + $(awk '/^Pss_(Anon|Shmem):/ {s += $2} END {print s + 0}' "/proc/$p/smaps_rollup")))
+    done
+    awk -v k="$k" 'BEGIN {printf "%.1f", k / 1024}'
 }
 
 start_proxy() { # start_proxy NAME: sets PROXY_PID and PROXY_PORT
@@ -178,7 +183,7 @@ run_proxy() { # run_proxy NAME
     echo "  idle $IDLE s..."
     sleep "$IDLE"
     m_after=$(mem_mb)
-    echo "  memory (PSS): ${m_before} MB before, ${m_end} MB at the end of the holds, ${m_after} MB $IDLE s later"
+    echo "  memory (PSS anon+shmem): ${m_before} MB before, ${m_end} MB at the end of the holds, ${m_after} MB $IDLE s later"
     echo "$proxy mem $m_before $m_end $m_after" >>"$T_DIR/results"
     stop_proxy
 }

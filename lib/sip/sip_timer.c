@@ -6,23 +6,24 @@
  * lifetime timer), and deadlines are irregular (T1 doubling, T2 cap, 64*T1, T4), so a heap gives O(log n) arm and
  * cancel with exact deadlines and no tick granularity. Each node remembers its heap index, so cancel is O(log n)
  * without a search. The capacity is fixed at init so that arming inside a state machine never fails for lack of
- * memory. No clock is read here: callers pass "now".
+ * memory; the array is a page mapping (core/pages.h), so only the part a load has touched is resident, and
+ * sip_timers_trim() gives that back once the load is over. No clock is read here: callers pass "now".
  */
 #include "sip/sip_timer.h"
 
-#include <stdlib.h>
+#include "core/pages.h"
 
 int sip_timers_init(sip_timers_t *ts, int cap) {
     ts->n = 0;
     ts->cap = cap > 0 ? cap : 1;
-    ts->heap = calloc((size_t)ts->cap, sizeof *ts->heap);
+    ts->heap = pages_alloc((size_t)ts->cap * sizeof *ts->heap);
     return ts->heap ? 0 : -1;
 }
 
 void sip_timers_free(sip_timers_t *ts) {
     for (int i = 0; i < ts->n; i++)
         ts->heap[i]->idx = -1;
-    free(ts->heap);
+    pages_free(ts->heap, (size_t)ts->cap * sizeof *ts->heap);
     ts->heap = NULL;
     ts->n = ts->cap = 0;
 }
@@ -110,4 +111,8 @@ sip_timer_t *sip_timers_pop_due(sip_timers_t *ts, uint64_t now) {
     sip_timer_t *tm = ts->heap[0];
     sip_timer_cancel(ts, tm);
     return tm;
+}
+
+void sip_timers_trim(sip_timers_t *ts) {
+    pages_release_tail(ts->heap, (size_t)ts->cap * sizeof *ts->heap, (size_t)ts->n * sizeof *ts->heap);
 }

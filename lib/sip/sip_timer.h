@@ -51,5 +51,7 @@ bool sip_timer_armed(const sip_timer_t *tm);
 bool sip_timers_next(const sip_timers_t *ts, uint64_t *due);
 /* Removes and returns the earliest timer with due <= now, or NULL. */
 sip_timer_t *sip_timers_pop_due(sip_timers_t *ts, uint64_t now);
+/* Gives the memory of the heap's unused part back to the kernel (its capacity stays). */
+void sip_timers_trim(sip_timers_t *ts);
 
 #endif

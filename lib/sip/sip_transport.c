@@ -35,7 +35,8 @@ sip_transport_layer_t *sip_transport_new(struct event_base *base, sip_transport_
     tp->base = base;
     tp->on_msg = on_msg;
     tp->ctx = ctx;
-    tp->udp_fd = -1;
+    for (int i = 0; i < SIP_UDP_SOCKS; i++)
+        tp->udp_fd[i] = -1;
     tp->rxbuf = malloc(SIP_MAX_MSG_SIZE + 1);
     tp->editbuf = malloc(SIP_MAX_MSG_SIZE + SIP_LUMP_ARENA);
     tp->msg = malloc(sizeof *tp->msg);
@@ -51,10 +52,12 @@ void sip_transport_free(sip_transport_layer_t *tp) {
     if (!tp)
         return;
     sip_transport_tcp_close_all(tp);
-    if (tp->udp_ev)
-        event_free(tp->udp_ev);
-    if (tp->udp_fd >= 0)
-        close(tp->udp_fd);
+    for (int i = 0; i < SIP_UDP_SOCKS; i++) {
+        if (tp->udp_ev[i])
+            event_free(tp->udp_ev[i]);
+        if (tp->udp_fd[i] >= 0)
+            close(tp->udp_fd[i]);
+    }
     free(tp->rxbuf);
     free(tp->editbuf);
     free(tp->msg);
@@ -130,10 +133,15 @@ void sip_transport_deliver(sip_transport_layer_t *tp, const char *buf, size_t le
     tp->on_msg(tp->ctx, m, src);
 }
 
+/* From the socket dst names (a response leaves from where its request arrived: RFC 3581 §4), the main one when
+ * that socket is not open. */
 static int sip_tp_udp_send(sip_transport_layer_t *tp, const sip_addr_t *dst, const char *buf, size_t len) {
-    if (tp->udp_fd < 0 || dst->sslen == 0)
+    evutil_socket_t fd = dst->sock < SIP_UDP_SOCKS ? tp->udp_fd[dst->sock] : -1;
+    if (fd < 0)
+        fd = tp->udp_fd[SIP_UDP_SOCK_MAIN];
+    if (fd < 0 || dst->sslen == 0)
         return -1;
-    ssize_t n = sendto(tp->udp_fd, buf, len, 0, (const struct sockaddr *)&dst->ss, dst->sslen);
+    ssize_t n = sendto(fd, buf, len, 0, (const struct sockaddr *)&dst->ss, dst->sslen);
     return n == (ssize_t)len ? 0 : -1;
 }
 

@@ -51,6 +51,12 @@ void sip_transport_free(sip_transport_layer_t *tp);
 /* Binds ip:port (port 0 = any; *bound_port receives the port). One UDP socket and one TCP listener per transport.
  * Returns 0 or -1. */
 int sip_transport_listen_udp(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port);
+/* Optional second UDP socket for the traffic of work already admitted (a proxy puts its port in its Via and
+ * Record-Route, so responses and in-dialog requests arrive here, new requests on the main socket). Its readiness
+ * is served first (libevent priority 0; the main socket gets 1), so under a flood of new requests the calls in
+ * progress do not queue behind them in one kernel buffer. Messages read from it carry sock = SIP_UDP_SOCK_DIALOG;
+ * a send with that sock leaves from it. Call after sip_transport_listen_udp. Returns 0 or -1. */
+int sip_transport_listen_udp_dialog(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port);
 int sip_transport_listen_tcp(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port);
 /* Before sip_transport_listen_tcp: the cap on open TCP connections (accepted + connected; an accepted one over it
  * is closed at once, counted and logged at most every few seconds: lib/core/listen_guard.h, which also backs off

@@ -24,11 +24,14 @@ typedef enum { SIP_PROTO_UDP = 0, SIP_PROTO_TCP = 1 } sip_proto_t;
 
 /* A peer: protocol, socket address and, for TCP, the connection a message arrived on or must leave on; for a
  * received message also when it arrived. */
+enum { SIP_UDP_SOCK_MAIN = 0, SIP_UDP_SOCK_DIALOG = 1, SIP_UDP_SOCKS = 2 }; /* sip_transport_listen_udp*() */
+
 typedef struct {
     sip_proto_t proto;
     struct sockaddr_storage ss; /* AF_INET or AF_INET6 */
     socklen_t sslen;            /* 0 when no address is known */
     uint64_t conn;              /* TCP connection id (sip_transport.c); 0 = none / open or reuse by address */
+    uint8_t sock;               /* UDP: the local socket (SIP_UDP_SOCK_*) it arrived on or is to leave from */
     uint64_t rx_ms;             /* received messages: CLOCK_MONOTONIC ms when the message arrived (UDP: the kernel's
                                    receive timestamp, so the time it waited in the socket buffer counts; TCP: when
                                    the read that completed it returned); 0 = unknown */

@@ -29,8 +29,8 @@ struct sip_transport {
     struct event_base *base;
     sip_transport_rx_fn on_msg;
     void *ctx;
-    evutil_socket_t udp_fd; /* -1 when not listening */
-    struct event *udp_ev;
+    evutil_socket_t udp_fd[SIP_UDP_SOCKS]; /* by sip_addr_t.sock; -1 when not listening */
+    struct event *udp_ev[SIP_UDP_SOCKS];
     struct evconnlistener *listener;
     sip_tcp_conn_t *conns;
     struct listen_guard *guard;  /* cap and accept errors of the TCP listener */

@@ -10,6 +10,11 @@
  * shows it first as datagrams waiting in that buffer, which no timer inside the process can see. When this is the
  * host's first socket to ask, the kernel turns early stamping on from a work queue: the first few datagrams may be
  * stamped when read (age 0), which errs on the side of serving them.
+ *
+ * An optional second socket (the dialog socket) takes what belongs to work already admitted: a proxy names it in
+ * its Via and Record-Route. libevent serves every ready event of a higher priority before any of a lower one, so
+ * the dialog socket (priority 0) is read before the main socket (priority 1) each time both are ready, and the
+ * main socket's batch limit bounds how long a flood of new requests can hold the loop.
  */
 #include "sip/sip_transport_int.h"
 
@@ -73,8 +78,9 @@ static ssize_t sip_udp_recv(evutil_socket_t fd, sip_transport_layer_t *tp, sip_a
 static void sip_udp_read(evutil_socket_t fd, short what, void *arg) {
     (void)what;
     sip_transport_layer_t *tp = arg;
+    uint8_t sock = fd == tp->udp_fd[SIP_UDP_SOCK_DIALOG] ? SIP_UDP_SOCK_DIALOG : SIP_UDP_SOCK_MAIN;
     for (int i = 0; i < SIP_UDP_READ_BATCH; i++) {
-        sip_addr_t src = {.proto = SIP_PROTO_UDP};
+        sip_addr_t src = {.proto = SIP_PROTO_UDP, .sock = sock};
         ssize_t n = sip_udp_recv(fd, tp, &src);
         if (n < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -95,11 +101,11 @@ static void sip_udp_read(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
-int sip_transport_listen_udp(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port) {
-    sip_addr_t a;
-    if (!tp || tp->udp_fd >= 0 || sip_addr_from_ip(&a, SIP_PROTO_UDP, sip_str_c(ip), port) < 0)
+/* A bound, non-blocking UDP socket with the receive buffer and timestamps set, or -1; *a gets the bound address. */
+static evutil_socket_t sip_udp_open(const char *ip, int port, sip_addr_t *a) {
+    if (sip_addr_from_ip(a, SIP_PROTO_UDP, sip_str_c(ip), port) < 0)
         return -1;
-    evutil_socket_t fd = socket(a.ss.ss_family, SOCK_DGRAM, 0);
+    evutil_socket_t fd = socket(a->ss.ss_family, SOCK_DGRAM, 0);
     if (fd < 0)
         return -1;
     int rcvbuf = SIP_UDP_RCVBUF;
@@ -109,25 +115,55 @@ int sip_transport_listen_udp(sip_transport_layer_t *tp, const char *ip, int port
     if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0)
         log_warn(SIP_UDP_LOG, "no kernel receive timestamps (the age of requests is not known): errno %d", errno);
     if (evutil_make_socket_nonblocking(fd) < 0 || evutil_make_socket_closeonexec(fd) < 0 ||
-        bind(fd, (struct sockaddr *)&a.ss, a.sslen) < 0 || getsockname(fd, (struct sockaddr *)&a.ss, &a.sslen) < 0) {
+        bind(fd, (struct sockaddr *)&a->ss, a->sslen) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a->ss, &a->sslen) < 0) {
         log_error(SIP_UDP_LOG, "cannot bind UDP %s:%d: errno %d", ip, port, errno);
         close(fd);
         return -1;
     }
-    tp->udp_ev = event_new(tp->base, fd, EV_READ | EV_PERSIST, sip_udp_read, tp);
-    if (!tp->udp_ev || event_add(tp->udp_ev, NULL) < 0) {
-        if (tp->udp_ev)
-            event_free(tp->udp_ev);
-        tp->udp_ev = NULL;
+    return fd;
+}
+
+/* Opens socket `sock` on ip:port and reads it on the loop at `priority` (-1: libevent's default). */
+static int sip_udp_listen(sip_transport_layer_t *tp, int sock, const char *ip, int port, int priority,
+                          int *bound_port) {
+    sip_addr_t a;
+    if (!tp || tp->udp_fd[sock] >= 0)
+        return -1;
+    evutil_socket_t fd = sip_udp_open(ip, port, &a);
+    if (fd < 0)
+        return -1;
+    struct event *ev = event_new(tp->base, fd, EV_READ | EV_PERSIST, sip_udp_read, tp);
+    if (!ev || (priority >= 0 && event_priority_set(ev, priority) < 0) || event_add(ev, NULL) < 0) {
+        if (ev)
+            event_free(ev);
         close(fd);
         return -1;
     }
-    tp->udp_fd = fd;
+    tp->udp_fd[sock] = fd;
+    tp->udp_ev[sock] = ev;
     char text[SIP_ADDR_TEXT_MAX];
     int p = 0;
     (void)sip_addr_ntop(&a, text, sizeof text, &p);
     if (bound_port)
         *bound_port = p;
-    log_info(SIP_UDP_LOG, "listening on UDP %s:%d", text, p);
+    log_info(SIP_UDP_LOG, "listening on UDP %s:%d%s", text, p, sock == SIP_UDP_SOCK_DIALOG ? " (dialogs)" : "");
     return 0;
+}
+
+int sip_transport_listen_udp(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port) {
+    return sip_udp_listen(tp, SIP_UDP_SOCK_MAIN, ip, port, -1, bound_port);
+}
+
+int sip_transport_listen_udp_dialog(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port) {
+    if (!tp || !tp->udp_ev[SIP_UDP_SOCK_MAIN])
+        return -1;
+    /* two queues: fails only while events are active, which they are not between two dispatches */
+    if (event_base_get_npriorities(tp->base) < 2 && event_base_priority_init(tp->base, 2) < 0) {
+        log_error(SIP_UDP_LOG, "cannot give the dialog socket priority");
+        return -1;
+    }
+    if (event_priority_set(tp->udp_ev[SIP_UDP_SOCK_MAIN], 1) < 0)
+        return -1;
+    return sip_udp_listen(tp, SIP_UDP_SOCK_DIALOG, ip, port, 0, bound_port);
 }

@@ -386,6 +386,13 @@ uint64_t sip_txn_dropped(const sip_txn_layer_t *tl) {
     return tl ? tl->dropped : 0;
 }
 
+void sip_txn_trim(sip_txn_layer_t *tl) {
+    if (!tl)
+        return;
+    sip_txn_table_trim(&tl->table);
+    sip_timers_trim(&tl->timers);
+}
+
 /* ---- timers ---- */
 
 void sip_txn_tick(sip_txn_layer_t *tl) {

@@ -128,6 +128,9 @@ size_t sip_txn_count(const sip_txn_layer_t *tl);
 size_t sip_txn_capacity(const sip_txn_layer_t *tl);
 /* Requests dropped without an answer because the table was full (each counted, logged at most once a second). */
 uint64_t sip_txn_dropped(const sip_txn_layer_t *tl);
+/* After a load: gives back to the kernel the memory of the table and timer heap that no live transaction uses
+ * (their capacity stays). Cost: one pass over the table. */
+void sip_txn_trim(sip_txn_layer_t *tl);
 
 /* Runs every timer due at the clock's now. */
 void sip_txn_tick(sip_txn_layer_t *tl);

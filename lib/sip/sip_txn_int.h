@@ -80,7 +80,8 @@ typedef struct {
     sip_txn_slot_t *slots;
     uint32_t nslots;
     uint32_t free_head; /* slot index + 1, 0 = none */
-    uint32_t used_hwm;  /* slots ever handed out (the rest are implicitly free) */
+    uint32_t used_hwm;  /* slots handed out since the last trim (the rest read as zero: free) */
+    uint32_t gen_floor; /* first generation of a slot above used_hwm: above any generation it had before */
     size_t count;
     sip_txn_t **buckets;
     uint32_t nbuckets; /* power of two */
@@ -107,6 +108,8 @@ struct sip_txn_layer {
 int sip_txn_table_init(sip_txn_table_t *t, uint32_t max);
 void sip_txn_table_free(sip_txn_table_t *t);
 sip_txn_t *sip_txn_table_alloc(sip_txn_table_t *t);
+/* Gives back the pages above the highest live slot and the empty bucket pages. */
+void sip_txn_table_trim(sip_txn_table_t *t);
 void sip_txn_table_release(sip_txn_table_t *t, sip_txn_t *txn);
 sip_txn_t *sip_txn_table_get(const sip_txn_table_t *t, sip_txn_id_t id);
 void sip_txn_table_link(sip_txn_table_t *t, sip_txn_t *txn);

@@ -8,8 +8,16 @@
  *
  * Hash: chained buckets keyed by the branch (every match in §17.1.3 / §17.2.3 starts with equal branches). The
  * bucket count is the power of two at or above max_txns / 4, so chains stay short at full load.
+ *
+ * Memory after a peak: both arrays are page mappings (core/pages.h). sip_txn_table_trim() moves the high-water
+ * mark down to the highest live slot, rebuilds the free list lowest index first (so the table refills from the
+ * bottom) and hands the pages above the mark and every all-NULL bucket page back to the kernel. Dropped slots read
+ * as generation 0 again; a slot taken from there starts at gen_floor, above every generation it ever had, so an id
+ * that outlived its transaction still resolves to NULL.
  */
 #include "sip/sip_txn_int.h"
+
+#include "core/pages.h"
 
 #include <stdlib.h>
 
@@ -27,9 +35,10 @@ int sip_txn_table_init(sip_txn_table_t *t, uint32_t max) {
     t->free_head = 0;
     t->used_hwm = 0;
     t->count = 0;
+    t->gen_floor = 1;
     t->nbuckets = sip_pow2_at_least(max / SIP_TXN_LOAD_FACTOR + 1);
-    t->slots = calloc(max, sizeof *t->slots);
-    t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
+    t->slots = pages_alloc((size_t)max * sizeof *t->slots);
+    t->buckets = pages_alloc((size_t)t->nbuckets * sizeof *t->buckets);
     if (!t->slots || !t->buckets) {
         sip_txn_table_free(t);
         return -1;
@@ -38,8 +47,8 @@ int sip_txn_table_init(sip_txn_table_t *t, uint32_t max) {
 }
 
 void sip_txn_table_free(sip_txn_table_t *t) {
-    free(t->slots);
-    free(t->buckets);
+    pages_free(t->slots, (size_t)t->nslots * sizeof *t->slots);
+    pages_free(t->buckets, (size_t)t->nbuckets * sizeof *t->buckets);
     t->slots = NULL;
     t->buckets = NULL;
 }
@@ -66,7 +75,7 @@ sip_txn_t *sip_txn_table_alloc(sip_txn_table_t *t) {
     }
     sip_txn_slot_t *s = &t->slots[idx];
     if (s->gen == 0)
-        s->gen = 1;
+        s->gen = t->gen_floor;
     s->txn = txn;
     txn->id = ((uint64_t)s->gen << 32) | (uint64_t)(idx + 1);
     t->count++;
@@ -132,4 +141,22 @@ sip_txn_t *sip_txn_table_any(const sip_txn_table_t *t) {
         if (t->slots[i].txn)
             return t->slots[i].txn;
     return NULL;
+}
+
+void sip_txn_table_trim(sip_txn_table_t *t) {
+    uint32_t top = t->used_hwm;
+    while (top > 0 && !t->slots[top - 1].txn)
+        top--;
+    for (uint32_t i = top; i < t->used_hwm; i++)
+        if (t->slots[i].gen >= t->gen_floor)
+            t->gen_floor = t->slots[i].gen == UINT32_MAX ? 1 : t->slots[i].gen + 1;
+    t->free_head = 0;
+    for (uint32_t i = top; i-- > 0;) /* pushed from the top down: the lowest free slot is handed out first */
+        if (!t->slots[i].txn) {
+            t->slots[i].next_free = t->free_head;
+            t->free_head = i + 1;
+        }
+    t->used_hwm = top;
+    pages_release_tail(t->slots, (size_t)t->nslots * sizeof *t->slots, (size_t)top * sizeof *t->slots);
+    pages_release_zero(t->buckets, (size_t)t->nbuckets * sizeof *t->buckets);
 }

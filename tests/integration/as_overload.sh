@@ -7,6 +7,8 @@
 # dialog stays quiet loses its record after call_idle_s (1 s here) while the call goes on. Encrypted path: with
 # lookups queued beyond max_pending_checks (1 here, the UDM silent), a tagged INVITE goes on plain at once. Age: an
 # INVITE that waited in the AS's socket buffer past overload_age_ms is shed when read; in-dialog requests are not.
+# Dialog socket: with sip_dialog_port, sipp's calls follow our Via and Record-Route to the second port, and what
+# waits there is served before a backlog of new INVITEs on the main port.
 # Everything waits on observable state (READY lines, bound ports, metrics), never on sleeps.
 . "$MIHUA_SRC/tests/integration/lib.sh"
 
@@ -301,4 +303,101 @@ check "age: no other mark shed" [ "$(metric 'mihua_as_calls_shed_total{reason="t
     "$(metric 'mihua_as_calls_shed_total{reason="loop_lag"}')" -eq 0 ]
 check "age: logged with the reason" grep -q 'answered 503 since the last report .*now: age, ' "$T_DIR/as.log"
 check "AS (age): SIGTERM exit 0" stop_daemon "$as_PID"
+# ---- dialog socket: sipp (a foreign UA) follows our Record-Route and Via to the second port; a BYE waiting there
+# is forwarded before a backlog of new INVITEs waiting on the main port gets its first answer.
+start_as --sip-dialog-port 0
+DIALOG_PORT=$(sed -nE 's/^READY .* sip_dialog=[^:]+:([0-9]+).*/\1/p' "$T_DIR/as.out")
+check "dialog: READY names the dialog socket and it is bound" udp_bound "${DIALOG_PORT:-0}"
+check "dialog: REGISTER caller" register "$CALLER" "$CALLER_PORT"
+check "dialog: REGISTER callee" register "$CALLEE" "$CALLEE_PORT"
+callee "$SIPP_DIR/overload_uas.xml" dialog
+rc=0
+(cd "$T_DIR" && exec sipp -sf "$SIPP_DIR/overload_uac.xml" -i 127.0.0.1 -p "$CALLER_PORT" -m 20 -r 10 \
+    -d 200 -nostdin -timeout 30 -timeout_error -recv_timeout 10000 -key user "$CALLER" -key domain "$D" \
+    -key callee "sip:$CALLEE@$D" -cid_str "ovl-dialog-%u" -trace_msg -message_file "$T_DIR/dialog.msgs" \
+    -trace_err -error_file "$T_DIR/dialog.uac.err" "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/dialog.uac.log" 2>&1) || rc=$?
+stop_callee
+check "dialog: 20 sipp calls through the dialog socket, 0 failed" [ "$rc" -eq 0 ]
+check "dialog: every BYE answered 200" [ "$(received "$T_DIR/dialog.msgs" 200 BYE)" -eq 20 ]
+check "dialog: the 200s carried our Record-Route with the dialog port" \
+    [ "$(received "$T_DIR/dialog.msgs" 200 INVITE "Record-Route: <sip:127.0.0.1:$DIALOG_PORT;transport=udp;lr>")" \
+      -eq 20 ]
+kill -STOP "$as_PID"
+check "dialog: the AS is stopped" wait_stopped "$as_PID"
+python3 - "$as_PID" "$AS_SIP_PORT" "$DIALOG_PORT" "$D" >"$T_DIR/dialog.out" 2>"$T_DIR/dialog.err" <<'PY'
+import os, re, select, signal, socket, subprocess, sys, time
+pid, main_port, dialog_port, dom = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+N = 100
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)  # every answer fits while this script is busy
+s.bind(("127.0.0.1", 0))
+me = s.getsockname()[1]
+
+def request(method, cid, branch, to_tag="", ruri=f"sip:+15550000001@{dom}", route=""):
+    return (f"{method} {ruri} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{me};rport;branch=z9hG4bK{branch}\r\n{route}"
+            f"Max-Forwards: 70\r\nFrom: <sip:+15550000002@{dom}>;tag=f{branch}\r\n"
+            f"To: <sip:+15550000001@{dom}>{to_tag}\r\nCall-ID: {cid}\r\nCSeq: 1 {method}\r\n"
+            f"Contact: <sip:+15550000002@127.0.0.1:{me}>\r\nContent-Length: 0\r\n\r\n").encode()
+
+def recv_q(port):
+    out = subprocess.run(["ss", "-Huan", f"sport = :{port}"], capture_output=True, text=True).stdout.split()
+    return int(out[1]) if len(out) > 1 else 0
+
+def header(msg, name):
+    m = re.search(rf"^{name}:[ \t]*(.*?)\r$", msg, re.M | re.I)
+    return m.group(1) if m else None
+
+try:
+    sent_main = sum(s.sendto(request("INVITE", f"ovl-backlog-{i}", f"bl{i}"), ("127.0.0.1", main_port))
+                    for i in range(N))
+    bye = request("BYE", "ovl-dialog-bye", "dbye", ";tag=t1", f"sip:+15550000001@127.0.0.1:{me}",
+                  f"Route: <sip:127.0.0.1:{dialog_port};transport=udp;lr>\r\n")
+    sent_dialog = s.sendto(bye, ("127.0.0.1", dialog_port))
+    held_by = time.monotonic() + 10
+    while (recv_q(main_port) < sent_main or recv_q(dialog_port) < sent_dialog) and time.monotonic() < held_by:
+        select.select([], [], [], 0.01)
+    held = recv_q(main_port) >= sent_main and recv_q(dialog_port) >= sent_dialog  # queued bytes count overhead
+    print(f"held {held} main {recv_q(main_port)}/{sent_main} dialog {recv_q(dialog_port)}/{sent_dialog}", flush=True)
+finally:
+    os.kill(pid, signal.SIGCONT)
+
+order, answered = [], set()
+deadline = time.monotonic() + 20
+while (len(answered) < N or "bye-200" not in order) and time.monotonic() < deadline:
+    r, _, _ = select.select([s], [], [], deadline - time.monotonic())
+    if not r:
+        break
+    data, src = s.recvfrom(65536)
+    msg = data.decode(errors="replace")
+    cid, first = header(msg, "Call-ID"), msg.split("\r\n", 1)[0]
+    if first.startswith("BYE "):  # forwarded to us: answer 200 by its top Via (the AS's dialog socket)
+        via = header(msg, "Via")
+        order.append("bye")
+        print(f"bye from {src[1]} via {via}")
+        heads = [l for l in msg.split("\r\n") if re.match(r"(Via|From|To|Call-ID|CSeq):", l, re.I)]
+        port = int(re.search(r"127\.0\.0\.1:(\d+)", via).group(1))
+        s.sendto(("SIP/2.0 200 OK\r\n" + "\r\n".join(heads) + "\r\nContent-Length: 0\r\n\r\n").encode(),
+                 ("127.0.0.1", port))
+    elif cid == "ovl-dialog-bye":
+        order.append("bye-200")
+        print(f"bye 200 from {src[1]}")
+    elif first.startswith("SIP/2.0 ") and int(first.split()[1]) >= 200:
+        if not answered:
+            order.append("first-invite-final")
+        answered.add(cid)
+print("order " + " ".join(order))
+print(f"invites answered {len(answered)}")
+PY
+kill -CONT "$as_PID"
+sed 's/^/# /' "$T_DIR/dialog.out"
+check "dialog: the kernel held the backlog on the main port and the BYE on the dialog port" \
+    grep -q '^held True ' "$T_DIR/dialog.out"
+check "dialog: the BYE was forwarded from the dialog socket, with our Via naming it" \
+    grep -qE "^bye from $DIALOG_PORT via SIP/2.0/UDP 127.0.0.1:$DIALOG_PORT;" "$T_DIR/dialog.out"
+check "dialog: its 200 came back from the socket the BYE arrived on (RFC 3581 4)" \
+    grep -qx "bye 200 from $DIALOG_PORT" "$T_DIR/dialog.out"
+check "dialog: the BYE went out before any of the 100 queued INVITEs was answered" \
+    grep -qE '^order bye( bye-200)? first-invite-final' "$T_DIR/dialog.out"
+check "dialog: every queued INVITE still got a final answer" grep -qx "invites answered 100" "$T_DIR/dialog.out"
+check "AS (dialog): SIGTERM exit 0" stop_daemon "$as_PID"
 finish

@@ -16,7 +16,7 @@
 #include "proxy_fwd.h"
 #include "sip/sip_voenc.h"
 
-static const proxy_self_t SELF = {"127.0.0.1", 5060};
+static const proxy_self_t SELF = {"127.0.0.1", 5060, 0};
 
 static const char *const INVITE =
     "INVITE tel:+15550000002 SIP/2.0\r\n"
@@ -138,6 +138,47 @@ static void test_forward_in_dialog_keeps_foreign_route(void **state)
                "Content-Length: 0\r\n"
                "Max-Forwards: 70\r\n"
                "\r\n");
+}
+
+/* With a dialog socket, UDP names it in our Via and Record-Route (responses and in-dialog requests come back to
+ * it), TCP keeps the main port, and a Route to either port is ours and is removed. */
+static void test_forward_dialog_port(void **state)
+{
+    fx_t *f = *state;
+    static const proxy_self_t self2 = {"127.0.0.1", 5060, 5062};
+    static const char bye[] = "BYE sip:ue2@127.0.0.1:5080 SIP/2.0\r\n"
+                              "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKb1\r\n"
+                              "Route: <sip:127.0.0.1:5062;transport=udp;lr>\r\n"
+                              "From: <sip:a@d>;tag=1\r\n"
+                              "To: <sip:b@d>;tag=2\r\n"
+                              "Call-ID: c\r\n"
+                              "CSeq: 2 BYE\r\n"
+                              "Content-Length: 0\r\n\r\n";
+    parse(f, bye);
+    assert_true(proxy_uri_is_self(&self2, &f->m->route[0].uri));
+    assert_false(proxy_uri_is_self(&SELF, &f->m->route[0].uri));
+    proxy_fwd_opts_t o = {.self = &self2, .branch = "z9hG4bKas3", .out_proto = SIP_PROTO_UDP,
+                          .in_proto = SIP_PROTO_UDP, .record_route = true};
+    int n = proxy_fwd_request(f->m, f->l, &o, f->out, (int)sizeof f->out - 1);
+    expect_out(f, n,
+               "BYE sip:ue2@127.0.0.1:5080 SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKas3\r\n"
+               "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKb1\r\n"
+               "From: <sip:a@d>;tag=1\r\n"
+               "To: <sip:b@d>;tag=2\r\n"
+               "Call-ID: c\r\n"
+               "CSeq: 2 BYE\r\n"
+               "Content-Length: 0\r\n"
+               "Max-Forwards: 70\r\n"
+               "Record-Route: <sip:127.0.0.1:5062;transport=udp;lr>\r\n"
+               "\r\n");
+    parse(f, bye);
+    o.out_proto = o.in_proto = SIP_PROTO_TCP;
+    o.branch = "z9hG4bKas4";
+    n = proxy_fwd_request(f->m, f->l, &o, f->out, (int)sizeof f->out - 1);
+    assert_true(n > 0);
+    assert_non_null(strstr(f->out, "Via: SIP/2.0/TCP 127.0.0.1:5060;branch=z9hG4bKas4\r\n"));
+    assert_non_null(strstr(f->out, "Record-Route: <sip:127.0.0.1:5060;transport=tcp;lr>\r\n"));
 }
 
 static void test_forward_response(void **state)
@@ -263,6 +304,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forward_in_dialog_keeps_foreign_route, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_response_with_strip_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_response, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forward_dialog_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
         cmocka_unit_test(test_helpers),
     };

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "sip/sip_txn.h"
+#include "sip/sip_txn_int.h" /* table internals, for the trim test */
 
 #define MAX_SENT 64
 #define MAX_EV 64
@@ -770,6 +771,47 @@ static void test_table_full(void **state) {
     h_free(h);
 }
 
+/* After a load the table gives its memory back: the high-water mark falls to the highest live slot, the lowest
+ * free slot is handed out first, and an id of a slot whose memory was dropped never matches its next tenant. */
+static void test_table_trim(void **state) {
+    (void)state;
+    enum { N = 1000 };
+    static sip_txn_id_t ids[N];
+    sip_txn_table_t t;
+    assert_int_equal(sip_txn_table_init(&t, 4096), 0);
+    for (int i = 0; i < N; i++) {
+        sip_txn_t *x = sip_txn_table_alloc(&t);
+        assert_non_null(x);
+        ids[i] = x->id;
+    }
+    for (int i = 0; i < N; i++) /* two transactions outlive the load: one low, one high */
+        if (i != 3 && i != 700)
+            sip_txn_table_release(&t, sip_txn_table_get(&t, ids[i]));
+    sip_txn_table_trim(&t);
+    assert_int_equal(t.used_hwm, 701);
+    assert_int_equal(t.count, 2);
+    assert_non_null(sip_txn_table_get(&t, ids[3]));
+    assert_non_null(sip_txn_table_get(&t, ids[700]));
+    assert_null(sip_txn_table_get(&t, ids[900]));
+    sip_txn_t *x = sip_txn_table_alloc(&t); /* lowest free slot first */
+    assert_int_equal((uint32_t)x->id, 1);
+    assert_true(x->id != ids[0]);
+    sip_txn_table_release(&t, x);
+    sip_txn_table_release(&t, sip_txn_table_get(&t, ids[700]));
+    sip_txn_table_trim(&t);
+    assert_int_equal(t.used_hwm, 4);
+    /* refill past slot 900, whose memory (and generation) was dropped: the old id still misses */
+    for (int i = 0; i < N; i++)
+        assert_non_null(sip_txn_table_alloc(&t));
+    assert_null(sip_txn_table_get(&t, ids[900]));
+    assert_null(sip_txn_table_get(&t, ids[700]));
+    assert_non_null(sip_txn_table_get(&t, ids[3]));
+    for (uint32_t i = 0; i < t.used_hwm; i++)
+        if (t.slots[i].txn)
+            sip_txn_table_release(&t, t.slots[i].txn);
+    sip_txn_table_free(&t);
+}
+
 static void test_branch_new(void **state) {
     (void)state;
     h_t *h = h_new();
@@ -846,6 +888,7 @@ int main(void) {
         cmocka_unit_test(test_stale_id),
         cmocka_unit_test(test_transport_error),
         cmocka_unit_test(test_table_full),
+        cmocka_unit_test(test_table_trim),
         cmocka_unit_test(test_branch_new),
         cmocka_unit_test(test_wake),
     };
