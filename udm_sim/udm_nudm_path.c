@@ -118,27 +118,25 @@ static char *dump(json_t *j, size_t *len)
     return text;
 }
 
-static char *render_amf(const udm_nudm_t *n, const subscriber_t *s, size_t *len)
+json_t *udm_nudm_amf_json(const udm_nudm_t *n, const subscriber_t *s)
 {
+    if (s->rat != SUB_RAT_NR)
+        return NULL;
     char supi[sizeof(UDM_IMSI_PREFIX) + SUB_IMSI_MAX], mcc[UDM_MCC_DIGITS + 1], mnc[UDM_MNC_DIGITS + 1];
     char callback[sizeof(UDM_DEREG_CALLBACK) + sizeof(supi) + 16];
     snprintf(supi, sizeof(supi), "%s%s", UDM_IMSI_PREFIX, s->imsi);
     snprintf(mcc, sizeof(mcc), "%.3s", s->imsi);
     snprintf(mnc, sizeof(mnc), "%.2s", s->imsi + UDM_MCC_DIGITS);
     snprintf(callback, sizeof(callback), "%s/%s/dereg-notify", UDM_DEREG_CALLBACK, supi);
-    json_t *j = json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s}, s:s}, s:s, s:s}", "amfInstanceId", n->amf_instance_id,
+    return json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s}, s:s}, s:s, s:s}", "amfInstanceId", n->amf_instance_id,
                           "supi", supi, "deregCallbackUri", callback, "guami", "plmnId", "mcc", mcc, "mnc", mnc,
                           "amfId", UDM_AMF_ID, "ratType", "NR", "imsVoPs",
                           s->ims_vops ? "HOMOGENEOUS_SUPPORT" : "HOMOGENEOUS_NON_SUPPORT");
-    return dump(j, len);
 }
 
-static char *render_osd(bool voice_encryption, bool include, size_t *len)
+json_t *udm_nudm_osd_json(const subscriber_t *s)
 {
-    json_t *j = include ? json_pack("{s:{s:s, s:b}}", UDM_OSD_VOICE_ENCRYPTION, "dataType", "boolean", "value",
-                                    voice_encryption)
-                        : json_object();
-    return dump(j, len);
+    return json_pack("{s:{s:s, s:b}}", UDM_OSD_VOICE_ENCRYPTION, "dataType", "boolean", "value", s->voice_encryption);
 }
 
 static char *render_am(const subscriber_t *s, size_t *len)
@@ -172,9 +170,9 @@ static size_t bucket_of(const udm_view_t *v, const subscriber_t *s)
 
 static int render_one(const udm_nudm_t *n, const subscriber_t *s, udm_bodies_t *b)
 {
-    if (s->rat == SUB_RAT_NR && !(b->amf = render_amf(n, s, &b->amf_len)))
+    if (s->rat == SUB_RAT_NR && !(b->amf = dump(udm_nudm_amf_json(n, s), &b->amf_len)))
         return -1;
-    b->osd = render_osd(s->voice_encryption, true, &b->osd_len);
+    b->osd = dump(udm_nudm_osd_json(s), &b->osd_len);
     b->am = render_am(s, &b->am_len);
     return b->osd && b->am ? 0 : -1;
 }

@@ -8,6 +8,7 @@
 #ifndef MIHUA_UDM_NUDM_PATH_H
 #define MIHUA_UDM_NUDM_PATH_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "sbi/sbi_server.h"
@@ -32,5 +33,10 @@ void udm_nudm_free(udm_nudm_t *n);
 /* Re-renders the bodies if the store's snapshot changed (after a reload or an admin change); requests also check
  * this themselves, so calling it is an optimisation. Returns 0, or -1 when rendering failed (old bodies stay). */
 int udm_nudm_refresh(udm_nudm_t *n);
+
+/* The bodies served, as JSON (new references): the subscriber's Amf3GppAccessRegistration (NULL when it is not
+ * registered in 5GS, i.e. not on NR) and its OperatorSpecificDataContainer. Data-change notifications carry them. */
+json_t *udm_nudm_amf_json(const udm_nudm_t *n, const subscriber_t *s);
+json_t *udm_nudm_osd_json(const subscriber_t *s);
 
 #endif
