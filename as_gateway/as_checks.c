@@ -75,7 +75,8 @@ typedef struct as_check {
     uint64_t t0_us;
     struct event *timer;
     as_udm_lookup_t udm[UDM_LOOKUPS]; /* LK_UDM_CALLER_SUB.. in order */
-    bool cached[AS_Q_COUNT];          /* answered from the facts cache: not asked again */
+    bool cached[AS_Q_COUNT];          /* decided from the facts cache alone (as_facts_cover): not asked */
+    bool cached_src[AS_Q_COUNT][AS_SRC_COUNT]; /* that source's answer came from the cache: not asked */
     uint64_t cache_age_ms;            /* the oldest cached fact used */
 } as_check_t;
 
@@ -348,6 +349,12 @@ static uint64_t sh_token(uint64_t id, bool callee)
     return id << 1 | (callee ? 1u : 0u);
 }
 
+/* Whether the answer of source s to question q was set from the cache. */
+static bool from_memory(const as_check_t *k, as_question_t q, as_source_t s)
+{
+    return k->cached[q] || k->cached_src[q][s];
+}
+
 static void apply_sh(as_check_t *k, bool callee, const as_sh_result_t *res)
 {
     if (res->error.code != 0 && k->r.hss_error.code == 0)
@@ -357,9 +364,9 @@ static void apply_sh(as_check_t *k, bool callee, const as_sh_result_t *res)
         lookup_done(k, LK_HSS_CALLER);
         return;
     }
-    if (!k->cached[AS_Q_CALLEE_SUBSCRIBED]) /* a UDR for T-ADS only leaves the cached answer alone */
+    if (!from_memory(k, AS_Q_CALLEE_SUBSCRIBED, AS_SRC_HSS)) /* a UDR for T-ADS only leaves it alone */
         k->r.answer[AS_Q_CALLEE_SUBSCRIBED][AS_SRC_HSS] = res->subscribed;
-    if (!k->cached[AS_Q_CALLEE_ATTACHED]) {
+    if (!from_memory(k, AS_Q_CALLEE_ATTACHED, AS_SRC_HSS)) {
         k->r.answer[AS_Q_CALLEE_ATTACHED][AS_SRC_HSS] = res->attached;
         snprintf(k->r.callee_rat[AS_SRC_HSS], sizeof k->r.callee_rat[AS_SRC_HSS], "%s", res->rat);
     }
@@ -399,7 +406,7 @@ static void start_sh_lookup(as_checks_t *c, as_check_t *k, bool callee, bool wan
 /* Whether question q is to be asked of source s in this check: the policy uses s and the cache did not answer. */
 static bool to_ask(const as_checks_t *c, const as_check_t *k, as_question_t q, as_source_t s)
 {
-    return source_asked(c, q, s) && !k->cached[q];
+    return source_asked(c, q, s) && !from_memory(k, q, s);
 }
 
 static void start_hss(as_checks_t *c, as_check_t *k)
@@ -488,7 +495,8 @@ static as_check_t *check_new(as_checks_t *c, const char *caller, const char *cal
     return k;
 }
 
-/* The questions the facts cache answers (as_facts_cover), their answers set; the rest is asked as before. */
+/* Answers from the facts cache: a question it decides alone (as_facts_cover) is not asked at all; otherwise each
+ * source with a fresh fact answers from memory and only the others are asked. */
 static void from_cache(as_checks_t *c, as_check_t *k)
 {
     static const as_fact_kind_t KIND[AS_Q_COUNT] = {AS_FACT_SUBSCRIBED, AS_FACT_SUBSCRIBED, AS_FACT_ATTACHED};
@@ -507,14 +515,16 @@ static void from_cache(as_checks_t *c, as_check_t *k)
                             ? as_facts_fresh(who[q], (as_source_t)s, KIND[q], now, c->max_age_ms, &age[s])
                             : AS_ANS_NOT_ASKED;
         as_policy_t p = q == AS_Q_CALLEE_ATTACHED ? c->attachment : c->subscription;
-        if (!as_facts_cover(p, cached, out))
-            continue;
-        k->cached[q] = true;
+        k->cached[q] = as_facts_cover(p, cached, out);
         for (int s = 0; s < AS_SRC_COUNT; s++) {
-            k->r.answer[q][s] = out[s];
-            if (out[s] != AS_ANS_NOT_ASKED && age[s] > k->cache_age_ms)
+            as_answer_t a = k->cached[q] ? out[s] : cached[s];
+            if (!k->cached[q] && (a == AS_ANS_NOT_ASKED || !source_asked(c, (as_question_t)q, (as_source_t)s)))
+                continue; /* not in memory: asked as before */
+            k->r.answer[q][s] = a;
+            k->cached_src[q][s] = a != AS_ANS_NOT_ASKED;
+            if (a != AS_ANS_NOT_ASKED && age[s] > k->cache_age_ms)
                 k->cache_age_ms = age[s];
-            if (q == AS_Q_CALLEE_ATTACHED && out[s] != AS_ANS_NOT_ASKED)
+            if (q == AS_Q_CALLEE_ATTACHED && a != AS_ANS_NOT_ASKED)
                 snprintf(k->r.callee_rat[s], sizeof k->r.callee_rat[s], "%s", who[q]->rat[s]);
         }
     }

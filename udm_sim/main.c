@@ -75,7 +75,7 @@ static int serve(const udm_conf_t *conf, udm_app_t *app, SSL_CTX *tls)
     listen_limits_raise_nofile(2 * (uint64_t)conf->limits.max_connections + LISTEN_NOFILE_RESERVE);
     app->srv = sbi_server_new(app->base, &sc);
     app->admin_srv = sbi_server_new(app->base, &ac);
-    app->nudm = app->srv ? udm_nudm_new(app->srv, app->store, conf->amf_instance_id) : NULL;
+    app->nudm = app->srv ? udm_nudm_new(app->srv, app->store, conf->amf_instance_id, app->metrics) : NULL;
     app->notif = app->nudm ? udm_notif_new(app->base, app->srv, app->store, app->nudm, conf->subs_max_s,
                                            app->metrics) : NULL;
     app->admin = app->admin_srv ? sub_admin_new(app->admin_srv, app->store, app->metrics, on_admin_change, app) : NULL;

@@ -70,8 +70,13 @@ typedef struct {
     size_t n;               /* subscribers in snap */
 } udm_view_t;
 
+enum { RES_AMF = 0, RES_OSD, RES_AM, RES_COUNT };
+static const char *const RES_LABEL[RES_COUNT] = {"resource=\"amf-3gpp-access\"",
+                                                 "resource=\"operator-specific-data\"", "resource=\"am-data\""};
+
 struct udm_nudm {
     sub_store_t *store;
+    metric_t *gets[RES_COUNT]; /* mihua_udm_requests_total{resource}: what a caching consumer saves shows here */
     char *amf_instance_id;
     udm_view_t view;
 };
@@ -261,8 +266,15 @@ static const subscriber_t *lookup(udm_nudm_t *n, sbi_request_t *req, const char 
     return s;
 }
 
+static void count(udm_nudm_t *n, int res)
+{
+    if (n->gets[res] != NULL)
+        metric_inc(n->gets[res]);
+}
+
 static void on_amf_3gpp_access(sbi_request_t *req, void *ud)
 {
+    count(ud, RES_AMF);
     const udm_bodies_t *b;
     const subscriber_t *s = lookup(ud, req, "ueId", false, &b);
     if (!s)
@@ -292,6 +304,7 @@ static bool fields_include_voice_encryption(const char *fields)
 
 static void on_operator_specific_data(sbi_request_t *req, void *ud)
 {
+    count(ud, RES_OSD);
     const udm_bodies_t *b;
     if (!lookup(ud, req, "ueId", false, &b))
         return;
@@ -304,6 +317,7 @@ static void on_operator_specific_data(sbi_request_t *req, void *ud)
 
 static void on_am_data(sbi_request_t *req, void *ud)
 {
+    count(ud, RES_AM);
     const udm_bodies_t *b;
     if (!lookup(ud, req, "supi", true, &b))
         return;
@@ -312,11 +326,14 @@ static void on_am_data(sbi_request_t *req, void *ud)
 
 /* ------------------------------------------------------------------------------------------------ lifetime */
 
-udm_nudm_t *udm_nudm_new(sbi_server_t *srv, sub_store_t *store, const char *amf_instance_id)
+udm_nudm_t *udm_nudm_new(sbi_server_t *srv, sub_store_t *store, const char *amf_instance_id, metrics_t *metrics)
 {
     udm_nudm_t *n = calloc(1, sizeof(*n));
     if (!n)
         return NULL;
+    for (int i = 0; metrics != NULL && i < RES_COUNT; i++)
+        n->gets[i] = metrics_counter(metrics, "mihua_udm_requests_total", RES_LABEL[i],
+                                     "Nudm/Nudr GETs received, by resource");
     n->store = store;
     n->amf_instance_id = strdup(amf_instance_id);
     if (!n->amf_instance_id || udm_nudm_refresh(n) != 0 ||
