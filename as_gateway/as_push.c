@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "as_udm_path.h"
+#include "core/iso_time.h"
 #include "core/log.h"
 #include "diameter/sh_notif.h"
 #include "sbi/sbi_client.h"
@@ -357,16 +358,9 @@ static int udm_request(as_push_t *p, rq_kind_t kind, const char *msisdn, const c
     return 0;
 }
 
-static void iso_time(time_t t, char *buf, size_t size)
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void udm_subscribe(as_push_t *p, as_facts_entry_t *e)
 {
-    char osd[PUSH_URL_MAX], amf[PUSH_URL_MAX], cb[PUSH_URL_MAX], url[PUSH_URL_MAX], ue[32], when[32];
+    char osd[PUSH_URL_MAX], amf[PUSH_URL_MAX], cb[PUSH_URL_MAX], url[PUSH_URL_MAX], ue[32], when[ISO_TIME_MAX];
     if (p->client == NULL || p->callback_base == NULL || e->pending[AS_SRC_UDM] ||
         (!p->conf.udm_subscribed && !p->conf.udm_attached))
         return;
@@ -375,7 +369,7 @@ static void udm_subscribe(as_push_t *p, as_facts_entry_t *e)
     snprintf(cb, sizeof cb, "%s" AS_PUSH_NOTIFY_PATH "/%s", p->callback_base, e->msisdn);
     snprintf(url, sizeof url, "%s" PUSH_SUBS_PATH, p->udm_url);
     snprintf(ue, sizeof ue, "msisdn-%s", e->msisdn);
-    iso_time(time(NULL) + (time_t)(p->conf.max_age_ms / 1000u) * 2, when, sizeof when);
+    iso_time_format(time(NULL) + (time_t)(p->conf.max_age_ms / 1000u) * 2, when, sizeof when);
     json_t *uris = json_array();
     if (p->conf.udm_subscribed)
         json_array_append_new(uris, json_string(osd));
@@ -432,8 +426,7 @@ static void on_created(as_push_t *p, as_facts_entry_t *e, const sbi_client_respo
         snprintf(url, sizeof url, "%s" PUSH_SUBS_PATH "/%" PRIu64, p->udm_url, e->udm_subs_id);
         udm_request(p, RQ_DELETE, e->msisdn, "DELETE", url, NULL, 0);
     }
-    struct tm tm = {0};
-    time_t expiry = exp != NULL && strptime(exp, "%Y-%m-%dT%H:%M:%S", &tm) != NULL ? timegm(&tm) : 0;
+    time_t expiry = iso_time_parse(exp);
     e->udm_subs_id = strtoull(id, NULL, 10);
     e->active[AS_SRC_UDM] = true;
     e->renew_at_ms[AS_SRC_UDM] = now + renew_in(p, expiry);

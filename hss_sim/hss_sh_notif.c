@@ -10,11 +10,10 @@
  * Sh-Data in the SNA. Absent RepositoryData is not an error (it means "not subscribed to voice encryption", a fact
  * the AS wants pushed when it changes). Unsubscribing what is not subscribed: DIAMETER_ERROR_SUBS_DATA_ABSENT.
  *
- * Change detection (event loop): every HSS_NOTIF_WATCH_MS the loop compares the store's generation; when a new
- * snapshot is in force it recomputes, per subscription, the facts subscribed to (voice encryption, IMPU list) and
- * sends a PNR to Destination-Host = the subscriber's Origin-Host when they differ from those last told. So any
- * change is seen whatever made it (this admin API, the other simulator, mihua-subscribers, a reload), and a write
- * that does not touch subscribed facts sends nothing. A deleted subscriber gets one last PNR without
+ * Change detection (event loop, sub_watch): when a new snapshot is in force it recomputes, per subscription,
+ * the facts subscribed to (voice encryption, IMPU list) and sends a PNR to Destination-Host = the subscriber's
+ * Origin-Host when they differ from those last told. So any change is seen whatever made it (this admin API, the
+ * other simulator, mihua-subscribers, a reload), and a write that does not touch subscribed facts sends nothing. A deleted subscriber gets one last PNR without
  * RepositoryData and its subscriptions go. PNA: DIAMETER_ERROR_USER_UNKNOWN or NO_SUBSCRIPTION_TO_DATA (or any
  * 5xxx) drops the subscription, other failures are logged.
  *
@@ -35,14 +34,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/iso_time.h"
 #include "core/log.h"
 #include "diameter/sh_msg_int.h"
 #include "diameter/sh_notif.h"
 #include "hss_sh_path.h"
+#include "subscriber/sub_watch.h"
 
 #define NOTIF_LOG "hss.notif"
 #define NOTIF_FACTS_MAX 1024   /* "v=1;impu=..." — SUB_IMPU_MAX identities fit */
-#define NOTIF_SWEEP_TICKS 200  /* expired subscriptions are swept once a second (200 x 5 ms) */
 #define NOTIF_ID_MAX 256       /* DiameterIdentity */
 #define NOTIF_ADMIN_PATH "/admin/v1/sh-subscriptions"
 
@@ -86,9 +86,7 @@ struct hss_notif {
     char *si;
     long max_expiry_s;
     struct disp_hdl *hdl;
-    struct event *watch;
-    unsigned long generation;
-    unsigned ticks;
+    sub_watch_t *watch;
     pthread_mutex_t lock; /* guards subs, n_subs, cap, next_id */
     notif_sub_t *subs;
     size_t n_subs, cap;
@@ -516,21 +514,11 @@ static size_t collect(hss_notif_t *n, sub_snapshot_t *snap, bool changed, bool s
     return k;
 }
 
-static void on_watch(evutil_socket_t fd, short what, void *arg)
+static void on_change(bool changed, sub_snapshot_t *snap, void *ud)
 {
-    hss_notif_t *n = arg;
-    (void)fd;
-    (void)what;
-    unsigned long g = sub_store_generation(n->store);
-    bool sweep = ++n->ticks % NOTIF_SWEEP_TICKS == 0;
-    if (g == n->generation && !sweep)
-        return;
-    bool changed = g != n->generation;
-    n->generation = g;
-    sub_snapshot_t *snap = sub_store_acquire(n->store);
+    hss_notif_t *n = ud;
     pnr_job_t *jobs = NULL;
-    size_t k = collect(n, snap, changed, sweep, &jobs);
-    sub_snapshot_release(snap);
+    size_t k = collect(n, snap, changed, !changed, &jobs);
     for (size_t i = 0; i < k; i++) {
         pnr_send(n, &jobs[i]);
         free(jobs[i].identity);
@@ -541,22 +529,15 @@ static void on_watch(evutil_socket_t fd, short what, void *arg)
 
 /* ---------------------------------------------------------------- admin */
 
-static void iso_time(time_t t, char *buf, size_t size)
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static json_t *sub_json(const notif_sub_t *s)
 {
-    char when[32];
+    char when[ISO_TIME_MAX];
     json_t *refs = json_array();
     if (s->refs & REF_REPO)
         json_array_append_new(refs, json_string("RepositoryData"));
     if (s->refs & REF_IMPU)
         json_array_append_new(refs, json_string("IMSPublicIdentity"));
-    iso_time(s->expiry, when, sizeof when);
+    iso_time_format(s->expiry, when, sizeof when);
     return json_pack("{s:I,s:s,s:s,s:s,s:o,s:s,s:I}", "id", (json_int_t)s->id, "applicationServer", s->as_host,
                      "publicIdentity", s->identity, "imsi", s->imsi, "dataReferences", refs, "expiry", when,
                      "notificationsSent", (json_int_t)s->pushed);
@@ -594,7 +575,6 @@ hss_notif_t *hss_notif_new(struct event_base *base, const sh_dict_t *dict, sub_s
                            metrics_t *metrics)
 {
     hss_notif_t *n = calloc(1, sizeof *n);
-    struct timeval tick = {0, HSS_NOTIF_WATCH_MS * 1000};
     struct disp_when when = {.app = dict->app, .command = dict->cmd_snr};
 
     if (n == NULL)
@@ -605,10 +585,9 @@ hss_notif_t *hss_notif_new(struct event_base *base, const sh_dict_t *dict, sub_s
     n->store = store;
     n->max_expiry_s = max_expiry_s > 0 ? max_expiry_s : HSS_NOTIF_EXPIRY_DEFAULT_S;
     n->si = strdup(service_indication);
-    n->generation = sub_store_generation(store);
     register_metrics(n, metrics);
-    n->watch = event_new(base, -1, EV_PERSIST, on_watch, n);
-    if (n->si == NULL || n->watch == NULL || event_add(n->watch, &tick) != 0 ||
+    n->watch = sub_watch_new(base, store, on_change, n);
+    if (n->si == NULL || n->watch == NULL ||
         sbi_server_route(admin, "GET", NOTIF_ADMIN_PATH, on_admin_list, n) != 0 ||
         fd_disp_register(on_snr, DISP_HOW_CC, &when, n, &n->hdl) != 0) {
         hss_notif_free(n);
@@ -623,7 +602,6 @@ void hss_notif_free(hss_notif_t *n)
         return;
     if (n->hdl != NULL)
         fd_disp_unregister(&n->hdl, NULL);
-    if (n->watch != NULL)
-        event_free(n->watch);
+    sub_watch_free(n->watch);
     notif_unref(n);
 }

@@ -17,8 +17,6 @@
 #define HSS_NOTIF_EXPIRY_MAX_S 86400
 #define HSS_NOTIF_MAX_SUBS 200000       /* subscriptions held; beyond, SNR gets DIAMETER_UNABLE_TO_COMPLY: each
                                            costs ~1 KB and a comparison on every store change */
-#define HSS_NOTIF_WATCH_MS 5            /* how often the loop looks at the store's generation: a change reaches
-                                           the AS well within DESIGN §5's 100 ms (store poll 10 ms + this) */
 #define HSS_NOTIF_PNR_TIMEOUT_S 5       /* a PNR unanswered this long is logged as lost */
 
 typedef struct hss_notif hss_notif_t;

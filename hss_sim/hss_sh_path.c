@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/iso_time.h"
 #include "core/log.h"
 #include "diameter/sh_data.h"
 #include "diameter/sh_msg.h"
@@ -158,23 +159,13 @@ static int answer_missing(const sh_dict_t *d, struct msg *ans, struct dict_objec
     return fd_msg_avp_add(ans, MSG_BRW_LAST_CHILD, failed);
 }
 
-static void iso_now(char *buf, size_t size)
-{
-    struct timespec ts;
-    struct tm tm;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 char *hss_sh_data_xml(const char *si, bool si_requested, const uint32_t *refs, size_t n_refs,
                       const subscriber_t *sub, uint32_t seq, size_t *len)
 {
     sh_data_t d;
-    char when[32];
+    char when[ISO_TIME_MAX];
 
-    iso_now(when, sizeof when);
+    iso_time_format(time(NULL), when, sizeof when);
     build_sh_data(si, si_requested, refs, n_refs, sub, &d, when, seq);
     return sh_data_render(&d, len);
 }

@@ -8,9 +8,8 @@
  * invalidParams naming the JSON pointer of the faulty member. The 201 answer echoes the subscription with its
  * subscriptionId and the granted expiry (as asked, cut to max_expiry_s; none asked: the maximum).
  *
- * Change detection, as in mihua-hss: every UDM_NOTIF_WATCH_MS the loop compares the store's generation; on a new
- * snapshot each subscription's resources are rendered again (the very JSON the GETs serve) and compared with those
- * last told. A difference becomes one DataChangeNotify {ueId, notifyItems: [{resourceId, changes}],
+ * Change detection, as in mihua-hss (sub_watch): on a new snapshot each subscription's resources are rendered
+ * again (the very JSON the GETs serve) and compared with those last told. A difference becomes one DataChangeNotify {ueId, notifyItems: [{resourceId, changes}],
  * originalCallbackReference?}: operator-specific-data as REPLACE of /voiceEncryption/value, the AMF registration as
  * ADD, REMOVE or REPLACE of the whole document (path ""), each with origValue/newValue. It is POSTed to the
  * callbackReference with lib/sbi's HTTP/2 client (h2c or TLS per the URI scheme). A 404 answer (the consumer no
@@ -27,9 +26,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/iso_time.h"
 #include "core/log.h"
 #include "sbi/sbi_client.h"
 #include "sbi/sbi_problem.h"
+#include "subscriber/sub_watch.h"
 
 #define NOTIF_LOG "udm.notif"
 #define NOTIF_BASE "/nudr-dr/v2/subscription-data/subs-to-notify"
@@ -38,7 +39,6 @@
 #define NOTIF_RES_AMF "context-data/amf-3gpp-access"
 #define NOTIF_URI_MAX 1024       /* a monitored URI or a callback longer than this is refused */
 #define NOTIF_UE_ID_MAX 64
-#define NOTIF_SWEEP_TICKS 200    /* expired subscriptions swept once a second */
 
 typedef enum { RES_OSD = 0, RES_AMF, RES_COUNT } res_t;
 
@@ -69,9 +69,7 @@ struct udm_notif {
     const udm_nudm_t *nudm;
     long max_expiry_s;
     sbi_client_t *client;
-    struct event *watch;
-    unsigned long generation;
-    unsigned ticks;
+    sub_watch_t *watch;
     nsub_t *subs;
     size_t n_subs, cap;
     uint64_t next_num;
@@ -171,35 +169,6 @@ static int monitored_parse(const char *uri, char *ue_id, size_t size, res_t *kin
     return 0;
 }
 
-/* RFC 3339 date-time (TS 29.571 DateTime) to Unix seconds; -1 when malformed. */
-static time_t datetime_parse(const char *s)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (rest == NULL)
-        return -1;
-    if (*rest == '.')
-        for (rest++; *rest >= '0' && *rest <= '9'; rest++)
-            ;
-    long off = 0;
-    int hh, mm;
-    if (*rest == 'Z' && rest[1] == '\0')
-        off = 0;
-    else if ((*rest == '+' || *rest == '-') && sscanf(rest + 1, "%2d:%2d", &hh, &mm) == 2 && strlen(rest) == 6)
-        off = (*rest == '-' ? -1 : 1) * (hh * 3600L + mm * 60L);
-    else
-        return -1;
-    return timegm(&tm) - off;
-}
-
-static void datetime_format(time_t t, char *buf, size_t size)
-{
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 typedef struct {
     const char *callback, *orig_callback, *ue_id;
     const char *uri[RES_COUNT];
@@ -258,7 +227,7 @@ static void check_body(json_t *body, sub_req_t *r, faults_t *f)
     if (r->ue_id != NULL && (strlen(r->ue_id) >= NOTIF_UE_ID_MAX || udm_ue_id_parse(r->ue_id, NULL) == UDM_ID_INVALID))
         fault(f, "/ueId", "must be imsi-<5 to 15 digits> or msisdn-<5 to 15 digits>");
     const char *exp = opt_string(body, "expiry", f, "/expiry", false);
-    if (exp != NULL && (r->expiry = datetime_parse(exp)) < 0)
+    if (exp != NULL && (r->expiry = iso_time_parse(exp)) < 0)
         fault(f, "/expiry", "must be an RFC 3339 date-time");
 }
 
@@ -286,7 +255,7 @@ static time_t grant(const udm_notif_t *n, time_t asked)
 
 static int nsub_fill(udm_notif_t *n, nsub_t *s, const sub_req_t *r, json_t *body, const subscriber_t *sub)
 {
-    char num[24], when[32];
+    char num[24], when[ISO_TIME_MAX];
     s->num = ++n->next_num;
     snprintf(s->imsi, sizeof s->imsi, "%s", sub->imsi);
     snprintf(s->ue_id, sizeof s->ue_id, "%s", r->ue_id != NULL ? r->ue_id : r->uri_ue);
@@ -298,7 +267,7 @@ static int nsub_fill(udm_notif_t *n, nsub_t *s, const sub_req_t *r, json_t *body
     }
     s->expiry = grant(n, r->expiry);
     snprintf(num, sizeof num, "%" PRIu64, s->num);
-    datetime_format(s->expiry, when, sizeof when);
+    iso_time_format(s->expiry, when, sizeof when);
     s->body = json_deep_copy(body);
     if (s->body == NULL || s->callback == NULL || json_object_set_new(s->body, "subscriptionId", json_string(num)) ||
         json_object_set_new(s->body, "expiry", json_string(when)) ||
@@ -519,10 +488,9 @@ static void notify(udm_notif_t *n, const nsub_t *s, json_t *dcn)
     free(text);
 }
 
-static void scan(udm_notif_t *n, bool changed, bool sweep)
+static void scan(udm_notif_t *n, sub_snapshot_t *snap, bool changed, bool sweep)
 {
     time_t now = time(NULL);
-    sub_snapshot_t *snap = changed ? sub_store_acquire(n->store) : NULL;
     for (size_t i = 0; i < n->n_subs;) {
         nsub_t *s = &n->subs[i];
         if (sweep && s->expiry <= now) {
@@ -542,22 +510,11 @@ static void scan(udm_notif_t *n, bool changed, bool sweep)
         }
         i++;
     }
-    if (snap != NULL)
-        sub_snapshot_release(snap);
 }
 
-static void on_watch(evutil_socket_t fd, short what, void *arg)
+static void on_change(bool changed, sub_snapshot_t *snap, void *ud)
 {
-    udm_notif_t *n = arg;
-    (void)fd;
-    (void)what;
-    unsigned long g = sub_store_generation(n->store);
-    bool sweep = ++n->ticks % NOTIF_SWEEP_TICKS == 0;
-    if (g == n->generation && !sweep)
-        return;
-    bool changed = g != n->generation;
-    n->generation = g;
-    scan(n, changed, sweep);
+    scan(ud, snap, changed, !changed);
 }
 
 /* ---------------------------------------------------------------- life */
@@ -566,7 +523,6 @@ udm_notif_t *udm_notif_new(struct event_base *base, sbi_server_t *srv, sub_store
                            long max_expiry_s, metrics_t *metrics)
 {
     udm_notif_t *n = calloc(1, sizeof *n);
-    struct timeval tick = {0, UDM_NOTIF_WATCH_MS * 1000};
     sbi_client_config_t cc = {.tls = NULL, .default_timeout_ms = UDM_NOTIF_TIMEOUT_MS};
 
     if (n == NULL)
@@ -574,15 +530,14 @@ udm_notif_t *udm_notif_new(struct event_base *base, sbi_server_t *srv, sub_store
     n->store = store;
     n->nudm = nudm;
     n->max_expiry_s = max_expiry_s > 0 ? max_expiry_s : UDM_NOTIF_EXPIRY_DEFAULT_S;
-    n->generation = sub_store_generation(store);
     for (int i = 0; metrics != NULL && i < OUT_COUNT; i++)
         n->out[i] = metrics_counter(metrics, "mihua_udm_data_change_notify_total", out_label[i],
                                     "Nudr DataChangeNotify callbacks, by outcome");
     if (metrics != NULL)
         n->gauge = metrics_gauge(metrics, "mihua_udm_nudr_subscriptions", "", "Nudr data-change subscriptions held");
     n->client = sbi_client_new(base, &cc);
-    n->watch = event_new(base, -1, EV_PERSIST, on_watch, n);
-    if (n->client == NULL || n->watch == NULL || event_add(n->watch, &tick) != 0 ||
+    n->watch = sub_watch_new(base, store, on_change, n);
+    if (n->client == NULL || n->watch == NULL ||
         sbi_server_route(srv, "POST", NOTIF_BASE, on_create, n) != 0 ||
         sbi_server_route(srv, "GET", NOTIF_BASE, on_query, n) != 0 ||
         sbi_server_route(srv, "DELETE", NOTIF_BASE "/{subsId}", on_delete, n) != 0) {
@@ -596,8 +551,7 @@ void udm_notif_free(udm_notif_t *n)
 {
     if (n == NULL)
         return;
-    if (n->watch != NULL)
-        event_free(n->watch);
+    sub_watch_free(n->watch);
     sbi_client_free(n->client); /* pending callbacks are not called: free their records here */
     while (n->inflight != NULL) {
         inflight_t *f = n->inflight;

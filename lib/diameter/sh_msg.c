@@ -167,28 +167,35 @@ int sh_add_user_identity(const sh_dict_t *d, msg_or_avp *m, const char *public_i
     return sh_avp_add_os(ui, d->msisdn, tbcd, len);
 }
 
-static bool has_repository_ref(const sh_udr_params_t *p)
+bool sh_has_repository_ref(const uint32_t *refs, size_t n)
 {
-    for (size_t i = 0; i < p->n_data_refs; i++)
-        if (p->data_refs[i] == SH_DREF_REPOSITORY_DATA)
+    for (size_t i = 0; i < n; i++)
+        if (refs[i] == SH_DREF_REPOSITORY_DATA)
             return true;
     return false;
 }
 
-static int udr_fill(const sh_dict_t *d, const sh_udr_params_t *p, struct msg *m)
+int sh_add_request_head(const sh_dict_t *d, struct msg *m, const char *dest_host, const char *dest_realm,
+                        const char *public_identity, const char *msisdn)
 {
     int rc = fd_msg_new_session(m, NULL, 0);
     if (rc == 0)
         rc = sh_add_app_and_state(d, m);
     if (rc == 0)
         rc = fd_msg_add_origin(m, 0);
-    if (rc == 0 && p->dest_host)
-        rc = sh_avp_add_str(m, d->dest_host, p->dest_host);
+    if (rc == 0 && dest_host)
+        rc = sh_avp_add_str(m, d->dest_host, dest_host);
     if (rc == 0)
-        rc = sh_avp_add_str(m, d->dest_realm, p->dest_realm);
+        rc = sh_avp_add_str(m, d->dest_realm, dest_realm);
     if (rc == 0)
-        rc = sh_add_user_identity(d, m, p->public_identity, p->msisdn);
-    if (rc == 0 && p->service_indication && has_repository_ref(p))
+        rc = sh_add_user_identity(d, m, public_identity, msisdn);
+    return rc;
+}
+
+static int udr_fill(const sh_dict_t *d, const sh_udr_params_t *p, struct msg *m)
+{
+    int rc = sh_add_request_head(d, m, p->dest_host, p->dest_realm, p->public_identity, p->msisdn);
+    if (rc == 0 && p->service_indication && sh_has_repository_ref(p->data_refs, p->n_data_refs))
         rc = sh_avp_add_str(m, d->service_indication, p->service_indication);
     for (size_t i = 0; rc == 0 && i < p->n_data_refs; i++)
         rc = sh_avp_add_i32(m, d->data_reference, (int32_t)p->data_refs[i]);

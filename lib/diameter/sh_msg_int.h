@@ -23,6 +23,13 @@ int sh_add_app_and_state(const sh_dict_t *d, msg_or_avp *m);
 /* User-Identity{Public-Identity} when public_identity is set, else User-Identity{MSISDN (TBCD)}. */
 int sh_add_user_identity(const sh_dict_t *d, msg_or_avp *m, const char *public_identity, const char *msisdn);
 
+/* The head every Sh request carries, in ABNF order: new Session-Id, Vendor-Specific-Application-Id,
+ * Auth-Session-State, Origin-Host/Realm, [Destination-Host] (when set), Destination-Realm, User-Identity. */
+int sh_add_request_head(const sh_dict_t *d, struct msg *m, const char *dest_host, const char *dest_realm,
+                        const char *public_identity, const char *msisdn);
+/* Whether RepositoryData is among the Data-References (then Service-Indication goes with it). */
+bool sh_has_repository_ref(const uint32_t *refs, size_t n);
+
 bool sh_avp_is(const struct avp_hdr *h, uint32_t code, uint32_t vendor);
 /* Walks the children of a message or grouped AVP; `fn` returns 0 to continue, -1 to stop with an error. */
 typedef int (*sh_avp_visit_fn)(struct avp_hdr *h, struct avp *avp, void *ctx);

@@ -41,28 +41,10 @@ static int add_time(msg_or_avp *m, struct dict_object *model, time_t t)
     return sh_avp_add_os(m, model, b, sizeof b);
 }
 
-static bool has_repository_ref(const uint32_t *refs, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (refs[i] == SH_DREF_REPOSITORY_DATA)
-            return true;
-    return false;
-}
-
 static int snr_fill(const sh_dict_t *d, const sh_snr_params_t *p, struct msg *m)
 {
-    int rc = fd_msg_new_session(m, NULL, 0);
-    if (rc == 0)
-        rc = sh_add_app_and_state(d, m);
-    if (rc == 0)
-        rc = fd_msg_add_origin(m, 0);
-    if (rc == 0 && p->dest_host)
-        rc = sh_avp_add_str(m, d->dest_host, p->dest_host);
-    if (rc == 0)
-        rc = sh_avp_add_str(m, d->dest_realm, p->dest_realm);
-    if (rc == 0)
-        rc = sh_add_user_identity(d, m, p->public_identity, NULL);
-    if (rc == 0 && p->service_indication && has_repository_ref(p->data_refs, p->n_data_refs))
+    int rc = sh_add_request_head(d, m, p->dest_host, p->dest_realm, p->public_identity, NULL);
+    if (rc == 0 && p->service_indication && sh_has_repository_ref(p->data_refs, p->n_data_refs))
         rc = sh_avp_add_str(m, d->service_indication, p->service_indication);
     if (rc == 0 && p->send_data)
         rc = sh_avp_add_i32(m, d->send_data_indication, (int32_t)SH_SDI_USER_DATA_REQUESTED);
@@ -165,17 +147,7 @@ int sh_pnr_build(const sh_dict_t *d, const sh_pnr_params_t *p, struct msg **out)
     int rc = fd_msg_new(d->cmd_pnr, MSGFL_ALLOC_ETEID, &m);
     if (rc != 0)
         return rc;
-    rc = fd_msg_new_session(m, NULL, 0);
-    if (rc == 0)
-        rc = sh_add_app_and_state(d, m);
-    if (rc == 0)
-        rc = fd_msg_add_origin(m, 0);
-    if (rc == 0)
-        rc = sh_avp_add_str(m, d->dest_host, p->dest_host);
-    if (rc == 0)
-        rc = sh_avp_add_str(m, d->dest_realm, p->dest_realm);
-    if (rc == 0)
-        rc = sh_add_user_identity(d, m, p->public_identity, NULL);
+    rc = sh_add_request_head(d, m, p->dest_host, p->dest_realm, p->public_identity, NULL);
     if (rc == 0)
         rc = sh_avp_add_os(m, d->user_data, p->user_data, p->user_data_len);
     if (rc != 0) {
