@@ -54,7 +54,6 @@ start as "$build/bin/mihua-as" -c conf/as.json --sip-listen 127.0.0.1:0 --sbi-li
 as_sip=$(sed -E 's/.* sip=[^:]+:([0-9]+) .*/\1/' "$dir/as.out")
 hss_admin=$(sed -nE 's/^READY .* admin=(http:[^ ]+).*/\1/p' "$dir/hss.out")
 udm_admin=$(sed -nE 's/^READY .* admin=(http:[^ ]+).*/\1/p' "$dir/udm.out")
-wait_line "$dir/as.log" 'Sh peer\|READY' >/dev/null 2>&1 || true
 for _ in $(seq 1 100); do  # the AS's Sh peer, then the registration that subscribes
     sipp -sf tests/integration/sipp/register.xml -m 1 -i 127.0.0.1 -p "$ue_port" -timeout 5 -timeout_error \
         -key user +15550000001 -key domain "$D" -key feature ";+u.mihua.voenc" "127.0.0.1:$as_sip" >/dev/null 2>&1 \
