@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sh_raw_client import (SH_APP, VENDOR_3GPP, avp, connect, first, message, parse_avps,  # noqa: E402
-                           u32, utf8)
+                           read_raw, u32, utf8)
 
 NTP_OFFSET = 2208988800
 lock = threading.Lock()
@@ -101,29 +101,11 @@ def on_message(sock, origin, flags, cmd, avps, hbh, e2e):
 def reader(sock, origin):
     while True:
         try:
-            hdr_flags, cmd, avps, hbh, e2e = read_full(sock)
+            hdr_flags, cmd, avps, hbh, e2e = read_raw(sock)
         except (EOFError, OSError):
             say("CLOSED")
             os._exit(0)
         on_message(sock, origin, hdr_flags, cmd, avps, hbh, e2e)
-
-
-def read_full(sock):
-    hdr = b""
-    while len(hdr) < 20:
-        chunk = sock.recv(20 - len(hdr))
-        if not chunk:
-            raise EOFError("connection closed")
-        hdr += chunk
-    length = int.from_bytes(hdr[1:4], "big")
-    body = b""
-    while len(body) < length - 20:
-        chunk = sock.recv(length - 20 - len(body))
-        if not chunk:
-            raise EOFError("connection closed")
-        body += chunk
-    hbh, e2e = struct.unpack("!II", hdr[12:20])
-    return hdr[4], int.from_bytes(hdr[5:8], "big"), parse_avps(body), hbh, e2e
 
 
 def main():
