@@ -126,4 +126,4 @@ for rate in $RAMP; do
         break
     fi
 done
-echo "highest encrypted call rate with 0 failed (and 0 plain) calls: $best calls/s"
+[ -z "$RAMP" ] || echo "highest encrypted call rate with 0 failed (and 0 plain) calls: $best calls/s"

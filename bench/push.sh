@@ -7,6 +7,7 @@
 #     UDM's admin API; for each, the time from just before the PATCH to the AS's log line that applied the
 #     notification (PNR) — the next decision reads that state — as p50/p99/max.
 # Usage: bench/push.sh [BUILD_DIR] (default build/; Release for figures). Env: RATE (200), SECS (10), FLIPS (100),
+# RAMP (empty: none; e.g. "400 600 800 1000 1200 1500" adds calls.sh's highest-rate ramp, cache on and off),
 # SKIP_CALLS (set: part 2 only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,8 +18,8 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 if [ -z "${SKIP_CALLS:-}" ]; then
     for cache in yes no; do
         echo "=== calls, facts cache $cache, callee on NR, load $(load) ==="
-        RATES=$RATE SECS=$SECS RAMP="" CALLEE_RAT=NR AS_OPTS="--facts-cache $cache" bench/calls.sh "$build" |
-            grep -E 'calls/s|HSS|mihua-as' | grep -v '^highest'
+        RATES=$RATE SECS=$SECS RAMP="${RAMP-}" CALLEE_RAT=NR AS_OPTS="--facts-cache $cache" bench/calls.sh "$build" |
+            grep -E 'calls/s|HSS|mihua-as|stopped'
     done
 fi
 
