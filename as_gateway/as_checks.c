@@ -28,6 +28,8 @@
 #include <time.h>
 
 #include "as_checks_int.h"
+#include "as_facts_cache.h"
+#include "as_push.h"
 #include "as_sh_path.h"
 #include "as_udm_path.h"
 #include "core/log.h"
@@ -73,6 +75,9 @@ typedef struct as_check {
     uint64_t t0_us;
     struct event *timer;
     as_udm_lookup_t udm[UDM_LOOKUPS]; /* LK_UDM_CALLER_SUB.. in order */
+    bool cached[AS_Q_COUNT];          /* decided from the facts cache alone (as_facts_cover): not asked */
+    bool cached_src[AS_Q_COUNT][AS_SRC_COUNT]; /* that source's answer came from the cache: not asked */
+    uint64_t cache_age_ms;            /* the oldest cached fact used */
 } as_check_t;
 
 struct as_checks {
@@ -95,6 +100,10 @@ struct as_checks {
     size_t n_diam_err;
     metric_t *diam_err_other;
     metric_t *peer_open[AS_DIAM_PEERS_MAX]; /* mihua_as_diameter_peer_open{peer=...} */
+    as_facts_t *facts;  /* NULL when the facts cache is off */
+    as_push_t *push;
+    uint64_t max_age_ms;
+    metric_t *path[2];  /* mihua_as_decisions_total{path="cache"|"query"} */
 };
 
 static uint64_t now_us(void)
@@ -240,15 +249,23 @@ static void describe_source(const as_lookup_results_t *r, as_source_t s, char *o
              r->hss_error.code, origin[0] ? origin : "-");
 }
 
+static bool all_cached(const as_check_t *k)
+{
+    return k->cached[AS_Q_CALLER_SUBSCRIBED] && k->cached[AS_Q_CALLEE_SUBSCRIBED] && k->cached[AS_Q_CALLEE_ATTACHED];
+}
+
 static void log_decision(const as_checks_t *c, const as_check_t *k, const as_decision_t *d)
 {
     char hss[CHECKS_DESCRIBE_MAX], udm[CHECKS_DESCRIBE_MAX];
     describe_source(&k->r, AS_SRC_HSS, hss, sizeof hss);
     describe_source(&k->r, AS_SRC_UDM, udm, sizeof udm);
+    char path[48] = "path=query";
+    if (all_cached(k))
+        snprintf(path, sizeof path, "path=cache age_ms=%" PRIu64, k->cache_age_ms);
     log_info(CHECKS_LOG,
-             "decision check=%" PRIu64 " caller=%s callee=%s policy=%s/%s%s%s -> %s (%s) in %.2fms", k->id,
+             "decision check=%" PRIu64 " caller=%s callee=%s policy=%s/%s%s%s -> %s (%s) in %.2fms %s", k->id,
              k->caller, k->callee, as_policy_name(c->subscription), as_policy_name(c->attachment), hss, udm,
-             d->allowed ? "allowed" : "not allowed", d->reason, (double)(now_us() - k->t0_us) / US_PER_MS);
+             d->allowed ? "allowed" : "not allowed", d->reason, (double)(now_us() - k->t0_us) / US_PER_MS, path);
 }
 
 /* ---------------------------------------------------------------- check life cycle */
@@ -270,6 +287,8 @@ static void finish(as_checks_t *c, as_check_t *k)
     as_idmap_take(&c->checks, k->id);
     as_decision_t d = as_decide(&k->r, c->subscription, c->attachment);
     record_metrics(c, &k->r);
+    if (c->path[all_cached(k)] != NULL)
+        metric_inc(c->path[all_cached(k)]);
     log_decision(c, k, &d);
     as_lookup_results_t r = k->r;
     as_checks_cb cb = k->cb;
@@ -330,6 +349,12 @@ static uint64_t sh_token(uint64_t id, bool callee)
     return id << 1 | (callee ? 1u : 0u);
 }
 
+/* Whether the answer of source s to question q was set from the cache. */
+static bool from_memory(const as_check_t *k, as_question_t q, as_source_t s)
+{
+    return k->cached[q] || k->cached_src[q][s];
+}
+
 static void apply_sh(as_check_t *k, bool callee, const as_sh_result_t *res)
 {
     if (res->error.code != 0 && k->r.hss_error.code == 0)
@@ -339,9 +364,12 @@ static void apply_sh(as_check_t *k, bool callee, const as_sh_result_t *res)
         lookup_done(k, LK_HSS_CALLER);
         return;
     }
-    k->r.answer[AS_Q_CALLEE_SUBSCRIBED][AS_SRC_HSS] = res->subscribed;
-    k->r.answer[AS_Q_CALLEE_ATTACHED][AS_SRC_HSS] = res->attached;
-    snprintf(k->r.callee_rat[AS_SRC_HSS], sizeof k->r.callee_rat[AS_SRC_HSS], "%s", res->rat);
+    if (!from_memory(k, AS_Q_CALLEE_SUBSCRIBED, AS_SRC_HSS)) /* a UDR for T-ADS only leaves it alone */
+        k->r.answer[AS_Q_CALLEE_SUBSCRIBED][AS_SRC_HSS] = res->subscribed;
+    if (!from_memory(k, AS_Q_CALLEE_ATTACHED, AS_SRC_HSS)) {
+        k->r.answer[AS_Q_CALLEE_ATTACHED][AS_SRC_HSS] = res->attached;
+        snprintf(k->r.callee_rat[AS_SRC_HSS], sizeof k->r.callee_rat[AS_SRC_HSS], "%s", res->rat);
+    }
     lookup_done(k, LK_HSS_CALLEE);
 }
 
@@ -375,13 +403,19 @@ static void start_sh_lookup(as_checks_t *c, as_check_t *k, bool callee, bool wan
     apply_sh(k, callee, &res);
 }
 
+/* Whether question q is to be asked of source s in this check: the policy uses s and the cache did not answer. */
+static bool to_ask(const as_checks_t *c, const as_check_t *k, as_question_t q, as_source_t s)
+{
+    return source_asked(c, q, s) && !from_memory(k, q, s);
+}
+
 static void start_hss(as_checks_t *c, as_check_t *k)
 {
     if (c->sh == NULL)
         return;
-    start_sh_lookup(c, k, false, source_asked(c, AS_Q_CALLER_SUBSCRIBED, AS_SRC_HSS), false);
-    start_sh_lookup(c, k, true, source_asked(c, AS_Q_CALLEE_SUBSCRIBED, AS_SRC_HSS),
-                    source_asked(c, AS_Q_CALLEE_ATTACHED, AS_SRC_HSS));
+    start_sh_lookup(c, k, false, to_ask(c, k, AS_Q_CALLER_SUBSCRIBED, AS_SRC_HSS), false);
+    start_sh_lookup(c, k, true, to_ask(c, k, AS_Q_CALLEE_SUBSCRIBED, AS_SRC_HSS),
+                    to_ask(c, k, AS_Q_CALLEE_ATTACHED, AS_SRC_HSS));
 }
 
 /* ---------------------------------------------------------------- UDM */
@@ -407,7 +441,7 @@ static void on_udm_result(as_udm_lookup_t *lk, const as_udm_result_t *res, void 
 
 static void start_udm_lookup(as_checks_t *c, as_check_t *k, int i, const char *msisdn)
 {
-    if (!source_asked(c, UDM_QUESTION[i], AS_SRC_UDM))
+    if (!to_ask(c, k, UDM_QUESTION[i], AS_SRC_UDM))
         return;
     as_udm_lookup_t *lk = &k->udm[i];
     *lk = (as_udm_lookup_t){
@@ -461,6 +495,41 @@ static as_check_t *check_new(as_checks_t *c, const char *caller, const char *cal
     return k;
 }
 
+/* Answers from the facts cache: a question it decides alone (as_facts_cover) is not asked at all; otherwise each
+ * source with a fresh fact answers from memory and only the others are asked. */
+static void from_cache(as_checks_t *c, as_check_t *k)
+{
+    static const as_fact_kind_t KIND[AS_Q_COUNT] = {AS_FACT_SUBSCRIBED, AS_FACT_SUBSCRIBED, AS_FACT_ATTACHED};
+    char caller[AS_MSISDN_MAX_DIGITS + 1], callee[AS_MSISDN_MAX_DIGITS + 1];
+    if (c->facts == NULL || as_identity_msisdn(k->caller, caller, sizeof caller) != 0 ||
+        as_identity_msisdn(k->callee, callee, sizeof callee) != 0)
+        return;
+    uint64_t now = now_us() / US_PER_MS;
+    const as_facts_entry_t *who[AS_Q_COUNT] = {as_facts_get(c->facts, caller), as_facts_get(c->facts, callee),
+                                               as_facts_get(c->facts, callee)};
+    for (int q = 0; q < AS_Q_COUNT; q++) {
+        as_answer_t cached[AS_SRC_COUNT], out[AS_SRC_COUNT];
+        uint64_t age[AS_SRC_COUNT] = {0, 0};
+        for (int s = 0; s < AS_SRC_COUNT; s++)
+            cached[s] = as_push_source_up(c->push, (as_source_t)s)
+                            ? as_facts_fresh(who[q], (as_source_t)s, KIND[q], now, c->max_age_ms, &age[s])
+                            : AS_ANS_NOT_ASKED;
+        as_policy_t p = q == AS_Q_CALLEE_ATTACHED ? c->attachment : c->subscription;
+        k->cached[q] = as_facts_cover(p, cached, out);
+        for (int s = 0; s < AS_SRC_COUNT; s++) {
+            as_answer_t a = k->cached[q] ? out[s] : cached[s];
+            if (!k->cached[q] && (a == AS_ANS_NOT_ASKED || !source_asked(c, (as_question_t)q, (as_source_t)s)))
+                continue; /* not in memory: asked as before */
+            k->r.answer[q][s] = a;
+            k->cached_src[q][s] = a != AS_ANS_NOT_ASKED;
+            if (a != AS_ANS_NOT_ASKED && age[s] > k->cache_age_ms)
+                k->cache_age_ms = age[s];
+            if (q == AS_Q_CALLEE_ATTACHED && a != AS_ANS_NOT_ASKED)
+                snprintf(k->r.callee_rat[s], sizeof k->r.callee_rat[s], "%s", who[q]->rat[s]);
+        }
+    }
+}
+
 uint64_t as_checks_start(as_checks_t *c, const char *caller, const char *callee, as_checks_cb cb, void *ud)
 {
     if (!c || !caller || !callee || !cb)
@@ -471,6 +540,7 @@ uint64_t as_checks_start(as_checks_t *c, const char *caller, const char *callee,
         return 0;
     }
     k->t0_us = now_us();
+    from_cache(c, k);
     start_hss(c, k);
     start_udm(c, k);
     unsigned ms = any_pending(k) ? c->timeout_ms : 0; /* 0: every answer is in; call back from the loop */
@@ -503,6 +573,36 @@ static int validate_conf(const as_checks_conf_t *conf, char *err, size_t errlen)
     return 0;
 }
 
+static int start_cache(as_checks_t *c, const as_checks_conf_t *conf, metrics_t *metrics, char *err, size_t errlen)
+{
+    as_push_conf_t pc = {.sh_subscribed = policy_uses(c->subscription, AS_SRC_HSS),
+                         .udm_subscribed = policy_uses(c->subscription, AS_SRC_UDM),
+                         .udm_attached = policy_uses(c->attachment, AS_SRC_UDM),
+                         .udm_url = conf->udm_url, .udm_ca = conf->udm_ca};
+    c->max_age_ms = pc.max_age_ms = conf->facts_max_age_ms ? conf->facts_max_age_ms : AS_FACTS_MAX_AGE_MS_DEFAULT;
+    if ((c->facts = as_facts_new()) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if ((c->push = as_push_new(c->base, c->facts, c->sh, &pc, metrics, err, errlen)) == NULL)
+        return -1;
+    for (int i = 0; metrics != NULL && i < 2; i++)
+        c->path[i] = metrics_counter(metrics, "mihua_as_decisions_total", i ? "path=\"cache\"" : "path=\"query\"",
+                                     "Encryption decisions, by path: from the facts cache or from queries");
+    return 0;
+}
+
+void as_checks_registered(as_checks_t *c, const char *aor)
+{
+    if (c != NULL)
+        as_push_registered(c->push, aor);
+}
+
+int as_checks_attach_sbi(as_checks_t *c, sbi_server_t *srv, const char *callback_base)
+{
+    return c != NULL && c->push != NULL ? as_push_attach(c->push, srv, callback_base) : 0;
+}
+
 as_checks_t *as_checks_new(struct event_base *base, const as_checks_conf_t *conf, metrics_t *metrics, char *err,
                            size_t errlen)
 {
@@ -533,6 +633,10 @@ as_checks_t *as_checks_new(struct event_base *base, const as_checks_conf_t *conf
         as_checks_free(c);
         return NULL;
     }
+    if (conf->facts_cache && start_cache(c, conf, metrics, err, errlen) != 0) {
+        as_checks_free(c);
+        return NULL;
+    }
     register_metrics(c, metrics);
     return c;
 }
@@ -548,7 +652,10 @@ void as_checks_free(as_checks_t *c)
         check_free(c, k);
     }
     as_idmap_clear(&c->checks);
+    as_push_stop(c->push); /* no PNR handler once the node stops */
     as_sh_path_free(c->sh);
+    as_push_free(c->push); /* after the node: no SNA callback can run any more */
+    as_facts_free(c->facts);
     as_udm_path_free(c->udm);
     free(c);
 }

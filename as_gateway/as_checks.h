@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "core/metrics.h"
+#include "sbi/sbi_server.h"
 
 #define AS_LOOKUP_TIMEOUT_MS_DEFAULT 300
 
@@ -134,7 +135,12 @@ typedef struct {
     /* UDM (SBI, h2c or https) */
     const char *udm_url;           /* "http://127.0.0.1:7701" */
     const char *udm_ca;            /* CA file for https, or NULL */
+    /* Subscriber-facts cache (DESIGN §3 "Push"): subscribe for registered users, decide from fresh facts. */
+    bool facts_cache;
+    unsigned facts_max_age_ms;     /* facts older than this are not used; 0: AS_FACTS_MAX_AGE_MS_DEFAULT */
 } as_checks_conf_t;
+
+#define AS_FACTS_MAX_AGE_MS_DEFAULT 300000 /* five minutes: renewals every half of it confirm the facts */
 
 typedef struct as_checks as_checks_t;
 
@@ -163,6 +169,12 @@ typedef void (*as_checks_cb)(const as_decision_t *d, const as_lookup_results_t *
  * `cb` runs exactly once, on the loop, within lookup_timeout_ms (plus scheduling), unless cancelled.
  * Returns a non-zero handle, or 0 when it could not start (then cb is not called: treat as not allowed). */
 uint64_t as_checks_start(as_checks_t *c, const char *caller, const char *callee, as_checks_cb cb, void *ud);
+
+/* A user registered (its AOR): with the facts cache on, the AS subscribes to its facts. */
+void as_checks_registered(as_checks_t *c, const char *aor);
+/* With the facts cache on, receive Nudr notifications on `srv`, telling the UDM `callback_base`
+ * ("http://ADDR:PORT" of that server). Returns 0 or -1. */
+int as_checks_attach_sbi(as_checks_t *c, sbi_server_t *srv, const char *callback_base);
 
 /* Cancels a pending check (CANCEL, transaction gone): its callback will not run. Unknown handles are ignored. */
 void as_checks_cancel(as_checks_t *c, uint64_t handle);

@@ -88,6 +88,10 @@ static const cli_option_t as_options[] = {
                                         "3600"},
     {"max-pending-checks", "max_pending_checks", "N", "encryption checks in flight; beyond this a tagged INVITE "
                                                       "is forwarded stripped at once; default 1000"},
+    {"facts-cache", "facts_cache", "yes|no", "subscribe (Sh SNR, Nudr subs-to-notify) for registered users and "
+                                            "decide calls from the facts kept fresh by notifications; default yes"},
+    {"facts-max-age-ms", "facts_max_age_ms", "MS", "cached facts older than this are not used (renewed every half "
+                                                   "of it); default 300000"},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
 
@@ -117,6 +121,13 @@ static const char as_epilogue[] =
     "is CANCELled downstream and answered 408 (mihua_as_timer_c_total); a call record without in-dialog requests\n"
     "for call_idle_s is closed (mihua_as_call_records_expired_total). Encryption checks beyond\n"
     "max_pending_checks in flight make new tagged INVITEs go on plain at once (reason \"lookups overloaded\").\n"
+    "\n"
+    "Facts cache (DESIGN §3 \"Push\"): on each REGISTER the AS subscribes to the user's facts (Sh SNR for\n"
+    "RepositoryData; Nudr subs-to-notify for operator-specific-data / amf-3gpp-access, callbacks to\n"
+    "POST /as/v1/nudr-notify/{msisdn} on the SBI port) per the two policies; a call whose facts are fresh is\n"
+    "decided from memory (log: path=cache age_ms=N), any other by the queries above (path=query). T-ADS cannot\n"
+    "be subscribed to (TS 29.328 table 7.6.1): attachment from the HSS is always queried. A Sh peer down or a UDM\n"
+    "that lost our subscriptions sends calls back to queries until the AS has subscribed again.\n"
     "\n"
     "Prints 'READY mihua-as sip=ADDR:PORT sbi=URL diameter=ID@ADDR:PORT [sip_dialog=ADDR:PORT]' once listening\n"
     "(diameter port 0: client only; sip_dialog only with sip_dialog_port).\n"
@@ -228,6 +239,8 @@ static as_conf_result_t check(as_conf_t *c)
     k->diameter_realm = c->diameter_realm;
     k->diameter_port = (int)c->diameter_port;
     k->udm_url = c->udm_url;
+    k->facts_cache = c->facts_cache;
+    k->facts_max_age_ms = (unsigned)c->facts_max_age_ms;
     k->udm_ca = c->udm_ca;
     c->overload = (overload_conf_t){.txn_max = (size_t)c->max_transactions,
                                     .txn_mark_pct = (unsigned)c->overload_transactions_pct,
@@ -279,6 +292,8 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
         {.name = "call_idle_s", .type = CFG_INT, .dst = &c->call_idle_s, .min = 1, .max = AS_CALL_IDLE_S_MAX},
         {.name = "max_pending_checks", .type = CFG_INT, .dst = &c->max_pending_checks, .min = 1,
          .max = AS_MAX_PENDING_CHECKS_MAX},
+        {.name = "facts_cache", .type = CFG_BOOL, .dst = &c->facts_cache},
+        {.name = "facts_max_age_ms", .type = CFG_INT, .dst = &c->facts_max_age_ms, .min = 1000, .max = 86400000},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         LISTEN_LIMITS_FIELDS(&c->limits),
     };
@@ -296,6 +311,8 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
     c->diameter_port = AS_DEFAULT_DIAMETER_PORT;
     c->lookup_timeout_ms = AS_LOOKUP_TIMEOUT_MS_DEFAULT;
     c->checks = true;
+    c->facts_cache = true;
+    c->facts_max_age_ms = AS_FACTS_MAX_AGE_MS_DEFAULT;
     c->max_transactions = SIP_TXN_MAX_DEFAULT;
     c->max_calls = CALL_TABLE_MAX_DEFAULT;
     c->overload_transactions_pct = OVERLOAD_TXN_MARK_PCT_DEFAULT;

@@ -44,6 +44,8 @@ typedef struct {
     long timer_c_s;            /* RFC 3261 §16.6 step 11 */
     long call_idle_s;          /* a call record without in-dialog traffic this long is closed */
     long max_pending_checks;   /* encryption checks in flight before tagged INVITEs go stripped at once */
+    bool facts_cache;          /* subscribe for registered users and decide from fresh facts (as_push) */
+    long facts_max_age_ms;
     char *log_level_name;
     log_level_t log_level;
     /* parsed */

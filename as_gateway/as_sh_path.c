@@ -564,6 +564,21 @@ void as_sh_path_free(as_sh_path_t *p)
     destroy(p);
 }
 
+const sh_dict_t *as_sh_path_dict(const as_sh_path_t *p)
+{
+    return p != NULL ? &p->dict : NULL;
+}
+
+const char *as_sh_path_dest_realm(const as_sh_path_t *p)
+{
+    return p->dest_realm;
+}
+
+const char *as_sh_path_dest_host(const as_sh_path_t *p)
+{
+    return p->dest_host[0] != '\0' ? p->dest_host : NULL;
+}
+
 bool as_sh_path_peer_open(const as_sh_path_t *p)
 {
     for (size_t i = 0; p && i < p->n_peers; i++)

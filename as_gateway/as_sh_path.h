@@ -45,6 +45,12 @@ as_sh_path_t *as_sh_path_new(struct event_base *base, const as_checks_conf_t *co
  * path is then freed when the callback returns, and no further callback runs. */
 void as_sh_path_free(as_sh_path_t *p);
 
+/* The Sh dictionary (for other Sh commands of this node: SNR, PNR) and where requests are addressed
+ * (Destination-Realm; Destination-Host or NULL). */
+const sh_dict_t *as_sh_path_dict(const as_sh_path_t *p);
+const char *as_sh_path_dest_realm(const as_sh_path_t *p);
+const char *as_sh_path_dest_host(const as_sh_path_t *p);
+
 /* Is any peer OPEN; wait (blocking, up to timeout_ms) until one is: 0 or -1. */
 bool as_sh_path_peer_open(const as_sh_path_t *p);
 int as_sh_path_wait_peer(as_sh_path_t *p, int timeout_ms);

@@ -94,6 +94,10 @@ static int open_all(const as_conf_t *c, as_app_t *app)
         !(app->sbi = as_sbi_new(app->srv, app->calls, app->metrics, proxy_refresh_metrics, app->proxy)) ||
         sbi_server_listen(app->srv, c->sbi_host, c->sbi_port) != 0)
         return fprintf(stderr, "mihua-as: cannot listen on %s\n", c->sbi_listen), 1;
+    char cb[SBI_HOST_MAX + 16]; /* Nudr callbacks come here */
+    snprintf(cb, sizeof cb, "http://%s:%u", c->sbi_host, sbi_server_port(app->srv));
+    if (as_checks_attach_sbi(app->checks, app->srv, cb) != 0)
+        return fprintf(stderr, "mihua-as: facts cache: cannot receive notifications\n"), 1;
     return 0;
 }
 

@@ -178,6 +178,10 @@ static void proxy_register(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const s
         return;
     }
     registrar_process(p->reg, req, src, proxy_now_ms(), res);
+    char aor[REG_AOR_MAX]; /* a live registration: keep the user's facts fresh (facts cache, as_push) */
+    if (res->status == 200 && registrar_aor_key(&req->to.uri, aor, sizeof aor) == 0 &&
+        registrar_lookup(p->reg, aor, proxy_now_ms()) != NULL)
+        as_checks_registered(p->checks, aor);
     if (proxy_reply(p, sid, req, res->status, res->reason, res->extra[0] ? res->extra : NULL) != 0)
         log_warn(PROXY_LOG, "REGISTER: could not send the %d", res->status);
     log_debug(PROXY_LOG, "REGISTER %.*s: %d", req->to.uri_raw.len, req->to.uri_raw.s, res->status);

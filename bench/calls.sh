@@ -8,7 +8,9 @@
 # Targets: p50 <= 5 ms, p99 <= 20 ms at 200 calls/s; added <= 3 ms; >= 1,000 encrypted calls/s.
 # Usage: bench/calls.sh [BUILD_DIR] (default build/; Release without sanitizers for figures). Env: RATES ("50 200"),
 # SECS (10: seconds of calls per rate), MEDIA (0.1: seconds of audio per call), RAMP ("400 ... 2500"), AS_LOG (warn),
-# KEEP (set: keep the run folder with the logs).
+# AS_OPTS (extra mihua-as options, e.g. "--facts-cache no"), CALLEE_RAT (EUTRAN: the callee's access; NR lets the
+# facts cache decide alone), KEEP (set: keep the run folder with the logs). Each rate also prints the HSS's UDRs and
+# the UDM's GETs per second during the encrypted run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -37,7 +39,7 @@ cat >"$dir/subs.json" <<JSON
   { "imsi": "001010000000001", "msisdn": "15550000001", "impu": ["sip:+15550000001@$D", "tel:+15550000001"],
     "voice_encryption": true, "access": { "rat": "NR", "ims_vops": true }, "kms_key": "$K1" },
   { "imsi": "001010000000002", "msisdn": "15550000002", "impu": ["sip:+15550000002@$D", "tel:+15550000002"],
-    "voice_encryption": true, "access": { "rat": "EUTRAN", "ims_vops": true }, "kms_key": "$K2" } ] }
+    "voice_encryption": true, "access": { "rat": "${CALLEE_RAT:-EUTRAN}", "ims_vops": true }, "kms_key": "$K2" } ] }
 JSON
 scripts/gen-test-certs "$dir/certs" kms >/dev/null
 hss_port=$(free_port) udm_port=$(free_port) kms_port=$(free_port)
@@ -46,7 +48,8 @@ start hss "$build/bin/mihua-hss" -c conf/hss.json --subscribers "$dir/subs.json"
 start udm "$build/bin/mihua-udm" -c conf/udm.json --subscribers "$dir/subs.json" --listen "127.0.0.1:$udm_port" \
     --admin-listen 127.0.0.1:0 --log-level warn
 start as "$build/bin/mihua-as" -c conf/as.json --sip-listen 127.0.0.1:0 --sbi-listen 127.0.0.1:0 \
-    --hss "127.0.0.1:$hss_port" --udm-url "http://127.0.0.1:$udm_port" --diameter-port 0 --log-level "${AS_LOG:-warn}"
+    --hss "127.0.0.1:$hss_port" --udm-url "http://127.0.0.1:$udm_port" --diameter-port 0 --log-level "${AS_LOG:-warn}" \
+    ${AS_OPTS:-}
 as_sip=$(sed -E 's/.* sip=([^ ]+) .*/\1/' "$dir/as.out")
 as_sbi=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' "$dir/as.out")
 for _ in $(seq 1 200); do
@@ -67,7 +70,7 @@ ue() { # ue USER RAT: an agent config
 JSON
 }
 ue 1 NR
-ue 2 EUTRAN
+ue 2 "${CALLEE_RAT:-EUTRAN}"
 "$build/bin/mihua-ue" -c "$dir/ue2.json" answer --auto --count 0 --quiet >"$dir/callee.out" 2>"$dir/callee.log" &
 pids+=($!)
 wait_line "$dir/callee.out" '^READY mihua-ue' "$dir/callee.log"
@@ -81,10 +84,24 @@ run() {
     "$build/bin/mihua-ue" -c "$dir/ue1.json" load tel:+15550000002 --calls $((rate * SECS)) --rate "$rate" \
         --duration "$MEDIA" --summary "$dir/$kind-$rate.json" "${extra[@]}" 2>"$dir/caller-$kind-$rate.log" | sed 's/^/    /'
 }
+hss_admin=$(sed -nE 's/^READY .* admin=(http:[^ ]+).*/\1/p' "$dir/hss.out")
+udm_admin=$(sed -nE 's/^READY .* admin=(http:[^ ]+).*/\1/p' "$dir/udm.out")
+# backend_count: UDRs answered by the HSS + GETs served by the UDM so far ("UDR GET")
+backend_count() {
+    echo "$(curl -s --http2-prior-knowledge "$hss_admin/metrics" | awk '/^mihua_hss_udr_total/ {n += $2} END {print n + 0}')" \
+         "$(curl -s --http2-prior-knowledge "$udm_admin/metrics" | awk '/^mihua_udm_requests_total/ {n += $2} END {print n + 0}')"
+}
 field() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
 for rate in $RATES; do
     echo "== $rate calls/s for $SECS s =="
+    read -r udr0 get0 <<<"$(backend_count)"
+    t0=$(date +%s.%N)
     run encrypted "$rate" || true
+    t1=$(date +%s.%N)
+    read -r udr1 get1 <<<"$(backend_count)"
+    printf '  during the encrypted run: HSS %.1f UDR/s, UDM %.1f GET/s (load %s)\n' \
+        "$(python3 -c "print(($udr1 - $udr0) / ($t1 - $t0))")" "$(python3 -c "print(($get1 - $get0) / ($t1 - $t0))")" \
+        "$(cut -d' ' -f1-3 /proc/loadavg)"
     run plain "$rate" || true
     enc=$dir/encrypted-$rate.json pl=$dir/plain-$rate.json
     printf '  %d calls/s: encrypted key sync p50 %.3f ms p99 %.3f ms; answered p50 %.3f / p99 %.3f ms; plain answered p50 %.3f / p99 %.3f ms; added p50 %.3f ms; 200 -> first SRTP p50 %.3f ms\n' \
@@ -109,4 +126,4 @@ for rate in $RAMP; do
         break
     fi
 done
-echo "highest encrypted call rate with 0 failed (and 0 plain) calls: $best calls/s"
+[ -z "$RAMP" ] || echo "highest encrypted call rate with 0 failed (and 0 plain) calls: $best calls/s"

@@ -10,6 +10,7 @@
 
 #include "core/cli.h"
 #include "diameter/diam_node.h"
+#include "hss_sh_notif.h"
 
 #define HSS_DEFAULT_IDENTITY "hss.ims.test"
 #define HSS_DEFAULT_REALM "ims.test"
@@ -32,6 +33,8 @@ static const cli_option_t hss_options[] = {
     {"admin-listen", "admin_listen", "ADDR:PORT", "admin API (h2c); port 0 picks one; default " HSS_DEFAULT_ADMIN_LISTEN},
     {"identity", "identity", "FQDN", "Origin-Host; default " HSS_DEFAULT_IDENTITY},
     {"realm", "realm", "REALM", "Origin-Realm; peers *.REALM may connect without TLS; default " HSS_DEFAULT_REALM},
+    {"sh-subscription-max-s", "sh_subscription_max_s", "N", "longest Sh subscription granted to an SNR (its "
+     "Expiry-Time is cut to now+N; none asked: N); default 3600"},
     LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
     {"fd-debug", "fd_debug", NULL, "let freeDiameter's own debug log through"},
@@ -42,7 +45,8 @@ static const cli_option_t hss_options[] = {
 static const char hss_epilogue[] =
     "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers[?limit=N&cursor=IMSI],\n"
     "POST /admin/v1/subscribers:import[?mode=merge|replace],\n"
-    "POST /admin/v1/reload, GET /metrics (Prometheus text).\n"
+    "POST /admin/v1/reload, GET /admin/v1/sh-subscriptions (Sh subscriptions held), GET /metrics (Prometheus text).\n"
+    "Sh: UDR (306); SNR (308) subscribes an AS to RepositoryData/IMSPublicIdentity, PNR (309) pushes changes.\n"
     "\n"
     "Prints 'READY mihua-hss diameter=ID@ADDR:PORT admin=URL realm=REALM' once listening. SIGHUP imports the\n"
     "subscriber file again (a bad file changes nothing); SIGTERM stops. Exit codes: 0 ok, 1 runtime failure, 2 bad\n"
@@ -63,6 +67,8 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
         {.name = "subscribers", .type = CFG_STRING, .dst = &c->subscribers_path},
         {.name = "store", .type = CFG_STRING, .dst = &c->store_path},
         {.name = "service_indication", .type = CFG_STRING, .dst = &c->service_indication},
+        {.name = "sh_subscription_max_s", .type = CFG_INT, .dst = &c->sh_subscription_max_s, .min = 1,
+         .max = HSS_NOTIF_EXPIRY_MAX_S},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         {.name = "fd_debug", .type = CFG_BOOL, .dst = &c->fd_debug},
         LISTEN_LIMITS_FIELDS(&c->limits),
@@ -83,6 +89,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
     c->tw_timer = HSS_DEFAULT_TW_TIMER;
     c->dispatch_threads = 1; /* see lib/diameter/diam_node.c: freeDiameter 1.2.1's shutdown and its waiters */
     c->accept_workers = DIAM_ACCEPT_WORKERS_DEFAULT;
+    c->sh_subscription_max_s = HSS_NOTIF_EXPIRY_DEFAULT_S;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return HSS_CONF_EXIT_OK;

@@ -28,6 +28,7 @@ typedef struct {
     long dispatch_threads;    /* freeDiameter AppServThreads: threads answering UDRs */
     long accept_workers;      /* connections waited on for their CER at once (diam_node.h) */
     char *service_indication; /* RepositoryData key meaning "subscribed to voice encryption" */
+    long sh_subscription_max_s; /* longest Sh subscription (SNR Expiry-Time) granted */
     char *log_level_name;
     log_level_t log_level;
     bool fd_debug;

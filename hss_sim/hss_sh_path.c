@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/iso_time.h"
 #include "core/log.h"
 #include "diameter/sh_data.h"
 #include "diameter/sh_msg.h"
@@ -63,7 +64,7 @@ static void count(hss_sh_t *h, udr_result_t r)
         metric_inc(h->results[r]);
 }
 
-static bool dref_supported(uint32_t dref)
+bool hss_sh_dref_served(uint32_t dref)
 {
     return dref == SH_DREF_REPOSITORY_DATA || dref == SH_DREF_IMS_PUBLIC_IDENTITY || dref == SH_DREF_MSISDN ||
            dref == SH_DREF_TADS_INFORMATION;
@@ -108,16 +109,16 @@ static void add_tads(sh_data_t *d, const subscriber_t *sub, char *when)
     d->last_ue_activity = when;
 }
 
-/* Fills `d` with borrowed pointers into `sub` and `h`; the caller must not sh_data_clear() it. */
-static void build_sh_data(const hss_sh_t *h, const sh_udr_t *req, const subscriber_t *sub, sh_data_t *d,
-                          char *when, uint32_t seq)
+/* Fills `d` with borrowed pointers into `sub` and `si`; the caller must not sh_data_clear() it. */
+static void build_sh_data(const char *si, bool si_requested, const uint32_t *refs, size_t n_refs,
+                          const subscriber_t *sub, sh_data_t *d, char *when, uint32_t seq)
 {
     memset(d, 0, sizeof *d);
-    for (size_t i = 0; i < req->n_data_refs; i++) {
-        switch (req->data_refs[i]) {
+    for (size_t i = 0; i < n_refs; i++) {
+        switch (refs[i]) {
         case SH_DREF_REPOSITORY_DATA:
-            if (sub->voice_encryption && requested_si(req, h->service_indication) && d->n_repo == 0) {
-                d->repo[0].service_indication = h->service_indication;
+            if (sub->voice_encryption && si_requested && d->n_repo == 0) {
+                d->repo[0].service_indication = (char *)si;
                 d->repo[0].sequence_number = seq;
                 d->repo[0].service_data = (char *)HSS_SERVICE_DATA;
                 d->n_repo = 1;
@@ -158,30 +159,25 @@ static int answer_missing(const sh_dict_t *d, struct msg *ans, struct dict_objec
     return fd_msg_avp_add(ans, MSG_BRW_LAST_CHILD, failed);
 }
 
-static void iso_now(char *buf, size_t size)
+char *hss_sh_data_xml(const char *si, bool si_requested, const uint32_t *refs, size_t n_refs,
+                      const subscriber_t *sub, uint32_t seq, size_t *len)
 {
-    struct timespec ts;
-    struct tm tm;
+    sh_data_t d;
+    char when[ISO_TIME_MAX];
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    iso_time_format(time(NULL), when, sizeof when);
+    build_sh_data(si, si_requested, refs, n_refs, sub, &d, when, seq);
+    return sh_data_render(&d, len);
 }
 
 static udr_result_t answer_user(hss_sh_t *h, const sh_udr_t *req, const subscriber_t *sub, struct msg *ans)
 {
-    sh_data_t d;
-    char when[32];
     size_t len = 0;
-    char *xml;
-    int rc;
-
-    iso_now(when, sizeof when);
-    build_sh_data(h, req, sub, &d, when, (uint32_t)(sub_store_generation(h->store) & 0xffffu));
-    xml = sh_data_render(&d, &len);
+    char *xml = hss_sh_data_xml(h->service_indication, requested_si(req, h->service_indication), req->data_refs,
+                                req->n_data_refs, sub, (uint32_t)(sub_store_generation(h->store) & 0xffffu), &len);
     if (xml == NULL)
         return UDR_FAILED;
-    rc = sh_uda_set_success(h->dict, ans, xml, len);
+    int rc = sh_uda_set_success(h->dict, ans, xml, len);
     free(xml);
     return rc == 0 ? UDR_OK : UDR_FAILED;
 }
@@ -189,7 +185,7 @@ static udr_result_t answer_user(hss_sh_t *h, const sh_udr_t *req, const subscrib
 static udr_result_t decide(hss_sh_t *h, const sh_udr_t *req, struct msg *ans, const char **why)
 {
     for (size_t i = 0; i < req->n_data_refs; i++) {
-        if (!dref_supported(req->data_refs[i])) {
+        if (!hss_sh_dref_served(req->data_refs[i])) {
             *why = "Data-Reference not served";
             return sh_uda_set_experimental(h->dict, ans, SH_ERR_DATA_REF_NOT_SUPPORTED) == 0 ? UDR_DREF_UNSUPPORTED
                                                                                           : UDR_FAILED;

@@ -5,6 +5,10 @@
 #ifndef MIHUA_HSS_SH_PATH_H
 #define MIHUA_HSS_SH_PATH_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 #include "core/metrics.h"
 #include "diameter/sh_dict.h"
 #include "subscriber/sub_store.h"
@@ -16,5 +20,14 @@ hss_sh_t *hss_sh_new(const sh_dict_t *dict, sub_store_t *store, const char *serv
 
 /* Unregisters the handler; call before freeing the store. */
 void hss_sh_free(hss_sh_t *h);
+
+/* Whether this HSS serves Data-Reference `dref` (RepositoryData, IMSPublicIdentity, MSISDN, TADSinformation). */
+bool hss_sh_dref_served(uint32_t dref);
+
+/* The Sh-Data document for `sub` and the Data-References `refs` (UDA, SNA and PNR share it): RepositoryData for
+ * `si` only when the subscriber has voice encryption and `si_requested`. malloc'd XML, length in *len; NULL when
+ * out of memory. */
+char *hss_sh_data_xml(const char *si, bool si_requested, const uint32_t *refs, size_t n_refs,
+                      const subscriber_t *sub, uint32_t seq, size_t *len);
 
 #endif

@@ -15,6 +15,7 @@
 #include "core/metrics.h"
 #include "diameter/diam_node.h"
 #include "hss_conf.h"
+#include "hss_sh_notif.h"
 #include "hss_sh_path.h"
 #include "sbi/sbi_server.h"
 #include "subscriber/sub_admin.h"
@@ -53,11 +54,13 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
 {
     hss_sh_t *sh = hss_sh_new(dict, app->store, conf->service_indication, metrics);
     sub_admin_t *admin = sub_admin_new(app->admin_srv, app->store, metrics, NULL, NULL);
+    hss_notif_t *notif = hss_notif_new(app->base, dict, app->store, conf->service_indication,
+                                       conf->sh_subscription_max_s, app->admin_srv, metrics);
     daemon_t d = {.base = app->base, .name = "hss", .reload = on_reload, .stop = on_stop, .ud = app};
     char ready[2 * SBI_HOST_MAX + 96];
     int rc = 1;
 
-    if (sh == NULL || admin == NULL) {
+    if (sh == NULL || admin == NULL || notif == NULL) {
         log_error("hss", "could not register the Sh handler or the admin API");
     } else if (sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0) {
         log_error("hss", "admin API: cannot listen on %s", conf->admin_listen);
@@ -70,6 +73,7 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
         rc = daemon_run(&d, ready);
     }
     hss_sh_free(sh);
+    hss_notif_free(notif);
     sbi_server_free(app->admin_srv);
     app->admin_srv = NULL;
     sub_admin_free(admin);

@@ -18,6 +18,7 @@
 #include "subscriber/sub_store.h"
 #include "udm_conf.h"
 #include "udm_nudm_path.h"
+#include "udm_nudr_notif.h"
 
 typedef struct {
     struct event_base *base;
@@ -25,6 +26,7 @@ typedef struct {
     sbi_server_t *srv;
     sbi_server_t *admin_srv;
     udm_nudm_t *nudm;
+    udm_notif_t *notif;
     sub_admin_t *admin;
     metrics_t *metrics; /* the listeners' counters, on the admin API's GET /metrics */
     int draining; /* servers still draining after SIGTERM */
@@ -73,9 +75,11 @@ static int serve(const udm_conf_t *conf, udm_app_t *app, SSL_CTX *tls)
     listen_limits_raise_nofile(2 * (uint64_t)conf->limits.max_connections + LISTEN_NOFILE_RESERVE);
     app->srv = sbi_server_new(app->base, &sc);
     app->admin_srv = sbi_server_new(app->base, &ac);
-    app->nudm = app->srv ? udm_nudm_new(app->srv, app->store, conf->amf_instance_id) : NULL;
+    app->nudm = app->srv ? udm_nudm_new(app->srv, app->store, conf->amf_instance_id, app->metrics) : NULL;
+    app->notif = app->nudm ? udm_notif_new(app->base, app->srv, app->store, app->nudm, conf->subs_max_s,
+                                           app->metrics) : NULL;
     app->admin = app->admin_srv ? sub_admin_new(app->admin_srv, app->store, app->metrics, on_admin_change, app) : NULL;
-    if (!app->nudm || !app->admin || sbi_server_listen(app->srv, conf->listen_host, conf->listen_port) != 0 ||
+    if (!app->notif || !app->admin || sbi_server_listen(app->srv, conf->listen_host, conf->listen_port) != 0 ||
         sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0)
         return 1;
     char ready[2 * SBI_HOST_MAX + 64];
@@ -118,6 +122,7 @@ int main(int argc, char **argv)
 
     sbi_server_free(app.srv); /* before the routes' owners */
     sbi_server_free(app.admin_srv);
+    udm_notif_free(app.notif);
     udm_nudm_free(app.nudm);
     sub_admin_free(app.admin);
     metrics_free(app.metrics);

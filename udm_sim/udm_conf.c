@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "udm_nudr_notif.h"
 
 #define UDM_DEFAULT_LISTEN "127.0.0.1:7701" /* DESIGN §8 */
 #define UDM_DEFAULT_ADMIN_LISTEN "127.0.0.1:7705"
@@ -24,6 +25,8 @@ static const cli_option_t udm_options[] = {
      "subscriber file's path with .json replaced by .db"},
     {"listen", "listen", "ADDR:PORT", "SBI (Nudm/Nudr); port 0 picks one; default " UDM_DEFAULT_LISTEN},
     {"admin-listen", "admin_listen", "ADDR:PORT", "admin API (h2c); port 0 picks one; default " UDM_DEFAULT_ADMIN_LISTEN},
+    {"subs-max-s", "subs_max_s", "N", "longest Nudr data-change subscription granted (its expiry is cut to "
+     "now+N; none asked: N); default 3600"},
     LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
@@ -33,6 +36,9 @@ static const char udm_epilogue[] =
     "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers[?limit=N&cursor=IMSI],\n"
     "POST /admin/v1/subscribers:import[?mode=merge|replace],\n"
     "POST /admin/v1/reload, GET /metrics.\n"
+    "Nudr data-change subscriptions (TS 29.504/29.505): POST/GET /nudr-dr/v2/subscription-data/subs-to-notify,\n"
+    "DELETE .../subs-to-notify/{subsId}; DataChangeNotify POSTed to the callbackReference (h2c) on a change of\n"
+    "operator-specific-data or context-data/amf-3gpp-access.\n"
     "\n"
     "Prints 'READY mihua-udm sbi=URL admin=URL' once listening. SIGHUP imports the subscriber file again (a bad file\n"
     "keeps the old data); SIGTERM drains open streams and exits 0. Exit codes: 0 ok, 1 runtime failure,\n"
@@ -67,6 +73,7 @@ udm_conf_result_t udm_conf_parse(udm_conf_t *c, int argc, char **argv)
         {.name = "tls.cert", .type = CFG_STRING, .dst = &c->tls_cert},
         {.name = "tls.key", .type = CFG_STRING, .dst = &c->tls_key},
         {.name = "amf_instance_id", .type = CFG_STRING, .dst = &c->amf_instance_id},
+        {.name = "subs_max_s", .type = CFG_INT, .dst = &c->subs_max_s, .min = 1, .max = UDM_NOTIF_EXPIRY_MAX_S},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         LISTEN_LIMITS_FIELDS(&c->limits),
     };
@@ -81,6 +88,7 @@ udm_conf_result_t udm_conf_parse(udm_conf_t *c, int argc, char **argv)
     };
 
     memset(c, 0, sizeof *c);
+    c->subs_max_s = UDM_NOTIF_EXPIRY_DEFAULT_S;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return UDM_CONF_EXIT_OK;

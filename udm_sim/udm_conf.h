@@ -23,6 +23,7 @@ typedef struct {
     char *tls_cert;         /* PEM chain; with tls_key: TLS 1.3 + ALPN h2 instead of h2c */
     char *tls_key;
     char *amf_instance_id;  /* the AMF the simulated registrations name (UUID, TS 29.571 NfInstanceId) */
+    long subs_max_s;        /* longest Nudr data-change subscription granted */
     char *log_level_name;
     log_level_t log_level;
     char listen_host[SBI_HOST_MAX]; /* parsed from listen */

@@ -70,8 +70,13 @@ typedef struct {
     size_t n;               /* subscribers in snap */
 } udm_view_t;
 
+enum { RES_AMF = 0, RES_OSD, RES_AM, RES_COUNT };
+static const char *const RES_LABEL[RES_COUNT] = {"resource=\"amf-3gpp-access\"",
+                                                 "resource=\"operator-specific-data\"", "resource=\"am-data\""};
+
 struct udm_nudm {
     sub_store_t *store;
+    metric_t *gets[RES_COUNT]; /* mihua_udm_requests_total{resource}: what a caching consumer saves shows here */
     char *amf_instance_id;
     udm_view_t view;
 };
@@ -118,27 +123,25 @@ static char *dump(json_t *j, size_t *len)
     return text;
 }
 
-static char *render_amf(const udm_nudm_t *n, const subscriber_t *s, size_t *len)
+json_t *udm_nudm_amf_json(const udm_nudm_t *n, const subscriber_t *s)
 {
+    if (s->rat != SUB_RAT_NR)
+        return NULL;
     char supi[sizeof(UDM_IMSI_PREFIX) + SUB_IMSI_MAX], mcc[UDM_MCC_DIGITS + 1], mnc[UDM_MNC_DIGITS + 1];
     char callback[sizeof(UDM_DEREG_CALLBACK) + sizeof(supi) + 16];
     snprintf(supi, sizeof(supi), "%s%s", UDM_IMSI_PREFIX, s->imsi);
     snprintf(mcc, sizeof(mcc), "%.3s", s->imsi);
     snprintf(mnc, sizeof(mnc), "%.2s", s->imsi + UDM_MCC_DIGITS);
     snprintf(callback, sizeof(callback), "%s/%s/dereg-notify", UDM_DEREG_CALLBACK, supi);
-    json_t *j = json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s}, s:s}, s:s, s:s}", "amfInstanceId", n->amf_instance_id,
+    return json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s}, s:s}, s:s, s:s}", "amfInstanceId", n->amf_instance_id,
                           "supi", supi, "deregCallbackUri", callback, "guami", "plmnId", "mcc", mcc, "mnc", mnc,
                           "amfId", UDM_AMF_ID, "ratType", "NR", "imsVoPs",
                           s->ims_vops ? "HOMOGENEOUS_SUPPORT" : "HOMOGENEOUS_NON_SUPPORT");
-    return dump(j, len);
 }
 
-static char *render_osd(bool voice_encryption, bool include, size_t *len)
+json_t *udm_nudm_osd_json(const subscriber_t *s)
 {
-    json_t *j = include ? json_pack("{s:{s:s, s:b}}", UDM_OSD_VOICE_ENCRYPTION, "dataType", "boolean", "value",
-                                    voice_encryption)
-                        : json_object();
-    return dump(j, len);
+    return json_pack("{s:{s:s, s:b}}", UDM_OSD_VOICE_ENCRYPTION, "dataType", "boolean", "value", s->voice_encryption);
 }
 
 static char *render_am(const subscriber_t *s, size_t *len)
@@ -172,9 +175,9 @@ static size_t bucket_of(const udm_view_t *v, const subscriber_t *s)
 
 static int render_one(const udm_nudm_t *n, const subscriber_t *s, udm_bodies_t *b)
 {
-    if (s->rat == SUB_RAT_NR && !(b->amf = render_amf(n, s, &b->amf_len)))
+    if (s->rat == SUB_RAT_NR && !(b->amf = dump(udm_nudm_amf_json(n, s), &b->amf_len)))
         return -1;
-    b->osd = render_osd(s->voice_encryption, true, &b->osd_len);
+    b->osd = dump(udm_nudm_osd_json(s), &b->osd_len);
     b->am = render_am(s, &b->am_len);
     return b->osd && b->am ? 0 : -1;
 }
@@ -263,8 +266,15 @@ static const subscriber_t *lookup(udm_nudm_t *n, sbi_request_t *req, const char 
     return s;
 }
 
+static void count(udm_nudm_t *n, int res)
+{
+    if (n->gets[res] != NULL)
+        metric_inc(n->gets[res]);
+}
+
 static void on_amf_3gpp_access(sbi_request_t *req, void *ud)
 {
+    count(ud, RES_AMF);
     const udm_bodies_t *b;
     const subscriber_t *s = lookup(ud, req, "ueId", false, &b);
     if (!s)
@@ -294,6 +304,7 @@ static bool fields_include_voice_encryption(const char *fields)
 
 static void on_operator_specific_data(sbi_request_t *req, void *ud)
 {
+    count(ud, RES_OSD);
     const udm_bodies_t *b;
     if (!lookup(ud, req, "ueId", false, &b))
         return;
@@ -306,6 +317,7 @@ static void on_operator_specific_data(sbi_request_t *req, void *ud)
 
 static void on_am_data(sbi_request_t *req, void *ud)
 {
+    count(ud, RES_AM);
     const udm_bodies_t *b;
     if (!lookup(ud, req, "supi", true, &b))
         return;
@@ -314,11 +326,14 @@ static void on_am_data(sbi_request_t *req, void *ud)
 
 /* ------------------------------------------------------------------------------------------------ lifetime */
 
-udm_nudm_t *udm_nudm_new(sbi_server_t *srv, sub_store_t *store, const char *amf_instance_id)
+udm_nudm_t *udm_nudm_new(sbi_server_t *srv, sub_store_t *store, const char *amf_instance_id, metrics_t *metrics)
 {
     udm_nudm_t *n = calloc(1, sizeof(*n));
     if (!n)
         return NULL;
+    for (int i = 0; metrics != NULL && i < RES_COUNT; i++)
+        n->gets[i] = metrics_counter(metrics, "mihua_udm_requests_total", RES_LABEL[i],
+                                     "Nudm/Nudr GETs received, by resource");
     n->store = store;
     n->amf_instance_id = strdup(amf_instance_id);
     if (!n->amf_instance_id || udm_nudm_refresh(n) != 0 ||

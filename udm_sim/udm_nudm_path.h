@@ -8,8 +8,10 @@
 #ifndef MIHUA_UDM_NUDM_PATH_H
 #define MIHUA_UDM_NUDM_PATH_H
 
+#include <jansson.h>
 #include <stddef.h>
 
+#include "core/metrics.h"
 #include "sbi/sbi_server.h"
 #include "subscriber/sub_store.h"
 
@@ -24,13 +26,18 @@ typedef enum {
 /* Classifies a ueId path parameter; on success *digits points into `ue_id` after the prefix. */
 udm_id_kind_t udm_ue_id_parse(const char *ue_id, const char **digits);
 
-/* Registers the three routes on `srv` and renders the answer bodies of the store's current snapshot. The store and
+/* Registers the three routes on `srv` (counted in `metrics`, which may be NULL) and renders the answer bodies of the store's current snapshot. The store and
  * server are borrowed. `amf_instance_id` is copied. NULL on allocation failure. */
-udm_nudm_t *udm_nudm_new(sbi_server_t *srv, sub_store_t *store, const char *amf_instance_id);
+udm_nudm_t *udm_nudm_new(sbi_server_t *srv, sub_store_t *store, const char *amf_instance_id, metrics_t *metrics);
 void udm_nudm_free(udm_nudm_t *n);
 
 /* Re-renders the bodies if the store's snapshot changed (after a reload or an admin change); requests also check
  * this themselves, so calling it is an optimisation. Returns 0, or -1 when rendering failed (old bodies stay). */
 int udm_nudm_refresh(udm_nudm_t *n);
+
+/* The bodies served, as JSON (new references): the subscriber's Amf3GppAccessRegistration (NULL when it is not
+ * registered in 5GS, i.e. not on NR) and its OperatorSpecificDataContainer. Data-change notifications carry them. */
+json_t *udm_nudm_amf_json(const udm_nudm_t *n, const subscriber_t *s);
+json_t *udm_nudm_osd_json(const subscriber_t *s);
 
 #endif

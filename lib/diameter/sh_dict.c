@@ -8,7 +8,8 @@
  *      1.2.1 has all of them (702 is named "User-Data-29.329" there because Cx's 606 took "User-Data"), so this is
  *      a fallback for other builds, not the common path;
  *   3. the User-Identity group rules (§6.3.1: [Public-Identity] [MSISDN] *[AVP]);
- *   4. UDR and UDA (command 306, §6.1.1/§6.1.2) with their ABNF as freeDiameter rules. Optional AVPs of the ABNF
+ *   4. UDR and UDA (command 306, §6.1.1/§6.1.2), SNR/SNA (308, §6.1.5/§6.1.6) and PNR/PNA (309, §6.1.7/§6.1.8)
+ *      with their ABNF as freeDiameter rules. Optional AVPs of the ABNF
  *      are given rules only when the dictionary knows them (DRMP, OC-*, Load, ... are absent from 1.2.1); an AVP
  *      without a rule is still accepted by freeDiameter's rule check ("*[ AVP ]").
  * Every lookup is by code and vendor: names differ between dictionary versions.
@@ -124,6 +125,10 @@ static const sh_avp_def_t SH_AVP_DEFS[] = {
     { SH_AVP_IDENTITY_SET, "Identity-Set", AVP_TYPE_INTEGER32, NULL, false },
     { SH_AVP_REQUESTED_DOMAIN, "Requested-Domain", AVP_TYPE_INTEGER32, NULL, true },
     { SH_AVP_CURRENT_LOCATION, "Current-Location", AVP_TYPE_INTEGER32, NULL, true },
+    { SH_AVP_SUBS_REQ_TYPE, "Subs-Req-Type", AVP_TYPE_INTEGER32, NULL, true },
+    { SH_AVP_EXPIRY_TIME, "Expiry-Time", AVP_TYPE_OCTETSTRING, "Time", true },
+    { SH_AVP_SEND_DATA_INDICATION, "Send-Data-Indication", AVP_TYPE_INTEGER32, NULL, true },
+    { SH_AVP_ONE_TIME_NOTIFICATION, "One-Time-Notification", AVP_TYPE_INTEGER32, NULL, true },
 };
 
 static int avp_define(const sh_avp_def_t *def, struct dict_object **out)
@@ -230,6 +235,94 @@ static const sh_rule_t UDA_RULES[] = {
     { AVP_ROUTE_RECORD, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
 };
 
+/* TS 29.329 §6.1.5 Subscribe-Notifications-Request. */
+static const sh_rule_t SNR_RULES[] = {
+    { AVP_SESSION_ID, 0, RULE_FIXED_HEAD, 1, 1, true },
+    { AVP_DRMP, 0, RULE_OPTIONAL, 0, 1, false },
+    { AVP_VSAI, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_AUTH_SESSION_STATE, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_ORIGIN_HOST, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_ORIGIN_REALM, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_DEST_HOST, 0, RULE_OPTIONAL, 0, 1, true },
+    { AVP_DEST_REALM, 0, RULE_REQUIRED, 1, 1, true },
+    { SH_AVP_SUPPORTED_FEATURES, V3, RULE_OPTIONAL, 0, UNBOUNDED, true },
+    { SH_AVP_USER_IDENTITY, V3, RULE_REQUIRED, 1, 1, true },
+    { AVP3_WILDCARDED_PSI, V3, RULE_OPTIONAL, 0, 1, false },
+    { AVP3_WILDCARDED_IMPU, V3, RULE_OPTIONAL, 0, 1, false },
+    { SH_AVP_SERVICE_INDICATION, V3, RULE_OPTIONAL, 0, UNBOUNDED, true },
+    { SH_AVP_SEND_DATA_INDICATION, V3, RULE_OPTIONAL, 0, 1, true },
+    { SH_AVP_SERVER_NAME, V3, RULE_OPTIONAL, 0, 1, true },
+    { SH_AVP_SUBS_REQ_TYPE, V3, RULE_REQUIRED, 1, 1, true },
+    { SH_AVP_DATA_REFERENCE, V3, RULE_REQUIRED, 1, UNBOUNDED, true },
+    { SH_AVP_IDENTITY_SET, V3, RULE_OPTIONAL, 0, UNBOUNDED, true },
+    { SH_AVP_EXPIRY_TIME, V3, RULE_OPTIONAL, 0, 1, true },
+    { AVP3_DSAI_TAG, V3, RULE_OPTIONAL, 0, UNBOUNDED, false },
+    { SH_AVP_ONE_TIME_NOTIFICATION, V3, RULE_OPTIONAL, 0, 1, true },
+    { AVP_USER_NAME, 0, RULE_OPTIONAL, 0, 1, false },
+    { AVP_OC_SUPPORTED_FEATURES, 0, RULE_OPTIONAL, 0, 1, false },
+    { AVP_PROXY_INFO, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
+    { AVP_ROUTE_RECORD, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
+};
+
+/* TS 29.329 §6.1.6 Subscribe-Notifications-Answer. */
+static const sh_rule_t SNA_RULES[] = {
+    { AVP_SESSION_ID, 0, RULE_FIXED_HEAD, 1, 1, true },
+    { AVP_DRMP, 0, RULE_OPTIONAL, 0, 1, false },
+    { AVP_VSAI, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_AUTH_SESSION_STATE, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_RESULT_CODE, 0, RULE_OPTIONAL, 0, 1, true },
+    { AVP_EXPERIMENTAL_RESULT, 0, RULE_OPTIONAL, 0, 1, true },
+    { AVP_ORIGIN_HOST, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_ORIGIN_REALM, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP3_WILDCARDED_PSI, V3, RULE_OPTIONAL, 0, 1, false },
+    { AVP3_WILDCARDED_IMPU, V3, RULE_OPTIONAL, 0, 1, false },
+    { SH_AVP_SUPPORTED_FEATURES, V3, RULE_OPTIONAL, 0, UNBOUNDED, true },
+    { SH_AVP_USER_DATA, V3, RULE_OPTIONAL, 0, 1, true },
+    { SH_AVP_EXPIRY_TIME, V3, RULE_OPTIONAL, 0, 1, true },
+    { AVP_OC_SUPPORTED_FEATURES, 0, RULE_OPTIONAL, 0, 1, false },
+    { AVP_OC_OLR, 0, RULE_OPTIONAL, 0, 1, false },
+    { AVP_LOAD, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
+    { AVP_FAILED_AVP, 0, RULE_OPTIONAL, 0, 1, true },
+    { AVP_PROXY_INFO, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
+    { AVP_ROUTE_RECORD, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
+};
+
+/* TS 29.329 §6.1.7 Push-Notification-Request: Destination-Host is required (the HSS pushes to one AS). */
+static const sh_rule_t PNR_RULES[] = {
+    { AVP_SESSION_ID, 0, RULE_FIXED_HEAD, 1, 1, true },
+    { AVP_DRMP, 0, RULE_OPTIONAL, 0, 1, false },
+    { AVP_VSAI, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_AUTH_SESSION_STATE, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_ORIGIN_HOST, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_ORIGIN_REALM, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_DEST_HOST, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_DEST_REALM, 0, RULE_REQUIRED, 1, 1, true },
+    { SH_AVP_SUPPORTED_FEATURES, V3, RULE_OPTIONAL, 0, UNBOUNDED, true },
+    { SH_AVP_USER_IDENTITY, V3, RULE_REQUIRED, 1, 1, true },
+    { AVP3_WILDCARDED_PSI, V3, RULE_OPTIONAL, 0, 1, false },
+    { AVP3_WILDCARDED_IMPU, V3, RULE_OPTIONAL, 0, 1, false },
+    { AVP_USER_NAME, 0, RULE_OPTIONAL, 0, 1, false },
+    { SH_AVP_USER_DATA, V3, RULE_REQUIRED, 1, 1, true },
+    { AVP_PROXY_INFO, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
+    { AVP_ROUTE_RECORD, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
+};
+
+/* TS 29.329 §6.1.8 Push-Notification-Answer. */
+static const sh_rule_t PNA_RULES[] = {
+    { AVP_SESSION_ID, 0, RULE_FIXED_HEAD, 1, 1, true },
+    { AVP_DRMP, 0, RULE_OPTIONAL, 0, 1, false },
+    { AVP_VSAI, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_RESULT_CODE, 0, RULE_OPTIONAL, 0, 1, true },
+    { AVP_EXPERIMENTAL_RESULT, 0, RULE_OPTIONAL, 0, 1, true },
+    { AVP_AUTH_SESSION_STATE, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_ORIGIN_HOST, 0, RULE_REQUIRED, 1, 1, true },
+    { AVP_ORIGIN_REALM, 0, RULE_REQUIRED, 1, 1, true },
+    { SH_AVP_SUPPORTED_FEATURES, V3, RULE_OPTIONAL, 0, UNBOUNDED, true },
+    { AVP_FAILED_AVP, 0, RULE_OPTIONAL, 0, 1, true },
+    { AVP_PROXY_INFO, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
+    { AVP_ROUTE_RECORD, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
+};
+
 static int rule_ensure(struct dict_object *parent, const sh_rule_t *r)
 {
     struct dict_object *avp = avp_find(r->code, r->vendor);
@@ -259,20 +352,48 @@ static int rules_ensure(struct dict_object *parent, const sh_rule_t *rules, size
     return 0;
 }
 
-static int cmd_ensure(struct dict_object *app, bool request, struct dict_object **out)
+/* One Sh command pair: code and the names of its request and answer. */
+typedef struct {
+    command_code_t code;
+    const char *req_name, *ans_name;
+} sh_cmd_def_t;
+
+static const sh_cmd_def_t CMD_UDR = { SH_CMD_UDR, "User-Data-Request", "User-Data-Answer" };
+static const sh_cmd_def_t CMD_SNR = { SH_CMD_SNR, "Subscribe-Notifications-Request",
+                                      "Subscribe-Notifications-Answer" };
+static const sh_cmd_def_t CMD_PNR = { SH_CMD_PNR, "Push-Notification-Request", "Push-Notification-Answer" };
+
+static int cmd_ensure(struct dict_object *app, const sh_cmd_def_t *def, bool request, struct dict_object **out)
 {
-    command_code_t code = SH_CMD_UDR;
+    command_code_t code = def->code;
     if (fd_dict_search(dict(), DICT_COMMAND, request ? CMD_BY_CODE_R : CMD_BY_CODE_A, &code, out, ENOENT) == 0
         && *out)
         return 0;
     struct dict_cmd_data cd = {
-        .cmd_code = SH_CMD_UDR,
-        .cmd_name = request ? "User-Data-Request" : "User-Data-Answer",
+        .cmd_code = def->code,
+        .cmd_name = (char *)(request ? def->req_name : def->ans_name),
         .cmd_flag_mask = CMD_FLAG_REQUEST | CMD_FLAG_PROXIABLE | (request ? CMD_FLAG_ERROR : 0),
         .cmd_flag_val = (uint8_t)((request ? CMD_FLAG_REQUEST : 0) | CMD_FLAG_PROXIABLE),
     };
     return fd_dict_new(dict(), DICT_COMMAND, &cd, app, out);
 }
+
+/* Defines a request/answer pair with its rules. */
+static int cmd_pair_ensure(struct dict_object *app, const sh_cmd_def_t *def, struct dict_object **req,
+                           struct dict_object **ans, const sh_rule_t *req_rules, size_t n_req,
+                           const sh_rule_t *ans_rules, size_t n_ans)
+{
+    int rc = cmd_ensure(app, def, true, req);
+    if (rc == 0)
+        rc = cmd_ensure(app, def, false, ans);
+    if (rc == 0)
+        rc = rules_ensure(*req, req_rules, n_req);
+    if (rc == 0)
+        rc = rules_ensure(*ans, ans_rules, n_ans);
+    return rc;
+}
+
+#define RULES(t) t, sizeof t / sizeof t[0]
 
 /* Fills the handles the rest of lib/diameter uses; all of them must exist by now. */
 static int handles_fill(sh_dict_t *d)
@@ -301,6 +422,9 @@ static int handles_fill(sh_dict_t *d)
         { &d->data_reference, SH_AVP_DATA_REFERENCE, V3 },
         { &d->service_indication, SH_AVP_SERVICE_INDICATION, V3 },
         { &d->supported_features, SH_AVP_SUPPORTED_FEATURES, V3 },
+        { &d->subs_req_type, SH_AVP_SUBS_REQ_TYPE, V3 },
+        { &d->expiry_time, SH_AVP_EXPIRY_TIME, V3 },
+        { &d->send_data_indication, SH_AVP_SEND_DATA_INDICATION, V3 },
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         *want[i].slot = avp_find(want[i].code, want[i].vendor);
@@ -324,13 +448,11 @@ int sh_dict_init(sh_dict_t *d)
         rc = rules_ensure(avp_find(SH_AVP_USER_IDENTITY, V3), USER_IDENTITY_RULES,
                           sizeof USER_IDENTITY_RULES / sizeof USER_IDENTITY_RULES[0]);
     if (rc == 0)
-        rc = cmd_ensure(d->app, true, &d->cmd_udr);
+        rc = cmd_pair_ensure(d->app, &CMD_UDR, &d->cmd_udr, &d->cmd_uda, RULES(UDR_RULES), RULES(UDA_RULES));
     if (rc == 0)
-        rc = cmd_ensure(d->app, false, &d->cmd_uda);
+        rc = cmd_pair_ensure(d->app, &CMD_SNR, &d->cmd_snr, &d->cmd_sna, RULES(SNR_RULES), RULES(SNA_RULES));
     if (rc == 0)
-        rc = rules_ensure(d->cmd_udr, UDR_RULES, sizeof UDR_RULES / sizeof UDR_RULES[0]);
-    if (rc == 0)
-        rc = rules_ensure(d->cmd_uda, UDA_RULES, sizeof UDA_RULES / sizeof UDA_RULES[0]);
+        rc = cmd_pair_ensure(d->app, &CMD_PNR, &d->cmd_pnr, &d->cmd_pna, RULES(PNR_RULES), RULES(PNA_RULES));
     if (rc == 0)
         rc = handles_fill(d);
     return rc;

@@ -5,7 +5,8 @@
  * freeDiameter 1.2.1 ships the Sh AVPs in dict_dcca_3gpp.fdx but neither the Sh application (16777217, vendor
  * 10415) nor its commands. sh_dict_init() defines the application and UDR/UDA (306) with the ABNF rules of
  * TS 29.329 §6.1.1/§6.1.2, and any Sh AVP the loaded dictionaries lack. Every AVP is looked up by code and vendor,
- * never by name, because names differ between dictionary versions. Call it once after fd_core_parseconf() (which
+ * never by name, because names differ between dictionary versions. Sh-Subs-Notif (SNR/SNA 308, PNR/PNA 309,
+ * §6.1.5-§6.1.8) is defined the same way. Call it once after fd_core_parseconf() (which
  * loads the dict extensions) and before fd_core_start(); it is idempotent.
  */
 #ifndef MIHUA_SH_DICT_H
@@ -16,6 +17,8 @@
 #define SH_APP_ID 16777217u
 #define SH_VENDOR_3GPP 10415u
 #define SH_CMD_UDR 306u
+#define SH_CMD_SNR 308u /* Subscribe-Notifications-Request/Answer, TS 29.329 §6.1.5/6.1.6 */
+#define SH_CMD_PNR 309u /* Push-Notification-Request/Answer, TS 29.329 §6.1.7/6.1.8 */
 
 /* TS 29.329 §6.3 AVP codes (vendor 10415). */
 #define SH_AVP_PUBLIC_IDENTITY 601u
@@ -31,6 +34,10 @@
 #define SH_AVP_IDENTITY_SET 708u
 #define SH_AVP_REQUESTED_DOMAIN 706u
 #define SH_AVP_CURRENT_LOCATION 707u
+#define SH_AVP_SUBS_REQ_TYPE 705u
+#define SH_AVP_EXPIRY_TIME 709u
+#define SH_AVP_SEND_DATA_INDICATION 710u
+#define SH_AVP_ONE_TIME_NOTIFICATION 712u
 
 /* TS 29.329 §6.2 Experimental-Result-Code values. */
 #define SH_ERR_USER_UNKNOWN 5001u
@@ -39,6 +46,9 @@
 #define SH_ERR_USER_DATA_CANNOT_BE_READ 5102u
 #define SH_ERR_TOO_MUCH_DATA 5008u
 #define SH_ERR_DATA_REF_NOT_SUPPORTED 5100u /* TS 29.329: unsupported Data-Reference, see DESIGN §3 */
+#define SH_ERR_CANNOT_BE_NOTIFIED 5104u     /* DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED: not subscribable */
+#define SH_ERR_SUBS_DATA_ABSENT 5106u       /* DIAMETER_ERROR_SUBS_DATA_ABSENT: unsubscribe of no subscription */
+#define SH_ERR_NO_SUBSCRIPTION_TO_DATA 5107u /* PNA: the AS holds no subscription for what was pushed */
 
 /* TS 29.328 §7.6 Data-Reference values mihua knows by name. */
 typedef enum {
@@ -56,13 +66,14 @@ typedef struct {
     struct dict_object *app;
     struct dict_object *cmd_udr;
     struct dict_object *cmd_uda;
+    struct dict_object *cmd_snr, *cmd_sna, *cmd_pnr, *cmd_pna;
     /* base protocol (RFC 6733) */
     struct dict_object *session_id, *origin_host, *origin_realm, *dest_host, *dest_realm, *auth_session_state,
         *result_code, *experimental_result, *experimental_result_code, *vendor_id, *auth_app_id,
         *vendor_specific_app_id, *failed_avp;
     /* Sh */
     struct dict_object *user_identity, *public_identity, *msisdn, *user_data, *data_reference,
-        *service_indication, *supported_features;
+        *service_indication, *supported_features, *subs_req_type, *expiry_time, *send_data_indication;
 } sh_dict_t;
 
 /* Returns 0, or an errno value when freeDiameter refuses a definition. */

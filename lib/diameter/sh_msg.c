@@ -17,6 +17,7 @@
  * ISDN-AddressString). Only decimal digits are accepted both ways: an E.164 number has no '*', '#', 'a'-'c'.
  */
 #include "diameter/sh_msg.h"
+#include "diameter/sh_msg_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -87,7 +88,7 @@ int sh_tbcd_to_msisdn(const uint8_t *tbcd, size_t len, char *out, size_t size)
 
 /* ---------------------------------------------------------------- building */
 
-static int avp_add_value(msg_or_avp *parent, struct dict_object *model, union avp_value *v)
+int sh_avp_add_value(msg_or_avp *parent, struct dict_object *model, union avp_value *v)
 {
     struct avp *avp = NULL;
     int rc = fd_msg_avp_new(model, 0, &avp);
@@ -100,31 +101,30 @@ static int avp_add_value(msg_or_avp *parent, struct dict_object *model, union av
     return rc;
 }
 
-static int avp_add_os(msg_or_avp *parent, struct dict_object *model, const void *data, size_t len)
+int sh_avp_add_os(msg_or_avp *parent, struct dict_object *model, const void *data, size_t len)
 {
     union avp_value v = { .os = { .data = (uint8_t *)data, .len = len } };
-    return avp_add_value(parent, model, &v);
+    return sh_avp_add_value(parent, model, &v);
 }
 
-static int avp_add_str(msg_or_avp *parent, struct dict_object *model, const char *s)
+int sh_avp_add_str(msg_or_avp *parent, struct dict_object *model, const char *s)
 {
-    return avp_add_os(parent, model, s, strlen(s));
+    return sh_avp_add_os(parent, model, s, strlen(s));
 }
 
-static int avp_add_u32(msg_or_avp *parent, struct dict_object *model, uint32_t u)
+int sh_avp_add_u32(msg_or_avp *parent, struct dict_object *model, uint32_t u)
 {
     union avp_value v = { .u32 = u };
-    return avp_add_value(parent, model, &v);
+    return sh_avp_add_value(parent, model, &v);
 }
 
-static int avp_add_i32(msg_or_avp *parent, struct dict_object *model, int32_t i)
+int sh_avp_add_i32(msg_or_avp *parent, struct dict_object *model, int32_t i)
 {
     union avp_value v = { .i32 = i };
-    return avp_add_value(parent, model, &v);
+    return sh_avp_add_value(parent, model, &v);
 }
 
-/* Adds an empty grouped AVP and returns it in *out (owned by parent once added). */
-static int avp_add_group(msg_or_avp *parent, struct dict_object *model, struct avp **out)
+int sh_avp_add_group(msg_or_avp *parent, struct dict_object *model, struct avp **out)
 {
     struct avp *avp = NULL;
     int rc = fd_msg_avp_new(model, 0, &avp);
@@ -139,60 +139,66 @@ static int avp_add_group(msg_or_avp *parent, struct dict_object *model, struct a
     return 0;
 }
 
-/* Vendor-Specific-Application-Id{Vendor-Id 10415, Auth-Application-Id 16777217} and Auth-Session-State. */
-static int add_app_and_state(const sh_dict_t *d, msg_or_avp *m)
+int sh_add_app_and_state(const sh_dict_t *d, msg_or_avp *m)
 {
     struct avp *vsai = NULL;
-    int rc = avp_add_group(m, d->vendor_specific_app_id, &vsai);
+    int rc = sh_avp_add_group(m, d->vendor_specific_app_id, &vsai);
     if (rc == 0)
-        rc = avp_add_u32(vsai, d->vendor_id, SH_VENDOR_3GPP);
+        rc = sh_avp_add_u32(vsai, d->vendor_id, SH_VENDOR_3GPP);
     if (rc == 0)
-        rc = avp_add_u32(vsai, d->auth_app_id, SH_APP_ID);
+        rc = sh_avp_add_u32(vsai, d->auth_app_id, SH_APP_ID);
     if (rc == 0)
-        rc = avp_add_i32(m, d->auth_session_state, SH_AUTH_SESSION_NO_STATE);
+        rc = sh_avp_add_i32(m, d->auth_session_state, SH_AUTH_SESSION_NO_STATE);
     return rc;
 }
 
-static int add_user_identity(const sh_dict_t *d, msg_or_avp *m, const sh_udr_params_t *p)
+int sh_add_user_identity(const sh_dict_t *d, msg_or_avp *m, const char *public_identity, const char *msisdn)
 {
     struct avp *ui = NULL;
-    int rc = avp_add_group(m, d->user_identity, &ui);
+    int rc = sh_avp_add_group(m, d->user_identity, &ui);
     if (rc != 0)
         return rc;
-    if (p->public_identity)
-        return avp_add_str(ui, d->public_identity, p->public_identity);
+    if (public_identity)
+        return sh_avp_add_str(ui, d->public_identity, public_identity);
     uint8_t tbcd[(SH_MSISDN_MAX_DIGITS + 1) / 2];
     size_t len = 0;
-    if (sh_msisdn_to_tbcd(p->msisdn, tbcd, sizeof tbcd, &len) != 0)
+    if (sh_msisdn_to_tbcd(msisdn, tbcd, sizeof tbcd, &len) != 0)
         return EINVAL;
-    return avp_add_os(ui, d->msisdn, tbcd, len);
+    return sh_avp_add_os(ui, d->msisdn, tbcd, len);
 }
 
-static bool has_repository_ref(const sh_udr_params_t *p)
+bool sh_has_repository_ref(const uint32_t *refs, size_t n)
 {
-    for (size_t i = 0; i < p->n_data_refs; i++)
-        if (p->data_refs[i] == SH_DREF_REPOSITORY_DATA)
+    for (size_t i = 0; i < n; i++)
+        if (refs[i] == SH_DREF_REPOSITORY_DATA)
             return true;
     return false;
 }
 
-static int udr_fill(const sh_dict_t *d, const sh_udr_params_t *p, struct msg *m)
+int sh_add_request_head(const sh_dict_t *d, struct msg *m, const char *dest_host, const char *dest_realm,
+                        const char *public_identity, const char *msisdn)
 {
     int rc = fd_msg_new_session(m, NULL, 0);
     if (rc == 0)
-        rc = add_app_and_state(d, m);
+        rc = sh_add_app_and_state(d, m);
     if (rc == 0)
         rc = fd_msg_add_origin(m, 0);
-    if (rc == 0 && p->dest_host)
-        rc = avp_add_str(m, d->dest_host, p->dest_host);
+    if (rc == 0 && dest_host)
+        rc = sh_avp_add_str(m, d->dest_host, dest_host);
     if (rc == 0)
-        rc = avp_add_str(m, d->dest_realm, p->dest_realm);
+        rc = sh_avp_add_str(m, d->dest_realm, dest_realm);
     if (rc == 0)
-        rc = add_user_identity(d, m, p);
-    if (rc == 0 && p->service_indication && has_repository_ref(p))
-        rc = avp_add_str(m, d->service_indication, p->service_indication);
+        rc = sh_add_user_identity(d, m, public_identity, msisdn);
+    return rc;
+}
+
+static int udr_fill(const sh_dict_t *d, const sh_udr_params_t *p, struct msg *m)
+{
+    int rc = sh_add_request_head(d, m, p->dest_host, p->dest_realm, p->public_identity, p->msisdn);
+    if (rc == 0 && p->service_indication && sh_has_repository_ref(p->data_refs, p->n_data_refs))
+        rc = sh_avp_add_str(m, d->service_indication, p->service_indication);
     for (size_t i = 0; rc == 0 && i < p->n_data_refs; i++)
-        rc = avp_add_i32(m, d->data_reference, (int32_t)p->data_refs[i]);
+        rc = sh_avp_add_i32(m, d->data_reference, (int32_t)p->data_refs[i]);
     return rc;
 }
 
@@ -220,16 +226,13 @@ int sh_udr_build(const sh_dict_t *d, const sh_udr_params_t *p, struct msg **out)
 
 /* ---------------------------------------------------------------- reading */
 
-static bool avp_is(const struct avp_hdr *h, uint32_t code, uint32_t vendor)
+bool sh_avp_is(const struct avp_hdr *h, uint32_t code, uint32_t vendor)
 {
     uint32_t v = (h->avp_flags & AVP_FLAG_VENDOR) ? h->avp_vendor : 0;
     return h->avp_code == code && v == vendor;
 }
 
-/* Walks the children of a message or grouped AVP; `fn` returns 0 to continue, -1 to stop with an error. */
-typedef int (*avp_visit_fn)(struct avp_hdr *h, struct avp *avp, void *ctx);
-
-static int avp_walk(msg_or_avp *parent, avp_visit_fn fn, void *ctx)
+int sh_avp_walk(msg_or_avp *parent, sh_avp_visit_fn fn, void *ctx)
 {
     struct avp *avp = NULL;
     if (fd_msg_browse(parent, MSG_BRW_FIRST_CHILD, &avp, NULL) != 0)
@@ -246,8 +249,7 @@ static int avp_walk(msg_or_avp *parent, avp_visit_fn fn, void *ctx)
     return 0;
 }
 
-/* Copies an OctetString/UTF8String value as a C string: refuses embedded NUL and overlong values. */
-static int os_strdup(const struct avp_hdr *h, char **out)
+int sh_os_strdup(const struct avp_hdr *h, char **out)
 {
     if (!h->avp_value)
         return -1;
@@ -288,9 +290,9 @@ static int visit_user_identity(struct avp_hdr *h, struct avp *avp, void *ctx)
 {
     (void)avp;
     sh_udr_t *r = ((udr_ctx_t *)ctx)->r;
-    if (avp_is(h, SH_AVP_PUBLIC_IDENTITY, SH_VENDOR_3GPP))
-        return os_strdup(h, &r->public_identity);
-    if (avp_is(h, SH_AVP_MSISDN, SH_VENDOR_3GPP))
+    if (sh_avp_is(h, SH_AVP_PUBLIC_IDENTITY, SH_VENDOR_3GPP))
+        return sh_os_strdup(h, &r->public_identity);
+    if (sh_avp_is(h, SH_AVP_MSISDN, SH_VENDOR_3GPP))
         return msisdn_dup(h, &r->msisdn);
     return 0;
 }
@@ -298,9 +300,9 @@ static int visit_user_identity(struct avp_hdr *h, struct avp *avp, void *ctx)
 static int visit_udr(struct avp_hdr *h, struct avp *avp, void *ctx)
 {
     sh_udr_t *r = ((udr_ctx_t *)ctx)->r;
-    if (avp_is(h, SH_AVP_USER_IDENTITY, SH_VENDOR_3GPP))
-        return avp_walk(avp, visit_user_identity, ctx);
-    if (avp_is(h, SH_AVP_DATA_REFERENCE, SH_VENDOR_3GPP)) {
+    if (sh_avp_is(h, SH_AVP_USER_IDENTITY, SH_VENDOR_3GPP))
+        return sh_avp_walk(avp, visit_user_identity, ctx);
+    if (sh_avp_is(h, SH_AVP_DATA_REFERENCE, SH_VENDOR_3GPP)) {
         if (!h->avp_value)
             return -1;
         if (r->n_data_refs >= SH_MAX_DATA_REFS)
@@ -309,10 +311,10 @@ static int visit_udr(struct avp_hdr *h, struct avp *avp, void *ctx)
             r->data_refs[r->n_data_refs++] = (uint32_t)h->avp_value->i32;
         return 0;
     }
-    if (avp_is(h, SH_AVP_SERVICE_INDICATION, SH_VENDOR_3GPP)) {
+    if (sh_avp_is(h, SH_AVP_SERVICE_INDICATION, SH_VENDOR_3GPP)) {
         if (r->n_service_ind >= SH_MAX_SERVICE_INDICATIONS)
             return 0; /* more than mihua ever asks for; the extras are ignored */
-        if (os_strdup(h, &r->service_ind[r->n_service_ind]) != 0)
+        if (sh_os_strdup(h, &r->service_ind[r->n_service_ind]) != 0)
             return -1;
         r->n_service_ind++;
     }
@@ -327,7 +329,7 @@ int sh_udr_read(const sh_dict_t *d, struct msg *udr, sh_udr_t *out)
     if (!d || !udr)
         return -1;
     udr_ctx_t ctx = { d, out };
-    if (avp_walk(udr, visit_udr, &ctx) != 0) {
+    if (sh_avp_walk(udr, visit_udr, &ctx) != 0) {
         sh_udr_clear(out);
         return -1;
     }
@@ -351,9 +353,9 @@ static int visit_experimental(struct avp_hdr *h, struct avp *avp, void *ctx)
     sh_uda_t *a = ctx;
     if (!h->avp_value)
         return 0;
-    if (avp_is(h, AVP_VENDOR_ID, 0))
+    if (sh_avp_is(h, AVP_VENDOR_ID, 0))
         a->exp_vendor = h->avp_value->u32;
-    else if (avp_is(h, AVP_EXPERIMENTAL_RESULT_CODE, 0))
+    else if (sh_avp_is(h, AVP_EXPERIMENTAL_RESULT_CODE, 0))
         a->exp_code = h->avp_value->u32;
     return 0;
 }
@@ -391,18 +393,18 @@ static void copy_user_data(const struct avp_hdr *h, sh_uda_t *a)
 static int visit_uda(struct avp_hdr *h, struct avp *avp, void *ctx)
 {
     sh_uda_t *a = ctx;
-    if (avp_is(h, AVP_EXPERIMENTAL_RESULT, 0)) {
+    if (sh_avp_is(h, AVP_EXPERIMENTAL_RESULT, 0)) {
         a->has_experimental = true;
-        return avp_walk(avp, visit_experimental, a);
+        return sh_avp_walk(avp, visit_experimental, a);
     }
     if (!h->avp_value)
         return 0; /* grouped or unparsed: nothing else we read is grouped */
-    if (avp_is(h, AVP_RESULT_CODE, 0)) {
+    if (sh_avp_is(h, AVP_RESULT_CODE, 0)) {
         a->has_result_code = true;
         a->result_code = h->avp_value->u32;
-    } else if (avp_is(h, AVP_ORIGIN_HOST, 0)) {
+    } else if (sh_avp_is(h, AVP_ORIGIN_HOST, 0)) {
         copy_origin_host(h, a);
-    } else if (avp_is(h, SH_AVP_USER_DATA, SH_VENDOR_3GPP)) {
+    } else if (sh_avp_is(h, SH_AVP_USER_DATA, SH_VENDOR_3GPP)) {
         copy_user_data(h, a);
     }
     return 0;
@@ -416,7 +418,7 @@ int sh_uda_read(const sh_dict_t *d, struct msg *uda, sh_uda_t *out)
     struct msg_hdr *hdr = NULL;
     if (!d || !uda || fd_msg_hdr(uda, &hdr) != 0 || !hdr || (hdr->msg_flags & CMD_FLAG_REQUEST))
         return -1;
-    if (avp_walk(uda, visit_uda, out) != 0) {
+    if (sh_avp_walk(uda, visit_uda, out) != 0) {
         sh_uda_clear(out);
         return -1;
     }
@@ -448,11 +450,11 @@ int sh_uda_set_success(const sh_dict_t *d, struct msg *ans, const char *user_dat
 {
     if (!d || !ans || (user_data && len > SH_DATA_MAX_LEN))
         return EINVAL;
-    int rc = add_app_and_state(d, ans);
+    int rc = sh_add_app_and_state(d, ans);
     if (rc == 0)
         rc = fd_msg_rescode_set(ans, "DIAMETER_SUCCESS", NULL, NULL, 1);
     if (rc == 0 && user_data)
-        rc = avp_add_os(ans, d->user_data, user_data, len);
+        rc = sh_avp_add_os(ans, d->user_data, user_data, len);
     return rc;
 }
 
@@ -460,14 +462,14 @@ int sh_uda_set_experimental(const sh_dict_t *d, struct msg *ans, uint32_t exp_co
 {
     if (!d || !ans)
         return EINVAL;
-    int rc = add_app_and_state(d, ans);
+    int rc = sh_add_app_and_state(d, ans);
     struct avp *er = NULL;
     if (rc == 0)
-        rc = avp_add_group(ans, d->experimental_result, &er);
+        rc = sh_avp_add_group(ans, d->experimental_result, &er);
     if (rc == 0)
-        rc = avp_add_u32(er, d->vendor_id, SH_VENDOR_3GPP);
+        rc = sh_avp_add_u32(er, d->vendor_id, SH_VENDOR_3GPP);
     if (rc == 0)
-        rc = avp_add_u32(er, d->experimental_result_code, exp_code);
+        rc = sh_avp_add_u32(er, d->experimental_result_code, exp_code);
     if (rc == 0)
         rc = fd_msg_add_origin(ans, 0);
     return rc;

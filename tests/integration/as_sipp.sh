@@ -217,7 +217,8 @@ check "metrics: registrations gauge" grep -qE '^mihua_as_registrations 5' "$T_DI
 tshark -r "$T_DIR/call.pcapng" -d "tcp.port==$HSS_PORT,diameter" -d "tcp.port==$UDM_PORT,http2" \
     -Y "sip || diameter || http2" >"$T_DIR/wire.txt" 2>"$T_DIR/wire.err" || true
 check "wire: SIP INVITE seen" grep -q "INVITE" "$T_DIR/wire.txt"
-check "wire: Sh UDR/UDA seen" grep -q "cmd=User-Data Answer(306).*3GPP Sh" "$T_DIR/wire.txt"
+check "wire: Sh UDA or SNA seen (the facts cache subscribes at REGISTER)" \
+    grep -Eq "cmd=(User-Data|Subscribe-Notifications) Answer\((306|308)\).*3GPP Sh" "$T_DIR/wire.txt"
 check "wire: SBI lookup seen" grep -q "GET /nudm-uecm/v1/msisdn-" "$T_DIR/wire.txt"
 check "wire: forwarded INVITE, 183, PRACK, UPDATE, BYE seen" \
     bash -c "grep -q 'Session Progress' '$T_DIR/wire.txt' && grep -q 'PRACK' '$T_DIR/wire.txt' && \

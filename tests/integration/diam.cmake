@@ -3,3 +3,4 @@
 mihua_integration_test(diam_relay diam_relay.sh)
 mihua_integration_test(diam_failover diam_failover.sh)
 mihua_integration_test(diam_hostile diam_hostile.sh)
+mihua_integration_test(hss_push hss_push.sh)

@@ -22,7 +22,7 @@ start_hssn 2 "$HSS2_PORT"
 as_json "$T_DIR/as-pair.json" "\"diameter_peers\": [
     {\"addr\": \"127.0.0.1:$HSS1_PORT\", \"identity\": \"hss1.ims.test\", \"priority\": 1},
     {\"addr\": \"127.0.0.1:$HSS2_PORT\", \"identity\": \"hss2.ims.test\", \"priority\": 2}]"
-start_as_conf "$T_DIR/as-pair.json"
+start_as_conf "$T_DIR/as-pair.json" --facts-cache no # failover of the UDRs themselves: no facts cache
 P1='mihua_as_diameter_peer_open{peer="hss1.ims.test"}'
 P2='mihua_as_diameter_peer_open{peer="hss2.ims.test"}'
 peer_is() { [ "$(metric "$1")" = "$2" ]; }

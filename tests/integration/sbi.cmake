@@ -2,3 +2,4 @@
 mihua_integration_test(udm_h2 udm_h2.sh)
 mihua_integration_test(listen_limits listen_limits.sh)
 mihua_integration_test(sbi_hostile sbi_hostile.sh)
+mihua_integration_test(udm_push udm_push.sh)

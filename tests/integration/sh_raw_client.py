@@ -45,7 +45,8 @@ def message(cmd, app, avps, request=True, hbh=1, e2e=1):
             struct.pack("!III", app, hbh, e2e) + body)
 
 
-def read_msg(sock):
+def read_raw(sock):
+    """One message: (flags, command code, AVPs, hop-by-hop id, end-to-end id)."""
     hdr = b""
     while len(hdr) < 20:
         chunk = sock.recv(20 - len(hdr))
@@ -59,8 +60,13 @@ def read_msg(sock):
         if not chunk:
             raise EOFError("connection closed")
         body += chunk
-    cmd = int.from_bytes(hdr[5:8], "big")
-    return hdr[4], cmd, parse_avps(body)
+    hbh, e2e = struct.unpack("!II", hdr[12:20])
+    return hdr[4], int.from_bytes(hdr[5:8], "big"), parse_avps(body), hbh, e2e
+
+
+def read_msg(sock):
+    flags, cmd, avps, _, _ = read_raw(sock)
+    return flags, cmd, avps
 
 
 def parse_avps(data):

@@ -20,7 +20,8 @@ SLACK_MS=1500       # scheduling on a loaded 2-core machine, ASan: generous, the
 RECOVERY_MS=3000    # calls are encrypted again within 3 s of the component being back
 AS_TW_S=6           # the AS's Diameter watchdog (AS_SH_TW_TIMER_S): a silent HSS is suspect after 2 Tw (+ jitter)
 write_subs "1 true NR true" "2 true NR true" "5 true NR true" "6 true NR true"
-net_up --attachment-source all --lookup-timeout-ms "$LOOKUP_MS"
+net_up --attachment-source all --lookup-timeout-ms "$LOOKUP_MS" --facts-cache no # faults on the query path;
+# a stalled UDM cannot change facts the AS keeps (tests/integration/as_push.sh covers the cache under faults)
 KMS_CLI=$(dirname "$MIHUA_BIN")/tests/mihua-kms-cli
 
 # --- a long call that stays up through every fault --------------------------------------------------------------

@@ -3,3 +3,4 @@
 mihua_unit_test(test_as_decide SOURCES unit/test_as_decide.c LIBS mihua_as_checks)
 mihua_unit_test(test_as_paths SOURCES unit/test_as_paths.c LIBS mihua_as_checks)
 mihua_unit_test(test_as_checks_loop SOURCES unit/test_as_checks_loop.c LIBS mihua_as_checks)
+mihua_unit_test(test_as_facts SOURCES unit/test_as_facts.c LIBS mihua_as_checks)

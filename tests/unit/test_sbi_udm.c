@@ -105,7 +105,7 @@ static void test_bodies_follow_reload(void **state)
 
     struct event_base *base = event_base_new();
     sbi_server_t *srv = sbi_server_new(base, NULL);
-    udm_nudm_t *n = udm_nudm_new(srv, store, "00000000-0000-4000-8000-000000000001");
+    udm_nudm_t *n = udm_nudm_new(srv, store, "00000000-0000-4000-8000-000000000001", NULL);
     assert_non_null(n);
     assert_int_equal(sbi_server_listen(srv, "127.0.0.1", 0), 0);
     uint16_t port = sbi_server_port(srv);

@@ -9,6 +9,7 @@ mihua_unit_test(test_sub_store SOURCES unit/test_sub_store.c LIBS mihua_subscrib
 mihua_unit_test(test_sub_db SOURCES unit/test_sub_db.c LIBS mihua_subscriber)
 mihua_unit_test(test_sh_data SOURCES unit/test_sh_data.c LIBS mihua_diameter)
 mihua_unit_test(test_sh_msg SOURCES unit/test_sh_msg.c LIBS mihua_diameter)
+mihua_unit_test(test_sh_notif SOURCES unit/test_sh_notif.c LIBS mihua_diameter)
 include(unit/sbi.cmake)
 include(unit/kms.cmake)
 include(unit/kms_daemon.cmake)
