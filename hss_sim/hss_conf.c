@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/journal.h"
 #include "diameter/diam_node.h"
 
 #define HSS_DEFAULT_IDENTITY "hss.ims.test"
@@ -33,6 +34,8 @@ static const cli_option_t hss_options[] = {
     {"identity", "identity", "FQDN", "Origin-Host; default " HSS_DEFAULT_IDENTITY},
     {"realm", "realm", "REALM", "Origin-Realm; peers *.REALM may connect without TLS; default " HSS_DEFAULT_REALM},
     LISTEN_LIMITS_OPTIONS,
+    {"journal-size", "journal_size", "N", "exchanges kept for GET /admin/v1/exchanges (the oldest go first); "
+     "default 1000"},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
     {"fd-debug", "fd_debug", NULL, "let freeDiameter's own debug log through"},
     {"accept-workers", "accept_workers", "N", "Diameter connections waited on for their CER at once (each for at "
@@ -42,7 +45,8 @@ static const cli_option_t hss_options[] = {
 static const char hss_epilogue[] =
     "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers[?limit=N&cursor=IMSI],\n"
     "POST /admin/v1/subscribers:import[?mode=merge|replace],\n"
-    "POST /admin/v1/reload, GET /metrics (Prometheus text).\n"
+    "POST /admin/v1/reload, GET /metrics (Prometheus text),\n"
+    "GET/DELETE /admin/v1/exchanges (request journal), POST/GET/DELETE /admin/v1/faults (fault injection),\n"
     "\n"
     "Prints 'READY mihua-hss diameter=ID@ADDR:PORT admin=URL realm=REALM' once listening. SIGHUP imports the\n"
     "subscriber file again (a bad file changes nothing); SIGTERM stops. Exit codes: 0 ok, 1 runtime failure, 2 bad\n"
@@ -65,6 +69,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
         {.name = "service_indication", .type = CFG_STRING, .dst = &c->service_indication},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         {.name = "fd_debug", .type = CFG_BOOL, .dst = &c->fd_debug},
+        {.name = "journal_size", .type = CFG_INT, .dst = &c->journal_size, .min = 1, .max = JOURNAL_CAPACITY_MAX},
         LISTEN_LIMITS_FIELDS(&c->limits),
     };
     const cli_spec_t spec = {
@@ -83,6 +88,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
     c->tw_timer = HSS_DEFAULT_TW_TIMER;
     c->dispatch_threads = 1; /* see lib/diameter/diam_node.c: freeDiameter 1.2.1's shutdown and its waiters */
     c->accept_workers = DIAM_ACCEPT_WORKERS_DEFAULT;
+    c->journal_size = JOURNAL_CAPACITY_DEFAULT;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return HSS_CONF_EXIT_OK;

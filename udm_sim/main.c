@@ -14,6 +14,8 @@
 #include "core/log.h"
 #include "sbi/sbi_server.h"
 #include "sbi/sbi_tls.h"
+#include "sim/sbi_sim.h"
+#include "sim/sim_admin.h"
 #include "subscriber/sub_admin.h"
 #include "subscriber/sub_store.h"
 #include "udm_conf.h"
@@ -26,6 +28,8 @@ typedef struct {
     sbi_server_t *admin_srv;
     udm_nudm_t *nudm;
     sub_admin_t *admin;
+    sim_admin_t *sim;   /* request journal and fault rules (DESIGN §8) */
+    sbi_sim_t *sbi_sim; /* ... applied to the SBI server */
     metrics_t *metrics; /* the listeners' counters, on the admin API's GET /metrics */
     int draining; /* servers still draining after SIGTERM */
 } udm_app_t;
@@ -75,7 +79,10 @@ static int serve(const udm_conf_t *conf, udm_app_t *app, SSL_CTX *tls)
     app->admin_srv = sbi_server_new(app->base, &ac);
     app->nudm = app->srv ? udm_nudm_new(app->srv, app->store, conf->amf_instance_id) : NULL;
     app->admin = app->admin_srv ? sub_admin_new(app->admin_srv, app->store, app->metrics, on_admin_change, app) : NULL;
-    if (!app->nudm || !app->admin || sbi_server_listen(app->srv, conf->listen_host, conf->listen_port) != 0 ||
+    app->sim = app->admin_srv ? sim_admin_new(app->admin_srv, (size_t)conf->journal_size) : NULL;
+    app->sbi_sim = app->sim && app->srv ? sbi_sim_new(app->srv, sim_admin_journal(app->sim),
+                                                      sim_admin_faults(app->sim), app->store) : NULL;
+    if (!app->nudm || !app->admin || !app->sbi_sim || sbi_server_listen(app->srv, conf->listen_host, conf->listen_port) != 0 ||
         sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0)
         return 1;
     char ready[2 * SBI_HOST_MAX + 64];
@@ -120,6 +127,8 @@ int main(int argc, char **argv)
     sbi_server_free(app.admin_srv);
     udm_nudm_free(app.nudm);
     sub_admin_free(app.admin);
+    sbi_sim_free(app.sbi_sim);
+    sim_admin_free(app.sim);
     metrics_free(app.metrics);
     if (app.base)
         event_base_free(app.base);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/journal.h"
 
 #define UDM_DEFAULT_LISTEN "127.0.0.1:7701" /* DESIGN §8 */
 #define UDM_DEFAULT_ADMIN_LISTEN "127.0.0.1:7705"
@@ -25,6 +26,8 @@ static const cli_option_t udm_options[] = {
     {"listen", "listen", "ADDR:PORT", "SBI (Nudm/Nudr); port 0 picks one; default " UDM_DEFAULT_LISTEN},
     {"admin-listen", "admin_listen", "ADDR:PORT", "admin API (h2c); port 0 picks one; default " UDM_DEFAULT_ADMIN_LISTEN},
     LISTEN_LIMITS_OPTIONS,
+    {"journal-size", "journal_size", "N", "exchanges kept for GET /admin/v1/exchanges (the oldest go first); "
+     "default 1000"},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
 
@@ -32,7 +35,8 @@ static const char udm_epilogue[] =
     "With tls.cert and tls.key the SBI is TLS 1.3 with ALPN h2 (SSLKEYLOGFILE honoured); otherwise h2c.\n"
     "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers[?limit=N&cursor=IMSI],\n"
     "POST /admin/v1/subscribers:import[?mode=merge|replace],\n"
-    "POST /admin/v1/reload, GET /metrics.\n"
+    "POST /admin/v1/reload, GET /metrics,\n"
+    "GET/DELETE /admin/v1/exchanges (request journal), POST/GET/DELETE /admin/v1/faults (fault injection),\n"
     "\n"
     "Prints 'READY mihua-udm sbi=URL admin=URL' once listening. SIGHUP imports the subscriber file again (a bad file\n"
     "keeps the old data); SIGTERM drains open streams and exits 0. Exit codes: 0 ok, 1 runtime failure,\n"
@@ -68,6 +72,7 @@ udm_conf_result_t udm_conf_parse(udm_conf_t *c, int argc, char **argv)
         {.name = "tls.key", .type = CFG_STRING, .dst = &c->tls_key},
         {.name = "amf_instance_id", .type = CFG_STRING, .dst = &c->amf_instance_id},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
+        {.name = "journal_size", .type = CFG_INT, .dst = &c->journal_size, .min = 1, .max = JOURNAL_CAPACITY_MAX},
         LISTEN_LIMITS_FIELDS(&c->limits),
     };
     const cli_spec_t spec = {
@@ -81,6 +86,7 @@ udm_conf_result_t udm_conf_parse(udm_conf_t *c, int argc, char **argv)
     };
 
     memset(c, 0, sizeof *c);
+    c->journal_size = JOURNAL_CAPACITY_DEFAULT;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return UDM_CONF_EXIT_OK;
