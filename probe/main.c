@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "probe_sh.h"
+#include "probe_suite.h"
 
 static void usage(FILE *out)
 {
@@ -13,6 +14,7 @@ static void usage(FILE *out)
                  "\n"
                  "Commands:\n"
                  "  sh     send a Diameter Sh User-Data-Request to an HSS and print the answer\n"
+                 "  suite  run a conformance suite against any HSS (Sh) and/or UDM/UDR (SBI); text, TAP or JUnit\n"
                  "\n"
                  "  mihua-probe COMMAND --help   options of one command\n"
                  "  mihua-probe --version\n");
@@ -34,6 +36,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "sh") == 0)
         return probe_sh_main(argc - 1, argv + 1);
+    if (strcmp(argv[1], "suite") == 0)
+        return probe_suite_main(argc - 1, argv + 1);
     fprintf(stderr, "mihua-probe: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;
