@@ -38,6 +38,8 @@
 #include "diameter/diam_node.h"
 #include "diameter/sh_msg.h"
 #include "probe_h2.h"
+#include "probe_pcap.h"
+#include "sbi/sbi_url.h"
 #include "probe_report.h"
 #include "probe_sh.h"
 
@@ -59,7 +61,7 @@ typedef struct {
     uint32_t bad_dref;
     const char *udm, *subscriber, *unknown_subscriber, *cacert;
     int timeout_ms;
-    const char *junit;
+    const char *junit, *pcap;
     bool tap, quiet;
 } suite_opts_t;
 
@@ -351,7 +353,8 @@ static void usage(FILE *out)
             "Output:\n"
             "  --junit FILE               also write JUnit XML (Jenkins, GitLab)\n"
             "  --tap                      TAP 13 on stdout instead of text\n"
-            "  --timeout-ms N             per connection and per answer; default %d\n",
+            "  --timeout-ms N             per connection and per answer; default %d\n"
+            "  --pcap FILE                capture the run with dumpcap (pcapng; TLS secrets embedded by editcap)\n",
             SUITE_DEFAULT_TIMEOUT_MS);
 }
 
@@ -397,7 +400,7 @@ static int check_opts(suite_opts_t *o)
 static int parse_opts(int argc, char **argv, suite_opts_t *o)
 {
     enum { O_HSS = 256, O_HSS_HOST, O_IMPU, O_UNKNOWN_IMPU, O_BAD_DREF, O_REALM, O_ORIGIN, O_UDM, O_SUB,
-           O_UNKNOWN_SUB, O_CACERT, O_JUNIT, O_TAP, O_TIMEOUT, O_HELP };
+           O_UNKNOWN_SUB, O_CACERT, O_JUNIT, O_TAP, O_TIMEOUT, O_PCAP, O_HELP };
     static const struct option longopts[] = {
         {"hss", required_argument, NULL, O_HSS}, {"hss-host", required_argument, NULL, O_HSS_HOST},
         {"impu", required_argument, NULL, O_IMPU}, {"unknown-impu", required_argument, NULL, O_UNKNOWN_IMPU},
@@ -406,7 +409,7 @@ static int parse_opts(int argc, char **argv, suite_opts_t *o)
         {"subscriber", required_argument, NULL, O_SUB}, {"unknown-subscriber", required_argument, NULL, O_UNKNOWN_SUB},
         {"cacert", required_argument, NULL, O_CACERT}, {"junit", required_argument, NULL, O_JUNIT},
         {"tap", no_argument, NULL, O_TAP}, {"timeout-ms", required_argument, NULL, O_TIMEOUT},
-        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+        {"pcap", required_argument, NULL, O_PCAP}, {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
     int opt;
 
     *o = (suite_opts_t){.hss_host = "hss.ims.test", .realm = "ims.test", .unknown_impu = SUITE_DEFAULT_UNKNOWN_IMPU,
@@ -428,6 +431,7 @@ static int parse_opts(int argc, char **argv, suite_opts_t *o)
         case O_CACERT: o->cacert = optarg; break;
         case O_JUNIT: o->junit = optarg; break;
         case O_TAP: o->tap = true; break;
+        case O_PCAP: o->pcap = optarg; break;
         case O_TIMEOUT: o->timeout_ms = atoi(optarg); break;
         case O_HELP: usage(stdout); return -1;
         default: usage(stderr); return SUITE_EXIT_USAGE;
@@ -437,6 +441,24 @@ static int parse_opts(int argc, char **argv, suite_opts_t *o)
         return bad("unexpected argument");
     o->dest_realm = o->realm;
     return check_opts(o);
+}
+
+static probe_pcap_t *start_capture(const suite_opts_t *o)
+{
+    int ports[2];
+    size_t n = 0;
+    sbi_url_t u = {0};
+    char err[512];
+
+    if (o->hss_port != 0)
+        ports[n++] = o->hss_port;
+    if (o->udm != NULL && sbi_url_parse(o->udm, &u) == 0)
+        ports[n++] = u.port;
+    probe_pcap_t *p = probe_pcap_start(o->pcap, o->udm != NULL ? u.host : o->hss_addr, ports, n, u.tls, err,
+                                       sizeof err);
+    if (p == NULL)
+        fprintf(stderr, "mihua-probe suite: --pcap: %s\n", err);
+    return p;
 }
 
 int probe_suite_main(int argc, char **argv)
@@ -451,10 +473,17 @@ int probe_suite_main(int argc, char **argv)
     if ((r = malloc(sizeof *r)) == NULL)
         return SUITE_EXIT_FAIL;
     report_init(r);
+    probe_pcap_t *cap = NULL;
+    if (o.pcap != NULL && (cap = start_capture(&o)) == NULL) {
+        free(r);
+        return SUITE_EXIT_FAIL;
+    }
     if (o.hss_port != 0)
         node = sh_cases(r, &o);
     if (o.udm != NULL)
         sbi_cases(r, &o);
+    if (probe_pcap_stop(cap) != 0)
+        report_add(r, "capture", "pcap", CASE_ERROR, 0, "the capture could not be completed");
     if (o.tap)
         report_tap(r, stdout);
     else

@@ -26,6 +26,7 @@ suite() {
         >"$T_DIR/$name.out" 2>"$T_DIR/$name.err" || rc=$?
     echo "$rc" >"$T_DIR/$name.rc"
 }
+all() { local c; for c in "$@"; do eval "$c" || { echo "  failed: $c" >&2; return 1; }; done; }
 OURS=(--hss "127.0.0.1:$PORT" --impu tel:+15550000001 --udm "$SBI" --subscriber 001010000000001)
 # counts NAME: "tests failures errors skipped" of the <testsuites> element, read with xmllint
 counts() {
@@ -82,6 +83,12 @@ check "foreign HTTP/2 server (nghttpd): SETTINGS and multiplexing pass" \
     [ "$(xmllint --xpath 'count(//testsuite[@name="mihua.http2"]/testcase[not(failure) and not(error)])' "$T_DIR/foreign.xml")" = 2 ]
 check "foreign HTTP/2 server: content types and ProblemDetails fail, exit 1" \
     [ "$(failing foreign)$(cat "$T_DIR/foreign.rc")" = "known-user-content-type unknown-user-content-type unknown-user-problem-details 1" ]
+
+suite cap "${OURS[@]}" --pcap "$T_DIR/suite.pcapng"
+check "--pcap: exit 0 and the capture holds the suite's UDRs (tshark) and HTTP/2 streams" all \
+    '[ "$(cat "$T_DIR/cap.rc")" = 0 ]' \
+    '[ "$(tshark -r "$T_DIR/suite.pcapng" -d "tcp.port==$PORT,diameter" -Y "diameter.cmd.code == 306 && diameter.flags.request == 1" 2>/dev/null | wc -l)" -ge 4 ]' \
+    '[ "$(tshark -r "$T_DIR/suite.pcapng" -d "tcp.port==${SBI##*:},http2" -Y http2.headers.path 2>/dev/null | wc -l)" -ge 4 ]'
 
 DOWN=$(free_port)
 suite down --udm "http://127.0.0.1:$DOWN" --subscriber 001010000000001
