@@ -12,6 +12,7 @@
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: mihua-probe COMMAND [OPTIONS]\n"
+                 "Talks to a core-network node (HSS, UDM/UDR, KMS) the way mihua does and prints what comes back.\n"
                  "\n"
                  "Commands:\n"
                  "  sh     send a Diameter Sh User-Data-Request to an HSS and print the answer\n"
