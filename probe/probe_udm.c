@@ -68,22 +68,27 @@ static int worst(int a, int b)
     return a == EXIT_NO_ANSWER || b == EXIT_NO_ANSWER ? EXIT_NO_ANSWER : a > b ? a : b;
 }
 
-/* --pcap: the capture around the whole run, or NULL (without --pcap, or when dumpcap failed: said on stderr). */
-static probe_pcap_t *capture(const opts_t *o, bool *failed)
+/* The connection, with the --pcap capture around it when asked (*cap); NULL after saying why on stderr. */
+static probe_h2_t *open_conn(const opts_t *o, const char *cmd, probe_pcap_t **cap)
 {
     sbi_url_t u;
     char err[512];
-    probe_pcap_t *p;
+    probe_h2_t *c;
 
-    *failed = false;
-    if (o->pcap == NULL || sbi_url_parse(o->url, &u) != 0)
-        return NULL;
-    int port = u.port;
-    if ((p = probe_pcap_start(o->pcap, u.host, &port, 1, u.tls, err, sizeof err)) == NULL) {
-        fprintf(stderr, "mihua-probe: --pcap: %s\n", err);
-        *failed = true;
+    *cap = NULL;
+    if (o->pcap != NULL && sbi_url_parse(o->url, &u) == 0) {
+        int port = u.port;
+        if ((*cap = probe_pcap_start(o->pcap, u.host, &port, 1, u.tls, err, sizeof err)) == NULL) {
+            fprintf(stderr, "mihua-probe %s: --pcap: %s\n", cmd, err);
+            return NULL;
+        }
     }
-    return p;
+    if ((c = probe_h2_connect(o->url, o->cacert, o->timeout_ms, err, sizeof err)) == NULL) {
+        fprintf(stderr, "mihua-probe %s: %s\n", cmd, err);
+        probe_pcap_stop(*cap);
+        *cap = NULL;
+    }
+    return c;
 }
 
 static int parse(int argc, char **argv, opts_t *o, bool kms)
@@ -128,7 +133,7 @@ static int parse(int argc, char **argv, opts_t *o, bool kms)
 int probe_udm_main(int argc, char **argv)
 {
     opts_t o;
-    char err[256], p[3][256];
+    char p[3][256];
     int rc = parse(argc, argv, &o, false);
 
     if (rc != EXIT_OK) {
@@ -146,15 +151,10 @@ int probe_udm_main(int argc, char **argv)
     snprintf(p[2], sizeof p[2], "/nudr-dr/v2/subscription-data/%s/operator-specific-data?fields=voiceEncryption",
              o.ue_id);
     static const char *const what[] = {"amf-3gpp-access", "am-data", "operator-specific-data"};
-    bool cap_failed;
-    probe_pcap_t *cap = capture(&o, &cap_failed);
-    probe_h2_t *c = cap_failed ? NULL : probe_h2_connect(o.url, o.cacert, o.timeout_ms, err, sizeof err);
-    if (c == NULL) {
-        if (!cap_failed)
-            fprintf(stderr, "mihua-probe udm: %s\n", err);
-        probe_pcap_stop(cap);
+    probe_pcap_t *cap = NULL;
+    probe_h2_t *c = open_conn(&o, "udm", &cap);
+    if (c == NULL)
         return EXIT_NO_ANSWER;
-    }
     for (size_t i = 0; i < 3; i++) {
         probe_h2_req_t req = {.method = "GET", .path = p[i]};
         probe_h2_resp_t resp;
@@ -192,7 +192,7 @@ static int digest_request(probe_h2_t *c, const opts_t *o, const char *what, prob
 int probe_kms_main(int argc, char **argv)
 {
     opts_t o;
-    char err[256], body[512], path[256];
+    char body[512], path[256];
     probe_h2_resp_t resp;
     int rc = parse(argc, argv, &o, true);
 
@@ -206,15 +206,10 @@ int probe_kms_main(int argc, char **argv)
                 "Keys are never printed. Exit codes: 0 both 2xx, 3 an error answer, 1 no answer, 2 bad usage.\n");
         return rc == -1 ? EXIT_OK : EXIT_USAGE;
     }
-    bool cap_failed;
-    probe_pcap_t *cap = capture(&o, &cap_failed);
-    probe_h2_t *c = cap_failed ? NULL : probe_h2_connect(o.url, o.cacert, o.timeout_ms, err, sizeof err);
-    if (c == NULL) {
-        if (!cap_failed)
-            fprintf(stderr, "mihua-probe kms: %s\n", err);
-        probe_pcap_stop(cap);
+    probe_pcap_t *cap = NULL;
+    probe_h2_t *c = open_conn(&o, "kms", &cap);
+    if (c == NULL)
         return EXIT_NO_ANSWER;
-    }
     snprintf(body, sizeof body, "{\"callId\":\"%s\",\"caller\":\"%s\",\"callee\":\"%s\"}", o.call_id, o.caller,
              o.callee);
     probe_h2_req_t issue = {.method = "POST", .path = "/kms/v1/session-keys", .content_type = "application/json",

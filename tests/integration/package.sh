@@ -4,7 +4,6 @@
 # daemon that systemd-analyze accepts, the postinst that creates the mihua user, shared-library dependencies),
 # then mihua-hss started from the unpacked tree with the shipped config and asked a UDR by the unpacked probe.
 . "$(dirname "$0")/lib.sh"
-all() { local c; for c in "$@"; do eval "$c" || { echo "  failed: $c" >&2; return 1; }; done; }
 
 BUILD=$(cd "$MIHUA_BIN/.." && pwd)
 ROOT=$T_DIR/root

@@ -26,7 +26,6 @@ suite() {
         >"$T_DIR/$name.out" 2>"$T_DIR/$name.err" || rc=$?
     echo "$rc" >"$T_DIR/$name.rc"
 }
-all() { local c; for c in "$@"; do eval "$c" || { echo "  failed: $c" >&2; return 1; }; done; }
 OURS=(--hss "127.0.0.1:$PORT" --impu tel:+15550000001 --udm "$SBI" --subscriber 001010000000001)
 # counts NAME: "tests failures errors skipped" of the <testsuites> element, read with xmllint
 counts() {

@@ -11,7 +11,6 @@ write_subscribers "$SUBS" NR
 "$MIHUA_SRC/scripts/gen-test-certs" "$T_DIR/certs" kms >/dev/null
 CA=$T_DIR/certs/ca.pem
 PROBE=$MIHUA_BIN/mihua-probe
-all() { local c; for c in "$@"; do eval "$c" || { echo "  failed: $c" >&2; return 1; }; done; }
 
 cat >"$T_DIR/udm.json" <<JSON
 { "listen": "127.0.0.1:0", "admin_listen": "127.0.0.1:0", "subscribers": "$SUBS",
