@@ -69,6 +69,33 @@ rc=0
 "$PROBE" kms --kms "$KMS" --cacert "$CA" --call-id probe-call --caller 15550000001 --caller-key "$KEY2" \
     --callee 15550000002 --callee-key "$KEY2" >"$T_DIR/kms2.out" 2>&1 || rc=$?
 check "kms: a wrong key gets 401 again, exit 3" all '[ "$rc" = 3 ]' 'grep -q -- "-> 401" "$T_DIR/kms2.out"'
+# The KMS's answers against docs/openapi/mihua-kms.yaml, with curl (Digest) as the client.
+kms_curl() { # kms_curl NAME USER KEY METHOD PATH [BODY]: answer in NAME.json, checked against the document
+    local name=$1 user=$2 key=$3 method=$4 path=$5 body=${6-}
+    local args=(-s --http2 --tlsv1.3 --cacert "$CA" --digest -u "$user:$key" -X "$method" -o "$T_DIR/$name.json"
+                -w '%{http_code} %{content_type}')
+    [ -n "$body" ] && args+=(-H 'content-type: application/json' --data-binary "$body")
+    curl "${args[@]}" "$KMS$path" >"$T_DIR/$name.st"
+    python3 "$MIHUA_SRC/tests/integration/openapi_check.py" "$MIHUA_SRC/docs/openapi/mihua-kms.yaml" "$method" \
+        "$path" "$(cut -d' ' -f1 "$T_DIR/$name.st")" "$(cut -d' ' -s -f2 "$T_DIR/$name.st")" "$T_DIR/$name.json"
+}
+PARTIES='{"callId":"probe-call","caller":"tel:+15550000001","callee":"tel:+15550000002"}'
+check "openapi: issue 201 conforms" all 'kms_curl k1 15550000001 "$KEY1" POST /kms/v1/session-keys "$PARTIES"' \
+    '[ "$(cut -d" " -f1 "$T_DIR/k1.st")" = 201 ]'
+KID=$(jget "$T_DIR/k1.json" "j['keyId']")
+check "openapi: retrieve 200 conforms" all \
+    'kms_curl k2 15550000002 "$KEY2" POST "/kms/v1/session-keys/$KID/retrieve" "$PARTIES"' '[ "$(cut -d" " -f1 "$T_DIR/k2.st")" = 200 ]'
+check "openapi: a second retrieve, 410 ProblemDetails, conforms" all \
+    'kms_curl k3 15550000002 "$KEY2" POST "/kms/v1/session-keys/$KID/retrieve" "$PARTIES"' '[ "$(cut -d" " -f1 "$T_DIR/k3.st")" = 410 ]'
+check "openapi: a body without callee, 400 with invalidParams, conforms" all \
+    'kms_curl k4 15550000001 "$KEY1" POST /kms/v1/session-keys "{\"callId\":\"x\",\"caller\":\"tel:+15550000001\"}"' \
+    '[ "$(cut -d" " -f1 "$T_DIR/k4.st")" = 400 ]'
+check "openapi: a wrong key, 401 challenge, conforms" all \
+    'kms_curl k5 15550000001 "$KEY2" POST /kms/v1/session-keys "$PARTIES"' '[ "$(cut -d" " -f1 "$T_DIR/k5.st")" = 401 ]'
+check "openapi: the check itself refuses a body the document does not allow (a ProblemDetails as a 201)" \
+    all '! python3 "$MIHUA_SRC/tests/integration/openapi_check.py" "$MIHUA_SRC/docs/openapi/mihua-kms.yaml" POST \
+        /kms/v1/session-keys 201 application/json "$T_DIR/k4.json" 2>/dev/null'
+
 rc=0
 "$PROBE" kms --kms "$KMS" >/dev/null 2>&1 || rc=$?
 check "kms: missing parties is a usage error (exit 2)" [ "$rc" = 2 ]

@@ -22,6 +22,11 @@ admin() {
     local args=(-s --http2-prior-knowledge -X "$method" -o "$T_DIR/$name.json" -w '%{http_code} %{content_type}')
     [ -n "$body" ] && args+=(-H 'content-type: application/json' --data-binary "$body")
     curl "${args[@]}" "$url" >"$T_DIR/$name.st"
+    # every answer is checked against the published OpenAPI document; failures are counted at the end
+    python3 "$MIHUA_SRC/tests/integration/openapi_check.py" "$MIHUA_SRC/docs/openapi/mihua-sim-admin.yaml" \
+        "$method" "/${url#http*://*/}" $(cut -d' ' -f1 "$T_DIR/$name.st") "$(cut -d' ' -s -f2 "$T_DIR/$name.st")" \
+        "$T_DIR/$name.json" 2>>"$T_DIR/openapi.fail" || echo "$name" >>"$T_DIR/openapi.bad"
+    echo "$name" >>"$T_DIR/openapi.checked"
 }
 st() { cut -d' ' -f1 "$T_DIR/$1.st"; }
 is() { [ "$(jget "$T_DIR/$1.json" "$2")" = "$3" ] || { echo "  $1: $2 = $(jget "$T_DIR/$1.json" "$2" 2>&1), want $3" >&2; return 1; }; }
@@ -77,11 +82,11 @@ admin f3 POST "$HA/admin/v1/faults" '{"protocol":"diameter","action":"delay","de
 probe fd tel:+15550000002 tads
 check "delay fault: answered 2001 after at least 400 ms (probe's clock)" is fd "(j['resultCode']['code'], j['latencyMs'] >= 400)" "(2001, True)"
 admin f4 POST "$HA/admin/v1/faults" '{"protocol":"diameter","action":"drop"}'
-probe fdrop tel:+15550000002 tads 3000
+probe fdrop tel:+15550000002 tads 8000 # waits it all out: generous for the connection on a loaded machine
 check "drop fault: no answer (probe exit 1, connected but unanswered)" \
     [ "$(cat "$T_DIR/fdrop.rc") $(grep -c 'no answer from' "$T_DIR/fdrop.err")" = "1 1" ]
 admin f5 POST "$HA/admin/v1/faults" '{"protocol":"diameter","action":"close"}'
-probe fclose tel:+15550000002 tads 3000
+probe fclose tel:+15550000002 tads 8000
 check "close fault: no answer from the HSS" [ "$(jget "$T_DIR/fclose.json" "j.get('originHost')" 2>/dev/null || echo none)" != hss.ims.test ]
 wait_for "$T_DIR/hss.log" "fault [0-9]+: the peer's connection shut down" 5
 check "close fault: the HSS shut the peer's connection down" grep -q "the peer's connection shut down" "$T_DIR/hss.log"
@@ -140,5 +145,8 @@ check "filters: since (a time) and result together" is u3 "[e.get('fault') for e
 admin u4 GET "$UA/admin/v1/exchanges?since=yesterday"
 check "bad filter: 400 naming it" is u4 "(j['status'], j['invalidParams'][0]['param'])" "(400, 'since')"
 
+check "every admin answer ($(wc -l <"$T_DIR/openapi.checked")) conforms to docs/openapi/mihua-sim-admin.yaml" \
+    all '[ ! -s "$T_DIR/openapi.bad" ]' '[ "$(wc -l <"$T_DIR/openapi.checked")" -ge 20 ]'
+[ ! -s "$T_DIR/openapi.fail" ] || cat "$T_DIR/openapi.fail" >&2
 check "both daemons still serving" kill -0 "$hss_PID" "$udm_PID"
 finish
