@@ -101,7 +101,8 @@ static int parse(int argc, char **argv, opts_t *o, bool kms)
         {"caller", required_argument, NULL, O_CALLER}, {"callee", required_argument, NULL, O_CALLEE},
         {"caller-key", required_argument, NULL, O_CALLER_KEY}, {"callee-key", required_argument, NULL, O_CALLEE_KEY},
         {"call-id", required_argument, NULL, O_CALL_ID}, {"timeout-ms", required_argument, NULL, O_TIMEOUT},
-        {"json", no_argument, NULL, O_JSON}, {"pcap", required_argument, NULL, O_PCAP}, {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+        {"json", no_argument, NULL, O_JSON}, {"pcap", required_argument, NULL, O_PCAP},
+        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
     int opt;
 
     *o = (opts_t){.timeout_ms = PROBE_TIMEOUT_MS, .call_id = "mihua-probe-call"};
