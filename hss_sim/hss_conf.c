@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/journal.h"
 #include "diameter/diam_node.h"
 #include "hss_sh_notif.h"
 
@@ -36,6 +37,8 @@ static const cli_option_t hss_options[] = {
     {"sh-subscription-max-s", "sh_subscription_max_s", "N", "longest Sh subscription granted to an SNR (its "
      "Expiry-Time is cut to now+N; none asked: N); default 3600"},
     LISTEN_LIMITS_OPTIONS,
+    {"journal-size", "journal_size", "N", "exchanges kept for GET /admin/v1/exchanges (the oldest go first); "
+     "default 1000"},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
     {"fd-debug", "fd_debug", NULL, "let freeDiameter's own debug log through"},
     {"accept-workers", "accept_workers", "N", "Diameter connections waited on for their CER at once (each for at "
@@ -45,7 +48,8 @@ static const cli_option_t hss_options[] = {
 static const char hss_epilogue[] =
     "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers[?limit=N&cursor=IMSI],\n"
     "POST /admin/v1/subscribers:import[?mode=merge|replace],\n"
-    "POST /admin/v1/reload, GET /admin/v1/sh-subscriptions (Sh subscriptions held), GET /metrics (Prometheus text).\n"
+    "POST /admin/v1/reload, GET /admin/v1/sh-subscriptions (Sh subscriptions held), GET /metrics (Prometheus text),\n"
+    "GET/DELETE /admin/v1/exchanges (request journal), POST/GET/DELETE /admin/v1/faults (fault injection).\n"
     "Sh: UDR (306); SNR (308) subscribes an AS to RepositoryData/IMSPublicIdentity, PNR (309) pushes changes.\n"
     "\n"
     "Prints 'READY mihua-hss diameter=ID@ADDR:PORT admin=URL realm=REALM' once listening. SIGHUP imports the\n"
@@ -71,6 +75,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
          .max = HSS_NOTIF_EXPIRY_MAX_S},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         {.name = "fd_debug", .type = CFG_BOOL, .dst = &c->fd_debug},
+        {.name = "journal_size", .type = CFG_INT, .dst = &c->journal_size, .min = 1, .max = JOURNAL_CAPACITY_MAX},
         LISTEN_LIMITS_FIELDS(&c->limits),
     };
     const cli_spec_t spec = {
@@ -90,6 +95,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
     c->dispatch_threads = 1; /* see lib/diameter/diam_node.c: freeDiameter 1.2.1's shutdown and its waiters */
     c->accept_workers = DIAM_ACCEPT_WORKERS_DEFAULT;
     c->sh_subscription_max_s = HSS_NOTIF_EXPIRY_DEFAULT_S;
+    c->journal_size = JOURNAL_CAPACITY_DEFAULT;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return HSS_CONF_EXIT_OK;

@@ -26,6 +26,7 @@ typedef struct {
     long tc_timer;            /* freeDiameter reconnect timer, seconds */
     long tw_timer;            /* freeDiameter watchdog timer, seconds */
     long dispatch_threads;    /* freeDiameter AppServThreads: threads answering UDRs */
+    long journal_size;        /* request journal entries (lib/core/journal.h) */
     long accept_workers;      /* connections waited on for their CER at once (diam_node.h) */
     char *service_indication; /* RepositoryData key meaning "subscribed to voice encryption" */
     long sh_subscription_max_s; /* longest Sh subscription (SNR Expiry-Time) granted */

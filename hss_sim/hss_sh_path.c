@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "diameter/sh_data.h"
 #include "diameter/sh_msg.h"
+#include "hss_faults.h"
 
 #define HSS_SERVICE_DATA "<VoiceEncryption>true</VoiceEncryption>"
 
@@ -55,6 +56,7 @@ struct hss_sh {
     sub_store_t *store;
     char *service_indication;
     struct disp_hdl *hdl;
+    diam_sim_t *sim; /* journal and faults (lib/sim/diam_sim), or NULL */
     metric_t *results[UDR_RESULT_COUNT];
 };
 
@@ -251,6 +253,7 @@ static int on_udr(struct msg **msg, struct avp *avp, struct session *sess, void 
     sh_udr_t req;
     const char *why = "";
     udr_result_t r;
+    unsigned delay_ms = 0;
 
     (void)avp;
     (void)sess;
@@ -259,6 +262,11 @@ static int on_udr(struct msg **msg, struct avp *avp, struct session *sess, void 
     if (fd_msg_new_answer_from_req(fd_g_config->cnf_dict, msg, 0) != 0) {
         sh_udr_clear(&req);
         return EINVAL;
+    }
+    if (read_rc == 0 && hss_faults_request(h->sim, h->store, &req, msg, &delay_ms)) {
+        sh_udr_clear(&req);
+        *act = DISP_ACT_SEND;
+        return 0;
     }
     if (read_rc != 0) {
         why = "malformed AVP";
@@ -272,8 +280,14 @@ static int on_udr(struct msg **msg, struct avp *avp, struct session *sess, void 
     count(h, r);
     log_udr(&req, r, why);
     sh_udr_clear(&req);
+    diam_sim_answer(h->sim, msg, delay_ms);
     *act = DISP_ACT_SEND;
     return 0;
+}
+
+void hss_sh_set_sim(hss_sh_t *h, diam_sim_t *sim)
+{
+    h->sim = sim;
 }
 
 hss_sh_t *hss_sh_new(const sh_dict_t *dict, sub_store_t *store, const char *service_indication, metrics_t *metrics)

@@ -3,7 +3,8 @@
  *
  * Wiring only: settings, subscriber store, freeDiameter node with the Sh path, the admin API on its own HTTP/2
  * port, and a libevent loop (lib/core/daemon) where SIGHUP reloads and SIGTERM/SIGINT drain and stop.
- * freeDiameter answers UDRs on its own threads; the admin API runs on the loop.
+ * freeDiameter answers UDRs on its own threads; the admin API runs on the loop. The request journal and fault
+ * injection (lib/sim) hook into both.
  */
 #include <event2/event.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "hss_sh_notif.h"
 #include "hss_sh_path.h"
 #include "sbi/sbi_server.h"
+#include "sim/sim_admin.h"
 #include "subscriber/sub_admin.h"
 #include "subscriber/sub_store.h"
 
@@ -56,15 +58,18 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
     sub_admin_t *admin = sub_admin_new(app->admin_srv, app->store, metrics, NULL, NULL);
     hss_notif_t *notif = hss_notif_new(app->base, dict, app->store, conf->service_indication,
                                        conf->sh_subscription_max_s, app->admin_srv, metrics);
+    sim_admin_t *sim = sim_admin_new(app->admin_srv, (size_t)conf->journal_size);
+    diam_sim_t *dsim = sim ? diam_sim_new(dict, sim_admin_journal(sim), sim_admin_faults(sim), (int)conf->port) : NULL;
     daemon_t d = {.base = app->base, .name = "hss", .reload = on_reload, .stop = on_stop, .ud = app};
     char ready[2 * SBI_HOST_MAX + 96];
     int rc = 1;
 
-    if (sh == NULL || admin == NULL || notif == NULL) {
-        log_error("hss", "could not register the Sh handler or the admin API");
+    if (sh == NULL || admin == NULL || notif == NULL || dsim == NULL) {
+        log_error("hss", "could not register the Sh handler, notifications, the admin API or the journal hooks");
     } else if (sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0) {
         log_error("hss", "admin API: cannot listen on %s", conf->admin_listen);
     } else {
+        hss_sh_set_sim(sh, dsim);
         char bound[SBI_HOST_MAX + 8]; /* what freeDiameter bound, from the socket (1.2.1: every address) */
         if (diam_listen_wait((int)conf->port, DIAM_LISTEN_WAIT_MS, bound, sizeof bound) != 0)
             snprintf(bound, sizeof bound, "?:%ld", conf->port);
@@ -74,9 +79,11 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
     }
     hss_sh_free(sh);
     hss_notif_free(notif);
+    diam_sim_free(dsim);
     sbi_server_free(app->admin_srv);
     app->admin_srv = NULL;
     sub_admin_free(admin);
+    sim_admin_free(sim);
     return rc;
 }
 

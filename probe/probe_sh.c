@@ -272,10 +272,33 @@ static double ms_since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+struct msg *probe_sh_send(struct msg *req, int timeout_ms, double *latency_ms)
+{
+    probe_wait_t w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    struct timespec expire, deadline, t0;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    deadline_in(&expire, timeout_ms);
+    if (fd_msg_send_timeout(&req, on_answer, &w, on_expire, &expire) != 0) {
+        fprintf(stderr, "mihua-probe: freeDiameter refused to send the request\n");
+        fd_msg_free(req);
+        return NULL;
+    }
+    /* freeDiameter's own expiry fires at `expire`; the extra second only guards against a lost callback. */
+    deadline_in(&deadline, timeout_ms + 1000);
+    pthread_mutex_lock(&w.lock);
+    while (!w.done)
+        if (pthread_cond_timedwait(&w.cond, &w.lock, &deadline) != 0)
+            break;
+    struct msg *ans = w.answer;
+    pthread_mutex_unlock(&w.lock);
+    *latency_ms = ms_since(&t0);
+    return ans;
+}
+
 /* Sends the UDR and waits for its answer; returns the answer (caller frees) or NULL. */
 static struct msg *exchange(const sh_dict_t *dict, const probe_opts_t *o, double *latency_ms)
 {
-    probe_wait_t w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
     sh_udr_params_t p = {
         .public_identity = o->impu,
         .msisdn = o->msisdn,
@@ -286,29 +309,12 @@ static struct msg *exchange(const sh_dict_t *dict, const probe_opts_t *o, double
         .dest_host = o->dest_host,
     };
     struct msg *req = NULL;
-    struct timespec expire, deadline, t0;
 
     if (sh_udr_build(dict, &p, &req) != 0) {
         fprintf(stderr, "mihua-probe sh: could not build the UDR\n");
         return NULL;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    deadline_in(&expire, o->timeout_ms);
-    if (fd_msg_send_timeout(&req, on_answer, &w, on_expire, &expire) != 0) {
-        fprintf(stderr, "mihua-probe sh: freeDiameter refused to send the UDR\n");
-        fd_msg_free(req);
-        return NULL;
-    }
-    /* freeDiameter's own expiry fires at `expire`; the extra second only guards against a lost callback. */
-    deadline_in(&deadline, o->timeout_ms + 1000);
-    pthread_mutex_lock(&w.lock);
-    while (!w.done)
-        if (pthread_cond_timedwait(&w.cond, &w.lock, &deadline) != 0)
-            break;
-    struct msg *ans = w.answer;
-    pthread_mutex_unlock(&w.lock);
-    *latency_ms = ms_since(&t0);
-    return ans;
+    return probe_sh_send(req, o->timeout_ms, latency_ms);
 }
 
 static const char *vops_name(sh_vops_t v)

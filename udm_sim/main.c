@@ -14,6 +14,8 @@
 #include "core/log.h"
 #include "sbi/sbi_server.h"
 #include "sbi/sbi_tls.h"
+#include "sim/sbi_sim.h"
+#include "sim/sim_admin.h"
 #include "subscriber/sub_admin.h"
 #include "subscriber/sub_store.h"
 #include "udm_conf.h"
@@ -28,6 +30,8 @@ typedef struct {
     udm_nudm_t *nudm;
     udm_notif_t *notif;
     sub_admin_t *admin;
+    sim_admin_t *sim;   /* request journal and fault rules (DESIGN §8) */
+    sbi_sim_t *sbi_sim; /* ... applied to the SBI server */
     metrics_t *metrics; /* the listeners' counters, on the admin API's GET /metrics */
     int draining; /* servers still draining after SIGTERM */
 } udm_app_t;
@@ -79,7 +83,11 @@ static int serve(const udm_conf_t *conf, udm_app_t *app, SSL_CTX *tls)
     app->notif = app->nudm ? udm_notif_new(app->base, app->srv, app->store, app->nudm, conf->subs_max_s,
                                            app->metrics) : NULL;
     app->admin = app->admin_srv ? sub_admin_new(app->admin_srv, app->store, app->metrics, on_admin_change, app) : NULL;
-    if (!app->notif || !app->admin || sbi_server_listen(app->srv, conf->listen_host, conf->listen_port) != 0 ||
+    app->sim = app->admin_srv ? sim_admin_new(app->admin_srv, (size_t)conf->journal_size) : NULL;
+    app->sbi_sim = app->sim && app->srv ? sbi_sim_new(app->srv, sim_admin_journal(app->sim),
+                                                      sim_admin_faults(app->sim), app->store) : NULL;
+    if (!app->notif || !app->admin || !app->sbi_sim ||
+        sbi_server_listen(app->srv, conf->listen_host, conf->listen_port) != 0 ||
         sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0)
         return 1;
     char ready[2 * SBI_HOST_MAX + 64];
@@ -125,6 +133,8 @@ int main(int argc, char **argv)
     udm_notif_free(app.notif);
     udm_nudm_free(app.nudm);
     sub_admin_free(app.admin);
+    sbi_sim_free(app.sbi_sim);
+    sim_admin_free(app.sim);
     metrics_free(app.metrics);
     if (app.base)
         event_base_free(app.base);

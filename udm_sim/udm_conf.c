@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "core/journal.h"
 #include "udm_nudr_notif.h"
 
 #define UDM_DEFAULT_LISTEN "127.0.0.1:7701" /* DESIGN §8 */
@@ -28,6 +29,8 @@ static const cli_option_t udm_options[] = {
     {"subs-max-s", "subs_max_s", "N", "longest Nudr data-change subscription granted (its expiry is cut to "
      "now+N; none asked: N); default 3600"},
     LISTEN_LIMITS_OPTIONS,
+    {"journal-size", "journal_size", "N", "exchanges kept for GET /admin/v1/exchanges (the oldest go first); "
+     "default 1000"},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
 
@@ -35,7 +38,8 @@ static const char udm_epilogue[] =
     "With tls.cert and tls.key the SBI is TLS 1.3 with ALPN h2 (SSLKEYLOGFILE honoured); otherwise h2c.\n"
     "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers[?limit=N&cursor=IMSI],\n"
     "POST /admin/v1/subscribers:import[?mode=merge|replace],\n"
-    "POST /admin/v1/reload, GET /metrics.\n"
+    "POST /admin/v1/reload, GET /metrics,\n"
+    "GET/DELETE /admin/v1/exchanges (request journal), POST/GET/DELETE /admin/v1/faults (fault injection).\n"
     "Nudr data-change subscriptions (TS 29.504/29.505): POST/GET /nudr-dr/v2/subscription-data/subs-to-notify,\n"
     "DELETE .../subs-to-notify/{subsId}; DataChangeNotify POSTed to the callbackReference (h2c) on a change of\n"
     "operator-specific-data or context-data/amf-3gpp-access.\n"
@@ -75,6 +79,7 @@ udm_conf_result_t udm_conf_parse(udm_conf_t *c, int argc, char **argv)
         {.name = "amf_instance_id", .type = CFG_STRING, .dst = &c->amf_instance_id},
         {.name = "subs_max_s", .type = CFG_INT, .dst = &c->subs_max_s, .min = 1, .max = UDM_NOTIF_EXPIRY_MAX_S},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
+        {.name = "journal_size", .type = CFG_INT, .dst = &c->journal_size, .min = 1, .max = JOURNAL_CAPACITY_MAX},
         LISTEN_LIMITS_FIELDS(&c->limits),
     };
     const cli_spec_t spec = {
@@ -89,6 +94,7 @@ udm_conf_result_t udm_conf_parse(udm_conf_t *c, int argc, char **argv)
 
     memset(c, 0, sizeof *c);
     c->subs_max_s = UDM_NOTIF_EXPIRY_DEFAULT_S;
+    c->journal_size = JOURNAL_CAPACITY_DEFAULT;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return UDM_CONF_EXIT_OK;

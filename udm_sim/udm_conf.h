@@ -31,6 +31,7 @@ typedef struct {
     char admin_host[SBI_HOST_MAX]; /* parsed from admin_listen */
     uint16_t admin_port;
     listen_limits_t limits; /* per listener: SBI and admin each */
+    long journal_size;      /* request journal entries (lib/core/journal.h) */
 } udm_conf_t;
 
 typedef enum {

@@ -475,6 +475,21 @@ int sh_uda_set_experimental(const sh_dict_t *d, struct msg *ans, uint32_t exp_co
     return rc;
 }
 
+int sh_uda_set_result(const sh_dict_t *d, struct msg *ans, uint32_t result_code)
+{
+    struct msg_hdr *hdr = NULL;
+    if (!d || !ans || fd_msg_hdr(ans, &hdr) != 0)
+        return EINVAL;
+    if (result_code >= 3000 && result_code < 4000)
+        hdr->msg_flags |= CMD_FLAG_ERROR; /* RFC 6733 §7.1.3: protocol errors carry the E bit */
+    int rc = sh_add_app_and_state(d, ans);
+    if (rc == 0)
+        rc = sh_avp_add_u32(ans, d->result_code, result_code);
+    if (rc == 0)
+        rc = fd_msg_add_origin(ans, 0);
+    return rc;
+}
+
 /* ---------------------------------------------------------------- names */
 
 typedef struct {

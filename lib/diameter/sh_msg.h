@@ -76,6 +76,8 @@ void sh_udr_clear(sh_udr_t *r);
  * every UDA carries. */
 int sh_uda_set_success(const sh_dict_t *d, struct msg *ans, const char *user_data, size_t len);
 int sh_uda_set_experimental(const sh_dict_t *d, struct msg *ans, uint32_t exp_code);
+/* Any Result-Code (a fault injected by a test double); 3xxx codes set the E bit as RFC 6733 §7.1.3 wants. */
+int sh_uda_set_result(const sh_dict_t *d, struct msg *ans, uint32_t result_code);
 
 /* MSISDN AVP value (TS 29.329 §6.3.2): TBCD-string of TS 29.002, filler 0xF for an odd digit count.
  * Encode: digits (an optional leading '+' is skipped; only 0-9, 1..SH_MSISDN_MAX_DIGITS) into out[size];

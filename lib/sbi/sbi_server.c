@@ -47,6 +47,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <event2/event_struct.h>
 #include <event2/listener.h>
@@ -109,7 +110,8 @@ struct sbi_request {
 
     bool headers_too_large, body_too_large;
     bool complete; /* END_STREAM received */
-    bool answered; /* response submitted */
+    bool answered; /* response submitted (or the stream reset by sbi_request_reset) */
+    struct timespec started; /* CLOCK_MONOTONIC at the first header, when an observer is set */
 
     uint8_t *resp_body;
     size_t resp_len, resp_off;
@@ -153,6 +155,7 @@ struct sbi_server {
     const struct timeval *stream_timeout; /* common-timeout form of stream_tv */
     const char *name;
     bool redact_paths; /* sbi_server_config_t.redact_paths */
+    const sbi_observer_t *observer; /* sbi_server_set_observer, or NULL */
     struct evconnlistener *listener;
     uint16_t port;
     sbi_conn_t *conns;
@@ -258,6 +261,8 @@ static sbi_request_t *request_new(sbi_conn_t *conn, int32_t stream_id)
     req->conn = conn;
     req->stream_id = stream_id;
     req->content_length = -1;
+    if (conn->srv->observer)
+        clock_gettime(CLOCK_MONOTONIC, &req->started);
     event_assign(&req->timer, conn->srv->base, -1, 0, request_timeout_cb, req);
     event_add(&req->timer, conn->srv->stream_timeout);
     req->next = conn->requests;
@@ -354,6 +359,8 @@ int sbi_respond_ex(sbi_request_t *req, int status, const sbi_header_t *headers, 
         return -1;
     req->answered = true;
     log_access(req, status);
+    if (conn->srv->observer && conn->srv->observer->on_answer)
+        conn->srv->observer->on_answer(req, status, headers, n_headers, body, len, conn->srv->observer->ud);
     if (!conn->in_recv)
         conn_flush(conn); /* may free conn and req; neither is touched after this */
     return 0;
@@ -629,8 +636,44 @@ static void dispatch(sbi_request_t *req)
                           SBI_MAX_QUERY_PARAMS);
         return;
     }
+    if (srv->observer && srv->observer->before_handler && srv->observer->before_handler(req, srv->observer->ud))
+        return;
     req->match.handler(req, req->match.ud);
 }
+
+void sbi_request_run(sbi_request_t *req)
+{
+    if (!req->answered)
+        req->match.handler(req, req->match.ud);
+}
+
+int sbi_request_reset(sbi_request_t *req)
+{
+    sbi_conn_t *conn = req->conn;
+    if (req->answered || nghttp2_submit_rst_stream(conn->session, NGHTTP2_FLAG_NONE, req->stream_id,
+                                                   NGHTTP2_INTERNAL_ERROR) != 0)
+        return -1;
+    req->answered = true;
+    log_access(req, 0);
+    if (conn->srv->observer && conn->srv->observer->on_answer)
+        conn->srv->observer->on_answer(req, 0, NULL, 0, NULL, 0, conn->srv->observer->ud);
+    if (!conn->in_recv)
+        conn_flush(conn); /* may free conn and req */
+    return 0;
+}
+
+double sbi_request_elapsed_ms(const sbi_request_t *req)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - req->started.tv_sec) * 1e3 + (double)(now.tv_nsec - req->started.tv_nsec) / 1e6;
+}
+
+const char *sbi_request_peer(const sbi_request_t *req) { return req->conn->peer; }
+
+struct event_base *sbi_server_base(const sbi_server_t *srv) { return srv->base; }
+
+void sbi_server_set_observer(sbi_server_t *srv, const sbi_observer_t *observer) { srv->observer = observer; }
 
 static void answer_too_large(sbi_request_t *req)
 {

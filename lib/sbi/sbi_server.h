@@ -132,6 +132,22 @@ typedef struct {
 } sbi_server_stats_t;
 sbi_server_stats_t sbi_server_stats(const sbi_server_t *srv);
 
+/* Hooks for a test double (lib/sim: request journal, fault injection); NULL members are skipped. */
+typedef struct {
+    /* After routing and body checks, before the route's handler. True when the hook took the request: it
+     * answered, reset the stream, or keeps sbi_request_handle() to call sbi_request_run() later. */
+    bool (*before_handler)(sbi_request_t *req, void *ud);
+    /* Every answer submitted on this server, the handlers' and the server's own (404, 405, 413, 415, ...);
+     * status 0 for a stream reset by sbi_request_reset. `body` is the answer's (not yet sent). */
+    void (*on_answer)(sbi_request_t *req, int status, const sbi_header_t *headers, size_t n_headers,
+                      const void *body, size_t len, void *ud);
+    void *ud;
+} sbi_observer_t;
+
+/* Sets (or with NULL removes) the observer; it is borrowed and must outlive the server's requests. */
+void sbi_server_set_observer(sbi_server_t *srv, const sbi_observer_t *observer);
+struct event_base *sbi_server_base(const sbi_server_t *srv);
+
 /* --- inside a handler ------------------------------------------------------------------------------------ */
 
 const char *sbi_request_method(const sbi_request_t *req);
@@ -155,6 +171,14 @@ json_t *sbi_request_json(const sbi_request_t *req);
  * sbi_request_json. Either view of one body has the same members. */
 const sbi_flat_json_t *sbi_request_flat(const sbi_request_t *req);
 sbi_handle_t sbi_request_handle(const sbi_request_t *req);
+/* The client's address as "ADDR:PORT". */
+const char *sbi_request_peer(const sbi_request_t *req);
+/* Milliseconds since the request's first header arrived (meaningful only while an observer is set). */
+double sbi_request_elapsed_ms(const sbi_request_t *req);
+/* Runs the route's handler now for a request an observer took (a delayed answer); nothing if already answered. */
+void sbi_request_run(sbi_request_t *req);
+/* Resets the stream (RST_STREAM INTERNAL_ERROR) instead of answering. 0, or -1 if already answered. */
+int sbi_request_reset(sbi_request_t *req);
 sbi_server_t *sbi_request_server(const sbi_request_t *req);
 
 /* The request a handle names, or NULL when its stream or connection has gone away or it was answered. */

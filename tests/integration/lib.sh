@@ -138,6 +138,9 @@ check() {
     if "$@"; then pass "$desc"; else fail "$desc"; fi
 }
 
+# all CMD...: every CMD (a string, eval'd) succeeds; names the first that does not. For one check of several facts.
+all() { local c; for c in "$@"; do eval "$c" || { echo "  failed: $c" >&2; return 1; }; done; }
+
 # jget JSONFILE PYEXPR: evaluates a Python expression over the parsed JSON `j` and prints it.
 jget() {
     python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
