@@ -15,6 +15,7 @@
 #include "as_checks.h"
 #include "core/listen_guard.h"
 #include "core/log.h"
+#include "kms/http_digest.h"
 #include "overload.h"
 #include "sbi/sbi_url.h"
 
@@ -43,6 +44,14 @@ typedef struct {
     long timer_c_s;            /* RFC 3261 §16.6 step 11 */
     long call_idle_s;          /* a call record without in-dialog traffic this long is closed */
     long max_pending_checks;   /* encryption checks in flight before tagged INVITEs go stripped at once */
+    bool sip_auth;             /* SIP Digest on REGISTER and untrusted INVITEs (default); false: closed lab */
+    char **sip_auth_algorithms; /* "SHA-256", "MD5": offered in this order (RFC 8760 §2.4), the only ones accepted */
+    size_t n_sip_auth_algorithms;
+    char *sip_realm;           /* Digest realm */
+    long sip_nonce_lifetime_s; /* a nonce older than this gets stale=true */
+    long max_aors_per_source;  /* AORs bound from one source IP address */
+    char *subscribers_path;    /* subscriber file (DESIGN §5) imported into the store when it changed */
+    char *store_path;          /* subscriber database; NULL: derived from subscribers_path */
     char *log_level_name;
     log_level_t log_level;
     /* parsed */
@@ -54,6 +63,8 @@ typedef struct {
     uint16_t hss_port;
     char peer_host[AS_DIAM_PEERS_MAX][SBI_HOST_MAX];
     as_checks_conf_t checks_conf; /* strings borrowed from the fields above */
+    digest_alg_t sip_algs[2];     /* sip_auth_algorithms parsed */
+    size_t n_sip_algs;
     listen_limits_t limits; /* SIP TCP and SBI listeners */
     overload_conf_t overload;
 } as_conf_t;

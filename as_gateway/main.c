@@ -2,7 +2,8 @@
  * mihua-as — the IMS application server of DESIGN §2-§4 (patent claims 8-10).
  *
  * Wiring only: settings (as_conf), metrics, the encryption checks (as_checks: Sh to the HSS, SBI to the UDM), the
- * registrar, the call table, the SIP proxy (proxy) and the SBI port (as_sbi), on one libevent loop. freeDiameter
+ * subscriber store and SIP Digest (sip_auth), the registrar, the call table, the SIP proxy (proxy) and the SBI port
+ * (as_sbi), on one libevent loop. freeDiameter
  * answers arrive on its own threads and are handed to this loop, hence evthread_use_pthreads() first. SIGTERM:
  * new INVITEs get 503, the SBI drains, INVITEs in progress get their answers (bounded), exit 0. SIGHUP: logged.
  */
@@ -28,6 +29,7 @@ typedef struct {
     metrics_t *metrics;
     as_checks_t *checks;
     registrar_t *reg;
+    sip_auth_t *auth;
     call_table_t *calls;
     proxy_t *proxy;
     sbi_server_t *srv;
@@ -74,14 +76,20 @@ static int open_all(const as_conf_t *c, as_app_t *app)
     char err[256] = "out of memory";
     sbi_server_config_t sc = {.name = "as-sbi"};
     sbi_server_config_limits(&sc, &c->limits);
+    sip_auth_conf_t ac = {.realm = c->sip_realm, .nonce_lifetime_s = (unsigned)c->sip_nonce_lifetime_s,
+                          .algs = c->sip_algs, .n_algs = c->n_sip_algs, .subscribers_path = c->subscribers_path, .store_path = c->store_path};
+    if (!c->sip_auth)
+        log_warn("as", "sip_auth is off: any sender may register any AOR and is then trusted (closed lab only)");
     if (!(sc.metrics = app->metrics = metrics_new()) || !(app->reg = registrar_new(0)) ||
-        !(app->calls = call_table_new(c->overload.calls_max)))
+        !(app->calls = call_table_new(c->overload.calls_max)) ||
+        (c->sip_auth && !(app->auth = sip_auth_new(&ac, err, sizeof err))))
         return fprintf(stderr, "mihua-as: %s\n", err), 1;
+    registrar_set_source_cap(app->reg, (size_t)c->max_aors_per_source);
     if (c->checks && !(app->checks = as_checks_new(app->base, &c->checks_conf, app->metrics, err, sizeof err)))
         return fprintf(stderr, "mihua-as: encryption checks: %s\n", err), 1;
     if (uses_hss(c, app) && as_checks_wait_hss(app->checks, AS_HSS_WAIT_MS) != 0)
         log_warn("as", "no Diameter peer connected yet: HSS lookups fail (calls go on plain) until one is");
-    proxy_conf_t pc = {.base = app->base, .host = c->sip_host, .port = c->sip_port, .reg = app->reg,
+    proxy_conf_t pc = {.base = app->base, .host = c->sip_host, .port = c->sip_port, .reg = app->reg, .auth = app->auth,
                        .calls = app->calls, .checks = app->checks, .metrics = app->metrics, .limits = &c->limits,
                        .overload = &c->overload, .timer_c_ms = (unsigned)c->timer_c_s * 1000u,
                        .call_idle_ms = (uint64_t)c->call_idle_s * 1000u,
@@ -102,8 +110,9 @@ static int serve(const as_conf_t *c, as_app_t *app)
     if (!uses_hss(c, app) || c->diameter_port == 0 ||
         diam_listen_wait((int)c->diameter_port, DIAM_LISTEN_WAIT_MS, diam, sizeof diam) != 0)
         snprintf(diam, sizeof diam, "%s:%ld", c->sip_host, c->diameter_port);
-    snprintf(ready, sizeof ready, "READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s", c->sip_host,
-             proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, diam);
+    snprintf(ready, sizeof ready, "READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s sip_auth=%s",
+             c->sip_host, proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, diam,
+             app->auth ? "on" : "off");
     daemon_t d = {.base = app->base, .name = "as", .reload = NULL, .stop = on_stop, .ud = app};
     return daemon_run(&d, ready);
 }
@@ -132,6 +141,7 @@ int main(int argc, char **argv)
     as_checks_free(app.checks);
     call_table_free(app.calls);
     registrar_free(app.reg);
+    sip_auth_free(app.auth);
     metrics_free(app.metrics);
     if (app.base)
         event_base_free(app.base);

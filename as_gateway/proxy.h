@@ -21,6 +21,7 @@
 #include "core/metrics.h"
 #include "overload.h"
 #include "registrar.h"
+#include "sip_auth.h"
 
 #define PROXY_MAX_PENDING_CHECKS_DEFAULT 1000 /* 3,300 tagged calls/s if every lookup took the 300 ms budget */
 
@@ -29,6 +30,7 @@ typedef struct {
     const char *host;     /* listen IP literal; also our Via sent-by and Record-Route host */
     int port;             /* 0: a port free for both UDP and TCP */
     registrar_t *reg;     /* borrowed */
+    sip_auth_t *auth;     /* borrowed; NULL: no Digest (closed lab): REGISTERs bind unauthenticated */
     call_table_t *calls;  /* borrowed */
     as_checks_t *checks;  /* borrowed; NULL disables the checks (tagged INVITEs are then forwarded stripped) */
     metrics_t *metrics;   /* borrowed; NULL for none */

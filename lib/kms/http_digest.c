@@ -846,12 +846,12 @@ static int dg_auth_well_formed(const digest_server_t *srv, digest_auth_t *a, con
     return (a->present & need) == need && !a->userhash && a->username[0] && a->nonce[0] && a->cnonce[0] &&
            a->nc > 0 && dg_alg_of(a->present, a->algorithm, srv->algs, &a->alg) == 0 &&
            strcasecmp(a->qop, DG_QOP) == 0 && dg_normalize_response(a->response, a->alg, tmp) == 0 &&
-           strcmp(a->uri, uri) == 0;
+           (!uri || strcmp(a->uri, uri) == 0);
 }
 
 digest_result_t digest_server_verify(digest_server_t *srv, const digest_auth_t *auth_in, const char *method,
                                      const char *uri, const char *password, int64_t now) {
-    if (!srv || !auth_in || !method || !uri || !password)
+    if (!srv || !auth_in || !method || !password)
         return DIGEST_INTERNAL;
     digest_auth_t copy_alg = *auth_in, *auth = &copy_alg; /* the caller's parse stays const; only alg is set */
     if (!dg_auth_well_formed(srv, auth, uri))

@@ -175,7 +175,8 @@ int digest_server_challenge_alg(digest_server_t *srv, int64_t now, int stale, di
                                 size_t cap);
 
 /* Verifies a parsed header against the request (`method`, and `uri` = the request-target exactly as received,
- * query included — HTTP/2 :path — which must equal the digest uri, RFC 7616 §3.4.6) and the user's password. On
+ * query included — HTTP/2 :path — which must equal the digest uri, RFC 7616 §3.4.6; NULL skips that comparison,
+ * for SIP, where a UAC may put another URI for the same resource, RFC 3261 §22.4) and the user's password. On
  * DIGEST_OK the nonce's nc is advanced, so the same (nonce, nc) is refused next time; a failed check never advances
  * it. Checks, in order: required parameters, an algorithm the server accepts (absent = MD5), qop=auth, uri
  * (MALFORMED); realm (BAD_RESPONSE); the response
