@@ -10,6 +10,7 @@
 
 #include <openssl/ssl.h>
 
+#include "kms/http_digest.h"
 #include "kms_client.h"
 #include "sip/sip_timer_event.h"
 #include "sip/sip_transport.h"
@@ -71,6 +72,11 @@ struct ue_agent {
     long reg_expires;
     bool reg_pending;
     struct event *reg_refresh;
+    digest_challenge_t reg_ch;    /* the registrar's challenge we answer (RFC 3261 §22.2), reused with nc+1 */
+    bool reg_has_ch;
+    bool reg_ch_tried;            /* a REGISTER answering a fresh (non-stale) challenge went out: a 401 to it
+                                     means wrong credentials, not "try again" */
+    uint32_t reg_nc;
 };
 
 struct ue_call {
