@@ -53,8 +53,8 @@ wait_udp_bound() {
 
 sipp_register() { # sipp_register USER FEATURE
     (cd "$T_DIR" && exec sipp -sf "$SIPP_DIR/register.xml" -m 1 -i 127.0.0.1 -p "${PORT[$1]}" -timeout 10 \
-        -timeout_error -key user "+1555000000$1" -key domain "$D" -key feature "$2" "127.0.0.1:$AS_SIP_PORT" \
-        >"$T_DIR/reg$1.log" 2>&1)
+        -timeout_error -key user "+1555000000$1" -key domain "$D" -key feature "$2" \
+        -au "+1555000000$1" -ap "$(sip_password "$1")" "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/reg$1.log" 2>&1)
 }
 
 # callee_up NAME USER: a mihua-ue callee for one call, summary in NAME.callee.json
@@ -184,8 +184,8 @@ module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:$BS_CTRL
 snd_path $BS_DUMP
 CFG
-echo "<sip:+15550000007@$D>;outbound=\"sip:127.0.0.1:$AS_SIP_PORT;lr\";regint=600;audio_codecs=PCMU;answermode=auto" \
-    >"$BS/accounts"
+echo "<sip:+15550000007@$D>;auth_pass=$(sip_password 7);outbound=\"sip:127.0.0.1:$AS_SIP_PORT;lr\";regint=600;\
+audio_codecs=PCMU;answermode=auto" >"$BS/accounts"
 baresip -f "$BS" -v >"$BS/out.log" 2>&1 &
 T_PIDS+=("$!")
 check "baresip registered at mihua-as" wait_for "$BS/out.log" '\+15550000007@.* 200 OK'
