@@ -148,7 +148,8 @@ int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc)
                           .in_proto = pf->s->in_proto,
                           .record_route = record_route,
                           .new_ruri = pf->s->target[0] ? pf->s->target : NULL,
-                          .strip_voenc = strip_voenc};
+                          .strip_voenc = strip_voenc,
+                          .auth_realm = p->auth ? sip_auth_realm(p->auth) : NULL};
     int n = proxy_fwd_request(req, p->lumps, &o, p->out, PROXY_OUT_MAX);
     if (n < 0)
         return -1;

@@ -18,7 +18,9 @@ SIPP_DIR=$MIHUA_SRC/tests/integration/sipp
 D=$MIHUA_TEST_DOMAIN
 # 1, 2: mihua-ue agents; 5, 6: sipp phones (subscribed, so the AS keeps a tag a phone claims); 7: baresip
 write_subs "1 true NR true" "2 true EUTRAN true" "5 true EUTRAN true" "6 true EUTRAN true" "7 false EUTRAN true"
-net_up --sip-auth-algorithms MD5,SHA-256 # baresip 1.0 (libre 1.1) and sipp 3.6 answer only the first challenge, MD5 only
+# MD5 only: baresip 1.0 (libre 1.1) gives up on a 401 that offers any other algorithm (ENOSYS), even after an MD5
+# challenge, and sipp 3.6 answers the first challenge only, with MD5
+net_up --sip-auth-algorithms MD5
 declare -A PORT
 for u in 5 6; do PORT[$u]=$(free_port); done
 # baresip binds SIP over UDP and TCP on its port and SIP/TLS on the next one (libre): both must be free.
