@@ -38,29 +38,47 @@ void ue_agent_reply(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req, int status,
 
 static void on_reg_refresh(evutil_socket_t fd, short what, void *arg);
 
-#define UE_AUTH_HDR_MAX 1024 /* an Authorization line: username, realm, uri, nonce, cnonce, response, opaque */
+int ue_agent_pick_challenge(sip_msg_t *resp, const char *hdr, digest_challenge_t *ch)
+{
+    if (sip_parse_headers(resp, SIP_HF_ALL) != SIP_OK)
+        return -1;
+    for (int i = 0; i < resp->nhdrs; i++) {
+        const sip_hdr_t *h = &resp->hdrs[i];
+        if (sip_str_ieq(h->name, hdr) &&
+            digest_parse_challenge_alg(h->body.s, (size_t)h->body.len, DIGEST_ALGS_SHA256 | DIGEST_ALGS_MD5, ch) == 0)
+            return 0;
+    }
+    return -1;
+}
 
-/* The Authorization line answering the registrar's challenge for this request, "" without one. 0 or -1. */
-static int reg_credentials(ue_agent_t *a, const char *ruri, char *out, size_t cap)
+int ue_agent_auth_line(ue_agent_t *a, const digest_challenge_t *ch, const char *auth_hdr, const char *method,
+                       const char *uri, uint32_t nc, char *out, size_t cap)
 {
     char cnonce[DIGEST_CNONCE_LEN + 1];
-    out[0] = '\0';
-    if (!a->reg_has_ch || !a->c->sip_password)
-        return 0;
-    size_t head = (size_t)snprintf(out, cap, "Authorization: ");
-    if (digest_cnonce_new(cnonce) != 0 ||
-        digest_build_authorization(&a->reg_ch, a->c->impu, a->c->sip_password, "REGISTER", ruri, cnonce,
-                                   ++a->reg_nc, out + head, cap - head - 2) < 0)
+    int head = snprintf(out, cap, "%s: ", auth_hdr);
+    if (!a->c->sip_password || head < 0 || (size_t)head + 3 > cap || digest_cnonce_new(cnonce) != 0 ||
+        digest_build_authorization(ch, a->c->impu, a->c->sip_password, method, uri, cnonce, nc, out + head,
+                                   cap - (size_t)head - 2) < 0)
         return -1;
     strcat(out, "\r\n");
     return 0;
+}
+
+int ue_agent_credentials(ue_agent_t *a, sip_msg_t *resp, const char *chal_hdr, const char *auth_hdr,
+                         const char *method, const char *uri, char *out, size_t cap)
+{
+    digest_challenge_t ch;
+    return ue_agent_pick_challenge(resp, chal_hdr, &ch) == 0 &&
+                   ue_agent_auth_line(a, &ch, auth_hdr, method, uri, 1, out, cap) == 0
+               ? 0
+               : -1;
 }
 
 static int reg_send(ue_agent_t *a, long expires)
 {
     ue_dialog_t d;
     char from[UE_HDR_MAX + 40], to[UE_HDR_MAX + 4], ruri[UE_HDR_MAX], contact[UE_HDR_MAX + 32];
-    char auth[UE_AUTH_HDR_MAX], extra[UE_AUTH_HDR_MAX + 64];
+    char auth[UE_AUTH_LINE_MAX] = "", extra[UE_AUTH_LINE_MAX + 64];
     char branch[SIP_TXN_MAX_BRANCH];
     sip_txn_id_t id;
     sip_uri_t u;
@@ -73,7 +91,8 @@ static int reg_send(ue_agent_t *a, long expires)
     snprintf(from, sizeof from, "<%s>;tag=%s", a->c->impu, a->reg_tag);
     snprintf(to, sizeof to, "<%s>", a->c->impu);
     snprintf(contact, sizeof contact, "%s%s", a->contact, a->c->capable ? ";" SIP_VOENC_FEATURE : "");
-    if (reg_credentials(a, ruri, auth, sizeof auth) != 0)
+    if (a->reg_has_ch &&
+        ue_agent_auth_line(a, &a->reg_ch, "Authorization", "REGISTER", ruri, ++a->reg_nc, auth, sizeof auth) != 0)
         return -1;
     snprintf(extra, sizeof extra, "Expires: %ld\r\n%s", expires, auth);
     ue_dialog_uac_init(&d, a->reg_call_id, from, to);
@@ -122,16 +141,8 @@ static long granted_expiry(ue_agent_t *a, sip_msg_t *resp)
 static int reg_challenged(ue_agent_t *a, sip_msg_t *resp)
 {
     digest_challenge_t ch;
-    bool found = false;
-    if (!a->c->sip_password || sip_parse_headers(resp, SIP_HF_ALL) != SIP_OK)
-        return -1;
-    for (int i = 0; i < resp->nhdrs && !found; i++) {
-        const sip_hdr_t *h = &resp->hdrs[i];
-        found = sip_str_ieq(h->name, "WWW-Authenticate") &&
-                digest_parse_challenge_alg(h->body.s, (size_t)h->body.len, DIGEST_ALGS_SHA256 | DIGEST_ALGS_MD5,
-                                           &ch) == 0;
-    }
-    if (!found || (a->reg_ch_tried && !ch.stale))
+    if (!a->c->sip_password || ue_agent_pick_challenge(resp, "WWW-Authenticate", &ch) != 0 ||
+        (a->reg_ch_tried && !ch.stale))
         return -1;
     a->reg_ch = ch;
     a->reg_has_ch = true;
