@@ -34,41 +34,41 @@ static const char *const challenge_hdr[] = {"WWW-Authenticate", "Proxy-Authentic
 static const int challenge_status[] = {401, 407};
 static const char *const challenge_reason[] = {"Unauthorized", "Proxy Authentication Required"};
 
-sip_auth_t *sip_auth_new(const sip_auth_conf_t *conf, char *err, size_t errlen)
+/* The offer order into a (SHA-256 then MD5 when conf gives none); the set as DIGEST_ALGS_* bits, 0 when bad. */
+static unsigned auth_algs(sip_auth_t *a, const sip_auth_conf_t *conf)
 {
-    sip_auth_t *a = calloc(1, sizeof *a);
-    const char *realm = conf->realm ? conf->realm : SIP_AUTH_REALM_DEFAULT;
-    if (!a) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
     static const digest_alg_t both[] = {DIGEST_SHA256, DIGEST_MD5};
     const digest_alg_t *algs = conf->algs ? conf->algs : both;
-    a->n_algs = conf->algs ? conf->n_algs : 2;
+    size_t n = conf->algs ? conf->n_algs : 2;
     unsigned mask = 0;
-    for (size_t i = 0; i < a->n_algs && i < 2; i++)
+    if (n < 1 || n > 2)
+        return 0;
+    for (size_t i = 0; i < n; i++)
         mask |= 1u << (a->algs[i] = algs[i]);
-    digest_server_cfg_t dc = {.realm = realm, .nonce_lifetime_s = conf->nonce_lifetime_s,
-                              .max_nonces = SIP_AUTH_MAX_NONCES, .algorithms = mask};
-    if (a->n_algs < 1 || a->n_algs > 2) {
-        snprintf(err, errlen, "one or two Digest algorithms");
-        free(a);
-        return NULL;
-    }
+    a->n_algs = n;
+    return mask;
+}
+
+sip_auth_t *sip_auth_new(const sip_auth_conf_t *conf, char *err, size_t errlen)
+{
     sub_error_t serr;
-    if (!(a->store = conf->store) &&
-        !(a->store = a->own_store = sub_store_new(conf->store_path, conf->subscribers_path, &serr))) {
+    sip_auth_t *a = calloc(1, sizeof *a);
+    const char *realm = conf->realm ? conf->realm : SIP_AUTH_REALM_DEFAULT;
+    if (!a)
+        return snprintf(err, errlen, "out of memory"), NULL;
+    digest_server_cfg_t dc = {.realm = realm, .nonce_lifetime_s = conf->nonce_lifetime_s,
+                              .max_nonces = SIP_AUTH_MAX_NONCES, .algorithms = auth_algs(a, conf)};
+    if (!dc.algorithms)
+        snprintf(err, errlen, "one or two Digest algorithms");
+    else if (!(a->store = conf->store) &&
+             !(a->store = a->own_store = sub_store_new(conf->store_path, conf->subscribers_path, &serr)))
         snprintf(err, errlen, "subscribers: %s", serr.msg);
-        sip_auth_free(a);
-        return NULL;
-    }
-    if (!(a->srv = digest_server_new(&dc))) {
+    else if (!(a->srv = digest_server_new(&dc)))
         snprintf(err, errlen, "bad Digest realm '%s'", realm);
-        sip_auth_free(a);
-        return NULL;
-    }
-    snprintf(a->realm, sizeof a->realm, "%s", realm);
-    return a;
+    else
+        return snprintf(a->realm, sizeof a->realm, "%s", realm), a;
+    sip_auth_free(a);
+    return NULL;
 }
 
 void sip_auth_free(sip_auth_t *a)
