@@ -60,6 +60,14 @@ check "merge patch: the subscriber file is the operator's, untouched" cmp -s "$S
 http badrat PATCH /admin/v1/subscribers/001010000000001 '{"access":{"rat":"LTE"}}' application/merge-patch+json
 check "bad enum: 400 naming /access/rat" is badrat "(j['status'], j['invalidParams'][0]['param'])" "(400, '/access/rat')"
 check "bad enum: data unchanged" [ "$(rat_of r2 tel:+15550000001)" = 1000 ]
+K1=$(jget "$SUBS" "j['subscribers'][0]['kms_key']")
+http dupkey PATCH /admin/v1/subscribers/001010000000002 "{\"kms_key\":\"$K1\"}" application/merge-patch+json
+check "kms_key of another subscriber: 400 naming /kms_key and both IMSIs" \
+    is dupkey "(j['status'], j['invalidParams'][0]['param'], '001010000000001' in j['detail'] and '001010000000002' in j['detail'])" \
+    "(400, '/kms_key', True)"
+check "kms_key of another subscriber: the old key stays" \
+    [ "$(sqlite3 "$DB" "SELECT hex(kms_key) FROM subscriber WHERE imsi='001010000000002'")" = \
+      "$(jget "$SUBS" "j['subscribers'][1]['kms_key'].upper()")" ]
 
 NEW='{"msisdn":"15550000007","impu":["sip:+15550000007@ims.mnc001.mcc001.3gppnetwork.org","tel:+15550000007"],
  "voice_encryption":true,"access":{"rat":"EUTRAN","ims_vops":true}}'
