@@ -11,6 +11,9 @@ Every command prints one line for the shell to compare; the socket always waits 
            [--forge-nonce]                     -> "<status>" of the last final response (after one 401 round)
   invite PORT FROM_USER TO_USER [--password P] -> "<status>" (407 challenge answered when a password is given)
   flood PORT N                                 -> "<status>:<count> ..." of N REGISTERs for unknown AORs
+  fake-proxy PORTFILE USER PASSWORD            a registrar/proxy for one mihua-ue caller: REGISTER 200, the first
+                                               INVITE 407, the second checked with hashlib, then 480; prints
+                                               "credentials <ok|bad> <algorithm>" and exits at the unregister
 """
 import argparse
 import hashlib
@@ -162,6 +165,50 @@ def cmd_flood(a):
     print(" ".join(f"{k}:{v}" for k, v in sorted(seen.items(), key=str)))
 
 
+def reply(sock, addr, req, code, reason, extra=""):
+    """A response echoing Via, From, To (tagged), Call-ID and CSeq (RFC 3261 §8.2.6)."""
+    keep = [l for l in req.split("\r\n")[1:] if l.split(":")[0].lower() in ("via", "from", "to", "call-id", "cseq")]
+    keep = [l + ";tag=fp" if l.lower().startswith("to:") and ";tag=" not in l else l for l in keep]
+    sock.sendto((f"SIP/2.0 {code} {reason}\r\n" + "\r\n".join(keep) + f"\r\n{extra}Content-Length: 0\r\n\r\n")
+                .encode(), addr)
+
+
+def cmd_fake_proxy(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(a.timeout)
+    open(a.portfile, "w").write(str(s.getsockname()[1]))
+    nonce = "%032x" % random.getrandbits(128)
+    challenged = False
+    while True:
+        data, addr = s.recvfrom(65535)
+        req = data.decode(errors="replace")
+        method = req.split(" ", 1)[0]
+        if method == "REGISTER":
+            expires = re.search(r"(?im)^Expires:\s*(\d+)", req)
+            reply(s, addr, req, 200, "OK")
+            if expires and expires.group(1) == "0":
+                return
+        elif method == "INVITE" and not challenged:
+            challenged = True
+            reply(s, addr, req, 407, "Proxy Authentication Required",
+                  f'Proxy-Authenticate: Digest realm="fake.test", qop="auth", algorithm=SHA-256, nonce="{nonce}"\r\n')
+        elif method == "INVITE":
+            line = next((l for l in req.split("\r\n") if l.lower().startswith("proxy-authorization:")), "")
+            p = challenges("Proxy-Authenticate: " + line.split(":", 1)[1].strip() if line else "",
+                           "Proxy-Authenticate")
+            ok = False
+            if p:
+                c = p[0]
+                h = lambda x: hashlib.sha256(x.encode()).hexdigest()
+                ha1 = h(f"{a.user}:fake.test:{a.password}")
+                ha2 = h(f"INVITE:{c['uri']}")
+                want = h(f"{ha1}:{nonce}:{c['nc']}:{c['cnonce']}:auth:{ha2}")
+                ok = c.get("response") == want and c.get("nonce") == nonce and c.get("username") == a.user
+            print(f"credentials {'ok' if ok else 'bad'} {p[0].get('algorithm') if p else 'none'}", flush=True)
+            reply(s, addr, req, 480, "Temporarily Unavailable")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--timeout", type=float, default=10)
@@ -187,8 +234,12 @@ def main():
     f = sub.add_parser("flood")
     f.add_argument("port", type=int)
     f.add_argument("n", type=int)
+    x = sub.add_parser("fake-proxy")
+    x.add_argument("portfile")
+    x.add_argument("user")
+    x.add_argument("password")
     a = p.parse_args()
-    {"register": cmd_register, "invite": cmd_invite, "flood": cmd_flood}[a.cmd](a)
+    {"register": cmd_register, "invite": cmd_invite, "flood": cmd_flood, "fake-proxy": cmd_fake_proxy}[a.cmd](a)
 
 
 if __name__ == "__main__":

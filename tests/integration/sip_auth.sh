@@ -10,7 +10,8 @@
 #   Proxy-Authorization of the right user -> accepted (then 404: the callee is not registered); a subscriber
 #   without sip_password -> 403; 2,000 REGISTERs for unknown AORs -> 403 each, AOR count unchanged, AS RSS
 #   bounded. Then AORs per source address capped (403 + metric), binding changes logged with their source and
-#   no secret in any log, and an AS with sip_auth off says so (WARN and READY).
+#   no secret in any log, mihua-ue answering a 407 to its INVITE (checked by a hashlib Digest), and an AS with
+#   sip_auth off says so (WARN and READY).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/ue_lib.sh"
 
@@ -133,6 +134,20 @@ check "no password, Digest response or Authorization value in any log" \
     bash -c "! grep -rlE 'sip-secret-|response=|Authorization:' '$T_DIR'/*.log '$T_DIR'/*.out"
 check "refusals logged with the source address" \
     grep -qE "REGISTER tel:\+15550000002 from 127\.0\.0\.1:[0-9]+ refused: 401 \(bad_response\)" "$T_DIR/as.log"
+
+# --- mihua-ue answers a 407 to its INVITE (its own flow unknown to the proxy, e.g. after the AS lost it) ----------
+python3 "$ATTACK" --timeout 30 fake-proxy "$T_DIR/fake.port" "sip:+15550000001@$MIHUA_TEST_DOMAIN" \
+    "$(sip_password 1)" >"$T_DIR/fake.out" 2>"$T_DIR/fake.err" &
+FAKE_PID=$!
+T_PIDS+=("$FAKE_PID")
+wait_for "$T_DIR/fake.port" '^[0-9]+$'
+"$UE_BIN" -c "$T_DIR/ue1.json" --registrar "127.0.0.1:$(cat "$T_DIR/fake.port")" call tel:$V --duration 0.2 \
+    >"$T_DIR/ue407.out" 2>"$T_DIR/ue407.log" || true
+wait "$FAKE_PID" || true
+check "mihua-ue sent its INVITE again with Proxy-Authorization that a hashlib Digest accepts" \
+    [ "$(cat "$T_DIR/fake.out")" = "credentials ok SHA-256" ]
+check "mihua-ue logged the 407 and the retry" grep -q '407 from the AS, INVITE sent again with credentials' \
+    "$T_DIR/ue407.log"
 
 # --- a closed lab: authentication off ------------------------------------------------------------------------------
 stop_daemon "$as_PID" || fail "AS: SIGTERM exit 0"
