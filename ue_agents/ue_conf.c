@@ -40,7 +40,7 @@ static const cli_option_t ue_options[] = {
     {"kms-ca", "kms.ca", "FILE", "CA that signed the KMS certificate; default " UE_DEFAULT_KMS_CA},
     {"kms-key", "kms_key", "HEX", "our 64-hex KMS secret (DESIGN §5 kms_key)"},
     {"sip-password", "sip_password", "SECRET", "our SIP Digest secret (DESIGN §5 sip_password): answers the "
-                                               "registrar's 401; without it a challenged REGISTER fails"},
+                                               "registrar's 401 and a 407 to our INVITE; without it both fail"},
     {"update-wait-ms", "update_wait_ms", "MS", "callee: wait this long for the key offer after the PRACK; default 2000"},
     {"setup-timeout-ms", "setup_timeout_ms", "MS", "caller: CANCEL when no final answer by then; default 32000"},
     {"duration", "duration", "SECONDS", "call: seconds of audio before hanging up (decimal); default 3"},
