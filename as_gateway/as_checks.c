@@ -33,6 +33,7 @@
 #include "as_sh_path.h"
 #include "as_udm_path.h"
 #include "core/log.h"
+#include "sbi/sbi_url.h"
 
 #define CHECKS_LOG "as.checks"
 #define US_PER_MS 1000u
@@ -598,9 +599,11 @@ void as_checks_registered(as_checks_t *c, const char *aor)
         as_push_registered(c->push, aor);
 }
 
-int as_checks_attach_sbi(as_checks_t *c, sbi_server_t *srv, const char *callback_base)
+int as_checks_attach_sbi(as_checks_t *c, sbi_server_t *srv, const char *host, unsigned port)
 {
-    return c != NULL && c->push != NULL ? as_push_attach(c->push, srv, callback_base) : 0;
+    char base[SBI_HOST_MAX + 24]; /* "http://[" host "]:" port */
+    snprintf(base, sizeof base, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host, port);
+    return c != NULL && c->push != NULL ? as_push_attach(c->push, srv, base) : 0;
 }
 
 as_checks_t *as_checks_new(struct event_base *base, const as_checks_conf_t *conf, metrics_t *metrics, char *err,

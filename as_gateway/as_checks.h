@@ -172,9 +172,9 @@ uint64_t as_checks_start(as_checks_t *c, const char *caller, const char *callee,
 
 /* A user registered (its AOR): with the facts cache on, the AS subscribes to its facts. */
 void as_checks_registered(as_checks_t *c, const char *aor);
-/* With the facts cache on, receive Nudr notifications on `srv`, telling the UDM `callback_base`
- * ("http://ADDR:PORT" of that server). Returns 0 or -1. */
-int as_checks_attach_sbi(as_checks_t *c, sbi_server_t *srv, const char *callback_base);
+/* With the facts cache on, receive Nudr notifications on `srv`, telling the UDM to call back
+ * http://host:port (that server's address). Returns 0 or -1. */
+int as_checks_attach_sbi(as_checks_t *c, sbi_server_t *srv, const char *host, unsigned port);
 
 /* Cancels a pending check (CANCEL, transaction gone): its callback will not run. Unknown handles are ignored. */
 void as_checks_cancel(as_checks_t *c, uint64_t handle);

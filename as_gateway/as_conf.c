@@ -11,6 +11,8 @@
 
 #include "call_table.h"
 #include "proxy.h"
+#include "registrar.h"
+#include "sip_auth.h"
 #include "core/cli.h"
 #include "sip/sip_txn.h"
 
@@ -38,11 +40,17 @@ _Static_assert(SIP_TXN_MAX_DEFAULT == 262144 && CALL_TABLE_MAX_DEFAULT == 200000
 #define AS_TIMER_C_S_MAX 3600
 #define AS_CALL_IDLE_S_MAX (7 * 86400)
 #define AS_MAX_PENDING_CHECKS_MAX 1000000
+#define AS_DEFAULT_SUBSCRIBERS "conf/subscribers.json" /* where the other daemons read them too */
+#define AS_NONCE_LIFETIME_S_MAX 86400
+#define AS_MAX_AORS_PER_SOURCE_MAX 10000000
+_Static_assert(DIGEST_DEFAULT_NONCE_LIFETIME_S == 300 && REG_MAX_AORS_PER_SOURCE_DEFAULT == 1000,
+               "--help states these defaults");
 #define AS_STR(x) AS_STR_(x)
 #define AS_STR_(x) #x
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 static const char *const policies[] = {"hss", "udm", "any", "all", NULL};
+static const char *const digest_algs[] = {"SHA-256", "MD5", NULL}; /* index = digest_alg_t */
 
 static const cli_option_t as_options[] = {
     {"sip-listen", "sip_listen", "ADDR:PORT", "SIP, UDP and TCP; port 0 picks one free for both; default "
@@ -92,6 +100,20 @@ static const cli_option_t as_options[] = {
                                             "decide calls from the facts kept fresh by notifications; default yes"},
     {"facts-max-age-ms", "facts_max_age_ms", "MS", "cached facts older than this are not used (renewed every half "
                                                    "of it); default 300000"},
+    {"sip-auth", "sip_auth", "yes|no", "SIP Digest (401 on REGISTER, 407 on an INVITE from an unregistered flow) "
+                                       "against each subscriber's sip_password; no: a closed lab only; default yes"},
+    {"sip-auth-algorithms", "sip_auth_algorithms", "LIST", "Digest algorithms offered, in this order (one "
+                                                           "challenge each), and accepted: SHA-256, MD5; default "
+                                                           "SHA-256,MD5 (RFC 8760 §2.4)"},
+    {"sip-realm", "sip_realm", "REALM", "Digest realm; default " SIP_AUTH_REALM_DEFAULT},
+    {"sip-nonce-lifetime-s", "sip_nonce_lifetime_s", "S", "a Digest nonce older than this is answered stale=true; "
+                                                         "default 300"},
+    {"max-aors-per-source", "max_aors_per_source", "N", "AORs bound from one source IP address; one more is "
+                                                        "refused 403; default 1000"},
+    {"subscribers", "subscribers", "FILE", "subscriber file (DESIGN §5, sip_password), imported into the store "
+                                           "when it changed; default " AS_DEFAULT_SUBSCRIBERS},
+    {"store", "store", "PATH", "subscriber database (SQLite), shared with the other daemons; default: the "
+                               "subscriber file's path with .json replaced by .db"},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
 
@@ -129,8 +151,16 @@ static const char as_epilogue[] =
     "be subscribed to (TS 29.328 table 7.6.1): attachment from the HSS is always queried. A Sh peer down or a UDM\n"
     "that lost our subscriptions sends calls back to queries until the AS has subscribed again.\n"
     "\n"
-    "Prints 'READY mihua-as sip=ADDR:PORT sbi=URL diameter=ID@ADDR:PORT [sip_dialog=ADDR:PORT]' once listening\n"
-    "(diameter port 0: client only; sip_dialog only with sip_dialog_port).\n"
+    "SIP Digest (RFC 3261 §22, RFC 8760, qop=auth): a REGISTER needs credentials for its To AOR (username: any\n"
+    "identity of that subscriber; password: its sip_password) or gets 401 with one WWW-Authenticate per\n"
+    "algorithm of sip_auth_algorithms, in that order; an AOR that names no subscriber, or one without\n"
+    "sip_password, gets 403 and is never bound. An INVITE is taken from a caller only from the address its\n"
+    "From AOR registered from, or with Proxy-Authorization for that AOR; otherwise 407 with\n"
+    "Proxy-Authenticate. Counted in mihua_as_sip_auth_total{verdict}. With sip_auth no the registrar binds\n"
+    "anyone (a warning at start, sip_auth=off in the READY line).\n"
+    "\n"
+    "Prints 'READY mihua-as sip=ADDR:PORT [sip_dialog=ADDR:PORT] sbi=URL diameter=ID@ADDR:PORT sip_auth=on|off'\n"
+    "once listening (diameter port 0: client only; sip_dialog only with sip_dialog_port).\n"
     "SIGTERM: new INVITEs get 503, INVITEs in progress get their answers, exit 0. SIGHUP: nothing to reload\n"
     "(logged). Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.\n";
 
@@ -222,6 +252,25 @@ static as_conf_result_t check_diameter(as_conf_t *c)
     return AS_CONF_OK;
 }
 
+/* The Digest algorithms in offer order, each once (the loader checked the names). Default: SHA-256, then MD5. */
+static as_conf_result_t check_sip_algorithms(as_conf_t *c)
+{
+    c->n_sip_algs = 0;
+    if (!c->sip_auth_algorithms) {
+        c->sip_algs[c->n_sip_algs++] = DIGEST_SHA256;
+        c->sip_algs[c->n_sip_algs++] = DIGEST_MD5;
+        return AS_CONF_OK;
+    }
+    for (size_t i = 0; i < c->n_sip_auth_algorithms; i++) {
+        digest_alg_t a = strcasecmp(c->sip_auth_algorithms[i], "MD5") == 0 ? DIGEST_MD5 : DIGEST_SHA256;
+        for (size_t j = 0; j < c->n_sip_algs; j++)
+            if (c->sip_algs[j] == a)
+                return bad_conf("sip_auth_algorithms: '%s' is listed twice", c->sip_auth_algorithms[i]);
+        c->sip_algs[c->n_sip_algs++] = a;
+    }
+    return c->n_sip_algs ? AS_CONF_OK : bad_conf("sip_auth_algorithms: list SHA-256, MD5 or both");
+}
+
 static as_conf_result_t check(as_conf_t *c)
 {
     log_level_parse(c->log_level_name, &c->log_level); /* checked against log_levels already */
@@ -231,6 +280,11 @@ static as_conf_result_t check(as_conf_t *c)
         return bad_hostport("sbi_listen", c->sbi_listen);
     if (check_diameter(c) != AS_CONF_OK)
         return AS_CONF_BAD;
+    if (check_sip_algorithms(c) != AS_CONF_OK)
+        return AS_CONF_BAD;
+    if (strlen(c->sip_realm) > DIGEST_MAX_REALM_LEN || !fqdn_ok(c->sip_realm))
+        return bad_conf("sip_realm: must be a domain name of at most %d characters, not '%s'", DIGEST_MAX_REALM_LEN,
+                        c->sip_realm);
     as_checks_conf_t *k = &c->checks_conf;
     as_policy_parse(c->subscription_source, &k->subscription_source); /* checked against policies already */
     as_policy_parse(c->attachment_source, &k->attachment_source);
@@ -294,6 +348,16 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
          .max = AS_MAX_PENDING_CHECKS_MAX},
         {.name = "facts_cache", .type = CFG_BOOL, .dst = &c->facts_cache},
         {.name = "facts_max_age_ms", .type = CFG_INT, .dst = &c->facts_max_age_ms, .min = 1000, .max = 86400000},
+        {.name = "sip_auth", .type = CFG_BOOL, .dst = &c->sip_auth},
+        {.name = "sip_auth_algorithms", .type = CFG_STRING_LIST, .dst = &c->sip_auth_algorithms,
+         .choices = digest_algs, .aux = &c->n_sip_auth_algorithms},
+        {.name = "sip_realm", .type = CFG_STRING, .dst = &c->sip_realm},
+        {.name = "sip_nonce_lifetime_s", .type = CFG_INT, .dst = &c->sip_nonce_lifetime_s, .min = 1,
+         .max = AS_NONCE_LIFETIME_S_MAX},
+        {.name = "max_aors_per_source", .type = CFG_INT, .dst = &c->max_aors_per_source, .min = 1,
+         .max = AS_MAX_AORS_PER_SOURCE_MAX},
+        {.name = "subscribers", .type = CFG_STRING, .dst = &c->subscribers_path},
+        {.name = "store", .type = CFG_STRING, .dst = &c->store_path},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         LISTEN_LIMITS_FIELDS(&c->limits),
     };
@@ -324,6 +388,9 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
     c->sip_dialog_port = -1;
     c->call_idle_s = (long)(CALL_IDLE_MS_DEFAULT / 1000);
     c->max_pending_checks = PROXY_MAX_PENDING_CHECKS_DEFAULT;
+    c->sip_auth = true;
+    c->sip_nonce_lifetime_s = DIGEST_DEFAULT_NONCE_LIFETIME_S;
+    c->max_aors_per_source = REG_MAX_AORS_PER_SOURCE_DEFAULT;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {
     case CLI_EXIT_OK:
         return AS_CONF_EXIT_OK;
@@ -340,6 +407,8 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
     cli_default(&c->subscription_source, AS_DEFAULT_SUBSCRIPTION_SOURCE);
     cli_default(&c->attachment_source, AS_DEFAULT_ATTACHMENT_SOURCE);
     cli_default(&c->log_level_name, "info");
+    cli_default(&c->sip_realm, SIP_AUTH_REALM_DEFAULT);
+    cli_default(&c->subscribers_path, AS_DEFAULT_SUBSCRIBERS);
     listen_limits_default(&c->limits);
     return check(c);
 }
@@ -361,5 +430,27 @@ void as_conf_free(as_conf_t *c)
     free(c->subscription_source);
     free(c->attachment_source);
     free(c->log_level_name);
+    free(c->sip_realm);
+    for (size_t i = 0; c->sip_auth_algorithms && c->sip_auth_algorithms[i]; i++)
+        free(c->sip_auth_algorithms[i]);
+    free(c->sip_auth_algorithms);
+    free(c->subscribers_path);
+    free(c->store_path);
     memset(c, 0, sizeof *c);
+}
+
+void as_conf_sip_auth(const as_conf_t *c, sip_auth_conf_t *out)
+{
+    *out = (sip_auth_conf_t){.realm = c->sip_realm, .nonce_lifetime_s = (unsigned)c->sip_nonce_lifetime_s,
+                             .algs = c->sip_algs, .n_algs = c->n_sip_algs, .subscribers_path = c->subscribers_path,
+                             .store_path = c->store_path};
+}
+
+void as_conf_proxy(const as_conf_t *c, proxy_conf_t *out)
+{
+    *out = (proxy_conf_t){.host = c->sip_host, .port = c->sip_port, .limits = &c->limits, .overload = &c->overload,
+                          .timer_c_ms = (unsigned)c->timer_c_s * 1000u,
+                          .call_idle_ms = (uint64_t)c->call_idle_s * 1000u,
+                          .max_pending_checks = (size_t)c->max_pending_checks,
+                          .dialog_socket = c->sip_dialog_port >= 0, .dialog_port = (int)c->sip_dialog_port};
 }

@@ -15,7 +15,9 @@
 #include "as_checks.h"
 #include "core/listen_guard.h"
 #include "core/log.h"
+#include "kms/http_digest.h"
 #include "overload.h"
+#include "proxy.h"
 #include "sbi/sbi_url.h"
 
 typedef struct {
@@ -46,6 +48,14 @@ typedef struct {
     long max_pending_checks;   /* encryption checks in flight before tagged INVITEs go stripped at once */
     bool facts_cache;          /* subscribe for registered users and decide from fresh facts (as_push) */
     long facts_max_age_ms;
+    bool sip_auth;             /* SIP Digest on REGISTER and untrusted INVITEs (default); false: closed lab */
+    char **sip_auth_algorithms; /* "SHA-256", "MD5": offered in this order (RFC 8760 §2.4), the only ones accepted */
+    size_t n_sip_auth_algorithms;
+    char *sip_realm;           /* Digest realm */
+    long sip_nonce_lifetime_s; /* a nonce older than this gets stale=true */
+    long max_aors_per_source;  /* AORs bound from one source IP address */
+    char *subscribers_path;    /* subscriber file (DESIGN §5) imported into the store when it changed */
+    char *store_path;          /* subscriber database; NULL: derived from subscribers_path */
     char *log_level_name;
     log_level_t log_level;
     /* parsed */
@@ -57,6 +67,8 @@ typedef struct {
     uint16_t hss_port;
     char peer_host[AS_DIAM_PEERS_MAX][SBI_HOST_MAX];
     as_checks_conf_t checks_conf; /* strings borrowed from the fields above */
+    digest_alg_t sip_algs[2];     /* sip_auth_algorithms parsed */
+    size_t n_sip_algs;
     listen_limits_t limits; /* SIP TCP and SBI listeners */
     overload_conf_t overload;
 } as_conf_t;
@@ -65,5 +77,8 @@ typedef enum { AS_CONF_OK = 0, AS_CONF_EXIT_OK, AS_CONF_BAD } as_conf_result_t;
 
 as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv);
 void as_conf_free(as_conf_t *c);
+/* The settings part of the registrar's Digest and of the proxy (the caller adds the loop and the objects). */
+void as_conf_sip_auth(const as_conf_t *c, sip_auth_conf_t *out);
+void as_conf_proxy(const as_conf_t *c, proxy_conf_t *out);
 
 #endif

@@ -2,8 +2,8 @@
  * mihua-as — the IMS application server of DESIGN §2-§4 (patent claims 8-10).
  *
  * Wiring only: settings (as_conf), metrics, the encryption checks (as_checks: Sh to the HSS, SBI to the UDM), the
- * registrar, the call table, the SIP proxy (proxy) and the SBI port (as_sbi), on one libevent loop. freeDiameter
- * answers arrive on its own threads and are handed to this loop, hence evthread_use_pthreads() first. SIGTERM:
+ * subscriber store and SIP Digest (sip_auth), the registrar, the call table, the SIP proxy (proxy) and the SBI port
+ * (as_sbi), on one libevent loop. freeDiameter answers arrive on its own threads and are handed to this loop, hence evthread_use_pthreads() first. SIGTERM:
  * new INVITEs get 503, the SBI drains, INVITEs in progress get their answers (bounded), exit 0. SIGHUP: logged.
  */
 #include <event2/event.h>
@@ -20,14 +20,14 @@
 
 #define AS_DRAIN_POLL_MS 50      /* how often a draining AS looks whether it is done */
 #define AS_DRAIN_MAX_MS 5000     /* INVITEs still unanswered after this are abandoned (their callers time out) */
-#define AS_HSS_WAIT_MS 3000      /* READY waits this long for the Sh peer; an HSS still down then is reconnected to
-                                    in the background, and calls meanwhile go on plain */
+#define AS_HSS_WAIT_MS 3000      /* READY waits this long for the Sh peer (then: reconnects, calls go on plain) */
 
 typedef struct {
     struct event_base *base;
     metrics_t *metrics;
     as_checks_t *checks;
     registrar_t *reg;
+    sip_auth_t *auth;
     call_table_t *calls;
     proxy_t *proxy;
     sbi_server_t *srv;
@@ -74,19 +74,23 @@ static int open_all(const as_conf_t *c, as_app_t *app)
     char err[256] = "out of memory";
     sbi_server_config_t sc = {.name = "as-sbi"};
     sbi_server_config_limits(&sc, &c->limits);
+    sip_auth_conf_t ac;
+    proxy_conf_t pc;
+    as_conf_sip_auth(c, &ac);
+    if (!c->sip_auth)
+        log_warn("as", "sip_auth is off: any sender may register any AOR and is then trusted (closed lab only)");
     if (!(sc.metrics = app->metrics = metrics_new()) || !(app->reg = registrar_new(0)) ||
-        !(app->calls = call_table_new(c->overload.calls_max)))
+        !(app->calls = call_table_new(c->overload.calls_max)) ||
+        (c->sip_auth && !(app->auth = sip_auth_new(&ac, err, sizeof err))))
         return fprintf(stderr, "mihua-as: %s\n", err), 1;
+    registrar_set_source_cap(app->reg, (size_t)c->max_aors_per_source);
     if (c->checks && !(app->checks = as_checks_new(app->base, &c->checks_conf, app->metrics, err, sizeof err)))
         return fprintf(stderr, "mihua-as: encryption checks: %s\n", err), 1;
     if (uses_hss(c, app) && as_checks_wait_hss(app->checks, AS_HSS_WAIT_MS) != 0)
         log_warn("as", "no Diameter peer connected yet: HSS lookups fail (calls go on plain) until one is");
-    proxy_conf_t pc = {.base = app->base, .host = c->sip_host, .port = c->sip_port, .reg = app->reg,
-                       .calls = app->calls, .checks = app->checks, .metrics = app->metrics, .limits = &c->limits,
-                       .overload = &c->overload, .timer_c_ms = (unsigned)c->timer_c_s * 1000u,
-                       .call_idle_ms = (uint64_t)c->call_idle_s * 1000u,
-                       .max_pending_checks = (size_t)c->max_pending_checks,
-                       .dialog_socket = c->sip_dialog_port >= 0, .dialog_port = (int)c->sip_dialog_port};
+    as_conf_proxy(c, &pc);
+    pc.base = app->base, pc.reg = app->reg, pc.auth = app->auth, pc.calls = app->calls, pc.checks = app->checks;
+    pc.metrics = app->metrics;
     listen_limits_raise_nofile(2 * (uint64_t)c->limits.max_connections + LISTEN_NOFILE_RESERVE);
     if (!(app->proxy = proxy_new(&pc, err, sizeof err)))
         return fprintf(stderr, "mihua-as: sip: %s\n", err), 1;
@@ -94,23 +98,21 @@ static int open_all(const as_conf_t *c, as_app_t *app)
         !(app->sbi = as_sbi_new(app->srv, app->calls, app->metrics, proxy_refresh_metrics, app->proxy)) ||
         sbi_server_listen(app->srv, c->sbi_host, c->sbi_port) != 0)
         return fprintf(stderr, "mihua-as: cannot listen on %s\n", c->sbi_listen), 1;
-    char cb[SBI_HOST_MAX + 16]; /* Nudr callbacks come here */
-    snprintf(cb, sizeof cb, "http://%s:%u", c->sbi_host, sbi_server_port(app->srv));
-    if (as_checks_attach_sbi(app->checks, app->srv, cb) != 0)
+    if (as_checks_attach_sbi(app->checks, app->srv, c->sbi_host, sbi_server_port(app->srv)) != 0)
         return fprintf(stderr, "mihua-as: facts cache: cannot receive notifications\n"), 1;
     return 0;
 }
 
 static int serve(const as_conf_t *c, as_app_t *app)
 {
-    char ready[4 * SBI_HOST_MAX + 96], diam[SBI_HOST_MAX + 8]; /* diam: what freeDiameter really bound */
+    char ready[8 * SBI_HOST_MAX + 128], diam[SBI_HOST_MAX + 8]; /* diam: what freeDiameter really bound */
     if (!uses_hss(c, app) || c->diameter_port == 0 ||
         diam_listen_wait((int)c->diameter_port, DIAM_LISTEN_WAIT_MS, diam, sizeof diam) != 0)
         snprintf(diam, sizeof diam, "%s:%ld", c->sip_host, c->diameter_port);
-    int n = snprintf(ready, sizeof ready, "READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s", c->sip_host,
-                     proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, diam);
-    if (proxy_dialog_port(app->proxy) && n > 0 && (size_t)n < sizeof ready)
-        snprintf(ready + n, sizeof ready - (size_t)n, " sip_dialog=%s:%d", c->sip_host, proxy_dialog_port(app->proxy));
+    char sip[2 * SBI_HOST_MAX + 32];
+    proxy_listen_text(app->proxy, sip, sizeof sip);
+    snprintf(ready, sizeof ready, "READY mihua-as sip=%s sbi=http://%s:%u diameter=%s@%s sip_auth=%s", sip,
+             c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, diam, app->auth ? "on" : "off");
     daemon_t d = {.base = app->base, .name = "as", .reload = NULL, .stop = on_stop, .ud = app};
     return daemon_run(&d, ready);
 }
@@ -139,6 +141,7 @@ int main(int argc, char **argv)
     as_checks_free(app.checks);
     call_table_free(app.calls);
     registrar_free(app.reg);
+    sip_auth_free(app.auth);
     metrics_free(app.metrics);
     if (app.base)
         event_base_free(app.base);

@@ -149,7 +149,8 @@ int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc)
                           .in_proto = pf->s->in_proto,
                           .record_route = record_route,
                           .new_ruri = pf->s->target[0] ? pf->s->target : NULL,
-                          .strip_voenc = strip_voenc};
+                          .strip_voenc = strip_voenc,
+                          .auth_realm = p->auth ? sip_auth_realm(p->auth) : NULL};
     int n = proxy_fwd_request(req, p->lumps, &o, p->out, PROXY_OUT_MAX);
     if (n < 0)
         return -1;
@@ -170,14 +171,53 @@ int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc)
 
 /* ---------------------------------------------------------------- REGISTER */
 
+sip_auth_verdict_t proxy_authenticate(proxy_t *p, sip_msg_t *req, const sip_addr_t *src, const char *aor,
+                                      sip_auth_role_t role, sip_auth_answer_t *ans)
+{
+    char ip[SIP_ADDR_TEXT_MAX] = "?";
+    int port = 0;
+    sip_auth_verdict_t v = sip_auth_check(p->auth, req, aor, role, digest_now(), ans);
+    if (p->m.auth[v])
+        metric_inc(p->m.auth[v]);
+    if (v == SIP_AUTH_OK)
+        return v;
+    sip_addr_ntop(src, ip, sizeof ip, &port);
+    /* A first challenge is the normal start of every registration; anything else is worth a line. */
+    if (v == SIP_AUTH_CHALLENGE && (strcmp(ans->why, "no_credentials") == 0 || strcmp(ans->why, "stale_nonce") == 0))
+        log_debug(PROXY_LOG, "%.*s %s from %s:%d: %d (%s)", req->method_str.len, req->method_str.s, aor, ip, port,
+                  ans->status, ans->why);
+    else
+        log_info(PROXY_LOG, "%.*s %s from %s:%d refused: %d (%s)", req->method_str.len, req->method_str.s, aor, ip,
+                 port, ans->status, ans->why);
+    return v;
+}
+
+/* §10.3 steps 3-8: the credentials for the To AOR (when authentication is on), then the registrar. */
 static void proxy_register(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src)
 {
+    char key[REG_AOR_MAX];
+    sip_auth_answer_t ans;
+    if (p->m.registers)
+        metric_inc(p->m.registers);
+    if (p->auth) {
+        if (sip_parse_headers(req, SIP_HF_ALL) != SIP_OK || req->to.hdr < 0 ||
+            registrar_aor_key(&req->to.uri, key, sizeof key) != 0) {
+            proxy_reply(p, sid, req, 400, "Bad Request (To names no address-of-record)", NULL);
+            return;
+        }
+        if (proxy_authenticate(p, req, src, key, SIP_AUTH_UAS, &ans) != SIP_AUTH_OK) {
+            proxy_reply(p, sid, req, ans.status, ans.reason, ans.extra[0] ? ans.extra : NULL);
+            return;
+        }
+    }
     reg_result_t *res = malloc(sizeof *res);
     if (!res) {
         proxy_reply(p, sid, req, 500, "Server Internal Error", NULL);
         return;
     }
     registrar_process(p->reg, req, src, proxy_now_ms(), res);
+    if (res->source_capped && p->m.source_capped)
+        metric_inc(p->m.source_capped);
     char aor[REG_AOR_MAX]; /* a live registration: keep the user's facts fresh (facts cache, as_push) */
     if (res->status == 200 && registrar_aor_key(&req->to.uri, aor, sizeof aor) == 0 &&
         registrar_lookup(p->reg, aor, proxy_now_ms()) != NULL)
@@ -185,8 +225,6 @@ static void proxy_register(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const s
     if (proxy_reply(p, sid, req, res->status, res->reason, res->extra[0] ? res->extra : NULL) != 0)
         log_warn(PROXY_LOG, "REGISTER: could not send the %d", res->status);
     log_debug(PROXY_LOG, "REGISTER %.*s: %d", req->to.uri_raw.len, req->to.uri_raw.s, res->status);
-    if (p->m.registers)
-        metric_inc(p->m.registers);
     free(res);
 }
 
@@ -315,6 +353,13 @@ static void proxy_metrics_init(proxy_t *p, metrics_t *m)
     p->m.rejected = metrics_counter(m, "mihua_as_invites_rejected_total", NULL,
                                     "out-of-dialog INVITEs answered locally (403, 404, 483, 503)");
     p->m.registers = metrics_counter(m, "mihua_as_register_requests_total", NULL, "REGISTER requests answered");
+    static const char *const auth_labels[SIP_AUTH_ERROR + 1] = {
+        "verdict=\"ok\"", "verdict=\"challenge\"", "verdict=\"refused\"", "verdict=\"bad\"", "verdict=\"error\""};
+    for (int i = 0; p->auth && i <= SIP_AUTH_ERROR; i++)
+        p->m.auth[i] = metrics_counter(m, "mihua_as_sip_auth_total", auth_labels[i],
+                                       "SIP Digest checks (REGISTER 401, INVITE 407) by verdict");
+    p->m.source_capped = metrics_counter(m, "mihua_as_register_source_capped_total", NULL,
+                                         "REGISTERs refused (403): their source address held max_aors_per_source");
     p->m.txns = metrics_gauge(m, "mihua_as_transactions", NULL, "live SIP transactions");
     p->m.calls = metrics_gauge(m, "mihua_as_calls", NULL, "calls in the call table");
     p->m.bindings = metrics_gauge(m, "mihua_as_registrations", NULL, "live registrar bindings");
@@ -483,6 +528,7 @@ proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
     }
     p->base = conf->base;
     p->reg = conf->reg;
+    p->auth = conf->auth;
     p->calls = conf->calls;
     p->checks = conf->checks;
     p->timer_c_ms = conf->timer_c_ms;
@@ -533,9 +579,12 @@ int proxy_port(const proxy_t *p)
     return p->self.port;
 }
 
-int proxy_dialog_port(const proxy_t *p)
+void proxy_listen_text(const proxy_t *p, char *out, size_t cap)
 {
-    return p->self.dialog_port;
+    if (p->self.dialog_port)
+        snprintf(out, cap, "%s:%d sip_dialog=%s:%d", p->self.host, p->self.port, p->self.host, p->self.dialog_port);
+    else
+        snprintf(out, cap, "%s:%d", p->self.host, p->self.port);
 }
 
 void proxy_drain(proxy_t *p)

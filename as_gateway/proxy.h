@@ -21,6 +21,7 @@
 #include "core/metrics.h"
 #include "overload.h"
 #include "registrar.h"
+#include "sip_auth.h"
 
 #define PROXY_MAX_PENDING_CHECKS_DEFAULT 1000 /* 3,300 tagged calls/s if every lookup took the 300 ms budget */
 
@@ -31,6 +32,7 @@ typedef struct {
     bool dialog_socket;   /* a second UDP socket for responses and in-dialog requests (sip_transport.h) */
     int dialog_port;      /* its port; 0: any */
     registrar_t *reg;     /* borrowed */
+    sip_auth_t *auth;     /* borrowed; NULL: no Digest (closed lab): REGISTERs bind unauthenticated */
     call_table_t *calls;  /* borrowed */
     as_checks_t *checks;  /* borrowed; NULL disables the checks (tagged INVITEs are then forwarded stripped) */
     metrics_t *metrics;   /* borrowed; NULL for none */
@@ -48,8 +50,8 @@ proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen);
 /* Frees every transaction (cancelling pending checks), then the sockets. Call before as_checks_free(). */
 void proxy_free(proxy_t *p);
 int proxy_port(const proxy_t *p);
-/* The dialog socket's port, or 0 when there is none. */
-int proxy_dialog_port(const proxy_t *p);
+/* For the READY line: "ADDR:PORT", plus " sip_dialog=ADDR:PORT" with a dialog socket. */
+void proxy_listen_text(const proxy_t *p, char *out, size_t cap);
 /* From now on new out-of-dialog INVITEs are answered 503; everything else is still served. */
 void proxy_drain(proxy_t *p);
 /* INVITEs forwarded or being checked that have not had their final response. */

@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static sip_str_t fwd_strip_brackets(sip_str_t h)
 {
@@ -94,6 +95,24 @@ static int fwd_port(const proxy_self_t *self, sip_proto_t proto)
     return proto == SIP_PROTO_UDP && self->dialog_port ? self->dialog_port : self->port;
 }
 
+/* Deletes each Proxy-Authorization line whose realm parameter is ours (credentials for other proxies stay). */
+static int fwd_strip_credentials(sip_lumps_t *l, sip_msg_t *req, const char *realm)
+{
+    char want[160];
+    int wn = snprintf(want, sizeof want, "realm=\"%s\"", realm);
+    for (int i = 0; wn > 0 && wn < (int)sizeof want && i < req->nhdrs; i++) {
+        const sip_hdr_t *h = &req->hdrs[i];
+        if (h->type != SIP_HDR_OTHER || !sip_str_ieq(h->name, "Proxy-Authorization"))
+            continue;
+        bool ours = false;
+        for (int k = 0; !ours && k + wn <= h->body.len; k++)
+            ours = strncasecmp(h->body.s + k, want, (size_t)wn) == 0;
+        if (ours && sip_lump_delete(l, (int)(h->line.s - req->buf), h->line.len) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int proxy_fwd_request(sip_msg_t *req, sip_lumps_t *l, const proxy_fwd_opts_t *o, char *out, int cap)
 {
     char via[PROXY_HOST_MAX + 192], rr[PROXY_HOST_MAX + 48];
@@ -116,6 +135,8 @@ int proxy_fwd_request(sip_msg_t *req, sip_lumps_t *l, const proxy_fwd_opts_t *o,
             return -1;
     }
     if (o->strip_voenc && fwd_strip_voenc(l, req) < 0)
+        return -1;
+    if (o->auth_realm && fwd_strip_credentials(l, req, o->auth_realm) < 0)
         return -1;
     snprintf(via, sizeof via, "SIP/2.0/%s %s:%d;branch=%s", fwd_proto_name(o->out_proto, false), o->self->host,
              fwd_port(o->self, o->out_proto), o->branch);

@@ -32,6 +32,8 @@ typedef struct {
     bool record_route;     /* §16.6 step 4: dialog-creating requests the AS must stay on the path of */
     const char *new_ruri;  /* §16.6 step 2 target from the location service; NULL keeps the Request-URI */
     bool strip_voenc;      /* remove +u.mihua.voenc from every Contact (DESIGN §2) */
+    const char *auth_realm; /* remove Proxy-Authorization for this realm: credentials we consumed (RFC 3261
+                               §22.3) are nobody else's business; NULL keeps them all */
 } proxy_fwd_opts_t;
 
 /* True when uri names this proxy (host and port; a missing port means 5060). */

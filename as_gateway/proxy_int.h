@@ -51,6 +51,8 @@ typedef struct {
     metric_t *stripped[PROXY_STRIP_COUNT];   /* tag removed, by reason */
     metric_t *rejected;                      /* 403/404/483/503 answered locally to an INVITE */
     metric_t *registers;                     /* REGISTER requests answered */
+    metric_t *auth[SIP_AUTH_ERROR + 1];      /* Digest verdicts (REGISTER and INVITE), by sip_auth_verdict_t */
+    metric_t *source_capped;                 /* REGISTERs refused: their address held max_aors_per_source */
     metric_t *txns, *calls, *bindings, *pending, *checks; /* gauges, set by proxy_refresh_metrics */
     metric_t *hss_open;                      /* 1 while the Diameter peer to the HSS is OPEN (RFC 6733 §5.6) */
     metric_t *dropped;                       /* requests dropped unanswered on a full transaction table */
@@ -111,6 +113,7 @@ struct proxy {
     struct event *sweep_ev;
     proxy_self_t self;
     registrar_t *reg;
+    sip_auth_t *auth;   /* NULL: authentication off */
     call_table_t *calls;
     as_checks_t *checks;
     overload_t *ovl;    /* owned; NULL: no admission control */
@@ -140,6 +143,10 @@ pfwd_t *pfwd_new(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t 
 sip_msg_t *pfwd_request(proxy_t *p, pfwd_t *pf);
 /* Answers req through server transaction sid (to_tag added for finals). 0 or -1. */
 int proxy_reply(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason, const char *extra);
+/* Digest check of req for the AOR key (proxy_register, proxy_invite): counts the verdict, logs a refusal with the
+ * source address. */
+sip_auth_verdict_t proxy_authenticate(proxy_t *p, sip_msg_t *req, const sip_addr_t *src, const char *aor,
+                                      sip_auth_role_t role, sip_auth_answer_t *ans);
 /* The same for a held request; records the final and its bookkeeping. */
 void pfwd_reply(proxy_t *p, pfwd_t *pf, int status, const char *reason);
 /* Bookkeeping when a final response goes upstream (call table, pending count); frees pf->s. Only the first

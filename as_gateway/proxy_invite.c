@@ -3,7 +3,8 @@
  * its CANCEL (§16.10, §9.2).
  *
  * Order: 100 Trying at once (§16.2: the checks may take up to lookup_timeout_ms); the caller is trusted only when
- * its From AOR is registered from the request's source address (else 403); the callee is the newest binding of
+ * its From AOR is registered (authenticated) from the request's source address, or when the INVITE carries
+ * Proxy-Authorization good for that AOR (else 407 with a challenge; 403 when authentication is off); the callee is the newest binding of
  * the Request-URI's AOR (else 404). An INVITE whose Contact carries +u.mihua.voenc waits for as_checks; the
  * decision keeps or strips the tag, and the call is forwarded either way: the checks never fail a call. An INVITE
  * without the tag is forwarded at once. The checks run even when the callee registered without the tag: its 183
@@ -143,6 +144,26 @@ static int invite_reject(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int statu
     return proxy_reply(p, sid, req, status, reason, NULL);
 }
 
+/* DESIGN §2: the caller is the From AOR only when the INVITE comes from where that AOR registered (with Digest,
+ * when authentication is on), or when it carries Proxy-Authorization good for that AOR (RFC 3261 §22.3);
+ * otherwise 407 with a challenge, or 403 without authentication. 0 = trusted; else answered. */
+static int invite_caller_trusted(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src,
+                                 const char *caller_key, uint64_t now)
+{
+    sip_auth_answer_t ans;
+    if (registrar_has_source(p->reg, caller_key, src, now))
+        return 0;
+    if (!p->auth)
+        return invite_reject(p, sid, req, 403, "Forbidden (caller not registered from this address)"), -1;
+    if (proxy_authenticate(p, req, src, caller_key, SIP_AUTH_PROXY, &ans) == SIP_AUTH_OK)
+        return 0;
+    log_info(PROXY_LOG, "INVITE %.*s: %d %s", req->call_id.len, req->call_id.s, ans.status, ans.reason);
+    if (p->m.rejected)
+        metric_inc(p->m.rejected);
+    proxy_reply(p, sid, req, ans.status, ans.reason, ans.extra[0] ? ans.extra : NULL);
+    return -1;
+}
+
 void proxy_invite(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src)
 {
     char caller_key[REG_AOR_MAX], callee_key[REG_AOR_MAX];
@@ -152,11 +173,12 @@ void proxy_invite(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t
         return;
     }
     proxy_reply(p, sid, req, 100, "Trying", NULL);
-    if (registrar_aor_key(&req->from.uri, caller_key, sizeof caller_key) != 0 ||
-        !registrar_has_source(p->reg, caller_key, src, now)) {
-        invite_reject(p, sid, req, 403, "Forbidden (caller not registered from this address)");
+    if (registrar_aor_key(&req->from.uri, caller_key, sizeof caller_key) != 0) {
+        invite_reject(p, sid, req, 403, "Forbidden (From names no address-of-record)");
         return;
     }
+    if (invite_caller_trusted(p, sid, req, src, caller_key, now) != 0)
+        return;
     const reg_binding_t *b =
         registrar_aor_key(&req->ruri, callee_key, sizeof callee_key) == 0 ? registrar_lookup(p->reg, callee_key, now)
                                                                           : NULL;

@@ -10,8 +10,13 @@
  * else the Expires header, else REG_DEFAULT_EXPIRES, below REG_MIN_EXPIRES (and not 0) refused with 423 and
  * Min-Expires, above REG_MAX_EXPIRES shortened; step 7 a binding with the same Call-ID and a CSeq not higher than
  * the stored one aborts the whole request with 500 (the request is processed atomically: validated first, then
- * applied); step 8 the 200 OK lists every current binding with its remaining expiry. Steps 1-3 (domain, Require,
- * authentication) are not done: the AS serves one test domain and trusts its access network, as DESIGN §2 says.
+ * applied); step 8 the 200 OK lists every current binding with its remaining expiry. Steps 1-2 (domain, Require)
+ * are not done: the AS serves one test domain. Step 3 (authentication) is the proxy's, with sip_auth, before this
+ * file sees the request.
+ *
+ * Sources: a second chained table counts, per source IP address, the AORs having a binding from it. It is kept
+ * by recounting an AOR's distinct source addresses before and after each change to it (at most REG_MAX_BINDINGS
+ * compares), which keeps every path that adds, refreshes, removes or sweeps bindings trivially in step.
  * Contact URIs compare as case-insensitive strings rather than by §19.1.4 URI equality: a UE re-registers with
  * the same bytes, and the worst case of a mismatch is one extra binding until it expires.
  */
@@ -19,11 +24,15 @@
 
 #include <ctype.h>
 #include <stdio.h>
+
+#include "core/log.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define REG_BUCKETS 65536u /* power of two; chains stay short up to a few hundred thousand AORs */
+#define REG_SRC_BUCKETS 4096u /* source addresses: far fewer than AORs */
+#define REG_LOG "registrar"
 
 typedef struct reg_aor {
     struct reg_aor *next;
@@ -32,9 +41,18 @@ typedef struct reg_aor {
     int n;
 } reg_aor_t;
 
+/* AORs bound from one source IP address. */
+typedef struct reg_src {
+    struct reg_src *next;
+    char ip[SIP_ADDR_TEXT_MAX];
+    size_t aors;
+} reg_src_t;
+
 struct registrar {
     reg_aor_t **buckets;
+    reg_src_t **src_buckets;
     size_t max_aors, n_aors, n_bindings;
+    size_t max_per_source;
 };
 
 /* One Contact of a REGISTER after validation: what step 7 will do with it. */
@@ -49,12 +67,21 @@ registrar_t *registrar_new(size_t max_aors)
     if (!r)
         return NULL;
     r->buckets = calloc(REG_BUCKETS, sizeof *r->buckets);
-    if (!r->buckets) {
+    r->src_buckets = calloc(REG_SRC_BUCKETS, sizeof *r->src_buckets);
+    if (!r->buckets || !r->src_buckets) {
+        free(r->buckets);
+        free(r->src_buckets);
         free(r);
         return NULL;
     }
     r->max_aors = max_aors ? max_aors : REG_MAX_AORS_DEFAULT;
+    r->max_per_source = REG_MAX_AORS_PER_SOURCE_DEFAULT;
     return r;
+}
+
+void registrar_set_source_cap(registrar_t *r, size_t max_aors_per_source)
+{
+    r->max_per_source = max_aors_per_source ? max_aors_per_source : REG_MAX_AORS_PER_SOURCE_DEFAULT;
 }
 
 void registrar_free(registrar_t *r)
@@ -69,7 +96,16 @@ void registrar_free(registrar_t *r)
             a = next;
         }
     }
+    for (size_t i = 0; i < REG_SRC_BUCKETS; i++) {
+        reg_src_t *s = r->src_buckets[i];
+        while (s) {
+            reg_src_t *next = s->next;
+            free(s);
+            s = next;
+        }
+    }
     free(r->buckets);
+    free(r->src_buckets);
     free(r);
 }
 
@@ -144,6 +180,73 @@ static uint32_t reg_hash(const char *s)
     return h & (REG_BUCKETS - 1);
 }
 
+/* ---------------------------------------------------------------- source addresses */
+
+static void reg_ip(const sip_addr_t *a, char ip[SIP_ADDR_TEXT_MAX], int *port)
+{
+    int p = 0;
+    if (sip_addr_ntop(a, ip, SIP_ADDR_TEXT_MAX, &p) != 0)
+        snprintf(ip, SIP_ADDR_TEXT_MAX, "?");
+    if (port)
+        *port = p;
+}
+
+static reg_src_t **reg_src_slot(const registrar_t *r, const char *ip)
+{
+    reg_src_t **pp = &r->src_buckets[reg_hash(ip) & (REG_SRC_BUCKETS - 1)];
+    while (*pp && strcmp((*pp)->ip, ip) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+/* Adds delta to the AOR count of ip; entries come and go with their count. */
+static void reg_src_add(registrar_t *r, const char *ip, int delta)
+{
+    reg_src_t **pp = reg_src_slot(r, ip);
+    if (!*pp) {
+        if (delta < 0 || !(*pp = calloc(1, sizeof **pp)))
+            return; /* out of memory: the address goes uncounted, the binding still works */
+        snprintf((*pp)->ip, sizeof (*pp)->ip, "%s", ip);
+    }
+    reg_src_t *s = *pp;
+    s->aors = delta < 0 && s->aors == 0 ? 0 : (size_t)((long)s->aors + delta);
+    if (s->aors == 0) {
+        *pp = s->next;
+        free(s);
+    }
+}
+
+/* Adds delta for each distinct source IP among a's bindings: -1 before changing a, +1 after. */
+static void reg_src_adjust(registrar_t *r, const reg_aor_t *a, int delta)
+{
+    char ips[REG_MAX_BINDINGS][SIP_ADDR_TEXT_MAX];
+    for (int i = 0; a && i < a->n; i++) {
+        reg_ip(&a->b[i].src, ips[i], NULL);
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(ips[j], ips[i]) == 0;
+        if (!seen)
+            reg_src_add(r, ips[i], delta);
+    }
+}
+
+static bool reg_aor_has_ip(const reg_aor_t *a, const char *ip)
+{
+    char b_ip[SIP_ADDR_TEXT_MAX];
+    for (int i = 0; a && i < a->n; i++) {
+        reg_ip(&a->b[i].src, b_ip, NULL);
+        if (strcmp(b_ip, ip) == 0)
+            return true;
+    }
+    return false;
+}
+
+size_t registrar_source_aors(const registrar_t *r, const char *ip)
+{
+    reg_src_t *s = *reg_src_slot(r, ip);
+    return s ? s->aors : 0;
+}
+
 static reg_aor_t *reg_find(registrar_t *r, const char *key)
 {
     for (reg_aor_t *a = r->buckets[reg_hash(key)]; a; a = a->next)
@@ -169,6 +272,7 @@ static reg_aor_t *reg_create(registrar_t *r, const char *key)
 
 static void reg_unlink(registrar_t *r, reg_aor_t *a)
 {
+    reg_src_adjust(r, a, -1);
     for (reg_aor_t **pp = &r->buckets[reg_hash(a->key)]; *pp; pp = &(*pp)->next)
         if (*pp == a) {
             *pp = a->next;
@@ -286,7 +390,8 @@ static void reg_list_bindings(const reg_aor_t *a, uint64_t now_ms, reg_result_t 
 }
 
 /* "Contact: *" (§10.3 step 6, first bullet): remove every binding unless step 7 says the request is stale. */
-static void reg_remove_all(registrar_t *r, const char *key, sip_msg_t *req, reg_result_t *res)
+static void reg_remove_all(registrar_t *r, const char *key, sip_msg_t *req, const sip_addr_t *src,
+                           reg_result_t *res)
 {
     if (req->ncontact != 1 || req->expires_hdr < 0 || req->expires != 0) {
         reg_fail(res, 400, "Bad Request (Contact * needs Expires: 0 and no other Contact)");
@@ -298,8 +403,13 @@ static void reg_remove_all(registrar_t *r, const char *key, sip_msg_t *req, reg_
             reg_fail(res, 500, "Server Internal Error (CSeq out of order)");
             return;
         }
-    if (a)
+    if (a) {
+        char ip[SIP_ADDR_TEXT_MAX];
+        int port;
+        reg_ip(src, ip, &port);
+        log_info(REG_LOG, "unbound %s all %d contacts (Contact: *) from %s:%d", key, a->n, ip, port);
         reg_unlink(r, a);
+    }
     res->status = 200;
     res->reason = "OK";
     res->extra[0] = '\0';
@@ -339,14 +449,22 @@ static int reg_validate(const reg_aor_t *a, sip_msg_t *req, reg_plan_t *plan, re
     return 0;
 }
 
+/* Commits the plan; every change is logged with the source (never credentials: none reach this file). */
 static void reg_apply(registrar_t *r, reg_aor_t *a, sip_msg_t *req, const sip_addr_t *src, const reg_plan_t *plan,
                       uint64_t now_ms)
 {
+    char ip[SIP_ADDR_TEXT_MAX];
+    int port;
+    reg_ip(src, ip, &port);
+    reg_src_adjust(r, a, -1);
     for (int i = 0; i < req->ncontact; i++) {
         int idx = reg_find_binding(a, plan[i].na->uri_raw);
+        sip_str_t uri = plan[i].na->uri_raw;
         if (plan[i].expires == 0) {
-            if (idx >= 0)
+            if (idx >= 0) {
                 reg_remove_binding(r, a, idx);
+                log_info(REG_LOG, "unbound %s contact=%.*s from %s:%d", a->key, uri.len, uri.s, ip, port);
+            }
             continue;
         }
         if (idx < 0) {
@@ -354,7 +472,24 @@ static void reg_apply(registrar_t *r, reg_aor_t *a, sip_msg_t *req, const sip_ad
             r->n_bindings++;
         }
         reg_store(&a->b[idx], req, plan[i].na, src, plan[i].expires, now_ms);
+        log_info(REG_LOG, "bound %s contact=%.*s from %s:%d expires=%u", a->key, uri.len, uri.s, ip, port,
+                 plan[i].expires);
     }
+    reg_src_adjust(r, a, +1);
+}
+
+/* One more AOR from an address at its cap is refused: the table is not one address's to fill. */
+static int reg_check_source(registrar_t *r, const reg_aor_t *a, const sip_addr_t *src, reg_result_t *res)
+{
+    char ip[SIP_ADDR_TEXT_MAX];
+    reg_ip(src, ip, NULL);
+    if (reg_aor_has_ip(a, ip) || registrar_source_aors(r, ip) < r->max_per_source)
+        return 0;
+    reg_fail(res, 403, "Forbidden (too many registrations from this address)");
+    res->source_capped = true;
+    log_warn(REG_LOG, "refused %s from %s: the address holds %zu AORs (max_aors_per_source)",
+             a ? a->key : "a new AOR", ip, registrar_source_aors(r, ip));
+    return -1;
 }
 
 void registrar_process(registrar_t *r, sip_msg_t *req, const sip_addr_t *src, uint64_t now_ms, reg_result_t *res)
@@ -370,12 +505,15 @@ void registrar_process(registrar_t *r, sip_msg_t *req, const sip_addr_t *src, ui
         reg_fail(res, 404, "Not Found (To URI names no address-of-record)");
         return;
     }
+    res->source_capped = false;
     reg_aor_t *a = reg_find(r, key);
+    reg_src_adjust(r, a, -1);
     for (int i = a ? a->n - 1 : -1; i >= 0; i--) /* this AOR's expired bindings must not count */
         if (!reg_live(&a->b[i], now_ms))
             reg_remove_binding(r, a, i);
+    reg_src_adjust(r, a, +1);
     if (req->ncontact > 0 && req->contact[0].star) {
-        reg_remove_all(r, key, req, res);
+        reg_remove_all(r, key, req, src, res);
         return;
     }
     if (reg_validate(a, req, plan, res) != 0)
@@ -383,6 +521,8 @@ void registrar_process(registrar_t *r, sip_msg_t *req, const sip_addr_t *src, ui
     bool adds = false;
     for (int i = 0; i < req->ncontact; i++)
         adds |= plan[i].expires != 0;
+    if (adds && reg_check_source(r, a, src, res) != 0)
+        return;
     if (!a && adds && !(a = reg_create(r, key))) {
         reg_fail(res, 503, "Service Unavailable (registrar full)");
         return;
@@ -424,11 +564,19 @@ size_t registrar_sweep(registrar_t *r, uint64_t now_ms)
         reg_aor_t **pp = &r->buckets[h];
         while (*pp) {
             reg_aor_t *a = *pp;
+            bool stale = false;
+            for (int i = 0; i < a->n && !stale; i++)
+                stale = !reg_live(&a->b[i], now_ms);
+            if (stale)
+                reg_src_adjust(r, a, -1);
             for (int i = a->n - 1; i >= 0; i--)
                 if (!reg_live(&a->b[i], now_ms)) {
+                    log_debug(REG_LOG, "expired %s contact=%s", a->key, a->b[i].uri);
                     reg_remove_binding(r, a, i);
                     dropped++;
                 }
+            if (stale)
+                reg_src_adjust(r, a, +1);
             if (a->n == 0) {
                 *pp = a->next;
                 r->n_aors--;

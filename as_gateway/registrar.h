@@ -11,6 +11,12 @@
  * keeps its Contact URI, its feature parameters (RFC 3840, notably +u.mihua.voenc), the source address the
  * REGISTER came from (the proxy trusts a caller only from there, DESIGN §2, and sends to it: NAT friendly), its
  * Call-ID/CSeq (§10.3 step 7) and its absolute expiry. Time is passed in by the caller, so tests use a fake clock.
+ *
+ * The registrar itself does not authenticate: the proxy runs sip_auth (RFC 3261 §22) first and hands over only
+ * REGISTERs whose credentials hold for the To AOR. What it bounds: bindings per AOR (REG_MAX_BINDINGS), AORs in
+ * memory (max_aors) and AORs bound from one source IP address (registrar_set_source_cap), so that one address,
+ * even with valid credentials for many subscribers, cannot fill the table. Every binding change is logged with
+ * the address it came from.
  */
 #ifndef MIHUA_AS_REGISTRAR_H
 #define MIHUA_AS_REGISTRAR_H
@@ -27,6 +33,8 @@
 #define REG_MAX_EXPIRES 86400         /* longer ones are shortened: a day bounds stale bindings of vanished UEs */
 #define REG_MAX_BINDINGS 8            /* contacts per AOR (a UE registers one or two); more are refused, 503 */
 #define REG_MAX_AORS_DEFAULT 200000   /* AORs in memory: an operator test core, not a national HSS */
+#define REG_MAX_AORS_PER_SOURCE_DEFAULT 1000 /* AORs bound from one IP address: a UE binds one, an enterprise PBX
+                                                or a loopback lab a few hundred */
 #define REG_AOR_MAX 256               /* normalised AOR bytes */
 #define REG_URI_MAX 512               /* Contact URI bytes kept */
 #define REG_PARAMS_MAX 256            /* Contact header parameters kept (feature tags) */
@@ -47,15 +55,19 @@ typedef struct {
 } reg_binding_t;
 
 typedef struct {
-    int status;               /* 200, 400, 423, 500, 503 */
+    int status;               /* 200, 400, 403, 423, 500, 503 */
     const char *reason;       /* reason phrase (static) */
     char extra[REG_EXTRA_MAX]; /* header lines ending in CRLF for the response, "" when none */
+    bool source_capped;       /* refused (403) because the source address holds its cap of AORs */
 } reg_result_t;
 
 typedef struct registrar registrar_t;
 
 registrar_t *registrar_new(size_t max_aors);
 void registrar_free(registrar_t *r);
+/* AORs that may hold bindings from one source IP address (0: REG_MAX_AORS_PER_SOURCE_DEFAULT). A REGISTER that
+ * would bind one more AOR from an address at its cap is refused with 403. */
+void registrar_set_source_cap(registrar_t *r, size_t max_aors_per_source);
 
 /* Normalises an AOR: tel:+1555 and sip:+1-555@host both give "tel:+1555"; other sip/sips URIs give
  * "sip:user@host" (host lower-cased; port and parameters dropped). Returns 0, or -1 when the URI names no AOR. */
@@ -73,5 +85,7 @@ bool registrar_has_source(registrar_t *r, const char *aor_key, const sip_addr_t 
 size_t registrar_sweep(registrar_t *r, uint64_t now_ms);
 size_t registrar_binding_count(const registrar_t *r);
 size_t registrar_aor_count(const registrar_t *r);
+/* AORs holding a binding from the IP address `ip` (text, as sip_addr_ntop writes it). */
+size_t registrar_source_aors(const registrar_t *r, const char *ip);
 
 #endif

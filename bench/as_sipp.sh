@@ -41,7 +41,8 @@ start_daemon udm "$MIHUA_BIN/mihua-udm" -c "$MIHUA_SRC/conf/udm.json" --subscrib
     --listen "127.0.0.1:$UDM_PORT" --admin-listen 127.0.0.1:0
 start_daemon as "$MIHUA_BIN/mihua-as" -c "$MIHUA_SRC/conf/as.json" --sip-listen 127.0.0.1:0 \
     --sbi-listen 127.0.0.1:0 --hss "127.0.0.1:$HSS_PORT" --udm-url "http://127.0.0.1:$UDM_PORT" \
-    --diameter-port 0 --log-level "$LOG_LEVEL"
+    --diameter-port 0 --log-level "$LOG_LEVEL" --subscribers "$T_DIR/subscribers.json" \
+    --sip-auth-algorithms MD5,SHA-256 # Digest on; sipp 3.6 answers the first challenge and knows only MD5
 READY_LINE=$(grep '^READY' "$T_DIR/as.out")
 AS_SIP_PORT=$(sed -E 's/.* sip=[^:]+:([0-9]+) .*/\1/' <<<"$READY_LINE")
 SBI=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' <<<"$READY_LINE")
@@ -49,8 +50,8 @@ SBI=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' <<<"$READY_LINE")
 # register USER PORT: one REGISTER (tests/integration/sipp/register.xml) from the port the calls will use.
 register() {
     (cd "$T_DIR" && exec sipp -sf "$SIPP_SRC/register.xml" -m 1 -i 127.0.0.1 -p "$2" -timeout 10 -timeout_error \
-        -nostdin -key user "$1" -key domain "$D" -key feature ";+u.mihua.voenc" "127.0.0.1:$AS_SIP_PORT" \
-        >"$T_DIR/reg$1.log" 2>&1)
+        -nostdin -key user "$1" -key domain "$D" -key feature ";+u.mihua.voenc" -au "$1" \
+        -ap "$(sip_password "${1: -1}")" "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/reg$1.log" 2>&1)
 }
 # The Sh peer comes up asynchronously; the first calls must not be stripped for "checks unavailable".
 for _ in $(seq 1 100); do

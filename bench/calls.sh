@@ -37,9 +37,11 @@ K1=$(printf '%064x' 1) K2=$(printf '%064x' 2)
 cat >"$dir/subs.json" <<JSON
 { "subscribers": [
   { "imsi": "001010000000001", "msisdn": "15550000001", "impu": ["sip:+15550000001@$D", "tel:+15550000001"],
-    "voice_encryption": true, "access": { "rat": "NR", "ims_vops": true }, "kms_key": "$K1" },
+    "voice_encryption": true, "access": { "rat": "NR", "ims_vops": true }, "kms_key": "$K1",
+    "sip_password": "sip-secret-1" },
   { "imsi": "001010000000002", "msisdn": "15550000002", "impu": ["sip:+15550000002@$D", "tel:+15550000002"],
-    "voice_encryption": true, "access": { "rat": "${CALLEE_RAT:-EUTRAN}", "ims_vops": true }, "kms_key": "$K2" } ] }
+    "voice_encryption": true, "access": { "rat": "${CALLEE_RAT:-EUTRAN}", "ims_vops": true }, "kms_key": "$K2",
+    "sip_password": "sip-secret-2" } ] }
 JSON
 scripts/gen-test-certs "$dir/certs" kms >/dev/null
 hss_port=$(free_port) udm_port=$(free_port) kms_port=$(free_port)
@@ -49,6 +51,7 @@ start udm "$build/bin/mihua-udm" -c conf/udm.json --subscribers "$dir/subs.json"
     --admin-listen 127.0.0.1:0 --log-level warn
 start as "$build/bin/mihua-as" -c conf/as.json --sip-listen 127.0.0.1:0 --sbi-listen 127.0.0.1:0 \
     --hss "127.0.0.1:$hss_port" --udm-url "http://127.0.0.1:$udm_port" --diameter-port 0 --log-level "${AS_LOG:-warn}" \
+    --subscribers "$dir/subs.json" \
     ${AS_OPTS:-}
 as_sip=$(sed -E 's/.* sip=([^ ]+) .*/\1/' "$dir/as.out")
 as_sbi=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' "$dir/as.out")
@@ -66,7 +69,7 @@ ue() { # ue USER RAT: an agent config
     cat >"$dir/ue$1.json" <<JSON
 { "impu": "sip:+1555000000$1@$D", "registrar": "$as_sip", "rat": "$2", "log_level": "error",
   "kms": { "url": "https://127.0.0.1:$kms_port", "ca": "$dir/certs/ca.pem", "timeout_ms": 2000 },
-  "kms_key": "$(printf '%064x' "$1")", "expires": 3600 }
+  "kms_key": "$(printf '%064x' "$1")", "sip_password": "sip-secret-$1", "expires": 3600 }
 JSON
 }
 ue 1 NR

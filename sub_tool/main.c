@@ -14,7 +14,7 @@ static const cli_option_t options[] = {
     {"out", "out", "FILE", "export, gen: write FILE (export: atomically) instead of stdout"},
     {"replace", "replace", NULL, "import: the file becomes the whole data set (default: merge by IMSI)"},
     {"ndjson", "ndjson", NULL, "import, validate: the input is NDJSON, one subscriber per line (else guessed)"},
-    {"no-secrets", "no_secrets", NULL, "export: leave kms_key out"},
+    {"no-secrets", "no_secrets", NULL, "export: leave kms_key and sip_password out"},
     {"limit", "limit", "N", "export: at most N subscribers (IMSI order)"},
     {"after", "after", "IMSI", "export: start after this IMSI (the last one of the previous part)"},
 };
@@ -22,7 +22,7 @@ static const cli_option_t options[] = {
 static const char epilogue[] =
     "Commands:\n"
     "  import FILE     validate FILE (DESIGN §5 document or NDJSON) whole, write it in one transaction\n"
-    "  export          the store as a DESIGN §5 document, one subscriber per line, kms_key included\n"
+    "  export          the store as a DESIGN §5 document, one subscriber per line, secrets included\n"
     "  validate FILE   check FILE as the daemons would (file:line:column of the first error)\n"
     "  gen N           a document of N distinct test subscribers\n"
     "\n"

@@ -6,7 +6,7 @@
  * refused file — bad field or a conflict with stored subscribers — changes nothing, and a killed import leaves the
  * previous data (SQLite rolls an unfinished transaction back).
  * gen writes a DESIGN §5 document of N distinct subscribers (IMSI 00101 + 10 digits, MSISDN 1 + 10 digits, a SIP
- * and a tel IMPU, RATs and subscription varied, a kms_key derived from the index) with printf: a million in a few
+ * and a tel IMPU, RATs and subscription varied, a kms_key and a sip_password derived from the index) with printf: a million in a few
  * seconds, for labs and benchmarks.
  */
 #include "sub_tool.h"
@@ -101,7 +101,7 @@ static int export_one(const subscriber_t *sub, void *ud) {
     if (o == NULL)
         return -1;
     if (!x->secrets)
-        json_object_del(o, "kms_key");
+        json_object_del(o, "kms_key"), json_object_del(o, "sip_password");
     char *line = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (line == NULL)
@@ -162,8 +162,8 @@ int sub_tool_gen(const sub_tool_opts_t *o, const char *count) {
     for (long i = 1; i <= n; i++)
         fprintf(f, "{\"imsi\":\"00101%010ld\",\"msisdn\":\"1%010ld\",\"impu\":[\"sip:+1%010ld@" GEN_DOMAIN
                    "\",\"tel:+1%010ld\"],\"voice_encryption\":%s,\"access\":{\"rat\":\"%s\",\"ims_vops\":%s},"
-                   "\"kms_key\":\"%064lx\"}%s\n",
-                i, i, i, i, i % 4 != 3 ? "true" : "false", gen_rats[i % 8], i % 5 != 4 ? "true" : "false", i,
+                   "\"kms_key\":\"%064lx\",\"sip_password\":\"sip-%010ld\"}%s\n",
+                i, i, i, i, i % 4 != 3 ? "true" : "false", gen_rats[i % 8], i % 5 != 4 ? "true" : "false", i, i,
                 i < n ? "," : "");
     fputs("]}\n", f);
     int rc = ferror(f) ? 1 : 0;

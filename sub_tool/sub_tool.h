@@ -18,7 +18,7 @@ typedef struct {
     char *out;         /* export/gen: output file (written atomically), NULL: stdout */
     bool replace;      /* import: the file becomes the whole data set */
     bool ndjson;       /* import/validate: the input is NDJSON even if it does not look like it */
-    bool no_secrets;   /* export: leave kms_key out */
+    bool no_secrets;   /* export: leave kms_key and sip_password out */
     long limit;        /* export: at most this many (0: all) */
     char *after;       /* export: start after this IMSI */
 } sub_tool_opts_t;

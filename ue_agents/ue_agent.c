@@ -1,6 +1,8 @@
 /*
  * ue_agent — the UE's SIP side and its wiring (ue_agent.h): UDP transport and RFC 3261 §17 transactions from
- * lib/sip, REGISTER with refresh (§10.2), dispatch of requests and responses to the calls, and the KMS client.
+ * lib/sip, REGISTER with refresh (§10.2) and Digest (§22.2: a 401 is answered with sip_password, the first
+ * challenge whose algorithm we know taken, RFC 8760 §2.4, its nonce reused with nc+1 on refreshes until the
+ * registrar says stale), dispatch of requests and responses to the calls, and the KMS client.
  *
  * Requests outside a dialog go to the registrar address (the AS is the UE's outbound proxy, as the P-CSCF would
  * be); in-dialog requests follow the route set the AS put in Record-Route. The KMS client (HTTP/2 over TLS 1.3,
@@ -36,10 +38,47 @@ void ue_agent_reply(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req, int status,
 
 static void on_reg_refresh(evutil_socket_t fd, short what, void *arg);
 
+int ue_agent_pick_challenge(sip_msg_t *resp, const char *hdr, digest_challenge_t *ch)
+{
+    if (sip_parse_headers(resp, SIP_HF_ALL) != SIP_OK)
+        return -1;
+    for (int i = 0; i < resp->nhdrs; i++) {
+        const sip_hdr_t *h = &resp->hdrs[i];
+        if (sip_str_ieq(h->name, hdr) &&
+            digest_parse_challenge_alg(h->body.s, (size_t)h->body.len, DIGEST_ALGS_SHA256 | DIGEST_ALGS_MD5, ch) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+int ue_agent_auth_line(ue_agent_t *a, const digest_challenge_t *ch, const char *auth_hdr, const char *method,
+                       const char *uri, uint32_t nc, char *out, size_t cap)
+{
+    char cnonce[DIGEST_CNONCE_LEN + 1];
+    int head = snprintf(out, cap, "%s: ", auth_hdr);
+    if (!a->c->sip_password || head < 0 || (size_t)head + 3 > cap || digest_cnonce_new(cnonce) != 0 ||
+        digest_build_authorization(ch, a->c->impu, a->c->sip_password, method, uri, cnonce, nc, out + head,
+                                   cap - (size_t)head - 2) < 0)
+        return -1;
+    strcat(out, "\r\n");
+    return 0;
+}
+
+int ue_agent_credentials(ue_agent_t *a, sip_msg_t *resp, const char *chal_hdr, const char *auth_hdr,
+                         const char *method, const char *uri, char *out, size_t cap)
+{
+    digest_challenge_t ch;
+    return ue_agent_pick_challenge(resp, chal_hdr, &ch) == 0 &&
+                   ue_agent_auth_line(a, &ch, auth_hdr, method, uri, 1, out, cap) == 0
+               ? 0
+               : -1;
+}
+
 static int reg_send(ue_agent_t *a, long expires)
 {
     ue_dialog_t d;
-    char from[UE_HDR_MAX + 40], to[UE_HDR_MAX + 4], ruri[UE_HDR_MAX], contact[UE_HDR_MAX + 32], extra[64];
+    char from[UE_HDR_MAX + 40], to[UE_HDR_MAX + 4], ruri[UE_HDR_MAX], contact[UE_HDR_MAX + 32];
+    char auth[UE_AUTH_LINE_MAX] = "", extra[UE_AUTH_LINE_MAX + 64];
     char branch[SIP_TXN_MAX_BRANCH];
     sip_txn_id_t id;
     sip_uri_t u;
@@ -52,7 +91,10 @@ static int reg_send(ue_agent_t *a, long expires)
     snprintf(from, sizeof from, "<%s>;tag=%s", a->c->impu, a->reg_tag);
     snprintf(to, sizeof to, "<%s>", a->c->impu);
     snprintf(contact, sizeof contact, "%s%s", a->contact, a->c->capable ? ";" SIP_VOENC_FEATURE : "");
-    snprintf(extra, sizeof extra, "Expires: %ld\r\n", expires);
+    if (a->reg_has_ch &&
+        ue_agent_auth_line(a, &a->reg_ch, "Authorization", "REGISTER", ruri, ++a->reg_nc, auth, sizeof auth) != 0)
+        return -1;
+    snprintf(extra, sizeof extra, "Expires: %ld\r\n%s", expires, auth);
     ue_dialog_uac_init(&d, a->reg_call_id, from, to);
     ue_req_t r = {.method = "REGISTER", .ruri = ruri, .via_host = a->c->sip_host, .via_port = a->sip_port,
                   .branch = branch, .cseq = ++a->reg_cseq, .contact = contact, .extra = extra};
@@ -93,12 +135,32 @@ static long granted_expiry(ue_agent_t *a, sip_msg_t *resp)
     return resp->expires_hdr >= 0 ? (long)resp->expires : a->reg_expires;
 }
 
+/* A 401 (§22.2): take the first WWW-Authenticate whose algorithm we know (RFC 8760 §2.4) and send the REGISTER
+ * again with credentials. 0 when it went; -1 when the 401 stands (no password, no usable challenge, or a fresh
+ * challenge already failed: the password is wrong and retrying would loop). */
+static int reg_challenged(ue_agent_t *a, sip_msg_t *resp)
+{
+    digest_challenge_t ch;
+    if (!a->c->sip_password || ue_agent_pick_challenge(resp, "WWW-Authenticate", &ch) != 0 ||
+        (a->reg_ch_tried && !ch.stale))
+        return -1;
+    a->reg_ch = ch;
+    a->reg_has_ch = true;
+    a->reg_ch_tried = true;
+    a->reg_nc = 0;
+    return reg_send(a, a->reg_expires);
+}
+
 static void reg_response(ue_agent_t *a, sip_msg_t *resp)
 {
     char reason[UE_FAILURE_MAX];
     if (resp->status < 200)
         return;
     a->reg_pending = false;
+    if (resp->status == 401 && reg_challenged(a, resp) == 0)
+        return;
+    if (resp->status != 401)
+        a->reg_ch_tried = false; /* the credentials held (or were not the question): a later 401 is a new one */
     if (resp->status == 423 && sip_parse_headers(resp, SIP_HF_ALL) == SIP_OK) { /* §10.2.8 Interval Too Brief */
         int i = sip_msg_find_hdr(resp, "Min-Expires");
         uint32_t min = 0;

@@ -30,10 +30,46 @@
 
 static void on_guard(evutil_socket_t fd, short what, void *arg);
 
+/* Sends the initial INVITE (again, after a 407, with `auth` = a Proxy-Authorization line) and keeps a copy for
+ * its CANCEL. 0 or -1. */
+static int send_invite(ue_call_t *call, const char *auth)
+{
+    ue_agent_t *a = call->ag;
+    char contact[UE_HDR_MAX + 32], body[UE_SDP_MAX], extra[UE_AUTH_LINE_MAX + 64];
+    int blen = ue_sdp_plain(body, sizeof body, "caller", call->sdp_version, a->c->media_ip,
+                            ue_media_port(call->media));
+    snprintf(extra, sizeof extra, "Supported: 100rel\r\nAllow: " UE_ALLOW "\r\n%s", auth);
+    call->inv_cseq = ++call->dlg.local_cseq;
+    if (blen < 0 || ue_call_send(call, "INVITE", call->inv_cseq, ue_call_contact(call, call->tag_sent, contact,
+                                                                                 sizeof contact),
+                                 extra, body, blen, &a->registrar, &call->inv_txn) != 0)
+        return -1;
+    sip_msg_t *sent = a->scratch; /* ue_call_send left the INVITE parsed there */
+    free(call->inv);
+    call->inv_len = 0;
+    if ((call->inv = malloc((size_t)sent->len)) != NULL) {
+        memcpy(call->inv, sent->buf, (size_t)sent->len);
+        call->inv_len = (size_t)sent->len;
+    }
+    return 0;
+}
+
+/* A 407 to our INVITE (the AS did not find us registered from this address, e.g. after its restart): the INVITE
+ * again with Proxy-Authorization for the first challenge we can answer. 0 when it went. */
+static int invite_challenged(ue_call_t *call, sip_msg_t *resp)
+{
+    char auth[UE_AUTH_LINE_MAX];
+    if (call->inv_auth_sent || ue_agent_credentials(call->ag, resp, "Proxy-Authenticate", "Proxy-Authorization",
+                                                    "INVITE", call->dlg.remote_target, auth, sizeof auth) != 0)
+        return -1;
+    call->inv_auth_sent = true;
+    return send_invite(call, auth);
+}
+
 int ue_caller_start(ue_agent_t *a, const char *target)
 {
-    char token[64], call_id[UE_HDR_MAX], from[UE_HDR_MAX], to[UE_HDR_MAX], contact[UE_HDR_MAX + 32];
-    char body[UE_SDP_MAX], err[160];
+    char token[64], call_id[UE_HDR_MAX], from[UE_HDR_MAX], to[UE_HDR_MAX];
+    char err[160];
     ue_agent_token(a, "", token, sizeof token);
     snprintf(call_id, sizeof call_id, "%s@%s", token, a->c->sip_host);
     ue_call_t *call = ue_call_new(a, UE_ROLE_CALLER, call_id);
@@ -57,20 +93,9 @@ int ue_caller_start(ue_agent_t *a, const char *target)
         ue_call_end(call, "no media port");
         return -1;
     }
-    int blen = ue_sdp_plain(body, sizeof body, "caller", call->sdp_version, a->c->media_ip,
-                            ue_media_port(call->media));
-    call->inv_cseq = ++call->dlg.local_cseq;
-    if (blen < 0 || ue_call_send(call, "INVITE", call->inv_cseq, ue_call_contact(call, call->tag_sent, contact,
-                                                                                 sizeof contact),
-                                 "Supported: 100rel\r\nAllow: " UE_ALLOW "\r\n", body, blen, &a->registrar,
-                                 &call->inv_txn) != 0) {
+    if (send_invite(call, "") != 0) {
         ue_call_end(call, "INVITE could not be sent");
         return -1;
-    }
-    sip_msg_t *sent = a->scratch; /* ue_call_send left the INVITE parsed there */
-    if ((call->inv = malloc((size_t)sent->len)) != NULL) {
-        memcpy(call->inv, sent->buf, (size_t)sent->len);
-        call->inv_len = (size_t)sent->len;
     }
     ue_call_timer(call, &call->tm_guard, (unsigned)a->c->setup_timeout_ms, on_guard);
     return 0;
@@ -288,6 +313,8 @@ static void on_invite_response(ue_call_t *call, sip_msg_t *resp)
         on_provisional(call, resp);
     } else if (resp->status < 300) {
         on_2xx(call, resp);
+    } else if (resp->status == 407 && !call->got_provisional && invite_challenged(call, resp) == 0) {
+        log_info(UE_LOG, "call %s: 407 from the AS, INVITE sent again with credentials", call->dlg.call_id);
     } else {
         ue_call_response_text(resp, text, sizeof text);
         ue_call_end(call, call->cancel_sent && resp->status == 487 ? call->failure : text);

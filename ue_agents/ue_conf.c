@@ -39,6 +39,8 @@ static const cli_option_t ue_options[] = {
     {"kms-url", "kms.url", "URL", "the KMS; default " UE_DEFAULT_KMS_URL},
     {"kms-ca", "kms.ca", "FILE", "CA that signed the KMS certificate; default " UE_DEFAULT_KMS_CA},
     {"kms-key", "kms_key", "HEX", "our 64-hex KMS secret (DESIGN §5 kms_key)"},
+    {"sip-password", "sip_password", "SECRET", "our SIP Digest secret (DESIGN §5 sip_password): answers the "
+                                               "registrar's 401 and a 407 to our INVITE; without it both fail"},
     {"update-wait-ms", "update_wait_ms", "MS", "callee: wait this long for the key offer after the PRACK; default 2000"},
     {"setup-timeout-ms", "setup_timeout_ms", "MS", "caller: CANCEL when no final answer by then; default 32000"},
     {"duration", "duration", "SECONDS", "call: seconds of audio before hanging up (decimal); default 3"},
@@ -177,7 +179,7 @@ static void defaults(ue_conf_t *c)
     }
 }
 
-#define UE_N_FIELDS 26
+#define UE_N_FIELDS 27
 
 /* The table names every setting; one function so that parse and free agree. */
 static void ue_fields(ue_conf_t *c, cfg_field_t f[UE_N_FIELDS])
@@ -198,6 +200,7 @@ static void ue_fields(ue_conf_t *c, cfg_field_t f[UE_N_FIELDS])
         {.name = "kms.ca", .type = CFG_STRING, .dst = &c->kms_ca},
         {.name = "kms.timeout_ms", .type = CFG_INT, .dst = &c->kms_timeout_ms, .min = 50, .max = 30000},
         {.name = "kms_key", .type = CFG_STRING, .dst = &c->kms_key_hex},
+        {.name = "sip_password", .type = CFG_STRING, .dst = &c->sip_password},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         {.name = "duration", .type = CFG_STRING, .dst = &c->duration},
         {.name = "wav", .type = CFG_STRING, .dst = &c->wav},
@@ -258,6 +261,8 @@ void ue_conf_free(ue_conf_t *c)
 {
     cfg_field_t fields[UE_N_FIELDS];
     ue_fields(c, fields);
+    if (c->sip_password)
+        kms_cleanse(c->sip_password, strlen(c->sip_password));
     cfg_free_strings(fields, UE_N_FIELDS);
     kms_cleanse(c->kms_key, sizeof c->kms_key);
 }

@@ -38,6 +38,7 @@ typedef struct {
     char *kms_url;
     char *kms_ca;
     char *kms_key_hex;
+    char *sip_password; /* DESIGN §5 sip_password: answers the registrar's 401 and a 407 to an INVITE (Digest) */
     long kms_timeout_ms;
     char *log_level_name;
     /* run options */

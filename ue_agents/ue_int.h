@@ -10,6 +10,7 @@
 
 #include <openssl/ssl.h>
 
+#include "kms/http_digest.h"
 #include "kms_client.h"
 #include "sip/sip_timer_event.h"
 #include "sip/sip_transport.h"
@@ -71,6 +72,11 @@ struct ue_agent {
     long reg_expires;
     bool reg_pending;
     struct event *reg_refresh;
+    digest_challenge_t reg_ch;    /* the registrar's challenge we answer (RFC 3261 §22.2), reused with nc+1 */
+    bool reg_has_ch;
+    bool reg_ch_tried;            /* a REGISTER answering a fresh (non-stale) challenge went out: a 401 to it
+                                     means wrong credentials, not "try again" */
+    uint32_t reg_nc;
 };
 
 struct ue_call {
@@ -92,6 +98,8 @@ struct ue_call {
     char *inv;                    /* our INVITE as sent (caller) or the INVITE received (callee) */
     size_t inv_len;
     uint32_t inv_cseq;
+    bool inv_auth_sent;           /* the INVITE was sent again with Proxy-Authorization (RFC 3261 §22.3): a
+                                     second 407 ends the call */
 
     /* offer/answer (ue_offer.h) */
     ue_offer_mode_t oa_mode;      /* callee: where the INVITE's answer travels */
@@ -159,6 +167,18 @@ void ue_agent_token(ue_agent_t *a, const char *prefix, char *out, size_t cap);
 /* Sends a request of the call's dialog as a client transaction carrying the call: to dst, or (NULL) to the first
  * Route or the remote target. contact NULL for none. The message stays in call->ag->out until the next build;
  * *id (may be NULL) receives the transaction. 0 or -1. */
+/* SIP Digest (RFC 3261 §22) for our requests: a header line answering a challenge with sip_password. */
+#define UE_AUTH_LINE_MAX 1024 /* "Authorization: Digest username, realm, uri, nonce, cnonce, response, opaque" */
+/* The first challenge in resp's `hdr` headers (WWW-Authenticate, Proxy-Authenticate) whose algorithm we know,
+ * SHA-256 or MD5 (RFC 8760 §2.4). 0 or -1. */
+int ue_agent_pick_challenge(sip_msg_t *resp, const char *hdr, digest_challenge_t *ch);
+/* "<auth_hdr>: Digest ...\r\n" answering ch for method and uri with nc. 0, or -1 (no password, too long). */
+int ue_agent_auth_line(ue_agent_t *a, const digest_challenge_t *ch, const char *auth_hdr, const char *method,
+                       const char *uri, uint32_t nc, char *out, size_t cap);
+/* Both, for a one-shot answer to a fresh challenge (nc 1). */
+int ue_agent_credentials(ue_agent_t *a, sip_msg_t *resp, const char *chal_hdr, const char *auth_hdr,
+                         const char *method, const char *uri, char *out, size_t cap);
+
 int ue_call_send(ue_call_t *call, const char *method, uint32_t cseq, const char *contact, const char *extra,
                  const char *body, int body_len, const sip_addr_t *dst, sip_txn_id_t *id);
 /* Builds a request of the dialog into call->ag->out and parses it into the scratch message (for its next hop).

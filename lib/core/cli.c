@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLI_MAX_OPTIONS 32 /* more settings than any mihua daemon has */
+#define CLI_MAX_OPTIONS 48 /* more settings than any mihua daemon has (mihua-as: 33) */
 #define CLI_OPT_NAME_MAX 64 /* "--" and a long option name, as errors name it */
 #define CLI_OPT_BASE 256   /* getopt `val` of option i is CLI_OPT_BASE + i, clear of short options */
 

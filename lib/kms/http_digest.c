@@ -6,8 +6,10 @@
  *   §3.4.6 (the digest uri must match the request-target), §3.5 (stale), §3.9.1 (the SHA-256 example the unit tests
  *   reproduce). Syntax of the parameter list: RFC 7235 §2.1 (auth-param = token BWS "=" BWS (token /
  *   quoted-string)), RFC 7230 §3.2.6 (quoted-string, quoted-pair) and §7 (lists tolerate empty elements).
- * - Only algorithm=SHA-256 and qop=auth are spoken. MD5 (the default when algorithm is absent), auth-int, userhash
- *   and username* are refused as malformed: mihua clients never need them and every extra mode is attack surface.
+ * - Only qop=auth is spoken, with algorithm=SHA-256; MD5 (the default when algorithm is absent) only where the
+ *   server or client asks for it (the registrar, RFC 8760 §2.4: SIP phones that know no better). auth-int,
+ *   userhash and username* are refused as malformed: mihua clients never need them and every extra mode is attack
+ *   surface. RFC 8760 §3 forbids MD5 for new uses; the KMS, a new use, never enables it.
  *
  * Parser: one forward pass over a bounded buffer (DIGEST_MAX_HEADER_LEN), no recursion, no allocation. Values are
  * unescaped straight into fixed-size fields of the output struct; a value longer than its field is an error, never
@@ -29,7 +31,7 @@
  * §3.5: stale=true means "credentials good, nonce not"), so a client that guesses a password never gets told
  * "stale" and keeps retrying without re-prompting.
  *
- * Hashing: SHA-256 through a digest_hasher_t (fetched once, context reused) on the server and for clients that keep
+ * Hashing: SHA-256 (or MD5) through a digest_hasher_t (fetched once, context reused) on the server and for clients that keep
  * one; the stateless entry points build a context per hash, as before.
  *
  * Time comes in as an explicit `now` (monotonic seconds); nothing here reads a clock except digest_now().
@@ -47,9 +49,11 @@
 #include <openssl/rand.h>
 
 #define DG_ALGORITHM "SHA-256"
+#define DG_ALGORITHM_MD5 "MD5"
 #define DG_QOP "auth"
 #define DG_SCHEME "Digest"
 #define DG_SHA256_LEN 32
+#define DG_MD5_LEN 16
 /* Server nonce: issue time (4 bytes, big endian) || 8 random bytes || a 12-byte HMAC-SHA256 over both (96 bits:
  * not forgeable online) = 24 bytes = 32 base64url characters. */
 #define DG_NONCE_TIME_LEN 4
@@ -410,7 +414,22 @@ static int dg_qop_list_has_auth(const char *list) {
     return 0;
 }
 
+/* The algorithm a challenge or an Authorization names, if it is in `algs`: 0, or -1. Absent means MD5. */
+static int dg_alg_of(unsigned present, const char *name, unsigned algs, digest_alg_t *alg) {
+    if (!(present & DIGEST_P_ALGORITHM) || strcasecmp(name, DG_ALGORITHM_MD5) == 0)
+        *alg = DIGEST_MD5;
+    else if (strcasecmp(name, DG_ALGORITHM) == 0)
+        *alg = DIGEST_SHA256;
+    else
+        return -1;
+    return algs & (1u << *alg) ? 0 : -1;
+}
+
 int digest_parse_challenge(const char *value, size_t len, digest_challenge_t *out) {
+    return digest_parse_challenge_alg(value, len, DIGEST_ALGS_SHA256, out);
+}
+
+int digest_parse_challenge_alg(const char *value, size_t len, unsigned algs, digest_challenge_t *out) {
     if (!value || !out || len > DIGEST_MAX_HEADER_LEN)
         return -1;
     memset(out, 0, sizeof(*out));
@@ -419,7 +438,7 @@ int digest_parse_challenge(const char *value, size_t len, digest_challenge_t *ou
     int ok = dg_scan_scheme(&sc) == 0 &&
              dg_scan_params(&sc, out, &out->present, dg_challenge_slot, dg_challenge_after, 1) == 0 &&
              (out->present & DIGEST_P_REALM) && (out->present & DIGEST_P_NONCE) && out->nonce[0] &&
-             (out->present & DIGEST_P_ALGORITHM) && strcasecmp(out->algorithm, DG_ALGORITHM) == 0 &&
+             dg_alg_of(out->present, out->algorithm, algs, &out->alg) == 0 &&
              (out->present & DIGEST_P_QOP) && dg_qop_list_has_auth(out->qop);
     if (!ok) {
         memset(out, 0, sizeof(*out));
@@ -431,7 +450,8 @@ int digest_parse_challenge(const char *value, size_t len, digest_challenge_t *ou
 /* ================================================================ computation */
 
 struct digest_hasher {
-    EVP_MD *md;
+    EVP_MD *md;     /* SHA-256 */
+    EVP_MD *md5;    /* fetched on first use: most hashers never need it */
     EVP_MD_CTX *ctx;
 };
 
@@ -453,36 +473,57 @@ void digest_hasher_free(digest_hasher_t *h) {
         return;
     EVP_MD_CTX_free(h->ctx);
     EVP_MD_free(h->md);
+    EVP_MD_free(h->md5);
     free(h);
 }
 
-/* SHA-256 over parts joined by ':', as lowercase hex; on `h`'s context, or a context of its own when h is NULL. */
-static int dg_sha256_hex(digest_hasher_t *h, const char *const *parts, size_t n, char out[DIGEST_RESPONSE_LEN + 1]) {
+/* The EVP_MD of `alg`: the hasher's fetched one, or OpenSSL's implicit one without a hasher. */
+static const EVP_MD *dg_md(digest_hasher_t *h, digest_alg_t alg) {
+    if (alg == DIGEST_MD5) {
+        if (h && !h->md5)
+            h->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+        return h ? h->md5 : EVP_md5();
+    }
+    return h ? h->md : EVP_sha256();
+}
+
+static size_t dg_hash_len(digest_alg_t alg) {
+    return alg == DIGEST_MD5 ? DG_MD5_LEN : DG_SHA256_LEN;
+}
+
+/* `alg`'s hash over parts joined by ':', as lowercase hex; on `h`'s context, or a context of its own when h is
+ * NULL. */
+static int dg_hash_hex(digest_hasher_t *h, digest_alg_t alg, const char *const *parts, size_t n,
+                       char out[DIGEST_RESPONSE_LEN + 1]) {
     uint8_t md[DG_SHA256_LEN];
     unsigned int md_len = 0;
+    const EVP_MD *type = dg_md(h, alg);
     EVP_MD_CTX *ctx = h ? h->ctx : EVP_MD_CTX_new();
-    if (!ctx)
+    if (!ctx || !type) {
+        if (!h)
+            EVP_MD_CTX_free(ctx);
         return -1;
+    }
 
-    int ok = EVP_DigestInit_ex2(ctx, h ? h->md : EVP_sha256(), NULL) == 1;
+    int ok = EVP_DigestInit_ex2(ctx, type, NULL) == 1;
     for (size_t i = 0; ok && i < n; i++) {
         if (i > 0)
             ok = EVP_DigestUpdate(ctx, ":", 1) == 1;
         if (ok)
             ok = EVP_DigestUpdate(ctx, parts[i], strlen(parts[i])) == 1;
     }
-    ok = ok && EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len == sizeof(md);
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len == dg_hash_len(alg);
     if (!h)
         EVP_MD_CTX_free(ctx);
     if (ok)
-        dg_hex(md, sizeof(md), out);
+        dg_hex(md, md_len, out);
     OPENSSL_cleanse(md, sizeof(md));
     return ok ? 0 : -1;
 }
 
-static int dg_compute(digest_hasher_t *h, const char *username, const char *realm, const char *password,
-                      const char *method, const char *uri, const char *nonce, const char *nc_text, const char *cnonce,
-                      const char *qop, char out[DIGEST_RESPONSE_LEN + 1]) {
+static int dg_compute(digest_hasher_t *h, digest_alg_t alg, const char *username, const char *realm,
+                      const char *password, const char *method, const char *uri, const char *nonce,
+                      const char *nc_text, const char *cnonce, const char *qop, char out[DIGEST_RESPONSE_LEN + 1]) {
     if (!username || !realm || !password || !method || !uri || !nonce || !nc_text || !cnonce || !qop || !out)
         return -1;
 
@@ -491,8 +532,8 @@ static int dg_compute(digest_hasher_t *h, const char *username, const char *real
     const char *a2[] = {method, uri};
     const char *kd[] = {ha1, nonce, nc_text, cnonce, qop, ha2};
 
-    int rc = dg_sha256_hex(h, a1, 3, ha1) == 0 && dg_sha256_hex(h, a2, 2, ha2) == 0 &&
-                     dg_sha256_hex(h, kd, 6, out) == 0
+    int rc = dg_hash_hex(h, alg, a1, 3, ha1) == 0 && dg_hash_hex(h, alg, a2, 2, ha2) == 0 &&
+                     dg_hash_hex(h, alg, kd, 6, out) == 0
                  ? 0
                  : -1;
     OPENSSL_cleanse(ha1, sizeof(ha1)); /* H(A1) is as good as the password for this realm */
@@ -502,32 +543,39 @@ static int dg_compute(digest_hasher_t *h, const char *username, const char *real
 int digest_compute_response(const char *username, const char *realm, const char *password, const char *method,
                             const char *uri, const char *nonce, const char *nc_text, const char *cnonce,
                             const char *qop, char out[DIGEST_RESPONSE_LEN + 1]) {
-    return dg_compute(NULL, username, realm, password, method, uri, nonce, nc_text, cnonce, qop, out);
+    return dg_compute(NULL, DIGEST_SHA256, username, realm, password, method, uri, nonce, nc_text, cnonce, qop,
+                      out);
 }
 
-/* Lowercases a received response into out; -1 unless exactly 64 hex characters. */
-static int dg_normalize_response(const char *in, char out[DIGEST_RESPONSE_LEN + 1]) {
-    size_t i = 0;
+int digest_compute_response_alg(digest_alg_t alg, const char *username, const char *realm, const char *password,
+                                const char *method, const char *uri, const char *nonce, const char *nc_text,
+                                const char *cnonce, const char *qop, char out[DIGEST_RESPONSE_LEN + 1]) {
+    return dg_compute(NULL, alg, username, realm, password, method, uri, nonce, nc_text, cnonce, qop, out);
+}
+
+/* Lowercases a received response into out; -1 unless exactly as many hex characters as `alg` gives. */
+static int dg_normalize_response(const char *in, digest_alg_t alg, char out[DIGEST_RESPONSE_LEN + 1]) {
+    size_t i = 0, want = 2 * dg_hash_len(alg);
     for (; in[i]; i++) {
         unsigned char c = (unsigned char)in[i];
-        if (i >= DIGEST_RESPONSE_LEN || !dg_is_hex(c))
+        if (i >= want || !dg_is_hex(c))
             return -1;
         out[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
     }
     out[i] = '\0';
-    return i == DIGEST_RESPONSE_LEN ? 0 : -1;
+    return i == want ? 0 : -1;
 }
 
 static int dg_response_matches(digest_hasher_t *h, const digest_auth_t *auth, const char *method,
                                const char *password) {
     char got[DIGEST_RESPONSE_LEN + 1], want[DIGEST_RESPONSE_LEN + 1];
 
-    if (!auth || !method || !password || dg_normalize_response(auth->response, got) < 0)
+    if (!auth || !method || !password || dg_normalize_response(auth->response, auth->alg, got) < 0)
         return 0;
-    if (dg_compute(h, auth->username, auth->realm, password, method, auth->uri, auth->nonce, auth->nc_text,
+    if (dg_compute(h, auth->alg, auth->username, auth->realm, password, method, auth->uri, auth->nonce, auth->nc_text,
                    auth->cnonce, auth->qop, want) < 0)
         return 0;
-    int eq = CRYPTO_memcmp(got, want, DIGEST_RESPONSE_LEN) == 0;
+    int eq = CRYPTO_memcmp(got, want, 2 * dg_hash_len(auth->alg)) == 0;
     OPENSSL_cleanse(want, sizeof(want));
     return eq;
 }
@@ -600,8 +648,17 @@ static int dg_out_done(dg_out_t *o) {
     return (int)o->len;
 }
 
+const char *digest_alg_name(digest_alg_t alg) {
+    return alg == DIGEST_MD5 ? DG_ALGORITHM_MD5 : DG_ALGORITHM;
+}
+
 int digest_challenge_build(char *buf, size_t cap, const char *realm, const char *nonce, const char *opaque,
                            int stale) {
+    return digest_challenge_build_alg(buf, cap, DIGEST_SHA256, realm, nonce, opaque, stale);
+}
+
+int digest_challenge_build_alg(char *buf, size_t cap, digest_alg_t alg, const char *realm, const char *nonce,
+                               const char *opaque, int stale) {
     if (!buf || !realm || !nonce || !opaque || cap > INT32_MAX)
         return -1;
     dg_out_t o = {buf, cap, 0, cap == 0};
@@ -610,7 +667,7 @@ int digest_challenge_build(char *buf, size_t cap, const char *realm, const char 
     dg_out_str(&o, DG_SCHEME);
     dg_out_param(&o, " ", "realm", realm, 1);
     dg_out_param(&o, ", ", "qop", DG_QOP, 1);
-    dg_out_param(&o, ", ", "algorithm", DG_ALGORITHM, 0);
+    dg_out_param(&o, ", ", "algorithm", digest_alg_name(alg), 0);
     dg_out_param(&o, ", ", "nonce", nonce, 1);
     dg_out_param(&o, ", ", "opaque", opaque, 1);
     if (stale)
@@ -633,6 +690,7 @@ struct digest_server {
     char opaque[DG_OPAQUE_TEXT_LEN + 1]; /* one per server instance; echoed by clients, checked on good nonces */
     uint8_t key[DG_NONCE_KEY_LEN];       /* HMAC key of the nonces, random per server instance */
     unsigned lifetime_s;
+    unsigned algs;      /* DIGEST_ALGS_* accepted */
     uint32_t cap;       /* entries in the replay table */
     dg_used_t *used;    /* cap entries, owned */
     int64_t stale_upto; /* a nonce issued at or before this whose state was evicted: unknown nonces this old are
@@ -644,7 +702,8 @@ digest_server_t *digest_server_new(const digest_server_cfg_t *cfg) {
     if (!cfg || !cfg->realm || !cfg->realm[0] || strlen(cfg->realm) > DIGEST_MAX_REALM_LEN)
         return NULL;
     uint32_t cap = cfg->max_nonces ? cfg->max_nonces : DIGEST_DEFAULT_MAX_NONCES;
-    if (cap > DIGEST_MAX_NONCES_LIMIT)
+    unsigned algs = cfg->algorithms ? cfg->algorithms : DIGEST_ALGS_SHA256;
+    if (cap > DIGEST_MAX_NONCES_LIMIT || (algs & ~(DIGEST_ALGS_SHA256 | DIGEST_ALGS_MD5)))
         return NULL;
     for (const char *p = cfg->realm; *p; p++)
         if (!dg_qd_ok((unsigned char)*p) || *p == '\t')
@@ -666,6 +725,7 @@ digest_server_t *digest_server_new(const digest_server_cfg_t *cfg) {
     strcpy(srv->realm, cfg->realm);
     srv->lifetime_s = cfg->nonce_lifetime_s ? cfg->nonce_lifetime_s : DIGEST_DEFAULT_NONCE_LIFETIME_S;
     srv->cap = cap;
+    srv->algs = algs;
     return srv;
 }
 
@@ -762,31 +822,39 @@ static dg_used_t *dg_used_take(digest_server_t *srv, const uint8_t *raw, int64_t
 }
 
 int digest_server_challenge(digest_server_t *srv, int64_t now, int stale, char *buf, size_t cap) {
+    return digest_server_challenge_alg(srv, now, stale, DIGEST_SHA256, buf, cap);
+}
+
+int digest_server_challenge_alg(digest_server_t *srv, int64_t now, int stale, digest_alg_t alg, char *buf,
+                                size_t cap) {
     char nonce[DG_NONCE_TEXT_LEN + 1];
 
-    if (!srv || !buf)
+    if (!srv || !buf || !(srv->algs & (1u << alg)))
         return -1;
     if (dg_nonce_issue(srv, now, nonce) < 0)
         return -1;
-    return digest_challenge_build(buf, cap, srv->realm, nonce, srv->opaque, stale);
+    return digest_challenge_build_alg(buf, cap, alg, srv->realm, nonce, srv->opaque, stale);
 }
 
-/* Everything RFC 7616 requires of a qop=auth SHA-256 request, and that the uri is the request-target. */
-static int dg_auth_well_formed(const digest_auth_t *a, const char *uri) {
+/* Everything RFC 7616 requires of a qop=auth request in an algorithm the server accepts (SHA-256 must be named;
+ * MD5 may be implied by its absence, RFC 3261 §22.4), and that the uri is the request-target. Sets a->alg. */
+static int dg_auth_well_formed(const digest_server_t *srv, digest_auth_t *a, const char *uri) {
     const unsigned need = DIGEST_P_USERNAME | DIGEST_P_REALM | DIGEST_P_NONCE | DIGEST_P_URI | DIGEST_P_RESPONSE |
-                          DIGEST_P_CNONCE | DIGEST_P_ALGORITHM | DIGEST_P_QOP | DIGEST_P_NC;
+                          DIGEST_P_CNONCE | DIGEST_P_QOP | DIGEST_P_NC;
     char tmp[DIGEST_RESPONSE_LEN + 1];
 
     return (a->present & need) == need && !a->userhash && a->username[0] && a->nonce[0] && a->cnonce[0] &&
-           a->nc > 0 && strcasecmp(a->algorithm, DG_ALGORITHM) == 0 && strcasecmp(a->qop, DG_QOP) == 0 &&
-           dg_normalize_response(a->response, tmp) == 0 && strcmp(a->uri, uri) == 0;
+           a->nc > 0 && dg_alg_of(a->present, a->algorithm, srv->algs, &a->alg) == 0 &&
+           strcasecmp(a->qop, DG_QOP) == 0 && dg_normalize_response(a->response, a->alg, tmp) == 0 &&
+           (!uri || strcmp(a->uri, uri) == 0);
 }
 
-digest_result_t digest_server_verify(digest_server_t *srv, const digest_auth_t *auth, const char *method,
+digest_result_t digest_server_verify(digest_server_t *srv, const digest_auth_t *auth_in, const char *method,
                                      const char *uri, const char *password, int64_t now) {
-    if (!srv || !auth || !method || !uri || !password)
+    if (!srv || !auth_in || !method || !password)
         return DIGEST_INTERNAL;
-    if (!dg_auth_well_formed(auth, uri))
+    digest_auth_t copy_alg = *auth_in, *auth = &copy_alg; /* the caller's parse stays const; only alg is set */
+    if (!dg_auth_well_formed(srv, auth, uri))
         return DIGEST_MALFORMED;
     if (strcmp(auth->realm, srv->realm) != 0)
         return DIGEST_BAD_RESPONSE;
@@ -874,7 +942,8 @@ int digest_build_authorization_h(digest_hasher_t *h, const digest_challenge_t *c
     for (int i = DIGEST_NC_LEN - 1; i >= 0; i--, nc >>= 4)
         nc_text[i] = digits[nc & 15];
     nc_text[DIGEST_NC_LEN] = '\0';
-    if (dg_compute(h, username, ch->realm, password, method, uri, ch->nonce, nc_text, cnonce, DG_QOP, response) < 0)
+    if (dg_compute(h, ch->alg, username, ch->realm, password, method, uri, ch->nonce, nc_text, cnonce, DG_QOP,
+                   response) < 0)
         return -1;
 
     dg_out_t o = {buf, cap, 0, cap == 0};
@@ -884,7 +953,7 @@ int digest_build_authorization_h(digest_hasher_t *h, const digest_challenge_t *c
     dg_out_param(&o, " ", "username", username, 1);
     dg_out_param(&o, ", ", "realm", ch->realm, 1);
     dg_out_param(&o, ", ", "uri", uri, 1);
-    dg_out_param(&o, ", ", "algorithm", DG_ALGORITHM, 0);
+    dg_out_param(&o, ", ", "algorithm", digest_alg_name(ch->alg), 0);
     dg_out_param(&o, ", ", "nonce", ch->nonce, 1);
     dg_out_param(&o, ", ", "nc", nc_text, 0);
     dg_out_param(&o, ", ", "cnonce", cnonce, 1);

@@ -1,5 +1,6 @@
 /*
- * http_digest — HTTP Digest access authentication (RFC 7616), SHA-256 and qop=auth only, both sides.
+ * http_digest — HTTP Digest access authentication (RFC 7616), qop=auth only, both sides; SHA-256, and MD5 where a
+ * server or client opts in (SIP, RFC 8760: phones that know no better).
  *
  * Server side (the KMS): a digest_server_t owns the realm, an opaque value, the key its nonces are MACed with
  * (issuing a nonce stores nothing) and a bounded table of the nonces authenticated requests used (replays).
@@ -13,6 +14,11 @@
  *   4. digest_server_verify() → DIGEST_OK, or the outcome that says which answer to send (see digest_result_t).
  * Client side (the UE agents): digest_parse_challenge() a WWW-Authenticate value, then
  * digest_build_authorization() for each request, reusing the nonce with nc+1 until the server says stale=true.
+ *
+ * SIP (RFC 3261 §22, RFC 8760) uses the same code with a method and Request-URI in place of HTTP's: a server
+ * configured with DIGEST_ALGS_SHA256 | DIGEST_ALGS_MD5 issues one challenge per algorithm
+ * (digest_server_challenge_alg, SHA-256 first as RFC 8760 §2.4 asks) and verifies either; the KMS configures
+ * nothing and keeps SHA-256 only.
  *
  * Time is always passed in (`now`, seconds of a monotonic clock, e.g. digest_now()), so tests need no sleeps.
  * A digest_server_t is not thread-safe: it belongs to one event loop (or the caller serializes access).
@@ -35,7 +41,17 @@
 #define DIGEST_MAX_TOKEN_LEN 32      /* algorithm, qop, userhash, stale */
 #define DIGEST_MAX_QOP_LEN 64        /* a challenge may list several qop values ("auth,auth-int") */
 #define DIGEST_NC_LEN 8              /* nc-value = 8LHEX (RFC 7616 §3.4) */
-#define DIGEST_RESPONSE_LEN 64       /* SHA-256 in lowercase hex */
+#define DIGEST_RESPONSE_LEN 64       /* SHA-256 in lowercase hex; the longest response spoken */
+#define DIGEST_MD5_RESPONSE_LEN 32   /* MD5 in lowercase hex */
+
+/* Hash algorithms (RFC 7616 §3.3 "algorithm"). The zero value is SHA-256, so a zeroed struct means SHA-256. */
+typedef enum {
+    DIGEST_SHA256 = 0,
+    DIGEST_MD5 = 1, /* RFC 2617 / RFC 3261 §22.4 default when "algorithm" is absent */
+} digest_alg_t;
+/* Sets of algorithms, for configuration: bit (1u << digest_alg_t). */
+#define DIGEST_ALGS_SHA256 (1u << DIGEST_SHA256)
+#define DIGEST_ALGS_MD5 (1u << DIGEST_MD5)
 #define DIGEST_CNONCE_LEN 32         /* cnonces we generate: 24 random bytes in base64url */
 
 /* Server nonce table defaults. */
@@ -69,6 +85,7 @@ typedef struct {
     uint32_t nc;                      /* nc_text as a number */
     int userhash;                     /* userhash=true was sent (we do not support it) */
     unsigned present;                 /* DIGEST_P_* bits of the parameters seen */
+    digest_alg_t alg;                 /* set by digest_server_verify once the algorithm is known and allowed */
 } digest_auth_t;
 
 /* A parsed WWW-Authenticate: Digest challenge (client side). */
@@ -81,6 +98,7 @@ typedef struct {
     int stale;                         /* stale=true */
     int has_opaque;
     unsigned present;                  /* DIGEST_P_* bits */
+    digest_alg_t alg;                  /* what digest_build_authorization will answer with */
 } digest_challenge_t;
 
 /* Bits of digest_auth_t.present / digest_challenge_t.present. */
@@ -114,6 +132,8 @@ int digest_parse_authorization(const char *value, size_t len, digest_auth_t *out
 /* Parses a WWW-Authenticate value holding one Digest challenge. Returns -1 when malformed, when nonce or realm is
  * missing, or when the challenge offers neither qop=auth nor algorithm=SHA-256 (all this client supports). */
 int digest_parse_challenge(const char *value, size_t len, digest_challenge_t *out);
+/* The same accepting any algorithm in `algs` (DIGEST_ALGS_*; MD5 also when "algorithm" is absent). */
+int digest_parse_challenge_alg(const char *value, size_t len, unsigned algs, digest_challenge_t *out);
 
 /* ---- computation (RFC 7616 §3.4.1) ---- */
 
@@ -122,6 +142,10 @@ int digest_parse_challenge(const char *value, size_t len, digest_challenge_t *ou
 int digest_compute_response(const char *username, const char *realm, const char *password, const char *method,
                             const char *uri, const char *nonce, const char *nc_text, const char *cnonce,
                             const char *qop, char out[DIGEST_RESPONSE_LEN + 1]);
+/* The same with `alg`'s hash (MD5: 32 hex characters). */
+int digest_compute_response_alg(digest_alg_t alg, const char *username, const char *realm, const char *password,
+                                const char *method, const char *uri, const char *nonce, const char *nc_text,
+                                const char *cnonce, const char *qop, char out[DIGEST_RESPONSE_LEN + 1]);
 
 /* Recomputes the response of a parsed header with `password` and `method` and compares it with the one received in
  * constant time. 1 = match, 0 = mismatch or error. Checks nothing else (see digest_server_verify). */
@@ -135,6 +159,7 @@ typedef struct {
     const char *realm;         /* required; e.g. "mihua-kms" */
     unsigned nonce_lifetime_s; /* 0 → DIGEST_DEFAULT_NONCE_LIFETIME_S */
     unsigned max_nonces;       /* 0 → DIGEST_DEFAULT_MAX_NONCES; at most DIGEST_MAX_NONCES_LIMIT */
+    unsigned algorithms;       /* DIGEST_ALGS_* accepted; 0 → DIGEST_ALGS_SHA256 */
 } digest_server_cfg_t;
 
 /* NULL on bad configuration, allocation or RAND failure. */
@@ -145,11 +170,16 @@ void digest_server_free(digest_server_t *srv);
  *   Digest realm="R", qop="auth", algorithm=SHA-256, nonce="N", opaque="O"[, stale=true]
  * Returns the length written (NUL-terminated) or -1 (buffer too small, RAND failure). */
 int digest_server_challenge(digest_server_t *srv, int64_t now, int stale, char *buf, size_t cap);
+/* The same for one algorithm (which must be among the server's): "algorithm=MD5" for DIGEST_MD5. */
+int digest_server_challenge_alg(digest_server_t *srv, int64_t now, int stale, digest_alg_t alg, char *buf,
+                                size_t cap);
 
 /* Verifies a parsed header against the request (`method`, and `uri` = the request-target exactly as received,
- * query included — HTTP/2 :path — which must equal the digest uri, RFC 7616 §3.4.6) and the user's password. On
+ * query included — HTTP/2 :path — which must equal the digest uri, RFC 7616 §3.4.6; NULL skips that comparison,
+ * for SIP, where a UAC may put another URI for the same resource, RFC 3261 §22.4) and the user's password. On
  * DIGEST_OK the nonce's nc is advanced, so the same (nonce, nc) is refused next time; a failed check never advances
- * it. Checks, in order: required parameters, SHA-256, qop=auth, uri (MALFORMED); realm (BAD_RESPONSE); the response
+ * it. Checks, in order: required parameters, an algorithm the server accepts (absent = MD5), qop=auth, uri
+ * (MALFORMED); realm (BAD_RESPONSE); the response
  * itself (BAD_RESPONSE); nonce live (STALE); opaque echoed (BAD_RESPONSE); nc strictly increasing (REPLAY).
  * Consequence for clients: requests that share a nonce must reach the server in nc order (an HTTP/2 client sending
  * two in parallel may see the lower nc refused as a replay and should then retry with a fresh nc). */
@@ -162,6 +192,11 @@ size_t digest_server_nonce_count(const digest_server_t *srv, int64_t now);
 /* Builds a challenge from explicit parts (used by digest_server_challenge; exposed for tests and other servers). */
 int digest_challenge_build(char *buf, size_t cap, const char *realm, const char *nonce, const char *opaque,
                            int stale);
+int digest_challenge_build_alg(char *buf, size_t cap, digest_alg_t alg, const char *realm, const char *nonce,
+                               const char *opaque, int stale);
+
+/* "SHA-256" or "MD5": the algorithm's token. */
+const char *digest_alg_name(digest_alg_t alg);
 
 /* ---- client ---- */
 
@@ -183,7 +218,7 @@ void digest_cnonce_pool_clear(digest_cnonce_pool_t *pool);
 
 /* Writes an Authorization value answering `ch` for one request:
  *   Digest username="U", realm="R", uri="URI", algorithm=SHA-256, nonce="N", nc=XXXXXXXX, cnonce="C", qop=auth,
- *   response="H"[, opaque="O"]
+ *   response="H"[, opaque="O"]          (algorithm and hash: ch->alg)
  * nc starts at 1 for a new nonce and grows by one per request that reuses it. Returns the length or -1. */
 int digest_build_authorization(const digest_challenge_t *ch, const char *username, const char *password,
                                const char *method, const char *uri, const char *cnonce, uint32_t nc, char *buf,

@@ -19,8 +19,8 @@
  * With content-type application/x-ndjson the body is one subscriber per line instead, wrapped into a document that
  * keeps its line numbers (sub_ndjson.h), so errors name the body's own lines.
  *
- * `kms_key` is write-only: accepted in PUT, PATCH and imports, never sent back (the KMS's shared secret with the
- * UE has no business in an operator's terminal scroll-back or a proxy log); an export through this API therefore
+ * `kms_key` and `sip_password` are write-only: accepted in PUT, PATCH and imports, never sent back (the UE's
+ * shared secrets with the KMS and the registrar have no business in an operator's terminal scroll-back or a proxy log); an export through this API therefore
  * carries no keys (mihua-subscribers export, run on the machine, does).
  *
  * Validation errors come back as "subscribers[K].field"; for the subscriber being written that is turned into a
@@ -117,10 +117,11 @@ static void field_to_pointer(const char *field, long self, char *out, size_t siz
         snprintf(out, size, "/");
 }
 
-/* Removes the write-only secret from a subscriber object. */
+/* Removes the write-only secrets from a subscriber object. */
 static void redact(json_t *sub)
 {
     json_object_del(sub, "kms_key");
+    json_object_del(sub, "sip_password");
 }
 
 static void changed(sub_admin_t *a, const char *what, const char *imsi)

@@ -2,7 +2,9 @@
  * sub_db — the durable subscriber store on SQLite (DESIGN §5 "At scale"). Contract in sub_db.h.
  *
  * Schema (readable with the sqlite3 shell; names follow DESIGN §5):
- *   subscriber(imsi PK, msisdn UNIQUE, impu, voice_encryption, rat, ims_vops, kms_key)
+ *   subscriber(imsi PK, msisdn UNIQUE, impu, voice_encryption, rat, ims_vops, kms_key, sip_password)
+ *       kms_key is indexed (not UNIQUE: a clash must name both IMSIs, as the file loader does); a store created
+ *       before sip_password existed gets the column added when opened.
  *       impu: the IMPUs as written, newline-separated (an IMPU never holds a control character); rat: its name.
  *   identity(norm PK, imsi, number)   one row per IMPU: normalised form (sub_identity_normalise) and the number it
  *                                     carries (tel:+N, sip:+N@host), so an identity lookup and every uniqueness rule
@@ -29,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SUB_DB_COLS "imsi, msisdn, impu, voice_encryption, rat, ims_vops, kms_key"
+#define SUB_DB_COLS "imsi, msisdn, impu, voice_encryption, rat, ims_vops, kms_key, sip_password"
 #define SUB_DB_IMPU_SEP '\n'
 #define SUB_DB_IMPU_TEXT_MAX (SUB_IMPU_MAX * (SUB_URI_MAX + 1)) /* all IMPUs of one subscriber, joined */
 #define SUB_DB_SOURCE_KEY "source"
@@ -39,14 +41,20 @@
 #define SUB_DB_MSISDN_PREFIX "msisdn-"
 #define SUB_DB_IMSI_PREFIX "imsi-"
 
+/* Probe and migration for stores created before the sip_password column. */
+static const char sub_db_has_sip_password[] = "SELECT sip_password FROM subscriber LIMIT 0";
+static const char sub_db_add_sip_password[] = "ALTER TABLE subscriber ADD COLUMN sip_password TEXT";
+
 static const char sub_db_schema[] =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
     "CREATE TABLE IF NOT EXISTS subscriber(imsi TEXT PRIMARY KEY, msisdn TEXT NOT NULL UNIQUE, impu TEXT NOT NULL,"
-    " voice_encryption INTEGER NOT NULL, rat TEXT NOT NULL, ims_vops INTEGER NOT NULL, kms_key BLOB) WITHOUT ROWID;"
+    " voice_encryption INTEGER NOT NULL, rat TEXT NOT NULL, ims_vops INTEGER NOT NULL, kms_key BLOB,"
+    " sip_password TEXT) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS identity(norm TEXT PRIMARY KEY, imsi TEXT NOT NULL, number TEXT) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS identity_by_imsi ON identity(imsi);"
     "CREATE INDEX IF NOT EXISTS identity_by_number ON identity(number) WHERE number IS NOT NULL;"
+    "CREATE INDEX IF NOT EXISTS subscriber_by_kms_key ON subscriber(kms_key) WHERE kms_key IS NOT NULL;"
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS changelog(seq INTEGER NOT NULL, imsi TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS changelog_by_seq ON changelog(seq);";
@@ -54,7 +62,7 @@ static const char sub_db_schema[] =
 /* Prepared statements, by job. */
 enum {
     Q_BY_IMSI, Q_BY_MSISDN, Q_BY_NORM, Q_INS_SUB, Q_DEL_SUB, Q_INS_ID, Q_DEL_ID, Q_CHK_MSISDN, Q_CHK_NORM,
-    Q_CHK_NUMBER, Q_ITER, Q_COUNT, Q_DATA_VERSION, Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_CLEAR_SUB, Q_CLEAR_ID,
+    Q_CHK_NUMBER, Q_CHK_KMS_KEY, Q_ITER, Q_COUNT, Q_DATA_VERSION, Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_CLEAR_SUB, Q_CLEAR_ID,
     Q_SET_META, Q_GET_META, Q_BUMP, Q_LOG, Q_LOG_PRUNE, Q_LOG_CLEAR, Q_LOG_SINCE, Q_N
 };
 
@@ -62,13 +70,14 @@ static const char *const sub_db_sql[Q_N] = {
     [Q_BY_IMSI] = "SELECT " SUB_DB_COLS " FROM subscriber WHERE imsi = ?1",
     [Q_BY_MSISDN] = "SELECT " SUB_DB_COLS " FROM subscriber WHERE msisdn = ?1",
     [Q_BY_NORM] = "SELECT imsi FROM identity WHERE norm = ?1",
-    [Q_INS_SUB] = "INSERT INTO subscriber(" SUB_DB_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [Q_INS_SUB] = "INSERT INTO subscriber(" SUB_DB_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [Q_DEL_SUB] = "DELETE FROM subscriber WHERE imsi = ?1",
     [Q_INS_ID] = "INSERT INTO identity(norm, imsi, number) VALUES (?1, ?2, ?3)",
     [Q_DEL_ID] = "DELETE FROM identity WHERE imsi = ?1",
     [Q_CHK_MSISDN] = "SELECT imsi FROM subscriber WHERE msisdn = ?1 AND imsi <> ?2",
     [Q_CHK_NORM] = "SELECT imsi FROM identity WHERE norm = ?1 AND imsi <> ?2",
     [Q_CHK_NUMBER] = "SELECT imsi FROM identity WHERE number = ?1 AND imsi <> ?2",
+    [Q_CHK_KMS_KEY] = "SELECT imsi FROM subscriber WHERE kms_key = ?1 AND imsi <> ?2",
     [Q_ITER] = "SELECT " SUB_DB_COLS " FROM subscriber WHERE imsi > ?1 ORDER BY imsi LIMIT ?2",
     [Q_COUNT] = "SELECT count(*) FROM subscriber",
     [Q_DATA_VERSION] = "PRAGMA data_version",
@@ -167,6 +176,8 @@ sub_db_t *sub_db_open(const char *path, sub_error_t *err) {
         rc = sqlite3_busy_timeout(db->h, SUB_DB_BUSY_MS);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(db->h, sub_db_schema, NULL, NULL, NULL);
+    if (rc == SQLITE_OK && sqlite3_exec(db->h, sub_db_has_sip_password, NULL, NULL, NULL) != SQLITE_OK)
+        rc = sqlite3_exec(db->h, sub_db_add_sip_password, NULL, NULL, NULL);
     for (int i = 0; rc == SQLITE_OK && i < Q_N; i++)
         rc = sqlite3_prepare_v3(db->h, sub_db_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &db->q[i], NULL);
     if (rc != SQLITE_OK) {
@@ -235,6 +246,11 @@ static int row_read(sqlite3_stmt *st, subscriber_t *sub) {
     if (sqlite3_column_bytes(st, 6) == SUB_KMS_KEY_LEN) {
         memcpy(sub->kms_key, sqlite3_column_blob(st, 6), SUB_KMS_KEY_LEN);
         sub->has_kms_key = true;
+    }
+    int pw_len = sqlite3_column_bytes(st, 7);
+    if (pw_len > 0 && pw_len <= SUB_SIP_PASSWORD_MAX) {
+        memcpy(sub->sip_password, sqlite3_column_text(st, 7), (size_t)pw_len);
+        sub->has_sip_password = true;
     }
     if (row_impus((const char *)sqlite3_column_text(st, 2), sub) < 0) {
         sub_subscriber_clear(sub);
@@ -322,6 +338,15 @@ static sub_db_rc_t check_rules(sub_db_t *db, const subscriber_t *sub, size_t ind
     if ((f = probe_other(db, Q_CHK_NUMBER, sub->msisdn, sub->imsi, other, sizeof(other))) != 0)
         return f < 0 ? db_fail(db, err, "check") :
                db_conflict(err, index, "msisdn", "%s is the number of an IMPU of IMSI %s", sub->msisdn, other);
+    if (sub->has_kms_key) {
+        sqlite3_stmt *st = q(db, Q_CHK_KMS_KEY);
+        sqlite3_bind_blob(st, 1, sub->kms_key, SUB_KMS_KEY_LEN, SQLITE_STATIC);
+        bind_text(st, 2, sub->imsi);
+        if ((f = first_text(st, other, sizeof(other))) != 0)
+            return f < 0 ? db_fail(db, err, "check") :
+                   db_conflict(err, index, "kms_key", "IMSI %s has the kms_key of IMSI %s; each must be unique",
+                               sub->imsi, other);
+    }
     for (size_t j = 0; j < sub->n_impu; j++) {
         char field[32];
         snprintf(field, sizeof(field), "impu[%zu]", j);
@@ -373,6 +398,8 @@ static int write_rows(sub_db_t *db, const subscriber_t *sub) {
     sqlite3_bind_int(st, 6, sub->ims_vops);
     if (sub->has_kms_key)
         sqlite3_bind_blob(st, 7, sub->kms_key, SUB_KMS_KEY_LEN, SQLITE_STATIC);
+    if (sub->has_sip_password)
+        bind_text(st, 8, sub->sip_password);
     if (exec_q(st) < 0)
         return -1;
     for (size_t j = 0; j < sub->n_impu; j++) {

@@ -57,10 +57,11 @@ static const char *const sub_rat_names[] = {
 
 /* Keys in DESIGN order: the allowed sets for validation and the order of the canonical dump. */
 static const char *const sub_root_keys[] = {"subscribers", NULL};
-static const char *const sub_keys[] = {"imsi", "msisdn", "impu", "voice_encryption", "access", "kms_key", NULL};
+static const char *const sub_keys[] = {"imsi",   "msisdn",  "impu",         "voice_encryption",
+                                       "access", "kms_key", "sip_password", NULL};
 static const char *const sub_access_keys[] = {"rat", "ims_vops", NULL};
 static const char *const sub_dump_order[] = {"subscribers", "imsi", "msisdn", "impu", "voice_encryption",
-                                             "access", "rat", "ims_vops", "kms_key", NULL};
+                                             "access", "rat", "ims_vops", "kms_key", "sip_password", NULL};
 
 typedef struct {
     const char *key;         /* normalised IMPU: sub->impu[impu] itself when already normal, else owned */
@@ -519,6 +520,22 @@ static int sub_parse_kms_key(const sub_ctx_t *cx, const sub_path_t *p, json_t *v
     return 0;
 }
 
+/* Printable ASCII only: the secret is typed into phones and sipp scenarios and never needs escaping in a log
+ * line it must not reach anyway. */
+static int sub_parse_sip_password(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, subscriber_t *sub) {
+    const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+    size_t n = s != NULL ? strlen(s) : 0;
+    bool ok = s != NULL && n == json_string_length(v) && n >= SUB_SIP_PASSWORD_MIN && n <= SUB_SIP_PASSWORD_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = s[i] >= 0x20 && s[i] <= 0x7e;
+    if (!ok)
+        return sub_fail(cx, p, 0, "must be %d to %d printable ASCII characters", SUB_SIP_PASSWORD_MIN,
+                        SUB_SIP_PASSWORD_MAX);
+    memcpy(sub->sip_password, s, n + 1);
+    sub->has_sip_password = true;
+    return 0;
+}
+
 /* One element of "subscribers", in DESIGN order so the first error is the first a reader would meet. */
 static int sub_parse_one(const sub_ctx_t *cx, const sub_path_t *p, json_t *obj, subscriber_t *sub) {
     json_t *v;
@@ -548,6 +565,9 @@ static int sub_parse_one(const sub_ctx_t *cx, const sub_path_t *p, json_t *obj, 
         return -1;
     fp = sub_path_key(*p, "kms_key");
     if ((v = json_object_get(obj, "kms_key")) != NULL && sub_parse_kms_key(cx, &fp, v, sub) < 0)
+        return -1;
+    fp = sub_path_key(*p, "sip_password");
+    if ((v = json_object_get(obj, "sip_password")) != NULL && sub_parse_sip_password(cx, &fp, v, sub) < 0)
         return -1;
     return 0;
 }
@@ -679,10 +699,43 @@ static int sub_check_impu_numbers(const sub_ctx_t *cx, const sub_snapshot_t *s) 
     return 0;
 }
 
+static int sub_cmp_kms_key(const void *a, const void *b) {
+    const subscriber_t *x = *(const subscriber_t *const *)a, *y = *(const subscriber_t *const *)b;
+    int c = memcmp(x->kms_key, y->kms_key, SUB_KMS_KEY_LEN);
+    return c != 0 ? c : (x > y) - (x < y);
+}
+
+/* Two subscribers with one kms_key could each pass the KMS's Digest as the other: a duplicate is an error naming
+ * both IMSIs. Sorting a scratch index keeps this O(n log n) at a million subscribers. */
+static int sub_check_dup_kms_keys(const sub_ctx_t *cx, const sub_snapshot_t *s) {
+    const subscriber_t **idx = calloc(s->n ? s->n : 1, sizeof(*idx));
+    size_t n = 0;
+    if (idx == NULL) {
+        sub_path_t root = {.n = 0};
+        return sub_fail(cx, &root, 0, "out of memory");
+    }
+    for (size_t i = 0; i < s->n; i++)
+        if (s->subs[i].has_kms_key)
+            idx[n++] = &s->subs[i];
+    qsort(idx, n, sizeof(*idx), sub_cmp_kms_key);
+    const subscriber_t *dup = NULL, *orig = NULL;
+    for (size_t i = 1; i < n; i++)
+        if (memcmp(idx[i - 1]->kms_key, idx[i]->kms_key, SUB_KMS_KEY_LEN) == 0 && (dup == NULL || idx[i] < dup)) {
+            dup = idx[i];
+            orig = idx[i - 1];
+        }
+    free(idx);
+    if (dup == NULL)
+        return 0;
+    sub_path_t p = sub_path_of(s, dup, "kms_key");
+    return sub_fail(cx, &p, 0, "IMSI %s has the kms_key of IMSI %s (subscribers[%zu]); each must be unique",
+                    dup->imsi, orig->imsi, (size_t)(orig - s->subs));
+}
+
 static int sub_check_duplicates(const sub_ctx_t *cx, const sub_snapshot_t *s) {
     if (sub_check_dup_ids(cx, s, s->by_imsi, offsetof(subscriber_t, imsi), "imsi") < 0 ||
         sub_check_dup_ids(cx, s, s->by_msisdn, offsetof(subscriber_t, msisdn), "msisdn") < 0 ||
-        sub_check_dup_impus(cx, s) < 0)
+        sub_check_dup_impus(cx, s) < 0 || sub_check_dup_kms_keys(cx, s) < 0)
         return -1;
     return sub_check_impu_numbers(cx, s);
 }
@@ -843,8 +896,12 @@ void sub_subscriber_clear(subscriber_t *sub) {
     volatile uint8_t *key = sub->kms_key;
     for (size_t i = 0; i < sizeof(sub->kms_key); i++)
         key[i] = 0;
+    volatile char *pw = sub->sip_password;
+    for (size_t i = 0; i < sizeof(sub->sip_password); i++)
+        pw[i] = 0;
     memset(sub, 0, offsetof(subscriber_t, kms_key));
     sub->has_kms_key = false;
+    sub->has_sip_password = false;
 }
 
 void sub_error_at(sub_error_t *err, const char *name, const char *text, size_t len, size_t index,
@@ -999,6 +1056,8 @@ json_t *sub_to_json(const subscriber_t *sub) {
              sub_set(o, "access", json_incref(access));
     if (rc == 0 && sub->has_kms_key)
         rc = sub_set(o, "kms_key", sub_hex_json(sub->kms_key, SUB_KMS_KEY_LEN));
+    if (rc == 0 && sub->has_sip_password)
+        rc = sub_set(o, "sip_password", json_string(sub->sip_password));
     json_decref(impu);
     json_decref(access);
     if (rc != 0) {

@@ -27,6 +27,8 @@
 #define SUB_IMPU_MAX 8    /* IMPUs per subscriber; a test core rarely has more than two */
 #define SUB_URI_MAX 256   /* longest IMPU accepted */
 #define SUB_KMS_KEY_LEN 32 /* bytes; 64 hex characters in the file */
+#define SUB_SIP_PASSWORD_MIN 8  /* SIP Digest secret (DESIGN §5): short enough to type into a phone, */
+#define SUB_SIP_PASSWORD_MAX 64 /* long enough for a generated one */
 #define SUB_ERR_MAX 512
 
 typedef enum {
@@ -46,7 +48,9 @@ typedef struct {
     sub_rat_t rat;
     bool ims_vops;
     bool has_kms_key;
-    uint8_t kms_key[SUB_KMS_KEY_LEN];
+    uint8_t kms_key[SUB_KMS_KEY_LEN];          /* secrets last: sub_subscriber_clear wipes from kms_key on */
+    bool has_sip_password;
+    char sip_password[SUB_SIP_PASSWORD_MAX + 1]; /* registrar Digest secret, printable ASCII, NUL-terminated */
 } subscriber_t;
 
 #define SUB_ERR_FIELD_MAX 128
@@ -81,7 +85,7 @@ sub_snapshot_t *sub_snapshot_from_json(const char *name, json_t *root, sub_error
  * source in messages. NULL with `err` filled on a duplicate or out of memory. */
 sub_snapshot_t *sub_snapshot_from_subs(const char *name, subscriber_t *subs, size_t n, sub_error_t *err);
 
-/* Frees a subscriber's IMPU strings and wipes its kms_key; the struct can then be reused. */
+/* Frees a subscriber's IMPU strings and wipes its kms_key and sip_password; the struct can then be reused. */
 void sub_subscriber_clear(subscriber_t *sub);
 
 /* Fills `err` with "name:line:column: subscribers[index].field: reason", the position found in `text` (the

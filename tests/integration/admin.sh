@@ -38,6 +38,8 @@ http one GET /admin/v1/subscribers/001010000000001
 check "get one: 200 with its MSISDN" is one "j['msisdn']" 15550000001
 check "get one: kms_key is write-only (not in the answer)" is one "'kms_key' in j" False
 check "list: no kms_key anywhere" is list "any('kms_key' in s for s in j['subscribers'])" False
+check "get one: sip_password is write-only too" is one "'sip_password' in j" False
+check "list: no sip_password anywhere" is list "any('sip_password' in s for s in j['subscribers'])" False
 http missing GET /admin/v1/subscribers/001019999999999
 check "unknown IMSI: 404 problem+json USER_NOT_FOUND" [ "$(st missing) $(ct missing)" = "404 application/problem+json" ]
 check "unknown IMSI: cause" is missing "j['cause']" USER_NOT_FOUND
@@ -50,13 +52,22 @@ check "merge patch: 200" [ "$(st patch)" = 200 ]
 check "merge patch: the answer shows UTRAN, other fields kept" is patch "(j['access'], j['msisdn'])" \
     "({'rat': 'UTRAN', 'ims_vops': True}, '15550000001')"
 check "merge patch: the next UDR sees UTRAN" [ "$(rat_of r1 tel:+15550000001)" = 1000 ]
-check "merge patch: stored in the database (sqlite3), kms_key kept" \
-    [ "$(sqlite3 "$DB" "SELECT rat, length(kms_key) FROM subscriber WHERE imsi='001010000000001'")" = "UTRAN|32" ]
+check "merge patch: stored in the database (sqlite3), kms_key and sip_password kept" \
+    [ "$(sqlite3 "$DB" "SELECT rat, length(kms_key), length(sip_password) > 0 FROM subscriber
+                        WHERE imsi='001010000000001'")" = "UTRAN|32|1" ]
 check "merge patch: the subscriber file is the operator's, untouched" cmp -s "$SUBS" "$MIHUA_SRC/conf/subscribers.json"
 
 http badrat PATCH /admin/v1/subscribers/001010000000001 '{"access":{"rat":"LTE"}}' application/merge-patch+json
 check "bad enum: 400 naming /access/rat" is badrat "(j['status'], j['invalidParams'][0]['param'])" "(400, '/access/rat')"
 check "bad enum: data unchanged" [ "$(rat_of r2 tel:+15550000001)" = 1000 ]
+K1=$(jget "$SUBS" "j['subscribers'][0]['kms_key']")
+http dupkey PATCH /admin/v1/subscribers/001010000000002 "{\"kms_key\":\"$K1\"}" application/merge-patch+json
+check "kms_key of another subscriber: 400 naming /kms_key and both IMSIs" \
+    is dupkey "(j['status'], j['invalidParams'][0]['param'], '001010000000001' in j['detail'] and '001010000000002' in j['detail'])" \
+    "(400, '/kms_key', True)"
+check "kms_key of another subscriber: the old key stays" \
+    [ "$(sqlite3 "$DB" "SELECT hex(kms_key) FROM subscriber WHERE imsi='001010000000002'")" = \
+      "$(jget "$SUBS" "j['subscribers'][1]['kms_key'].upper()")" ]
 
 NEW='{"msisdn":"15550000007","impu":["sip:+15550000007@ims.mnc001.mcc001.3gppnetwork.org","tel:+15550000007"],
  "voice_encryption":true,"access":{"rat":"EUTRAN","ims_vops":true}}'

@@ -63,10 +63,11 @@ check "a real peer is still served after the malformed input" probe_ok
 # --- mihua-as: its own Diameter listener ------------------------------------------------------------------------------------
 AS_DIAM=$(free_port)
 start_daemon as "$MIHUA_BIN/mihua-as" -c "$MIHUA_SRC/conf/as.json" --sip-listen 127.0.0.1:0 --sbi-listen 127.0.0.1:0 \
-    --hss "127.0.0.1:$PORT" --diameter-port "$AS_DIAM" --subscription-source hss --attachment-source hss
+    --hss "127.0.0.1:$PORT" --diameter-port "$AS_DIAM" --subscription-source hss --attachment-source hss \
+    --subscribers "$SUBS"
 as_bound=$(ss -Hltn "sport = :$AS_DIAM" | awk '{ print $4 }')
 echo "# as ss: $as_bound; READY: $(cat "$T_DIR/as.out")"
 check "as READY names the address freeDiameter bound for its Diameter listener (ss: $as_bound)" \
-    grep -q " diameter=as.ims.test@$as_bound$" "$T_DIR/as.out"
+    grep -q " diameter=as.ims.test@$as_bound sip_auth=on$" "$T_DIR/as.out"
 
 finish

@@ -60,7 +60,7 @@ start_as_conf() {
     if [ -n "${as_PID:-}" ]; then stop_daemon "$as_PID" || fail "AS: SIGTERM exit 0"; fi
     : "${AS_SBI_PORT:=$(free_port)}"
     start_daemon as "$MIHUA_BIN/mihua-as" -c "$conf" --sip-listen 127.0.0.1:0 --sbi-listen "127.0.0.1:$AS_SBI_PORT" \
-        --udm-url "http://127.0.0.1:$UDM_PORT" --diameter-port 0 "$@"
+        --udm-url "http://127.0.0.1:$UDM_PORT" --diameter-port 0 --subscribers "$SUBS" "$@"
     ready=$(grep '^READY' "$T_DIR/as.out")
     AS_SIP_PORT=$(sed -E 's/.* sip=[^:]+:([0-9]+) .*/\1/' <<<"$ready")
     AS_SBI=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' <<<"$ready")

@@ -146,6 +146,9 @@ jget() {
     python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
+# sip_password USER: the SIP Digest secret of test subscriber USER (DESIGN §5 sip_password).
+sip_password() { printf 'sip-secret-%s' "$1"; }
+
 # write_subscribers FILE [RAT_OF_USER1]: four subscribers in DESIGN §5 form — 1 subscribed on NR (or the RAT
 # given), 2 subscribed on EUTRAN, 3 not subscribed on NR without IMS voice, 4 subscribed on UTRAN.
 MIHUA_TEST_DOMAIN=ims.mnc001.mcc001.3gppnetwork.org
@@ -154,13 +157,17 @@ write_subscribers() {
     cat >"$1" <<JSON
 { "subscribers": [
   { "imsi": "001010000000001", "msisdn": "15550000001", "impu": ["sip:+15550000001@$d", "tel:+15550000001"],
-    "voice_encryption": true, "access": { "rat": "${2:-NR}", "ims_vops": true }, "kms_key": "$(printf '%064x' 1)" },
+    "voice_encryption": true, "access": { "rat": "${2:-NR}", "ims_vops": true }, "kms_key": "$(printf '%064x' 1)",
+    "sip_password": "$(sip_password 1)" },
   { "imsi": "001010000000002", "msisdn": "15550000002", "impu": ["sip:+15550000002@$d", "tel:+15550000002"],
-    "voice_encryption": true, "access": { "rat": "EUTRAN", "ims_vops": true }, "kms_key": "$(printf '%064x' 2)" },
+    "voice_encryption": true, "access": { "rat": "EUTRAN", "ims_vops": true }, "kms_key": "$(printf '%064x' 2)",
+    "sip_password": "$(sip_password 2)" },
   { "imsi": "001010000000003", "msisdn": "15550000003", "impu": ["sip:+15550000003@$d", "tel:+15550000003"],
-    "voice_encryption": false, "access": { "rat": "NR", "ims_vops": false }, "kms_key": "$(printf '%064x' 3)" },
+    "voice_encryption": false, "access": { "rat": "NR", "ims_vops": false }, "kms_key": "$(printf '%064x' 3)",
+    "sip_password": "$(sip_password 3)" },
   { "imsi": "001010000000004", "msisdn": "15550000004", "impu": ["sip:+15550000004@$d", "tel:+15550000004"],
-    "voice_encryption": true, "access": { "rat": "UTRAN", "ims_vops": false }, "kms_key": "$(printf '%064x' 4)" }
+    "voice_encryption": true, "access": { "rat": "UTRAN", "ims_vops": false }, "kms_key": "$(printf '%064x' 4)",
+    "sip_password": "$(sip_password 4)" }
 ] }
 JSON
 }

@@ -109,7 +109,8 @@ check "kms: the deadline closes show in its /metrics" \
 
 # --- mihua-as: the SIP TCP listener ------------------------------------------------------------------------------------
 printf '{"checks": false, "diameter_port": 0, "sip_listen": "127.0.0.1:0", "sbi_listen": "127.0.0.1:0"}\n' >"$T_DIR/as.json"
-start_daemon as "$MIHUA_BIN/mihua-as" -c "$T_DIR/as.json" --max-connections 6 --header-timeout-ms "$HEADER_MS"
+start_daemon as "$MIHUA_BIN/mihua-as" -c "$T_DIR/as.json" --max-connections 6 --header-timeout-ms "$HEADER_MS" \
+    --subscribers "$SUBS"
 AS_SIP=$(sed -E 's/.* sip=[^:]+:([0-9]+) .*/\1/' "$T_DIR/as.out")
 AS_SBI=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' "$T_DIR/as.out")
 r=$($SLOW slowloris 127.0.0.1 "$AS_SIP" 6 100 $((HEADER_MS * 6)) sip)

@@ -57,7 +57,7 @@ check "udm admin: the subscriber is unchanged (voice_encryption still true)" \
     all 'status_is aok 200' '[ "$(jget "$T_DIR/aok.json" "j[\"voice_encryption\"]")" = True ]'
 
 printf '{"checks": false, "diameter_port": 0, "sip_listen": "127.0.0.1:0", "sbi_listen": "127.0.0.1:0"}\n' >"$T_DIR/as.json"
-start_daemon as "$MIHUA_BIN/mihua-as" -c "$T_DIR/as.json"
+start_daemon as "$MIHUA_BIN/mihua-as" -c "$T_DIR/as.json" --subscribers "$SUBS"
 AS_SBI=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' "$T_DIR/as.out")
 req asnul "$AS_SBI/as/v1/calls/abc%00def"
 check "as: %00 in a callId → 400" problem_400 asnul

@@ -58,7 +58,7 @@ start_as() { # start_as [OPTIONS...]: (re)starts the AS; sets AS_SIP_PORT and AS
     : "${AS_SBI_PORT:=$(free_port)}"
     start_daemon as "$MIHUA_BIN/mihua-as" -c "$MIHUA_SRC/conf/as.json" --sip-listen 127.0.0.1:0 \
         --sbi-listen "127.0.0.1:$AS_SBI_PORT" --hss "127.0.0.1:$HSS_PORT" --udm-url "http://127.0.0.1:$UDM_PORT" \
-        --diameter-port 0 "$@"
+        --diameter-port 0 --subscribers "$SUBS" "$@"
     local ready
     ready=$(grep '^READY' "$T_DIR/as.out")
     AS_SIP_PORT=$(sed -E 's/.* sip=[^:]+:([0-9]+) .*/\1/' <<<"$ready")
@@ -77,11 +77,13 @@ net_up() {
     make_wav "$T_DIR/callee.wav" 1.5 "$RANDOM"
 }
 
-ue_conf() { # ue_conf USER: the agent config of test subscriber USER (impu +1555000000USER, kms_key = USER in hex)
+ue_conf() { # ue_conf USER: the agent config of test subscriber USER (impu +1555000000USER, kms_key = USER in hex,
+            # sip_password from sip_password USER)
     cat >"$T_DIR/ue$1.json" <<JSON
 { "impu": "sip:+1555000000$1@$MIHUA_TEST_DOMAIN", "registrar": "127.0.0.1:$AS_SIP_PORT", "rat": "${UE_RAT[$1]:-NR}",
   "kms": { "url": "$KMS_URL", "ca": "$T_DIR/certs/ca.pem", "timeout_ms": 1000 },
-  "kms_key": "$(printf '%064x' "$1")", "update_wait_ms": 1500, "log_level": "info" }
+  "kms_key": "$(printf '%064x' "$1")", "sip_password": "$(sip_password "$1")", "update_wait_ms": 1500,
+  "log_level": "info" }
 JSON
 }
 
@@ -147,7 +149,7 @@ PY
 }
 
 # write_subs "USER SUBSCRIBED RAT VOPS"...: $SUBS with one DESIGN §5 entry per argument (MSISDN 1555000000USER,
-# kms_key = USER in hex), and each UE's own RAT (UE_RAT) set to what the network says.
+# kms_key = USER in hex, sip_password USER), and each UE's own RAT (UE_RAT) set to what the network says.
 write_subs() {
     local sep='' u sub rat vops
     {
@@ -155,8 +157,9 @@ write_subs() {
         for spec in "$@"; do
             read -r u sub rat vops <<<"$spec"
             printf '%s{ "imsi": "0010100000000%02d", "msisdn": "1555000000%s", "impu": ["sip:+1555000000%s@%s", "tel:+1555000000%s"],
-    "voice_encryption": %s, "access": { "rat": "%s", "ims_vops": %s }, "kms_key": "%064x" }\n' \
-                "$sep" "$u" "$u" "$u" "$MIHUA_TEST_DOMAIN" "$u" "$sub" "$rat" "$vops" "$u"
+    "voice_encryption": %s, "access": { "rat": "%s", "ims_vops": %s }, "kms_key": "%064x",
+    "sip_password": "%s" }\n' \
+                "$sep" "$u" "$u" "$u" "$MIHUA_TEST_DOMAIN" "$u" "$sub" "$rat" "$vops" "$u" "$(sip_password "$u")"
             UE_RAT[$u]=$rat
             sep=,
         done

@@ -111,6 +111,37 @@ static void test_forward_invite_kept(void **state)
     fwd_invite(*state, false, "<sip:+15550000001@127.0.0.1:5070>;+u.mihua.voenc");
 }
 
+/* RFC 3261 §22.3: the credentials for our realm stop here; another proxy's go on. */
+static void test_forward_consumes_own_credentials(void **state)
+{
+    fx_t *f = *state;
+    static const char inv[] = "INVITE sip:ue2@127.0.0.1:5080 SIP/2.0\r\n"
+                              "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKp1\r\n"
+                              "From: <sip:a@d>;tag=1\r\n"
+                              "To: <sip:b@d>\r\n"
+                              "Call-ID: c\r\n"
+                              "CSeq: 2 INVITE\r\n"
+                              "Proxy-Authorization: Digest username=\"a\", realm=\"ims.test\", nonce=\"n\"\r\n"
+                              "Proxy-Authorization: Digest username=\"a\", realm=\"other.test\", nonce=\"m\"\r\n"
+                              "Max-Forwards: 70\r\n"
+                              "Content-Length: 0\r\n\r\n";
+    parse(f, inv);
+    proxy_fwd_opts_t o = {.self = &SELF, .branch = "z9hG4bKas3", .out_proto = SIP_PROTO_UDP,
+                          .auth_realm = "ims.test"};
+    int n = proxy_fwd_request(f->m, f->l, &o, f->out, (int)sizeof f->out - 1);
+    expect_out(f, n,
+               "INVITE sip:ue2@127.0.0.1:5080 SIP/2.0\r\n"
+               "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKas3\r\n"
+               "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKp1\r\n"
+               "From: <sip:a@d>;tag=1\r\n"
+               "To: <sip:b@d>\r\n"
+               "Call-ID: c\r\n"
+               "CSeq: 2 INVITE\r\n"
+               "Proxy-Authorization: Digest username=\"a\", realm=\"other.test\", nonce=\"m\"\r\n"
+               "Max-Forwards: 69\r\n"
+               "Content-Length: 0\r\n\r\n");
+}
+
 static void test_forward_in_dialog_keeps_foreign_route(void **state)
 {
     fx_t *f = *state;
@@ -302,6 +333,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_forward_invite_stripped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_invite_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_in_dialog_keeps_foreign_route, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forward_consumes_own_credentials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_response_with_strip_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_response, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forward_dialog_port, setup, teardown),

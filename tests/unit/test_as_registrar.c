@@ -1,7 +1,8 @@
 /*
  * test_as_registrar — mihua-as's registrar (RFC 3261 §10.3) with a fake clock: default and explicit expiry,
  * 423 with Min-Expires, Call-ID/CSeq ordering (step 7), "Contact: *" removal, feature parameters stored, the
- * source address kept, and tel/sip AOR normalisation for lookups.
+ * source address kept, tel/sip AOR normalisation for lookups, and the cap of AORs per source address kept in step
+ * through adds, refreshes from elsewhere, removals and expiry.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -193,6 +194,42 @@ static void test_tel_request_finds_sip_registration(void **state)
     assert_non_null(registrar_lookup(f->r, k, T0));
 }
 
+/* AORs per source IP: counted per (AOR, IP) pair, kept through every path that changes bindings. */
+static void test_source_cap(void **state)
+{
+    fx_t *f = *state;
+    sip_addr_t other;
+    sip_addr_from_ip(&other, SIP_PROTO_UDP, sip_str_c("127.0.0.2"), 5070);
+    registrar_set_source_cap(f->r, 2);
+    assert_int_equal(reg(f, "+15550000001", "c1", 1, "<sip:ue1@127.0.0.1:5070>", "", T0), 200);
+    assert_int_equal(reg(f, "+15550000001", "c1", 2, "<sip:ue1b@127.0.0.1:5071>", "", T0), 200); /* same AOR */
+    assert_int_equal(reg(f, "+15550000002", "c2", 1, "<sip:ue2@127.0.0.1:5070>", "", T0), 200);
+    assert_int_equal(registrar_source_aors(f->r, "127.0.0.1"), 2);
+    assert_int_equal(reg(f, "+15550000003", "c3", 1, "<sip:ue3@127.0.0.1:5070>", "", T0), 403);
+    assert_true(f->res.source_capped);
+    assert_null(registrar_lookup(f->r, "tel:+15550000003", T0));
+    assert_int_equal(reg(f, "+15550000002", "c2", 2, "<sip:ue2@127.0.0.1:5070>", "", T0), 200); /* refresh */
+    assert_false(f->res.source_capped);
+
+    /* AOR 2 re-registers its contact from another address: the pair moves, a slot frees up */
+    f->src = other;
+    assert_int_equal(reg(f, "+15550000002", "c2", 3, "<sip:ue2@127.0.0.1:5070>", "", T0), 200);
+    assert_int_equal(registrar_source_aors(f->r, "127.0.0.1"), 1);
+    assert_int_equal(registrar_source_aors(f->r, "127.0.0.2"), 1);
+    sip_addr_from_ip(&f->src, SIP_PROTO_UDP, sip_str_c("127.0.0.1"), 5070);
+    assert_int_equal(reg(f, "+15550000003", "c3", 2, "<sip:ue3@127.0.0.1:5070>", "", T0), 200);
+    /* removal and Contact: * give the slots back */
+    assert_int_equal(reg(f, "+15550000003", "c3", 3, "<sip:ue3@127.0.0.1:5070>", "Expires: 0\r\n", T0), 200);
+    assert_int_equal(reg(f, "+15550000001", "c1", 3, "*", "Expires: 0\r\n", T0), 200);
+    assert_int_equal(registrar_source_aors(f->r, "127.0.0.1"), 0);
+    /* expiry too, through the sweep */
+    assert_int_equal(reg(f, "+15550000001", "c1", 4, "<sip:ue1@127.0.0.1:5070>", "Expires: 60\r\n", T0), 200);
+    assert_int_equal(registrar_source_aors(f->r, "127.0.0.1"), 1);
+    assert_int_equal(registrar_sweep(f->r, T0 + 61000), 1);
+    assert_int_equal(registrar_source_aors(f->r, "127.0.0.1"), 0);
+    assert_int_equal(registrar_source_aors(f->r, "127.0.0.2"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +241,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_too_many_bindings, setup, teardown),
         cmocka_unit_test(test_aor_normalisation),
         cmocka_unit_test_setup_teardown(test_tel_request_finds_sip_registration, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_source_cap, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -75,6 +75,45 @@ static void test_rfc7616_example_header_parses_and_matches(void **state) {
     assert_true(digest_response_matches(&a, "GET", RFC_PASS));
 }
 
+/* RFC 7616 §3.9.1 gives the same exchange with MD5 (RFC 8760 keeps MD5 for SIP phones that know no better). */
+static void test_rfc7616_md5_example(void **state) {
+    (void)state;
+    static const char md5_response[] = "8ca523f5e9506fed4657c9700eebdbec";
+    static const char hdr[] = "Digest username=\"Mufasa\", realm=\"http-auth@example.org\", uri=\"/dir/index.html\", "
+                              "algorithm=MD5, nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", nc=00000001, "
+                              "cnonce=\"f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ\", qop=auth, "
+                              "response=\"8ca523f5e9506fed4657c9700eebdbec\", "
+                              "opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"";
+    char out[DIGEST_RESPONSE_LEN + 1];
+    assert_int_equal(digest_compute_response_alg(DIGEST_MD5, RFC_USER, RFC_REALM, RFC_PASS, "GET", RFC_URI,
+                                                 RFC_NONCE, "00000001", RFC_CNONCE, "auth", out),
+                     0);
+    assert_string_equal(out, md5_response);
+    assert_int_equal(digest_compute_response_alg(DIGEST_SHA256, RFC_USER, RFC_REALM, RFC_PASS, "GET", RFC_URI,
+                                                 RFC_NONCE, "00000001", RFC_CNONCE, "auth", out),
+                     0);
+    assert_string_equal(out, RFC_RESPONSE);
+
+    /* A client offered the MD5 challenge builds the RFC's MD5 response. */
+    static const char chal[] = "Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", algorithm=MD5, "
+                               "nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", "
+                               "opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"";
+    digest_challenge_t ch;
+    char built[HDR_CAP];
+    digest_auth_t a;
+    assert_int_equal(digest_parse_challenge(chal, strlen(chal), &ch), -1); /* the KMS client: SHA-256 only */
+    assert_int_equal(digest_parse_challenge_alg(chal, strlen(chal), DIGEST_ALGS_SHA256 | DIGEST_ALGS_MD5, &ch), 0);
+    assert_int_equal(ch.alg, DIGEST_MD5);
+    assert_true(digest_build_authorization(&ch, RFC_USER, RFC_PASS, "GET", RFC_URI, RFC_CNONCE, 1, built,
+                                           sizeof(built)) > 0);
+    assert_int_equal(parse(built, &a), 0);
+    assert_string_equal(a.response, md5_response);
+    assert_string_equal(a.algorithm, "MD5");
+    assert_int_equal(parse(hdr, &a), 0);
+    a.alg = DIGEST_MD5;
+    assert_true(digest_response_matches(&a, "GET", RFC_PASS));
+}
+
 static void test_client_builds_rfc_example(void **state) {
     (void)state;
     static const char chal[] = "Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", algorithm=SHA-256, "
@@ -331,6 +370,49 @@ static void test_server_challenge_format(void **state) {
     assert_int_equal(digest_challenge_build(hdr, sizeof(hdr), "a\r\nb", "n", "o", 0), -1);
 }
 
+/* A SIP-style server (RFC 8760 §2.4) offers SHA-256 then MD5 and verifies either; absent algorithm means MD5; a
+ * KMS-style server (the default) refuses MD5 as malformed. */
+static void test_server_md5_and_sha256(void **state) {
+    (void)state;
+    digest_server_cfg_t cfg = {.realm = "ims.test", .algorithms = DIGEST_ALGS_SHA256 | DIGEST_ALGS_MD5};
+    digest_server_t *sip = digest_server_new(&cfg);
+    cfg.algorithms = 0;
+    digest_server_t *kms = digest_server_new(&cfg);
+    char hdr[HDR_CAP], auth[HDR_CAP];
+    digest_challenge_t ch;
+    digest_auth_t a;
+    assert_non_null(sip);
+    assert_non_null(kms);
+    const unsigned both = DIGEST_ALGS_SHA256 | DIGEST_ALGS_MD5;
+    for (int alg = DIGEST_SHA256; alg <= DIGEST_MD5; alg++) {
+        int n = digest_server_challenge_alg(sip, 1000, 0, (digest_alg_t)alg, hdr, sizeof(hdr));
+        assert_true(n > 0);
+        assert_non_null(strstr(hdr, alg == DIGEST_MD5 ? "algorithm=MD5," : "algorithm=SHA-256,"));
+        assert_int_equal(digest_parse_challenge_alg(hdr, (size_t)n, both, &ch), 0);
+        assert_int_equal(ch.alg, alg);
+        assert_true(digest_build_authorization(&ch, "+15550000001", "secret-pw", "REGISTER", "sip:ims.test", "c1", 1,
+                                               auth, sizeof(auth)) > 0);
+        assert_int_equal(parse(auth, &a), 0);
+        assert_int_equal(digest_server_verify(sip, &a, "REGISTER", "sip:ims.test", "secret-pw", 1000), DIGEST_OK);
+        assert_int_equal(digest_server_verify(sip, &a, "REGISTER", "sip:ims.test", "secret-pw", 1000), DIGEST_REPLAY);
+        assert_int_equal(digest_server_verify(kms, &a, "REGISTER", "sip:ims.test", "secret-pw", 1000),
+                         alg == DIGEST_MD5 ? DIGEST_MALFORMED : DIGEST_STALE); /* MD5 refused; not its nonce */
+    }
+    /* "algorithm" absent (RFC 2617 style): MD5 */
+    int n = digest_server_challenge_alg(sip, 1000, 0, DIGEST_MD5, hdr, sizeof(hdr));
+    assert_int_equal(digest_parse_challenge_alg(hdr, (size_t)n, both, &ch), 0);
+    assert_true(digest_build_authorization(&ch, "u", "secret-pw", "REGISTER", "sip:ims.test", "c2", 1, auth,
+                                           sizeof(auth)) > 0);
+    char *alg_param = strstr(auth, "algorithm=MD5, ");
+    assert_non_null(alg_param);
+    memmove(alg_param, alg_param + strlen("algorithm=MD5, "), strlen(alg_param + strlen("algorithm=MD5, ")) + 1);
+    assert_int_equal(parse(auth, &a), 0);
+    assert_int_equal(digest_server_verify(sip, &a, "REGISTER", "sip:ims.test", "secret-pw", 1000), DIGEST_OK);
+    assert_int_equal(digest_server_challenge_alg(kms, 1000, 0, DIGEST_MD5, hdr, sizeof(hdr)), -1);
+    digest_server_free(sip);
+    digest_server_free(kms);
+}
+
 static void test_server_ok_then_reuse_with_next_nc(void **state) {
     fixture_t *f = *state;
     digest_challenge_t ch;
@@ -555,7 +637,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc7616_example_response),
         cmocka_unit_test(test_rfc7616_example_header_parses_and_matches),
+        cmocka_unit_test(test_rfc7616_md5_example),
         cmocka_unit_test(test_client_builds_rfc_example),
+        cmocka_unit_test(test_server_md5_and_sha256),
         cmocka_unit_test(test_challenge_parse_variants),
         cmocka_unit_test(test_parse_tolerant_syntax),
         cmocka_unit_test(test_parse_rejects),

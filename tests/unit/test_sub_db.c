@@ -181,6 +181,35 @@ static void test_patch_merges_validates_and_keeps_secret(void **state) {
     assert_string_equal(rat_of(fx->db, "tel:+15550000001"), "UTRAN");
 }
 
+/* sip_password is stored, kept across a patch that does not name it, and a kms_key already held by another
+ * subscriber is refused naming both IMSIs (the KMS would otherwise take either for the other). */
+static void test_secrets_sip_password_and_unique_kms_key(void **state) {
+    fixture_t *fx = *state;
+    sub_error_t err;
+    subscriber_t out;
+    json_t *p = json_pack("{s:s}", "sip_password", "correct horse battery");
+
+    assert_int_equal(sub_db_patch(fx->db, "001010000000002", p, NULL, &err), SUB_DB_OK);
+    json_decref(p);
+    p = json_pack("{s:b}", "voice_encryption", 1);
+    assert_int_equal(sub_db_patch(fx->db, "001010000000002", p, &out, &err), SUB_DB_OK);
+    assert_true(out.has_sip_password);
+    assert_string_equal(out.sip_password, "correct horse battery");
+    sub_subscriber_clear(&out);
+    assert_false(out.has_sip_password);
+    assert_int_equal(out.sip_password[0], 0); /* wiped */
+    json_decref(p);
+
+    p = json_pack("{s:s}", "kms_key", KEY_HEX); /* subscriber 1's key */
+    assert_int_equal(sub_db_patch(fx->db, "001010000000002", p, NULL, &err), SUB_DB_INVALID);
+    assert_string_equal(err.field, "subscribers[0].kms_key");
+    assert_string_equal(err.reason, "IMSI 001010000000002 has the kms_key of IMSI 001010000000001; each must be unique");
+    json_decref(p);
+    assert_int_equal(sub_db_get(fx->db, "001010000000002", &out, &err), SUB_DB_OK);
+    assert_false(out.has_kms_key); /* the refused write changed nothing */
+    sub_subscriber_clear(&out);
+}
+
 static void test_delete(void **state) {
     fixture_t *fx = *state;
     sub_error_t err;
@@ -325,7 +354,7 @@ int main(void) {
         T(test_get_by_every_identity),     T(test_put_creates_replaces_and_checks_rules),
         T(test_patch_merges_validates_and_keeps_secret), T(test_delete),
         T(test_iterate_pages),             T(test_import_merge_is_all_or_nothing),
-        T(test_other_connection_sees_commits), T(test_busy_writer), cmocka_unit_test(test_open_fails_with_a_reason),
+        T(test_secrets_sip_password_and_unique_kms_key), T(test_other_connection_sees_commits), T(test_busy_writer), cmocka_unit_test(test_open_fails_with_a_reason),
         cmocka_unit_test(test_ndjson_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

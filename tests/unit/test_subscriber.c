@@ -488,6 +488,44 @@ static void check_error(const char *text, const char *expected) {
       "e_encryption\": true, \"access\": {\"rat\": \"NR\", \"ims_vops\": true}}\n" \
       "]}\n", \
       "t.json:3:63: subscribers[1].impu[0]: duplicate: the number is the msisdn of subscribers[2]") \
+    X(duplicate_kms_key, \
+      "{\"subscribers\": [\n" \
+      "{\"imsi\": \"001010000000001\", \"msisdn\": \"15550000001\", \"impu\": [\"sip:+15550000001@ims.test\", \"tel:+155" \
+      "50000001\"], \"voice_encryption\": true, \"access\": {\"rat\": \"NR\", \"ims_vops\": true}, \"kms_key\": \"0011223" \
+      "3445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF\"},\n" \
+      "{\"imsi\": \"001010000000002\", \"msisdn\": \"15550000002\", \"impu\": [\"sip:bob@ims.test\"], \"voice_encryption" \
+      "\": false, \"access\": {\"rat\": \"EUTRAN\", \"ims_vops\": true}, \"kms_key\": \"00112233445566778899AABBCCDDEEF" \
+      "F00112233445566778899aabbccddeeff\"}\n" \
+      "]}\n", \
+      "t.json:3:169: subscribers[1].kms_key: IMSI 001010000000002 has the kms_key of IMSI 001010000000001 (subscribers[0]); each must be unique") \
+    X(sip_password_short, \
+      "{\"subscribers\": [\n" \
+      "{\"imsi\": \"001010000000001\", \"msisdn\": \"15550000001\", \"impu\": [\"sip:+15550000001@ims.test\", \"tel:+155" \
+      "50000001\"], \"voice_encryption\": true, \"access\": {\"rat\": \"NR\", \"ims_vops\": true}, \"kms_key\": \"0011223" \
+      "3445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF\"},\n" \
+      "{\"imsi\": \"001010000000002\", \"msisdn\": \"15550000002\", \"impu\": [\"sip:bob@ims.test\"], \"voice_encryption" \
+      "\": false, \"access\": {\"rat\": \"EUTRAN\", \"ims_vops\": true}, \"sip_password\": \"1234567\"}\n" \
+      "]}\n", \
+      "t.json:3:174: subscribers[1].sip_password: must be 8 to 64 printable ASCII characters") \
+    X(sip_password_control, \
+      "{\"subscribers\": [\n" \
+      "{\"imsi\": \"001010000000001\", \"msisdn\": \"15550000001\", \"impu\": [\"sip:+15550000001@ims.test\", \"tel:+155" \
+      "50000001\"], \"voice_encryption\": true, \"access\": {\"rat\": \"NR\", \"ims_vops\": true}, \"kms_key\": \"0011223" \
+      "3445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF\"},\n" \
+      "{\"imsi\": \"001010000000002\", \"msisdn\": \"15550000002\", \"impu\": [\"sip:bob@ims.test\"], \"voice_encryption" \
+      "\": false, \"access\": {\"rat\": \"EUTRAN\", \"ims_vops\": true}, \"sip_password\": \"12345678\\u0007\"}\n" \
+      "]}\n", \
+      "t.json:3:174: subscribers[1].sip_password: must be 8 to 64 printable ASCII characters") \
+    X(sip_password_long, \
+      "{\"subscribers\": [\n" \
+      "{\"imsi\": \"001010000000001\", \"msisdn\": \"15550000001\", \"impu\": [\"sip:+15550000001@ims.test\", \"tel:+155" \
+      "50000001\"], \"voice_encryption\": true, \"access\": {\"rat\": \"NR\", \"ims_vops\": true}, \"kms_key\": \"0011223" \
+      "3445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF\"},\n" \
+      "{\"imsi\": \"001010000000002\", \"msisdn\": \"15550000002\", \"impu\": [\"sip:bob@ims.test\"], \"voice_encryption" \
+      "\": false, \"access\": {\"rat\": \"EUTRAN\", \"ims_vops\": true}, \"sip_password\": \"xxxxxxxxxxxxxxxxxxxxxxxxxx" \
+      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n" \
+      "]}\n", \
+      "t.json:3:174: subscribers[1].sip_password: must be 8 to 64 printable ASCII characters") \
     /* end */
 
 #define DEFINE_ERROR_TEST(name, text, expected)                                                                  \
