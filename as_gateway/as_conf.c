@@ -64,6 +64,7 @@ static const cli_option_t as_options[] = {
                                                           AS_DEFAULT_SUBSCRIPTION_SOURCE},
     {"attachment-source", "attachment_source", "SRC", "hss, udm, any or all; default " AS_DEFAULT_ATTACHMENT_SOURCE},
     {"lookup-timeout-ms", "lookup_timeout_ms", "MS", "budget of the encryption checks; default 300"},
+    SBI_AUTH_OPTION("on every SBI request (call records for the KMS, metrics)"),
     LISTEN_LIMITS_OPTIONS,
     {"max-transactions", "max_transactions", "N", "SIP transaction table size; default 262144"},
     {"max-calls", "max_calls", "N", "call table size; default 200000"},
@@ -92,6 +93,7 @@ static const char as_epilogue[] =
     "Registrar (RFC 3261 §10.3) and transaction-stateful proxy (§16) that keeps or strips +u.mihua.voenc on\n"
     "INVITEs after the encryption checks over Sh and SBI (DESIGN §3). SBI: GET /as/v1/calls/{callId}, GET /metrics.\n"
     "Config file only: diameter_identity, diameter_realm, udm_ca, checks (false disables the lookups).\n"
+    SBI_AUTH_HELP
     "\n"
     "Diameter (RFC 6733 §2.8, §6.1): where the AS connects is separate from where a UDR is addressed.\n"
     "diameter_peers lists the peers (1-8; priority 1-32, lower first, default 1): a UDR goes to the OPEN peer\n"
@@ -115,9 +117,9 @@ static const char as_epilogue[] =
     "for call_idle_s is closed (mihua_as_call_records_expired_total). Encryption checks beyond\n"
     "max_pending_checks in flight make new tagged INVITEs go on plain at once (reason \"lookups overloaded\").\n"
     "\n"
-    "Prints 'READY mihua-as sip=ADDR:PORT sbi=URL diameter=ID@ADDR:PORT' once listening (port 0: client only).\n"
-    "SIGTERM: new INVITEs get 503, INVITEs in progress get their answers, exit 0. SIGHUP: nothing to reload\n"
-    "(logged). Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.\n";
+    "Prints 'READY mihua-as sip=ADDR:PORT sbi=URL diameter=ID@ADDR:PORT[ admin_auth=off]' once listening\n"
+    "(diameter port 0: client only). SIGTERM: new INVITEs get 503, INVITEs in progress get their answers,\n"
+    "exit 0. SIGHUP: nothing to reload (logged). Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.\n";
 
 static as_conf_result_t bad_hostport(const char *field, const char *value)
 {
@@ -214,6 +216,8 @@ static as_conf_result_t check(as_conf_t *c)
         return bad_hostport("sip_listen", c->sip_listen);
     if (sbi_hostport_parse(c->sbi_listen, c->sbi_host, sizeof c->sbi_host, &c->sbi_port) != 0)
         return bad_hostport("sbi_listen", c->sbi_listen);
+    if (sbi_auth_conf_finish(&c->auth, "mihua-as", "sbi_listen", c->sbi_host) != 0)
+        return AS_CONF_BAD;
     if (check_diameter(c) != AS_CONF_OK)
         return AS_CONF_BAD;
     as_checks_conf_t *k = &c->checks_conf;
@@ -276,6 +280,7 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
          .max = AS_MAX_PENDING_CHECKS_MAX},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         LISTEN_LIMITS_FIELDS(&c->limits),
+        SBI_AUTH_FIELDS(&c->auth),
     };
     const cli_spec_t spec = {
         .program = "mihua-as",
@@ -338,5 +343,6 @@ void as_conf_free(as_conf_t *c)
     free(c->subscription_source);
     free(c->attachment_source);
     free(c->log_level_name);
+    sbi_auth_conf_free(&c->auth);
     memset(c, 0, sizeof *c);
 }

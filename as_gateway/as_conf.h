@@ -16,6 +16,7 @@
 #include "core/listen_guard.h"
 #include "core/log.h"
 #include "overload.h"
+#include "sbi/sbi_auth.h"
 #include "sbi/sbi_url.h"
 
 typedef struct {
@@ -56,6 +57,7 @@ typedef struct {
     as_checks_conf_t checks_conf; /* strings borrowed from the fields above */
     listen_limits_t limits; /* SIP TCP and SBI listeners */
     overload_conf_t overload;
+    sbi_auth_conf_t auth;   /* the SBI port's bearer token (call records, metrics) */
 } as_conf_t;
 
 typedef enum { AS_CONF_OK = 0, AS_CONF_EXIT_OK, AS_CONF_BAD } as_conf_result_t;

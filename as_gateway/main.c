@@ -90,7 +90,7 @@ static int open_all(const as_conf_t *c, as_app_t *app)
     if (!(app->proxy = proxy_new(&pc, err, sizeof err)))
         return fprintf(stderr, "mihua-as: sip: %s\n", err), 1;
     if (!(app->srv = sbi_server_new(app->base, &sc)) ||
-        !(app->sbi = as_sbi_new(app->srv, app->calls, app->metrics, proxy_refresh_metrics, app->proxy)) ||
+        !(app->sbi = as_sbi_new(app->srv, app->calls, app->metrics, proxy_refresh_metrics, app->proxy, &c->auth)) ||
         sbi_server_listen(app->srv, c->sbi_host, c->sbi_port) != 0)
         return fprintf(stderr, "mihua-as: cannot listen on %s\n", c->sbi_listen), 1;
     return 0;
@@ -102,8 +102,9 @@ static int serve(const as_conf_t *c, as_app_t *app)
     if (!uses_hss(c, app) || c->diameter_port == 0 ||
         diam_listen_wait((int)c->diameter_port, DIAM_LISTEN_WAIT_MS, diam, sizeof diam) != 0)
         snprintf(diam, sizeof diam, "%s:%ld", c->sip_host, c->diameter_port);
-    snprintf(ready, sizeof ready, "READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s", c->sip_host,
-             proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, diam);
+    snprintf(ready, sizeof ready, "READY mihua-as sip=%s:%d sbi=http://%s:%u diameter=%s@%s%s", c->sip_host,
+             proxy_port(app->proxy), c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, diam,
+             sbi_auth_ready(&c->auth));
     daemon_t d = {.base = app->base, .name = "as", .reload = NULL, .stop = on_stop, .ud = app};
     return daemon_run(&d, ready);
 }

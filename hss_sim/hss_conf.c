@@ -32,6 +32,7 @@ static const cli_option_t hss_options[] = {
     {"admin-listen", "admin_listen", "ADDR:PORT", "admin API (h2c); port 0 picks one; default " HSS_DEFAULT_ADMIN_LISTEN},
     {"identity", "identity", "FQDN", "Origin-Host; default " HSS_DEFAULT_IDENTITY},
     {"realm", "realm", "REALM", "Origin-Realm; peers *.REALM may connect without TLS; default " HSS_DEFAULT_REALM},
+    SBI_AUTH_OPTION("on every admin API request"),
     LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
     {"fd-debug", "fd_debug", NULL, "let freeDiameter's own debug log through"},
@@ -43,8 +44,9 @@ static const char hss_epilogue[] =
     "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers[?limit=N&cursor=IMSI],\n"
     "POST /admin/v1/subscribers:import[?mode=merge|replace],\n"
     "POST /admin/v1/reload, GET /metrics (Prometheus text).\n"
+    SBI_AUTH_HELP
     "\n"
-    "Prints 'READY mihua-hss diameter=ID@ADDR:PORT admin=URL realm=REALM' once listening. SIGHUP imports the\n"
+    "Prints 'READY mihua-hss diameter=ID@ADDR:PORT admin=URL realm=REALM[ admin_auth=off]' once listening. SIGHUP imports the\n"
     "subscriber file again (a bad file changes nothing); SIGTERM stops. Exit codes: 0 ok, 1 runtime failure, 2 bad\n"
     "usage or config.\n";
 
@@ -66,6 +68,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         {.name = "fd_debug", .type = CFG_BOOL, .dst = &c->fd_debug},
         LISTEN_LIMITS_FIELDS(&c->limits),
+        SBI_AUTH_FIELDS(&c->auth),
     };
     const cli_spec_t spec = {
         .program = "mihua-hss",
@@ -104,6 +107,8 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
                 c->admin_listen);
         return HSS_CONF_BAD;
     }
+    if (sbi_auth_conf_finish(&c->auth, "mihua-hss", "admin_listen", c->admin_host) != 0)
+        return HSS_CONF_BAD;
     return HSS_CONF_OK;
 }
 
@@ -117,5 +122,6 @@ void hss_conf_free(hss_conf_t *c)
     free(c->admin_listen);
     free(c->service_indication);
     free(c->log_level_name);
+    sbi_auth_conf_free(&c->auth);
     memset(c, 0, sizeof *c);
 }

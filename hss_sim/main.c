@@ -16,6 +16,7 @@
 #include "diameter/diam_node.h"
 #include "hss_conf.h"
 #include "hss_sh_path.h"
+#include "sbi/sbi_auth.h"
 #include "sbi/sbi_server.h"
 #include "subscriber/sub_admin.h"
 #include "subscriber/sub_store.h"
@@ -53,11 +54,12 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
 {
     hss_sh_t *sh = hss_sh_new(dict, app->store, conf->service_indication, metrics);
     sub_admin_t *admin = sub_admin_new(app->admin_srv, app->store, metrics, NULL, NULL);
+    sbi_auth_t *auth = sbi_auth_attach(app->admin_srv, &conf->auth, metrics, "hss-admin", NULL);
     daemon_t d = {.base = app->base, .name = "hss", .reload = on_reload, .stop = on_stop, .ud = app};
-    char ready[2 * SBI_HOST_MAX + 96];
+    char ready[2 * SBI_HOST_MAX + 128];
     int rc = 1;
 
-    if (sh == NULL || admin == NULL) {
+    if (sh == NULL || admin == NULL || auth == NULL) {
         log_error("hss", "could not register the Sh handler or the admin API");
     } else if (sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0) {
         log_error("hss", "admin API: cannot listen on %s", conf->admin_listen);
@@ -65,14 +67,16 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
         char bound[SBI_HOST_MAX + 8]; /* what freeDiameter bound, from the socket (1.2.1: every address) */
         if (diam_listen_wait((int)conf->port, DIAM_LISTEN_WAIT_MS, bound, sizeof bound) != 0)
             snprintf(bound, sizeof bound, "?:%ld", conf->port);
-        snprintf(ready, sizeof ready, "READY mihua-hss diameter=%s@%s admin=http://%s:%u realm=%s", conf->identity,
-                 bound, conf->admin_host, (unsigned)sbi_server_port(app->admin_srv), conf->realm);
+        snprintf(ready, sizeof ready, "READY mihua-hss diameter=%s@%s admin=http://%s:%u realm=%s%s",
+                 conf->identity, bound, conf->admin_host, (unsigned)sbi_server_port(app->admin_srv), conf->realm,
+                 sbi_auth_ready(&conf->auth));
         rc = daemon_run(&d, ready);
     }
     hss_sh_free(sh);
     sbi_server_free(app->admin_srv);
     app->admin_srv = NULL;
     sub_admin_free(admin);
+    sbi_auth_free(auth);
     return rc;
 }
 

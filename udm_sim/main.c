@@ -12,6 +12,7 @@
 
 #include "core/daemon.h"
 #include "core/log.h"
+#include "sbi/sbi_auth.h"
 #include "sbi/sbi_server.h"
 #include "sbi/sbi_tls.h"
 #include "subscriber/sub_admin.h"
@@ -26,6 +27,7 @@ typedef struct {
     sbi_server_t *admin_srv;
     udm_nudm_t *nudm;
     sub_admin_t *admin;
+    sbi_auth_t *auth; /* the admin listener's bearer token */
     metrics_t *metrics; /* the listeners' counters, on the admin API's GET /metrics */
     int draining; /* servers still draining after SIGTERM */
 } udm_app_t;
@@ -75,12 +77,14 @@ static int serve(const udm_conf_t *conf, udm_app_t *app, SSL_CTX *tls)
     app->admin_srv = sbi_server_new(app->base, &ac);
     app->nudm = app->srv ? udm_nudm_new(app->srv, app->store, conf->amf_instance_id) : NULL;
     app->admin = app->admin_srv ? sub_admin_new(app->admin_srv, app->store, app->metrics, on_admin_change, app) : NULL;
-    if (!app->nudm || !app->admin || sbi_server_listen(app->srv, conf->listen_host, conf->listen_port) != 0 ||
+    app->auth = app->admin ? sbi_auth_attach(app->admin_srv, &conf->auth, app->metrics, "udm-admin", NULL) : NULL;
+    if (!app->nudm || !app->auth || sbi_server_listen(app->srv, conf->listen_host, conf->listen_port) != 0 ||
         sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0)
         return 1;
-    char ready[2 * SBI_HOST_MAX + 64];
-    snprintf(ready, sizeof ready, "READY mihua-udm sbi=%s://%s:%u admin=http://%s:%u", tls ? "https" : "http",
-             conf->listen_host, sbi_server_port(app->srv), conf->admin_host, sbi_server_port(app->admin_srv));
+    char ready[2 * SBI_HOST_MAX + 96];
+    snprintf(ready, sizeof ready, "READY mihua-udm sbi=%s://%s:%u admin=http://%s:%u%s", tls ? "https" : "http",
+             conf->listen_host, sbi_server_port(app->srv), conf->admin_host, sbi_server_port(app->admin_srv),
+             sbi_auth_ready(&conf->auth));
     daemon_t d = {.base = app->base, .name = "udm", .reload = on_reload, .stop = on_stop, .ud = app};
     return daemon_run(&d, ready);
 }
@@ -120,6 +124,7 @@ int main(int argc, char **argv)
     sbi_server_free(app.admin_srv);
     udm_nudm_free(app.nudm);
     sub_admin_free(app.admin);
+    sbi_auth_free(app.auth);
     metrics_free(app.metrics);
     if (app.base)
         event_base_free(app.base);

@@ -24,6 +24,7 @@ static const cli_option_t udm_options[] = {
      "subscriber file's path with .json replaced by .db"},
     {"listen", "listen", "ADDR:PORT", "SBI (Nudm/Nudr); port 0 picks one; default " UDM_DEFAULT_LISTEN},
     {"admin-listen", "admin_listen", "ADDR:PORT", "admin API (h2c); port 0 picks one; default " UDM_DEFAULT_ADMIN_LISTEN},
+    SBI_AUTH_OPTION("on every admin API request"),
     LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
@@ -33,8 +34,9 @@ static const char udm_epilogue[] =
     "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers[?limit=N&cursor=IMSI],\n"
     "POST /admin/v1/subscribers:import[?mode=merge|replace],\n"
     "POST /admin/v1/reload, GET /metrics.\n"
+    SBI_AUTH_HELP
     "\n"
-    "Prints 'READY mihua-udm sbi=URL admin=URL' once listening. SIGHUP imports the subscriber file again (a bad file\n"
+    "Prints 'READY mihua-udm sbi=URL admin=URL[ admin_auth=off]' once listening. SIGHUP imports the subscriber file again (a bad file\n"
     "keeps the old data); SIGTERM drains open streams and exits 0. Exit codes: 0 ok, 1 runtime failure,\n"
     "2 bad usage or config.\n";
 
@@ -54,6 +56,8 @@ static udm_conf_result_t check(udm_conf_t *c)
         fprintf(stderr, "mihua-udm: tls: give both tls.cert and tls.key, or neither\n");
         return UDM_CONF_BAD;
     }
+    if (sbi_auth_conf_finish(&c->auth, "mihua-udm", "admin_listen", c->admin_host) != 0)
+        return UDM_CONF_BAD;
     return UDM_CONF_OK;
 }
 
@@ -69,6 +73,7 @@ udm_conf_result_t udm_conf_parse(udm_conf_t *c, int argc, char **argv)
         {.name = "amf_instance_id", .type = CFG_STRING, .dst = &c->amf_instance_id},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         LISTEN_LIMITS_FIELDS(&c->limits),
+        SBI_AUTH_FIELDS(&c->auth),
     };
     const cli_spec_t spec = {
         .program = "mihua-udm",
@@ -109,5 +114,6 @@ void udm_conf_free(udm_conf_t *c)
     free(c->tls_key);
     free(c->amf_instance_id);
     free(c->log_level_name);
+    sbi_auth_conf_free(&c->auth);
     memset(c, 0, sizeof *c);
 }

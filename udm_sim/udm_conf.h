@@ -12,6 +12,7 @@
 
 #include "core/listen_guard.h"
 #include "core/log.h"
+#include "sbi/sbi_auth.h"
 #include "sbi/sbi_url.h"
 
 typedef struct {
@@ -30,6 +31,7 @@ typedef struct {
     char admin_host[SBI_HOST_MAX]; /* parsed from admin_listen */
     uint16_t admin_port;
     listen_limits_t limits; /* per listener: SBI and admin each */
+    sbi_auth_conf_t auth;   /* the admin API's bearer token */
 } udm_conf_t;
 
 typedef enum {
