@@ -15,10 +15,9 @@ READY_TIMEOUT_S=${READY_TIMEOUT_S:-20}
 # and mihua-as (--admin-token-file) and to mihua-kms (the same, for its /metrics, and --as-token-file, the AS's);
 # `T_TOKEN=0 start_daemon ...` starts one without. curl sends it with "${T_AUTH[@]}": a header file, so the token
 # stays off command lines; T_TOKEN_VALUE is for tools that take it otherwise (nghttp -H).
+"$MIHUA_SRC/scripts/gen-admin-token" "$T_DIR"
 T_TOKEN_FILE=$T_DIR/admin.token
-T_TOKEN_VALUE=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
-( umask 077; printf '%s\n' "$T_TOKEN_VALUE" >"$T_TOKEN_FILE"
-  printf 'Authorization: Bearer %s\n' "$T_TOKEN_VALUE" >"$T_DIR/admin.auth" )
+T_TOKEN_VALUE=$(cat "$T_TOKEN_FILE")
 T_AUTH=(-H "@$T_DIR/admin.auth")
 
 t_cleanup() {
