@@ -12,10 +12,6 @@
 . "$(dirname "$0")/ue_lib.sh"
 
 MAX_FAILURES=3
-all() {
-    local c
-    for c in "$@"; do eval "$c" || return 1; done
-}
 # req NAME URL [CURL ARGS...]: body in NAME.json, headers in NAME.hdr, status printed
 req() {
     local name=$1 url=$2

@@ -153,6 +153,12 @@ wait_hss_open() {
 pass() { T_PASSES=$((T_PASSES + 1)); echo "ok - $*"; }
 fail() { T_FAILS=$((T_FAILS + 1)); echo "not ok - $*"; }
 
+# all COMMAND_TEXT...: every command text (eval'd, in order) succeeds; for one check of several conditions.
+all() {
+    local c
+    for c in "$@"; do eval "$c" || return 1; done
+}
+
 # check DESCRIPTION COMMAND...: one assertion.
 check() {
     local desc=$1
