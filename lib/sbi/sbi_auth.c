@@ -25,7 +25,8 @@
 
 typedef enum { FAIL_MISSING, FAIL_INVALID, FAIL_BLOCKED, FAIL_KINDS } fail_kind_t;
 
-static const char *const fail_reason[FAIL_KINDS] = {"missing", "invalid", "blocked"};
+static const char *const fail_reason[FAIL_KINDS] = {"missing", "invalid", "blocked"}; /* metric label */
+static const char *const fail_text[FAIL_KINDS] = {"no token", "wrong token", "address blocked after wrong tokens"};
 
 struct sbi_auth {
     bool on;             /* a token is in force */
@@ -115,8 +116,8 @@ static void log_refusal(sbi_auth_t *a, const sbi_request_t *req, fail_kind_t kin
 
     if (!ratelimit_allow(&a->log_rl, RATELIMIT_INTERVAL_S, &suppressed))
         return;
-    log_info(a->listener, "refused %s %s from %s: %s token (%llu other refusals since the last line)",
-             sbi_request_method(req), sbi_request_path(req), sbi_request_peer(req), fail_reason[kind],
+    log_info(a->listener, "refused %s %s from %s: %s (%llu other refusals since the last line)",
+             sbi_request_method(req), sbi_request_path(req), sbi_request_peer(req), fail_text[kind],
              (unsigned long long)suppressed);
 }
 

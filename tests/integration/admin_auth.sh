@@ -87,7 +87,7 @@ check "the change is logged: method, path, client address:port, status" \
 check "no log holds the token or a kms_key from a body" \
     bash -c "! grep -qF -e '$T_TOKEN_VALUE' -e '$(printf '%064x' 33)' -e '$(printf '%064x' 77)' '$T_DIR'/*.log"
 check "a refused request is logged (rate-limited) with its client address" \
-    grep -Eq "INFO hss-admin: refused GET /admin/v1/subscribers/001010000000001 from 127\.0\.0\.1:[0-9]+: missing token" \
+    grep -Eq "INFO hss-admin: refused GET /admin/v1/subscribers/001010000000001 from 127\.0\.0\.1:[0-9]+: no token" \
     "$T_DIR/hss.log"
 
 # --- rate limit: wrong tokens from 127.0.0.2, then 429 for it while 127.0.0.1 is served ------------------------------
