@@ -796,10 +796,8 @@ static int on_frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame
     if (!req)
         return 0;
     if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-        gate_admit(req);
-        if (req->answered)
-            return 0; /* refused by the gate: the body, if any, is discarded as it comes */
-        if (req->content_length > (long long)req->conn->srv->max_body)
+        gate_admit(req); /* a refusal answers now: the body, if any, is discarded as it comes */
+        if (!req->answered && req->content_length > (long long)req->conn->srv->max_body)
             req->body_too_large = true;
         if (req->headers_too_large || req->body_too_large)
             answer_too_large(req);
