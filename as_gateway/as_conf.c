@@ -75,6 +75,7 @@ static const cli_option_t as_options[] = {
                                                           AS_DEFAULT_SUBSCRIPTION_SOURCE},
     {"attachment-source", "attachment_source", "SRC", "hss, udm, any or all; default " AS_DEFAULT_ATTACHMENT_SOURCE},
     {"lookup-timeout-ms", "lookup_timeout_ms", "MS", "budget of the encryption checks; default 300"},
+    SBI_AUTH_OPTION("on every SBI request (call records for the KMS, metrics)"),
     LISTEN_LIMITS_OPTIONS,
     {"max-transactions", "max_transactions", "N", "SIP transaction table size; default 262144"},
     {"max-calls", "max_calls", "N", "call table size; default 200000"},
@@ -121,6 +122,7 @@ static const char as_epilogue[] =
     "Registrar (RFC 3261 §10.3) and transaction-stateful proxy (§16) that keeps or strips +u.mihua.voenc on\n"
     "INVITEs after the encryption checks over Sh and SBI (DESIGN §3). SBI: GET /as/v1/calls/{callId}, GET /metrics.\n"
     "Config file only: diameter_identity, diameter_realm, udm_ca, checks (false disables the lookups).\n"
+    SBI_AUTH_HELP
     "\n"
     "Diameter (RFC 6733 §2.8, §6.1): where the AS connects is separate from where a UDR is addressed.\n"
     "diameter_peers lists the peers (1-8; priority 1-32, lower first, default 1): a UDR goes to the OPEN peer\n"
@@ -159,8 +161,9 @@ static const char as_epilogue[] =
     "Proxy-Authenticate. Counted in mihua_as_sip_auth_total{verdict}. With sip_auth no the registrar binds\n"
     "anyone (a warning at start, sip_auth=off in the READY line).\n"
     "\n"
-    "Prints 'READY mihua-as sip=ADDR:PORT [sip_dialog=ADDR:PORT] sbi=URL diameter=ID@ADDR:PORT sip_auth=on|off'\n"
-    "once listening (diameter port 0: client only; sip_dialog only with sip_dialog_port).\n"
+    "Prints 'READY mihua-as sip=ADDR:PORT [sip_dialog=ADDR:PORT] sbi=URL diameter=ID@ADDR:PORT sip_auth=on|off\n"
+    "[admin_auth=off]' once listening (diameter port 0: client only; sip_dialog only with sip_dialog_port;\n"
+    "admin_auth=off: the SBI port takes no bearer token).\n"
     "SIGTERM: new INVITEs get 503, INVITEs in progress get their answers, exit 0. SIGHUP: nothing to reload\n"
     "(logged). Exit codes: 0 ok, 1 runtime failure, 2 bad usage or config.\n";
 
@@ -278,6 +281,8 @@ static as_conf_result_t check(as_conf_t *c)
         return bad_hostport("sip_listen", c->sip_listen);
     if (sbi_hostport_parse(c->sbi_listen, c->sbi_host, sizeof c->sbi_host, &c->sbi_port) != 0)
         return bad_hostport("sbi_listen", c->sbi_listen);
+    if (sbi_auth_conf_finish(&c->auth, "mihua-as", "sbi_listen", c->sbi_host) != 0)
+        return AS_CONF_BAD;
     if (check_diameter(c) != AS_CONF_OK)
         return AS_CONF_BAD;
     if (check_sip_algorithms(c) != AS_CONF_OK)
@@ -360,6 +365,7 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
         {.name = "store", .type = CFG_STRING, .dst = &c->store_path},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         LISTEN_LIMITS_FIELDS(&c->limits),
+        SBI_AUTH_FIELDS(&c->auth),
     };
     const cli_spec_t spec = {
         .program = "mihua-as",
@@ -436,6 +442,7 @@ void as_conf_free(as_conf_t *c)
     free(c->sip_auth_algorithms);
     free(c->subscribers_path);
     free(c->store_path);
+    sbi_auth_conf_free(&c->auth);
     memset(c, 0, sizeof *c);
 }
 

@@ -18,6 +18,7 @@
 #include "kms/http_digest.h"
 #include "overload.h"
 #include "proxy.h"
+#include "sbi/sbi_auth.h"
 #include "sbi/sbi_url.h"
 
 typedef struct {
@@ -71,6 +72,7 @@ typedef struct {
     size_t n_sip_algs;
     listen_limits_t limits; /* SIP TCP and SBI listeners */
     overload_conf_t overload;
+    sbi_auth_conf_t auth;   /* the SBI port's bearer token (call records, metrics) */
 } as_conf_t;
 
 typedef enum { AS_CONF_OK = 0, AS_CONF_EXIT_OK, AS_CONF_BAD } as_conf_result_t;

@@ -5,7 +5,8 @@
  * is no deferred answer to manage. Unknown calls are a ProblemDetails 404 with cause CALL_NOT_FOUND, which the KMS
  * turns into 403 CALL_NOT_AUTHORIZED (fail closed). The JSON is built with jansson (escaping Call-IDs and URIs is
  * not something to do by hand). `lookups.hss` {resultCode, experimental, originHost} appears only when an HSS
- * lookup of the call got a Diameter error answer; the fields the KMS reads never change.
+ * lookup of the call got a Diameter error answer; the fields the KMS reads never change. The port's token gate
+ * (sbi_auth) is installed here with the routes, so no route of it is ever served without it.
  */
 #include "as_sbi.h"
 
@@ -17,6 +18,7 @@ struct as_sbi {
     const metrics_t *metrics;
     void (*refresh)(void *);
     void *ud;
+    sbi_auth_t *auth;
 };
 
 static void on_call(sbi_request_t *req, void *ud)
@@ -57,16 +59,17 @@ static void on_metrics(sbi_request_t *req, void *ud)
     free(text);
 }
 
-as_sbi_t *as_sbi_new(sbi_server_t *srv, const call_table_t *calls, const metrics_t *metrics, void (*refresh)(void *),
-                     void *ud)
+as_sbi_t *as_sbi_new(sbi_server_t *srv, const call_table_t *calls, metrics_t *metrics, void (*refresh)(void *),
+                     void *ud, const sbi_auth_conf_t *auth)
 {
     as_sbi_t *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    *s = (as_sbi_t){calls, metrics, refresh, ud};
-    if (sbi_server_route(srv, "GET", "/as/v1/calls/{callId}", on_call, s) != 0 ||
+    *s = (as_sbi_t){calls, metrics, refresh, ud, NULL};
+    if (!(s->auth = sbi_auth_attach(srv, auth, metrics, "as-sbi", NULL)) ||
+        sbi_server_route(srv, "GET", "/as/v1/calls/{callId}", on_call, s) != 0 ||
         sbi_server_route(srv, "GET", "/metrics", on_metrics, s) != 0) {
-        free(s);
+        as_sbi_free(s);
         return NULL;
     }
     return s;
@@ -74,5 +77,7 @@ as_sbi_t *as_sbi_new(sbi_server_t *srv, const call_table_t *calls, const metrics
 
 void as_sbi_free(as_sbi_t *s)
 {
+    if (s)
+        sbi_auth_free(s->auth);
     free(s);
 }

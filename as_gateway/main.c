@@ -95,7 +95,7 @@ static int open_all(const as_conf_t *c, as_app_t *app)
     if (!(app->proxy = proxy_new(&pc, err, sizeof err)))
         return fprintf(stderr, "mihua-as: sip: %s\n", err), 1;
     if (!(app->srv = sbi_server_new(app->base, &sc)) ||
-        !(app->sbi = as_sbi_new(app->srv, app->calls, app->metrics, proxy_refresh_metrics, app->proxy)) ||
+        !(app->sbi = as_sbi_new(app->srv, app->calls, app->metrics, proxy_refresh_metrics, app->proxy, &c->auth)) ||
         sbi_server_listen(app->srv, c->sbi_host, c->sbi_port) != 0)
         return fprintf(stderr, "mihua-as: cannot listen on %s\n", c->sbi_listen), 1;
     if (as_checks_attach_sbi(app->checks, app->srv, c->sbi_host, sbi_server_port(app->srv)) != 0)
@@ -111,8 +111,9 @@ static int serve(const as_conf_t *c, as_app_t *app)
         snprintf(diam, sizeof diam, "%s:%ld", c->sip_host, c->diameter_port);
     char sip[2 * SBI_HOST_MAX + 32];
     proxy_listen_text(app->proxy, sip, sizeof sip);
-    snprintf(ready, sizeof ready, "READY mihua-as sip=%s sbi=http://%s:%u diameter=%s@%s sip_auth=%s", sip,
-             c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, diam, app->auth ? "on" : "off");
+    snprintf(ready, sizeof ready, "READY mihua-as sip=%s sbi=http://%s:%u diameter=%s@%s sip_auth=%s%s", sip,
+             c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, diam, app->auth ? "on" : "off",
+             sbi_auth_ready(&c->auth));
     daemon_t d = {.base = app->base, .name = "as", .reload = NULL, .stop = on_stop, .ud = app};
     return daemon_run(&d, ready);
 }

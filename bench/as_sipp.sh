@@ -55,7 +55,7 @@ register() {
 }
 # The Sh peer comes up asynchronously; the first calls must not be stripped for "checks unavailable".
 for _ in $(seq 1 100); do
-    curl -s --http2-prior-knowledge "$SBI/metrics" | grep -q 'mihua_as_registrations' && break
+    curl -s --http2-prior-knowledge "${T_AUTH[@]}" "$SBI/metrics" | grep -q 'mihua_as_registrations' && break
     sleep 0.05
 done
 sleep 1
@@ -81,7 +81,7 @@ step() {
     T_PIDS+=("$uas")
     sleep 0.3
     local m0="$T_DIR/$tag.m0" m1="$T_DIR/$tag.m1" c0 c1 h0 h1 u0 u1 t0 t1 rc=0
-    curl -s --http2-prior-knowledge "$SBI/metrics" >"$m0"
+    curl -s --http2-prior-knowledge "${T_AUTH[@]}" "$SBI/metrics" >"$m0"
     c0=$(cpu_ticks "$as_PID"); h0=$(cpu_ticks "$hss_PID"); u0=$(cpu_ticks "$udm_PID")
     local d0 d1
     d0=$(udp_rcvbuf_errors)
@@ -97,7 +97,7 @@ step() {
     for i in $(seq 1 40); do kill -0 "$uas" 2>/dev/null || break; sleep 0.1; done
     kill -TERM "$uas" 2>/dev/null || true
     wait "$uas" 2>/dev/null || true
-    curl -s --http2-prior-knowledge "$SBI/metrics" >"$m1"
+    curl -s --http2-prior-knowledge "${T_AUTH[@]}" "$SBI/metrics" >"$m1"
     d1=$(udp_rcvbuf_errors)
     local stripped=- left=- cpu_as=- cpu_hss=- cpu_udm=- wall_ms=$(((t1 - t0) / 1000000))
     if [ "$mode" = as ]; then

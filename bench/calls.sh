@@ -44,23 +44,26 @@ cat >"$dir/subs.json" <<JSON
     "sip_password": "sip-secret-2" } ] }
 JSON
 scripts/gen-test-certs "$dir/certs" kms >/dev/null
+scripts/gen-admin-token "$dir" # the operator token: admin APIs, the AS's SBI port (the KMS sends it too)
+tok=(--admin-token-file "$dir/admin.token")
 hss_port=$(free_port) udm_port=$(free_port) kms_port=$(free_port)
 start hss "$build/bin/mihua-hss" -c conf/hss.json --subscribers "$dir/subs.json" --port "$hss_port" \
-    --admin-listen 127.0.0.1:0 --log-level warn
+    --admin-listen 127.0.0.1:0 --log-level warn "${tok[@]}"
 start udm "$build/bin/mihua-udm" -c conf/udm.json --subscribers "$dir/subs.json" --listen "127.0.0.1:$udm_port" \
-    --admin-listen 127.0.0.1:0 --log-level warn
+    --admin-listen 127.0.0.1:0 --log-level warn "${tok[@]}"
 start as "$build/bin/mihua-as" -c conf/as.json --sip-listen 127.0.0.1:0 --sbi-listen 127.0.0.1:0 \
     --hss "127.0.0.1:$hss_port" --udm-url "http://127.0.0.1:$udm_port" --diameter-port 0 --log-level "${AS_LOG:-warn}" \
-    --subscribers "$dir/subs.json" \
+    --subscribers "$dir/subs.json" "${tok[@]}" \
     ${AS_OPTS:-}
 as_sip=$(sed -E 's/.* sip=([^ ]+) .*/\1/' "$dir/as.out")
 as_sbi=$(sed -E 's/.* sbi=([^ ]+) .*/\1/' "$dir/as.out")
 for _ in $(seq 1 200); do
-    curl -s --http2-prior-knowledge "$as_sbi/metrics" | grep -q '^mihua_as_hss_peer_open 1' && break
+    curl -s --http2-prior-knowledge -H "@$dir/admin.auth" "$as_sbi/metrics" | grep -q '^mihua_as_hss_peer_open 1' && break
     sleep 0.05
 done
 cat >"$dir/kms.json" <<JSON
-{ "listen": "127.0.0.1:$kms_port", "subscribers": "$dir/subs.json", "as": { "url": "$as_sbi", "timeout_ms": 1000 },
+{ "listen": "127.0.0.1:$kms_port", "subscribers": "$dir/subs.json", "as": { "url": "$as_sbi", "timeout_ms": 1000,
+  "token_file": "$dir/admin.token" }, "admin_token_file": "$dir/admin.token",
   "tls": { "cert": "$dir/certs/kms.pem", "key": "$dir/certs/kms.key" }, "audit_log": "$dir/audit.jsonl",
   "log_level": "warn", "max_keys_per_requester": 16777216 }
 JSON

@@ -42,7 +42,7 @@ JSON
 "$build/bin/mihua-kms" -c "$dir/kms.json" >"$dir/kms.out" 2>"$dir/kms.log" &
 pids+=($!)
 wait_ready "$dir/kms.out" "$dir/kms.log"
-url=$(sed -n 's/^READY mihua-kms sbi=//p' "$dir/kms.out")
+url=$(sed -nE 's/^READY mihua-kms sbi=([^ ]+).*/\1/p' "$dir/kms.out")
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 

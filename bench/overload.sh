@@ -82,7 +82,7 @@ start_proxy() { # start_proxy NAME: sets PROXY_PID and PROXY_PORT
 # mihua-as's shed counters, one "reason count" line each (nothing for other proxies)
 shed_counts() {
     [ -n "${PROXY_SBI:-}" ] || return 0
-    curl -s --max-time 2 --http2-prior-knowledge "$PROXY_SBI/metrics" |
+    curl -s --max-time 2 --http2-prior-knowledge "${T_AUTH[@]}" "$PROXY_SBI/metrics" |
         awk '/^mihua_as_calls_shed_total\{/ {match($1, /"[a-z_]+"/); print substr($1, RSTART + 1, RLENGTH - 2), $2}'
 }
 stop_proxy() { kill -TERM "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true; }

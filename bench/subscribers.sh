@@ -21,6 +21,7 @@ cleanup() {
     rm -rf "$dir"
 }
 trap cleanup EXIT
+scripts/gen-admin-token "$dir" # the daemons' operator token, curl's header file
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now_ms() { date +%s%3N; }
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
@@ -51,10 +52,10 @@ run_daemons() { # run_daemons FILE DB LABEL: hss + udm on FILE/DB; sets hss_port
     hss_port=$(free_port)
     local t_hss t_udm
     start hss "$bin/mihua-hss" -c conf/hss.json --subscribers "$1" --store "$2" --port "$hss_port" \
-        --admin-listen 127.0.0.1:0 --log-level info
+        --admin-listen 127.0.0.1:0 --log-level info --admin-token-file "$dir/admin.token"
     t_hss=$ready_ms
     start udm "$bin/mihua-udm" -c conf/udm.json --subscribers "$1" --store "$2" --listen 127.0.0.1:0 \
-        --admin-listen 127.0.0.1:0 --log-level info
+        --admin-listen 127.0.0.1:0 --log-level info --admin-token-file "$dir/admin.token"
     t_udm=$ready_ms
     udm_sbi=$(sed -nE 's/^READY mihua-udm sbi=([^ ]+) .*/\1/p' "$dir/udm.out")
     echo "$3: mihua-hss READY in $(secs 0 "$t_hss"), mihua-udm READY in $(secs 0 "$t_udm")"
@@ -101,7 +102,7 @@ for n in $SIZES; do
     for i in $(seq 1 "$PATCHES"); do
         imsi=$(printf '00101%010d' $(( (i * 7919) % n + 1 )))
         rat=$([ $((i % 2)) = 0 ] && echo NR || echo EUTRAN)
-        curl -s --http2-prior-knowledge -X PATCH -H 'content-type: application/merge-patch+json' \
+        curl -s --http2-prior-knowledge -H "@$dir/admin.auth" -X PATCH -H 'content-type: application/merge-patch+json' \
             --data "{\"access\":{\"rat\":\"$rat\"}}" -o /dev/null -w '%{time_total}\n' \
             "$hss_admin/admin/v1/subscribers/$imsi" >>"$dir/patch.times"
     done
@@ -109,14 +110,14 @@ for n in $SIZES; do
     imsi=$(printf '00101%010d' $(( n / 2 )))
     c=$(sqlite3 "$dir/s$n.db" "SELECT value FROM meta WHERE key='changes'")
     t0=$(now_ms)
-    curl -s --http2-prior-knowledge -X PATCH -H 'content-type: application/merge-patch+json' \
+    curl -s --http2-prior-knowledge -H "@$dir/admin.auth" -X PATCH -H 'content-type: application/merge-patch+json' \
         --data '{"voice_encryption":false}' -o /dev/null "$hss_admin/admin/v1/subscribers/$imsi"
     c=$((c + 1))
     until grep -q "in force: .* store change $c," "$dir/udm.log"; do sleep 0.01; done
     echo "  change    through the HSS in force in the UDM after $(( $(now_ms) - t0 )) ms (poll + read of the changes)"
 
     t0=$(now_ms)
-    bytes=$(curl -s --http2-prior-knowledge -o "$dir/export.json" -w '%{size_download}' "$hss_admin/admin/v1/subscribers")
+    bytes=$(curl -s --http2-prior-knowledge -H "@$dir/admin.auth" -o "$dir/export.json" -w '%{size_download}' "$hss_admin/admin/v1/subscribers")
     t1=$(now_ms)
     echo "  export    GET /admin/v1/subscribers: $(secs "$t0" "$t1"), $(( bytes / 1048576 )) MB, $(grep -c imsi "$dir/export.json") subscribers"
     rm -f "$dir/export.json"
@@ -127,7 +128,7 @@ for n in $SIZES; do
         --count $(( UDR_N * 5 )) >"$dir/udr_reload" 2>&1 &
     bpid=$!
     t0=$(now_ms)
-    code=$(curl -s --http2-prior-knowledge -X POST -o /dev/null -w '%{http_code}' "$hss_admin/admin/v1/reload")
+    code=$(curl -s --http2-prior-knowledge -H "@$dir/admin.auth" -X POST -o /dev/null -w '%{http_code}' "$hss_admin/admin/v1/reload")
     t1=$(now_ms)
     wait "$bpid" || true
     echo "  reload    POST /admin/v1/reload $code in $(secs "$t0" "$t1"); UDR meanwhile: $(cat "$dir/udr_reload")"

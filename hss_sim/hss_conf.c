@@ -36,6 +36,7 @@ static const cli_option_t hss_options[] = {
     {"realm", "realm", "REALM", "Origin-Realm; peers *.REALM may connect without TLS; default " HSS_DEFAULT_REALM},
     {"sh-subscription-max-s", "sh_subscription_max_s", "N", "longest Sh subscription granted to an SNR (its "
      "Expiry-Time is cut to now+N; none asked: N); default 3600"},
+    SBI_AUTH_OPTION("on every admin API request"),
     LISTEN_LIMITS_OPTIONS,
     {"journal-size", "journal_size", "N", "exchanges kept for GET /admin/v1/exchanges (the oldest go first); "
      "default 1000"},
@@ -51,8 +52,9 @@ static const char hss_epilogue[] =
     "POST /admin/v1/reload, GET /admin/v1/sh-subscriptions (Sh subscriptions held), GET /metrics (Prometheus text),\n"
     "GET/DELETE /admin/v1/exchanges (request journal), POST/GET/DELETE /admin/v1/faults (fault injection).\n"
     "Sh: UDR (306); SNR (308) subscribes an AS to RepositoryData/IMSPublicIdentity, PNR (309) pushes changes.\n"
+    SBI_AUTH_HELP
     "\n"
-    "Prints 'READY mihua-hss diameter=ID@ADDR:PORT admin=URL realm=REALM' once listening. SIGHUP imports the\n"
+    "Prints 'READY mihua-hss diameter=ID@ADDR:PORT admin=URL realm=REALM[ admin_auth=off]' once listening. SIGHUP imports the\n"
     "subscriber file again (a bad file changes nothing); SIGTERM stops. Exit codes: 0 ok, 1 runtime failure, 2 bad\n"
     "usage or config.\n";
 
@@ -77,6 +79,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
         {.name = "fd_debug", .type = CFG_BOOL, .dst = &c->fd_debug},
         {.name = "journal_size", .type = CFG_INT, .dst = &c->journal_size, .min = 1, .max = JOURNAL_CAPACITY_MAX},
         LISTEN_LIMITS_FIELDS(&c->limits),
+        SBI_AUTH_FIELDS(&c->auth),
     };
     const cli_spec_t spec = {
         .program = "mihua-hss",
@@ -117,6 +120,8 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
                 c->admin_listen);
         return HSS_CONF_BAD;
     }
+    if (sbi_auth_conf_finish(&c->auth, "mihua-hss", "admin_listen", c->admin_host) != 0)
+        return HSS_CONF_BAD;
     return HSS_CONF_OK;
 }
 
@@ -130,5 +135,6 @@ void hss_conf_free(hss_conf_t *c)
     free(c->admin_listen);
     free(c->service_indication);
     free(c->log_level_name);
+    sbi_auth_conf_free(&c->auth);
     memset(c, 0, sizeof *c);
 }

@@ -11,6 +11,7 @@
 
 #include "core/listen_guard.h"
 #include "core/log.h"
+#include "sbi/sbi_auth.h"
 #include "sbi/sbi_url.h"
 
 typedef struct {
@@ -34,6 +35,7 @@ typedef struct {
     log_level_t log_level;
     bool fd_debug;
     listen_limits_t limits; /* the admin listener (freeDiameter owns the Diameter one) */
+    sbi_auth_conf_t auth;   /* the admin API's bearer token */
 } hss_conf_t;
 
 typedef enum {

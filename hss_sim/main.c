@@ -18,6 +18,7 @@
 #include "hss_conf.h"
 #include "hss_sh_notif.h"
 #include "hss_sh_path.h"
+#include "sbi/sbi_auth.h"
 #include "sbi/sbi_server.h"
 #include "sim/sim_admin.h"
 #include "subscriber/sub_admin.h"
@@ -60,11 +61,12 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
                                        conf->sh_subscription_max_s, app->admin_srv, metrics);
     sim_admin_t *sim = sim_admin_new(app->admin_srv, (size_t)conf->journal_size);
     diam_sim_t *dsim = sim ? diam_sim_new(dict, sim_admin_journal(sim), sim_admin_faults(sim), (int)conf->port) : NULL;
+    sbi_auth_t *auth = sbi_auth_attach(app->admin_srv, &conf->auth, metrics, "hss-admin", NULL);
     daemon_t d = {.base = app->base, .name = "hss", .reload = on_reload, .stop = on_stop, .ud = app};
-    char ready[2 * SBI_HOST_MAX + 96];
+    char ready[2 * SBI_HOST_MAX + 128];
     int rc = 1;
 
-    if (sh == NULL || admin == NULL || notif == NULL || dsim == NULL) {
+    if (sh == NULL || admin == NULL || notif == NULL || dsim == NULL || auth == NULL) {
         log_error("hss", "could not register the Sh handler, notifications, the admin API or the journal hooks");
     } else if (sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0) {
         log_error("hss", "admin API: cannot listen on %s", conf->admin_listen);
@@ -73,8 +75,9 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
         char bound[SBI_HOST_MAX + 8]; /* what freeDiameter bound, from the socket (1.2.1: every address) */
         if (diam_listen_wait((int)conf->port, DIAM_LISTEN_WAIT_MS, bound, sizeof bound) != 0)
             snprintf(bound, sizeof bound, "?:%ld", conf->port);
-        snprintf(ready, sizeof ready, "READY mihua-hss diameter=%s@%s admin=http://%s:%u realm=%s", conf->identity,
-                 bound, conf->admin_host, (unsigned)sbi_server_port(app->admin_srv), conf->realm);
+        snprintf(ready, sizeof ready, "READY mihua-hss diameter=%s@%s admin=http://%s:%u realm=%s%s",
+                 conf->identity, bound, conf->admin_host, (unsigned)sbi_server_port(app->admin_srv), conf->realm,
+                 sbi_auth_ready(&conf->auth));
         rc = daemon_run(&d, ready);
     }
     hss_sh_free(sh);
@@ -84,6 +87,7 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
     app->admin_srv = NULL;
     sub_admin_free(admin);
     sim_admin_free(sim);
+    sbi_auth_free(auth);
     return rc;
 }
 

@@ -34,8 +34,10 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/ratelimit.h"
 #include "kms/http_digest.h"
 #include "kms/kms_crypto.h"
+#include "sbi/sbi_bearer.h"
 #include "sbi/sbi_flat_json.h"
 #include "sbi/sbi_url.h"
 
@@ -76,6 +78,9 @@ struct kms_api {
     sbi_client_t *as_client;
     char *as_url;
     unsigned as_timeout_ms;
+    char *as_authorization; /* "Bearer <as_token>", or NULL */
+    sbi_auth_t *metrics_auth;
+    ratelimit_t as_refused_log; /* the AS refusing our token: one line per interval */
     digest_server_t *digest;
     kms_crypto_t *crypto; /* fetched HMAC / wrap cipher, reused by every answer */
     kms_time_cache_t expiry_clock; /* expiresAt, formatted once per second */
@@ -462,6 +467,8 @@ static const char *verdict(const sub_snapshot_t *snap, int status, const char *t
         return transport ? transport : "as_unreachable";
     if (status == 404)
         return "call_not_found";
+    if (status == 401 || status == 403)
+        return "as_refused_kms"; /* the AS wants a token (as.token) we lack or got wrong */
     if (status != 200)
         return "as_error";
     if (!a->object)
@@ -507,6 +514,10 @@ static void on_as_answer(const sbi_client_response_t *resp, void *ud)
         answer_from_json(body, &a);
     }
     const char *why = verdict(op->snap, status, transport_reason(resp->error), &a, op->call_id, op->caller, op->callee);
+    uint64_t suppressed;
+    if (status == 401 && ratelimit_allow(&api->as_refused_log, RATELIMIT_INTERVAL_S, &suppressed))
+        log_warn(MOD, "the AS refused our call check (401): set as.token_file to its admin token (%llu more "
+                 "since the last line)", (unsigned long long)suppressed);
     json_decref(body);
     sbi_request_t *req = sbi_server_find(api->srv, op->handle);
     if (!req)
@@ -548,7 +559,9 @@ static void start_as_check(op_t *op, sbi_request_t *req)
     kms_api_t *api = op->api;
     char url[URL_MAX];
     int n = snprintf(url, sizeof url, "%s/as/v1/calls/", api->as_url);
-    sbi_client_req_t r = {.method = "GET", .url = url, .timeout_ms = api->as_timeout_ms};
+    sbi_header_t auth = {"authorization", api->as_authorization};
+    sbi_client_req_t r = {.method = "GET", .url = url, .timeout_ms = api->as_timeout_ms,
+                          .headers = api->as_authorization ? &auth : NULL, .n_headers = api->as_authorization ? 1 : 0};
     if (n < 0 || (size_t)n >= sizeof url || append_encoded(url, sizeof url, (size_t)n, op->call_id) != 0 ||
         !(op->as_request = sbi_client_request(api->as_client, &r, on_as_answer, op))) {
         refuse(op, req, 403, KMS_CAUSE_CALL_NOT_AUTHORIZED, "as_request_failed", "the AS cannot be asked");
@@ -636,6 +649,10 @@ kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg)
         api->m_refused[2] =
             metrics_counter(cfg->metrics, "mihua_kms_keys_refused_total", "reason=\"per_requester\"", help);
     }
+    if (cfg->as_token && asprintf(&api->as_authorization, "Bearer %s", cfg->as_token) < 0)
+        api->as_authorization = NULL;
+    if (cfg->metrics && cfg->metrics_auth)
+        api->metrics_auth = sbi_auth_attach(srv, cfg->metrics_auth, cfg->metrics, "kms", "/metrics");
     digest_server_cfg_t dc = {.realm = KMS_DIGEST_REALM, .nonce_lifetime_s = cfg->nonce_lifetime_s};
     api->digest = digest_server_new(&dc);
     api->crypto = kms_crypto_new();
@@ -644,7 +661,8 @@ kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg)
         while (len > 0 && api->as_url[len - 1] == '/')
             api->as_url[--len] = '\0';
     }
-    if (!api->as_url || !api->digest || !api->crypto || sbi_server_route(srv, "POST", PATH_KEYS, on_issue, api) != 0 ||
+    if (!api->as_url || !api->digest || (cfg->as_token && !api->as_authorization) ||
+        (cfg->metrics && cfg->metrics_auth && !api->metrics_auth) || !api->crypto || sbi_server_route(srv, "POST", PATH_KEYS, on_issue, api) != 0 ||
         sbi_server_route(srv, "POST", PATH_KEYS "/{keyId}/retrieve", on_retrieve, api) != 0 ||
         sbi_server_route(srv, "DELETE", PATH_KEYS "/{keyId}", on_delete, api) != 0 ||
         (api->metrics && sbi_server_route(srv, "GET", "/metrics", on_metrics, api) != 0)) {
@@ -667,5 +685,7 @@ void kms_api_free(kms_api_t *api)
     digest_server_free(api->digest);
     kms_crypto_free(api->crypto);
     free(api->as_url);
+    sbi_bearer_wipe(api->as_authorization);
+    sbi_auth_free(api->metrics_auth);
     free(api);
 }

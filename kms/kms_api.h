@@ -4,7 +4,8 @@
  *   POST   /kms/v1/session-keys/{keyId}/retrieve callee  → 200 {keyId, wrappedKey, expiresAt}, once
  *   DELETE /kms/v1/session-keys/{keyId}          either party → 204
  * Every request is authenticated with HTTP Digest (RFC 7616, SHA-256, qop=auth); issue and retrieve are checked
- * with the AS (GET /as/v1/calls/{callId}) and refused, fail closed, unless it confirms the call.
+ * with the AS (GET /as/v1/calls/{callId}, with the AS's bearer token) and refused, fail closed, unless it confirms
+ * the call. GET /metrics takes the KMS's own admin token (sbi_auth, for that one route).
  */
 #ifndef MIHUA_KMS_API_H
 #define MIHUA_KMS_API_H
@@ -16,6 +17,7 @@
 #include "core/metrics.h"
 #include "kms_keys.h"
 #include "sbi/sbi_client.h"
+#include "sbi/sbi_auth.h"
 #include "sbi/sbi_server.h"
 #include "subscriber/sub_store.h"
 
@@ -43,6 +45,8 @@ typedef struct {
     unsigned nonce_lifetime_s;
     metrics_t *metrics;       /* borrowed; non-NULL: GET /metrics serves it (counters only, no identities), and
                                  mihua_kms_keys_refused_total{reason} counts key-table refusals */
+    const char *as_token;     /* bearer token for the AS (copied), or NULL */
+    const sbi_auth_conf_t *metrics_auth; /* token of GET /metrics (sbi_auth_conf_finish done) */
 } kms_api_cfg_t;
 
 typedef struct kms_api kms_api_t;

@@ -13,6 +13,7 @@
 
 #include "core/cli.h"
 #include "kms/http_digest.h"
+#include "sbi/sbi_bearer.h"
 #include "kms_keys.h"
 
 #define KMS_DEFAULT_LISTEN "127.0.0.1:7702"         /* DESIGN §4, §8 */
@@ -34,6 +35,9 @@ static const cli_option_t kms_options[] = {
     {"listen", "listen", "ADDR:PORT", "listen address; port 0 picks one; default " KMS_DEFAULT_LISTEN},
     {"as-url", "as.url", "URL", "the AS SBI base URL; default " KMS_DEFAULT_AS_URL},
     {"audit-log", "audit_log", "FILE", "append-only audit log (JSON lines); default " KMS_DEFAULT_AUDIT_LOG},
+    {"as-token-file", "as.token_file", "FILE", "bearer token sent to the AS with every call check (the AS's "
+     "admin token), read at start; default: none"},
+    SBI_AUTH_OPTION("on GET /metrics"),
     {"insecure-h2c", "insecure_h2c", NULL, "serve cleartext HTTP/2 without TLS (tests only; logs a warning)"},
     LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
@@ -42,9 +46,10 @@ static const cli_option_t kms_options[] = {
 static const char kms_epilogue[] =
     "Config file only: key_ttl_s (60), max_keys (1048576), max_keys_per_call (4) and max_keys_per_requester\n"
     "(4096) live keys (beyond: 503 / 429 with a cause naming the bound), nonce_lifetime_s (300), as.ca,\n"
-    "as.timeout_ms (500). GET /metrics: listener and key-table counters.\n"
+    "as.timeout_ms (500), as.token (instead of as.token_file). GET /metrics: listener and key-table counters.\n"
+    SBI_AUTH_HELP
     "\n"
-    "Prints 'READY mihua-kms sbi=URL' once listening. SIGHUP imports the subscriber file again and reopens the\n"
+    "Prints 'READY mihua-kms sbi=URL[ admin_auth=off]' once listening. SIGHUP imports the subscriber file again and reopens the\n"
     "audit log; SIGTERM drains open streams and exits 0. Exit codes: 0 ok, 1 runtime failure, 2 bad usage\n"
     "or config.\n";
 
@@ -75,6 +80,14 @@ static kms_conf_result_t check(kms_conf_t *c)
                 c->as_url);
         return KMS_CONF_BAD;
     }
+    char err[SBI_BEARER_ERR_MAX];
+    if (sbi_bearer_load("as.token", c->as_token, c->as_token_file, "mihua-kms", &c->as_token_loaded, err,
+                        sizeof err) != 0) {
+        fprintf(stderr, "mihua-kms: %s\n", err);
+        return KMS_CONF_BAD;
+    }
+    if (sbi_auth_conf_finish(&c->auth, "mihua-kms", "listen", c->listen_host) != 0)
+        return KMS_CONF_BAD;
     return check_tls(c);
 }
 
@@ -89,6 +102,8 @@ kms_conf_result_t kms_conf_parse(kms_conf_t *c, int argc, char **argv)
         {.name = "insecure_h2c", .type = CFG_BOOL, .dst = &c->insecure_h2c},
         {.name = "as.url", .type = CFG_STRING, .dst = &c->as_url},
         {.name = "as.ca", .type = CFG_STRING, .dst = &c->as_ca},
+        {.name = "as.token", .type = CFG_STRING, .dst = &c->as_token},
+        {.name = "as.token_file", .type = CFG_STRING, .dst = &c->as_token_file},
         {.name = "as.timeout_ms", .type = CFG_INT, .dst = &c->as_timeout_ms, .min = 1, .max = KMS_AS_TIMEOUT_MS_MAX},
         {.name = "key_ttl_s", .type = CFG_INT, .dst = &c->key_ttl_s, .min = 1, .max = KMS_KEY_TTL_S_MAX},
         {.name = "nonce_lifetime_s", .type = CFG_INT, .dst = &c->nonce_lifetime_s, .min = 1,
@@ -101,6 +116,7 @@ kms_conf_result_t kms_conf_parse(kms_conf_t *c, int argc, char **argv)
         {.name = "audit_log", .type = CFG_STRING, .dst = &c->audit_log},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         LISTEN_LIMITS_FIELDS(&c->limits),
+        SBI_AUTH_FIELDS(&c->auth),
     };
     const cli_spec_t spec = {
         .program = "mihua-kms",
@@ -148,6 +164,10 @@ void kms_conf_free(kms_conf_t *c)
     free(c->tls_key);
     free(c->as_url);
     free(c->as_ca);
+    sbi_bearer_wipe(c->as_token);
+    sbi_bearer_wipe(c->as_token_loaded);
+    free(c->as_token_file);
+    sbi_auth_conf_free(&c->auth);
     free(c->audit_log);
     free(c->log_level_name);
     memset(c, 0, sizeof *c);

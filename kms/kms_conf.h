@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/listen_guard.h"
+#include "sbi/sbi_auth.h"
 #include "sbi/sbi_url.h"
 
 typedef struct {
@@ -26,6 +27,9 @@ typedef struct {
     char *as_url;          /* base URL of the AS SBI, e.g. "http://127.0.0.1:7703" */
     char *as_ca;           /* CA file for an https AS; NULL: system default paths */
     long as_timeout_ms;    /* bound on the AS check; slower = refuse (fail closed) */
+    char *as_token;        /* as.token: the bearer token the AS's SBI port wants (its admin_token) */
+    char *as_token_file;   /* as.token_file, --as-token-file */
+    char *as_token_loaded; /* the one in force after parsing; NULL: the KMS asks without a token */
     long key_ttl_s;
     long nonce_lifetime_s; /* Digest nonce lifetime */
     long max_keys;
@@ -37,6 +41,7 @@ typedef struct {
     char listen_host[SBI_HOST_MAX]; /* parsed from listen */
     uint16_t listen_port;
     listen_limits_t limits;
+    sbi_auth_conf_t auth;  /* the bearer token GET /metrics wants */
 } kms_conf_t;
 
 typedef enum {

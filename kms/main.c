@@ -79,16 +79,16 @@ static int serve(const kms_conf_t *c, kms_app_t *app)
     app->as_client = sbi_client_new(app->base, &cc);
     app->srv = sbi_server_new(app->base, &sc);
     kms_api_cfg_t ac = {app->store, app->keys, app->audit, app->as_client, c->as_url, (unsigned)c->as_timeout_ms,
-                        (unsigned)c->nonce_lifetime_s, app->metrics};
+                        (unsigned)c->nonce_lifetime_s, app->metrics, c->as_token_loaded, &c->auth};
     app->api = app->keys && app->as_client && app->srv ? kms_api_new(app->srv, &ac) : NULL;
     if (!app->api || kms_audit_batch(app->audit, app->base) != 0 || kms_keys_start_sweeper(app->keys, app->base) != 0 ||
         sbi_server_listen(app->srv, c->listen_host, c->listen_port) != 0)
         return 1;
     if (!app->tls)
         log_warn("kms", "--insecure-h2c: serving cleartext HTTP/2; keys travel wrapped but requests are exposed");
-    char ready[SBI_HOST_MAX + 64];
-    snprintf(ready, sizeof ready, "READY mihua-kms sbi=%s://%s:%u", app->tls ? "https" : "http", c->listen_host,
-             sbi_server_port(app->srv));
+    char ready[SBI_HOST_MAX + 80];
+    snprintf(ready, sizeof ready, "READY mihua-kms sbi=%s://%s:%u%s", app->tls ? "https" : "http", c->listen_host,
+             sbi_server_port(app->srv), sbi_auth_ready(&c->auth));
     daemon_t d = {.base = app->base, .name = "kms", .reload = on_reload, .stop = on_stop, .ud = app};
     return daemon_run(&d, ready);
 }

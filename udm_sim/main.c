@@ -12,6 +12,7 @@
 
 #include "core/daemon.h"
 #include "core/log.h"
+#include "sbi/sbi_auth.h"
 #include "sbi/sbi_server.h"
 #include "sbi/sbi_tls.h"
 #include "sim/sbi_sim.h"
@@ -32,6 +33,7 @@ typedef struct {
     sub_admin_t *admin;
     sim_admin_t *sim;   /* request journal and fault rules (DESIGN §8) */
     sbi_sim_t *sbi_sim; /* ... applied to the SBI server */
+    sbi_auth_t *auth; /* the admin listener's bearer token */
     metrics_t *metrics; /* the listeners' counters, on the admin API's GET /metrics */
     int draining; /* servers still draining after SIGTERM */
 } udm_app_t;
@@ -86,13 +88,15 @@ static int serve(const udm_conf_t *conf, udm_app_t *app, SSL_CTX *tls)
     app->sim = app->admin_srv ? sim_admin_new(app->admin_srv, (size_t)conf->journal_size) : NULL;
     app->sbi_sim = app->sim && app->srv ? sbi_sim_new(app->srv, sim_admin_journal(app->sim),
                                                       sim_admin_faults(app->sim), app->store) : NULL;
-    if (!app->notif || !app->admin || !app->sbi_sim ||
+    app->auth = app->admin ? sbi_auth_attach(app->admin_srv, &conf->auth, app->metrics, "udm-admin", NULL) : NULL;
+    if (!app->notif || !app->auth || !app->sbi_sim ||
         sbi_server_listen(app->srv, conf->listen_host, conf->listen_port) != 0 ||
         sbi_server_listen(app->admin_srv, conf->admin_host, conf->admin_port) != 0)
         return 1;
-    char ready[2 * SBI_HOST_MAX + 64];
-    snprintf(ready, sizeof ready, "READY mihua-udm sbi=%s://%s:%u admin=http://%s:%u", tls ? "https" : "http",
-             conf->listen_host, sbi_server_port(app->srv), conf->admin_host, sbi_server_port(app->admin_srv));
+    char ready[2 * SBI_HOST_MAX + 96];
+    snprintf(ready, sizeof ready, "READY mihua-udm sbi=%s://%s:%u admin=http://%s:%u%s", tls ? "https" : "http",
+             conf->listen_host, sbi_server_port(app->srv), conf->admin_host, sbi_server_port(app->admin_srv),
+             sbi_auth_ready(&conf->auth));
     daemon_t d = {.base = app->base, .name = "udm", .reload = on_reload, .stop = on_stop, .ud = app};
     return daemon_run(&d, ready);
 }
@@ -135,6 +139,7 @@ int main(int argc, char **argv)
     sub_admin_free(app.admin);
     sbi_sim_free(app.sbi_sim);
     sim_admin_free(app.sim);
+    sbi_auth_free(app.auth);
     metrics_free(app.metrics);
     if (app.base)
         event_base_free(app.base);

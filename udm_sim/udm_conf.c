@@ -28,6 +28,7 @@ static const cli_option_t udm_options[] = {
     {"admin-listen", "admin_listen", "ADDR:PORT", "admin API (h2c); port 0 picks one; default " UDM_DEFAULT_ADMIN_LISTEN},
     {"subs-max-s", "subs_max_s", "N", "longest Nudr data-change subscription granted (its expiry is cut to "
      "now+N; none asked: N); default 3600"},
+    SBI_AUTH_OPTION("on every admin API request"),
     LISTEN_LIMITS_OPTIONS,
     {"journal-size", "journal_size", "N", "exchanges kept for GET /admin/v1/exchanges (the oldest go first); "
      "default 1000"},
@@ -43,8 +44,9 @@ static const char udm_epilogue[] =
     "Nudr data-change subscriptions (TS 29.504/29.505): POST/GET /nudr-dr/v2/subscription-data/subs-to-notify,\n"
     "DELETE .../subs-to-notify/{subsId}; DataChangeNotify POSTed to the callbackReference (h2c) on a change of\n"
     "operator-specific-data or context-data/amf-3gpp-access.\n"
+    SBI_AUTH_HELP
     "\n"
-    "Prints 'READY mihua-udm sbi=URL admin=URL' once listening. SIGHUP imports the subscriber file again (a bad file\n"
+    "Prints 'READY mihua-udm sbi=URL admin=URL[ admin_auth=off]' once listening. SIGHUP imports the subscriber file again (a bad file\n"
     "keeps the old data); SIGTERM drains open streams and exits 0. Exit codes: 0 ok, 1 runtime failure,\n"
     "2 bad usage or config.\n";
 
@@ -64,6 +66,8 @@ static udm_conf_result_t check(udm_conf_t *c)
         fprintf(stderr, "mihua-udm: tls: give both tls.cert and tls.key, or neither\n");
         return UDM_CONF_BAD;
     }
+    if (sbi_auth_conf_finish(&c->auth, "mihua-udm", "admin_listen", c->admin_host) != 0)
+        return UDM_CONF_BAD;
     return UDM_CONF_OK;
 }
 
@@ -81,6 +85,7 @@ udm_conf_result_t udm_conf_parse(udm_conf_t *c, int argc, char **argv)
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         {.name = "journal_size", .type = CFG_INT, .dst = &c->journal_size, .min = 1, .max = JOURNAL_CAPACITY_MAX},
         LISTEN_LIMITS_FIELDS(&c->limits),
+        SBI_AUTH_FIELDS(&c->auth),
     };
     const cli_spec_t spec = {
         .program = "mihua-udm",
@@ -123,5 +128,6 @@ void udm_conf_free(udm_conf_t *c)
     free(c->tls_key);
     free(c->amf_instance_id);
     free(c->log_level_name);
+    sbi_auth_conf_free(&c->auth);
     memset(c, 0, sizeof *c);
 }

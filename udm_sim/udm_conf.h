@@ -12,6 +12,7 @@
 
 #include "core/listen_guard.h"
 #include "core/log.h"
+#include "sbi/sbi_auth.h"
 #include "sbi/sbi_url.h"
 
 typedef struct {
@@ -32,6 +33,7 @@ typedef struct {
     uint16_t admin_port;
     listen_limits_t limits; /* per listener: SBI and admin each */
     long journal_size;      /* request journal entries (lib/core/journal.h) */
+    sbi_auth_conf_t auth;   /* the admin API's bearer token */
 } udm_conf_t;
 
 typedef enum {

@@ -156,6 +156,7 @@ struct sbi_server {
     const char *name;
     bool redact_paths; /* sbi_server_config_t.redact_paths */
     const sbi_observer_t *observer; /* sbi_server_set_observer, or NULL */
+    sbi_gate_t gate;   /* admit == NULL: none */
     struct evconnlistener *listener;
     uint16_t port;
     sbi_conn_t *conns;
@@ -361,6 +362,8 @@ int sbi_respond_ex(sbi_request_t *req, int status, const sbi_header_t *headers, 
     log_access(req, status);
     if (conn->srv->observer && conn->srv->observer->on_answer)
         conn->srv->observer->on_answer(req, status, headers, n_headers, body, len, conn->srv->observer->ud);
+    if (conn->srv->gate.answered)
+        conn->srv->gate.answered(req, status, conn->srv->gate.ud);
     if (!conn->in_recv)
         conn_flush(conn); /* may free conn and req; neither is touched after this */
     return 0;
@@ -408,6 +411,11 @@ int sbi_respond_problem(sbi_request_t *req, const sbi_problem_t *p)
     return respond_problem_with(req, p, NULL, 0);
 }
 
+int sbi_respond_problem_ex(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra, size_t n_extra)
+{
+    return respond_problem_with(req, p, extra, n_extra);
+}
+
 int sbi_respond_error(sbi_request_t *req, int status, const char *cause, const char *detail_fmt, ...)
 {
     char detail[DETAIL_MAX];
@@ -425,6 +433,7 @@ const char *sbi_request_method(const sbi_request_t *req) { return req->method; }
 const char *sbi_request_path(const sbi_request_t *req) { return req->path_only; }
 const char *sbi_request_query(const sbi_request_t *req) { return req->query; }
 const char *sbi_request_authority(const sbi_request_t *req) { return req->authority; }
+const char *sbi_request_peer(const sbi_request_t *req) { return req->conn->peer; }
 json_t *sbi_request_json(const sbi_request_t *req)
 {
     if (req->json_lazy && !req->json) {
@@ -551,6 +560,8 @@ static bool content_type_is(const char *ct, const char *type)
 
 static int split_target(sbi_request_t *req)
 {
+    if (req->path_only)
+        return 0; /* done already for the gate */
     const char *q = strchr(req->path, '?');
     size_t plen = q ? (size_t)(q - req->path) : strlen(req->path);
     req->path_only = req_strndup(req, req->path, plen);
@@ -669,11 +680,21 @@ double sbi_request_elapsed_ms(const sbi_request_t *req)
     return (double)(now.tv_sec - req->started.tv_sec) * 1e3 + (double)(now.tv_nsec - req->started.tv_nsec) / 1e6;
 }
 
-const char *sbi_request_peer(const sbi_request_t *req) { return req->conn->peer; }
 
 struct event_base *sbi_server_base(const sbi_server_t *srv) { return srv->base; }
 
 void sbi_server_set_observer(sbi_server_t *srv, const sbi_observer_t *observer) { srv->observer = observer; }
+
+/* The server's gate (sbi_server_set_gate) over a request whose headers are in. A header list too large to have
+ * been kept whole is left to the 431 (its credentials may be among the headers dropped), a request without
+ * :method or :path to dispatch's 400. */
+static void gate_admit(sbi_request_t *req)
+{
+    sbi_server_t *srv = req->conn->srv;
+    if (!srv->gate.admit || req->headers_too_large || !req->method || !req->path || split_target(req))
+        return;
+    srv->gate.admit(req, srv->gate.ud);
+}
 
 static void answer_too_large(sbi_request_t *req)
 {
@@ -817,7 +838,8 @@ static int on_frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame
     if (!req)
         return 0;
     if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-        if (req->content_length > (long long)req->conn->srv->max_body)
+        gate_admit(req); /* a refusal answers now: the body, if any, is discarded as it comes */
+        if (!req->answered && req->content_length > (long long)req->conn->srv->max_body)
             req->body_too_large = true;
         if (req->headers_too_large || req->body_too_large)
             answer_too_large(req);
@@ -1180,6 +1202,11 @@ void sbi_server_free(sbi_server_t *srv)
         nghttp2_option_del(srv->option);
     sbi_router_free(srv->router);
     free(srv);
+}
+
+void sbi_server_set_gate(sbi_server_t *srv, const sbi_gate_t *gate)
+{
+    srv->gate = gate && gate->admit ? *gate : (sbi_gate_t){0};
 }
 
 int sbi_server_route(sbi_server_t *srv, const char *method, const char *pattern, sbi_handler_fn fn, void *ud)

@@ -5,7 +5,7 @@
  * with prior knowledge (RFC 9113 §3.3) or TLS 1.3 with ALPN "h2" (sbi_tls.h). Requests are routed by method and
  * path pattern (sbi_router.h) and handed over complete: headers, decoded query, captures and, for a JSON body,
  * the parsed document. The server answers on its own, through sbi_respond_problem(), every request that never
- * reaches a handler:
+ * reaches a handler (after the server's gate, when one is set: sbi_server_set_gate, e.g. sbi_auth's 401/429):
  *   400 INVALID_MSG_FORMAT   the body is not valid JSON (detail names line:column), or the :path carries a control
  *                            character, raw or percent-encoded (%00 would cut a decoded identifier short)
  *   400 INVALID_QUERY_PARAM  more than SBI_MAX_QUERY_PARAMS query parameters
@@ -103,6 +103,18 @@ sbi_server_t *sbi_server_new(struct event_base *base, const sbi_server_config_t 
 void sbi_server_free(sbi_server_t *srv);
 
 int sbi_server_route(sbi_server_t *srv, const char *method, const char *pattern, sbi_handler_fn fn, void *ud);
+
+/* A gate over every request of the server, whatever its route (authentication, lib/sbi/sbi_auth.h). `admit` runs
+ * once a request's headers are in, before its body is read and before routing or any other check: when it
+ * answers (sbi_respond*), the request stops there and the rest of its body is discarded; a request answered
+ * there does not count as the connection's progress (listener deadlines). `answered` (may be NULL) runs after
+ * every answer the server sends, with its status (audit lines). One gate per server; NULL `admit` removes it. */
+typedef struct {
+    void (*admit)(sbi_request_t *req, void *ud);
+    void (*answered)(const sbi_request_t *req, int status, void *ud);
+    void *ud;
+} sbi_gate_t;
+void sbi_server_set_gate(sbi_server_t *srv, const sbi_gate_t *gate);
 /* A route that takes JSON as above and also bodies of media type `raw_type` unparsed (sbi_router_add_raw): the
  * handler tells them apart with sbi_request_body_raw and answers their 400s itself. */
 int sbi_server_route_raw(sbi_server_t *srv, const char *method, const char *pattern, const char *raw_type,
@@ -160,6 +172,8 @@ const char *sbi_request_capture(const sbi_request_t *req, const char *name);
 /* A request header by name (case-insensitive), NULL when absent. Pseudo-headers are not included. */
 const char *sbi_request_header(const sbi_request_t *req, const char *name);
 const char *sbi_request_authority(const sbi_request_t *req); /* :authority, or NULL */
+/* The client's address and port as text: "192.0.2.1:40000" or "[2001:db8::1]:40000". */
+const char *sbi_request_peer(const sbi_request_t *req);
 const void *sbi_request_body(const sbi_request_t *req, size_t *len);
 /* True when the body is of the route's raw media type (sbi_server_route_raw): not parsed, sbi_request_json and
  * sbi_request_flat give NULL, sbi_request_body has it. */
@@ -171,8 +185,6 @@ json_t *sbi_request_json(const sbi_request_t *req);
  * sbi_request_json. Either view of one body has the same members. */
 const sbi_flat_json_t *sbi_request_flat(const sbi_request_t *req);
 sbi_handle_t sbi_request_handle(const sbi_request_t *req);
-/* The client's address as "ADDR:PORT". */
-const char *sbi_request_peer(const sbi_request_t *req);
 /* Milliseconds since the request's first header arrived (meaningful only while an observer is set). */
 double sbi_request_elapsed_ms(const sbi_request_t *req);
 /* Runs the route's handler now for a request an observer took (a delayed answer); nothing if already answered. */
@@ -195,6 +207,8 @@ int sbi_respond_ex(sbi_request_t *req, int status, const sbi_header_t *headers, 
 int sbi_respond_json(sbi_request_t *req, int status, const json_t *body);
 /* THE error answer: application/problem+json rendered from `p` (sbi_problem.h). */
 int sbi_respond_problem(sbi_request_t *req, const sbi_problem_t *p);
+/* The same with extra headers (WWW-Authenticate, Retry-After). */
+int sbi_respond_problem_ex(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra, size_t n_extra);
 /* Shorthand for sbi_respond_problem with a printf-style detail and no invalidParams. cause may be NULL. */
 int sbi_respond_error(sbi_request_t *req, int status, const char *cause, const char *detail_fmt, ...)
     __attribute__((format(printf, 4, 5)));

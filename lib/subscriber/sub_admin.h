@@ -14,7 +14,9 @@
  *   POST   /admin/v1/reload                import the subscriber file again (as SIGHUP does)
  *   GET    /metrics                        the program's metrics, Prometheus text (when a registry is given)
  *
- * `kms_key` is write-only: PUT, PATCH and imports accept it, no answer contains it.
+ * `kms_key` is write-only: PUT, PATCH and imports accept it, no answer contains it. Authentication belongs to the
+ * listener, not to these routes: the daemon installs lib/sbi/sbi_auth's bearer-token gate on the admin server, so
+ * it covers every route of it, these and any other module's.
  *
  * Every change is validated exactly as the file loader validates, written as one transaction of the store
  * (sub_db), and seen by the other daemons sharing the store at their next refresh (sub_store.h). A rejected body

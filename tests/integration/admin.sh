@@ -17,7 +17,7 @@ ADMIN=$(admin_url hss)
 # http NAME METHOD PATH [BODY|@FILE [CONTENT-TYPE]]: answer body into $T_DIR/NAME.json, "status content-type" into NAME.st
 http() {
     local name=$1 method=$2 path=$3 body=${4-} ct=${5:-application/json}
-    local args=(-s --http2-prior-knowledge -X "$method" -o "$T_DIR/$name.json" -w '%{http_code} %{content_type}'
+    local args=(-s --http2-prior-knowledge "${T_AUTH[@]}" -X "$method" -o "$T_DIR/$name.json" -w '%{http_code} %{content_type}'
                 -D "$T_DIR/$name.hdr")
     [ -n "$body" ] && args+=(-H "content-type: $ct" --data-binary "$body")
     curl "${args[@]}" "$ADMIN$path" >"$T_DIR/$name.st"

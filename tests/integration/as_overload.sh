@@ -47,9 +47,9 @@ register() { # register USER PORT (USER +1555000000N: test subscriber N of lib.s
         -nostdin -key user "$1" -key domain "$D" -key feature "" -au "$1" -ap "$(sip_password "${1: -1}")" \
         "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/reg$1.log" 2>&1)
 }
-curl_status() { curl -s --max-time 2 --http2-prior-knowledge -o /dev/null -w '%{http_code}' "$SBI/as/v1/calls/$1"; }
+curl_status() { curl -s --max-time 2 --http2-prior-knowledge "${T_AUTH[@]}" -o /dev/null -w '%{http_code}' "$SBI/as/v1/calls/$1"; }
 udp_bound() { ss -Hlun "sport = :$1" | grep -q .; }
-metrics() { curl -s --max-time 2 --http2-prior-knowledge "$SBI/metrics"; }
+metrics() { curl -s --max-time 2 --http2-prior-knowledge "${T_AUTH[@]}" "$SBI/metrics"; }
 metric() { metrics | awk -v n="$1" '$1 == n {print $2; f = 1} END {if (!f) print 0}'; }
 # callee SCENARIO NAME [SIPP_ARGS...]: a sipp UAS on CALLEE_PORT in the background (CALLEE_PID), once its port is
 # bound

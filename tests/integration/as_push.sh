@@ -60,12 +60,12 @@ expect() {
     [ -z "${4:-}" ] || check "$1: reason '$4'" grep -q "($4)" <<<"$LAST"
 }
 patch() {
-    curl -s --http2-prior-knowledge -X PATCH -H 'content-type: application/merge-patch+json' --data "$3" \
+    curl "${T_AUTH[@]}" -s --http2-prior-knowledge -X PATCH -H 'content-type: application/merge-patch+json' --data "$3" \
         -o /dev/null -w '%{http_code}' "$1/admin/v1/subscribers/$2"
 }
 # seen N PATTERN: the AS log holds at least N lines matching PATTERN (within PUSH_MS).
 seen() { wait_until "${3:-$PUSH_MS}" bash -c "[ \$(grep -cE -- '$2' '$T_DIR/as.log') -ge $1 ]"; }
-hss_subs() { curl -s --http2-prior-knowledge "$HSS_ADMIN/admin/v1/sh-subscriptions" | grep -o '"id":' | wc -l; }
+hss_subs() { curl "${T_AUTH[@]}" -s --http2-prior-knowledge "$HSS_ADMIN/admin/v1/sh-subscriptions" | grep -o '"id":' | wc -l; }
 
 start_hss
 start_udm
@@ -108,7 +108,7 @@ check "UDM admin (HSS down): callee's voice encryption off -> 200" [ "$(patch "$
 call 2 1
 expect "HSS down: queries, the call goes on plain" stripped query "lookup error"
 start_hss
-check "the AS subscribes again once the HSS is back" wait_until "$RESUB_MS" bash -c "[ \$(curl -s --http2-prior-knowledge '$HSS_ADMIN/admin/v1/sh-subscriptions' | grep -o '\"id\":' | wc -l) = 3 ]"
+check "the AS subscribes again once the HSS is back" wait_until "$RESUB_MS" bash -c "[ \$(curl ${T_AUTH[*]} -s --http2-prior-knowledge '$HSS_ADMIN/admin/v1/sh-subscriptions' | grep -o '\"id\":' | wc -l) = 3 ]"
 check "the new subscriptions' answers arrived" seen 6 'Sh facts user=' "$RESUB_MS"
 call 2 1
 expect "after the HSS restart: the change made while it was down" stripped cache "callee not subscribed"
@@ -124,7 +124,7 @@ start_udm
 check "the AS subscribes again at the restarted UDM" seen 6 'Nudr facts user=.* attached=' "$RESUB_MS"
 call 2 1
 expect "after the UDM restart" kept cache ok
-check "metrics: decisions by path" bash -c "curl -s --http2-prior-knowledge '$SBI/metrics' | grep -q '^mihua_as_decisions_total{path=\"cache\"} [1-9]'"
+check "metrics: decisions by path" bash -c "curl ${T_AUTH[*]} -s --http2-prior-knowledge '$SBI/metrics' | grep -q '^mihua_as_decisions_total{path=\"cache\"} [1-9]'"
 check "AS: SIGTERM exit 0" stop_daemon "$as_PID"
 
 # Cache off: every call queries, nothing is subscribed.

@@ -67,7 +67,7 @@ register_all() {
 }
 
 curl_call() { # curl_call CALLID OUTFILE -> prints the HTTP status
-    curl -s --max-time 2 --http2-prior-knowledge -o "$2" -w '%{http_code}' "$SBI/as/v1/calls/$1"
+    curl -s --max-time 2 --http2-prior-knowledge "${T_AUTH[@]}" -o "$2" -w '%{http_code}' "$SBI/as/v1/calls/$1"
 }
 udp_bound() { ss -Hlun "sport = :$1" | grep -q .; }
 # wait_uas PORT: the callee's sipp has bound its UDP port (before that the AS's INVITE would meet a closed port)
@@ -220,7 +220,7 @@ stop_daemon "$hss_PID" || true
 call hss_stopped 2 1 "sip:+15550000001@$D" stripped
 
 # Metrics: calls by outcome.
-curl -s --http2-prior-knowledge "$SBI/metrics" >"$T_DIR/metrics.txt"
+curl -s --http2-prior-knowledge "${T_AUTH[@]}" "$SBI/metrics" >"$T_DIR/metrics.txt"
 check "metrics: stripped calls counted" grep -qE '^mihua_as_calls_total\{outcome="stripped",reason="lookup_timeout"\} 1' \
     "$T_DIR/metrics.txt"
 check "metrics: registrations gauge" grep -qE '^mihua_as_registrations 5' "$T_DIR/metrics.txt"

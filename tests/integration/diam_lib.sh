@@ -67,5 +67,5 @@ start_as_conf() {
 }
 
 metric() {
-    curl -s --http2-prior-knowledge "$AS_SBI/metrics" | grep -F "$1" | awk '{print $2}'
+    curl -s --http2-prior-knowledge "${T_AUTH[@]}" "$AS_SBI/metrics" | grep -F "$1" | awk '{print $2}'
 }

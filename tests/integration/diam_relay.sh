@@ -36,7 +36,7 @@ UE_DUR=2 ue_call misaddressed 1 2 &
 MIS_PID=$!
 wait_for "$T_DIR/as.log" 'encryption=stripped'
 CID=$(sed -nE 's/.*call ([^ ]+) caller=.*encryption=stripped.*/\1/p' "$T_DIR/as.log" | tail -1)
-curl -s --http2-prior-knowledge "$AS_SBI/as/v1/calls/$CID" >"$T_DIR/mis.record.json"
+curl -s --http2-prior-knowledge "${T_AUTH[@]}" "$AS_SBI/as/v1/calls/$CID" >"$T_DIR/mis.record.json"
 wait "$MIS_PID" || true
 expect_plain misaddressed caller "lookup error"
 check "decision line: hss_result=3007 hss_origin=dra.ims.test" \

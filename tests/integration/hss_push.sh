@@ -49,10 +49,10 @@ events() { grep -c -- "$1" "$T_DIR/peer.out" || true; }
 # expect_event PATTERN N: the Nth line matching PATTERN arrives.
 expect_event() { wait_until "$PUSH_MS" bash -c "[ \$(grep -c -- '$1' '$T_DIR/peer.out') -ge $2 ]"; }
 patch() {
-    curl -s --http2-prior-knowledge -X PATCH -H 'content-type: application/merge-patch+json' --data "$3" \
+    curl "${T_AUTH[@]}" -s --http2-prior-knowledge -X PATCH -H 'content-type: application/merge-patch+json' --data "$3" \
         -o /dev/null -w '%{http_code}' "$1/admin/v1/subscribers/$2"
 }
-subs_json() { curl -s --http2-prior-knowledge "$HSS_ADMIN/admin/v1/sh-subscriptions" >"$T_DIR/subs.json"; }
+subs_json() { curl "${T_AUTH[@]}" -s --http2-prior-knowledge "$HSS_ADMIN/admin/v1/sh-subscriptions" >"$T_DIR/subs.json"; }
 n_subs() { subs_json; jget "$T_DIR/subs.json" "len(j['subscriptions'])"; }
 
 # Subscribe user 1 (RepositoryData + IMSPublicIdentity) with the data now, asking 100000 s: granted at most MAX_S.
@@ -91,15 +91,15 @@ check "HSS admin: an IMPU removed -> 200" [ "$(patch "$HSS_ADMIN" 00101000000000
 check "PNR after the IMPU change: one IMPU" expect_event 'PNR user=tel:+15550000001 voenc=1 impus=1' 1
 check "no PNR for the RAT change (T-ADS is not subscribable)" [ "$(events 'PNR ')" = 3 ]
 check "reload -> 200 (the file has voice encryption on, two IMPUs)" \
-    [ "$(curl -s --http2-prior-knowledge -X POST -o /dev/null -w '%{http_code}' "$HSS_ADMIN/admin/v1/reload")" = 200 ]
+    [ "$(curl "${T_AUTH[@]}" -s --http2-prior-knowledge -X POST -o /dev/null -w '%{http_code}' "$HSS_ADMIN/admin/v1/reload")" = 200 ]
 check "PNR after the reload: two IMPUs again" expect_event 'PNR user=tel:+15550000001 voenc=1 impus=2' 2
 
 # A PNA refusing with DIAMETER_ERROR_USER_UNKNOWN drops the subscription.
 peer "pna 5001"
 check "HSS admin: voice encryption off -> 200" [ "$(patch "$HSS_ADMIN" 001010000000001 '{"voice_encryption":false}')" = 200 ]
 check "PNR refused with 5001" expect_event 'PNR .*answered=5001' 1
-check "the refused subscription is dropped" wait_until "$PUSH_MS" bash -c "[ \$(curl -s --http2-prior-knowledge '$HSS_ADMIN/admin/v1/sh-subscriptions' | grep -c as1.ims.test) = 0 ]"
-check "metrics: the refusal counted" bash -c "curl -s --http2-prior-knowledge '$HSS_ADMIN/metrics' | grep -q '^mihua_hss_pnr_total{result=\"refused\"} 1'"
+check "the refused subscription is dropped" wait_until "$PUSH_MS" bash -c "[ \$(curl ${T_AUTH[*]} -s --http2-prior-knowledge '$HSS_ADMIN/admin/v1/sh-subscriptions' | grep -c as1.ims.test) = 0 ]"
+check "metrics: the refusal counted" bash -c "curl ${T_AUTH[*]} -s --http2-prior-knowledge '$HSS_ADMIN/metrics' | grep -q '^mihua_hss_pnr_total{result=\"refused\"} 1'"
 peer "pna 2001"
 
 # Unsubscribe, then expiry: a subscription asked for 1 s is gone within the sweep.
@@ -111,7 +111,7 @@ check "admin: no subscription left" [ "$(n_subs)" = 0 ]
 peer "sub tel:+15550000002 0 1"
 check "SNR for 1 s: success" expect_event 'SNA .*result=2001' 4
 check "admin: listed" [ "$(n_subs)" = 1 ]
-check "admin: gone once expired" wait_until 4000 bash -c "[ \$(curl -s --http2-prior-knowledge '$HSS_ADMIN/admin/v1/sh-subscriptions' | grep -c tel:+15550000002) = 0 ]"
+check "admin: gone once expired" wait_until 4000 bash -c "[ \$(curl ${T_AUTH[*]} -s --http2-prior-knowledge '$HSS_ADMIN/admin/v1/sh-subscriptions' | grep -c tel:+15550000002) = 0 ]"
 
 # A restart drops every subscription.
 peer "sub tel:+15550000001 0"

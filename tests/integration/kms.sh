@@ -76,7 +76,7 @@ JSON
 }
 kms_conf kms "$AS_URL" 60 3000 # generous: ASan builds on a loaded 2-core machine; the slow-AS test has its own
 SSLKEYLOGFILE=$T_DIR/keys.log start_daemon kms "$KMS" -c "$T_DIR/kms.json" --audit-log "$AUDIT" --log-level debug
-URL=$(sed -n 's/^READY mihua-kms sbi=//p' "$T_DIR/kms.out")
+URL=$(sed -nE 's/^READY mihua-kms sbi=([^ ]+).*/\1/p' "$T_DIR/kms.out")
 check "exactly one READY line with https and the real port" \
     all '[ "$(grep -c "^READY" "$T_DIR/kms.out")" = 1 ]' '[[ "$URL" =~ ^https://127\.0\.0\.1:[1-9][0-9]*$ ]]'
 
@@ -270,7 +270,7 @@ start_daemon slowas "$TOOLS/mihua-kms-as-standin" --calls "$T_DIR/calls.json" --
 kms_conf kmsslow "$(sed -n 's/^READY kms-as-standin sbi=//p' "$T_DIR/slowas.out")" 60 200
 start_daemon kmsslow "$KMS" -c "$T_DIR/kmsslow.json"
 t0=$(date +%s%N)
-CLI_URL=$(sed -n 's/^READY mihua-kms sbi=//p' "$T_DIR/kmsslow.out") cli slow "$U1" "$K1" issue call-ok@ue1 tel:+15550000001 tel:+15550000002
+CLI_URL=$(sed -nE 's/^READY mihua-kms sbi=([^ ]+).*/\1/p' "$T_DIR/kmsslow.out") cli slow "$U1" "$K1" issue call-ok@ue1 tel:+15550000001 tel:+15550000002
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "slow AS (3 s) with as.timeout_ms 200: 403 well before the AS answers (${ms} ms)" \
     all 'refused slow 403 CALL_NOT_AUTHORIZED' '[ "$ms" -lt 2500 ]'
@@ -280,7 +280,7 @@ check "audit: as_timeout" grep -q '"reason":"as_timeout"' "$T_DIR/kmsslow-audit.
 kms_conf kmsttl "$AS_URL" 1 3000
 start_daemon kmsttl "$KMS" -c "$T_DIR/kmsttl.json"
 export CLI_URL
-CLI_URL=$(sed -n 's/^READY mihua-kms sbi=//p' "$T_DIR/kmsttl.out")
+CLI_URL=$(sed -nE 's/^READY mihua-kms sbi=([^ ]+).*/\1/p' "$T_DIR/kmsttl.out")
 cli ttl_issue "$U1" "$K1" issue call-ok@ue1 tel:+15550000001 tel:+15550000002
 TKID=$(jget "$T_DIR/ttl_issue.json" "j['keyId']")
 sleep 1.3 # the TTL is the subject of this check; nothing to wait for but time

@@ -11,6 +11,15 @@ T_FAILS=0
 T_PASSES=0
 READY_TIMEOUT_S=${READY_TIMEOUT_S:-20}
 
+# The operator token of this test's daemons (lib/sbi/sbi_auth.h). start_daemon hands it to mihua-hss, mihua-udm
+# and mihua-as (--admin-token-file) and to mihua-kms (the same, for its /metrics, and --as-token-file, the AS's);
+# `T_TOKEN=0 start_daemon ...` starts one without. curl sends it with "${T_AUTH[@]}": a header file, so the token
+# stays off command lines; T_TOKEN_VALUE is for tools that take it otherwise (nghttp -H).
+"$MIHUA_SRC/scripts/gen-admin-token" "$T_DIR"
+T_TOKEN_FILE=$T_DIR/admin.token
+T_TOKEN_VALUE=$(cat "$T_TOKEN_FILE")
+T_AUTH=(-H "@$T_DIR/admin.auth")
+
 t_cleanup() {
     local rc=$? pid
     for pid in "${T_PIDS[@]}"; do
@@ -48,13 +57,26 @@ wait_for() {
     done
 }
 
-# start_daemon NAME CMD...: runs CMD in the background with stdout in $T_DIR/NAME.out and stderr in NAME.log,
-# waits for its READY line. Sets the variable NAME_PID.
+# token_opts CMD...: the token options start_daemon adds to CMD (it may run the daemon through a wrapper).
+token_opts() {
+    local arg
+    [ "${T_TOKEN:-1}" = 1 ] || return 0
+    for arg in "$@"; do
+        case ${arg##*/} in
+        mihua-hss | mihua-udm | mihua-as) echo "--admin-token-file $T_TOKEN_FILE"; return ;;
+        mihua-kms) echo "--admin-token-file $T_TOKEN_FILE --as-token-file $T_TOKEN_FILE"; return ;;
+        esac
+    done
+}
+
+# start_daemon NAME CMD...: runs CMD (with the test's token, see token_opts) in the background with stdout in
+# $T_DIR/NAME.out and stderr in NAME.log, waits for its READY line. Sets the variable NAME_PID.
 start_daemon() {
-    local name=$1
+    local name=$1 extra
     shift
+    read -r -a extra <<<"$(token_opts "$@")"
     : >"$T_DIR/$name.out" # now, not in the background job: a restart must not find the last run's READY line
-    "$@" >"$T_DIR/$name.out" 2>"$T_DIR/$name.log" &
+    "$@" "${extra[@]}" >"$T_DIR/$name.out" 2>"$T_DIR/$name.log" &
     local pid=$!
     T_PIDS+=("$pid")
     printf -v "${name}_PID" '%s' "$pid"
@@ -118,7 +140,7 @@ wait_stopped() {
 # the AS's Tc = 2 s and Tw = 6 s (as_sh_path.h), plus 2 s for a loaded machine under ASan:
 DIAM_RECONNECT_MS=5000 # a restarted HSS is OPEN again at the AS within this of its READY: 4 + 1 s
 DIAM_SUSPECT_MS=32000  # a HSS resumed after the AS's watchdog gave up on it: 2 Tw + 4 + 10 + 4 + 2 s
-hss_peer_open() { curl -s --max-time 2 --http2-prior-knowledge "$1/metrics" | grep -c '^mihua_as_hss_peer_open 1' >/dev/null; }
+hss_peer_open() { curl -s --max-time 2 --http2-prior-knowledge "${T_AUTH[@]}" "$1/metrics" | grep -c '^mihua_as_hss_peer_open 1' >/dev/null; }
 
 # wait_hss_open AS_SBI_URL [SECONDS]: until the AS reports its Sh peer OPEN (its READY does not wait forever for the HSS:
 # calls meanwhile go on plain, which a test that expects encryption must not mistake for a bug).
@@ -130,6 +152,12 @@ wait_hss_open() {
 
 pass() { T_PASSES=$((T_PASSES + 1)); echo "ok - $*"; }
 fail() { T_FAILS=$((T_FAILS + 1)); echo "not ok - $*"; }
+
+# all COMMAND_TEXT...: every command text (eval'd, in order) succeeds; for one check of several conditions.
+all() {
+    local c
+    for c in "$@"; do eval "$c" || return 1; done
+}
 
 # check DESCRIPTION COMMAND...: one assertion.
 check() {

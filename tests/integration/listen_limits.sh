@@ -21,7 +21,7 @@ all() {
 js() { python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"; }
 # metric URL NAME_AND_LABELS: the value of one series of a Prometheus text page (0 when absent)
 metric() {
-    curl -s --max-time 5 --http2-prior-knowledge "$1/metrics" | awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }'
+    curl -s --max-time 5 --http2-prior-knowledge "${T_AUTH[@]}" "$1/metrics" | awk -v k="$2" '$1 == k { v = $2 } END { print v + 0 }'
 }
 # legit_get URL: 200 within PROMPT_S seconds
 legit_get() {
@@ -91,7 +91,7 @@ check "udm out of descriptors: serves again once the flood is gone" wait_until 5
 start_daemon kms "$MIHUA_BIN/mihua-kms" --listen 127.0.0.1:0 --subscribers "$SUBS" --audit-log "$T_DIR/audit.jsonl" \
     --as-url http://127.0.0.1:9 -c <(printf '{"tls":{"cert":"%s","key":"%s"}}' "$T_DIR/certs/kms.pem" "$T_DIR/certs/kms.key") \
     --header-timeout-ms "$HEADER_MS" --max-connections 64
-KMS=$(sed -n 's/^READY mihua-kms sbi=//p' "$T_DIR/kms.out")
+KMS=$(sed -nE 's/^READY mihua-kms sbi=([^ ]+).*/\1/p' "$T_DIR/kms.out")
 r=$($SLOW slowloris 127.0.0.1 "${KMS##*:}" 40 100 $((HEADER_MS * 6)) tls)
 echo "# kms slow TLS handshakes: $r"
 check "kms: 40 trickling TLS handshakes all closed at the header deadline" \
@@ -105,7 +105,7 @@ kms_get() {
 }
 check "kms: a legitimate client gets its Digest challenge promptly" kms_get
 check "kms: the deadline closes show in its /metrics" \
-    [ "$(curl -s --cacert "$T_DIR/certs/ca.pem" "$KMS/metrics" | awk '$1 ~ /deadline="header"/ { print $2 }')" -ge 40 ]
+    [ "$(curl -s --cacert "$T_DIR/certs/ca.pem" "${T_AUTH[@]}" "$KMS/metrics" | awk '$1 ~ /deadline="header"/ { print $2 }')" -ge 40 ]
 
 # --- mihua-as: the SIP TCP listener ------------------------------------------------------------------------------------
 printf '{"checks": false, "diameter_port": 0, "sip_listen": "127.0.0.1:0", "sbi_listen": "127.0.0.1:0"}\n' >"$T_DIR/as.json"

@@ -51,9 +51,9 @@ check "JUnit: one testsuite per interface with its own counts" [ "$(xmllint --xp
 check "text output: every case PASS and a summary" grep -q '^13 cases: 13 passed, 0 failed, 0 errors, 0 skipped$' \
     "$T_DIR/pass.out"
 
-curl -s --http2-prior-knowledge -H 'content-type: application/json' -o /dev/null \
+curl "${T_AUTH[@]}" -s --http2-prior-knowledge -H 'content-type: application/json' -o /dev/null \
     -d '{"protocol":"diameter","action":"answer","resultCode":5012,"subscriber":"tel:+19999999999"}' "$HA/admin/v1/faults"
-curl -s --http2-prior-knowledge -H 'content-type: application/json' -o /dev/null \
+curl "${T_AUTH[@]}" -s --http2-prior-knowledge -H 'content-type: application/json' -o /dev/null \
     -d '{"protocol":"sbi","action":"answer","status":404,"cause":"USER_NOT_FOUND","contentType":"application/json","subscriber":"001019999999999"}' \
     "$UA/admin/v1/faults"
 suite broken "${OURS[@]}" --tap

@@ -18,7 +18,7 @@ all() {
 req() {
     local name=$1 url=$2
     shift 2
-    curl -sS --http2-prior-knowledge --path-as-is -o "$T_DIR/$name.json" -w '%{http_code} %{content_type}\n' \
+    curl -sS --http2-prior-knowledge "${T_AUTH[@]}" --path-as-is -o "$T_DIR/$name.json" -w '%{http_code} %{content_type}\n' \
         "$@" "$url" >"$T_DIR/$name.meta"
 }
 status_is() { [ "$(cut -d' ' -f1 "$T_DIR/$1.meta")" = "$2" ] || { echo "  $1: $(cat "$T_DIR/$1.meta")" >&2; return 1; }; }
@@ -80,7 +80,7 @@ printf '{"tls":{"cert":"%s","key":"%s"},"as":{"url":"%s"}}\n' "$T_DIR/certs/kms.
     "$STANDIN" >"$T_DIR/kms.json"
 start_daemon kms "$MIHUA_BIN/mihua-kms" -c "$T_DIR/kms.json" --listen 127.0.0.1:0 --subscribers "$SUBS" \
     --audit-log "$T_DIR/audit.jsonl"
-KMS=$(sed -n 's/^READY mihua-kms sbi=//p' "$T_DIR/kms.out")
+KMS=$(sed -nE 's/^READY mihua-kms sbi=([^ ]+).*/\1/p' "$T_DIR/kms.out")
 # A legitimate UE authenticates once (one challenge), holds its connection and nonce while 4,200 strangers POST
 # without credentials, then sends its next request with the same nonce and nc=2.
 coproc UE { "$TOOLS/mihua-kms-cli" --url "$KMS" --ca "$T_DIR/certs/ca.pem" --user 15550000001 --key "$(printf '%064x' 1)" \
@@ -112,7 +112,7 @@ check "kms: one call gets max_keys_per_call (4) keys, then 429 KEY_LIMIT_PER_CAL
     [ "$(python3 -c 'import json,sys; r=[json.loads(l) for l in open(sys.argv[1])]; print([(x["http"], x["cause"]) for x in r])' "$T_DIR/percall.jsonl")" \
       = "$(python3 -c 'print([(201, "")] * 4 + [(429, "KEY_LIMIT_PER_CALL")] * 6)')" ]
 check "kms: the refusals are counted in /metrics" \
-    [ "$(curl -s --cacert "$T_DIR/certs/ca.pem" "$KMS/metrics" | awk '$1 ~ /reason="per_call"/ { print $2 }')" = 6 ]
+    [ "$(curl -s --cacert "$T_DIR/certs/ca.pem" "${T_AUTH[@]}" "$KMS/metrics" | awk '$1 ~ /reason="per_call"/ { print $2 }')" = 6 ]
 check "kms: the caller's next call still gets its key" \
     all 'kcli issue call-b tel:+15550000001 tel:+15550000002 >"$T_DIR/callb.json"' \
         '[ "$(jget "$T_DIR/callb.json" "j[\"http\"]")" = 201 ]'

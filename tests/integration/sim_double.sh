@@ -21,7 +21,7 @@ admin() {
     local name=$1 method=$2 url=$3 body=${4-}
     local args=(-s --http2-prior-knowledge -X "$method" -o "$T_DIR/$name.json" -w '%{http_code} %{content_type}')
     [ -n "$body" ] && args+=(-H 'content-type: application/json' --data-binary "$body")
-    curl "${args[@]}" "$url" >"$T_DIR/$name.st"
+    curl "${args[@]}" "${T_AUTH[@]}" "$url" >"$T_DIR/$name.st"
     # every answer is checked against the published OpenAPI document; failures are counted at the end
     python3 "$MIHUA_SRC/tests/integration/openapi_check.py" "$MIHUA_SRC/docs/openapi/mihua-sim-admin.yaml" \
         "$method" "/${url#http*://*/}" $(cut -d' ' -f1 "$T_DIR/$name.st") "$(cut -d' ' -s -f2 "$T_DIR/$name.st")" \

@@ -30,7 +30,7 @@ check "READY line says sip_auth=on" grep -q ' sip_auth=on$' "$T_DIR/as.out"
 
 attack() { python3 "$ATTACK" "$@"; }
 metric() { # metric NAME: its value on the AS's /metrics (0 when absent)
-    curl -s --max-time 2 --http2-prior-knowledge "$AS_SBI/metrics" | awk -v n="$1" '$1 == n {print $2; f = 1}
+    curl "${T_AUTH[@]}" -s --max-time 2 --http2-prior-knowledge "$AS_SBI/metrics" | awk -v n="$1" '$1 == n {print $2; f = 1}
         END {if (!f) print 0}'
 }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$as_PID/status"; }
@@ -87,7 +87,7 @@ check "victim can still add a binding with its password -> 200, and remove it ->
 check "impersonating INVITE from the victim's AOR, sent from another address -> 407 with Proxy-Authenticate" \
     [ "$(attack invite "$AS_SIP_PORT" "$V" +15550000001 --call-id-file "$T_DIR/imp.callid")" = "407 proxy-authenticate" ]
 check "impersonation: no call record (nothing for the KMS to take as allowed)" \
-    [ "$(curl -s --max-time 2 --http2-prior-knowledge -o /dev/null -w '%{http_code}' \
+    [ "$(curl "${T_AUTH[@]}" -s --max-time 2 --http2-prior-knowledge -o /dev/null -w '%{http_code}' \
          "$AS_SBI/as/v1/calls/$(cat "$T_DIR/imp.callid")")" = 404 ]
 check "INVITE from an unregistered address with the caller's Proxy-Authorization -> accepted (404: callee absent)" \
     [ "$(attack invite "$AS_SIP_PORT" +15550000003 +15550000009 --password "$(sip_password 3)")" = 404 ]

@@ -34,7 +34,7 @@ check "udm: the file was already imported, not imported twice" grep -q "unchange
 
 # patch NAME ADMIN IMSI BODY: answer into NAME.json, status printed
 patch() {
-    curl -s --http2-prior-knowledge -X PATCH -H 'content-type: application/merge-patch+json' --data "$4" \
+    curl -s --http2-prior-knowledge "${T_AUTH[@]}" -X PATCH -H 'content-type: application/merge-patch+json' --data "$4" \
         -o "$T_DIR/$1.json" -w '%{http_code}' "$2/admin/v1/subscribers/$3"
 }
 rat_udm() { # ratType the UDM serves now for IMSI, or the HTTP status
@@ -75,7 +75,7 @@ check "sqlite3: the row says UTRAN" [ "$(sql "SELECT rat FROM subscriber WHERE i
 : >"$T_DIR/pages.ndjson"
 url="/admin/v1/subscribers?limit=700"; pages=0
 while [ -n "$url" ] && [ "$pages" -lt 20 ]; do
-    curl -s --http2-prior-knowledge -D "$T_DIR/page.hdr" -o "$T_DIR/page.json" "$HSS_ADMIN$url"
+    curl -s --http2-prior-knowledge "${T_AUTH[@]}" -D "$T_DIR/page.hdr" -o "$T_DIR/page.json" "$HSS_ADMIN$url"
     python3 -c "import json,sys; [print(json.dumps(s)) for s in json.load(open(sys.argv[1]))['subscribers']]" \
         "$T_DIR/page.json" >>"$T_DIR/pages.ndjson"
     pages=$((pages + 1))
@@ -84,12 +84,12 @@ done
 check "export: $N subscribers in 5 pages of 700 (link rel=next)" \
     [ "$pages $(wc -l <"$T_DIR/pages.ndjson") $(sort -u "$T_DIR/pages.ndjson" | wc -l)" = "5 $N $N" ]
 check "export: no kms_key in any page" bash -c "! grep -q kms_key '$T_DIR/pages.ndjson'"
-curl -s --http2-prior-knowledge -o "$T_DIR/all.json" "$HSS_ADMIN/admin/v1/subscribers"
+curl -s --http2-prior-knowledge "${T_AUTH[@]}" -o "$T_DIR/all.json" "$HSS_ADMIN/admin/v1/subscribers"
 check "export: the whole set validates as a file" bash -c "'$TOOL' validate '$T_DIR/all.json' >/dev/null"
 
 # import NAME ADMIN QUERY FILE: status printed, answer in NAME.json
 import() {
-    curl -s --http2-prior-knowledge -H 'content-type: application/json' --data-binary "@$4" \
+    curl -s --http2-prior-knowledge "${T_AUTH[@]}" -H 'content-type: application/json' --data-binary "@$4" \
         -o "$T_DIR/$1.json" -w '%{http_code}' "$2/admin/v1/subscribers:import$3"
 }
 python3 - "$T_DIR" <<'PY'
@@ -116,7 +116,8 @@ check "bulk import, bad enum on the 3rd: 400" [ "$(import bad "$HSS_ADMIN" "" "$
 check "bulk import, bad enum: detail names import:4 and the field" \
     bash -c "grep -q 'import:4:[0-9]*: subscribers\[2\].access.rat' '$T_DIR/bad.json'"
 check "bulk import, conflict with a stored MSISDN: 400 naming line 3" \
-    bash -c "[ \$(curl -s --http2-prior-knowledge -H 'content-type: application/json' --data-binary @'$T_DIR/conflict.json' \
+    bash -c "[ \$(curl -s --http2-prior-knowledge -H @'$T_DIR/admin.auth' -H 'content-type: application/json' \
+      --data-binary @'$T_DIR/conflict.json' \
       -o '$T_DIR/conf.json' -w '%{http_code}' '$UDM_ADMIN/admin/v1/subscribers:import') = 400 ] &&
       grep -q 'import:3:[0-9]*: subscribers\[1\].msisdn: 10000000005 is already the MSISDN of IMSI 001010000000005' '$T_DIR/conf.json'"
 check "refused imports changed nothing (sqlite3: same change counter, same count)" \
@@ -129,7 +130,7 @@ check "bulk import: the UDM serves the new subscribers" wait_until 1000 udm_rat_
 
 # NDJSON over HTTP: the same import, one subscriber per line; an error names the body's own line and column.
 import_ndjson() {
-    curl -s --http2-prior-knowledge -H 'content-type: application/x-ndjson' --data-binary "@$3" \
+    curl -s --http2-prior-knowledge "${T_AUTH[@]}" -H 'content-type: application/x-ndjson' --data-binary "@$3" \
         -o "$T_DIR/$1.json" -w '%{http_code}' "$2/admin/v1/subscribers:import"
 }
 before=$(changes)
@@ -147,7 +148,7 @@ check "ndjson import: counts" is ndok "(j['subscribers'], j['created'], j['repla
 check "ndjson import: in the store (sqlite3)" \
     [ "$(sql "SELECT count(*) FROM subscriber WHERE imsi BETWEEN '001020000000501' AND '001020000000600'")" = 100 ]
 check "ndjson import: the HSS admin API serves the last line's subscriber" \
-    bash -c "[ \$(curl -s --http2-prior-knowledge -o /dev/null -w '%{http_code}' \
+    bash -c "[ \$(curl -s --http2-prior-knowledge -H @'$T_DIR/admin.auth' -o /dev/null -w '%{http_code}' \
       '$HSS_ADMIN/admin/v1/subscribers/001020000000600') = 200 ]"
 
 # SIGKILL in the middle of a bulk import: SQLite rolls the unfinished transaction back, the old data stays.

@@ -47,7 +47,7 @@ post() {
         -o "$T_DIR/$1.json" -w '%{http_code}' "$NUDR/subs-to-notify"
 }
 patch() {
-    curl -s --http2-prior-knowledge -X PATCH -H 'content-type: application/merge-patch+json' --data "$3" \
+    curl "${T_AUTH[@]}" -s --http2-prior-knowledge -X PATCH -H 'content-type: application/merge-patch+json' --data "$3" \
         -o /dev/null -w '%{http_code}' "$1/admin/v1/subscribers/$2"
 }
 notified() { grep -c 'DataChangeNotify subscription' "$T_DIR/udm.log" || true; }
@@ -92,7 +92,7 @@ check "HSS admin: RAT back to NR -> 200" [ "$(patch "$HSS_ADMIN" 001010000000001
 check "DataChangeNotify after the RAT change" wait_notified 3
 check "nothing notified for the IMPU change" [ "$(notified)" = 3 ]
 check "every notification answered by nghttpd" \
-    wait_until "$PUSH_MS" bash -c "curl -s --http2-prior-knowledge '$UDM_ADMIN/metrics' | grep -q '^mihua_udm_data_change_notify_total{result=\"success\"} 3'"
+    wait_until "$PUSH_MS" bash -c "curl ${T_AUTH[*]} -s --http2-prior-knowledge '$UDM_ADMIN/metrics' | grep -q '^mihua_udm_data_change_notify_total{result=\"success\"} 3'"
 
 # A callback that answers 404 ends its subscription.
 check "POST with a callback that does not exist: 201" \
@@ -100,7 +100,7 @@ check "POST with a callback that does not exist: 201" \
 GONE_ID=$(jget "$T_DIR/gone.json" "j['subscriptionId']")
 check "UDM admin: user 2 voice encryption off -> 200" [ "$(patch "$UDM_ADMIN" 001010000000002 '{"voice_encryption":false}')" = 200 ]
 check "the 404 counted as gone" \
-    wait_until "$PUSH_MS" bash -c "curl -s --http2-prior-knowledge '$UDM_ADMIN/metrics' | grep -q '^mihua_udm_data_change_notify_total{result=\"gone\"} 1'"
+    wait_until "$PUSH_MS" bash -c "curl ${T_AUTH[*]} -s --http2-prior-knowledge '$UDM_ADMIN/metrics' | grep -q '^mihua_udm_data_change_notify_total{result=\"gone\"} 1'"
 check "DELETE of the ended subscription: 404" \
     [ "$(curl -s --http2-prior-knowledge -X DELETE -o /dev/null -w '%{http_code}' "$NUDR/subs-to-notify/$GONE_ID")" = 404 ]
 

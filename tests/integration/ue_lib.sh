@@ -36,7 +36,7 @@ start_kms() { # (re)starts the KMS on KMS_PORT (chosen once, so a restarted KMS 
   "tls": { "cert": "$T_DIR/certs/kms.pem", "key": "$T_DIR/certs/kms.key" }, "audit_log": "$T_DIR/kms-audit.jsonl" }
 JSON
     start_daemon kms "$MIHUA_BIN/mihua-kms" -c "$T_DIR/kms.json"
-    KMS_URL=$(sed -n 's/^READY mihua-kms sbi=//p' "$T_DIR/kms.out")
+    KMS_URL=$(sed -nE 's/^READY mihua-kms sbi=([^ ]+).*/\1/p' "$T_DIR/kms.out")
 }
 
 start_hss() {

@@ -75,7 +75,7 @@ static void start_kms(fx_t *fx, uint16_t port)
     assert_int_equal(sbi_server_route(fx->srv, "GET", "/as/v1/calls/{callId}", on_as, NULL), 0);
     assert_int_equal(sbi_server_listen(fx->srv, "127.0.0.1", port), 0);
     snprintf(fx->url, sizeof fx->url, "http://127.0.0.1:%u", sbi_server_port(fx->srv));
-    kms_api_cfg_t cfg = {fx->store, fx->keys, fx->audit, fx->sbi, fx->url, 1000, 60, NULL};
+    kms_api_cfg_t cfg = {fx->store, fx->keys, fx->audit, fx->sbi, fx->url, 1000, 60, NULL, NULL, NULL};
     fx->api = kms_api_new(fx->srv, &cfg);
     assert_non_null(fx->api);
 }

@@ -301,6 +301,7 @@ static void test_as_verdict(void **state)
     assert_string_equal(verdict(s, 0, NULL), "as_timeout");
     assert_string_equal(verdict(s, 404, NULL), "call_not_found");
     assert_string_equal(verdict(s, 500, NULL), "as_error");
+    assert_string_equal(verdict(s, 401, NULL), "as_refused_kms"); /* our token missing or wrong at the AS */
     assert_string_equal(verdict(s, 200, NULL), "as_bad_answer");
     assert_string_equal(verdict(s, 200, "[1]"), "as_bad_answer");
     assert_string_equal(verdict(s, 200, "{\"callId\":\"c2\",\"caller\":\"15550000001\",\"callee\":\"15550000002\","
