@@ -26,6 +26,8 @@
 #include <freeDiameter/libfdcore.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +102,8 @@ static const struct {
                                                           "or restarted)"},
 };
 
+#define AS_PUSH_KEY_HEX 32 /* 128 random bits in each callback URL */
+
 struct as_push {
     struct event_base *base;
     as_facts_t *facts;
@@ -107,6 +111,7 @@ struct as_push {
     const sh_dict_t *dict;
     as_push_conf_t conf;
     char *udm_url, *callback_base;
+    char notify_key[AS_PUSH_KEY_HEX + 1]; /* the secret in our callback URLs: the UDM has no bearer token */
     SSL_CTX *tls;
     sbi_client_t *client;
     struct disp_hdl *pnr_hdl;
@@ -366,7 +371,7 @@ static void udm_subscribe(as_push_t *p, as_facts_entry_t *e)
         return;
     snprintf(osd, sizeof osd, PUSH_OSD_FMT, p->udm_url, e->msisdn);
     snprintf(amf, sizeof amf, PUSH_AMF_FMT, p->udm_url, e->msisdn);
-    snprintf(cb, sizeof cb, "%s" AS_PUSH_NOTIFY_PATH "/%s", p->callback_base, e->msisdn);
+    snprintf(cb, sizeof cb, "%s" AS_PUSH_NOTIFY_PATH "/%s/%s", p->callback_base, p->notify_key, e->msisdn);
     snprintf(url, sizeof url, "%s" PUSH_SUBS_PATH, p->udm_url);
     snprintf(ue, sizeof ue, "msisdn-%s", e->msisdn);
     iso_time_format(time(NULL) + (time_t)(p->conf.max_age_ms / 1000u) * 2, when, sizeof when);
@@ -523,11 +528,19 @@ static void on_notify(sbi_request_t *req, void *ud)
 {
     as_push_t *p = ud;
     const char *msisdn = sbi_request_capture(req, "msisdn");
+    const char *key = sbi_request_capture(req, "key");
     as_facts_entry_t *e = as_facts_get(p->facts, msisdn);
     json_t *items = json_object_get(sbi_request_json(req), "notifyItems");
     size_t i, k;
     json_t *item, *change;
     uint64_t now = now_ms();
+    /* Facts decide whether a call is encrypted: only the UDM we gave the URL to may change them. Not found, as for
+     * any path that is not ours (nothing to learn for a stranger); constant-time over the key's length. */
+    if (key == NULL || strlen(key) != AS_PUSH_KEY_HEX || CRYPTO_memcmp(key, p->notify_key, AS_PUSH_KEY_HEX) != 0) {
+        log_warn(PUSH_LOG, "DataChangeNotify with a wrong callback key from %s: refused", sbi_request_peer(req));
+        sbi_respond_error(req, 404, SBI_CAUSE_DATA_NOT_FOUND, "no such callback");
+        return;
+    }
     if (e == NULL || !e->active[AS_SRC_UDM]) {
         sbi_respond_error(req, 404, SBI_CAUSE_DATA_NOT_FOUND, "no subscription for %s", msisdn ? msisdn : "-");
         return;
@@ -646,11 +659,15 @@ int as_push_attach(as_push_t *p, sbi_server_t *srv, const char *callback_base)
 {
     if (p == NULL || p->client == NULL)
         return 0;
+    unsigned char raw[AS_PUSH_KEY_HEX / 2];
     free(p->callback_base);
     p->callback_base = strdup(callback_base);
-    if (p->callback_base == NULL)
+    if (p->callback_base == NULL || RAND_bytes(raw, sizeof raw) != 1)
         return -1;
-    return sbi_server_route(srv, "POST", AS_PUSH_NOTIFY_PATH "/{msisdn}", on_notify, p);
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(p->notify_key + 2 * i, 3, "%02x", raw[i]);
+    OPENSSL_cleanse(raw, sizeof raw);
+    return sbi_server_route(srv, "POST", AS_PUSH_NOTIFY_PATH "/{key}/{msisdn}", on_notify, p);
 }
 
 static int start_udm(as_push_t *p, char *err, size_t errlen)

@@ -9,6 +9,7 @@
  * (sbi_auth) is installed here with the routes, so no route of it is ever served without it.
  */
 #include "as_sbi.h"
+#include "as_push.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ as_sbi_t *as_sbi_new(sbi_server_t *srv, const call_table_t *calls, metrics_t *me
         return NULL;
     *s = (as_sbi_t){calls, metrics, refresh, ud, NULL};
     if (!(s->auth = sbi_auth_attach(srv, auth, metrics, "as-sbi", NULL)) ||
+        sbi_auth_exempt(s->auth, AS_PUSH_NOTIFY_PATH "/") != 0 || /* the UDM has no token: its URL has a secret */
         sbi_server_route(srv, "GET", "/as/v1/calls/{callId}", on_call, s) != 0 ||
         sbi_server_route(srv, "GET", "/metrics", on_metrics, s) != 0) {
         as_sbi_free(s);

@@ -33,6 +33,7 @@ struct sbi_auth {
     sbi_bearer_t bearer;
     const char *listener;
     char *only_path;     /* NULL: every request */
+    char *exempt;        /* path prefix the gate does not apply to; NULL: none */
     ratelimit_keys_t *fails;
     ratelimit_t log_rl;  /* refusal lines: one per interval */
     metric_t *metric[FAIL_KINDS];
@@ -149,7 +150,8 @@ static void gate_admit(sbi_request_t *req, void *ud)
     char addr[RATELIMIT_KEY_MAX];
     int64_t now = ratelimit_now();
 
-    if (!a->on || (a->only_path != NULL && strcmp(sbi_request_path(req), a->only_path) != 0))
+    if (!a->on || (a->only_path != NULL && strcmp(sbi_request_path(req), a->only_path) != 0) ||
+        (a->exempt != NULL && strncmp(sbi_request_path(req), a->exempt, strlen(a->exempt)) == 0))
         return;
     client_address(sbi_request_peer(req), addr, sizeof addr);
     unsigned wait = ratelimit_keys_blocked(a->fails, addr, now);
@@ -222,5 +224,14 @@ void sbi_auth_free(sbi_auth_t *a)
         return;
     free(a->fails);
     free(a->only_path);
+    free(a->exempt);
     free(a);
+}
+
+int sbi_auth_exempt(sbi_auth_t *a, const char *prefix)
+{
+    if (a == NULL || prefix == NULL || *prefix == '\0')
+        return -1;
+    free(a->exempt);
+    return (a->exempt = strdup(prefix)) != NULL ? 0 : -1;
 }

@@ -81,6 +81,9 @@ typedef struct sbi_auth sbi_auth_t;
  * log lines and must outlive the gate; `metrics` may be NULL. Free the server before the gate. */
 sbi_auth_t *sbi_auth_attach(sbi_server_t *srv, const sbi_auth_conf_t *conf, metrics_t *metrics, const char *listener,
                             const char *only_path);
+/* Requests whose path starts with `prefix` pass the gate untouched: a route that authenticates its caller itself
+ * (a notification callback whose URL carries a secret). One prefix; returns 0 or -1. */
+int sbi_auth_exempt(sbi_auth_t *a, const char *prefix);
 void sbi_auth_free(sbi_auth_t *a);
 
 #endif

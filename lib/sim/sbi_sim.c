@@ -22,6 +22,7 @@ typedef struct delayed {
     struct sbi_sim *sim;
     struct event *timer;
     sbi_handle_t handle;
+    unsigned delay_ms;
     char fault[SIM_FAULT_TEXT];
 } delayed_t;
 
@@ -120,6 +121,15 @@ static void delayed_cb(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    /* libevent's timers run on the coarse monotonic clock (a few ms of grain): a delay fault promises at least
+     * its delay, measured from the request's first header on the precise clock, so an early timer waits again */
+    double left = req ? (double)d->delay_ms - sbi_request_elapsed_ms(req) : 0;
+    if (left > 0) {
+        long us = (long)(left * 1000) + 1000;
+        struct timeval tv = {us / 1000000, (suseconds_t)(us % 1000000)};
+        evtimer_add(d->timer, &tv);
+        return;
+    }
     if (req != NULL) {
         s->current_fault = d->fault;
         sbi_request_run(req);
@@ -140,6 +150,7 @@ static bool delay(sbi_sim_t *s, sbi_request_t *req, const fault_t *f)
     }
     d->sim = s;
     d->handle = sbi_request_handle(req);
+    d->delay_ms = (unsigned)f->delay_ms;
     fault_describe(f, d->fault, sizeof d->fault);
     d->next = s->delayed;
     if (s->delayed)

@@ -33,7 +33,7 @@ start_udm() {
 start_as() {
     start_daemon as "$MIHUA_BIN/mihua-as" -c "$MIHUA_SRC/conf/as.json" --sip-listen 127.0.0.1:0 \
         --sbi-listen 127.0.0.1:0 --hss "127.0.0.1:$HSS_PORT" --udm-url "http://127.0.0.1:$UDM_PORT" \
-        --diameter-port 0 "$@"
+        --diameter-port 0 --subscribers "$SUBS" --store "$DB" --sip-auth-algorithms MD5,SHA-256 "$@"
     local ready
     ready=$(grep '^READY' "$T_DIR/as.out")
     AS_SIP_PORT=$(sed -E 's/.* sip=[^:]+:([0-9]+) .*/\1/' <<<"$ready")
@@ -43,7 +43,8 @@ start_as() {
 register() {
     (cd "$T_DIR" && exec sipp -sf "$MIHUA_SRC/tests/integration/sipp/register.xml" -m 1 -i 127.0.0.1 \
         -p "${UE_PORT[$1]}" -timeout 10 -timeout_error -key user "+1555000000$1" -key domain "$D" \
-        -key feature ";+u.mihua.voenc" "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/reg$1.log" 2>&1)
+        -key feature ";+u.mihua.voenc" -au "+1555000000$1" -ap "$(sip_password "$1")" \
+        "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/reg$1.log" 2>&1) # sipp 3.6 answers the first challenge, in MD5
 }
 N_CALL=0
 # call CALLER CALLEE: one tagged call; "kept|stripped CODE" in $T_DIR/call$N_CALL.out, decision line in LAST.
@@ -95,6 +96,13 @@ check "UDM admin: callee to EUTRAN -> 200" [ "$(patch "$UDM_ADMIN" 0010100000000
 check "DataChangeNotify received: not registered in 5GS" seen 1 'DataChangeNotify user=msisdn-15550000001 .*attached=no'
 call 2 1
 expect "UDM says not on NR: the HSS's T-ADS is queried (policy any)" kept query ok
+# A stranger's DataChangeNotify (no bearer token needed on this route, but not the secret of our callback URL) is
+# refused and changes nothing: the next check still sees the real notification.
+FAKE='{"notifyItems":[{"resourceId":"x/operator-specific-data","changes":[{"op":"REPLACE","path":"/voiceEncryption/value","newValue":false}]}]}'
+check "a DataChangeNotify to a guessed callback URL: 404, logged" all \
+    "[ \"\$(curl -s --http2-prior-knowledge -H 'content-type: application/json' --data '$FAKE' -o /dev/null \
+        -w '%{http_code}' '$SBI/as/v1/nudr-notify/00000000000000000000000000000000/15550000001')\" = 404 ]" \
+    "grep -q 'DataChangeNotify with a wrong callback key from 127.0.0.1' '$T_DIR/as.log'"
 check "HSS admin: callee back to NR -> 200" [ "$(patch "$HSS_ADMIN" 001010000000001 '{"access":{"rat":"NR"}}')" = 200 ]
 check "DataChangeNotify received: registered again" seen 1 'DataChangeNotify user=msisdn-15550000001 .*attached=yes'
 call 2 1
