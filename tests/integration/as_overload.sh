@@ -11,6 +11,7 @@
 # waits there is served before a backlog of new INVITEs on the main port.
 # Everything waits on observable state (READY lines, bound ports, metrics), never on sleeps.
 . "$MIHUA_SRC/tests/integration/lib.sh"
+T_SHED=1 # the marks are what this test is about (lib.sh turns them off elsewhere)
 
 SIPP_DIR=$MIHUA_SRC/tests/integration/sipp
 D=$MIHUA_TEST_DOMAIN
