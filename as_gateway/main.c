@@ -105,11 +105,10 @@ static int open_all(const as_conf_t *c, as_app_t *app)
 
 static int serve(const as_conf_t *c, as_app_t *app)
 {
-    char ready[8 * SBI_HOST_MAX + 128], diam[SBI_HOST_MAX + 8]; /* diam: what freeDiameter really bound */
+    char ready[8 * SBI_HOST_MAX + 128], diam[SBI_HOST_MAX + 8], sip[2 * SBI_HOST_MAX + 32]; /* diam: as bound */
     if (!uses_hss(c, app) || c->diameter_port == 0 ||
         diam_listen_wait((int)c->diameter_port, DIAM_LISTEN_WAIT_MS, diam, sizeof diam) != 0)
         snprintf(diam, sizeof diam, "%s:%ld", c->sip_host, c->diameter_port);
-    char sip[2 * SBI_HOST_MAX + 32];
     proxy_listen_text(app->proxy, sip, sizeof sip);
     snprintf(ready, sizeof ready, "READY mihua-as sip=%s sbi=http://%s:%u diameter=%s@%s sip_auth=%s%s", sip,
              c->sbi_host, sbi_server_port(app->srv), c->diameter_identity, diam, app->auth ? "on" : "off",

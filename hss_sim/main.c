@@ -41,17 +41,9 @@ static void on_reload(void *arg)
         log_info("hss", "reloaded %s", sub_store_path(app->store));
 }
 
-static void on_drained(void *arg)
-{
-    event_base_loopbreak(((hss_app_t *)arg)->base);
-}
+static void on_drained(void *arg) { event_base_loopbreak(((hss_app_t *)arg)->base); }
 
-static void on_stop(void *arg)
-{
-    hss_app_t *app = arg;
-
-    sbi_server_drain(app->admin_srv, on_drained, app);
-}
+static void on_stop(void *arg) { sbi_server_drain(((hss_app_t *)arg)->admin_srv, on_drained, arg); }
 
 static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, metrics_t *metrics)
 {
