@@ -206,7 +206,7 @@ static void reg_src_add(registrar_t *r, const char *ip, int delta)
     if (!*pp) {
         if (delta < 0 || !(*pp = calloc(1, sizeof **pp)))
             return; /* out of memory: the address goes uncounted, the binding still works */
-        snprintf((*pp)->ip, sizeof (*pp)->ip, "%s", ip);
+        memcpy((*pp)->ip, ip, strnlen(ip, sizeof (*pp)->ip - 1)); /* calloc'ed: stays terminated */
     }
     reg_src_t *s = *pp;
     s->aors = delta < 0 && s->aors == 0 ? 0 : (size_t)((long)s->aors + delta);
