@@ -7,11 +7,13 @@ set -euo pipefail
 prog=$1
 out=$2
 name=$(basename "$prog")
-version=$("$prog" --version 2>/dev/null | head -1 | awk '{print $NF}')
+# No early exit in the pipelines (head, awk's exit): the writer would die of SIGPIPE and pipefail would fail the
+# build whenever the text outgrows one write.
+version=$("$prog" --version 2>/dev/null | awk 'NR == 1 {print $NF}')
 help=$("$prog" --help 2>&1 || true)
 # the first paragraph after the usage lines, joined, up to its first full stop
-summary=$(printf '%s\n' "$help" | grep -v '^Usage' | grep -v '^ ' | awk 'NF == 0 { if (p) exit; next } { p = p " " $0 }
-    END { print p }' | sed -E 's/^ //; s/\. .*//; s/\.$//')
+summary=$(printf '%s\n' "$help" | grep -v '^Usage' | grep -v '^ ' | awk 'done { next } NF == 0 { if (p) done = 1; next }
+    { p = p " " $0 } END { print p }' | sed -E 's/^ //; s/\. .*//; s/\.$//')
 [ "${#summary}" -le 100 ] || summary=${summary%%: *} # a NAME line is one line: a long summary to its first colon
 esc() { sed -e 's/\\/\\e/g' -e 's/^\./\\\&./' -e "s/^'/\\\\\&'/"; }
 {
