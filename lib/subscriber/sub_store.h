@@ -55,8 +55,8 @@ sub_store_t *sub_store_new_max(const char *db_path, const char *import_path, siz
     {.name = SUB_FILE_MAX_BYTES_SETTING, .type = CFG_INT, .dst = (p), .min = 1, .max = SUB_STORE_MAX_BYTES_LIMIT}
 #define SUB_STORE_MAX_BYTES_OPTION                                                                                 \
     {"subscribers-max-bytes", SUB_FILE_MAX_BYTES_SETTING, "BYTES",                                                 \
-     "a larger subscriber file, or not a regular file, is refused unread: exit 2 at start, the data in force "    \
-     "stays on reload; default 1073741824 (1 GiB)"}
+     "a larger subscriber file, or not a regular file, is refused unread: at start the daemon does not start, "  \
+     "on reload the data in force stays; default 1073741824 (1 GiB)"}
 void sub_store_free(sub_store_t *st);
 
 /* The default database path for a subscriber file: the file's path with ".json" replaced by ".db" ("conf/
