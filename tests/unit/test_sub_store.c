@@ -159,6 +159,16 @@ static void test_reload_swaps_and_holders_keep_old(void **state) {
     sub_snapshot_release(cur);
 }
 
+/* The fixture's snapshot (version A, two subscribers) is still the one in force. */
+static void assert_still_version_a(sub_store_t *st, sub_snapshot_t *before) {
+    sub_snapshot_t *after = sub_store_acquire(st);
+    assert_ptr_equal(after, before);
+    assert_int_equal(sub_store_generation(st), 1);
+    assert_int_equal(sub_snapshot_count(after), 2);
+    assert_int_equal(sub_find_by_identity(after, "msisdn-15550000001")->rat, SUB_RAT_NR);
+    sub_snapshot_release(after);
+}
+
 static void test_reload_keeps_old_on_broken_file(void **state) {
     fixture_t *fx = *state;
     sub_error_t err;
@@ -180,13 +190,8 @@ static void test_reload_keeps_old_on_broken_file(void **state) {
     snprintf(expected, sizeof(expected), "%s: cannot read: %s", fx->path, strerror(ENOENT));
     assert_string_equal(err.msg, expected);
 
-    sub_snapshot_t *after = sub_store_acquire(fx->st);
-    assert_ptr_equal(after, before);
-    assert_int_equal(sub_store_generation(fx->st), 1);
-    assert_int_equal(sub_snapshot_count(after), 2);
-    assert_int_equal(sub_find_by_identity(after, "msisdn-15550000001")->rat, SUB_RAT_NR);
+    assert_still_version_a(fx->st, before);
     sub_snapshot_release(before);
-    sub_snapshot_release(after);
 }
 
 static long elapsed_ms(const struct timespec *t0) {
@@ -209,15 +214,6 @@ static void write_padded(const char *path) {
     memset(text + n, ' ', (size_t)(PADDED_SIZE - n));
     text[PADDED_SIZE] = '\0';
     write_file(path, text);
-}
-
-static void assert_still_version_a(sub_store_t *st, sub_snapshot_t *before) {
-    sub_snapshot_t *after = sub_store_acquire(st);
-    assert_ptr_equal(after, before);
-    assert_int_equal(sub_store_generation(st), 1);
-    assert_int_equal(sub_snapshot_count(after), 2);
-    assert_int_equal(sub_find_by_identity(after, "msisdn-15550000001")->rat, SUB_RAT_NR);
-    sub_snapshot_release(after);
 }
 
 static void test_reload_refuses_file_over_max_unread(void **state) {
