@@ -14,6 +14,7 @@
 #include "registrar.h"
 #include "sip_auth.h"
 #include "core/cli.h"
+#include "subscriber/sub_store.h"
 #include "sip/sip_txn.h"
 
 #define AS_DEFAULT_SIP_LISTEN "127.0.0.1:5060" /* DESIGN §8 */
@@ -76,6 +77,7 @@ static const cli_option_t as_options[] = {
     {"attachment-source", "attachment_source", "SRC", "hss, udm, any or all; default " AS_DEFAULT_ATTACHMENT_SOURCE},
     {"lookup-timeout-ms", "lookup_timeout_ms", "MS", "budget of the encryption checks; default 300"},
     SBI_AUTH_OPTION("on every SBI request (call records for the KMS, metrics)"),
+    SUB_STORE_MAX_BYTES_OPTION,
     LISTEN_LIMITS_OPTIONS,
     {"max-transactions", "max_transactions", "N", "SIP transaction table size; default 262144"},
     {"max-calls", "max_calls", "N", "call table size; default 200000"},
@@ -365,6 +367,7 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
         {.name = "subscribers", .type = CFG_STRING, .dst = &c->subscribers_path},
         {.name = "store", .type = CFG_STRING, .dst = &c->store_path},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
+        SUB_STORE_MAX_BYTES_FIELD(&c->subs_max_bytes),
         LISTEN_LIMITS_FIELDS(&c->limits),
         SBI_AUTH_FIELDS(&c->auth),
     };
@@ -379,6 +382,7 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
     };
 
     memset(c, 0, sizeof *c);
+    c->subs_max_bytes = SUB_FILE_MAX_BYTES_DEFAULT;
     c->diameter_port = AS_DEFAULT_DIAMETER_PORT;
     c->lookup_timeout_ms = AS_LOOKUP_TIMEOUT_MS_DEFAULT;
     c->checks = true;
@@ -451,7 +455,7 @@ void as_conf_sip_auth(const as_conf_t *c, sip_auth_conf_t *out)
 {
     *out = (sip_auth_conf_t){.realm = c->sip_realm, .nonce_lifetime_s = (unsigned)c->sip_nonce_lifetime_s,
                              .algs = c->sip_algs, .n_algs = c->n_sip_algs, .subscribers_path = c->subscribers_path,
-                             .store_path = c->store_path};
+                             .store_path = c->store_path, .max_bytes = (size_t)c->subs_max_bytes};
 }
 
 void as_conf_proxy(const as_conf_t *c, proxy_conf_t *out)

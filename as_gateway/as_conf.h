@@ -57,6 +57,7 @@ typedef struct {
     long max_aors_per_source;  /* AORs bound from one source IP address */
     char *subscribers_path;    /* subscriber file (DESIGN §5) imported into the store when it changed */
     char *store_path;          /* subscriber database; NULL: derived from subscribers_path */
+    long subs_max_bytes; /* a larger subscriber file is refused unread */
     char *log_level_name;
     log_level_t log_level;
     /* parsed */

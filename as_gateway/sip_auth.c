@@ -61,7 +61,8 @@ sip_auth_t *sip_auth_new(const sip_auth_conf_t *conf, char *err, size_t errlen)
     if (!dc.algorithms)
         snprintf(err, errlen, "one or two Digest algorithms");
     else if (!(a->store = conf->store) &&
-             !(a->store = a->own_store = sub_store_new(conf->store_path, conf->subscribers_path, &serr)))
+             !(a->store = a->own_store = sub_store_new_max(conf->store_path, conf->subscribers_path,
+                                                                       conf->max_bytes, &serr)))
         snprintf(err, errlen, "subscribers: %s", serr.msg);
     else if (!(a->srv = digest_server_new(&dc)))
         snprintf(err, errlen, "bad Digest realm '%s'", realm);

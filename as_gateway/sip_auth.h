@@ -46,6 +46,7 @@ typedef struct {
     sub_store_t *store;        /* where each subscriber's sip_password is read (borrowed); NULL: opened here from */
     const char *subscribers_path; /* the subscriber file (imported when it changed) */
     const char *store_path;       /* and the database (NULL: derived from the file's path), and owned */
+    size_t max_bytes;             /* the largest subscriber file read; 0: the default (sub_store_new_max) */
 } sip_auth_conf_t;
 
 typedef struct sip_auth sip_auth_t;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "subscriber/sub_store.h"
 #include "core/journal.h"
 #include "diameter/diam_node.h"
 #include "hss_sh_notif.h"
@@ -37,6 +38,7 @@ static const cli_option_t hss_options[] = {
     {"sh-subscription-max-s", "sh_subscription_max_s", "N", "longest Sh subscription granted to an SNR (its "
      "Expiry-Time is cut to now+N; none asked: N); default 3600"},
     SBI_AUTH_OPTION("on every admin API request"),
+    SUB_STORE_MAX_BYTES_OPTION,
     LISTEN_LIMITS_OPTIONS,
     {"journal-size", "journal_size", "N", "exchanges kept for GET /admin/v1/exchanges (the oldest go first); "
      "default 1000"},
@@ -78,6 +80,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         {.name = "fd_debug", .type = CFG_BOOL, .dst = &c->fd_debug},
         {.name = "journal_size", .type = CFG_INT, .dst = &c->journal_size, .min = 1, .max = JOURNAL_CAPACITY_MAX},
+        SUB_STORE_MAX_BYTES_FIELD(&c->subs_max_bytes),
         LISTEN_LIMITS_FIELDS(&c->limits),
         SBI_AUTH_FIELDS(&c->auth),
     };
@@ -92,6 +95,7 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
     };
 
     memset(c, 0, sizeof *c);
+    c->subs_max_bytes = SUB_FILE_MAX_BYTES_DEFAULT;
     c->port = HSS_DEFAULT_PORT;
     c->tc_timer = HSS_DEFAULT_TC_TIMER;
     c->tw_timer = HSS_DEFAULT_TW_TIMER;

@@ -18,6 +18,7 @@ typedef struct {
     char *config_path;
     char *subscribers_path;
     char *store_path; /* subscriber database; NULL: next to the subscriber file */
+    long subs_max_bytes; /* subscribers_max_bytes: a larger subscriber file is refused unread */
     char *identity;           /* Origin-Host */
     char *realm;              /* Origin-Realm; peers of this realm are accepted */
     long port;                /* Diameter listen port */

@@ -128,7 +128,7 @@ int main(int argc, char **argv)
     }
     log_set_level(conf.log_level);
     signal(SIGPIPE, SIG_IGN); /* a peer closing mid-write is a connection error, not a reason to die */
-    app.store = sub_store_new(conf.store_path, conf.subscribers_path, &serr);
+    app.store = sub_store_new_max(conf.store_path, conf.subscribers_path, conf.subs_max_bytes, &serr);
     if (app.store == NULL) {
         fprintf(stderr, "mihua-hss: %s\n", serr.msg);
         hss_conf_free(&conf);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "subscriber/sub_store.h"
 #include "kms/http_digest.h"
 #include "sbi/sbi_bearer.h"
 #include "kms_keys.h"
@@ -39,6 +40,7 @@ static const cli_option_t kms_options[] = {
      "admin token), read at start; default: none"},
     SBI_AUTH_OPTION("on GET /metrics"),
     {"insecure-h2c", "insecure_h2c", NULL, "serve cleartext HTTP/2 without TLS (tests only; logs a warning)"},
+    SUB_STORE_MAX_BYTES_OPTION,
     LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
@@ -115,6 +117,7 @@ kms_conf_result_t kms_conf_parse(kms_conf_t *c, int argc, char **argv)
          .max = KMS_KEYS_MAX_LIMIT},
         {.name = "audit_log", .type = CFG_STRING, .dst = &c->audit_log},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
+        SUB_STORE_MAX_BYTES_FIELD(&c->subs_max_bytes),
         LISTEN_LIMITS_FIELDS(&c->limits),
         SBI_AUTH_FIELDS(&c->auth),
     };
@@ -131,6 +134,7 @@ kms_conf_result_t kms_conf_parse(kms_conf_t *c, int argc, char **argv)
     };
 
     memset(c, 0, sizeof *c);
+    c->subs_max_bytes = SUB_FILE_MAX_BYTES_DEFAULT;
     c->as_timeout_ms = KMS_DEFAULT_AS_TIMEOUT_MS;
     c->key_ttl_s = KMS_KEYS_TTL_MS_DEFAULT / 1000;
     c->nonce_lifetime_s = DIGEST_DEFAULT_NONCE_LIFETIME_S;

@@ -20,6 +20,7 @@ typedef struct {
     char *config_path;
     char *subscribers_path;
     char *store_path; /* subscriber database; NULL: next to the subscriber file */
+    long subs_max_bytes; /* subscribers_max_bytes: a larger subscriber file is refused unread */
     char *listen;          /* "ADDR:PORT" */
     char *tls_cert;        /* PEM chain; required unless insecure_h2c */
     char *tls_key;

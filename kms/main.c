@@ -55,7 +55,7 @@ static int open_resources(const kms_conf_t *c, kms_app_t *app)
 {
     sub_error_t serr;
     char terr[SBI_TLS_ERR_MAX];
-    if (!(app->store = sub_store_new(c->store_path, c->subscribers_path, &serr)))
+    if (!(app->store = sub_store_new_max(c->store_path, c->subscribers_path, c->subs_max_bytes, &serr)))
         return fprintf(stderr, "mihua-kms: %s\n", serr.msg), -1;
     if (c->tls_cert && !(app->tls = sbi_tls_server_ctx_new(c->tls_cert, c->tls_key, terr, sizeof terr)))
         return fprintf(stderr, "mihua-kms: tls: %s\n", terr), -1;

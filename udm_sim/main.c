@@ -122,7 +122,7 @@ int main(int argc, char **argv)
     char terr[SBI_TLS_ERR_MAX];
     SSL_CTX *tls = NULL;
     int rc = 2;
-    app.store = sub_store_new(conf.store_path, conf.subscribers_path, &serr);
+    app.store = sub_store_new_max(conf.store_path, conf.subscribers_path, conf.subs_max_bytes, &serr);
     if (!app.store)
         fprintf(stderr, "mihua-udm: %s\n", serr.msg);
     else if (conf.tls_cert && !(tls = sbi_tls_server_ctx_new(conf.tls_cert, conf.tls_key, terr, sizeof terr)))

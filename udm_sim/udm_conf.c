@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/cli.h"
+#include "subscriber/sub_store.h"
 #include "core/journal.h"
 #include "udm_nudr_notif.h"
 
@@ -29,6 +30,7 @@ static const cli_option_t udm_options[] = {
     {"subs-max-s", "subs_max_s", "N", "longest Nudr data-change subscription granted (its expiry is cut to "
      "now+N; none asked: N); default 3600"},
     SBI_AUTH_OPTION("on every admin API request"),
+    SUB_STORE_MAX_BYTES_OPTION,
     LISTEN_LIMITS_OPTIONS,
     {"journal-size", "journal_size", "N", "exchanges kept for GET /admin/v1/exchanges (the oldest go first); "
      "default 1000"},
@@ -84,6 +86,7 @@ udm_conf_result_t udm_conf_parse(udm_conf_t *c, int argc, char **argv)
         {.name = "subs_max_s", .type = CFG_INT, .dst = &c->subs_max_s, .min = 1, .max = UDM_NOTIF_EXPIRY_MAX_S},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         {.name = "journal_size", .type = CFG_INT, .dst = &c->journal_size, .min = 1, .max = JOURNAL_CAPACITY_MAX},
+        SUB_STORE_MAX_BYTES_FIELD(&c->subs_max_bytes),
         LISTEN_LIMITS_FIELDS(&c->limits),
         SBI_AUTH_FIELDS(&c->auth),
     };
@@ -98,6 +101,7 @@ udm_conf_result_t udm_conf_parse(udm_conf_t *c, int argc, char **argv)
     };
 
     memset(c, 0, sizeof *c);
+    c->subs_max_bytes = SUB_FILE_MAX_BYTES_DEFAULT;
     c->subs_max_s = UDM_NOTIF_EXPIRY_DEFAULT_S;
     c->journal_size = JOURNAL_CAPACITY_DEFAULT;
     switch (cli_parse(&spec, argc, argv, &c->config_path)) {

@@ -19,6 +19,7 @@ typedef struct {
     char *config_path;
     char *subscribers_path;
     char *store_path; /* subscriber database; NULL: next to the subscriber file */
+    long subs_max_bytes; /* subscribers_max_bytes: a larger subscriber file is refused unread */
     char *listen;           /* "ADDR:PORT" of the SBI (Nudm/Nudr) server */
     char *admin_listen;     /* "ADDR:PORT" of the admin API (h2c) */
     char *tls_cert;         /* PEM chain; with tls_key: TLS 1.3 + ALPN h2 instead of h2c */

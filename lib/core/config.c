@@ -18,12 +18,16 @@
 #include "core/jsonpos.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define CFG_DEPTH_MAX 16     /* deepest nesting of dotted names we walk */
 #define CFG_NAME_MAX 256     /* longest dotted field name, with list index */
@@ -95,6 +99,78 @@ fail: {
     errno = saved;
     return NULL;
 }
+}
+
+/* What fstat says is wrong with reading `path` whole, or NULL when it may be read. */
+static const char *cfg_file_kind(mode_t mode) {
+    if (S_ISREG(mode))
+        return NULL;
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
+/* Reads exactly `size` bytes; a file that grew meanwhile is refused rather than cut (a cut file could still
+ * parse, as a different document). */
+static char *cfg_read_exact(int fd, size_t size, const char *path, cfg_error_t *err) {
+    char *buf = malloc(size + 1);
+    size_t used = 0;
+    char extra;
+
+    if (buf == NULL) {
+        snprintf(err->msg, sizeof(err->msg), "%s: %zu bytes: out of memory", path, size);
+        return NULL;
+    }
+    while (used < size) {
+        ssize_t n = read(fd, buf + used, size - used);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    if (used != size || read(fd, &extra, 1) != 0) {
+        snprintf(err->msg, sizeof(err->msg), "%s: changed size while being read (%zu bytes expected): not read",
+                 path, size);
+        free(buf);
+        return NULL;
+    }
+    buf[size] = '\0';
+    return buf;
+}
+
+char *cfg_read_file_max(const char *path, size_t max, const char *setting, size_t *len, cfg_error_t *err) {
+    cfg_error_t scratch;
+    struct stat sb;
+
+    err = err != NULL ? err : &scratch;
+    /* O_NONBLOCK: opening a FIFO without a writer would otherwise block the caller's loop before fstat */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0 || fstat(fd, &sb) != 0) {
+        snprintf(err->msg, sizeof(err->msg), "%s: cannot read: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    const char *kind = cfg_file_kind(sb.st_mode);
+    char *buf = NULL;
+    if (kind != NULL)
+        snprintf(err->msg, sizeof(err->msg), "%s: %s, not a regular file: not read", path, kind);
+    else if ((uintmax_t)sb.st_size > (uintmax_t)max)
+        snprintf(err->msg, sizeof(err->msg), "%s: %jd bytes, more than %s (%zu): not read", path,
+                 (intmax_t)sb.st_size, setting, max);
+    else
+        buf = cfg_read_exact(fd, (size_t)sb.st_size, path, err);
+    close(fd);
+    if (buf != NULL && len != NULL)
+        *len = (size_t)sb.st_size;
+    return buf;
 }
 
 /* ---- pass 1: unknown keys ---- */

@@ -56,4 +56,10 @@ void cfg_free_strings(const cfg_field_t *fields, size_t n_fields);
 /* Reads a whole file into a NUL-terminated malloc'd buffer; NULL with errno set on failure. */
 char *cfg_read_file(const char *path, size_t *len);
 
+/* Same, for a file whose size an operator bounds: refuses anything but a regular file, and a file larger than
+ * `max` bytes, from fstat(2) before a byte is read, so an oversized or endless input costs no memory. `setting`
+ * names the bound in the message ("f.json: 2147483648 bytes, more than subscribers_max_bytes (1073741824): not
+ * read"). NULL with `err` filled on any failure. */
+char *cfg_read_file_max(const char *path, size_t max, const char *setting, size_t *len, cfg_error_t *err);
+
 #endif

@@ -17,7 +17,6 @@
  */
 #include "subscriber/sub_store.h"
 
-#include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,7 +24,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/config.h"
 #include "core/log.h"
 
 #define SUB_STORE_SOURCE_MAX 80   /* "sha256:" + 64 hex */
@@ -35,6 +33,7 @@
 struct sub_store {
     char *path;                  /* the subscriber file given at start, or NULL */
     char *db_path;
+    size_t max_bytes;            /* the largest subscriber file read */
     sub_db_t *db;                /* main connection: creator's thread, then the daemon's loop */
     pthread_mutex_t cur_lock;    /* guards cur and generation */
     pthread_mutex_t refresh_lock; /* serialises refreshes */
@@ -75,16 +74,13 @@ static void source_of(const char *text, size_t len, char *out, size_t size) {
 }
 
 /* Validates the whole file, then imports it in one transaction when `force` or its digest differs. */
-static int import_file(sub_db_t *db, const char *path, bool force, sub_error_t *err) {
+static int import_file(sub_db_t *db, const char *path, size_t max_bytes, bool force, sub_error_t *err) {
     char source[SUB_STORE_SOURCE_MAX], last[SUB_STORE_SOURCE_MAX];
     size_t len;
-    char *text = cfg_read_file(path, &len);
+    char *text = sub_file_read(path, max_bytes, &len, err);
 
-    if (text == NULL) {
-        if (err != NULL)
-            snprintf(err->msg, sizeof(err->msg), "%s: cannot read: %s", path, strerror(errno));
+    if (text == NULL)
         return -1;
-    }
     source_of(text, len, source, sizeof(source));
     if (!force && sub_db_source(db, last, sizeof(last)) == 0 && strcmp(last, source) == 0) {
         free(text);
@@ -235,6 +231,10 @@ static sub_store_t *store_alloc(const char *db_path, const char *import_path) {
 }
 
 sub_store_t *sub_store_new(const char *db_path, const char *import_path, sub_error_t *err) {
+    return sub_store_new_max(db_path, import_path, 0, err);
+}
+
+sub_store_t *sub_store_new_max(const char *db_path, const char *import_path, size_t max_bytes, sub_error_t *err) {
     sub_error_clear(err);
     sub_store_t *st = store_alloc(db_path, import_path);
     if (st == NULL) {
@@ -242,8 +242,9 @@ sub_store_t *sub_store_new(const char *db_path, const char *import_path, sub_err
             snprintf(err->msg, sizeof(err->msg), "subscriber store: out of memory");
         return NULL;
     }
+    st->max_bytes = max_bytes != 0 ? max_bytes : SUB_FILE_MAX_BYTES_DEFAULT;
     st->db = sub_db_open(st->db_path, err);
-    if (st->db == NULL || (st->path != NULL && import_file(st->db, st->path, false, err) < 0) ||
+    if (st->db == NULL || (st->path != NULL && import_file(st->db, st->path, st->max_bytes, false, err) < 0) ||
         (st->cur = read_full(st, st->db, &st->changes, err)) == NULL) {
         sub_store_free(st);
         return NULL;
@@ -318,7 +319,7 @@ int sub_store_reload(sub_store_t *st, sub_error_t *err) {
         return -1;
     if (st->path == NULL)
         return refresh_with(st, st->db, err);
-    if (import_file(st->db, st->path, true, err) < 0)
+    if (import_file(st->db, st->path, st->max_bytes, true, err) < 0)
         return -1;
     return refresh_with(st, st->db, err);
 }

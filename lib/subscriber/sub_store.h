@@ -20,7 +20,9 @@
  * At start the subscriber file (`--subscribers`, optional) is imported into the database in one transaction when
  * its content differs from the one imported last (a SHA-256 digest is kept in the store), so a restart with the
  * same file keeps what the admin API changed since, and an edited file replaces the data set. SIGHUP and
- * POST /admin/v1/reload import it again unconditionally.
+ * POST /admin/v1/reload import it again unconditionally. A file over subscribers_max_bytes is refused from its
+ * size alone, unread: the text and its parse are held in memory at once, a multi-gigabyte (or sparse, or endless)
+ * file would cost that much memory and seconds of a daemon's loop.
  */
 #ifndef MIHUA_SUB_STORE_H
 #define MIHUA_SUB_STORE_H
@@ -40,6 +42,21 @@ typedef struct sub_store sub_store_t;
  * when it changed since the last import, loads the snapshot and starts the refresher. NULL with `err` filled when
  * the database cannot be opened or the file is missing or invalid (nothing is then changed in the database). */
 sub_store_t *sub_store_new(const char *db_path, const char *import_path, sub_error_t *err);
+
+/* Same, with the largest subscriber file it reads (at start and on every reload): a larger file, or one that is
+ * not a regular file, is refused before it is read (sub_file_read). 0, and sub_store_new, mean
+ * SUB_FILE_MAX_BYTES_DEFAULT. */
+sub_store_t *sub_store_new_max(const char *db_path, const char *import_path, size_t max_bytes, sub_error_t *err);
+
+/* The config field and command-line option for that bound, for a daemon's cfg_field_t and cli_option_t tables
+ * (lib/core/cli.h). `p` is a long * the daemon set to SUB_FILE_MAX_BYTES_DEFAULT before parsing. */
+#define SUB_STORE_MAX_BYTES_LIMIT (1L << 40)
+#define SUB_STORE_MAX_BYTES_FIELD(p)                                                                               \
+    {.name = SUB_FILE_MAX_BYTES_SETTING, .type = CFG_INT, .dst = (p), .min = 1, .max = SUB_STORE_MAX_BYTES_LIMIT}
+#define SUB_STORE_MAX_BYTES_OPTION                                                                                 \
+    {"subscribers-max-bytes", SUB_FILE_MAX_BYTES_SETTING, "BYTES",                                                 \
+     "a larger subscriber file, or not a regular file, is refused unread: at start the daemon does not start, "  \
+     "on reload the data in force stays; default 1073741824 (1 GiB)"}
 void sub_store_free(sub_store_t *st);
 
 /* The default database path for a subscriber file: the file's path with ".json" replaced by ".db" ("conf/

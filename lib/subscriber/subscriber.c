@@ -29,7 +29,6 @@
 #include "core/jsonpos.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -835,15 +834,21 @@ sub_snapshot_t *sub_snapshot_load_text(const char *name, const char *text, size_
     return s;
 }
 
+char *sub_file_read(const char *path, size_t max_bytes, size_t *len, sub_error_t *err) {
+    cfg_error_t cerr;
+    char *text = cfg_read_file_max(path, max_bytes, SUB_FILE_MAX_BYTES_SETTING, len, &cerr);
+
+    if (text == NULL && err != NULL)
+        snprintf(err->msg, sizeof(err->msg), "%s", cerr.msg);
+    return text;
+}
+
 sub_snapshot_t *sub_snapshot_load_file(const char *path, sub_error_t *err) {
     sub_error_clear(err);
     size_t len;
-    char *text = cfg_read_file(path, &len);
-    if (text == NULL) {
-        if (err != NULL)
-            snprintf(err->msg, sizeof(err->msg), "%s: cannot read: %s", path, strerror(errno));
+    char *text = sub_file_read(path, SUB_FILE_MAX_BYTES_DEFAULT, &len, err);
+    if (text == NULL)
         return NULL;
-    }
     sub_snapshot_t *s = sub_snapshot_load_text(path, text, len, err);
     free(text);
     return s;

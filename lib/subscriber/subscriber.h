@@ -70,7 +70,17 @@ void sub_error_clear(sub_error_t *err);
 
 typedef struct sub_snapshot sub_snapshot_t;
 
-/* Loads and validates a whole file. NULL with `err` filled on any error. */
+/* The largest subscriber file read by default: about 3.5 million subscribers at ~305 bytes each (a file from
+ * `mihua-subscribers gen 1000000` is 305 MB). A larger file (or a FIFO, a device) is refused from fstat(2) before a
+ * byte is read: reading is all in memory, and a daemon would otherwise hold the whole text and its parse at once. */
+#define SUB_FILE_MAX_BYTES_DEFAULT (1L << 30)
+#define SUB_FILE_MAX_BYTES_SETTING "subscribers_max_bytes" /* the setting named in the refusal */
+
+/* Reads a subscriber file whole, refusing it unread when it is not a regular file or larger than `max_bytes`.
+ * NULL with `err` filled (msg only) on any failure. */
+char *sub_file_read(const char *path, size_t max_bytes, size_t *len, sub_error_t *err);
+
+/* Loads and validates a whole file (at most SUB_FILE_MAX_BYTES_DEFAULT). NULL with `err` filled on any error. */
 sub_snapshot_t *sub_snapshot_load_file(const char *path, sub_error_t *err);
 
 /* Same from memory; `name` stands for the file name in messages. */

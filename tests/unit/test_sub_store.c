@@ -1,8 +1,8 @@
 /*
  * Unit tests for lib/subscriber/sub_store: reload swaps whole snapshots and keeps the old one on a broken file, a
  * restart with the same file keeps what was written since and an edited file replaces it, the refresher follows
- * another connection's commits, readers holding a snapshot are never disturbed, and concurrent readers only ever
- * see whole snapshots.
+ * another connection's commits, readers holding a snapshot are never disturbed, concurrent readers only ever
+ * see whole snapshots, and a file over the size bound or not a regular file is refused without being read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,12 +12,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +36,11 @@
     " \"impu\": [\"sip:bob@ims.test\"], \"voice_encryption\": true,"                                             \
     " \"access\": {\"rat\": \"GERAN\", \"ims_vops\": false}}]}"
 #define REFRESH_BOUND_MS 2000 /* generous bound for a loaded CI machine; the figure is printed */
+#define SMALL_MAX 1024                 /* the bound in the size tests: the fixture's file fits, 2 KB does not */
+#define PADDED_SIZE 2048               /* a valid document padded with trailing blanks to twice the bound */
+#define SPARSE_SIZE (2LL << 30)        /* 2 GiB of holes: reading it would cost 2 GiB and seconds */
+#define REFUSE_BOUND_MS 1000           /* a refusal is a stat(2); generous for a loaded machine */
+#define RSS_GROWTH_MAX_KB (64L * 1024) /* peak RSS may move a little (allocator), never by the file's size */
 
 /* Version A and B of the same subscriber differ in two fields that a reader checks together. */
 #define DOC_TEMPLATE                                                                                             \
@@ -151,6 +159,16 @@ static void test_reload_swaps_and_holders_keep_old(void **state) {
     sub_snapshot_release(cur);
 }
 
+/* The fixture's snapshot (version A, two subscribers) is still the one in force. */
+static void assert_still_version_a(sub_store_t *st, sub_snapshot_t *before) {
+    sub_snapshot_t *after = sub_store_acquire(st);
+    assert_ptr_equal(after, before);
+    assert_int_equal(sub_store_generation(st), 1);
+    assert_int_equal(sub_snapshot_count(after), 2);
+    assert_int_equal(sub_find_by_identity(after, "msisdn-15550000001")->rat, SUB_RAT_NR);
+    sub_snapshot_release(after);
+}
+
 static void test_reload_keeps_old_on_broken_file(void **state) {
     fixture_t *fx = *state;
     sub_error_t err;
@@ -172,13 +190,108 @@ static void test_reload_keeps_old_on_broken_file(void **state) {
     snprintf(expected, sizeof(expected), "%s: cannot read: %s", fx->path, strerror(ENOENT));
     assert_string_equal(err.msg, expected);
 
-    sub_snapshot_t *after = sub_store_acquire(fx->st);
-    assert_ptr_equal(after, before);
-    assert_int_equal(sub_store_generation(fx->st), 1);
-    assert_int_equal(sub_snapshot_count(after), 2);
-    assert_int_equal(sub_find_by_identity(after, "msisdn-15550000001")->rat, SUB_RAT_NR);
+    assert_still_version_a(fx->st, before);
     sub_snapshot_release(before);
-    sub_snapshot_release(after);
+}
+
+static long elapsed_ms(const struct timespec *t0) {
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0->tv_sec) * 1000L + (t1.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+static long peak_rss_kb(void) {
+    struct rusage ru;
+    assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
+    return ru.ru_maxrss;
+}
+
+/* Version B of one subscriber, padded with blanks to PADDED_SIZE: valid, so only its size can refuse it. */
+static void write_padded(const char *path) {
+    char text[PADDED_SIZE + 1];
+    int n = snprintf(text, sizeof(text), DOC_TEMPLATE, "false", "EUTRAN", "");
+    assert_true(n > 0 && n < PADDED_SIZE);
+    memset(text + n, ' ', (size_t)(PADDED_SIZE - n));
+    text[PADDED_SIZE] = '\0';
+    write_file(path, text);
+}
+
+static void test_reload_refuses_file_over_max_unread(void **state) {
+    fixture_t *fx = *state;
+    sub_error_t err;
+    char expected[MSG_LEN];
+    struct stat sb;
+    struct timespec t0;
+
+    assert_int_equal(stat(fx->path, &sb), 0);
+    assert_true(sb.st_size < SMALL_MAX);
+    sub_store_free(fx->st);
+    fx->st = sub_store_new_max(NULL, fx->path, SMALL_MAX, &err);
+    assert_non_null(fx->st);
+    sub_snapshot_t *before = sub_store_acquire(fx->st);
+
+    write_padded(fx->path);
+    assert_int_equal(sub_store_reload(fx->st, &err), -1);
+    snprintf(expected, sizeof(expected), "%s: %d bytes, more than subscribers_max_bytes (%d): not read", fx->path,
+             PADDED_SIZE, SMALL_MAX);
+    assert_string_equal(err.msg, expected);
+
+    long rss0 = peak_rss_kb();
+    assert_int_equal(truncate(fx->path, SPARSE_SIZE), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(sub_store_reload(fx->st, &err), -1);
+    long ms = elapsed_ms(&t0);
+    long grown = peak_rss_kb() - rss0;
+    printf("2 GiB sparse file refused in %ld ms, peak RSS +%ld kB\n", ms, grown);
+    snprintf(expected, sizeof(expected), "%s: %lld bytes, more than subscribers_max_bytes (%d): not read", fx->path,
+             SPARSE_SIZE, SMALL_MAX);
+    assert_string_equal(err.msg, expected);
+    assert_true(ms < REFUSE_BOUND_MS);
+    assert_true(grown < RSS_GROWTH_MAX_KB);
+
+    assert_still_version_a(fx->st, before);
+    sub_snapshot_release(before);
+}
+
+static void test_new_refuses_file_over_max(void **state) {
+    fixture_t *fx = *state;
+    sub_error_t err;
+    char path[PATH_LEN], expected[MSG_LEN];
+
+    snprintf(path, sizeof(path), "%s/big.json", fx->dir);
+    write_padded(path);
+    assert_null(sub_store_new_max(NULL, path, SMALL_MAX, &err));
+    snprintf(expected, sizeof(expected), "%s: %d bytes, more than subscribers_max_bytes (%d): not read", path,
+             PADDED_SIZE, SMALL_MAX);
+    assert_string_equal(err.msg, expected);
+    sub_store_t *st = sub_store_new_max(NULL, path, PADDED_SIZE, &err); /* at the bound: read */
+    assert_non_null(st);
+    sub_store_free(st);
+}
+
+/* A FIFO with bytes waiting: refused without blocking, and the bytes are still there afterwards. */
+static void test_non_regular_files_refused_unread(void **state) {
+    fixture_t *fx = *state;
+    sub_error_t err;
+    char fifo[PATH_LEN], expected[MSG_LEN], back[8] = {0};
+
+    snprintf(fifo, sizeof(fifo), "%s/subs.fifo", fx->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    int fd = open(fifo, O_RDWR | O_NONBLOCK);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "{\"s", 3), 3);
+    assert_null(sub_store_new(NULL, fifo, &err));
+    snprintf(expected, sizeof(expected), "%s: a FIFO, not a regular file: not read", fifo);
+    assert_string_equal(err.msg, expected);
+    assert_int_equal(read(fd, back, sizeof(back) - 1), 3);
+    assert_string_equal(back, "{\"s");
+    close(fd);
+
+    assert_null(sub_store_new(NULL, "/dev/zero", &err));
+    assert_string_equal(err.msg, "/dev/zero: a character device, not a regular file: not read");
+    assert_null(sub_snapshot_load_file(fx->dir, &err));
+    snprintf(expected, sizeof(expected), "%s: a directory, not a regular file: not read", fx->dir);
+    assert_string_equal(err.msg, expected);
 }
 
 /* The admin API's path: a write through the store's connection, then an immediate refresh. */
@@ -381,6 +494,9 @@ int main(void) {
         FIXTURE_TEST(test_new_fails_on_missing_or_invalid_file),
         FIXTURE_TEST(test_reload_swaps_and_holders_keep_old),
         FIXTURE_TEST(test_reload_keeps_old_on_broken_file),
+        FIXTURE_TEST(test_reload_refuses_file_over_max_unread),
+        FIXTURE_TEST(test_new_refuses_file_over_max),
+        FIXTURE_TEST(test_non_regular_files_refused_unread),
         FIXTURE_TEST(test_restart_keeps_changes_until_the_file_changes),
         FIXTURE_TEST(test_bad_file_at_start_changes_nothing),
         FIXTURE_TEST(test_refresher_follows_another_writer),
