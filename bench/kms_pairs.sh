@@ -10,14 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 C=${C:-50} D=${D:-10} W=${W:-1}
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-wait_ready() { for _ in $(seq 1 200); do grep -q '^READY' "$1" && return 0; sleep 0.05; done; cat "$2"; exit 1; }
+. bench/bench_lib.sh
 [ -x "$build/tests/mihua-kms-as-standin" ] || { echo "build $build with MIHUA_TESTS=ON first" >&2; exit 1; }
 
 K1=$(printf '%064x' 1) K2=$(printf '%064x' 2)
@@ -30,18 +23,14 @@ cat >"$dir/subs.json" <<JSON
 JSON
 scripts/gen-test-certs "$dir/certs" kms >/dev/null
 
-"$build/tests/mihua-kms-as-standin" --any-call tel:+15550000001,tel:+15550000002 >"$dir/as.out" 2>"$dir/as.log" &
-pids+=($!)
-wait_ready "$dir/as.out" "$dir/as.log"
+bench_start as "$build/tests/mihua-kms-as-standin" --any-call tel:+15550000001,tel:+15550000002 || exit 1
 as_url=$(sed -n 's/^READY kms-as-standin sbi=//p' "$dir/as.out")
 cat >"$dir/kms.json" <<JSON
 { "listen": "127.0.0.1:0", "subscribers": "$dir/subs.json", "log_level": "warn",
   "tls": { "cert": "$dir/certs/kms.pem", "key": "$dir/certs/kms.key" },
   "as": { "url": "$as_url" }, "audit_log": "$dir/audit.jsonl", "max_keys_per_requester": 16777216 }
 JSON
-"$build/bin/mihua-kms" -c "$dir/kms.json" >"$dir/kms.out" 2>"$dir/kms.log" &
-pids+=($!)
-wait_ready "$dir/kms.out" "$dir/kms.log"
+bench_start kms "$build/bin/mihua-kms" -c "$dir/kms.json" || exit 1
 url=$(sed -nE 's/^READY mihua-kms sbi=([^ ]+).*/\1/p' "$dir/kms.out")
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

@@ -7,30 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-build}/bin
 N=${N:-20000}
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-started() { # started NAME: wait (bounded) for the READY line
-    for _ in $(seq 1 200); do grep -q '^READY' "$dir/$1.out" && return 0; sleep 0.05; done
-    cat "$dir/$1.log" >&2
-    return 1
-}
+. bench/bench_lib.sh
 rate() { sed -n 's/.* rate=\([0-9]*\)\/s.*/\1/p'; }
 
 hss_port=$(free_port)
-"$bin/mihua-hss" -c conf/hss.json --port "$hss_port" --admin-listen 127.0.0.1:0 --log-level warn \
-    >"$dir/hss.out" 2>"$dir/hss.log" &
-pids+=($!)
+bench_start hss "$bin/mihua-hss" -c conf/hss.json --port "$hss_port" --admin-listen 127.0.0.1:0 --log-level warn
 min_port=$(free_port)
-"$bin/mihua-bench-sh-minimal" "$min_port" >"$dir/min.out" 2>"$dir/min.log" &
-pids+=($!)
-started hss
-started min
+bench_start min "$bin/mihua-bench-sh-minimal" "$min_port"
 
 echo "load: $(uptime | sed 's/.*load average: //')"
 for n in 1 10 100; do

@@ -14,35 +14,12 @@ SIZES=${SIZES:-"100000 1000000"}
 PATCHES=${PATCHES:-200}
 UDR_N=${UDR_N:-20000}
 H2_N=${H2_N:-100000}
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+BENCH_READY_S=1200 # a million subscribers imported at start
+. bench/bench_lib.sh
 scripts/gen-admin-token "$dir" # the daemons' operator token, curl's header file
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-now_ms() { date +%s%3N; }
 rss_mb() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 rss_kb() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f s", (b - a) / 1000 }'; }
-# start NAME CMD...: runs it, waits (bounded, 20 min for a million) for READY; sets NAME_pid and ready_ms
-start() {
-    local name=$1 t0
-    shift
-    t0=$(now_ms)
-    "$@" >"$dir/$name.out" 2>"$dir/$name.log" &
-    pids+=($!)
-    printf -v "${name}_pid" '%s' "$!"
-    for _ in $(seq 1 24000); do
-        grep -q '^READY' "$dir/$name.out" && { ready_ms=$(( $(now_ms) - t0 )); return 0; }
-        kill -0 "$!" 2>/dev/null || break
-        sleep 0.05
-    done
-    cat "$dir/$name.log" >&2
-    return 1
-}
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 admin_of() { sed -nE 's/^READY .* admin=(http:[^ ]+).*/\1/p' "$dir/$1.out"; }
 pct() { sort -n | awk '{ v[NR] = $1 } END { printf "p50=%.1fms p99=%.1fms", v[int(NR * 0.5) + 1] * 1000, v[int(NR * 0.99) + 1] * 1000 }'; }
@@ -51,10 +28,10 @@ h2rps() { sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p'; }
 run_daemons() { # run_daemons FILE DB LABEL: hss + udm on FILE/DB; sets hss_port, udm_sbi; prints READY times
     hss_port=$(free_port)
     local t_hss t_udm
-    start hss "$bin/mihua-hss" -c conf/hss.json --subscribers "$1" --store "$2" --port "$hss_port" \
+    bench_start hss "$bin/mihua-hss" -c conf/hss.json --subscribers "$1" --store "$2" --port "$hss_port" \
         --admin-listen 127.0.0.1:0 --log-level info --admin-token-file "$dir/admin.token"
     t_hss=$ready_ms
-    start udm "$bin/mihua-udm" -c conf/udm.json --subscribers "$1" --store "$2" --listen 127.0.0.1:0 \
+    bench_start udm "$bin/mihua-udm" -c conf/udm.json --subscribers "$1" --store "$2" --listen 127.0.0.1:0 \
         --admin-listen 127.0.0.1:0 --log-level info --admin-token-file "$dir/admin.token"
     t_udm=$ready_ms
     udm_sbi=$(sed -nE 's/^READY mihua-udm sbi=([^ ]+) .*/\1/p' "$dir/udm.out")

@@ -10,21 +10,12 @@ cd "$(dirname "$0")/.."
 bin=${1:-build}/bin
 N=${N:-200000} C=${C:-50} M=${M:-10}
 PATH_AMF=/nudm-uecm/v1/imsi-001010000000001/registrations/amf-3gpp-access
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. bench/bench_lib.sh
 # rps FILE: the req/s figure of an h2load report
 rps() { sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' "$1"; }
 load() { h2load -n "$N" -c "$C" -m "$M" "$1" >"$2" 2>&1; grep -E '^(finished|requests|status codes)' "$2" | sed 's/^/  /'; }
 
-"$bin/mihua-udm" -c conf/udm.json --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --log-level warn >"$dir/udm.out" 2>"$dir/udm.log" &
-pids+=($!)
-for _ in $(seq 1 200); do grep -q '^READY' "$dir/udm.out" && break; sleep 0.05; done
+bench_start udm "$bin/mihua-udm" -c conf/udm.json --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 --log-level warn
 url=$(sed -nE 's/^READY mihua-udm sbi=([^ ]+) admin=.*/\1/p' "$dir/udm.out")
 [ -n "$url" ] || { cat "$dir/udm.log"; exit 1; }
 mkdir -p "$dir/htdocs"
