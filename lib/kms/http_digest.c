@@ -38,6 +38,9 @@
  */
 #include "kms/http_digest.h"
 
+#include "core/core_b64url.h"
+#include "core/core_hex.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -71,70 +74,10 @@
 
 /* ================================================================ small helpers */
 
-static const char dg_b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/* Fixed-length base64url (length a multiple of 3 bytes, so no padding question arises). */
-static void dg_b64url_encode3(const uint8_t *in, size_t len, char *out) {
-    size_t o = 0;
-    for (size_t i = 0; i + 3 <= len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = dg_b64url[v >> 18 & 63];
-        out[o++] = dg_b64url[v >> 12 & 63];
-        out[o++] = dg_b64url[v >> 6 & 63];
-        out[o++] = dg_b64url[v & 63];
-    }
-    out[o] = '\0';
-}
-
-static int dg_b64url_value(unsigned char c) {
-    const char *hit = c ? strchr(dg_b64url, c) : NULL;
-    return hit ? (int)(hit - dg_b64url) : -1;
-}
-
-/* Inverse of dg_b64url_encode3; -1 on a foreign character or a length that is not a multiple of 4. */
-static int dg_b64url_decode4(const char *in, size_t len, uint8_t *out) {
-    if (len % 4)
-        return -1;
-    for (size_t i = 0, o = 0; i < len; i += 4) {
-        uint32_t v = 0;
-        for (size_t k = 0; k < 4; k++) {
-            int d = dg_b64url_value((unsigned char)in[i + k]);
-            if (d < 0)
-                return -1;
-            v = v << 6 | (uint32_t)d;
-        }
-        out[o++] = (uint8_t)(v >> 16);
-        out[o++] = (uint8_t)(v >> 8);
-        out[o++] = (uint8_t)v;
-    }
-    return 0;
-}
-
 static int dg_is_tchar(unsigned char c) {
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
         return 1;
     return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int dg_is_hex(unsigned char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static unsigned dg_hex_value(unsigned char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return c - 'A' + 10;
-}
-
-static void dg_hex(const uint8_t *in, size_t len, char *out) {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * len] = '\0';
 }
 
 /* ================================================================ parser */
@@ -301,13 +244,10 @@ static int dg_auth_after(void *out, unsigned bit, const char *scratch) {
         return 0;
     if (strlen(a->nc_text) != DIGEST_NC_LEN)
         return -1;
-    uint32_t v = 0;
-    for (size_t i = 0; i < DIGEST_NC_LEN; i++) {
-        if (!dg_is_hex((unsigned char)a->nc_text[i]))
-            return -1;
-        v = v << 4 | dg_hex_value((unsigned char)a->nc_text[i]);
-    }
-    a->nc = v;
+    uint8_t be[DIGEST_NC_LEN / 2];
+    if (core_hex_decode(a->nc_text, DIGEST_NC_LEN, be, sizeof(be)) < 0)
+        return -1;
+    a->nc = (uint32_t)be[0] << 24 | (uint32_t)be[1] << 16 | (uint32_t)be[2] << 8 | be[3];
     return 0;
 }
 
@@ -516,7 +456,7 @@ static int dg_hash_hex(digest_hasher_t *h, digest_alg_t alg, const char *const *
     if (!h)
         EVP_MD_CTX_free(ctx);
     if (ok)
-        dg_hex(md, md_len, out);
+        core_hex_encode(md, md_len, out);
     OPENSSL_cleanse(md, sizeof(md));
     return ok ? 0 : -1;
 }
@@ -558,7 +498,7 @@ static int dg_normalize_response(const char *in, digest_alg_t alg, char out[DIGE
     size_t i = 0, want = 2 * dg_hash_len(alg);
     for (; in[i]; i++) {
         unsigned char c = (unsigned char)in[i];
-        if (i >= want || !dg_is_hex(c))
+        if (i >= want || core_hex_value((char)c) < 0)
             return -1;
         out[i] = (char)(c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c);
     }
@@ -721,7 +661,7 @@ digest_server_t *digest_server_new(const digest_server_cfg_t *cfg) {
         digest_server_free(srv);
         return NULL;
     }
-    dg_b64url_encode3(raw, sizeof(raw), srv->opaque);
+    core_b64url_encode(raw, sizeof(raw), srv->opaque, sizeof(srv->opaque));
     strcpy(srv->realm, cfg->realm);
     srv->lifetime_s = cfg->nonce_lifetime_s ? cfg->nonce_lifetime_s : DIGEST_DEFAULT_NONCE_LIFETIME_S;
     srv->cap = cap;
@@ -769,14 +709,16 @@ static int dg_nonce_issue(digest_server_t *srv, int64_t now, char text[DG_NONCE_
     if (RAND_bytes(raw + DG_NONCE_TIME_LEN, DG_NONCE_RAND_LEN) != 1 ||
         dg_nonce_mac(srv, raw, raw + DG_NONCE_TIME_LEN + DG_NONCE_RAND_LEN) < 0)
         return -1;
-    dg_b64url_encode3(raw, sizeof(raw), text);
+    core_b64url_encode(raw, sizeof(raw), text, DG_NONCE_TEXT_LEN + 1);
     return 0;
 }
 
 /* Decodes a nonce text and checks it is ours and unexpired. 0, or -1 (not ours, tampered, or expired). */
 static int dg_nonce_check(const digest_server_t *srv, const char *text, int64_t now, uint8_t raw[DG_NONCE_RAW_LEN]) {
     uint8_t mac[DG_NONCE_MAC_LEN];
-    if (strlen(text) != DG_NONCE_TEXT_LEN || dg_b64url_decode4(text, DG_NONCE_TEXT_LEN, raw) < 0 ||
+    size_t raw_len = 0;
+    if (strlen(text) != DG_NONCE_TEXT_LEN ||
+        core_b64url_decode(text, DG_NONCE_TEXT_LEN, raw, DG_NONCE_RAW_LEN, &raw_len) < 0 ||
         dg_nonce_mac(srv, raw, mac) < 0 ||
         CRYPTO_memcmp(mac, raw + DG_NONCE_TIME_LEN + DG_NONCE_RAND_LEN, sizeof(mac)) != 0)
         return -1;
@@ -898,7 +840,7 @@ int digest_cnonce_new(char out[DIGEST_CNONCE_LEN + 1]) {
     uint8_t raw[DG_CNONCE_RAW_LEN];
     if (!out || RAND_bytes(raw, sizeof(raw)) != 1)
         return -1;
-    dg_b64url_encode3(raw, sizeof(raw), out);
+    core_b64url_encode(raw, sizeof(raw), out, DIGEST_CNONCE_LEN + 1);
     return 0;
 }
 
@@ -911,7 +853,7 @@ int digest_cnonce_next(digest_cnonce_pool_t *pool, char out[DIGEST_CNONCE_LEN + 
         pool->left = DIGEST_CNONCE_POOL;
     }
     uint8_t *raw = pool->raw + (size_t)(DIGEST_CNONCE_POOL - pool->left) * DG_CNONCE_RAW_LEN;
-    dg_b64url_encode3(raw, DG_CNONCE_RAW_LEN, out);
+    core_b64url_encode(raw, DG_CNONCE_RAW_LEN, out, DIGEST_CNONCE_LEN + 1);
     OPENSSL_cleanse(raw, DG_CNONCE_RAW_LEN); /* handed out once */
     pool->left--;
     return 0;
@@ -938,10 +880,9 @@ int digest_build_authorization_h(digest_hasher_t *h, const digest_challenge_t *c
     if (!ch || !username || !password || !method || !uri || !cnonce || !cnonce[0] || nc == 0 || !buf ||
         cap > INT32_MAX)
         return -1;
-    static const char digits[] = "0123456789abcdef";
-    for (int i = DIGEST_NC_LEN - 1; i >= 0; i--, nc >>= 4)
-        nc_text[i] = digits[nc & 15];
-    nc_text[DIGEST_NC_LEN] = '\0';
+    const uint8_t nc_be[DIGEST_NC_LEN / 2] = {(uint8_t)(nc >> 24), (uint8_t)(nc >> 16), (uint8_t)(nc >> 8),
+                                             (uint8_t)nc};
+    core_hex_encode(nc_be, sizeof(nc_be), nc_text);
     if (dg_compute(h, ch->alg, username, ch->realm, password, method, uri, ch->nonce, nc_text, cnonce, DG_QOP,
                    response) < 0)
         return -1;

@@ -26,6 +26,7 @@
 #include "subscriber/subscriber.h"
 
 #include "core/config.h"
+#include "core/core_hex.h"
 #include "core/jsonpos.h"
 
 #include <ctype.h>
@@ -169,28 +170,6 @@ static int sub_all_digits(const char *s, size_t min, size_t max) {
             return 0;
     }
     return 1;
-}
-
-static int sub_hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-static int sub_parse_hex(const char *s, uint8_t *out, size_t n_bytes) {
-    if (strlen(s) != n_bytes * 2)
-        return -1;
-    for (size_t i = 0; i < n_bytes; i++) {
-        int hi = sub_hex_value(s[2 * i]), lo = sub_hex_value(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
 }
 
 static int sub_in_list(const char *const *list, const char *s) {
@@ -513,7 +492,8 @@ static int sub_parse_access(const sub_ctx_t *cx, const sub_path_t *p, json_t *v,
 }
 
 static int sub_parse_kms_key(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, subscriber_t *sub) {
-    if (!json_is_string(v) || sub_parse_hex(json_string_value(v), sub->kms_key, SUB_KMS_KEY_LEN) < 0)
+    const char *hex = json_is_string(v) ? json_string_value(v) : NULL;
+    if (hex == NULL || core_hex_decode(hex, strlen(hex), sub->kms_key, SUB_KMS_KEY_LEN) < 0)
         return sub_fail(cx, p, 0, "must be %d hex characters", SUB_HEX_LEN);
     sub->has_kms_key = true;
     return 0;
@@ -1031,16 +1011,11 @@ static int sub_set(json_t *obj, const char *key, json_t *value) {
 }
 
 static json_t *sub_hex_json(const uint8_t *bytes, size_t n) {
-    static const char digits[] = "0123456789abcdef";
     char hex[SUB_HEX_LEN + 1];
 
     if (n * 2 >= sizeof(hex))
         return NULL;
-    for (size_t i = 0; i < n; i++) {
-        hex[2 * i] = digits[bytes[i] >> 4];
-        hex[2 * i + 1] = digits[bytes[i] & 0x0F];
-    }
-    hex[2 * n] = '\0';
+    core_hex_encode(bytes, n, hex);
     return json_string(hex);
 }
 
