@@ -15,7 +15,7 @@
  * Identities (sub_identity_normalise): sip/sips/tel scheme and host are lower-cased, URI parameters and headers
  * dropped, visual separators ("-.()") removed from tel numbers and from numeric sip users ("+1-555..."); other sip
  * user parts stay case-sensitive (RFC 3261 §19.1.4). "tel:+N" and "sip:+N@any-host" that are not a listed IMPU
- * resolve through the MSISDN N; an IMPU carrying a number (tel:+N or sip:+N@host) that is another subscriber's
+ * resolve through the MSISDN N (read by core_identity_number, the parser the AS uses too); an IMPU carrying a number (tel:+N or sip:+N@host) that is another subscriber's
  * MSISDN is therefore rejected as a duplicate, otherwise the owner of "sip:+N@host" would depend on the host.
  * Simplifications, on purpose: %-escapes are compared as written, and phone-context is dropped with the other
  * parameters.
@@ -27,6 +27,7 @@
 
 #include "core/config.h"
 #include "core/core_hex.h"
+#include "core/core_identity.h"
 #include "core/jsonpos.h"
 
 #include <ctype.h>
@@ -329,21 +330,6 @@ int sub_identity_normalise(const char *identity, char *out, size_t size) {
 
 static int sub_is_uri(const char *norm) {
     return strncmp(norm, "sip:", 4) == 0 || strncmp(norm, "sips:", 5) == 0 || strncmp(norm, "tel:", 4) == 0;
-}
-
-/* The digits of "tel:+N" or "sip(s):+N@host" (normalised forms); -1 when the identity carries no such number. */
-int sub_identity_number(const char *norm, char *digits, size_t size) {
-    const char *p = strchr(norm, ':');
-    if (p == NULL || p[1] != '+')
-        return -1;
-    p += 2;
-    size_t n = strspn(p, "0123456789");
-    int is_tel = strncmp(norm, "tel:", 4) == 0;
-    if (n == 0 || n >= size || (is_tel ? p[n] != '\0' : p[n] != '@'))
-        return -1;
-    memcpy(digits, p, n);
-    digits[n] = '\0';
-    return 0;
 }
 
 /* ---- snapshot lifetime ---- */
@@ -664,7 +650,7 @@ static int sub_check_impu_numbers(const sub_ctx_t *cx, const sub_snapshot_t *s) 
         for (size_t j = 0; j < sub->n_impu; j++) {
             char norm[SUB_URI_MAX + 1], digits[SUB_NUMBER_MAX + 1];
             if (sub_identity_normalise(sub->impu[j], norm, sizeof(norm)) < 0 ||
-                sub_identity_number(norm, digits, sizeof(digits)) < 0)
+                core_identity_number(norm, digits, sizeof(digits)) < 0)
                 continue;
             const subscriber_t *const *hit =
                 bsearch(digits, s->by_msisdn, s->n, sizeof(*s->by_msisdn), sub_cmp_msisdn_key);
@@ -992,7 +978,7 @@ const subscriber_t *sub_find_by_identity(const sub_snapshot_t *s, const char *id
         return NULL;
     if (sub_is_uri(norm)) {
         const subscriber_t *sub = sub_find_by_impu(s, norm);
-        if (sub != NULL || sub_identity_number(norm, digits, sizeof(digits)) < 0)
+        if (sub != NULL || core_identity_number(norm, digits, sizeof(digits)) < 0)
             return sub;
         return sub_find_by_msisdn(s, digits);
     }
