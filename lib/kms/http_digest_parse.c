@@ -27,7 +27,6 @@ static int dg_is_tchar(unsigned char c) {
     return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
-
 typedef struct {
     const char *p;   /* next byte */
     const char *end; /* one past the last byte */

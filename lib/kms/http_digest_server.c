@@ -286,4 +286,3 @@ const char *digest_result_str(digest_result_t r) {
     }
     return "unknown";
 }
-

@@ -28,7 +28,6 @@ int sub_all_digits(const char *s, size_t min, size_t max) {
     return 1;
 }
 
-
 /* ---- identity normalisation ---- */
 
 static int sub_has_prefix_ci(const char *s, const char *prefix) {
@@ -160,4 +159,3 @@ int sub_identity_normalise(const char *identity, char *out, size_t size) {
 int sub_is_uri(const char *norm) {
     return strncmp(norm, "sip:", 4) == 0 || strncmp(norm, "sips:", 5) == 0 || strncmp(norm, "tel:", 4) == 0;
 }
-

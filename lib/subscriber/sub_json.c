@@ -35,7 +35,6 @@ int sub_in_list(const char *const *list, const char *s) {
     return 0;
 }
 
-
 const char *sub_rat_name(sub_rat_t rat) {
     if ((size_t)rat >= SUB_N_RATS)
         return "NONE";
@@ -54,7 +53,6 @@ int sub_rat_parse(const char *name, sub_rat_t *out) {
     }
     return -1;
 }
-
 
 /* ---- JSON rendering ---- */
 
@@ -179,4 +177,3 @@ char *sub_json_dump(json_t *root) {
     with_nl[len + 1] = '\0';
     return with_nl;
 }
-

@@ -74,7 +74,6 @@ const subscriber_t *sub_snapshot_at(const sub_snapshot_t *s, size_t i) {
     return &s->subs[i];
 }
 
-
 void sub_subscriber_clear(subscriber_t *sub) {
     if (sub == NULL)
         return;
@@ -91,7 +90,6 @@ void sub_subscriber_clear(subscriber_t *sub) {
     sub->has_kms_key = false;
     sub->has_sip_password = false;
 }
-
 
 /* ---- indexes ---- */
 
@@ -145,7 +143,6 @@ int sub_build_indexes(sub_snapshot_t *s) {
     qsort(s->by_impu, s->n_impu, sizeof(*s->by_impu), sub_cmp_impu);
     return 0;
 }
-
 
 /* ---- lookups ---- */
 
@@ -212,7 +209,6 @@ static const subscriber_t *sub_find_by_impu(const sub_snapshot_t *s, const char 
     return layered(s, own_by_impu, norm);
 }
 
-
 const subscriber_t *sub_find_by_identity(const sub_snapshot_t *s, const char *identity) {
     char norm[SUB_URI_MAX + 1], digits[SUB_NUMBER_MAX + 1];
 
@@ -231,4 +227,3 @@ const subscriber_t *sub_find_by_identity(const sub_snapshot_t *s, const char *id
     const subscriber_t *sub = sub_find_by_msisdn(s, norm);
     return sub != NULL ? sub : sub_find_by_imsi(s, norm);
 }
-

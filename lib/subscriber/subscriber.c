@@ -116,7 +116,6 @@ static int sub_fail(const sub_ctx_t *cx, const sub_path_t *p, int at_key, const 
     return -1;
 }
 
-
 /* ---- per-field validation ---- */
 
 static int sub_check_keys(const sub_ctx_t *cx, const sub_path_t *p, json_t *obj, const char *const *allowed) {
@@ -264,7 +263,6 @@ static int sub_parse_one(const sub_ctx_t *cx, const sub_path_t *p, json_t *obj, 
     return 0;
 }
 
-
 /* ---- cross-subscriber duplicates ---- */
 
 static sub_path_t sub_path_of(const sub_snapshot_t *s, const subscriber_t *sub, const char *field) {
@@ -376,7 +374,6 @@ static int sub_check_duplicates(const sub_ctx_t *cx, const sub_snapshot_t *s) {
         return -1;
     return sub_check_impu_numbers(cx, s);
 }
-
 
 /* ---- loading ---- */
 
@@ -531,7 +528,6 @@ sub_snapshot_t *sub_snapshot_from_subs(const char *name, subscriber_t *subs, siz
     return s;
 }
 
-
 void sub_error_at(sub_error_t *err, const char *name, const char *text, size_t len, size_t index,
                   const char *field, const char *reason) {
     sub_ctx_t cx = {.name = name ? name : "(subscribers)", .text = text ? text : "", .len = text ? len : 0,
@@ -543,7 +539,6 @@ void sub_error_at(sub_error_t *err, const char *name, const char *text, size_t l
         p = sub_path_key(p, field);
     sub_fail(&cx, &p, 0, "%s", reason);
 }
-
 
 /* ---- layers ---- */
 
@@ -569,4 +564,3 @@ sub_snapshot_t *sub_snapshot_layer(sub_snapshot_t *base, subscriber_t *changed, 
     s->n_total = base->n - gone + s->n;
     return s;
 }
-
