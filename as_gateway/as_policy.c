@@ -11,13 +11,13 @@
  * is reported as the NO, although the other source might have said yes — the operator sees the fact, and the
  * latency of each lookup is in the same log line.
  *
- * Identity → MSISDN follows RFC 3966 (tel URI, global numbers only: a local number has no MSISDN without its
- * phone-context) and RFC 3261 §19.1.6 (a sip URI whose user part is a telephone number).
+ * Identity → MSISDN is core_identity_number (RFC 3966 global numbers, RFC 3261 §19.1.6 user=phone).
  */
 #include "as_checks.h"
 
 #include <string.h>
-#include <strings.h>
+
+#include "core/core_identity.h"
 
 /* ---------------------------------------------------------------- policies */
 
@@ -126,50 +126,9 @@ as_decision_t as_decide(const as_lookup_results_t *r, as_policy_t subscription, 
 
 /* ---------------------------------------------------------------- identity → MSISDN */
 
-#define TEL_SCHEME "tel:"
-#define SIP_SCHEME "sip:"
-#define SIPS_SCHEME "sips:"
-
-static bool is_visual_separator(char c)
-{
-    return c == '-' || c == '.' || c == '(' || c == ')'; /* RFC 3966 §3 visual-separator */
-}
-
-/* Reads "+digits" at s up to one of the terminators; separators are skipped when allowed. 0 or -1. */
-static int read_global_number(const char *s, const char *terminators, bool separators, char *out, size_t size)
-{
-    size_t n = 0;
-    if (*s++ != '+')
-        return -1;
-    for (; *s != '\0' && strchr(terminators, *s) == NULL; s++) {
-        if (separators && is_visual_separator(*s))
-            continue;
-        if (*s < '0' || *s > '9' || n == AS_MSISDN_MAX_DIGITS || n + 1 >= size)
-            return -1;
-        out[n++] = *s;
-    }
-    if (n == 0)
-        return -1;
-    out[n] = '\0';
-    return 0;
-}
-
+/* The one parser of the rule is core_identity's, shared with the subscriber store, so the AS asks the UDM about
+ * exactly the identities the simulators resolve through an MSISDN. */
 int as_identity_msisdn(const char *identity, char *out, size_t size)
 {
-    if (identity == NULL || out == NULL || size == 0)
-        return -1;
-    if (strncasecmp(identity, TEL_SCHEME, strlen(TEL_SCHEME)) == 0)
-        return read_global_number(identity + strlen(TEL_SCHEME), ";", true, out, size);
-    const char *user = NULL;
-    if (strncasecmp(identity, SIP_SCHEME, strlen(SIP_SCHEME)) == 0)
-        user = identity + strlen(SIP_SCHEME);
-    else if (strncasecmp(identity, SIPS_SCHEME, strlen(SIPS_SCHEME)) == 0)
-        user = identity + strlen(SIPS_SCHEME);
-    if (user == NULL)
-        return -1;
-    const char *at = strchr(user, '@');
-    if (at == NULL || at[1] == '\0')
-        return -1;
-    /* The user part ends at '@'; a ';' before it would start telephone-subscriber parameters (RFC 3261 §19.1.1). */
-    return read_global_number(user, ";@", true, out, size);
+    return core_identity_number(identity, out, size);
 }

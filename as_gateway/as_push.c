@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "as_udm_path.h"
+#include "core/core_hex.h"
 #include "core/iso_time.h"
 #include "core/log.h"
 #include "diameter/sh_notif.h"
@@ -664,8 +665,7 @@ int as_push_attach(as_push_t *p, sbi_server_t *srv, const char *callback_base)
     p->callback_base = strdup(callback_base);
     if (p->callback_base == NULL || RAND_bytes(raw, sizeof raw) != 1)
         return -1;
-    for (size_t i = 0; i < sizeof raw; i++)
-        snprintf(p->notify_key + 2 * i, 3, "%02x", raw[i]);
+    core_hex_encode(raw, sizeof raw, p->notify_key);
     OPENSSL_cleanse(raw, sizeof raw);
     return sbi_server_route(srv, "POST", AS_PUSH_NOTIFY_PATH "/{key}/{msisdn}", on_notify, p);
 }

@@ -1,5 +1,6 @@
 /*
- * kms_api — mihua-kms's UE-facing API and its AS check (DESIGN §4; patent claims 11-13).
+ * kms_api — mihua-kms's UE-facing API (DESIGN §4; patent claims 11-13); the AS check it waits for is the KMS→AS
+ * interface, kms_as_path.c.
  *
  * Every request runs the same pipeline, each step answering and auditing on refusal:
  *   1. Digest (RFC 7616 §3.4/§3.5, lib/kms/http_digest): no header → 401 challenge; the username names a
@@ -9,18 +10,16 @@
  *      oversized bodies (413) and non-JSON media types (415).
  *   3. Local checks: the requester is the caller (issue) / the callee named at issue, for that callId (retrieve);
  *      the key exists (404 KEY_NOT_FOUND) and was not released (410 KEY_ALREADY_RETRIEVED).
- *   4. The AS check, asynchronous: GET {as}/as/v1/calls/{callId} with a bounded timeout. Anything but a 200 that
- *      confirms the call, its permission and both parties (compared by subscriber) → 403 CALL_NOT_AUTHORIZED. The
- *      verdict is one pure function, kms_as_verdict, so tests can feed it any answer. The answer is read without
- *      jansson when it is a flat object (sbi_flat_json: the same members either way), else with jansson.
+ *   4. The AS check, asynchronous (kms_as_path): anything but an answer that confirms the call, its permission and
+ *      both parties → 403 CALL_NOT_AUTHORIZED with the path's reason in the audit log.
  *   5. Issue or release. The release re-checks the table after the AS answered: two retrieves racing through the
  *      AS check cannot both succeed, and a key that expired meanwhile is 404.
  * An operation waiting for the AS refers to its stream by handle (sbi_request_handle), so a client that went away
  * is detected and nothing is issued or released for it. Operations in flight are listed so that kms_api_free can
  * cancel them. DELETE needs no AS check: it only destroys.
  *
- * Request bodies are read the same way (kms_body.c): sbi_request_flat when the body is flat, jansson otherwise. A
- * jansson object costs a dozen allocations; at two bodies per request that was a tenth of the KMS's CPU.
+ * Request bodies are read by kms_body.c: sbi_request_flat when the body is flat, jansson otherwise (a jansson
+ * object costs a dozen allocations, and the KMS reads a body on every request).
  *
  * Trade-offs: the Digest nonce table is shared by all connections (a nonce is not bound to its connection); the
  * 401 for an unknown user is the same as for a wrong password so usernames cannot be probed. Success bodies are
@@ -34,10 +33,8 @@
 #include <time.h>
 
 #include "core/log.h"
-#include "core/ratelimit.h"
 #include "kms/http_digest.h"
 #include "kms/kms_crypto.h"
-#include "sbi/sbi_bearer.h"
 #include "sbi/sbi_flat_json.h"
 #include "sbi/sbi_url.h"
 
@@ -45,10 +42,8 @@
 
 #define MOD "kms"
 #define PATH_KEYS "/kms/v1/session-keys"
-#define AS_VALUE_MAX 1024                /* a string of an AS answer read without jansson; longer: jansson */
 #define TARGET_MAX (DIGEST_MAX_URI_LEN + 1) /* :path with query, as the Digest uri must equal it */
 #define CHALLENGE_MAX 512                /* realm, 32-char nonce, opaque, qop, algorithm, stale */
-#define URL_MAX SBI_CLIENT_URL_MAX
 #define BODY_MAX 256                     /* the success body: 22 + 54 + 24 characters plus names */
 #define LOCATION_MAX (SBI_HOST_MAX + 96)
 
@@ -66,7 +61,7 @@ typedef struct op {
     char username[DIGEST_MAX_USERNAME_LEN + 1]; /* as sent, for the audit log */
     char call_id[KMS_CALL_ID_MAX + 1];
     char key_id[KMS_KEY_ID_LEN + 1];
-    uint64_t as_request;          /* sbi_client request id while the AS check runs */
+    kms_as_check_t check;         /* the AS check while it runs */
     struct op *prev, *next;       /* in api->pending */
 } op_t;
 
@@ -75,12 +70,8 @@ struct kms_api {
     sub_store_t *store;
     kms_keys_t *keys;
     kms_audit_t *audit;
-    sbi_client_t *as_client;
-    char *as_url;
-    unsigned as_timeout_ms;
-    char *as_authorization; /* "Bearer <as_token>", or NULL */
+    kms_as_path_t *as_path;
     sbi_auth_t *metrics_auth;
-    ratelimit_t as_refused_log; /* the AS refusing our token: one line per interval */
     digest_server_t *digest;
     kms_crypto_t *crypto; /* fetched HMAC / wrap cipher, reused by every answer */
     kms_time_cache_t expiry_clock; /* expiresAt, formatted once per second */
@@ -102,7 +93,7 @@ static op_t *op_new(kms_api_t *api, sbi_request_t *req, op_kind_t kind)
     op->kind = kind;
     op->user = op->caller = op->callee = NULL;
     op->username[0] = op->call_id[0] = op->key_id[0] = '\0';
-    op->as_request = 0;
+    op->check = (kms_as_check_t){0};
     op->prev = op->next = NULL;
     op->handle = sbi_request_handle(req);
     op->snap = sub_store_acquire(api->store);
@@ -293,14 +284,9 @@ static int parse_body(op_t *op, sbi_request_t *req)
 
 /* ---- 3. local checks ------------------------------------------------------------------------------------- */
 
-static bool same_sub(const subscriber_t *a, const subscriber_t *b)
-{
-    return a && b && strcmp(a->imsi, b->imsi) == 0;
-}
-
 static int check_issue(op_t *op, sbi_request_t *req)
 {
-    if (same_sub(op->user, op->caller))
+    if (kms_same_subscriber(op->user, op->caller))
         return 0;
     refuse(op, req, 403, KMS_CAUSE_CALL_NOT_AUTHORIZED, "requester_not_caller",
            "only the caller of the call may ask for its key");
@@ -357,7 +343,7 @@ static int check_retrieve(op_t *op, sbi_request_t *req)
     }
     const kms_key_t *k = kms_keys_find(op->api->keys, op->key_id);
     bool same_call = kms_ct_equal(k->call_id, strlen(k->call_id), op->call_id, strlen(op->call_id)) == 1;
-    if (same_call && same_sub(op->user, op->callee) && strcmp(k->caller_imsi, op->caller->imsi) == 0 &&
+    if (same_call && kms_same_subscriber(op->user, op->callee) && strcmp(k->caller_imsi, op->caller->imsi) == 0 &&
         strcmp(k->callee_imsi, op->callee->imsi) == 0)
         return 0;
     refuse(op, req, 403, KMS_CAUSE_CALL_NOT_AUTHORIZED, "call_mismatch",
@@ -415,110 +401,14 @@ static void finish_retrieve(op_t *op, sbi_request_t *req)
     kms_cleanse(key, sizeof key);
 }
 
-/* ---- 4. the AS check ------------------------------------------------------------------------------------- */
+/* ---- 4. the AS check (kms_as_path.c) --------------------------------------------------------------------- */
 
-/* The parts of an AS answer the verdict reads, from jansson or from a flat body. */
-typedef struct {
-    bool object; /* the body was a JSON object */
-    const char *call_id, *caller, *callee; /* NULL: absent or not a string */
-    bool allowed;                          /* encryptionAllowed is JSON true */
-} as_answer_t;
-
-static void answer_from_json(const json_t *body, as_answer_t *a)
-{
-    *a = (as_answer_t){.object = json_is_object(body),
-                       .call_id = json_string_value(json_object_get(body, "callId")),
-                       .caller = json_string_value(json_object_get(body, "caller")),
-                       .callee = json_string_value(json_object_get(body, "callee")),
-                       .allowed = json_is_true(json_object_get(body, "encryptionAllowed"))};
-}
-
-/* Copies of a flat answer's strings, so they are NUL-terminated. */
-typedef struct {
-    char call_id[AS_VALUE_MAX], caller[AS_VALUE_MAX], callee[AS_VALUE_MAX];
-} as_strings_t;
-
-/* One string member into buf: *out = buf, or NULL when absent or not a string. false: too long for buf (the
- * caller then reads the answer with jansson, so no value is ever judged by a truncated copy). */
-static bool flat_copy(const sbi_flat_json_t *j, const char *name, char *buf, const char **out)
-{
-    const sbi_flat_member_t *m = sbi_flat_json_get(j, name);
-    *out = NULL;
-    if (!m || m->type != SBI_FLAT_STRING)
-        return true;
-    if (!sbi_flat_json_string(j, name, buf, AS_VALUE_MAX))
-        return false;
-    *out = buf;
-    return true;
-}
-
-static bool answer_from_flat(const sbi_flat_json_t *j, as_strings_t *buf, as_answer_t *a)
-{
-    const sbi_flat_member_t *allowed = sbi_flat_json_get(j, "encryptionAllowed");
-    *a = (as_answer_t){.object = true, .allowed = allowed && allowed->type == SBI_FLAT_TRUE};
-    return flat_copy(j, "callId", buf->call_id, &a->call_id) && flat_copy(j, "caller", buf->caller, &a->caller) &&
-           flat_copy(j, "callee", buf->callee, &a->callee);
-}
-
-static const char *verdict(const sub_snapshot_t *snap, int status, const char *transport, const as_answer_t *a,
-                           const char *call_id, const subscriber_t *caller, const subscriber_t *callee)
-{
-    if (status == 0)
-        return transport ? transport : "as_unreachable";
-    if (status == 404)
-        return "call_not_found";
-    if (status == 401 || status == 403)
-        return "as_refused_kms"; /* the AS wants a token (as.token) we lack or got wrong */
-    if (status != 200)
-        return "as_error";
-    if (!a->object)
-        return "as_bad_answer";
-    if (!a->call_id || strcmp(a->call_id, call_id) != 0)
-        return "as_call_mismatch";
-    if (!a->allowed)
-        return "encryption_not_allowed";
-    const subscriber_t *as_caller = a->caller ? sub_find_by_identity(snap, a->caller) : NULL;
-    const subscriber_t *as_callee = a->callee ? sub_find_by_identity(snap, a->callee) : NULL;
-    if (!same_sub(as_caller, caller) || !same_sub(as_callee, callee))
-        return "party_mismatch";
-    return NULL;
-}
-
-const char *kms_as_verdict(const sub_snapshot_t *snap, int status, const char *transport, const json_t *body,
-                           const char *call_id, const subscriber_t *caller, const subscriber_t *callee)
-{
-    as_answer_t a;
-    answer_from_json(body, &a);
-    return verdict(snap, status, transport, &a, call_id, caller, callee);
-}
-
-static const char *transport_reason(sbi_client_err_t e)
-{
-    return e == SBI_CLIENT_ERR_TIMEOUT ? "as_timeout" : "as_unreachable";
-}
-
-static void on_as_answer(const sbi_client_response_t *resp, void *ud)
+/* The AS's verdict: go on with the operation, or refuse it; the client may have gone meanwhile. */
+static void on_as_verdict(const char *why, void *ud)
 {
     op_t *op = ud;
     kms_api_t *api = op->api;
     pending_remove(api, op);
-    int status = resp->error == SBI_CLIENT_OK ? resp->status : 0;
-    as_answer_t a = {0};
-    as_strings_t strings;
-    sbi_flat_json_t flat;
-    json_t *body = NULL;
-    bool flat_ok = status == 200 && sbi_flat_json_parse(resp->body, resp->body_len, &flat) &&
-                   answer_from_flat(&flat, &strings, &a);
-    if (status == 200 && !flat_ok) {
-        body = json_loadb(resp->body, resp->body_len, 0, NULL);
-        answer_from_json(body, &a);
-    }
-    const char *why = verdict(op->snap, status, transport_reason(resp->error), &a, op->call_id, op->caller, op->callee);
-    uint64_t suppressed;
-    if (status == 401 && ratelimit_allow(&api->as_refused_log, RATELIMIT_INTERVAL_S, &suppressed))
-        log_warn(MOD, "the AS refused our call check (401): set as.token_file to its admin token (%llu more "
-                 "since the last line)", (unsigned long long)suppressed);
-    json_decref(body);
     sbi_request_t *req = sbi_server_find(api->srv, op->handle);
     if (!req)
         audit(op, "refused", "client_gone");
@@ -531,44 +421,17 @@ static void on_as_answer(const sbi_client_response_t *resp, void *ud)
     op_free(op);
 }
 
-/* Percent-encodes everything but RFC 3986 unreserved characters. Returns 0 or -1 when it does not fit. */
-static int append_encoded(char *out, size_t cap, size_t at, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-                     c == '.' || c == '_' || c == '~';
-        if (at + (plain ? 1 : 3) >= cap)
-            return -1;
-        if (plain) {
-            out[at++] = (char)c;
-        } else {
-            out[at++] = '%';
-            out[at++] = hex[c >> 4];
-            out[at++] = hex[c & 15];
-        }
-    }
-    out[at] = '\0';
-    return 0;
-}
-
-/* Starts the AS check; the operation then belongs to the pending list until on_as_answer. */
+/* Starts the AS check; the operation then belongs to the pending list until on_as_verdict. */
 static void start_as_check(op_t *op, sbi_request_t *req)
 {
-    kms_api_t *api = op->api;
-    char url[URL_MAX];
-    int n = snprintf(url, sizeof url, "%s/as/v1/calls/", api->as_url);
-    sbi_header_t auth = {"authorization", api->as_authorization};
-    sbi_client_req_t r = {.method = "GET", .url = url, .timeout_ms = api->as_timeout_ms,
-                          .headers = api->as_authorization ? &auth : NULL, .n_headers = api->as_authorization ? 1 : 0};
-    if (n < 0 || (size_t)n >= sizeof url || append_encoded(url, sizeof url, (size_t)n, op->call_id) != 0 ||
-        !(op->as_request = sbi_client_request(api->as_client, &r, on_as_answer, op))) {
+    op->check = (kms_as_check_t){.snap = op->snap, .call_id = op->call_id, .caller = op->caller,
+                                 .callee = op->callee, .done = on_as_verdict, .ud = op};
+    if (kms_as_path_start(op->api->as_path, &op->check) != 0) {
         refuse(op, req, 403, KMS_CAUSE_CALL_NOT_AUTHORIZED, "as_request_failed", "the AS cannot be asked");
         op_free(op);
         return;
     }
-    pending_add(api, op);
+    pending_add(op->api, op);
 }
 
 /* ---- handlers -------------------------------------------------------------------------------------------- */
@@ -638,9 +501,7 @@ kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg)
                        .store = cfg->store,
                        .keys = cfg->keys,
                        .audit = cfg->audit,
-                       .as_client = cfg->as_client,
-                       .as_url = strdup(cfg->as_url),
-                       .as_timeout_ms = cfg->as_timeout_ms,
+                       .as_path = kms_as_path_new(cfg->as_client, cfg->as_url, cfg->as_timeout_ms, cfg->as_token),
                        .metrics = cfg->metrics};
     if (cfg->metrics) {
         static const char help[] = "key issues refused by the key table's bounds";
@@ -649,19 +510,12 @@ kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg)
         api->m_refused[2] =
             metrics_counter(cfg->metrics, "mihua_kms_keys_refused_total", "reason=\"per_requester\"", help);
     }
-    if (cfg->as_token && asprintf(&api->as_authorization, "Bearer %s", cfg->as_token) < 0)
-        api->as_authorization = NULL;
     if (cfg->metrics && cfg->metrics_auth)
         api->metrics_auth = sbi_auth_attach(srv, cfg->metrics_auth, cfg->metrics, "kms", "/metrics");
     digest_server_cfg_t dc = {.realm = KMS_DIGEST_REALM, .nonce_lifetime_s = cfg->nonce_lifetime_s};
     api->digest = digest_server_new(&dc);
     api->crypto = kms_crypto_new();
-    if (api->as_url) {
-        size_t len = strlen(api->as_url);
-        while (len > 0 && api->as_url[len - 1] == '/')
-            api->as_url[--len] = '\0';
-    }
-    if (!api->as_url || !api->digest || (cfg->as_token && !api->as_authorization) ||
+    if (!api->as_path || !api->digest ||
         (cfg->metrics && cfg->metrics_auth && !api->metrics_auth) || !api->crypto || sbi_server_route(srv, "POST", PATH_KEYS, on_issue, api) != 0 ||
         sbi_server_route(srv, "POST", PATH_KEYS "/{keyId}/retrieve", on_retrieve, api) != 0 ||
         sbi_server_route(srv, "DELETE", PATH_KEYS "/{keyId}", on_delete, api) != 0 ||
@@ -679,13 +533,12 @@ void kms_api_free(kms_api_t *api)
     while (api->pending) {
         op_t *op = api->pending;
         pending_remove(api, op);
-        sbi_client_cancel(api->as_client, op->as_request);
+        kms_as_path_cancel(&op->check);
         op_free(op);
     }
     digest_server_free(api->digest);
     kms_crypto_free(api->crypto);
-    free(api->as_url);
-    sbi_bearer_wipe(api->as_authorization);
+    kms_as_path_free(api->as_path);
     sbi_auth_free(api->metrics_auth);
     free(api);
 }

@@ -1,11 +1,11 @@
 /*
- * kms_api — the KMS's SBI-style JSON API (DESIGN §4), one file for the UE-facing interface and its AS check:
+ * kms_api — the KMS's SBI-style JSON API for UEs (DESIGN §4):
  *   POST   /kms/v1/session-keys                  caller  → 201 {keyId, wrappedKey, expiresAt} + Location
  *   POST   /kms/v1/session-keys/{keyId}/retrieve callee  → 200 {keyId, wrappedKey, expiresAt}, once
  *   DELETE /kms/v1/session-keys/{keyId}          either party → 204
  * Every request is authenticated with HTTP Digest (RFC 7616, SHA-256, qop=auth); issue and retrieve are checked
- * with the AS (GET /as/v1/calls/{callId}, with the AS's bearer token) and refused, fail closed, unless it confirms
- * the call. GET /metrics takes the KMS's own admin token (sbi_auth, for that one route).
+ * with the AS (kms_as_path.h: GET /as/v1/calls/{callId}, with the AS's bearer token) and refused, fail closed,
+ * unless it confirms the call. GET /metrics takes the KMS's own admin token (sbi_auth, for that one route).
  */
 #ifndef MIHUA_KMS_API_H
 #define MIHUA_KMS_API_H
@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <jansson.h>
 
+#include "kms_as_path.h"
 #include "kms_audit.h"
 #include "core/metrics.h"
 #include "kms_keys.h"
@@ -55,12 +56,5 @@ typedef struct kms_api kms_api_t;
 kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg);
 /* Cancels pending AS checks and frees. Free the server first (it holds the routes), the AS client after. */
 void kms_api_free(kms_api_t *api);
-
-/* The AS decision for one request (pure; exposed for unit tests). `status` 0 means no answer (transport error
- * described by `transport`); `body` is the parsed AS answer or NULL. Returns NULL when the AS confirms the call
- * (exists, encryptionAllowed true, same callId, caller and callee by subscriber), else a short reason for the
- * audit log. */
-const char *kms_as_verdict(const sub_snapshot_t *snap, int status, const char *transport, const json_t *body,
-                           const char *call_id, const subscriber_t *caller, const subscriber_t *callee);
 
 #endif

@@ -22,6 +22,9 @@
  *
  * Time is always passed in (`now`, seconds of a monotonic clock, e.g. digest_now()), so tests need no sleeps.
  * A digest_server_t is not thread-safe: it belongs to one event loop (or the caller serializes access).
+ *
+ * Code: http_digest_parse.c (parameter lists), _hash.c (response), _header.c (challenge writer), _server.c
+ * (nonces, replay table, verify), _client.c (cnonces, Authorization); what they share is http_digest_int.h.
  */
 #ifndef MIHUA_HTTP_DIGEST_H
 #define MIHUA_HTTP_DIGEST_H

@@ -1,5 +1,5 @@
 /*
- * kms_crypto — key derivation, key wrap and encodings for the KMS and its clients (DESIGN §4).
+ * kms_crypto — key derivation and key wrap for the KMS and its clients (DESIGN §4).
  *
  * Specifications followed
  * - HKDF: RFC 5869 §2.2 (extract) and §2.3 (expand), SHA-256, over HMAC (RFC 2104) written out on the reused
@@ -15,9 +15,8 @@
  *   AES-*-WRAP-PAD runs software AES (AES_encrypt, no AES-NI) and cost ~6 us per 32-byte key against ~1 us here;
  *   the RFC 5649 §6 vectors in the unit tests pin the result. Unwrap checks the alternative IV, the length and the
  *   padding (§4.2 step 3) together before deciding; a tampered, truncated or wrongly keyed blob fails as a whole.
- * - base64url: RFC 4648 §5 without padding (§3.2 allows omitting it when the length is known, as in JSON). The
- *   decoder is canonical-only (rejects '=', foreign characters, a dangling 6-bit group and non-zero spare bits) so
- *   a keyId has exactly one spelling and string comparison of keyIds is sound.
+ * - base64url: RFC 4648 §5 without padding, through lib/core/core_b64url, whose canonical-only decoder gives a
+ *   keyId exactly one spelling, so string comparison of keyIds is sound.
  *
  * Trade-offs
  * - kms_crypto_t holds the fetched wrap ciphers and SHA-256 and contexts bound to them, re-keyed per call:
@@ -31,6 +30,9 @@
  * - Nothing here logs. Callers log keyIds only through kms_key_id_hash.
  */
 #include "kms/kms_crypto.h"
+
+#include "core/core_b64url.h"
+#include "core/core_hex.h"
 
 #include <string.h>
 
@@ -466,7 +468,7 @@ int kms_crypto_wrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], co
         return -1;
     if (kms_kek_derive_cx(cx, kms_key, call_id, call_id_len, kek) == 0 &&
         kms_key_wrap_cx(cx, kek, sizeof(kek), session_key, KMS_KEY_LEN, blob, sizeof(blob), &blob_len) == 0 &&
-        kms_b64url_encode(blob, blob_len, out, out_cap) == KMS_WRAPPED_SESSION_KEY_B64_LEN)
+        core_b64url_encode(blob, blob_len, out, out_cap) == KMS_WRAPPED_SESSION_KEY_B64_LEN)
         rc = 0;
     OPENSSL_cleanse(kek, sizeof(kek));
     OPENSSL_cleanse(blob, sizeof(blob));
@@ -484,7 +486,7 @@ int kms_crypto_unwrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], 
 
     if (!cx || !wrapped_b64 || !session_key || wrapped_b64_len != KMS_WRAPPED_SESSION_KEY_B64_LEN)
         return -1;
-    if (kms_b64url_decode(wrapped_b64, wrapped_b64_len, blob, sizeof(blob), &blob_len) == 0 &&
+    if (core_b64url_decode(wrapped_b64, wrapped_b64_len, blob, sizeof(blob), &blob_len) == 0 &&
         kms_kek_derive_cx(cx, kms_key, call_id, call_id_len, kek) == 0 &&
         kms_key_unwrap_cx(cx, kek, sizeof(kek), blob, blob_len, key, sizeof(key), &key_len) == 0 &&
         key_len == KMS_KEY_LEN) {
@@ -532,7 +534,7 @@ int kms_key_id_new(char out[KMS_KEY_ID_LEN + 1]) {
         return -1;
     if (RAND_bytes(raw, sizeof(raw)) != 1)
         return -1;
-    int n = kms_b64url_encode(raw, sizeof(raw), out, KMS_KEY_ID_LEN + 1);
+    int n = core_b64url_encode(raw, sizeof(raw), out, KMS_KEY_ID_LEN + 1);
     OPENSSL_cleanse(raw, sizeof(raw));
     return n == KMS_KEY_ID_LEN ? 0 : -1;
 }
@@ -543,7 +545,8 @@ int kms_session_key_and_id_new(uint8_t key[KMS_KEY_LEN], char key_id[KMS_KEY_ID_
     if (!key || !key_id)
         return -1;
     int ok = RAND_bytes(raw, sizeof(raw)) == 1 &&
-             kms_b64url_encode(raw + KMS_KEY_LEN, KMS_KEY_ID_RAW_LEN, key_id, KMS_KEY_ID_LEN + 1) == KMS_KEY_ID_LEN;
+             core_b64url_encode(raw + KMS_KEY_LEN, KMS_KEY_ID_RAW_LEN, key_id, KMS_KEY_ID_LEN + 1) ==
+                 KMS_KEY_ID_LEN;
     if (ok)
         memcpy(key, raw, KMS_KEY_LEN);
     else
@@ -552,104 +555,12 @@ int kms_session_key_and_id_new(uint8_t key[KMS_KEY_LEN], char key_id[KMS_KEY_ID_
     return ok ? 0 : -1;
 }
 
-/* ---------------------------------------------------------------- base64url */
-
-static const char kms_b64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static int kms_b64url_value(unsigned char c) {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-size_t kms_b64url_len(size_t n) {
-    return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
-}
-
-int kms_b64url_encode(const uint8_t *in, size_t len, char *out, size_t out_cap) {
-    if ((!in && len) || !out || len > (size_t)INT32_MAX / 2)
-        return -1;
-    size_t need = kms_b64url_len(len);
-    if (out_cap < need + 1)
-        return -1;
-
-    size_t o = 0, i = 0;
-    for (; i + 3 <= len; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = kms_b64url_alphabet[v >> 18 & 63];
-        out[o++] = kms_b64url_alphabet[v >> 12 & 63];
-        out[o++] = kms_b64url_alphabet[v >> 6 & 63];
-        out[o++] = kms_b64url_alphabet[v & 63];
-    }
-    if (len - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        out[o++] = kms_b64url_alphabet[v >> 18 & 63];
-        out[o++] = kms_b64url_alphabet[v >> 12 & 63];
-    } else if (len - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        out[o++] = kms_b64url_alphabet[v >> 18 & 63];
-        out[o++] = kms_b64url_alphabet[v >> 12 & 63];
-        out[o++] = kms_b64url_alphabet[v >> 6 & 63];
-    }
-    out[o] = '\0';
-    return (int)o;
-}
-
-int kms_b64url_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len) {
-    if (!in || !out_len || (!out && in_len))
-        return -1;
-    *out_len = 0;
-    /* A single leftover character carries only 6 bits: no byte string encodes to that length. */
-    if (in_len % 4 == 1)
-        return -1;
-    size_t need = in_len / 4 * 3 + (in_len % 4 ? in_len % 4 - 1 : 0);
-    if (out_cap < need)
-        return -1;
-
-    uint32_t acc = 0;
-    unsigned bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < in_len; i++) {
-        int v = kms_b64url_value((unsigned char)in[i]);
-        if (v < 0)
-            return -1;
-        acc = (acc << 6 | (uint32_t)v) & 0xffffff;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    /* Canonical form only: the spare low bits of the last character must be zero. */
-    if (bits && (acc & ((1u << bits) - 1)) != 0)
-        return -1;
-    *out_len = o;
-    return 0;
-}
-
-/* ---------------------------------------------------------------- compare, hash, hex */
+/* ---------------------------------------------------------------- compare, hash */
 
 int kms_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len) {
     if (!a || !b || a_len != b_len)
         return 0;
     return CRYPTO_memcmp(a, b, a_len) == 0;
-}
-
-static void kms_hex(const uint8_t *in, size_t len, char *out) {
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * len] = '\0';
 }
 
 int kms_crypto_key_id_hash(kms_crypto_t *cx, const char *key_id, size_t key_id_len,
@@ -662,7 +573,7 @@ int kms_crypto_key_id_hash(kms_crypto_t *cx, const char *key_id, size_t key_id_l
     if (EVP_DigestInit_ex2(cx->md, cx->sha256, NULL) != 1 || EVP_DigestUpdate(cx->md, key_id, key_id_len) != 1 ||
         EVP_DigestFinal_ex(cx->md, md, &md_len) != 1 || md_len != sizeof(md))
         return -1;
-    kms_hex(md, KMS_KEY_ID_HASH_LEN / 2, out);
+    core_hex_encode(md, KMS_KEY_ID_HASH_LEN / 2, out);
     return 0;
 }
 
@@ -674,12 +585,12 @@ int kms_key_id_hash(const char *key_id, size_t key_id_len, char out[KMS_KEY_ID_H
         return -1;
     if (EVP_Digest(key_id, key_id_len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != sizeof(md))
         return -1;
-    kms_hex(md, KMS_KEY_ID_HASH_LEN / 2, out);
+    core_hex_encode(md, KMS_KEY_ID_HASH_LEN / 2, out);
     return 0;
 }
 
 void kms_digest_password(const uint8_t kms_key[KMS_KEY_LEN], char out[KMS_DIGEST_PASSWORD_LEN + 1]) {
-    kms_hex(kms_key, KMS_KEY_LEN, out);
+    core_hex_encode(kms_key, KMS_KEY_LEN, out);
 }
 
 void kms_cleanse(void *p, size_t len) {

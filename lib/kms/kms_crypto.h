@@ -3,16 +3,15 @@
  *
  * Everything the KMS and the UE agents compute on keys lives here: HKDF-SHA256 (RFC 5869), the per-call KEK, the
  * RFC 5649 key wrap that carries a session key to a UE, the per-direction SRTP key derivation, random session keys
- * and keyIds, base64url, constant-time comparison and the short keyId hash used in logs. No function allocates a
+ * and keyIds, constant-time comparison and the short keyId hash used in logs. No function allocates a
  * secret on the heap; temporaries are cleansed with OPENSSL_cleanse before return. Callers own every output buffer
  * and cleanse what they keep (kms_cleanse).
  *
  * Conventions
  * - Return 0 on success, -1 on failure (bad argument, OpenSSL error, malformed input); outputs are then undefined
  *   but never partially secret: on failure an output key buffer is cleansed.
- * - Encoding of keyId and wrappedKey on the wire: base64url (RFC 4648 §5) WITHOUT '=' padding. The decoder is
- *   strict: it rejects padding, characters outside the url-safe alphabet, impossible lengths and non-zero trailing
- *   bits, so one byte string has exactly one text form.
+ * - Encoding of keyId and wrappedKey on the wire: base64url (RFC 4648 §5) WITHOUT '=' padding, with the strict
+ *   decoder of core/core_b64url.h (one byte string has exactly one text form).
  * - The Digest "password" of a UE is its 32-byte kms_key written as 64 lowercase hex characters
  *   (kms_digest_password), so curl works as a foreign client. Mind that `curl -u` splits at the first ':', so a
  *   sip:/tel: IMPU must go through the MSISDN, a netrc file or URL-encoded userinfo (see kms/http_digest.h).
@@ -132,17 +131,6 @@ int kms_key_id_new(char out[KMS_KEY_ID_LEN + 1]);
 /* Both of the above from one RAND_bytes call (the KMS's issue path: each call costs a DRBG generate and a getpid
  * fork check, ~1 us). The same bytes as two calls would give, in one draw; key cleansed on failure. */
 int kms_session_key_and_id_new(uint8_t key[KMS_KEY_LEN], char key_id[KMS_KEY_ID_LEN + 1]);
-
-/* ---- base64url without padding (RFC 4648 §5) ---- */
-
-/* Characters needed for n bytes (no padding, no NUL). */
-size_t kms_b64url_len(size_t n);
-
-/* Encodes and NUL-terminates; needs out_cap >= kms_b64url_len(len) + 1. Returns the text length or -1. */
-int kms_b64url_encode(const uint8_t *in, size_t len, char *out, size_t out_cap);
-
-/* Strict decode (see Conventions). Needs out_cap >= in_len * 3 / 4. */
-int kms_b64url_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap, size_t *out_len);
 
 /* ---- Comparison, hashing for logs, cleansing ---- */
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/core_hex.h"
 #include "core/log.h"
 
 #define METHOD_MAX 16 /* "OPTIONS" is the longest standard method */
@@ -217,17 +218,6 @@ const char *sbi_route_capture(const sbi_route_match_t *m, const char *name)
     return NULL;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool is_control(unsigned c) { return c < 0x20 || c == 0x7f; }
 
 long sbi_target_control_char(const char *target)
@@ -236,7 +226,7 @@ long sbi_target_control_char(const char *target)
         int hi, lo;
         if (is_control((unsigned char)*p))
             return (long)(p - target);
-        if (p[0] == '%' && (hi = hex_value(p[1])) >= 0 && (lo = hex_value(p[2])) >= 0 &&
+        if (p[0] == '%' && (hi = core_hex_value(p[1])) >= 0 && (lo = core_hex_value(p[2])) >= 0 &&
             is_control((unsigned)(hi * 16 + lo)))
             return (long)(p - target);
     }
@@ -248,7 +238,7 @@ size_t sbi_percent_decode(char *s)
     char *w = s;
     for (const char *r = s; *r; r++) {
         int hi, lo;
-        if (r[0] == '%' && (hi = hex_value(r[1])) >= 0 && (lo = hex_value(r[2])) >= 0) {
+        if (r[0] == '%' && (hi = core_hex_value(r[1])) >= 0 && (lo = core_hex_value(r[2])) >= 0) {
             *w++ = (char)(hi * 16 + lo);
             r += 2;
         } else {

@@ -26,6 +26,8 @@
  */
 #include "subscriber/sub_db.h"
 
+#include "core/core_identity.h"
+
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,7 +297,7 @@ static sub_db_rc_t get_by_uri(sub_db_t *db, const char *norm, subscriber_t *out,
         return db_fail(db, err, "lookup");
     if (found)
         return get_by(db, Q_BY_IMSI, imsi, out, err);
-    if (sub_identity_number(norm, digits, sizeof(digits)) < 0)
+    if (core_identity_number(norm, digits, sizeof(digits)) < 0)
         return SUB_DB_NOT_FOUND;
     return get_by(db, Q_BY_MSISDN, digits, out, err);
 }
@@ -355,7 +357,7 @@ static sub_db_rc_t check_rules(sub_db_t *db, const subscriber_t *sub, size_t ind
         if ((f = probe_other(db, Q_CHK_NORM, norm, sub->imsi, other, sizeof(other))) != 0)
             return f < 0 ? db_fail(db, err, "check") :
                    db_conflict(err, index, field, "%s is already an IMPU of IMSI %s", sub->impu[j], other);
-        if (sub_identity_number(norm, digits, sizeof(digits)) == 0 &&
+        if (core_identity_number(norm, digits, sizeof(digits)) == 0 &&
             (f = probe_other(db, Q_CHK_MSISDN, digits, sub->imsi, other, sizeof(other))) != 0)
             return f < 0 ? db_fail(db, err, "check") :
                    db_conflict(err, index, field, "the number %s is the MSISDN of IMSI %s", digits, other);
@@ -408,7 +410,7 @@ static int write_rows(sub_db_t *db, const subscriber_t *sub) {
         st = q(db, Q_INS_ID);
         bind_text(st, 1, norm);
         bind_text(st, 2, sub->imsi);
-        if (sub_identity_number(norm, digits, sizeof(digits)) == 0)
+        if (core_identity_number(norm, digits, sizeof(digits)) == 0)
             bind_text(st, 3, digits);
         if (exec_q(st) < 0)
             return -1;

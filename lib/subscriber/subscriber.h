@@ -143,7 +143,4 @@ int sub_rat_parse(const char *name, sub_rat_t *out);
  * an identity. Exposed for tests and for the AS's call records. */
 int sub_identity_normalise(const char *identity, char *out, size_t size);
 
-/* The digits N of a normalised "tel:+N" or "sip(s):+N@host"; -1 when the identity carries no such number. */
-int sub_identity_number(const char *norm, char *digits, size_t size);
-
 #endif

@@ -1,7 +1,8 @@
 /*
  * Unit tests for lib/kms/kms_crypto: RFC 5869 §A.1–A.3 (HKDF-SHA256), RFC 5649 §6 (192-bit KEK), AES-256 wrap
  * vectors and the DESIGN §4 KEK / wrappedKey / SRTP known answers (computed independently with Python's hmac and a
- * pure-Python RFC 5649 over `openssl enc -aes-256-ecb`), tamper rejection, base64url, keyId, compare, hash.
+ * pure-Python RFC 5649 over `openssl enc -aes-256-ecb`), tamper rejection, keyId, compare, hash
+ * (base64url itself: test_core_codec).
  * The reusable kms_crypto_t is checked against OpenSSL's own AES-*-WRAP-PAD for every key length and KEK size, and
  * against the one-shot functions across many calls on one context (re-keying must leave nothing behind).
  */
@@ -21,6 +22,7 @@
 #include <openssl/kdf.h>
 #include <openssl/rand.h>
 
+#include "core/core_b64url.h"
 #include "kms/http_digest.h"
 #include "kms/kms_crypto.h"
 
@@ -286,62 +288,6 @@ static void test_srtp_bad_args(void **state) {
     assert_int_equal(kms_srtp_suite_lengths("NULL_CIPHER", &k, &s), -1);
 }
 
-/* ------------------------------------------------------------ base64url */
-
-static void test_b64url_rfc4648_vectors(void **state) {
-    (void)state;
-    /* RFC 4648 §10 vectors, padding stripped; plus the two url-safe characters. */
-    static const struct {
-        const char *in, *out;
-    } v[] = {{"", ""},         {"f", "Zg"},         {"fo", "Zm8"},          {"foo", "Zm9v"},
-             {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}, {"\xfb\xff\xbf", "-_-_"}};
-    char enc[16];
-    uint8_t dec[16];
-    size_t dec_len;
-
-    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-        size_t n = strlen(v[i].in);
-        assert_int_equal(kms_b64url_encode((const uint8_t *)v[i].in, n, enc, sizeof(enc)), (int)strlen(v[i].out));
-        assert_string_equal(enc, v[i].out);
-        assert_int_equal(kms_b64url_len(n), strlen(v[i].out));
-        assert_int_equal(kms_b64url_decode(v[i].out, strlen(v[i].out), dec, sizeof(dec), &dec_len), 0);
-        assert_int_equal(dec_len, n);
-        assert_memory_equal(dec, v[i].in, n);
-    }
-}
-
-static void test_b64url_round_trip_all_lengths(void **state) {
-    (void)state;
-    uint8_t in[100], dec[100];
-    char enc[200];
-    size_t dec_len;
-    for (size_t i = 0; i < sizeof(in); i++)
-        in[i] = (uint8_t)(i * 37 + 11);
-    for (size_t n = 0; n <= sizeof(in); n++) {
-        int len = kms_b64url_encode(in, n, enc, sizeof(enc));
-        assert_int_equal(len, (int)kms_b64url_len(n));
-        assert_int_equal(kms_b64url_decode(enc, (size_t)len, dec, sizeof(dec), &dec_len), 0);
-        assert_int_equal(dec_len, n);
-        assert_memory_equal(dec, in, n);
-    }
-}
-
-static void test_b64url_strict_decode(void **state) {
-    (void)state;
-    uint8_t dec[16];
-    size_t dec_len;
-    assert_int_equal(kms_b64url_decode("Zg==", 4, dec, sizeof(dec), &dec_len), -1);     /* padding */
-    assert_int_equal(kms_b64url_decode("Zm9v+A", 6, dec, sizeof(dec), &dec_len), -1);   /* '+' is base64, not url */
-    assert_int_equal(kms_b64url_decode("Zm9v/A", 6, dec, sizeof(dec), &dec_len), -1);
-    assert_int_equal(kms_b64url_decode("Zm9vY", 5, dec, sizeof(dec), &dec_len), -1);    /* 6 dangling bits */
-    assert_int_equal(kms_b64url_decode("Zh", 2, dec, sizeof(dec), &dec_len), -1);       /* non-zero spare bits */
-    assert_int_equal(kms_b64url_decode("Zm9", 3, dec, sizeof(dec), &dec_len), -1);      /* idem, 2 spare bits */
-    assert_int_equal(kms_b64url_decode("Zm\0v", 4, dec, sizeof(dec), &dec_len), -1);   /* NUL inside */
-    assert_int_equal(kms_b64url_decode("Zm9vYmFy", 8, dec, 5, &dec_len), -1);           /* no room */
-    char small[4];
-    assert_int_equal(kms_b64url_encode((const uint8_t *)"foo", 3, small, sizeof(small)), -1); /* no room for NUL */
-}
-
 /* ------------------------------------------------------------ random material, compare, hash */
 
 static int is_b64url_char(char c) {
@@ -360,7 +306,7 @@ static void test_key_id_new(void **state) {
     for (size_t i = 0; i < KMS_KEY_ID_LEN; i++)
         assert_true(is_b64url_char(a[i]));
     assert_string_not_equal(a, b);
-    assert_int_equal(kms_b64url_decode(a, strlen(a), raw, sizeof(raw), &raw_len), 0);
+    assert_int_equal(core_b64url_decode(a, strlen(a), raw, sizeof(raw), &raw_len), 0);
     assert_int_equal(raw_len, KMS_KEY_ID_RAW_LEN);
 }
 
@@ -386,7 +332,7 @@ static void test_session_key_and_id_new(void **state) {
     assert_memory_not_equal(a, b, KMS_KEY_LEN);
     assert_string_not_equal(ida, idb);
     assert_int_equal(strlen(ida), KMS_KEY_ID_LEN);
-    assert_int_equal(kms_b64url_decode(ida, strlen(ida), raw, sizeof(raw), &raw_len), 0);
+    assert_int_equal(core_b64url_decode(ida, strlen(ida), raw, sizeof(raw), &raw_len), 0);
     assert_int_equal(raw_len, KMS_KEY_ID_RAW_LEN);
     assert_memory_not_equal(raw, a, KMS_KEY_ID_RAW_LEN); /* the keyId is not a prefix of the key */
     assert_memory_not_equal(raw, a + KMS_KEY_LEN - KMS_KEY_ID_RAW_LEN, KMS_KEY_ID_RAW_LEN);
@@ -523,9 +469,6 @@ int main(void) {
         cmocka_unit_test(test_digest_hasher_reuse),
         cmocka_unit_test(test_srtp_known_answer_and_separation),
         cmocka_unit_test(test_srtp_bad_args),
-        cmocka_unit_test(test_b64url_rfc4648_vectors),
-        cmocka_unit_test(test_b64url_round_trip_all_lengths),
-        cmocka_unit_test(test_b64url_strict_decode),
         cmocka_unit_test(test_key_id_new),
         cmocka_unit_test(test_session_key_new),
         cmocka_unit_test(test_session_key_and_id_new),

@@ -1,7 +1,7 @@
 /*
  * test_kms_table — kms/kms_keys (the KMS key table) on a fake clock: TTL, single release to the callee named at
  * issue, wrong-callee refusal, delete by either party, sweeping in expiry order, the table limit, cleansing on
- * release; and kms_as_verdict (kms/kms_api), the pure AS decision, fed every kind of AS answer. DESIGN §4.
+ * release; and kms_as_verdict (kms/kms_as_path), the pure AS decision, fed every kind of AS answer. DESIGN §4.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -679,6 +679,8 @@ static void test_find_by_number_forms(void **state) {
     expect_identity(s, "sip:+1-555-000-0003@10.0.0.1:5060", "001010000000003");
     expect_identity(s, "sips:+15550000001@other.example", "001010000000001");
     expect_identity(s, "sip:+15550000009@ims.test", NULL);
+    /* telephone-subscriber parameters in the user part (RFC 3261 §19.1.1) end the number, as at the AS */
+    expect_identity(s, "sip:+15550000002;npdi@ims.test;user=phone", "001010000000002");
     /* msisdn- and imsi- forms */
     expect_identity(s, "msisdn-15550000002", "001010000000002");
     expect_identity(s, "MSISDN-15550000002", "001010000000002");
