@@ -64,6 +64,7 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
         log_error("hss", "admin API: cannot listen on %s", conf->admin_listen);
     } else {
         hss_sh_set_sim(sh, dsim);
+        hss_notif_set_sim(notif, dsim);
         char bound[SBI_HOST_MAX + 8]; /* what freeDiameter bound, from the socket (1.2.1: every address) */
         if (diam_listen_wait((int)conf->port, DIAM_LISTEN_WAIT_MS, bound, sizeof bound) != 0)
             snprintf(bound, sizeof bound, "?:%ld", conf->port);
