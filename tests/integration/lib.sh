@@ -205,6 +205,13 @@ write_subscribers() {
 JSON
 }
 
+# openapi_conforms DOC METHOD URL STATUS CONTENT_TYPE BODY_FILE: the answer checked against docs/openapi/DOC
+# (openapi_check.py); the reason on stderr when it does not conform.
+openapi_conforms() {
+    python3 "$MIHUA_SRC/tests/integration/openapi_check.py" "$MIHUA_SRC/docs/openapi/$1" "$2" "/${3#http*://*/}" \
+        "$4" "$5" "$6"
+}
+
 finish() {
     echo "$T_PASSES passed, $T_FAILS failed"
     [ "$T_FAILS" -eq 0 ]
