@@ -133,7 +133,7 @@ int main(int argc, char **argv)
     else
         rc = serve(&conf, &app, tls);
 
-    sbi_server_free(app.srv), sbi_server_free(app.admin_srv); /* before the routes' owners */
+    sbi_server_free(app.srv); sbi_server_free(app.admin_srv); /* before the routes' owners */
     udm_notif_free(app.notif);
     udm_nudm_free(app.nudm);
     sub_admin_free(app.admin);

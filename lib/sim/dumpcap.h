@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #define DUMPCAP_MAX_PORTS 4
-#define DUMPCAP_START_TIMEOUT_MS 10000 /* dumpcap opening the interface on a busy machine */
+#define DUMPCAP_START_TIMEOUT_MS 20000 /* dumpcap opening the interface on a busy machine (seen: seconds at nice 19) */
 #define DUMPCAP_MAX_WAIT_MS 3000       /* stop: the longest wait for the file to stop growing */
 #define DUMPCAP_PATH_MAX 1024
 

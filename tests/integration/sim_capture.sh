@@ -104,7 +104,7 @@ check "probe --pcap: no malformed packet" no_malformed "$T_DIR/probe.pcapng" -d 
 admin h6 POST "$HA/admin/v1/captures" '{"maxSeconds":1}'
 check "a one-second capture starts (the last one stopped)" [ "$(st h6) $(val h6 "j['id']")" = "201 2" ]
 check "dumpcap ends it at the bound: stopped by the limit" \
-    wait_until 15000 bash -c "curl -s --http2-prior-knowledge ${T_AUTH[*]} '$HA/admin/v1/captures/2' | grep -q '\"stopReason\":\"limit\"'"
+    wait_until 60000 bash -c "curl -s --http2-prior-knowledge ${T_AUTH[*]} '$HA/admin/v1/captures/2' | grep -q '\"stopReason\":\"limit\"'"
 admin h7 GET "$HA/admin/v1/captures"
 check "list: both captures, oldest first" [ "$(val h7 "[(c['id'], c['state']) for c in j['captures']]")" = \
     "[(1, 'stopped'), (2, 'stopped')]" ]
