@@ -52,7 +52,8 @@ static const char hss_epilogue[] =
     "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers[?limit=N&cursor=IMSI],\n"
     "POST /admin/v1/subscribers:import[?mode=merge|replace],\n"
     "POST /admin/v1/reload, GET /admin/v1/sh-subscriptions (Sh subscriptions held), GET /metrics (Prometheus text),\n"
-    "GET/DELETE /admin/v1/exchanges (request journal), POST/GET/DELETE /admin/v1/faults (fault injection).\n"
+    "GET/DELETE /admin/v1/exchanges (request journal), POST/GET/DELETE /admin/v1/faults (fault injection, on UDR\n"
+    "and SNR), POST/GET/DELETE /admin/v1/captures[/{id}[/file]] (dumpcap on the Diameter port, pcapng download).\n"
     "Sh: UDR (306); SNR (308) subscribes an AS to RepositoryData/IMSPublicIdentity, PNR (309) pushes changes.\n"
     SBI_AUTH_HELP
     "\n"

@@ -1,12 +1,12 @@
 /*
- * hss_faults — see hss_faults.h. The IMSI lookup uses the snapshot in force, like the UDR itself.
+ * hss_faults — see hss_faults.h. The IMSI lookup uses the snapshot in force, like the request itself.
  */
 #include "hss_faults.h"
 
 #include <stdio.h>
 
-bool hss_faults_request(diam_sim_t *sim, sub_store_t *store, const sh_udr_t *req, struct msg **ans,
-                        unsigned *delay_ms)
+bool hss_faults_request(diam_sim_t *sim, sub_store_t *store, const char *command, const sh_udr_t *req,
+                        struct msg **ans, unsigned *delay_ms)
 {
     char imsi[SUB_IMSI_MAX + 1] = "";
     const char *user = req->public_identity != NULL ? req->public_identity : req->msisdn;
@@ -23,5 +23,5 @@ bool hss_faults_request(diam_sim_t *sim, sub_store_t *store, const sh_udr_t *req
             snprintf(imsi, sizeof imsi, "%s", sub->imsi);
         sub_snapshot_release(snap);
     }
-    return diam_sim_request(sim, ans, ids, imsi[0] ? 2 : 1, delay_ms);
+    return diam_sim_request(sim, ans, command, ids, imsi[0] ? 2 : 1, delay_ms);
 }

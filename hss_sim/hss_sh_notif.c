@@ -21,6 +21,7 @@
  * again); a store change costs O(subscriptions) comparisons on the loop, fine for the HSS_NOTIF_MAX_SUBS bound.
  * One mutex guards the table (SNRs on freeDiameter threads, the watch and PNAs elsewhere); PNRs are sent outside
  * it. In-flight PNRs hold a reference to this object, so a PNA after hss_notif_free() finds it still allocated.
+ * Fault rules (lib/sim) for "SNR" answer before anything is subscribed, as a real HSS that refuses would.
  */
 #include "hss_sh_notif.h"
 
@@ -38,6 +39,7 @@
 #include "core/log.h"
 #include "diameter/sh_msg_int.h"
 #include "diameter/sh_notif.h"
+#include "hss_faults.h"
 #include "hss_sh_path.h"
 #include "subscriber/sub_watch.h"
 
@@ -94,6 +96,7 @@ struct hss_notif {
     metric_t *snr[SNR_RESULT_COUNT];
     metric_t *pnr[PNR_RESULT_COUNT];
     metric_t *gauge;
+    diam_sim_t *sim; /* journal and faults (lib/sim/diam_sim), or NULL */
 };
 
 /* A PNR to send once the table is unlocked. */
@@ -371,6 +374,7 @@ static int on_snr(struct msg **msg, struct avp *avp, struct session *sess, void 
     hss_notif_t *n = opaque;
     snr_t s;
     snr_result_t r;
+    unsigned delay_ms = 0;
 
     (void)avp;
     (void)sess;
@@ -383,6 +387,11 @@ static int on_snr(struct msg **msg, struct avp *avp, struct session *sess, void 
         sh_udr_clear(&s.req);
         return EINVAL;
     }
+    if (read_rc == 0 && hss_faults_request(n->sim, n->store, "SNR", &s.req, msg, &delay_ms)) {
+        sh_udr_clear(&s.req); /* the fault answers instead: no subscription is added or removed */
+        *act = DISP_ACT_SEND;
+        return 0;
+    }
     r = read_rc != 0 ? SNR_INVALID : decide(n, &s, *msg);
     if (r != SNR_OK)
         answer_error(n, r, *msg, s.why);
@@ -391,8 +400,14 @@ static int on_snr(struct msg **msg, struct avp *avp, struct session *sess, void 
              s.req.public_identity ? s.req.public_identity : "-",
              s.x.subs_req_type == SH_SUBS_UNSUBSCRIBE ? "unsubscribe" : "subscribe", snr_name[r], s.why);
     sh_udr_clear(&s.req);
+    diam_sim_answer(n->sim, msg, delay_ms);
     *act = DISP_ACT_SEND;
     return 0;
+}
+
+void hss_notif_set_sim(hss_notif_t *n, diam_sim_t *sim)
+{
+    n->sim = sim;
 }
 
 /* ---------------------------------------------------------------- PNR */

@@ -11,6 +11,7 @@
 #include "core/metrics.h"
 #include "diameter/sh_dict.h"
 #include "sbi/sbi_server.h"
+#include "sim/diam_sim.h"
 #include "subscriber/sub_store.h"
 
 #define HSS_NOTIF_EXPIRY_DEFAULT_S 3600 /* longest subscription granted unless configured otherwise */
@@ -26,6 +27,9 @@ typedef struct hss_notif hss_notif_t;
 hss_notif_t *hss_notif_new(struct event_base *base, const sh_dict_t *dict, sub_store_t *store,
                            const char *service_indication, long max_expiry_s, sbi_server_t *admin,
                            metrics_t *metrics);
+
+/* Journal and faults for SNRs (lib/sim/diam_sim); NULL: none. Before traffic is expected. */
+void hss_notif_set_sim(hss_notif_t *n, diam_sim_t *sim);
 
 /* Unregisters the handler and stops the watch; PNRs still in flight keep what they need until answered. */
 void hss_notif_free(hss_notif_t *n);

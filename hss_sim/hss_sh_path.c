@@ -263,7 +263,7 @@ static int on_udr(struct msg **msg, struct avp *avp, struct session *sess, void 
         sh_udr_clear(&req);
         return EINVAL;
     }
-    if (read_rc == 0 && hss_faults_request(h->sim, h->store, &req, msg, &delay_ms)) {
+    if (read_rc == 0 && hss_faults_request(h->sim, h->store, "UDR", &req, msg, &delay_ms)) {
         sh_udr_clear(&req);
         *act = DISP_ACT_SEND;
         return 0;

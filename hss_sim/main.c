@@ -51,7 +51,8 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
     sub_admin_t *admin = sub_admin_new(app->admin_srv, app->store, metrics, NULL, NULL);
     hss_notif_t *notif = hss_notif_new(app->base, dict, app->store, conf->service_indication,
                                        conf->sh_subscription_max_s, app->admin_srv, metrics);
-    sim_admin_t *sim = sim_admin_new(app->admin_srv, (size_t)conf->journal_size);
+    sim_capture_conf_t cap = {.program = "mihua-hss", .diameter_port = (int)conf->port}; /* every address */
+    sim_admin_t *sim = sim_admin_new(app->admin_srv, (size_t)conf->journal_size, &cap);
     diam_sim_t *dsim = sim ? diam_sim_new(dict, sim_admin_journal(sim), sim_admin_faults(sim), (int)conf->port) : NULL;
     sbi_auth_t *auth = sbi_auth_attach(app->admin_srv, &conf->auth, metrics, "hss-admin", NULL);
     daemon_t d = {.base = app->base, .name = "hss", .reload = on_reload, .stop = on_stop, .ud = app};
@@ -64,6 +65,7 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
         log_error("hss", "admin API: cannot listen on %s", conf->admin_listen);
     } else {
         hss_sh_set_sim(sh, dsim);
+        hss_notif_set_sim(notif, dsim);
         char bound[SBI_HOST_MAX + 8]; /* what freeDiameter bound, from the socket (1.2.1: every address) */
         if (diam_listen_wait((int)conf->port, DIAM_LISTEN_WAIT_MS, bound, sizeof bound) != 0)
             snprintf(bound, sizeof bound, "?:%ld", conf->port);

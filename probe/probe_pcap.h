@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define PROBE_PCAP_MAX_PORTS 4
+#define PROBE_PCAP_MAX_PORTS 4 /* DUMPCAP_MAX_PORTS */
 
 typedef struct probe_pcap probe_pcap_t;
 

@@ -85,7 +85,8 @@ static int serve(const udm_conf_t *conf, udm_app_t *app, SSL_CTX *tls)
     app->notif = app->nudm ? udm_notif_new(app->base, app->srv, app->store, app->nudm, conf->subs_max_s,
                                            app->metrics) : NULL;
     app->admin = app->admin_srv ? sub_admin_new(app->admin_srv, app->store, app->metrics, on_admin_change, app) : NULL;
-    app->sim = app->admin_srv ? sim_admin_new(app->admin_srv, (size_t)conf->journal_size) : NULL;
+    sim_capture_conf_t cap = {.program = "mihua-udm", .host = conf->listen_host, .sbi = app->srv, .tls = tls};
+    app->sim = app->admin_srv ? sim_admin_new(app->admin_srv, (size_t)conf->journal_size, &cap) : NULL;
     app->sbi_sim = app->sim && app->srv ? sbi_sim_new(app->srv, sim_admin_journal(app->sim),
                                                       sim_admin_faults(app->sim), app->store) : NULL;
     app->auth = app->admin ? sbi_auth_attach(app->admin_srv, &conf->auth, app->metrics, "udm-admin", NULL) : NULL;
@@ -132,8 +133,7 @@ int main(int argc, char **argv)
     else
         rc = serve(&conf, &app, tls);
 
-    sbi_server_free(app.srv); /* before the routes' owners */
-    sbi_server_free(app.admin_srv);
+    sbi_server_free(app.srv); sbi_server_free(app.admin_srv); /* before the routes' owners */
     udm_notif_free(app.notif);
     udm_nudm_free(app.nudm);
     sub_admin_free(app.admin);

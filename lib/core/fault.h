@@ -14,7 +14,7 @@
  *   {"protocol":"sbi","action":"answer","status":503,"cause":"NF_CONGESTION","retryAfter":2}  ProblemDetails
  *   {"protocol":"sbi","action":"delay","delayMs":500} / {"protocol":"sbi","action":"reset"}    RST_STREAM
  * and on any of them: "subscriber" (an IMSI, or an identity as the request names it; absent: every request),
- * "command" (Diameter: "UDR"; SBI: a path prefix such as "/nudm-uecm/"), "count" (times, default 1),
+ * "command" (Diameter: "UDR" or "SNR"; SBI: a path prefix such as "/nudm-uecm/"), "count" (times, default 1),
  * "durationMs" (for a while; without "count" it applies to every matching request until then). An SBI answer may
  * set "contentType" (default application/problem+json) to play a server that labels its errors wrongly.
  */

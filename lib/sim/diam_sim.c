@@ -453,17 +453,19 @@ static void answer_with(diam_sim_t *s, struct msg *ans, const fault_t *f)
         fd_msg_rescode_set(ans, "DIAMETER_UNABLE_TO_COMPLY", "fault answer could not be built", NULL, 1);
 }
 
-bool diam_sim_request(diam_sim_t *s, struct msg **msg, const char *const *ids, size_t n_ids, unsigned *delay_ms)
+bool diam_sim_request(diam_sim_t *s, struct msg **msg, const char *command, const char *const *ids, size_t n_ids,
+                      unsigned *delay_ms)
 {
     fault_t f;
     char what[FAULT_DESC_MAX];
     struct msg *req = NULL;
 
     *delay_ms = 0;
-    if (s == NULL || !fault_take(s->faults, FAULT_PROTO_DIAMETER, ids, n_ids, "UDR", &f))
+    if (s == NULL || !fault_take(s->faults, FAULT_PROTO_DIAMETER, ids, n_ids, command, &f))
         return false;
     fault_describe(&f, what, sizeof what);
-    log_info("hss", "fault %llu: %s for %s", (unsigned long long)f.id, what, n_ids && ids[0] ? ids[0] : "-");
+    log_info("hss", "fault %llu: %s on %s for %s", (unsigned long long)f.id, what, command,
+             n_ids && ids[0] ? ids[0] : "-");
     pend_set_fault(s, *msg, what);
     switch (f.action) {
     case FAULT_DELAY:

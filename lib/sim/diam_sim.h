@@ -39,10 +39,12 @@ diam_sim_t *diam_sim_new(const sh_dict_t *dict, journal_t *journal, fault_table_
 void diam_sim_free(diam_sim_t *s);
 
 /* At a request's entry, once *msg is its answer (fd_msg_new_answer_from_req) and the user is known: applies the
- * first matching fault for `ids` (identities and IMSI; entries may be NULL). True when the fault has dealt with
- * the request: *msg is the fault's answer, or NULL (dropped, closed); the handler returns with DISP_ACT_SEND.
+ * first matching fault for `command` (the request's short name, "UDR", "SNR": what a rule's "command" names) and
+ * `ids` (identities and IMSI; entries may be NULL). True when the fault has dealt with the request: *msg is the
+ * fault's answer, or NULL (dropped, closed); the handler returns with DISP_ACT_SEND, having done nothing else.
  * False: answer normally, then call diam_sim_answer with *delay_ms as set here (0: none). */
-bool diam_sim_request(diam_sim_t *s, struct msg **msg, const char *const *ids, size_t n_ids, unsigned *delay_ms);
+bool diam_sim_request(diam_sim_t *s, struct msg **msg, const char *command, const char *const *ids, size_t n_ids,
+                      unsigned *delay_ms);
 /* With the normal answer built: when delay_ms > 0 the answer is queued and *msg becomes NULL. */
 void diam_sim_answer(diam_sim_t *s, struct msg **msg, unsigned delay_ms);
 

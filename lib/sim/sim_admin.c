@@ -19,6 +19,7 @@
 struct sim_admin {
     journal_t *journal;
     fault_table_t *faults;
+    sim_capture_t *captures;
 };
 
 static int bad_param(sbi_request_t *req, const char *param, const char *reason)
@@ -187,7 +188,7 @@ static void on_fault_delete(sbi_request_t *req, void *ud)
     sbi_respond(req, 204, NULL, NULL, 0);
 }
 
-sim_admin_t *sim_admin_new(sbi_server_t *srv, size_t journal_capacity)
+sim_admin_t *sim_admin_new(sbi_server_t *srv, size_t journal_capacity, const sim_capture_conf_t *capture)
 {
     sim_admin_t *a = calloc(1, sizeof *a);
 
@@ -195,7 +196,8 @@ sim_admin_t *sim_admin_new(sbi_server_t *srv, size_t journal_capacity)
         return NULL;
     a->journal = journal_new(journal_capacity);
     a->faults = fault_table_new();
-    if (a->journal == NULL || a->faults == NULL || sbi_server_route(srv, "GET", EXCHANGES_BASE, on_exchanges, a) != 0 ||
+    a->captures = sim_capture_new(srv, capture);
+    if (a->journal == NULL || a->faults == NULL || a->captures == NULL || sbi_server_route(srv, "GET", EXCHANGES_BASE, on_exchanges, a) != 0 ||
         sbi_server_route(srv, "DELETE", EXCHANGES_BASE, on_exchanges_clear, a) != 0 ||
         sbi_server_route(srv, "POST", FAULTS_BASE, on_fault_add, a) != 0 ||
         sbi_server_route(srv, "GET", FAULTS_BASE, on_fault_list, a) != 0 ||
@@ -211,6 +213,7 @@ void sim_admin_free(sim_admin_t *a)
 {
     if (a == NULL)
         return;
+    sim_capture_free(a->captures);
     journal_free(a->journal);
     fault_table_free(a->faults);
     free(a);

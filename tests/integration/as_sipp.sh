@@ -66,8 +66,15 @@ register_all() {
     for u in 1 2 3 4 9; do check "REGISTER user $u: 200 OK" register "$u"; done
 }
 
-curl_call() { # curl_call CALLID OUTFILE -> prints the HTTP status
-    curl -s --max-time 2 --http2-prior-knowledge "${T_AUTH[@]}" -o "$2" -w '%{http_code}' "$SBI/as/v1/calls/$1"
+curl_call() { # curl_call CALLID OUTFILE -> prints the HTTP status; the answer checked against docs/openapi
+    local st
+    st=$(curl -s --max-time 2 --http2-prior-knowledge "${T_AUTH[@]}" -o "$2" -w '%{http_code} %{content_type}' \
+        "$SBI/as/v1/calls/$1") || true
+    echo "${st%% *}"
+    [ "${st%% *}" != 000 ] || return 0 # no answer (the caller's check says so)
+    openapi_conforms mihua-as.yaml GET "$SBI/as/v1/calls/$1" "${st%% *}" "${st#* }" "$2" 2>>"$T_DIR/openapi.fail" ||
+        echo "$1" >>"$T_DIR/openapi.bad"
+    echo "$1" >>"$T_DIR/openapi.checked"
 }
 udp_bound() { ss -Hlun "sport = :$1" | grep -q .; }
 # wait_uas PORT: the callee's sipp has bound its UDP port (before that the AS's INVITE would meet a closed port)
@@ -241,4 +248,7 @@ check "wire: no malformed packet" [ ! -s "$T_DIR/malformed.txt" ]
 
 check "AS: SIGTERM exit 0" stop_daemon "$as_PID"
 as_PID=""
+check "every call-record answer conforms to docs/openapi/mihua-as.yaml ($(wc -l <"$T_DIR/openapi.checked") checked)" \
+    [ ! -s "$T_DIR/openapi.bad" ]
+[ ! -s "$T_DIR/openapi.bad" ] || cat "$T_DIR/openapi.fail" >&2
 finish

@@ -36,7 +36,8 @@ UE_DUR=2 ue_call misaddressed 1 2 &
 MIS_PID=$!
 wait_for "$T_DIR/as.log" 'encryption=stripped'
 CID=$(sed -nE 's/.*call ([^ ]+) caller=.*encryption=stripped.*/\1/p' "$T_DIR/as.log" | tail -1)
-curl -s --http2-prior-knowledge "${T_AUTH[@]}" "$AS_SBI/as/v1/calls/$CID" >"$T_DIR/mis.record.json"
+curl -s --http2-prior-knowledge "${T_AUTH[@]}" -o "$T_DIR/mis.record.json" -w '%{http_code} %{content_type}' \
+    "$AS_SBI/as/v1/calls/$CID" >"$T_DIR/mis.record.st"
 wait "$MIS_PID" || true
 expect_plain misaddressed caller "lookup error"
 check "decision line: hss_result=3007 hss_origin=dra.ims.test" \
@@ -44,6 +45,8 @@ check "decision line: hss_result=3007 hss_origin=dra.ims.test" \
     "$T_DIR/as.log"
 check "call record: lookups.hss = 3007 from dra.ims.test, encryptionAllowed false" \
     [ "$(jget "$T_DIR/mis.record.json" "(j['lookups']['hss']['resultCode'], j['lookups']['hss']['originHost'], j['encryptionAllowed'])")" = "(3007, 'dra.ims.test', False)" ]
+check "call record with lookups conforms to docs/openapi/mihua-as.yaml" openapi_conforms mihua-as.yaml GET \
+    "$AS_SBI/as/v1/calls/$CID" $(cat "$T_DIR/mis.record.st") "$T_DIR/mis.record.json"
 check "metric: mihua_as_diameter_errors_total{code=3007,origin_host=dra.ims.test} >= 1" \
     [ "$(metric 'mihua_as_diameter_errors_total{code="3007",origin_host="dra.ims.test"')" -ge 1 ]
 

@@ -5,8 +5,8 @@
 # HSS does not serve (5100), unsubscribe (and of nothing: 5106); PNR on a change made through the HSS's admin API,
 # through the UDM's (another process sharing the store) and by a reload, nothing for a change of facts nobody
 # subscribed to; a PNA with DIAMETER_ERROR_USER_UNKNOWN drops the subscription; subscriptions expire, show at
-# GET /admin/v1/sh-subscriptions and do not survive a restart. tshark dissects SNR/SNA/PNR/PNA with nothing
-# malformed.
+# GET /admin/v1/sh-subscriptions and do not survive a restart; a fault rule on SNR answers with its Result-Code
+# and shows in the request journal. tshark dissects SNR/SNA/PNR/PNA with nothing malformed.
 . "$(dirname "$0")/lib.sh"
 
 SUBS=$T_DIR/subscribers.json
@@ -80,6 +80,23 @@ check "SNR unknown user: 5001" expect_event 'SNA .*exp=5001' 1
 peer "unsub tel:+15550000002 0"
 check "unsubscribe without a subscription: 5106 SUBS_DATA_ABSENT" expect_event 'SNA .*exp=5106' 1
 check "admin: still one subscription" [ "$(n_subs)" = 1 ]
+
+# A fault rule for SNR (lib/sim): the rule's Result-Code instead of the normal answer, nothing subscribed, and the
+# exchange in the journal with the fault named.
+admin_json() {
+    curl "${T_AUTH[@]}" -s --http2-prior-knowledge -X "$1" -H 'content-type: application/json' ${3:+--data "$3"} \
+        -o "$T_DIR/$4.json" -w '%{http_code}' "$HSS_ADMIN$2"
+}
+check "fault on SNR for user 2: 201" [ "$(admin_json POST /admin/v1/faults \
+    '{"protocol":"diameter","action":"answer","resultCode":5012,"command":"SNR","subscriber":"001010000000002"}' fault)" = 201 ]
+peer "sub tel:+15550000002 0"
+check "SNR under the fault: DIAMETER_UNABLE_TO_COMPLY (5012), the rule's code" expect_event 'SNA .*result=5012' 1
+check "admin: still one subscription (the faulted SNR subscribed nothing)" [ "$(n_subs)" = 1 ]
+check "journal: 200" [ "$(admin_json GET '/admin/v1/exchanges?command=SNR&result=5012' '' snr_journal)" = 200 ]
+check "journal: that SNR, its user, the fault named" [ "$(jget "$T_DIR/snr_journal.json" \
+    "[(e['command'], e['identity'], e['fault'] == 'answer 5012') for e in j['exchanges']]")" = "[('SNR', 'tel:+15550000002', True)]" ]
+check "the rule was used up (count 1)" \
+    [ "$(admin_json GET /admin/v1/faults '' faults)$(jget "$T_DIR/faults.json" "len(j['faults'])")" = 2000 ]
 
 # Changes: through the HSS admin API, through the UDM's (the other process), by a reload.
 check "HSS admin: voice encryption off -> 200" [ "$(patch "$HSS_ADMIN" 001010000000001 '{"voice_encryption":false}')" = 200 ]

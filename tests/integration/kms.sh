@@ -167,6 +167,18 @@ kcurl() {
     local path=${*: -1}
     curl -sS --http2 --tlsv1.3 --cacert "$CA" -o "$T_DIR/$name.json" -D "$T_DIR/$name.hdr" \
         -w '%{http_code} %{content_type} %{http_version}\n' "${@:1:$#-1}" "$URL$path" >"$T_DIR/$name.meta" 2>>"$T_DIR/curl.log" || true
+    # every answer checked against docs/openapi/mihua-kms.yaml; failures counted at the end
+    local method=GET arg prev="" st ctype
+    for arg in "$@"; do
+        case $prev in -X) method=$arg ;; -d | --data-binary) [ "$method" = GET ] && method=POST ;; esac
+        prev=$arg
+    done
+    read -r st ctype _ <"$T_DIR/$name.meta"
+    [ "$ctype" != 2 ] || ctype="" # no content type: the field was empty
+    [ "$st" != 405 ] || return 0  # a method the API does not have: nothing in the document to check against
+    openapi_conforms mihua-kms.yaml "$method" "$path" "$st" "$ctype" "$T_DIR/$name.json" 2>>"$T_DIR/openapi.fail" ||
+        echo "$name" >>"$T_DIR/openapi.bad"
+    echo "$name" >>"$T_DIR/openapi.checked"
 }
 meta() { [ "$(cat "$T_DIR/$1.meta")" = "$2" ] || { echo "  $1: meta $(cat "$T_DIR/$1.meta"), want $2" >&2; return 1; }; }
 problem() { all "meta $1 '$2 application/problem+json 2'" "is $1 \"(j['status'], j.get('cause'))\" \"($2, '$3')\""; }
@@ -308,4 +320,7 @@ rc=0; stop_daemon "$kms_PID" || rc=$?
 check "SIGTERM: exit 0" [ "$rc" = 0 ]
 check "no sanitizer reports" bash -c "! grep -q 'Sanitizer' '$T_DIR'/*.log"
 
+check "every answer to curl conforms to docs/openapi/mihua-kms.yaml ($(wc -l <"$T_DIR/openapi.checked") checked)" \
+    [ ! -s "$T_DIR/openapi.bad" ]
+[ ! -s "$T_DIR/openapi.bad" ] || cat "$T_DIR/openapi.fail" >&2
 finish

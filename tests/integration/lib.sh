@@ -205,6 +205,14 @@ write_subscribers() {
 JSON
 }
 
+# openapi_conforms DOC METHOD URL|PATH STATUS CONTENT_TYPE BODY_FILE: the answer checked against
+# docs/openapi/DOC (openapi_check.py); the reason on stderr when it does not conform.
+openapi_conforms() {
+    local path=$3
+    case $path in http*) path=/${path#http*://*/} ;; esac
+    python3 "$MIHUA_SRC/tests/integration/openapi_check.py" "$MIHUA_SRC/docs/openapi/$1" "$2" "$path" "$4" "$5" "$6"
+}
+
 finish() {
     echo "$T_PASSES passed, $T_FAILS failed"
     [ "$T_FAILS" -eq 0 ]
