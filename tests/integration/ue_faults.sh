@@ -106,10 +106,21 @@ wait_stopped "$hss_PID" # SIGSTOP is delivered asynchronously
 fault hss_stalled "lookup timeout"
 check "hss_stalled: AS waited its budget, then stripped (lookup timeout)" \
     grep -Eq 'reason="lookup timeout" hss_us=[0-9]{6}' <(as_decision hss_stalled)
+# On a loaded machine the call above can take longer than the AS's watchdog (2 Tw); the link is then replaced,
+# not revived, and this stall is judged as the one past the watchdog below (bound and starting point).
+stall_bound=$RECOVERY_MS
+if ! hss_peer_open "$AS_SBI"; then
+    stall_bound=$DIAM_SUSPECT_MS
+    echo "# hss_resumed: the stall outlasted the AS's watchdog; judged as a watchdog stall ($stall_bound ms)"
+fi
 kill -CONT "$hss_PID"
 t0=$(now_ms)
-usable hss_resumed "$t0" SIGCONT "$RECOVERY_MS" hss_peer_open "$AS_SBI" # the link survived the short stall
-back hss_resumed "$t0" SIGCONT
+usable hss_resumed "$t0" SIGCONT "$stall_bound" hss_peer_open "$AS_SBI" # the link survived the short stall
+if [ "$stall_bound" = "$RECOVERY_MS" ]; then
+    back hss_resumed "$t0" SIGCONT
+else
+    back hss_resumed "$USABLE_AT" "the Sh link opened again"
+fi
 
 # Stalled past the AS's watchdog (the peer goes SUSPECT; freeDiameter may drop the link when the HSS resumes): the
 # test waits for the AS to say so rather than guessing how long a stall must last.
