@@ -599,6 +599,12 @@ void as_checks_registered(as_checks_t *c, const char *aor)
         as_push_registered(c->push, aor);
 }
 
+void as_checks_deregistered(as_checks_t *c, const char *aor)
+{
+    if (c != NULL)
+        as_push_deregistered(c->push, aor);
+}
+
 int as_checks_attach_sbi(as_checks_t *c, sbi_server_t *srv, const char *host, unsigned port)
 {
     char base[SBI_HOST_MAX + 24]; /* "http://[" host "]:" port */
