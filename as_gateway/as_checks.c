@@ -258,6 +258,8 @@ static bool all_cached(const as_check_t *k)
 static void log_decision(const as_checks_t *c, const as_check_t *k, const as_decision_t *d)
 {
     char hss[CHECKS_DESCRIBE_MAX], udm[CHECKS_DESCRIBE_MAX];
+    if (log_get_level() < LOG_LVL_INFO)
+        return; /* the descriptions cost more than the decision from the cache: not built for nothing */
     describe_source(&k->r, AS_SRC_HSS, hss, sizeof hss);
     describe_source(&k->r, AS_SRC_UDM, udm, sizeof udm);
     char path[48] = "path=query";
