@@ -32,6 +32,20 @@ def rows(pcap, sbi):
         yield v
 
 
+def kms_exchange(stages, bursts, e, who, op, w, before, before_name, after, after_name):
+    """Adds one party's KMS exchange w (kms_window) between SIP events `before` and `after` to the stages."""
+    if not w:
+        return
+    stages[f"{who}: {before_name} -> KMS request"].append(w[0] - e[before])
+    stages[f"KMS {op} (TLS request -> response)"].append(w[1] - w[0])
+    if w[3] and w[4]:
+        stages[f"  {op}: request -> GET sent (Digest, body)"].append(w[3] - w[0])
+        stages[f"  {op}: KMS -> AS GET /as/v1/calls"].append(w[4] - w[3])
+        stages[f"  {op}: GET answer -> response"].append(w[1] - w[4])
+    stages[f"{who}: key in hand -> {after_name}"].append(e[after] - w[1])
+    bursts[who].append(w[2])
+
+
 def main():
     pcap, sip, sbi, kms = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     encrypted = len(sys.argv) < 6 or sys.argv[5] != "plain"
@@ -87,27 +101,11 @@ def main():
         if not encrypted:
             add("total: INVITE in -> 200 (INVITE) out", "INVITE in", "200 INVITE out")
             continue
-        caller = kms_window(e["183 INVITE out"], e["UPDATE in"])
-        callee = kms_window(e["UPDATE out"], e["200 UPDATE in"])
-        if caller:
-            stages["caller: 183 -> KMS request"].append(caller[0] - e["183 INVITE out"])
-            stages["KMS issue (TLS request -> response)"].append(caller[1] - caller[0])
-            if caller[3] and caller[4]:
-                stages["  KMS: request -> GET sent (Digest, body)"].append(caller[3] - caller[0])
-                stages["  KMS -> AS GET /as/v1/calls round trip"].append(caller[4] - caller[3])
-                stages["  KMS: GET answer -> response (issue)"].append(caller[1] - caller[4])
-            stages["caller: key in hand -> UPDATE"].append(e["UPDATE in"] - caller[1])
-            bursts["caller"].append(caller[2])
+        kms_exchange(stages, bursts, e, "caller", "issue", kms_window(e["183 INVITE out"], e["UPDATE in"]),
+                     "183 INVITE out", "183", "UPDATE in", "UPDATE")
         add("AS: UPDATE relay", "UPDATE in", "UPDATE out")
-        if callee:
-            stages["callee: UPDATE -> KMS request"].append(callee[0] - e["UPDATE out"])
-            stages["KMS retrieve (TLS request -> response)"].append(callee[1] - callee[0])
-            if callee[3] and callee[4]:
-                stages["  KMS: request -> GET sent (Digest, body) "].append(callee[3] - callee[0])
-                stages["  KMS -> AS GET /as/v1/calls round trip "].append(callee[4] - callee[3])
-                stages["  KMS: GET answer -> response (release)"].append(callee[1] - callee[4])
-            stages["callee: key in hand -> 200 (UPDATE)"].append(e["200 UPDATE in"] - callee[1])
-            bursts["callee"].append(callee[2])
+        kms_exchange(stages, bursts, e, "callee", "retrieve", kms_window(e["UPDATE out"], e["200 UPDATE in"]),
+                     "UPDATE out", "UPDATE", "200 UPDATE in", "200 (UPDATE)")
         add("AS: 200 (UPDATE) relay", "200 UPDATE in", "200 UPDATE out")
         add("callee: 200 (UPDATE) -> 200 (INVITE)", "200 UPDATE in", "200 INVITE in")
         add("total: INVITE in -> 200 (INVITE) out", "INVITE in", "200 INVITE out")
@@ -116,7 +114,7 @@ def main():
           "p50 / p90):")
     for name, xs in stages.items():
         xs.sort()
-        print(f"    {name:44s} {statistics.median(xs):7.3f} / {xs[int(0.9 * (len(xs) - 1))]:7.3f}")
+        print(f"    {name:50s} {statistics.median(xs):7.3f} / {xs[int(0.9 * (len(xs) - 1))]:7.3f}")
     for who, b in bursts.items():
         print(f"    {who} request bursts to the KMS per call: median {statistics.median(b)}"
               " (1: request answered at once; 2: a Digest challenge round trip first)")
