@@ -106,13 +106,14 @@ field() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eva
 stages() {
     local sip_port=${as_sip##*:} sbi_port=${as_sbi##*:}
     dumpcap -q -i lo -f "udp port $sip_port or tcp port $sbi_port or tcp port $kms_port" -w "$dir/stages.pcapng" \
-        2>"$dir/dumpcap.log" &
+        >"$dir/dumpcap.log" 2>&1 &
     local cap=$!
+    pids+=("$cap") # stopped by cleanup too, should anything below exit early
     wait_line "$dir/dumpcap.log" 'Capturing on' "$dir/dumpcap.log"
-    for kind in encrypted plain; do
+    for kind in encrypted plain; do # a call shed or failed under load is left out of the stages, not fatal
         "$build/bin/mihua-ue" -c "$dir/ue1.json" load tel:+15550000002 --calls "$1" --rate 5 --duration "$MEDIA" \
             --summary "$dir/stages-$kind.json" $([ $kind = plain ] && echo --capable no) \
-            2>"$dir/caller-stages-$kind.log" | sed 's/^/    /'
+            2>"$dir/caller-stages-$kind.log" | sed 's/^/    /' || true
     done
     kill -INT "$cap"
     wait "$cap" || true
