@@ -258,6 +258,8 @@ static bool all_cached(const as_check_t *k)
 static void log_decision(const as_checks_t *c, const as_check_t *k, const as_decision_t *d)
 {
     char hss[CHECKS_DESCRIBE_MAX], udm[CHECKS_DESCRIBE_MAX];
+    if (log_get_level() < LOG_LVL_INFO)
+        return; /* the descriptions cost more than the decision from the cache: not built for nothing */
     describe_source(&k->r, AS_SRC_HSS, hss, sizeof hss);
     describe_source(&k->r, AS_SRC_UDM, udm, sizeof udm);
     char path[48] = "path=query";
@@ -597,6 +599,12 @@ void as_checks_registered(as_checks_t *c, const char *aor)
 {
     if (c != NULL)
         as_push_registered(c->push, aor);
+}
+
+void as_checks_deregistered(as_checks_t *c, const char *aor)
+{
+    if (c != NULL)
+        as_push_deregistered(c->push, aor);
 }
 
 int as_checks_attach_sbi(as_checks_t *c, sbi_server_t *srv, const char *host, unsigned port)

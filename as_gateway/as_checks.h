@@ -172,6 +172,8 @@ uint64_t as_checks_start(as_checks_t *c, const char *caller, const char *callee,
 
 /* A user registered (its AOR): with the facts cache on, the AS subscribes to its facts. */
 void as_checks_registered(as_checks_t *c, const char *aor);
+/* A user's last binding went (deregistered or expired): its subscriptions end and its cached facts go. */
+void as_checks_deregistered(as_checks_t *c, const char *aor);
 /* With the facts cache on, receive Nudr notifications on `srv`, telling the UDM to call back
  * http://host:port (that server's address). Returns 0 or -1. */
 int as_checks_attach_sbi(as_checks_t *c, sbi_server_t *srv, const char *host, unsigned port);

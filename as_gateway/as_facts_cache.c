@@ -2,8 +2,8 @@
  * as_facts_cache — subscriber facts kept by the AS (see as_facts_cache.h).
  *
  * Entries are found through the id table of as_checks_int.h: an MSISDN of at most 15 digits, with a leading 1 so
- * that leading zeros count, is a 64-bit key. Entries are never removed one by one (a user that deregisters keeps
- * its entry, whose subscriptions lapse at their expiry); the table is bounded by AS_FACTS_MAX_USERS.
+ * that leading zeros count, is a 64-bit key. An entry goes when its user deregisters (as_push ends its
+ * subscriptions first); the table is bounded by AS_FACTS_MAX_USERS.
  */
 #include "as_facts_cache.h"
 
@@ -67,6 +67,12 @@ as_facts_entry_t *as_facts_ensure(as_facts_t *c, const char *msisdn, const char 
         return NULL;
     }
     return e;
+}
+
+void as_facts_remove(as_facts_t *c, const char *msisdn)
+{
+    if (c != NULL && msisdn != NULL)
+        free(as_idmap_take(&c->map, key_of(msisdn)));
 }
 
 size_t as_facts_count(const as_facts_t *c)

@@ -50,6 +50,8 @@ void as_facts_free(as_facts_t *c);
 as_facts_entry_t *as_facts_get(as_facts_t *c, const char *msisdn);
 /* The entry of `msisdn`, created when absent (identity recorded); NULL when full or out of memory. */
 as_facts_entry_t *as_facts_ensure(as_facts_t *c, const char *msisdn, const char *identity);
+/* Drops the entry of `msisdn` (pointers to it become invalid); nothing when absent. */
+void as_facts_remove(as_facts_t *c, const char *msisdn);
 size_t as_facts_count(const as_facts_t *c);
 
 /* Records what a source says (rat may be NULL). */

@@ -4,8 +4,11 @@
  *
  * Threads: SNAs and PNRs arrive on freeDiameter's threads. Those callbacks touch no cache state: they decode what
  * they need into a small event, queue it under a mutex and write a byte to a pipe; the loop drains the queue
- * (STYLE: heavy work out of freeDiameter's threads). A PNR is answered DIAMETER_SUCCESS at once; a PNR that does
- * not parse gets DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA, so the HSS stops sending it.
+ * (STYLE: heavy work out of freeDiameter's threads). A PNR is answered from the loop, which alone knows the
+ * subscriptions held: DIAMETER_SUCCESS for a user with an Sh subscription (active or being made), else
+ * Experimental-Result DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA (TS 29.329 §6.2.2.11), which makes the HSS drop it —
+ * what ends the subscriptions of a previous run of this AS, or of a user it no longer holds. A PNR that does not
+ * parse gets the same answer at once.
  *
  * State per user and source lives in the cache entry (active, pending, renew_at_ms). One scan a second
  * (AS_PUSH_SCAN_MS) subscribes every entry that is neither active nor pending, and renews an active one at its
@@ -17,6 +20,8 @@
  * every UDM fact; a failed subscription leaves the entry inactive. Forgotten entries are subscribed again by the
  * next scans once the peer answers. A DataChangeNotify for a user without an active UDM subscription gets 404,
  * which makes the UDM drop that subscription (TS 29.500 §5.2.7).
+ * Deregistration (the user's last binding gone): SNR Subs-Req-Type unsubscribe and DELETE subs-to-notify/{id},
+ * then the entry goes. A subscription whose answer comes back after that is ended the same way on arrival.
  */
 #include "as_push.h"
 
@@ -62,15 +67,18 @@ typedef enum { EV_SNA_OK, EV_SNA_FAILED, EV_PNR } ev_kind_t;
 typedef struct push_ev {
     ev_kind_t kind;
     char msisdn[AS_MSISDN_MAX_DIGITS + 1];
+    char identity[AS_FACTS_IDENTITY_MAX]; /* EV_SNA_*: the Public-Identity subscribed */
     as_answer_t subscribed;
     time_t expiry;
-    uint32_t code; /* EV_SNA_FAILED: the error answer's code, 0 for no answer */
+    uint32_t code;   /* EV_SNA_FAILED: the error answer's code, 0 for no answer */
+    struct msg *pna; /* EV_PNR: the answer, sent by the loop */
     struct push_ev *next;
 } push_ev_t;
 
 typedef struct {
     as_push_t *p;
     char msisdn[AS_MSISDN_MAX_DIGITS + 1];
+    char identity[AS_FACTS_IDENTITY_MAX];
 } snr_ctx_t;
 
 /* Nudr requests in flight: freed by their callback or by as_push_free. */
@@ -171,6 +179,7 @@ static void on_sna(void *data, struct msg **ans)
     sh_uda_t a;
     if (ev != NULL) {
         snprintf(ev->msisdn, sizeof ev->msisdn, "%s", x->msisdn);
+        snprintf(ev->identity, sizeof ev->identity, "%s", x->identity);
         ev->kind = EV_SNA_FAILED;
         if (sh_uda_read(p->dict, *ans, &a) == 0) {
             if (sh_uda_success(&a) && a.has_data) {
@@ -204,7 +213,8 @@ static void on_sna_expire(void *data, DiamId_t peer, size_t peer_len, struct msg
     free(x);
 }
 
-/* PNR (freeDiameter thread): decode, queue, answer. */
+/* PNR (freeDiameter thread): decode and queue with its answer, which the loop completes and sends (*msg = NULL:
+ * freeDiameter leaves the request to us); one that does not parse is refused here. */
 static int on_pnr(struct msg **msg, struct avp *avp, struct session *sess, void *opaque, enum disp_action *act)
 {
     as_push_t *p = opaque;
@@ -227,15 +237,34 @@ static int on_pnr(struct msg **msg, struct avp *avp, struct session *sess, void 
         free(ev);
         return EINVAL;
     }
-    if (ev != NULL && ev->msisdn[0] != '\0') {
-        sh_uda_set_success(p->dict, *msg, NULL, 0);
-        enqueue(p, ev);
-    } else {
+    *act = DISP_ACT_SEND;
+    if (ev == NULL || ev->msisdn[0] == '\0') {
         free(ev);
         sh_uda_set_experimental(p->dict, *msg, SH_ERR_NO_SUBSCRIPTION_TO_DATA);
+        return 0;
     }
-    *act = DISP_ACT_SEND;
+    ev->pna = *msg;
+    *msg = NULL;
+    *act = DISP_ACT_CONT;
+    enqueue(p, ev);
     return 0;
+}
+
+/* Loop: a PNR is welcome only for a user whose Sh subscription this AS holds or is making. */
+static void pna_send(as_push_t *p, push_ev_t *ev, bool held)
+{
+    if (held)
+        sh_uda_set_success(p->dict, ev->pna, NULL, 0);
+    else
+        sh_uda_set_experimental(p->dict, ev->pna, SH_ERR_NO_SUBSCRIPTION_TO_DATA);
+    if (fd_msg_send(&ev->pna, NULL, NULL) != 0 && ev->pna != NULL) {
+        fd_msg_free(ev->pna);
+        log_warn(PUSH_LOG, "PNA for msisdn-%s could not be sent", ev->msisdn);
+    }
+    ev->pna = NULL;
+    if (!held)
+        log_info(PUSH_LOG, "PNR for msisdn-%s, which holds no Sh subscription here: answered "
+                 "DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA (the HSS drops it)", ev->msisdn);
 }
 
 /* ---------------------------------------------------------------- HSS (loop) */
@@ -247,42 +276,90 @@ static uint64_t renew_in(const as_push_t *p, time_t expiry)
     return half_exp < half_age ? half_exp : half_age;
 }
 
-static void sh_subscribe(as_push_t *p, as_facts_entry_t *e)
+/* The answer to an unsubscribe (freeDiameter thread): nothing to learn, the outcome goes to the log. */
+static void on_unsubscribe_sna(void *data, struct msg **ans)
+{
+    snr_ctx_t *x = data;
+    sh_uda_t a;
+    uint32_t code = 0;
+    if (sh_uda_read(x->p->dict, *ans, &a) == 0) {
+        code = a.has_experimental ? a.exp_code : a.result_code;
+        sh_uda_clear(&a);
+    }
+    log_info(PUSH_LOG, "Sh unsubscribe user=%s -> %" PRIu32, x->identity, code);
+    fd_msg_free(*ans);
+    *ans = NULL;
+    free(x);
+}
+
+static void on_unsubscribe_expire(void *data, DiamId_t peer, size_t peer_len, struct msg **req)
+{
+    snr_ctx_t *x = data;
+    (void)peer;
+    (void)peer_len;
+    log_warn(PUSH_LOG, "Sh unsubscribe user=%s: no answer (the subscription lapses at its expiry)", x->identity);
+    fd_msg_free(*req);
+    *req = NULL;
+    free(x);
+}
+
+/* Sends an SNR of `type` (SH_SUBS_*) for `identity`. Returns 0 when it went out. */
+static int sh_snr_send(as_push_t *p, const char *msisdn, const char *identity, uint32_t type)
 {
     static const uint32_t refs[] = {SH_DREF_REPOSITORY_DATA};
+    bool sub = type == SH_SUBS_SUBSCRIBE;
     struct msg *m = NULL;
     struct timespec t;
-    if (p->sh == NULL || !p->conf.sh_subscribed || e->pending[AS_SRC_HSS] || !p->sh_open)
-        return;
-    sh_snr_params_t sp = {.public_identity = e->identity, .data_refs = refs, .n_data_refs = 1,
+    sh_snr_params_t sp = {.public_identity = identity, .data_refs = refs, .n_data_refs = 1,
                           .service_indication = SH_SERVICE_INDICATION_VOENC,
                           .dest_realm = as_sh_path_dest_realm(p->sh), .dest_host = as_sh_path_dest_host(p->sh),
-                          .subs_req_type = SH_SUBS_SUBSCRIBE, .send_data = true,
-                          .expiry = time(NULL) + (time_t)(p->conf.max_age_ms / 1000u) * 2};
+                          .subs_req_type = type, .send_data = sub,
+                          .expiry = sub ? time(NULL) + (time_t)(p->conf.max_age_ms / 1000u) * 2 : 0};
     snr_ctx_t *x = calloc(1, sizeof *x);
     if (x == NULL || sh_snr_build(p->dict, &sp, &m) != 0) {
         free(x);
-        return;
+        return -1;
     }
     x->p = p;
-    snprintf(x->msisdn, sizeof x->msisdn, "%s", e->msisdn);
+    snprintf(x->msisdn, sizeof x->msisdn, "%s", msisdn);
+    snprintf(x->identity, sizeof x->identity, "%s", identity);
     clock_gettime(CLOCK_REALTIME, &t);
     t.tv_sec += AS_PUSH_SNR_TIMEOUT_S;
-    if (fd_msg_send_timeout(&m, on_sna, x, on_sna_expire, &t) != 0) {
+    if (fd_msg_send_timeout(&m, sub ? on_sna : on_unsubscribe_sna, x, sub ? on_sna_expire : on_unsubscribe_expire,
+                            &t) != 0) {
         if (m != NULL)
             fd_msg_free(m);
         free(x);
-        return;
+        return -1;
     }
-    e->pending[AS_SRC_HSS] = true;
+    return 0;
 }
 
-static void apply_ev(as_push_t *p, const push_ev_t *ev)
+static void sh_subscribe(as_push_t *p, as_facts_entry_t *e)
+{
+    if (p->sh == NULL || !p->conf.sh_subscribed || e->pending[AS_SRC_HSS] || !p->sh_open)
+        return;
+    if (sh_snr_send(p, e->msisdn, e->identity, SH_SUBS_SUBSCRIBE) == 0)
+        e->pending[AS_SRC_HSS] = true;
+}
+
+static void sh_unsubscribe(as_push_t *p, const char *msisdn, const char *identity)
+{
+    if (p->sh != NULL && p->sh_open && sh_snr_send(p, msisdn, identity, SH_SUBS_UNSUBSCRIBE) == 0)
+        log_info(PUSH_LOG, "Sh unsubscribe user=%s sent", identity);
+}
+
+static void apply_ev(as_push_t *p, push_ev_t *ev)
 {
     as_facts_entry_t *e = as_facts_get(p->facts, ev->msisdn);
     uint64_t now = now_ms();
-    if (e == NULL)
+    if (ev->kind == EV_PNR)
+        pna_send(p, ev, e != NULL && (e->active[AS_SRC_HSS] || e->pending[AS_SRC_HSS]));
+    if (e == NULL) {
+        if (ev->kind == EV_SNA_OK) /* the user deregistered while its SNR was in flight */
+            sh_unsubscribe(p, ev->msisdn, ev->identity);
         return;
+    }
     switch (ev->kind) {
     case EV_SNA_OK:
         e->pending[AS_SRC_HSS] = false;
@@ -404,6 +481,13 @@ static void udm_read_state(as_push_t *p, const char *msisdn)
     }
 }
 
+static void udm_delete(as_push_t *p, const char *msisdn, uint64_t subs_id)
+{
+    char url[PUSH_URL_MAX];
+    snprintf(url, sizeof url, "%s" PUSH_SUBS_PATH "/%" PRIu64, p->udm_url, subs_id);
+    udm_request(p, RQ_DELETE, msisdn, "DELETE", url, NULL, subs_id);
+}
+
 static void udm_lost(as_push_t *p, const char *why)
 {
     log_warn(PUSH_LOG, "UDM subscriptions lost (%s): UDM facts forgotten, subscribing again", why);
@@ -427,11 +511,8 @@ static void on_created(as_push_t *p, as_facts_entry_t *e, const sbi_client_respo
         json_decref(body);
         return;
     }
-    char url[PUSH_URL_MAX];
-    if (e->udm_subs_id != 0) { /* a renewal: the old subscription goes */
-        snprintf(url, sizeof url, "%s" PUSH_SUBS_PATH "/%" PRIu64, p->udm_url, e->udm_subs_id);
-        udm_request(p, RQ_DELETE, e->msisdn, "DELETE", url, NULL, 0);
-    }
+    if (e->udm_subs_id != 0) /* a renewal: the old subscription goes */
+        udm_delete(p, e->msisdn, e->udm_subs_id);
     time_t expiry = iso_time_parse(exp);
     e->udm_subs_id = strtoull(id, NULL, 10);
     e->active[AS_SRC_UDM] = true;
@@ -439,6 +520,16 @@ static void on_created(as_push_t *p, as_facts_entry_t *e, const sbi_client_respo
     count(p, M_UDM_OK);
     json_decref(body);
     udm_read_state(p, e->msisdn);
+}
+
+/* A subscription created for a user who deregistered meanwhile: it goes at once. */
+static void udm_delete_orphan(as_push_t *p, const char *msisdn, const sbi_client_response_t *resp)
+{
+    json_t *body = resp->error == SBI_CLIENT_OK && resp->status == 201 ? json_loads(resp->body, 0, NULL) : NULL;
+    const char *id = json_string_value(json_object_get(body, "subscriptionId"));
+    if (id != NULL)
+        udm_delete(p, msisdn, strtoull(id, NULL, 10));
+    json_decref(body);
 }
 
 static void on_probe(as_push_t *p, const rq_t *r, const sbi_client_response_t *resp)
@@ -464,6 +555,8 @@ static void on_udm_response(const sbi_client_response_t *resp, void *ud)
     case RQ_CREATE:
         if (e != NULL)
             on_created(p, e, resp);
+        else
+            udm_delete_orphan(p, r->msisdn, resp);
         break;
     case RQ_GET_OSD:
         if (e != NULL && e->active[AS_SRC_UDM]) {
@@ -483,6 +576,7 @@ static void on_udm_response(const sbi_client_response_t *resp, void *ud)
         on_probe(p, r, resp);
         break;
     case RQ_DELETE:
+        log_info(PUSH_LOG, "Nudr DELETE subs-to-notify/%" PRIu64 " (msisdn-%s) -> %d", r->subs_id, r->msisdn, status);
         break;
     }
     free(r);
@@ -656,6 +750,21 @@ void as_push_registered(as_push_t *p, const char *identity)
         udm_subscribe(p, e);
 }
 
+void as_push_deregistered(as_push_t *p, const char *identity)
+{
+    char msisdn[AS_MSISDN_MAX_DIGITS + 1];
+    as_facts_entry_t *e;
+    if (p == NULL || as_identity_msisdn(identity, msisdn, sizeof msisdn) != 0 ||
+        (e = as_facts_get(p->facts, msisdn)) == NULL)
+        return;
+    if (e->active[AS_SRC_HSS] || e->pending[AS_SRC_HSS])
+        sh_unsubscribe(p, e->msisdn, e->identity);
+    if (e->udm_subs_id != 0 && p->client != NULL)
+        udm_delete(p, e->msisdn, e->udm_subs_id);
+    log_info(PUSH_LOG, "deregistered user=%s: subscriptions ended, facts dropped", e->identity);
+    as_facts_remove(p->facts, msisdn);
+}
+
 int as_push_attach(as_push_t *p, sbi_server_t *srv, const char *callback_base)
 {
     if (p == NULL || p->client == NULL)
@@ -748,6 +857,8 @@ void as_push_free(as_push_t *p)
     while (p->head != NULL) {
         push_ev_t *ev = p->head;
         p->head = ev->next;
+        if (ev->pna != NULL)
+            fd_msg_free(ev->pna);
         free(ev);
     }
     if (p->tls != NULL)

@@ -5,7 +5,8 @@
  *   UDM: Nudr POST subs-to-notify (TS 29.504/29.505) for operator-specific-data and/or
  *        context-data/amf-3gpp-access, the current state read once, DataChangeNotify received on the AS's SBI
  *        port at POST /as/v1/nudr-notify/{msisdn} and applied.
- * A user is subscribed when it registers (as_push_registered), per the policies' sources. Subscriptions are
+ * A user is subscribed when it registers (as_push_registered), per the policies' sources, and unsubscribed when
+ * its last binding goes (as_push_deregistered). Subscriptions are
  * renewed before they expire or their facts get old; a peer that went down (Sh peer not OPEN; the UDM no longer
  * listing our subscription, or not answering) makes the cache forget that source's facts at once (calls go back
  * to queries) and every known user is subscribed again once the peer is back.
@@ -55,5 +56,7 @@ bool as_push_source_up(const as_push_t *p, as_source_t s);
 
 /* A user registered: subscribe where its facts are not kept fresh yet. `identity` is its AOR. */
 void as_push_registered(as_push_t *p, const char *identity);
+/* A user's last binding went: Sh unsubscribe, Nudr DELETE, and its cache entry goes. */
+void as_push_deregistered(as_push_t *p, const char *identity);
 
 #endif

@@ -228,6 +228,12 @@ static void proxy_register(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const s
     free(res);
 }
 
+/* An AOR without bindings: its facts subscriptions end (registrar_set_on_gone). */
+static void proxy_on_aor_gone(void *ud, const char *aor)
+{
+    as_checks_deregistered(ud, aor);
+}
+
 /* ---------------------------------------------------------------- transaction user callbacks */
 
 /* Admission control before any state exists: only a new call (an out-of-dialog INVITE) can be shed; everything
@@ -531,6 +537,8 @@ proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
     p->auth = conf->auth;
     p->calls = conf->calls;
     p->checks = conf->checks;
+    if (p->reg && p->checks)
+        registrar_set_on_gone(p->reg, proxy_on_aor_gone, p->checks);
     p->timer_c_ms = conf->timer_c_ms;
     p->max_checks = conf->max_pending_checks ? conf->max_pending_checks : PROXY_MAX_PENDING_CHECKS_DEFAULT;
     p->call_idle_ms = conf->call_idle_ms ? conf->call_idle_ms : CALL_IDLE_MS_DEFAULT;

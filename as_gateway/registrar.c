@@ -53,6 +53,8 @@ struct registrar {
     reg_src_t **src_buckets;
     size_t max_aors, n_aors, n_bindings;
     size_t max_per_source;
+    registrar_gone_fn on_gone; /* told when an AOR's last binding goes */
+    void *on_gone_ud;
 };
 
 /* One Contact of a REGISTER after validation: what step 7 will do with it. */
@@ -82,6 +84,19 @@ registrar_t *registrar_new(size_t max_aors)
 void registrar_set_source_cap(registrar_t *r, size_t max_aors_per_source)
 {
     r->max_per_source = max_aors_per_source ? max_aors_per_source : REG_MAX_AORS_PER_SOURCE_DEFAULT;
+}
+
+void registrar_set_on_gone(registrar_t *r, registrar_gone_fn fn, void *ud)
+{
+    r->on_gone = fn;
+    r->on_gone_ud = ud;
+}
+
+/* The AOR's last binding went (removed, "Contact: *" or expired): whoever kept state for the user lets it go. */
+static void reg_gone(const registrar_t *r, const char *key)
+{
+    if (r->on_gone)
+        r->on_gone(r->on_gone_ud, key);
 }
 
 void registrar_free(registrar_t *r)
@@ -278,6 +293,7 @@ static void reg_unlink(registrar_t *r, reg_aor_t *a)
             *pp = a->next;
             r->n_aors--;
             r->n_bindings -= (size_t)a->n;
+            reg_gone(r, a->key);
             free(a);
             return;
         }
@@ -580,6 +596,7 @@ size_t registrar_sweep(registrar_t *r, uint64_t now_ms)
             if (a->n == 0) {
                 *pp = a->next;
                 r->n_aors--;
+                reg_gone(r, a->key);
                 free(a);
             } else {
                 pp = &a->next;

@@ -62,12 +62,16 @@ typedef struct {
 } reg_result_t;
 
 typedef struct registrar registrar_t;
+/* Called with the AOR key when an AOR's last binding goes (Expires 0, "Contact: *", expiry swept). */
+typedef void (*registrar_gone_fn)(void *ud, const char *aor_key);
 
 registrar_t *registrar_new(size_t max_aors);
 void registrar_free(registrar_t *r);
 /* AORs that may hold bindings from one source IP address (0: REG_MAX_AORS_PER_SOURCE_DEFAULT). A REGISTER that
  * would bind one more AOR from an address at its cap is refused with 403. */
 void registrar_set_source_cap(registrar_t *r, size_t max_aors_per_source);
+/* Who is told when an AOR's last binding goes (NULL: nobody). registrar_free() tells nobody. */
+void registrar_set_on_gone(registrar_t *r, registrar_gone_fn fn, void *ud);
 
 /* Normalises an AOR: tel:+1555 and sip:+1-555@host both give "tel:+1555"; other sip/sips URIs give
  * "sip:user@host" (host lower-cased; port and parameters dropped). Returns 0, or -1 when the URI names no AOR. */

@@ -9,8 +9,11 @@
 # Usage: bench/calls.sh [BUILD_DIR] (default build/; Release without sanitizers for figures). Env: RATES ("50 200"),
 # SECS (10: seconds of calls per rate), MEDIA (0.1: seconds of audio per call), RAMP ("400 ... 2500"), AS_LOG (warn),
 # AS_OPTS (extra mihua-as options, e.g. "--facts-cache no"), CALLEE_RAT (EUTRAN: the callee's access; NR lets the
-# facts cache decide alone), KEEP (set: keep the run folder with the logs). Each rate also prints the HSS's UDRs and
-# the UDM's GETs per second during the encrypted run.
+# facts cache decide alone), KEEP (set: keep the run folder with the logs), STAGES (N: first place N encrypted calls
+# 200 ms apart under a loopback capture and print each wire stage's p50/p90 with bench/call_stages.py: where the
+# encrypted set-up spends its time; needs dumpcap and tshark). Each rate also prints the HSS's UDRs and the UDM's
+# GETs per second during the encrypted run, and the caller's stages: INVITE -> 183, 183 -> key in hand, key in
+# hand -> 200 (UPDATE), -> 200 (INVITE) (differences of p50s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -94,10 +97,31 @@ hss_admin=$(sed -nE 's/^READY .* admin=(http:[^ ]+).*/\1/p' "$dir/hss.out")
 udm_admin=$(sed -nE 's/^READY .* admin=(http:[^ ]+).*/\1/p' "$dir/udm.out")
 # backend_count: UDRs answered by the HSS + GETs served by the UDM so far ("UDR GET")
 backend_count() {
-    echo "$(curl -s --http2-prior-knowledge "$hss_admin/metrics" | awk '/^mihua_hss_udr_total/ {n += $2} END {print n + 0}')" \
-         "$(curl -s --http2-prior-knowledge "$udm_admin/metrics" | awk '/^mihua_udm_requests_total/ {n += $2} END {print n + 0}')"
+    echo "$(curl -s --http2-prior-knowledge -H "@$dir/admin.auth" "$hss_admin/metrics" | awk '/^mihua_hss_udr_total/ {n += $2} END {print n + 0}')" \
+         "$(curl -s --http2-prior-knowledge -H "@$dir/admin.auth" "$udm_admin/metrics" | awk '/^mihua_udm_requests_total/ {n += $2} END {print n + 0}')"
 }
 field() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"; }
+# stages N: N encrypted then N plain calls, one at a time, under a capture of the AS's SIP and SBI ports and the
+# KMS port.
+stages() {
+    local sip_port=${as_sip##*:} sbi_port=${as_sbi##*:}
+    dumpcap -q -i lo -f "udp port $sip_port or tcp port $sbi_port or tcp port $kms_port" -w "$dir/stages.pcapng" \
+        >"$dir/dumpcap.log" 2>&1 &
+    local cap=$!
+    pids+=("$cap") # stopped by cleanup too, should anything below exit early
+    wait_line "$dir/dumpcap.log" 'Capturing on' "$dir/dumpcap.log"
+    for kind in encrypted plain; do # a call shed or failed under load is left out of the stages, not fatal
+        "$build/bin/mihua-ue" -c "$dir/ue1.json" load tel:+15550000002 --calls "$1" --rate 5 --duration "$MEDIA" \
+            --summary "$dir/stages-$kind.json" $([ $kind = plain ] && echo --capable no) \
+            2>"$dir/caller-stages-$kind.log" | sed 's/^/    /' || true
+    done
+    kill -INT "$cap"
+    wait "$cap" || true
+    for kind in encrypted plain; do
+        python3 bench/call_stages.py "$dir/stages.pcapng" "$sip_port" "$sbi_port" "$kms_port" "$kind"
+    done
+}
+[ -z "${STAGES:-}" ] || { echo "== stages: $STAGES encrypted calls, 5 calls/s, captured =="; stages "$STAGES"; }
 for rate in $RATES; do
     echo "== $rate calls/s for $SECS s =="
     read -r udr0 get0 <<<"$(backend_count)"
@@ -116,6 +140,13 @@ for rate in $RATES; do
         "$(field "$pl" "j['answered_plain']['p50Ms']")" "$(field "$pl" "j['answered_plain']['p99Ms']")" \
         "$(field "$enc" "j['answered_encrypted']['p50Ms'] - $(field "$pl" "j['answered_plain']['p50Ms']")")" \
         "$(field "$enc" "j['first_media_after_200']['p50Ms']")"
+    printf '  encrypted p50 stages: INVITE -> 183 %.3f ms, 183 -> key in hand %.3f, key in hand -> 200 (UPDATE) %.3f, -> 200 (INVITE) %.3f; plain INVITE -> 183 %.3f, 183 -> 200 (INVITE) %.3f ms\n' \
+        "$(field "$enc" "j['early_183']['p50Ms']")" \
+        "$(field "$enc" "j['kms_key_in_hand']['p50Ms'] - j['early_183']['p50Ms']")" \
+        "$(field "$enc" "j['key_sync']['p50Ms'] - j['kms_key_in_hand']['p50Ms']")" \
+        "$(field "$enc" "j['answered_encrypted']['p50Ms'] - j['key_sync']['p50Ms']")" \
+        "$(field "$pl" "j['early_183']['p50Ms']")" \
+        "$(field "$pl" "j['answered_plain']['p50Ms'] - j['early_183']['p50Ms']")"
 done
 best=0
 for rate in $RAMP; do

@@ -8,7 +8,9 @@
  * Data-Reference it does not serve gets 5100 as in a UDR. Expiry-Time is granted as asked but never beyond
  * max_expiry_s (none asked: the maximum) and always returned in the SNA. Send-Data-Indication returns the current
  * Sh-Data in the SNA. Absent RepositoryData is not an error (it means "not subscribed to voice encryption", a fact
- * the AS wants pushed when it changes). Unsubscribing what is not subscribed: DIAMETER_ERROR_SUBS_DATA_ABSENT.
+ * the AS wants pushed when it changes). Unsubscribing what is not subscribed succeeds: the state asked for holds,
+ * and TS 29.329 defines no code for it (DIAMETER_ERROR_SUBS_DATA_ABSENT, §6.2.2.10, is for subscribing to
+ * Repository Data the HSS does not have).
  *
  * Change detection (event loop, sub_watch): when a new snapshot is in force it recomputes, per subscription,
  * the facts subscribed to (voice encryption, IMPU list) and sends a PNR to Destination-Host = the subscriber's
@@ -61,18 +63,18 @@ typedef struct {
     uint64_t pushed;                /* PNRs sent */
 } notif_sub_t;
 
-typedef enum { SNR_OK, SNR_USER_UNKNOWN, SNR_DREF_UNSUPPORTED, SNR_NOT_NOTIFIABLE, SNR_ABSENT, SNR_MISSING_AVP,
-               SNR_INVALID, SNR_FAILED, SNR_RESULT_COUNT } snr_result_t;
+typedef enum { SNR_OK, SNR_USER_UNKNOWN, SNR_DREF_UNSUPPORTED, SNR_NOT_NOTIFIABLE, SNR_MISSING_AVP, SNR_INVALID,
+               SNR_FAILED, SNR_RESULT_COUNT } snr_result_t;
 
 static const char *const snr_name[SNR_RESULT_COUNT] = {
-    "success", "user_unknown", "data_ref_unsupported", "cannot_be_notified", "subs_data_absent", "missing_avp",
-    "invalid_avp", "unable_to_comply",
+    "success", "user_unknown", "data_ref_unsupported", "cannot_be_notified", "missing_avp", "invalid_avp",
+    "unable_to_comply",
 };
 
 /* Prometheus label sets, in the order of snr_result_t. */
 static const char *const snr_label[SNR_RESULT_COUNT] = {
     "result=\"success\"", "result=\"user_unknown\"", "result=\"data_ref_unsupported\"",
-    "result=\"cannot_be_notified\"", "result=\"subs_data_absent\"", "result=\"missing_avp\"",
+    "result=\"cannot_be_notified\"", "result=\"missing_avp\"",
     "result=\"invalid_avp\"", "result=\"unable_to_comply\"",
 };
 
@@ -283,12 +285,10 @@ static snr_result_t apply(hss_notif_t *n, snr_t *s, const subscriber_t *sub)
     pthread_mutex_lock(&n->lock);
     notif_sub_t *cur = sub_find(n, s->x.origin_host, sub->imsi, s->req.public_identity);
     if (s->x.subs_req_type == SH_SUBS_UNSUBSCRIBE) {
-        if (cur == NULL) {
-            s->why = "no such subscription";
-            r = SNR_ABSENT;
-        } else {
+        if (cur == NULL)
+            s->why = "no such subscription: nothing to end";
+        else
             sub_remove_at(n, (size_t)(cur - n->subs));
-        }
     } else {
         if (cur == NULL && (cur = sub_add(n)) != NULL) {
             cur->identity = strdup(s->req.public_identity);
@@ -328,7 +328,7 @@ static int answer_ok(hss_notif_t *n, snr_t *s, const subscriber_t *sub, struct m
 
 static const uint32_t SNR_EXP_CODE[SNR_RESULT_COUNT] = {
     [SNR_USER_UNKNOWN] = SH_ERR_USER_UNKNOWN, [SNR_DREF_UNSUPPORTED] = SH_ERR_DATA_REF_NOT_SUPPORTED,
-    [SNR_NOT_NOTIFIABLE] = SH_ERR_CANNOT_BE_NOTIFIED, [SNR_ABSENT] = SH_ERR_SUBS_DATA_ABSENT,
+    [SNR_NOT_NOTIFIABLE] = SH_ERR_CANNOT_BE_NOTIFIED,
 };
 
 static snr_result_t decide(hss_notif_t *n, snr_t *s, struct msg *ans)

@@ -47,7 +47,7 @@
 #define SH_ERR_TOO_MUCH_DATA 5008u
 #define SH_ERR_DATA_REF_NOT_SUPPORTED 5100u /* TS 29.329: unsupported Data-Reference, see DESIGN §3 */
 #define SH_ERR_CANNOT_BE_NOTIFIED 5104u     /* DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED: not subscribable */
-#define SH_ERR_SUBS_DATA_ABSENT 5106u       /* DIAMETER_ERROR_SUBS_DATA_ABSENT: unsubscribe of no subscription */
+#define SH_ERR_SUBS_DATA_ABSENT 5106u       /* DIAMETER_ERROR_SUBS_DATA_ABSENT: subscribing to absent Repository Data */
 #define SH_ERR_NO_SUBSCRIPTION_TO_DATA 5107u /* PNA: the AS holds no subscription for what was pushed */
 
 /* TS 29.328 §7.6 Data-Reference values mihua knows by name. */

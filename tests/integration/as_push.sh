@@ -6,7 +6,10 @@
 # reflected by the next call; the partial fallback (UDM says not on NR, the HSS's T-ADS is queried); an HSS
 # restart (facts forgotten at once, calls go to queries and never fail, resubscription, a change made while the
 # HSS was down reflected afterwards: the lost notification does not lead to a wrong decision); a UDM restart
-# (subscriptions found missing, resubscribed); and the cache switched off (path=query, no subscription).
+# (subscriptions found missing, resubscribed); a deregistration (Expires 0: SNR unsubscribe and Nudr DELETE, seen
+# gone in both peers' lists); an AS restart (the old run's subscriptions end at the next change: PNA
+# DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA and a 404 to the DataChangeNotify make the HSS and the UDM drop them);
+# and the cache switched off (path=query, no subscription).
 . "$(dirname "$0")/lib.sh"
 
 D=$MIHUA_TEST_DOMAIN
@@ -67,6 +70,15 @@ patch() {
 # seen N PATTERN: the AS log holds at least N lines matching PATTERN (within PUSH_MS).
 seen() { wait_until "${3:-$PUSH_MS}" bash -c "[ \$(grep -cE -- '$2' '$T_DIR/as.log') -ge $1 ]"; }
 hss_subs() { curl "${T_AUTH[@]}" -s --http2-prior-knowledge "$HSS_ADMIN/admin/v1/sh-subscriptions" | grep -o '"id":' | wc -l; }
+# hss_subs_are N / udm_subs_of USER N: the peer lists N subscriptions (all / of that user) within PUSH_MS.
+hss_subs_are() { wait_until "$PUSH_MS" bash -c "[ \$(curl ${T_AUTH[*]} -s --http2-prior-knowledge '$HSS_ADMIN/admin/v1/sh-subscriptions' | grep -o '\"id\":' | wc -l) = $1 ]"; }
+udm_subs_of() { wait_until "$PUSH_MS" bash -c "[ \$(curl -s --http2-prior-knowledge 'http://127.0.0.1:$UDM_PORT/nudr-dr/v2/subscription-data/subs-to-notify?ue-id=msisdn-1555000000$1' | grep -o '\"subscriptionId\":' | wc -l) = $2 ]"; }
+deregister() {
+    (cd "$T_DIR" && exec sipp -sf "$MIHUA_SRC/tests/integration/sipp/deregister.xml" -m 1 -i 127.0.0.1 \
+        -p "${UE_PORT[$1]}" -timeout 10 -timeout_error -key user "+1555000000$1" -key domain "$D" \
+        -key feature ";+u.mihua.voenc" -au "+1555000000$1" -ap "$(sip_password "$1")" \
+        "127.0.0.1:$AS_SIP_PORT" >"$T_DIR/dereg$1.log" 2>&1)
+}
 
 start_hss
 start_udm
@@ -133,6 +145,41 @@ check "the AS subscribes again at the restarted UDM" seen 6 'Nudr facts user=.* 
 call 2 1
 expect "after the UDM restart" kept cache ok
 check "metrics: decisions by path" bash -c "curl ${T_AUTH[*]} -s --http2-prior-knowledge '$SBI/metrics' | grep -q '^mihua_as_decisions_total{path=\"cache\"} [1-9]'"
+
+# Deregistration: user 3's last binding goes; its subscriptions end at both peers and its facts are dropped.
+check "UDM lists user 3's subscription before" udm_subs_of 3 1
+check "de-REGISTER user 3 (Expires 0): 200 OK" deregister 3
+check "the AS ends user 3's subscriptions" seen 1 'deregistered user=tel:\+15550000003: subscriptions ended'
+check "HSS: SNR unsubscribe for user 3 answered success" wait_until "$PUSH_MS" \
+    grep -qE 'SNR from=.* user=tel:\+15550000003 type=unsubscribe -> success' "$T_DIR/hss.log"
+check "HSS admin: user 3's Sh subscription gone (2 left)" hss_subs_are 2
+check "UDM: user 3's subs-to-notify deleted" udm_subs_of 3 0
+check "UDM: users 1 and 2 keep theirs" all "udm_subs_of 1 1" "udm_subs_of 2 1"
+
+# AS restart (same SBI port, so the UDM's callbacks reach the new run): the HSS and the UDM still hold users 1
+# and 2's subscriptions of the old run. The new AS holds none until they register: the next change ends them.
+SBI_PORT=${SBI##*:}
+check "AS: SIGTERM exit 0" stop_daemon "$as_PID"
+start_as --facts-max-age-ms 60000 --sbi-listen "127.0.0.1:$SBI_PORT"
+check "HSS still lists the old run's 2 subscriptions" hss_subs_are 2
+# Each change touches what both peers watch: voice encryption (Sh RepositoryData) and the AMF registration (Nudr
+# amf-3gpp-access, the only resource the UDM monitors under the default policies).
+NEW_RAT=([1]=EUTRAN [2]=NR) OLD_RAT=([1]=NR [2]=EUTRAN)
+for u in 1 2; do
+    check "HSS admin: user $u voice encryption off, rat ${NEW_RAT[$u]} -> 200" \
+        [ "$(patch "$HSS_ADMIN" 00101000000000$u '{"voice_encryption":false,"access":{"rat":"'"${NEW_RAT[$u]}"'"}}')" = 200 ]
+done
+check "the new AS answers both PNRs DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA" \
+    seen 2 'PNR for msisdn-1555000000[12], which holds no Sh subscription here'
+check "HSS: the PNAs (5107) dropped both subscriptions" wait_until "$PUSH_MS" \
+    bash -c "[ \$(grep -c 'refused (code 5107): subscription dropped' '$T_DIR/hss.log') = 2 ]"
+check "HSS admin: no subscription left" hss_subs_are 0
+check "UDM: the new AS's 404 to the old callbacks dropped both subscriptions" all "udm_subs_of 1 0" "udm_subs_of 2 0" \
+    "[ \$(grep -c 'the callback answered 404, subscription removed' '$T_DIR/udm.log') = 2 ]"
+for u in 1 2; do
+    check "HSS admin: user $u back as it was -> 200" \
+        [ "$(patch "$HSS_ADMIN" 00101000000000$u '{"voice_encryption":true,"access":{"rat":"'"${OLD_RAT[$u]}"'"}}')" = 200 ]
+done
 check "AS: SIGTERM exit 0" stop_daemon "$as_PID"
 
 # Cache off: every call queries, nothing is subscribed.

@@ -147,6 +147,38 @@ static void test_star_removal(void **state)
     assert_null(registrar_lookup(f->r, "sip:bob@" DOM, T0));
 }
 
+/* registrar_set_on_gone: the AORs whose last binding went, joined by ' '. */
+static void note_gone(void *ud, const char *aor)
+{
+    char *seen = ud;
+    strcat(seen, aor);
+    strcat(seen, " ");
+}
+
+/* Told exactly when an AOR's last binding goes: Expires 0, "Contact: *" and the sweep of an expired one; not
+ * when one of two bindings goes, nor on a refresh. */
+static void test_gone(void **state)
+{
+    fx_t *f = *state;
+    char seen[512] = "";
+    registrar_set_on_gone(f->r, note_gone, seen);
+    assert_int_equal(reg(f, "ann", "c1", 1, "<sip:a1@127.0.0.1:5070>", "", T0), 200);
+    assert_int_equal(reg(f, "ann", "c2", 1, "<sip:a2@127.0.0.1:5070>", "", T0), 200);
+    assert_int_equal(reg(f, "ann", "c1", 2, "<sip:a1@127.0.0.1:5070>", "", T0), 200);            /* refresh */
+    assert_int_equal(reg(f, "ann", "c1", 3, "<sip:a1@127.0.0.1:5070>", "Expires: 0\r\n", T0), 200); /* one of two */
+    assert_string_equal(seen, "");
+    assert_int_equal(reg(f, "ann", "c2", 2, "<sip:a2@127.0.0.1:5070>", "Expires: 0\r\n", T0), 200);
+    assert_string_equal(seen, "sip:ann@" DOM " ");
+    assert_int_equal(reg(f, "bob", "c3", 1, "<sip:b1@127.0.0.1:5070>", "", T0), 200);
+    assert_int_equal(reg(f, "bob", "c3", 2, "*", "Expires: 0\r\n", T0), 200);
+    assert_string_equal(seen, "sip:ann@" DOM " sip:bob@" DOM " ");
+    assert_int_equal(reg(f, "+15550000001", "c4", 1, "<sip:c@127.0.0.1:5070>", "Expires: 60\r\n", T0), 200);
+    assert_int_equal(registrar_sweep(f->r, T0 + 59999), 0);
+    assert_int_equal(registrar_sweep(f->r, T0 + 60000), 1);
+    assert_string_equal(seen, "sip:ann@" DOM " sip:bob@" DOM " tel:+15550000001 ");
+    registrar_set_on_gone(f->r, NULL, NULL);
+}
+
 static void test_too_many_bindings(void **state)
 {
     fx_t *f = *state;
@@ -238,6 +270,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_min_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cseq_ordering, setup, teardown),
         cmocka_unit_test_setup_teardown(test_star_removal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_too_many_bindings, setup, teardown),
         cmocka_unit_test(test_aor_normalisation),
         cmocka_unit_test_setup_teardown(test_tel_request_finds_sip_registration, setup, teardown),
