@@ -97,6 +97,8 @@ void ue_call_unref(ue_call_t *call)
         event_free(call->tm_wait);
     if (call->tm_guard)
         event_free(call->tm_guard);
+    if (call->tm_answer)
+        event_free(call->tm_answer);
     kms_cleanse(call->session_key, sizeof call->session_key);
     free(call->inv);
     free(call->ack);
@@ -346,6 +348,7 @@ void ue_call_end(ue_call_t *call, const char *failure)
     ue_call_timer_stop(call->tm_retx);
     ue_call_timer_stop(call->tm_wait);
     ue_call_timer_stop(call->tm_guard);
+    ue_call_timer_stop(call->tm_answer);
     ue_call_timer_stop(call->tm_reinv);
     if (call->media) {
         ue_media_stop(call->media);

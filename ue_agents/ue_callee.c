@@ -340,7 +340,7 @@ static void ring(ue_call_t *call)
     else if (!call->sum.t_early) /* a late offer sends no 183: the 180 opens the early dialog */
         call->sum.t_early = ue_call_elapsed(call);
     if (a->c->auto_answer && a->c->answer_after_ms > 0)
-        ue_call_timer(call, &call->tm_wait, (unsigned)a->c->answer_after_ms, on_answer_timer);
+        ue_call_timer(call, &call->tm_answer, (unsigned)a->c->answer_after_ms, on_answer_timer);
     else if (a->c->auto_answer)
         ue_callee_answer(call);
     else if (a->ev.on_ringing)

@@ -146,6 +146,7 @@ struct ue_call {
     ue_sdp_addr_t remote;
     bool have_remote;
     struct event *tm_retx, *tm_wait, *tm_guard;
+    struct event *tm_answer;      /* callee: --answer-after-ms (its own event: ue_call_timer keeps an event's callback) */
     ue_call_summary_t sum;        /* milestones filled as they happen */
     ue_ladder_t ladder;
 };
