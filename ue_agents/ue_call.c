@@ -90,7 +90,8 @@ void ue_call_unref(ue_call_t *call)
     if (call->all_next)
         call->all_next->all_prev = call->all_prev;
     ue_media_free(call->media);
-    ue_reinvite_free(call);
+    if (call->tm_reinv)
+        event_free(call->tm_reinv);
     if (call->tm_retx)
         event_free(call->tm_retx);
     if (call->tm_wait)
@@ -104,6 +105,7 @@ void ue_call_unref(ue_call_t *call)
     free(call->ack);
     free(call->resp);
     free(call->upd);
+    free(call->reinv_resp);
     free(call);
 }
 
@@ -115,17 +117,18 @@ void ue_call_free_all(ue_agent_t *a)
     }
 }
 
+bool ue_call_idle(const ue_agent_t *a) { return a->ncalls == 0 && a->kms_ops == 0 && !a->reg_pending; }
+
+void ue_call_notify_idle(ue_agent_t *a)
+{
+    if (ue_call_idle(a) && a->ev.on_idle)
+        a->ev.on_idle(a->ev.ud);
+}
+
 uint64_t ue_call_elapsed(const ue_call_t *call)
 {
     uint64_t now = ue_now_us();
     return now > call->t0 ? now - call->t0 : 1;
-}
-
-void ue_agent_token(ue_agent_t *a, const char *prefix, char *out, size_t cap)
-{
-    uint32_t r;
-    RAND_bytes((unsigned char *)&r, sizeof r);
-    snprintf(out, cap, "%s%08x%llx", prefix, r, (unsigned long long)++a->counter);
 }
 
 const char *ue_call_contact(ue_call_t *call, bool tagged, char *buf, size_t cap)
@@ -259,6 +262,25 @@ void ue_call_start_media(ue_call_t *call, uint64_t frames)
                   call->encrypted ? msrtp_suite_name(call->choice.suite) : "");
 }
 
+void ue_call_follow(ue_call_t *call, const ue_sdp_stream_t *peer, bool send, const char *why)
+{
+    /* c=0.0.0.0 is "do not send to me": keep the old address rather than send to a wildcard */
+    bool usable = strcmp(peer->addr.ip, "0.0.0.0") != 0;
+    if (usable) {
+        call->remote = peer->addr;
+        call->have_remote = true;
+    }
+    if (call->media && usable && ue_media_set_remote(call->media, peer->addr.ip, peer->addr.port) != 0)
+        log_warn(UE_LOG, "call %s: peer media address %s:%u unusable", call->dlg.call_id, peer->addr.ip,
+                 peer->addr.port);
+    if (call->media)
+        ue_media_pause(call->media, !send);
+    log_info(UE_LOG, "call %s: %s: peer %s %s:%u, we say %s: %s", call->dlg.call_id, why,
+             ue_sdp_dir_str(peer->dir), peer->addr.ip, peer->addr.port, ue_sdp_dir_str(call->local_dir),
+             send ? "sending" : "sending paused");
+    ue_ladder_add(&call->ladder, ue_now_us(), true, UE_PEER_MEDIA, "RTP %s", send ? "sending" : "on hold");
+}
+
 /* ---------------------------------------------------------------- hang-up and end */
 
 static void call_finish(ue_call_t *call);
@@ -274,8 +296,7 @@ static void on_key_deleted(const kms_client_result_t *r, void *ud)
     if (call->end_pending)
         call_finish(call);
     ue_call_unref(call);
-    if (ue_agent_idle(a) && a->ev.on_idle)
-        a->ev.on_idle(a->ev.ud);
+    ue_call_notify_idle(a);
 }
 
 static void delete_key(ue_call_t *call)
@@ -391,6 +412,5 @@ static void call_finish(ue_call_t *call)
     if (call->in_table)
         table_remove(call);
     ue_call_unref(call);
-    if (ue_agent_idle(a) && a->ev.on_idle)
-        a->ev.on_idle(a->ev.ud);
+    ue_call_notify_idle(a);
 }

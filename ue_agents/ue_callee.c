@@ -145,10 +145,10 @@ void ue_callee_invite(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *inv)
     sip_str_copy(inv->call_id, call_id, sizeof call_id);
     ue_call_t *call = ue_call_new(a, UE_ROLE_CALLEE, call_id);
     if (!call) {
-        ue_agent_reply(a, sid, inv, 500, "Server Internal Error", NULL);
+        ue_sip_reply(a, sid, inv, 500, "Server Internal Error", NULL);
         return;
     }
-    ue_agent_token(a, "ue", call->local_tag, sizeof call->local_tag);
+    ue_sip_token(a, "ue", call->local_tag, sizeof call->local_tag);
     call->inv_txn = sid;
     sip_txn_set_tu_data(a->tl, sid, call);
     ue_call_ref(call);
@@ -265,8 +265,7 @@ static void on_retrieved(const kms_client_result_t *r, void *ud)
         ring(call);
     }
     ue_call_unref(call);
-    if (ue_agent_idle(a) && a->ev.on_idle)
-        a->ev.on_idle(a->ev.ud);
+    ue_call_notify_idle(a);
 }
 
 static void on_update(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
@@ -461,7 +460,7 @@ void ue_callee_cancel(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req)
     sip_txn_id_t inv = sip_txn_find_invite(a->tl, req);
     ue_call_t *call = inv != SIP_TXN_ID_NONE ? sip_txn_get_tu_data(a->tl, inv) : NULL;
     if (!call || call->state == UE_CS_ENDED) {
-        ue_agent_reply(a, sid, req, 481, "Call/Transaction Does Not Exist", NULL);
+        ue_sip_reply(a, sid, req, 481, "Call/Transaction Does Not Exist", NULL);
         return;
     }
     ue_ladder_add_sip(&call->ladder, ue_now_us(), false, req);

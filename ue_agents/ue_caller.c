@@ -59,8 +59,8 @@ static int send_invite(ue_call_t *call, const char *auth)
 static int invite_challenged(ue_call_t *call, sip_msg_t *resp)
 {
     char auth[UE_AUTH_LINE_MAX];
-    if (call->inv_auth_sent || ue_agent_credentials(call->ag, resp, "Proxy-Authenticate", "Proxy-Authorization",
-                                                    "INVITE", call->dlg.remote_target, auth, sizeof auth) != 0)
+    if (call->inv_auth_sent || ue_sip_credentials(call->ag, resp, "Proxy-Authenticate", "Proxy-Authorization",
+                                                  "INVITE", call->dlg.remote_target, auth, sizeof auth) != 0)
         return -1;
     call->inv_auth_sent = true;
     return send_invite(call, auth);
@@ -70,12 +70,12 @@ int ue_caller_start(ue_agent_t *a, const char *target)
 {
     char token[64], call_id[UE_HDR_MAX], from[UE_HDR_MAX], to[UE_HDR_MAX];
     char err[160];
-    ue_agent_token(a, "", token, sizeof token);
+    ue_sip_token(a, "", token, sizeof token);
     snprintf(call_id, sizeof call_id, "%s@%s", token, a->c->sip_host);
     ue_call_t *call = ue_call_new(a, UE_ROLE_CALLER, call_id);
     if (!call)
         return -1;
-    ue_agent_token(a, "ue", call->local_tag, sizeof call->local_tag);
+    ue_sip_token(a, "ue", call->local_tag, sizeof call->local_tag);
     snprintf(from, sizeof from, "<%s>;tag=%s", a->c->impu, call->local_tag);
     snprintf(to, sizeof to, "<%s>", target);
     ue_dialog_uac_init(&call->dlg, call_id, from, to);
@@ -148,8 +148,7 @@ static void on_issued(const kms_client_result_t *r, void *ud)
         }
     }
     ue_call_unref(call);
-    if (ue_agent_idle(a) && a->ev.on_idle)
-        a->ev.on_idle(a->ev.ud);
+    ue_call_notify_idle(a);
 }
 
 static void ask_key(ue_call_t *call)
@@ -389,6 +388,22 @@ void ue_caller_on_response(ue_call_t *call, sip_txn_id_t id, sip_msg_t *resp)
         break;
     default: /* our CANCEL's 200: the INVITE's 487 ends the call */
         break;
+    }
+}
+
+/* Requests inside a call the caller side receives: BYE, and a re-INVITE (hold, resume) from a phone; anything
+ * else is refused politely. */
+void ue_caller_on_request(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
+{
+    if (req->method == SIP_METHOD_BYE) {
+        ue_call_respond(call, sid, req, 200, "OK", NULL, NULL, 0);
+        ue_call_end(call, NULL);
+    } else if (req->method == SIP_METHOD_INVITE) {
+        ue_reinvite_on_request(call, sid, req);
+    } else if (req->method == SIP_METHOD_UPDATE) {
+        ue_call_respond(call, sid, req, 488, "Not Acceptable Here", NULL, NULL, 0);
+    } else if (req->method != SIP_METHOD_ACK) {
+        ue_call_respond(call, sid, req, 405, "Method Not Allowed", "Allow: " UE_ALLOW "\r\n", NULL, 0);
     }
 }
 
