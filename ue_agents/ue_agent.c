@@ -221,7 +221,7 @@ static void on_transport_error(void *ctx, sip_txn_id_t id, void *tu_data)
     if (!call || call->state == UE_CS_ENDED)
         return;
     log_warn(UE_LOG, "call %s: a message could not be sent", call->dlg.call_id);
-    if (id == call->inv_txn || call->state == UE_CS_ENDING)
+    if (id == call->inv_txn || call->state == UE_CS_ENDING || call->state == UE_CS_CANCELLING)
         ue_call_end(call, "transport error");
 }
 
@@ -400,9 +400,11 @@ static void hangup_one(ue_call_t *c)
 {
     if (c->state == UE_CS_CONFIRMED || c->state == UE_CS_ANSWERED)
         ue_call_hangup(c);
-    else if (c->state != UE_CS_ENDING && c->role == UE_ROLE_CALLER)
+    else if (c->state == UE_CS_ENDING || c->state == UE_CS_CANCELLING)
+        return; /* already on its way out */
+    else if (c->role == UE_ROLE_CALLER)
         ue_caller_abort(c);
-    else if (c->state != UE_CS_ENDING)
+    else
         ue_callee_abort(c);
 }
 

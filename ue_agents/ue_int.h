@@ -16,6 +16,7 @@
 #include "sip/sip_transport.h"
 #include "sip/sip_txn.h"
 #include "ue_agent.h"
+#include "ue_fsm.h"
 #include "ue_offer.h"
 #include "ue_sdp.h"
 
@@ -29,16 +30,6 @@
 #define UE_FAILURE_MAX 160
 
 typedef enum { UE_ROLE_CALLER = 0, UE_ROLE_CALLEE } ue_role_t;
-
-typedef enum {
-    UE_CS_INVITING = 0, /* caller: INVITE sent, no dialog yet */
-    UE_CS_EARLY,        /* early dialog (reliable 183) */
-    UE_CS_RINGING,      /* callee: 180 sent, waiting for the answer */
-    UE_CS_ANSWERED,     /* callee: 200 sent, waiting for the ACK */
-    UE_CS_CONFIRMED,
-    UE_CS_ENDING,       /* we sent BYE or CANCEL */
-    UE_CS_ENDED,
-} ue_call_state_t;
 
 typedef struct ue_call ue_call_t;
 
@@ -84,9 +75,10 @@ struct ue_call {
     int refs;
     ue_call_t *next;              /* hash chain */
     ue_call_t *all_next, *all_prev;
-    bool in_table;
+    bool in_table;                /* an ENDED call waiting for its KMS DELETE is still in the table */
     ue_role_t role;
-    ue_call_state_t state;
+    ue_call_state_t state;        /* the dialog (ue_fsm.c) */
+    ue_key_state_t key;           /* the key agreement (ue_fsm.c) */
     ue_dialog_t dlg;
     char local_tag[UE_TAG_MAX];
     char peer[UE_HDR_MAX];
@@ -116,13 +108,12 @@ struct ue_call {
     struct event *tm_reinv;
 
     /* caller */
-    bool tag_sent, voenc_decided, prack_done, update_sent, got_2xx, got_provisional, cancel_sent;
-    uint32_t last_rseq;
+    uint32_t last_rseq;           /* the highest RSeq PRACKed (RFC 3262 §4) */
     char *ack;
     size_t ack_len;
     sip_addr_t ack_dst;
     /* callee */
-    bool expect_update, prack_received, rel100;
+    bool rel100;                  /* the caller supports 100rel: a fact about the peer, not a step of the call */
     uint32_t rseq;
     char *resp;                   /* the reliable 183 or the 200 being retransmitted */
     size_t resp_len;
@@ -132,19 +123,19 @@ struct ue_call {
     size_t upd_len;
 
     /* keys */
-    bool have_key, encrypted;
     char key_id[UE_SDP_KEY_ID_MAX + 1]; /* ours from the KMS (22 chars), or the offer's (checked base64url) */
     uint8_t session_key[KMS_KEY_LEN];
     ue_sdp_choice_t choice;
     char reason[UE_REASON_MAX];   /* why plain; the first reason found stays */
     char failure[UE_FAILURE_MAX];
-    bool hung_up_by_us;
+    bool hung_up_by_us;           /* for the summary */
+    /* the KMS DELETE runs beside the dialog and may outlive it: not a state of either machine */
     bool deleting;                /* our KMS DELETE is in flight: the end waits for it (bounded by its timeout) */
     bool end_pending;             /* ue_call_end came while deleting */
 
     ue_media_t *media;
     ue_sdp_addr_t remote;
-    bool have_remote;
+    bool have_remote;             /* a usable peer address came in an SDP (offer, answer or key-sync answer) */
     struct event *tm_retx, *tm_wait, *tm_guard;
     struct event *tm_answer;      /* callee: --answer-after-ms (its own event: ue_call_timer keeps an event's callback) */
     ue_call_summary_t sum;        /* milestones filled as they happen */
@@ -180,7 +171,7 @@ int ue_sip_credentials(ue_agent_t *a, sip_msg_t *resp, const char *chal_hdr, con
 
 /* ---------------------------------------------------------------- ue_call.c */
 
-/* Objects, table, sending, media, ending. */
+/* Objects, table, states, sending, media, ending. */
 ue_call_t *ue_call_new(ue_agent_t *a, ue_role_t role, const char *call_id);
 void ue_call_ref(ue_call_t *call);
 void ue_call_unref(ue_call_t *call);
@@ -188,6 +179,13 @@ void ue_call_unref(ue_call_t *call);
 void ue_call_free_all(ue_agent_t *a);
 ue_call_t *ue_call_find(ue_agent_t *a, sip_str_t call_id);
 uint64_t ue_call_elapsed(const ue_call_t *call);
+/* Looks ev up in the call's role's dialog table (ue_fsm.h) without taking it: true with *to when it has a row. */
+bool ue_call_next(const ue_call_t *call, ue_call_event_t ev, ue_call_state_t *to);
+/* Takes ev's transition when the role's dialog table has one: true when it did. */
+bool ue_call_step(ue_call_t *call, ue_call_event_t ev);
+/* The same for the key agreement. */
+bool ue_call_key_step(ue_call_t *call, ue_key_event_t ev);
+static inline bool ue_call_encrypted(const ue_call_t *call) { return call->key == UE_KEY_SYNCED; }
 /* No call, registration or KMS request in progress. */
 bool ue_call_idle(const ue_agent_t *a);
 /* Tells the program (on_idle) when that became true. */
@@ -208,8 +206,8 @@ int ue_call_respond(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req, int statu
 void ue_call_plain(ue_call_t *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Our Contact value: with +u.mihua.voenc when tagged. */
 const char *ue_call_contact(ue_call_t *call, bool tagged, char *buf, size_t cap);
-/* The session key is agreed (call->choice, call->session_key): sets up SRTP both ways and marks the call
- * encrypted, or records why not. Cleanses the session key. 0 or -1. */
+/* The session key is agreed (call->choice, call->session_key): sets up SRTP both ways, or records why not.
+ * Cleanses the session key. 0 or -1 (the caller takes the key agreement's SYNCED or FAILED). */
 int ue_call_keysync(ue_call_t *call);
 /* Points the media at the peer's stream and sends or holds as `send` says; logs what changed. */
 void ue_call_follow(ue_call_t *call, const ue_sdp_stream_t *peer, bool send, const char *why);

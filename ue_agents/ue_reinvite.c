@@ -117,7 +117,7 @@ void ue_reinvite_on_request(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
                "an earlier INVITE of the dialog is not finished (RFC 3261 §14.2)");
         return;
     }
-    if (call->encrypted) {
+    if (ue_call_encrypted(call)) {
         refuse(call, sid, req, 488, "Not Acceptable Here",
                "Warning: 399 mihua-ue \"encrypted call: the session key is agreed only at call setup\"\r\n",
                "encrypted call");
