@@ -21,58 +21,9 @@
 #include "sip/sip_reply.h"
 #include "sip/sip_voenc.h"
 
-/* ---------------------------------------------------------------- local replies */
-
-void ue_agent_reply(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason,
-                        const char *extra)
-{
-    char tag[UE_TAG_MAX];
-    ue_agent_token(a, "ue", tag, sizeof tag);
-    sip_reply_opts_t o = {.to_tag = tag, .extra = extra};
-    int n = sip_reply_build(req, status, reason, &o, a->out, UE_MSG_MAX);
-    if (n < 0 || sip_txn_respond(a->tl, sid, a->out, (size_t)n) != 0)
-        log_warn(UE_LOG, "could not answer %.*s with %d", req->method_str.len, req->method_str.s, status);
-}
-
 /* ---------------------------------------------------------------- registration */
 
 static void on_reg_refresh(evutil_socket_t fd, short what, void *arg);
-
-int ue_agent_pick_challenge(sip_msg_t *resp, const char *hdr, digest_challenge_t *ch)
-{
-    if (sip_parse_headers(resp, SIP_HF_ALL) != SIP_OK)
-        return -1;
-    for (int i = 0; i < resp->nhdrs; i++) {
-        const sip_hdr_t *h = &resp->hdrs[i];
-        if (sip_str_ieq(h->name, hdr) &&
-            digest_parse_challenge_alg(h->body.s, (size_t)h->body.len, DIGEST_ALGS_SHA256 | DIGEST_ALGS_MD5, ch) == 0)
-            return 0;
-    }
-    return -1;
-}
-
-int ue_agent_auth_line(ue_agent_t *a, const digest_challenge_t *ch, const char *auth_hdr, const char *method,
-                       const char *uri, uint32_t nc, char *out, size_t cap)
-{
-    char cnonce[DIGEST_CNONCE_LEN + 1];
-    int head = snprintf(out, cap, "%s: ", auth_hdr);
-    if (!a->c->sip_password || head < 0 || (size_t)head + 3 > cap || digest_cnonce_new(cnonce) != 0 ||
-        digest_build_authorization(ch, a->c->impu, a->c->sip_password, method, uri, cnonce, nc, out + head,
-                                   cap - (size_t)head - 2) < 0)
-        return -1;
-    strcat(out, "\r\n");
-    return 0;
-}
-
-int ue_agent_credentials(ue_agent_t *a, sip_msg_t *resp, const char *chal_hdr, const char *auth_hdr,
-                         const char *method, const char *uri, char *out, size_t cap)
-{
-    digest_challenge_t ch;
-    return ue_agent_pick_challenge(resp, chal_hdr, &ch) == 0 &&
-                   ue_agent_auth_line(a, &ch, auth_hdr, method, uri, 1, out, cap) == 0
-               ? 0
-               : -1;
-}
 
 static int reg_send(ue_agent_t *a, long expires)
 {
@@ -92,7 +43,7 @@ static int reg_send(ue_agent_t *a, long expires)
     snprintf(to, sizeof to, "<%s>", a->c->impu);
     snprintf(contact, sizeof contact, "%s%s", a->contact, a->c->capable ? ";" SIP_VOENC_FEATURE : "");
     if (a->reg_has_ch &&
-        ue_agent_auth_line(a, &a->reg_ch, "Authorization", "REGISTER", ruri, ++a->reg_nc, auth, sizeof auth) != 0)
+        ue_sip_auth_line(a, &a->reg_ch, "Authorization", "REGISTER", ruri, ++a->reg_nc, auth, sizeof auth) != 0)
         return -1;
     snprintf(extra, sizeof extra, "Expires: %ld\r\n%s", expires, auth);
     ue_dialog_uac_init(&d, a->reg_call_id, from, to);
@@ -141,7 +92,7 @@ static long granted_expiry(ue_agent_t *a, sip_msg_t *resp)
 static int reg_challenged(ue_agent_t *a, sip_msg_t *resp)
 {
     digest_challenge_t ch;
-    if (!a->c->sip_password || ue_agent_pick_challenge(resp, "WWW-Authenticate", &ch) != 0 ||
+    if (!a->c->sip_password || ue_sip_pick_challenge(resp, "WWW-Authenticate", &ch) != 0 ||
         (a->reg_ch_tried && !ch.stale))
         return -1;
     a->reg_ch = ch;
@@ -182,8 +133,7 @@ static void reg_response(ue_agent_t *a, sip_msg_t *resp)
     }
     if (a->ev.on_registered)
         a->ev.on_registered(a->ev.ud, resp->status, reason);
-    if (ue_agent_idle(a) && a->ev.on_idle)
-        a->ev.on_idle(a->ev.ud);
+    ue_call_notify_idle(a);
 }
 
 static void on_reg_refresh(evutil_socket_t fd, short what, void *arg)
@@ -195,22 +145,6 @@ static void on_reg_refresh(evutil_socket_t fd, short what, void *arg)
 }
 
 /* ---------------------------------------------------------------- transaction user */
-
-/* Requests inside a call the caller side receives: BYE, and a re-INVITE (hold, resume) from a phone; anything
- * else is refused politely. */
-static void caller_in_dialog(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
-{
-    if (req->method == SIP_METHOD_BYE) {
-        ue_call_respond(call, sid, req, 200, "OK", NULL, NULL, 0);
-        ue_call_end(call, NULL);
-    } else if (req->method == SIP_METHOD_INVITE) {
-        ue_reinvite_on_request(call, sid, req);
-    } else if (req->method == SIP_METHOD_UPDATE) {
-        ue_call_respond(call, sid, req, 488, "Not Acceptable Here", NULL, NULL, 0);
-    } else if (req->method != SIP_METHOD_ACK) {
-        ue_call_respond(call, sid, req, 405, "Method Not Allowed", "Allow: " UE_ALLOW "\r\n", NULL, 0);
-    }
-}
 
 static void on_request(void *ctx, sip_txn_id_t id, sip_msg_t *req, const sip_addr_t *src)
 {
@@ -229,22 +163,22 @@ static void on_request(void *ctx, sip_txn_id_t id, sip_msg_t *req, const sip_add
     if (req->method == SIP_METHOD_CANCEL) {
         ue_callee_cancel(a, id, req);
     } else if (req->method == SIP_METHOD_OPTIONS && !req->to.tag.s) {
-        ue_agent_reply(a, id, req, 200, "OK", "Allow: " UE_ALLOW "\r\nAccept: application/sdp\r\n");
+        ue_sip_reply(a, id, req, 200, "OK", "Allow: " UE_ALLOW "\r\nAccept: application/sdp\r\n");
     } else if (req->method == SIP_METHOD_INVITE && !req->to.tag.s) {
         if (call)
-            ue_agent_reply(a, id, req, 482, "Loop Detected", NULL); /* a second INVITE with this Call-ID */
+            ue_sip_reply(a, id, req, 482, "Loop Detected", NULL); /* a second INVITE with this Call-ID */
         else if (!a->accept)
-            ue_agent_reply(a, id, req, 486, "Busy Here", NULL);
+            ue_sip_reply(a, id, req, 486, "Busy Here", NULL);
         else
             ue_callee_invite(a, id, req);
     } else if (!call) {
-        ue_agent_reply(a, id, req, 481, "Call/Transaction Does Not Exist", NULL);
+        ue_sip_reply(a, id, req, 481, "Call/Transaction Does Not Exist", NULL);
     } else {
         ue_ladder_add_sip(&call->ladder, ue_now_us(), false, req);
         if (call->role == UE_ROLE_CALLEE)
             ue_callee_on_request(call, id, req);
         else
-            caller_in_dialog(call, id, req);
+            ue_caller_on_request(call, id, req);
     }
 }
 
@@ -287,7 +221,7 @@ static void on_transport_error(void *ctx, sip_txn_id_t id, void *tu_data)
     if (!call || call->state == UE_CS_ENDED)
         return;
     log_warn(UE_LOG, "call %s: a message could not be sent", call->dlg.call_id);
-    if (id == call->inv_txn || call->state == UE_CS_ENDING)
+    if (id == call->inv_txn || call->state == UE_CS_ENDING || call->state == UE_CS_CANCELLING)
         ue_call_end(call, "transport error");
 }
 
@@ -362,9 +296,9 @@ static void agent_identity(ue_agent_t *a)
     sip_str_copy(u.user, a->user, sizeof a->user);
     const char *fmt = strchr(a->c->sip_host, ':') ? "<sip:%s@[%s]:%d>" : "<sip:%s@%s:%d>";
     snprintf(a->contact, sizeof a->contact, fmt, a->user, a->c->sip_host, a->sip_port);
-    ue_agent_token(a, "reg", a->reg_tag, sizeof a->reg_tag);
+    ue_sip_token(a, "reg", a->reg_tag, sizeof a->reg_tag);
     char id[64];
-    ue_agent_token(a, "", id, sizeof id);
+    ue_sip_token(a, "", id, sizeof id);
     snprintf(a->reg_call_id, sizeof a->reg_call_id, "reg-%s@%s", id, a->c->sip_host);
 }
 
@@ -428,8 +362,7 @@ static void on_primed(const kms_client_result_t *r, void *ud)
     else
         log_warn(UE_LOG, "KMS %s: %s (calls ask again; they go plain if it stays so)", a->c->kms_url,
                  r->status == KMS_CLIENT_TRANSPORT ? sbi_client_strerror(r->transport) : kms_client_status_str(r->status));
-    if (ue_agent_idle(a) && a->ev.on_idle)
-        a->ev.on_idle(a->ev.ud);
+    ue_call_notify_idle(a);
 }
 
 int ue_agent_prime_kms(ue_agent_t *a)
@@ -467,12 +400,14 @@ static void hangup_one(ue_call_t *c)
 {
     if (c->state == UE_CS_CONFIRMED || c->state == UE_CS_ANSWERED)
         ue_call_hangup(c);
-    else if (c->state != UE_CS_ENDING && c->role == UE_ROLE_CALLER)
+    else if (c->state == UE_CS_ENDING || c->state == UE_CS_CANCELLING)
+        return; /* already on its way out */
+    else if (c->role == UE_ROLE_CALLER)
         ue_caller_abort(c);
-    else if (c->state != UE_CS_ENDING)
+    else
         ue_callee_abort(c);
 }
 
 void ue_agent_hangup_all(ue_agent_t *a) { for_each_call(a, hangup_one); }
 
-bool ue_agent_idle(const ue_agent_t *a) { return a->ncalls == 0 && a->kms_ops == 0 && !a->reg_pending; }
+bool ue_agent_idle(const ue_agent_t *a) { return ue_call_idle(a); }

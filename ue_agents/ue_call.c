@@ -1,7 +1,7 @@
 /*
  * ue_call — what the caller and callee halves of a call share (ue_int.h): the call object and its Call-ID table,
- * sending requests and responses (and drawing them in the ladder), the "plain because" reason, media start and
- * the end of the call with its summary.
+ * the steps of its state machines (tables in ue_fsm.c), sending requests and responses (and drawing them in the
+ * ladder), the "plain because" reason, media start and the end of the call with its summary.
  *
  * A call ends exactly once (ue_call_end): timers stop, the media is drained (what the peer sent before its BYE
  * or its 200 to ours is still in the socket), the summary goes to the program, the call leaves the table so late
@@ -90,18 +90,22 @@ void ue_call_unref(ue_call_t *call)
     if (call->all_next)
         call->all_next->all_prev = call->all_prev;
     ue_media_free(call->media);
-    ue_reinvite_free(call);
+    if (call->tm_reinv)
+        event_free(call->tm_reinv);
     if (call->tm_retx)
         event_free(call->tm_retx);
     if (call->tm_wait)
         event_free(call->tm_wait);
     if (call->tm_guard)
         event_free(call->tm_guard);
+    if (call->tm_answer)
+        event_free(call->tm_answer);
     kms_cleanse(call->session_key, sizeof call->session_key);
     free(call->inv);
     free(call->ack);
     free(call->resp);
     free(call->upd);
+    free(call->reinv_resp);
     free(call);
 }
 
@@ -113,17 +117,45 @@ void ue_call_free_all(ue_agent_t *a)
     }
 }
 
+bool ue_call_next(const ue_call_t *call, ue_call_event_t ev, ue_call_state_t *to)
+{
+    return call->role == UE_ROLE_CALLER ? ue_fsm_caller(call->state, ev, to) : ue_fsm_callee(call->state, ev, to);
+}
+
+bool ue_call_step(ue_call_t *call, ue_call_event_t ev)
+{
+    ue_call_state_t to;
+    if (!ue_call_next(call, ev, &to))
+        return false;
+    log_debug(UE_LOG, "call %s: %s -> %s", call->dlg.call_id, ue_fsm_state_str(call->state), ue_fsm_state_str(to));
+    call->state = to;
+    return true;
+}
+
+bool ue_call_key_step(ue_call_t *call, ue_key_event_t ev)
+{
+    ue_key_state_t to;
+    bool ok = call->role == UE_ROLE_CALLER ? ue_fsm_caller_key(call->key, ev, &to)
+                                           : ue_fsm_callee_key(call->key, ev, &to);
+    if (!ok)
+        return false;
+    log_debug(UE_LOG, "call %s: key %s -> %s", call->dlg.call_id, ue_fsm_key_str(call->key), ue_fsm_key_str(to));
+    call->key = to;
+    return true;
+}
+
+bool ue_call_idle(const ue_agent_t *a) { return a->ncalls == 0 && a->kms_ops == 0 && !a->reg_pending; }
+
+void ue_call_notify_idle(ue_agent_t *a)
+{
+    if (ue_call_idle(a) && a->ev.on_idle)
+        a->ev.on_idle(a->ev.ud);
+}
+
 uint64_t ue_call_elapsed(const ue_call_t *call)
 {
     uint64_t now = ue_now_us();
     return now > call->t0 ? now - call->t0 : 1;
-}
-
-void ue_agent_token(ue_agent_t *a, const char *prefix, char *out, size_t cap)
-{
-    uint32_t r;
-    RAND_bytes((unsigned char *)&r, sizeof r);
-    snprintf(out, cap, "%s%08x%llx", prefix, r, (unsigned long long)++a->counter);
 }
 
 const char *ue_call_contact(ue_call_t *call, bool tagged, char *buf, size_t cap)
@@ -233,7 +265,6 @@ int ue_call_keysync(ue_call_t *call)
     msrtp_master_cleanse(&send);
     msrtp_master_cleanse(&recv);
     kms_cleanse(call->session_key, sizeof call->session_key); /* the media contexts hold what they need */
-    call->encrypted = rc == 0;
     if (rc != 0)
         ue_call_plain(call, "SRTP contexts could not be set up");
     return rc;
@@ -250,11 +281,30 @@ void ue_call_start_media(ue_call_t *call, uint64_t frames)
         log_warn(UE_LOG, "call %s: media did not start", call->dlg.call_id);
         return;
     }
-    log_info(UE_LOG, "call %s: connected, %s%s", call->dlg.call_id, call->encrypted ? "encrypted: " : "plain: ",
-             call->encrypted ? msrtp_suite_name(call->choice.suite) : call->reason);
+    bool enc = ue_call_encrypted(call);
+    log_info(UE_LOG, "call %s: connected, %s%s", call->dlg.call_id, enc ? "encrypted: " : "plain: ",
+             enc ? msrtp_suite_name(call->choice.suite) : call->reason);
     ue_ladder_add(&call->ladder, ue_now_us(), true, UE_PEER_MEDIA, "%s%s from the first packet",
-                  call->encrypted ? "SRTP " : "RTP (plain)",
-                  call->encrypted ? msrtp_suite_name(call->choice.suite) : "");
+                  enc ? "SRTP " : "RTP (plain)", enc ? msrtp_suite_name(call->choice.suite) : "");
+}
+
+void ue_call_follow(ue_call_t *call, const ue_sdp_stream_t *peer, bool send, const char *why)
+{
+    /* c=0.0.0.0 is "do not send to me": keep the old address rather than send to a wildcard */
+    bool usable = strcmp(peer->addr.ip, "0.0.0.0") != 0;
+    if (usable) {
+        call->remote = peer->addr;
+        call->have_remote = true;
+    }
+    if (call->media && usable && ue_media_set_remote(call->media, peer->addr.ip, peer->addr.port) != 0)
+        log_warn(UE_LOG, "call %s: peer media address %s:%u unusable", call->dlg.call_id, peer->addr.ip,
+                 peer->addr.port);
+    if (call->media)
+        ue_media_pause(call->media, !send);
+    log_info(UE_LOG, "call %s: %s: peer %s %s:%u, we say %s: %s", call->dlg.call_id, why,
+             ue_sdp_dir_str(peer->dir), peer->addr.ip, peer->addr.port, ue_sdp_dir_str(call->local_dir),
+             send ? "sending" : "sending paused");
+    ue_ladder_add(&call->ladder, ue_now_us(), true, UE_PEER_MEDIA, "RTP %s", send ? "sending" : "on hold");
 }
 
 /* ---------------------------------------------------------------- hang-up and end */
@@ -272,8 +322,7 @@ static void on_key_deleted(const kms_client_result_t *r, void *ud)
     if (call->end_pending)
         call_finish(call);
     ue_call_unref(call);
-    if (ue_agent_idle(a) && a->ev.on_idle)
-        a->ev.on_idle(a->ev.ud);
+    ue_call_notify_idle(a);
 }
 
 static void delete_key(ue_call_t *call)
@@ -291,12 +340,11 @@ static void delete_key(ue_call_t *call)
 
 void ue_call_hangup(ue_call_t *call)
 {
-    if (call->state != UE_CS_CONFIRMED && call->state != UE_CS_ANSWERED)
+    if (!ue_call_step(call, UE_EV_HANGUP))
         return;
     if (call->media)
         ue_media_stop(call->media);
     call->hung_up_by_us = true;
-    call->state = UE_CS_ENDING;
     delete_key(call);
     if (ue_call_send(call, "BYE", ++call->dlg.local_cseq, NULL, NULL, NULL, 0, NULL, NULL) != 0)
         ue_call_end(call, NULL); /* §15.1.1: the session is over for us either way */
@@ -323,7 +371,7 @@ static void fill_summary(ue_call_t *call)
     s->peer = call->peer;
     s->connected = call->sum.t_answer != 0;
     s->failure = call->failure;
-    s->encrypted = call->encrypted && s->connected;
+    s->encrypted = ue_call_encrypted(call) && s->connected;
     s->suite = s->encrypted ? msrtp_suite_name(call->choice.suite) : "";
     if (!s->encrypted && !call->reason[0])
         ue_call_plain(call, "%s", s->connected ? "no encryption negotiated" : "call not connected");
@@ -338,14 +386,14 @@ static void fill_summary(ue_call_t *call)
 
 void ue_call_end(ue_call_t *call, const char *failure)
 {
-    if (call->state == UE_CS_ENDED)
+    if (!ue_call_step(call, UE_EV_END))
         return;
-    call->state = UE_CS_ENDED;
     if (failure && !call->failure[0])
         snprintf(call->failure, sizeof call->failure, "%s", failure);
     ue_call_timer_stop(call->tm_retx);
     ue_call_timer_stop(call->tm_wait);
     ue_call_timer_stop(call->tm_guard);
+    ue_call_timer_stop(call->tm_answer);
     ue_call_timer_stop(call->tm_reinv);
     if (call->media) {
         ue_media_stop(call->media);
@@ -388,6 +436,5 @@ static void call_finish(ue_call_t *call)
     if (call->in_table)
         table_remove(call);
     ue_call_unref(call);
-    if (ue_agent_idle(a) && a->ev.on_idle)
-        a->ev.on_idle(a->ev.ud);
+    ue_call_notify_idle(a);
 }

@@ -16,6 +16,10 @@
  *
  * The UAS keeps what RFC 3261/3262 leave to it: the reliable 183 is retransmitted from T1, doubling, until its
  * PRACK (64*T1, then 500); the 2xx from T1 doubling to T2 until the ACK (64*T1, then BYE, §13.3.1.4).
+ *
+ * The dialog and the key agreement are two state machines (diagram and tables in ue_fsm.c): the INVITE enters
+ * EARLY_UNACKED (reliable 183) or EARLY, and each handler here turns a request, a timer or a KMS answer into an
+ * event, acts, and takes the table's transition.
  */
 #include "ue_int.h"
 
@@ -110,8 +114,8 @@ static int send_183(ue_call_t *call)
     } else {
         snprintf(more, sizeof more, "Allow: " UE_ALLOW "\r\n");
     }
-    if (blen < 0 || invite_respond(call, 183, "Session Progress", call->expect_update, more, body, blen,
-                                   call->rel100) != 0)
+    if (blen < 0 || invite_respond(call, 183, "Session Progress", call->key == UE_KEY_AWAIT_OFFER, more, body,
+                                   blen, call->rel100) != 0)
         return -1;
     call->sum.t_early = ue_call_elapsed(call);
     return 0;
@@ -126,7 +130,7 @@ static void decide(ue_call_t *call, sip_msg_t *inv)
     call->rel100 = sip_tokens_has(&inv->supported, "100rel") || sip_tokens_has(&inv->require, "100rel");
     call->oa_mode = ue_offer_callee_mode(inv->body.len > 0, call->rel100);
     const char *oa_reason = ue_offer_plain_reason(call->oa_mode);
-    call->expect_update = caller_tag && a->c->capable && a->kms && !oa_reason;
+    call->key = caller_tag && a->c->capable && a->kms && !oa_reason ? UE_KEY_AWAIT_OFFER : UE_KEY_OFF;
     if (call->oa_mode == UE_OFFER_LATE)
         ue_call_plain(call, "%s", oa_reason);
     else if (!caller_tag)
@@ -145,10 +149,10 @@ void ue_callee_invite(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *inv)
     sip_str_copy(inv->call_id, call_id, sizeof call_id);
     ue_call_t *call = ue_call_new(a, UE_ROLE_CALLEE, call_id);
     if (!call) {
-        ue_agent_reply(a, sid, inv, 500, "Server Internal Error", NULL);
+        ue_sip_reply(a, sid, inv, 500, "Server Internal Error", NULL);
         return;
     }
-    ue_agent_token(a, "ue", call->local_tag, sizeof call->local_tag);
+    ue_sip_token(a, "ue", call->local_tag, sizeof call->local_tag);
     call->inv_txn = sid;
     sip_txn_set_tu_data(a->tl, sid, call);
     ue_call_ref(call);
@@ -181,13 +185,14 @@ void ue_callee_invite(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *inv)
         ue_call_end(call, "no media port");
         return;
     }
-    call->state = UE_CS_EARLY;
     decide(call, inv);
+    /* the entry of the callee's machine: a reliable 183 waits for its PRACK, anything else rings at once */
+    call->state = call->oa_mode == UE_OFFER_EARLY_RELIABLE ? UE_CS_EARLY_UNACKED : UE_CS_EARLY;
     if (ue_offer_sends_183(call->oa_mode) && send_183(call) != 0) {
         ue_call_end(call, "183 could not be sent");
         return;
     }
-    if (call->oa_mode != UE_OFFER_EARLY_RELIABLE) /* nothing to wait for: no PRACK, no UPDATE */
+    if (call->state == UE_CS_EARLY) /* nothing to wait for: no PRACK, no UPDATE */
         ring(call);
 }
 
@@ -200,14 +205,17 @@ static void on_prack(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
         return;
     }
     ue_call_respond(call, sid, req, 200, "OK", NULL, NULL, 0);
-    if (call->prack_received)
+    ue_call_state_t was = call->state;
+    if (!ue_call_step(call, UE_EV_PRACK))
+        return; /* a retransmitted PRACK, or one after our 200: its 200 is all it needs */
+    stop_retx(call); /* the 183's, also when the key offer overtook this PRACK and we ring already */
+    if (was != UE_CS_EARLY_UNACKED)
         return;
-    call->prack_received = true;
-    stop_retx(call);
-    if (call->expect_update)
+    if (call->key == UE_KEY_AWAIT_OFFER)
         ue_call_timer(call, &call->tm_wait, (unsigned)call->ag->c->update_wait_ms, on_update_wait);
-    else
+    else if (call->key == UE_KEY_OFF)
         ring(call);
+    /* else the key offer came first: the end of its KMS retrieve rings */
 }
 
 /* Answers the held UPDATE (its bytes are in call->upd). */
@@ -237,20 +245,21 @@ static void on_retrieved(const kms_client_result_t *r, void *ud)
     ue_agent_t *a = call->ag;
     char body[UE_SDP_MAX], contact[UE_HDR_MAX + 40], why[UE_REASON_MAX];
     a->kms_ops--;
-    if (call->state == UE_CS_EARLY) {
+    if (call->key == UE_KEY_FETCHING && call->state != UE_CS_ENDED) {
         call->sum.kms_us = r->elapsed_us;
         if (r->status == KMS_CLIENT_OK) {
             ue_ladder_add(&call->ladder, ue_now_us(), false, UE_PEER_KMS, "%d wrappedKey", r->http_status);
             memcpy(call->session_key, r->session_key, KMS_KEY_LEN);
-            call->have_key = true;
             call->sum.t_key = ue_call_elapsed(call);
             int n = ue_sdp_srtp_answer(body, sizeof body, "callee", ++call->sdp_version, a->c->media_ip,
                                        ue_media_port(call->media), &call->choice);
             snprintf(contact, sizeof contact, "Contact: %s\r\n", ue_call_contact(call, false, why, sizeof why));
             if (n > 0 && ue_call_keysync(call) == 0) {
+                ue_call_key_step(call, UE_KEV_SYNCED);
                 update_respond(call, 200, "OK", contact, body, n);
                 call->sum.t_keysync = ue_call_elapsed(call);
             } else {
+                ue_call_key_step(call, UE_KEV_FAILED);
                 refuse_update(call, 0, NULL, 399, "SRTP could not be set up");
             }
         } else {
@@ -260,20 +269,22 @@ static void on_retrieved(const kms_client_result_t *r, void *ud)
                 snprintf(why, sizeof why, "KMS refused the key (%d %s)", r->http_status, r->cause);
             ue_ladder_add(&call->ladder, ue_now_us(), false, UE_PEER_KMS, "%s", why);
             ue_call_plain(call, "%s", why);
+            ue_call_key_step(call, UE_KEV_NO_KEY);
             refuse_update(call, 0, NULL, 399, why);
         }
         ring(call);
     }
     ue_call_unref(call);
-    if (ue_agent_idle(a) && a->ev.on_idle)
-        a->ev.on_idle(a->ev.ud);
+    ue_call_notify_idle(a);
 }
 
 static void on_update(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
 {
     ue_agent_t *a = call->ag;
     char why[UE_REASON_MAX];
-    if (call->state != UE_CS_EARLY || call->upd || call->have_key) {
+    ue_key_state_t next;
+    bool early = call->state == UE_CS_EARLY_UNACKED || call->state == UE_CS_EARLY;
+    if (!early || !ue_fsm_callee_key(call->key, UE_KEV_OFFER, &next)) {
         refuse_update(call, sid, req, 399, "key offer not expected now");
         return;
     }
@@ -284,6 +295,7 @@ static void on_update(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
     }
     if (!a->c->capable || !a->kms) {
         refuse_update(call, sid, req, 399, "callee not capable");
+        ue_call_key_step(call, UE_KEV_FAILED);
         ring(call);
         return;
     }
@@ -294,6 +306,7 @@ static void on_update(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
                  ue_sdp_result_str(r));
         ue_call_plain(call, "%s", why);
         refuse_update(call, sid, req, no_suite ? 305 : 399, why); /* 305: Incompatible media format */
+        ue_call_key_step(call, UE_KEV_FAILED);
         ring(call);
         return;
     }
@@ -301,16 +314,19 @@ static void on_update(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
     snprintf(call->key_id, sizeof call->key_id, "%s", call->choice.key_id);
     if (!(call->upd = malloc((size_t)req->len))) {
         refuse_update(call, sid, req, 399, "out of memory");
+        ue_call_key_step(call, UE_KEV_FAILED);
         ring(call);
         return;
     }
     memcpy(call->upd, req->buf, (size_t)req->len);
     call->upd_len = (size_t)req->len;
     call->upd_txn = sid;
+    ue_call_key_step(call, UE_KEV_OFFER);
     ue_ladder_add(&call->ladder, ue_now_us(), true, UE_PEER_KMS, "POST session-keys/{keyId}/retrieve");
     if (kms_client_retrieve(a->kms, call->key_id, call->dlg.call_id, call->kms_caller, call->kms_callee,
                             on_retrieved, call) != 0) {
         ue_call_plain(call, "KMS request could not be made");
+        ue_call_key_step(call, UE_KEV_NO_KEY);
         refuse_update(call, 0, NULL, 399, "key retrieval could not start");
         ring(call);
         return;
@@ -324,6 +340,7 @@ static void on_update_wait(evutil_socket_t fd, short what, void *arg)
     ue_call_t *call = arg;
     (void)fd, (void)what;
     ue_call_plain(call, "no key offer (UPDATE) from the caller within %ld ms", call->ag->c->update_wait_ms);
+    ue_call_key_step(call, UE_KEV_FAILED);
     ring(call);
 }
 
@@ -332,15 +349,14 @@ static void on_update_wait(evutil_socket_t fd, short what, void *arg)
 static void ring(ue_call_t *call)
 {
     ue_agent_t *a = call->ag;
-    if (call->state != UE_CS_EARLY)
+    if (!ue_call_step(call, UE_EV_RING))
         return;
-    call->state = UE_CS_RINGING;
     if (invite_respond(call, 180, "Ringing", false, NULL, NULL, 0, false) != 0)
         log_warn(UE_LOG, "call %s: 180 could not be sent", call->dlg.call_id);
     else if (!call->sum.t_early) /* a late offer sends no 183: the 180 opens the early dialog */
         call->sum.t_early = ue_call_elapsed(call);
     if (a->c->auto_answer && a->c->answer_after_ms > 0)
-        ue_call_timer(call, &call->tm_wait, (unsigned)a->c->answer_after_ms, on_answer_timer);
+        ue_call_timer(call, &call->tm_answer, (unsigned)a->c->answer_after_ms, on_answer_timer);
     else if (a->c->auto_answer)
         ue_callee_answer(call);
     else if (a->ev.on_ringing)
@@ -357,7 +373,8 @@ void ue_callee_answer(ue_call_t *call)
 {
     char body[UE_SDP_MAX];
     int blen = 0;
-    if (call->state != UE_CS_RINGING)
+    ue_call_state_t to;
+    if (!ue_call_next(call, UE_EV_ANSWER, &to))
         return;
     if (ue_offer_2xx_has_sdp(call->oa_mode) && (blen = invite_sdp(call, body, sizeof body)) < 0) {
         ue_call_end(call, "200 could not be built");
@@ -367,7 +384,7 @@ void ue_callee_answer(ue_call_t *call)
         ue_call_end(call, "200 could not be sent");
         return;
     }
-    call->state = UE_CS_ANSWERED;
+    ue_call_step(call, UE_EV_ANSWER);
     call->sum.t_answer = ue_call_elapsed(call);
     if (call->oa_mode != UE_OFFER_LATE) /* a late offer's media waits for the answer in the ACK */
         ue_call_start_media(call, 0);
@@ -377,10 +394,9 @@ void ue_callee_answer(ue_call_t *call)
 static void on_ack(ue_call_t *call, sip_msg_t *ack)
 {
     ue_sdp_stream_t peer;
-    if (call->state != UE_CS_ANSWERED)
+    if (!ue_call_step(call, UE_EV_ACK))
         return;
     ue_ladder_add_sip(&call->ladder, ue_now_us(), false, ack);
-    call->state = UE_CS_CONFIRMED;
     stop_retx(call);
     if (call->oa_mode != UE_OFFER_LATE)
         return;
@@ -461,12 +477,13 @@ void ue_callee_cancel(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req)
     sip_txn_id_t inv = sip_txn_find_invite(a->tl, req);
     ue_call_t *call = inv != SIP_TXN_ID_NONE ? sip_txn_get_tu_data(a->tl, inv) : NULL;
     if (!call || call->state == UE_CS_ENDED) {
-        ue_agent_reply(a, sid, req, 481, "Call/Transaction Does Not Exist", NULL);
+        ue_sip_reply(a, sid, req, 481, "Call/Transaction Does Not Exist", NULL);
         return;
     }
     ue_ladder_add_sip(&call->ladder, ue_now_us(), false, req);
     ue_call_respond(call, sid, req, 200, "OK", NULL, NULL, 0);
-    if (call->state == UE_CS_EARLY || call->state == UE_CS_RINGING) { /* §9.2: not answered yet */
+    ue_call_state_t to;
+    if (ue_call_next(call, UE_EV_CANCELLED, &to)) { /* §9.2: not answered yet */
         stop_retx(call);
         invite_respond(call, 487, "Request Terminated", false, NULL, NULL, 0, false);
         ue_call_end(call, "cancelled by the caller");
@@ -475,7 +492,8 @@ void ue_callee_cancel(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req)
 
 void ue_callee_abort(ue_call_t *call)
 {
-    if (call->state != UE_CS_EARLY && call->state != UE_CS_RINGING)
+    ue_call_state_t to;
+    if (!ue_call_next(call, UE_EV_CANCELLED, &to))
         return;
     stop_retx(call);
     invite_respond(call, 480, "Temporarily Unavailable", false, NULL, NULL, 0, false);

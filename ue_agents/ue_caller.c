@@ -3,7 +3,7 @@
  *
  *   INVITE (+u.mihua.voenc only when capable and camped on EUTRAN/NR; RTP/AVP offer) to the AS
  *   reliable 183: PRACK it; when the 183 carries the callee's tag, ask the KMS for a session key at the same
- *       time (the key request overlaps the PRACK round trip instead of following it)
+ *       time, so the key request overlaps the PRACK round trip
  *   PRACK answered and key in hand: UPDATE with RTP/SAVP and one a=crypto:<n> <SUITE> kms:<keyId> per suite
  *   200 (UPDATE) with exactly one of our lines: key synchronised, that suite
  *   200 (INVITE): ACK, then media, SRTP from the first packet when synchronised
@@ -16,6 +16,10 @@
  * carry the key agreement (plain, reason said); its SDP is only a preview the 2xx confirms or replaces; a callee
  * that goes 180/200, or straight to 200, answers in the 2xx; a repeated answer (same o= version) changes nothing.
  * A re-INVITE from the callee (hold, resume) goes to ue_reinvite.c.
+ *
+ * The dialog and the key agreement are two state machines (diagram and tables in ue_fsm.c): each handler here
+ * turns a message or a KMS answer into an event, acts, and takes the table's transition. They meet in
+ * send_update (the key offer needs an early dialog) and on_2xx (which judges a key agreement still under way).
  */
 #include "ue_int.h"
 
@@ -40,8 +44,8 @@ static int send_invite(ue_call_t *call, const char *auth)
                             ue_media_port(call->media));
     snprintf(extra, sizeof extra, "Supported: 100rel\r\nAllow: " UE_ALLOW "\r\n%s", auth);
     call->inv_cseq = ++call->dlg.local_cseq;
-    if (blen < 0 || ue_call_send(call, "INVITE", call->inv_cseq, ue_call_contact(call, call->tag_sent, contact,
-                                                                                 sizeof contact),
+    bool tagged = call->key != UE_KEY_OFF;
+    if (blen < 0 || ue_call_send(call, "INVITE", call->inv_cseq, ue_call_contact(call, tagged, contact, sizeof contact),
                                  extra, body, blen, &a->registrar, &call->inv_txn) != 0)
         return -1;
     sip_msg_t *sent = a->scratch; /* ue_call_send left the INVITE parsed there */
@@ -59,8 +63,8 @@ static int send_invite(ue_call_t *call, const char *auth)
 static int invite_challenged(ue_call_t *call, sip_msg_t *resp)
 {
     char auth[UE_AUTH_LINE_MAX];
-    if (call->inv_auth_sent || ue_agent_credentials(call->ag, resp, "Proxy-Authenticate", "Proxy-Authorization",
-                                                    "INVITE", call->dlg.remote_target, auth, sizeof auth) != 0)
+    if (call->inv_auth_sent || ue_sip_credentials(call->ag, resp, "Proxy-Authenticate", "Proxy-Authorization",
+                                                  "INVITE", call->dlg.remote_target, auth, sizeof auth) != 0)
         return -1;
     call->inv_auth_sent = true;
     return send_invite(call, auth);
@@ -70,12 +74,12 @@ int ue_caller_start(ue_agent_t *a, const char *target)
 {
     char token[64], call_id[UE_HDR_MAX], from[UE_HDR_MAX], to[UE_HDR_MAX];
     char err[160];
-    ue_agent_token(a, "", token, sizeof token);
+    ue_sip_token(a, "", token, sizeof token);
     snprintf(call_id, sizeof call_id, "%s@%s", token, a->c->sip_host);
     ue_call_t *call = ue_call_new(a, UE_ROLE_CALLER, call_id);
     if (!call)
         return -1;
-    ue_agent_token(a, "ue", call->local_tag, sizeof call->local_tag);
+    ue_sip_token(a, "ue", call->local_tag, sizeof call->local_tag);
     snprintf(from, sizeof from, "<%s>;tag=%s", a->c->impu, call->local_tag);
     snprintf(to, sizeof to, "<%s>", target);
     ue_dialog_uac_init(&call->dlg, call_id, from, to);
@@ -83,7 +87,7 @@ int ue_caller_start(ue_agent_t *a, const char *target)
     snprintf(call->peer, sizeof call->peer, "%s", target);
     snprintf(call->kms_caller, sizeof call->kms_caller, "%s", a->c->impu);
     snprintf(call->kms_callee, sizeof call->kms_callee, "%s", target);
-    call->tag_sent = a->c->capable && a->c->on_4g5g;
+    call->key = a->c->capable && a->c->on_4g5g ? UE_KEY_UNDECIDED : UE_KEY_OFF;
     if (!a->c->capable)
         ue_call_plain(call, "caller not capable");
     else if (!a->c->on_4g5g)
@@ -103,21 +107,30 @@ int ue_caller_start(ue_agent_t *a, const char *target)
 
 /* ---------------------------------------------------------------- key and UPDATE */
 
+/* The INVITE was answered 2xx: the early dialog, where the key agreement lives, is over. */
+static bool answered(const ue_call_t *call)
+{
+    return call->state == UE_CS_CONFIRMED || call->state == UE_CS_ENDING;
+}
+
+/* Where the two machines meet: the key offer goes when the key is READY and the dialog still early. */
 static void send_update(ue_call_t *call)
 {
     ue_agent_t *a = call->ag;
     char body[UE_SDP_MAX], contact[UE_HDR_MAX + 32];
-    if (!call->have_key || !call->prack_done || call->update_sent || call->state != UE_CS_EARLY)
+    if (call->key != UE_KEY_READY || call->state != UE_CS_EARLY)
         return;
-    call->update_sent = true;
     int n = ue_sdp_srtp_offer(body, sizeof body, "caller", ++call->sdp_version, a->c->media_ip,
                               ue_media_port(call->media), a->c->suites, a->c->n_suites, call->key_id);
     if (n < 0 || ue_call_send(call, "UPDATE", ++call->dlg.local_cseq, ue_call_contact(call, true, contact,
                                                                                      sizeof contact),
-                              NULL, body, n, NULL, NULL) != 0)
+                              NULL, body, n, NULL, NULL) != 0) {
         ue_call_plain(call, "the key offer (UPDATE) could not be sent");
-    else
-        ue_media_hold(call->media); /* until the answer says which keys, if any */
+        ue_call_key_step(call, UE_KEV_FAILED);
+        return;
+    }
+    ue_call_key_step(call, UE_KEV_OFFER_SENT);
+    ue_media_hold(call->media); /* until the answer says which keys, if any */
 }
 
 static void on_issued(const kms_client_result_t *r, void *ud)
@@ -132,24 +145,25 @@ static void on_issued(const kms_client_result_t *r, void *ud)
                           r->http_status, r->key_id);
             snprintf(call->key_id, sizeof call->key_id, "%s", r->key_id);
             memcpy(call->session_key, r->session_key, KMS_KEY_LEN);
-            call->have_key = true;
+            ue_call_key_step(call, UE_KEV_KEY);
             call->sum.t_key = ue_call_elapsed(call);
             send_update(call);
-            if (!call->update_sent)
+            if (call->key == UE_KEY_HELD || call->key == UE_KEY_READY)
                 log_debug(UE_LOG, "call %s: key in hand, UPDATE after the PRACK's 200", call->dlg.call_id);
-            if (call->got_2xx && !call->update_sent)
+            if (answered(call) && ue_call_key_step(call, UE_KEV_ANSWERED))
                 ue_call_plain(call, "callee answered before the key offer");
         } else if (r->status == KMS_CLIENT_TRANSPORT) {
             ue_ladder_add(&call->ladder, ue_now_us(), false, UE_PEER_KMS, "(%s)", sbi_client_strerror(r->transport));
             ue_call_plain(call, "KMS unreachable (%s)", sbi_client_strerror(r->transport));
+            ue_call_key_step(call, UE_KEV_NO_KEY);
         } else {
             ue_ladder_add(&call->ladder, ue_now_us(), false, UE_PEER_KMS, "%d %s", r->http_status, r->cause);
             ue_call_plain(call, "KMS refused the key (%d %s)", r->http_status, r->cause[0] ? r->cause : "");
+            ue_call_key_step(call, UE_KEV_NO_KEY);
         }
     }
     ue_call_unref(call);
-    if (ue_agent_idle(a) && a->ev.on_idle)
-        a->ev.on_idle(a->ev.ud);
+    ue_call_notify_idle(a);
 }
 
 static void ask_key(ue_call_t *call)
@@ -157,11 +171,13 @@ static void ask_key(ue_call_t *call)
     ue_agent_t *a = call->ag;
     if (!a->kms) {
         ue_call_plain(call, "no usable KMS client (see the log)");
+        ue_call_key_step(call, UE_KEV_NO_KEY);
         return;
     }
     ue_ladder_add(&call->ladder, ue_now_us(), true, UE_PEER_KMS, "POST session-keys");
     if (kms_client_issue(a->kms, call->dlg.call_id, call->kms_caller, call->kms_callee, on_issued, call) != 0) {
         ue_call_plain(call, "KMS request could not be made");
+        ue_call_key_step(call, UE_KEV_NO_KEY);
         return;
     }
     a->kms_ops++;
@@ -173,12 +189,15 @@ static void ask_key(ue_call_t *call)
 static void decide_voenc(ue_call_t *call, sip_msg_t *resp, bool reliable_1xx)
 {
     char why[SIP_VOENC_REASON_MAX];
-    if (call->voenc_decided || !call->tag_sent)
+    if (call->key != UE_KEY_UNDECIDED)
         return;
-    call->voenc_decided = true;
-    if (sip_voenc_tagged(resp) && reliable_1xx)
+    if (sip_voenc_tagged(resp) && reliable_1xx) {
+        ue_call_key_step(call, UE_KEV_TAGGED);
         ask_key(call);
-    else if (sip_voenc_tagged(resp) && resp->status >= 200)
+        return;
+    }
+    ue_call_key_step(call, UE_KEV_UNTAGGED);
+    if (sip_voenc_tagged(resp) && resp->status >= 200)
         ue_call_plain(call, "callee answered without a reliable 183: no key agreement");
     else if (sip_voenc_tagged(resp))
         ue_call_plain(call, "callee's %d was not reliable (no 100rel): no key agreement", resp->status);
@@ -227,15 +246,17 @@ static void read_answer(ue_call_t *call, sip_msg_t *resp, bool reliable)
 
 static void on_provisional(ue_call_t *call, sip_msg_t *resp)
 {
-    call->got_provisional = true;
-    if (!resp->to.tag.s)
-        return; /* no dialog yet (§12.1.2) */
-    if (ue_dialog_uac_update(&call->dlg, resp) != 0) {
-        log_warn(UE_LOG, "call %s: %d without usable To tag or Contact", call->dlg.call_id, resp->status);
+    if (!resp->to.tag.s) { /* no dialog yet (§12.1.2) */
+        ue_call_step(call, UE_EV_1XX);
         return;
     }
-    if (call->state == UE_CS_INVITING)
-        call->state = UE_CS_EARLY;
+    if (ue_dialog_uac_update(&call->dlg, resp) != 0) {
+        log_warn(UE_LOG, "call %s: %d without usable To tag or Contact", call->dlg.call_id, resp->status);
+        ue_call_step(call, UE_EV_1XX);
+        return;
+    }
+    if (!ue_call_step(call, UE_EV_1XX_DIALOG))
+        return;
     if (!call->sum.t_early)
         call->sum.t_early = ue_call_elapsed(call);
     bool reliable = sip_tokens_has(&resp->require, "100rel") && resp->rseq; /* RFC 3262 §4: else not PRACKed */
@@ -269,24 +290,37 @@ static void send_ack(ue_call_t *call)
     sip_transport_send(a->tp, &call->ack_dst, call->ack, call->ack_len);
 }
 
+/* What the 2xx leaves of a key agreement that was still under way (a KMS request still in flight is judged
+ * when it answers). */
+static void key_answered(ue_call_t *call)
+{
+    ue_key_state_t was = call->key;
+    if (!ue_call_key_step(call, UE_KEV_ANSWERED))
+        return;
+    if (was == UE_KEY_OFFERED)
+        ue_call_plain(call, "no answer to the key offer before the call was answered");
+    else
+        ue_call_plain(call, "callee answered before the key offer");
+}
+
 static void on_2xx(ue_call_t *call, sip_msg_t *resp)
 {
+    ue_call_state_t was = call->state;
     if (ue_dialog_uac_update(&call->dlg, resp) != 0)
         log_warn(UE_LOG, "call %s: 2xx without To tag or Contact", call->dlg.call_id);
-    if (call->got_2xx) {
+    if (!ue_call_step(call, UE_EV_2XX))
+        return;
+    if (was == UE_CS_CONFIRMED || was == UE_CS_ENDING) {
         send_ack(call); /* a retransmission (RFC 6026): the same ACK again */
         return;
     }
-    call->got_2xx = true;
     call->sum.t_answer = ue_call_elapsed(call);
     ue_call_timer_stop(call->tm_guard);
-    if (call->cancel_sent) { /* answered while our CANCEL was on its way: ACK, then BYE (§9.1) */
+    if (was == UE_CS_CANCELLING) { /* answered while our CANCEL was on its way: ACK, then BYE (§9.1) */
         send_ack(call);
-        call->state = UE_CS_CONFIRMED;
         ue_call_hangup(call);
         return;
     }
-    call->state = UE_CS_CONFIRMED;
     read_answer(call, resp, true);
     decide_voenc(call, resp, false); /* a callee that answered without any provisional with a dialog */
     send_ack(call);
@@ -297,27 +331,25 @@ static void on_2xx(ue_call_t *call, sip_msg_t *resp)
         return;
     }
     ue_media_release(call->media); /* a key offer still unanswered now stays unanswered: judge what came */
-    if (call->update_sent && !call->encrypted)
-        ue_call_plain(call, "no answer to the key offer before the call was answered");
-    else if (call->have_key && !call->update_sent)
-        ue_call_plain(call, "callee answered before the key offer");
+    key_answered(call);
     ue_call_start_media(call, call->ag->c->duration_ms / UE_MEDIA_FRAME_MS);
 }
 
 static void on_invite_response(ue_call_t *call, sip_msg_t *resp)
 {
     char text[UE_FAILURE_MAX];
+    ue_call_state_t to;
     if (resp->status == 100 || sip_parse_headers(resp, SIP_HF_ALL) != SIP_OK)
         return;
     if (resp->status < 200) {
         on_provisional(call, resp);
     } else if (resp->status < 300) {
         on_2xx(call, resp);
-    } else if (resp->status == 407 && !call->got_provisional && invite_challenged(call, resp) == 0) {
+    } else if (resp->status == 407 && ue_call_next(call, UE_EV_CHALLENGE, &to) && invite_challenged(call, resp) == 0) {
         log_info(UE_LOG, "call %s: 407 from the AS, INVITE sent again with credentials", call->dlg.call_id);
-    } else {
+    } else if (ue_call_next(call, UE_EV_REJECTED, &to)) {
         ue_call_response_text(resp, text, sizeof text);
-        ue_call_end(call, call->cancel_sent && resp->status == 487 ? call->failure : text);
+        ue_call_end(call, call->state == UE_CS_CANCELLING && resp->status == 487 ? call->failure : text);
     }
 }
 
@@ -329,7 +361,7 @@ static void on_prack_response(ue_call_t *call, sip_msg_t *resp)
     if (resp->status < 200)
         return;
     if (resp->status < 300) {
-        call->prack_done = true;
+        ue_call_key_step(call, UE_KEV_PRACKED);
         send_update(call);
         return;
     }
@@ -342,13 +374,17 @@ static void update_answered(ue_call_t *call, sip_msg_t *resp)
 {
     char text[UE_FAILURE_MAX];
     ue_sdp_choice_t ch;
+    if (call->key != UE_KEY_OFFERED)
+        return; /* already judged by the INVITE's 2xx */
     if (resp->status >= 300) {
         ue_call_response_text(resp, text, sizeof text);
         ue_call_plain(call, "callee refused the key offer (%s)", text);
+        ue_call_key_step(call, UE_KEV_FAILED);
         return;
     }
-    if (call->got_2xx) {
+    if (answered(call)) {
         ue_call_plain(call, "key-sync answer came after the call was answered");
+        ue_call_key_step(call, UE_KEV_FAILED);
         return;
     }
     ue_sdp_result_t r = sip_parse_headers(resp, SIP_HF_ALL) == SIP_OK
@@ -357,13 +393,18 @@ static void update_answered(ue_call_t *call, sip_msg_t *resp)
                             : UE_SDP_BAD;
     if (r != UE_SDP_OK) {
         ue_call_plain(call, "bad key-sync answer (%s)", ue_sdp_result_str(r));
+        ue_call_key_step(call, UE_KEV_FAILED);
         return;
     }
     call->choice = ch;
     call->remote = ch.remote;
     call->have_remote = true;
-    if (ue_call_keysync(call) == 0)
-        call->sum.t_keysync = ue_call_elapsed(call);
+    if (ue_call_keysync(call) != 0) {
+        ue_call_key_step(call, UE_KEV_FAILED);
+        return;
+    }
+    ue_call_key_step(call, UE_KEV_SYNCED);
+    call->sum.t_keysync = ue_call_elapsed(call);
 }
 
 static void on_update_response(ue_call_t *call, sip_msg_t *resp)
@@ -392,6 +433,22 @@ void ue_caller_on_response(ue_call_t *call, sip_txn_id_t id, sip_msg_t *resp)
     }
 }
 
+/* Requests inside a call the caller side receives: BYE, and a re-INVITE (hold, resume) from a phone; anything
+ * else is refused politely. */
+void ue_caller_on_request(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
+{
+    if (req->method == SIP_METHOD_BYE) {
+        ue_call_respond(call, sid, req, 200, "OK", NULL, NULL, 0);
+        ue_call_end(call, NULL);
+    } else if (req->method == SIP_METHOD_INVITE) {
+        ue_reinvite_on_request(call, sid, req);
+    } else if (req->method == SIP_METHOD_UPDATE) {
+        ue_call_respond(call, sid, req, 488, "Not Acceptable Here", NULL, NULL, 0);
+    } else if (req->method != SIP_METHOD_ACK) {
+        ue_call_respond(call, sid, req, 405, "Method Not Allowed", "Allow: " UE_ALLOW "\r\n", NULL, 0);
+    }
+}
+
 void ue_caller_stray_2xx(ue_call_t *call)
 {
     if (call->ack)
@@ -404,9 +461,10 @@ void ue_caller_abort(ue_call_t *call)
 {
     ue_agent_t *a = call->ag;
     sip_txn_id_t id;
-    if (call->state == UE_CS_ENDED || call->got_2xx)
-        return;
-    if (!call->got_provisional || !call->inv || call->cancel_sent) {
+    ue_call_state_t to;
+    if (!ue_call_next(call, UE_EV_GIVE_UP, &to))
+        return; /* answered, or over */
+    if (to == UE_CS_ENDED || !call->inv) {
         ue_call_end(call, call->failure[0] ? call->failure : "no answer");
         return;
     }
@@ -417,8 +475,7 @@ void ue_caller_abort(ue_call_t *call)
         ue_call_end(call, "no answer (CANCEL could not be sent)");
         return;
     }
-    call->cancel_sent = true;
-    call->state = UE_CS_ENDING;
+    ue_call_step(call, UE_EV_GIVE_UP);
     ue_ladder_add(&call->ladder, ue_now_us(), true, UE_PEER_AS, "CANCEL");
 }
 

@@ -16,6 +16,7 @@
 #include "sip/sip_transport.h"
 #include "sip/sip_txn.h"
 #include "ue_agent.h"
+#include "ue_fsm.h"
 #include "ue_offer.h"
 #include "ue_sdp.h"
 
@@ -29,16 +30,6 @@
 #define UE_FAILURE_MAX 160
 
 typedef enum { UE_ROLE_CALLER = 0, UE_ROLE_CALLEE } ue_role_t;
-
-typedef enum {
-    UE_CS_INVITING = 0, /* caller: INVITE sent, no dialog yet */
-    UE_CS_EARLY,        /* early dialog (reliable 183) */
-    UE_CS_RINGING,      /* callee: 180 sent, waiting for the answer */
-    UE_CS_ANSWERED,     /* callee: 200 sent, waiting for the ACK */
-    UE_CS_CONFIRMED,
-    UE_CS_ENDING,       /* we sent BYE or CANCEL */
-    UE_CS_ENDED,
-} ue_call_state_t;
 
 typedef struct ue_call ue_call_t;
 
@@ -84,9 +75,10 @@ struct ue_call {
     int refs;
     ue_call_t *next;              /* hash chain */
     ue_call_t *all_next, *all_prev;
-    bool in_table;
+    bool in_table;                /* an ENDED call waiting for its KMS DELETE is still in the table */
     ue_role_t role;
-    ue_call_state_t state;
+    ue_call_state_t state;        /* the dialog (ue_fsm.c) */
+    ue_key_state_t key;           /* the key agreement (ue_fsm.c) */
     ue_dialog_t dlg;
     char local_tag[UE_TAG_MAX];
     char peer[UE_HDR_MAX];
@@ -116,13 +108,12 @@ struct ue_call {
     struct event *tm_reinv;
 
     /* caller */
-    bool tag_sent, voenc_decided, prack_done, update_sent, got_2xx, got_provisional, cancel_sent;
-    uint32_t last_rseq;
+    uint32_t last_rseq;           /* the highest RSeq PRACKed (RFC 3262 §4) */
     char *ack;
     size_t ack_len;
     sip_addr_t ack_dst;
     /* callee */
-    bool expect_update, prack_received, rel100;
+    bool rel100;                  /* the caller supports 100rel: a fact about the peer, not a step of the call */
     uint32_t rseq;
     char *resp;                   /* the reliable 183 or the 200 being retransmitted */
     size_t resp_len;
@@ -132,29 +123,55 @@ struct ue_call {
     size_t upd_len;
 
     /* keys */
-    bool have_key, encrypted;
     char key_id[UE_SDP_KEY_ID_MAX + 1]; /* ours from the KMS (22 chars), or the offer's (checked base64url) */
     uint8_t session_key[KMS_KEY_LEN];
     ue_sdp_choice_t choice;
     char reason[UE_REASON_MAX];   /* why plain; the first reason found stays */
     char failure[UE_FAILURE_MAX];
-    bool hung_up_by_us;
+    bool hung_up_by_us;           /* for the summary */
+    /* the KMS DELETE runs beside the dialog and may outlive it: not a state of either machine */
     bool deleting;                /* our KMS DELETE is in flight: the end waits for it (bounded by its timeout) */
     bool end_pending;             /* ue_call_end came while deleting */
 
     ue_media_t *media;
     ue_sdp_addr_t remote;
-    bool have_remote;
+    bool have_remote;             /* a usable peer address came in an SDP (offer, answer or key-sync answer) */
     struct event *tm_retx, *tm_wait, *tm_guard;
+    struct event *tm_answer;      /* callee: --answer-after-ms (its own event: ue_call_timer keeps an event's callback) */
     ue_call_summary_t sum;        /* milestones filled as they happen */
     ue_ladder_t ladder;
 };
 
-/* ue_agent.c: a response outside any call (481, 486, OPTIONS 200...). extra may be NULL. */
-void ue_agent_reply(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason,
-                    const char *extra);
+/* The files below ue_agent.c, each calling only the ones after it in this list:
+ *   ue_caller.c, ue_callee.c  the two roles' halves of a call
+ *   ue_reinvite.c             a re-INVITE from the peer, either role
+ *   ue_call.c                 the call object, its table, sending, media, the end of a call
+ *   ue_sip.c                  tokens, replies outside a call, Digest credentials
+ *   ue_fsm.c                  the state tables
+ * What a lower file must tell a higher one goes through the program's callbacks (ue_agent_events_t). */
 
-/* ue_call.c: objects, table, sending, media, ending */
+/* ---------------------------------------------------------------- ue_sip.c */
+
+/* A new tag or branch-safe token. */
+void ue_sip_token(ue_agent_t *a, const char *prefix, char *out, size_t cap);
+/* A response outside any call (481, 486, OPTIONS 200...). extra may be NULL. */
+void ue_sip_reply(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason,
+                  const char *extra);
+/* SIP Digest (RFC 3261 §22) for our requests: a header line answering a challenge with sip_password. */
+#define UE_AUTH_LINE_MAX 1024 /* "Authorization: Digest username, realm, uri, nonce, cnonce, response, opaque" */
+/* The first challenge in resp's `hdr` headers (WWW-Authenticate, Proxy-Authenticate) whose algorithm we know,
+ * SHA-256 or MD5 (RFC 8760 §2.4). 0 or -1. */
+int ue_sip_pick_challenge(sip_msg_t *resp, const char *hdr, digest_challenge_t *ch);
+/* "<auth_hdr>: Digest ...\r\n" answering ch for method and uri with nc. 0, or -1 (no password, too long). */
+int ue_sip_auth_line(ue_agent_t *a, const digest_challenge_t *ch, const char *auth_hdr, const char *method,
+                     const char *uri, uint32_t nc, char *out, size_t cap);
+/* Both, for a one-shot answer to a fresh challenge (nc 1). */
+int ue_sip_credentials(ue_agent_t *a, sip_msg_t *resp, const char *chal_hdr, const char *auth_hdr,
+                       const char *method, const char *uri, char *out, size_t cap);
+
+/* ---------------------------------------------------------------- ue_call.c */
+
+/* Objects, table, states, sending, media, ending. */
 ue_call_t *ue_call_new(ue_agent_t *a, ue_role_t role, const char *call_id);
 void ue_call_ref(ue_call_t *call);
 void ue_call_unref(ue_call_t *call);
@@ -162,23 +179,20 @@ void ue_call_unref(ue_call_t *call);
 void ue_call_free_all(ue_agent_t *a);
 ue_call_t *ue_call_find(ue_agent_t *a, sip_str_t call_id);
 uint64_t ue_call_elapsed(const ue_call_t *call);
-/* A new tag or branch-safe token. */
-void ue_agent_token(ue_agent_t *a, const char *prefix, char *out, size_t cap);
+/* Looks ev up in the call's role's dialog table (ue_fsm.h) without taking it: true with *to when it has a row. */
+bool ue_call_next(const ue_call_t *call, ue_call_event_t ev, ue_call_state_t *to);
+/* Takes ev's transition when the role's dialog table has one: true when it did. */
+bool ue_call_step(ue_call_t *call, ue_call_event_t ev);
+/* The same for the key agreement. */
+bool ue_call_key_step(ue_call_t *call, ue_key_event_t ev);
+static inline bool ue_call_encrypted(const ue_call_t *call) { return call->key == UE_KEY_SYNCED; }
+/* No call, registration or KMS request in progress. */
+bool ue_call_idle(const ue_agent_t *a);
+/* Tells the program (on_idle) when that became true. */
+void ue_call_notify_idle(ue_agent_t *a);
 /* Sends a request of the call's dialog as a client transaction carrying the call: to dst, or (NULL) to the first
  * Route or the remote target. contact NULL for none. The message stays in call->ag->out until the next build;
  * *id (may be NULL) receives the transaction. 0 or -1. */
-/* SIP Digest (RFC 3261 §22) for our requests: a header line answering a challenge with sip_password. */
-#define UE_AUTH_LINE_MAX 1024 /* "Authorization: Digest username, realm, uri, nonce, cnonce, response, opaque" */
-/* The first challenge in resp's `hdr` headers (WWW-Authenticate, Proxy-Authenticate) whose algorithm we know,
- * SHA-256 or MD5 (RFC 8760 §2.4). 0 or -1. */
-int ue_agent_pick_challenge(sip_msg_t *resp, const char *hdr, digest_challenge_t *ch);
-/* "<auth_hdr>: Digest ...\r\n" answering ch for method and uri with nc. 0, or -1 (no password, too long). */
-int ue_agent_auth_line(ue_agent_t *a, const digest_challenge_t *ch, const char *auth_hdr, const char *method,
-                       const char *uri, uint32_t nc, char *out, size_t cap);
-/* Both, for a one-shot answer to a fresh challenge (nc 1). */
-int ue_agent_credentials(ue_agent_t *a, sip_msg_t *resp, const char *chal_hdr, const char *auth_hdr,
-                         const char *method, const char *uri, char *out, size_t cap);
-
 int ue_call_send(ue_call_t *call, const char *method, uint32_t cseq, const char *contact, const char *extra,
                  const char *body, int body_len, const sip_addr_t *dst, sip_txn_id_t *id);
 /* Builds a request of the dialog into call->ag->out and parses it into the scratch message (for its next hop).
@@ -192,9 +206,11 @@ int ue_call_respond(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req, int statu
 void ue_call_plain(ue_call_t *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Our Contact value: with +u.mihua.voenc when tagged. */
 const char *ue_call_contact(ue_call_t *call, bool tagged, char *buf, size_t cap);
-/* The session key is agreed (call->choice, call->session_key): sets up SRTP both ways and marks the call
- * encrypted, or records why not. Cleanses the session key. 0 or -1. */
+/* The session key is agreed (call->choice, call->session_key): sets up SRTP both ways, or records why not.
+ * Cleanses the session key. 0 or -1 (the caller takes the key agreement's SYNCED or FAILED). */
 int ue_call_keysync(ue_call_t *call);
+/* Points the media at the peer's stream and sends or holds as `send` says; logs what changed. */
+void ue_call_follow(ue_call_t *call, const ue_sdp_stream_t *peer, bool send, const char *why);
 /* Starts sending media (SRTP when keysync set it up). frames 0 = until stopped (callee). */
 void ue_call_start_media(ue_call_t *call, uint64_t frames);
 /* BYE (and the KMS DELETE when we hold a key id), then the call ends at the BYE's answer. */
@@ -209,27 +225,31 @@ void ue_call_timer_stop(struct event *ev);
 /* The Warning text of a response (for reasons), or the reason phrase. */
 void ue_call_response_text(sip_msg_t *resp, char *out, size_t cap);
 
-/* ue_caller.c */
-int ue_caller_start(ue_agent_t *a, const char *target);
-void ue_caller_on_response(ue_call_t *call, sip_txn_id_t id, sip_msg_t *resp);
-void ue_caller_stray_2xx(ue_call_t *call);
+/* ---------------------------------------------------------------- ue_reinvite.c */
 
-/* ue_reinvite.c: a re-INVITE from the peer (hold, resume, new address) on a plain call, either role */
+/* A re-INVITE from the peer (hold, resume, new address) on a plain call, either role. */
 void ue_reinvite_on_request(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req);
 /* The ACK of our 200 to a re-INVITE: true when it was that one (and its answer, if any, is applied). */
 bool ue_reinvite_on_ack(ue_call_t *call, sip_msg_t *ack);
-/* Points the media at the peer's stream and sends or holds as `send` says; logs what changed. */
-void ue_call_follow(ue_call_t *call, const ue_sdp_stream_t *peer, bool send, const char *why);
-void ue_reinvite_free(ue_call_t *call);
 
-/* ue_callee.c */
+/* ---------------------------------------------------------------- ue_caller.c */
+
+int ue_caller_start(ue_agent_t *a, const char *target);
+void ue_caller_on_response(ue_call_t *call, sip_txn_id_t id, sip_msg_t *resp);
+/* A request inside the caller's dialog: BYE, a re-INVITE; anything else is refused politely. */
+void ue_caller_on_request(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req);
+void ue_caller_stray_2xx(ue_call_t *call);
+/* Ends a call that is not answered yet: CANCEL after a provisional, else at once. */
+void ue_caller_abort(ue_call_t *call);
+
+/* ---------------------------------------------------------------- ue_callee.c */
+
 void ue_callee_invite(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *inv);
 void ue_callee_on_request(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req);
 void ue_callee_cancel(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req);
 void ue_callee_answer(ue_call_t *call);
 void ue_callee_no_ack(ue_call_t *call);
-/* Ends a call that is not answered yet: CANCEL (caller) or 480 (callee). */
-void ue_caller_abort(ue_call_t *call);
+/* Ends a call that is not answered yet with 480. */
 void ue_callee_abort(ue_call_t *call);
 
 #endif

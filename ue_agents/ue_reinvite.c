@@ -27,39 +27,11 @@
 
 static void on_reinv_retx(evutil_socket_t fd, short what, void *arg);
 
-void ue_reinvite_free(ue_call_t *call)
-{
-    if (call->tm_reinv)
-        event_free(call->tm_reinv);
-    call->tm_reinv = NULL;
-    free(call->reinv_resp);
-    call->reinv_resp = NULL;
-}
-
 static void stop_reinv_retx(ue_call_t *call)
 {
     ue_call_timer_stop(call->tm_reinv);
     free(call->reinv_resp);
     call->reinv_resp = NULL;
-}
-
-void ue_call_follow(ue_call_t *call, const ue_sdp_stream_t *peer, bool send, const char *why)
-{
-    /* c=0.0.0.0 is "do not send to me": keep the old address rather than send to a wildcard */
-    bool usable = strcmp(peer->addr.ip, "0.0.0.0") != 0;
-    if (usable) {
-        call->remote = peer->addr;
-        call->have_remote = true;
-    }
-    if (call->media && usable && ue_media_set_remote(call->media, peer->addr.ip, peer->addr.port) != 0)
-        log_warn(UE_LOG, "call %s: peer media address %s:%u unusable", call->dlg.call_id, peer->addr.ip,
-                 peer->addr.port);
-    if (call->media)
-        ue_media_pause(call->media, !send);
-    log_info(UE_LOG, "call %s: %s: peer %s %s:%u, we say %s: %s", call->dlg.call_id, why,
-             ue_sdp_dir_str(peer->dir), peer->addr.ip, peer->addr.port, ue_sdp_dir_str(call->local_dir),
-             send ? "sending" : "sending paused");
-    ue_ladder_add(&call->ladder, ue_now_us(), true, UE_PEER_MEDIA, "RTP %s", send ? "sending" : "on hold");
 }
 
 static void refuse(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason,
@@ -145,7 +117,7 @@ void ue_reinvite_on_request(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
                "an earlier INVITE of the dialog is not finished (RFC 3261 §14.2)");
         return;
     }
-    if (call->encrypted) {
+    if (ue_call_encrypted(call)) {
         refuse(call, sid, req, 488, "Not Acceptable Here",
                "Warning: 399 mihua-ue \"encrypted call: the session key is agreed only at call setup\"\r\n",
                "encrypted call");

@@ -3,7 +3,8 @@
  * and answer travel with phones that do not speak mihua and the direction of a re-INVITE's answer (ue_offer),
  * SRTP keys per direction
  * (ue_keys, cross-checked against lib/kms's independent HKDF), WAV I/O and G.711 (ue_wav), dialog requests
- * (ue_dialog), the ladder (ue_ladder) and the settings (ue_conf).
+ * (ue_dialog), the ladder (ue_ladder), the settings (ue_conf) and the call's state tables (ue_fsm: every row, and
+ * bad events in each state refused).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include "sip/sip_msg.h"
 #include "ue_conf.h"
 #include "ue_dialog.h"
+#include "ue_fsm.h"
 #include "ue_keys.h"
 #include "ue_ladder.h"
 #include "ue_offer.h"
@@ -517,6 +519,251 @@ static void test_sdp_streams(void **state)
     assert_int_equal(ue_sdp_stream(port0, (int)strlen(port0), &bad), UE_SDP_NO_AUDIO); /* port 0: rejected */
 }
 
+/* ---------------------------------------------------------------- call state machines (ue_fsm) */
+
+typedef bool (*dialog_fn)(ue_call_state_t, ue_call_event_t, ue_call_state_t *);
+typedef bool (*key_fn)(ue_key_state_t, ue_key_event_t, ue_key_state_t *);
+
+/* Walks events from a state: each must be accepted and lead where `want` says (a path through the diagram). */
+static void dialog_path(dialog_fn f, ue_call_state_t s, const ue_call_event_t *ev, const ue_call_state_t *want,
+                        int n)
+{
+    for (int i = 0; i < n; i++) {
+        ue_call_state_t to = UE_CS_COUNT;
+        assert_true(f(s, ev[i], &to));
+        assert_int_equal(to, want[i]);
+        s = to;
+    }
+}
+
+static void key_path(key_fn f, ue_key_state_t s, const ue_key_event_t *ev, const ue_key_state_t *want, int n)
+{
+    for (int i = 0; i < n; i++) {
+        ue_key_state_t to = UE_KEY_COUNT;
+        assert_true(f(s, ev[i], &to));
+        assert_int_equal(to, want[i]);
+        s = to;
+    }
+}
+
+static bool dialog_ignores(dialog_fn f, ue_call_state_t s, ue_call_event_t ev)
+{
+    ue_call_state_t to = UE_CS_COUNT;
+    return !f(s, ev, &to) && to == UE_CS_COUNT; /* refused, and *to untouched */
+}
+
+static bool key_ignores(key_fn f, ue_key_state_t s, ue_key_event_t ev)
+{
+    ue_key_state_t to = UE_KEY_COUNT;
+    return !f(s, ev, &to) && to == UE_KEY_COUNT;
+}
+
+/* Properties of every table: one row per (state, event), states and events in range, every row named and
+ * reachable from the machine's entry states, and every (state, event) without a row refused by the lookup. */
+static void check_table(bool caller, bool key, const int *entry, int nentry)
+{
+    int n, nstates = key ? UE_KEY_COUNT : UE_CS_COUNT, nev = key ? UE_KEV_COUNT : UE_EV_COUNT;
+    const ue_fsm_row_t *t = ue_fsm_table(caller, key, &n);
+    bool reach[UE_CS_COUNT + UE_KEY_COUNT] = {false}, grew = true;
+    assert_true(n > 0);
+    for (int i = 0; i < n; i++) {
+        assert_true(t[i].from >= 0 && t[i].from < nstates && t[i].to >= 0 && t[i].to < nstates);
+        assert_true(t[i].ev >= 0 && t[i].ev < nev && t[i].name && t[i].name[0]);
+        for (int j = i + 1; j < n; j++)
+            assert_false(t[i].from == t[j].from && t[i].ev == t[j].ev);
+    }
+    for (int i = 0; i < nentry; i++)
+        reach[entry[i]] = true;
+    while (grew) {
+        grew = false;
+        for (int i = 0; i < n; i++)
+            if (reach[t[i].from] && !reach[t[i].to])
+                reach[t[i].to] = grew = true;
+    }
+    for (int i = 0; i < n; i++)
+        assert_true(reach[t[i].from]);
+    for (int st = 0; st < nstates; st++)
+        for (int ev = 0; ev < nev; ev++) {
+            bool row = false;
+            int want = -1;
+            for (int i = 0; i < n; i++)
+                if (t[i].from == st && t[i].ev == ev)
+                    row = true, want = t[i].to;
+            if (key) {
+                ue_key_state_t to = UE_KEY_COUNT;
+                bool got = (caller ? ue_fsm_caller_key : ue_fsm_callee_key)(st, ev, &to);
+                assert_int_equal(got, row);
+                if (row)
+                    assert_int_equal(to, want);
+            } else if (ev != UE_EV_END) {
+                ue_call_state_t to = UE_CS_COUNT;
+                bool got = (caller ? ue_fsm_caller : ue_fsm_callee)(st, ev, &to);
+                assert_int_equal(got, row);
+                if (row)
+                    assert_int_equal(to, want);
+            }
+        }
+}
+
+static void test_fsm_tables(void **state)
+{
+    (void)state;
+    const int caller[] = {UE_CS_INVITING}, callee[] = {UE_CS_EARLY_UNACKED, UE_CS_EARLY};
+    const int caller_key[] = {UE_KEY_UNDECIDED}, callee_key[] = {UE_KEY_OFF, UE_KEY_AWAIT_OFFER};
+    check_table(true, false, caller, 1);
+    check_table(false, false, callee, 2);
+    check_table(true, true, caller_key, 1);
+    check_table(false, true, callee_key, 2);
+    for (int s = 0; s < UE_CS_COUNT; s++) { /* END: every state but ENDED ends, in both roles */
+        ue_call_state_t to = UE_CS_COUNT;
+        assert_int_equal(ue_fsm_caller(s, UE_EV_END, &to), s != UE_CS_ENDED);
+        assert_int_equal(ue_fsm_callee(s, UE_EV_END, &to), s != UE_CS_ENDED);
+        assert_string_not_equal(ue_fsm_state_str(s), "?");
+        for (int ev = 0; ev < UE_EV_COUNT; ev++) { /* ENDED absorbs everything */
+            assert_true(dialog_ignores(ue_fsm_caller, UE_CS_ENDED, ev));
+            assert_true(dialog_ignores(ue_fsm_callee, UE_CS_ENDED, ev));
+        }
+    }
+    for (int s = 0; s < UE_KEY_COUNT; s++)
+        assert_string_not_equal(ue_fsm_key_str(s), "?");
+    assert_string_equal(ue_fsm_state_str(UE_CS_COUNT), "?");
+}
+
+static void test_fsm_caller(void **state)
+{
+    (void)state;
+    /* 100rel call: 183 without tag first, then the tagged one, 2xx (and its retransmission), BYE */
+    const ue_call_event_t e1[] = {UE_EV_1XX, UE_EV_1XX_DIALOG, UE_EV_1XX_DIALOG, UE_EV_2XX, UE_EV_2XX,
+                                  UE_EV_HANGUP, UE_EV_2XX, UE_EV_END};
+    const ue_call_state_t s1[] = {UE_CS_PROCEEDING, UE_CS_EARLY, UE_CS_EARLY, UE_CS_CONFIRMED, UE_CS_CONFIRMED,
+                                  UE_CS_ENDING, UE_CS_ENDING, UE_CS_ENDED};
+    dialog_path(ue_fsm_caller, UE_CS_INVITING, e1, s1, 8);
+    /* straight to 200 after one challenge */
+    const ue_call_event_t e2[] = {UE_EV_CHALLENGE, UE_EV_2XX};
+    const ue_call_state_t s2[] = {UE_CS_INVITING, UE_CS_CONFIRMED};
+    dialog_path(ue_fsm_caller, UE_CS_INVITING, e2, s2, 2);
+    /* giving up: no CANCEL before a provisional; after one, CANCEL, then its 487 or the 2xx that won the race */
+    const ue_call_event_t e3[] = {UE_EV_GIVE_UP, UE_EV_REJECTED};
+    const ue_call_state_t s3[] = {UE_CS_CANCELLING, UE_CS_ENDED};
+    dialog_path(ue_fsm_caller, UE_CS_EARLY, e3, s3, 2);
+    dialog_path(ue_fsm_caller, UE_CS_PROCEEDING, e3, s3, 1);
+    const ue_call_event_t e4[] = {UE_EV_1XX_DIALOG, UE_EV_2XX, UE_EV_HANGUP};
+    const ue_call_state_t s4[] = {UE_CS_CANCELLING, UE_CS_CONFIRMED, UE_CS_ENDING};
+    dialog_path(ue_fsm_caller, UE_CS_CANCELLING, e4, s4, 3);
+    const ue_call_event_t e5[] = {UE_EV_GIVE_UP};
+    const ue_call_state_t s5[] = {UE_CS_ENDED};
+    dialog_path(ue_fsm_caller, UE_CS_INVITING, e5, s5, 1);
+    dialog_path(ue_fsm_caller, UE_CS_CANCELLING, e5, s5, 1);
+    /* bad events: a 407 after a provisional is a rejection, not a challenge; nothing undoes an answer */
+    assert_true(dialog_ignores(ue_fsm_caller, UE_CS_PROCEEDING, UE_EV_CHALLENGE));
+    assert_true(dialog_ignores(ue_fsm_caller, UE_CS_EARLY, UE_EV_CHALLENGE));
+    assert_true(dialog_ignores(ue_fsm_caller, UE_CS_CANCELLING, UE_EV_CHALLENGE));
+    const ue_call_event_t late[] = {UE_EV_1XX, UE_EV_1XX_DIALOG, UE_EV_CHALLENGE, UE_EV_REJECTED, UE_EV_GIVE_UP};
+    for (int i = 0; i < 5; i++)
+        assert_true(dialog_ignores(ue_fsm_caller, UE_CS_CONFIRMED, late[i]) &&
+                    dialog_ignores(ue_fsm_caller, UE_CS_ENDING, late[i]));
+    assert_true(dialog_ignores(ue_fsm_caller, UE_CS_EARLY, UE_EV_HANGUP)); /* BYE only in a confirmed dialog */
+    /* the callee's events mean nothing to a caller, in any state */
+    const ue_call_event_t theirs[] = {UE_EV_PRACK, UE_EV_RING, UE_EV_ANSWER, UE_EV_ACK, UE_EV_CANCELLED};
+    for (int st = 0; st < UE_CS_COUNT; st++)
+        for (int i = 0; i < 5; i++)
+            assert_true(dialog_ignores(ue_fsm_caller, st, theirs[i]));
+}
+
+static void test_fsm_callee(void **state)
+{
+    (void)state;
+    const ue_call_event_t e1[] = {UE_EV_PRACK, UE_EV_RING, UE_EV_ANSWER, UE_EV_ACK, UE_EV_HANGUP, UE_EV_END};
+    const ue_call_state_t s1[] = {UE_CS_EARLY, UE_CS_RINGING, UE_CS_ANSWERED, UE_CS_CONFIRMED, UE_CS_ENDING,
+                                  UE_CS_ENDED};
+    dialog_path(ue_fsm_callee, UE_CS_EARLY_UNACKED, e1, s1, 6);
+    /* the key offer overtook the PRACK: ringing first, the PRACK still accepted there */
+    const ue_call_event_t e2[] = {UE_EV_RING, UE_EV_PRACK, UE_EV_ANSWER};
+    const ue_call_state_t s2[] = {UE_CS_RINGING, UE_CS_RINGING, UE_CS_ANSWERED};
+    dialog_path(ue_fsm_callee, UE_CS_EARLY_UNACKED, e2, s2, 3);
+    /* never answered 200 ACKed: BYE from ANSWERED */
+    const ue_call_event_t e3[] = {UE_EV_HANGUP};
+    const ue_call_state_t s3[] = {UE_CS_ENDING};
+    dialog_path(ue_fsm_callee, UE_CS_ANSWERED, e3, s3, 1);
+    const ue_call_state_t unanswered[] = {UE_CS_EARLY_UNACKED, UE_CS_EARLY, UE_CS_RINGING};
+    const ue_call_event_t e4[] = {UE_EV_CANCELLED};
+    const ue_call_state_t s4[] = {UE_CS_ENDED};
+    for (int i = 0; i < 3; i++)
+        dialog_path(ue_fsm_callee, unanswered[i], e4, s4, 1);
+    /* bad events: a repeated PRACK, an answer before ringing, an ACK before the 200 or twice, a CANCEL after it */
+    assert_true(dialog_ignores(ue_fsm_callee, UE_CS_EARLY, UE_EV_PRACK));
+    assert_true(dialog_ignores(ue_fsm_callee, UE_CS_ANSWERED, UE_EV_PRACK));
+    assert_true(dialog_ignores(ue_fsm_callee, UE_CS_EARLY_UNACKED, UE_EV_ANSWER));
+    assert_true(dialog_ignores(ue_fsm_callee, UE_CS_EARLY, UE_EV_ANSWER));
+    assert_true(dialog_ignores(ue_fsm_callee, UE_CS_RINGING, UE_EV_ACK));
+    assert_true(dialog_ignores(ue_fsm_callee, UE_CS_CONFIRMED, UE_EV_ACK));
+    assert_true(dialog_ignores(ue_fsm_callee, UE_CS_ANSWERED, UE_EV_CANCELLED));
+    assert_true(dialog_ignores(ue_fsm_callee, UE_CS_CONFIRMED, UE_EV_CANCELLED));
+    assert_true(dialog_ignores(ue_fsm_callee, UE_CS_RINGING, UE_EV_RING));
+    assert_true(dialog_ignores(ue_fsm_callee, UE_CS_RINGING, UE_EV_HANGUP)); /* before the answer: 480, not BYE */
+    const ue_call_event_t theirs[] = {UE_EV_1XX, UE_EV_1XX_DIALOG, UE_EV_2XX, UE_EV_CHALLENGE, UE_EV_REJECTED,
+                                      UE_EV_GIVE_UP};
+    for (int st = 0; st < UE_CS_COUNT; st++)
+        for (int i = 0; i < 6; i++)
+            assert_true(dialog_ignores(ue_fsm_callee, st, theirs[i]));
+}
+
+static void test_fsm_keys(void **state)
+{
+    (void)state;
+    /* caller: the key before the PRACK's 200, and after it */
+    const ue_key_event_t e1[] = {UE_KEV_TAGGED, UE_KEV_KEY, UE_KEV_PRACKED, UE_KEV_OFFER_SENT, UE_KEV_SYNCED};
+    const ue_key_state_t s1[] = {UE_KEY_FETCHING, UE_KEY_HELD, UE_KEY_READY, UE_KEY_OFFERED, UE_KEY_SYNCED};
+    key_path(ue_fsm_caller_key, UE_KEY_UNDECIDED, e1, s1, 5);
+    const ue_key_event_t e2[] = {UE_KEV_TAGGED, UE_KEV_PRACKED, UE_KEV_KEY};
+    const ue_key_state_t s2[] = {UE_KEY_FETCHING, UE_KEY_FETCHING_PRACKED, UE_KEY_READY};
+    key_path(ue_fsm_caller_key, UE_KEY_UNDECIDED, e2, s2, 3);
+    /* the ways to plain */
+    const ue_key_event_t untagged[] = {UE_KEV_UNTAGGED};
+    const ue_key_state_t plain[] = {UE_KEY_PLAIN};
+    key_path(ue_fsm_caller_key, UE_KEY_UNDECIDED, untagged, plain, 1);
+    const ue_key_event_t nokey[] = {UE_KEV_NO_KEY}, failed[] = {UE_KEV_FAILED}, answered[] = {UE_KEV_ANSWERED};
+    key_path(ue_fsm_caller_key, UE_KEY_FETCHING, nokey, plain, 1);
+    key_path(ue_fsm_caller_key, UE_KEY_FETCHING_PRACKED, nokey, plain, 1);
+    key_path(ue_fsm_caller_key, UE_KEY_READY, failed, plain, 1);
+    key_path(ue_fsm_caller_key, UE_KEY_OFFERED, failed, plain, 1);
+    key_path(ue_fsm_caller_key, UE_KEY_HELD, answered, plain, 1);
+    key_path(ue_fsm_caller_key, UE_KEY_READY, answered, plain, 1);
+    key_path(ue_fsm_caller_key, UE_KEY_OFFERED, answered, plain, 1);
+    /* bad events: a key request still in flight is judged when it answers, not at the 2xx; no UPDATE without the
+     * key and the PRACK; OFF, SYNCED and PLAIN are final */
+    assert_true(key_ignores(ue_fsm_caller_key, UE_KEY_FETCHING, UE_KEV_ANSWERED));
+    assert_true(key_ignores(ue_fsm_caller_key, UE_KEY_FETCHING_PRACKED, UE_KEV_ANSWERED));
+    assert_true(key_ignores(ue_fsm_caller_key, UE_KEY_HELD, UE_KEV_OFFER_SENT));
+    assert_true(key_ignores(ue_fsm_caller_key, UE_KEY_FETCHING_PRACKED, UE_KEV_OFFER_SENT));
+    assert_true(key_ignores(ue_fsm_caller_key, UE_KEY_UNDECIDED, UE_KEV_KEY));
+    assert_true(key_ignores(ue_fsm_caller_key, UE_KEY_READY, UE_KEV_SYNCED)); /* an answer to no offer */
+    for (int ev = 0; ev < UE_KEV_COUNT; ev++) {
+        assert_true(key_ignores(ue_fsm_caller_key, UE_KEY_OFF, ev));
+        assert_true(key_ignores(ue_fsm_caller_key, UE_KEY_SYNCED, ev));
+        assert_true(key_ignores(ue_fsm_callee_key, UE_KEY_SYNCED, ev));
+        assert_true(key_ignores(ue_fsm_caller_key, UE_KEY_PLAIN, ev));
+        assert_true(key_ignores(ue_fsm_callee_key, UE_KEY_PLAIN, ev));
+    }
+
+    /* callee: the expected offer, an unexpected one (its INVITE had no tag) taken all the same, and failures */
+    const ue_key_event_t c1[] = {UE_KEV_OFFER, UE_KEV_SYNCED};
+    const ue_key_state_t cs1[] = {UE_KEY_FETCHING, UE_KEY_SYNCED};
+    key_path(ue_fsm_callee_key, UE_KEY_AWAIT_OFFER, c1, cs1, 2);
+    key_path(ue_fsm_callee_key, UE_KEY_OFF, c1, cs1, 2);
+    key_path(ue_fsm_callee_key, UE_KEY_AWAIT_OFFER, failed, plain, 1); /* no offer in time, or a bad one */
+    key_path(ue_fsm_callee_key, UE_KEY_FETCHING, nokey, plain, 1);
+    key_path(ue_fsm_callee_key, UE_KEY_FETCHING, failed, plain, 1);
+    /* a second UPDATE while the first one's key is fetched is not expected ("key offer not expected now") */
+    assert_true(key_ignores(ue_fsm_callee_key, UE_KEY_FETCHING, UE_KEV_OFFER));
+    /* the caller's events mean nothing to a callee */
+    const ue_key_event_t theirs[] = {UE_KEV_TAGGED, UE_KEV_UNTAGGED, UE_KEV_PRACKED, UE_KEV_KEY, UE_KEV_OFFER_SENT,
+                                     UE_KEV_ANSWERED};
+    for (int st = 0; st < UE_KEY_COUNT; st++)
+        for (int i = 0; i < 6; i++)
+            assert_true(key_ignores(ue_fsm_callee_key, st, theirs[i]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,7 +774,9 @@ int main(void)
         cmocka_unit_test(test_dialog_requests), cmocka_unit_test(test_ladder),
         cmocka_unit_test(test_conf),           cmocka_unit_test(test_offer_callee_modes),
         cmocka_unit_test(test_offer_caller_bodies), cmocka_unit_test(test_offer_directions),
-        cmocka_unit_test(test_sdp_streams),
+        cmocka_unit_test(test_sdp_streams),    cmocka_unit_test(test_fsm_tables),
+        cmocka_unit_test(test_fsm_caller),     cmocka_unit_test(test_fsm_callee),
+        cmocka_unit_test(test_fsm_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
