@@ -13,6 +13,13 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 now_ms() { date +%s%3N; }
+# wait_line FILE PATTERN [LOG]: waits (20 s at most) for a line of FILE matching PATTERN; else prints LOG (or FILE)
+wait_line() {
+    local i
+    for ((i = 0; i < 400; i++)); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
+    cat "${3:-$1}" >&2
+    return 1
+}
 # bench_start NAME CMD...: runs CMD with stdout in $dir/NAME.out and stderr in $dir/NAME.log, and waits for a line
 # starting READY (BENCH_READY_S seconds at most, 20 by default; a million subscribers want more), or for the
 # process to die. Sets NAME_pid and ready_ms (how long it took); on failure prints the log and returns 1.

@@ -18,22 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 RATES=${RATES-50 200} SECS=${SECS:-10} MEDIA=${MEDIA:-0.1} RAMP=${RAMP-400 600 800 1000 1200 1500 2000 2500}
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    [ -n "${KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_line() { for _ in $(seq 1 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; cat "$3" >&2; exit 1; }
-start() { # start NAME CMD...
-    local n=$1
-    shift
-    "$@" >"$dir/$n.out" 2>"$dir/$n.log" &
-    pids+=($!)
-    wait_line "$dir/$n.out" '^READY' "$dir/$n.log"
-}
+. bench/bench_lib.sh
 
 D=ims.mnc001.mcc001.3gppnetwork.org
 K1=$(printf '%064x' 1) K2=$(printf '%064x' 2)
@@ -50,11 +35,11 @@ scripts/gen-test-certs "$dir/certs" kms >/dev/null
 scripts/gen-admin-token "$dir" # the operator token: admin APIs, the AS's SBI port (the KMS sends it too)
 tok=(--admin-token-file "$dir/admin.token")
 hss_port=$(free_port) udm_port=$(free_port) kms_port=$(free_port)
-start hss "$build/bin/mihua-hss" -c conf/hss.json --subscribers "$dir/subs.json" --port "$hss_port" \
+bench_start hss "$build/bin/mihua-hss" -c conf/hss.json --subscribers "$dir/subs.json" --port "$hss_port" \
     --admin-listen 127.0.0.1:0 --log-level warn "${tok[@]}"
-start udm "$build/bin/mihua-udm" -c conf/udm.json --subscribers "$dir/subs.json" --listen "127.0.0.1:$udm_port" \
+bench_start udm "$build/bin/mihua-udm" -c conf/udm.json --subscribers "$dir/subs.json" --listen "127.0.0.1:$udm_port" \
     --admin-listen 127.0.0.1:0 --log-level warn "${tok[@]}"
-start as "$build/bin/mihua-as" -c conf/as.json --sip-listen 127.0.0.1:0 --sbi-listen 127.0.0.1:0 \
+bench_start as "$build/bin/mihua-as" -c conf/as.json --sip-listen 127.0.0.1:0 --sbi-listen 127.0.0.1:0 \
     --hss "127.0.0.1:$hss_port" --udm-url "http://127.0.0.1:$udm_port" --diameter-port 0 --log-level "${AS_LOG:-warn}" \
     --subscribers "$dir/subs.json" "${tok[@]}" \
     ${AS_OPTS:-}
@@ -70,7 +55,7 @@ cat >"$dir/kms.json" <<JSON
   "tls": { "cert": "$dir/certs/kms.pem", "key": "$dir/certs/kms.key" }, "audit_log": "$dir/audit.jsonl",
   "log_level": "warn", "max_keys_per_requester": 16777216 }
 JSON
-start kms "$build/bin/mihua-kms" -c "$dir/kms.json"
+bench_start kms "$build/bin/mihua-kms" -c "$dir/kms.json"
 ue() { # ue USER RAT: an agent config
     cat >"$dir/ue$1.json" <<JSON
 { "impu": "sip:+1555000000$1@$D", "registrar": "$as_sip", "rat": "$2", "log_level": "error",

@@ -23,22 +23,7 @@ if [ -z "${SKIP_CALLS:-}" ]; then
     done
 fi
 
-dir=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-    rm -rf "$dir"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_line() { for _ in $(seq 1 400); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done; cat "$1" >&2; exit 1; }
-start() {
-    local n=$1
-    shift
-    "$@" >"$dir/$n.out" 2>"$dir/$n.log" &
-    pids+=($!)
-    wait_line "$dir/$n.out" '^READY'
-}
+. bench/bench_lib.sh
 D=ims.mnc001.mcc001.3gppnetwork.org
 cat >"$dir/subs.json" <<JSON
 { "subscribers": [
@@ -46,11 +31,11 @@ cat >"$dir/subs.json" <<JSON
     "voice_encryption": true, "access": { "rat": "NR", "ims_vops": true } } ] }
 JSON
 hss_port=$(free_port) udm_port=$(free_port) ue_port=$(free_port)
-start hss "$build/bin/mihua-hss" -c conf/hss.json --subscribers "$dir/subs.json" --store "$dir/s.db" --port "$hss_port" \
-    --admin-listen 127.0.0.1:0 --log-level warn
-start udm "$build/bin/mihua-udm" -c conf/udm.json --subscribers "$dir/subs.json" --store "$dir/s.db" \
+bench_start hss "$build/bin/mihua-hss" -c conf/hss.json --subscribers "$dir/subs.json" --store "$dir/s.db" \
+    --port "$hss_port" --admin-listen 127.0.0.1:0 --log-level warn
+bench_start udm "$build/bin/mihua-udm" -c conf/udm.json --subscribers "$dir/subs.json" --store "$dir/s.db" \
     --listen "127.0.0.1:$udm_port" --admin-listen 127.0.0.1:0 --log-level warn
-start as "$build/bin/mihua-as" -c conf/as.json --sip-listen 127.0.0.1:0 --sbi-listen 127.0.0.1:0 \
+bench_start as "$build/bin/mihua-as" -c conf/as.json --sip-listen 127.0.0.1:0 --sbi-listen 127.0.0.1:0 \
     --hss "127.0.0.1:$hss_port" --udm-url "http://127.0.0.1:$udm_port" --diameter-port 0 --log-level info
 as_sip=$(sed -E 's/.* sip=[^:]+:([0-9]+) .*/\1/' "$dir/as.out")
 hss_admin=$(sed -nE 's/^READY .* admin=(http:[^ ]+).*/\1/p' "$dir/hss.out")
