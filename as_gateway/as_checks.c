@@ -9,7 +9,7 @@
  * already reads "timeout" and the callback runs at once. A lookup that cannot even start (HSS peer not open, no
  * MSISDN in the identity, request refused) is answered on the spot (error / unknown); if nothing is left in
  * flight the timer is armed with zero delay, so the callback still runs from the loop, never inside
- * as_checks_start(). The decision itself is as_decide() (as_policy.c), pure.
+ * as_checks_start(). The decision itself is as_decide_encryption() (as_decide.c), pure.
  *
  * Ids, not pointers, across asynchronous hops (Open5GS): checks live in an id table; the HSS path returns a
  * token (check id and which party) and a late answer for a check that finished or was cancelled finds nothing and
@@ -286,7 +286,7 @@ static void check_free(as_checks_t *c, as_check_t *k)
 static void finish(as_checks_t *c, as_check_t *k)
 {
     as_idmap_take(&c->checks, k->id);
-    as_decision_t d = as_decide(&k->r, c->subscription, c->attachment);
+    as_decision_t d = as_decide_encryption(&k->r, c->subscription, c->attachment);
     record_metrics(c, &k->r);
     if (c->path[all_cached(k)] != NULL)
         metric_inc(c->path[all_cached(k)]);

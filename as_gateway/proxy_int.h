@@ -104,7 +104,7 @@ struct pfwd {
     bool got_provisional;     /* a provisional came from downstream: a CANCEL may be sent (§9.1) */
     bool cancel_pending;      /* CANCEL received before any provisional */
     pfwd_tc_state_t tc_state;
-    const char *strip_reason; /* the tag was stripped for this (static as_decide reason): told upstream in a
+    const char *strip_reason; /* the tag was stripped for this (a static AS_REASON_*): told upstream in a
                                  Warning on every response (sip_voenc.h); NULL when kept or never tagged */
     struct event *timer_c;    /* INVITEs: owned, freed with the pfwd_t */
 };

@@ -25,7 +25,7 @@
 #include "core/log.h"
 #include "sip/sip_voenc.h"
 
-/* The metric label of an as_decide() reason (as_checks.h AS_REASON_*). */
+/* The metric label of an as_decide_encryption() reason (as_decide.h AS_REASON_*). */
 static proxy_strip_reason_t invite_reason_index(const char *reason)
 {
     static const struct {

@@ -11,8 +11,8 @@
  *
  * The timer event belongs to the pfwd_t (it is freed with it), so its callback may hold the pointer: unlike a
  * lookup answer, it cannot outlive what it names. This file sits under proxy_pfwd.c, which starts and stops the
- * timer; what a firing sends (the CANCEL, the 408) goes up through p->timer_c_fired, registered by proxy.c. RFC 3261 asks for more than 3 minutes (timer_c_s, default 180);
- * tests configure seconds.
+ * timer; what a firing sends (the CANCEL, the 408) goes up through p->timer_c_fired, registered by proxy.c.
+ * RFC 3261 asks for more than 3 minutes (timer_c_s, default 180); tests configure seconds.
  */
 #include "proxy_int.h"
 
