@@ -520,7 +520,7 @@ static void from_cache(as_checks_t *c, as_check_t *k)
         for (int s = 0; s < AS_SRC_COUNT; s++) {
             as_answer_t a = k->cached[q] ? out[s] : cached[s];
             if (!k->cached[q] && (a == AS_ANS_NOT_ASKED || !source_asked(c, (as_question_t)q, (as_source_t)s)))
-                continue; /* not in memory: asked as before */
+                continue; /* not in memory: the source is asked */
             k->r.answer[q][s] = a;
             k->cached_src[q][s] = a != AS_ANS_NOT_ASKED;
             if (a != AS_ANS_NOT_ASKED && age[s] > k->cache_age_ms)

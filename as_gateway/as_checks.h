@@ -68,7 +68,7 @@ typedef struct {
                                       else diameter_realm */
     const char *dest_host;         /* Destination-Host, sent only when set */
     /* Shorthand (n_peers == 0): one peer hss_identity at hss_addr:hss_port, and Destination-Host = hss_identity
-     * unless dest_host is set — a direct HSS, as before there were peer lists. */
+     * unless dest_host is set — a direct HSS. */
     const char *hss_identity;      /* "hss.ims.test" */
     const char *hss_addr;          /* "127.0.0.1" */
     int hss_port;                  /* 3868 */
