@@ -9,7 +9,7 @@
  * already reads "timeout" and the callback runs at once. A lookup that cannot even start (HSS peer not open, no
  * MSISDN in the identity, request refused) is answered on the spot (error / unknown); if nothing is left in
  * flight the timer is armed with zero delay, so the callback still runs from the loop, never inside
- * as_checks_start(). The decision itself is as_decide() (as_policy.c), pure.
+ * as_checks_start(). The decision itself is as_decide_encryption() (as_decide.c), pure.
  *
  * Ids, not pointers, across asynchronous hops (Open5GS): checks live in an id table; the HSS path returns a
  * token (check id and which party) and a late answer for a check that finished or was cancelled finds nothing and
@@ -288,7 +288,7 @@ static void check_free(as_checks_t *c, as_check_t *k)
 static void finish(as_checks_t *c, as_check_t *k)
 {
     as_idmap_take(&c->checks, k->id);
-    as_decision_t d = as_decide(&k->r, c->subscription, c->attachment);
+    as_decision_t d = as_decide_encryption(&k->r, c->subscription, c->attachment);
     record_metrics(c, &k->r);
     if (c->path[all_cached(k)] != NULL)
         metric_inc(c->path[all_cached(k)]);
@@ -522,7 +522,7 @@ static void from_cache(as_checks_t *c, as_check_t *k)
         for (int s = 0; s < AS_SRC_COUNT; s++) {
             as_answer_t a = k->cached[q] ? out[s] : cached[s];
             if (!k->cached[q] && (a == AS_ANS_NOT_ASKED || !source_asked(c, (as_question_t)q, (as_source_t)s)))
-                continue; /* not in memory: asked as before */
+                continue; /* not in memory: the source is asked */
             k->r.answer[q][s] = a;
             k->cached_src[q][s] = a != AS_ANS_NOT_ASKED;
             if (a != AS_ANS_NOT_ASKED && age[s] > k->cache_age_ms)

@@ -132,7 +132,7 @@ static const char as_epilogue[] =
     "1 s and the UDR is sent again to the next OPEN peer. Destination-Realm is always sent, Destination-Host\n"
     "only when destination_host is set. Behind a relay, the peer is the relay and destination_host the HSS (or\n"
     "none). Without diameter_peers, hss and hss_identity name one peer and hss_identity is also the\n"
-    "Destination-Host (a direct HSS, as before); they cannot be combined with diameter_peers.\n"
+    "Destination-Host (a direct HSS); they cannot be combined with diameter_peers.\n"
     "\n"
     "Overload (RFC 3261 §21.5.4): a new out-of-dialog INVITE is answered 503 with Retry-After, statelessly and\n"
     "before any state exists, while the transaction table or the call table is above its mark, when the INVITE\n"

@@ -7,7 +7,8 @@
  * notifications (PNR, DataChangeNotify); as_push.c writes them, as_checks.c reads them. A fact counts only while
  * its source's subscription for that user is active and the fact is younger than max_age_ms: a lost
  * subscription or a restarted peer (as_facts_forget_source) sends the calls back to queries at once.
- * as_facts_cover() is the pure rule that says whether one question of as_decide() can be answered from the cache.
+ * as_facts_cover() is the pure rule that says whether one question of as_decide_encryption() can be answered
+ * from the cache.
  * Loop thread only; no locking.
  */
 #ifndef MIHUA_AS_FACTS_CACHE_H
@@ -69,7 +70,7 @@ void as_facts_foreach(as_facts_t *c, void (*fn)(as_facts_entry_t *e, void *ud), 
 /* Pure: can one question be answered from `cached` (per source: a fresh fact, or NOT_ASKED) under policy `p`?
  * hss/udm: when that source's fact is there; any: when a counted source says YES, or every source's fact is there;
  * all: when a source says something other than YES, or every source's fact is there. When it can, out[] gets the
- * cached answers (NOT_ASKED for the rest), which as_decide() combines as it would the queried ones. */
+ * cached answers (NOT_ASKED for the rest), which as_decide_encryption() combines as it would the queried ones. */
 bool as_facts_cover(as_policy_t p, const as_answer_t cached[AS_SRC_COUNT], as_answer_t out[AS_SRC_COUNT]);
 
 #endif

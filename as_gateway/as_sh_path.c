@@ -5,7 +5,7 @@
  * Peers and destination (DESIGN §3 "Diameter routing"; RFC 6733 §2.8, §6.1): the AS is a freeDiameter node
  * (lib/diameter/diam_node) with each configured peer (an HSS, or a relay in front of HSSs) as a ConnectPeer;
  * freeDiameter reconnects each every AS_SH_TC_TIMER_S. Where a UDR is addressed is separate: Destination-Realm
- * always, Destination-Host only when configured (the one-peer shorthand sends the peer's identity, as before).
+ * always, Destination-Host only when configured (the one-peer shorthand sends the peer's identity).
  * A query is refused at once (the caller records "error", no waiting for the timeout) unless some peer is OPEN
  * (fd_peer_get_state), so a dead HSS costs a call nothing.
  *
@@ -423,8 +423,7 @@ static void on_wake(evutil_socket_t fd, short what, void *arg)
 
 /* ---------------------------------------------------------------- life cycle */
 
-/* Destination-Realm when none is configured: the realm part of the Destination-Host (as before peer lists),
- * else our own realm. */
+/* Destination-Realm when none is configured: the realm part of the Destination-Host, else our own realm. */
 static void dest_realm_of(const char *dest_host, const char *own_realm, char *out, size_t size)
 {
     const char *dot = dest_host ? strchr(dest_host, '.') : NULL;

@@ -3,7 +3,7 @@
  *
  * Wiring only: settings (as_conf), metrics, the encryption checks (as_checks: Sh to the HSS, SBI to the UDM), the
  * subscriber store and SIP Digest (sip_auth), the registrar, the call table, the SIP proxy (proxy) and the SBI port
- * (as_sbi), on one libevent loop. freeDiameter answers arrive on its own threads and are handed to this loop, hence evthread_use_pthreads() first. SIGTERM:
+ * (as_kms_api), on one libevent loop. freeDiameter answers arrive on its own threads and are handed to this loop, hence evthread_use_pthreads() first. SIGTERM:
  * new INVITEs get 503, the SBI drains, INVITEs in progress get their answers (bounded), exit 0. SIGHUP: logged.
  */
 #include <event2/event.h>
@@ -12,7 +12,7 @@
 #include <stdio.h>
 
 #include "as_conf.h"
-#include "as_sbi.h"
+#include "as_kms_api.h"
 #include "core/daemon.h"
 #include "core/log.h"
 #include "diameter/diam_node.h"
@@ -31,7 +31,7 @@ typedef struct {
     call_table_t *calls;
     proxy_t *proxy;
     sbi_server_t *srv;
-    as_sbi_t *sbi;
+    as_kms_api_t *kms;
     struct event *drain_ev;
     int drain_ticks;
     bool sbi_drained;
@@ -95,7 +95,7 @@ static int open_all(const as_conf_t *c, as_app_t *app)
     if (!(app->proxy = proxy_new(&pc, err, sizeof err)))
         return fprintf(stderr, "mihua-as: sip: %s\n", err), 1;
     if (!(app->srv = sbi_server_new(app->base, &sc)) ||
-        !(app->sbi = as_sbi_new(app->srv, app->calls, app->metrics, proxy_refresh_metrics, app->proxy, &c->auth)) ||
+        !(app->kms = as_kms_api_new(app->srv, app->calls, app->metrics, proxy_refresh_metrics, app->proxy, &c->auth)) ||
         sbi_server_listen(app->srv, c->sbi_host, c->sbi_port) != 0)
         return fprintf(stderr, "mihua-as: cannot listen on %s\n", c->sbi_listen), 1;
     if (as_checks_attach_sbi(app->checks, app->srv, c->sbi_host, sbi_server_port(app->srv)) != 0)
@@ -136,7 +136,7 @@ int main(int argc, char **argv)
     if (app.drain_ev)
         event_free(app.drain_ev);
     sbi_server_free(app.srv); /* before the routes' owner */
-    as_sbi_free(app.sbi);
+    as_kms_api_free(app.kms);
     proxy_free(app.proxy);    /* before the checks: cancels pending ones */
     as_checks_free(app.checks);
     call_table_free(app.calls);

@@ -1,10 +1,15 @@
 /*
  * proxy — mihua-as's transaction user (RFC 3261 §16 proxy, §10.3 registrar front end) on lib/sip's transaction
- * layer and transports; the life cycle of the per-request forwarding context (proxy_int.h).
+ * layer and transports: the proxy object, REGISTER, and the dispatch of what the transaction layer and Timer C
+ * hand up.
  *
- * Concerns are split like Kamailio's tm: this file dispatches what the transaction layer hands up and owns the
- * contexts; proxy_invite.c is the out-of-dialog INVITE (caller trust, callee lookup, encryption checks, CANCEL);
- * proxy_route.c forwards everything else and the responses; proxy_fwd.c holds the pure message edits.
+ * Concerns are split like Kamailio's tm, in layers that only call downward (scripts/calls-graph checks it):
+ *   proxy.c                          this file: object, callbacks, REGISTER, metrics, sweep
+ *   proxy_invite.c  proxy_route.c    the out-of-dialog INVITE (caller trust, callee lookup, encryption checks,
+ *                                    CANCEL); everything else forwarded, and the responses
+ *   proxy_pfwd.c                     the per-request forwarding context (proxy_int.h)
+ *   proxy_reply.c  proxy_fwd.c  proxy_timer_c.c   local answers; the pure message edits; Timer C
+ * Upward calls go through callbacks registered here: the transaction layer's (sip_txn_tu_t) and Timer C's.
  *
  * Trade-offs: no forking (the newest binding of the callee gets the call); requests addressed to the AS itself
  * that are not REGISTER are proxied like any other (and usually end in 404).
@@ -23,174 +28,7 @@
 
 #include "core/log.h"
 
-uint64_t proxy_now_ms(void)
-{
-    return sip_clock_monotonic_ms();
-}
-
-/* ---------------------------------------------------------------- forwarding contexts */
-
-static void pfwd_setup_free(pfwd_t *pf)
-{
-    if (!pf->s)
-        return;
-    free(pf->s->req);
-    free(pf->s->fwd);
-    free(pf->s);
-    pf->s = NULL;
-}
-
-pfwd_t *pfwd_new(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src)
-{
-    pfwd_t *pf = calloc(1, sizeof *pf);
-    if (!pf || !(pf->s = calloc(1, sizeof *pf->s)) || !(pf->s->req = malloc((size_t)req->len))) {
-        if (pf)
-            free(pf->s);
-        free(pf);
-        return NULL;
-    }
-    memcpy(pf->s->req, req->buf, (size_t)req->len);
-    pf->s->req_len = (size_t)req->len;
-    pf->p = p;
-    pf->sid = sid;
-    pf->method = req->method;
-    pf->s->in_proto = src->proto;
-    sip_str_copy(req->call_id, pf->s->call_id, sizeof pf->s->call_id);
-    if (sip_txn_set_tu_data(p->tl, sid, pf) != 0) {
-        pfwd_setup_free(pf);
-        free(pf);
-        return NULL;
-    }
-    pf->refs = 1;
-    if (pf->method == SIP_METHOD_INVITE)
-        p->pending_invites++;
-    return pf;
-}
-
-static void pfwd_free(proxy_t *p, pfwd_t *pf)
-{
-    proxy_check_abort(p, pf);
-    proxy_timer_c_free(pf);
-    if (pf->method == SIP_METHOD_INVITE && !pf->final_sent)
-        p->pending_invites--;
-    pfwd_setup_free(pf);
-    free(pf);
-}
-
-sip_msg_t *pfwd_request(proxy_t *p, pfwd_t *pf)
-{
-    sip_msg_t *m = p->scratch;
-    if (sip_msg_parse(m, pf->s->req, pf->s->req_len, pf->s->in_proto == SIP_PROTO_TCP ? SIP_TP_STREAM : SIP_TP_DGRAM) !=
-            SIP_OK ||
-        sip_msg_check(m) != SIP_OK)
-        return NULL;
-    return m;
-}
-
-void proxy_reply_stateless(proxy_t *p, sip_msg_t *req, const sip_addr_t *src, int status, const char *reason,
-                           const char *extra)
-{
-    char out[PROXY_REPLY_MAX];
-    sip_addr_t dst;
-    sip_reply_opts_t o = {.to_tag = p->to_tag, .extra = extra};
-    int n = sip_reply_build(req, status, reason, &o, out, sizeof out);
-    if (n < 0 || sip_addr_resp_dest(req, src, &dst) != 0 || sip_transport_send(p->tp, &dst, out, (size_t)n) != 0)
-        log_debug(PROXY_LOG, "%.*s %.*s: the stateless %d could not be sent", req->method_str.len,
-                  req->method_str.s, req->call_id.len, req->call_id.s, status);
-}
-
-int proxy_reply(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason, const char *extra)
-{
-    char out[PROXY_REPLY_MAX];
-    sip_reply_opts_t o = {.to_tag = status >= 200 ? p->to_tag : NULL, .extra = extra};
-    int n = sip_reply_build(req, status, reason, &o, out, sizeof out);
-    if (n < 0)
-        return -1;
-    return sip_txn_respond(p->tl, sid, out, (size_t)n);
-}
-
-void pfwd_final(proxy_t *p, pfwd_t *pf, int status)
-{
-    if (pf->final_sent || !pf->s)
-        return;
-    const char *call_id = pf->s->call_id;
-    if (pf->method == SIP_METHOD_INVITE) {
-        if (status >= 200 && status < 300 && call_table_set_state(p->calls, call_id, CALL_CONFIRMED) == 0)
-            (void)call_table_touch(p->calls, call_id, proxy_now_ms());
-        else if (status >= 300)
-            call_table_remove(p->calls, call_id);
-        p->pending_invites--;
-    } else if (pf->method == SIP_METHOD_BYE) {
-        call_table_remove(p->calls, call_id); /* §15.1.2: the session ends whatever the answer */
-    }
-    pf->final_sent = true;
-    proxy_timer_c_answered(pf);
-    pfwd_setup_free(pf);
-}
-
-void pfwd_reply(proxy_t *p, pfwd_t *pf, int status, const char *reason)
-{
-    sip_msg_t *req = pf->final_sent || !pf->s || pf->sid == SIP_TXN_ID_NONE ? NULL : pfwd_request(p, pf);
-    if (req && proxy_reply(p, pf->sid, req, status, reason, NULL) != 0)
-        log_warn(PROXY_LOG, "call %s: could not answer %d", pf->s->call_id, status);
-    if (status >= 200)
-        pfwd_final(p, pf, status);
-}
-
-int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc)
-{
-    char branch[SIP_TXN_MAX_BRANCH];
-    sip_msg_t *req = pfwd_request(p, pf);
-    if (!req || sip_txn_branch_new(p->tl, branch, sizeof branch) < 0)
-        return -1;
-    proxy_fwd_opts_t o = {.self = &p->self,
-                          .branch = branch,
-                          .out_proto = pf->s->dst.proto,
-                          .in_proto = pf->s->in_proto,
-                          .record_route = record_route,
-                          .new_ruri = pf->s->target[0] ? pf->s->target : NULL,
-                          .strip_voenc = strip_voenc,
-                          .auth_realm = p->auth ? sip_auth_realm(p->auth) : NULL};
-    int n = proxy_fwd_request(req, p->lumps, &o, p->out, PROXY_OUT_MAX);
-    if (n < 0)
-        return -1;
-    if (pf->method == SIP_METHOD_INVITE) {
-        free(pf->s->fwd);
-        if (!(pf->s->fwd = malloc((size_t)n)))
-            return -1;
-        memcpy(pf->s->fwd, p->out, (size_t)n);
-        pf->s->fwd_len = (size_t)n;
-    }
-    pf->s->dst.sock = SIP_UDP_SOCK_DIALOG; /* the socket our Via names (the main one when there is none) */
-    if (sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->s->dst, pf, &pf->cid) != 0)
-        return -1;
-    pf->refs++;
-    proxy_timer_c_start(p, pf);
-    return 0;
-}
-
 /* ---------------------------------------------------------------- REGISTER */
-
-sip_auth_verdict_t proxy_authenticate(proxy_t *p, sip_msg_t *req, const sip_addr_t *src, const char *aor,
-                                      sip_auth_role_t role, sip_auth_answer_t *ans)
-{
-    char ip[SIP_ADDR_TEXT_MAX] = "?";
-    int port = 0;
-    sip_auth_verdict_t v = sip_auth_check(p->auth, req, aor, role, digest_now(), ans);
-    if (p->m.auth[v])
-        metric_inc(p->m.auth[v]);
-    if (v == SIP_AUTH_OK)
-        return v;
-    sip_addr_ntop(src, ip, sizeof ip, &port);
-    /* A first challenge is the normal start of every registration; anything else is worth a line. */
-    if (v == SIP_AUTH_CHALLENGE && (strcmp(ans->why, "no_credentials") == 0 || strcmp(ans->why, "stale_nonce") == 0))
-        log_debug(PROXY_LOG, "%.*s %s from %s:%d: %d (%s)", req->method_str.len, req->method_str.s, aor, ip, port,
-                  ans->status, ans->why);
-    else
-        log_info(PROXY_LOG, "%.*s %s from %s:%d refused: %d (%s)", req->method_str.len, req->method_str.s, aor, ip,
-                 port, ans->status, ans->why);
-    return v;
-}
 
 /* §10.3 steps 3-8: the credentials for the To AOR (when authentication is on), then the registrar. */
 static void proxy_register(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src)
@@ -321,6 +159,14 @@ static void on_terminated(void *ctx, sip_txn_id_t id, void *tu_data)
         pf->cid = SIP_TXN_ID_NONE;
     if (--pf->refs == 0)
         pfwd_free(ctx, pf);
+}
+
+/* Timer C fired (proxy_timer_c.c has the diagram): CANCEL downstream when a provisional came, 408 upstream. */
+static void on_timer_c_fired(proxy_t *p, pfwd_t *pf, bool cancel)
+{
+    if (cancel)
+        pfwd_send_cancel(p, pf);
+    pfwd_reply(p, pf, 408, "Request Timeout");
 }
 
 static void on_stray_response(void *ctx, sip_msg_t *resp, const sip_addr_t *src)
@@ -540,6 +386,7 @@ proxy_t *proxy_new(const proxy_conf_t *conf, char *err, size_t errlen)
     if (p->reg && p->checks)
         registrar_set_on_gone(p->reg, proxy_on_aor_gone, p->checks);
     p->timer_c_ms = conf->timer_c_ms;
+    p->timer_c_fired = on_timer_c_fired;
     p->max_checks = conf->max_pending_checks ? conf->max_pending_checks : PROXY_MAX_PENDING_CHECKS_DEFAULT;
     p->call_idle_ms = conf->call_idle_ms ? conf->call_idle_ms : CALL_IDLE_MS_DEFAULT;
     snprintf(p->to_tag, sizeof p->to_tag, "as%08lx", (unsigned long)((uint64_t)time(NULL) ^ (uintptr_t)p));

@@ -1,5 +1,6 @@
 /*
- * proxy_int — private to proxy*.c: the proxy object and the per-request forwarding context.
+ * proxy_int — private to proxy*.c: the proxy object and the per-request forwarding context, and the functions
+ * the proxy files give each other, grouped by file from the top layer down (proxy.c has the layer diagram).
  *
  * A pfwd_t ties one server transaction (the request as received) to at most one client transaction (the request
  * as forwarded: no forking). Both transactions carry it as tu_data and each holds one reference; it is freed when
@@ -62,6 +63,9 @@ typedef struct {
 
 typedef struct pfwd pfwd_t;
 
+/* Timer C fired for pf: send the CANCEL downstream (cancel) and answer 408 upstream. Registered by proxy.c. */
+typedef void proxy_timer_c_fn(proxy_t *p, pfwd_t *pf, bool cancel);
+
 /* Timer C of a forwarded INVITE (proxy_timer_c.c has the diagram). */
 typedef enum { PFWD_TC_OFF = 0, PFWD_TC_RUNNING, PFWD_TC_CANCELLING } pfwd_tc_state_t;
 
@@ -100,7 +104,7 @@ struct pfwd {
     bool got_provisional;     /* a provisional came from downstream: a CANCEL may be sent (§9.1) */
     bool cancel_pending;      /* CANCEL received before any provisional */
     pfwd_tc_state_t tc_state;
-    const char *strip_reason; /* the tag was stripped for this (static as_decide reason): told upstream in a
+    const char *strip_reason; /* the tag was stripped for this (a static AS_REASON_*): told upstream in a
                                  Warning on every response (sip_voenc.h); NULL when kept or never tagged */
     struct event *timer_c;    /* INVITEs: owned, freed with the pfwd_t */
 };
@@ -118,6 +122,7 @@ struct proxy {
     as_checks_t *checks;
     overload_t *ovl;    /* owned; NULL: no admission control */
     unsigned timer_c_ms;   /* 0: no Timer C */
+    proxy_timer_c_fn *timer_c_fired;
     uint64_t call_idle_ms; /* call records without in-dialog traffic this long are closed */
     proxy_metrics_t m;
     sip_msg_t *scratch; /* re-parse of held requests (the transport's own message is borrowed) */
@@ -132,47 +137,57 @@ struct proxy {
     bool draining;
 };
 
-/* proxy.c */
-uint64_t proxy_now_ms(void);
-/* Answers req statelessly (no transaction: a shed INVITE, §16.7 lets a proxy do so); the ACK it draws is
- * absorbed by proxy_ack (its To tag is ours). */
-void proxy_reply_stateless(proxy_t *p, sip_msg_t *req, const sip_addr_t *src, int status, const char *reason,
-                           const char *extra);
-pfwd_t *pfwd_new(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src);
-/* Parses pf->req into p->scratch. Returns it, or NULL. */
-sip_msg_t *pfwd_request(proxy_t *p, pfwd_t *pf);
-/* Answers req through server transaction sid (to_tag added for finals). 0 or -1. */
-int proxy_reply(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason, const char *extra);
-/* Digest check of req for the AOR key (proxy_register, proxy_invite): counts the verdict, logs a refusal with the
- * source address. */
-sip_auth_verdict_t proxy_authenticate(proxy_t *p, sip_msg_t *req, const sip_addr_t *src, const char *aor,
-                                      sip_auth_role_t role, sip_auth_answer_t *ans);
-/* The same for a held request; records the final and its bookkeeping. */
-void pfwd_reply(proxy_t *p, pfwd_t *pf, int status, const char *reason);
-/* Bookkeeping when a final response goes upstream (call table, pending count); frees pf->s. Only the first
- * final counts: later ones (2xx retransmissions) change nothing. */
-void pfwd_final(proxy_t *p, pfwd_t *pf, int status);
-/* Edits pf's request (§16.6) and starts the client transaction towards pf->dst. 0 or -1. */
-int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc);
+static inline uint64_t proxy_now_ms(void)
+{
+    return sip_clock_monotonic_ms();
+}
 
 /* proxy_invite.c */
 void proxy_invite(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src);
 void proxy_cancel(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req);
-void proxy_send_cancel(proxy_t *p, pfwd_t *pf);
-void proxy_check_abort(proxy_t *p, pfwd_t *pf);
-
-/* proxy_timer_c.c */
-void proxy_timer_c_start(proxy_t *p, pfwd_t *pf);
-/* A response from downstream: a 101-199 re-arms, a final stops it. */
-void proxy_timer_c_response(proxy_t *p, pfwd_t *pf, int status);
-/* A final went upstream (ours or relayed): a running Timer C has nothing left to end. */
-void proxy_timer_c_answered(pfwd_t *pf);
-void proxy_timer_c_free(pfwd_t *pf);
 
 /* proxy_route.c */
 void proxy_forward(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src);
 void proxy_ack(proxy_t *p, sip_msg_t *ack);
 void proxy_response(proxy_t *p, pfwd_t *pf, sip_msg_t *resp);
 void proxy_stray_response(proxy_t *p, sip_msg_t *resp);
+
+/* proxy_pfwd.c */
+pfwd_t *pfwd_new(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t *src);
+/* When the last transaction carrying pf has terminated: cancels its check and Timer C. */
+void pfwd_free(proxy_t *p, pfwd_t *pf);
+/* Parses pf->req into p->scratch. Returns it, or NULL. */
+sip_msg_t *pfwd_request(proxy_t *p, pfwd_t *pf);
+/* Answers the held request (proxy_reply); a final also records its bookkeeping (pfwd_final). */
+void pfwd_reply(proxy_t *p, pfwd_t *pf, int status, const char *reason);
+/* Bookkeeping when a final response goes upstream (call table, pending count); frees pf->s. Only the first
+ * final counts: later ones (2xx retransmissions) change nothing. */
+void pfwd_final(proxy_t *p, pfwd_t *pf, int status);
+/* Edits pf's request (§16.6) and starts the client transaction towards pf->dst. 0 or -1. */
+int pfwd_send(proxy_t *p, pfwd_t *pf, bool record_route, bool strip_voenc);
+/* CANCELs the forwarded INVITE downstream (§9.1), unless it was answered already. */
+void pfwd_send_cancel(proxy_t *p, pfwd_t *pf);
+/* Cancels pf's pending encryption check, if any. */
+void pfwd_check_abort(proxy_t *p, pfwd_t *pf);
+
+/* proxy_reply.c */
+/* Answers req through server transaction sid (to_tag added for finals). 0 or -1. */
+int proxy_reply(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason, const char *extra);
+/* Answers req statelessly (no transaction: a shed INVITE, §16.7 lets a proxy do so); the ACK it draws is
+ * absorbed by proxy_ack (its To tag is ours). */
+void proxy_reply_stateless(proxy_t *p, sip_msg_t *req, const sip_addr_t *src, int status, const char *reason,
+                           const char *extra);
+/* Digest check of req for the AOR key (proxy_register, proxy_invite): counts the verdict, logs a refusal with the
+ * source address. */
+sip_auth_verdict_t proxy_authenticate(proxy_t *p, sip_msg_t *req, const sip_addr_t *src, const char *aor,
+                                      sip_auth_role_t role, sip_auth_answer_t *ans);
+
+/* proxy_timer_c.c: fires through p->timer_c_fired. */
+void proxy_timer_c_start(proxy_t *p, pfwd_t *pf);
+/* A response from downstream: a 101-199 re-arms, a final stops it. */
+void proxy_timer_c_response(proxy_t *p, pfwd_t *pf, int status);
+/* A final went upstream (ours or relayed): a running Timer C has nothing left to end. */
+void proxy_timer_c_answered(pfwd_t *pf);
+void proxy_timer_c_free(pfwd_t *pf);
 
 #endif

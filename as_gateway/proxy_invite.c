@@ -25,7 +25,7 @@
 #include "core/log.h"
 #include "sip/sip_voenc.h"
 
-/* The metric label of an as_decide() reason (as_checks.h AS_REASON_*). */
+/* The metric label of an as_decide_encryption() reason (as_decide.h AS_REASON_*). */
 static proxy_strip_reason_t invite_reason_index(const char *reason)
 {
     static const struct {
@@ -89,16 +89,6 @@ static void on_checks(const as_decision_t *d, const as_lookup_results_t *r, void
     if (r && r->hss_error.code != 0 && pf->s) /* pf->s is gone when the INVITE could not be forwarded */
         (void)call_table_set_hss_error(p->calls, pf->s->call_id, r->hss_error.code, r->hss_error.experimental,
                                        r->hss_error.origin_host);
-}
-
-void proxy_check_abort(proxy_t *p, pfwd_t *pf)
-{
-    if (!pf->check)
-        return;
-    as_checks_cancel(p->checks, pf->check_handle);
-    free(pf->check);
-    pf->check = NULL;
-    p->checks_in_flight--;
 }
 
 /* Starts the checks, or forwards stripped when they cannot run. Lookups that queue beyond their budget (more in
@@ -208,20 +198,6 @@ void proxy_invite(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t
 
 /* ---------------------------------------------------------------- CANCEL */
 
-void proxy_send_cancel(proxy_t *p, pfwd_t *pf)
-{
-    sip_txn_id_t id;
-    pf->cancel_pending = false;
-    if (!pf->s || !pf->s->fwd || pf->cid == SIP_TXN_ID_NONE)
-        return; /* answered already: nothing left to cancel */
-    sip_msg_t *inv = p->scratch;
-    int n = sip_msg_parse(inv, pf->s->fwd, pf->s->fwd_len, SIP_TP_DGRAM) == SIP_OK && sip_msg_check(inv) == SIP_OK
-                ? sip_build_cancel(inv, p->out, PROXY_OUT_MAX)
-                : -1;
-    if (n < 0 || sip_txn_client_start(p->tl, p->out, (size_t)n, &pf->s->dst, NULL, &id) != 0)
-        log_warn(PROXY_LOG, "call %s: could not send the CANCEL downstream", pf->s->call_id);
-}
-
 void proxy_cancel(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req)
 {
     sip_txn_id_t inv = sip_txn_find_invite(p->tl, req);
@@ -235,10 +211,10 @@ void proxy_cancel(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req)
         return;
     call_table_remove(p->calls, pf->s->call_id);
     if (pf->check) { /* still held: nothing went downstream */
-        proxy_check_abort(p, pf);
+        pfwd_check_abort(p, pf);
         pfwd_reply(p, pf, 487, "Request Terminated");
     } else if (pf->got_provisional) {
-        proxy_send_cancel(p, pf);
+        pfwd_send_cancel(p, pf);
     } else {
         pf->cancel_pending = true; /* §9.1: wait for a provisional response */
     }

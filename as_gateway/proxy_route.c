@@ -94,7 +94,7 @@ void proxy_response(proxy_t *p, pfwd_t *pf, sip_msg_t *resp)
     if (st < 200) {
         pf->got_provisional = true;
         if (pf->cancel_pending)
-            proxy_send_cancel(p, pf);
+            pfwd_send_cancel(p, pf);
     }
     if (st == 100)
         return;

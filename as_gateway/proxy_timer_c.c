@@ -10,8 +10,9 @@
  *   CANCELLING --64*T1 without a final--> OFF: the client transaction abandoned (§9.1 "consider it cancelled")
  *
  * The timer event belongs to the pfwd_t (it is freed with it), so its callback may hold the pointer: unlike a
- * lookup answer, it cannot outlive what it names. RFC 3261 asks for more than 3 minutes (timer_c_s, default 180);
- * tests configure seconds.
+ * lookup answer, it cannot outlive what it names. This file sits under proxy_pfwd.c, which starts and stops the
+ * timer; what a firing sends (the CANCEL, the 408) goes up through p->timer_c_fired, registered by proxy.c.
+ * RFC 3261 asks for more than 3 minutes (timer_c_s, default 180); tests configure seconds.
  */
 #include "proxy_int.h"
 
@@ -47,14 +48,13 @@ static void on_timer_c(evutil_socket_t fd, short what, void *arg)
     if (p->m.timer_c)
         metric_inc(p->m.timer_c);
     if (pf->got_provisional) {
-        proxy_send_cancel(p, pf);
         pf->tc_state = PFWD_TC_CANCELLING;
         timer_c_arm(pf, PROXY_CANCEL_GRACE_MS);
     } else {
         pf->tc_state = PFWD_TC_OFF;
         (void)sip_txn_abandon(p->tl, pf->cid);
     }
-    pfwd_reply(p, pf, 408, "Request Timeout");
+    p->timer_c_fired(p, pf, pf->got_provisional);
 }
 
 void proxy_timer_c_start(proxy_t *p, pfwd_t *pf)

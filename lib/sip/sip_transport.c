@@ -1,6 +1,7 @@
 /*
  * sip_transport — the transport object and the receive path shared by UDP and TCP (RFC 3261 §18.2.1, §18.3;
- * RFC 3581 §4). Sockets live in sip_transport_udp.c and sip_transport_tcp.c.
+ * RFC 3581 §4). Sockets live in sip_transport_udp.c and sip_transport_tcp.c, below this file: they hand what they
+ * receive up through tp->deliver, registered here.
  *
  * Receive path: parse (sip_msg_parse + sip_msg_check: every header, framing, mandatory headers), then for a request
  * stamp the top Via with received/rport through lumps into a second buffer and re-parse it, so the TU and the
@@ -26,6 +27,8 @@
 #define SIP_TP_REPLY_MAX 8192   /* a stateless 400: the request's Vias, From, To, Call-ID, CSeq and a Warning */
 #define SIP_TP_WARNING_MAX 200  /* the Warning header line carrying the parse error */
 
+static sip_transport_deliver_fn sip_transport_deliver;
+
 sip_transport_layer_t *sip_transport_new(struct event_base *base, sip_transport_rx_fn on_msg, void *ctx) {
     if (!base || !on_msg)
         return NULL;
@@ -35,6 +38,7 @@ sip_transport_layer_t *sip_transport_new(struct event_base *base, sip_transport_
     tp->base = base;
     tp->on_msg = on_msg;
     tp->ctx = ctx;
+    tp->deliver = sip_transport_deliver;
     for (int i = 0; i < SIP_UDP_SOCKS; i++)
         tp->udp_fd[i] = -1;
     tp->rxbuf = malloc(SIP_MAX_MSG_SIZE + 1);
@@ -111,7 +115,7 @@ static void sip_tp_reject(sip_transport_layer_t *tp, const char *buf, size_t len
     (void)sip_transport_send(tp, &dst, out, (size_t)n);
 }
 
-void sip_transport_deliver(sip_transport_layer_t *tp, const char *buf, size_t len, const sip_addr_t *src) {
+static void sip_transport_deliver(sip_transport_layer_t *tp, const char *buf, size_t len, const sip_addr_t *src) {
     sip_msg_t *m = tp->msg;
     sip_transport_t tpt = src->proto == SIP_PROTO_TCP ? SIP_TP_STREAM : SIP_TP_DGRAM;
     if (sip_msg_parse(m, buf, len, tpt) != SIP_OK || sip_msg_check(m) != SIP_OK) {

@@ -1,5 +1,8 @@
 /*
  * sip_transport_int — private to sip_transport*.c: the transport object and the TCP connection record.
+ *
+ * Layers: sip_transport.c (object, receive path, send) calls down into sip_transport_tcp.c and
+ * sip_transport_udp.c; they hand received messages up only through tp->deliver (scripts/calls-graph checks it).
  */
 #ifndef MIHUA_SIP_TRANSPORT_INT_H
 #define MIHUA_SIP_TRANSPORT_INT_H
@@ -25,10 +28,16 @@ typedef struct sip_tcp_conn {
     bool deadline_armed;
 } sip_tcp_conn_t;
 
+struct sip_transport;
+/* The receive path: parse, validate, stamp and deliver one received message (buf is tp->rxbuf or a copy). */
+typedef void sip_transport_deliver_fn(struct sip_transport *tp, const char *buf, size_t len, const sip_addr_t *src);
+
 struct sip_transport {
     struct event_base *base;
     sip_transport_rx_fn on_msg;
     void *ctx;
+    sip_transport_deliver_fn *deliver; /* sip_transport.c's, registered at creation: the socket files sit below
+                                          it and hand messages up through this pointer */
     evutil_socket_t udp_fd[SIP_UDP_SOCKS]; /* by sip_addr_t.sock; -1 when not listening */
     struct event *udp_ev[SIP_UDP_SOCKS];
     struct evconnlistener *listener;
@@ -45,9 +54,6 @@ struct sip_transport {
     sip_msg_t *msg;
     sip_lumps_t *lumps;
 };
-
-/* sip_transport.c: parse, validate, stamp and deliver one received message (buf is tp->rxbuf or a copy). */
-void sip_transport_deliver(sip_transport_layer_t *tp, const char *buf, size_t len, const sip_addr_t *src);
 
 /* sip_transport_tcp.c */
 int sip_transport_tcp_send(sip_transport_layer_t *tp, const sip_addr_t *dst, const char *buf, size_t len);

@@ -123,7 +123,7 @@ static bool sip_tcp_drain_frames(sip_tcp_conn_t *c) {
             memcpy(tp->rxbuf, p, mlen);
             evbuffer_drain(in, mlen);
             sip_tcp_deadline_update(c, 0);
-            sip_transport_deliver(tp, tp->rxbuf, mlen, &c->peer);
+            tp->deliver(tp, tp->rxbuf, mlen, &c->peer);
             continue;
         default:
             break;

@@ -97,7 +97,7 @@ static void sip_udp_read(evutil_socket_t fd, short what, void *arg) {
             log_info(SIP_UDP_LOG, "datagram larger than %d bytes dropped", SIP_MAX_MSG_SIZE);
             continue;
         }
-        sip_transport_deliver(tp, tp->rxbuf, (size_t)n, &src);
+        tp->deliver(tp, tp->rxbuf, (size_t)n, &src);
     }
 }
 

@@ -1,6 +1,7 @@
 /*
  * sip_txn — the transaction layer object: creation, message dispatch, timer dispatch and the TU-facing calls
- * (RFC 3261 §17; RFC 6026). The state machines live in sip_txn_client.c and sip_txn_server.c.
+ * (RFC 3261 §17; RFC 6026). The state machines live in sip_txn_client.c and sip_txn_server.c, the helpers they
+ * share in sip_txn_base.c; this file is the top layer and calls them, never the other way round.
  *
  * Design: the layer owns no socket and no loop (nghttp2's "library owns no I/O"): bytes leave through io.send,
  * time comes from clock.now_ms, and the driver calls sip_txn_tick() at sip_txn_next_deadline(); clock.wake tells
@@ -95,63 +96,6 @@ void sip_txn_layer_free(sip_txn_layer_t *tl) {
     free(tl->scratch);
     free(tl->scratch2);
     free(tl);
-}
-
-/* ---- helpers for the state machines ---- */
-
-uint64_t sip_txn_now(const sip_txn_layer_t *tl) {
-    return tl->clock.now_ms(tl->clock.ctx);
-}
-
-static void sip_txn_announce(sip_txn_layer_t *tl) {
-    uint64_t due;
-    if (!tl->clock.wake || !sip_timers_next(&tl->timers, &due) || due >= tl->announced_due)
-        return;
-    tl->announced_due = due;
-    tl->clock.wake(tl->clock.ctx, due);
-}
-
-void sip_txn_arm(sip_txn_layer_t *tl, sip_timer_t *tm, uint32_t delay_ms) {
-    /* Cannot fail: the heap holds two nodes per possible transaction. */
-    (void)sip_timer_arm(&tl->timers, tm, sip_txn_now(tl) + delay_ms);
-    sip_txn_announce(tl);
-}
-
-int sip_txn_send(sip_txn_layer_t *tl, const sip_txn_t *txn, const char *buf, size_t len) {
-    if (tl->io.send(tl->io.ctx, &txn->peer, buf, len) == 0)
-        return 0;
-    log_warn(SIP_TXN_LOG, "send failed for transaction %" PRIx64 " (%.*s)", txn->id, txn->key.method_len,
-             sip_txn_skey_method(&txn->key));
-    return -1;
-}
-
-void sip_txn_end(sip_txn_layer_t *tl, sip_txn_t *txn) {
-    txn->state = SIP_TXN_S_TERMINATED;
-    sip_timer_cancel(&tl->timers, &txn->t_retx);
-    sip_txn_arm(tl, &txn->t_life, 0);
-}
-
-void sip_txn_transport_failed(sip_txn_layer_t *tl, sip_txn_t *txn) {
-    sip_txn_end(tl, txn);
-    if (tl->tu.on_transport_error)
-        tl->tu.on_transport_error(tl->tu.ctx, txn->id, txn->tu_data);
-}
-
-int sip_txn_store(char **dst, size_t *dst_len, const char *src, size_t len) {
-    char *copy = malloc(len ? len : 1);
-    if (!copy)
-        return -1;
-    memcpy(copy, src, len);
-    free(*dst);
-    *dst = copy;
-    *dst_len = len;
-    return 0;
-}
-
-void sip_txn_forget(char **buf, size_t *len) {
-    free(*buf);
-    *buf = NULL;
-    *len = 0;
 }
 
 static bool sip_txn_is_client(const sip_txn_t *txn) {
@@ -366,12 +310,6 @@ void *sip_txn_get_tu_data(sip_txn_layer_t *tl, sip_txn_id_t id) {
 sip_txn_state_t sip_txn_state(sip_txn_layer_t *tl, sip_txn_id_t id) {
     sip_txn_t *txn = tl ? sip_txn_table_get(&tl->table, id) : NULL;
     return txn ? txn->state : SIP_TXN_S_NONE;
-}
-
-const char *sip_txn_state_str(sip_txn_state_t s) {
-    static const char *const names[] = {"none",     "calling",   "trying",   "proceeding",
-                                        "completed", "confirmed", "accepted", "terminated"};
-    return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 
 size_t sip_txn_count(const sip_txn_layer_t *tl) {

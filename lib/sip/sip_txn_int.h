@@ -1,9 +1,12 @@
 /*
  * sip_txn_int — private to the sip_txn*.c files: the transaction record, its key, the table and the layer.
  *
- * Split by concern as Kamailio's tm is: sip_txn_table.c (id slots + hash), sip_txn_match.c (keys, §17.1.3 and
- * §17.2.3), sip_txn_client.c / sip_txn_server.c (the four state machines), sip_txn_build.c (ACK and 408 built
- * from the request), sip_txn.c (the layer: dispatch, timers, TU-facing calls).
+ * Split by concern as Kamailio's tm is, in layers that only call downward (scripts/calls-graph checks it):
+ *   sip_txn.c                                the layer: creation, dispatch, timers, TU-facing calls
+ *   sip_txn_client.c  sip_txn_server.c       the four state machines
+ *   sip_txn_base.c                           clock, timer arming, sending, Terminated, stored copies
+ *   sip_txn_table.c  sip_txn_match.c  sip_txn_build.c   id slots + hash; keys (§17.1.3, §17.2.3); ACK and 408
+ * The TU is reached only through the callbacks it registered (sip_txn_tu_t).
  */
 #ifndef MIHUA_SIP_TXN_INT_H
 #define MIHUA_SIP_TXN_INT_H
@@ -136,7 +139,7 @@ const char *sip_txn_skey_method(const sip_txn_skey_t *s);
 int sip_txn_build_ack(sip_txn_layer_t *tl, const sip_txn_t *txn, sip_msg_t *resp, char *out, int cap);
 int sip_txn_build_408(sip_txn_layer_t *tl, const sip_txn_t *txn, char *out, int cap);
 
-/* sip_txn.c: helpers shared by the state machines. */
+/* sip_txn_base.c: helpers shared by the state machines. */
 uint64_t sip_txn_now(const sip_txn_layer_t *tl);
 void sip_txn_arm(sip_txn_layer_t *tl, sip_timer_t *tm, uint32_t delay_ms);
 /* Sends bytes to the transaction's peer; 0 or -1. */

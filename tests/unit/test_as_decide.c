@@ -1,9 +1,9 @@
 /*
- * test_as_decide — the AS's decision (as_decide, DESIGN §3) against an independent reference, for every
- * combination: 3 questions × 2 sources × 6 answers (6^6 = 46,656 result sets) × 4 subscription × 4 attachment
- * policies. The reference is table-driven (a truth table per policy, a rank per answer) where as_decide() is
- * written with switches and flags, so a shared mistake is unlikely. Named cases pin the behaviour a reader
- * expects from the brief; policy names and identity → MSISDN are covered too.
+ * test_as_decide — the AS's decision (as_decide_encryption, DESIGN §3) against an independent reference, for
+ * every combination: 3 questions × 2 sources × 6 answers (6^6 = 46,656 result sets) × 4 subscription × 4
+ * attachment policies. The reference is table-driven (a truth table per policy, a rank per answer) where
+ * as_decide_encryption() is written with switches and flags, so a shared mistake is unlikely. Named cases pin
+ * the behaviour a reader expects from the brief; policy names and identity → MSISDN are covered too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -89,7 +89,7 @@ static void test_exhaustive_against_reference(void **state)
         fill_from_index(&r, idx);
         for (int sub = 0; sub < N_POLICIES; sub++)
             for (int att = 0; att < N_POLICIES; att++) {
-                as_decision_t got = as_decide(&r, (as_policy_t)sub, (as_policy_t)att);
+                as_decision_t got = as_decide_encryption(&r, (as_policy_t)sub, (as_policy_t)att);
                 as_decision_t want = ref_decide(&r, sub, att);
                 if (got.allowed != want.allowed || strcmp(got.reason, want.reason) != 0)
                     fail_msg("combo %u sub=%d att=%d: got %d '%s', want %d '%s'", idx, sub, att, got.allowed,
@@ -116,7 +116,7 @@ static as_decision_t decide6(as_answer_t a0, as_answer_t a1, as_answer_t b0, as_
                              as_answer_t c1, as_policy_t sub, as_policy_t att)
 {
     as_lookup_results_t r = { .answer = { { a0, a1 }, { b0, b1 }, { c0, c1 } } };
-    return as_decide(&r, sub, att);
+    return as_decide_encryption(&r, sub, att);
 }
 
 #define EXPECT(dec, allowed_, reason_)                                                                              \
@@ -171,10 +171,10 @@ static void test_named_reasons(void **state)
 static void test_robustness(void **state)
 {
     (void)state;
-    EXPECT(as_decide(NULL, AS_POLICY_HSS, AS_POLICY_HSS), false, AS_REASON_ERROR);
+    EXPECT(as_decide_encryption(NULL, AS_POLICY_HSS, AS_POLICY_HSS), false, AS_REASON_ERROR);
     as_lookup_results_t r = { .answer = { { Y, Y }, { Y, Y }, { Y, Y } } };
-    EXPECT(as_decide(&r, (as_policy_t)7, AS_POLICY_HSS), false, AS_REASON_ERROR);
-    EXPECT(as_decide(&r, AS_POLICY_ANY, (as_policy_t)-1), false, AS_REASON_ERROR);
+    EXPECT(as_decide_encryption(&r, (as_policy_t)7, AS_POLICY_HSS), false, AS_REASON_ERROR);
+    EXPECT(as_decide_encryption(&r, AS_POLICY_ANY, (as_policy_t)-1), false, AS_REASON_ERROR);
 }
 
 /* ---------------------------------------------------------------- policy names */

@@ -1,6 +1,6 @@
 /*
  * as_facts_cache: entries by MSISDN, freshness (subscription active, age bound), forgetting a source, and the
- * cover rule that says when a question of as_decide() is answered from the cache under each policy.
+ * cover rule that says when a question of as_decide_encryption() is answered from the cache under each policy.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -84,7 +84,7 @@ static void test_forget(void **state)
     as_facts_free(c);
 }
 
-/* cover(policy, hss, udm) -> covered, and the answers handed to as_decide */
+/* cover(policy, hss, udm) -> covered, and the answers handed to as_decide_encryption */
 static void expect_cover(as_policy_t p, as_answer_t hss, as_answer_t udm, bool covered, as_answer_t out_hss,
                          as_answer_t out_udm)
 {
@@ -114,7 +114,7 @@ static void test_cover(void **state)
     expect_cover((as_policy_t)9, Y, Y, false, N, N);
 }
 
-/* What as_decide makes of covered answers equals what it makes of the same answers queried. */
+/* What as_decide_encryption makes of covered answers equals what it makes of the same answers queried. */
 static void test_cover_decides_like_queries(void **state)
 {
     (void)state;
@@ -133,8 +133,8 @@ static void test_cover_decides_like_queries(void **state)
                         cov.answer[q][s] = out[s];
                     }
                 }
-                as_decision_t a = as_decide(&full, (as_policy_t)p, (as_policy_t)p);
-                as_decision_t b = as_decide(&cov, (as_policy_t)p, (as_policy_t)p);
+                as_decision_t a = as_decide_encryption(&full, (as_policy_t)p, (as_policy_t)p);
+                as_decision_t b = as_decide_encryption(&cov, (as_policy_t)p, (as_policy_t)p);
                 assert_int_equal(a.allowed, b.allowed);
                 assert_string_equal(a.reason, b.reason);
             }

@@ -164,7 +164,7 @@ static void test_body_and_headers(void **state) {
     ed_free(&e);
 }
 
-/* fuzz_sip: a feature tag sent twice survived the strip (only the first occurrence was removed). */
+/* A feature tag sent twice is stripped from every occurrence, not only the first. */
 static void test_contact_param_removed_everywhere(void **state) {
     (void)state;
     const char *twice = "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"

@@ -1,5 +1,6 @@
 /*
- * as_sbi — the AS's HTTP/2 resources (DESIGN §4 call records for the KMS, §8 metrics) on lib/sbi.
+ * as_kms_api — the AS's side of the KMS -> AS interface: the call records the KMS's call checks read (DESIGN
+ * §4), and the §8 metrics that share its HTTP/2 port, on lib/sbi.
  *
  * A call record is answered from the call table synchronously: the lookup is a hash probe on the loop, so there
  * is no deferred answer to manage. Unknown calls are a ProblemDetails 404 with cause CALL_NOT_FOUND, which the KMS
@@ -8,13 +9,13 @@
  * lookup of the call got a Diameter error answer; the fields the KMS reads never change. The port's token gate
  * (sbi_auth) is installed here with the routes, so no route of it is ever served without it.
  */
-#include "as_sbi.h"
+#include "as_kms_api.h"
 #include "as_push.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-struct as_sbi {
+struct as_kms_api {
     const call_table_t *calls;
     const metrics_t *metrics;
     void (*refresh)(void *);
@@ -24,7 +25,7 @@ struct as_sbi {
 
 static void on_call(sbi_request_t *req, void *ud)
 {
-    as_sbi_t *s = ud;
+    as_kms_api_t *s = ud;
     const char *id = sbi_request_capture(req, "callId");
     const call_rec_t *c = id ? call_table_get(s->calls, id) : NULL;
     if (!c) {
@@ -48,7 +49,7 @@ static void on_call(sbi_request_t *req, void *ud)
 
 static void on_metrics(sbi_request_t *req, void *ud)
 {
-    as_sbi_t *s = ud;
+    as_kms_api_t *s = ud;
     if (s->refresh)
         s->refresh(s->ud);
     char *text = metrics_render(s->metrics);
@@ -60,24 +61,24 @@ static void on_metrics(sbi_request_t *req, void *ud)
     free(text);
 }
 
-as_sbi_t *as_sbi_new(sbi_server_t *srv, const call_table_t *calls, metrics_t *metrics, void (*refresh)(void *),
-                     void *ud, const sbi_auth_conf_t *auth)
+as_kms_api_t *as_kms_api_new(sbi_server_t *srv, const call_table_t *calls, metrics_t *metrics, void (*refresh)(void *),
+                             void *ud, const sbi_auth_conf_t *auth)
 {
-    as_sbi_t *s = calloc(1, sizeof *s);
+    as_kms_api_t *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    *s = (as_sbi_t){calls, metrics, refresh, ud, NULL};
+    *s = (as_kms_api_t){calls, metrics, refresh, ud, NULL};
     if (!(s->auth = sbi_auth_attach(srv, auth, metrics, "as-sbi", NULL)) ||
         sbi_auth_exempt(s->auth, AS_PUSH_NOTIFY_PATH "/") != 0 || /* the UDM has no token: its URL has a secret */
         sbi_server_route(srv, "GET", "/as/v1/calls/{callId}", on_call, s) != 0 ||
         sbi_server_route(srv, "GET", "/metrics", on_metrics, s) != 0) {
-        as_sbi_free(s);
+        as_kms_api_free(s);
         return NULL;
     }
     return s;
 }
 
-void as_sbi_free(as_sbi_t *s)
+void as_kms_api_free(as_kms_api_t *s)
 {
     if (s)
         sbi_auth_free(s->auth);
