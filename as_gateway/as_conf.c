@@ -53,6 +53,7 @@ static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL}
 static const char *const policies[] = {"hss", "udm", "any", "all", NULL};
 static const char *const digest_algs[] = {"SHA-256", "MD5", NULL}; /* index = digest_alg_t */
 
+/* clang-format off */
 static const cli_option_t as_options[] = {
     {"sip-listen", "sip_listen", "ADDR:PORT", "SIP, UDP and TCP; port 0 picks one free for both; default "
                                               AS_DEFAULT_SIP_LISTEN},
@@ -119,6 +120,7 @@ static const cli_option_t as_options[] = {
                                "subscriber file's path with .json replaced by .db"},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
+/* clang-format on */
 
 static const char as_epilogue[] =
     "Registrar (RFC 3261 §10.3) and transaction-stateful proxy (§16) that keeps or strips +u.mihua.voenc on\n"

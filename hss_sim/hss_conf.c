@@ -26,6 +26,7 @@
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 
+/* clang-format off */
 static const cli_option_t hss_options[] = {
     {"subscribers", "subscribers", "FILE", "subscriber file (DESIGN §5), imported into the store when it changed; "
      "default " HSS_DEFAULT_SUBSCRIBERS},
@@ -47,6 +48,7 @@ static const cli_option_t hss_options[] = {
     {"accept-workers", "accept_workers", "N", "Diameter connections waited on for their CER at once (each for at "
                                               "most 20 s, fixed in freeDiameter); default 64"},
 };
+/* clang-format on */
 
 static const char hss_epilogue[] =
     "Admin API: GET/PUT/PATCH/DELETE /admin/v1/subscribers/{imsi}, GET /admin/v1/subscribers[?limit=N&cursor=IMSI],\n"

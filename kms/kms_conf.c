@@ -28,6 +28,7 @@
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 
+/* clang-format off */
 static const cli_option_t kms_options[] = {
     {"subscribers", "subscribers", "FILE", "subscriber file (DESIGN §5), imported into the store when it changed; "
      "default " KMS_DEFAULT_SUBSCRIBERS},
@@ -44,6 +45,7 @@ static const cli_option_t kms_options[] = {
     LISTEN_LIMITS_OPTIONS,
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
+/* clang-format on */
 
 static const char kms_epilogue[] =
     "Config file only: key_ttl_s (60), max_keys (1048576), max_keys_per_call (4) and max_keys_per_requester\n"

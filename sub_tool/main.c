@@ -9,6 +9,7 @@
 #include "core/cli.h"
 #include "sub_tool.h"
 
+/* clang-format off */
 static const cli_option_t options[] = {
     {"store", "store", "PATH", "subscriber database; default " SUB_TOOL_DEFAULT_STORE},
     {"out", "out", "FILE", "export, gen: write FILE (export: atomically) instead of stdout"},
@@ -18,6 +19,7 @@ static const cli_option_t options[] = {
     {"limit", "limit", "N", "export: at most N subscribers (IMSI order)"},
     {"after", "after", "IMSI", "export: start after this IMSI (the last one of the previous part)"},
 };
+/* clang-format on */
 
 static const char epilogue[] =
     "Commands:\n"

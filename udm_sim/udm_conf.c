@@ -20,6 +20,7 @@
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
 
+/* clang-format off */
 static const cli_option_t udm_options[] = {
     {"subscribers", "subscribers", "FILE", "subscriber file (DESIGN §5), imported into the store when it changed; "
      "default " UDM_DEFAULT_SUBSCRIBERS},
@@ -36,6 +37,7 @@ static const cli_option_t udm_options[] = {
      "default 1000"},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default info"},
 };
+/* clang-format on */
 
 static const char udm_epilogue[] =
     "With tls.cert and tls.key the SBI is TLS 1.3 with ALPN h2 (SSLKEYLOGFILE honoured); otherwise h2c.\n"

@@ -29,6 +29,7 @@ static const char *const rats[] = {"EUTRAN", "NR", "UTRAN", "GERAN", "NONE", NUL
 static const char *const suite_choices[] = {"SM4_CM_128_HMAC_SM3_80", "AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80",
                                             NULL};
 
+/* clang-format off */
 static const cli_option_t ue_options[] = {
     {"impu", "impu", "URI", "our public identity (sip: or tel: IMPU); required"},
     {"registrar", "registrar", "ADDR:PORT", "the AS; default " UE_DEFAULT_REGISTRAR},
@@ -56,6 +57,7 @@ static const cli_option_t ue_options[] = {
     {"quiet", "quiet", NULL, "no per-call summary on stdout (the JSON --summary still gets every call)"},
     {"log-level", "log_level", "LEVEL", "error, warn, info or debug; default warn"},
 };
+/* clang-format on */
 
 static const char ue_epilogue[] =
     "Commands:\n"

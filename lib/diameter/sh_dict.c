@@ -111,6 +111,7 @@ typedef struct {
     bool mandatory; /* M bit must be set (TS 29.329 §6.3 table) */
 } sh_avp_def_t;
 
+/* clang-format off */
 static const sh_avp_def_t SH_AVP_DEFS[] = {
     { SH_AVP_PUBLIC_IDENTITY, "Public-Identity", AVP_TYPE_OCTETSTRING, "UTF8String", true },
     { SH_AVP_SERVER_NAME, "Server-Name", AVP_TYPE_OCTETSTRING, "UTF8String", true },
@@ -130,6 +131,7 @@ static const sh_avp_def_t SH_AVP_DEFS[] = {
     { SH_AVP_SEND_DATA_INDICATION, "Send-Data-Indication", AVP_TYPE_INTEGER32, NULL, true },
     { SH_AVP_ONE_TIME_NOTIFICATION, "One-Time-Notification", AVP_TYPE_INTEGER32, NULL, true },
 };
+/* clang-format on */
 
 static int avp_define(const sh_avp_def_t *def, struct dict_object **out)
 {
@@ -174,12 +176,15 @@ typedef struct {
 #define UNBOUNDED (-1)
 
 /* TS 29.329 §6.3.1 User-Identity ::= <AVP header: 700 10415> [Public-Identity] [MSISDN] *AVP */
+/* clang-format off */
 static const sh_rule_t USER_IDENTITY_RULES[] = {
     { SH_AVP_PUBLIC_IDENTITY, V3, RULE_OPTIONAL, 0, 1, true },
     { SH_AVP_MSISDN, V3, RULE_OPTIONAL, 0, 1, true },
 };
+/* clang-format on */
 
 /* TS 29.329 §6.1.1 User-Data-Request. */
+/* clang-format off */
 static const sh_rule_t UDR_RULES[] = {
     { AVP_SESSION_ID, 0, RULE_FIXED_HEAD, 1, 1, true },
     { AVP_DRMP, 0, RULE_OPTIONAL, 0, 1, false },
@@ -212,8 +217,10 @@ static const sh_rule_t UDR_RULES[] = {
     { AVP_PROXY_INFO, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
     { AVP_ROUTE_RECORD, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
 };
+/* clang-format on */
 
 /* TS 29.329 §6.1.2 User-Data-Answer. */
+/* clang-format off */
 static const sh_rule_t UDA_RULES[] = {
     { AVP_SESSION_ID, 0, RULE_FIXED_HEAD, 1, 1, true },
     { AVP_DRMP, 0, RULE_OPTIONAL, 0, 1, false },
@@ -234,8 +241,10 @@ static const sh_rule_t UDA_RULES[] = {
     { AVP_PROXY_INFO, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
     { AVP_ROUTE_RECORD, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
 };
+/* clang-format on */
 
 /* TS 29.329 §6.1.5 Subscribe-Notifications-Request. */
+/* clang-format off */
 static const sh_rule_t SNR_RULES[] = {
     { AVP_SESSION_ID, 0, RULE_FIXED_HEAD, 1, 1, true },
     { AVP_DRMP, 0, RULE_OPTIONAL, 0, 1, false },
@@ -263,8 +272,10 @@ static const sh_rule_t SNR_RULES[] = {
     { AVP_PROXY_INFO, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
     { AVP_ROUTE_RECORD, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
 };
+/* clang-format on */
 
 /* TS 29.329 §6.1.6 Subscribe-Notifications-Answer. */
+/* clang-format off */
 static const sh_rule_t SNA_RULES[] = {
     { AVP_SESSION_ID, 0, RULE_FIXED_HEAD, 1, 1, true },
     { AVP_DRMP, 0, RULE_OPTIONAL, 0, 1, false },
@@ -286,8 +297,10 @@ static const sh_rule_t SNA_RULES[] = {
     { AVP_PROXY_INFO, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
     { AVP_ROUTE_RECORD, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
 };
+/* clang-format on */
 
 /* TS 29.329 §6.1.7 Push-Notification-Request: Destination-Host is required (the HSS pushes to one AS). */
+/* clang-format off */
 static const sh_rule_t PNR_RULES[] = {
     { AVP_SESSION_ID, 0, RULE_FIXED_HEAD, 1, 1, true },
     { AVP_DRMP, 0, RULE_OPTIONAL, 0, 1, false },
@@ -306,8 +319,10 @@ static const sh_rule_t PNR_RULES[] = {
     { AVP_PROXY_INFO, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
     { AVP_ROUTE_RECORD, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
 };
+/* clang-format on */
 
 /* TS 29.329 §6.1.8 Push-Notification-Answer. */
+/* clang-format off */
 static const sh_rule_t PNA_RULES[] = {
     { AVP_SESSION_ID, 0, RULE_FIXED_HEAD, 1, 1, true },
     { AVP_DRMP, 0, RULE_OPTIONAL, 0, 1, false },
@@ -322,6 +337,7 @@ static const sh_rule_t PNA_RULES[] = {
     { AVP_PROXY_INFO, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
     { AVP_ROUTE_RECORD, 0, RULE_OPTIONAL, 0, UNBOUNDED, false },
 };
+/* clang-format on */
 
 static int rule_ensure(struct dict_object *parent, const sh_rule_t *r)
 {

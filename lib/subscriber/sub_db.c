@@ -62,11 +62,13 @@ static const char sub_db_schema[] =
     "CREATE INDEX IF NOT EXISTS changelog_by_seq ON changelog(seq);";
 
 /* Prepared statements, by job. */
+/* clang-format off */
 enum {
     Q_BY_IMSI, Q_BY_MSISDN, Q_BY_NORM, Q_INS_SUB, Q_DEL_SUB, Q_INS_ID, Q_DEL_ID, Q_CHK_MSISDN, Q_CHK_NORM,
     Q_CHK_NUMBER, Q_CHK_KMS_KEY, Q_ITER, Q_COUNT, Q_DATA_VERSION, Q_BEGIN, Q_COMMIT, Q_ROLLBACK, Q_CLEAR_SUB, Q_CLEAR_ID,
     Q_SET_META, Q_GET_META, Q_BUMP, Q_LOG, Q_LOG_PRUNE, Q_LOG_CLEAR, Q_LOG_SINCE, Q_N
 };
+/* clang-format on */
 
 static const char *const sub_db_sql[Q_N] = {
     [Q_BY_IMSI] = "SELECT " SUB_DB_COLS " FROM subscriber WHERE imsi = ?1",

@@ -38,6 +38,7 @@ static void check_error(const char *text, const char *expected) {
     }
 }
 
+/* clang-format off */
 #define ERROR_CASES(X) \
     X(root_not_object, \
       "[1, 2]\n", \
@@ -527,6 +528,7 @@ static void check_error(const char *text, const char *expected) {
       "]}\n", \
       "t.json:3:174: subscribers[1].sip_password: must be 8 to 64 printable ASCII characters") \
     /* end */
+/* clang-format on */
 
 #define DEFINE_ERROR_TEST(name, text, expected)                                                                  \
     static void test_error_##name(void **state) {                                                                \
