@@ -24,6 +24,7 @@ if [ -z "${SKIP_CALLS:-}" ]; then
 fi
 
 . bench/bench_lib.sh
+scripts/gen-admin-token "$dir" # the admin APIs' operator token and curl's header file
 D=ims.mnc001.mcc001.3gppnetwork.org
 cat >"$dir/subs.json" <<JSON
 { "subscribers": [
@@ -32,11 +33,12 @@ cat >"$dir/subs.json" <<JSON
 JSON
 hss_port=$(free_port) udm_port=$(free_port) ue_port=$(free_port)
 bench_start hss "$build/bin/mihua-hss" -c conf/hss.json --subscribers "$dir/subs.json" --store "$dir/s.db" \
-    --port "$hss_port" --admin-listen 127.0.0.1:0 --log-level warn
+    --port "$hss_port" --admin-listen 127.0.0.1:0 --log-level warn --admin-token-file "$dir/admin.token"
 bench_start udm "$build/bin/mihua-udm" -c conf/udm.json --subscribers "$dir/subs.json" --store "$dir/s.db" \
-    --listen "127.0.0.1:$udm_port" --admin-listen 127.0.0.1:0 --log-level warn
+    --listen "127.0.0.1:$udm_port" --admin-listen 127.0.0.1:0 --log-level warn --admin-token-file "$dir/admin.token"
 bench_start as "$build/bin/mihua-as" -c conf/as.json --sip-listen 127.0.0.1:0 --sbi-listen 127.0.0.1:0 \
-    --hss "127.0.0.1:$hss_port" --udm-url "http://127.0.0.1:$udm_port" --diameter-port 0 --log-level info
+    --hss "127.0.0.1:$hss_port" --udm-url "http://127.0.0.1:$udm_port" --diameter-port 0 --log-level info \
+    --sip-auth no # sipp registers without credentials (this bench measures the push path, not Digest)
 as_sip=$(sed -E 's/.* sip=[^:]+:([0-9]+) .*/\1/' "$dir/as.out")
 hss_admin=$(sed -nE 's/^READY .* admin=(http:[^ ]+).*/\1/p' "$dir/hss.out")
 udm_admin=$(sed -nE 's/^READY .* admin=(http:[^ ]+).*/\1/p' "$dir/udm.out")
@@ -56,7 +58,7 @@ for i in $(seq 1 "$FLIPS"); do
     admin=$([ $((i % 4)) -lt 2 ] && echo "$hss_admin" || echo "$udm_admin")
     before=$(grep -c 'PNR user=' "$dir/as.log" || true)
     t0=$(date +%s%3N)
-    curl -s --http2-prior-knowledge -X PATCH -H 'content-type: application/merge-patch+json' \
+    curl -s --http2-prior-knowledge -X PATCH -H @"$dir/admin.auth" -H 'content-type: application/merge-patch+json' \
         --data "{\"voice_encryption\":$val}" -o /dev/null "$admin/admin/v1/subscribers/001010000000001"
     for _ in $(seq 1 400); do
         [ "$(grep -c 'PNR user=' "$dir/as.log" || true)" -gt "$before" ] && break
