@@ -53,13 +53,13 @@
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <nghttp2/nghttp2.h>
-#include <openssl/err.h>
 
 #include "core/listen_guard.h"
 #include "core/log.h"
 #include "core/ratelimit.h"
+#include "sbi/sbi_arena.h"
 #include "sbi/sbi_io.h"
-#include "sbi/sbi_tls.h"
+#include "sbi/sbi_session.h"
 
 #define PEER_MAX 64          /* "[v6 address]:port" */
 #define DETAIL_MAX 256       /* detail text of server-built ProblemDetails */
@@ -69,12 +69,6 @@
 #define REQ_ARENA_INLINE 1024 /* pseudo-headers, headers, path copies and a pre-rendered answer of a typical SBI
                                  request fit, so the hot path does not call malloc per string */
 #define REQ_INLINE_HEADERS 12 /* regular headers before the array moves to the heap */
-
-/* Arena overflow: a string that did not fit the inline arena gets its own block, freed with the request. */
-typedef struct arena_spill {
-    struct arena_spill *next;
-    char data[];
-} arena_spill_t;
 
 typedef struct sbi_conn sbi_conn_t;
 
@@ -95,8 +89,7 @@ struct sbi_request {
     char *query_buf;                          /* decoded copy the params point into */
     query_param_t query_params[SBI_MAX_QUERY_PARAMS];
     size_t n_query_params;
-    sbi_header_t *headers;
-    size_t n_headers, cap_headers;
+    sbi_header_list_t headers;
     size_t header_bytes;
     const char *content_type; /* points into headers */
     long long content_length; /* -1: absent */
@@ -118,22 +111,19 @@ struct sbi_request {
 
     struct event timer;
 
-    /* every string above lives here or in a spill block (req_alloc); headers start in inline_headers */
-    size_t arena_used;
-    arena_spill_t *spill;
+    /* every string above lives in the arena (inline first); headers start in inline_headers */
+    sbi_arena_t arena;
     sbi_header_t inline_headers[REQ_INLINE_HEADERS];
-    char arena[REQ_ARENA_INLINE];
+    char arena_mem[REQ_ARENA_INLINE];
     sbi_flat_json_t flat; /* valid when json_lazy */
 };
 
 struct sbi_conn {
     sbi_server_t *srv;
     uint64_t id;
-    sbi_io_t *io;
-    nghttp2_session *session;
+    sbi_session_t sess;
     struct sbi_conn *prev, *next;
     sbi_request_t *requests;
-    bool in_recv;
     bool idle_goaway; /* GOAWAY sent for idleness; the next idle expiry closes */
     bool progressed;  /* a complete request arrived: the header deadline is over, the idle one runs */
     struct timeval last_progress; /* when the last complete request arrived (the loop's cached time) */
@@ -211,42 +201,11 @@ static void request_free(sbi_request_t *req)
     if (req->next)
         req->next->prev = req->prev;
     event_del(&req->timer);
-    if (req->headers != req->inline_headers)
-        free(req->headers);
-    while (req->spill) {
-        arena_spill_t *next = req->spill->next;
-        free(req->spill);
-        req->spill = next;
-    }
+    sbi_header_list_free(&req->headers);
+    sbi_arena_reset(&req->arena);
     free(req->body);
     json_decref(req->json);
     free(req);
-}
-
-/* Memory that lives as long as the request: the inline arena first, then a spill block. */
-static void *req_alloc(sbi_request_t *req, size_t n)
-{
-    if (n <= sizeof(req->arena) - req->arena_used) {
-        char *p = req->arena + req->arena_used;
-        req->arena_used += n;
-        return p;
-    }
-    arena_spill_t *sp = malloc(sizeof(*sp) + n);
-    if (!sp)
-        return NULL;
-    sp->next = req->spill;
-    req->spill = sp;
-    return sp->data;
-}
-
-static char *req_strndup(sbi_request_t *req, const char *s, size_t len)
-{
-    char *p = req_alloc(req, len + 1);
-    if (!p)
-        return NULL;
-    memcpy(p, s, len);
-    p[len] = '\0';
-    return p;
 }
 
 static void request_timeout_cb(evutil_socket_t fd, short what, void *arg);
@@ -257,8 +216,8 @@ static sbi_request_t *request_new(sbi_conn_t *conn, int32_t stream_id)
     if (!req)
         return NULL;
     memset(req, 0, offsetof(sbi_request_t, inline_headers)); /* the arena needs no clearing */
-    req->headers = req->inline_headers;
-    req->cap_headers = REQ_INLINE_HEADERS;
+    sbi_header_list_init(&req->headers, req->inline_headers, REQ_INLINE_HEADERS);
+    sbi_arena_init(&req->arena, req->arena_mem, sizeof(req->arena_mem));
     req->conn = conn;
     req->stream_id = stream_id;
     req->content_length = -1;
@@ -271,33 +230,6 @@ static sbi_request_t *request_new(sbi_conn_t *conn, int32_t stream_id)
         conn->requests->prev = req;
     conn->requests = req;
     return req;
-}
-
-static int request_add_header(sbi_request_t *req, const uint8_t *name, size_t namelen, const uint8_t *value,
-                              size_t valuelen)
-{
-    if (req->n_headers == req->cap_headers) {
-        size_t cap = req->cap_headers * 2;
-        sbi_header_t *v = malloc(cap * sizeof(*v));
-        if (!v)
-            return -1;
-        memcpy(v, req->headers, req->n_headers * sizeof(*v));
-        if (req->headers != req->inline_headers)
-            free(req->headers);
-        req->headers = v;
-        req->cap_headers = cap;
-    }
-    char *buf = req_alloc(req, namelen + valuelen + 2);
-    if (!buf)
-        return -1;
-    memcpy(buf, name, namelen);
-    buf[namelen] = '\0';
-    memcpy(buf + namelen + 1, value, valuelen);
-    buf[namelen + 1 + valuelen] = '\0';
-    req->headers[req->n_headers].name = buf;
-    req->headers[req->n_headers].value = buf + namelen + 1;
-    req->n_headers++;
-    return 0;
 }
 
 /* ------------------------------------------------------------------------------------------------ answers */
@@ -318,12 +250,6 @@ static ssize_t resp_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t
     return (ssize_t)n;
 }
 
-static nghttp2_nv make_nv(const char *name, const char *value)
-{
-    nghttp2_nv nv = {(uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value), NGHTTP2_NV_FLAG_NONE};
-    return nv;
-}
-
 static void log_access(const sbi_request_t *req, int status)
 {
     const char *path = req->conn->srv->redact_paths ? "(path not logged)" : req->path ? req->path : "-";
@@ -342,21 +268,21 @@ int sbi_respond_ex(sbi_request_t *req, int status, const sbi_header_t *headers, 
     snprintf(length_text, sizeof(length_text), "%zu", len);
     nghttp2_nv nva[RESP_HEADERS_MAX];
     size_t n = 0;
-    nva[n++] = make_nv(":status", status_text);
+    nva[n++] = sbi_session_nv(":status", status_text);
     for (size_t i = 0; i < n_headers; i++)
-        nva[n++] = make_nv(headers[i].name, headers[i].value);
-    nva[n++] = make_nv("content-length", length_text);
+        nva[n++] = sbi_session_nv(headers[i].name, headers[i].value);
+    nva[n++] = sbi_session_nv("content-length", length_text);
 
     nghttp2_data_provider prd = {.source.ptr = req, .read_callback = resp_read_cb};
     if (len > 0) {
-        req->resp_body = req_alloc(req, len);
+        req->resp_body = sbi_arena_alloc(&req->arena, len);
         if (!req->resp_body)
             return -1;
         memcpy(req->resp_body, body, len);
         req->resp_len = len;
     }
     sbi_conn_t *conn = req->conn;
-    if (nghttp2_submit_response(conn->session, req->stream_id, nva, n, len > 0 ? &prd : NULL) != 0)
+    if (nghttp2_submit_response(conn->sess.session, req->stream_id, nva, n, len > 0 ? &prd : NULL) != 0)
         return -1;
     req->answered = true;
     log_access(req, status);
@@ -364,7 +290,7 @@ int sbi_respond_ex(sbi_request_t *req, int status, const sbi_header_t *headers, 
         conn->srv->observer->on_answer(req, status, headers, n_headers, body, len, conn->srv->observer->ud);
     if (conn->srv->gate.answered)
         conn->srv->gate.answered(req, status, conn->srv->gate.ud);
-    if (!conn->in_recv)
+    if (!conn->sess.in_recv)
         conn_flush(conn); /* may free conn and req; neither is touched after this */
     return 0;
 }
@@ -475,9 +401,9 @@ const char *sbi_request_capture(const sbi_request_t *req, const char *name)
 
 const char *sbi_request_header(const sbi_request_t *req, const char *name)
 {
-    for (size_t i = 0; i < req->n_headers; i++)
-        if (strcasecmp(req->headers[i].name, name) == 0)
-            return req->headers[i].value;
+    for (size_t i = 0; i < req->headers.n; i++)
+        if (strcasecmp(req->headers.v[i].name, name) == 0)
+            return req->headers.v[i].value;
     return NULL;
 }
 
@@ -487,7 +413,7 @@ static sbi_request_t *find_request(sbi_server_t *srv, sbi_handle_t h)
     for (sbi_conn_t *c = srv->conns; c; c = c->next) {
         if (c->id != h.conn_id)
             continue;
-        return c->session ? nghttp2_session_get_stream_user_data(c->session, h.stream_id) : NULL;
+        return c->sess.session ? nghttp2_session_get_stream_user_data(c->sess.session, h.stream_id) : NULL;
     }
     return NULL;
 }
@@ -505,7 +431,7 @@ static int parse_query(sbi_request_t *req)
 {
     if (!req->query || !*req->query)
         return 0;
-    req->query_buf = req_strndup(req, req->query, strlen(req->query));
+    req->query_buf = sbi_arena_strndup(&req->arena, req->query, strlen(req->query));
     if (!req->query_buf)
         return -1;
     char *save = NULL;
@@ -564,8 +490,8 @@ static int split_target(sbi_request_t *req)
         return 0; /* done already for the gate */
     const char *q = strchr(req->path, '?');
     size_t plen = q ? (size_t)(q - req->path) : strlen(req->path);
-    req->path_only = req_strndup(req, req->path, plen);
-    req->path_buf = req_strndup(req, req->path, plen);
+    req->path_only = sbi_arena_strndup(&req->arena, req->path, plen);
+    req->path_buf = sbi_arena_strndup(&req->arena, req->path, plen);
     if (!req->path_only || !req->path_buf)
         return -1;
     req->query = q ? q + 1 : NULL;
@@ -661,14 +587,14 @@ void sbi_request_run(sbi_request_t *req)
 int sbi_request_reset(sbi_request_t *req)
 {
     sbi_conn_t *conn = req->conn;
-    if (req->answered || nghttp2_submit_rst_stream(conn->session, NGHTTP2_FLAG_NONE, req->stream_id,
+    if (req->answered || nghttp2_submit_rst_stream(conn->sess.session, NGHTTP2_FLAG_NONE, req->stream_id,
                                                    NGHTTP2_INTERNAL_ERROR) != 0)
         return -1;
     req->answered = true;
     log_access(req, 0);
     if (conn->srv->observer && conn->srv->observer->on_answer)
         conn->srv->observer->on_answer(req, 0, NULL, 0, NULL, 0, conn->srv->observer->ud);
-    if (!conn->in_recv)
+    if (!conn->sess.in_recv)
         conn_flush(conn); /* may free conn and req */
     return 0;
 }
@@ -719,7 +645,7 @@ static void request_timeout_cb(evutil_socket_t fd, short what, void *arg)
     long ms = (long)(srv->stream_tv.tv_sec * 1000 + srv->stream_tv.tv_usec / 1000);
     if (req->answered) {
         /* the client does not read the answer: give the stream up */
-        nghttp2_submit_rst_stream(conn->session, NGHTTP2_FLAG_NONE, req->stream_id, NGHTTP2_CANCEL);
+        nghttp2_submit_rst_stream(conn->sess.session, NGHTTP2_FLAG_NONE, req->stream_id, NGHTTP2_CANCEL);
         conn_flush(conn);
         return;
     }
@@ -736,21 +662,9 @@ static void request_timeout_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------------------------------------------ nghttp2 */
 
-static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t length, int flags, void *user_data)
-{
-    (void)session;
-    (void)flags;
-    sbi_conn_t *conn = user_data;
-    if (sbi_io_pending(conn->io) >= SBI_OUTPUT_HIGH_WATER)
-        return NGHTTP2_ERR_WOULDBLOCK;
-    if (sbi_io_write(conn->io, data, length) != 0)
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
-    return (ssize_t)length;
-}
-
 static int on_begin_headers_cb(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
-    sbi_conn_t *conn = user_data;
+    sbi_conn_t *conn = sbi_session_owner(user_data);
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
     sbi_request_t *req = request_new(conn, frame->hd.stream_id);
@@ -764,7 +678,7 @@ static int set_pseudo(sbi_request_t *req, char **dst, const uint8_t *value, size
 {
     if (*dst)
         return 0; /* duplicates are rejected by nghttp2's HTTP messaging checks already */
-    *dst = req_strndup(req, (const char *)value, len);
+    *dst = sbi_arena_strndup(&req->arena, (const char *)value, len);
     return *dst ? 0 : -1;
 }
 
@@ -782,9 +696,9 @@ static int store_header(sbi_request_t *req, const uint8_t *name, size_t namelen,
             return set_pseudo(req, &req->authority, value, valuelen);
         return 0;
     }
-    if (request_add_header(req, name, namelen, value, valuelen))
+    if (sbi_header_list_add(&req->headers, &req->arena, name, namelen, value, valuelen))
         return -1;
-    const sbi_header_t *h = &req->headers[req->n_headers - 1];
+    const sbi_header_t *h = &req->headers.v[req->headers.n - 1];
     if (strcmp(h->name, "content-type") == 0 && !req->content_type)
         req->content_type = h->value;
     else if (strcmp(h->name, "content-length") == 0)
@@ -865,10 +779,9 @@ static int on_stream_close_cb(nghttp2_session *session, int32_t stream_id, uint3
 
 static nghttp2_session_callbacks *callbacks_new(void)
 {
-    nghttp2_session_callbacks *cb;
-    if (nghttp2_session_callbacks_new(&cb) != 0)
+    nghttp2_session_callbacks *cb = sbi_session_callbacks_new();
+    if (!cb)
         return NULL;
-    nghttp2_session_callbacks_set_send_callback(cb, send_cb);
     nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers_cb);
     nghttp2_session_callbacks_set_on_header_callback(cb, on_header_cb);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk_cb);
@@ -891,9 +804,7 @@ static void conn_free(sbi_conn_t *conn)
     while (conn->requests)
         request_free(conn->requests);
     event_del(&conn->deadline);
-    if (conn->session)
-        nghttp2_session_del(conn->session);
-    sbi_io_free(conn->io);
+    sbi_session_close(&conn->sess);
     if (conn->prev)
         conn->prev->next = conn->next;
     else
@@ -906,92 +817,52 @@ static void conn_free(sbi_conn_t *conn)
     maybe_drained(srv);
 }
 
-/* Sends what nghttp2 has (the io writes it at the end of this loop iteration); closes the connection when it is
- * done. Returns -1 when the connection was freed. */
-static int conn_flush(sbi_conn_t *conn)
-{
-    int rv = nghttp2_session_send(conn->session);
-    if (rv != 0) {
-        peer_log(conn->srv, "%s: send: %s", conn->peer, nghttp2_strerror(rv));
-        conn_free(conn);
-        return -1;
-    }
-    if (!nghttp2_session_want_read(conn->session) && !nghttp2_session_want_write(conn->session) &&
-        sbi_io_pending(conn->io) == 0) {
-        conn_free(conn);
-        return -1;
-    }
-    sbi_io_flush(conn->io);
-    return 0;
-}
+static int conn_flush(sbi_conn_t *conn) { return sbi_session_flush(&conn->sess); }
 
-static int conn_on_read(void *arg, const uint8_t *data, size_t len)
+/* The server's failure hook of the session pump: a line for what the client did wrong, and the connection goes
+ * with its streams. */
+static void conn_on_end(void *owner, sbi_session_end_t why, const char *detail)
 {
-    sbi_conn_t *conn = arg;
-    if (!conn->session)
-        return 0; /* TLS handshake not finished (cannot happen: sbi_io reads only once open; kept defensive) */
-    conn->in_recv = true;
-    ssize_t rv = nghttp2_session_mem_recv(conn->session, data, len);
-    conn->in_recv = false;
-    if (rv < 0) {
-        peer_log(conn->srv, "%s: %s", conn->peer, nghttp2_strerror((int)rv));
-        conn_free(conn);
-        return -1;
-    }
-    return conn_flush(conn);
-}
-
-static int conn_on_drained(void *arg)
-{
-    sbi_conn_t *conn = arg;
-    return conn->session ? conn_flush(conn) : 0;
+    sbi_conn_t *conn = owner;
+    if (why == SBI_SESSION_END_ALPN)
+        peer_log(conn->srv, "%s: ALPN did not select h2", conn->peer);
+    else if (why == SBI_SESSION_END_RECV)
+        peer_log(conn->srv, "%s: %s", conn->peer, detail);
+    else if (why == SBI_SESSION_END_SEND)
+        peer_log(conn->srv, "%s: send: %s", conn->peer, detail);
+    else if (why == SBI_SESSION_END_IO && detail)
+        peer_log(conn->srv, "%s: TLS: %s", conn->peer, detail);
+    conn_free(conn); /* DONE, EOF, error or a failed handshake */
 }
 
 static int conn_start_session(sbi_conn_t *conn)
 {
     sbi_server_t *srv = conn->srv;
-    if (nghttp2_session_server_new2(&conn->session, srv->callbacks, conn, srv->option) != 0)
+    if (nghttp2_session_server_new2(&conn->sess.session, srv->callbacks, &conn->sess, srv->option) != 0)
         return -1;
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, SBI_MAX_CONCURRENT_STREAMS},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)srv->max_header_list},
     };
-    if (nghttp2_submit_settings(conn->session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0)
+    if (nghttp2_submit_settings(conn->sess.session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0)
         return -1;
     if (srv->draining)
-        nghttp2_submit_goaway(conn->session, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
+        nghttp2_submit_goaway(conn->sess.session, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
     return 0;
 }
 
-/* TLS handshake done: ALPN must have said h2. */
-static int conn_on_connected(void *arg)
+/* TLS handshake done (and ALPN said h2): the session starts. */
+static int conn_on_connected(void *owner)
 {
-    sbi_conn_t *conn = arg;
-    SSL *ssl = sbi_io_ssl(conn->io);
-    if (ssl && !sbi_tls_is_h2(ssl)) {
-        peer_log(conn->srv, "%s: ALPN did not select h2", conn->peer);
-        conn_free(conn);
-        return -1;
-    }
+    sbi_conn_t *conn = owner;
     if (conn_start_session(conn)) {
         conn_free(conn);
         return -1;
     }
-    return conn_flush(conn);
+    return 0;
 }
 
-static void conn_on_event(void *arg, sbi_io_event_t ev)
-{
-    (void)ev; /* every event ends the connection: the server sets no io timeout, its deadlines are its own */
-    sbi_conn_t *conn = arg;
-    unsigned long e = sbi_io_tls_error(conn->io);
-    if (e) {
-        char ebuf[SBI_TLS_ERR_MAX];
-        ERR_error_string_n(e, ebuf, sizeof(ebuf));
-        peer_log(conn->srv, "%s: TLS: %s", conn->peer, ebuf);
-    }
-    conn_free(conn); /* EOF, error or a failed handshake */
-}
+static const sbi_session_role_t server_role = {.connected = conn_on_connected, .end = conn_on_end};
 
 static struct timeval tv_add(struct timeval a, struct timeval b)
 {
@@ -1024,7 +895,7 @@ static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
         event_add(&conn->deadline, &left);
         return;
     }
-    if (conn->idle_goaway || !conn->session) {
+    if (conn->idle_goaway || !conn->sess.session) {
         conn_free(conn); /* streams still open a whole idle period after the GOAWAY */
         return;
     }
@@ -1032,17 +903,10 @@ static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
     listen_guard_deadline(srv->guard, LISTEN_DEADLINE_IDLE);
     log_debug(srv->name, "%s: idle, sending GOAWAY", conn->peer);
     event_add(&conn->deadline, &srv->idle_tv);
-    nghttp2_submit_goaway(conn->session, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(conn->session),
+    nghttp2_submit_goaway(conn->sess.session, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(conn->sess.session),
                           NGHTTP2_NO_ERROR, NULL, 0);
     conn_flush(conn);
 }
-
-static const sbi_io_cbs_t conn_io_cbs = {
-    .on_connected = conn_on_connected,
-    .on_read = conn_on_read,
-    .on_drained = conn_on_drained,
-    .on_event = conn_on_event,
-};
 
 static void format_peer(const struct sockaddr *sa, char *out, size_t size)
 {
@@ -1068,7 +932,8 @@ static sbi_io_t *conn_io_new(sbi_conn_t *conn, evutil_socket_t fd)
 {
     sbi_server_t *srv = conn->srv;
     SSL *ssl = srv->tls ? SSL_new(srv->tls) : NULL;
-    sbi_io_t *io = !srv->tls || ssl ? sbi_io_new(srv->base, fd, ssl, true, true, &conn_io_cbs, conn) : NULL;
+    sbi_io_t *io = !srv->tls || ssl ? sbi_io_new(srv->base, fd, ssl, true, true, sbi_session_io_cbs(), &conn->sess)
+                                    : NULL;
     if (!io) {
         SSL_free(ssl);
         evutil_closesocket(fd);
@@ -1115,15 +980,16 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struc
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     conn->srv = srv;
+    sbi_session_init(&conn->sess, &server_role, conn);
     conn->id = ++srv->next_conn_id;
     format_peer(sa, conn->peer, sizeof(conn->peer));
-    conn->io = conn_io_new(conn, fd);
+    conn->sess.io = conn_io_new(conn, fd);
     conn->next = srv->conns;
     if (srv->conns)
         srv->conns->prev = conn;
     srv->conns = conn;
     srv->n_conns++;
-    if (!conn->io) {
+    if (!conn->sess.io) {
         conn_free(conn);
         return;
     }
@@ -1325,11 +1191,11 @@ void sbi_server_drain(sbi_server_t *srv, void (*done)(void *ud), void *ud)
     sbi_conn_t *next;
     for (sbi_conn_t *c = srv->conns; c; c = next) {
         next = c->next;
-        if (!c->session) {
+        if (!c->sess.session) {
             conn_free(c); /* TLS handshake in progress: nothing to drain */
             continue;
         }
-        nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->session),
+        nghttp2_submit_goaway(c->sess.session, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->sess.session),
                               NGHTTP2_NO_ERROR, NULL, 0);
         conn_flush(c);
     }
