@@ -4,8 +4,10 @@
  *
  * Connections (one per scheme+host+port, the shape of nghttp2's examples/libevent-client.c) are created on first
  * use: the session is set up and requests are submitted at once, and the io holds the bytes until TCP (and TLS)
- * are up. Every request submitted in one loop iteration leaves in one write (the io flushes once per iteration). A connection on which GOAWAY arrived or that failed is marked dead and a new one is opened for
- * the next request; requests still on it finish or fail individually.
+ * are up. Bytes move through the session pump shared with the server (sbi_session.c); this file's role hook
+ * completes, or retries, the requests of a connection that ends. Every request submitted in one loop iteration
+ * leaves in one write (the io flushes once per iteration). A connection on which GOAWAY arrived or that failed is
+ * marked dead and a new one is opened for the next request; requests still on it finish or fail individually.
  *
  * Request lifetime. A request (creq) sits on its connection's list while its stream may still produce callbacks,
  * and on the client's completion queue once its outcome is known; it is freed when it is on neither. This is what
@@ -17,8 +19,8 @@
  *
  * A request's small parts live inside it: a request body up to CREQ_INLINE_BODY bytes, the response headers in an
  * inline array and arena (CREQ_INLINE_HEADERS, CREQ_HEADER_ARENA), spilling to the heap beyond; the object itself is
- * malloc'd and only its bookkeeping cleared (calloc bypasses glibc's per-thread cache). At tens of thousands of
- * requests a second the allocator was a tenth of the client's CPU.
+ * malloc'd and only its bookkeeping cleared (calloc bypasses glibc's per-thread cache), so the allocator stays
+ * off the per-request path.
  *
  * Completion callbacks run from an event made active on the loop, never inside nghttp2 or sbi_client_request(),
  * so user code may submit, cancel or free the client from a callback; the dispatcher notices a freed client
