@@ -1,173 +1,34 @@
 /*
- * sbi_server — HTTP/2 server for SBI producers: nghttp2 sessions on lib/sbi's socket transport (sbi_io).
+ * sbi_server — HTTP/2 server for SBI producers (TS 29.500 §5.2, RFC 9113): the server object, its listener and
+ * graceful drain. See sbi_server.h for the contract and sbi_server_int.h for the files under this one.
  *
- * Wiring (the shape of nghttp2's examples/libevent-server.c): an evconnlistener accepts; each connection gets an
- * sbi_io (plain socket, or OpenSSL on it for TLS) and an nghttp2 server session once the transport is up. The
- * read callback feeds every received chunk to nghttp2_session_mem_recv() and then flushes with
- * nghttp2_session_send() — so SETTINGS, PING and WINDOW_UPDATE are answered at once (TS 29.500 §5.2, Open5GS
- * #2385). The send callback appends to the io's output and returns WOULDBLOCK above SBI_OUTPUT_HIGH_WATER; the
- * io writes it once per loop iteration (every frame of every answer given in that iteration in one write, one
- * TLS record) and the drained callback resumes nghttp2. A connection closes when nghttp2 wants neither to read
- * nor to write and everything has been written (after GOAWAY, or a fatal error).
- *
- * Per stream a sbi_request_t collects headers (bounded: 431), body (bounded: 413) and is dispatched at
- * END_STREAM: route → content-type check (415) → JSON parse (400) → handler. A route added with a raw media type
- * (sbi_server_route_raw) also takes bodies of that one type, which skip the JSON parse: the handler parses them
- * and owns their 400s. Early answers (413/431) are sent as
- * soon as the limit is hit; the rest of the request is read and discarded so the client sees a clean response.
- *
- * Asynchronous answers use a handle {conn_id, stream_id}: conn_id is a counter never reused, and the stream's
- * request is found through nghttp2_session_get_stream_user_data, which is NULL once nghttp2 closed the stream.
- * Each request carries an embedded timer on a libevent common timeout (one queue, O(1) insert) that answers 408
- * or 504 if nothing else did, or resets the stream if the client does not read the answer.
- *
- * A body that is a flat JSON object (sbi_flat_json.h: the common SBI request) is read without jansson; the
- * jansson tree is built only if a handler asks for it (sbi_request_json), so handlers that read sbi_request_flat
- * cost no allocation for the body. Anything else is parsed by jansson at dispatch, as before.
- *
- * Every string of a request (pseudo-headers, headers, path copies, decoded query, a small answer body) comes from
- * a per-request arena inside the request object, spilling to malloc only when it is full: at 400k req/s the
- * allocator was the top of the profile, and the arena also makes freeing a request one walk of a short list.
- *
- * nghttp2 forbids calling session_send from its own callbacks; the connection remembers whether it is inside
- * mem_recv, and answers given there are flushed by the read callback when mem_recv returns.
+ * Wiring (the shape of nghttp2's examples/libevent-server.c): an evconnlistener accepts (listen_guard.h caps the
+ * connections and backs off on accept errors); each connection gets an sbi_io and an nghttp2 server session
+ * (sbi_server_conn.c) pumped by sbi_session.c. When full, an h2c client gets the server preface and GOAWAY
+ * before the close (RFC 9113 §6.8: nothing was processed, retry elsewhere), a TLS one is closed at once: a
+ * handshake per refused connection would spend the CPU the cap protects. A drain sends GOAWAY on every
+ * connection and lets open streams finish, bounded by SBI_DRAIN_TIMEOUT_MS.
  */
-#include "sbi/sbi_server.h"
-
-#include "sbi/sbi_buf.h"
+#include "sbi/sbi_server_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/listener.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <time.h>
 
-#include <event2/event_struct.h>
-#include <event2/listener.h>
-#include <event2/util.h>
-#include <nghttp2/nghttp2.h>
-
-#include "core/listen_guard.h"
 #include "core/log.h"
-#include "core/ratelimit.h"
-#include "sbi/sbi_arena.h"
+#include "sbi/sbi_buf.h"
+#include "sbi/sbi_flat_json.h"
 #include "sbi/sbi_io.h"
-#include "sbi/sbi_session.h"
-
-#define PEER_MAX 64          /* "[v6 address]:port" */
-#define DETAIL_MAX 256       /* detail text of server-built ProblemDetails */
-#define RESP_HEADERS_MAX 16  /* :status, content-type, content-length and extras */
-#define STATUS_TEXT_MAX 4
-#define LISTEN_BACKLOG 512   /* h2load -c 50 and bursts of reconnecting AS workers */
-#define REQ_ARENA_INLINE 1024 /* pseudo-headers, headers, path copies and a pre-rendered answer of a typical SBI
-                                 request fit, so the hot path does not call malloc per string */
-#define REQ_INLINE_HEADERS 12 /* regular headers before the array moves to the heap */
-
-typedef struct sbi_conn sbi_conn_t;
-
-typedef struct {
-    char *name;
-    char *value;
-} query_param_t;
-
-struct sbi_request {
-    sbi_conn_t *conn;
-    int32_t stream_id;
-    struct sbi_request *prev, *next; /* in conn->requests */
-
-    char *method, *path, *scheme, *authority; /* :path kept whole; path_buf is the routing copy */
-    char *path_buf;                           /* route-split copy of the path, captures point into it */
-    char *path_only;                          /* the path without query, as received */
-    const char *query;                        /* raw, after '?' (points into path) */
-    char *query_buf;                          /* decoded copy the params point into */
-    query_param_t query_params[SBI_MAX_QUERY_PARAMS];
-    size_t n_query_params;
-    sbi_header_list_t headers;
-    size_t header_bytes;
-    const char *content_type; /* points into headers */
-    long long content_length; /* -1: absent */
-
-    char *body;
-    size_t body_len, body_cap;
-    json_t *json;
-    bool json_lazy; /* a flat body: `flat` holds it; jansson runs only if sbi_request_json is asked */
-    bool body_raw;  /* the body is of the route's raw media type: handed over unparsed */
-    sbi_route_match_t match;
-
-    bool headers_too_large, body_too_large;
-    bool complete; /* END_STREAM received */
-    bool answered; /* response submitted (or the stream reset by sbi_request_reset) */
-    struct timespec started; /* CLOCK_MONOTONIC at the first header, when an observer is set */
-
-    uint8_t *resp_body;
-    size_t resp_len, resp_off;
-
-    struct event timer;
-
-    /* every string above lives in the arena (inline first); headers start in inline_headers */
-    sbi_arena_t arena;
-    sbi_header_t inline_headers[REQ_INLINE_HEADERS];
-    char arena_mem[REQ_ARENA_INLINE];
-    sbi_flat_json_t flat; /* valid when json_lazy */
-};
-
-struct sbi_conn {
-    sbi_server_t *srv;
-    uint64_t id;
-    sbi_session_t sess;
-    struct sbi_conn *prev, *next;
-    sbi_request_t *requests;
-    bool idle_goaway; /* GOAWAY sent for idleness; the next idle expiry closes */
-    bool progressed;  /* a complete request arrived: the header deadline is over, the idle one runs */
-    struct timeval last_progress; /* when the last complete request arrived (the loop's cached time) */
-    struct event deadline;        /* header deadline, then idle deadline (see conn_deadline_cb) */
-    char peer[PEER_MAX];
-};
-
-struct sbi_server {
-    struct event_base *base;
-    sbi_router_t *router;
-    SSL_CTX *tls;
-    size_t max_header_list, max_body;
-    struct timeval stream_tv;
-    struct timeval idle_tv, header_tv;
-    listen_guard_t *guard; /* connection cap and accept errors (lib/core/listen_guard.h) */
-    ratelimit_t peer_log;  /* lines a client can cause at will (bad TLS, bad frames, bad paths) */
-    size_t max_connections;
-    metrics_t *metrics;
-    const struct timeval *stream_timeout; /* common-timeout form of stream_tv */
-    const char *name;
-    bool redact_paths; /* sbi_server_config_t.redact_paths */
-    const sbi_observer_t *observer; /* sbi_server_set_observer, or NULL */
-    sbi_gate_t gate;   /* admit == NULL: none */
-    struct evconnlistener *listener;
-    uint16_t port;
-    sbi_conn_t *conns;
-    size_t n_conns;
-    uint64_t next_conn_id;
-    nghttp2_session_callbacks *callbacks;
-    nghttp2_option *option;
-    bool draining;
-    void (*drained_cb)(void *);
-    void *drained_ud;
-    struct event *drain_timer;
-    struct event *drained_ev;
-};
-
-static int conn_flush(sbi_conn_t *conn);
-static void conn_free(sbi_conn_t *conn);
 
 /* A line about one client's bad input: at info once per RATELIMIT_INTERVAL_S (with the count of the others), at
  * debug otherwise, so connection churn with broken handshakes cannot flood the log. */
-static void peer_log(sbi_server_t *srv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void peer_log(sbi_server_t *srv, const char *fmt, ...)
+void sbi_srv_peer_log(sbi_server_t *srv, const char *fmt, ...)
 {
     uint64_t suppressed = 0;
     bool info = ratelimit_allow(&srv->peer_log, RATELIMIT_INTERVAL_S, &suppressed);
@@ -186,53 +47,198 @@ static void peer_log(sbi_server_t *srv, const char *fmt, ...)
     else
         log_debug(srv->name, "%s", line);
 }
-static int respond_problem_with(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra,
-                                size_t n_extra);
 
-/* ------------------------------------------------------------------------------------------------ requests */
-
-static void request_free(sbi_request_t *req)
+void sbi_srv_maybe_drained(sbi_server_t *srv)
 {
-    sbi_conn_t *conn = req->conn;
-    if (req->prev)
-        req->prev->next = req->next;
+    if (srv->draining && srv->n_conns == 0 && srv->drained_ev)
+        event_active(srv->drained_ev, 0, 0);
+}
+
+void sbi_srv_conn_free(sbi_conn_t *conn)
+{
+    sbi_server_t *srv = conn->srv;
+    while (conn->requests)
+        sbi_srv_request_free(conn->requests);
+    event_del(&conn->deadline);
+    sbi_session_close(&conn->sess);
+    if (conn->prev)
+        conn->prev->next = conn->next;
     else
-        conn->requests = req->next;
-    if (req->next)
-        req->next->prev = req->prev;
-    event_del(&req->timer);
-    sbi_header_list_free(&req->headers);
-    sbi_arena_reset(&req->arena);
-    free(req->body);
-    json_decref(req->json);
-    free(req);
+        srv->conns = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    srv->n_conns--;
+    log_debug(srv->name, "connection %llu from %s closed", (unsigned long long)conn->id, conn->peer);
+    free(conn);
+    sbi_srv_maybe_drained(srv);
 }
 
-static void request_timeout_cb(evutil_socket_t fd, short what, void *arg);
+int sbi_srv_conn_flush(sbi_conn_t *conn) { return sbi_session_flush(&conn->sess); }
 
-static sbi_request_t *request_new(sbi_conn_t *conn, int32_t stream_id)
+void sbi_srv_conn_goaway(sbi_conn_t *conn)
 {
-    sbi_request_t *req = malloc(sizeof(*req));
-    if (!req)
-        return NULL;
-    memset(req, 0, offsetof(sbi_request_t, inline_headers)); /* the arena needs no clearing */
-    sbi_header_list_init(&req->headers, req->inline_headers, REQ_INLINE_HEADERS);
-    sbi_arena_init(&req->arena, req->arena_mem, sizeof(req->arena_mem));
-    req->conn = conn;
-    req->stream_id = stream_id;
-    req->content_length = -1;
-    if (conn->srv->observer)
-        clock_gettime(CLOCK_MONOTONIC, &req->started);
-    event_assign(&req->timer, conn->srv->base, -1, 0, request_timeout_cb, req);
-    event_add(&req->timer, conn->srv->stream_timeout);
-    req->next = conn->requests;
-    if (conn->requests)
-        conn->requests->prev = req;
-    conn->requests = req;
-    return req;
+    nghttp2_session *s = conn->sess.session;
+    nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(s), NGHTTP2_NO_ERROR, NULL,
+                          0);
+    sbi_srv_conn_flush(conn);
 }
 
-/* ------------------------------------------------------------------------------------------------ answers */
+/* The server's failure hook of the session pump: a line for what the client did wrong, and the connection goes
+ * with its streams. */
+static void conn_on_end(void *owner, sbi_session_end_t why, const char *detail)
+{
+    sbi_conn_t *conn = owner;
+    if (why == SBI_SESSION_END_ALPN)
+        sbi_srv_peer_log(conn->srv, "%s: ALPN did not select h2", conn->peer);
+    else if (why == SBI_SESSION_END_RECV)
+        sbi_srv_peer_log(conn->srv, "%s: %s", conn->peer, detail);
+    else if (why == SBI_SESSION_END_SEND)
+        sbi_srv_peer_log(conn->srv, "%s: send: %s", conn->peer, detail);
+    else if (why == SBI_SESSION_END_IO && detail)
+        sbi_srv_peer_log(conn->srv, "%s: TLS: %s", conn->peer, detail);
+    sbi_srv_conn_free(conn); /* DONE, EOF, error or a failed handshake */
+}
+
+static int conn_start_session(sbi_conn_t *conn)
+{
+    sbi_server_t *srv = conn->srv;
+    if (nghttp2_session_server_new2(&conn->sess.session, srv->callbacks, &conn->sess, srv->option) != 0)
+        return -1;
+    nghttp2_settings_entry iv[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, SBI_MAX_CONCURRENT_STREAMS},
+        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)srv->max_header_list},
+    };
+    if (nghttp2_submit_settings(conn->sess.session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0)
+        return -1;
+    if (srv->draining)
+        nghttp2_submit_goaway(conn->sess.session, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
+    return 0;
+}
+
+/* TLS handshake done (and ALPN said h2): the session starts. */
+static int conn_on_connected(void *owner)
+{
+    sbi_conn_t *conn = owner;
+    if (conn_start_session(conn)) {
+        sbi_srv_conn_free(conn);
+        return -1;
+    }
+    return 0;
+}
+
+static const sbi_session_role_t server_role = {.connected = conn_on_connected, .end = conn_on_end};
+
+static struct timeval tv_add(struct timeval a, struct timeval b)
+{
+    struct timeval r;
+    timeradd(&a, &b, &r);
+    return r;
+}
+
+/* The deadlines of a connection, which bytes alone never move (a slow-loris client sends a byte now and then):
+ *   header: from accept until the first complete request (TLS handshake included): close;
+ *   idle:   from the last complete request: GOAWAY (streams in flight finish), and close at the next expiry.
+ * The timer is not re-armed per request: at expiry it re-arms itself for what is left of the idle period. */
+static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    sbi_conn_t *conn = arg;
+    sbi_server_t *srv = conn->srv;
+    if (!conn->progressed) {
+        log_debug(srv->name, "%s: no complete request within the header deadline, closing", conn->peer);
+        listen_guard_deadline(srv->guard, LISTEN_DEADLINE_HEADER);
+        sbi_srv_conn_free(conn);
+        return;
+    }
+    struct timeval now, due = tv_add(conn->last_progress, srv->idle_tv);
+    event_base_gettimeofday_cached(srv->base, &now);
+    if (timercmp(&now, &due, <) && !conn->idle_goaway) {
+        struct timeval left;
+        timersub(&due, &now, &left);
+        event_add(&conn->deadline, &left);
+        return;
+    }
+    if (conn->idle_goaway || !conn->sess.session) {
+        sbi_srv_conn_free(conn); /* streams still open a whole idle period after the GOAWAY */
+        return;
+    }
+    conn->idle_goaway = true;
+    listen_guard_deadline(srv->guard, LISTEN_DEADLINE_IDLE);
+    log_debug(srv->name, "%s: idle, sending GOAWAY", conn->peer);
+    event_add(&conn->deadline, &srv->idle_tv);
+    sbi_srv_conn_goaway(conn);
+}
+
+static void format_peer(const struct sockaddr *sa, char *out, size_t size)
+{
+    char addr[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
+        port = ntohs(in->sin_port);
+        snprintf(out, size, "%s:%u", addr, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
+        port = ntohs(in6->sin6_port);
+        snprintf(out, size, "[%s]:%u", addr, port);
+    } else {
+        snprintf(out, size, "?");
+    }
+}
+
+/* The connection's transport; on failure the socket is closed here. */
+static sbi_io_t *conn_io_new(sbi_conn_t *conn, evutil_socket_t fd)
+{
+    sbi_server_t *srv = conn->srv;
+    SSL *ssl = srv->tls ? SSL_new(srv->tls) : NULL;
+    sbi_io_t *io = !srv->tls || ssl ? sbi_io_new(srv->base, fd, ssl, true, true, sbi_session_io_cbs(), &conn->sess)
+                                    : NULL;
+    if (!io) {
+        SSL_free(ssl);
+        evutil_closesocket(fd);
+    }
+    return io;
+}
+
+void sbi_srv_conn_accept(sbi_server_t *srv, evutil_socket_t fd, const struct sockaddr *sa)
+{
+    sbi_conn_t *conn = calloc(1, sizeof(*conn));
+    if (!conn) {
+        evutil_closesocket(fd);
+        return;
+    }
+    event_assign(&conn->deadline, srv->base, -1, 0, conn_deadline_cb, conn);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    conn->srv = srv;
+    sbi_session_init(&conn->sess, &server_role, conn);
+    conn->id = ++srv->next_conn_id;
+    format_peer(sa, conn->peer, sizeof(conn->peer));
+    conn->sess.io = conn_io_new(conn, fd);
+    conn->next = srv->conns;
+    if (srv->conns)
+        srv->conns->prev = conn;
+    srv->conns = conn;
+    srv->n_conns++;
+    if (!conn->sess.io) {
+        sbi_srv_conn_free(conn);
+        return;
+    }
+    event_add(&conn->deadline, &srv->header_tv);
+    log_debug(srv->name, "connection %llu from %s", (unsigned long long)conn->id, conn->peer);
+    if (srv->tls)
+        return; /* the session starts once the handshake is done and ALPN said h2 */
+    if (conn_start_session(conn)) {
+        sbi_srv_conn_free(conn);
+        return;
+    }
+    sbi_srv_conn_flush(conn);
+}
+
+#define STATUS_TEXT_MAX 4
 
 static ssize_t resp_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
                             uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
@@ -291,7 +297,7 @@ int sbi_respond_ex(sbi_request_t *req, int status, const sbi_header_t *headers, 
     if (conn->srv->gate.answered)
         conn->srv->gate.answered(req, status, conn->srv->gate.ud);
     if (!conn->sess.in_recv)
-        conn_flush(conn); /* may free conn and req; neither is touched after this */
+        sbi_srv_conn_flush(conn); /* may free conn and req; neither is touched after this */
     return 0;
 }
 
@@ -312,7 +318,7 @@ int sbi_respond_json(sbi_request_t *req, int status, const json_t *body)
 }
 
 /* The single place that sends ProblemDetails; `extra` carries e.g. Allow for 405. */
-static int respond_problem_with(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra,
+int sbi_srv_respond_problem_with(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra,
                                 size_t n_extra)
 {
     size_t len = 0;
@@ -334,12 +340,12 @@ static int respond_problem_with(sbi_request_t *req, const sbi_problem_t *p, cons
 
 int sbi_respond_problem(sbi_request_t *req, const sbi_problem_t *p)
 {
-    return respond_problem_with(req, p, NULL, 0);
+    return sbi_srv_respond_problem_with(req, p, NULL, 0);
 }
 
 int sbi_respond_problem_ex(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra, size_t n_extra)
 {
-    return respond_problem_with(req, p, extra, n_extra);
+    return sbi_srv_respond_problem_with(req, p, extra, n_extra);
 }
 
 int sbi_respond_error(sbi_request_t *req, int status, const char *cause, const char *detail_fmt, ...)
@@ -350,61 +356,22 @@ int sbi_respond_error(sbi_request_t *req, int status, const char *cause, const c
     vsnprintf(detail, sizeof(detail), detail_fmt, ap);
     va_end(ap);
     sbi_problem_t p = {.status = status, .cause = cause, .detail = detail};
-    return respond_problem_with(req, &p, NULL, 0);
+    return sbi_srv_respond_problem_with(req, &p, NULL, 0);
 }
 
-/* ------------------------------------------------------------------------------------------------ accessors */
-
-const char *sbi_request_method(const sbi_request_t *req) { return req->method; }
-const char *sbi_request_path(const sbi_request_t *req) { return req->path_only; }
-const char *sbi_request_query(const sbi_request_t *req) { return req->query; }
-const char *sbi_request_authority(const sbi_request_t *req) { return req->authority; }
-const char *sbi_request_peer(const sbi_request_t *req) { return req->conn->peer; }
-json_t *sbi_request_json(const sbi_request_t *req)
+int sbi_request_reset(sbi_request_t *req)
 {
-    if (req->json_lazy && !req->json) {
-        sbi_request_t *r = (sbi_request_t *)req; /* the cache of a const view: parsed once, freed with the request */
-        r->json = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, NULL);
-    }
-    return req->json;
-}
-
-const sbi_flat_json_t *sbi_request_flat(const sbi_request_t *req) { return req->json_lazy ? &req->flat : NULL; }
-bool sbi_request_body_raw(const sbi_request_t *req) { return req->body_raw; }
-sbi_server_t *sbi_request_server(const sbi_request_t *req) { return req->conn->srv; }
-
-const void *sbi_request_body(const sbi_request_t *req, size_t *len)
-{
-    if (len)
-        *len = req->body_len;
-    return req->body;
-}
-
-sbi_handle_t sbi_request_handle(const sbi_request_t *req)
-{
-    sbi_handle_t h = {req->conn->id, req->stream_id};
-    return h;
-}
-
-const char *sbi_request_query_param(const sbi_request_t *req, const char *name)
-{
-    for (size_t i = 0; i < req->n_query_params; i++)
-        if (strcmp(req->query_params[i].name, name) == 0)
-            return req->query_params[i].value;
-    return NULL;
-}
-
-const char *sbi_request_capture(const sbi_request_t *req, const char *name)
-{
-    return sbi_route_capture(&req->match, name);
-}
-
-const char *sbi_request_header(const sbi_request_t *req, const char *name)
-{
-    for (size_t i = 0; i < req->headers.n; i++)
-        if (strcasecmp(req->headers.v[i].name, name) == 0)
-            return req->headers.v[i].value;
-    return NULL;
+    sbi_conn_t *conn = req->conn;
+    if (req->answered || nghttp2_submit_rst_stream(conn->sess.session, NGHTTP2_FLAG_NONE, req->stream_id,
+                                                   NGHTTP2_INTERNAL_ERROR) != 0)
+        return -1;
+    req->answered = true;
+    log_access(req, 0);
+    if (conn->srv->observer && conn->srv->observer->on_answer)
+        conn->srv->observer->on_answer(req, 0, NULL, 0, NULL, 0, conn->srv->observer->ud);
+    if (!conn->sess.in_recv)
+        sbi_srv_conn_flush(conn); /* may free conn and req */
+    return 0;
 }
 
 /* The live request of a handle, answered or not. */
@@ -424,80 +391,6 @@ sbi_request_t *sbi_server_find(sbi_server_t *srv, sbi_handle_t h)
     return req && !req->answered ? req : NULL;
 }
 
-/* ------------------------------------------------------------------------------------------------ dispatch */
-
-/* Splits the raw query into decoded name/value pairs (RFC 3986 §3.4; '+' stays '+' as in TS 29.500). */
-static int parse_query(sbi_request_t *req)
-{
-    if (!req->query || !*req->query)
-        return 0;
-    req->query_buf = sbi_arena_strndup(&req->arena, req->query, strlen(req->query));
-    if (!req->query_buf)
-        return -1;
-    char *save = NULL;
-    for (char *tok = strtok_r(req->query_buf, "&", &save); tok; tok = strtok_r(NULL, "&", &save)) {
-        if (req->n_query_params == SBI_MAX_QUERY_PARAMS)
-            return -1;
-        char *eq = strchr(tok, '=');
-        char *value = eq ? eq + 1 : tok + strlen(tok);
-        if (eq)
-            *eq = '\0';
-        sbi_percent_decode(tok);
-        sbi_percent_decode(value);
-        req->query_params[req->n_query_params].name = tok;
-        req->query_params[req->n_query_params].value = value;
-        req->n_query_params++;
-    }
-    return 0;
-}
-
-/* The length of a content-type's type/subtype: parameters and the whitespace before them left out. */
-static size_t media_type_len(const char *ct)
-{
-    size_t len = strcspn(ct, ";");
-    while (len > 0 && (ct[len - 1] == ' ' || ct[len - 1] == '\t'))
-        len--;
-    return len;
-}
-
-/* application/json, or any application/<x>+json (problem+json, merge-patch+json), parameters allowed. */
-static bool content_type_is_json(const char *ct)
-{
-    if (!ct)
-        return false;
-    size_t len = media_type_len(ct);
-    static const char app[] = "application/", json[] = "json", plus_json[] = "+json";
-    if (len < sizeof(app) - 1 || strncasecmp(ct, app, sizeof(app) - 1) != 0)
-        return false;
-    const char *sub = ct + sizeof(app) - 1;
-    size_t sublen = len - (sizeof(app) - 1);
-    if (sublen == sizeof(json) - 1 && strncasecmp(sub, json, sublen) == 0)
-        return true;
-    return sublen > sizeof(plus_json) - 1 &&
-           strncasecmp(sub + sublen - (sizeof(plus_json) - 1), plus_json, sizeof(plus_json) - 1) == 0;
-}
-
-/* `ct` names exactly the media type `type` (case-insensitive, parameters allowed). */
-static bool content_type_is(const char *ct, const char *type)
-{
-    size_t len = ct ? media_type_len(ct) : 0;
-    return ct && len == strlen(type) && strncasecmp(ct, type, len) == 0;
-}
-
-static int split_target(sbi_request_t *req)
-{
-    if (req->path_only)
-        return 0; /* done already for the gate */
-    const char *q = strchr(req->path, '?');
-    size_t plen = q ? (size_t)(q - req->path) : strlen(req->path);
-    req->path_only = sbi_arena_strndup(&req->arena, req->path, plen);
-    req->path_buf = sbi_arena_strndup(&req->arena, req->path, plen);
-    if (!req->path_only || !req->path_buf)
-        return -1;
-    req->query = q ? q + 1 : NULL;
-    return 0;
-}
-
 static void answer_no_route(sbi_request_t *req, sbi_route_result_t rr)
 {
     if (rr == SBI_ROUTE_METHOD_NOT_ALLOWED) {
@@ -505,7 +398,7 @@ static void answer_no_route(sbi_request_t *req, sbi_route_result_t rr)
         char detail[DETAIL_MAX];
         snprintf(detail, sizeof(detail), "%s is not allowed on this resource", req->method);
         sbi_problem_t p = {.status = 405, .detail = detail};
-        respond_problem_with(req, &p, &allow, 1);
+        sbi_srv_respond_problem_with(req, &p, &allow, 1);
         return;
     }
     sbi_respond_error(req, 404, SBI_CAUSE_RESOURCE_URI_STRUCTURE_NOT_FOUND, "no resource at %.128s",
@@ -517,11 +410,11 @@ static int parse_body(sbi_request_t *req)
     const char *raw_type = req->match.raw_type;
     if (req->body_len == 0)
         return 0;
-    if (raw_type && content_type_is(req->content_type, raw_type)) {
+    if (raw_type && sbi_srv_content_type_is(req->content_type, raw_type)) {
         req->body_raw = true;
         return 0;
     }
-    if (!content_type_is_json(req->content_type)) {
+    if (!sbi_srv_content_type_is_json(req->content_type)) {
         sbi_respond_error(req, 415, SBI_CAUSE_UNSUPPORTED_MEDIA_TYPE, "content-type %.64s is not JSON%s%.64s",
                           req->content_type ? req->content_type : "(absent)", raw_type ? " nor " : "",
                           raw_type ? raw_type : "");
@@ -549,13 +442,13 @@ static void dispatch(sbi_request_t *req)
         event_add(&conn->deadline, &srv->idle_tv);
     conn->progressed = true; /* only a complete request moves the connection's deadline */
     event_base_gettimeofday_cached(srv->base, &conn->last_progress);
-    if (!req->method || !req->path || split_target(req)) {
+    if (!req->method || !req->path || sbi_srv_split_target(req)) {
         sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT, "missing :method or :path");
         return;
     }
     long bad = sbi_target_control_char(req->path);
     if (bad >= 0) {
-        peer_log(srv, "%s: %s request refused: control character at offset %ld of its :path", conn->peer,
+        sbi_srv_peer_log(srv, "%s: %s request refused: control character at offset %ld of its :path", conn->peer,
                  req->method, bad);
         sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT,
                           "the :path carries a control character (raw or percent-encoded) at offset %ld", bad);
@@ -568,7 +461,7 @@ static void dispatch(sbi_request_t *req)
     }
     if (parse_body(req))
         return;
-    if (parse_query(req)) {
+    if (sbi_srv_parse_query(req)) {
         sbi_respond_error(req, 400, SBI_CAUSE_INVALID_QUERY_PARAM, "more than %d query parameters",
                           SBI_MAX_QUERY_PARAMS);
         return;
@@ -584,40 +477,13 @@ void sbi_request_run(sbi_request_t *req)
         req->match.handler(req, req->match.ud);
 }
 
-int sbi_request_reset(sbi_request_t *req)
-{
-    sbi_conn_t *conn = req->conn;
-    if (req->answered || nghttp2_submit_rst_stream(conn->sess.session, NGHTTP2_FLAG_NONE, req->stream_id,
-                                                   NGHTTP2_INTERNAL_ERROR) != 0)
-        return -1;
-    req->answered = true;
-    log_access(req, 0);
-    if (conn->srv->observer && conn->srv->observer->on_answer)
-        conn->srv->observer->on_answer(req, 0, NULL, 0, NULL, 0, conn->srv->observer->ud);
-    if (!conn->sess.in_recv)
-        conn_flush(conn); /* may free conn and req */
-    return 0;
-}
-
-double sbi_request_elapsed_ms(const sbi_request_t *req)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - req->started.tv_sec) * 1e3 + (double)(now.tv_nsec - req->started.tv_nsec) / 1e6;
-}
-
-
-struct event_base *sbi_server_base(const sbi_server_t *srv) { return srv->base; }
-
-void sbi_server_set_observer(sbi_server_t *srv, const sbi_observer_t *observer) { srv->observer = observer; }
-
 /* The server's gate (sbi_server_set_gate) over a request whose headers are in. A header list too large to have
  * been kept whole is left to the 431 (its credentials may be among the headers dropped), a request without
  * :method or :path to dispatch's 400. */
 static void gate_admit(sbi_request_t *req)
 {
     sbi_server_t *srv = req->conn->srv;
-    if (!srv->gate.admit || req->headers_too_large || !req->method || !req->path || split_target(req))
+    if (!srv->gate.admit || req->headers_too_large || !req->method || !req->path || sbi_srv_split_target(req))
         return;
     srv->gate.admit(req, srv->gate.ud);
 }
@@ -646,7 +512,7 @@ static void request_timeout_cb(evutil_socket_t fd, short what, void *arg)
     if (req->answered) {
         /* the client does not read the answer: give the stream up */
         nghttp2_submit_rst_stream(conn->sess.session, NGHTTP2_FLAG_NONE, req->stream_id, NGHTTP2_CANCEL);
-        conn_flush(conn);
+        sbi_srv_conn_flush(conn);
         return;
     }
     if (!req->complete)
@@ -660,49 +526,15 @@ static void request_timeout_cb(evutil_socket_t fd, short what, void *arg)
         event_add(&req->timer, srv->stream_timeout);
 }
 
-/* ------------------------------------------------------------------------------------------------ nghttp2 */
-
 static int on_begin_headers_cb(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
     sbi_conn_t *conn = sbi_session_owner(user_data);
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST)
         return 0;
-    sbi_request_t *req = request_new(conn, frame->hd.stream_id);
+    sbi_request_t *req = sbi_srv_request_new(conn, frame->hd.stream_id, request_timeout_cb);
     if (!req)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* resets this stream only */
     nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, req);
-    return 0;
-}
-
-static int set_pseudo(sbi_request_t *req, char **dst, const uint8_t *value, size_t len)
-{
-    if (*dst)
-        return 0; /* duplicates are rejected by nghttp2's HTTP messaging checks already */
-    *dst = sbi_arena_strndup(&req->arena, (const char *)value, len);
-    return *dst ? 0 : -1;
-}
-
-static int store_header(sbi_request_t *req, const uint8_t *name, size_t namelen, const uint8_t *value,
-                        size_t valuelen)
-{
-    if (namelen > 0 && name[0] == ':') {
-        if (namelen == 7 && memcmp(name, ":method", 7) == 0)
-            return set_pseudo(req, &req->method, value, valuelen);
-        if (namelen == 5 && memcmp(name, ":path", 5) == 0)
-            return set_pseudo(req, &req->path, value, valuelen);
-        if (namelen == 7 && memcmp(name, ":scheme", 7) == 0)
-            return set_pseudo(req, &req->scheme, value, valuelen);
-        if (namelen == 10 && memcmp(name, ":authority", 10) == 0)
-            return set_pseudo(req, &req->authority, value, valuelen);
-        return 0;
-    }
-    if (sbi_header_list_add(&req->headers, &req->arena, name, namelen, value, valuelen))
-        return -1;
-    const sbi_header_t *h = &req->headers.v[req->headers.n - 1];
-    if (strcmp(h->name, "content-type") == 0 && !req->content_type)
-        req->content_type = h->value;
-    else if (strcmp(h->name, "content-length") == 0)
-        req->content_length = strtoll(h->value, NULL, 10); /* nghttp2 validated the digits */
     return 0;
 }
 
@@ -721,7 +553,9 @@ static int on_header_cb(nghttp2_session *session, const nghttp2_frame *frame, co
         req->headers_too_large = true;
         return 0;
     }
-    return store_header(req, name, namelen, value, valuelen) ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+    if (sbi_srv_request_store_header(req, name, namelen, value, valuelen))
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    return 0;
 }
 
 static int on_data_chunk_cb(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data,
@@ -773,11 +607,11 @@ static int on_stream_close_cb(nghttp2_session *session, int32_t stream_id, uint3
     sbi_request_t *req = nghttp2_session_get_stream_user_data(session, stream_id);
     if (!req)
         return 0;
-    request_free(req);
+    sbi_srv_request_free(req);
     return 0;
 }
 
-static nghttp2_session_callbacks *callbacks_new(void)
+nghttp2_session_callbacks *sbi_srv_callbacks_new(void)
 {
     nghttp2_session_callbacks *cb = sbi_session_callbacks_new();
     if (!cb)
@@ -790,156 +624,7 @@ static nghttp2_session_callbacks *callbacks_new(void)
     return cb;
 }
 
-/* ------------------------------------------------------------------------------------------------ connections */
-
-static void maybe_drained(sbi_server_t *srv)
-{
-    if (srv->draining && srv->n_conns == 0 && srv->drained_ev)
-        event_active(srv->drained_ev, 0, 0);
-}
-
-static void conn_free(sbi_conn_t *conn)
-{
-    sbi_server_t *srv = conn->srv;
-    while (conn->requests)
-        request_free(conn->requests);
-    event_del(&conn->deadline);
-    sbi_session_close(&conn->sess);
-    if (conn->prev)
-        conn->prev->next = conn->next;
-    else
-        srv->conns = conn->next;
-    if (conn->next)
-        conn->next->prev = conn->prev;
-    srv->n_conns--;
-    log_debug(srv->name, "connection %llu from %s closed", (unsigned long long)conn->id, conn->peer);
-    free(conn);
-    maybe_drained(srv);
-}
-
-static int conn_flush(sbi_conn_t *conn) { return sbi_session_flush(&conn->sess); }
-
-/* The server's failure hook of the session pump: a line for what the client did wrong, and the connection goes
- * with its streams. */
-static void conn_on_end(void *owner, sbi_session_end_t why, const char *detail)
-{
-    sbi_conn_t *conn = owner;
-    if (why == SBI_SESSION_END_ALPN)
-        peer_log(conn->srv, "%s: ALPN did not select h2", conn->peer);
-    else if (why == SBI_SESSION_END_RECV)
-        peer_log(conn->srv, "%s: %s", conn->peer, detail);
-    else if (why == SBI_SESSION_END_SEND)
-        peer_log(conn->srv, "%s: send: %s", conn->peer, detail);
-    else if (why == SBI_SESSION_END_IO && detail)
-        peer_log(conn->srv, "%s: TLS: %s", conn->peer, detail);
-    conn_free(conn); /* DONE, EOF, error or a failed handshake */
-}
-
-static int conn_start_session(sbi_conn_t *conn)
-{
-    sbi_server_t *srv = conn->srv;
-    if (nghttp2_session_server_new2(&conn->sess.session, srv->callbacks, &conn->sess, srv->option) != 0)
-        return -1;
-    nghttp2_settings_entry iv[] = {
-        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, SBI_MAX_CONCURRENT_STREAMS},
-        {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, (uint32_t)srv->max_header_list},
-    };
-    if (nghttp2_submit_settings(conn->sess.session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0)
-        return -1;
-    if (srv->draining)
-        nghttp2_submit_goaway(conn->sess.session, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, NULL, 0);
-    return 0;
-}
-
-/* TLS handshake done (and ALPN said h2): the session starts. */
-static int conn_on_connected(void *owner)
-{
-    sbi_conn_t *conn = owner;
-    if (conn_start_session(conn)) {
-        conn_free(conn);
-        return -1;
-    }
-    return 0;
-}
-
-static const sbi_session_role_t server_role = {.connected = conn_on_connected, .end = conn_on_end};
-
-static struct timeval tv_add(struct timeval a, struct timeval b)
-{
-    struct timeval r;
-    timeradd(&a, &b, &r);
-    return r;
-}
-
-/* The deadlines of a connection, which bytes alone never move (a slow-loris client sends a byte now and then):
- *   header: from accept until the first complete request (TLS handshake included): close;
- *   idle:   from the last complete request: GOAWAY (streams in flight finish), and close at the next expiry.
- * The timer is not re-armed per request: at expiry it re-arms itself for what is left of the idle period. */
-static void conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    sbi_conn_t *conn = arg;
-    sbi_server_t *srv = conn->srv;
-    if (!conn->progressed) {
-        log_debug(srv->name, "%s: no complete request within the header deadline, closing", conn->peer);
-        listen_guard_deadline(srv->guard, LISTEN_DEADLINE_HEADER);
-        conn_free(conn);
-        return;
-    }
-    struct timeval now, due = tv_add(conn->last_progress, srv->idle_tv);
-    event_base_gettimeofday_cached(srv->base, &now);
-    if (timercmp(&now, &due, <) && !conn->idle_goaway) {
-        struct timeval left;
-        timersub(&due, &now, &left);
-        event_add(&conn->deadline, &left);
-        return;
-    }
-    if (conn->idle_goaway || !conn->sess.session) {
-        conn_free(conn); /* streams still open a whole idle period after the GOAWAY */
-        return;
-    }
-    conn->idle_goaway = true;
-    listen_guard_deadline(srv->guard, LISTEN_DEADLINE_IDLE);
-    log_debug(srv->name, "%s: idle, sending GOAWAY", conn->peer);
-    event_add(&conn->deadline, &srv->idle_tv);
-    nghttp2_submit_goaway(conn->sess.session, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(conn->sess.session),
-                          NGHTTP2_NO_ERROR, NULL, 0);
-    conn_flush(conn);
-}
-
-static void format_peer(const struct sockaddr *sa, char *out, size_t size)
-{
-    char addr[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (sa->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, addr, sizeof(addr));
-        port = ntohs(in->sin_port);
-        snprintf(out, size, "%s:%u", addr, port);
-    } else if (sa->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof(addr));
-        port = ntohs(in6->sin6_port);
-        snprintf(out, size, "[%s]:%u", addr, port);
-    } else {
-        snprintf(out, size, "?");
-    }
-}
-
-/* The connection's transport; on failure the socket is closed here. */
-static sbi_io_t *conn_io_new(sbi_conn_t *conn, evutil_socket_t fd)
-{
-    sbi_server_t *srv = conn->srv;
-    SSL *ssl = srv->tls ? SSL_new(srv->tls) : NULL;
-    sbi_io_t *io = !srv->tls || ssl ? sbi_io_new(srv->base, fd, ssl, true, true, sbi_session_io_cbs(), &conn->sess)
-                                    : NULL;
-    if (!io) {
-        SSL_free(ssl);
-        evutil_closesocket(fd);
-    }
-    return io;
-}
+#define LISTEN_BACKLOG 512 /* h2load -c 50 and bursts of reconnecting AS workers */
 
 /* The listener is full. h2c: the server preface and GOAWAY(NO_ERROR, last stream 0: nothing was processed, retry
  * elsewhere or later) in one non-blocking send, then close. TLS: close at once, since a handshake per refused
@@ -971,40 +656,8 @@ static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struc
         refuse_connection(srv, fd);
         return;
     }
-    sbi_conn_t *conn = calloc(1, sizeof(*conn));
-    if (!conn) {
-        evutil_closesocket(fd);
-        return;
-    }
-    event_assign(&conn->deadline, srv->base, -1, 0, conn_deadline_cb, conn);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    conn->srv = srv;
-    sbi_session_init(&conn->sess, &server_role, conn);
-    conn->id = ++srv->next_conn_id;
-    format_peer(sa, conn->peer, sizeof(conn->peer));
-    conn->sess.io = conn_io_new(conn, fd);
-    conn->next = srv->conns;
-    if (srv->conns)
-        srv->conns->prev = conn;
-    srv->conns = conn;
-    srv->n_conns++;
-    if (!conn->sess.io) {
-        conn_free(conn);
-        return;
-    }
-    event_add(&conn->deadline, &srv->header_tv);
-    log_debug(srv->name, "connection %llu from %s", (unsigned long long)conn->id, conn->peer);
-    if (srv->tls)
-        return; /* the session starts at BEV_EVENT_CONNECTED, once ALPN said h2 */
-    if (conn_start_session(conn)) {
-        conn_free(conn);
-        return;
-    }
-    conn_flush(conn);
+    sbi_srv_conn_accept(srv, fd, sa);
 }
-
-/* ------------------------------------------------------------------------------------------------ server */
 
 void sbi_server_config_limits(sbi_server_config_t *cfg, const listen_limits_t *limits)
 {
@@ -1040,7 +693,7 @@ sbi_server_t *sbi_server_new(struct event_base *base, const sbi_server_config_t 
     srv->max_connections = cfg->max_connections ? cfg->max_connections : SBI_MAX_CONNECTIONS_DEFAULT;
     srv->metrics = cfg->metrics;
     srv->router = sbi_router_new();
-    srv->callbacks = callbacks_new();
+    srv->callbacks = sbi_srv_callbacks_new();
     if (!srv->stream_timeout || !srv->router || !srv->callbacks || nghttp2_option_new(&srv->option) != 0) {
         sbi_server_free(srv);
         return NULL;
@@ -1054,7 +707,7 @@ void sbi_server_free(sbi_server_t *srv)
         return;
     srv->draining = false; /* no drained callback from here */
     while (srv->conns)
-        conn_free(srv->conns);
+        sbi_srv_conn_free(srv->conns);
     if (srv->listener)
         evconnlistener_free(srv->listener);
     listen_guard_free(srv->guard);
@@ -1138,7 +791,9 @@ int sbi_server_listen(sbi_server_t *srv, const char *addr, uint16_t port)
 }
 
 uint16_t sbi_server_port(const sbi_server_t *srv) { return srv->port; }
+
 bool sbi_server_is_tls(const sbi_server_t *srv) { return srv->tls != NULL; }
+
 size_t sbi_server_connection_count(const sbi_server_t *srv) { return srv->n_conns; }
 
 sbi_server_stats_t sbi_server_stats(const sbi_server_t *srv)
@@ -1148,6 +803,10 @@ sbi_server_stats_t sbi_server_stats(const sbi_server_t *srv)
                              g.deadline_closed[LISTEN_DEADLINE_IDLE]};
     return st;
 }
+
+struct event_base *sbi_server_base(const sbi_server_t *srv) { return srv->base; }
+
+void sbi_server_set_observer(sbi_server_t *srv, const sbi_observer_t *observer) { srv->observer = observer; }
 
 static void drained_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -1168,7 +827,7 @@ static void drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
     if (srv->n_conns)
         log_warn(srv->name, "drain timeout: closing %zu connection(s)", srv->n_conns);
     while (srv->conns)
-        conn_free(srv->conns); /* the last one activates drained_ev */
+        sbi_srv_conn_free(srv->conns); /* the last one activates drained_ev */
 }
 
 void sbi_server_drain(sbi_server_t *srv, void (*done)(void *ud), void *ud)
@@ -1192,12 +851,10 @@ void sbi_server_drain(sbi_server_t *srv, void (*done)(void *ud), void *ud)
     for (sbi_conn_t *c = srv->conns; c; c = next) {
         next = c->next;
         if (!c->sess.session) {
-            conn_free(c); /* TLS handshake in progress: nothing to drain */
+            sbi_srv_conn_free(c); /* TLS handshake in progress: nothing to drain */
             continue;
         }
-        nghttp2_submit_goaway(c->sess.session, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(c->sess.session),
-                              NGHTTP2_NO_ERROR, NULL, 0);
-        conn_flush(c);
+        sbi_srv_conn_goaway(c);
     }
-    maybe_drained(srv);
+    sbi_srv_maybe_drained(srv);
 }
