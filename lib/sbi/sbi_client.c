@@ -93,8 +93,8 @@ struct creq {
     struct timespec start;
     uint64_t elapsed_us;
 
-    uint8_t *req_body;
-    size_t req_len, req_off;
+    uint8_t *req_body;       /* inline_body, or the heap for a larger body */
+    sbi_session_body_t send; /* req_body as DATA */
 
     sbi_client_err_t error;
     int status;
@@ -559,22 +559,6 @@ static cconn_t *conn_get(sbi_client_t *c, const sbi_url_t *u)
 
 /* ------------------------------------------------------------------------------------------------ requests */
 
-static ssize_t body_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
-                            uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
-{
-    (void)session;
-    (void)stream_id;
-    (void)user_data;
-    creq_t *r = source->ptr;
-    size_t left = r->req_len - r->req_off;
-    size_t n = left < length ? left : length;
-    memcpy(buf, r->req_body + r->req_off, n);
-    r->req_off += n;
-    if (r->req_off == r->req_len)
-        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-    return (ssize_t)n;
-}
-
 static creq_t *creq_new(sbi_client_t *c, const sbi_client_req_t *rq, sbi_client_cb cb, void *ud)
 {
     creq_t *r = malloc(sizeof(*r));
@@ -590,7 +574,7 @@ static creq_t *creq_new(sbi_client_t *c, const sbi_client_req_t *rq, sbi_client_
             return NULL;
         }
         memcpy(r->req_body, rq->body, rq->body_len);
-        r->req_len = rq->body_len;
+        r->send = (sbi_session_body_t){r->req_body, rq->body_len, 0};
     }
     r->client = c;
     r->id = ++c->next_id;
@@ -621,7 +605,7 @@ static int submit(cconn_t *conn, creq_t *r, const sbi_client_req_t *rq, const sb
             nva[n].flags = NGHTTP2_NV_FLAG_NO_INDEX; /* RFC 7541 §7.1.3: credentials never enter HPACK tables */
         n++;
     }
-    nghttp2_data_provider prd = {.source.ptr = r, .read_callback = body_read_cb};
+    nghttp2_data_provider prd = sbi_session_body_provider(&r->send);
     int32_t sid = nghttp2_submit_request(conn->sess.session, NULL, nva, n, rq->body_len > 0 ? &prd : NULL, r);
     if (sid < 0) {
         log_warn(LOG_MOD, "submit %s %s: %s", rq->method, u->path, nghttp2_strerror(sid));
@@ -695,7 +679,7 @@ static bool creq_retry(creq_t *r, bool refused)
     r->retried = true;
     creq_unlink_conn(r);
     cconn_t *conn = conn_get(r->client, &u);
-    r->req_off = 0;
+    r->send.off = 0;
     if (!conn || submit(conn, r, r->replay, &u)) {
         creq_complete(r, SBI_CLIENT_ERR_CONNECTION);
         creq_maybe_free(r);

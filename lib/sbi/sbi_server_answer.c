@@ -16,22 +16,6 @@
 
 #define STATUS_TEXT_MAX 4
 
-static ssize_t resp_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
-                            uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
-{
-    (void)session;
-    (void)stream_id;
-    (void)user_data;
-    sbi_request_t *req = source->ptr;
-    size_t left = req->resp_len - req->resp_off;
-    size_t n = left < length ? left : length;
-    memcpy(buf, req->resp_body + req->resp_off, n);
-    req->resp_off += n;
-    if (req->resp_off == req->resp_len)
-        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-    return (ssize_t)n;
-}
-
 static void log_access(const sbi_request_t *req, int status)
 {
     const char *path = req->conn->srv->redact_paths ? "(path not logged)" : req->path ? req->path : "-";
@@ -55,13 +39,13 @@ int sbi_respond_ex(sbi_request_t *req, int status, const sbi_header_t *headers, 
         nva[n++] = sbi_session_nv(headers[i].name, headers[i].value);
     nva[n++] = sbi_session_nv("content-length", length_text);
 
-    nghttp2_data_provider prd = {.source.ptr = req, .read_callback = resp_read_cb};
+    nghttp2_data_provider prd = sbi_session_body_provider(&req->resp);
     if (len > 0) {
-        req->resp_body = sbi_arena_alloc(&req->arena, len);
-        if (!req->resp_body)
+        uint8_t *copy = sbi_arena_alloc(&req->arena, len);
+        if (!copy)
             return -1;
-        memcpy(req->resp_body, body, len);
-        req->resp_len = len;
+        memcpy(copy, body, len);
+        req->resp = (sbi_session_body_t){copy, len, 0};
     }
     sbi_conn_t *conn = req->conn;
     if (nghttp2_submit_response(conn->sess.session, req->stream_id, nva, n, len > 0 ? &prd : NULL) != 0)

@@ -74,8 +74,7 @@ struct sbi_request {
     bool answered; /* response submitted (or the stream reset by sbi_request_reset) */
     struct timespec started; /* CLOCK_MONOTONIC at the first header, when an observer is set */
 
-    uint8_t *resp_body;
-    size_t resp_len, resp_off;
+    sbi_session_body_t resp; /* the answer's body, a copy in the arena */
 
     struct event timer;
 

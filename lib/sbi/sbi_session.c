@@ -58,6 +58,28 @@ int sbi_session_flush(sbi_session_t *s)
     return 0;
 }
 
+static ssize_t body_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
+                            uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
+{
+    (void)session;
+    (void)stream_id;
+    (void)user_data;
+    sbi_session_body_t *b = source->ptr;
+    size_t left = b->len - b->off;
+    size_t n = left < length ? left : length;
+    memcpy(buf, b->data + b->off, n);
+    b->off += n;
+    if (b->off == b->len)
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    return (ssize_t)n;
+}
+
+nghttp2_data_provider sbi_session_body_provider(sbi_session_body_t *b)
+{
+    nghttp2_data_provider prd = {.source.ptr = b, .read_callback = body_read_cb};
+    return prd;
+}
+
 void sbi_session_close(sbi_session_t *s)
 {
     if (s->session)

@@ -65,6 +65,15 @@ int sbi_session_flush(sbi_session_t *s);
 /* Deletes the nghttp2 session and frees the io (the socket is closed). */
 void sbi_session_close(sbi_session_t *s);
 
+/* A body sent as DATA frames (RFC 9113 §6.1): `len` bytes at `data`, owned by the stream's object, read from
+ * `off`; it must live until the stream closes. */
+typedef struct {
+    const uint8_t *data;
+    size_t len, off;
+} sbi_session_body_t;
+/* The data provider for nghttp2_submit_request/response that sends `b` and ends the stream after it. */
+nghttp2_data_provider sbi_session_body_provider(sbi_session_body_t *b);
+
 /* A header for nghttp2_submit_*: name and value are borrowed until the submit returns. */
 static inline nghttp2_nv sbi_session_nv(const char *name, const char *value)
 {
