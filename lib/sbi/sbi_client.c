@@ -4,8 +4,10 @@
  *
  * Connections (one per scheme+host+port, the shape of nghttp2's examples/libevent-client.c) are created on first
  * use: the session is set up and requests are submitted at once, and the io holds the bytes until TCP (and TLS)
- * are up. Every request submitted in one loop iteration leaves in one write (the io flushes once per iteration). A connection on which GOAWAY arrived or that failed is marked dead and a new one is opened for
- * the next request; requests still on it finish or fail individually.
+ * are up. Bytes move through the session pump shared with the server (sbi_session.c); this file's role hook
+ * completes, or retries, the requests of a connection that ends. Every request submitted in one loop iteration
+ * leaves in one write (the io flushes once per iteration). A connection on which GOAWAY arrived or that failed is
+ * marked dead and a new one is opened for the next request; requests still on it finish or fail individually.
  *
  * Request lifetime. A request (creq) sits on its connection's list while its stream may still produce callbacks,
  * and on the client's completion queue once its outcome is known; it is freed when it is on neither. This is what
@@ -17,8 +19,8 @@
  *
  * A request's small parts live inside it: a request body up to CREQ_INLINE_BODY bytes, the response headers in an
  * inline array and arena (CREQ_INLINE_HEADERS, CREQ_HEADER_ARENA), spilling to the heap beyond; the object itself is
- * malloc'd and only its bookkeeping cleared (calloc bypasses glibc's per-thread cache). At tens of thousands of
- * requests a second the allocator was a tenth of the client's CPU.
+ * malloc'd and only its bookkeeping cleared (calloc bypasses glibc's per-thread cache), so the allocator stays
+ * off the per-request path.
  *
  * Completion callbacks run from an event made active on the loop, never inside nghttp2 or sbi_client_request(),
  * so user code may submit, cancel or free the client from a callback; the dispatcher notices a freed client
@@ -53,10 +55,11 @@
 #include <event2/event_struct.h>
 #include <event2/util.h>
 #include <nghttp2/nghttp2.h>
-#include <openssl/err.h>
 
 #include "core/log.h"
+#include "sbi/sbi_arena.h"
 #include "sbi/sbi_io.h"
+#include "sbi/sbi_session.h"
 #include "sbi/sbi_tls.h"
 #include "sbi/sbi_url.h"
 
@@ -65,11 +68,6 @@
 #define CREQ_INLINE_HEADERS 8  /* response headers before the array moves to the heap */
 #define CREQ_HEADER_ARENA 512  /* response header names and values before they spill to the heap */
 
-/* A response header that did not fit the arena: its own block, freed with the request. */
-typedef struct hdr_spill {
-    struct hdr_spill *next;
-    char data[];
-} hdr_spill_t;
 #define LOG_MOD "sbi-client"
 
 typedef struct creq creq_t;
@@ -95,21 +93,20 @@ struct creq {
     struct timespec start;
     uint64_t elapsed_us;
 
-    uint8_t *req_body;
-    size_t req_len, req_off;
+    uint8_t *req_body;       /* inline_body, or the heap for a larger body */
+    sbi_session_body_t send; /* req_body as DATA */
 
     sbi_client_err_t error;
     int status;
-    sbi_header_t *headers; /* inline_headers, or the heap when more arrived */
-    size_t n_headers, cap_headers, header_bytes;
+    sbi_header_list_t headers; /* response headers, strings in `arena` */
+    size_t header_bytes;
     char *body;
     size_t body_len, body_cap;
-    size_t arena_used;
-    hdr_spill_t *spill;
+    sbi_arena_t arena;
 
     /* not cleared at creation (creq_new clears up to here) */
     sbi_header_t inline_headers[CREQ_INLINE_HEADERS];
-    char arena[CREQ_HEADER_ARENA];
+    char arena_mem[CREQ_HEADER_ARENA];
     uint8_t inline_body[CREQ_INLINE_BODY];
 };
 
@@ -119,10 +116,8 @@ struct cconn {
     bool tls;
     char host[SBI_HOST_MAX];
     uint16_t port;
-    sbi_io_t *io;
-    nghttp2_session *session;
-    bool connected, dead, in_recv;
-    bool in_send; /* inside nghttp2_session_send: its callbacks may retry, which must not free this connection */
+    sbi_session_t sess; /* in_send: nghttp2_session_send's callbacks may retry, which must not free this conn */
+    bool connected, dead;
     creq_t *reqs;
 };
 
@@ -153,22 +148,12 @@ static uint64_t elapsed_us_since(const struct timespec *t0)
     return us > 0 ? (uint64_t)us : 0;
 }
 
-static void free_spill(creq_t *r)
-{
-    while (r->spill) {
-        hdr_spill_t *next = r->spill->next;
-        free(r->spill);
-        r->spill = next;
-    }
-}
-
 static void creq_free(creq_t *r)
 {
     event_del(&r->timer);
     free(r->replay);
-    free_spill(r);
-    if (r->headers != r->inline_headers)
-        free(r->headers);
+    sbi_arena_reset(&r->arena);
+    sbi_header_list_free(&r->headers);
     free(r->body);
     if (r->req_body != r->inline_body)
         free(r->req_body);
@@ -221,8 +206,8 @@ static void creq_complete(creq_t *r, sbi_client_err_t err)
 
 static void creq_reset_stream(creq_t *r)
 {
-    if (r->in_conn && r->stream_id > 0 && r->conn->session)
-        nghttp2_submit_rst_stream(r->conn->session, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_CANCEL);
+    if (r->in_conn && r->stream_id > 0 && r->conn->sess.session)
+        nghttp2_submit_rst_stream(r->conn->sess.session, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_CANCEL);
 }
 
 static void creq_timeout_cb(evutil_socket_t fd, short what, void *arg)
@@ -232,7 +217,7 @@ static void creq_timeout_cb(evutil_socket_t fd, short what, void *arg)
     creq_t *r = arg;
     creq_complete(r, SBI_CLIENT_ERR_TIMEOUT);
     creq_reset_stream(r);
-    if (r->in_conn && !r->conn->in_recv)
+    if (r->in_conn && !r->conn->sess.in_recv)
         conn_flush(r->conn);
 }
 
@@ -244,8 +229,8 @@ static void fill_response(const creq_t *r, sbi_client_response_t *resp)
     if (r->error != SBI_CLIENT_OK)
         return;
     resp->status = r->status;
-    resp->headers = r->headers;
-    resp->n_headers = r->n_headers;
+    resp->headers = r->headers.v;
+    resp->n_headers = r->headers.n;
     resp->body = r->body ? r->body : "";
     resp->body_len = r->body_len;
     resp->content_type = sbi_client_response_header(resp, "content-type");
@@ -300,65 +285,10 @@ const char *sbi_client_strerror(sbi_client_err_t e)
 
 /* ------------------------------------------------------------------------------------------------ nghttp2 */
 
-static ssize_t send_cb(nghttp2_session *session, const uint8_t *data, size_t length, int flags, void *user_data)
-{
-    (void)session;
-    (void)flags;
-    cconn_t *conn = user_data;
-    if (sbi_io_pending(conn->io) >= SBI_OUTPUT_HIGH_WATER)
-        return NGHTTP2_ERR_WOULDBLOCK;
-    if (sbi_io_write(conn->io, data, length) != 0)
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
-    return (ssize_t)length;
-}
-
-/* Room for one header's name and value: the arena, else a spill block. */
-static char *header_space(creq_t *r, size_t n)
-{
-    if (n <= sizeof(r->arena) - r->arena_used) {
-        char *p = r->arena + r->arena_used;
-        r->arena_used += n;
-        return p;
-    }
-    hdr_spill_t *sp = malloc(sizeof(*sp) + n);
-    if (!sp)
-        return NULL;
-    sp->next = r->spill;
-    r->spill = sp;
-    return sp->data;
-}
-
-static int add_header(creq_t *r, const uint8_t *name, size_t namelen, const uint8_t *value, size_t valuelen)
-{
-    if (r->n_headers == r->cap_headers) {
-        size_t cap = r->cap_headers * 2;
-        sbi_header_t *v = malloc(cap * sizeof(*v));
-        if (!v)
-            return -1;
-        memcpy(v, r->headers, r->n_headers * sizeof(*v));
-        if (r->headers != r->inline_headers)
-            free(r->headers);
-        r->headers = v;
-        r->cap_headers = cap;
-    }
-    char *buf = header_space(r, namelen + valuelen + 2);
-    if (!buf)
-        return -1;
-    memcpy(buf, name, namelen);
-    buf[namelen] = '\0';
-    memcpy(buf + namelen + 1, value, valuelen);
-    buf[namelen + 1 + valuelen] = '\0';
-    r->headers[r->n_headers].name = buf;
-    r->headers[r->n_headers].value = buf + namelen + 1;
-    r->n_headers++;
-    return 0;
-}
-
 static void clear_headers(creq_t *r)
 {
-    free_spill(r);
-    r->arena_used = 0;
-    r->n_headers = 0;
+    sbi_arena_reset(&r->arena);
+    r->headers.n = 0;
     r->header_bytes = 0;
 }
 
@@ -386,7 +316,9 @@ static int on_header_cb(nghttp2_session *session, const nghttp2_frame *frame, co
     r->header_bytes += namelen + valuelen + 32;
     if (r->header_bytes > SBI_CLIENT_MAX_HEADER_LIST)
         return 0;
-    return add_header(r, name, namelen, value, valuelen) ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+    if (sbi_header_list_add(&r->headers, &r->arena, name, namelen, value, valuelen))
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    return 0;
 }
 
 static int on_data_chunk_cb(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data,
@@ -410,7 +342,7 @@ static int on_data_chunk_cb(nghttp2_session *session, uint8_t flags, int32_t str
 static int on_frame_recv_cb(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
     (void)session;
-    cconn_t *conn = user_data;
+    cconn_t *conn = sbi_session_owner(user_data);
     if (frame->hd.type == NGHTTP2_GOAWAY) {
         conn->dead = true; /* streams above last_stream_id are closed with REFUSED_STREAM by nghttp2 */
         log_debug(LOG_MOD, "GOAWAY from %s:%u", conn->host, conn->port);
@@ -435,10 +367,9 @@ static int on_stream_close_cb(nghttp2_session *session, int32_t stream_id, uint3
 
 static nghttp2_session_callbacks *callbacks_new(void)
 {
-    nghttp2_session_callbacks *cb;
-    if (nghttp2_session_callbacks_new(&cb) != 0)
+    nghttp2_session_callbacks *cb = sbi_session_callbacks_new();
+    if (!cb)
         return NULL;
-    nghttp2_session_callbacks_set_send_callback(cb, send_cb);
     nghttp2_session_callbacks_set_on_header_callback(cb, on_header_cb);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk_cb);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv_cb);
@@ -451,9 +382,7 @@ static nghttp2_session_callbacks *callbacks_new(void)
 static void conn_free(cconn_t *conn)
 {
     sbi_client_t *c = conn->client;
-    if (conn->session)
-        nghttp2_session_del(conn->session);
-    sbi_io_free(conn->io);
+    sbi_session_close(&conn->sess);
     if (conn->prev)
         conn->prev->next = conn->next;
     else
@@ -481,75 +410,42 @@ static void conn_fail(cconn_t *conn, sbi_client_err_t err)
     conn_free(conn);
 }
 
-/* Serialises what nghttp2 has (the io writes it at the end of this loop iteration). Returns -1 when the
- * connection failed (and was freed). */
-static int conn_flush(cconn_t *conn)
+static int conn_flush(cconn_t *conn) { return sbi_session_flush(&conn->sess); }
+
+/* The client's failure hook of the session pump: everything on the connection completes (or is retried). */
+static void conn_on_end(void *owner, sbi_session_end_t why, const char *detail)
 {
-    conn->in_send = true;
-    int rv = nghttp2_session_send(conn->session);
-    conn->in_send = false;
-    if (rv != 0) {
+    cconn_t *conn = owner;
+    switch (why) {
+    case SBI_SESSION_END_ALPN:
+        log_warn(LOG_MOD, "%s:%u: ALPN did not select h2", conn->host, conn->port);
+        conn_fail(conn, SBI_CLIENT_ERR_CONNECT);
+        return;
+    case SBI_SESSION_END_RECV:
+        log_info(LOG_MOD, "%s:%u: %s", conn->host, conn->port, detail);
         conn_fail(conn, SBI_CLIENT_ERR_CONNECTION);
-        return -1;
+        return;
+    case SBI_SESSION_END_SEND:
+    case SBI_SESSION_END_DONE: /* GOAWAY done: nothing is left on it */
+        conn_fail(conn, SBI_CLIENT_ERR_CONNECTION);
+        return;
+    case SBI_SESSION_END_IO:
+        if (detail)
+            log_warn(LOG_MOD, "%s:%u: TLS: %s", conn->host, conn->port, detail);
+        conn_fail(conn, conn->connected ? SBI_CLIENT_ERR_CONNECTION : SBI_CLIENT_ERR_CONNECT);
+        return;
     }
-    if (!nghttp2_session_want_read(conn->session) && !nghttp2_session_want_write(conn->session) &&
-        sbi_io_pending(conn->io) == 0) {
-        conn_fail(conn, SBI_CLIENT_ERR_CONNECTION); /* GOAWAY done: nothing is left on it */
-        return -1;
-    }
-    sbi_io_flush(conn->io);
+}
+
+static int conn_on_connected(void *owner)
+{
+    cconn_t *conn = owner;
+    conn->connected = true;
+    sbi_io_set_timeout(conn->sess.io, NULL);
     return 0;
 }
 
-static int conn_on_read(void *arg, const uint8_t *data, size_t len)
-{
-    cconn_t *conn = arg;
-    conn->in_recv = true;
-    ssize_t rv = nghttp2_session_mem_recv(conn->session, data, len);
-    conn->in_recv = false;
-    if (rv < 0) {
-        log_info(LOG_MOD, "%s:%u: %s", conn->host, conn->port, nghttp2_strerror((int)rv));
-        conn_fail(conn, SBI_CLIENT_ERR_CONNECTION);
-        return -1;
-    }
-    return conn_flush(conn);
-}
-
-static int conn_on_drained(void *arg) { return conn_flush(arg); }
-
-static int conn_on_connected(void *arg)
-{
-    cconn_t *conn = arg;
-    SSL *ssl = sbi_io_ssl(conn->io);
-    if (ssl && !sbi_tls_is_h2(ssl)) {
-        log_warn(LOG_MOD, "%s:%u: ALPN did not select h2", conn->host, conn->port);
-        conn_fail(conn, SBI_CLIENT_ERR_CONNECT);
-        return -1;
-    }
-    conn->connected = true;
-    sbi_io_set_timeout(conn->io, NULL);
-    return conn_flush(conn);
-}
-
-static void conn_on_event(void *arg, sbi_io_event_t ev)
-{
-    (void)ev;
-    cconn_t *conn = arg;
-    unsigned long e = sbi_io_tls_error(conn->io);
-    if (e) {
-        char ebuf[SBI_TLS_ERR_MAX];
-        ERR_error_string_n(e, ebuf, sizeof(ebuf));
-        log_warn(LOG_MOD, "%s:%u: TLS: %s", conn->host, conn->port, ebuf);
-    }
-    conn_fail(conn, conn->connected ? SBI_CLIENT_ERR_CONNECTION : SBI_CLIENT_ERR_CONNECT);
-}
-
-static const sbi_io_cbs_t conn_io_cbs = {
-    .on_connected = conn_on_connected,
-    .on_read = conn_on_read,
-    .on_drained = conn_on_drained,
-    .on_event = conn_on_event,
-};
+static const sbi_session_role_t client_role = {.connected = conn_on_connected, .end = conn_on_end};
 
 static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, int *len)
 {
@@ -580,7 +476,7 @@ static sbi_io_t *conn_io_new(cconn_t *conn, const sbi_url_t *u, int family)
         evutil_closesocket(fd);
         return NULL;
     }
-    sbi_io_t *io = sbi_io_new(c->base, fd, ssl, false, false, &conn_io_cbs, conn);
+    sbi_io_t *io = sbi_io_new(c->base, fd, ssl, false, false, sbi_session_io_cbs(), &conn->sess);
     if (!io) {
         SSL_free(ssl);
         evutil_closesocket(fd);
@@ -590,13 +486,13 @@ static sbi_io_t *conn_io_new(cconn_t *conn, const sbi_url_t *u, int family)
 
 static int conn_start_session(cconn_t *conn)
 {
-    if (nghttp2_session_client_new(&conn->session, conn->client->callbacks, conn) != 0)
+    if (nghttp2_session_client_new(&conn->sess.session, conn->client->callbacks, &conn->sess) != 0)
         return -1;
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, SBI_CLIENT_MAX_HEADER_LIST},
     };
-    return nghttp2_submit_settings(conn->session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
+    return nghttp2_submit_settings(conn->sess.session, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
 }
 
 static cconn_t *conn_new(sbi_client_t *c, const sbi_url_t *u)
@@ -611,6 +507,7 @@ static cconn_t *conn_new(sbi_client_t *c, const sbi_url_t *u)
     if (!conn)
         return NULL;
     conn->client = c;
+    sbi_session_init(&conn->sess, &client_role, conn);
     conn->tls = u->tls;
     conn->port = u->port;
     snprintf(conn->host, sizeof(conn->host), "%s", u->host);
@@ -619,14 +516,14 @@ static cconn_t *conn_new(sbi_client_t *c, const sbi_url_t *u)
         c->conns->prev = conn;
     c->conns = conn;
     c->n_conns++;
-    conn->io = conn_io_new(conn, u, ss.ss_family);
-    if (!conn->io || conn_start_session(conn)) {
+    conn->sess.io = conn_io_new(conn, u, ss.ss_family);
+    if (!conn->sess.io || conn_start_session(conn)) {
         conn_free(conn);
         return NULL;
     }
     struct timeval tv = {SBI_CLIENT_CONNECT_TIMEOUT_MS / 1000, (SBI_CLIENT_CONNECT_TIMEOUT_MS % 1000) * 1000};
-    sbi_io_set_timeout(conn->io, &tv);
-    if (sbi_io_connect(conn->io, (struct sockaddr *)&ss, (socklen_t)sslen) != 0) {
+    sbi_io_set_timeout(conn->sess.io, &tv);
+    if (sbi_io_connect(conn->sess.io, (struct sockaddr *)&ss, (socklen_t)sslen) != 0) {
         log_warn(LOG_MOD, "cannot connect to %s:%u", u->host, u->port);
         conn_free(conn);
         return NULL;
@@ -641,7 +538,8 @@ static bool conn_usable(cconn_t *conn)
 {
     if (conn->dead)
         return false;
-    if (!conn->connected || conn->reqs || conn->in_recv || conn->in_send || !sbi_io_peer_closed(conn->io))
+    if (!conn->connected || conn->reqs || conn->sess.in_recv || conn->sess.in_send ||
+        !sbi_io_peer_closed(conn->sess.io))
         return true;
     log_debug(LOG_MOD, "%s:%u: closed by the peer while idle", conn->host, conn->port);
     conn_fail(conn, SBI_CLIENT_ERR_CONNECTION); /* no requests on it: just freed */
@@ -661,36 +559,14 @@ static cconn_t *conn_get(sbi_client_t *c, const sbi_url_t *u)
 
 /* ------------------------------------------------------------------------------------------------ requests */
 
-static ssize_t body_read_cb(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
-                            uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
-{
-    (void)session;
-    (void)stream_id;
-    (void)user_data;
-    creq_t *r = source->ptr;
-    size_t left = r->req_len - r->req_off;
-    size_t n = left < length ? left : length;
-    memcpy(buf, r->req_body + r->req_off, n);
-    r->req_off += n;
-    if (r->req_off == r->req_len)
-        *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-    return (ssize_t)n;
-}
-
-static nghttp2_nv make_nv(const char *name, const char *value)
-{
-    nghttp2_nv nv = {(uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value), NGHTTP2_NV_FLAG_NONE};
-    return nv;
-}
-
 static creq_t *creq_new(sbi_client_t *c, const sbi_client_req_t *rq, sbi_client_cb cb, void *ud)
 {
     creq_t *r = malloc(sizeof(*r));
     if (!r)
         return NULL;
     memset(r, 0, offsetof(creq_t, inline_headers)); /* the inline buffers need no clearing */
-    r->headers = r->inline_headers;
-    r->cap_headers = CREQ_INLINE_HEADERS;
+    sbi_header_list_init(&r->headers, r->inline_headers, CREQ_INLINE_HEADERS);
+    sbi_arena_init(&r->arena, r->arena_mem, sizeof(r->arena_mem));
     if (rq->body_len > 0) {
         r->req_body = rq->body_len <= sizeof(r->inline_body) ? r->inline_body : malloc(rq->body_len);
         if (!r->req_body) {
@@ -698,7 +574,7 @@ static creq_t *creq_new(sbi_client_t *c, const sbi_client_req_t *rq, sbi_client_
             return NULL;
         }
         memcpy(r->req_body, rq->body, rq->body_len);
-        r->req_len = rq->body_len;
+        r->send = (sbi_session_body_t){r->req_body, rq->body_len, 0};
     }
     r->client = c;
     r->id = ++c->next_id;
@@ -714,23 +590,23 @@ static int submit(cconn_t *conn, creq_t *r, const sbi_client_req_t *rq, const sb
     nghttp2_nv nva[REQ_HEADERS_MAX];
     size_t n = 0;
     char length_text[24];
-    nva[n++] = make_nv(":method", rq->method);
-    nva[n++] = make_nv(":scheme", u->tls ? "https" : "http");
-    nva[n++] = make_nv(":authority", u->authority);
-    nva[n++] = make_nv(":path", u->path);
+    nva[n++] = sbi_session_nv(":method", rq->method);
+    nva[n++] = sbi_session_nv(":scheme", u->tls ? "https" : "http");
+    nva[n++] = sbi_session_nv(":authority", u->authority);
+    nva[n++] = sbi_session_nv(":path", u->path);
     if (rq->body_len > 0) {
         snprintf(length_text, sizeof(length_text), "%zu", rq->body_len);
-        nva[n++] = make_nv("content-type", rq->content_type);
-        nva[n++] = make_nv("content-length", length_text);
+        nva[n++] = sbi_session_nv("content-type", rq->content_type);
+        nva[n++] = sbi_session_nv("content-length", length_text);
     }
     for (size_t i = 0; i < rq->n_headers; i++) {
-        nva[n] = make_nv(rq->headers[i].name, rq->headers[i].value);
+        nva[n] = sbi_session_nv(rq->headers[i].name, rq->headers[i].value);
         if (strcasecmp(rq->headers[i].name, "authorization") == 0)
             nva[n].flags = NGHTTP2_NV_FLAG_NO_INDEX; /* RFC 7541 §7.1.3: credentials never enter HPACK tables */
         n++;
     }
-    nghttp2_data_provider prd = {.source.ptr = r, .read_callback = body_read_cb};
-    int32_t sid = nghttp2_submit_request(conn->session, NULL, nva, n, rq->body_len > 0 ? &prd : NULL, r);
+    nghttp2_data_provider prd = sbi_session_body_provider(&r->send);
+    int32_t sid = nghttp2_submit_request(conn->sess.session, NULL, nva, n, rq->body_len > 0 ? &prd : NULL, r);
     if (sid < 0) {
         log_warn(LOG_MOD, "submit %s %s: %s", rq->method, u->path, nghttp2_strerror(sid));
         return -1;
@@ -803,7 +679,7 @@ static bool creq_retry(creq_t *r, bool refused)
     r->retried = true;
     creq_unlink_conn(r);
     cconn_t *conn = conn_get(r->client, &u);
-    r->req_off = 0;
+    r->send.off = 0;
     if (!conn || submit(conn, r, r->replay, &u)) {
         creq_complete(r, SBI_CLIENT_ERR_CONNECTION);
         creq_maybe_free(r);
@@ -812,7 +688,7 @@ static bool creq_retry(creq_t *r, bool refused)
     log_info(LOG_MOD, "%s %s: %s, retried on a %s connection", r->replay->method, u.path,
              refused ? "stream refused" : "connection lost before any answer", conn->connected ? "pooled" : "new");
     r->on_pooled = conn->connected;
-    if (!conn->in_recv && !conn->in_send && conn != old)
+    if (!conn->sess.in_recv && !conn->sess.in_send && conn != old)
         conn_flush(conn); /* a failure completes r (retried: no second retry) */
     return true;
 }
@@ -846,7 +722,7 @@ uint64_t sbi_client_request(sbi_client_t *c, const sbi_client_req_t *rq, sbi_cli
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     event_add(&r->timer, &tv);
     uint64_t id = r->id;
-    if (!conn->in_recv)
+    if (!conn->sess.in_recv)
         conn_flush(conn); /* a failure completes r through the queue; the id stays valid for the caller */
     return id;
 }
@@ -868,7 +744,7 @@ int sbi_client_cancel(sbi_client_t *c, uint64_t id)
             r->cb = NULL;
             creq_complete(r, SBI_CLIENT_ERR_RESET); /* cb is NULL: nothing queued */
             creq_reset_stream(r);
-            if (!conn->in_recv)
+            if (!conn->sess.in_recv)
                 conn_flush(conn);
             return 0;
         }

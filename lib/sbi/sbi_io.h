@@ -1,11 +1,11 @@
 /*
  * sbi_io — the byte transport under one HTTP/2 connection of lib/sbi: a non-blocking TCP socket, with TLS
- * (OpenSSL on the file descriptor) or without, on a libevent loop. Internal to lib/sbi (sbi_server.c and
- * sbi_client.c); not part of its public API.
+ * (OpenSSL on the file descriptor) or without, on a libevent loop. Internal to lib/sbi (sbi_session.c pumps it for
+ * the server and the client); not part of its public API.
  *
  * Why not bufferevents: per request they cost an epoll_ctl to enable the write event and another to disable it,
  * two read(2)s per TLS record (header, then body), an evbuffer chain allocated and freed per read and per write,
- * and a deferred-callback hop; on the KMS benchmark that was a tenth of every process's CPU. Here:
+ * and a deferred-callback hop. Here:
  *   - reads go straight from the socket (or SSL_read with read-ahead: one read(2) per burst of records) into a
  *     stack buffer handed to the owner (nghttp2_session_mem_recv consumes everything it is given);
  *   - writes collect in one output buffer and go out with one write(2) / SSL_write — one TLS record — per

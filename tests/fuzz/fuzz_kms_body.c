@@ -1,8 +1,8 @@
 /*
  * fuzz_kms_body — libFuzzer target for the KMS request body {"callId","caller","callee"} (DESIGN §4; JSON per
  * RFC 8259), read exactly as mihua-kms reads it: the SBI server's allocation-free flat reader first
- * (lib/sbi/sbi_flat_json.h), jansson with JSON_REJECT_DUPLICATES when the body is not flat (lib/sbi/sbi_server.c),
- * then kms_body_read (kms/kms_body.h) and the identity lookups of caller and callee (lib/subscriber).
+ * (lib/sbi/sbi_flat_json.h), jansson with JSON_REJECT_DUPLICATES when the body is not flat
+ * (lib/sbi/sbi_server_stream.c), then kms_body_read (kms/kms_body.h) and the identity lookups of caller and callee (lib/subscriber).
  *
  * Properties checked on top of the sanitizers:
  *   - a body the flat reader accepts is valid JSON for jansson, and kms_body_read gives the same verdict, the

@@ -1,6 +1,7 @@
 /*
  * test_sbi — the pure parts of lib/sbi: routing and captures (TS 29.501 §4.4.1 URIs), ProblemDetails rendering
- * (TS 29.571 §5.2.4.1), URL and host:port parsing, the flat JSON reader against jansson. The loopback HTTP/2
+ * (TS 29.571 §5.2.4.1), URL and host:port parsing, the flat JSON reader against jansson, the inline-first
+ * string arena and header list that requests and responses keep their strings in. The loopback HTTP/2
  * exchanges are in test_sbi_loop.c.
  */
 #include <setjmp.h>
@@ -9,11 +10,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "sbi/sbi_arena.h"
 #include "sbi/sbi_flat_json.h"
 #include "sbi/sbi_problem.h"
 #include "sbi/sbi_router.h"
@@ -290,6 +293,55 @@ static void test_flat_json_declines(void **state)
     assert_false(sbi_flat_json_parse(nul, sizeof nul - 1, &f));
 }
 
+/* The inline block serves first; what does not fit spills and stays valid beside it until the reset. */
+static void test_arena_spill(void **state)
+{
+    (void)state;
+    char mem[16];
+    sbi_arena_t a;
+    sbi_arena_init(&a, mem, sizeof mem);
+    char *x = sbi_arena_strndup(&a, "0123456789", 4);
+    assert_ptr_equal(x, mem);
+    assert_string_equal(x, "0123");
+    char *big = sbi_arena_strndup(&a, "a string longer than what is left", 33);
+    assert_non_null(big);
+    assert_true(big < mem || big >= mem + sizeof mem);
+    char *y = sbi_arena_strndup(&a, "abcdefghij", 10); /* 11 bytes: still fits the 11 left inline */
+    assert_ptr_equal(y, mem + 5);
+    assert_string_equal(big, "a string longer than what is left");
+    assert_string_equal(x, "0123");
+    assert_int_equal(a.used, sizeof mem);
+    sbi_arena_reset(&a);
+    assert_null(a.spill);
+    assert_ptr_equal(sbi_arena_alloc(&a, 1), mem);
+}
+
+/* The list moves from its inline array to the heap when full, keeping every pair. */
+static void test_header_list_grows(void **state)
+{
+    (void)state;
+    char mem[64];
+    sbi_header_t inline_v[2];
+    sbi_arena_t a;
+    sbi_header_list_t l;
+    sbi_arena_init(&a, mem, sizeof mem);
+    sbi_header_list_init(&l, inline_v, 2);
+    char name[16], value[16];
+    for (int i = 0; i < 9; i++) {
+        int nn = snprintf(name, sizeof name, "x-h%d", i), vn = snprintf(value, sizeof value, "v%d", i * 7);
+        assert_int_equal(sbi_header_list_add(&l, &a, (const uint8_t *)name, (size_t)nn, (const uint8_t *)value,
+                                             (size_t)vn),
+                         0);
+    }
+    assert_int_equal(l.n, 9);
+    assert_true(l.v != inline_v);
+    assert_string_equal(l.v[0].name, "x-h0");
+    assert_string_equal(l.v[8].name, "x-h8");
+    assert_string_equal(l.v[8].value, "v56");
+    sbi_header_list_free(&l);
+    sbi_arena_reset(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +357,8 @@ int main(void)
         cmocka_unit_test(test_problem_invalid_params_capped),
         cmocka_unit_test(test_url_parse),
         cmocka_unit_test(test_hostport_parse),
+        cmocka_unit_test(test_arena_spill),
+        cmocka_unit_test(test_header_list_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
