@@ -39,11 +39,12 @@
 #define US_PER_MS 1000u
 #define US_PER_S 1000000.0
 #define CHECKS_LOOKUP_TIMEOUT_MAX_MS 60000u /* a longer timeout would hold the INVITE beyond any UE's patience */
-#define CHECKS_DIAM_ERR_SERIES_MAX 32       /* (code, origin host) series of mihua_as_diameter_errors_total; the
+#define CHECKS_DIAM_ERR_SERIES_MAX \
+    32                          /* (code, origin host) series of mihua_as_diameter_errors_total; the
                                                labels come from the network, so their number is bounded: later
                                                pairs count under code="other",origin_host="other" */
-#define CHECKS_LABELS_MAX 320               /* one preformatted label set */
-#define CHECKS_DESCRIBE_MAX 512             /* one source's part of the decision line */
+#define CHECKS_LABELS_MAX 320   /* one preformatted label set */
+#define CHECKS_DESCRIBE_MAX 512 /* one source's part of the decision line */
 
 /* The lookups of one check; which source and questions each one answers. */
 typedef enum {
@@ -58,8 +59,8 @@ typedef enum {
 #define UDM_LOOKUPS 3 /* LK_UDM_* */
 
 static const as_source_t LOOKUP_SOURCE[LK_COUNT] = {
-    [LK_HSS_CALLER] = AS_SRC_HSS, [LK_HSS_CALLEE] = AS_SRC_HSS,
-    [LK_UDM_CALLER_SUB] = AS_SRC_UDM, [LK_UDM_CALLEE_SUB] = AS_SRC_UDM, [LK_UDM_CALLEE_ATT] = AS_SRC_UDM,
+    [LK_HSS_CALLER] = AS_SRC_HSS,     [LK_HSS_CALLEE] = AS_SRC_HSS,     [LK_UDM_CALLER_SUB] = AS_SRC_UDM,
+    [LK_UDM_CALLEE_SUB] = AS_SRC_UDM, [LK_UDM_CALLEE_ATT] = AS_SRC_UDM,
 };
 
 /* Metric kinds of failed answers. */
@@ -75,10 +76,10 @@ typedef struct as_check {
     bool pending[LK_COUNT];
     uint64_t t0_us;
     struct event *timer;
-    as_udm_lookup_t udm[UDM_LOOKUPS]; /* LK_UDM_CALLER_SUB.. in order */
-    bool cached[AS_Q_COUNT];          /* decided from the facts cache alone (as_facts_cover): not asked */
+    as_udm_lookup_t udm[UDM_LOOKUPS];          /* LK_UDM_CALLER_SUB.. in order */
+    bool cached[AS_Q_COUNT];                   /* decided from the facts cache alone (as_facts_cover): not asked */
     bool cached_src[AS_Q_COUNT][AS_SRC_COUNT]; /* that source's answer came from the cache: not asked */
-    uint64_t cache_age_ms;            /* the oldest cached fact used */
+    uint64_t cache_age_ms;                     /* the oldest cached fact used */
 } as_check_t;
 
 struct as_checks {
@@ -101,10 +102,10 @@ struct as_checks {
     size_t n_diam_err;
     metric_t *diam_err_other;
     metric_t *peer_open[AS_DIAM_PEERS_MAX]; /* mihua_as_diameter_peer_open{peer=...} */
-    as_facts_t *facts;  /* NULL when the facts cache is off */
+    as_facts_t *facts;                      /* NULL when the facts cache is off */
     as_push_t *push;
     uint64_t max_age_ms;
-    metric_t *path[2];  /* mihua_as_decisions_total{path="cache"|"query"} */
+    metric_t *path[2]; /* mihua_as_decisions_total{path="cache"|"query"} */
 };
 
 static uint64_t now_us(void)
@@ -126,7 +127,7 @@ static bool source_asked(const as_checks_t *c, as_question_t q, as_source_t s)
 
 /* ---------------------------------------------------------------- metrics and the decision line */
 
-static const char *const SOURCE_NAME[AS_SRC_COUNT] = { [AS_SRC_HSS] = "hss", [AS_SRC_UDM] = "udm" };
+static const char *const SOURCE_NAME[AS_SRC_COUNT] = {[AS_SRC_HSS] = "hss", [AS_SRC_UDM] = "udm"};
 
 /* A label value from the network: DiameterIdentity characters pass, anything else becomes '_'. */
 static void label_safe(const char *in, char *out, size_t size)
@@ -134,8 +135,8 @@ static void label_safe(const char *in, char *out, size_t size)
     size_t n = 0;
     for (; in && *in && n + 1 < size; in++) {
         char ch = *in;
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.'
-                  || ch == '-' || ch == '_' || ch == ':';
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                  ch == '-' || ch == '_' || ch == ':';
         out[n++] = ok ? ch : '_';
     }
     out[n] = '\0';
@@ -143,11 +144,11 @@ static void label_safe(const char *in, char *out, size_t size)
 
 static void register_metrics(as_checks_t *c, metrics_t *m)
 {
-    static const double bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0 };
-    static const char *const lat_labels[AS_SRC_COUNT] = { "source=\"hss\"", "source=\"udm\"" };
+    static const double bounds[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
+    static const char *const lat_labels[AS_SRC_COUNT] = {"source=\"hss\"", "source=\"udm\""};
     static const char *const err_labels[AS_SRC_COUNT][KIND_COUNT] = {
-        { "source=\"hss\",kind=\"error\"", "source=\"hss\",kind=\"timeout\"", "source=\"hss\",kind=\"unknown\"" },
-        { "source=\"udm\",kind=\"error\"", "source=\"udm\",kind=\"timeout\"", "source=\"udm\",kind=\"unknown\"" },
+        {"source=\"hss\",kind=\"error\"", "source=\"hss\",kind=\"timeout\"", "source=\"hss\",kind=\"unknown\""},
+        {"source=\"udm\",kind=\"error\"", "source=\"udm\",kind=\"timeout\"", "source=\"udm\",kind=\"unknown\""},
     };
     if (m == NULL)
         return;
@@ -160,9 +161,9 @@ static void register_metrics(as_checks_t *c, metrics_t *m)
                                         "1 while this Diameter peer (HSS or relay) is OPEN");
     }
     for (int s = 0; s < AS_SRC_COUNT; s++) {
-        c->latency[s] = metrics_histogram(m, "mihua_as_lookup_seconds", lat_labels[s],
-                                          "Wall time of one check's lookups per source", bounds,
-                                          sizeof bounds / sizeof bounds[0]);
+        c->latency[s] =
+            metrics_histogram(m, "mihua_as_lookup_seconds", lat_labels[s],
+                              "Wall time of one check's lookups per source", bounds, sizeof bounds / sizeof bounds[0]);
         for (int k = 0; k < KIND_COUNT; k++)
             c->errors[s][k] = metrics_counter(m, "mihua_as_lookup_errors_total", err_labels[s][k],
                                               "Checks in which a source failed, by kind");
@@ -183,8 +184,8 @@ static const char DIAM_ERR_HELP[] = "Checks whose HSS lookup got a Diameter erro
 static metric_t *diam_err_series(as_checks_t *c, const as_diam_error_t *e)
 {
     for (size_t i = 0; i < c->n_diam_err; i++)
-        if (c->diam_err[i].code == e->code && c->diam_err[i].experimental == e->experimental
-            && strcmp(c->diam_err[i].origin, e->origin_host) == 0)
+        if (c->diam_err[i].code == e->code && c->diam_err[i].experimental == e->experimental &&
+            strcmp(c->diam_err[i].origin, e->origin_host) == 0)
             return c->diam_err[i].m;
     if (c->n_diam_err >= CHECKS_DIAM_ERR_SERIES_MAX) {
         if (c->diam_err_other == NULL)
@@ -217,7 +218,7 @@ static void record_metrics(as_checks_t *c, const as_lookup_results_t *r)
             continue;
         if (c->latency[s])
             metric_observe(c->latency[s], (double)r->latency_us[s] / US_PER_S);
-        bool kind[KIND_COUNT] = { false };
+        bool kind[KIND_COUNT] = {false};
         for (int q = 0; q < AS_Q_COUNT; q++) {
             kind[KIND_ERROR] |= r->answer[q][s] == AS_ANS_ERROR;
             kind[KIND_TIMEOUT] |= r->answer[q][s] == AS_ANS_TIMEOUT;
@@ -237,11 +238,10 @@ static void describe_source(const as_lookup_results_t *r, as_source_t s, char *o
         snprintf(out, size, " %s=-", SOURCE_NAME[s]);
         return;
     }
-    int n = snprintf(out, size, " %s=[%s,%s,%s] rat=%s %.2fms", SOURCE_NAME[s],
-                     as_answer_name(r->answer[AS_Q_CALLER_SUBSCRIBED][s]),
-                     as_answer_name(r->answer[AS_Q_CALLEE_SUBSCRIBED][s]),
-                     as_answer_name(r->answer[AS_Q_CALLEE_ATTACHED][s]), r->callee_rat[s][0] ? r->callee_rat[s] : "-",
-                     (double)r->latency_us[s] / US_PER_MS);
+    int n = snprintf(
+        out, size, " %s=[%s,%s,%s] rat=%s %.2fms", SOURCE_NAME[s], as_answer_name(r->answer[AS_Q_CALLER_SUBSCRIBED][s]),
+        as_answer_name(r->answer[AS_Q_CALLEE_SUBSCRIBED][s]), as_answer_name(r->answer[AS_Q_CALLEE_ATTACHED][s]),
+        r->callee_rat[s][0] ? r->callee_rat[s] : "-", (double)r->latency_us[s] / US_PER_MS);
     if (s != AS_SRC_HSS || r->hss_error.code == 0 || n < 0 || (size_t)n >= size)
         return;
     char origin[AS_DIAM_ID_MAX];
@@ -265,9 +265,8 @@ static void log_decision(const as_checks_t *c, const as_check_t *k, const as_dec
     char path[48] = "path=query";
     if (all_cached(k))
         snprintf(path, sizeof path, "path=cache age_ms=%" PRIu64, k->cache_age_ms);
-    log_info(CHECKS_LOG,
-             "decision check=%" PRIu64 " caller=%s callee=%s policy=%s/%s%s%s -> %s (%s) in %.2fms %s", k->id,
-             k->caller, k->callee, as_policy_name(c->subscription), as_policy_name(c->attachment), hss, udm,
+    log_info(CHECKS_LOG, "decision check=%" PRIu64 " caller=%s callee=%s policy=%s/%s%s%s -> %s (%s) in %.2fms %s",
+             k->id, k->caller, k->callee, as_policy_name(c->subscription), as_policy_name(c->attachment), hss, udm,
              d->allowed ? "allowed" : "not allowed", d->reason, (double)(now_us() - k->t0_us) / US_PER_MS, path);
 }
 
@@ -423,8 +422,8 @@ static void start_hss(as_checks_t *c, as_check_t *k)
 
 /* ---------------------------------------------------------------- UDM */
 
-static const as_question_t UDM_QUESTION[UDM_LOOKUPS] = { AS_Q_CALLER_SUBSCRIBED, AS_Q_CALLEE_SUBSCRIBED,
-                                                         AS_Q_CALLEE_ATTACHED };
+static const as_question_t UDM_QUESTION[UDM_LOOKUPS] = {AS_Q_CALLER_SUBSCRIBED, AS_Q_CALLEE_SUBSCRIBED,
+                                                        AS_Q_CALLEE_ATTACHED};
 
 static void apply_udm(as_check_t *k, int i, const as_udm_result_t *res)
 {
@@ -453,7 +452,7 @@ static void start_udm_lookup(as_checks_t *c, as_check_t *k, int i, const char *m
         .ud = k,
     };
     k->pending[LK_UDM_CALLER_SUB + i] = true;
-    as_udm_result_t res = { .answer = AS_ANS_UNKNOWN }; /* no MSISDN: the UDM cannot be asked about this user */
+    as_udm_result_t res = {.answer = AS_ANS_UNKNOWN}; /* no MSISDN: the UDM cannot be asked about this user */
     if (msisdn != NULL) {
         if (as_udm_path_query(c->udm, lk, msisdn, c->timeout_ms) == 0)
             return;
@@ -547,7 +546,7 @@ uint64_t as_checks_start(as_checks_t *c, const char *caller, const char *callee,
     start_hss(c, k);
     start_udm(c, k);
     unsigned ms = any_pending(k) ? c->timeout_ms : 0; /* 0: every answer is in; call back from the loop */
-    struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000};
     if (evtimer_add(k->timer, &tv) != 0) {
         as_idmap_take(&c->checks, k->id);
         check_free(c, k);
@@ -581,7 +580,8 @@ static int start_cache(as_checks_t *c, const as_checks_conf_t *conf, metrics_t *
     as_push_conf_t pc = {.sh_subscribed = policy_uses(c->subscription, AS_SRC_HSS),
                          .udm_subscribed = policy_uses(c->subscription, AS_SRC_UDM),
                          .udm_attached = policy_uses(c->attachment, AS_SRC_UDM),
-                         .udm_url = conf->udm_url, .udm_ca = conf->udm_ca};
+                         .udm_url = conf->udm_url,
+                         .udm_ca = conf->udm_ca};
     c->max_age_ms = pc.max_age_ms = conf->facts_max_age_ms ? conf->facts_max_age_ms : AS_FACTS_MAX_AGE_MS_DEFAULT;
     if ((c->facts = as_facts_new()) == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -639,8 +639,8 @@ as_checks_t *as_checks_new(struct event_base *base, const as_checks_conf_t *conf
     c->timeout_ms = conf->lookup_timeout_ms ? conf->lookup_timeout_ms : AS_LOOKUP_TIMEOUT_MS_DEFAULT;
     bool hss = policy_uses(c->subscription, AS_SRC_HSS) || policy_uses(c->attachment, AS_SRC_HSS);
     bool udm = policy_uses(c->subscription, AS_SRC_UDM) || policy_uses(c->attachment, AS_SRC_UDM);
-    if ((hss && (c->sh = as_sh_path_new(base, conf, on_sh_result, c, err, errlen)) == NULL)
-        || (udm && (c->udm = as_udm_path_new(base, conf->udm_url, conf->udm_ca, err, errlen)) == NULL)) {
+    if ((hss && (c->sh = as_sh_path_new(base, conf, on_sh_result, c, err, errlen)) == NULL) ||
+        (udm && (c->udm = as_udm_path_new(base, conf->udm_url, conf->udm_ca, err, errlen)) == NULL)) {
         as_checks_free(c);
         return NULL;
     }

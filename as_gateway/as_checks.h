@@ -41,8 +41,9 @@ const char *as_answer_name(as_answer_t a);
  * out must hold AS_MSISDN_MAX_DIGITS + 1 bytes. Returns 0 or -1. */
 int as_identity_msisdn(const char *identity, char *out, size_t size);
 
-#define AS_DIAM_PEERS_MAX 8        /* Diameter peers of the AS (= DIAM_NODE_MAX_PEERS) */
-#define AS_PEER_PRIORITY_MAX 32    /* priorities 1 (preferred) .. 32: the range fits freeDiameter's routing scores
+#define AS_DIAM_PEERS_MAX 8 /* Diameter peers of the AS (= DIAM_NODE_MAX_PEERS) */
+#define AS_PEER_PRIORITY_MAX \
+    32 /* priorities 1 (preferred) .. 32: the range fits freeDiameter's routing scores
                                       below FD_SCORE_FINALDEST (as_sh_path.c) */
 
 /* A Diameter peer the AS connects to (RFC 6733 §2.8: an HSS, or a relay/DRA in front of one). */
@@ -56,28 +57,28 @@ typedef struct {
 typedef struct {
     as_policy_t subscription_source;
     as_policy_t attachment_source;
-    unsigned lookup_timeout_ms;   /* 0: AS_LOOKUP_TIMEOUT_MS_DEFAULT */
+    unsigned lookup_timeout_ms; /* 0: AS_LOOKUP_TIMEOUT_MS_DEFAULT */
     /* HSS (Diameter Sh): the AS is a freeDiameter client node (lib/diameter/diam_node). */
     const char *diameter_identity; /* our Origin-Host, e.g. "as.ims.test" */
     const char *diameter_realm;    /* "ims.test" */
     int diameter_port;             /* AS Diameter listen port (DESIGN §8: 3870), 0 = none */
     /* Where the AS connects (peers) is separate from where a UDR is addressed (destination), RFC 6733 §6.1. */
     as_diam_peer_t peers[AS_DIAM_PEERS_MAX];
-    size_t n_peers;                /* 0: the one-peer shorthand below */
-    const char *dest_realm;        /* Destination-Realm of every UDR; NULL: the realm part of dest_host when set,
+    size_t n_peers;         /* 0: the one-peer shorthand below */
+    const char *dest_realm; /* Destination-Realm of every UDR; NULL: the realm part of dest_host when set,
                                       else diameter_realm */
-    const char *dest_host;         /* Destination-Host, sent only when set */
+    const char *dest_host;  /* Destination-Host, sent only when set */
     /* Shorthand (n_peers == 0): one peer hss_identity at hss_addr:hss_port, and Destination-Host = hss_identity
      * unless dest_host is set — a direct HSS. */
-    const char *hss_identity;      /* "hss.ims.test" */
-    const char *hss_addr;          /* "127.0.0.1" */
-    int hss_port;                  /* 3868 */
+    const char *hss_identity; /* "hss.ims.test" */
+    const char *hss_addr;     /* "127.0.0.1" */
+    int hss_port;             /* 3868 */
     /* UDM (SBI, h2c or https) */
-    const char *udm_url;           /* "http://127.0.0.1:7701" */
-    const char *udm_ca;            /* CA file for https, or NULL */
+    const char *udm_url; /* "http://127.0.0.1:7701" */
+    const char *udm_ca;  /* CA file for https, or NULL */
     /* Subscriber-facts cache (DESIGN §3 "Push"): subscribe for registered users, decide from fresh facts. */
     bool facts_cache;
-    unsigned facts_max_age_ms;     /* facts older than this are not used; 0: AS_FACTS_MAX_AGE_MS_DEFAULT */
+    unsigned facts_max_age_ms; /* facts older than this are not used; 0: AS_FACTS_MAX_AGE_MS_DEFAULT */
 } as_checks_conf_t;
 
 #define AS_FACTS_MAX_AGE_MS_DEFAULT 300000 /* five minutes: renewals every half of it confirm the facts */

@@ -16,8 +16,8 @@
 
 #include "as_checks.h"
 
-#define AS_RAT_NAME_MAX 16     /* as_lookup_results_t.callee_rat */
-#define AS_IDMAP_MIN_CAP 64u   /* first allocation; a power of two */
+#define AS_RAT_NAME_MAX 16   /* as_lookup_results_t.callee_rat */
+#define AS_IDMAP_MIN_CAP 64u /* first allocation; a power of two */
 
 typedef struct {
     uint64_t key; /* 0 = empty slot */
@@ -55,7 +55,7 @@ static inline void as_idmap_place(as_idmap_t *m, uint64_t key, void *val)
     size_t i = as_idmap_home(m, key);
     while (m->slots[i].key != 0)
         i = (i + 1) & (m->cap - 1);
-    m->slots[i] = (as_idmap_slot_t){ key, val };
+    m->slots[i] = (as_idmap_slot_t){key, val};
 }
 
 static inline int as_idmap_grow(as_idmap_t *m)
@@ -107,7 +107,7 @@ static inline void *as_idmap_take(as_idmap_t *m, uint64_t key)
             i = j;
         }
     }
-    m->slots[i] = (as_idmap_slot_t){ 0, NULL };
+    m->slots[i] = (as_idmap_slot_t){0, NULL};
     m->n--;
     return val;
 }
@@ -127,7 +127,7 @@ static inline void *as_idmap_any(const as_idmap_t *m, uint64_t *key)
 static inline void as_idmap_clear(as_idmap_t *m)
 {
     free(m->slots);
-    *m = (as_idmap_t){ 0 };
+    *m = (as_idmap_t){0};
 }
 
 #endif

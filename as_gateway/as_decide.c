@@ -26,10 +26,13 @@ static const char *const SEMANTIC_REASON[AS_Q_COUNT] = {
 static bool policy_counts(as_policy_t p, as_source_t s)
 {
     switch (p) {
-    case AS_POLICY_HSS: return s == AS_SRC_HSS;
-    case AS_POLICY_UDM: return s == AS_SRC_UDM;
+    case AS_POLICY_HSS:
+        return s == AS_SRC_HSS;
+    case AS_POLICY_UDM:
+        return s == AS_SRC_UDM;
     case AS_POLICY_ANY:
-    case AS_POLICY_ALL: return true;
+    case AS_POLICY_ALL:
+        return true;
     }
     return false;
 }
@@ -38,10 +41,14 @@ static bool question_yes(const as_answer_t a[AS_SRC_COUNT], as_policy_t p)
 {
     bool hss = a[AS_SRC_HSS] == AS_ANS_YES, udm = a[AS_SRC_UDM] == AS_ANS_YES;
     switch (p) {
-    case AS_POLICY_HSS: return hss;
-    case AS_POLICY_UDM: return udm;
-    case AS_POLICY_ANY: return hss || udm;
-    case AS_POLICY_ALL: return hss && udm;
+    case AS_POLICY_HSS:
+        return hss;
+    case AS_POLICY_UDM:
+        return udm;
+    case AS_POLICY_ANY:
+        return hss || udm;
+    case AS_POLICY_ALL:
+        return hss && udm;
     }
     return false;
 }
@@ -69,11 +76,11 @@ static const char *failure_reason(as_question_t q, const as_answer_t a[AS_SRC_CO
 as_decision_t as_decide_encryption(const as_lookup_results_t *r, as_policy_t subscription, as_policy_t attachment)
 {
     if (r == NULL)
-        return (as_decision_t){ .allowed = false, .reason = AS_REASON_ERROR };
+        return (as_decision_t){.allowed = false, .reason = AS_REASON_ERROR};
     for (int q = 0; q < AS_Q_COUNT; q++) {
         as_policy_t p = q == AS_Q_CALLEE_ATTACHED ? attachment : subscription;
         if (!question_yes(r->answer[q], p))
-            return (as_decision_t){ .allowed = false, .reason = failure_reason((as_question_t)q, r->answer[q], p) };
+            return (as_decision_t){.allowed = false, .reason = failure_reason((as_question_t)q, r->answer[q], p)};
     }
-    return (as_decision_t){ .allowed = true, .reason = AS_REASON_OK };
+    return (as_decision_t){.allowed = true, .reason = AS_REASON_OK};
 }

@@ -20,10 +20,10 @@ typedef enum {
 typedef enum {
     AS_ANS_NOT_ASKED = 0, /* the policy does not use this source */
     AS_ANS_YES,
-    AS_ANS_NO,       /* the source answered: not subscribed / not attached on 4G/5G / no IMS VoPS */
-    AS_ANS_UNKNOWN,  /* user unknown to this source */
-    AS_ANS_ERROR,    /* error answer, transport failure, unparseable answer */
-    AS_ANS_TIMEOUT,  /* no answer within lookup_timeout_ms */
+    AS_ANS_NO,      /* the source answered: not subscribed / not attached on 4G/5G / no IMS VoPS */
+    AS_ANS_UNKNOWN, /* user unknown to this source */
+    AS_ANS_ERROR,   /* error answer, transport failure, unparseable answer */
+    AS_ANS_TIMEOUT, /* no answer within lookup_timeout_ms */
 } as_answer_t;
 
 typedef enum { AS_Q_CALLER_SUBSCRIBED = 0, AS_Q_CALLEE_SUBSCRIBED, AS_Q_CALLEE_ATTACHED, AS_Q_COUNT } as_question_t;
@@ -34,16 +34,16 @@ typedef enum { AS_SRC_HSS = 0, AS_SRC_UDM, AS_SRC_COUNT } as_source_t;
 /* A Diameter error answer (RFC 6733 §7.1: 3xxx protocol errors from any node on the path, 5xxx permanent
  * failures) or an Experimental-Result (TS 29.329 §6.2), with the Origin-Host of the node that answered. */
 typedef struct {
-    uint32_t code;                   /* 0: none */
-    bool experimental;               /* Experimental-Result-Code (vendor 10415) rather than Result-Code */
+    uint32_t code;     /* 0: none */
+    bool experimental; /* Experimental-Result-Code (vendor 10415) rather than Result-Code */
     char origin_host[AS_DIAM_ID_MAX];
 } as_diam_error_t;
 
 typedef struct {
     as_answer_t answer[AS_Q_COUNT][AS_SRC_COUNT];
-    as_diam_error_t hss_error;          /* the first error answer of this check's UDRs; code 0 when none */
+    as_diam_error_t hss_error;         /* the first error answer of this check's UDRs; code 0 when none */
     uint32_t latency_us[AS_SRC_COUNT]; /* wall time of each source's lookups (0 when not asked) */
-    char callee_rat[AS_SRC_COUNT][16];  /* "NR", "EUTRAN", "UTRAN", ... as reported, "" when unknown */
+    char callee_rat[AS_SRC_COUNT][16]; /* "NR", "EUTRAN", "UTRAN", ... as reported, "" when unknown */
 } as_lookup_results_t;
 
 typedef struct {
@@ -69,7 +69,6 @@ typedef struct {
  * its semantic reason when a source the policy uses answered NO; else, among those sources' failures,
  * "user unknown" before "lookup timeout" before "lookup error" (NOT_ASKED where the policy needs an answer, or a
  * policy value out of range, counts as "lookup error"). */
-as_decision_t as_decide_encryption(const as_lookup_results_t *r, as_policy_t subscription,
-                                   as_policy_t attachment);
+as_decision_t as_decide_encryption(const as_lookup_results_t *r, as_policy_t subscription, as_policy_t attachment);
 
 #endif

@@ -36,10 +36,10 @@ typedef struct {
     char identity[AS_FACTS_IDENTITY_MAX]; /* the identity the user registered with (Public-Identity of the SNR) */
     as_fact_t fact[AS_SRC_COUNT][AS_FACT_COUNT];
     char rat[AS_SRC_COUNT][AS_RAT_NAME_MAX];
-    bool active[AS_SRC_COUNT];        /* a subscription at that source keeps the facts fresh */
-    bool pending[AS_SRC_COUNT];       /* a subscription request is in flight */
+    bool active[AS_SRC_COUNT];          /* a subscription at that source keeps the facts fresh */
+    bool pending[AS_SRC_COUNT];         /* a subscription request is in flight */
     uint64_t renew_at_ms[AS_SRC_COUNT]; /* when to subscribe again (expiry refresh) */
-    uint64_t udm_subs_id;             /* the UDM's subscriptionId, 0 when none */
+    uint64_t udm_subs_id;               /* the UDM's subscriptionId, 0 when none */
 } as_facts_entry_t;
 
 typedef struct as_facts as_facts_t;

@@ -33,8 +33,7 @@ static void on_call(sbi_request_t *req, void *ud)
         return;
     }
     json_t *body = json_pack("{s:s, s:s, s:s, s:b, s:s}", "callId", c->call_id, "caller", c->caller, "callee",
-                             c->callee, "encryptionAllowed", c->encryption_allowed, "state",
-                             call_state_name(c->state));
+                             c->callee, "encryptionAllowed", c->encryption_allowed, "state", call_state_name(c->state));
     if (body && c->hss_result_code != 0) /* only when an HSS lookup got an error answer (DESIGN §3) */
         json_object_set_new(body, "lookups",
                             json_pack("{s:{s:i, s:b, s:s}}", "hss", "resultCode", (json_int_t)c->hss_result_code,

@@ -41,12 +41,18 @@ const char *as_policy_name(as_policy_t p)
 const char *as_answer_name(as_answer_t a)
 {
     switch (a) {
-    case AS_ANS_NOT_ASKED: return "not-asked";
-    case AS_ANS_YES: return "yes";
-    case AS_ANS_NO: return "no";
-    case AS_ANS_UNKNOWN: return "unknown";
-    case AS_ANS_ERROR: return "error";
-    case AS_ANS_TIMEOUT: return "timeout";
+    case AS_ANS_NOT_ASKED:
+        return "not-asked";
+    case AS_ANS_YES:
+        return "yes";
+    case AS_ANS_NO:
+        return "no";
+    case AS_ANS_UNKNOWN:
+        return "unknown";
+    case AS_ANS_ERROR:
+        return "error";
+    case AS_ANS_TIMEOUT:
+        return "timeout";
     }
     return "?";
 }

@@ -52,7 +52,7 @@
 
 #define PUSH_LOG "as.push"
 #define PUSH_URL_MAX 1024
-#define PUSH_RETRY_MS 2000          /* a failed subscription is tried again this much later */
+#define PUSH_RETRY_MS 2000 /* a failed subscription is tried again this much later */
 #define PUSH_SBI_TIMEOUT_MS 2000
 #define PUSH_SUBS_PATH "/nudr-dr/v2/subscription-data/subs-to-notify"
 #define PUSH_OSD_FMT "%s/nudr-dr/v2/subscription-data/msisdn-%s/operator-specific-data"
@@ -101,14 +101,18 @@ static const struct {
     {"mihua_as_push_subscribe_total", "source=\"hss\",result=\"failed\"", "Subscriptions made, by source and result"},
     {"mihua_as_push_subscribe_total", "source=\"udm\",result=\"ok\"", "Subscriptions made, by source and result"},
     {"mihua_as_push_subscribe_total", "source=\"udm\",result=\"failed\"", "Subscriptions made, by source and result"},
-    {"mihua_as_push_notifications_total", "source=\"hss\"", "Notifications applied to the facts cache (PNR, "
-                                                            "DataChangeNotify)"},
-    {"mihua_as_push_notifications_total", "source=\"udm\"", "Notifications applied to the facts cache (PNR, "
-                                                            "DataChangeNotify)"},
-    {"mihua_as_push_source_lost_total", "source=\"hss\"", "Times every fact of a source was forgotten (peer down "
-                                                          "or restarted)"},
-    {"mihua_as_push_source_lost_total", "source=\"udm\"", "Times every fact of a source was forgotten (peer down "
-                                                          "or restarted)"},
+    {"mihua_as_push_notifications_total", "source=\"hss\"",
+     "Notifications applied to the facts cache (PNR, "
+     "DataChangeNotify)"},
+    {"mihua_as_push_notifications_total", "source=\"udm\"",
+     "Notifications applied to the facts cache (PNR, "
+     "DataChangeNotify)"},
+    {"mihua_as_push_source_lost_total", "source=\"hss\"",
+     "Times every fact of a source was forgotten (peer down "
+     "or restarted)"},
+    {"mihua_as_push_source_lost_total", "source=\"udm\"",
+     "Times every fact of a source was forgotten (peer down "
+     "or restarted)"},
 };
 
 #define AS_PUSH_KEY_HEX 32 /* 128 random bits in each callback URL */
@@ -226,8 +230,7 @@ static int on_pnr(struct msg **msg, struct avp *avp, struct session *sess, void 
     if (rc == 0 && (ev = calloc(1, sizeof *ev)) != NULL) {
         ev->kind = EV_PNR;
         ev->subscribed = repo_answer(&pnr.data);
-        if (pnr.public_identity == NULL ||
-            as_identity_msisdn(pnr.public_identity, ev->msisdn, sizeof ev->msisdn) != 0)
+        if (pnr.public_identity == NULL || as_identity_msisdn(pnr.public_identity, ev->msisdn, sizeof ev->msisdn) != 0)
             snprintf(ev->msisdn, sizeof ev->msisdn, "%s", pnr.msisdn != NULL ? pnr.msisdn : "");
     }
     if (rc != 0)
@@ -263,8 +266,10 @@ static void pna_send(as_push_t *p, push_ev_t *ev, bool held)
     }
     ev->pna = NULL;
     if (!held)
-        log_info(PUSH_LOG, "PNR for msisdn-%s, which holds no Sh subscription here: answered "
-                 "DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA (the HSS drops it)", ev->msisdn);
+        log_info(PUSH_LOG,
+                 "PNR for msisdn-%s, which holds no Sh subscription here: answered "
+                 "DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA (the HSS drops it)",
+                 ev->msisdn);
 }
 
 /* ---------------------------------------------------------------- HSS (loop) */
@@ -310,10 +315,14 @@ static int sh_snr_send(as_push_t *p, const char *msisdn, const char *identity, u
     bool sub = type == SH_SUBS_SUBSCRIBE;
     struct msg *m = NULL;
     struct timespec t;
-    sh_snr_params_t sp = {.public_identity = identity, .data_refs = refs, .n_data_refs = 1,
+    sh_snr_params_t sp = {.public_identity = identity,
+                          .data_refs = refs,
+                          .n_data_refs = 1,
                           .service_indication = SH_SERVICE_INDICATION_VOENC,
-                          .dest_realm = as_sh_path_dest_realm(p->sh), .dest_host = as_sh_path_dest_host(p->sh),
-                          .subs_req_type = type, .send_data = sub,
+                          .dest_realm = as_sh_path_dest_realm(p->sh),
+                          .dest_host = as_sh_path_dest_host(p->sh),
+                          .subs_req_type = type,
+                          .send_data = sub,
                           .expiry = sub ? time(NULL) + (time_t)(p->conf.max_age_ms / 1000u) * 2 : 0};
     snr_ctx_t *x = calloc(1, sizeof *x);
     if (x == NULL || sh_snr_build(p->dict, &sp, &m) != 0) {
@@ -424,8 +433,12 @@ static int udm_request(as_push_t *p, rq_kind_t kind, const char *msisdn, const c
                        const char *body, uint64_t subs_id)
 {
     rq_t *r = calloc(1, sizeof *r);
-    sbi_client_req_t rq = {.method = method, .url = url, .content_type = body ? SBI_CT_JSON : NULL, .body = body,
-                           .body_len = body ? strlen(body) : 0, .timeout_ms = PUSH_SBI_TIMEOUT_MS};
+    sbi_client_req_t rq = {.method = method,
+                           .url = url,
+                           .content_type = body ? SBI_CT_JSON : NULL,
+                           .body = body,
+                           .body_len = body ? strlen(body) : 0,
+                           .timeout_ms = PUSH_SBI_TIMEOUT_MS};
     if (r == NULL)
         return -1;
     *r = (rq_t){.p = p, .kind = kind, .subs_id = subs_id};
@@ -598,7 +611,7 @@ static void apply_osd_change(as_facts_entry_t *e, json_t *change, uint64_t now)
     else if (json_is_object(nv))
         as_facts_learn(e, AS_SRC_UDM, AS_FACT_SUBSCRIBED,
                        json_is_true(json_object_get(json_object_get(nv, "voiceEncryption"), "value")) ? AS_ANS_YES
-                                                                                                     : AS_ANS_NO,
+                                                                                                      : AS_ANS_NO,
                        NULL, now);
 }
 
@@ -642,14 +655,16 @@ static void on_notify(sbi_request_t *req, void *ud)
     }
     if (!json_is_array(items) || json_array_size(items) == 0) {
         sbi_invalid_param_t ip = {"/notifyItems", "a non-empty array is required"};
-        sbi_problem_t pr = {.status = 400, .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT, .invalid_params = &ip,
-                            .n_invalid_params = 1};
+        sbi_problem_t pr = {
+            .status = 400, .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT, .invalid_params = &ip, .n_invalid_params = 1};
         sbi_respond_problem(req, &pr);
         return;
     }
-    json_array_foreach(items, i, item) {
+    json_array_foreach(items, i, item)
+    {
         const char *res = json_string_value(json_object_get(item, "resourceId"));
-        json_array_foreach(json_object_get(item, "changes"), k, change) {
+        json_array_foreach(json_object_get(item, "changes"), k, change)
+        {
             if (res != NULL && strstr(res, "/operator-specific-data") != NULL)
                 apply_osd_change(e, change, now);
             else if (res != NULL && strstr(res, "/amf-3gpp-access") != NULL)

@@ -23,8 +23,8 @@
 #include "core/metrics.h"
 #include "sbi/sbi_server.h"
 
-#define AS_PUSH_TICK_MS 50          /* peer-state watch: an HSS restart is seen within this of the link dropping */
-#define AS_PUSH_SCAN_MS 1000        /* renewals and the UDM liveness probe run this often */
+#define AS_PUSH_TICK_MS 50   /* peer-state watch: an HSS restart is seen within this of the link dropping */
+#define AS_PUSH_SCAN_MS 1000 /* renewals and the UDM liveness probe run this often */
 #define AS_PUSH_NOTIFY_PATH "/as/v1/nudr-notify" /* + "/{key}/{msisdn}": where DataChangeNotify is received */
 #define AS_PUSH_SNR_TIMEOUT_S 5
 

@@ -62,10 +62,11 @@
 #define SH_ETEID_KEY_BIT (1ULL << 32) /* map keys: End-to-End Identifier with this bit, so never 0 */
 #define SH_WAKE_DRAIN 64              /* bytes read per read() when emptying the wake pipe */
 #define SH_NAME_MAX 256               /* identities and realms, RFC 6733 DiameterIdentity */
-#define SH_SENT_RING 1024             /* remembered (End-to-End Id -> peer) of the last requests sent: far more
+#define SH_SENT_RING \
+    1024                          /* remembered (End-to-End Id -> peer) of the last requests sent: far more
                                          than are in flight during one hedge delay at any rate the AS reaches */
-#define SH_WAIT_POLL_NS 20000000L     /* 20 ms between peer-state checks while waiting at start-up */
-#define SH_MAX_SENDS 2                /* a UDR and its one hedge */
+#define SH_WAIT_POLL_NS 20000000L /* 20 ms between peer-state checks while waiting at start-up */
+#define SH_MAX_SENDS 2            /* a UDR and its one hedge */
 
 /* One decoded answer (or expiry) on its way from a freeDiameter thread to the loop. */
 typedef struct sh_item {
@@ -78,7 +79,7 @@ typedef struct sh_item {
 typedef struct {
     uint64_t token;
     bool want_repo, want_tads;
-    char *identity;              /* for the hedge */
+    char *identity; /* for the hedge */
     uint32_t eteid[SH_MAX_SENDS];
     int n_sent;
     unsigned timeout_ms;
@@ -113,16 +114,16 @@ struct as_sh_path {
     void *ud;
 
     /* loop side */
-    as_idmap_t pending;   /* eteid key -> sh_pending_t (owned) */
+    as_idmap_t pending;    /* eteid key -> sh_pending_t (owned) */
     struct event *wake_ev; /* EV_READ|EV_PERSIST on wake[0] */
-    bool dispatching;     /* inside the callback loop of on_wake */
-    bool free_requested;  /* as_sh_path_free was called while dispatching */
+    bool dispatching;      /* inside the callback loop of on_wake */
+    bool free_requested;   /* as_sh_path_free was called while dispatching */
 
     /* shared with freeDiameter's threads, under lock */
     pthread_mutex_t lock;
     sh_item_t *head, *tail;
-    bool wake_pending; /* a byte is in the pipe or about to be */
-    int wake[2];       /* pipe: [0] read (loop), [1] write (freeDiameter threads) */
+    bool wake_pending;            /* a byte is in the pipe or about to be */
+    int wake[2];                  /* pipe: [0] read (loop), [1] write (freeDiameter threads) */
     sh_sent_t sent[SH_SENT_RING]; /* by eteid % SH_SENT_RING */
 };
 
@@ -179,8 +180,8 @@ void as_sh_interpret(const sh_uda_t *uda, bool want_repo, bool want_tads, as_sh_
         out->subscribed = out->attached = AS_ANS_UNKNOWN;
     else if (sh_uda_success(uda) && (uda->has_data || uda->user_data == NULL)) {
         const sh_data_t *d = &uda->data; /* zeroed when there was no User-Data */
-        bool attached = uda->has_data && d->has_tads && d->ims_vops == SH_VOPS_SUPPORTED && d->has_rat
-                        && rat_is_4g_5g(d->rat_type);
+        bool attached =
+            uda->has_data && d->has_tads && d->ims_vops == SH_VOPS_SUPPORTED && d->has_rat && rat_is_4g_5g(d->rat_type);
         bool subscribed = uda->has_data && sh_data_find_repo(d, SH_SERVICE_INDICATION_VOENC) != NULL;
         out->subscribed = subscribed ? AS_ANS_YES : AS_ANS_NO;
         out->attached = attached ? AS_ANS_YES : AS_ANS_NO;
@@ -262,12 +263,12 @@ static void sent_hook(enum fd_hook_type type, struct msg *msg, struct peer_hdr *
     as_sh_path_t *p = regdata;
     struct msg_hdr *hdr = NULL;
     (void)type, (void)other, (void)pmd;
-    if (!msg || !peer || fd_msg_hdr(msg, &hdr) != 0 || !hdr || !(hdr->msg_flags & CMD_FLAG_REQUEST)
-        || hdr->msg_code != SH_CMD_UDR)
+    if (!msg || !peer || fd_msg_hdr(msg, &hdr) != 0 || !hdr || !(hdr->msg_flags & CMD_FLAG_REQUEST) ||
+        hdr->msg_code != SH_CMD_UDR)
         return;
     int i = peer_index(p, peer->info.pi_diamid, peer->info.pi_diamidlen);
     pthread_mutex_lock(&p->lock);
-    p->sent[hdr->msg_eteid % SH_SENT_RING] = (sh_sent_t){ hdr->msg_eteid, i };
+    p->sent[hdr->msg_eteid % SH_SENT_RING] = (sh_sent_t){hdr->msg_eteid, i};
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -437,14 +438,14 @@ static int take_peers(as_sh_path_t *p, const as_checks_conf_t *conf, diam_node_c
     if (n > AS_DIAM_PEERS_MAX || n > DIAM_NODE_MAX_PEERS)
         return -1;
     for (size_t i = 0; i < n; i++) {
-        as_diam_peer_t one = { conf->hss_identity, conf->hss_addr, conf->hss_port, 1 };
+        as_diam_peer_t one = {conf->hss_identity, conf->hss_addr, conf->hss_port, 1};
         const as_diam_peer_t *src = conf->n_peers ? &conf->peers[i] : &one;
         if (!src->identity || !src->addr || strlen(src->identity) >= SH_NAME_MAX)
             return -1;
         snprintf(p->peers[i].identity, sizeof p->peers[i].identity, "%s", src->identity);
         p->peers[i].priority = src->priority;
         atomic_init(&p->peers[i].suspect_until_ms, 0);
-        dc->peers[i] = (diam_peer_t){ .identity = src->identity, .addr = src->addr, .port = src->port };
+        dc->peers[i] = (diam_peer_t){.identity = src->identity, .addr = src->addr, .port = src->port};
     }
     p->n_peers = dc->n_peers = n;
     const char *host = conf->dest_host ? conf->dest_host : conf->n_peers ? NULL : conf->hss_identity;
@@ -490,8 +491,8 @@ static int start_node(as_sh_path_t *p, const as_checks_conf_t *conf, char *err, 
         return -1;
     }
     /* freeDiameter runs rt_out callbacks by priority; ours only adds to the scores, so its place is irrelevant. */
-    if (fd_rt_out_register(route_score, p, 0, &p->rt) != 0
-        || fd_hook_register(HOOK_MASK(HOOK_MESSAGE_SENT), sent_hook, p, NULL, &p->sent_hook) != 0) {
+    if (fd_rt_out_register(route_score, p, 0, &p->rt) != 0 ||
+        fd_hook_register(HOOK_MASK(HOOK_MESSAGE_SENT), sent_hook, p, NULL, &p->sent_hook) != 0) {
         set_err(err, errlen, "Diameter: cannot register the Sh routing callback");
         return -1;
     }
@@ -501,9 +502,10 @@ static int start_node(as_sh_path_t *p, const as_checks_conf_t *conf, char *err, 
 as_sh_path_t *as_sh_path_new(struct event_base *base, const as_checks_conf_t *conf, as_sh_result_cb cb, void *ud,
                              char *err, size_t errlen)
 {
-    if (!base || !conf || !cb || (conf->n_peers == 0 && (!conf->hss_identity || !conf->hss_addr))
-        || !conf->diameter_realm || strlen(conf->diameter_realm) >= SH_NAME_MAX) {
-        set_err(err, errlen, "HSS: diameter_realm and a Diameter peer (diameter_peers, or hss_identity and hss) "
+    if (!base || !conf || !cb || (conf->n_peers == 0 && (!conf->hss_identity || !conf->hss_addr)) ||
+        !conf->diameter_realm || strlen(conf->diameter_realm) >= SH_NAME_MAX) {
+        set_err(err, errlen,
+                "HSS: diameter_realm and a Diameter peer (diameter_peers, or hss_identity and hss) "
                 "required");
         return NULL;
     }
@@ -594,7 +596,7 @@ int as_sh_path_wait_peer(as_sh_path_t *p, int timeout_ms)
     while (!as_sh_path_peer_open(p)) {
         if (mono_ms() >= deadline)
             return -1;
-        struct timespec ts = { 0, SH_WAIT_POLL_NS };
+        struct timespec ts = {0, SH_WAIT_POLL_NS};
         nanosleep(&ts, NULL);
     }
     return 0;
@@ -691,19 +693,19 @@ static void on_hedge(evutil_socket_t fd, short what, void *arg)
         atomic_store(&p->peers[peer].suspect_until_ms, mono_ms() + AS_SH_SUSPECT_MS);
     if (peer < 0 || !trusted_alternate(p, peer))
         return;
-    log_info(SH_LOG, "no answer from %s within %u ms: UDR for %s sent again to another peer",
-             p->peers[peer].identity, rec->timeout_ms / AS_SH_HEDGE_DIVISOR, rec->identity);
+    log_info(SH_LOG, "no answer from %s within %u ms: UDR for %s sent again to another peer", p->peers[peer].identity,
+             rec->timeout_ms / AS_SH_HEDGE_DIVISOR, rec->identity);
     (void)send_udr(p, rec); /* failing that, the first UDR may still answer */
 }
 
-static sh_pending_t *pending_new(as_sh_path_t *p, uint64_t token, const char *identity, bool want_repo,
-                                 bool want_tads, unsigned timeout_ms)
+static sh_pending_t *pending_new(as_sh_path_t *p, uint64_t token, const char *identity, bool want_repo, bool want_tads,
+                                 unsigned timeout_ms)
 {
     sh_pending_t *rec = calloc(1, sizeof *rec);
     if (rec == NULL)
         return NULL;
-    *rec = (sh_pending_t){ .token = token, .want_repo = want_repo, .want_tads = want_tads,
-                           .timeout_ms = timeout_ms, .path = p };
+    *rec = (sh_pending_t){
+        .token = token, .want_repo = want_repo, .want_tads = want_tads, .timeout_ms = timeout_ms, .path = p};
     rec->identity = strdup(identity);
     rec->hedge_ev = p->n_peers > 1 ? evtimer_new(p->base, on_hedge, rec) : NULL;
     if (rec->identity == NULL || (p->n_peers > 1 && rec->hedge_ev == NULL)) {
@@ -730,7 +732,7 @@ int as_sh_path_query(as_sh_path_t *p, uint64_t token, const char *identity, bool
         return -1;
     }
     unsigned hedge_ms = timeout_ms / AS_SH_HEDGE_DIVISOR;
-    struct timeval tv = { .tv_sec = hedge_ms / 1000, .tv_usec = (suseconds_t)(hedge_ms % 1000) * 1000 };
+    struct timeval tv = {.tv_sec = hedge_ms / 1000, .tv_usec = (suseconds_t)(hedge_ms % 1000) * 1000};
     if (rec->hedge_ev)
         (void)evtimer_add(rec->hedge_ev, &tv); /* without it the UDR just has no second chance */
     return 0;

@@ -16,18 +16,21 @@
 #define AS_SH_TC_TIMER_S 2          /* reconnection attempts to the HSS every 2 s (brief: 1-6 s) */
 #define AS_SH_TW_TIMER_S 6          /* RFC 3539 minimum watchdog: a silent HSS is noticed within ~2 Tw */
 #define AS_SH_EXPIRY_MARGIN_MS 1000 /* freeDiameter forgets a request this long after the check's own timeout */
-#define AS_SH_HEDGE_DIVISOR 3       /* a UDR unanswered after timeout/3 is sent again to another peer: two more
+#define AS_SH_HEDGE_DIVISOR \
+    3 /* a UDR unanswered after timeout/3 is sent again to another peer: two more
                                        thirds leave room for that answer within the lookup budget */
-#define AS_SH_SUSPECT_MS 1000       /* a peer that let a UDR wait that long is avoided for this long, or until it
+#define AS_SH_SUSPECT_MS \
+    1000                    /* a peer that let a UDR wait that long is avoided for this long, or until it
                                        answers; then one UDR probes it again (hedged, so it costs no call) */
-#define AS_SH_SCORE_BASE 36         /* routing score added to every configured peer (see as_sh_route_delta) */
-#define AS_SH_SCORE_SUSPECT 33      /* taken off a suspect peer: more than the priority range (32), less than
+#define AS_SH_SCORE_BASE 36 /* routing score added to every configured peer (see as_sh_route_delta) */
+#define AS_SH_SCORE_SUSPECT \
+    33 /* taken off a suspect peer: more than the priority range (32), less than
                                        what keeps it above 0 */
 
 /* What one UDA says. For the caller's UDR attached is AS_ANS_NOT_ASKED. */
 typedef struct {
-    as_answer_t subscribed; /* RepositoryData for SH_SERVICE_INDICATION_VOENC present */
-    as_answer_t attached;   /* TADS: IMS VoPS supported and RAT-Type EUTRAN or NR */
+    as_answer_t subscribed;    /* RepositoryData for SH_SERVICE_INDICATION_VOENC present */
+    as_answer_t attached;      /* TADS: IMS VoPS supported and RAT-Type EUTRAN or NR */
     char rat[AS_RAT_NAME_MAX]; /* T-ADS RAT-Type name ("NR", "EUTRAN", "UTRAN", or the number), "" when absent */
     as_diam_error_t error;     /* an error answer's code and Origin-Host; code 0 for a success or no answer */
 } as_sh_result_t;

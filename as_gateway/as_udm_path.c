@@ -39,7 +39,7 @@
 
 struct as_udm_path {
     sbi_client_t *client;
-    SSL_CTX *tls; /* owned; NULL for h2c */
+    SSL_CTX *tls;                      /* owned; NULL for h2c */
     char base_url[SBI_CLIENT_URL_MAX]; /* without a trailing '/' */
 };
 
@@ -124,7 +124,7 @@ as_answer_t as_udm_read_attached(int status, const char *body, size_t len, char 
 static void on_response(const sbi_client_response_t *resp, void *ud)
 {
     as_udm_lookup_t *lk = ud;
-    as_udm_result_t res = { .answer = AS_ANS_ERROR };
+    as_udm_result_t res = {.answer = AS_ANS_ERROR};
 
     lk->sbi_id = 0;
     if (resp->error == SBI_CLIENT_ERR_TIMEOUT)
@@ -140,7 +140,7 @@ static void on_response(const sbi_client_response_t *resp, void *ud)
 
 int as_udm_path_query(as_udm_path_t *p, as_udm_lookup_t *lk, const char *msisdn, unsigned timeout_ms)
 {
-    static const sbi_header_t accept[] = { { "accept", "application/json, application/problem+json" } };
+    static const sbi_header_t accept[] = {{"accept", "application/json, application/problem+json"}};
     char path[sizeof AS_UDM_PATH_OSD + AS_MSISDN_MAX_DIGITS + 1], url[SBI_CLIENT_URL_MAX];
 
     if (!p || !lk || !lk->cb || !msisdn)
@@ -148,7 +148,7 @@ int as_udm_path_query(as_udm_path_t *p, as_udm_lookup_t *lk, const char *msisdn,
     snprintf(path, sizeof path, lk->kind == AS_UDM_SUBSCRIBED ? AS_UDM_PATH_OSD : AS_UDM_PATH_AMF, msisdn);
     if (snprintf(url, sizeof url, "%s%s", p->base_url, path) >= (int)sizeof url)
         return -1;
-    sbi_client_req_t req = { .method = "GET", .url = url, .headers = accept, .n_headers = 1, .timeout_ms = timeout_ms };
+    sbi_client_req_t req = {.method = "GET", .url = url, .headers = accept, .n_headers = 1, .timeout_ms = timeout_ms};
     lk->sbi_id = sbi_client_request(p->client, &req, on_response, lk);
     return lk->sbi_id ? 0 : -1;
 }
@@ -183,7 +183,7 @@ as_udm_path_t *as_udm_path_new(struct event_base *base, const char *url, const c
         free(p);
         return NULL;
     }
-    sbi_client_config_t cfg = { .tls = p->tls };
+    sbi_client_config_t cfg = {.tls = p->tls};
     p->client = sbi_client_new(base, &cfg);
     if (p->client == NULL) {
         snprintf(err, errlen, "cannot create the SBI client");

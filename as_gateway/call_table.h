@@ -17,14 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CALL_TABLE_MAX_DEFAULT 200000       /* live calls: 1,000 calls/s x 180 s mean holding time, with margin */
-#define CALL_IDLE_MS_DEFAULT (3600ull * 1000) /* a record without in-dialog traffic this long is closed, so lost
+#define CALL_TABLE_MAX_DEFAULT 200000 /* live calls: 1,000 calls/s x 180 s mean holding time, with margin */
+#define CALL_IDLE_MS_DEFAULT \
+    (3600ull * 1000)          /* a record without in-dialog traffic this long is closed, so lost
                                                 BYEs cannot pin memory: above the usual session-timer refresh
                                                 (RFC 4028, Session-Expires 1800 s), and the record serves only
                                                 the KMS's check at setup, so a long quiet call loses nothing */
-#define CALL_ID_MAX 256                     /* Call-ID bytes kept; longer Call-IDs are not recorded */
-#define CALL_IDENTITY_MAX 256               /* caller/callee URI bytes kept */
-#define CALL_DIAM_ID_MAX 256                /* a DiameterIdentity (255 octets) and its NUL */
+#define CALL_ID_MAX 256       /* Call-ID bytes kept; longer Call-IDs are not recorded */
+#define CALL_IDENTITY_MAX 256 /* caller/callee URI bytes kept */
+#define CALL_DIAM_ID_MAX 256  /* a DiameterIdentity (255 octets) and its NUL */
 
 typedef enum { CALL_EARLY = 0, CALL_CONFIRMED } call_state_t;
 
@@ -34,11 +35,11 @@ typedef struct {
     char callee[CALL_IDENTITY_MAX]; /* Request-URI as received (no parameters) */
     bool encryption_allowed;
     call_state_t state;
-    uint32_t hss_result_code;       /* an error answer to the call's UDRs (DESIGN §3): 0 = none */
-    bool hss_result_experimental;   /* an Experimental-Result-Code rather than a Result-Code */
+    uint32_t hss_result_code;          /* an error answer to the call's UDRs (DESIGN §3): 0 = none */
+    bool hss_result_experimental;      /* an Experimental-Result-Code rather than a Result-Code */
     char hss_origin[CALL_DIAM_ID_MAX]; /* the Origin-Host of that answer */
     uint64_t created_ms;
-    uint64_t last_ms;               /* the INVITE, or the dialog's latest request */
+    uint64_t last_ms; /* the INVITE, or the dialog's latest request */
 } call_rec_t;
 
 typedef struct call_table call_table_t;

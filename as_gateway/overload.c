@@ -14,8 +14,8 @@
 #include "core/log.h"
 #include "sip/sip_timer_event.h"
 
-#define OVERLOAD_PROBE_MS 20     /* lag resolution; the probe itself costs one timer callback per period */
-#define OVERLOAD_LOG_MS 1000     /* shedding is reported in one log line per second at most, with its count */
+#define OVERLOAD_PROBE_MS 20 /* lag resolution; the probe itself costs one timer callback per period */
+#define OVERLOAD_LOG_MS 1000 /* shedding is reported in one log line per second at most, with its count */
 
 struct overload {
     overload_conf_t conf;
@@ -25,7 +25,7 @@ struct overload {
     metric_t *shed[OVERLOAD_REASON_COUNT];
     metric_t *lag;
     uint64_t n_shed, shed_logged; /* INVITEs shed, and of those already reported in a log line */
-    uint64_t log_ms;            /* when the last report was written (0: never) */
+    uint64_t log_ms;              /* when the last report was written (0: never) */
 };
 
 static void probe_arm(overload_t *o)
@@ -51,8 +51,8 @@ static void overload_metrics_init(overload_t *o, metrics_t *m)
 {
     static const char help[] = "new INVITEs answered 503 with Retry-After before any state was created, by the "
                                "high-water mark that was reached";
-    static const char *const labels[OVERLOAD_REASON_COUNT] = {
-        NULL, "reason=\"transactions\"", "reason=\"calls\"", "reason=\"age\"", "reason=\"loop_lag\""};
+    static const char *const labels[OVERLOAD_REASON_COUNT] = {NULL, "reason=\"transactions\"", "reason=\"calls\"",
+                                                              "reason=\"age\"", "reason=\"loop_lag\""};
     if (!m)
         return;
     for (int r = OVERLOAD_TRANSACTIONS; r < OVERLOAD_REASON_COUNT; r++)
@@ -103,9 +103,11 @@ static void shed_report(overload_t *o, overload_reason_t r, size_t txns, size_t 
     o->n_shed++;
     if (o->log_ms != 0 && now - o->log_ms < OVERLOAD_LOG_MS)
         return;
-    log_warn("overload", "%" PRIu64 " new INVITEs answered 503 since the last report (%" PRIu64 " in all); now: "
-             "%s, transactions %zu/%zu, calls %zu/%zu, age %" PRIu64 " ms, loop lag %u ms", o->n_shed - o->shed_logged,
-             o->n_shed, overload_reason_name(r), txns, overload_txn_mark(o), calls, calls_mark(o), age_ms, o->lag_ms);
+    log_warn("overload",
+             "%" PRIu64 " new INVITEs answered 503 since the last report (%" PRIu64 " in all); now: "
+             "%s, transactions %zu/%zu, calls %zu/%zu, age %" PRIu64 " ms, loop lag %u ms",
+             o->n_shed - o->shed_logged, o->n_shed, overload_reason_name(r), txns, overload_txn_mark(o), calls,
+             calls_mark(o), age_ms, o->lag_ms);
     o->shed_logged = o->n_shed;
     o->log_ms = now ? now : 1;
 }

@@ -26,12 +26,13 @@
 
 #include "core/metrics.h"
 
-#define OVERLOAD_TXN_MARK_PCT_DEFAULT 80    /* the top fifth of the table stays for admitted calls' requests */
-#define OVERLOAD_CALLS_MARK_PCT_DEFAULT 90  /* the call table only grows with admitted INVITEs: a little headroom */
-#define OVERLOAD_LAG_MARK_MS_DEFAULT 100    /* well under T1 (500 ms): shed before the peers retransmit */
-#define OVERLOAD_AGE_MARK_MS_DEFAULT 100    /* same reasoning, per request: an INVITE this old was read late */
-#define OVERLOAD_RETRY_AFTER_S_DEFAULT 5    /* RFC 3261 §20.33 delta-seconds told to shed callers */
-#define OVERLOAD_TXN_SECONDS_PER_CALL 101   /* UDP, INVITE/ACK/BYE through the proxy: INVITE server (Timer L 32 s)
+#define OVERLOAD_TXN_MARK_PCT_DEFAULT 80   /* the top fifth of the table stays for admitted calls' requests */
+#define OVERLOAD_CALLS_MARK_PCT_DEFAULT 90 /* the call table only grows with admitted INVITEs: a little headroom */
+#define OVERLOAD_LAG_MARK_MS_DEFAULT 100   /* well under T1 (500 ms): shed before the peers retransmit */
+#define OVERLOAD_AGE_MARK_MS_DEFAULT 100   /* same reasoning, per request: an INVITE this old was read late */
+#define OVERLOAD_RETRY_AFTER_S_DEFAULT 5   /* RFC 3261 §20.33 delta-seconds told to shed callers */
+#define OVERLOAD_TXN_SECONDS_PER_CALL \
+    101 /* UDP, INVITE/ACK/BYE through the proxy: INVITE server (Timer L 32 s)
                                                + client (Timer M 32 s), BYE server (Timer J 32 s) + client (K 5 s) */
 
 typedef enum {

@@ -184,17 +184,16 @@ static void on_rx(void *ctx, sip_msg_t *msg, const sip_addr_t *src)
 
 static void proxy_metrics_init(proxy_t *p, metrics_t *m)
 {
-    static const char *const labels[PROXY_STRIP_COUNT] = {
-        "outcome=\"stripped\",reason=\"caller_not_subscribed\"",
-        "outcome=\"stripped\",reason=\"callee_not_subscribed\"",
-        "outcome=\"stripped\",reason=\"callee_not_attached\"",
-        "outcome=\"stripped\",reason=\"lookup_timeout\"",
-        "outcome=\"stripped\",reason=\"lookup_error\"",
-        "outcome=\"stripped\",reason=\"user_unknown\"",
-        "outcome=\"stripped\",reason=\"checks_disabled\"",
-        "outcome=\"stripped\",reason=\"checks_unavailable\"",
-        "outcome=\"stripped\",reason=\"lookup_overload\"",
-        "outcome=\"stripped\",reason=\"other\""};
+    static const char *const labels[PROXY_STRIP_COUNT] = {"outcome=\"stripped\",reason=\"caller_not_subscribed\"",
+                                                          "outcome=\"stripped\",reason=\"callee_not_subscribed\"",
+                                                          "outcome=\"stripped\",reason=\"callee_not_attached\"",
+                                                          "outcome=\"stripped\",reason=\"lookup_timeout\"",
+                                                          "outcome=\"stripped\",reason=\"lookup_error\"",
+                                                          "outcome=\"stripped\",reason=\"user_unknown\"",
+                                                          "outcome=\"stripped\",reason=\"checks_disabled\"",
+                                                          "outcome=\"stripped\",reason=\"checks_unavailable\"",
+                                                          "outcome=\"stripped\",reason=\"lookup_overload\"",
+                                                          "outcome=\"stripped\",reason=\"other\""};
     static const char calls_help[] = "INVITEs forwarded, by encryption outcome";
     if (!m)
         return;
@@ -222,7 +221,7 @@ static void proxy_metrics_init(proxy_t *p, metrics_t *m)
                                   "1 while some Sh peer (an HSS, or a relay) is connected; calls meanwhile get "
                                   "Sh answers");
     p->m.dropped = metrics_counter(m, "mihua_as_requests_dropped_total", NULL,
-                                 "requests dropped unanswered because the transaction table was full");
+                                   "requests dropped unanswered because the transaction table was full");
     p->m.timer_c = metrics_counter(m, "mihua_as_timer_c_total", NULL,
                                    "forwarded INVITEs ended by Timer C: CANCEL downstream, 408 upstream");
     p->m.expired = metrics_counter(m, "mihua_as_call_records_expired_total", NULL,
@@ -296,8 +295,7 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     if (c && p->m.expired)
         metric_add(p->m.expired, c);
     if (c)
-        log_info(PROXY_LOG, "closed %zu call records without in-dialog traffic for %" PRIu64 " ms", c,
-                 p->call_idle_ms);
+        log_info(PROXY_LOG, "closed %zu call records without in-dialog traffic for %" PRIu64 " ms", c, p->call_idle_ms);
     if (b)
         log_debug(PROXY_LOG, "swept %zu expired bindings", b);
     proxy_trim(p);
@@ -365,7 +363,8 @@ static void proxy_log_capacity(const proxy_t *p)
 {
     if (!p->ovl)
         return;
-    log_info(PROXY_LOG, "capacity: %zu transactions, new calls shed above %zu (~%u calls/s sustained at %d "
+    log_info(PROXY_LOG,
+             "capacity: %zu transactions, new calls shed above %zu (~%u calls/s sustained at %d "
              "transaction-seconds per UDP call), retry after %u s",
              sip_txn_capacity(p->tl), overload_txn_mark(p->ovl), overload_sustained_cps(p->ovl),
              OVERLOAD_TXN_SECONDS_PER_CALL, overload_retry_after_s(p->ovl));

@@ -27,18 +27,18 @@
 
 typedef struct {
     struct event_base *base;
-    const char *host;     /* listen IP literal; also our Via sent-by and Record-Route host */
-    int port;             /* 0: a port free for both UDP and TCP */
-    bool dialog_socket;   /* a second UDP socket for responses and in-dialog requests (sip_transport.h) */
-    int dialog_port;      /* its port; 0: any */
-    registrar_t *reg;     /* borrowed */
-    sip_auth_t *auth;     /* borrowed; NULL: no Digest (closed lab): REGISTERs bind unauthenticated */
-    call_table_t *calls;  /* borrowed */
-    as_checks_t *checks;  /* borrowed; NULL disables the checks (tagged INVITEs are then forwarded stripped) */
-    metrics_t *metrics;   /* borrowed; NULL for none */
+    const char *host;              /* listen IP literal; also our Via sent-by and Record-Route host */
+    int port;                      /* 0: a port free for both UDP and TCP */
+    bool dialog_socket;            /* a second UDP socket for responses and in-dialog requests (sip_transport.h) */
+    int dialog_port;               /* its port; 0: any */
+    registrar_t *reg;              /* borrowed */
+    sip_auth_t *auth;              /* borrowed; NULL: no Digest (closed lab): REGISTERs bind unauthenticated */
+    call_table_t *calls;           /* borrowed */
+    as_checks_t *checks;           /* borrowed; NULL disables the checks (tagged INVITEs are then forwarded stripped) */
+    metrics_t *metrics;            /* borrowed; NULL for none */
     const listen_limits_t *limits; /* the SIP TCP listener's cap and header deadline; NULL: defaults */
     const overload_conf_t *overload; /* table size and admission marks; NULL: defaults, no admission control */
-    unsigned timer_c_ms;  /* RFC 3261 §16.6 step 11; 0: none */
+    unsigned timer_c_ms;             /* RFC 3261 §16.6 step 11; 0: none */
     uint64_t call_idle_ms; /* call records without in-dialog traffic this long are closed; 0: CALL_IDLE_MS_DEFAULT */
     size_t max_pending_checks; /* encryption checks in flight before tagged INVITEs go stripped at once;
                                   0: PROXY_MAX_PENDING_CHECKS_DEFAULT */

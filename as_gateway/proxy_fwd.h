@@ -14,8 +14,8 @@
 #include "sip/sip_transport_addr.h"
 
 #define PROXY_MAX_FORWARDS_DEFAULT SIP_MAX_FORWARDS_DEFAULT /* §16.6 step 3: inserted when a request carries none */
-#define PROXY_HOST_MAX 64             /* our IP literal */
-#define PROXY_URI_MAX 512             /* a URI we copy (Request-URI target, caller/callee identities) */
+#define PROXY_HOST_MAX 64                                   /* our IP literal */
+#define PROXY_URI_MAX 512 /* a URI we copy (Request-URI target, caller/callee identities) */
 
 /* Where this proxy listens: its Via sent-by and its Record-Route URI. */
 typedef struct {
@@ -26,12 +26,12 @@ typedef struct {
 
 typedef struct {
     const proxy_self_t *self;
-    const char *branch;    /* our Via branch (z9hG4bK...) */
-    sip_proto_t out_proto; /* towards the next hop: our Via's transport */
-    sip_proto_t in_proto;  /* the request arrived on this: our Record-Route's transport */
-    bool record_route;     /* §16.6 step 4: dialog-creating requests the AS must stay on the path of */
-    const char *new_ruri;  /* §16.6 step 2 target from the location service; NULL keeps the Request-URI */
-    bool strip_voenc;      /* remove +u.mihua.voenc from every Contact (DESIGN §2) */
+    const char *branch;     /* our Via branch (z9hG4bK...) */
+    sip_proto_t out_proto;  /* towards the next hop: our Via's transport */
+    sip_proto_t in_proto;   /* the request arrived on this: our Record-Route's transport */
+    bool record_route;      /* §16.6 step 4: dialog-creating requests the AS must stay on the path of */
+    const char *new_ruri;   /* §16.6 step 2 target from the location service; NULL keeps the Request-URI */
+    bool strip_voenc;       /* remove +u.mihua.voenc from every Contact (DESIGN §2) */
     const char *auth_realm; /* remove Proxy-Authorization for this realm: credentials we consumed (RFC 3261
                                §22.3) are nobody else's business; NULL keeps them all */
 } proxy_fwd_opts_t;

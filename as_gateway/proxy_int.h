@@ -20,12 +20,12 @@
 
 #define PROXY_LOG "as"
 #define PROXY_OUT_MAX (SIP_MAX_MSG_SIZE + SIP_LUMP_ARENA) /* an edited message: the largest input plus our lumps */
-#define PROXY_REPLY_MAX 16384  /* a local reply: the request's Vias, From, To, Call-ID, CSeq and our headers */
-#define PROXY_SWEEP_MS 10000   /* expired bindings and idle call records are swept this often at most... */
-#define PROXY_SWEEP_MIN_MS 100 /* ...and at half the call idle time, but never more often than this */
+#define PROXY_REPLY_MAX 16384    /* a local reply: the request's Vias, From, To, Call-ID, CSeq and our headers */
+#define PROXY_SWEEP_MS 10000     /* expired bindings and idle call records are swept this often at most... */
+#define PROXY_SWEEP_MIN_MS 100   /* ...and at half the call idle time, but never more often than this */
 #define PROXY_TRIM_MIN_TXNS 1024 /* below this peak the free lists hold too little to be worth a heap walk */
-#define PROXY_BIND_ATTEMPTS 32 /* port 0: tries to find a port free for both UDP and TCP */
-#define PROXY_TAG_MAX 24       /* our To tag for local final responses */
+#define PROXY_BIND_ATTEMPTS 32   /* port 0: tries to find a port free for both UDP and TCP */
+#define PROXY_TAG_MAX 24         /* our To tag for local final responses */
 
 /* Reasons for forwarding an INVITE without the tag, as metric label values (plus as_checks' decision reasons). */
 #define PROXY_REASON_DISABLED "checks disabled"
@@ -47,18 +47,18 @@ typedef enum {
 } proxy_strip_reason_t;
 
 typedef struct {
-    metric_t *eligible;                      /* tag kept: all checks passed */
-    metric_t *plain;                         /* INVITE without the tag: no lookups */
-    metric_t *stripped[PROXY_STRIP_COUNT];   /* tag removed, by reason */
-    metric_t *rejected;                      /* 403/404/483/503 answered locally to an INVITE */
-    metric_t *registers;                     /* REGISTER requests answered */
-    metric_t *auth[SIP_AUTH_ERROR + 1];      /* Digest verdicts (REGISTER and INVITE), by sip_auth_verdict_t */
-    metric_t *source_capped;                 /* REGISTERs refused: their address held max_aors_per_source */
+    metric_t *eligible;                    /* tag kept: all checks passed */
+    metric_t *plain;                       /* INVITE without the tag: no lookups */
+    metric_t *stripped[PROXY_STRIP_COUNT]; /* tag removed, by reason */
+    metric_t *rejected;                    /* 403/404/483/503 answered locally to an INVITE */
+    metric_t *registers;                   /* REGISTER requests answered */
+    metric_t *auth[SIP_AUTH_ERROR + 1];    /* Digest verdicts (REGISTER and INVITE), by sip_auth_verdict_t */
+    metric_t *source_capped;               /* REGISTERs refused: their address held max_aors_per_source */
     metric_t *txns, *calls, *bindings, *pending, *checks; /* gauges, set by proxy_refresh_metrics */
-    metric_t *hss_open;                      /* 1 while the Diameter peer to the HSS is OPEN (RFC 6733 §5.6) */
-    metric_t *dropped;                       /* requests dropped unanswered on a full transaction table */
-    metric_t *timer_c;                       /* INVITEs ended by Timer C */
-    metric_t *expired;                       /* call records closed after the idle time */
+    metric_t *hss_open; /* 1 while the Diameter peer to the HSS is OPEN (RFC 6733 §5.6) */
+    metric_t *dropped;  /* requests dropped unanswered on a full transaction table */
+    metric_t *timer_c;  /* INVITEs ended by Timer C */
+    metric_t *expired;  /* call records closed after the idle time */
 } proxy_metrics_t;
 
 typedef struct pfwd pfwd_t;
@@ -79,30 +79,30 @@ typedef struct {
  * the checks and the call record. Freed at the final (pfwd_final), so the 32 s that Timers L, M and J keep a
  * transaction alive cost only the pfwd_t below. */
 typedef struct {
-    char *req;                /* the request as received (Via stamped): local replies and the forwarded edit */
+    char *req; /* the request as received (Via stamped): local replies and the forwarded edit */
     size_t req_len;
-    char *fwd;                /* the INVITE as forwarded: its CANCEL is built from it (§9.1) */
+    char *fwd; /* the INVITE as forwarded: its CANCEL is built from it (§9.1) */
     size_t fwd_len;
     sip_proto_t in_proto;
-    sip_addr_t dst;           /* next hop */
+    sip_addr_t dst; /* next hop */
     char call_id[CALL_ID_MAX];
     char caller[PROXY_URI_MAX], callee[PROXY_URI_MAX]; /* identities for the checks and the call table */
-    char target[REG_URI_MAX]; /* new Request-URI from the location service, "" to keep */
+    char target[REG_URI_MAX];                          /* new Request-URI from the location service, "" to keep */
 } pfwd_setup_t;
 
 /* What stays until both transactions end: the tombstone that relays 2xx retransmissions (RFC 6026) and absorbs
  * everything else. */
 struct pfwd {
     proxy_t *p;
-    pfwd_setup_t *s;          /* until the final response went upstream, then NULL */
-    int refs;                 /* live transactions carrying this as tu_data */
-    sip_txn_id_t sid, cid;    /* SIP_TXN_ID_NONE once terminated / before forwarding */
+    pfwd_setup_t *s;       /* until the final response went upstream, then NULL */
+    int refs;              /* live transactions carrying this as tu_data */
+    sip_txn_id_t sid, cid; /* SIP_TXN_ID_NONE once terminated / before forwarding */
     sip_method_t method;
-    pcheck_t *check;          /* pending encryption check, or NULL */
+    pcheck_t *check; /* pending encryption check, or NULL */
     uint64_t check_handle;
-    bool final_sent;          /* a final response went upstream */
-    bool got_provisional;     /* a provisional came from downstream: a CANCEL may be sent (§9.1) */
-    bool cancel_pending;      /* CANCEL received before any provisional */
+    bool final_sent;      /* a final response went upstream */
+    bool got_provisional; /* a provisional came from downstream: a CANCEL may be sent (§9.1) */
+    bool cancel_pending;  /* CANCEL received before any provisional */
     pfwd_tc_state_t tc_state;
     const char *strip_reason; /* the tag was stripped for this (a static AS_REASON_*): told upstream in a
                                  Warning on every response (sip_voenc.h); NULL when kept or never tagged */
@@ -117,21 +117,21 @@ struct proxy {
     struct event *sweep_ev;
     proxy_self_t self;
     registrar_t *reg;
-    sip_auth_t *auth;   /* NULL: authentication off */
+    sip_auth_t *auth; /* NULL: authentication off */
     call_table_t *calls;
     as_checks_t *checks;
-    overload_t *ovl;    /* owned; NULL: no admission control */
-    unsigned timer_c_ms;   /* 0: no Timer C */
+    overload_t *ovl;     /* owned; NULL: no admission control */
+    unsigned timer_c_ms; /* 0: no Timer C */
     proxy_timer_c_fn *timer_c_fired;
     uint64_t call_idle_ms; /* call records without in-dialog traffic this long are closed */
     proxy_metrics_t m;
     sip_msg_t *scratch; /* re-parse of held requests (the transport's own message is borrowed) */
     sip_lumps_t *lumps;
-    char *out;          /* an edited message */
+    char *out; /* an edited message */
     char to_tag[PROXY_TAG_MAX];
     size_t pending_invites;
-    size_t checks_in_flight;   /* encryption checks started and not yet called back or cancelled */
-    size_t max_checks;         /* beyond this a tagged INVITE is forwarded stripped at once */
+    size_t checks_in_flight;  /* encryption checks started and not yet called back or cancelled */
+    size_t max_checks;        /* beyond this a tagged INVITE is forwarded stripped at once */
     uint64_t dropped_counted; /* sip_txn_dropped() already added to m.dropped */
     size_t trim_peak;         /* most live transactions seen since the last malloc_trim */
     bool draining;

@@ -78,8 +78,7 @@ static void on_checks(const as_decision_t *d, const as_lookup_results_t *r, void
     pf->check = NULL;
     free(ticket);
     p->checks_in_flight--;
-    log_info(PROXY_LOG,
-             "call %s caller=%s callee=%s encryption=%s reason=\"%s\" hss_us=%u udm_us=%u callee_rat=%s/%s",
+    log_info(PROXY_LOG, "call %s caller=%s callee=%s encryption=%s reason=\"%s\" hss_us=%u udm_us=%u callee_rat=%s/%s",
              pf->s->call_id, pf->s->caller, pf->s->callee, d->allowed ? "allowed" : "stripped", d->reason,
              r ? r->latency_us[AS_SRC_HSS] : 0, r ? r->latency_us[AS_SRC_UDM] : 0,
              r && r->callee_rat[AS_SRC_HSS][0] ? r->callee_rat[AS_SRC_HSS] : "-",
@@ -169,9 +168,9 @@ void proxy_invite(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, const sip_addr_t
     }
     if (invite_caller_trusted(p, sid, req, src, caller_key, now) != 0)
         return;
-    const reg_binding_t *b =
-        registrar_aor_key(&req->ruri, callee_key, sizeof callee_key) == 0 ? registrar_lookup(p->reg, callee_key, now)
-                                                                          : NULL;
+    const reg_binding_t *b = registrar_aor_key(&req->ruri, callee_key, sizeof callee_key) == 0
+                                 ? registrar_lookup(p->reg, callee_key, now)
+                                 : NULL;
     if (!b) {
         invite_reject(p, sid, req, 404, "Not Found");
         return;

@@ -21,8 +21,8 @@ void proxy_reply_stateless(proxy_t *p, sip_msg_t *req, const sip_addr_t *src, in
     sip_reply_opts_t o = {.to_tag = p->to_tag, .extra = extra};
     int n = sip_reply_build(req, status, reason, &o, out, sizeof out);
     if (n < 0 || sip_addr_resp_dest(req, src, &dst) != 0 || sip_transport_send(p->tp, &dst, out, (size_t)n) != 0)
-        log_debug(PROXY_LOG, "%.*s %.*s: the stateless %d could not be sent", req->method_str.len,
-                  req->method_str.s, req->call_id.len, req->call_id.s, status);
+        log_debug(PROXY_LOG, "%.*s %.*s: the stateless %d could not be sent", req->method_str.len, req->method_str.s,
+                  req->call_id.len, req->call_id.s, status);
 }
 
 int proxy_reply(proxy_t *p, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason, const char *extra)

@@ -30,7 +30,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define REG_BUCKETS 65536u /* power of two; chains stay short up to a few hundred thousand AORs */
+#define REG_BUCKETS 65536u    /* power of two; chains stay short up to a few hundred thousand AORs */
 #define REG_SRC_BUCKETS 4096u /* source addresses: far fewer than AORs */
 #define REG_LOG "registrar"
 
@@ -221,7 +221,7 @@ static void reg_src_add(registrar_t *r, const char *ip, int delta)
     if (!*pp) {
         if (delta < 0 || !(*pp = calloc(1, sizeof **pp)))
             return; /* out of memory: the address goes uncounted, the binding still works */
-        memcpy((*pp)->ip, ip, strnlen(ip, sizeof (*pp)->ip - 1)); /* calloc'ed: stays terminated */
+        memcpy((*pp)->ip, ip, strnlen(ip, sizeof(*pp)->ip - 1)); /* calloc'ed: stays terminated */
     }
     reg_src_t *s = *pp;
     s->aors = delta < 0 && s->aors == 0 ? 0 : (size_t)((long)s->aors + delta);
@@ -406,8 +406,7 @@ static void reg_list_bindings(const reg_aor_t *a, uint64_t now_ms, reg_result_t 
 }
 
 /* "Contact: *" (§10.3 step 6, first bullet): remove every binding unless step 7 says the request is stale. */
-static void reg_remove_all(registrar_t *r, const char *key, sip_msg_t *req, const sip_addr_t *src,
-                           reg_result_t *res)
+static void reg_remove_all(registrar_t *r, const char *key, sip_msg_t *req, const sip_addr_t *src, reg_result_t *res)
 {
     if (req->ncontact != 1 || req->expires_hdr < 0 || req->expires != 0) {
         reg_fail(res, 400, "Bad Request (Contact * needs Expires: 0 and no other Contact)");
@@ -503,8 +502,8 @@ static int reg_check_source(registrar_t *r, const reg_aor_t *a, const sip_addr_t
         return 0;
     reg_fail(res, 403, "Forbidden (too many registrations from this address)");
     res->source_capped = true;
-    log_warn(REG_LOG, "refused %s from %s: the address holds %zu AORs (max_aors_per_source)",
-             a ? a->key : "a new AOR", ip, registrar_source_aors(r, ip));
+    log_warn(REG_LOG, "refused %s from %s: the address holds %zu AORs (max_aors_per_source)", a ? a->key : "a new AOR",
+             ip, registrar_source_aors(r, ip));
     return -1;
 }
 
@@ -512,8 +511,7 @@ void registrar_process(registrar_t *r, sip_msg_t *req, const sip_addr_t *src, ui
 {
     char key[REG_AOR_MAX];
     reg_plan_t plan[SIP_MAX_CONTACTS];
-    if (sip_parse_headers(req, SIP_HF_ALL) != SIP_OK || req->to.hdr < 0 || req->call_id_hdr < 0 ||
-        req->cseq_hdr < 0) {
+    if (sip_parse_headers(req, SIP_HF_ALL) != SIP_OK || req->to.hdr < 0 || req->call_id_hdr < 0 || req->cseq_hdr < 0) {
         reg_fail(res, 400, "Bad Request");
         return;
     }

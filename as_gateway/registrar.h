@@ -28,17 +28,18 @@
 #include "sip/sip_msg.h"
 #include "sip/sip_transport_addr.h"
 
-#define REG_DEFAULT_EXPIRES 3600      /* §10.2.1.1: a registrar's default when the UA gives no expiry */
-#define REG_MIN_EXPIRES 60            /* shorter registrations are refused with 423 (§10.3 step 6, §20.23) */
-#define REG_MAX_EXPIRES 86400         /* longer ones are shortened: a day bounds stale bindings of vanished UEs */
-#define REG_MAX_BINDINGS 8            /* contacts per AOR (a UE registers one or two); more are refused, 503 */
-#define REG_MAX_AORS_DEFAULT 200000   /* AORs in memory: an operator test core, not a national HSS */
-#define REG_MAX_AORS_PER_SOURCE_DEFAULT 1000 /* AORs bound from one IP address: a UE binds one, an enterprise PBX
+#define REG_DEFAULT_EXPIRES 3600    /* §10.2.1.1: a registrar's default when the UA gives no expiry */
+#define REG_MIN_EXPIRES 60          /* shorter registrations are refused with 423 (§10.3 step 6, §20.23) */
+#define REG_MAX_EXPIRES 86400       /* longer ones are shortened: a day bounds stale bindings of vanished UEs */
+#define REG_MAX_BINDINGS 8          /* contacts per AOR (a UE registers one or two); more are refused, 503 */
+#define REG_MAX_AORS_DEFAULT 200000 /* AORs in memory: an operator test core, not a national HSS */
+#define REG_MAX_AORS_PER_SOURCE_DEFAULT \
+    1000                    /* AORs bound from one IP address: a UE binds one, an enterprise PBX
                                                 or a loopback lab a few hundred */
-#define REG_AOR_MAX 256               /* normalised AOR bytes */
-#define REG_URI_MAX 512               /* Contact URI bytes kept */
-#define REG_PARAMS_MAX 256            /* Contact header parameters kept (feature tags) */
-#define REG_CALL_ID_MAX 256           /* Call-ID bytes kept for §10.3 step 7 */
+#define REG_AOR_MAX 256     /* normalised AOR bytes */
+#define REG_URI_MAX 512     /* Contact URI bytes kept */
+#define REG_PARAMS_MAX 256  /* Contact header parameters kept (feature tags) */
+#define REG_CALL_ID_MAX 256 /* Call-ID bytes kept for §10.3 step 7 */
 #define REG_EXTRA_MAX (REG_MAX_BINDINGS * (REG_URI_MAX + REG_PARAMS_MAX + 48)) /* 200 OK Contact lines */
 
 #define REG_FEATURE_VOENC "+u.mihua.voenc" /* DESIGN §2 capability indicator */
@@ -49,16 +50,16 @@ typedef struct {
     bool voenc;                  /* params carry +u.mihua.voenc */
     sip_addr_t src;              /* where the REGISTER came from (IP, port, transport, TCP connection) */
     uint64_t expires_at_ms;
-    uint64_t registered_ms;      /* last refresh; the newest binding is the one a call goes to */
+    uint64_t registered_ms; /* last refresh; the newest binding is the one a call goes to */
     char call_id[REG_CALL_ID_MAX];
     uint32_t cseq;
 } reg_binding_t;
 
 typedef struct {
-    int status;               /* 200, 400, 403, 423, 500, 503 */
-    const char *reason;       /* reason phrase (static) */
+    int status;                /* 200, 400, 403, 423, 500, 503 */
+    const char *reason;        /* reason phrase (static) */
     char extra[REG_EXTRA_MAX]; /* header lines ending in CRLF for the response, "" when none */
-    bool source_capped;       /* refused (403) because the source address holds its cap of AORs */
+    bool source_capped;        /* refused (403) because the source address holds its cap of AORs */
 } reg_result_t;
 
 typedef struct registrar registrar_t;

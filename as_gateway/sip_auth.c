@@ -56,13 +56,14 @@ sip_auth_t *sip_auth_new(const sip_auth_conf_t *conf, char *err, size_t errlen)
     const char *realm = conf->realm ? conf->realm : SIP_AUTH_REALM_DEFAULT;
     if (!a)
         return snprintf(err, errlen, "out of memory"), NULL;
-    digest_server_cfg_t dc = {.realm = realm, .nonce_lifetime_s = conf->nonce_lifetime_s,
-                              .max_nonces = SIP_AUTH_MAX_NONCES, .algorithms = auth_algs(a, conf)};
+    digest_server_cfg_t dc = {.realm = realm,
+                              .nonce_lifetime_s = conf->nonce_lifetime_s,
+                              .max_nonces = SIP_AUTH_MAX_NONCES,
+                              .algorithms = auth_algs(a, conf)};
     if (!dc.algorithms)
         snprintf(err, errlen, "one or two Digest algorithms");
-    else if (!(a->store = conf->store) &&
-             !(a->store = a->own_store = sub_store_new_max(conf->store_path, conf->subscribers_path,
-                                                                       conf->max_bytes, &serr)))
+    else if (!(a->store = conf->store) && !(a->store = a->own_store = sub_store_new_max(
+                                                conf->store_path, conf->subscribers_path, conf->max_bytes, &serr)))
         snprintf(err, errlen, "subscribers: %s", serr.msg);
     else if (!(a->srv = digest_server_new(&dc)))
         snprintf(err, errlen, "bad Digest realm '%s'", realm);
@@ -198,8 +199,8 @@ static sip_auth_verdict_t verify(sip_auth_t *a, sip_msg_t *req, const subscriber
     return answer(ans, SIP_AUTH_ERROR, 500, "Server Internal Error", "internal");
 }
 
-sip_auth_verdict_t sip_auth_check(sip_auth_t *a, sip_msg_t *req, const char *aor, sip_auth_role_t role,
-                                  int64_t now_s, sip_auth_answer_t *ans)
+sip_auth_verdict_t sip_auth_check(sip_auth_t *a, sip_msg_t *req, const char *aor, sip_auth_role_t role, int64_t now_s,
+                                  sip_auth_answer_t *ans)
 {
     const subscriber_t *sub;
     memset(ans, 0, sizeof *ans);

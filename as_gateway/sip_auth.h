@@ -36,14 +36,14 @@
 #include "subscriber/sub_store.h"
 
 #define SIP_AUTH_REALM_DEFAULT "ims.test" /* the lab's domain; phones show it when asking for a password */
-#define SIP_AUTH_EXTRA_MAX 640             /* two challenge header lines */
+#define SIP_AUTH_EXTRA_MAX 640            /* two challenge header lines */
 
 typedef struct {
-    const char *realm;         /* NULL: SIP_AUTH_REALM_DEFAULT */
-    unsigned nonce_lifetime_s; /* 0: DIGEST_DEFAULT_NONCE_LIFETIME_S */
-    const digest_alg_t *algs;  /* offered in this order, and the only ones accepted; NULL: SHA-256 then MD5 */
-    size_t n_algs;             /* 1 or 2 */
-    sub_store_t *store;        /* where each subscriber's sip_password is read (borrowed); NULL: opened here from */
+    const char *realm;            /* NULL: SIP_AUTH_REALM_DEFAULT */
+    unsigned nonce_lifetime_s;    /* 0: DIGEST_DEFAULT_NONCE_LIFETIME_S */
+    const digest_alg_t *algs;     /* offered in this order, and the only ones accepted; NULL: SHA-256 then MD5 */
+    size_t n_algs;                /* 1 or 2 */
+    sub_store_t *store;           /* where each subscriber's sip_password is read (borrowed); NULL: opened here from */
     const char *subscribers_path; /* the subscriber file (imported when it changed) */
     const char *store_path;       /* and the database (NULL: derived from the file's path), and owned */
     size_t max_bytes;             /* the largest subscriber file read; 0: the default (sub_store_new_max) */
@@ -55,19 +55,19 @@ typedef struct sip_auth sip_auth_t;
 typedef enum { SIP_AUTH_UAS = 0, SIP_AUTH_PROXY } sip_auth_role_t;
 
 typedef enum {
-    SIP_AUTH_OK = 0,     /* authenticated as the AOR's subscriber */
-    SIP_AUTH_CHALLENGE,  /* 401/407 with fresh challenges in extra */
-    SIP_AUTH_REFUSED,    /* 403: unknown AOR, no sip_password, or another subscriber's credentials */
-    SIP_AUTH_BAD,        /* 400: malformed credentials */
-    SIP_AUTH_ERROR,      /* 500 */
+    SIP_AUTH_OK = 0,    /* authenticated as the AOR's subscriber */
+    SIP_AUTH_CHALLENGE, /* 401/407 with fresh challenges in extra */
+    SIP_AUTH_REFUSED,   /* 403: unknown AOR, no sip_password, or another subscriber's credentials */
+    SIP_AUTH_BAD,       /* 400: malformed credentials */
+    SIP_AUTH_ERROR,     /* 500 */
 } sip_auth_verdict_t;
 
 typedef struct {
-    int status;                    /* SIP status to answer (0 when OK) */
-    const char *reason;            /* reason phrase, static */
-    const char *why;               /* short cause for logs and metrics ("no_credentials", "stale", ...), static */
+    int status;                     /* SIP status to answer (0 when OK) */
+    const char *reason;             /* reason phrase, static */
+    const char *why;                /* short cause for logs and metrics ("no_credentials", "stale", ...), static */
     char extra[SIP_AUTH_EXTRA_MAX]; /* header lines ending in CRLF, "" when none */
-    char imsi[16];                 /* the AOR's subscriber, "" when none */
+    char imsi[16];                  /* the AOR's subscriber, "" when none */
 } sip_auth_answer_t;
 
 sip_auth_t *sip_auth_new(const sip_auth_conf_t *conf, char *err, size_t errlen);
@@ -76,8 +76,8 @@ void sip_auth_free(sip_auth_t *a);
 /* Checks a request's credentials for the AOR `aor` (an identity: registrar key or URI) at `now_s` (monotonic
  * seconds). Reads the request's Authorization (or Proxy-Authorization) headers and uses the one for our realm. On
  * OK the nonce's nc has advanced: the same credentials are refused next time. */
-sip_auth_verdict_t sip_auth_check(sip_auth_t *a, sip_msg_t *req, const char *aor, sip_auth_role_t role,
-                                  int64_t now_s, sip_auth_answer_t *ans);
+sip_auth_verdict_t sip_auth_check(sip_auth_t *a, sip_msg_t *req, const char *aor, sip_auth_role_t role, int64_t now_s,
+                                  sip_auth_answer_t *ans);
 
 /* Fills ans with a fresh challenge (no credentials looked at), e.g. for an INVITE from an unknown flow. */
 sip_auth_verdict_t sip_auth_challenge(sip_auth_t *a, sip_auth_role_t role, int64_t now_s, bool stale,

@@ -101,8 +101,7 @@ static void on_issued(const kms_client_result_t *r, void *ud)
         if (w->t0_us >= b->measure_from_us)
             b->errors++;
         if (b->errors == 1)
-            fprintf(stderr, "first error: %s http %d %s\n", kms_client_status_str(r->status), r->http_status,
-                    r->cause);
+            fprintf(stderr, "first error: %s http %d %s\n", kms_client_status_str(r->status), r->http_status, r->cause);
         next_pair(w);
         return;
     }
@@ -199,9 +198,11 @@ static void report(bench_t *b, double secs)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"url", required_argument, NULL, 'u'}, {"ca", required_argument, NULL, 'a'},
+    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},
+                                         {"ca", required_argument, NULL, 'a'},
                                          {"caller", required_argument, NULL, 'r'},
-                                         {"callee", required_argument, NULL, 'e'}, {NULL, 0, NULL, 0}};
+                                         {"callee", required_argument, NULL, 'e'},
+                                         {NULL, 0, NULL, 0}};
     const char *url = NULL, *ca = NULL;
     uint8_t k1[KMS_KEY_LEN], k2[KMS_KEY_LEN];
     bench_t b = {.n_workers = 50};

@@ -24,13 +24,13 @@
 
 typedef struct {
     sem_t all_done;
-    atomic_long next;     /* index of the next request to send */
+    atomic_long next; /* index of the next request to send */
     atomic_long answered;
     atomic_long failed;
     long count;
     const sh_dict_t *dict;
     const sh_udr_params_t *params;
-    double *lat_us;       /* one entry per request, for percentiles */
+    double *lat_us;        /* one entry per request, for percentiles */
     struct timespec *sent; /* send time per request */
 } bench_t;
 
@@ -113,12 +113,24 @@ int main(int argc, char **argv)
     int opt;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (opt) {
-        case 'H': hss = optarg; break;
-        case 'i': impu = optarg; break;
-        case 'n': inflight = atol(optarg); break;
-        case 'c': count = atol(optarg); break;
-        case 'h': hss_host = optarg; break;
-        default: fprintf(stderr, "usage: mihua-bench-sh --hss HOST:PORT [--impu URI] [--inflight N] [--count N]\n"); return 2;
+        case 'H':
+            hss = optarg;
+            break;
+        case 'i':
+            impu = optarg;
+            break;
+        case 'n':
+            inflight = atol(optarg);
+            break;
+        case 'c':
+            count = atol(optarg);
+            break;
+        case 'h':
+            hss_host = optarg;
+            break;
+        default:
+            fprintf(stderr, "usage: mihua-bench-sh --hss HOST:PORT [--impu URI] [--inflight N] [--count N]\n");
+            return 2;
         }
     }
     const char *colon = hss ? strrchr(hss, ':') : NULL;
@@ -134,9 +146,13 @@ int main(int argc, char **argv)
 
     sh_dict_t dict;
     char err[256];
-    diam_node_conf_t dc = {.identity = origin, .realm = "ims.test", .port = 0,
+    diam_node_conf_t dc = {.identity = origin,
+                           .realm = "ims.test",
+                           .port = 0,
                            .peers = {{.identity = hss_host, .addr = addr, .port = atoi(colon + 1)}},
-                           .n_peers = 1, .tc_timer = 6, .tw_timer = 30};
+                           .n_peers = 1,
+                           .tc_timer = 6,
+                           .tw_timer = 30};
     diam_node_t *node = diam_node_start(&dc, &dict, err, sizeof err);
     if (node == NULL || diam_node_wait_peer(node, hss_host, 10000) != 0) {
         fprintf(stderr, "mihua-bench-sh: no connection to %s (%s)\n", hss, node ? "timeout" : err);
@@ -144,8 +160,11 @@ int main(int argc, char **argv)
     }
 
     const uint32_t refs[] = {SH_DREF_REPOSITORY_DATA, SH_DREF_TADS_INFORMATION};
-    sh_udr_params_t p = {.public_identity = impu, .data_refs = refs, .n_data_refs = 2,
-                         .service_indication = SH_SERVICE_INDICATION_VOENC, .dest_realm = "ims.test",
+    sh_udr_params_t p = {.public_identity = impu,
+                         .data_refs = refs,
+                         .n_data_refs = 2,
+                         .service_indication = SH_SERVICE_INDICATION_VOENC,
+                         .dest_realm = "ims.test",
                          .dest_host = hss_host};
     bench_t b = {.count = count, .dict = &dict, .params = &p};
     b.lat_us = calloc((size_t)count, sizeof *b.lat_us);

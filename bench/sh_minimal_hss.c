@@ -55,8 +55,12 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* before freeDiameter starts its threads, so they inherit it */
-    diam_node_conf_t dc = {.identity = "hss.ims.test", .realm = "ims.test", .port = atoi(argv[1]),
-                           .accept_realm = "ims.test", .tc_timer = 6, .tw_timer = 30};
+    diam_node_conf_t dc = {.identity = "hss.ims.test",
+                           .realm = "ims.test",
+                           .port = atoi(argv[1]),
+                           .accept_realm = "ims.test",
+                           .tc_timer = 6,
+                           .tw_timer = 30};
     diam_node_t *node = diam_node_start(&dc, &dict, err, sizeof err);
     struct disp_when when = {.app = dict.app, .command = dict.cmd_udr};
     if (node == NULL || fd_disp_register(on_udr, DISP_HOW_CC, &when, &dict, &hdl) != 0) {

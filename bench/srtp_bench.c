@@ -38,8 +38,8 @@
 
 typedef struct {
     double seconds;
-    uint64_t packets; /* > 0: stop after this many packets instead of after `seconds` */
-    const char *suite; /* NULL: every suite */
+    uint64_t packets;     /* > 0: stop after this many packets instead of after `seconds` */
+    const char *suite;    /* NULL: every suite */
     msrtp_sm4_impl_t sm4; /* AUTO: the fastest this CPU runs */
 } opts_t;
 
@@ -49,7 +49,8 @@ static const struct {
 } sm4_impls[] = {{"table", MSRTP_SM4_IMPL_TABLE}, {"aesni", MSRTP_SM4_IMPL_AESNI}, {"gfni", MSRTP_SM4_IMPL_GFNI}};
 
 /* -i NAME: the SM4 implementation; 0, or -1 for an unknown name or one this CPU does not run. */
-static int sm4_impl_by_name(const char *name, msrtp_sm4_impl_t *impl) {
+static int sm4_impl_by_name(const char *name, msrtp_sm4_impl_t *impl)
+{
     for (size_t i = 0; i < sizeof(sm4_impls) / sizeof(sm4_impls[0]); i++) {
         if (strcmp(name, sm4_impls[i].name) == 0 && msrtp_sm4_impl_supported(sm4_impls[i].impl)) {
             *impl = sm4_impls[i].impl;
@@ -60,7 +61,8 @@ static int sm4_impl_by_name(const char *name, msrtp_sm4_impl_t *impl) {
 }
 
 /* The SM4 implementation new contexts get. */
-static const char *sm4_impl_name(void) {
+static const char *sm4_impl_name(void)
+{
     msrtp_sm4_t k;
     uint8_t key[MSRTP_SM4_KEY_LEN] = {0};
     msrtp_sm4_init(&k, key);
@@ -71,17 +73,20 @@ static const char *sm4_impl_name(void) {
 }
 
 /* Whether a measurement that has done n packets since t0 is over at time t; limit is the packet count of -n mode. */
-static int finished(uint64_t n, uint64_t limit, double t0, double t, double seconds) {
+static int finished(uint64_t n, uint64_t limit, double t0, double t, double seconds)
+{
     return limit ? n >= limit : t - t0 >= seconds;
 }
 
-static double now(void) {
+static double now(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void make_rtp(uint8_t *buf, uint16_t seq) {
+static void make_rtp(uint8_t *buf, uint16_t seq)
+{
     memset(buf, 0, RTP_LEN);
     buf[0] = 0x80;
     buf[2] = (uint8_t)(seq >> 8), buf[3] = (uint8_t)seq;
@@ -91,7 +96,8 @@ static void make_rtp(uint8_t *buf, uint16_t seq) {
         buf[12 + i] = (uint8_t)(0xd5 ^ i);
 }
 
-static msrtp_master_t master_for(msrtp_suite_t suite) {
+static msrtp_master_t master_for(msrtp_suite_t suite)
+{
     msrtp_master_t m;
     msrtp_suite_master_lengths(suite, &m.key_len, &m.salt_len);
     for (size_t i = 0; i < m.key_len; i++)
@@ -103,7 +109,8 @@ static msrtp_master_t master_for(msrtp_suite_t suite) {
 
 /* ---------------------------------------------------------------- ours */
 
-static double ours_protect(msrtp_suite_t suite, double seconds, uint64_t limit) {
+static double ours_protect(msrtp_suite_t suite, double seconds, uint64_t limit)
+{
     msrtp_master_t m = master_for(suite);
     msrtp_ctx_t *tx = msrtp_ctx_new(suite, MSRTP_ROLE_SEND, &m);
     uint8_t tmpl[PKT_CAP], buf[PKT_CAP];
@@ -128,7 +135,8 @@ static double ours_protect(msrtp_suite_t suite, double seconds, uint64_t limit) 
     return (double)n / (t - t0);
 }
 
-static double ours_unprotect(msrtp_suite_t suite, double seconds, uint64_t limit) {
+static double ours_unprotect(msrtp_suite_t suite, double seconds, uint64_t limit)
+{
     msrtp_master_t m = master_for(suite);
     msrtp_ctx_t *tx = msrtp_ctx_new(suite, MSRTP_ROLE_SEND, &m);
     static uint8_t pkts[BATCH][PKT_CAP];
@@ -159,7 +167,8 @@ static double ours_unprotect(msrtp_suite_t suite, double seconds, uint64_t limit
 
 /* ---------------------------------------------------------------- libsrtp2 */
 
-static srtp_t their_session(msrtp_suite_t suite, srtp_ssrc_type_t type) {
+static srtp_t their_session(msrtp_suite_t suite, srtp_ssrc_type_t type)
+{
     msrtp_master_t m = master_for(suite);
     unsigned char key[MSRTP_MAX_MASTER_KEY_LEN + MSRTP_MAX_MASTER_SALT_LEN];
     memcpy(key, m.key, m.key_len);
@@ -184,7 +193,8 @@ static srtp_t their_session(msrtp_suite_t suite, srtp_ssrc_type_t type) {
     return s;
 }
 
-static double theirs_protect(msrtp_suite_t suite, double seconds, uint64_t limit) {
+static double theirs_protect(msrtp_suite_t suite, double seconds, uint64_t limit)
+{
     srtp_t tx = their_session(suite, ssrc_any_outbound);
     uint8_t tmpl[PKT_CAP], buf[PKT_CAP];
     make_rtp(tmpl, 0);
@@ -208,7 +218,8 @@ static double theirs_protect(msrtp_suite_t suite, double seconds, uint64_t limit
     return (double)n / (t - t0);
 }
 
-static double theirs_unprotect(msrtp_suite_t suite, double seconds, uint64_t limit) {
+static double theirs_unprotect(msrtp_suite_t suite, double seconds, uint64_t limit)
+{
     srtp_t tx = their_session(suite, ssrc_any_outbound);
     static uint8_t pkts[BATCH][PKT_CAP];
     int lens[BATCH];
@@ -239,14 +250,16 @@ static double theirs_unprotect(msrtp_suite_t suite, double seconds, uint64_t lim
 
 /* ---------------------------------------------------------------- main */
 
-static void row(const char *suite, const char *op, double ours, double theirs) {
+static void row(const char *suite, const char *op, double ours, double theirs)
+{
     if (theirs > 0)
         printf("%-24s %-10s %12.0f %14.0f %7.2fx\n", suite, op, ours, theirs, ours / theirs);
     else
         printf("%-24s %-10s %12.0f %14s %8s\n", suite, op, ours, "-", "-");
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     opts_t o = {.seconds = 1.0};
     msrtp_suite_t only;
     int c;

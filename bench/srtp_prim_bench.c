@@ -36,14 +36,16 @@ typedef struct {
     uint8_t tag[10];
 } state_t;
 
-static double now_ns(void) {
+static double now_ns(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
 /* Best of `rounds` timings of CALLS_PER_TIMING calls, per call. */
-static double best_ns(void (*f)(state_t *), state_t *s, unsigned rounds) {
+static double best_ns(void (*f)(state_t *), state_t *s, unsigned rounds)
+{
     double best = 1e30;
     for (unsigned r = 0; r < rounds; r++) {
         double t0 = now_ns();
@@ -56,19 +58,25 @@ static double best_ns(void (*f)(state_t *), state_t *s, unsigned rounds) {
     return best;
 }
 
-static void run_sm4(state_t *s) { msrtp_sm4_encrypt_blocks(&s->sm4, s->buf, s->buf, s->blocks); }
+static void run_sm4(state_t *s)
+{
+    msrtp_sm4_encrypt_blocks(&s->sm4, s->buf, s->buf, s->blocks);
+}
 
-static void run_openssl(state_t *s) {
+static void run_openssl(state_t *s)
+{
     int outl = 0;
     if (EVP_EncryptUpdate(s->ecb, s->buf, &outl, s->buf, (int)(s->blocks * MSRTP_SM4_BLOCK_LEN)) != 1)
         exit(1);
 }
 
-static void run_hmac(state_t *s) {
+static void run_hmac(state_t *s)
+{
     msrtp_mac_compute(&s->mac, s->pkt, RTP_LEN, s->pkt + RTP_LEN, ROC_LEN, s->tag, sizeof(s->tag));
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     unsigned rounds = 2000;
     int c;
     while ((c = getopt(argc, argv, "r:h")) != -1) {

@@ -5,8 +5,8 @@
 
 #include <stdio.h>
 
-bool hss_faults_request(diam_sim_t *sim, sub_store_t *store, const char *command, const sh_udr_t *req,
-                        struct msg **ans, unsigned *delay_ms)
+bool hss_faults_request(diam_sim_t *sim, sub_store_t *store, const char *command, const sh_udr_t *req, struct msg **ans,
+                        unsigned *delay_ms)
 {
     char imsi[SUB_IMSI_MAX + 1] = "";
     const char *user = req->public_identity != NULL ? req->public_identity : req->msisdn;

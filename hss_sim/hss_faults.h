@@ -11,7 +11,7 @@
 #include "subscriber/sub_store.h"
 
 /* diam_sim_request for a UDR or SNR (`command`, its user in `req`); false at once when `sim` is NULL. */
-bool hss_faults_request(diam_sim_t *sim, sub_store_t *store, const char *command, const sh_udr_t *req,
-                        struct msg **ans, unsigned *delay_ms);
+bool hss_faults_request(diam_sim_t *sim, sub_store_t *store, const char *command, const sh_udr_t *req, struct msg **ans,
+                        unsigned *delay_ms);
 
 #endif

@@ -46,8 +46,8 @@
 #include "subscriber/sub_watch.h"
 
 #define NOTIF_LOG "hss.notif"
-#define NOTIF_FACTS_MAX 1024   /* "v=1;impu=..." — SUB_IMPU_MAX identities fit */
-#define NOTIF_ID_MAX 256       /* DiameterIdentity */
+#define NOTIF_FACTS_MAX 1024 /* "v=1;impu=..." — SUB_IMPU_MAX identities fit */
+#define NOTIF_ID_MAX 256     /* DiameterIdentity */
 #define NOTIF_ADMIN_PATH "/admin/v1/sh-subscriptions"
 
 enum { REF_REPO = 1u << 0, REF_IMPU = 1u << 1 };
@@ -55,32 +55,46 @@ enum { REF_REPO = 1u << 0, REF_IMPU = 1u << 1 };
 typedef struct {
     uint64_t id;
     char as_host[NOTIF_ID_MAX], as_realm[NOTIF_ID_MAX];
-    char *identity;                 /* Public-Identity as the AS sent it: PNRs carry it back */
+    char *identity; /* Public-Identity as the AS sent it: PNRs carry it back */
     char imsi[SUB_IMSI_MAX + 1];
-    unsigned refs;                  /* REF_* */
+    unsigned refs; /* REF_* */
     time_t expiry;
-    char facts[NOTIF_FACTS_MAX];    /* the subscribed facts last told to the AS */
-    uint64_t pushed;                /* PNRs sent */
+    char facts[NOTIF_FACTS_MAX]; /* the subscribed facts last told to the AS */
+    uint64_t pushed;             /* PNRs sent */
 } notif_sub_t;
 
-typedef enum { SNR_OK, SNR_USER_UNKNOWN, SNR_DREF_UNSUPPORTED, SNR_NOT_NOTIFIABLE, SNR_MISSING_AVP, SNR_INVALID,
-               SNR_FAILED, SNR_RESULT_COUNT } snr_result_t;
+typedef enum {
+    SNR_OK,
+    SNR_USER_UNKNOWN,
+    SNR_DREF_UNSUPPORTED,
+    SNR_NOT_NOTIFIABLE,
+    SNR_MISSING_AVP,
+    SNR_INVALID,
+    SNR_FAILED,
+    SNR_RESULT_COUNT
+} snr_result_t;
 
 static const char *const snr_name[SNR_RESULT_COUNT] = {
-    "success", "user_unknown", "data_ref_unsupported", "cannot_be_notified", "missing_avp", "invalid_avp",
-    "unable_to_comply",
+    "success",     "user_unknown", "data_ref_unsupported", "cannot_be_notified",
+    "missing_avp", "invalid_avp",  "unable_to_comply",
 };
 
 /* Prometheus label sets, in the order of snr_result_t. */
 static const char *const snr_label[SNR_RESULT_COUNT] = {
-    "result=\"success\"", "result=\"user_unknown\"", "result=\"data_ref_unsupported\"",
-    "result=\"cannot_be_notified\"", "result=\"missing_avp\"",
-    "result=\"invalid_avp\"", "result=\"unable_to_comply\"",
+    "result=\"success\"",
+    "result=\"user_unknown\"",
+    "result=\"data_ref_unsupported\"",
+    "result=\"cannot_be_notified\"",
+    "result=\"missing_avp\"",
+    "result=\"invalid_avp\"",
+    "result=\"unable_to_comply\"",
 };
 
 enum { PNR_SUCCESS = 0, PNR_REFUSED, PNR_LOST, PNR_RESULT_COUNT };
 static const char *const pnr_label[PNR_RESULT_COUNT] = {
-    "result=\"success\"", "result=\"refused\"", "result=\"lost\"",
+    "result=\"success\"",
+    "result=\"refused\"",
+    "result=\"lost\"",
 };
 
 struct hss_notif {
@@ -327,7 +341,8 @@ static int answer_ok(hss_notif_t *n, snr_t *s, const subscriber_t *sub, struct m
 }
 
 static const uint32_t SNR_EXP_CODE[SNR_RESULT_COUNT] = {
-    [SNR_USER_UNKNOWN] = SH_ERR_USER_UNKNOWN, [SNR_DREF_UNSUPPORTED] = SH_ERR_DATA_REF_NOT_SUPPORTED,
+    [SNR_USER_UNKNOWN] = SH_ERR_USER_UNKNOWN,
+    [SNR_DREF_UNSUPPORTED] = SH_ERR_DATA_REF_NOT_SUPPORTED,
     [SNR_NOT_NOTIFIABLE] = SH_ERR_CANNOT_BE_NOTIFIED,
 };
 
@@ -364,8 +379,8 @@ static void answer_error(hss_notif_t *n, snr_result_t r, struct msg *ans, const 
     }
     sh_add_app_and_state(n->dict, ans);
     const char *code = r == SNR_MISSING_AVP ? "DIAMETER_MISSING_AVP"
-                       : r == SNR_INVALID  ? "DIAMETER_INVALID_AVP_VALUE"
-                                           : "DIAMETER_UNABLE_TO_COMPLY";
+                       : r == SNR_INVALID   ? "DIAMETER_INVALID_AVP_VALUE"
+                                            : "DIAMETER_UNABLE_TO_COMPLY";
     fd_msg_rescode_set(ans, (char *)code, (char *)why, NULL, 1);
 }
 
@@ -422,8 +437,8 @@ static void pna_done(pnr_ctx_t *c, int outcome, uint32_t code, bool drop)
         pthread_mutex_unlock(&n->lock);
     }
     if (outcome != PNR_SUCCESS)
-        log_warn(NOTIF_LOG, "PNR to %s %s (code %" PRIu32 ")%s", c->as_host,
-                 outcome == PNR_LOST ? "lost" : "refused", code, drop ? ": subscription dropped" : "");
+        log_warn(NOTIF_LOG, "PNR to %s %s (code %" PRIu32 ")%s", c->as_host, outcome == PNR_LOST ? "lost" : "refused",
+                 code, drop ? ": subscription dropped" : "");
     notif_unref(n);
     free(c);
 }
@@ -460,8 +475,11 @@ static void on_pnr_expire(void *data, DiamId_t peer, size_t peer_len, struct msg
 
 static void pnr_send(hss_notif_t *n, const pnr_job_t *j)
 {
-    sh_pnr_params_t p = {.public_identity = j->identity, .user_data = j->xml, .user_data_len = j->len,
-                         .dest_host = j->as_host, .dest_realm = j->as_realm};
+    sh_pnr_params_t p = {.public_identity = j->identity,
+                         .user_data = j->xml,
+                         .user_data_len = j->len,
+                         .dest_host = j->as_host,
+                         .dest_realm = j->as_realm};
     struct msg *m = NULL;
     pnr_ctx_t *c = calloc(1, sizeof *c);
     struct timespec expire;
@@ -579,15 +597,14 @@ static void register_metrics(hss_notif_t *n, metrics_t *m)
         n->snr[i] = metrics_counter(m, "mihua_hss_snr_total", snr_label[i],
                                     "Sh Subscribe-Notifications-Requests answered, by result");
     for (int i = 0; m != NULL && i < PNR_RESULT_COUNT; i++)
-        n->pnr[i] = metrics_counter(m, "mihua_hss_pnr_total", pnr_label[i],
-                                    "Sh Push-Notification-Requests sent, by outcome");
+        n->pnr[i] =
+            metrics_counter(m, "mihua_hss_pnr_total", pnr_label[i], "Sh Push-Notification-Requests sent, by outcome");
     if (m != NULL)
         n->gauge = metrics_gauge(m, "mihua_hss_sh_subscriptions", "", "Sh subscriptions held");
 }
 
 hss_notif_t *hss_notif_new(struct event_base *base, const sh_dict_t *dict, sub_store_t *store,
-                           const char *service_indication, long max_expiry_s, sbi_server_t *admin,
-                           metrics_t *metrics)
+                           const char *service_indication, long max_expiry_s, sbi_server_t *admin, metrics_t *metrics)
 {
     hss_notif_t *n = calloc(1, sizeof *n);
     struct disp_when when = {.app = dict->app, .command = dict->cmd_snr};
@@ -602,8 +619,7 @@ hss_notif_t *hss_notif_new(struct event_base *base, const sh_dict_t *dict, sub_s
     n->si = strdup(service_indication);
     register_metrics(n, metrics);
     n->watch = sub_watch_new(base, store, on_change, n);
-    if (n->si == NULL || n->watch == NULL ||
-        sbi_server_route(admin, "GET", NOTIF_ADMIN_PATH, on_admin_list, n) != 0 ||
+    if (n->si == NULL || n->watch == NULL || sbi_server_route(admin, "GET", NOTIF_ADMIN_PATH, on_admin_list, n) != 0 ||
         fd_disp_register(on_snr, DISP_HOW_CC, &when, n, &n->hdl) != 0) {
         hss_notif_free(n);
         return NULL;

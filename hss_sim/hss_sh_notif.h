@@ -16,17 +16,17 @@
 
 #define HSS_NOTIF_EXPIRY_DEFAULT_S 3600 /* longest subscription granted unless configured otherwise */
 #define HSS_NOTIF_EXPIRY_MAX_S 86400
-#define HSS_NOTIF_MAX_SUBS 200000       /* subscriptions held; beyond, SNR gets DIAMETER_UNABLE_TO_COMPLY: each
+#define HSS_NOTIF_MAX_SUBS \
+    200000                        /* subscriptions held; beyond, SNR gets DIAMETER_UNABLE_TO_COMPLY: each
                                            costs ~1 KB and a comparison on every store change */
-#define HSS_NOTIF_PNR_TIMEOUT_S 5       /* a PNR unanswered this long is logged as lost */
+#define HSS_NOTIF_PNR_TIMEOUT_S 5 /* a PNR unanswered this long is logged as lost */
 
 typedef struct hss_notif hss_notif_t;
 
 /* Registers the SNR handler with freeDiameter, the change watch on `base` and GET /admin/v1/sh-subscriptions on
  * `admin`. `max_expiry_s` bounds the Expiry-Time granted. `metrics` may be NULL. NULL on failure. */
 hss_notif_t *hss_notif_new(struct event_base *base, const sh_dict_t *dict, sub_store_t *store,
-                           const char *service_indication, long max_expiry_s, sbi_server_t *admin,
-                           metrics_t *metrics);
+                           const char *service_indication, long max_expiry_s, sbi_server_t *admin, metrics_t *metrics);
 
 /* Journal and faults for SNRs (lib/sim/diam_sim); NULL: none. Before traffic is expected. */
 void hss_notif_set_sim(hss_notif_t *n, diam_sim_t *sim);

@@ -161,8 +161,8 @@ static int answer_missing(const sh_dict_t *d, struct msg *ans, struct dict_objec
     return fd_msg_avp_add(ans, MSG_BRW_LAST_CHILD, failed);
 }
 
-char *hss_sh_data_xml(const char *si, bool si_requested, const uint32_t *refs, size_t n_refs,
-                      const subscriber_t *sub, uint32_t seq, size_t *len)
+char *hss_sh_data_xml(const char *si, bool si_requested, const uint32_t *refs, size_t n_refs, const subscriber_t *sub,
+                      uint32_t seq, size_t *len)
 {
     sh_data_t d;
     char when[ISO_TIME_MAX];
@@ -190,7 +190,7 @@ static udr_result_t decide(hss_sh_t *h, const sh_udr_t *req, struct msg *ans, co
         if (!hss_sh_dref_served(req->data_refs[i])) {
             *why = "Data-Reference not served";
             return sh_uda_set_experimental(h->dict, ans, SH_ERR_DATA_REF_NOT_SUPPORTED) == 0 ? UDR_DREF_UNSUPPORTED
-                                                                                          : UDR_FAILED;
+                                                                                             : UDR_FAILED;
         }
         if (req->data_refs[i] == SH_DREF_REPOSITORY_DATA && req->n_service_ind == 0) {
             *why = "RepositoryData needs Service-Indication";
@@ -202,12 +202,12 @@ static udr_result_t decide(hss_sh_t *h, const sh_udr_t *req, struct msg *ans, co
     if (req->too_many_data_refs) {
         *why = "too many Data-Reference AVPs";
         return sh_uda_set_experimental(h->dict, ans, SH_ERR_DATA_REF_NOT_SUPPORTED) == 0 ? UDR_DREF_UNSUPPORTED
-                                                                                      : UDR_FAILED;
+                                                                                         : UDR_FAILED;
     }
     if (req->public_identity == NULL && req->msisdn == NULL) {
         *why = "User-Identity has neither Public-Identity nor MSISDN";
         return answer_missing(h->dict, ans, h->dict->public_identity, "User-Identity is empty") == 0 ? UDR_MISSING_AVP
-                                                                                        : UDR_FAILED;
+                                                                                                     : UDR_FAILED;
     }
 
     sub_snapshot_t *snap = sub_store_acquire(h->store);
@@ -271,7 +271,7 @@ static int on_udr(struct msg **msg, struct avp *avp, struct session *sess, void 
     if (read_rc != 0) {
         why = "malformed AVP";
         r = fd_msg_rescode_set(*msg, "DIAMETER_INVALID_AVP_VALUE", (char *)why, NULL, 1) == 0 ? UDR_INVALID
-                                                                                             : UDR_FAILED;
+                                                                                              : UDR_FAILED;
     } else {
         r = decide(h, &req, *msg, &why);
     }

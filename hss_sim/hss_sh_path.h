@@ -31,7 +31,7 @@ bool hss_sh_dref_served(uint32_t dref);
 /* The Sh-Data document for `sub` and the Data-References `refs` (UDA, SNA and PNR share it): RepositoryData for
  * `si` only when the subscriber has voice encryption and `si_requested`. malloc'd XML, length in *len; NULL when
  * out of memory. */
-char *hss_sh_data_xml(const char *si, bool si_requested, const uint32_t *refs, size_t n_refs,
-                      const subscriber_t *sub, uint32_t seq, size_t *len);
+char *hss_sh_data_xml(const char *si, bool si_requested, const uint32_t *refs, size_t n_refs, const subscriber_t *sub,
+                      uint32_t seq, size_t *len);
 
 #endif

@@ -43,8 +43,8 @@
 #define MOD "kms"
 #define PATH_KEYS "/kms/v1/session-keys"
 #define TARGET_MAX (DIGEST_MAX_URI_LEN + 1) /* :path with query, as the Digest uri must equal it */
-#define CHALLENGE_MAX 512                /* realm, 32-char nonce, opaque, qop, algorithm, stale */
-#define BODY_MAX 256                     /* the success body: 22 + 54 + 24 characters plus names */
+#define CHALLENGE_MAX 512                   /* realm, 32-char nonce, opaque, qop, algorithm, stale */
+#define BODY_MAX 256                        /* the success body: 22 + 54 + 24 characters plus names */
 #define LOCATION_MAX (SBI_HOST_MAX + 96)
 
 typedef enum { OP_ISSUE, OP_RETRIEVE, OP_DELETE } op_kind_t;
@@ -53,16 +53,16 @@ typedef enum { OP_ISSUE, OP_RETRIEVE, OP_DELETE } op_kind_t;
 typedef struct op {
     kms_api_t *api;
     op_kind_t kind;
-    sbi_handle_t handle;          /* the stream, found again after the AS answered */
-    sub_snapshot_t *snap;         /* owned reference: the subscribers below point into it */
-    const subscriber_t *user;     /* authenticated requester */
-    const subscriber_t *caller;   /* named in the body */
+    sbi_handle_t handle;        /* the stream, found again after the AS answered */
+    sub_snapshot_t *snap;       /* owned reference: the subscribers below point into it */
+    const subscriber_t *user;   /* authenticated requester */
+    const subscriber_t *caller; /* named in the body */
     const subscriber_t *callee;
     char username[DIGEST_MAX_USERNAME_LEN + 1]; /* as sent, for the audit log */
     char call_id[KMS_CALL_ID_MAX + 1];
     char key_id[KMS_KEY_ID_LEN + 1];
-    kms_as_check_t check;         /* the AS check while it runs */
-    struct op *prev, *next;       /* in api->pending */
+    kms_as_check_t check;   /* the AS check while it runs */
+    struct op *prev, *next; /* in api->pending */
 } op_t;
 
 struct kms_api {
@@ -73,7 +73,7 @@ struct kms_api {
     kms_as_path_t *as_path;
     sbi_auth_t *metrics_auth;
     digest_server_t *digest;
-    kms_crypto_t *crypto; /* fetched HMAC / wrap cipher, reused by every answer */
+    kms_crypto_t *crypto;          /* fetched HMAC / wrap cipher, reused by every answer */
     kms_time_cache_t expiry_clock; /* expiresAt, formatted once per second */
     op_t *pending;
     const metrics_t *metrics;
@@ -144,8 +144,7 @@ static void audit(const op_t *op, const char *outcome, const char *reason)
 }
 
 /* Answers with a ProblemDetails and audits the refusal. */
-static void refuse(op_t *op, sbi_request_t *req, int status, const char *cause, const char *reason,
-                   const char *detail)
+static void refuse(op_t *op, sbi_request_t *req, int status, const char *cause, const char *reason, const char *detail)
 {
     audit(op, status >= 500 ? "error" : "refused", reason);
     sbi_respond_error(req, status, cause, "%s", detail);
@@ -191,8 +190,7 @@ static int request_target(const sbi_request_t *req, char *out, size_t cap)
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
-static digest_result_t verify(op_t *op, const sbi_request_t *req, const digest_auth_t *auth,
-                              const subscriber_t *sub)
+static digest_result_t verify(op_t *op, const sbi_request_t *req, const digest_auth_t *auth, const subscriber_t *sub)
 {
     char target[TARGET_MAX];
     if (request_target(req, target, sizeof target) != 0)
@@ -424,8 +422,12 @@ static void on_as_verdict(const char *why, void *ud)
 /* Starts the AS check; the operation then belongs to the pending list until on_as_verdict. */
 static void start_as_check(op_t *op, sbi_request_t *req)
 {
-    op->check = (kms_as_check_t){.snap = op->snap, .call_id = op->call_id, .caller = op->caller,
-                                 .callee = op->callee, .done = on_as_verdict, .ud = op};
+    op->check = (kms_as_check_t){.snap = op->snap,
+                                 .call_id = op->call_id,
+                                 .caller = op->caller,
+                                 .callee = op->callee,
+                                 .done = on_as_verdict,
+                                 .ud = op};
     if (kms_as_path_start(op->api->as_path, &op->check) != 0) {
         refuse(op, req, 403, KMS_CAUSE_CALL_NOT_AUTHORIZED, "as_request_failed", "the AS cannot be asked");
         op_free(op);
@@ -451,8 +453,14 @@ static void handle(kms_api_t *api, sbi_request_t *req, op_kind_t kind)
     start_as_check(op, req);
 }
 
-static void on_issue(sbi_request_t *req, void *ud) { handle(ud, req, OP_ISSUE); }
-static void on_retrieve(sbi_request_t *req, void *ud) { handle(ud, req, OP_RETRIEVE); }
+static void on_issue(sbi_request_t *req, void *ud)
+{
+    handle(ud, req, OP_ISSUE);
+}
+static void on_retrieve(sbi_request_t *req, void *ud)
+{
+    handle(ud, req, OP_RETRIEVE);
+}
 
 static void on_delete(sbi_request_t *req, void *ud)
 {
@@ -505,7 +513,8 @@ kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg)
                        .metrics = cfg->metrics};
     if (cfg->metrics) {
         static const char help[] = "key issues refused by the key table's bounds";
-        api->m_refused[0] = metrics_counter(cfg->metrics, "mihua_kms_keys_refused_total", "reason=\"table_full\"", help);
+        api->m_refused[0] =
+            metrics_counter(cfg->metrics, "mihua_kms_keys_refused_total", "reason=\"table_full\"", help);
         api->m_refused[1] = metrics_counter(cfg->metrics, "mihua_kms_keys_refused_total", "reason=\"per_call\"", help);
         api->m_refused[2] =
             metrics_counter(cfg->metrics, "mihua_kms_keys_refused_total", "reason=\"per_requester\"", help);
@@ -515,8 +524,8 @@ kms_api_t *kms_api_new(sbi_server_t *srv, const kms_api_cfg_t *cfg)
     digest_server_cfg_t dc = {.realm = KMS_DIGEST_REALM, .nonce_lifetime_s = cfg->nonce_lifetime_s};
     api->digest = digest_server_new(&dc);
     api->crypto = kms_crypto_new();
-    if (!api->as_path || !api->digest ||
-        (cfg->metrics && cfg->metrics_auth && !api->metrics_auth) || !api->crypto || sbi_server_route(srv, "POST", PATH_KEYS, on_issue, api) != 0 ||
+    if (!api->as_path || !api->digest || (cfg->metrics && cfg->metrics_auth && !api->metrics_auth) || !api->crypto ||
+        sbi_server_route(srv, "POST", PATH_KEYS, on_issue, api) != 0 ||
         sbi_server_route(srv, "POST", PATH_KEYS "/{keyId}/retrieve", on_retrieve, api) != 0 ||
         sbi_server_route(srv, "DELETE", PATH_KEYS "/{keyId}", on_delete, api) != 0 ||
         (api->metrics && sbi_server_route(srv, "GET", "/metrics", on_metrics, api) != 0)) {

@@ -28,13 +28,13 @@
 #define KMS_CAUSE_CALL_NOT_AUTHORIZED "CALL_NOT_AUTHORIZED"
 #define KMS_CAUSE_KEY_NOT_FOUND "KEY_NOT_FOUND"
 #define KMS_CAUSE_KEY_ALREADY_RETRIEVED "KEY_ALREADY_RETRIEVED"
-#define KMS_CAUSE_AUTH_REQUIRED "AUTHENTICATION_REQUIRED" /* 401: no Authorization header */
-#define KMS_CAUSE_AUTH_FAILED "AUTHENTICATION_FAILED"     /* 401: unknown user or wrong response */
-#define KMS_CAUSE_NONCE_STALE "NONCE_STALE"               /* 401 stale=true: retry with the new nonce */
-#define KMS_CAUSE_NONCE_REPLAYED "NONCE_REPLAYED"         /* 401: nc not above the last accepted one */
+#define KMS_CAUSE_AUTH_REQUIRED "AUTHENTICATION_REQUIRED"         /* 401: no Authorization header */
+#define KMS_CAUSE_AUTH_FAILED "AUTHENTICATION_FAILED"             /* 401: unknown user or wrong response */
+#define KMS_CAUSE_NONCE_STALE "NONCE_STALE"                       /* 401 stale=true: retry with the new nonce */
+#define KMS_CAUSE_NONCE_REPLAYED "NONCE_REPLAYED"                 /* 401: nc not above the last accepted one */
 #define KMS_CAUSE_INSUFFICIENT_RESOURCES "INSUFFICIENT_RESOURCES" /* TS 29.500: 503, key table full */
-#define KMS_CAUSE_KEYS_PER_CALL "KEY_LIMIT_PER_CALL"           /* 429: max_keys_per_call live keys for the call */
-#define KMS_CAUSE_KEYS_PER_REQUESTER "KEY_LIMIT_PER_REQUESTER" /* 429: max_keys_per_requester live keys */
+#define KMS_CAUSE_KEYS_PER_CALL "KEY_LIMIT_PER_CALL"              /* 429: max_keys_per_call live keys for the call */
+#define KMS_CAUSE_KEYS_PER_REQUESTER "KEY_LIMIT_PER_REQUESTER"    /* 429: max_keys_per_requester live keys */
 
 typedef struct {
     sub_store_t *store;      /* borrowed */
@@ -44,9 +44,9 @@ typedef struct {
     const char *as_url;      /* base URL, copied */
     unsigned as_timeout_ms;
     unsigned nonce_lifetime_s;
-    metrics_t *metrics;       /* borrowed; non-NULL: GET /metrics serves it (counters only, no identities), and
+    metrics_t *metrics;   /* borrowed; non-NULL: GET /metrics serves it (counters only, no identities), and
                                  mihua_kms_keys_refused_total{reason} counts key-table refusals */
-    const char *as_token;     /* bearer token for the AS (copied), or NULL */
+    const char *as_token; /* bearer token for the AS (copied), or NULL */
     const sbi_auth_conf_t *metrics_auth; /* token of GET /metrics (sbi_auth_conf_finish done) */
 } kms_api_cfg_t;
 

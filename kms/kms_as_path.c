@@ -37,7 +37,7 @@ struct kms_as_path {
 
 /* The parts of an AS answer the verdict reads, from jansson or from a flat body. */
 typedef struct {
-    bool object; /* the body was a JSON object */
+    bool object;                           /* the body was a JSON object */
     const char *call_id, *caller, *callee; /* NULL: absent or not a string */
     bool allowed;                          /* encryptionAllowed is JSON true */
 } as_answer_t;
@@ -144,8 +144,10 @@ static void on_as_answer(const sbi_client_response_t *resp, void *ud)
     const char *why = verdict(c->snap, status, transport_reason(resp->error), &a, c->call_id, c->caller, c->callee);
     uint64_t suppressed;
     if (status == 401 && ratelimit_allow(&p->as_refused_log, RATELIMIT_INTERVAL_S, &suppressed))
-        log_warn(MOD, "the AS refused our call check (401): set as.token_file to its admin token (%llu more "
-                 "since the last line)", (unsigned long long)suppressed);
+        log_warn(MOD,
+                 "the AS refused our call check (401): set as.token_file to its admin token (%llu more "
+                 "since the last line)",
+                 (unsigned long long)suppressed);
     json_decref(body);
     c->request = 0;
     c->done(why, c->ud);
@@ -178,8 +180,11 @@ int kms_as_path_start(kms_as_path_t *p, kms_as_check_t *c)
     char url[URL_MAX];
     int n = snprintf(url, sizeof url, "%s" AS_CALLS_PATH, p->as_url);
     sbi_header_t auth = {"authorization", p->authorization};
-    sbi_client_req_t r = {.method = "GET", .url = url, .timeout_ms = p->timeout_ms,
-                          .headers = p->authorization ? &auth : NULL, .n_headers = p->authorization ? 1 : 0};
+    sbi_client_req_t r = {.method = "GET",
+                          .url = url,
+                          .timeout_ms = p->timeout_ms,
+                          .headers = p->authorization ? &auth : NULL,
+                          .n_headers = p->authorization ? 1 : 0};
     c->path = p;
     if (n < 0 || (size_t)n >= sizeof url || append_encoded(url, sizeof url, (size_t)n, c->call_id) != 0)
         return -1;

@@ -38,12 +38,13 @@
 
 #define AUDIT_FILE_MODE 0600 /* callIds and identities are personal data */
 #define AUDIT_LINE_MAX 1024  /* a plain record: bounded identities and callId; longer ones go through jansson */
-#define AUDIT_BATCH_MAX (64 * 1024) /* lines of one loop iteration (~250 bytes each); a fuller batch is written at once */
+#define AUDIT_BATCH_MAX \
+    (64 * 1024) /* lines of one loop iteration (~250 bytes each); a fuller batch is written at once */
 
 struct kms_audit {
     int fd;
     char *path;
-    kms_crypto_t *crypto; /* the keyId hash, without a SHA-256 fetch per line */
+    kms_crypto_t *crypto;   /* the keyId hash, without a SHA-256 fetch per line */
     struct event *flush_ev; /* batch mode: written from the loop; NULL: every line is written at once */
     char *batch;            /* AUDIT_BATCH_MAX bytes of complete lines (batch mode) */
     size_t batch_len;

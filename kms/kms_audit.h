@@ -18,7 +18,7 @@ typedef struct {
     const char *key_id;    /* hashed before it is written (kms_key_id_hash); NULL: omitted */
     const char *action;
     const char *outcome;
-    const char *reason;    /* NULL: omitted */
+    const char *reason; /* NULL: omitted */
 } kms_audit_rec_t;
 
 /* Opens `path` for appending (created 0600 when absent). NULL with errno on failure. */

@@ -16,15 +16,15 @@
 #include "sbi/sbi_problem.h"
 #include "subscriber/subscriber.h"
 
-#define KMS_BODY_FIELDS 3                /* callId, caller, callee */
+#define KMS_BODY_FIELDS 3                 /* callId, caller, callee */
 #define KMS_BODY_IDENTITY_MAX SUB_URI_MAX /* caller / callee: an IMPU at most */
 #define KMS_BODY_VALUE_MAX (KMS_CALL_ID_MAX > KMS_BODY_IDENTITY_MAX ? KMS_CALL_ID_MAX : KMS_BODY_IDENTITY_MAX)
 
 typedef struct {
-    const char *name;                    /* "callId", "caller", "callee" */
-    size_t max;                          /* longest value accepted */
-    const char *value;                   /* NUL-terminated, into text or the jansson body; valid only on OK */
-    char text[KMS_BODY_VALUE_MAX + 1];   /* the value's copy when it came from a flat body */
+    const char *name;                  /* "callId", "caller", "callee" */
+    size_t max;                        /* longest value accepted */
+    const char *value;                 /* NUL-terminated, into text or the jansson body; valid only on OK */
+    char text[KMS_BODY_VALUE_MAX + 1]; /* the value's copy when it came from a flat body */
 } kms_body_field_t;
 
 typedef struct {

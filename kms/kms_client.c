@@ -33,8 +33,8 @@
 #include "sbi/sbi_problem.h"
 
 #define URL_CAP SBI_CLIENT_URL_MAX
-#define AUTH_CAP 1024   /* username (an IMPU), realm, nonce, uri, cnonce, response, opaque: well under 1 KiB */
-#define BODY_CAP 768    /* {"callId","caller","callee"} with bounded values, escaped by jansson */
+#define AUTH_CAP 1024 /* username (an IMPU), realm, nonce, uri, cnonce, response, opaque: well under 1 KiB */
+#define BODY_CAP 768  /* {"callId","caller","callee"} with bounded values, escaped by jansson */
 #define PATH_KEYS "/kms/v1/session-keys"
 
 typedef enum { REQ_ISSUE, REQ_RETRIEVE, REQ_DELETE, REQ_PRIME } req_kind_t;
@@ -60,8 +60,8 @@ struct kms_client {
     char *base_url;
     char *username;
     uint8_t kms_key[KMS_KEY_LEN];
-    kms_crypto_t *crypto;     /* fetched HMAC / wrap cipher, reused by every unwrap */
-    digest_hasher_t *hasher;  /* fetched SHA-256, reused by every Authorization */
+    kms_crypto_t *crypto;         /* fetched HMAC / wrap cipher, reused by every unwrap */
+    digest_hasher_t *hasher;      /* fetched SHA-256, reused by every Authorization */
     digest_cnonce_pool_t cnonces; /* one RAND_bytes per DIGEST_CNONCE_POOL requests */
     unsigned timeout_ms;
     digest_challenge_t ch;
@@ -137,7 +137,10 @@ void kms_client_free(kms_client_t *c)
     free(c);
 }
 
-unsigned kms_client_challenges(const kms_client_t *c) { return c ? c->challenges : 0; }
+unsigned kms_client_challenges(const kms_client_t *c)
+{
+    return c ? c->challenges : 0;
+}
 
 /* ---- answers ------------------------------------------------------------------------------------------------ */
 
@@ -340,9 +343,9 @@ static int submit(kms_client_t *c, req_kind_t kind, const char *key_id, const ch
 {
     if (!c || !cb || (kind != REQ_ISSUE && kind != REQ_PRIME && (!key_id || strlen(key_id) != KMS_KEY_ID_LEN)))
         return -1;
-    if (kind != REQ_DELETE && kind != REQ_PRIME && (!call_id || !caller || !callee || !*call_id ||
-                               strlen(call_id) > KMS_CLIENT_CALL_ID_MAX || strlen(caller) > KMS_CLIENT_IDENTITY_MAX ||
-                               strlen(callee) > KMS_CLIENT_IDENTITY_MAX))
+    if (kind != REQ_DELETE && kind != REQ_PRIME &&
+        (!call_id || !caller || !callee || !*call_id || strlen(call_id) > KMS_CLIENT_CALL_ID_MAX ||
+         strlen(caller) > KMS_CLIENT_IDENTITY_MAX || strlen(callee) > KMS_CLIENT_IDENTITY_MAX))
         return -1;
     creq_t *r = malloc(sizeof *r); /* ~3.5 KiB of buffers: filled below, not cleared (calloc bypasses the cache) */
     if (!r)

@@ -16,38 +16,38 @@
 #include "kms/kms_crypto.h"
 #include "sbi/sbi_client.h"
 
-#define KMS_CLIENT_MAX_AUTH_ROUNDS 3  /* challenge + stale nonce + a replay after reordering */
+#define KMS_CLIENT_MAX_AUTH_ROUNDS 3 /* challenge + stale nonce + a replay after reordering */
 #define KMS_CLIENT_CAUSE_MAX 64
-#define KMS_CLIENT_TIME_MAX 40        /* expiresAt, RFC 3339 */
-#define KMS_CLIENT_IDENTITY_MAX 256   /* an IMPU */
+#define KMS_CLIENT_TIME_MAX 40      /* expiresAt, RFC 3339 */
+#define KMS_CLIENT_IDENTITY_MAX 256 /* an IMPU */
 #define KMS_CLIENT_CALL_ID_MAX 256
 
 typedef enum {
-    KMS_CLIENT_OK = 0,      /* 201 / 200 / 204 as expected; session_key set for issue and retrieve */
-    KMS_CLIENT_REFUSED,     /* the KMS answered an error: http_status and cause say which */
-    KMS_CLIENT_TRANSPORT,   /* no answer: connect, timeout, reset (transport says which) */
-    KMS_CLIENT_BAD_ANSWER,  /* a success without the fields, or a wrappedKey that does not unwrap */
+    KMS_CLIENT_OK = 0,     /* 201 / 200 / 204 as expected; session_key set for issue and retrieve */
+    KMS_CLIENT_REFUSED,    /* the KMS answered an error: http_status and cause say which */
+    KMS_CLIENT_TRANSPORT,  /* no answer: connect, timeout, reset (transport says which) */
+    KMS_CLIENT_BAD_ANSWER, /* a success without the fields, or a wrappedKey that does not unwrap */
 } kms_client_status_t;
 
 typedef struct {
     kms_client_status_t status;
-    int http_status;                     /* 0 for TRANSPORT */
+    int http_status; /* 0 for TRANSPORT */
     sbi_client_err_t transport;
-    char cause[KMS_CLIENT_CAUSE_MAX];    /* ProblemDetails cause, "" when none */
+    char cause[KMS_CLIENT_CAUSE_MAX]; /* ProblemDetails cause, "" when none */
     char key_id[KMS_KEY_ID_LEN + 1];
     char expires_at[KMS_CLIENT_TIME_MAX];
-    uint8_t session_key[KMS_KEY_LEN];    /* valid during the callback only; cleansed after it */
-    unsigned auth_rounds;                /* 401s answered for this request (0 when the nonce was reused) */
-    uint64_t elapsed_us;                 /* first submission to completion */
+    uint8_t session_key[KMS_KEY_LEN]; /* valid during the callback only; cleansed after it */
+    unsigned auth_rounds;             /* 401s answered for this request (0 when the nonce was reused) */
+    uint64_t elapsed_us;              /* first submission to completion */
 } kms_client_result_t;
 
 typedef void (*kms_client_cb)(const kms_client_result_t *res, void *ud);
 
 typedef struct {
-    const char *base_url;     /* "https://127.0.0.1:7702" */
-    const char *username;     /* IMPU or MSISDN (DESIGN §4 compares by subscriber) */
-    const uint8_t *kms_key;   /* KMS_KEY_LEN bytes, copied (and cleansed on free) */
-    unsigned timeout_ms;      /* per HTTP request; 0: the sbi_client's default */
+    const char *base_url;   /* "https://127.0.0.1:7702" */
+    const char *username;   /* IMPU or MSISDN (DESIGN §4 compares by subscriber) */
+    const uint8_t *kms_key; /* KMS_KEY_LEN bytes, copied (and cleansed on free) */
+    unsigned timeout_ms;    /* per HTTP request; 0: the sbi_client's default */
 } kms_client_cfg_t;
 
 typedef struct kms_client kms_client_t;

@@ -17,13 +17,13 @@
 #include "sbi/sbi_bearer.h"
 #include "kms_keys.h"
 
-#define KMS_DEFAULT_LISTEN "127.0.0.1:7702"         /* DESIGN §4, §8 */
+#define KMS_DEFAULT_LISTEN "127.0.0.1:7702" /* DESIGN §4, §8 */
 #define KMS_DEFAULT_SUBSCRIBERS "conf/subscribers.json"
-#define KMS_DEFAULT_AS_URL "http://127.0.0.1:7703"  /* DESIGN §4: the AS's SBI port, h2c */
+#define KMS_DEFAULT_AS_URL "http://127.0.0.1:7703" /* DESIGN §4: the AS's SBI port, h2c */
 #define KMS_DEFAULT_AUDIT_LOG "run/kms-audit.jsonl"
-#define KMS_DEFAULT_AS_TIMEOUT_MS 500  /* the AS answers from its own call record: sub-ms; 500 ms is "down" */
-#define KMS_AS_TIMEOUT_MS_MAX 10000    /* below the server's stream timeout, so the UE hears 403, not 504 */
-#define KMS_KEY_TTL_S_MAX 86400        /* a call key living a day is a configuration mistake */
+#define KMS_DEFAULT_AS_TIMEOUT_MS 500 /* the AS answers from its own call record: sub-ms; 500 ms is "down" */
+#define KMS_AS_TIMEOUT_MS_MAX 10000   /* below the server's stream timeout, so the UE hears 403, not 504 */
+#define KMS_KEY_TTL_S_MAX 86400       /* a call key living a day is a configuration mistake */
 #define KMS_NONCE_LIFETIME_S_MAX 3600
 
 static const char *const log_levels[] = {"error", "warn", "info", "debug", NULL};
@@ -50,10 +50,10 @@ static const cli_option_t kms_options[] = {
 static const char kms_epilogue[] =
     "Config file only: key_ttl_s (60), max_keys (1048576), max_keys_per_call (4) and max_keys_per_requester\n"
     "(4096) live keys (beyond: 503 / 429 with a cause naming the bound), nonce_lifetime_s (300), as.ca,\n"
-    "as.timeout_ms (500), as.token (instead of as.token_file). GET /metrics: listener and key-table counters.\n"
-    SBI_AUTH_HELP
-    "\n"
-    "Prints 'READY mihua-kms sbi=URL[ admin_auth=off]' once listening. SIGHUP imports the subscriber file again and reopens the\n"
+    "as.timeout_ms (500), as.token (instead of as.token_file). GET /metrics: listener and key-table "
+    "counters.\n" SBI_AUTH_HELP "\n"
+    "Prints 'READY mihua-kms sbi=URL[ admin_auth=off]' once listening. SIGHUP imports the subscriber file again and "
+    "reopens the\n"
     "audit log; SIGTERM drains open streams and exits 0. Exit codes: 0 ok, 1 runtime failure, 2 bad usage\n"
     "or config.\n";
 
@@ -85,8 +85,8 @@ static kms_conf_result_t check(kms_conf_t *c)
         return KMS_CONF_BAD;
     }
     char err[SBI_BEARER_ERR_MAX];
-    if (sbi_bearer_load("as.token", c->as_token, c->as_token_file, "mihua-kms", &c->as_token_loaded, err,
-                        sizeof err) != 0) {
+    if (sbi_bearer_load("as.token", c->as_token, c->as_token_file, "mihua-kms", &c->as_token_loaded, err, sizeof err) !=
+        0) {
         fprintf(stderr, "mihua-kms: %s\n", err);
         return KMS_CONF_BAD;
     }
@@ -110,12 +110,21 @@ kms_conf_result_t kms_conf_parse(kms_conf_t *c, int argc, char **argv)
         {.name = "as.token_file", .type = CFG_STRING, .dst = &c->as_token_file},
         {.name = "as.timeout_ms", .type = CFG_INT, .dst = &c->as_timeout_ms, .min = 1, .max = KMS_AS_TIMEOUT_MS_MAX},
         {.name = "key_ttl_s", .type = CFG_INT, .dst = &c->key_ttl_s, .min = 1, .max = KMS_KEY_TTL_S_MAX},
-        {.name = "nonce_lifetime_s", .type = CFG_INT, .dst = &c->nonce_lifetime_s, .min = 1,
+        {.name = "nonce_lifetime_s",
+         .type = CFG_INT,
+         .dst = &c->nonce_lifetime_s,
+         .min = 1,
          .max = KMS_NONCE_LIFETIME_S_MAX},
         {.name = "max_keys", .type = CFG_INT, .dst = &c->max_keys, .min = 1, .max = KMS_KEYS_MAX_LIMIT},
-        {.name = "max_keys_per_call", .type = CFG_INT, .dst = &c->max_keys_per_call, .min = 1,
+        {.name = "max_keys_per_call",
+         .type = CFG_INT,
+         .dst = &c->max_keys_per_call,
+         .min = 1,
          .max = KMS_KEYS_MAX_LIMIT},
-        {.name = "max_keys_per_requester", .type = CFG_INT, .dst = &c->max_keys_per_requester, .min = 1,
+        {.name = "max_keys_per_requester",
+         .type = CFG_INT,
+         .dst = &c->max_keys_per_requester,
+         .min = 1,
          .max = KMS_KEYS_MAX_LIMIT},
         {.name = "audit_log", .type = CFG_STRING, .dst = &c->audit_log},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},

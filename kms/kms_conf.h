@@ -19,10 +19,10 @@
 typedef struct {
     char *config_path;
     char *subscribers_path;
-    char *store_path; /* subscriber database; NULL: next to the subscriber file */
+    char *store_path;    /* subscriber database; NULL: next to the subscriber file */
     long subs_max_bytes; /* subscribers_max_bytes: a larger subscriber file is refused unread */
-    char *listen;          /* "ADDR:PORT" */
-    char *tls_cert;        /* PEM chain; required unless insecure_h2c */
+    char *listen;        /* "ADDR:PORT" */
+    char *tls_cert;      /* PEM chain; required unless insecure_h2c */
     char *tls_key;
     bool insecure_h2c;     /* --insecure-h2c: cleartext HTTP/2, logged as a warning */
     char *as_url;          /* base URL of the AS SBI, e.g. "http://127.0.0.1:7703" */
@@ -42,7 +42,7 @@ typedef struct {
     char listen_host[SBI_HOST_MAX]; /* parsed from listen */
     uint16_t listen_port;
     listen_limits_t limits;
-    sbi_auth_conf_t auth;  /* the bearer token GET /metrics wants */
+    sbi_auth_conf_t auth; /* the bearer token GET /metrics wants */
 } kms_conf_t;
 
 typedef enum {

@@ -28,8 +28,8 @@
 
 typedef struct entry {
     kms_key_t k;
-    struct entry *chain;             /* next in the bucket */
-    struct entry *older, *newer;     /* issue (= expiry) order */
+    struct entry *chain;         /* next in the bucket */
+    struct entry *older, *newer; /* issue (= expiry) order */
 } entry_t;
 
 struct kms_keys {
@@ -55,7 +55,10 @@ int64_t kms_clock_monotonic_ms(void *ud)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int64_t kms_keys_now(const kms_keys_t *t) { return t->clock(t->clock_ud); }
+int64_t kms_keys_now(const kms_keys_t *t)
+{
+    return t->clock(t->clock_ud);
+}
 
 static size_t hash_key_id(const char *key_id)
 {
@@ -220,8 +223,8 @@ static kms_keys_result_t check_limits(kms_keys_t *t, const char *call_id, const 
     return call_full ? KMS_KEYS_CALL_LIMIT : user_full ? KMS_KEYS_USER_LIMIT : KMS_KEYS_OK;
 }
 
-kms_keys_result_t kms_keys_issue(kms_keys_t *t, const char *call_id, const char *caller_imsi,
-                                 const char *callee_imsi, const kms_key_t **out)
+kms_keys_result_t kms_keys_issue(kms_keys_t *t, const char *call_id, const char *caller_imsi, const char *callee_imsi,
+                                 const kms_key_t **out)
 {
     if (!t || !call_id || !caller_imsi || !callee_imsi || !out)
         return KMS_KEYS_ERROR;
@@ -341,7 +344,10 @@ size_t kms_keys_sweep(kms_keys_t *t)
     return n;
 }
 
-size_t kms_keys_count(const kms_keys_t *t) { return t ? t->count : 0; }
+size_t kms_keys_count(const kms_keys_t *t)
+{
+    return t ? t->count : 0;
+}
 
 static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 {

@@ -42,7 +42,10 @@ static void on_reload(void *arg)
         log_info("kms", "reloaded %s, generation %lu", sub_store_path(app->store), sub_store_generation(app->store));
 }
 
-static void on_drained(void *arg) { event_base_loopbreak(((kms_app_t *)arg)->base); }
+static void on_drained(void *arg)
+{
+    event_base_loopbreak(((kms_app_t *)arg)->base);
+}
 
 static void on_stop(void *arg)
 {
@@ -68,7 +71,8 @@ static int open_resources(const kms_conf_t *c, kms_app_t *app)
 
 static int serve(const kms_conf_t *c, kms_app_t *app)
 {
-    kms_keys_cfg_t kc = {.ttl_ms = (uint64_t)c->key_ttl_s * 1000, .max_keys = (size_t)c->max_keys,
+    kms_keys_cfg_t kc = {.ttl_ms = (uint64_t)c->key_ttl_s * 1000,
+                         .max_keys = (size_t)c->max_keys,
                          .max_per_call = (size_t)c->max_keys_per_call,
                          .max_per_requester = (size_t)c->max_keys_per_requester};
     sbi_client_config_t cc = {.tls = app->as_tls, .default_timeout_ms = (unsigned)c->as_timeout_ms};
@@ -78,8 +82,16 @@ static int serve(const kms_conf_t *c, kms_app_t *app)
     app->keys = kms_keys_new(&kc);
     app->as_client = sbi_client_new(app->base, &cc);
     app->srv = sbi_server_new(app->base, &sc);
-    kms_api_cfg_t ac = {app->store, app->keys, app->audit, app->as_client, c->as_url, (unsigned)c->as_timeout_ms,
-                        (unsigned)c->nonce_lifetime_s, app->metrics, c->as_token_loaded, &c->auth};
+    kms_api_cfg_t ac = {app->store,
+                        app->keys,
+                        app->audit,
+                        app->as_client,
+                        c->as_url,
+                        (unsigned)c->as_timeout_ms,
+                        (unsigned)c->nonce_lifetime_s,
+                        app->metrics,
+                        c->as_token_loaded,
+                        &c->auth};
     app->api = app->keys && app->as_client && app->srv ? kms_api_new(app->srv, &ac) : NULL;
     if (!app->api || kms_audit_batch(app->audit, app->base) != 0 || kms_keys_start_sweeper(app->keys, app->base) != 0 ||
         sbi_server_listen(app->srv, c->listen_host, c->listen_port) != 0)

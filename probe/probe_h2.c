@@ -204,8 +204,7 @@ static int tls_start(probe_h2_t *c, const char *ca_file, char *err, size_t err_l
 static int session_start(probe_h2_t *c)
 {
     nghttp2_session_callbacks *cb;
-    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100},
-                                   {NGHTTP2_SETTINGS_ENABLE_PUSH, 0}};
+    nghttp2_settings_entry iv[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 100}, {NGHTTP2_SETTINGS_ENABLE_PUSH, 0}};
 
     if (nghttp2_session_callbacks_new(&cb) != 0)
         return -1;
@@ -327,8 +326,7 @@ static bool all_done(const probe_h2_t *c)
     return c->done >= c->n;
 }
 
-size_t probe_h2_exchange(probe_h2_t *c, const probe_h2_req_t *reqs, probe_h2_resp_t *resps, size_t n,
-                         int timeout_ms)
+size_t probe_h2_exchange(probe_h2_t *c, const probe_h2_req_t *reqs, probe_h2_resp_t *resps, size_t n, int timeout_ms)
 {
     struct timespec starts[PROBE_H2_MAX_STREAMS];
     body_src_t bodies[PROBE_H2_MAX_STREAMS];
@@ -382,9 +380,18 @@ bool probe_h2_settings_acked(const probe_h2_t *c)
     return c->settings_acked;
 }
 
-bool probe_h2_got_settings(const probe_h2_t *c) { return c->got_settings; }
-uint32_t probe_h2_max_concurrent(const probe_h2_t *c) { return c->max_concurrent; }
-bool probe_h2_is_tls(const probe_h2_t *c) { return c->url.tls; }
+bool probe_h2_got_settings(const probe_h2_t *c)
+{
+    return c->got_settings;
+}
+uint32_t probe_h2_max_concurrent(const probe_h2_t *c)
+{
+    return c->max_concurrent;
+}
+bool probe_h2_is_tls(const probe_h2_t *c)
+{
+    return c->url.tls;
+}
 
 void probe_h2_close(probe_h2_t *c)
 {

@@ -35,7 +35,7 @@ typedef struct {
     char retry_after[32];
     char www_authenticate[512];
     char location[256];
-    char *body;           /* NUL-terminated, malloc'd; NULL when empty */
+    char *body; /* NUL-terminated, malloc'd; NULL when empty */
     size_t body_len;
     double latency_ms;
 } probe_h2_resp_t;
@@ -47,10 +47,9 @@ typedef struct probe_h2 probe_h2_t;
 probe_h2_t *probe_h2_connect(const char *base_url, const char *ca_file, int timeout_ms, char *err, size_t err_len);
 /* Sends the n requests at once and waits until each is answered or reset, the connection ends or timeout_ms
  * passes. Returns the number answered (status or reset). */
-size_t probe_h2_exchange(probe_h2_t *c, const probe_h2_req_t *reqs, probe_h2_resp_t *resps, size_t n,
-                         int timeout_ms);
-bool probe_h2_settings_acked(const probe_h2_t *c); /* the server acknowledged our SETTINGS */
-bool probe_h2_got_settings(const probe_h2_t *c);   /* the server sent its own SETTINGS */
+size_t probe_h2_exchange(probe_h2_t *c, const probe_h2_req_t *reqs, probe_h2_resp_t *resps, size_t n, int timeout_ms);
+bool probe_h2_settings_acked(const probe_h2_t *c);     /* the server acknowledged our SETTINGS */
+bool probe_h2_got_settings(const probe_h2_t *c);       /* the server sent its own SETTINGS */
 uint32_t probe_h2_max_concurrent(const probe_h2_t *c); /* the server's limit; UINT32_MAX when not given */
 bool probe_h2_is_tls(const probe_h2_t *c);
 void probe_h2_close(probe_h2_t *c);

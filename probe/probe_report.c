@@ -61,9 +61,8 @@ void report_text(const report_t *r, FILE *out)
         fprintf(out, "%-5s %s.%s (%.1f ms)%s%s\n", status_word[c->status], c->suite, c->name, c->seconds * 1e3,
                 c->message[0] ? ": " : "", c->message);
     }
-    fprintf(out, "%zu cases: %zu passed, %zu failed, %zu errors, %zu skipped\n", r->n,
-            report_count(r, NULL, CASE_PASS), report_count(r, NULL, CASE_FAIL), report_count(r, NULL, CASE_ERROR),
-            report_count(r, NULL, CASE_SKIP));
+    fprintf(out, "%zu cases: %zu passed, %zu failed, %zu errors, %zu skipped\n", r->n, report_count(r, NULL, CASE_PASS),
+            report_count(r, NULL, CASE_FAIL), report_count(r, NULL, CASE_ERROR), report_count(r, NULL, CASE_SKIP));
 }
 
 void report_tap(const report_t *r, FILE *out)
@@ -86,11 +85,21 @@ static void xml_text(FILE *out, const char *s)
 {
     for (; *s != '\0'; s++) {
         switch (*s) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        case '"': fputs("&quot;", out); break;
-        case '\'': fputs("&apos;", out); break;
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        case '\'':
+            fputs("&apos;", out);
+            break;
         default:
             fputc((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n' ? '?' : *s, out);
         }

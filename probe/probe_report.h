@@ -17,7 +17,7 @@
 typedef enum { CASE_PASS, CASE_FAIL, CASE_ERROR, CASE_SKIP } case_status_t;
 
 typedef struct {
-    char suite[32];              /* "sh", "sbi", "http2": one JUnit testsuite each */
+    char suite[32]; /* "sh", "sbi", "http2": one JUnit testsuite each */
     char name[REPORT_NAME_MAX];
     case_status_t status;
     char message[REPORT_MSG_MAX]; /* why it failed, errored or was skipped; empty on pass */
@@ -27,7 +27,7 @@ typedef struct {
 typedef struct {
     report_case_t cases[REPORT_MAX_CASES];
     size_t n;
-    char timestamp[32];          /* start of the run, ISO 8601 UTC */
+    char timestamp[32]; /* start of the run, ISO 8601 UTC */
 } report_t;
 
 void report_init(report_t *r);

@@ -43,15 +43,15 @@ enum { PROBE_EXIT_OK = 0, PROBE_EXIT_NO_ANSWER = 1, PROBE_EXIT_USAGE = 2, PROBE_
 typedef struct {
     char addr[PROBE_MAX_NAME];
     int port;
-    const char *hss_host;      /* the peer's identity (--peer-identity, or the --hss-host shorthand) */
-    const char *dest_host;     /* Destination-Host; NULL = none */
+    const char *hss_host;  /* the peer's identity (--peer-identity, or the --hss-host shorthand) */
+    const char *dest_host; /* Destination-Host; NULL = none */
     const char *origin_host;
     const char *realm;
     const char *dest_realm;
     const char *impu;
     const char *msisdn;
     const char *service_indication;
-    const char *pcap;          /* --pcap FILE, or NULL */
+    const char *pcap; /* --pcap FILE, or NULL */
     uint32_t data_refs[SH_MAX_DATA_REFS];
     size_t n_data_refs;
     int timeout_ms;
@@ -137,19 +137,44 @@ static int parse_data_refs(const char *list, probe_opts_t *o)
 
 static int parse_opts(int argc, char **argv, probe_opts_t *o, char *origin_buf, size_t origin_size)
 {
-    enum { O_HSS = 256, O_HSS_HOST, O_PEER_ID, O_DHOST, O_IMPU, O_MSISDN, O_DREF, O_SI, O_REALM, O_DREALM, O_ORIGIN, O_TIMEOUT,
-           O_JSON, O_XML, O_LOG, O_PCAP };
+    enum {
+        O_HSS = 256,
+        O_HSS_HOST,
+        O_PEER_ID,
+        O_DHOST,
+        O_IMPU,
+        O_MSISDN,
+        O_DREF,
+        O_SI,
+        O_REALM,
+        O_DREALM,
+        O_ORIGIN,
+        O_TIMEOUT,
+        O_JSON,
+        O_XML,
+        O_LOG,
+        O_PCAP
+    };
     static const struct option opts[] = {
-        {"hss", required_argument, NULL, O_HSS},          {"hss-host", required_argument, NULL, O_HSS_HOST},
-        {"peer", required_argument, NULL, O_HSS},         {"peer-identity", required_argument, NULL, O_PEER_ID},
+        {"hss", required_argument, NULL, O_HSS},
+        {"hss-host", required_argument, NULL, O_HSS_HOST},
+        {"peer", required_argument, NULL, O_HSS},
+        {"peer-identity", required_argument, NULL, O_PEER_ID},
         {"dest-host", required_argument, NULL, O_DHOST},
-        {"impu", required_argument, NULL, O_IMPU},        {"msisdn", required_argument, NULL, O_MSISDN},
-        {"data-ref", required_argument, NULL, O_DREF},    {"service-indication", required_argument, NULL, O_SI},
-        {"realm", required_argument, NULL, O_REALM},      {"dest-realm", required_argument, NULL, O_DREALM},
-        {"origin-host", required_argument, NULL, O_ORIGIN}, {"timeout-ms", required_argument, NULL, O_TIMEOUT},
-        {"json", no_argument, NULL, O_JSON},              {"xml", no_argument, NULL, O_XML},
-        {"log-level", required_argument, NULL, O_LOG},    {"help", no_argument, NULL, 'h'},
-        {"pcap", required_argument, NULL, O_PCAP},        {NULL, 0, NULL, 0},
+        {"impu", required_argument, NULL, O_IMPU},
+        {"msisdn", required_argument, NULL, O_MSISDN},
+        {"data-ref", required_argument, NULL, O_DREF},
+        {"service-indication", required_argument, NULL, O_SI},
+        {"realm", required_argument, NULL, O_REALM},
+        {"dest-realm", required_argument, NULL, O_DREALM},
+        {"origin-host", required_argument, NULL, O_ORIGIN},
+        {"timeout-ms", required_argument, NULL, O_TIMEOUT},
+        {"json", no_argument, NULL, O_JSON},
+        {"xml", no_argument, NULL, O_XML},
+        {"log-level", required_argument, NULL, O_LOG},
+        {"help", no_argument, NULL, 'h'},
+        {"pcap", required_argument, NULL, O_PCAP},
+        {NULL, 0, NULL, 0},
     };
     const char *drefs = PROBE_DEFAULT_DATA_REFS;
     const char *peer_identity = NULL, *hss_host = NULL, *dest_host = NULL;
@@ -170,16 +195,36 @@ static int parse_opts(int argc, char **argv, probe_opts_t *o, char *origin_buf, 
                 return PROBE_EXIT_USAGE;
             }
             break;
-        case O_HSS_HOST: hss_host = optarg; break;
-        case O_PEER_ID: peer_identity = optarg; break;
-        case O_DHOST: dest_host = optarg; break;
-        case O_IMPU: o->impu = optarg; break;
-        case O_MSISDN: o->msisdn = optarg; break;
-        case O_DREF: drefs = optarg; break;
-        case O_SI: o->service_indication = optarg; break;
-        case O_REALM: o->realm = optarg; break;
-        case O_DREALM: o->dest_realm = optarg; break;
-        case O_ORIGIN: o->origin_host = optarg; break;
+        case O_HSS_HOST:
+            hss_host = optarg;
+            break;
+        case O_PEER_ID:
+            peer_identity = optarg;
+            break;
+        case O_DHOST:
+            dest_host = optarg;
+            break;
+        case O_IMPU:
+            o->impu = optarg;
+            break;
+        case O_MSISDN:
+            o->msisdn = optarg;
+            break;
+        case O_DREF:
+            drefs = optarg;
+            break;
+        case O_SI:
+            o->service_indication = optarg;
+            break;
+        case O_REALM:
+            o->realm = optarg;
+            break;
+        case O_DREALM:
+            o->dest_realm = optarg;
+            break;
+        case O_ORIGIN:
+            o->origin_host = optarg;
+            break;
         case O_TIMEOUT:
             o->timeout_ms = atoi(optarg);
             if (o->timeout_ms <= 0) {
@@ -187,9 +232,15 @@ static int parse_opts(int argc, char **argv, probe_opts_t *o, char *origin_buf, 
                 return PROBE_EXIT_USAGE;
             }
             break;
-        case O_JSON: o->json = 1; break;
-        case O_XML: o->show_xml = 1; break;
-        case O_PCAP: o->pcap = optarg; break;
+        case O_JSON:
+            o->json = 1;
+            break;
+        case O_XML:
+            o->show_xml = 1;
+            break;
+        case O_PCAP:
+            o->pcap = optarg;
+            break;
         case O_LOG:
             if (log_level_parse(optarg, &level) != 0) {
                 fprintf(stderr, "mihua-probe sh: --log-level: must be error, warn, info or debug\n");
@@ -344,9 +395,8 @@ static json_t *sh_data_json(const sh_data_t *d)
     if (d->n_repo > 0) {
         json_t *a = json_array();
         for (size_t i = 0; i < d->n_repo; i++)
-            json_array_append_new(a, json_pack("{s:s, s:I, s:s?}", "serviceIndication",
-                                               d->repo[i].service_indication, "sequenceNumber",
-                                               (json_int_t)d->repo[i].sequence_number, "serviceData",
+            json_array_append_new(a, json_pack("{s:s, s:I, s:s?}", "serviceIndication", d->repo[i].service_indication,
+                                               "sequenceNumber", (json_int_t)d->repo[i].sequence_number, "serviceData",
                                                d->repo[i].service_data));
         json_object_set_new(o, "repositoryData", a);
     }
@@ -368,8 +418,9 @@ static void print_json(const sh_uda_t *a, double latency_ms)
     json_t *o = json_pack("{s:s, s:f}", "originHost", a->origin_host, "latencyMs", round(latency_ms * 1000) / 1000);
 
     if (a->has_result_code)
-        json_object_set_new(o, "resultCode", json_pack("{s:I, s:s}", "code", (json_int_t)a->result_code, "name",
-                                                       sh_result_name(a->result_code, false)));
+        json_object_set_new(
+            o, "resultCode",
+            json_pack("{s:I, s:s}", "code", (json_int_t)a->result_code, "name", sh_result_name(a->result_code, false)));
     if (a->has_experimental)
         json_object_set_new(o, "experimentalResult",
                             json_pack("{s:I, s:I, s:s}", "vendorId", (json_int_t)a->exp_vendor, "code",

@@ -75,11 +75,13 @@ static double seconds_since(const struct timespec *t0)
 /* ------------------------------------------------------------------------------------------------ Sh */
 
 /* One UDR for `impu` and `dref`; without_dref strips the Data-Reference again (the missing-AVP case). */
-static struct msg *udr(const sh_dict_t *d, const suite_opts_t *o, const char *impu, uint32_t dref,
-                       bool without_dref)
+static struct msg *udr(const sh_dict_t *d, const suite_opts_t *o, const char *impu, uint32_t dref, bool without_dref)
 {
-    sh_udr_params_t p = {.public_identity = impu, .data_refs = &dref, .n_data_refs = 1,
-                         .dest_realm = o->dest_realm, .dest_host = o->hss_host};
+    sh_udr_params_t p = {.public_identity = impu,
+                         .data_refs = &dref,
+                         .n_data_refs = 1,
+                         .dest_realm = o->dest_realm,
+                         .dest_host = o->hss_host};
     struct msg *req = NULL;
     struct avp *avp = NULL, *next = NULL;
     double ms;
@@ -171,9 +173,14 @@ static diam_node_t *sh_cases(report_t *r, const suite_opts_t *o)
     sh_dict_t dict;
     char err[512];
     struct timespec t0;
-    diam_node_conf_t dc = {.identity = o->origin_host, .realm = o->realm, .port = 0,
+    diam_node_conf_t dc = {.identity = o->origin_host,
+                           .realm = o->realm,
+                           .port = 0,
                            .peers = {{.identity = o->hss_host, .addr = o->hss_addr, .port = o->hss_port}},
-                           .n_peers = 1, .tc_timer = 6, .tw_timer = 30, .fd_debug = log_get_level() >= LOG_LVL_DEBUG};
+                           .n_peers = 1,
+                           .tc_timer = 6,
+                           .tw_timer = 30,
+                           .fd_debug = log_get_level() >= LOG_LVL_DEBUG};
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     diam_node_t *node = diam_node_start(&dc, &dict, err, sizeof err);
@@ -290,8 +297,12 @@ static void http2_cases(report_t *r, probe_h2_t *c, const probe_h2_req_t *reqs, 
         probe_h2_resp_clear(&resps[i]);
 }
 
-static const char *const sbi_names[] = {"amf-registration", "am-data", "operator-specific-data",
-                                        "known-user-content-type", "unknown-user-404", "unknown-user-content-type",
+static const char *const sbi_names[] = {"amf-registration",
+                                        "am-data",
+                                        "operator-specific-data",
+                                        "known-user-content-type",
+                                        "unknown-user-404",
+                                        "unknown-user-content-type",
                                         "unknown-user-problem-details"};
 
 static void sbi_cases(report_t *r, const suite_opts_t *o)
@@ -303,8 +314,10 @@ static void sbi_cases(report_t *r, const suite_opts_t *o)
     snprintf(p[1], sizeof p[1], "/nudm-sdm/v2/imsi-%s/am-data", o->subscriber);
     snprintf(p[2], sizeof p[2], "/nudr-dr/v2/subscription-data/imsi-%s/operator-specific-data", o->subscriber);
     snprintf(p[3], sizeof p[3], "/nudm-uecm/v1/imsi-%s/registrations/amf-3gpp-access", o->unknown_subscriber);
-    probe_h2_req_t reqs[4] = {{.method = "GET", .path = p[0]}, {.method = "GET", .path = p[1]},
-                              {.method = "GET", .path = p[2]}, {.method = "GET", .path = p[3]}};
+    probe_h2_req_t reqs[4] = {{.method = "GET", .path = p[0]},
+                              {.method = "GET", .path = p[1]},
+                              {.method = "GET", .path = p[2]},
+                              {.method = "GET", .path = p[3]}};
     probe_h2_t *c = probe_h2_connect(o->udm, o->cacert, o->timeout_ms, err, sizeof err);
     if (c == NULL) {
         for (size_t i = 0; i < sizeof sbi_names / sizeof sbi_names[0]; i++)
@@ -399,42 +412,104 @@ static int check_opts(suite_opts_t *o)
 
 static int parse_opts(int argc, char **argv, suite_opts_t *o)
 {
-    enum { O_HSS = 256, O_HSS_HOST, O_IMPU, O_UNKNOWN_IMPU, O_BAD_DREF, O_REALM, O_ORIGIN, O_UDM, O_SUB,
-           O_UNKNOWN_SUB, O_CACERT, O_JUNIT, O_TAP, O_TIMEOUT, O_PCAP, O_HELP };
-    static const struct option longopts[] = {
-        {"hss", required_argument, NULL, O_HSS}, {"hss-host", required_argument, NULL, O_HSS_HOST},
-        {"impu", required_argument, NULL, O_IMPU}, {"unknown-impu", required_argument, NULL, O_UNKNOWN_IMPU},
-        {"unsupported-data-ref", required_argument, NULL, O_BAD_DREF}, {"realm", required_argument, NULL, O_REALM},
-        {"origin-host", required_argument, NULL, O_ORIGIN}, {"udm", required_argument, NULL, O_UDM},
-        {"subscriber", required_argument, NULL, O_SUB}, {"unknown-subscriber", required_argument, NULL, O_UNKNOWN_SUB},
-        {"cacert", required_argument, NULL, O_CACERT}, {"junit", required_argument, NULL, O_JUNIT},
-        {"tap", no_argument, NULL, O_TAP}, {"timeout-ms", required_argument, NULL, O_TIMEOUT},
-        {"pcap", required_argument, NULL, O_PCAP}, {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+    enum {
+        O_HSS = 256,
+        O_HSS_HOST,
+        O_IMPU,
+        O_UNKNOWN_IMPU,
+        O_BAD_DREF,
+        O_REALM,
+        O_ORIGIN,
+        O_UDM,
+        O_SUB,
+        O_UNKNOWN_SUB,
+        O_CACERT,
+        O_JUNIT,
+        O_TAP,
+        O_TIMEOUT,
+        O_PCAP,
+        O_HELP
+    };
+    static const struct option longopts[] = {{"hss", required_argument, NULL, O_HSS},
+                                             {"hss-host", required_argument, NULL, O_HSS_HOST},
+                                             {"impu", required_argument, NULL, O_IMPU},
+                                             {"unknown-impu", required_argument, NULL, O_UNKNOWN_IMPU},
+                                             {"unsupported-data-ref", required_argument, NULL, O_BAD_DREF},
+                                             {"realm", required_argument, NULL, O_REALM},
+                                             {"origin-host", required_argument, NULL, O_ORIGIN},
+                                             {"udm", required_argument, NULL, O_UDM},
+                                             {"subscriber", required_argument, NULL, O_SUB},
+                                             {"unknown-subscriber", required_argument, NULL, O_UNKNOWN_SUB},
+                                             {"cacert", required_argument, NULL, O_CACERT},
+                                             {"junit", required_argument, NULL, O_JUNIT},
+                                             {"tap", no_argument, NULL, O_TAP},
+                                             {"timeout-ms", required_argument, NULL, O_TIMEOUT},
+                                             {"pcap", required_argument, NULL, O_PCAP},
+                                             {"help", no_argument, NULL, O_HELP},
+                                             {NULL, 0, NULL, 0}};
     int opt;
 
-    *o = (suite_opts_t){.hss_host = "hss.ims.test", .realm = "ims.test", .unknown_impu = SUITE_DEFAULT_UNKNOWN_IMPU,
-                        .bad_dref = SUITE_DEFAULT_BAD_DREF, .unknown_subscriber = SUITE_DEFAULT_UNKNOWN_IMSI,
+    *o = (suite_opts_t){.hss_host = "hss.ims.test",
+                        .realm = "ims.test",
+                        .unknown_impu = SUITE_DEFAULT_UNKNOWN_IMPU,
+                        .bad_dref = SUITE_DEFAULT_BAD_DREF,
+                        .unknown_subscriber = SUITE_DEFAULT_UNKNOWN_IMSI,
                         .timeout_ms = SUITE_DEFAULT_TIMEOUT_MS};
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
-        case O_HSS: if (parse_hostport(optarg, o) != 0) return bad("--hss: want ADDR:PORT"); break;
-        case O_HSS_HOST: o->hss_host = optarg; break;
-        case O_IMPU: o->impu = optarg; break;
-        case O_UNKNOWN_IMPU: o->unknown_impu = optarg; break;
-        case O_BAD_DREF: o->bad_dref = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case O_REALM: o->realm = optarg; break;
-        case O_ORIGIN: snprintf(o->origin_host, sizeof o->origin_host, "%s", optarg); break;
-        case O_UDM: o->udm = optarg; break;
-        case O_SUB: o->subscriber = optarg; break;
-        case O_UNKNOWN_SUB: o->unknown_subscriber = optarg; break;
-        case O_CACERT: o->cacert = optarg; break;
-        case O_JUNIT: o->junit = optarg; break;
-        case O_TAP: o->tap = true; break;
-        case O_PCAP: o->pcap = optarg; break;
-        case O_TIMEOUT: o->timeout_ms = atoi(optarg); break;
-        case O_HELP: usage(stdout); return -1;
-        default: usage(stderr); return SUITE_EXIT_USAGE;
+        case O_HSS:
+            if (parse_hostport(optarg, o) != 0)
+                return bad("--hss: want ADDR:PORT");
+            break;
+        case O_HSS_HOST:
+            o->hss_host = optarg;
+            break;
+        case O_IMPU:
+            o->impu = optarg;
+            break;
+        case O_UNKNOWN_IMPU:
+            o->unknown_impu = optarg;
+            break;
+        case O_BAD_DREF:
+            o->bad_dref = (uint32_t)strtoul(optarg, NULL, 10);
+            break;
+        case O_REALM:
+            o->realm = optarg;
+            break;
+        case O_ORIGIN:
+            snprintf(o->origin_host, sizeof o->origin_host, "%s", optarg);
+            break;
+        case O_UDM:
+            o->udm = optarg;
+            break;
+        case O_SUB:
+            o->subscriber = optarg;
+            break;
+        case O_UNKNOWN_SUB:
+            o->unknown_subscriber = optarg;
+            break;
+        case O_CACERT:
+            o->cacert = optarg;
+            break;
+        case O_JUNIT:
+            o->junit = optarg;
+            break;
+        case O_TAP:
+            o->tap = true;
+            break;
+        case O_PCAP:
+            o->pcap = optarg;
+            break;
+        case O_TIMEOUT:
+            o->timeout_ms = atoi(optarg);
+            break;
+        case O_HELP:
+            usage(stdout);
+            return -1;
+        default:
+            usage(stderr);
+            return SUITE_EXIT_USAGE;
         }
     }
     if (optind < argc)
@@ -454,8 +529,8 @@ static probe_pcap_t *start_capture(const suite_opts_t *o)
         ports[n++] = o->hss_port;
     if (o->udm != NULL && sbi_url_parse(o->udm, &u) == 0)
         ports[n++] = u.port;
-    probe_pcap_t *p = probe_pcap_start(o->pcap, o->udm != NULL ? u.host : o->hss_addr, ports, n, u.tls, err,
-                                       sizeof err);
+    probe_pcap_t *p =
+        probe_pcap_start(o->pcap, o->udm != NULL ? u.host : o->hss_addr, ports, n, u.tls, err, sizeof err);
     if (p == NULL)
         fprintf(stderr, "mihua-probe suite: --pcap: %s\n", err);
     return p;
@@ -490,8 +565,7 @@ int probe_suite_main(int argc, char **argv)
         report_text(r, stdout);
     if (o.junit != NULL && report_junit(r, o.junit) != 0)
         fprintf(stderr, "mihua-probe suite: cannot write %s\n", o.junit);
-    rc = report_count(r, NULL, CASE_FAIL) + report_count(r, NULL, CASE_ERROR) == 0 ? SUITE_EXIT_PASS
-                                                                                    : SUITE_EXIT_FAIL;
+    rc = report_count(r, NULL, CASE_FAIL) + report_count(r, NULL, CASE_ERROR) == 0 ? SUITE_EXIT_PASS : SUITE_EXIT_FAIL;
     free(r);
     fflush(stdout);
     if (node != NULL)

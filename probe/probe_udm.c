@@ -40,9 +40,9 @@ static int show(const opts_t *o, const char *what, const probe_h2_req_t *req, co
 
     hide_key(body);
     if (o->json) {
-        json_t *line = json_pack("{s:s,s:s,s:s,s:i,s:s,s:f,s:O*}", "request", what, "method", req->method, "path",
-                                 req->path, "status", r->status, "contentType", r->content_type, "latencyMs",
-                                 r->latency_ms, "body", body);
+        json_t *line =
+            json_pack("{s:s,s:s,s:s,s:i,s:s,s:f,s:O*}", "request", what, "method", req->method, "path", req->path,
+                      "status", r->status, "contentType", r->content_type, "latencyMs", r->latency_ms, "body", body);
         char *text = line != NULL ? json_dumps(line, JSON_COMPACT) : NULL;
         printf("%s\n", text != NULL ? text : "{}");
         free(text);
@@ -93,35 +93,77 @@ static probe_h2_t *open_conn(const opts_t *o, const char *cmd, probe_pcap_t **ca
 
 static int parse(int argc, char **argv, opts_t *o, bool kms)
 {
-    enum { O_URL = 256, O_CACERT, O_UE, O_CALLER, O_CALLEE, O_CALLER_KEY, O_CALLEE_KEY, O_CALL_ID, O_TIMEOUT,
-           O_JSON, O_PCAP, O_HELP };
-    static const struct option longopts[] = {
-        {"udm", required_argument, NULL, O_URL}, {"kms", required_argument, NULL, O_URL},
-        {"cacert", required_argument, NULL, O_CACERT}, {"ue-id", required_argument, NULL, O_UE},
-        {"caller", required_argument, NULL, O_CALLER}, {"callee", required_argument, NULL, O_CALLEE},
-        {"caller-key", required_argument, NULL, O_CALLER_KEY}, {"callee-key", required_argument, NULL, O_CALLEE_KEY},
-        {"call-id", required_argument, NULL, O_CALL_ID}, {"timeout-ms", required_argument, NULL, O_TIMEOUT},
-        {"json", no_argument, NULL, O_JSON}, {"pcap", required_argument, NULL, O_PCAP},
-        {"help", no_argument, NULL, O_HELP}, {NULL, 0, NULL, 0}};
+    enum {
+        O_URL = 256,
+        O_CACERT,
+        O_UE,
+        O_CALLER,
+        O_CALLEE,
+        O_CALLER_KEY,
+        O_CALLEE_KEY,
+        O_CALL_ID,
+        O_TIMEOUT,
+        O_JSON,
+        O_PCAP,
+        O_HELP
+    };
+    static const struct option longopts[] = {{"udm", required_argument, NULL, O_URL},
+                                             {"kms", required_argument, NULL, O_URL},
+                                             {"cacert", required_argument, NULL, O_CACERT},
+                                             {"ue-id", required_argument, NULL, O_UE},
+                                             {"caller", required_argument, NULL, O_CALLER},
+                                             {"callee", required_argument, NULL, O_CALLEE},
+                                             {"caller-key", required_argument, NULL, O_CALLER_KEY},
+                                             {"callee-key", required_argument, NULL, O_CALLEE_KEY},
+                                             {"call-id", required_argument, NULL, O_CALL_ID},
+                                             {"timeout-ms", required_argument, NULL, O_TIMEOUT},
+                                             {"json", no_argument, NULL, O_JSON},
+                                             {"pcap", required_argument, NULL, O_PCAP},
+                                             {"help", no_argument, NULL, O_HELP},
+                                             {NULL, 0, NULL, 0}};
     int opt;
 
     *o = (opts_t){.timeout_ms = PROBE_TIMEOUT_MS, .call_id = "mihua-probe-call"};
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
-        case O_URL: o->url = optarg; break;
-        case O_CACERT: o->cacert = optarg; break;
-        case O_UE: o->ue_id = optarg; break;
-        case O_CALLER: o->caller = optarg; break;
-        case O_CALLEE: o->callee = optarg; break;
-        case O_CALLER_KEY: o->caller_key = optarg; break;
-        case O_CALLEE_KEY: o->callee_key = optarg; break;
-        case O_CALL_ID: o->call_id = optarg; break;
-        case O_TIMEOUT: o->timeout_ms = atoi(optarg); break;
-        case O_JSON: o->json = true; break;
-        case O_PCAP: o->pcap = optarg; break;
-        case O_HELP: return -1;
-        default: return EXIT_USAGE;
+        case O_URL:
+            o->url = optarg;
+            break;
+        case O_CACERT:
+            o->cacert = optarg;
+            break;
+        case O_UE:
+            o->ue_id = optarg;
+            break;
+        case O_CALLER:
+            o->caller = optarg;
+            break;
+        case O_CALLEE:
+            o->callee = optarg;
+            break;
+        case O_CALLER_KEY:
+            o->caller_key = optarg;
+            break;
+        case O_CALLEE_KEY:
+            o->callee_key = optarg;
+            break;
+        case O_CALL_ID:
+            o->call_id = optarg;
+            break;
+        case O_TIMEOUT:
+            o->timeout_ms = atoi(optarg);
+            break;
+        case O_JSON:
+            o->json = true;
+            break;
+        case O_PCAP:
+            o->pcap = optarg;
+            break;
+        case O_HELP:
+            return -1;
+        default:
+            return EXIT_USAGE;
         }
     }
     if (optind < argc || o->url == NULL || o->timeout_ms <= 0)
@@ -213,15 +255,18 @@ int probe_kms_main(int argc, char **argv)
         return EXIT_NO_ANSWER;
     snprintf(body, sizeof body, "{\"callId\":\"%s\",\"caller\":\"%s\",\"callee\":\"%s\"}", o.call_id, o.caller,
              o.callee);
-    probe_h2_req_t issue = {.method = "POST", .path = "/kms/v1/session-keys", .content_type = "application/json",
-                            .body = body, .body_len = strlen(body)};
+    probe_h2_req_t issue = {.method = "POST",
+                            .path = "/kms/v1/session-keys",
+                            .content_type = "application/json",
+                            .body = body,
+                            .body_len = strlen(body)};
     rc = digest_request(c, &o, "issue", &issue, o.caller, o.caller_key, &resp);
     json_t *j = resp.body != NULL ? json_loadb(resp.body, resp.body_len, 0, NULL) : NULL;
     const char *key_id = json_string_value(json_object_get(j, "keyId"));
     if (rc == EXIT_OK && key_id != NULL) {
         snprintf(path, sizeof path, "/kms/v1/session-keys/%s/retrieve", key_id);
-        probe_h2_req_t retrieve = {.method = "POST", .path = path, .content_type = "application/json",
-                                   .body = body, .body_len = strlen(body)};
+        probe_h2_req_t retrieve = {
+            .method = "POST", .path = path, .content_type = "application/json", .body = body, .body_len = strlen(body)};
         probe_h2_resp_t r2;
         rc = worst(rc, digest_request(c, &o, "retrieve", &retrieve, o.callee, o.callee_key, &r2));
         probe_h2_resp_clear(&r2);

@@ -31,7 +31,8 @@ static const char epilogue[] =
     "Running daemons that share the store see an import at their next refresh (about 10 ms plus one read).\n"
     "Exit codes: 0 ok, 1 invalid data or runtime failure, 2 bad usage.\n";
 
-static int dispatch(const sub_tool_opts_t *o, int argc, char **argv, int first) {
+static int dispatch(const sub_tool_opts_t *o, int argc, char **argv, int first)
+{
     const char *cmd = first < argc ? argv[first] : "";
     int n_args = argc - first - 1;
     const char *arg = n_args >= 1 ? argv[first + 1] : NULL;
@@ -39,8 +40,7 @@ static int dispatch(const sub_tool_opts_t *o, int argc, char **argv, int first) 
 
     if (strcmp(cmd, "import") != 0 && strcmp(cmd, "export") != 0 && strcmp(cmd, "validate") != 0 &&
         strcmp(cmd, "gen") != 0) {
-        fprintf(stderr, "mihua-subscribers: %s%s (see --help)\n", *cmd ? "unknown command: " : "no command",
-                cmd);
+        fprintf(stderr, "mihua-subscribers: %s%s (see --help)\n", *cmd ? "unknown command: " : "no command", cmd);
         return 2;
     }
     if (n_args != wants) {
@@ -56,7 +56,8 @@ static int dispatch(const sub_tool_opts_t *o, int argc, char **argv, int first) 
     return sub_tool_gen(o, arg);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     sub_tool_opts_t o = {0};
     char *config = NULL;
     int first = argc;

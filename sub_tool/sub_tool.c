@@ -27,14 +27,16 @@
 
 static const char *const gen_rats[] = {"NR", "EUTRAN", "NR", "EUTRAN", "UTRAN", "NR", "GERAN", "NONE"};
 
-static double now_s(void) {
+static double now_s(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* Reads and validates a file (document or NDJSON). NULL after printing the error. */
-static sub_snapshot_t *load(const sub_tool_opts_t *o, const char *file) {
+static sub_snapshot_t *load(const sub_tool_opts_t *o, const char *file)
+{
     size_t len;
     sub_error_t err;
     char *text = cfg_read_file(file, &len);
@@ -58,7 +60,8 @@ static sub_snapshot_t *load(const sub_tool_opts_t *o, const char *file) {
     return s;
 }
 
-int sub_tool_validate(const sub_tool_opts_t *o, const char *file) {
+int sub_tool_validate(const sub_tool_opts_t *o, const char *file)
+{
     sub_snapshot_t *s = load(o, file);
     if (s == NULL)
         return 1;
@@ -67,7 +70,8 @@ int sub_tool_validate(const sub_tool_opts_t *o, const char *file) {
     return 0;
 }
 
-int sub_tool_import(const sub_tool_opts_t *o, const char *file) {
+int sub_tool_import(const sub_tool_opts_t *o, const char *file)
+{
     sub_error_t err;
     size_t created = 0, replaced = 0;
     double t0 = now_s();
@@ -82,8 +86,9 @@ int sub_tool_import(const sub_tool_opts_t *o, const char *file) {
                 rc == SUB_DB_INVALID ? ": " : "", err.msg);
     else
         printf("imported %s into %s (%s): %zu subscribers, %zu created, %zu replaced; validated in %.2f s, "
-               "written in %.2f s\n", file, o->store, o->replace ? "replace" : "merge", sub_snapshot_count(s),
-               created, replaced, t1 - t0, now_s() - t1);
+               "written in %.2f s\n",
+               file, o->store, o->replace ? "replace" : "merge", sub_snapshot_count(s), created, replaced, t1 - t0,
+               now_s() - t1);
     sub_db_close(db);
     sub_snapshot_release(s);
     return rc == SUB_DB_OK ? 0 : 1;
@@ -95,7 +100,8 @@ typedef struct {
     long n;
 } export_ctx_t;
 
-static int export_one(const subscriber_t *sub, void *ud) {
+static int export_one(const subscriber_t *sub, void *ud)
+{
     export_ctx_t *x = ud;
     json_t *o = sub_to_json(sub);
     if (o == NULL)
@@ -111,7 +117,8 @@ static int export_one(const subscriber_t *sub, void *ud) {
     return rc;
 }
 
-int sub_tool_export(const sub_tool_opts_t *o) {
+int sub_tool_export(const sub_tool_opts_t *o)
+{
     sub_error_t err;
     char *tmp = NULL;
     export_ctx_t x = {.f = stdout, .secrets = !o->no_secrets};
@@ -146,7 +153,8 @@ int sub_tool_export(const sub_tool_opts_t *o) {
     return rc;
 }
 
-int sub_tool_gen(const sub_tool_opts_t *o, const char *count) {
+int sub_tool_gen(const sub_tool_opts_t *o, const char *count)
+{
     char *end;
     long n = strtol(count, &end, 10);
     if (*count == '\0' || *end != '\0' || n < 1 || n > GEN_MAX) {
@@ -160,9 +168,10 @@ int sub_tool_gen(const sub_tool_opts_t *o, const char *count) {
     }
     fputs("{\"subscribers\": [\n", f);
     for (long i = 1; i <= n; i++)
-        fprintf(f, "{\"imsi\":\"00101%010ld\",\"msisdn\":\"1%010ld\",\"impu\":[\"sip:+1%010ld@" GEN_DOMAIN
-                   "\",\"tel:+1%010ld\"],\"voice_encryption\":%s,\"access\":{\"rat\":\"%s\",\"ims_vops\":%s},"
-                   "\"kms_key\":\"%064lx\",\"sip_password\":\"sip-%010ld\"}%s\n",
+        fprintf(f,
+                "{\"imsi\":\"00101%010ld\",\"msisdn\":\"1%010ld\",\"impu\":[\"sip:+1%010ld@" GEN_DOMAIN
+                "\",\"tel:+1%010ld\"],\"voice_encryption\":%s,\"access\":{\"rat\":\"%s\",\"ims_vops\":%s},"
+                "\"kms_key\":\"%064lx\",\"sip_password\":\"sip-%010ld\"}%s\n",
                 i, i, i, i, i % 4 != 3 ? "true" : "false", gen_rats[i % 8], i % 5 != 4 ? "true" : "false", i, i,
                 i < n ? "," : "");
     fputs("]}\n", f);

@@ -14,13 +14,13 @@
 #define SUB_TOOL_DEFAULT_STORE "conf/subscribers.db" /* the daemons' default for conf/subscribers.json */
 
 typedef struct {
-    char *store;       /* database path */
-    char *out;         /* export/gen: output file (written atomically), NULL: stdout */
-    bool replace;      /* import: the file becomes the whole data set */
-    bool ndjson;       /* import/validate: the input is NDJSON even if it does not look like it */
-    bool no_secrets;   /* export: leave kms_key and sip_password out */
-    long limit;        /* export: at most this many (0: all) */
-    char *after;       /* export: start after this IMSI */
+    char *store;     /* database path */
+    char *out;       /* export/gen: output file (written atomically), NULL: stdout */
+    bool replace;    /* import: the file becomes the whole data set */
+    bool ndjson;     /* import/validate: the input is NDJSON even if it does not look like it */
+    bool no_secrets; /* export: leave kms_key and sip_password out */
+    long limit;      /* export: at most this many (0: all) */
+    char *after;     /* export: start after this IMSI */
 } sub_tool_opts_t;
 
 /* Each returns the process exit code: 0 ok, 1 invalid data or runtime failure (reason on stderr). */

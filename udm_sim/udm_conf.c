@@ -48,10 +48,9 @@ static const char udm_epilogue[] =
     "POST/GET/DELETE /admin/v1/captures[/{id}[/file]] (dumpcap on the SBI port, TLS secrets embedded; pcapng).\n"
     "Nudr data-change subscriptions (TS 29.504/29.505): POST/GET /nudr-dr/v2/subscription-data/subs-to-notify,\n"
     "DELETE .../subs-to-notify/{subsId}; DataChangeNotify POSTed to the callbackReference (h2c) on a change of\n"
-    "operator-specific-data or context-data/amf-3gpp-access.\n"
-    SBI_AUTH_HELP
-    "\n"
-    "Prints 'READY mihua-udm sbi=URL admin=URL[ admin_auth=off]' once listening. SIGHUP imports the subscriber file again (a bad file\n"
+    "operator-specific-data or context-data/amf-3gpp-access.\n" SBI_AUTH_HELP "\n"
+    "Prints 'READY mihua-udm sbi=URL admin=URL[ admin_auth=off]' once listening. SIGHUP imports the subscriber file "
+    "again (a bad file\n"
     "keeps the old data); SIGTERM drains open streams and exits 0. Exit codes: 0 ok, 1 runtime failure,\n"
     "2 bad usage or config.\n";
 

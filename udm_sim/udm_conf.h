@@ -18,14 +18,14 @@
 typedef struct {
     char *config_path;
     char *subscribers_path;
-    char *store_path; /* subscriber database; NULL: next to the subscriber file */
+    char *store_path;    /* subscriber database; NULL: next to the subscriber file */
     long subs_max_bytes; /* subscribers_max_bytes: a larger subscriber file is refused unread */
-    char *listen;           /* "ADDR:PORT" of the SBI (Nudm/Nudr) server */
-    char *admin_listen;     /* "ADDR:PORT" of the admin API (h2c) */
-    char *tls_cert;         /* PEM chain; with tls_key: TLS 1.3 + ALPN h2 instead of h2c */
+    char *listen;        /* "ADDR:PORT" of the SBI (Nudm/Nudr) server */
+    char *admin_listen;  /* "ADDR:PORT" of the admin API (h2c) */
+    char *tls_cert;      /* PEM chain; with tls_key: TLS 1.3 + ALPN h2 instead of h2c */
     char *tls_key;
-    char *amf_instance_id;  /* the AMF the simulated registrations name (UUID, TS 29.571 NfInstanceId) */
-    long subs_max_s;        /* longest Nudr data-change subscription granted */
+    char *amf_instance_id; /* the AMF the simulated registrations name (UUID, TS 29.571 NfInstanceId) */
+    long subs_max_s;       /* longest Nudr data-change subscription granted */
     char *log_level_name;
     log_level_t log_level;
     char listen_host[SBI_HOST_MAX]; /* parsed from listen */

@@ -31,19 +31,19 @@
 #define UDM_OSD_PATH "/nudr-dr/v2/subscription-data/{ueId}/operator-specific-data"
 #define UDM_AM_PATH "/nudm-sdm/v2/{supi}/am-data"
 
-#define UDM_ID_DIGITS_MIN 5  /* TS 29.571 Supi/Gpsi patterns: imsi-[0-9]{5,15}, msisdn-[0-9]{5,15} */
+#define UDM_ID_DIGITS_MIN 5 /* TS 29.571 Supi/Gpsi patterns: imsi-[0-9]{5,15}, msisdn-[0-9]{5,15} */
 #define UDM_ID_DIGITS_MAX 15
 #define UDM_MCC_DIGITS 3
-#define UDM_MNC_DIGITS 2              /* see the header comment */
-#define UDM_AMF_ID "cafe00"           /* TS 29.571 AmfId: region 0xca, set 0x3f8, pointer 0 */
+#define UDM_MNC_DIGITS 2    /* see the header comment */
+#define UDM_AMF_ID "cafe00" /* TS 29.571 AmfId: region 0xca, set 0x3f8, pointer 0 */
 #define UDM_DEREG_CALLBACK "http://127.0.0.1:7711/namf-callback/v1" /* nothing listens: nobody deregisters */
-#define UDM_AMBR_UPLINK "1 Gbps"      /* TS 29.571 BitRate strings */
+#define UDM_AMBR_UPLINK "1 Gbps"                                    /* TS 29.571 BitRate strings */
 #define UDM_AMBR_DOWNLINK "2 Gbps"
 #define UDM_OSD_VOICE_ENCRYPTION "voiceEncryption" /* the operator-specific data key of DESIGN §3 */
 #define UDM_IMSI_PREFIX "imsi-"
 #define UDM_MSISDN_PREFIX "msisdn-"
-#define UDM_BUCKETS_MIN 64               /* hash buckets of a view: about a quarter of the subscribers, */
-#define UDM_BUCKETS_MAX (1u << 18)       /* bounded (2 MB of pointers) since only those asked for are cached */
+#define UDM_BUCKETS_MIN 64         /* hash buckets of a view: about a quarter of the subscribers, */
+#define UDM_BUCKETS_MAX (1u << 18) /* bounded (2 MB of pointers) since only those asked for are cached */
 
 typedef struct {
     char *amf; /* NULL when the subscriber is not on NR */
@@ -71,8 +71,8 @@ typedef struct {
 } udm_view_t;
 
 enum { RES_AMF = 0, RES_OSD, RES_AM, RES_COUNT };
-static const char *const RES_LABEL[RES_COUNT] = {"resource=\"amf-3gpp-access\"",
-                                                 "resource=\"operator-specific-data\"", "resource=\"am-data\""};
+static const char *const RES_LABEL[RES_COUNT] = {"resource=\"amf-3gpp-access\"", "resource=\"operator-specific-data\"",
+                                                 "resource=\"am-data\""};
 
 struct udm_nudm {
     sub_store_t *store;
@@ -133,10 +133,9 @@ json_t *udm_nudm_amf_json(const udm_nudm_t *n, const subscriber_t *s)
     snprintf(mcc, sizeof(mcc), "%.3s", s->imsi);
     snprintf(mnc, sizeof(mnc), "%.2s", s->imsi + UDM_MCC_DIGITS);
     snprintf(callback, sizeof(callback), "%s/%s/dereg-notify", UDM_DEREG_CALLBACK, supi);
-    return json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s}, s:s}, s:s, s:s}", "amfInstanceId", n->amf_instance_id,
-                          "supi", supi, "deregCallbackUri", callback, "guami", "plmnId", "mcc", mcc, "mnc", mnc,
-                          "amfId", UDM_AMF_ID, "ratType", "NR", "imsVoPs",
-                          s->ims_vops ? "HOMOGENEOUS_SUPPORT" : "HOMOGENEOUS_NON_SUPPORT");
+    return json_pack("{s:s, s:s, s:s, s:{s:{s:s, s:s}, s:s}, s:s, s:s}", "amfInstanceId", n->amf_instance_id, "supi",
+                     supi, "deregCallbackUri", callback, "guami", "plmnId", "mcc", mcc, "mnc", mnc, "amfId", UDM_AMF_ID,
+                     "ratType", "NR", "imsVoPs", s->ims_vops ? "HOMOGENEOUS_SUPPORT" : "HOMOGENEOUS_NON_SUPPORT");
 }
 
 json_t *udm_nudm_osd_json(const subscriber_t *s)
@@ -246,14 +245,17 @@ static const subscriber_t *lookup(udm_nudm_t *n, sbi_request_t *req, const char 
     if (kind == UDM_ID_INVALID || (imsi_only && kind != UDM_ID_IMSI)) {
         sbi_invalid_param_t ip = {param, imsi_only ? "must be imsi-<5 to 15 digits>"
                                                    : "must be imsi-<5 to 15 digits> or msisdn-<5 to 15 digits>"};
-        sbi_problem_t p = {.status = 400, .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT, .detail = "malformed UE identity",
-                           .invalid_params = &ip, .n_invalid_params = 1};
+        sbi_problem_t p = {.status = 400,
+                           .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                           .detail = "malformed UE identity",
+                           .invalid_params = &ip,
+                           .n_invalid_params = 1};
         sbi_respond_problem(req, &p);
         return NULL;
     }
     udm_nudm_refresh(n);
-    const subscriber_t *s = kind == UDM_ID_IMSI ? sub_find_by_imsi(n->view.snap, digits)
-                                                : sub_find_by_msisdn(n->view.snap, digits);
+    const subscriber_t *s =
+        kind == UDM_ID_IMSI ? sub_find_by_imsi(n->view.snap, digits) : sub_find_by_msisdn(n->view.snap, digits);
     if (!s) {
         sbi_respond_error(req, 404, SBI_CAUSE_USER_NOT_FOUND, "no subscriber %s", ue_id);
         return NULL;
@@ -332,8 +334,8 @@ udm_nudm_t *udm_nudm_new(sbi_server_t *srv, sub_store_t *store, const char *amf_
     if (!n)
         return NULL;
     for (int i = 0; metrics != NULL && i < RES_COUNT; i++)
-        n->gets[i] = metrics_counter(metrics, "mihua_udm_requests_total", RES_LABEL[i],
-                                     "Nudm/Nudr GETs received, by resource");
+        n->gets[i] =
+            metrics_counter(metrics, "mihua_udm_requests_total", RES_LABEL[i], "Nudm/Nudr GETs received, by resource");
     n->store = store;
     n->amf_instance_id = strdup(amf_instance_id);
     if (!n->amf_instance_id || udm_nudm_refresh(n) != 0 ||

@@ -37,20 +37,20 @@
 #define NOTIF_SUBS_DATA "/subscription-data/"
 #define NOTIF_RES_OSD "operator-specific-data"
 #define NOTIF_RES_AMF "context-data/amf-3gpp-access"
-#define NOTIF_URI_MAX 1024       /* a monitored URI or a callback longer than this is refused */
+#define NOTIF_URI_MAX 1024 /* a monitored URI or a callback longer than this is refused */
 #define NOTIF_UE_ID_MAX 64
 
 typedef enum { RES_OSD = 0, RES_AMF, RES_COUNT } res_t;
 
 typedef struct {
-    uint64_t num;                 /* subscriptionId is its decimal form */
+    uint64_t num; /* subscriptionId is its decimal form */
     char imsi[SUB_IMSI_MAX + 1];
-    char ue_id[NOTIF_UE_ID_MAX];  /* as the consumer named the UE */
+    char ue_id[NOTIF_UE_ID_MAX]; /* as the consumer named the UE */
     char *callback, *orig_callback;
-    char *uri[RES_COUNT];         /* monitored resource URIs as given; NULL when not monitored */
-    json_t *body;                 /* the SubscriptionDataSubscriptions answered at creation */
+    char *uri[RES_COUNT]; /* monitored resource URIs as given; NULL when not monitored */
+    json_t *body;         /* the SubscriptionDataSubscriptions answered at creation */
     time_t expiry;
-    json_t *last[RES_COUNT];      /* the resource last told (NULL: absent) */
+    json_t *last[RES_COUNT]; /* the resource last told (NULL: absent) */
 } nsub_t;
 
 /* One DataChangeNotify in flight: freed by its callback or by udm_notif_free. */
@@ -184,14 +184,16 @@ static void check_monitored(json_t *list, sub_req_t *r, faults_t *f)
         fault(f, "/monitoredResourceUris", "a non-empty array of URIs is required");
         return;
     }
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         char ptr[48], ue[NOTIF_UE_ID_MAX];
         res_t kind;
         snprintf(ptr, sizeof ptr, "/monitoredResourceUris/%zu", i);
         if (!json_is_string(item) || !uri_ok(json_string_value(item)) ||
             monitored_parse(json_string_value(item), ue, sizeof ue, &kind) != 0) {
-            fault(f, ptr, "not a monitorable resource: .../subscription-data/{ueId}/operator-specific-data or "
-                          ".../context-data/amf-3gpp-access");
+            fault(f, ptr,
+                  "not a monitorable resource: .../subscription-data/{ueId}/operator-specific-data or "
+                  ".../context-data/amf-3gpp-access");
         } else if (r->uri_ue[0] != '\0' && strcmp(ue, r->uri_ue) != 0) {
             fault(f, ptr, "all monitored resources must belong to one UE");
         } else {
@@ -312,13 +314,16 @@ static void on_create(sbi_request_t *req, void *ud)
     sub_req_t r;
 
     if (!json_is_object(body)) {
-        sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT, "the body must be a SubscriptionDataSubscriptions object");
+        sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT,
+                          "the body must be a SubscriptionDataSubscriptions object");
         return;
     }
     check_body(body, &r, &f);
     if (f.n > 0) {
-        sbi_problem_t p = {.status = 400, .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
-                           .detail = "invalid SubscriptionDataSubscriptions", .invalid_params = f.ip,
+        sbi_problem_t p = {.status = 400,
+                           .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                           .detail = "invalid SubscriptionDataSubscriptions",
+                           .invalid_params = f.ip,
                            .n_invalid_params = f.n};
         sbi_respond_problem(req, &p);
         return;
@@ -374,8 +379,8 @@ static void on_query(sbi_request_t *req, void *ud)
     const char *ue_id = sbi_request_query_param(req, "ue-id");
     if (ue_id == NULL) {
         sbi_invalid_param_t ip = {"ue-id", "mandatory"};
-        sbi_problem_t p = {.status = 400, .cause = SBI_CAUSE_INVALID_QUERY_PARAM, .invalid_params = &ip,
-                           .n_invalid_params = 1};
+        sbi_problem_t p = {
+            .status = 400, .cause = SBI_CAUSE_INVALID_QUERY_PARAM, .invalid_params = &ip, .n_invalid_params = 1};
         sbi_respond_problem(req, &p);
         return;
     }
@@ -466,8 +471,12 @@ static void notify(udm_notif_t *n, const nsub_t *s, json_t *dcn)
 {
     char *text = json_dumps(dcn, JSON_COMPACT);
     inflight_t *f = calloc(1, sizeof *f);
-    sbi_client_req_t rq = {.method = "POST", .url = s->callback, .content_type = SBI_CT_JSON, .body = text,
-                           .body_len = text ? strlen(text) : 0, .timeout_ms = UDM_NOTIF_TIMEOUT_MS};
+    sbi_client_req_t rq = {.method = "POST",
+                           .url = s->callback,
+                           .content_type = SBI_CT_JSON,
+                           .body = text,
+                           .body_len = text ? strlen(text) : 0,
+                           .timeout_ms = UDM_NOTIF_TIMEOUT_MS};
     if (text != NULL && f != NULL) {
         f->n = n;
         f->num = s->num;
@@ -537,8 +546,7 @@ udm_notif_t *udm_notif_new(struct event_base *base, sbi_server_t *srv, sub_store
         n->gauge = metrics_gauge(metrics, "mihua_udm_nudr_subscriptions", "", "Nudr data-change subscriptions held");
     n->client = sbi_client_new(base, &cc);
     n->watch = sub_watch_new(base, store, on_change, n);
-    if (n->client == NULL || n->watch == NULL ||
-        sbi_server_route(srv, "POST", NOTIF_BASE, on_create, n) != 0 ||
+    if (n->client == NULL || n->watch == NULL || sbi_server_route(srv, "POST", NOTIF_BASE, on_create, n) != 0 ||
         sbi_server_route(srv, "GET", NOTIF_BASE, on_query, n) != 0 ||
         sbi_server_route(srv, "DELETE", NOTIF_BASE "/{subsId}", on_delete, n) != 0) {
         udm_notif_free(n);

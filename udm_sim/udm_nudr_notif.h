@@ -19,9 +19,10 @@
 
 #define UDM_NOTIF_EXPIRY_DEFAULT_S 3600 /* longest subscription granted unless configured otherwise */
 #define UDM_NOTIF_EXPIRY_MAX_S 86400
-#define UDM_NOTIF_MAX_SUBS 200000       /* beyond: 503 INSUFFICIENT_RESOURCES; each costs ~1 KB and a comparison
+#define UDM_NOTIF_MAX_SUBS \
+    200000                        /* beyond: 503 INSUFFICIENT_RESOURCES; each costs ~1 KB and a comparison
                                            on every store change */
-#define UDM_NOTIF_TIMEOUT_MS 2000       /* a callback that has not answered by then counts as failed */
+#define UDM_NOTIF_TIMEOUT_MS 2000 /* a callback that has not answered by then counts as failed */
 
 typedef struct udm_notif udm_notif_t;
 

@@ -47,8 +47,14 @@ static int reg_send(ue_agent_t *a, long expires)
         return -1;
     snprintf(extra, sizeof extra, "Expires: %ld\r\n%s", expires, auth);
     ue_dialog_uac_init(&d, a->reg_call_id, from, to);
-    ue_req_t r = {.method = "REGISTER", .ruri = ruri, .via_host = a->c->sip_host, .via_port = a->sip_port,
-                  .branch = branch, .cseq = ++a->reg_cseq, .contact = contact, .extra = extra};
+    ue_req_t r = {.method = "REGISTER",
+                  .ruri = ruri,
+                  .via_host = a->c->sip_host,
+                  .via_port = a->sip_port,
+                  .branch = branch,
+                  .cseq = ++a->reg_cseq,
+                  .contact = contact,
+                  .extra = extra};
     int n = ue_dialog_request(&d, &r, a->out, UE_MSG_MAX);
     if (n < 0 || sip_txn_client_start(a->tl, a->out, (size_t)n, &a->registrar, NULL, &id) != 0)
         return -1;
@@ -252,13 +258,16 @@ static int agent_kms(ue_agent_t *a, char *err, size_t errlen)
     char why[SBI_TLS_ERR_MAX] = "";
     if (!a->c->capable || !a->c->has_kms_key)
         return 0;
-    if (strncmp(a->c->kms_url, "https://", 8) == 0 && !(a->tls = sbi_tls_client_ctx_new(a->c->kms_ca, why, sizeof why))) {
+    if (strncmp(a->c->kms_url, "https://", 8) == 0 &&
+        !(a->tls = sbi_tls_client_ctx_new(a->c->kms_ca, why, sizeof why))) {
         /* DESIGN §1: without a KMS the calls go on plain; say why once, here */
         log_warn(UE_LOG, "KMS %s unusable (%s): calls will be plain", a->c->kms_url, why);
         return 0;
     }
     sbi_client_config_t sc = {.tls = a->tls, .default_timeout_ms = (unsigned)a->c->kms_timeout_ms};
-    kms_client_cfg_t kc = {.base_url = a->c->kms_url, .username = a->c->impu, .kms_key = a->c->kms_key,
+    kms_client_cfg_t kc = {.base_url = a->c->kms_url,
+                           .username = a->c->impu,
+                           .kms_key = a->c->kms_key,
                            .timeout_ms = (unsigned)a->c->kms_timeout_ms};
     if (!(a->sbi = sbi_client_new(a->base, &sc)) || !(a->kms = kms_client_new(a->sbi, &kc))) {
         snprintf(err, errlen, "cannot create the KMS client for %s", a->c->kms_url);
@@ -270,7 +279,8 @@ static int agent_kms(ue_agent_t *a, char *err, size_t errlen)
 static int agent_sip(ue_agent_t *a, char *err, size_t errlen)
 {
     sip_txn_io_t io = {sip_transport_send, NULL};
-    sip_txn_tu_t tu = {on_request, on_response, on_timeout, on_transport_error, on_terminated, on_stray_response, NULL, a};
+    sip_txn_tu_t tu = {on_request,    on_response,       on_timeout, on_transport_error,
+                       on_terminated, on_stray_response, NULL,       a};
     if (!(a->tp = sip_transport_new(a->base, on_rx, a)) ||
         sip_transport_listen_udp(a->tp, a->c->sip_host, a->c->sip_port, &a->sip_port) != 0) {
         snprintf(err, errlen, "cannot bind SIP UDP on %s", a->c->sip_listen);
@@ -351,7 +361,10 @@ void ue_agent_free(ue_agent_t *a)
     free(a);
 }
 
-int ue_agent_sip_port(const ue_agent_t *a) { return a->sip_port; }
+int ue_agent_sip_port(const ue_agent_t *a)
+{
+    return a->sip_port;
+}
 
 static void on_primed(const kms_client_result_t *r, void *ud)
 {
@@ -361,7 +374,8 @@ static void on_primed(const kms_client_result_t *r, void *ud)
         log_info(UE_LOG, "KMS %s: connected, Digest challenge in hand", a->c->kms_url);
     else
         log_warn(UE_LOG, "KMS %s: %s (calls ask again; they go plain if it stays so)", a->c->kms_url,
-                 r->status == KMS_CLIENT_TRANSPORT ? sbi_client_strerror(r->transport) : kms_client_status_str(r->status));
+                 r->status == KMS_CLIENT_TRANSPORT ? sbi_client_strerror(r->transport)
+                                                   : kms_client_status_str(r->status));
     ue_call_notify_idle(a);
 }
 
@@ -375,9 +389,15 @@ int ue_agent_prime_kms(ue_agent_t *a)
     return 0;
 }
 
-int ue_agent_call(ue_agent_t *a, const char *target) { return ue_caller_start(a, target); }
+int ue_agent_call(ue_agent_t *a, const char *target)
+{
+    return ue_caller_start(a, target);
+}
 
-void ue_agent_accept(ue_agent_t *a, bool on) { a->accept = on; }
+void ue_agent_accept(ue_agent_t *a, bool on)
+{
+    a->accept = on;
+}
 
 static void for_each_call(ue_agent_t *a, void (*fn)(ue_call_t *))
 {
@@ -394,7 +414,10 @@ static void answer_if_ringing(ue_call_t *c)
         ue_callee_answer(c);
 }
 
-void ue_agent_answer_ringing(ue_agent_t *a) { for_each_call(a, answer_if_ringing); }
+void ue_agent_answer_ringing(ue_agent_t *a)
+{
+    for_each_call(a, answer_if_ringing);
+}
 
 static void hangup_one(ue_call_t *c)
 {
@@ -408,6 +431,12 @@ static void hangup_one(ue_call_t *c)
         ue_callee_abort(c);
 }
 
-void ue_agent_hangup_all(ue_agent_t *a) { for_each_call(a, hangup_one); }
+void ue_agent_hangup_all(ue_agent_t *a)
+{
+    for_each_call(a, hangup_one);
+}
 
-bool ue_agent_idle(const ue_agent_t *a) { return ue_call_idle(a); }
+bool ue_agent_idle(const ue_agent_t *a)
+{
+    return ue_call_idle(a);
+}

@@ -30,30 +30,30 @@ struct event_base;
 #define UE_REASON_MAX 192
 
 typedef struct {
-    const char *role;            /* "caller" or "callee" */
+    const char *role; /* "caller" or "callee" */
     const char *call_id;
-    const char *peer;            /* the other party's URI */
-    bool connected;              /* the INVITE was answered 2xx */
-    const char *failure;         /* when not connected: "404 Not Found", "no answer", ... */
+    const char *peer;    /* the other party's URI */
+    bool connected;      /* the INVITE was answered 2xx */
+    const char *failure; /* when not connected: "404 Not Found", "no answer", ... */
     bool encrypted;
-    const char *suite;           /* when encrypted */
-    const char *reason;          /* when plain: why (DESIGN §1 "plain: <reason>") */
+    const char *suite;  /* when encrypted */
+    const char *reason; /* when plain: why (DESIGN §1 "plain: <reason>") */
     bool hung_up_by_us;
     ue_media_stats_t media;
     /* setup milestones in µs after the INVITE was sent (caller) or received (callee); 0: did not happen */
-    uint64_t t_early;            /* the 183 */
-    uint64_t t_key;              /* session key in hand (KMS issue or retrieve answered) */
-    uint64_t t_keysync;          /* 200 to the UPDATE sent or received: key synchronised */
-    uint64_t t_answer;           /* 200 to the INVITE */
-    uint64_t t_first_media;      /* first media packet sent */
-    uint64_t kms_us;             /* the KMS request's own round trip */
+    uint64_t t_early;       /* the 183 */
+    uint64_t t_key;         /* session key in hand (KMS issue or retrieve answered) */
+    uint64_t t_keysync;     /* 200 to the UPDATE sent or received: key synchronised */
+    uint64_t t_answer;      /* 200 to the INVITE */
+    uint64_t t_first_media; /* first media packet sent */
+    uint64_t kms_us;        /* the KMS request's own round trip */
     const ue_ladder_t *ladder;
 } ue_call_summary_t;
 
 typedef struct {
-    void (*on_registered)(void *ud, int status, const char *reason); /* 200, or the failure (408: no answer) */
+    void (*on_registered)(void *ud, int status, const char *reason);     /* 200, or the failure (408: no answer) */
     void (*on_ringing)(void *ud, const char *call_id, const char *from); /* an incoming call waits for answer */
-    void (*on_call_end)(void *ud, const ue_call_summary_t *s);       /* valid during the call */
+    void (*on_call_end)(void *ud, const ue_call_summary_t *s);           /* valid during the call */
     void (*on_idle)(void *ud); /* no call, registration or KMS request is in progress any more */
     void *ud;
 } ue_agent_events_t;

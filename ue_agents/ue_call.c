@@ -76,7 +76,10 @@ static void table_remove(ue_call_t *call)
     a->ncalls--;
 }
 
-void ue_call_ref(ue_call_t *call) { call->refs++; }
+void ue_call_ref(ue_call_t *call)
+{
+    call->refs++;
+}
 
 void ue_call_unref(ue_call_t *call)
 {
@@ -135,8 +138,8 @@ bool ue_call_step(ue_call_t *call, ue_call_event_t ev)
 bool ue_call_key_step(ue_call_t *call, ue_key_event_t ev)
 {
     ue_key_state_t to;
-    bool ok = call->role == UE_ROLE_CALLER ? ue_fsm_caller_key(call->key, ev, &to)
-                                           : ue_fsm_callee_key(call->key, ev, &to);
+    bool ok =
+        call->role == UE_ROLE_CALLER ? ue_fsm_caller_key(call->key, ev, &to) : ue_fsm_callee_key(call->key, ev, &to);
     if (!ok)
         return false;
     log_debug(UE_LOG, "call %s: key %s -> %s", call->dlg.call_id, ue_fsm_key_str(call->key), ue_fsm_key_str(to));
@@ -144,7 +147,10 @@ bool ue_call_key_step(ue_call_t *call, ue_key_event_t ev)
     return true;
 }
 
-bool ue_call_idle(const ue_agent_t *a) { return a->ncalls == 0 && a->kms_ops == 0 && !a->reg_pending; }
+bool ue_call_idle(const ue_agent_t *a)
+{
+    return a->ncalls == 0 && a->kms_ops == 0 && !a->reg_pending;
+}
 
 void ue_call_notify_idle(ue_agent_t *a)
 {
@@ -191,9 +197,16 @@ int ue_call_send(ue_call_t *call, const char *method, uint32_t cseq, const char 
     sip_msg_t *m;
     if (sip_txn_branch_new(a->tl, branch, sizeof branch) < 0)
         return -1;
-    ue_req_t r = {.method = method, .via_host = a->c->sip_host, .via_port = a->sip_port, .branch = branch,
-                  .cseq = cseq, .contact = contact, .extra = extra, .content_type = "application/sdp",
-                  .body = body, .body_len = body_len};
+    ue_req_t r = {.method = method,
+                  .via_host = a->c->sip_host,
+                  .via_port = a->sip_port,
+                  .branch = branch,
+                  .cseq = cseq,
+                  .contact = contact,
+                  .extra = extra,
+                  .content_type = "application/sdp",
+                  .body = body,
+                  .body_len = body_len};
     int n = ue_call_build(call, &r, &m);
     if (n < 0 || (!dst && sip_addr_req_dest(m, &next) != 0))
         return -1;
@@ -210,8 +223,11 @@ int ue_call_respond(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req, int statu
                     const char *extra, const char *body, int body_len)
 {
     ue_agent_t *a = call->ag;
-    sip_reply_opts_t o = {.to_tag = call->local_tag[0] ? call->local_tag : NULL, .extra = extra,
-                          .content_type = "application/sdp", .body = body, .body_len = body_len};
+    sip_reply_opts_t o = {.to_tag = call->local_tag[0] ? call->local_tag : NULL,
+                          .extra = extra,
+                          .content_type = "application/sdp",
+                          .body = body,
+                          .body_len = body_len};
     int n = sip_reply_build(req, status, reason, &o, a->out, UE_MSG_MAX);
     if (n < 0 || sip_txn_respond(a->tl, sid, a->out, (size_t)n) != 0)
         return -1;
@@ -282,8 +298,8 @@ void ue_call_start_media(ue_call_t *call, uint64_t frames)
         return;
     }
     bool enc = ue_call_encrypted(call);
-    log_info(UE_LOG, "call %s: connected, %s%s", call->dlg.call_id, enc ? "encrypted: " : "plain: ",
-             enc ? msrtp_suite_name(call->choice.suite) : call->reason);
+    log_info(UE_LOG, "call %s: connected, %s%s", call->dlg.call_id,
+             enc ? "encrypted: " : "plain: ", enc ? msrtp_suite_name(call->choice.suite) : call->reason);
     ue_ladder_add(&call->ladder, ue_now_us(), true, UE_PEER_MEDIA, "%s%s from the first packet",
                   enc ? "SRTP " : "RTP (plain)", enc ? msrtp_suite_name(call->choice.suite) : "");
 }
@@ -301,9 +317,8 @@ void ue_call_follow(ue_call_t *call, const ue_sdp_stream_t *peer, bool send, con
                  peer->addr.port);
     if (call->media)
         ue_media_pause(call->media, !send);
-    log_info(UE_LOG, "call %s: %s: peer %s %s:%u, we say %s: %s", call->dlg.call_id, why,
-             ue_sdp_dir_str(peer->dir), peer->addr.ip, peer->addr.port, ue_sdp_dir_str(call->local_dir),
-             send ? "sending" : "sending paused");
+    log_info(UE_LOG, "call %s: %s: peer %s %s:%u, we say %s: %s", call->dlg.call_id, why, ue_sdp_dir_str(peer->dir),
+             peer->addr.ip, peer->addr.port, ue_sdp_dir_str(call->local_dir), send ? "sending" : "sending paused");
     ue_ladder_add(&call->ladder, ue_now_us(), true, UE_PEER_MEDIA, "RTP %s", send ? "sending" : "on hold");
 }
 

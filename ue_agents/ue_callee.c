@@ -43,8 +43,7 @@ static void on_answer_timer(evutil_socket_t fd, short what, void *arg);
 static sip_msg_t *invite_msg(ue_call_t *call)
 {
     sip_msg_t *m = call->ag->scratch;
-    if (!call->inv || sip_msg_parse(m, call->inv, call->inv_len, SIP_TP_DGRAM) != SIP_OK ||
-        sip_msg_check(m) != SIP_OK)
+    if (!call->inv || sip_msg_parse(m, call->inv, call->inv_len, SIP_TP_DGRAM) != SIP_OK || sip_msg_check(m) != SIP_OK)
         return NULL;
     return m;
 }
@@ -56,9 +55,8 @@ static int dialog_extra(ue_call_t *call, sip_msg_t *inv, bool tagged, const char
     int n = ue_dialog_rr_lines(inv, out, cap);
     if (n < 0)
         return -1;
-    int m = snprintf(out + n, (size_t)(cap - n), "Contact: %s\r\n%s", ue_call_contact(call, tagged, contact,
-                                                                                       sizeof contact),
-                     more ? more : "");
+    int m = snprintf(out + n, (size_t)(cap - n), "Contact: %s\r\n%s",
+                     ue_call_contact(call, tagged, contact, sizeof contact), more ? more : "");
     return m < 0 || m >= cap - n ? -1 : n + m;
 }
 
@@ -114,8 +112,8 @@ static int send_183(ue_call_t *call)
     } else {
         snprintf(more, sizeof more, "Allow: " UE_ALLOW "\r\n");
     }
-    if (blen < 0 || invite_respond(call, 183, "Session Progress", call->key == UE_KEY_AWAIT_OFFER, more, body,
-                                   blen, call->rel100) != 0)
+    if (blen < 0 || invite_respond(call, 183, "Session Progress", call->key == UE_KEY_AWAIT_OFFER, more, body, blen,
+                                   call->rel100) != 0)
         return -1;
     call->sum.t_early = ue_call_elapsed(call);
     return 0;
@@ -207,7 +205,7 @@ static void on_prack(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
     ue_call_respond(call, sid, req, 200, "OK", NULL, NULL, 0);
     ue_call_state_t was = call->state;
     if (!ue_call_step(call, UE_EV_PRACK))
-        return; /* a retransmitted PRACK, or one after our 200: its 200 is all it needs */
+        return;      /* a retransmitted PRACK, or one after our 200: its 200 is all it needs */
     stop_retx(call); /* the 183's, also when the key offer overtook this PRACK and we ring already */
     if (was != UE_CS_EARLY_UNACKED)
         return;
@@ -323,8 +321,8 @@ static void on_update(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
     call->upd_txn = sid;
     ue_call_key_step(call, UE_KEV_OFFER);
     ue_ladder_add(&call->ladder, ue_now_us(), true, UE_PEER_KMS, "POST session-keys/{keyId}/retrieve");
-    if (kms_client_retrieve(a->kms, call->key_id, call->dlg.call_id, call->kms_caller, call->kms_callee,
-                            on_retrieved, call) != 0) {
+    if (kms_client_retrieve(a->kms, call->key_id, call->dlg.call_id, call->kms_caller, call->kms_callee, on_retrieved,
+                            call) != 0) {
         ue_call_plain(call, "KMS request could not be made");
         ue_call_key_step(call, UE_KEV_NO_KEY);
         refuse_update(call, 0, NULL, 399, "key retrieval could not start");
@@ -429,8 +427,8 @@ static void on_retx(evutil_socket_t fd, short what, void *arg)
             ue_callee_no_ack(call);
         } else {
             stop_retx(call);
-            invite_respond(call, 500, "Server Internal Error (no PRACK for the reliable 183)", false, NULL, NULL,
-                           0, false);
+            invite_respond(call, 500, "Server Internal Error (no PRACK for the reliable 183)", false, NULL, NULL, 0,
+                           false);
             ue_call_end(call, "no PRACK for the reliable 183");
         }
         return;
@@ -461,7 +459,8 @@ void ue_callee_on_request(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req)
         return;
     case SIP_METHOD_BYE:
         ue_call_respond(call, sid, req, 200, "OK", NULL, NULL, 0);
-        ue_call_end(call, call->state == UE_CS_CONFIRMED || call->state == UE_CS_ANSWERED ? NULL : "BYE before the answer");
+        ue_call_end(call,
+                    call->state == UE_CS_CONFIRMED || call->state == UE_CS_ANSWERED ? NULL : "BYE before the answer");
         return;
     case SIP_METHOD_OPTIONS:
         ue_call_respond(call, sid, req, 200, "OK", "Allow: " UE_ALLOW "\r\n", NULL, 0);

@@ -40,8 +40,7 @@ static int send_invite(ue_call_t *call, const char *auth)
 {
     ue_agent_t *a = call->ag;
     char contact[UE_HDR_MAX + 32], body[UE_SDP_MAX], extra[UE_AUTH_LINE_MAX + 64];
-    int blen = ue_sdp_plain(body, sizeof body, "caller", call->sdp_version, a->c->media_ip,
-                            ue_media_port(call->media));
+    int blen = ue_sdp_plain(body, sizeof body, "caller", call->sdp_version, a->c->media_ip, ue_media_port(call->media));
     snprintf(extra, sizeof extra, "Supported: 100rel\r\nAllow: " UE_ALLOW "\r\n%s", auth);
     call->inv_cseq = ++call->dlg.local_cseq;
     bool tagged = call->key != UE_KEY_OFF;
@@ -63,8 +62,8 @@ static int send_invite(ue_call_t *call, const char *auth)
 static int invite_challenged(ue_call_t *call, sip_msg_t *resp)
 {
     char auth[UE_AUTH_LINE_MAX];
-    if (call->inv_auth_sent || ue_sip_credentials(call->ag, resp, "Proxy-Authenticate", "Proxy-Authorization",
-                                                  "INVITE", call->dlg.remote_target, auth, sizeof auth) != 0)
+    if (call->inv_auth_sent || ue_sip_credentials(call->ag, resp, "Proxy-Authenticate", "Proxy-Authorization", "INVITE",
+                                                  call->dlg.remote_target, auth, sizeof auth) != 0)
         return -1;
     call->inv_auth_sent = true;
     return send_invite(call, auth);
@@ -122,9 +121,8 @@ static void send_update(ue_call_t *call)
         return;
     int n = ue_sdp_srtp_offer(body, sizeof body, "caller", ++call->sdp_version, a->c->media_ip,
                               ue_media_port(call->media), a->c->suites, a->c->n_suites, call->key_id);
-    if (n < 0 || ue_call_send(call, "UPDATE", ++call->dlg.local_cseq, ue_call_contact(call, true, contact,
-                                                                                     sizeof contact),
-                              NULL, body, n, NULL, NULL) != 0) {
+    if (n < 0 || ue_call_send(call, "UPDATE", ++call->dlg.local_cseq,
+                              ue_call_contact(call, true, contact, sizeof contact), NULL, body, n, NULL, NULL) != 0) {
         ue_call_plain(call, "the key offer (UPDATE) could not be sent");
         ue_call_key_step(call, UE_KEV_FAILED);
         return;
@@ -141,8 +139,8 @@ static void on_issued(const kms_client_result_t *r, void *ud)
     if (call->state != UE_CS_ENDED) {
         call->sum.kms_us = r->elapsed_us;
         if (r->status == KMS_CLIENT_OK) {
-            ue_ladder_add(&call->ladder, ue_now_us(), false, UE_PEER_KMS, "%d keyId %.6s... wrappedKey",
-                          r->http_status, r->key_id);
+            ue_ladder_add(&call->ladder, ue_now_us(), false, UE_PEER_KMS, "%d keyId %.6s... wrappedKey", r->http_status,
+                          r->key_id);
             snprintf(call->key_id, sizeof call->key_id, "%s", r->key_id);
             memcpy(call->session_key, r->session_key, KMS_KEY_LEN);
             ue_call_key_step(call, UE_KEV_KEY);
@@ -234,9 +232,11 @@ static void read_answer(ue_call_t *call, sip_msg_t *resp, bool reliable)
         call->have_remote = true;
         return;
     case UE_OFFER_CONFLICT:
-        log_warn(UE_LOG, "call %s: the %d carries an SDP other than the answer already taken (o= version %llu, "
-                 "not %llu): ignored (RFC 3261 §13.2.1)", call->dlg.call_id, resp->status,
-                 (unsigned long long)st.version, (unsigned long long)call->answer_version);
+        log_warn(UE_LOG,
+                 "call %s: the %d carries an SDP other than the answer already taken (o= version %llu, "
+                 "not %llu): ignored (RFC 3261 §13.2.1)",
+                 call->dlg.call_id, resp->status, (unsigned long long)st.version,
+                 (unsigned long long)call->answer_version);
         return;
     case UE_OFFER_REPEAT:
     case UE_OFFER_NO_BODY:
@@ -279,8 +279,8 @@ static void send_ack(ue_call_t *call)
     sip_msg_t *m;
     if (sip_txn_branch_new(a->tl, branch, sizeof branch) < 0)
         return;
-    ue_req_t r = {.method = "ACK", .via_host = a->c->sip_host, .via_port = a->sip_port, .branch = branch,
-                  .cseq = call->inv_cseq};
+    ue_req_t r = {
+        .method = "ACK", .via_host = a->c->sip_host, .via_port = a->sip_port, .branch = branch, .cseq = call->inv_cseq};
     int n = ue_call_build(call, &r, &m);
     if (n < 0 || sip_addr_req_dest(m, &call->ack_dst) != 0 || !(call->ack = malloc((size_t)n)))
         return;
@@ -469,8 +469,9 @@ void ue_caller_abort(ue_call_t *call)
         return;
     }
     sip_msg_t *inv = a->scratch; /* §9.1: CANCEL only after a provisional response */
-    int n = sip_msg_parse(inv, call->inv, call->inv_len, SIP_TP_DGRAM) == SIP_OK ? sip_build_cancel(inv, a->out, UE_MSG_MAX)
-                                                                               : -1;
+    int n = sip_msg_parse(inv, call->inv, call->inv_len, SIP_TP_DGRAM) == SIP_OK
+                ? sip_build_cancel(inv, a->out, UE_MSG_MAX)
+                : -1;
     if (n < 0 || sip_txn_client_start(a->tl, a->out, (size_t)n, &a->registrar, NULL, &id) != 0) {
         ue_call_end(call, "no answer (CANCEL could not be sent)");
         return;

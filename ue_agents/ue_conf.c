@@ -13,14 +13,14 @@
 #include "kms/kms_crypto.h"
 #include "sip/sip_uri.h"
 
-#define UE_DEFAULT_REGISTRAR "127.0.0.1:5060"     /* DESIGN §8: the AS */
+#define UE_DEFAULT_REGISTRAR "127.0.0.1:5060" /* DESIGN §8: the AS */
 #define UE_DEFAULT_SIP_LISTEN "127.0.0.1:0"
 #define UE_DEFAULT_KMS_URL "https://127.0.0.1:7702"
-#define UE_DEFAULT_KMS_CA "run/certs/ca.pem"      /* what scripts/gen-test-certs writes */
+#define UE_DEFAULT_KMS_CA "run/certs/ca.pem" /* what scripts/gen-test-certs writes */
 #define UE_DEFAULT_EXPIRES 600
-#define UE_DEFAULT_UPDATE_WAIT_MS 2000 /* > the caller's KMS timeout + a round trip: its UPDATE comes by then */
+#define UE_DEFAULT_UPDATE_WAIT_MS 2000    /* > the caller's KMS timeout + a round trip: its UPDATE comes by then */
 #define UE_DEFAULT_SETUP_TIMEOUT_MS 32000 /* RFC 3261 Timer B's 64*T1: a caller that hears nothing final */
-#define UE_DEFAULT_KMS_TIMEOUT_MS 1000 /* DESIGN §1: a slow KMS makes a plain call, never a failed one */
+#define UE_DEFAULT_KMS_TIMEOUT_MS 1000    /* DESIGN §1: a slow KMS makes a plain call, never a failed one */
 #define UE_DEFAULT_DURATION "3"
 #define UE_DURATION_MAX_S 3600.0
 
@@ -103,11 +103,10 @@ static ue_conf_result_t check_command(ue_conf_t *c, int argc, char **argv, int f
     else if (strcmp(cmd, "load") == 0 && n == 2)
         c->cmd = UE_CMD_LOAD, c->target = argv[first + 1];
     else
-        return bad("expected one command: register | call TARGET | answer | load TARGET (got '%s'); see --help",
-                   cmd);
+        return bad("expected one command: register | call TARGET | answer | load TARGET (got '%s'); see --help", cmd);
     sip_uri_t u;
-    if (c->target && (sip_uri_parse(sip_str_c(c->target), &u) != 0 ||
-                      (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_TEL)))
+    if (c->target &&
+        (sip_uri_parse(sip_str_c(c->target), &u) != 0 || (u.scheme != SIP_URI_SIP && u.scheme != SIP_URI_TEL)))
         return bad("TARGET must be a sip: or tel: URI, not '%s'", c->target);
     return UE_CONF_OK;
 }
@@ -193,7 +192,10 @@ static void ue_fields(ue_conf_t *c, cfg_field_t f[UE_N_FIELDS])
         {.name = "media_ip", .type = CFG_STRING, .dst = &c->media_ip},
         {.name = "capable", .type = CFG_BOOL, .dst = &c->capable},
         {.name = "rat", .type = CFG_STRING, .dst = &c->rat, .choices = rats},
-        {.name = "suites", .type = CFG_STRING_LIST, .dst = &c->suite_names, .choices = suite_choices,
+        {.name = "suites",
+         .type = CFG_STRING_LIST,
+         .dst = &c->suite_names,
+         .choices = suite_choices,
          .aux = &c->n_suite_names},
         {.name = "expires", .type = CFG_INT, .dst = &c->expires, .min = 60, .max = 86400},
         {.name = "update_wait_ms", .type = CFG_INT, .dst = &c->update_wait_ms, .min = 50, .max = 60000},

@@ -31,8 +31,8 @@ typedef struct {
     char *rat;          /* EUTRAN, NR, UTRAN, GERAN, NONE: what the terminal is camped on */
     char **suite_names; /* preference order */
     size_t n_suite_names;
-    long expires;        /* REGISTER Expires */
-    long update_wait_ms; /* callee: how long after the PRACK it waits for the key offer (UPDATE) */
+    long expires;          /* REGISTER Expires */
+    long update_wait_ms;   /* callee: how long after the PRACK it waits for the key offer (UPDATE) */
     long setup_timeout_ms; /* caller: no final answer by then -> CANCEL */
     /* KMS (DESIGN §4) */
     char *kms_url;
@@ -42,27 +42,27 @@ typedef struct {
     long kms_timeout_ms;
     char *log_level_name;
     /* run options */
-    char *duration;      /* seconds of audio the caller sends, decimal ("3", "0.5") */
-    char *wav;           /* audio to send (µ-law or 16-bit PCM WAV, 8 kHz mono); default a tone */
-    char *wav_out;       /* where the received audio goes */
-    char *summary;       /* JSON summary file */
+    char *duration; /* seconds of audio the caller sends, decimal ("3", "0.5") */
+    char *wav;      /* audio to send (µ-law or 16-bit PCM WAV, 8 kHz mono); default a tone */
+    char *wav_out;  /* where the received audio goes */
+    char *summary;  /* JSON summary file */
     bool auto_answer;
     bool ladder;
     long answer_after_ms; /* ringing time before an automatic answer */
-    long count;          /* answer: calls to take before exiting (0: until SIGTERM) */
-    long calls;          /* load: calls to place */
-    long rate;           /* load: calls started per second */
-    bool quiet;          /* no per-call summary on stdout (load tests) */
+    long count;           /* answer: calls to take before exiting (0: until SIGTERM) */
+    long calls;           /* load: calls to place */
+    long rate;            /* load: calls started per second */
+    bool quiet;           /* no per-call summary on stdout (load tests) */
 
     /* derived */
     ue_cmd_t cmd;
-    const char *target;  /* call or load TARGET (points into argv) */
+    const char *target; /* call or load TARGET (points into argv) */
     log_level_t log_level;
     msrtp_suite_t suites[MSRTP_SUITE_COUNT];
     size_t n_suites;
     uint8_t kms_key[KMS_KEY_LEN];
     bool has_kms_key;
-    bool on_4g5g;        /* rat is EUTRAN or NR */
+    bool on_4g5g; /* rat is EUTRAN or NR */
     unsigned duration_ms;
     char registrar_host[SBI_HOST_MAX];
     uint16_t registrar_port;

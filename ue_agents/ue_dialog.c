@@ -96,14 +96,15 @@ int ue_dialog_request(const ue_dialog_t *d, const ue_req_t *r, char *out, int ca
     sip_wr_printf(&w, "Max-Forwards: 70\r\n");
     for (int i = 0; i < d->nroute; i++)
         sip_wr_printf(&w, "Route: %s\r\n", d->route[i]);
-    sip_wr_printf(&w, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %u %s\r\n", d->from, d->to, d->call_id, r->cseq, r->method);
+    sip_wr_printf(&w, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %u %s\r\n", d->from, d->to, d->call_id, r->cseq,
+                  r->method);
     if (r->contact)
         sip_wr_printf(&w, "Contact: %s\r\n", r->contact);
     if (r->extra)
         sip_wr_printf(&w, "%s", r->extra);
     if (r->body && r->body_len > 0)
-        sip_wr_printf(&w, "Content-Type: %s\r\nContent-Length: %d\r\n\r\n%.*s", r->content_type, r->body_len, r->body_len,
-           r->body);
+        sip_wr_printf(&w, "Content-Type: %s\r\nContent-Length: %d\r\n\r\n%.*s", r->content_type, r->body_len,
+                      r->body_len, r->body);
     else
         sip_wr_printf(&w, "Content-Length: 0\r\n\r\n");
     return w.overflow ? -1 : w.n;

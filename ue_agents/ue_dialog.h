@@ -22,8 +22,8 @@
 
 typedef struct {
     char call_id[UE_HDR_MAX];
-    char from[UE_HDR_MAX];   /* our From value with our tag: "<sip:+1555...@d>;tag=ue1" */
-    char to[UE_HDR_MAX];     /* our To value: the peer, with its tag once known */
+    char from[UE_HDR_MAX];          /* our From value with our tag: "<sip:+1555...@d>;tag=ue1" */
+    char to[UE_HDR_MAX];            /* our To value: the peer, with its tag once known */
     char remote_target[UE_HDR_MAX]; /* Request-URI of in-dialog requests */
     char route[UE_ROUTES_MAX][UE_HDR_MAX];
     int nroute;
@@ -34,9 +34,9 @@ typedef struct {
 
 /* What one request carries besides the dialog's headers. */
 typedef struct {
-    const char *method;       /* "INVITE", "PRACK", ... */
-    const char *ruri;         /* NULL: the remote target */
-    const char *via_host;     /* our sent-by */
+    const char *method;   /* "INVITE", "PRACK", ... */
+    const char *ruri;     /* NULL: the remote target */
+    const char *via_host; /* our sent-by */
     int via_port;
     const char *branch;       /* z9hG4bK...; for the ACK of a 2xx a new one too (§13.2.2.4) */
     uint32_t cseq;            /* number; the method follows */

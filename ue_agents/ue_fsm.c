@@ -173,16 +173,14 @@ const ue_fsm_row_t *ue_fsm_table(bool caller, bool key, int *n)
 
 const char *ue_fsm_state_str(ue_call_state_t s)
 {
-    static const char *const names[UE_CS_COUNT] = {"INVITING", "PROCEEDING", "EARLY", "EARLY_UNACKED",
-                                                   "CANCELLING", "RINGING", "ANSWERED", "CONFIRMED",
-                                                   "ENDING", "ENDED"};
+    static const char *const names[UE_CS_COUNT] = {"INVITING", "PROCEEDING", "EARLY",     "EARLY_UNACKED", "CANCELLING",
+                                                   "RINGING",  "ANSWERED",   "CONFIRMED", "ENDING",        "ENDED"};
     return (unsigned)s < UE_CS_COUNT ? names[s] : "?";
 }
 
 const char *ue_fsm_key_str(ue_key_state_t s)
 {
-    static const char *const names[UE_KEY_COUNT] = {"OFF", "UNDECIDED", "AWAIT_OFFER", "FETCHING",
-                                                    "FETCHING_PRACKED", "HELD", "READY", "OFFERED",
-                                                    "SYNCED", "PLAIN"};
+    static const char *const names[UE_KEY_COUNT] = {"OFF",  "UNDECIDED", "AWAIT_OFFER", "FETCHING", "FETCHING_PRACKED",
+                                                    "HELD", "READY",     "OFFERED",     "SYNCED",   "PLAIN"};
     return (unsigned)s < UE_KEY_COUNT ? names[s] : "?";
 }

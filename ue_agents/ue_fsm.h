@@ -31,19 +31,19 @@ typedef enum {
 
 /* What happens to the dialog. Caller events first, then callee events, then both. */
 typedef enum {
-    UE_EV_1XX = 0,     /* caller: a provisional that opens no dialog (no To tag, or no usable Contact) */
-    UE_EV_1XX_DIALOG,  /* caller: a provisional with To tag: early dialog */
-    UE_EV_2XX,         /* caller: the INVITE answered (first time or retransmitted) */
-    UE_EV_CHALLENGE,   /* caller: 407 from the AS before any provisional: the INVITE again with credentials */
-    UE_EV_REJECTED,    /* caller: a final 300-699 (or the transaction's 408) */
-    UE_EV_GIVE_UP,     /* caller: set-up timeout or hang-up before the answer: CANCEL after a provisional */
-    UE_EV_PRACK,       /* callee: a PRACK matching our reliable 183 */
-    UE_EV_RING,        /* callee: nothing left before alerting (no key offer expected, or it was handled) */
-    UE_EV_ANSWER,      /* callee: the user (or --auto) answers */
-    UE_EV_ACK,         /* callee: the ACK of our 200 */
-    UE_EV_CANCELLED,   /* callee: CANCEL, hang-up before the answer, or no PRACK for the reliable 183 */
-    UE_EV_HANGUP,      /* both: we send BYE */
-    UE_EV_END,         /* both: BYE answered or received, transport error, agent stopped */
+    UE_EV_1XX = 0,    /* caller: a provisional that opens no dialog (no To tag, or no usable Contact) */
+    UE_EV_1XX_DIALOG, /* caller: a provisional with To tag: early dialog */
+    UE_EV_2XX,        /* caller: the INVITE answered (first time or retransmitted) */
+    UE_EV_CHALLENGE,  /* caller: 407 from the AS before any provisional: the INVITE again with credentials */
+    UE_EV_REJECTED,   /* caller: a final 300-699 (or the transaction's 408) */
+    UE_EV_GIVE_UP,    /* caller: set-up timeout or hang-up before the answer: CANCEL after a provisional */
+    UE_EV_PRACK,      /* callee: a PRACK matching our reliable 183 */
+    UE_EV_RING,       /* callee: nothing left before alerting (no key offer expected, or it was handled) */
+    UE_EV_ANSWER,     /* callee: the user (or --auto) answers */
+    UE_EV_ACK,        /* callee: the ACK of our 200 */
+    UE_EV_CANCELLED,  /* callee: CANCEL, hang-up before the answer, or no PRACK for the reliable 183 */
+    UE_EV_HANGUP,     /* both: we send BYE */
+    UE_EV_END,        /* both: BYE answered or received, transport error, agent stopped */
     UE_EV_COUNT
 } ue_call_event_t;
 
@@ -64,17 +64,17 @@ typedef enum {
 } ue_key_state_t;
 
 typedef enum {
-    UE_KEV_TAGGED = 0,   /* caller: the first dialog response carries the callee's tag in a reliable 1xx */
-    UE_KEV_UNTAGGED,     /* caller: the first dialog response cannot carry the key agreement (reason said) */
-    UE_KEV_PRACKED,      /* caller: a PRACK answered 2xx */
-    UE_KEV_KEY,          /* the KMS answered with the key */
-    UE_KEV_NO_KEY,       /* the KMS refused, was unreachable, or the request could not be made */
-    UE_KEV_OFFER_SENT,   /* caller: the UPDATE went */
-    UE_KEV_OFFER,        /* callee: a key offer (UPDATE) we can take: the KMS retrieve starts */
-    UE_KEV_SYNCED,       /* the key is agreed and SRTP is set up */
-    UE_KEV_FAILED,       /* anything else that ends the agreement: UPDATE refused or not sendable, bad answer,
+    UE_KEV_TAGGED = 0, /* caller: the first dialog response carries the callee's tag in a reliable 1xx */
+    UE_KEV_UNTAGGED,   /* caller: the first dialog response cannot carry the key agreement (reason said) */
+    UE_KEV_PRACKED,    /* caller: a PRACK answered 2xx */
+    UE_KEV_KEY,        /* the KMS answered with the key */
+    UE_KEV_NO_KEY,     /* the KMS refused, was unreachable, or the request could not be made */
+    UE_KEV_OFFER_SENT, /* caller: the UPDATE went */
+    UE_KEV_OFFER,      /* callee: a key offer (UPDATE) we can take: the KMS retrieve starts */
+    UE_KEV_SYNCED,     /* the key is agreed and SRTP is set up */
+    UE_KEV_FAILED,     /* anything else that ends the agreement: UPDATE refused or not sendable, bad answer,
                             no offer in time, SRTP set-up failed */
-    UE_KEV_ANSWERED,     /* caller: the INVITE answered 2xx: what is not agreed by now stays plain */
+    UE_KEV_ANSWERED,   /* caller: the INVITE answered 2xx: what is not agreed by now stays plain */
     UE_KEV_COUNT
 } ue_key_event_t;
 

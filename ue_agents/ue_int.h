@@ -21,12 +21,12 @@
 #include "ue_sdp.h"
 
 #define UE_LOG "ue"
-#define UE_CALL_BUCKETS 4096   /* Call-ID hash buckets: load tests keep a few thousand calls */
-#define UE_T1_MS 500           /* RFC 3261 T1: reliable 1xx and 2xx retransmission start */
-#define UE_T2_MS 4000          /* 2xx retransmission cap (§13.3.1.4) */
+#define UE_CALL_BUCKETS 4096               /* Call-ID hash buckets: load tests keep a few thousand calls */
+#define UE_T1_MS 500                       /* RFC 3261 T1: reliable 1xx and 2xx retransmission start */
+#define UE_T2_MS 4000                      /* 2xx retransmission cap (§13.3.1.4) */
 #define UE_RETX_GIVE_UP_MS (64 * UE_T1_MS) /* RFC 3262 §3, RFC 3261 §13.3.1.4 */
 #define UE_ALLOW "INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, OPTIONS"
-#define UE_MSG_MAX 8192        /* one message we build: headers plus an SDP body */
+#define UE_MSG_MAX 8192 /* one message we build: headers plus an SDP body */
 #define UE_FAILURE_MAX 160
 
 typedef enum { UE_ROLE_CALLER = 0, UE_ROLE_CALLEE } ue_role_t;
@@ -42,20 +42,20 @@ struct ue_agent {
     sip_txn_layer_t *tl;
     sip_timer_event_t *te;
     int sip_port;
-    char user[UE_HDR_MAX];        /* Contact user part */
-    char contact[UE_HDR_MAX];     /* "<sip:user@ip:port>" */
+    char user[UE_HDR_MAX];    /* Contact user part */
+    char contact[UE_HDR_MAX]; /* "<sip:user@ip:port>" */
     sip_addr_t registrar;
     SSL_CTX *tls;
     sbi_client_t *sbi;
-    kms_client_t *kms;            /* NULL when not capable */
-    sip_msg_t *scratch;           /* re-parse of our own messages */
-    char *out;                    /* UE_MSG_MAX */
+    kms_client_t *kms;  /* NULL when not capable */
+    sip_msg_t *scratch; /* re-parse of our own messages */
+    char *out;          /* UE_MSG_MAX */
     ue_call_t *buckets[UE_CALL_BUCKETS];
-    size_t ncalls;                /* in the table */
-    ue_call_t *all;               /* every call object still allocated (ended ones wait for their transactions) */
-    size_t kms_ops;               /* KMS requests in flight (calls' DELETEs outlive them) */
+    size_t ncalls;  /* in the table */
+    ue_call_t *all; /* every call object still allocated (ended ones wait for their transactions) */
+    size_t kms_ops; /* KMS requests in flight (calls' DELETEs outlive them) */
     bool accept;
-    uint64_t counter;             /* tags, Call-IDs */
+    uint64_t counter; /* tags, Call-IDs */
     /* registration */
     char reg_call_id[UE_HDR_MAX];
     char reg_tag[UE_TAG_MAX];
@@ -63,9 +63,9 @@ struct ue_agent {
     long reg_expires;
     bool reg_pending;
     struct event *reg_refresh;
-    digest_challenge_t reg_ch;    /* the registrar's challenge we answer (RFC 3261 §22.2), reused with nc+1 */
+    digest_challenge_t reg_ch; /* the registrar's challenge we answer (RFC 3261 §22.2), reused with nc+1 */
     bool reg_has_ch;
-    bool reg_ch_tried;            /* a REGISTER answering a fresh (non-stale) challenge went out: a 401 to it
+    bool reg_ch_tried; /* a REGISTER answering a fresh (non-stale) challenge went out: a 401 to it
                                      means wrong credentials, not "try again" */
     uint32_t reg_nc;
 };
@@ -73,72 +73,72 @@ struct ue_agent {
 struct ue_call {
     ue_agent_t *ag;
     int refs;
-    ue_call_t *next;              /* hash chain */
+    ue_call_t *next; /* hash chain */
     ue_call_t *all_next, *all_prev;
-    bool in_table;                /* an ENDED call waiting for its KMS DELETE is still in the table */
+    bool in_table; /* an ENDED call waiting for its KMS DELETE is still in the table */
     ue_role_t role;
-    ue_call_state_t state;        /* the dialog (ue_fsm.c) */
-    ue_key_state_t key;           /* the key agreement (ue_fsm.c) */
+    ue_call_state_t state; /* the dialog (ue_fsm.c) */
+    ue_key_state_t key;    /* the key agreement (ue_fsm.c) */
     ue_dialog_t dlg;
     char local_tag[UE_TAG_MAX];
     char peer[UE_HDR_MAX];
     char kms_caller[UE_HDR_MAX], kms_callee[UE_HDR_MAX]; /* the parties as the KMS and AS know them */
     uint32_t sdp_version;
-    uint64_t t0;                  /* INVITE sent / received (µs) */
+    uint64_t t0; /* INVITE sent / received (µs) */
 
     sip_txn_id_t inv_txn;
-    char *inv;                    /* our INVITE as sent (caller) or the INVITE received (callee) */
+    char *inv; /* our INVITE as sent (caller) or the INVITE received (callee) */
     size_t inv_len;
     uint32_t inv_cseq;
-    bool inv_auth_sent;           /* the INVITE was sent again with Proxy-Authorization (RFC 3261 §22.3): a
+    bool inv_auth_sent; /* the INVITE was sent again with Proxy-Authorization (RFC 3261 §22.3): a
                                      second 407 ends the call */
 
     /* offer/answer (ue_offer.h) */
-    ue_offer_mode_t oa_mode;      /* callee: where the INVITE's answer travels */
-    bool answer_final;            /* caller: the answer came in a reliable response */
-    uint64_t answer_version;      /* its o= version */
-    ue_sdp_dir_t local_dir;       /* the direction our current SDP says */
+    ue_offer_mode_t oa_mode; /* callee: where the INVITE's answer travels */
+    bool answer_final;       /* caller: the answer came in a reliable response */
+    uint64_t answer_version; /* its o= version */
+    ue_sdp_dir_t local_dir;  /* the direction our current SDP says */
     /* a re-INVITE from the peer (ue_reinvite.c): its 200 is retransmitted until the ACK (§13.3.1.4) */
     sip_txn_id_t reinv_txn;
     uint32_t reinv_cseq;
     char *reinv_resp;
     size_t reinv_resp_len;
     unsigned reinv_retx_ms, reinv_retx_total;
-    bool reinv_wants_answer;      /* our 200 carried an offer (re-INVITE without SDP): the answer is in the ACK */
+    bool reinv_wants_answer; /* our 200 carried an offer (re-INVITE without SDP): the answer is in the ACK */
     struct event *tm_reinv;
 
     /* caller */
-    uint32_t last_rseq;           /* the highest RSeq PRACKed (RFC 3262 §4) */
+    uint32_t last_rseq; /* the highest RSeq PRACKed (RFC 3262 §4) */
     char *ack;
     size_t ack_len;
     sip_addr_t ack_dst;
     /* callee */
-    bool rel100;                  /* the caller supports 100rel: a fact about the peer, not a step of the call */
+    bool rel100; /* the caller supports 100rel: a fact about the peer, not a step of the call */
     uint32_t rseq;
-    char *resp;                   /* the reliable 183 or the 200 being retransmitted */
+    char *resp; /* the reliable 183 or the 200 being retransmitted */
     size_t resp_len;
     unsigned retx_ms, retx_total;
     sip_txn_id_t upd_txn;
-    char *upd;                    /* the UPDATE held while the key is fetched */
+    char *upd; /* the UPDATE held while the key is fetched */
     size_t upd_len;
 
     /* keys */
     char key_id[UE_SDP_KEY_ID_MAX + 1]; /* ours from the KMS (22 chars), or the offer's (checked base64url) */
     uint8_t session_key[KMS_KEY_LEN];
     ue_sdp_choice_t choice;
-    char reason[UE_REASON_MAX];   /* why plain; the first reason found stays */
+    char reason[UE_REASON_MAX]; /* why plain; the first reason found stays */
     char failure[UE_FAILURE_MAX];
-    bool hung_up_by_us;           /* for the summary */
+    bool hung_up_by_us; /* for the summary */
     /* the KMS DELETE runs beside the dialog and may outlive it: not a state of either machine */
-    bool deleting;                /* our KMS DELETE is in flight: the end waits for it (bounded by its timeout) */
-    bool end_pending;             /* ue_call_end came while deleting */
+    bool deleting;    /* our KMS DELETE is in flight: the end waits for it (bounded by its timeout) */
+    bool end_pending; /* ue_call_end came while deleting */
 
     ue_media_t *media;
     ue_sdp_addr_t remote;
-    bool have_remote;             /* a usable peer address came in an SDP (offer, answer or key-sync answer) */
+    bool have_remote; /* a usable peer address came in an SDP (offer, answer or key-sync answer) */
     struct event *tm_retx, *tm_wait, *tm_guard;
-    struct event *tm_answer;      /* callee: --answer-after-ms (its own event: ue_call_timer keeps an event's callback) */
-    ue_call_summary_t sum;        /* milestones filled as they happen */
+    struct event *tm_answer; /* callee: --answer-after-ms (its own event: ue_call_timer keeps an event's callback) */
+    ue_call_summary_t sum;   /* milestones filled as they happen */
     ue_ladder_t ladder;
 };
 
@@ -155,8 +155,7 @@ struct ue_call {
 /* A new tag or branch-safe token. */
 void ue_sip_token(ue_agent_t *a, const char *prefix, char *out, size_t cap);
 /* A response outside any call (481, 486, OPTIONS 200...). extra may be NULL. */
-void ue_sip_reply(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason,
-                  const char *extra);
+void ue_sip_reply(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason, const char *extra);
 /* SIP Digest (RFC 3261 §22) for our requests: a header line answering a challenge with sip_password. */
 #define UE_AUTH_LINE_MAX 1024 /* "Authorization: Digest username, realm, uri, nonce, cnonce, response, opaque" */
 /* The first challenge in resp's `hdr` headers (WWW-Authenticate, Proxy-Authenticate) whose algorithm we know,
@@ -166,8 +165,8 @@ int ue_sip_pick_challenge(sip_msg_t *resp, const char *hdr, digest_challenge_t *
 int ue_sip_auth_line(ue_agent_t *a, const digest_challenge_t *ch, const char *auth_hdr, const char *method,
                      const char *uri, uint32_t nc, char *out, size_t cap);
 /* Both, for a one-shot answer to a fresh challenge (nc 1). */
-int ue_sip_credentials(ue_agent_t *a, sip_msg_t *resp, const char *chal_hdr, const char *auth_hdr,
-                       const char *method, const char *uri, char *out, size_t cap);
+int ue_sip_credentials(ue_agent_t *a, sip_msg_t *resp, const char *chal_hdr, const char *auth_hdr, const char *method,
+                       const char *uri, char *out, size_t cap);
 
 /* ---------------------------------------------------------------- ue_call.c */
 
@@ -185,7 +184,10 @@ bool ue_call_next(const ue_call_t *call, ue_call_event_t ev, ue_call_state_t *to
 bool ue_call_step(ue_call_t *call, ue_call_event_t ev);
 /* The same for the key agreement. */
 bool ue_call_key_step(ue_call_t *call, ue_key_event_t ev);
-static inline bool ue_call_encrypted(const ue_call_t *call) { return call->key == UE_KEY_SYNCED; }
+static inline bool ue_call_encrypted(const ue_call_t *call)
+{
+    return call->key == UE_KEY_SYNCED;
+}
 /* No call, registration or KMS request in progress. */
 bool ue_call_idle(const ue_agent_t *a);
 /* Tells the program (on_idle) when that became true. */

@@ -12,7 +12,7 @@
 
 #include "sip/sip_voenc.h"
 
-#define COL_UE 9    /* lifeline columns: room for a 183's label on its arrow */
+#define COL_UE 9 /* lifeline columns: room for a 183's label on its arrow */
 #define COL_AS 66
 #define COL_KMS 94
 #define LINE_MAX 128

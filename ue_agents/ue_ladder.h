@@ -26,8 +26,8 @@
 typedef enum { UE_PEER_AS = 0, UE_PEER_KMS, UE_PEER_MEDIA } ue_peer_t;
 
 typedef struct {
-    uint64_t t_us;  /* since the ladder's start */
-    bool out;       /* sent by this UE */
+    uint64_t t_us; /* since the ladder's start */
+    bool out;      /* sent by this UE */
     ue_peer_t peer;
     char label[UE_LADDER_LABEL_MAX];
 } ue_ladder_event_t;

@@ -11,8 +11,8 @@
 #include "core/log.h"
 #include "ue_media.h"
 
-#define LOAD_TICK_MS 10    /* pacing granularity: at 1,000 calls/s each tick starts ~10 */
-#define LOAD_REASONS 8     /* distinct plain reasons kept for the report */
+#define LOAD_TICK_MS 10 /* pacing granularity: at 1,000 calls/s each tick starts ~10 */
+#define LOAD_REASONS 8  /* distinct plain reasons kept for the report */
 
 typedef struct {
     uint64_t *v;
@@ -20,8 +20,8 @@ typedef struct {
 } series_t;
 
 typedef enum { S_ANSWER_ENC = 0, S_ANSWER_PLAIN, S_KEYSYNC, S_EARLY, S_KEY, S_FIRST_MEDIA, S_COUNT } series_id_t;
-static const char *const series_name[S_COUNT] = {"answered_encrypted", "answered_plain", "key_sync", "early_183",
-                                                 "kms_key_in_hand", "first_media_after_200"};
+static const char *const series_name[S_COUNT] = {"answered_encrypted", "answered_plain",  "key_sync",
+                                                 "early_183",          "kms_key_in_hand", "first_media_after_200"};
 
 struct ue_load {
     struct event_base *base;
@@ -133,7 +133,10 @@ void ue_load_record(ue_load_t *l, const ue_call_summary_t *s)
         push(&l->s[S_FIRST_MEDIA], s->t_first_media - s->t_answer);
 }
 
-bool ue_load_done(const ue_load_t *l) { return l->placed + l->refused >= l->c->calls && l->ended >= l->placed; }
+bool ue_load_done(const ue_load_t *l)
+{
+    return l->placed + l->refused >= l->c->calls && l->ended >= l->placed;
+}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -167,10 +170,11 @@ int ue_load_report(const ue_load_t *lc, FILE *out, const char *json_path)
             qsort(s->v, s->n, sizeof *s->v, cmp_u64);
         double p50 = pct(s, 50), p99 = pct(s, 99), max = pct(s, 100);
         if (s->n)
-            fprintf(out, "  %-22s n=%-7zu p50 %8.3f ms  p99 %8.3f ms  max %8.3f ms\n", series_name[i], s->n, p50,
-                    p99, max);
-        json_object_set_new(j, series_name[i], json_pack("{s:I, s:f, s:f, s:f}", "n", (json_int_t)s->n, "p50Ms",
-                                                         p50, "p99Ms", p99, "maxMs", max));
+            fprintf(out, "  %-22s n=%-7zu p50 %8.3f ms  p99 %8.3f ms  max %8.3f ms\n", series_name[i], s->n, p50, p99,
+                    max);
+        json_object_set_new(
+            j, series_name[i],
+            json_pack("{s:I, s:f, s:f, s:f}", "n", (json_int_t)s->n, "p50Ms", p50, "p99Ms", p99, "maxMs", max));
     }
     json_t *reasons = json_object();
     for (int i = 0; i < LOAD_REASONS && l->reasons[i][0]; i++) {

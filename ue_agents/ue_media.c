@@ -23,13 +23,13 @@
 #include <unistd.h>
 
 #define RTP_HDR 12
-#define MEDIA_RX_BATCH 64          /* datagrams per readiness event, so one stream cannot starve the loop */
-#define MEDIA_RCVBUF (256 * 1024)  /* a few seconds of one stream: survives a slow loop turn */
+#define MEDIA_RX_BATCH 64         /* datagrams per readiness event, so one stream cannot starve the loop */
+#define MEDIA_RCVBUF (256 * 1024) /* a few seconds of one stream: survives a slow loop turn */
 #define MEDIA_PKT_MAX (RTP_HDR + UE_MEDIA_FRAME_BYTES + MSRTP_MAX_RTP_TRAILER)
-#define MEDIA_HELD_MAX 1500        /* a held packet larger than an Ethernet frame is not audio we expect */
+#define MEDIA_HELD_MAX 1500 /* a held packet larger than an Ethernet frame is not audio we expect */
 
 typedef struct {
-    uint32_t off;  /* in the arena */
+    uint32_t off; /* in the arena */
     uint16_t len;
     uint8_t filled;
 } media_slot_t;
@@ -48,7 +48,7 @@ struct ue_media {
     size_t src_off;
     uint64_t frames_left; /* 0 with unlimited: until stopped */
     bool unlimited, sending;
-    bool paused;          /* on hold (our SDP says recvonly/inactive): the clock runs, nothing leaves */
+    bool paused; /* on hold (our SDP says recvonly/inactive): the clock runs, nothing leaves */
     uint16_t seq;
     uint32_t ts, ssrc;
     EVP_MD_CTX *sent_md;
@@ -64,7 +64,7 @@ struct ue_media {
     size_t arena_len, arena_cap;
     /* held while keys are agreed */
     bool holding;
-    uint8_t *held;          /* UE_MEDIA_HOLD_MAX slots of MEDIA_HELD_MAX bytes */
+    uint8_t *held; /* UE_MEDIA_HOLD_MAX slots of MEDIA_HELD_MAX bytes */
     size_t held_len[UE_MEDIA_HOLD_MAX];
     size_t nheld;
 
@@ -116,12 +116,10 @@ ue_media_t *ue_media_new(struct event_base *base, const char *ip, char *err, siz
     if (media_bind(m, ip) != 0) {
         snprintf(err, errlen, "cannot bind an RTP port on %s: %s", ip, strerror(errno));
     } else if (RAND_bytes((uint8_t *)&m->ssrc, sizeof m->ssrc) != 1 ||
-               RAND_bytes((uint8_t *)&m->seq, sizeof m->seq) != 1 ||
-               RAND_bytes((uint8_t *)&m->ts, sizeof m->ts) != 1 || !(m->sent_md = EVP_MD_CTX_new()) ||
-               !EVP_DigestInit_ex(m->sent_md, EVP_sha256(), NULL)) {
+               RAND_bytes((uint8_t *)&m->seq, sizeof m->seq) != 1 || RAND_bytes((uint8_t *)&m->ts, sizeof m->ts) != 1 ||
+               !(m->sent_md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(m->sent_md, EVP_sha256(), NULL)) {
         snprintf(err, errlen, "OpenSSL random or SHA-256 failed");
-    } else if (!(m->rx_ev = event_new(base, m->fd, EV_READ | EV_PERSIST, on_rx, m)) ||
-               event_add(m->rx_ev, NULL) != 0) {
+    } else if (!(m->rx_ev = event_new(base, m->fd, EV_READ | EV_PERSIST, on_rx, m)) || event_add(m->rx_ev, NULL) != 0) {
         snprintf(err, errlen, "cannot watch the RTP socket");
     } else {
         return m;
@@ -130,7 +128,10 @@ ue_media_t *ue_media_new(struct event_base *base, const char *ip, char *err, siz
     return NULL;
 }
 
-uint16_t ue_media_port(const ue_media_t *m) { return m->port; }
+uint16_t ue_media_port(const ue_media_t *m)
+{
+    return m->port;
+}
 
 int ue_media_set_remote(ue_media_t *m, const char *ip, uint16_t port)
 {
@@ -244,7 +245,10 @@ int ue_media_start(ue_media_t *m, const ue_audio_t *src, uint64_t frames, ue_med
     return 0;
 }
 
-void ue_media_pause(ue_media_t *m, bool paused) { m->paused = paused; }
+void ue_media_pause(ue_media_t *m, bool paused)
+{
+    m->paused = paused;
+}
 
 void ue_media_stop(ue_media_t *m)
 {
@@ -361,7 +365,10 @@ static void receive_one(ue_media_t *m, uint8_t *pkt, size_t len)
     keep_payload(m, seq, pl, pl_len);
 }
 
-void ue_media_hold(ue_media_t *m) { m->holding = true; }
+void ue_media_hold(ue_media_t *m)
+{
+    m->holding = true;
+}
 
 void ue_media_release(ue_media_t *m)
 {

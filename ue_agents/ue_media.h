@@ -27,21 +27,21 @@
 struct event_base;
 
 #define UE_MEDIA_FRAME_MS 20
-#define UE_MEDIA_FRAME_BYTES 160     /* 20 ms of 8 kHz µ-law */
-#define UE_MEDIA_MAX_PAYLOAD 1024    /* larger RTP payloads (not ours) are counted, not stored */
-#define UE_MEDIA_MAX_FRAMES 90000    /* received audio kept: 30 minutes; beyond that packets are counted only */
+#define UE_MEDIA_FRAME_BYTES 160  /* 20 ms of 8 kHz µ-law */
+#define UE_MEDIA_MAX_PAYLOAD 1024 /* larger RTP payloads (not ours) are counted, not stored */
+#define UE_MEDIA_MAX_FRAMES 90000 /* received audio kept: 30 minutes; beyond that packets are counted only */
 #define UE_MEDIA_PT_PCMU 0
-#define UE_MEDIA_HOLD_MAX 64         /* packets held while keys are agreed: over a second of the peer's audio */
+#define UE_MEDIA_HOLD_MAX 64 /* packets held while keys are agreed: over a second of the peer's audio */
 
 typedef struct {
-    uint64_t sent;          /* RTP/SRTP packets sent */
-    uint64_t received;      /* datagrams received */
-    uint64_t authenticated; /* SRTP packets that authenticated (0 on a plain call) */
-    uint64_t failed;        /* failed authentication or replay check, or not RTP */
-    uint64_t audio_frames;  /* distinct frames kept for the received audio */
+    uint64_t sent;                     /* RTP/SRTP packets sent */
+    uint64_t received;                 /* datagrams received */
+    uint64_t authenticated;            /* SRTP packets that authenticated (0 on a plain call) */
+    uint64_t failed;                   /* failed authentication or replay check, or not RTP */
+    uint64_t audio_frames;             /* distinct frames kept for the received audio */
     uint64_t first_tx_us, first_rx_us; /* CLOCK_MONOTONIC µs of the first packet sent / accepted; 0: none */
-    uint8_t sent_sha256[32];     /* SHA-256 of the payload bytes sent, in order */
-    uint8_t received_sha256[32]; /* SHA-256 of the payload bytes received, in sequence order */
+    uint8_t sent_sha256[32];           /* SHA-256 of the payload bytes sent, in order */
+    uint8_t received_sha256[32];       /* SHA-256 of the payload bytes received, in sequence order */
     size_t sent_bytes, received_bytes;
     bool srtp;
 } ue_media_stats_t;

@@ -12,10 +12,16 @@ ue_offer_mode_t ue_offer_callee_mode(bool invite_has_sdp, bool rel100)
     return rel100 ? UE_OFFER_EARLY_RELIABLE : UE_OFFER_ANSWER_IN_2XX;
 }
 
-bool ue_offer_2xx_has_sdp(ue_offer_mode_t mode) { return mode != UE_OFFER_EARLY_RELIABLE; }
+bool ue_offer_2xx_has_sdp(ue_offer_mode_t mode)
+{
+    return mode != UE_OFFER_EARLY_RELIABLE;
+}
 
 /* A late offer has no answer to preview: the 183 would be empty, the 180 says enough. */
-bool ue_offer_sends_183(ue_offer_mode_t mode) { return mode != UE_OFFER_LATE; }
+bool ue_offer_sends_183(ue_offer_mode_t mode)
+{
+    return mode != UE_OFFER_LATE;
+}
 
 const char *ue_offer_plain_reason(ue_offer_mode_t mode)
 {
@@ -55,4 +61,7 @@ ue_sdp_dir_t ue_offer_answer_dir(ue_sdp_dir_t offer)
     return UE_SDP_SENDRECV;
 }
 
-bool ue_offer_we_send(ue_sdp_dir_t ours) { return ours == UE_SDP_SENDRECV || ours == UE_SDP_SENDONLY; }
+bool ue_offer_we_send(ue_sdp_dir_t ours)
+{
+    return ours == UE_SDP_SENDRECV || ours == UE_SDP_SENDONLY;
+}

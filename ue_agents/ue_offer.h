@@ -40,11 +40,11 @@ const char *ue_offer_plain_reason(ue_offer_mode_t mode);
 
 /* Caller: what to do with the SDP of one response to our INVITE. */
 typedef enum {
-    UE_OFFER_NO_BODY = 0,  /* nothing to read */
-    UE_OFFER_TAKE,         /* the answer, final: use its address from now on */
-    UE_OFFER_PREVIEW,      /* an unreliable 1xx's answer: usable for early media until the 2xx says */
-    UE_OFFER_REPEAT,       /* the final answer again (same o= version): nothing changes */
-    UE_OFFER_CONFLICT,     /* a different body after the final answer: not an offer here (RFC 3261 §13.2.1),
+    UE_OFFER_NO_BODY = 0, /* nothing to read */
+    UE_OFFER_TAKE,        /* the answer, final: use its address from now on */
+    UE_OFFER_PREVIEW,     /* an unreliable 1xx's answer: usable for early media until the 2xx says */
+    UE_OFFER_REPEAT,      /* the final answer again (same o= version): nothing changes */
+    UE_OFFER_CONFLICT,    /* a different body after the final answer: not an offer here (RFC 3261 §13.2.1),
                               ignored with a log line */
 } ue_offer_action_t;
 

@@ -34,8 +34,8 @@ static void stop_reinv_retx(ue_call_t *call)
     call->reinv_resp = NULL;
 }
 
-static void refuse(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason,
-                   const char *extra, const char *log_why)
+static void refuse(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason, const char *extra,
+                   const char *log_why)
 {
     log_info(UE_LOG, "call %s: re-INVITE refused (%d): %s", call->dlg.call_id, status, log_why);
     ue_call_respond(call, sid, req, status, reason, extra, NULL, 0);
@@ -68,8 +68,8 @@ static void accept_reinvite(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req, c
 static bool accept_with_sdp(ue_call_t *call, sip_txn_id_t sid, sip_msg_t *req, const char *what)
 {
     char body[UE_SDP_MAX], why[32];
-    int n = ue_sdp_plain_dir(body, sizeof body, call->role == UE_ROLE_CALLER ? "caller" : "callee",
-                             ++call->sdp_version, call->ag->c->media_ip, ue_media_port(call->media), call->local_dir);
+    int n = ue_sdp_plain_dir(body, sizeof body, call->role == UE_ROLE_CALLER ? "caller" : "callee", ++call->sdp_version,
+                             call->ag->c->media_ip, ue_media_port(call->media), call->local_dir);
     if (n < 0) {
         snprintf(why, sizeof why, "%s could not be built", what);
         refuse(call, sid, req, 500, "Server Internal Error", NULL, why);
@@ -150,8 +150,9 @@ bool ue_reinvite_on_ack(ue_call_t *call, sip_msg_t *ack)
                  call->dlg.call_id);
         return true;
     }
-    ue_call_follow(call, &peer, ue_offer_we_send(call->local_dir) && peer.dir != UE_SDP_SENDONLY &&
-                                    peer.dir != UE_SDP_INACTIVE, "re-INVITE answer in the ACK");
+    ue_call_follow(call, &peer,
+                   ue_offer_we_send(call->local_dir) && peer.dir != UE_SDP_SENDONLY && peer.dir != UE_SDP_INACTIVE,
+                   "re-INVITE answer in the ACK");
     return true;
 }
 

@@ -26,15 +26,13 @@ void ue_report_print(const ue_call_summary_t *s, FILE *out)
     const ue_media_stats_t *m = &s->media;
     hex32(m->sent_sha256, sent);
     hex32(m->received_sha256, recv);
-    fprintf(out, "call %s (%s, peer %s): %s\n", s->call_id, s->role, s->peer,
-            s->connected ? "connected" : s->failure);
+    fprintf(out, "call %s (%s, peer %s): %s\n", s->call_id, s->role, s->peer, s->connected ? "connected" : s->failure);
     if (s->encrypted)
         fprintf(out, "  encrypted: %s\n", s->suite);
     else
         fprintf(out, "  plain: %s\n", s->reason);
-    fprintf(out, "  packets: sent %llu, received %llu, authenticated %llu, failed %llu\n",
-            (unsigned long long)m->sent, (unsigned long long)m->received, (unsigned long long)m->authenticated,
-            (unsigned long long)m->failed);
+    fprintf(out, "  packets: sent %llu, received %llu, authenticated %llu, failed %llu\n", (unsigned long long)m->sent,
+            (unsigned long long)m->received, (unsigned long long)m->authenticated, (unsigned long long)m->failed);
     fprintf(out, "  audio: sent %zu bytes sha256 %.16s, received %zu bytes sha256 %.16s\n", m->sent_bytes, sent,
             m->received_bytes, recv);
     fprintf(out, "  setup (ms after the INVITE):");
@@ -64,19 +62,18 @@ int ue_report_json(const ue_call_summary_t *s, const char *path)
     const ue_media_stats_t *m = &s->media;
     hex32(m->sent_sha256, sent);
     hex32(m->received_sha256, recv);
-    json_t *j = json_pack(
-        "{s:s, s:s, s:s, s:b, s:s, s:b, s:s, s:s, s:b,"
-        " s:{s:I, s:I, s:I, s:I}, s:{s:s, s:s, s:I, s:I, s:I},"
-        " s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
-        "role", s->role, "callId", s->call_id, "peer", s->peer, "connected", s->connected, "failure", s->failure,
-        "encrypted", s->encrypted, "suite", s->suite, "reason", s->reason, "hungUpByUs", s->hung_up_by_us,
-        "packets", "sent", (json_int_t)m->sent, "received", (json_int_t)m->received, "authenticated",
-        (json_int_t)m->authenticated, "failed", (json_int_t)m->failed,
-        "audio", "sentSha256", sent, "receivedSha256", recv, "sentBytes", (json_int_t)m->sent_bytes,
-        "receivedBytes", (json_int_t)m->received_bytes, "frames", (json_int_t)m->audio_frames,
-        "setupUs", "early", (json_int_t)s->t_early, "key", (json_int_t)s->t_key, "keySync",
-        (json_int_t)s->t_keysync, "answer", (json_int_t)s->t_answer, "firstMedia", (json_int_t)s->t_first_media,
-        "kms", (json_int_t)s->kms_us);
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:b, s:s, s:b, s:s, s:s, s:b,"
+                  " s:{s:I, s:I, s:I, s:I}, s:{s:s, s:s, s:I, s:I, s:I},"
+                  " s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+                  "role", s->role, "callId", s->call_id, "peer", s->peer, "connected", s->connected, "failure",
+                  s->failure, "encrypted", s->encrypted, "suite", s->suite, "reason", s->reason, "hungUpByUs",
+                  s->hung_up_by_us, "packets", "sent", (json_int_t)m->sent, "received", (json_int_t)m->received,
+                  "authenticated", (json_int_t)m->authenticated, "failed", (json_int_t)m->failed, "audio", "sentSha256",
+                  sent, "receivedSha256", recv, "sentBytes", (json_int_t)m->sent_bytes, "receivedBytes",
+                  (json_int_t)m->received_bytes, "frames", (json_int_t)m->audio_frames, "setupUs", "early",
+                  (json_int_t)s->t_early, "key", (json_int_t)s->t_key, "keySync", (json_int_t)s->t_keysync, "answer",
+                  (json_int_t)s->t_answer, "firstMedia", (json_int_t)s->t_first_media, "kms", (json_int_t)s->kms_us);
     FILE *f = j ? fopen(path, "a") : NULL;
     int rc = f && json_dumpf(j, f, JSON_COMPACT) == 0 && fputc('\n', f) == '\n' ? 0 : -1;
     if (f && fclose(f) != 0)

@@ -81,8 +81,8 @@ static void on_registered(void *ud, int status, const char *reason)
         if (!(app->load = ue_load_new(app->base, app->ag, c)) || ue_load_start(app->load) != 0)
             app->rc = 1, stop(app);
     } else {
-        printf("READY mihua-ue sip=%s:%d impu=%s capable=%s rat=%s\n", c->sip_host, ue_agent_sip_port(app->ag),
-               c->impu, c->capable ? "yes" : "no", c->rat);
+        printf("READY mihua-ue sip=%s:%d impu=%s capable=%s rat=%s\n", c->sip_host, ue_agent_sip_port(app->ag), c->impu,
+               c->capable ? "yes" : "no", c->rat);
         fflush(stdout);
         app->calls_left = c->count ? c->count : -1; /* -1: until SIGTERM */
         ue_agent_accept(app->ag, true);

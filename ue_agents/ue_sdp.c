@@ -249,14 +249,12 @@ static void choose(const sdp_crypto_t *c, msrtp_suite_t suite, ue_sdp_choice_t *
     sip_str_copy(c->key_info, out->key_id, sizeof out->key_id);
 }
 
-ue_sdp_result_t ue_sdp_select(const char *body, int len, const msrtp_suite_t *supported, size_t n,
-                              ue_sdp_choice_t *out)
+ue_sdp_result_t ue_sdp_select(const char *body, int len, const msrtp_suite_t *supported, size_t n, ue_sdp_choice_t *out)
 {
     sdp_session_t *s;
     const sdp_media_t *m;
     ue_sdp_result_t r = parse_audio(body, len, &s, &m);
-    if (r == UE_SDP_OK && (r = media_addr(s, m, &out->remote)) == UE_SDP_OK &&
-        (r = check_kms_lines(m)) == UE_SDP_OK) {
+    if (r == UE_SDP_OK && (r = media_addr(s, m, &out->remote)) == UE_SDP_OK && (r = check_kms_lines(m)) == UE_SDP_OK) {
         r = UE_SDP_NO_COMMON_SUITE;
         for (int i = 0; i < m->ncrypto && r != UE_SDP_OK; i++) {
             msrtp_suite_t suite;
@@ -276,8 +274,7 @@ ue_sdp_result_t ue_sdp_check_answer(const char *body, int len, const msrtp_suite
     sdp_session_t *s;
     const sdp_media_t *m;
     ue_sdp_result_t r = parse_audio(body, len, &s, &m);
-    if (r == UE_SDP_OK && (r = media_addr(s, m, &out->remote)) == UE_SDP_OK &&
-        (r = check_kms_lines(m)) == UE_SDP_OK) {
+    if (r == UE_SDP_OK && (r = media_addr(s, m, &out->remote)) == UE_SDP_OK && (r = check_kms_lines(m)) == UE_SDP_OK) {
         const sdp_crypto_t *c = sdp_answer_crypto(m);
         msrtp_suite_t suite;
         r = UE_SDP_BAD_ANSWER;

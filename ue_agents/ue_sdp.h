@@ -21,7 +21,7 @@
 
 #include "srtp/msrtp.h"
 
-#define UE_SDP_MAX 2048    /* our bodies are < 600 bytes */
+#define UE_SDP_MAX 2048 /* our bodies are < 600 bytes */
 #define UE_SDP_IP_MAX 64
 #define UE_SDP_KEY_ID_MAX 64 /* a KMS keyId is 22 base64url characters; more is refused as hostile */
 
@@ -47,9 +47,9 @@ typedef enum { UE_SDP_SENDRECV = 0, UE_SDP_SENDONLY, UE_SDP_RECVONLY, UE_SDP_INA
 /* What a plain offer or answer says about its audio stream. */
 typedef struct {
     ue_sdp_addr_t addr;
-    ue_sdp_dir_t dir;  /* media-level attribute, else session-level, else sendrecv; c=0.0.0.0 (RFC 2543 hold)
+    ue_sdp_dir_t dir; /* media-level attribute, else session-level, else sendrecv; c=0.0.0.0 (RFC 2543 hold)
                           counts as "do not send to me" */
-    uint64_t version;  /* o= session version: equal in a repeated answer, greater in a new offer (RFC 3264 §8) */
+    uint64_t version; /* o= session version: equal in a repeated answer, greater in a new offer (RFC 3264 §8) */
 } ue_sdp_stream_t;
 
 typedef struct {

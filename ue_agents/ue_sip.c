@@ -20,8 +20,7 @@ void ue_sip_token(ue_agent_t *a, const char *prefix, char *out, size_t cap)
     snprintf(out, cap, "%s%08x%llx", prefix, r, (unsigned long long)++a->counter);
 }
 
-void ue_sip_reply(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason,
-                  const char *extra)
+void ue_sip_reply(ue_agent_t *a, sip_txn_id_t sid, sip_msg_t *req, int status, const char *reason, const char *extra)
 {
     char tag[UE_TAG_MAX];
     ue_sip_token(a, "ue", tag, sizeof tag);
@@ -57,8 +56,8 @@ int ue_sip_auth_line(ue_agent_t *a, const digest_challenge_t *ch, const char *au
     return 0;
 }
 
-int ue_sip_credentials(ue_agent_t *a, sip_msg_t *resp, const char *chal_hdr, const char *auth_hdr,
-                       const char *method, const char *uri, char *out, size_t cap)
+int ue_sip_credentials(ue_agent_t *a, sip_msg_t *resp, const char *chal_hdr, const char *auth_hdr, const char *method,
+                       const char *uri, char *out, size_t cap)
 {
     digest_challenge_t ch;
     return ue_sip_pick_challenge(resp, chal_hdr, &ch) == 0 &&

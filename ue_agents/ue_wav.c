@@ -16,10 +16,22 @@
 #define ULAW_BIAS 0x84
 #define ULAW_CLIP 32635
 
-static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static void wr32(uint8_t *p, uint32_t v) { p[0] = v, p[1] = v >> 8, p[2] = v >> 16, p[3] = v >> 24; }
-static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
+static uint32_t rd32(const uint8_t *p)
+{
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint16_t rd16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+static void wr32(uint8_t *p, uint32_t v)
+{
+    p[0] = v, p[1] = v >> 8, p[2] = v >> 16, p[3] = v >> 24;
+}
+static void wr16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8);
+}
 
 uint8_t ue_ulaw_encode(int16_t pcm)
 {
@@ -30,7 +42,7 @@ uint8_t ue_ulaw_encode(int16_t pcm)
     for (int mask = 0x4000; exp > 0 && !(mag & mask); mask >>= 1)
         exp--;
     int mant = (mag >> (exp + 3)) & 0x0f;
-    return (uint8_t)~(sign | exp << 4 | mant);
+    return (uint8_t) ~(sign | exp << 4 | mant);
 }
 
 int16_t ue_ulaw_decode(uint8_t u)
@@ -135,8 +147,8 @@ int ue_wav_write(const char *path, const uint8_t *ulaw, size_t len)
     FILE *f = fopen(tmp, "wb");
     if (!f)
         return -1;
-    int ok = fwrite(h, 1, sizeof h, f) == sizeof h && fwrite(ulaw, 1, len, f) == len &&
-             (!(len & 1) || fputc(0, f) == 0);
+    int ok =
+        fwrite(h, 1, sizeof h, f) == sizeof h && fwrite(ulaw, 1, len, f) == len && (!(len & 1) || fputc(0, f) == 0);
     if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
         remove(tmp);
         return -1;

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UE_AUDIO_RATE 8000                  /* samples (= µ-law bytes) per second */
+#define UE_AUDIO_RATE 8000                   /* samples (= µ-law bytes) per second */
 #define UE_WAV_MAX_BYTES (64u * 1024 * 1024) /* a larger file is refused: over two hours of 8 kHz audio */
 
 typedef struct {

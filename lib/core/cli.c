@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLI_MAX_OPTIONS 48 /* more settings than any mihua daemon has (mihua-as: 33) */
+#define CLI_MAX_OPTIONS 48  /* more settings than any mihua daemon has (mihua-as: 33) */
 #define CLI_OPT_NAME_MAX 64 /* "--" and a long option name, as errors name it */
-#define CLI_OPT_BASE 256   /* getopt `val` of option i is CLI_OPT_BASE + i, clear of short options */
+#define CLI_OPT_BASE 256    /* getopt `val` of option i is CLI_OPT_BASE + i, clear of short options */
 
 static const cfg_field_t *field_named(const cli_spec_t *spec, const char *name)
 {
@@ -155,8 +155,8 @@ static int apply(const cli_spec_t *spec, const cli_option_t *o, const cfg_field_
     case CFG_INT:
         v = strtol(arg, &end, 10);
         if (*arg == '\0' || *end != '\0' || v < f->min || v > f->max) {
-            fprintf(stderr, "%s: --%s: must be an integer from %ld to %ld, not '%s'\n", spec->program, o->name,
-                    f->min, f->max, arg);
+            fprintf(stderr, "%s: --%s: must be an integer from %ld to %ld, not '%s'\n", spec->program, o->name, f->min,
+                    f->max, arg);
             return -1;
         }
         *(long *)f->dst = v;
@@ -193,9 +193,8 @@ static int build_table(const cli_spec_t *spec, struct option *table)
     for (size_t i = 0; i < spec->n_options; i++) {
         if (field_named(spec, spec->options[i].field) == NULL)
             return -1;
-        table[n++] = (struct option){spec->options[i].name,
-                                     spec->options[i].metavar ? required_argument : no_argument, NULL,
-                                     CLI_OPT_BASE + (int)i};
+        table[n++] = (struct option){spec->options[i].name, spec->options[i].metavar ? required_argument : no_argument,
+                                     NULL, CLI_OPT_BASE + (int)i};
     }
     table[n] = (struct option){NULL, 0, NULL, 0};
     return 0;
@@ -260,8 +259,7 @@ cli_result_t cli_parse(const cli_spec_t *spec, int argc, char **argv, char **con
     return cli_parse_operands(spec, argc, argv, config_path, NULL);
 }
 
-cli_result_t cli_parse_operands(const cli_spec_t *spec, int argc, char **argv, char **config_path,
-                                int *first_operand)
+cli_result_t cli_parse_operands(const cli_spec_t *spec, int argc, char **argv, char **config_path, int *first_operand)
 {
     struct option table[CLI_MAX_OPTIONS + 4];
     cfg_error_t err;

@@ -55,8 +55,7 @@ cli_result_t cli_parse(const cli_spec_t *spec, int argc, char **argv, char **con
 
 /* The same, for a spec with operands: *first_operand receives the index in argv of the first operand (argc when
  * there is none). */
-cli_result_t cli_parse_operands(const cli_spec_t *spec, int argc, char **argv, char **config_path,
-                                int *first_operand);
+cli_result_t cli_parse_operands(const cli_spec_t *spec, int argc, char **argv, char **config_path, int *first_operand);
 
 /* The generated --help text. */
 void cli_usage(const cli_spec_t *spec, FILE *out);

@@ -48,7 +48,8 @@ typedef struct {
 static void cfg_fail(cfg_ctx_t *cx, int at_key, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static void cfg_fail(cfg_ctx_t *cx, int at_key, const char *field, const char *fmt, ...) {
+static void cfg_fail(cfg_ctx_t *cx, int at_key, const char *field, const char *fmt, ...)
+{
     int line, col;
     va_list ap;
 
@@ -63,7 +64,8 @@ static void cfg_fail(cfg_ctx_t *cx, int at_key, const char *field, const char *f
     va_end(ap);
 }
 
-char *cfg_read_file(const char *path, size_t *len) {
+char *cfg_read_file(const char *path, size_t *len)
+{
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return NULL;
@@ -92,7 +94,7 @@ char *cfg_read_file(const char *path, size_t *len) {
         *len = used;
     return buf;
 
-fail: {
+fail : {
     int saved = errno ? errno : EIO;
     free(buf);
     fclose(f);
@@ -102,7 +104,8 @@ fail: {
 }
 
 /* What fstat says is wrong with reading `path` whole, or NULL when it may be read. */
-static const char *cfg_file_kind(mode_t mode) {
+static const char *cfg_file_kind(mode_t mode)
+{
     if (S_ISREG(mode))
         return NULL;
     if (S_ISFIFO(mode))
@@ -118,7 +121,8 @@ static const char *cfg_file_kind(mode_t mode) {
 
 /* Reads exactly `size` bytes; a file that grew meanwhile is refused rather than cut (a cut file could still
  * parse, as a different document). */
-static char *cfg_read_exact(int fd, size_t size, const char *path, cfg_error_t *err) {
+static char *cfg_read_exact(int fd, size_t size, const char *path, cfg_error_t *err)
+{
     char *buf = malloc(size + 1);
     size_t used = 0;
     char extra;
@@ -136,8 +140,8 @@ static char *cfg_read_exact(int fd, size_t size, const char *path, cfg_error_t *
         used += (size_t)n;
     }
     if (used != size || read(fd, &extra, 1) != 0) {
-        snprintf(err->msg, sizeof(err->msg), "%s: changed size while being read (%zu bytes expected): not read",
-                 path, size);
+        snprintf(err->msg, sizeof(err->msg), "%s: changed size while being read (%zu bytes expected): not read", path,
+                 size);
         free(buf);
         return NULL;
     }
@@ -145,7 +149,8 @@ static char *cfg_read_exact(int fd, size_t size, const char *path, cfg_error_t *
     return buf;
 }
 
-char *cfg_read_file_max(const char *path, size_t max, const char *setting, size_t *len, cfg_error_t *err) {
+char *cfg_read_file_max(const char *path, size_t max, const char *setting, size_t *len, cfg_error_t *err)
+{
     cfg_error_t scratch;
     struct stat sb;
 
@@ -163,8 +168,8 @@ char *cfg_read_file_max(const char *path, size_t max, const char *setting, size_
     if (kind != NULL)
         snprintf(err->msg, sizeof(err->msg), "%s: %s, not a regular file: not read", path, kind);
     else if ((uintmax_t)sb.st_size > (uintmax_t)max)
-        snprintf(err->msg, sizeof(err->msg), "%s: %jd bytes, more than %s (%zu): not read", path,
-                 (intmax_t)sb.st_size, setting, max);
+        snprintf(err->msg, sizeof(err->msg), "%s: %jd bytes, more than %s (%zu): not read", path, (intmax_t)sb.st_size,
+                 setting, max);
     else
         buf = cfg_read_exact(fd, (size_t)sb.st_size, path, err);
     close(fd);
@@ -176,7 +181,8 @@ char *cfg_read_file_max(const char *path, size_t max, const char *setting, size_
 /* ---- pass 1: unknown keys ---- */
 
 /* The field called exactly `name`, or NULL. */
-static const cfg_field_t *cfg_field_named(const cfg_field_t *fields, size_t n, const char *name) {
+static const cfg_field_t *cfg_field_named(const cfg_field_t *fields, size_t n, const char *name)
+{
     for (size_t i = 0; i < n; i++) {
         if (strcmp(fields[i].name, name) == 0)
             return &fields[i];
@@ -185,7 +191,8 @@ static const cfg_field_t *cfg_field_named(const cfg_field_t *fields, size_t n, c
 }
 
 /* Is `name` a proper prefix of a field's name ("a.b" of "a.b.c")? */
-static int cfg_is_prefix(const cfg_field_t *fields, size_t n, const char *name) {
+static int cfg_is_prefix(const cfg_field_t *fields, size_t n, const char *name)
+{
     size_t len = strlen(name);
     for (size_t i = 0; i < n; i++) {
         if (strncmp(fields[i].name, name, len) == 0 && fields[i].name[len] == '.')
@@ -194,14 +201,16 @@ static int cfg_is_prefix(const cfg_field_t *fields, size_t n, const char *name) 
     return 0;
 }
 
-static int cfg_walk_object(cfg_ctx_t *cx, json_t *obj, const char *prefix, const cfg_field_t *fields, size_t n) {
+static int cfg_walk_object(cfg_ctx_t *cx, json_t *obj, const char *prefix, const cfg_field_t *fields, size_t n)
+{
     const char *key;
     json_t *value;
 
-    json_object_foreach(obj, key, value) {
+    json_object_foreach(obj, key, value)
+    {
         char name[CFG_NAME_MAX];
-        int w = prefix[0] ? snprintf(name, sizeof(name), "%s.%s", prefix, key)
-                          : snprintf(name, sizeof(name), "%s", key);
+        int w =
+            prefix[0] ? snprintf(name, sizeof(name), "%s.%s", prefix, key) : snprintf(name, sizeof(name), "%s", key);
         cx->steps[cx->n_steps++] = (jsonpos_step_t){.key = key};
         int known = w > 0 && (size_t)w < sizeof(name) && strchr(key, '.') == NULL && key[0] != '\0';
         if (known && cfg_field_named(fields, n, name) != NULL) {
@@ -230,7 +239,8 @@ static int cfg_walk_object(cfg_ctx_t *cx, json_t *obj, const char *prefix, const
 /* ---- pass 2: types and ranges ---- */
 
 /* Finds the value of a dotted name, recording the path in cx->steps. NULL when absent. */
-static json_t *cfg_find(cfg_ctx_t *cx, json_t *root, const char *dotted, char *seg_buf, size_t seg_size) {
+static json_t *cfg_find(cfg_ctx_t *cx, json_t *root, const char *dotted, char *seg_buf, size_t seg_size)
+{
     json_t *cur = root;
 
     cx->n_steps = 0;
@@ -250,7 +260,8 @@ static json_t *cfg_find(cfg_ctx_t *cx, json_t *root, const char *dotted, char *s
     return cur;
 }
 
-static int cfg_in_choices(const char *const *choices, const char *s) {
+static int cfg_in_choices(const char *const *choices, const char *s)
+{
     if (choices == NULL)
         return 1;
     for (size_t i = 0; choices[i] != NULL; i++) {
@@ -260,7 +271,8 @@ static int cfg_in_choices(const char *const *choices, const char *s) {
     return 0;
 }
 
-static void cfg_choices_text(const char *const *choices, char *buf, size_t size) {
+static void cfg_choices_text(const char *const *choices, char *buf, size_t size)
+{
     size_t used = 0;
     buf[0] = '\0';
     for (size_t i = 0; choices[i] != NULL && used < size; i++) {
@@ -271,7 +283,8 @@ static void cfg_choices_text(const char *const *choices, char *buf, size_t size)
     }
 }
 
-static int cfg_check_string(cfg_ctx_t *cx, const char *name, const cfg_field_t *f, json_t *v) {
+static int cfg_check_string(cfg_ctx_t *cx, const char *name, const cfg_field_t *f, json_t *v)
+{
     char choices[CFG_ERR_MAX / 2];
 
     if (json_is_string(v) && cfg_in_choices(f->choices, json_string_value(v)))
@@ -285,7 +298,8 @@ static int cfg_check_string(cfg_ctx_t *cx, const char *name, const cfg_field_t *
     return -1;
 }
 
-static int cfg_check_int(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
+static int cfg_check_int(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v)
+{
     if (json_is_integer(v)) {
         json_int_t i = json_integer_value(v);
         if (i >= f->min && i <= f->max)
@@ -295,7 +309,8 @@ static int cfg_check_int(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
     return -1;
 }
 
-static int cfg_check_list(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
+static int cfg_check_list(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v)
+{
     size_t i;
     json_t *item;
 
@@ -303,7 +318,8 @@ static int cfg_check_list(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
         cfg_fail(cx, 0, f->name, "must be an array of strings");
         return -1;
     }
-    json_array_foreach(v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         char name[CFG_NAME_MAX];
         snprintf(name, sizeof(name), "%s[%zu]", f->name, i);
         cx->steps[cx->n_steps++] = (jsonpos_step_t){.key = NULL, .index = i};
@@ -317,7 +333,8 @@ static int cfg_check_list(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
 static int cfg_check_field(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v);
 
 /* One element of an object list: an object with only the sub-fields' keys, each of the right type. */
-static int cfg_check_element(cfg_ctx_t *cx, const char *name, const cfg_field_t *f, json_t *item) {
+static int cfg_check_element(cfg_ctx_t *cx, const char *name, const cfg_field_t *f, json_t *item)
+{
     const char *key;
     json_t *value;
 
@@ -325,7 +342,8 @@ static int cfg_check_element(cfg_ctx_t *cx, const char *name, const cfg_field_t 
         cfg_fail(cx, 0, name, "must be an object");
         return -1;
     }
-    json_object_foreach(item, key, value) {
+    json_object_foreach(item, key, value)
+    {
         char sub_name[CFG_NAME_MAX];
         const cfg_field_t *sf = cfg_field_named(f->sub, f->n_sub, key);
         int w = snprintf(sub_name, sizeof(sub_name), "%s.%s", name, key);
@@ -345,7 +363,8 @@ static int cfg_check_element(cfg_ctx_t *cx, const char *name, const cfg_field_t 
     return 0;
 }
 
-static int cfg_check_objects(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
+static int cfg_check_objects(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v)
+{
     size_t i;
     json_t *item;
 
@@ -357,7 +376,8 @@ static int cfg_check_objects(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
         cfg_fail(cx, 0, f->name, "nested too deeply");
         return -1;
     }
-    json_array_foreach(v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         char name[CFG_NAME_MAX];
         snprintf(name, sizeof(name), "%s[%zu]", f->name, i);
         cx->steps[cx->n_steps++] = (jsonpos_step_t){.key = NULL, .index = i};
@@ -368,7 +388,8 @@ static int cfg_check_objects(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
     return 0;
 }
 
-static int cfg_check_field(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
+static int cfg_check_field(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v)
+{
     switch (f->type) {
     case CFG_STRING:
         return cfg_check_string(cx, f->name, f, v);
@@ -390,13 +411,15 @@ static int cfg_check_field(cfg_ctx_t *cx, const cfg_field_t *f, json_t *v) {
 
 /* ---- pass 3: store ---- */
 
-static char **cfg_copy_list(json_t *v, size_t *count) {
+static char **cfg_copy_list(json_t *v, size_t *count)
+{
     size_t n = json_array_size(v), i;
     json_t *item;
     char **list = calloc(n + 1, sizeof(*list));
     if (list == NULL)
         return NULL;
-    json_array_foreach(v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         list[i] = strdup(json_string_value(item));
         if (list[i] == NULL) {
             for (size_t j = 0; j < i; j++)
@@ -410,7 +433,8 @@ static char **cfg_copy_list(json_t *v, size_t *count) {
 }
 
 /* Stores one checked value; the only failure is running out of memory. */
-static int cfg_store(const cfg_field_t *f, json_t *v) {
+static int cfg_store(const cfg_field_t *f, json_t *v)
+{
     switch (f->type) {
     case CFG_STRING: {
         char *s = strdup(json_string_value(v));
@@ -443,7 +467,8 @@ static int cfg_store(const cfg_field_t *f, json_t *v) {
     return -1;
 }
 
-static int cfg_apply(cfg_ctx_t *cx, json_t *root, const cfg_field_t *fields, size_t n) {
+static int cfg_apply(cfg_ctx_t *cx, json_t *root, const cfg_field_t *fields, size_t n)
+{
     char seg[CFG_NAME_MAX];
 
     for (size_t i = 0; i < n; i++) {
@@ -467,7 +492,8 @@ static int cfg_apply(cfg_ctx_t *cx, json_t *root, const cfg_field_t *fields, siz
     return 0;
 }
 
-static void cfg_syntax_error(const char *name, const json_error_t *jerr, cfg_error_t *err) {
+static void cfg_syntax_error(const char *name, const json_error_t *jerr, cfg_error_t *err)
+{
     if (err == NULL)
         return;
     snprintf(err->msg, sizeof(err->msg), "%s:%d:%d: %s: %s", name, jerr->line > 0 ? jerr->line : 1,
@@ -475,7 +501,8 @@ static void cfg_syntax_error(const char *name, const json_error_t *jerr, cfg_err
 }
 
 int cfg_load_text(const char *name, const char *text, size_t len, const cfg_field_t *fields, size_t n_fields,
-                  cfg_error_t *err) {
+                  cfg_error_t *err)
+{
     json_error_t jerr;
     cfg_ctx_t cx = {.name = name ? name : "(config)", .text = text, .len = len, .err = err};
 
@@ -495,7 +522,8 @@ int cfg_load_text(const char *name, const char *text, size_t len, const cfg_fiel
     return rc;
 }
 
-int cfg_load(const char *path, const cfg_field_t *fields, size_t n_fields, cfg_error_t *err) {
+int cfg_load(const char *path, const cfg_field_t *fields, size_t n_fields, cfg_error_t *err)
+{
     size_t len;
     char *text = cfg_read_file(path, &len);
     if (text == NULL) {
@@ -508,7 +536,8 @@ int cfg_load(const char *path, const cfg_field_t *fields, size_t n_fields, cfg_e
     return rc;
 }
 
-void cfg_free_strings(const cfg_field_t *fields, size_t n_fields) {
+void cfg_free_strings(const cfg_field_t *fields, size_t n_fields)
+{
     for (size_t i = 0; i < n_fields; i++) {
         const cfg_field_t *f = &fields[i];
         if (f->dst == NULL)

@@ -19,9 +19,9 @@ typedef struct {
 } cfg_error_t;
 
 typedef enum {
-    CFG_STRING, /* char * (malloc'd copy, caller frees with cfg_free_strings) */
-    CFG_INT,    /* long, within [min, max] */
-    CFG_BOOL,   /* bool */
+    CFG_STRING,      /* char * (malloc'd copy, caller frees with cfg_free_strings) */
+    CFG_INT,         /* long, within [min, max] */
+    CFG_BOOL,        /* bool */
     CFG_STRING_LIST, /* char ** NULL-terminated (malloc'd), with count in *(size_t *)aux */
     CFG_OBJECT_LIST, /* json_t ** (a new reference; cfg_free_strings drops it): an array of objects whose keys
                         are checked against `sub` (names relative to the element) with the same type, range and
@@ -29,12 +29,12 @@ typedef enum {
 } cfg_type_t;
 
 typedef struct cfg_field {
-    const char *name;  /* dotted path, e.g. "diameter.port" */
+    const char *name; /* dotted path, e.g. "diameter.port" */
     cfg_type_t type;
-    void *dst;         /* char **, long *, bool *, char *** */
-    long min, max;     /* CFG_INT bounds */
-    const char *const *choices; /* CFG_STRING: NULL-terminated allowed values, or NULL for any */
-    size_t *aux;       /* CFG_STRING_LIST: number of elements */
+    void *dst;                   /* char **, long *, bool *, char *** */
+    long min, max;               /* CFG_INT bounds */
+    const char *const *choices;  /* CFG_STRING: NULL-terminated allowed values, or NULL for any */
+    size_t *aux;                 /* CFG_STRING_LIST: number of elements */
     const struct cfg_field *sub; /* CFG_OBJECT_LIST: the keys an element may have (CFG_STRING/INT/BOOL only) */
     size_t n_sub;
 } cfg_field_t;

@@ -25,9 +25,10 @@ struct fault_table {
 };
 
 static const char *const action_names[] = {"answer", "delay", "drop", "close", "reset"};
-static const char *const member_names[] = {"protocol", "action", "subscriber", "command", "resultCode",
-                                           "experimentalResultCode", "status", "cause", "contentType",
-                                           "retryAfter", "delayMs", "count", "durationMs", NULL};
+static const char *const member_names[] = {
+    "protocol",   "action", "subscriber",  "command",    "resultCode", "experimentalResultCode",
+    "status",     "cause",  "contentType", "retryAfter", "delayMs",    "count",
+    "durationMs", NULL};
 
 fault_table_t *fault_table_new(void)
 {
@@ -102,7 +103,8 @@ static int check_members(const json_t *body, why_t *w)
     const char *key;
     const json_t *v;
 
-    json_object_foreach((json_t *)body, key, v) {
+    json_object_foreach((json_t *)body, key, v)
+    {
         size_t i = 0;
         while (member_names[i] != NULL && strcmp(member_names[i], key) != 0)
             i++;
@@ -200,8 +202,8 @@ static int parse_rule(const json_t *body, fault_t *f, why_t *w)
     return 0;
 }
 
-int fault_table_add_json(fault_table_t *t, const json_t *body, fault_t *out, char *param, size_t param_len,
-                         char *err, size_t err_len)
+int fault_table_add_json(fault_table_t *t, const json_t *body, fault_t *out, char *param, size_t param_len, char *err,
+                         size_t err_len)
 {
     why_t w = {param, err, param_len, err_len};
     fault_t f;
@@ -235,8 +237,7 @@ json_t *fault_json(const fault_t *f)
     if (f->command[0] != '\0')
         json_object_set_new(o, "command", json_string(f->command));
     if (f->action == FAULT_ANSWER && f->proto == FAULT_PROTO_DIAMETER)
-        json_object_set_new(o, f->experimental ? "experimentalResultCode" : "resultCode",
-                            json_integer(f->result_code));
+        json_object_set_new(o, f->experimental ? "experimentalResultCode" : "resultCode", json_integer(f->result_code));
     if (f->action == FAULT_ANSWER && f->proto == FAULT_PROTO_SBI) {
         json_object_set_new(o, "status", json_integer(f->status));
         if (f->cause[0] != '\0')

@@ -26,9 +26,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FAULT_MAX_RULES 64          /* a CI scenario sets a handful; bounds the scan each request pays */
-#define FAULT_TEXT_MAX 128          /* subscriber, command, cause, content type */
-#define FAULT_DELAY_MAX_MS 60000    /* above the longest client timeout worth testing (SIP Timer B is 32 s) */
+#define FAULT_MAX_RULES 64       /* a CI scenario sets a handful; bounds the scan each request pays */
+#define FAULT_TEXT_MAX 128       /* subscriber, command, cause, content type */
+#define FAULT_DELAY_MAX_MS 60000 /* above the longest client timeout worth testing (SIP Timer B is 32 s) */
 #define FAULT_DURATION_MAX_MS (24LL * 3600 * 1000)
 
 typedef enum { FAULT_PROTO_DIAMETER, FAULT_PROTO_SBI } fault_proto_t;
@@ -52,10 +52,10 @@ typedef struct {
     int status;                      /* SBI answer */
     char cause[FAULT_TEXT_MAX];
     char content_type[FAULT_TEXT_MAX];
-    unsigned retry_after_s;          /* 0: no Retry-After */
+    unsigned retry_after_s; /* 0: no Retry-After */
     unsigned delay_ms;
-    long remaining;                  /* -1: until expires_ms */
-    int64_t expires_ms;              /* CLOCK_REALTIME ms; 0: never */
+    long remaining;     /* -1: until expires_ms */
+    int64_t expires_ms; /* CLOCK_REALTIME ms; 0: never */
     uint64_t hits;
 } fault_t;
 
@@ -65,8 +65,8 @@ fault_table_t *fault_table_new(void);
 void fault_table_free(fault_table_t *t);
 /* Validates and adds a rule from its JSON form; fills `out` with it. Returns 0, or -1 with a reason in err that
  * names the member at fault (for a 400 with invalidParams). */
-int fault_table_add_json(fault_table_t *t, const json_t *body, fault_t *out, char *param, size_t param_len,
-                         char *err, size_t err_len);
+int fault_table_add_json(fault_table_t *t, const json_t *body, fault_t *out, char *param, size_t param_len, char *err,
+                         size_t err_len);
 /* {"faults":[rule...]} with each rule's remaining count and hits; a new reference, NULL on ENOMEM. */
 json_t *fault_table_list(fault_table_t *t);
 json_t *fault_json(const fault_t *f);

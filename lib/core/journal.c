@@ -19,7 +19,7 @@
 
 struct journal {
     pthread_mutex_t lock;
-    json_t **ring;   /* capacity slots; the oldest entry at `head` */
+    json_t **ring; /* capacity slots; the oldest entry at `head` */
     size_t capacity;
     size_t head, count;
     uint64_t next_id;

@@ -24,27 +24,27 @@ typedef struct journal journal_t;
 
 /* What one exchange is, as the simulator saw it. Strings are copied; NULL leaves a field out. */
 typedef struct {
-    const char *protocol;  /* "diameter" or "sbi" */
-    const char *peer;      /* Diameter Origin-Host of the request, or the SBI client's address */
-    const char *identity;  /* the user the request names (Public-Identity, MSISDN, ueId), or NULL */
-    const char *command;   /* Diameter command ("UDR", or the code as text), or the HTTP method */
-    const char *path;      /* SBI: the request's :path without the query; NULL for Diameter */
-    int result;            /* Result-Code, Experimental-Result-Code or HTTP status; 0: no answer was sent */
-    double latency_ms;     /* request received to answer sent (or to the fault that ended it) */
-    const char *fault;     /* the injected fault that shaped this exchange ("drop", "delay 200ms", ...), or NULL */
-    json_t *detail;        /* more fields merged into the entry (AVPs, body digest); reference stolen, may be NULL */
+    const char *protocol; /* "diameter" or "sbi" */
+    const char *peer;     /* Diameter Origin-Host of the request, or the SBI client's address */
+    const char *identity; /* the user the request names (Public-Identity, MSISDN, ueId), or NULL */
+    const char *command;  /* Diameter command ("UDR", or the code as text), or the HTTP method */
+    const char *path;     /* SBI: the request's :path without the query; NULL for Diameter */
+    int result;           /* Result-Code, Experimental-Result-Code or HTTP status; 0: no answer was sent */
+    double latency_ms;    /* request received to answer sent (or to the fault that ended it) */
+    const char *fault;    /* the injected fault that shaped this exchange ("drop", "delay 200ms", ...), or NULL */
+    json_t *detail;       /* more fields merged into the entry (AVPs, body digest); reference stolen, may be NULL */
 } journal_record_t;
 
 /* Filters of GET /admin/v1/exchanges; a zero/NULL field does not filter. */
 typedef struct {
-    uint64_t since_id;     /* entries with a larger id */
-    int64_t since_ms;      /* entries at or after this time (ms since the epoch) */
-    const char *identity;  /* exact, case-insensitive */
-    const char *command;   /* exact, case-insensitive: "UDR", "306", "GET" */
-    const char *path;      /* a prefix of the SBI path */
-    int result;            /* exact, when has_result (0 is "no answer": dropped, reset) */
+    uint64_t since_id;    /* entries with a larger id */
+    int64_t since_ms;     /* entries at or after this time (ms since the epoch) */
+    const char *identity; /* exact, case-insensitive */
+    const char *command;  /* exact, case-insensitive: "UDR", "306", "GET" */
+    const char *path;     /* a prefix of the SBI path */
+    int result;           /* exact, when has_result (0 is "no answer": dropped, reset) */
     bool has_result;
-    size_t limit;          /* at most this many, the newest ones; 0: all */
+    size_t limit; /* at most this many, the newest ones; 0: all */
 } journal_filter_t;
 
 journal_t *journal_new(size_t capacity);

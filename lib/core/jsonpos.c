@@ -21,13 +21,15 @@ typedef struct {
     const char *end; /* one past the last byte */
 } jp_scan_t;
 
-static void jp_skip_ws(jp_scan_t *sc) {
+static void jp_skip_ws(jp_scan_t *sc)
+{
     while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t' || *sc->p == '\n' || *sc->p == '\r'))
         sc->p++;
 }
 
 /* At an opening quote: moves past the closing quote. Returns -1 when the text ends first. */
-static int jp_skip_string(jp_scan_t *sc) {
+static int jp_skip_string(jp_scan_t *sc)
+{
     sc->p++;
     while (sc->p < sc->end) {
         char c = *sc->p++;
@@ -39,12 +41,14 @@ static int jp_skip_string(jp_scan_t *sc) {
     return -1;
 }
 
-static int jp_is_delim(char c) {
+static int jp_is_delim(char c)
+{
     return c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
 /* Skips a container by counting brackets outside strings: no recursion, so nesting depth costs no stack. */
-static int jp_skip_container(jp_scan_t *sc) {
+static int jp_skip_container(jp_scan_t *sc)
+{
     size_t depth = 0;
 
     while (sc->p < sc->end) {
@@ -66,7 +70,8 @@ static int jp_skip_container(jp_scan_t *sc) {
 }
 
 /* Skips one value of any kind. */
-static int jp_skip_value(jp_scan_t *sc) {
+static int jp_skip_value(jp_scan_t *sc)
+{
     if (sc->p >= sc->end)
         return -1;
     if (*sc->p == '"')
@@ -79,7 +84,8 @@ static int jp_skip_value(jp_scan_t *sc) {
     return sc->p > start ? 0 : -1;
 }
 
-static int jp_hex4(const char *s, const char *end, uint32_t *out) {
+static int jp_hex4(const char *s, const char *end, uint32_t *out)
+{
     uint32_t v = 0;
 
     if (end - s < 4)
@@ -101,7 +107,8 @@ static int jp_hex4(const char *s, const char *end, uint32_t *out) {
 }
 
 /* Encodes a code point as UTF-8 into out (4 bytes of room); returns the length. */
-static size_t jp_utf8(uint32_t cp, unsigned char *out) {
+static size_t jp_utf8(uint32_t cp, unsigned char *out)
+{
     if (cp < 0x80) {
         out[0] = (unsigned char)cp;
         return 1;
@@ -125,7 +132,8 @@ static size_t jp_utf8(uint32_t cp, unsigned char *out) {
 }
 
 /* Decodes one escape after the backslash at sc->p[-1]; returns the byte count written to out, or 0 on error. */
-static size_t jp_unescape(jp_scan_t *sc, unsigned char *out) {
+static size_t jp_unescape(jp_scan_t *sc, unsigned char *out)
+{
     static const char from[] = "\"\\/bfnrt";
     static const char to[] = "\"\\/\b\f\n\r\t";
 
@@ -155,7 +163,8 @@ static size_t jp_unescape(jp_scan_t *sc, unsigned char *out) {
 
 /* At an opening quote: reads the string, decoding escapes, and says whether it equals `key`. Leaves sc after the
  * closing quote. Returns 1 equal, 0 different, -1 malformed. */
-static int jp_key_equals(jp_scan_t *sc, const char *key) {
+static int jp_key_equals(jp_scan_t *sc, const char *key)
+{
     size_t klen = strlen(key), k = 0;
     int same = 1;
 
@@ -182,7 +191,8 @@ static int jp_key_equals(jp_scan_t *sc, const char *key) {
 }
 
 /* Expects `c` after optional white space and moves past it. */
-static int jp_expect(jp_scan_t *sc, char c) {
+static int jp_expect(jp_scan_t *sc, char c)
+{
     jp_skip_ws(sc);
     if (sc->p >= sc->end || *sc->p != c)
         return -1;
@@ -192,7 +202,8 @@ static int jp_expect(jp_scan_t *sc, char c) {
 
 /* Inside an object, at its '{': finds member `key`. On success sc points at the key's quote (*key_at) and
  * at the value. Returns 0 found, -1 not found or malformed. */
-static int jp_find_member(jp_scan_t *sc, const char *key, const char **key_at) {
+static int jp_find_member(jp_scan_t *sc, const char *key, const char **key_at)
+{
     sc->p++; /* '{' */
     for (;;) {
         jp_skip_ws(sc);
@@ -213,7 +224,8 @@ static int jp_find_member(jp_scan_t *sc, const char *key, const char **key_at) {
 }
 
 /* Inside an array, at its '[': moves to element `index`. Returns 0 or -1. */
-static int jp_find_element(jp_scan_t *sc, size_t index) {
+static int jp_find_element(jp_scan_t *sc, size_t index)
+{
     sc->p++; /* '[' */
     jp_skip_ws(sc);
     if (sc->p >= sc->end || *sc->p == ']')
@@ -226,7 +238,8 @@ static int jp_find_element(jp_scan_t *sc, size_t index) {
     return 0;
 }
 
-static void jp_line_col(const char *text, const char *at, int *line, int *col) {
+static void jp_line_col(const char *text, const char *at, int *line, int *col)
+{
     int l = 1, c = 1;
 
     for (const char *p = text; p < at; p++) {
@@ -241,8 +254,9 @@ static void jp_line_col(const char *text, const char *at, int *line, int *col) {
     *col = c;
 }
 
-int jsonpos_locate(const char *text, size_t len, const jsonpos_step_t *steps, size_t n_steps, int at_key,
-                   int *line, int *col) {
+int jsonpos_locate(const char *text, size_t len, const jsonpos_step_t *steps, size_t n_steps, int at_key, int *line,
+                   int *col)
+{
     int dummy_line, dummy_col;
     if (line == NULL)
         line = &dummy_line;

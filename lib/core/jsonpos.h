@@ -24,7 +24,7 @@ typedef struct {
  * count from 1; columns count bytes. Returns 0, or -1 when the path does not exist (line/col then point to the
  * deepest container reached).
  */
-int jsonpos_locate(const char *text, size_t len, const jsonpos_step_t *steps, size_t n_steps, int at_key,
-                   int *line, int *col);
+int jsonpos_locate(const char *text, size_t len, const jsonpos_step_t *steps, size_t n_steps, int at_key, int *line,
+                   int *col);
 
 #endif

@@ -65,8 +65,10 @@ void listen_limits_raise_nofile(uint64_t needed)
         log_info("listen", "open file limit raised from %llu to %llu for the connection caps", (unsigned long long)old,
                  (unsigned long long)want);
     if (want < needed)
-        log_warn("listen", "open file limit %llu is below the %llu the connection caps need: accept errors will be "
-                 "backed off", (unsigned long long)want, (unsigned long long)needed);
+        log_warn("listen",
+                 "open file limit %llu is below the %llu the connection caps need: accept errors will be "
+                 "backed off",
+                 (unsigned long long)want, (unsigned long long)needed);
 }
 
 static void open_spare(listen_guard_t *g)
@@ -102,8 +104,7 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
         evconnlistener_enable(g->listener);
 }
 
-static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
     listen_guard_t *g = arg;
     g->owner_cb(listener, fd, sa, salen, g->owner_arg);
@@ -208,8 +209,10 @@ bool listen_guard_admit(listen_guard_t *g, size_t open_now)
         metric_inc(g->m_refused);
     uint64_t suppressed;
     if (ratelimit_allow(&g->refuse_log, LISTEN_GUARD_LOG_INTERVAL_S, &suppressed))
-        log_warn(g->name, "max_connections (%zu) reached: refusing new connections (%llu more refused since the "
-                 "last line)", g->max_connections, (unsigned long long)suppressed);
+        log_warn(g->name,
+                 "max_connections (%zu) reached: refusing new connections (%llu more refused since the "
+                 "last line)",
+                 g->max_connections, (unsigned long long)suppressed);
     return false;
 }
 
@@ -220,4 +223,7 @@ void listen_guard_deadline(listen_guard_t *g, listen_deadline_t d)
         metric_inc(g->m_deadline[d]);
 }
 
-listen_guard_stats_t listen_guard_stats(const listen_guard_t *g) { return g->stats; }
+listen_guard_stats_t listen_guard_stats(const listen_guard_t *g)
+{
+    return g->stats;
+}

@@ -37,17 +37,20 @@
 struct event_base;
 
 /* Defaults, each with its reason; the daemons take them from their config (listen_limits_t). */
-#define LISTEN_MAX_CONNECTIONS_DEFAULT 1024 /* per listener: a core has a handful of peers with a few connections
+#define LISTEN_MAX_CONNECTIONS_DEFAULT \
+    1024 /* per listener: a core has a handful of peers with a few connections
                                                each; the cap bounds memory and descriptors, and the daemons raise
                                                their soft RLIMIT_NOFILE so every listener's cap fits */
-#define LISTEN_HEADER_TIMEOUT_MS_DEFAULT 10000 /* TCP accept to the first complete request, TLS handshake included:
+#define LISTEN_HEADER_TIMEOUT_MS_DEFAULT \
+    10000 /* TCP accept to the first complete request, TLS handshake included:
                                                   a real client needs milliseconds; a slow-loris client is cut */
-#define LISTEN_IDLE_TIMEOUT_MS_DEFAULT 120000  /* no complete request for this long: the connection is closed (HTTP/2:
+#define LISTEN_IDLE_TIMEOUT_MS_DEFAULT \
+    120000                               /* no complete request for this long: the connection is closed (HTTP/2:
                                                   GOAWAY first); bytes that complete nothing do not reset it */
-#define LISTEN_GUARD_BACKOFF_MIN_MS 50      /* first pause after an accept error: long enough to stop the spin */
-#define LISTEN_GUARD_BACKOFF_MAX_MS 1000    /* longest pause: a freed descriptor is used within a second */
+#define LISTEN_GUARD_BACKOFF_MIN_MS 50   /* first pause after an accept error: long enough to stop the spin */
+#define LISTEN_GUARD_BACKOFF_MAX_MS 1000 /* longest pause: a freed descriptor is used within a second */
 #define LISTEN_GUARD_LOG_INTERVAL_S RATELIMIT_INTERVAL_S /* one line per listener and kind of event per interval */
-#define LISTEN_NOFILE_RESERVE 256           /* descriptors besides the connections: logs, clients, peers, spare */
+#define LISTEN_NOFILE_RESERVE 256 /* descriptors besides the connections: logs, clients, peers, spare */
 
 /* The per-listener limits a daemon reads from its config (all > 0 once defaults are applied). */
 typedef struct {
@@ -58,17 +61,25 @@ typedef struct {
 
 /* The config file fields and command-line options for listen_limits_t, for a daemon's cfg_field_t and
  * cli_option_t tables (lib/core/cli.h). `l` is a listen_limits_t *. */
-#define LISTEN_LIMITS_FIELDS(l)                                                                                    \
-    {.name = "limits.max_connections", .type = CFG_INT, .dst = &(l)->max_connections, .min = 1, .max = 1000000}, \
-    {.name = "limits.header_timeout_ms", .type = CFG_INT, .dst = &(l)->header_timeout_ms, .min = 10,              \
-     .max = 3600000},                                                                                              \
-    {.name = "limits.idle_timeout_ms", .type = CFG_INT, .dst = &(l)->idle_timeout_ms, .min = 10, .max = 86400000}
-#define LISTEN_LIMITS_OPTIONS                                                                                      \
-    {"max-connections", "limits.max_connections", "N", "open connections per listener; more are refused; default 1024"}, \
-    {"header-timeout-ms", "limits.header_timeout_ms", "MS",                                                       \
-     "accept (TLS handshake included) to the first complete request; default 10000"},                             \
-    {"idle-timeout-ms", "limits.idle_timeout_ms", "MS",                                                            \
-     "a connection that completes no request for this long is closed; default 120000"}
+#define LISTEN_LIMITS_FIELDS(l)                                                                                     \
+    {.name = "limits.max_connections", .type = CFG_INT, .dst = &(l)->max_connections, .min = 1, .max = 1000000},    \
+        {.name = "limits.header_timeout_ms",                                                                        \
+         .type = CFG_INT,                                                                                           \
+         .dst = &(l)->header_timeout_ms,                                                                            \
+         .min = 10,                                                                                                 \
+         .max = 3600000},                                                                                           \
+    {                                                                                                               \
+        .name = "limits.idle_timeout_ms", .type = CFG_INT, .dst = &(l)->idle_timeout_ms, .min = 10, .max = 86400000 \
+    }
+#define LISTEN_LIMITS_OPTIONS                                                                \
+    {"max-connections", "limits.max_connections", "N",                                       \
+     "open connections per listener; more are refused; default 1024"},                       \
+        {"header-timeout-ms", "limits.header_timeout_ms", "MS",                              \
+         "accept (TLS handshake included) to the first complete request; default 10000"},    \
+    {                                                                                        \
+        "idle-timeout-ms", "limits.idle_timeout_ms", "MS",                                   \
+            "a connection that completes no request for this long is closed; default 120000" \
+    }
 
 /* Fills the fields left at 0 with the defaults above. */
 void listen_limits_default(listen_limits_t *l);

@@ -33,17 +33,20 @@ static atomic_int log_level = LOG_LVL_INFO;
 static const char *const log_level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 #define LOG_N_LEVELS (sizeof(log_level_names) / sizeof(log_level_names[0]))
 
-void log_set_level(log_level_t level) {
+void log_set_level(log_level_t level)
+{
     if (level < LOG_LVL_ERROR || level > LOG_LVL_DEBUG)
         return;
     atomic_store_explicit(&log_level, (int)level, memory_order_relaxed);
 }
 
-log_level_t log_get_level(void) {
+log_level_t log_get_level(void)
+{
     return (log_level_t)atomic_load_explicit(&log_level, memory_order_relaxed);
 }
 
-int log_level_parse(const char *name, log_level_t *out) {
+int log_level_parse(const char *name, log_level_t *out)
+{
     if (name == NULL || out == NULL)
         return -1;
     for (size_t i = 0; i < LOG_N_LEVELS; i++) {
@@ -56,7 +59,8 @@ int log_level_parse(const char *name, log_level_t *out) {
 }
 
 /* "2026-11-25T18:31:36.123Z" (UTC, milliseconds). */
-static void log_format_time(char *buf, size_t size) {
+static void log_format_time(char *buf, size_t size)
+{
     struct timespec ts;
     struct tm tm;
 
@@ -67,14 +71,16 @@ static void log_format_time(char *buf, size_t size) {
 }
 
 /* Replaces line breaks in [s, s+len) so the event stays on one line. */
-static void log_flatten(char *s, size_t len) {
+static void log_flatten(char *s, size_t len)
+{
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '\n' || s[i] == '\r')
             s[i] = ' ';
     }
 }
 
-static void log_emit(const char *buf, size_t len) {
+static void log_emit(const char *buf, size_t len)
+{
     ssize_t rc;
 
     do {
@@ -82,7 +88,8 @@ static void log_emit(const char *buf, size_t len) {
     } while (rc < 0 && errno == EINTR);
 }
 
-void log_write(log_level_t level, const char *module, const char *fmt, ...) {
+void log_write(log_level_t level, const char *module, const char *fmt, ...)
+{
     char line[LOG_LINE_MAX];
     char when[LOG_TIME_MAX];
     int saved_errno = errno; /* callers often log right before reporting errno themselves */

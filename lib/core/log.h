@@ -24,16 +24,15 @@ log_level_t log_get_level(void);
 int log_level_parse(const char *name, log_level_t *out);
 
 /* Writes one line; newlines inside the formatted message are replaced by spaces so a line stays one event. */
-void log_write(log_level_t level, const char *module, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void log_write(log_level_t level, const char *module, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define log_error(mod, ...) log_write(LOG_LVL_ERROR, mod, __VA_ARGS__)
 #define log_warn(mod, ...) log_write(LOG_LVL_WARN, mod, __VA_ARGS__)
 #define log_info(mod, ...) log_write(LOG_LVL_INFO, mod, __VA_ARGS__)
-#define log_debug(mod, ...)                                                                                       \
-    do {                                                                                                           \
-        if (log_get_level() >= LOG_LVL_DEBUG)                                                                      \
-            log_write(LOG_LVL_DEBUG, mod, __VA_ARGS__);                                                            \
+#define log_debug(mod, ...)                             \
+    do {                                                \
+        if (log_get_level() >= LOG_LVL_DEBUG)           \
+            log_write(LOG_LVL_DEBUG, mod, __VA_ARGS__); \
     } while (0)
 
 #endif

@@ -25,24 +25,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define METRICS_INITIAL_CAP 16   /* registry slots before the first doubling */
+#define METRICS_INITIAL_CAP 16    /* registry slots before the first doubling */
 #define METRICS_RENDER_CHUNK 4096 /* growth step of the output buffer */
-#define METRICS_NUM_MAX 64       /* longest formatted number */
-#define METRICS_EXACT_INT 1e15   /* integral values below this print without exponent */
+#define METRICS_NUM_MAX 64        /* longest formatted number */
+#define METRICS_EXACT_INT 1e15    /* integral values below this print without exponent */
 
 typedef enum { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM } metric_type_t;
 
 struct metric {
-    const char *name;   /* caller-owned, outlives the registry */
-    const char *help;   /* caller-owned */
-    char *labels;       /* own copy; NULL when the series has none */
+    const char *name; /* caller-owned, outlives the registry */
+    const char *help; /* caller-owned */
+    char *labels;     /* own copy; NULL when the series has none */
     metric_type_t type;
-    atomic_uint_least64_t count; /* counter value */
-    atomic_int_least64_t gauge;  /* gauge value */
-    double bounds[METRICS_MAX_BUCKETS];            /* histogram upper bounds, ascending */
+    atomic_uint_least64_t count;        /* counter value */
+    atomic_int_least64_t gauge;         /* gauge value */
+    double bounds[METRICS_MAX_BUCKETS]; /* histogram upper bounds, ascending */
     size_t n_bounds;
     atomic_uint_least64_t buckets[METRICS_MAX_BUCKETS + 1]; /* per-bucket (not cumulative); last is +Inf */
-    atomic_uint_least64_t sum_bits;                /* IEEE-754 bits of the running sum */
+    atomic_uint_least64_t sum_bits;                         /* IEEE-754 bits of the running sum */
 };
 
 struct metrics {
@@ -57,11 +57,13 @@ typedef struct {
     bool failed;
 } mbuf_t;
 
-metrics_t *metrics_new(void) {
+metrics_t *metrics_new(void)
+{
     return calloc(1, sizeof(metrics_t));
 }
 
-void metrics_free(metrics_t *m) {
+void metrics_free(metrics_t *m)
+{
     if (m == NULL)
         return;
     for (size_t i = 0; i < m->n; i++) {
@@ -72,7 +74,8 @@ void metrics_free(metrics_t *m) {
     free(m);
 }
 
-static bool metrics_valid_name(const char *name) {
+static bool metrics_valid_name(const char *name)
+{
     if (name == NULL || name[0] == '\0')
         return false;
     for (const char *p = name; *p; p++) {
@@ -84,14 +87,16 @@ static bool metrics_valid_name(const char *name) {
     return true;
 }
 
-static bool metrics_same_labels(const char *a, const char *b) {
+static bool metrics_same_labels(const char *a, const char *b)
+{
     if (a == NULL || b == NULL)
         return a == b;
     return strcmp(a, b) == 0;
 }
 
 /* Rejects a type clash with an earlier metric of the same name, and a duplicate series. */
-static bool metrics_conflicts(const metrics_t *m, const char *name, const char *labels, metric_type_t type) {
+static bool metrics_conflicts(const metrics_t *m, const char *name, const char *labels, metric_type_t type)
+{
     for (size_t i = 0; i < m->n; i++) {
         const metric_t *o = m->items[i];
         if (strcmp(o->name, name) != 0)
@@ -102,8 +107,8 @@ static bool metrics_conflicts(const metrics_t *m, const char *name, const char *
     return false;
 }
 
-static metric_t *metrics_add(metrics_t *m, const char *name, const char *labels, const char *help,
-                             metric_type_t type) {
+static metric_t *metrics_add(metrics_t *m, const char *name, const char *labels, const char *help, metric_type_t type)
+{
     if (m == NULL || !metrics_valid_name(name))
         return NULL;
     if (labels != NULL && labels[0] == '\0')
@@ -132,15 +137,18 @@ static metric_t *metrics_add(metrics_t *m, const char *name, const char *labels,
     return c;
 }
 
-metric_t *metrics_counter(metrics_t *m, const char *name, const char *labels, const char *help) {
+metric_t *metrics_counter(metrics_t *m, const char *name, const char *labels, const char *help)
+{
     return metrics_add(m, name, labels, help, METRIC_COUNTER);
 }
 
-metric_t *metrics_gauge(metrics_t *m, const char *name, const char *labels, const char *help) {
+metric_t *metrics_gauge(metrics_t *m, const char *name, const char *labels, const char *help)
+{
     return metrics_add(m, name, labels, help, METRIC_GAUGE);
 }
 
-static bool metrics_valid_bounds(const double *bounds, size_t n) {
+static bool metrics_valid_bounds(const double *bounds, size_t n)
+{
     if (n > METRICS_MAX_BUCKETS || (n > 0 && bounds == NULL))
         return false;
     for (size_t i = 0; i < n; i++) {
@@ -150,8 +158,9 @@ static bool metrics_valid_bounds(const double *bounds, size_t n) {
     return true;
 }
 
-metric_t *metrics_histogram(metrics_t *m, const char *name, const char *labels, const char *help,
-                            const double *bounds, size_t n_bounds) {
+metric_t *metrics_histogram(metrics_t *m, const char *name, const char *labels, const char *help, const double *bounds,
+                            size_t n_bounds)
+{
     if (!metrics_valid_bounds(bounds, n_bounds))
         return NULL;
     metric_t *h = metrics_add(m, name, labels, help, METRIC_HISTOGRAM);
@@ -163,35 +172,41 @@ metric_t *metrics_histogram(metrics_t *m, const char *name, const char *labels, 
     return h;
 }
 
-void metric_inc(metric_t *c) {
+void metric_inc(metric_t *c)
+{
     metric_add(c, 1);
 }
 
-void metric_add(metric_t *c, uint64_t v) {
+void metric_add(metric_t *c, uint64_t v)
+{
     if (c == NULL || c->type != METRIC_COUNTER)
         return;
     atomic_fetch_add_explicit(&c->count, v, memory_order_relaxed);
 }
 
-void metric_set(metric_t *g, int64_t v) {
+void metric_set(metric_t *g, int64_t v)
+{
     if (g == NULL || g->type != METRIC_GAUGE)
         return;
     atomic_store_explicit(&g->gauge, v, memory_order_relaxed);
 }
 
-static uint64_t metrics_double_bits(double d) {
+static uint64_t metrics_double_bits(double d)
+{
     uint64_t u;
     memcpy(&u, &d, sizeof(u));
     return u;
 }
 
-static double metrics_bits_double(uint64_t u) {
+static double metrics_bits_double(uint64_t u)
+{
     double d;
     memcpy(&d, &u, sizeof(d));
     return d;
 }
 
-void metric_observe(metric_t *h, double v) {
+void metric_observe(metric_t *h, double v)
+{
     if (h == NULL || h->type != METRIC_HISTOGRAM)
         return;
     size_t b = 0;
@@ -203,13 +218,14 @@ void metric_observe(metric_t *h, double v) {
     uint64_t upd;
     do {
         upd = metrics_double_bits(metrics_bits_double(old) + v);
-    } while (!atomic_compare_exchange_weak_explicit(&h->sum_bits, &old, upd, memory_order_relaxed,
-                                                    memory_order_relaxed));
+    } while (
+        !atomic_compare_exchange_weak_explicit(&h->sum_bits, &old, upd, memory_order_relaxed, memory_order_relaxed));
 }
 
 /* ---- rendering ---- */
 
-static void mbuf_append(mbuf_t *b, const char *s, size_t n) {
+static void mbuf_append(mbuf_t *b, const char *s, size_t n)
+{
     if (b->failed)
         return;
     if (b->cap - b->len < n + 1) {
@@ -227,13 +243,15 @@ static void mbuf_append(mbuf_t *b, const char *s, size_t n) {
     b->s[b->len] = '\0';
 }
 
-static void mbuf_puts(mbuf_t *b, const char *s) {
+static void mbuf_puts(mbuf_t *b, const char *s)
+{
     mbuf_append(b, s, strlen(s));
 }
 
 static void mbuf_printf(mbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void mbuf_printf(mbuf_t *b, const char *fmt, ...) {
+static void mbuf_printf(mbuf_t *b, const char *fmt, ...)
+{
     char tmp[METRICS_NUM_MAX * 2];
     va_list ap;
     va_start(ap, fmt);
@@ -249,7 +267,8 @@ static void mbuf_printf(mbuf_t *b, const char *fmt, ...) {
 /* Shortest text that reads back as the same double ("0.005", not "0.0050000000000000001"), integers without an
  * exponent; Prometheus spells
  * infinities +Inf/-Inf and not-a-number NaN. */
-static void metrics_format_double(double d, char *out, size_t size) {
+static void metrics_format_double(double d, char *out, size_t size)
+{
     if (isnan(d)) {
         snprintf(out, size, "NaN");
         return;
@@ -271,7 +290,8 @@ static void metrics_format_double(double d, char *out, size_t size) {
 }
 
 /* HELP text escapes backslash and newline (exposition format 0.0.4). */
-static void metrics_put_help(mbuf_t *b, const char *help) {
+static void metrics_put_help(mbuf_t *b, const char *help)
+{
     for (const char *p = help; *p; p++) {
         if (*p == '\\')
             mbuf_puts(b, "\\\\");
@@ -282,7 +302,8 @@ static void metrics_put_help(mbuf_t *b, const char *help) {
     }
 }
 
-static const char *metrics_type_name(metric_type_t t) {
+static const char *metrics_type_name(metric_type_t t)
+{
     switch (t) {
     case METRIC_COUNTER:
         return "counter";
@@ -295,7 +316,8 @@ static const char *metrics_type_name(metric_type_t t) {
 }
 
 /* name + suffix + {labels[,extra]} */
-static void metrics_put_series(mbuf_t *b, const metric_t *c, const char *suffix, const char *extra) {
+static void metrics_put_series(mbuf_t *b, const metric_t *c, const char *suffix, const char *extra)
+{
     mbuf_puts(b, c->name);
     mbuf_puts(b, suffix);
     if (c->labels == NULL && extra == NULL)
@@ -310,7 +332,8 @@ static void metrics_put_series(mbuf_t *b, const metric_t *c, const char *suffix,
     mbuf_puts(b, "}");
 }
 
-static void metrics_render_histogram(mbuf_t *b, const metric_t *h) {
+static void metrics_render_histogram(mbuf_t *b, const metric_t *h)
+{
     char num[METRICS_NUM_MAX], le[METRICS_NUM_MAX + 8];
     uint64_t cumulative = 0;
 
@@ -329,7 +352,8 @@ static void metrics_render_histogram(mbuf_t *b, const metric_t *h) {
     mbuf_printf(b, " %llu\n", (unsigned long long)cumulative);
 }
 
-static void metrics_render_one(mbuf_t *b, const metric_t *c) {
+static void metrics_render_one(mbuf_t *b, const metric_t *c)
+{
     switch (c->type) {
     case METRIC_COUNTER:
         metrics_put_series(b, c, "", NULL);
@@ -345,7 +369,8 @@ static void metrics_render_one(mbuf_t *b, const metric_t *c) {
     }
 }
 
-static bool metrics_seen_before(const metrics_t *m, size_t i) {
+static bool metrics_seen_before(const metrics_t *m, size_t i)
+{
     for (size_t j = 0; j < i; j++) {
         if (strcmp(m->items[j]->name, m->items[i]->name) == 0)
             return true;
@@ -353,7 +378,8 @@ static bool metrics_seen_before(const metrics_t *m, size_t i) {
     return false;
 }
 
-char *metrics_render(const metrics_t *m) {
+char *metrics_render(const metrics_t *m)
+{
     mbuf_t b = {0};
 
     mbuf_append(&b, "", 0); /* an empty registry renders as "" rather than NULL */

@@ -22,8 +22,8 @@ void metrics_free(metrics_t *m);
 metric_t *metrics_counter(metrics_t *m, const char *name, const char *labels, const char *help);
 metric_t *metrics_gauge(metrics_t *m, const char *name, const char *labels, const char *help);
 /* Upper bounds in ascending order, at most METRICS_MAX_BUCKETS; +Inf is implicit. */
-metric_t *metrics_histogram(metrics_t *m, const char *name, const char *labels, const char *help,
-                            const double *bounds, size_t n_bounds);
+metric_t *metrics_histogram(metrics_t *m, const char *name, const char *labels, const char *help, const double *bounds,
+                            size_t n_bounds);
 
 void metric_inc(metric_t *c);
 void metric_add(metric_t *c, uint64_t v);

@@ -73,31 +73,31 @@
 #endif
 
 #define DIAM_LOG_MODULE "fd"
-#define DIAM_LOG_LINE_MAX 1024     /* one freeDiameter log line; longer ones (message dumps) are cut */
-#define DIAM_TOKEN_MAX 255         /* RFC 6733 DiameterIdentity fits in 255 octets */
-#define DIAM_TC_DEFAULT 30         /* RFC 6733 §2.1 suggests 30 s between reconnection attempts */
-#define DIAM_TW_DEFAULT 30         /* RFC 3539 §3.4.1 default watchdog */
-#define DIAM_TW_MIN 6              /* RFC 3539: Tw must not be below 6 s; freeDiameter's parser enforces it */
+#define DIAM_LOG_LINE_MAX 1024 /* one freeDiameter log line; longer ones (message dumps) are cut */
+#define DIAM_TOKEN_MAX 255     /* RFC 6733 DiameterIdentity fits in 255 octets */
+#define DIAM_TC_DEFAULT 30     /* RFC 6733 §2.1 suggests 30 s between reconnection attempts */
+#define DIAM_TW_DEFAULT 30     /* RFC 3539 §3.4.1 default watchdog */
+#define DIAM_TW_MIN 6          /* RFC 3539: Tw must not be below 6 s; freeDiameter's parser enforces it */
 #define DIAM_TC_MIN 1
-#define DIAM_POLL_NS 20000000L     /* 20 ms between peer-state checks in diam_node_wait_peer */
+#define DIAM_POLL_NS 20000000L /* 20 ms between peer-state checks in diam_node_wait_peer */
 #define DIAM_CONF_NAME "fd.conf"
 #define DIAM_ACL_NAME "acl_wl.conf"
 #define DIAM_UNPARSABLE_PREFIX "Parsing error: cannot parse " /* freeDiameter's line that ends in the buffer's hex */
 
-static const char *const DIAM_DICT_EXTENSIONS[] = { "dict_nasreq.fdx", "dict_dcca.fdx", "dict_dcca_3gpp.fdx" };
+static const char *const DIAM_DICT_EXTENSIONS[] = {"dict_nasreq.fdx", "dict_dcca.fdx", "dict_dcca_3gpp.fdx"};
 
 struct diam_node {
-    char dir[PATH_MAX];  /* private temporary directory holding the generated files */
-    bool started;        /* fd_core_start() succeeded */
-    struct fd_hook_hdl *quiet; /* our no-op hook for per-message events, NULL with fd_debug */
+    char dir[PATH_MAX];          /* private temporary directory holding the generated files */
+    bool started;                /* fd_core_start() succeeded */
+    struct fd_hook_hdl *quiet;   /* our no-op hook for per-message events, NULL with fd_debug */
     struct fd_hook_hdl *connect; /* peer connected: Nagle off on the Diameter sockets */
 };
 
 /* The only process state here: freeDiameter's log callback and a signal handler have no user-data argument. */
 static struct {
-    atomic_bool fd_debug;               /* pass freeDiameter's DEBUG/ANNOYING lines */
-    atomic_bool stopping;               /* diam_node_stop() in progress: FATAL "shutdown sequence" is expected */
-    volatile sig_atomic_t exit_status;  /* what the process exits with if the teardown asserts */
+    atomic_bool fd_debug;              /* pass freeDiameter's DEBUG/ANNOYING lines */
+    atomic_bool stopping;              /* diam_node_stop() in progress: FATAL "shutdown sequence" is expected */
+    volatile sig_atomic_t exit_status; /* what the process exits with if the teardown asserts */
 } g_fd_log;
 
 /* ---------------------------------------------------------------- logging bridge */
@@ -164,8 +164,8 @@ static bool token_ok(const char *s)
         return false;
     for (; *s; s++) {
         char c = *s;
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
-                  || c == '-' || c == '_' || c == ':';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+                  c == '_' || c == ':';
         if (!ok)
             return false;
     }
@@ -197,8 +197,10 @@ static int validate_peers(const diam_node_conf_t *c, char *err, size_t errlen)
     for (size_t i = 0; i < c->n_peers; i++) {
         const diam_peer_t *p = &c->peers[i];
         if (!token_ok(p->identity) || !token_ok(p->addr) || !port_ok(p->port, false)) {
-            set_err(err, errlen, "Diameter peer %zu: identity, addr and port (1-65535) are required and must be "
-                    "plain names", i);
+            set_err(err, errlen,
+                    "Diameter peer %zu: identity, addr and port (1-65535) are required and must be "
+                    "plain names",
+                    i);
             return -1;
         }
     }
@@ -228,8 +230,8 @@ static int validate(const diam_node_conf_t *c, char *err, size_t errlen)
                 DIAM_TW_MIN);
         return -1;
     }
-    if ((c->ext_dir && !path_ok(c->ext_dir)) || (c->tls_cert && !path_ok(c->tls_cert))
-        || (c->tls_key && !path_ok(c->tls_key)) || (!c->tls_cert != !c->tls_key)) {
+    if ((c->ext_dir && !path_ok(c->ext_dir)) || (c->tls_cert && !path_ok(c->tls_cert)) ||
+        (c->tls_key && !path_ok(c->tls_key)) || (!c->tls_cert != !c->tls_key)) {
         set_err(err, errlen, "ext_dir/tls_cert/tls_key must be plain paths; tls_cert and tls_key go together");
         return -1;
     }
@@ -260,8 +262,7 @@ static int write_acl(const diam_node_t *n, const char *realm, char *path, size_t
     return fclose(f) == 0 ? 0 : -1;
 }
 
-static int extension_line(FILE *f, const char *dir, const char *name, const char *conf_file, char *err,
-                          size_t errlen)
+static int extension_line(FILE *f, const char *dir, const char *name, const char *conf_file, char *err, size_t errlen)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path || access(path, R_OK) != 0) {
@@ -423,8 +424,7 @@ static void connect_hook(enum fd_hook_type type, struct msg *msg, struct peer_hd
 static int refuse_own_identity(struct peer_info *info, int *auth, int (**cb2)(struct peer_info *))
 {
     (void)cb2;
-    if (info && info->pi_diamid && fd_g_config->cnf_diamid &&
-        info->pi_diamidlen == fd_g_config->cnf_diamid_len &&
+    if (info && info->pi_diamid && fd_g_config->cnf_diamid && info->pi_diamidlen == fd_g_config->cnf_diamid_len &&
         strncasecmp(info->pi_diamid, fd_g_config->cnf_diamid, info->pi_diamidlen) == 0) {
         log_warn(DIAM_LOG_MODULE, "refused a peer claiming our own Diameter identity '%s'", info->pi_diamid);
         *auth = -1;
@@ -538,7 +538,7 @@ int diam_node_wait_peer(diam_node_t *n, const char *identity, int timeout_ms)
         long long left = deadline - now_ns();
         if (left <= 0)
             return -1;
-        struct timespec ts = { 0, left < DIAM_POLL_NS ? (long)left : DIAM_POLL_NS };
+        struct timespec ts = {0, left < DIAM_POLL_NS ? (long)left : DIAM_POLL_NS};
         nanosleep(&ts, NULL);
     }
 }

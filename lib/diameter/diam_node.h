@@ -36,18 +36,19 @@ typedef struct {
     const char *accept_realm; /* accept peers whose identity ends in ".<realm>"; NULL = only configured peers */
     diam_peer_t peers[DIAM_NODE_MAX_PEERS];
     size_t n_peers;
-    int tc_timer;             /* seconds between reconnection attempts, >= 1; 0 = 30 */
-    int tw_timer;             /* watchdog seconds, >= 6 (RFC 3539, enforced by freeDiameter); 0 = 30 */
-    int app_threads;          /* freeDiameter dispatch threads (AppServThreads); 0 = 1 (see diam_node.c) */
-    const char *ext_dir;      /* freeDiameter extension directory; NULL = built-in default */
-    const char *tls_cert;     /* optional PEM (also used as TLS_CA: self-signed, or include the chain); NULL = no TLS */
+    int tc_timer;         /* seconds between reconnection attempts, >= 1; 0 = 30 */
+    int tw_timer;         /* watchdog seconds, >= 6 (RFC 3539, enforced by freeDiameter); 0 = 30 */
+    int app_threads;      /* freeDiameter dispatch threads (AppServThreads); 0 = 1 (see diam_node.c) */
+    const char *ext_dir;  /* freeDiameter extension directory; NULL = built-in default */
+    const char *tls_cert; /* optional PEM (also used as TLS_CA: self-signed, or include the chain); NULL = no TLS */
     const char *tls_key;
-    bool fd_debug;            /* let freeDiameter's own log through at debug level */
-    int accept_workers;       /* connections served at once before their CER (freeDiameter ThreadsPerServer); each
+    bool fd_debug;      /* let freeDiameter's own log through at debug level */
+    int accept_workers; /* connections served at once before their CER (freeDiameter ThreadsPerServer); each
                                  is given up after 20 s (INCNX_TIMEOUT, compiled into freeDiameter); 0 = default */
 } diam_node_conf_t;
 
-#define DIAM_ACCEPT_WORKERS_DEFAULT 64 /* freeDiameter's own default is 5: 5 silent TCP connections then keep every
+#define DIAM_ACCEPT_WORKERS_DEFAULT \
+    64 /* freeDiameter's own default is 5: 5 silent TCP connections then keep every
                                           real peer out for 20 s. A worker is a thread waiting on one socket */
 #define DIAM_ACCEPT_WORKERS_MAX 1024
 #define DIAM_LISTEN_WAIT_MS 5000 /* READY waits this long for freeDiameter's listening socket to appear */

@@ -41,10 +41,10 @@
 #include <libxml/tree.h>
 #include <libxml/xmlsave.h>
 
-#define SH_EXT_TADS_DEPTH 3         /* Extension nesting that holds TADSinformation (Rel-9 tShDataExtension3) */
-#define SH_SEQ_MAX 65535u           /* TS 29.328 Annex D: tSequenceNumber is 0..65535 */
-#define SH_RAT_MAX 4294967295u      /* RAT-Type is an Enumerated; we accept any non-negative 32-bit value */
-#define SH_VOPS_MAX 2u              /* 0 not supported, 1 supported, 2 unknown */
+#define SH_EXT_TADS_DEPTH 3    /* Extension nesting that holds TADSinformation (Rel-9 tShDataExtension3) */
+#define SH_SEQ_MAX 65535u      /* TS 29.328 Annex D: tSequenceNumber is 0..65535 */
+#define SH_RAT_MAX 4294967295u /* RAT-Type is an Enumerated; we accept any non-negative 32-bit value */
+#define SH_VOPS_MAX 2u         /* 0 not supported, 1 supported, 2 unknown */
 
 /* ---------------------------------------------------------------- common helpers */
 
@@ -94,11 +94,20 @@ const char *sh_rat_name(uint32_t rat, char *buf, size_t size)
 {
     const char *name = NULL;
     switch (rat) {
-    case SH_RAT_UTRAN: name = "UTRAN"; break;
-    case SH_RAT_GERAN: name = "GERAN"; break;
-    case SH_RAT_EUTRAN: name = "EUTRAN"; break;
-    case SH_RAT_NR: name = "NR"; break;
-    default: break;
+    case SH_RAT_UTRAN:
+        name = "UTRAN";
+        break;
+    case SH_RAT_GERAN:
+        name = "GERAN";
+        break;
+    case SH_RAT_EUTRAN:
+        name = "EUTRAN";
+        break;
+    case SH_RAT_NR:
+        name = "NR";
+        break;
+    default:
+        break;
     }
     if (!buf || !size)
         return name ? name : "";
@@ -111,8 +120,8 @@ const char *sh_rat_name(uint32_t rat, char *buf, size_t size)
 
 /* ---------------------------------------------------------------- rendering */
 
-#define SH_RENDER_INITIAL 1024   /* a typical Sh-Data document is 300 to 700 bytes */
-#define SH_MARKUP_DEPTH_MAX 32   /* nesting the ServiceData fast path follows; deeper goes to libxml2 */
+#define SH_RENDER_INITIAL 1024 /* a typical Sh-Data document is 300 to 700 bytes */
+#define SH_MARKUP_DEPTH_MAX 32 /* nesting the ServiceData fast path follows; deeper goes to libxml2 */
 
 typedef struct {
     char *buf;
@@ -590,7 +599,7 @@ static xmlDoc *read_doc(const char *xml, size_t len, perr_t *pe)
 
 int sh_data_parse(const char *xml, size_t len, sh_data_t *out, char *err, size_t errlen)
 {
-    perr_t pe = { err, errlen };
+    perr_t pe = {err, errlen};
     if (!out)
         return -1;
     memset(out, 0, sizeof *out);

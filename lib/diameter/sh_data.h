@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SH_DATA_MAX_REPO 8     /* RepositoryData elements kept; more are an error */
-#define SH_DATA_MAX_IMPU 16    /* IMSPublicIdentity elements kept; more are an error */
-#define SH_DATA_MAX_LEN 65536  /* largest User-Data accepted: Sh-Data for one user is a few hundred bytes */
+#define SH_DATA_MAX_REPO 8    /* RepositoryData elements kept; more are an error */
+#define SH_DATA_MAX_IMPU 16   /* IMSPublicIdentity elements kept; more are an error */
+#define SH_DATA_MAX_LEN 65536 /* largest User-Data accepted: Sh-Data for one user is a few hundred bytes */
 
 /* TS 29.212 §5.3.31 RAT-Type values used in TADSinformation. */
 #define SH_RAT_UTRAN 1000u

@@ -49,10 +49,10 @@ enum {
     AVP_ORIGIN_REALM = 296,
     AVP_EXPERIMENTAL_RESULT = 297,
     AVP_EXPERIMENTAL_RESULT_CODE = 298,
-    AVP_DRMP = 301,          /* RFC 7944 */
+    AVP_DRMP = 301,                  /* RFC 7944 */
     AVP_OC_SUPPORTED_FEATURES = 621, /* RFC 7683 */
     AVP_OC_OLR = 623,
-    AVP_LOAD = 650,          /* RFC 8583 */
+    AVP_LOAD = 650, /* RFC 8583 */
 };
 
 /* Other 3GPP AVP codes that appear in the UDR/UDA ABNF (TS 29.329 §6.1, TS 29.229). */
@@ -76,7 +76,7 @@ static struct dictionary *dict(void)
 
 static struct dict_object *avp_find(uint32_t code, uint32_t vendor)
 {
-    struct dict_avp_request req = { .avp_vendor = vendor, .avp_code = code, .avp_name = NULL };
+    struct dict_avp_request req = {.avp_vendor = vendor, .avp_code = code, .avp_name = NULL};
     struct dict_object *o = NULL;
     if (fd_dict_search(dict(), DICT_AVP, AVP_BY_CODE_AND_VENDOR, &req, &o, ENOENT) != 0)
         return NULL;
@@ -88,7 +88,7 @@ static int vendor_ensure(struct dict_object **out)
     vendor_id_t id = SH_VENDOR_3GPP;
     if (fd_dict_search(dict(), DICT_VENDOR, VENDOR_BY_ID, &id, out, ENOENT) == 0 && *out)
         return 0;
-    struct dict_vendor_data vd = { .vendor_id = SH_VENDOR_3GPP, .vendor_name = "3GPP" };
+    struct dict_vendor_data vd = {.vendor_id = SH_VENDOR_3GPP, .vendor_name = "3GPP"};
     return fd_dict_new(dict(), DICT_VENDOR, &vd, NULL, out);
 }
 
@@ -97,7 +97,7 @@ static int app_ensure(struct dict_object *vendor, struct dict_object **out)
     application_id_t id = SH_APP_ID;
     if (fd_dict_search(dict(), DICT_APPLICATION, APPLICATION_BY_ID, &id, out, ENOENT) == 0 && *out)
         return 0;
-    struct dict_application_data ad = { .application_id = SH_APP_ID, .application_name = "3GPP Sh" };
+    struct dict_application_data ad = {.application_id = SH_APP_ID, .application_name = "3GPP Sh"};
     return fd_dict_new(dict(), DICT_APPLICATION, &ad, vendor, out);
 }
 
@@ -344,7 +344,7 @@ static int rule_ensure(struct dict_object *parent, const sh_rule_t *r)
     struct dict_object *avp = avp_find(r->code, r->vendor);
     if (!avp)
         return r->need ? ENOENT : 0;
-    struct dict_rule_request rq = { .rule_parent = parent, .rule_avp = avp };
+    struct dict_rule_request rq = {.rule_parent = parent, .rule_avp = avp};
     struct dict_object *existing = NULL;
     if (fd_dict_search(dict(), DICT_RULE, RULE_BY_AVP_AND_PARENT, &rq, &existing, ENOENT) == 0 && existing)
         return 0;
@@ -374,16 +374,14 @@ typedef struct {
     const char *req_name, *ans_name;
 } sh_cmd_def_t;
 
-static const sh_cmd_def_t CMD_UDR = { SH_CMD_UDR, "User-Data-Request", "User-Data-Answer" };
-static const sh_cmd_def_t CMD_SNR = { SH_CMD_SNR, "Subscribe-Notifications-Request",
-                                      "Subscribe-Notifications-Answer" };
-static const sh_cmd_def_t CMD_PNR = { SH_CMD_PNR, "Push-Notification-Request", "Push-Notification-Answer" };
+static const sh_cmd_def_t CMD_UDR = {SH_CMD_UDR, "User-Data-Request", "User-Data-Answer"};
+static const sh_cmd_def_t CMD_SNR = {SH_CMD_SNR, "Subscribe-Notifications-Request", "Subscribe-Notifications-Answer"};
+static const sh_cmd_def_t CMD_PNR = {SH_CMD_PNR, "Push-Notification-Request", "Push-Notification-Answer"};
 
 static int cmd_ensure(struct dict_object *app, const sh_cmd_def_t *def, bool request, struct dict_object **out)
 {
     command_code_t code = def->code;
-    if (fd_dict_search(dict(), DICT_COMMAND, request ? CMD_BY_CODE_R : CMD_BY_CODE_A, &code, out, ENOENT) == 0
-        && *out)
+    if (fd_dict_search(dict(), DICT_COMMAND, request ? CMD_BY_CODE_R : CMD_BY_CODE_A, &code, out, ENOENT) == 0 && *out)
         return 0;
     struct dict_cmd_data cd = {
         .cmd_code = def->code,
@@ -418,29 +416,29 @@ static int handles_fill(sh_dict_t *d)
         struct dict_object **slot;
         uint32_t code, vendor;
     } want[] = {
-        { &d->session_id, AVP_SESSION_ID, 0 },
-        { &d->origin_host, AVP_ORIGIN_HOST, 0 },
-        { &d->origin_realm, AVP_ORIGIN_REALM, 0 },
-        { &d->dest_host, AVP_DEST_HOST, 0 },
-        { &d->dest_realm, AVP_DEST_REALM, 0 },
-        { &d->auth_session_state, AVP_AUTH_SESSION_STATE, 0 },
-        { &d->result_code, AVP_RESULT_CODE, 0 },
-        { &d->experimental_result, AVP_EXPERIMENTAL_RESULT, 0 },
-        { &d->experimental_result_code, AVP_EXPERIMENTAL_RESULT_CODE, 0 },
-        { &d->vendor_id, AVP_VENDOR_ID, 0 },
-        { &d->auth_app_id, AVP_AUTH_APP_ID, 0 },
-        { &d->vendor_specific_app_id, AVP_VSAI, 0 },
-        { &d->failed_avp, AVP_FAILED_AVP, 0 },
-        { &d->user_identity, SH_AVP_USER_IDENTITY, V3 },
-        { &d->public_identity, SH_AVP_PUBLIC_IDENTITY, V3 },
-        { &d->msisdn, SH_AVP_MSISDN, V3 },
-        { &d->user_data, SH_AVP_USER_DATA, V3 },
-        { &d->data_reference, SH_AVP_DATA_REFERENCE, V3 },
-        { &d->service_indication, SH_AVP_SERVICE_INDICATION, V3 },
-        { &d->supported_features, SH_AVP_SUPPORTED_FEATURES, V3 },
-        { &d->subs_req_type, SH_AVP_SUBS_REQ_TYPE, V3 },
-        { &d->expiry_time, SH_AVP_EXPIRY_TIME, V3 },
-        { &d->send_data_indication, SH_AVP_SEND_DATA_INDICATION, V3 },
+        {&d->session_id, AVP_SESSION_ID, 0},
+        {&d->origin_host, AVP_ORIGIN_HOST, 0},
+        {&d->origin_realm, AVP_ORIGIN_REALM, 0},
+        {&d->dest_host, AVP_DEST_HOST, 0},
+        {&d->dest_realm, AVP_DEST_REALM, 0},
+        {&d->auth_session_state, AVP_AUTH_SESSION_STATE, 0},
+        {&d->result_code, AVP_RESULT_CODE, 0},
+        {&d->experimental_result, AVP_EXPERIMENTAL_RESULT, 0},
+        {&d->experimental_result_code, AVP_EXPERIMENTAL_RESULT_CODE, 0},
+        {&d->vendor_id, AVP_VENDOR_ID, 0},
+        {&d->auth_app_id, AVP_AUTH_APP_ID, 0},
+        {&d->vendor_specific_app_id, AVP_VSAI, 0},
+        {&d->failed_avp, AVP_FAILED_AVP, 0},
+        {&d->user_identity, SH_AVP_USER_IDENTITY, V3},
+        {&d->public_identity, SH_AVP_PUBLIC_IDENTITY, V3},
+        {&d->msisdn, SH_AVP_MSISDN, V3},
+        {&d->user_data, SH_AVP_USER_DATA, V3},
+        {&d->data_reference, SH_AVP_DATA_REFERENCE, V3},
+        {&d->service_indication, SH_AVP_SERVICE_INDICATION, V3},
+        {&d->supported_features, SH_AVP_SUPPORTED_FEATURES, V3},
+        {&d->subs_req_type, SH_AVP_SUBS_REQ_TYPE, V3},
+        {&d->expiry_time, SH_AVP_EXPIRY_TIME, V3},
+        {&d->send_data_indication, SH_AVP_SEND_DATA_INDICATION, V3},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         *want[i].slot = avp_find(want[i].code, want[i].vendor);
@@ -483,10 +481,10 @@ typedef struct {
 } sh_dref_name_t;
 
 static const sh_dref_name_t DREF_NAMES[] = {
-    { SH_DREF_REPOSITORY_DATA, "RepositoryData", "repository-data" },
-    { SH_DREF_IMS_PUBLIC_IDENTITY, "IMSPublicIdentity", "ims-public-identity" },
-    { SH_DREF_MSISDN, "MSISDN", "msisdn" },
-    { SH_DREF_TADS_INFORMATION, "TADSinformation", "tads" },
+    {SH_DREF_REPOSITORY_DATA, "RepositoryData", "repository-data"},
+    {SH_DREF_IMS_PUBLIC_IDENTITY, "IMSPublicIdentity", "ims-public-identity"},
+    {SH_DREF_MSISDN, "MSISDN", "msisdn"},
+    {SH_DREF_TADS_INFORMATION, "TADSinformation", "tads"},
 };
 
 const char *sh_data_ref_name(uint32_t dref)

@@ -72,8 +72,8 @@ typedef struct {
         *result_code, *experimental_result, *experimental_result_code, *vendor_id, *auth_app_id,
         *vendor_specific_app_id, *failed_avp;
     /* Sh */
-    struct dict_object *user_identity, *public_identity, *msisdn, *user_data, *data_reference,
-        *service_indication, *supported_features, *subs_req_type, *expiry_time, *send_data_indication;
+    struct dict_object *user_identity, *public_identity, *msisdn, *user_data, *data_reference, *service_indication,
+        *supported_features, *subs_req_type, *expiry_time, *send_data_indication;
 } sh_dict_t;
 
 /* Returns 0, or an errno value when freeDiameter refuses a definition. */

@@ -26,9 +26,9 @@
 #include <freeDiameter/freeDiameter-host.h>
 #include <freeDiameter/libfdcore.h>
 
-#define SH_AUTH_SESSION_NO_STATE 1       /* Auth-Session-State NO_STATE_MAINTAINED (RFC 6733 §8.11) */
+#define SH_AUTH_SESSION_NO_STATE 1 /* Auth-Session-State NO_STATE_MAINTAINED (RFC 6733 §8.11) */
 #define SH_RESULT_SUCCESS 2001u
-#define SH_IDENTITY_MAX_LEN 1024         /* longest Public-Identity / Service-Indication we copy (SIP URIs) */
+#define SH_IDENTITY_MAX_LEN 1024 /* longest Public-Identity / Service-Indication we copy (SIP URIs) */
 #define SH_TBCD_FILLER 0xFu
 
 /* RFC 6733 AVP codes read from answers (vendor 0). */
@@ -103,7 +103,7 @@ int sh_avp_add_value(msg_or_avp *parent, struct dict_object *model, union avp_va
 
 int sh_avp_add_os(msg_or_avp *parent, struct dict_object *model, const void *data, size_t len)
 {
-    union avp_value v = { .os = { .data = (uint8_t *)data, .len = len } };
+    union avp_value v = {.os = {.data = (uint8_t *)data, .len = len}};
     return sh_avp_add_value(parent, model, &v);
 }
 
@@ -114,13 +114,13 @@ int sh_avp_add_str(msg_or_avp *parent, struct dict_object *model, const char *s)
 
 int sh_avp_add_u32(msg_or_avp *parent, struct dict_object *model, uint32_t u)
 {
-    union avp_value v = { .u32 = u };
+    union avp_value v = {.u32 = u};
     return sh_avp_add_value(parent, model, &v);
 }
 
 int sh_avp_add_i32(msg_or_avp *parent, struct dict_object *model, int32_t i)
 {
-    union avp_value v = { .i32 = i };
+    union avp_value v = {.i32 = i};
     return sh_avp_add_value(parent, model, &v);
 }
 
@@ -328,7 +328,7 @@ int sh_udr_read(const sh_dict_t *d, struct msg *udr, sh_udr_t *out)
     memset(out, 0, sizeof *out);
     if (!d || !udr)
         return -1;
-    udr_ctx_t ctx = { d, out };
+    udr_ctx_t ctx = {d, out};
     if (sh_avp_walk(udr, visit_udr, &ctx) != 0) {
         sh_udr_clear(out);
         return -1;
@@ -424,8 +424,7 @@ int sh_uda_read(const sh_dict_t *d, struct msg *uda, sh_uda_t *out)
     }
     if (out->user_data) {
         out->has_data =
-            sh_data_parse(out->user_data, out->user_data_len, &out->data, out->data_error, sizeof out->data_error)
-            == 0;
+            sh_data_parse(out->user_data, out->user_data_len, &out->data, out->data_error, sizeof out->data_error) == 0;
     }
     return 0;
 }
@@ -499,59 +498,59 @@ typedef struct {
 
 /* RFC 6733 §7.1 Result-Code values. */
 static const code_name_t BASE_CODES[] = {
-    { 1001, "DIAMETER_MULTI_ROUND_AUTH" },
-    { 2001, "DIAMETER_SUCCESS" },
-    { 2002, "DIAMETER_LIMITED_SUCCESS" },
-    { 3001, "DIAMETER_COMMAND_UNSUPPORTED" },
-    { 3002, "DIAMETER_UNABLE_TO_DELIVER" },
-    { 3003, "DIAMETER_REALM_NOT_SERVED" },
-    { 3004, "DIAMETER_TOO_BUSY" },
-    { 3005, "DIAMETER_LOOP_DETECTED" },
-    { 3006, "DIAMETER_REDIRECT_INDICATION" },
-    { 3007, "DIAMETER_APPLICATION_UNSUPPORTED" },
-    { 3008, "DIAMETER_INVALID_HDR_BITS" },
-    { 3009, "DIAMETER_INVALID_AVP_BITS" },
-    { 3010, "DIAMETER_UNKNOWN_PEER" },
-    { 4001, "DIAMETER_AUTHENTICATION_REJECTED" },
-    { 4002, "DIAMETER_OUT_OF_SPACE" },
-    { 4003, "ELECTION_LOST" },
-    { 5001, "DIAMETER_AVP_UNSUPPORTED" },
-    { 5002, "DIAMETER_UNKNOWN_SESSION_ID" },
-    { 5003, "DIAMETER_AUTHORIZATION_REJECTED" },
-    { 5004, "DIAMETER_INVALID_AVP_VALUE" },
-    { 5005, "DIAMETER_MISSING_AVP" },
-    { 5006, "DIAMETER_RESOURCES_EXCEEDED" },
-    { 5007, "DIAMETER_CONTRADICTING_AVPS" },
-    { 5008, "DIAMETER_AVP_NOT_ALLOWED" },
-    { 5009, "DIAMETER_AVP_OCCURS_TOO_MANY_TIMES" },
-    { 5010, "DIAMETER_NO_COMMON_APPLICATION" },
-    { 5011, "DIAMETER_UNSUPPORTED_VERSION" },
-    { 5012, "DIAMETER_UNABLE_TO_COMPLY" },
-    { 5013, "DIAMETER_INVALID_BIT_IN_HEADER" },
-    { 5014, "DIAMETER_INVALID_AVP_LENGTH" },
-    { 5015, "DIAMETER_INVALID_MESSAGE_LENGTH" },
-    { 5016, "DIAMETER_INVALID_AVP_BIT_COMBO" },
-    { 5017, "DIAMETER_NO_COMMON_SECURITY" },
+    {1001, "DIAMETER_MULTI_ROUND_AUTH"},
+    {2001, "DIAMETER_SUCCESS"},
+    {2002, "DIAMETER_LIMITED_SUCCESS"},
+    {3001, "DIAMETER_COMMAND_UNSUPPORTED"},
+    {3002, "DIAMETER_UNABLE_TO_DELIVER"},
+    {3003, "DIAMETER_REALM_NOT_SERVED"},
+    {3004, "DIAMETER_TOO_BUSY"},
+    {3005, "DIAMETER_LOOP_DETECTED"},
+    {3006, "DIAMETER_REDIRECT_INDICATION"},
+    {3007, "DIAMETER_APPLICATION_UNSUPPORTED"},
+    {3008, "DIAMETER_INVALID_HDR_BITS"},
+    {3009, "DIAMETER_INVALID_AVP_BITS"},
+    {3010, "DIAMETER_UNKNOWN_PEER"},
+    {4001, "DIAMETER_AUTHENTICATION_REJECTED"},
+    {4002, "DIAMETER_OUT_OF_SPACE"},
+    {4003, "ELECTION_LOST"},
+    {5001, "DIAMETER_AVP_UNSUPPORTED"},
+    {5002, "DIAMETER_UNKNOWN_SESSION_ID"},
+    {5003, "DIAMETER_AUTHORIZATION_REJECTED"},
+    {5004, "DIAMETER_INVALID_AVP_VALUE"},
+    {5005, "DIAMETER_MISSING_AVP"},
+    {5006, "DIAMETER_RESOURCES_EXCEEDED"},
+    {5007, "DIAMETER_CONTRADICTING_AVPS"},
+    {5008, "DIAMETER_AVP_NOT_ALLOWED"},
+    {5009, "DIAMETER_AVP_OCCURS_TOO_MANY_TIMES"},
+    {5010, "DIAMETER_NO_COMMON_APPLICATION"},
+    {5011, "DIAMETER_UNSUPPORTED_VERSION"},
+    {5012, "DIAMETER_UNABLE_TO_COMPLY"},
+    {5013, "DIAMETER_INVALID_BIT_IN_HEADER"},
+    {5014, "DIAMETER_INVALID_AVP_LENGTH"},
+    {5015, "DIAMETER_INVALID_MESSAGE_LENGTH"},
+    {5016, "DIAMETER_INVALID_AVP_BIT_COMBO"},
+    {5017, "DIAMETER_NO_COMMON_SECURITY"},
 };
 
 /* TS 29.329 §6.2 (and TS 29.229 §6.2 for 5001) Experimental-Result-Code values. */
 static const code_name_t SH_CODES[] = {
-    { 4100, "DIAMETER_USER_DATA_NOT_AVAILABLE" },
-    { 4101, "DIAMETER_PRIOR_UPDATE_IN_PROGRESS" },
-    { SH_ERR_USER_UNKNOWN, "DIAMETER_ERROR_USER_UNKNOWN" },
-    { 5002, "DIAMETER_ERROR_IDENTITIES_DONT_MATCH" },
-    { SH_ERR_TOO_MUCH_DATA, "DIAMETER_ERROR_TOO_MUCH_DATA" },
-    { SH_ERR_NOT_SUPPORTED_USER_DATA, "DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA" },
-    { 5011, "DIAMETER_ERROR_FEATURE_UNSUPPORTED" },
-    { SH_ERR_DATA_REF_NOT_SUPPORTED, "DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED" },
-    { SH_ERR_OPERATION_NOT_ALLOWED, "DIAMETER_ERROR_OPERATION_NOT_ALLOWED" },
-    { SH_ERR_USER_DATA_CANNOT_BE_READ, "DIAMETER_ERROR_USER_DATA_CANNOT_BE_READ" },
-    { 5103, "DIAMETER_ERROR_USER_DATA_CANNOT_BE_MODIFIED" },
-    { 5104, "DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED" },
-    { 5105, "DIAMETER_ERROR_TRANSPARENT_DATA_OUT_OF_SYNC" },
-    { 5106, "DIAMETER_ERROR_SUBS_DATA_ABSENT" },
-    { 5107, "DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA" },
-    { 5108, "DIAMETER_ERROR_DSAI_NOT_AVAILABLE" },
+    {4100, "DIAMETER_USER_DATA_NOT_AVAILABLE"},
+    {4101, "DIAMETER_PRIOR_UPDATE_IN_PROGRESS"},
+    {SH_ERR_USER_UNKNOWN, "DIAMETER_ERROR_USER_UNKNOWN"},
+    {5002, "DIAMETER_ERROR_IDENTITIES_DONT_MATCH"},
+    {SH_ERR_TOO_MUCH_DATA, "DIAMETER_ERROR_TOO_MUCH_DATA"},
+    {SH_ERR_NOT_SUPPORTED_USER_DATA, "DIAMETER_ERROR_NOT_SUPPORTED_USER_DATA"},
+    {5011, "DIAMETER_ERROR_FEATURE_UNSUPPORTED"},
+    {SH_ERR_DATA_REF_NOT_SUPPORTED, "DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED"},
+    {SH_ERR_OPERATION_NOT_ALLOWED, "DIAMETER_ERROR_OPERATION_NOT_ALLOWED"},
+    {SH_ERR_USER_DATA_CANNOT_BE_READ, "DIAMETER_ERROR_USER_DATA_CANNOT_BE_READ"},
+    {5103, "DIAMETER_ERROR_USER_DATA_CANNOT_BE_MODIFIED"},
+    {5104, "DIAMETER_ERROR_USER_DATA_CANNOT_BE_NOTIFIED"},
+    {5105, "DIAMETER_ERROR_TRANSPARENT_DATA_OUT_OF_SYNC"},
+    {5106, "DIAMETER_ERROR_SUBS_DATA_ABSENT"},
+    {5107, "DIAMETER_ERROR_NO_SUBSCRIPTION_TO_DATA"},
+    {5108, "DIAMETER_ERROR_DSAI_NOT_AVAILABLE"},
 };
 
 static const char *code_lookup(const code_name_t *t, size_t n, uint32_t code)

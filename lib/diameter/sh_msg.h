@@ -17,16 +17,16 @@
 #include "diameter/sh_data.h"
 #include "diameter/sh_dict.h"
 
-#define SH_MAX_DATA_REFS 8          /* Data-Reference AVPs read from one UDR; more are answered 5100 */
+#define SH_MAX_DATA_REFS 8 /* Data-Reference AVPs read from one UDR; more are answered 5100 */
 #define SH_MAX_SERVICE_INDICATIONS 8
 #define SH_SERVICE_INDICATION_VOENC "mihua-voice-encryption" /* DESIGN §3 */
-#define SH_MSISDN_MAX_DIGITS 15     /* E.164 (ITU-T E.164 §6): at most 15 digits */
+#define SH_MSISDN_MAX_DIGITS 15                              /* E.164 (ITU-T E.164 §6): at most 15 digits */
 
 struct msg;
 
 typedef struct {
-    const char *public_identity;   /* User-Identity/Public-Identity; or NULL to use msisdn */
-    const char *msisdn;            /* User-Identity/MSISDN (TBCD digits as text) when no public_identity */
+    const char *public_identity; /* User-Identity/Public-Identity; or NULL to use msisdn */
+    const char *msisdn;          /* User-Identity/MSISDN (TBCD digits as text) when no public_identity */
     const uint32_t *data_refs;
     size_t n_data_refs;
     const char *service_indication; /* sent when a RepositoryData reference is present; NULL = none */
@@ -44,11 +44,11 @@ typedef struct {
     uint32_t exp_vendor;
     uint32_t exp_code;
     char origin_host[256];
-    char *user_data;       /* raw Sh-Data XML (malloc'd, NUL-terminated) or NULL */
+    char *user_data; /* raw Sh-Data XML (malloc'd, NUL-terminated) or NULL */
     size_t user_data_len;
-    bool has_data;         /* user_data parsed into data */
+    bool has_data; /* user_data parsed into data */
     sh_data_t data;
-    char data_error[128];  /* why user_data did not parse, when present but !has_data */
+    char data_error[128]; /* why user_data did not parse, when present but !has_data */
 } sh_uda_t;
 
 /* Reads an answer. Returns 0 (even for error answers: look at the codes), or -1 when `uda` is not an answer. */
@@ -59,8 +59,8 @@ void sh_uda_clear(sh_uda_t *a);
 bool sh_uda_success(const sh_uda_t *a);
 
 typedef struct {
-    char *public_identity;  /* malloc'd or NULL */
-    char *msisdn;           /* malloc'd or NULL */
+    char *public_identity; /* malloc'd or NULL */
+    char *msisdn;          /* malloc'd or NULL */
     uint32_t data_refs[SH_MAX_DATA_REFS];
     size_t n_data_refs;
     bool too_many_data_refs;

@@ -140,8 +140,8 @@ time_t sh_sna_expiry(const sh_dict_t *d, struct msg *sna)
 
 int sh_pnr_build(const sh_dict_t *d, const sh_pnr_params_t *p, struct msg **out)
 {
-    if (!d || !d->cmd_pnr || !p || !out || !p->public_identity || !p->dest_host || !p->dest_realm ||
-        !p->user_data || p->user_data_len > SH_DATA_MAX_LEN)
+    if (!d || !d->cmd_pnr || !p || !out || !p->public_identity || !p->dest_host || !p->dest_realm || !p->user_data ||
+        p->user_data_len > SH_DATA_MAX_LEN)
         return EINVAL;
     struct msg *m = NULL;
     int rc = fd_msg_new(d->cmd_pnr, MSGFL_ALLOC_ETEID, &m);

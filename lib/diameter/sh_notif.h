@@ -46,8 +46,8 @@ typedef struct {
     bool has_subs_req_type;
     uint32_t subs_req_type;
     bool send_data;
-    time_t expiry;              /* 0 when absent */
-    char origin_host[256];      /* who subscribes: PNRs go back to this Destination-Host */
+    time_t expiry;         /* 0 when absent */
+    char origin_host[256]; /* who subscribes: PNRs go back to this Destination-Host */
     char origin_realm[256];
 } sh_snr_extra_t;
 
@@ -59,10 +59,10 @@ int sh_sna_set_expiry(const sh_dict_t *d, struct msg *ans, time_t expiry);
 time_t sh_sna_expiry(const sh_dict_t *d, struct msg *sna);
 
 typedef struct {
-    const char *public_identity;   /* the identity the AS subscribed with */
-    const char *user_data;         /* Sh-Data XML */
+    const char *public_identity; /* the identity the AS subscribed with */
+    const char *user_data;       /* Sh-Data XML */
     size_t user_data_len;
-    const char *dest_host;         /* the subscribing AS (mandatory in a PNR) */
+    const char *dest_host; /* the subscribing AS (mandatory in a PNR) */
     const char *dest_realm;
 } sh_pnr_params_t;
 

@@ -33,19 +33,19 @@
 #include <stdint.h>
 
 /* Bounds on what we accept from a peer. A header or value over its bound is malformed, never truncated. */
-#define DIGEST_MAX_HEADER_LEN 8192   /* whole header value; far above any honest Digest header */
-#define DIGEST_MAX_PARAMS 32         /* auth-params in one header; RFC 7616 defines 13 */
-#define DIGEST_MAX_USERNAME_LEN 256  /* an IMPU (sip:/tel: URI) fits with room */
+#define DIGEST_MAX_HEADER_LEN 8192  /* whole header value; far above any honest Digest header */
+#define DIGEST_MAX_PARAMS 32        /* auth-params in one header; RFC 7616 defines 13 */
+#define DIGEST_MAX_USERNAME_LEN 256 /* an IMPU (sip:/tel: URI) fits with room */
 #define DIGEST_MAX_REALM_LEN 128
-#define DIGEST_MAX_NONCE_LEN 128     /* ours are 32 characters; foreign servers' may be longer */
-#define DIGEST_MAX_URI_LEN 2048      /* request-target echoed by the client */
+#define DIGEST_MAX_NONCE_LEN 128 /* ours are 32 characters; foreign servers' may be longer */
+#define DIGEST_MAX_URI_LEN 2048  /* request-target echoed by the client */
 #define DIGEST_MAX_CNONCE_LEN 256
 #define DIGEST_MAX_OPAQUE_LEN 128
-#define DIGEST_MAX_TOKEN_LEN 32      /* algorithm, qop, userhash, stale */
-#define DIGEST_MAX_QOP_LEN 64        /* a challenge may list several qop values ("auth,auth-int") */
-#define DIGEST_NC_LEN 8              /* nc-value = 8LHEX (RFC 7616 §3.4) */
-#define DIGEST_RESPONSE_LEN 64       /* SHA-256 in lowercase hex; the longest response spoken */
-#define DIGEST_MD5_RESPONSE_LEN 32   /* MD5 in lowercase hex */
+#define DIGEST_MAX_TOKEN_LEN 32    /* algorithm, qop, userhash, stale */
+#define DIGEST_MAX_QOP_LEN 64      /* a challenge may list several qop values ("auth,auth-int") */
+#define DIGEST_NC_LEN 8            /* nc-value = 8LHEX (RFC 7616 §3.4) */
+#define DIGEST_RESPONSE_LEN 64     /* SHA-256 in lowercase hex; the longest response spoken */
+#define DIGEST_MD5_RESPONSE_LEN 32 /* MD5 in lowercase hex */
 
 /* Hash algorithms (RFC 7616 §3.3 "algorithm"). The zero value is SHA-256, so a zeroed struct means SHA-256. */
 typedef enum {
@@ -55,13 +55,14 @@ typedef enum {
 /* Sets of algorithms, for configuration: bit (1u << digest_alg_t). */
 #define DIGEST_ALGS_SHA256 (1u << DIGEST_SHA256)
 #define DIGEST_ALGS_MD5 (1u << DIGEST_MD5)
-#define DIGEST_CNONCE_LEN 32         /* cnonces we generate: 24 random bytes in base64url */
+#define DIGEST_CNONCE_LEN 32 /* cnonces we generate: 24 random bytes in base64url */
 
 /* Server nonce table defaults. */
 #define DIGEST_DEFAULT_NONCE_LIFETIME_S 300 /* long enough for a call setup burst, short enough to bound replay */
-#define DIGEST_DEFAULT_MAX_NONCES 4096      /* used nonces whose nc is tracked (issuing takes no entry); beyond,
+#define DIGEST_DEFAULT_MAX_NONCES \
+    4096                                   /* used nonces whose nc is tracked (issuing takes no entry); beyond,
                                                the older of two is evicted and unknown nonces as old go stale */
-#define DIGEST_MAX_NONCES_LIMIT (1u << 20)  /* refuse configurations that would allocate absurd tables */
+#define DIGEST_MAX_NONCES_LIMIT (1u << 20) /* refuse configurations that would allocate absurd tables */
 
 /* What digest_server_verify decided, and the HTTP answer each outcome calls for. */
 typedef enum {
@@ -85,10 +86,10 @@ typedef struct {
     char algorithm[DIGEST_MAX_TOKEN_LEN + 1];
     char qop[DIGEST_MAX_TOKEN_LEN + 1];
     char nc_text[DIGEST_NC_LEN + 1]; /* as received; it is what enters the hash */
-    uint32_t nc;                      /* nc_text as a number */
-    int userhash;                     /* userhash=true was sent (we do not support it) */
-    unsigned present;                 /* DIGEST_P_* bits of the parameters seen */
-    digest_alg_t alg;                 /* set by digest_server_verify once the algorithm is known and allowed */
+    uint32_t nc;                     /* nc_text as a number */
+    int userhash;                    /* userhash=true was sent (we do not support it) */
+    unsigned present;                /* DIGEST_P_* bits of the parameters seen */
+    digest_alg_t alg;                /* set by digest_server_verify once the algorithm is known and allowed */
 } digest_auth_t;
 
 /* A parsed WWW-Authenticate: Digest challenge (client side). */
@@ -98,10 +99,10 @@ typedef struct {
     char opaque[DIGEST_MAX_OPAQUE_LEN + 1];
     char algorithm[DIGEST_MAX_TOKEN_LEN + 1];
     char qop[DIGEST_MAX_QOP_LEN + 1]; /* the offered list, e.g. "auth" or "auth,auth-int" */
-    int stale;                         /* stale=true */
+    int stale;                        /* stale=true */
     int has_opaque;
-    unsigned present;                  /* DIGEST_P_* bits */
-    digest_alg_t alg;                  /* what digest_build_authorization will answer with */
+    unsigned present; /* DIGEST_P_* bits */
+    digest_alg_t alg; /* what digest_build_authorization will answer with */
 } digest_challenge_t;
 
 /* Bits of digest_auth_t.present / digest_challenge_t.present. */
@@ -174,8 +175,7 @@ void digest_server_free(digest_server_t *srv);
  * Returns the length written (NUL-terminated) or -1 (buffer too small, RAND failure). */
 int digest_server_challenge(digest_server_t *srv, int64_t now, int stale, char *buf, size_t cap);
 /* The same for one algorithm (which must be among the server's): "algorithm=MD5" for DIGEST_MD5. */
-int digest_server_challenge_alg(digest_server_t *srv, int64_t now, int stale, digest_alg_t alg, char *buf,
-                                size_t cap);
+int digest_server_challenge_alg(digest_server_t *srv, int64_t now, int stale, digest_alg_t alg, char *buf, size_t cap);
 
 /* Verifies a parsed header against the request (`method`, and `uri` = the request-target exactly as received,
  * query included — HTTP/2 :path — which must equal the digest uri, RFC 7616 §3.4.6; NULL skips that comparison,
@@ -193,8 +193,7 @@ digest_result_t digest_server_verify(digest_server_t *srv, const digest_auth_t *
 size_t digest_server_nonce_count(const digest_server_t *srv, int64_t now);
 
 /* Builds a challenge from explicit parts (used by digest_server_challenge; exposed for tests and other servers). */
-int digest_challenge_build(char *buf, size_t cap, const char *realm, const char *nonce, const char *opaque,
-                           int stale);
+int digest_challenge_build(char *buf, size_t cap, const char *realm, const char *nonce, const char *opaque, int stale);
 int digest_challenge_build_alg(char *buf, size_t cap, digest_alg_t alg, const char *realm, const char *nonce,
                                const char *opaque, int stale);
 

@@ -17,7 +17,8 @@
 
 #define DG_CNONCE_RAW_LEN DIGEST_CNONCE_RAW_LEN
 
-int digest_cnonce_new(char out[DIGEST_CNONCE_LEN + 1]) {
+int digest_cnonce_new(char out[DIGEST_CNONCE_LEN + 1])
+{
     uint8_t raw[DG_CNONCE_RAW_LEN];
     if (!out || RAND_bytes(raw, sizeof(raw)) != 1)
         return -1;
@@ -25,7 +26,8 @@ int digest_cnonce_new(char out[DIGEST_CNONCE_LEN + 1]) {
     return 0;
 }
 
-int digest_cnonce_next(digest_cnonce_pool_t *pool, char out[DIGEST_CNONCE_LEN + 1]) {
+int digest_cnonce_next(digest_cnonce_pool_t *pool, char out[DIGEST_CNONCE_LEN + 1])
+{
     if (!pool || !out)
         return -1;
     if (pool->left == 0) {
@@ -40,7 +42,8 @@ int digest_cnonce_next(digest_cnonce_pool_t *pool, char out[DIGEST_CNONCE_LEN + 
     return 0;
 }
 
-void digest_cnonce_pool_clear(digest_cnonce_pool_t *pool) {
+void digest_cnonce_pool_clear(digest_cnonce_pool_t *pool)
+{
     if (!pool)
         return;
     OPENSSL_cleanse(pool, sizeof(*pool));
@@ -48,21 +51,22 @@ void digest_cnonce_pool_clear(digest_cnonce_pool_t *pool) {
 
 int digest_build_authorization(const digest_challenge_t *ch, const char *username, const char *password,
                                const char *method, const char *uri, const char *cnonce, uint32_t nc, char *buf,
-                               size_t cap) {
+                               size_t cap)
+{
     return digest_build_authorization_h(NULL, ch, username, password, method, uri, cnonce, nc, buf, cap);
 }
 
 int digest_build_authorization_h(digest_hasher_t *h, const digest_challenge_t *ch, const char *username,
                                  const char *password, const char *method, const char *uri, const char *cnonce,
-                                 uint32_t nc, char *buf, size_t cap) {
+                                 uint32_t nc, char *buf, size_t cap)
+{
     char nc_text[DIGEST_NC_LEN + 1];
     char response[DIGEST_RESPONSE_LEN + 1];
 
-    if (!ch || !username || !password || !method || !uri || !cnonce || !cnonce[0] || nc == 0 || !buf ||
-        cap > INT32_MAX)
+    if (!ch || !username || !password || !method || !uri || !cnonce || !cnonce[0] || nc == 0 || !buf || cap > INT32_MAX)
         return -1;
     const uint8_t nc_be[DIGEST_NC_LEN / 2] = {(uint8_t)(nc >> 24), (uint8_t)(nc >> 16), (uint8_t)(nc >> 8),
-                                             (uint8_t)nc};
+                                              (uint8_t)nc};
     core_hex_encode(nc_be, sizeof(nc_be), nc_text);
     if (dg_compute(h, ch->alg, username, ch->realm, password, method, uri, ch->nonce, nc_text, cnonce, DG_QOP,
                    response) < 0)

@@ -21,12 +21,13 @@
 #define DG_MD5_LEN 16
 
 struct digest_hasher {
-    EVP_MD *md;     /* SHA-256 */
-    EVP_MD *md5;    /* fetched on first use: most hashers never need it */
+    EVP_MD *md;  /* SHA-256 */
+    EVP_MD *md5; /* fetched on first use: most hashers never need it */
     EVP_MD_CTX *ctx;
 };
 
-digest_hasher_t *digest_hasher_new(void) {
+digest_hasher_t *digest_hasher_new(void)
+{
     digest_hasher_t *h = calloc(1, sizeof(*h));
     if (!h)
         return NULL;
@@ -39,7 +40,8 @@ digest_hasher_t *digest_hasher_new(void) {
     return h;
 }
 
-void digest_hasher_free(digest_hasher_t *h) {
+void digest_hasher_free(digest_hasher_t *h)
+{
     if (!h)
         return;
     EVP_MD_CTX_free(h->ctx);
@@ -49,7 +51,8 @@ void digest_hasher_free(digest_hasher_t *h) {
 }
 
 /* The EVP_MD of `alg`: the hasher's fetched one, or OpenSSL's implicit one without a hasher. */
-static const EVP_MD *dg_md(digest_hasher_t *h, digest_alg_t alg) {
+static const EVP_MD *dg_md(digest_hasher_t *h, digest_alg_t alg)
+{
     if (alg == DIGEST_MD5) {
         if (h && !h->md5)
             h->md5 = EVP_MD_fetch(NULL, "MD5", NULL);
@@ -58,14 +61,16 @@ static const EVP_MD *dg_md(digest_hasher_t *h, digest_alg_t alg) {
     return h ? h->md : EVP_sha256();
 }
 
-static size_t dg_hash_len(digest_alg_t alg) {
+static size_t dg_hash_len(digest_alg_t alg)
+{
     return alg == DIGEST_MD5 ? DG_MD5_LEN : DG_SHA256_LEN;
 }
 
 /* `alg`'s hash over parts joined by ':', as lowercase hex; on `h`'s context, or a context of its own when h is
  * NULL. */
 static int dg_hash_hex(digest_hasher_t *h, digest_alg_t alg, const char *const *parts, size_t n,
-                       char out[DIGEST_RESPONSE_LEN + 1]) {
+                       char out[DIGEST_RESPONSE_LEN + 1])
+{
     uint8_t md[DG_SHA256_LEN];
     unsigned int md_len = 0;
     const EVP_MD *type = dg_md(h, alg);
@@ -92,9 +97,10 @@ static int dg_hash_hex(digest_hasher_t *h, digest_alg_t alg, const char *const *
     return ok ? 0 : -1;
 }
 
-int dg_compute(digest_hasher_t *h, digest_alg_t alg, const char *username, const char *realm,
-                      const char *password, const char *method, const char *uri, const char *nonce,
-                      const char *nc_text, const char *cnonce, const char *qop, char out[DIGEST_RESPONSE_LEN + 1]) {
+int dg_compute(digest_hasher_t *h, digest_alg_t alg, const char *username, const char *realm, const char *password,
+               const char *method, const char *uri, const char *nonce, const char *nc_text, const char *cnonce,
+               const char *qop, char out[DIGEST_RESPONSE_LEN + 1])
+{
     if (!username || !realm || !password || !method || !uri || !nonce || !nc_text || !cnonce || !qop || !out)
         return -1;
 
@@ -113,19 +119,21 @@ int dg_compute(digest_hasher_t *h, digest_alg_t alg, const char *username, const
 
 int digest_compute_response(const char *username, const char *realm, const char *password, const char *method,
                             const char *uri, const char *nonce, const char *nc_text, const char *cnonce,
-                            const char *qop, char out[DIGEST_RESPONSE_LEN + 1]) {
-    return dg_compute(NULL, DIGEST_SHA256, username, realm, password, method, uri, nonce, nc_text, cnonce, qop,
-                      out);
+                            const char *qop, char out[DIGEST_RESPONSE_LEN + 1])
+{
+    return dg_compute(NULL, DIGEST_SHA256, username, realm, password, method, uri, nonce, nc_text, cnonce, qop, out);
 }
 
 int digest_compute_response_alg(digest_alg_t alg, const char *username, const char *realm, const char *password,
                                 const char *method, const char *uri, const char *nonce, const char *nc_text,
-                                const char *cnonce, const char *qop, char out[DIGEST_RESPONSE_LEN + 1]) {
+                                const char *cnonce, const char *qop, char out[DIGEST_RESPONSE_LEN + 1])
+{
     return dg_compute(NULL, alg, username, realm, password, method, uri, nonce, nc_text, cnonce, qop, out);
 }
 
 /* Lowercases a received response into out; -1 unless exactly as many hex characters as `alg` gives. */
-int dg_normalize_response(const char *in, digest_alg_t alg, char out[DIGEST_RESPONSE_LEN + 1]) {
+int dg_normalize_response(const char *in, digest_alg_t alg, char out[DIGEST_RESPONSE_LEN + 1])
+{
     size_t i = 0, want = 2 * dg_hash_len(alg);
     for (; in[i]; i++) {
         unsigned char c = (unsigned char)in[i];
@@ -137,8 +145,8 @@ int dg_normalize_response(const char *in, digest_alg_t alg, char out[DIGEST_RESP
     return i == want ? 0 : -1;
 }
 
-int dg_response_matches(digest_hasher_t *h, const digest_auth_t *auth, const char *method,
-                               const char *password) {
+int dg_response_matches(digest_hasher_t *h, const digest_auth_t *auth, const char *method, const char *password)
+{
     char got[DIGEST_RESPONSE_LEN + 1], want[DIGEST_RESPONSE_LEN + 1];
 
     if (!auth || !method || !password || dg_normalize_response(auth->response, auth->alg, got) < 0)
@@ -151,6 +159,7 @@ int dg_response_matches(digest_hasher_t *h, const digest_auth_t *auth, const cha
     return eq;
 }
 
-int digest_response_matches(const digest_auth_t *auth, const char *method, const char *password) {
+int digest_response_matches(const digest_auth_t *auth, const char *method, const char *password)
+{
     return dg_response_matches(NULL, auth, method, password);
 }

@@ -9,7 +9,8 @@
 
 #include <string.h>
 
-void dg_out_str(dg_out_t *o, const char *s) {
+void dg_out_str(dg_out_t *o, const char *s)
+{
     size_t n = strlen(s);
     if (o->err || o->len + n + 1 > o->cap) {
         o->err = 1;
@@ -20,7 +21,8 @@ void dg_out_str(dg_out_t *o, const char *s) {
     o->buf[o->len] = '\0';
 }
 
-static void dg_out_byte(dg_out_t *o, char c) {
+static void dg_out_byte(dg_out_t *o, char c)
+{
     if (o->err || o->len + 2 > o->cap) {
         o->err = 1;
         return;
@@ -30,7 +32,8 @@ static void dg_out_byte(dg_out_t *o, char c) {
 }
 
 /* Writes "value" with '"' and '\' escaped; control characters are refused (no header injection). */
-static void dg_out_quoted(dg_out_t *o, const char *s) {
+static void dg_out_quoted(dg_out_t *o, const char *s)
+{
     dg_out_byte(o, '"');
     for (; *s && !o->err; s++) {
         unsigned char c = (unsigned char)*s;
@@ -45,7 +48,8 @@ static void dg_out_quoted(dg_out_t *o, const char *s) {
     dg_out_byte(o, '"');
 }
 
-void dg_out_param(dg_out_t *o, const char *sep, const char *name, const char *value, int quoted) {
+void dg_out_param(dg_out_t *o, const char *sep, const char *name, const char *value, int quoted)
+{
     dg_out_str(o, sep);
     dg_out_str(o, name);
     dg_out_str(o, "=");
@@ -55,7 +59,8 @@ void dg_out_param(dg_out_t *o, const char *sep, const char *name, const char *va
         dg_out_str(o, value);
 }
 
-int dg_out_done(dg_out_t *o) {
+int dg_out_done(dg_out_t *o)
+{
     if (o->err) {
         if (o->cap)
             o->buf[0] = '\0';
@@ -64,17 +69,19 @@ int dg_out_done(dg_out_t *o) {
     return (int)o->len;
 }
 
-const char *digest_alg_name(digest_alg_t alg) {
+const char *digest_alg_name(digest_alg_t alg)
+{
     return alg == DIGEST_MD5 ? DG_ALGORITHM_MD5 : DG_ALGORITHM;
 }
 
-int digest_challenge_build(char *buf, size_t cap, const char *realm, const char *nonce, const char *opaque,
-                           int stale) {
+int digest_challenge_build(char *buf, size_t cap, const char *realm, const char *nonce, const char *opaque, int stale)
+{
     return digest_challenge_build_alg(buf, cap, DIGEST_SHA256, realm, nonce, opaque, stale);
 }
 
 int digest_challenge_build_alg(char *buf, size_t cap, digest_alg_t alg, const char *realm, const char *nonce,
-                               const char *opaque, int stale) {
+                               const char *opaque, int stale)
+{
     if (!buf || !realm || !nonce || !opaque || cap > INT32_MAX)
         return -1;
     dg_out_t o = {buf, cap, 0, cap == 0};

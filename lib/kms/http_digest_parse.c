@@ -21,7 +21,8 @@
 /* Scratch for small values we only inspect (userhash, stale). */
 #define DG_SCRATCH_LEN DIGEST_MAX_TOKEN_LEN
 
-static int dg_is_tchar(unsigned char c) {
+static int dg_is_tchar(unsigned char c)
+{
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
         return 1;
     return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
@@ -32,13 +33,15 @@ typedef struct {
     const char *end; /* one past the last byte */
 } dg_scan_t;
 
-static void dg_skip_ows(dg_scan_t *sc) {
+static void dg_skip_ows(dg_scan_t *sc)
+{
     while (sc->p < sc->end && (*sc->p == ' ' || *sc->p == '\t'))
         sc->p++;
 }
 
 /* Reads a token; returns its length (0 = no token here). */
-static size_t dg_scan_token(dg_scan_t *sc, const char **tok) {
+static size_t dg_scan_token(dg_scan_t *sc, const char **tok)
+{
     *tok = sc->p;
     while (sc->p < sc->end && dg_is_tchar((unsigned char)*sc->p))
         sc->p++;
@@ -46,7 +49,8 @@ static size_t dg_scan_token(dg_scan_t *sc, const char **tok) {
 }
 
 /* Appends one byte to a bounded destination; dst NULL = validate only. */
-static int dg_put_byte(char *dst, size_t cap, size_t *n, char c) {
+static int dg_put_byte(char *dst, size_t cap, size_t *n, char c)
+{
     if (!dst)
         return 0;
     if (*n + 1 >= cap)
@@ -56,12 +60,14 @@ static int dg_put_byte(char *dst, size_t cap, size_t *n, char c) {
 }
 
 /* Byte allowed inside a quoted-string or after a backslash: HTAB, SP, VCHAR, obs-text (RFC 7230 §3.2.6). */
-int dg_qd_ok(unsigned char c) {
+int dg_qd_ok(unsigned char c)
+{
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
 /* At the opening quote: unescapes into dst (cap includes the NUL). */
-static int dg_scan_quoted(dg_scan_t *sc, char *dst, size_t cap) {
+static int dg_scan_quoted(dg_scan_t *sc, char *dst, size_t cap)
+{
     size_t n = 0;
 
     sc->p++;
@@ -83,7 +89,8 @@ static int dg_scan_quoted(dg_scan_t *sc, char *dst, size_t cap) {
     return -1; /* unterminated */
 }
 
-static int dg_scan_value(dg_scan_t *sc, char *dst, size_t cap) {
+static int dg_scan_value(dg_scan_t *sc, char *dst, size_t cap)
+{
     if (sc->p < sc->end && *sc->p == '"')
         return dg_scan_quoted(sc, dst, cap);
 
@@ -109,14 +116,16 @@ typedef struct {
 
 typedef dg_slot_t (*dg_lookup_fn)(void *out, const char *name, size_t len, char *scratch);
 
-static int dg_name_is(const char *name, size_t len, const char *want) {
+static int dg_name_is(const char *name, size_t len, const char *want)
+{
     return strlen(want) == len && strncasecmp(name, want, len) == 0;
 }
 
 #define DG_SLOT(field, b) ((dg_slot_t){(field), sizeof(field), (b)})
 #define DG_SCRATCH(b) ((dg_slot_t){scratch, DG_SCRATCH_LEN + 1, (b)})
 
-static dg_slot_t dg_auth_slot(void *out, const char *name, size_t len, char *scratch) {
+static dg_slot_t dg_auth_slot(void *out, const char *name, size_t len, char *scratch)
+{
     digest_auth_t *a = out;
     if (dg_name_is(name, len, "username"))
         return DG_SLOT(a->username, DIGEST_P_USERNAME);
@@ -145,7 +154,8 @@ static dg_slot_t dg_auth_slot(void *out, const char *name, size_t len, char *scr
     return (dg_slot_t){NULL, 0, 0};
 }
 
-static dg_slot_t dg_challenge_slot(void *out, const char *name, size_t len, char *scratch) {
+static dg_slot_t dg_challenge_slot(void *out, const char *name, size_t len, char *scratch)
+{
     digest_challenge_t *c = out;
     if (dg_name_is(name, len, "realm"))
         return DG_SLOT(c->realm, DIGEST_P_REALM);
@@ -169,7 +179,8 @@ static dg_slot_t dg_challenge_slot(void *out, const char *name, size_t len, char
 /* Post-processing hook, called after each known parameter with the scratch value when one was used. */
 typedef int (*dg_after_fn)(void *out, unsigned bit, const char *scratch);
 
-static int dg_bool_value(const char *v, int *out) {
+static int dg_bool_value(const char *v, int *out)
+{
     if (strcasecmp(v, "true") == 0)
         *out = 1;
     else if (strcasecmp(v, "false") == 0)
@@ -179,7 +190,8 @@ static int dg_bool_value(const char *v, int *out) {
     return 0;
 }
 
-static int dg_auth_after(void *out, unsigned bit, const char *scratch) {
+static int dg_auth_after(void *out, unsigned bit, const char *scratch)
+{
     digest_auth_t *a = out;
     if (bit == DIGEST_P_USERNAME_EXT)
         return -1; /* RFC 8187 extended username: not supported */
@@ -196,7 +208,8 @@ static int dg_auth_after(void *out, unsigned bit, const char *scratch) {
     return 0;
 }
 
-static int dg_challenge_after(void *out, unsigned bit, const char *scratch) {
+static int dg_challenge_after(void *out, unsigned bit, const char *scratch)
+{
     digest_challenge_t *c = out;
     int ignored;
     if (bit == DIGEST_P_STALE) {
@@ -211,7 +224,8 @@ static int dg_challenge_after(void *out, unsigned bit, const char *scratch) {
 }
 
 /* Checks the "Digest" scheme and positions the scanner on the first parameter. */
-static int dg_scan_scheme(dg_scan_t *sc) {
+static int dg_scan_scheme(dg_scan_t *sc)
+{
     const char *tok;
 
     dg_skip_ows(sc);
@@ -228,7 +242,8 @@ static int dg_scan_scheme(dg_scan_t *sc) {
  * (RFC 7235 §4.1 allows several in one header) and ends this one; otherwise it is an error.
  */
 static int dg_scan_params(dg_scan_t *sc, void *out, unsigned *present, dg_lookup_fn lookup, dg_after_fn after,
-                          int stop_at_scheme) {
+                          int stop_at_scheme)
+{
     char scratch[DG_SCRATCH_LEN + 1];
     size_t count = 0;
 
@@ -271,7 +286,8 @@ static int dg_scan_params(dg_scan_t *sc, void *out, unsigned *present, dg_lookup
     }
 }
 
-int digest_parse_authorization(const char *value, size_t len, digest_auth_t *out) {
+int digest_parse_authorization(const char *value, size_t len, digest_auth_t *out)
+{
     if (!value || !out || len > DIGEST_MAX_HEADER_LEN)
         return -1;
     memset(out, 0, sizeof(*out));
@@ -285,7 +301,8 @@ int digest_parse_authorization(const char *value, size_t len, digest_auth_t *out
 }
 
 /* Whether a comma-separated qop list offers "auth". */
-static int dg_qop_list_has_auth(const char *list) {
+static int dg_qop_list_has_auth(const char *list)
+{
     const char *p = list;
     while (*p) {
         while (*p == ' ' || *p == '\t' || *p == ',')
@@ -300,7 +317,8 @@ static int dg_qop_list_has_auth(const char *list) {
 }
 
 /* The algorithm a challenge or an Authorization names, if it is in `algs`: 0, or -1. Absent means MD5. */
-int dg_alg_of(unsigned present, const char *name, unsigned algs, digest_alg_t *alg) {
+int dg_alg_of(unsigned present, const char *name, unsigned algs, digest_alg_t *alg)
+{
     if (!(present & DIGEST_P_ALGORITHM) || strcasecmp(name, DG_ALGORITHM_MD5) == 0)
         *alg = DIGEST_MD5;
     else if (strcasecmp(name, DG_ALGORITHM) == 0)
@@ -310,11 +328,13 @@ int dg_alg_of(unsigned present, const char *name, unsigned algs, digest_alg_t *a
     return algs & (1u << *alg) ? 0 : -1;
 }
 
-int digest_parse_challenge(const char *value, size_t len, digest_challenge_t *out) {
+int digest_parse_challenge(const char *value, size_t len, digest_challenge_t *out)
+{
     return digest_parse_challenge_alg(value, len, DIGEST_ALGS_SHA256, out);
 }
 
-int digest_parse_challenge_alg(const char *value, size_t len, unsigned algs, digest_challenge_t *out) {
+int digest_parse_challenge_alg(const char *value, size_t len, unsigned algs, digest_challenge_t *out)
+{
     if (!value || !out || len > DIGEST_MAX_HEADER_LEN)
         return -1;
     memset(out, 0, sizeof(*out));
@@ -323,8 +343,8 @@ int digest_parse_challenge_alg(const char *value, size_t len, unsigned algs, dig
     int ok = dg_scan_scheme(&sc) == 0 &&
              dg_scan_params(&sc, out, &out->present, dg_challenge_slot, dg_challenge_after, 1) == 0 &&
              (out->present & DIGEST_P_REALM) && (out->present & DIGEST_P_NONCE) && out->nonce[0] &&
-             dg_alg_of(out->present, out->algorithm, algs, &out->alg) == 0 &&
-             (out->present & DIGEST_P_QOP) && dg_qop_list_has_auth(out->qop);
+             dg_alg_of(out->present, out->algorithm, algs, &out->alg) == 0 && (out->present & DIGEST_P_QOP) &&
+             dg_qop_list_has_auth(out->qop);
     if (!ok) {
         memset(out, 0, sizeof(*out));
         return -1;

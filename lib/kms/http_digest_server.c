@@ -65,7 +65,8 @@ struct digest_server {
     digest_hasher_t *hasher;
 };
 
-digest_server_t *digest_server_new(const digest_server_cfg_t *cfg) {
+digest_server_t *digest_server_new(const digest_server_cfg_t *cfg)
+{
     if (!cfg || !cfg->realm || !cfg->realm[0] || strlen(cfg->realm) > DIGEST_MAX_REALM_LEN)
         return NULL;
     uint32_t cap = cfg->max_nonces ? cfg->max_nonces : DIGEST_DEFAULT_MAX_NONCES;
@@ -96,7 +97,8 @@ digest_server_t *digest_server_new(const digest_server_cfg_t *cfg) {
     return srv;
 }
 
-void digest_server_free(digest_server_t *srv) {
+void digest_server_free(digest_server_t *srv)
+{
     if (!srv)
         return;
     if (srv->used) {
@@ -109,7 +111,8 @@ void digest_server_free(digest_server_t *srv) {
 }
 
 /* mac = HMAC-SHA256(key, issued || random), truncated: the part of the nonce that proves we issued it. */
-static int dg_nonce_mac(const digest_server_t *srv, const uint8_t *raw, uint8_t mac[DG_NONCE_MAC_LEN]) {
+static int dg_nonce_mac(const digest_server_t *srv, const uint8_t *raw, uint8_t mac[DG_NONCE_MAC_LEN])
+{
     uint8_t full[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     if (!HMAC(EVP_sha256(), srv->key, (int)sizeof(srv->key), raw, DG_NONCE_TIME_LEN + DG_NONCE_RAND_LEN, full, &len) ||
@@ -120,13 +123,15 @@ static int dg_nonce_mac(const digest_server_t *srv, const uint8_t *raw, uint8_t 
     return 0;
 }
 
-static int64_t dg_nonce_issued(const uint8_t *raw) {
+static int64_t dg_nonce_issued(const uint8_t *raw)
+{
     return (int64_t)((uint32_t)raw[0] << 24 | (uint32_t)raw[1] << 16 | (uint32_t)raw[2] << 8 | raw[3]);
 }
 
 /* Issuing holds no state: the nonce carries its issue time and a MAC over it, so a flood of challenges costs the
  * server nothing and can evict nothing. */
-static int dg_nonce_issue(digest_server_t *srv, int64_t now, char text[DG_NONCE_TEXT_LEN + 1]) {
+static int dg_nonce_issue(digest_server_t *srv, int64_t now, char text[DG_NONCE_TEXT_LEN + 1])
+{
     uint8_t raw[DG_NONCE_RAW_LEN];
     uint32_t t = (uint32_t)now; /* monotonic seconds: 32 bits last 136 years of uptime */
     raw[0] = (uint8_t)(t >> 24);
@@ -141,7 +146,8 @@ static int dg_nonce_issue(digest_server_t *srv, int64_t now, char text[DG_NONCE_
 }
 
 /* Decodes a nonce text and checks it is ours and unexpired. 0, or -1 (not ours, tampered, or expired). */
-static int dg_nonce_check(const digest_server_t *srv, const char *text, int64_t now, uint8_t raw[DG_NONCE_RAW_LEN]) {
+static int dg_nonce_check(const digest_server_t *srv, const char *text, int64_t now, uint8_t raw[DG_NONCE_RAW_LEN])
+{
     uint8_t mac[DG_NONCE_MAC_LEN];
     size_t raw_len = 0;
     if (strlen(text) != DG_NONCE_TEXT_LEN ||
@@ -153,19 +159,22 @@ static int dg_nonce_check(const digest_server_t *srv, const char *text, int64_t 
     return age >= 0 && age < (int64_t)srv->lifetime_s ? 0 : -1;
 }
 
-static int dg_used_live(const digest_server_t *srv, const dg_used_t *u, int64_t now) {
+static int dg_used_live(const digest_server_t *srv, const dg_used_t *u, int64_t now)
+{
     return u->in_use && (int64_t)(uint32_t)now - u->issued < (int64_t)srv->lifetime_s;
 }
 
 /* The replay table is 2-way set associative, indexed by MAC bytes (uniform, and not chosen by the client without
  * the key). Only a request that authenticated ever takes an entry, so strangers cannot evict one. */
-static uint32_t dg_used_index(const digest_server_t *srv, const uint8_t *raw) {
+static uint32_t dg_used_index(const digest_server_t *srv, const uint8_t *raw)
+{
     const uint8_t *m = raw + DG_NONCE_TIME_LEN + DG_NONCE_RAND_LEN;
     uint32_t h = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
     return h % srv->cap;
 }
 
-static dg_used_t *dg_used_find(digest_server_t *srv, const uint8_t *raw) {
+static dg_used_t *dg_used_find(digest_server_t *srv, const uint8_t *raw)
+{
     uint32_t i = dg_used_index(srv, raw);
     for (uint32_t k = 0; k < 2 && k < srv->cap; k++) {
         dg_used_t *u = &srv->used[(i + k) % srv->cap];
@@ -177,7 +186,8 @@ static dg_used_t *dg_used_find(digest_server_t *srv, const uint8_t *raw) {
 
 /* A slot for a nonce used for the first time: a free or expired one of the two, else the older (whose nonce, and
  * every unknown nonce issued as early, becomes stale rather than replayable). */
-static dg_used_t *dg_used_take(digest_server_t *srv, const uint8_t *raw, int64_t now) {
+static dg_used_t *dg_used_take(digest_server_t *srv, const uint8_t *raw, int64_t now)
+{
     uint32_t i = dg_used_index(srv, raw);
     dg_used_t *a = &srv->used[i], *b = &srv->used[(i + 1) % srv->cap];
     if (!dg_used_live(srv, a, now))
@@ -190,12 +200,13 @@ static dg_used_t *dg_used_take(digest_server_t *srv, const uint8_t *raw, int64_t
     return victim;
 }
 
-int digest_server_challenge(digest_server_t *srv, int64_t now, int stale, char *buf, size_t cap) {
+int digest_server_challenge(digest_server_t *srv, int64_t now, int stale, char *buf, size_t cap)
+{
     return digest_server_challenge_alg(srv, now, stale, DIGEST_SHA256, buf, cap);
 }
 
-int digest_server_challenge_alg(digest_server_t *srv, int64_t now, int stale, digest_alg_t alg, char *buf,
-                                size_t cap) {
+int digest_server_challenge_alg(digest_server_t *srv, int64_t now, int stale, digest_alg_t alg, char *buf, size_t cap)
+{
     char nonce[DG_NONCE_TEXT_LEN + 1];
 
     if (!srv || !buf || !(srv->algs & (1u << alg)))
@@ -207,19 +218,20 @@ int digest_server_challenge_alg(digest_server_t *srv, int64_t now, int stale, di
 
 /* Everything RFC 7616 requires of a qop=auth request in an algorithm the server accepts (SHA-256 must be named;
  * MD5 may be implied by its absence, RFC 3261 §22.4), and that the uri is the request-target. Sets a->alg. */
-static int dg_auth_well_formed(const digest_server_t *srv, digest_auth_t *a, const char *uri) {
+static int dg_auth_well_formed(const digest_server_t *srv, digest_auth_t *a, const char *uri)
+{
     const unsigned need = DIGEST_P_USERNAME | DIGEST_P_REALM | DIGEST_P_NONCE | DIGEST_P_URI | DIGEST_P_RESPONSE |
                           DIGEST_P_CNONCE | DIGEST_P_QOP | DIGEST_P_NC;
     char tmp[DIGEST_RESPONSE_LEN + 1];
 
-    return (a->present & need) == need && !a->userhash && a->username[0] && a->nonce[0] && a->cnonce[0] &&
-           a->nc > 0 && dg_alg_of(a->present, a->algorithm, srv->algs, &a->alg) == 0 &&
-           strcasecmp(a->qop, DG_QOP) == 0 && dg_normalize_response(a->response, a->alg, tmp) == 0 &&
-           (!uri || strcmp(a->uri, uri) == 0);
+    return (a->present & need) == need && !a->userhash && a->username[0] && a->nonce[0] && a->cnonce[0] && a->nc > 0 &&
+           dg_alg_of(a->present, a->algorithm, srv->algs, &a->alg) == 0 && strcasecmp(a->qop, DG_QOP) == 0 &&
+           dg_normalize_response(a->response, a->alg, tmp) == 0 && (!uri || strcmp(a->uri, uri) == 0);
 }
 
 digest_result_t digest_server_verify(digest_server_t *srv, const digest_auth_t *auth_in, const char *method,
-                                     const char *uri, const char *password, int64_t now) {
+                                     const char *uri, const char *password, int64_t now)
+{
     if (!srv || !auth_in || !method || !password)
         return DIGEST_INTERNAL;
     digest_auth_t copy_alg = *auth_in, *auth = &copy_alg; /* the caller's parse stays const; only alg is set */
@@ -252,7 +264,8 @@ digest_result_t digest_server_verify(digest_server_t *srv, const digest_auth_t *
     return DIGEST_OK;
 }
 
-size_t digest_server_nonce_count(const digest_server_t *srv, int64_t now) {
+size_t digest_server_nonce_count(const digest_server_t *srv, int64_t now)
+{
     size_t live = 0;
     if (!srv)
         return 0;
@@ -262,14 +275,16 @@ size_t digest_server_nonce_count(const digest_server_t *srv, int64_t now) {
 }
 /* ================================================================ misc */
 
-int64_t digest_now(void) {
+int64_t digest_now(void)
+{
     struct timespec ts;
     if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
         return 0;
     return (int64_t)ts.tv_sec;
 }
 
-const char *digest_result_str(digest_result_t r) {
+const char *digest_result_str(digest_result_t r)
+{
     switch (r) {
     case DIGEST_OK:
         return "ok";

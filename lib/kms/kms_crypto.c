@@ -66,14 +66,15 @@ struct kms_crypto {
     EVP_MD_CTX *md; /* SHA-256 for HMAC and the keyId hash; reset to the initial state after HMAC */
 };
 
-kms_crypto_t *kms_crypto_new(void) {
+kms_crypto_t *kms_crypto_new(void)
+{
     kms_crypto_t *cx = OPENSSL_zalloc(sizeof(*cx));
     if (!cx)
         return NULL;
     int ok = (cx->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) && (cx->md = EVP_MD_CTX_new());
     for (int i = 0; ok && i < KMS_WRAP_CIPHERS; i++) {
-        ok = (cx->wrap[i] = EVP_CIPHER_fetch(NULL, kms_wrap_names[i], NULL)) &&
-             (cx->wrap_ctx[i] = EVP_CIPHER_CTX_new());
+        ok =
+            (cx->wrap[i] = EVP_CIPHER_fetch(NULL, kms_wrap_names[i], NULL)) && (cx->wrap_ctx[i] = EVP_CIPHER_CTX_new());
         ok = ok && EVP_CipherInit_ex2(cx->wrap_ctx[i], cx->wrap[i], NULL, NULL, 1, NULL) == 1 &&
              EVP_CIPHER_CTX_set_padding(cx->wrap_ctx[i], 0) == 1;
     }
@@ -84,7 +85,8 @@ kms_crypto_t *kms_crypto_new(void) {
     return cx;
 }
 
-void kms_crypto_free(kms_crypto_t *cx) {
+void kms_crypto_free(kms_crypto_t *cx)
+{
     if (!cx)
         return;
     for (int i = 0; i < KMS_WRAP_CIPHERS; i++) {
@@ -98,7 +100,8 @@ void kms_crypto_free(kms_crypto_t *cx) {
 
 /* Re-keys an AES context with zeros, so no key schedule of the last call stays in the heap between calls (what a
  * per-call context gave by being freed). Cheap: one AES key expansion. */
-static void kms_scrub_cipher(EVP_CIPHER_CTX *ctx) {
+static void kms_scrub_cipher(EVP_CIPHER_CTX *ctx)
+{
     static const uint8_t zeros[KMS_KEY_LEN] = {0};
     EVP_CipherInit_ex2(ctx, NULL, zeros, NULL, 1, NULL);
 }
@@ -110,8 +113,9 @@ static void kms_scrub_cipher(EVP_CIPHER_CTX *ctx) {
 #define KMS_HMAC_OPAD 0x5c
 
 /* One SHA-256 over up to four parts (empty parts may be NULL) on the reused context. */
-static int kms_sha256_4(kms_crypto_t *cx, const uint8_t *p0, size_t l0, const uint8_t *p1, size_t l1,
-                        const uint8_t *p2, size_t l2, const uint8_t *p3, size_t l3, uint8_t out[KMS_SHA256_LEN]) {
+static int kms_sha256_4(kms_crypto_t *cx, const uint8_t *p0, size_t l0, const uint8_t *p1, size_t l1, const uint8_t *p2,
+                        size_t l2, const uint8_t *p3, size_t l3, uint8_t out[KMS_SHA256_LEN])
+{
     unsigned int n = 0;
     return EVP_DigestInit_ex2(cx->md, cx->sha256, NULL) == 1 && (!l0 || EVP_DigestUpdate(cx->md, p0, l0) == 1) &&
            (!l1 || EVP_DigestUpdate(cx->md, p1, l1) == 1) && (!l2 || EVP_DigestUpdate(cx->md, p2, l2) == 1) &&
@@ -123,7 +127,8 @@ static int kms_sha256_4(kms_crypto_t *cx, const uint8_t *p0, size_t l0, const ui
  * a key longer than the block is replaced by its hash, a shorter one padded with zeros. The context is left
  * holding the outer hash's final state, i.e. the output: the caller resets it (kms_scrub_md) when done. */
 static int kms_hmac3(kms_crypto_t *cx, const uint8_t *key, size_t key_len, const uint8_t *a, size_t a_len,
-                     const uint8_t *b, size_t b_len, const uint8_t *c, size_t c_len, uint8_t out[KMS_SHA256_LEN]) {
+                     const uint8_t *b, size_t b_len, const uint8_t *c, size_t c_len, uint8_t out[KMS_SHA256_LEN])
+{
     uint8_t k[KMS_SHA256_BLOCK] = {0}, pad[KMS_SHA256_BLOCK], inner[KMS_SHA256_LEN];
     int ok = 1;
     if (key_len > KMS_SHA256_BLOCK)
@@ -143,14 +148,16 @@ static int kms_hmac3(kms_crypto_t *cx, const uint8_t *key, size_t key_len, const
 }
 
 /* Back to SHA-256's initial state: the last HMAC's hash state (its output, a key) leaves the heap. */
-static void kms_scrub_md(kms_crypto_t *cx) {
+static void kms_scrub_md(kms_crypto_t *cx)
+{
     EVP_DigestInit_ex2(cx->md, cx->sha256, NULL);
 }
 
 /* RFC 5869 §2.2 extract (PRK = HMAC(salt, IKM); no salt = HashLen zeros) and §2.3 expand
  * (T(i) = HMAC(PRK, T(i-1) || info || i), OKM = first L bytes of T(1) || T(2) || ...). */
 int kms_crypto_hkdf(kms_crypto_t *cx, const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
-                    const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len) {
+                    const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+{
     static const uint8_t zeros[KMS_SHA256_LEN] = {0};
     if (!cx || !ikm || ikm_len == 0 || !out || out_len == 0 || out_len > KMS_HKDF_MAX_OUT_LEN)
         return -1;
@@ -158,8 +165,8 @@ int kms_crypto_hkdf(kms_crypto_t *cx, const uint8_t *ikm, size_t ikm_len, const 
         return -1;
 
     uint8_t prk[KMS_SHA256_LEN], t[KMS_SHA256_LEN];
-    int ok = kms_hmac3(cx, salt_len ? salt : zeros, salt_len ? salt_len : sizeof(zeros), ikm, ikm_len, NULL, 0, NULL,
-                       0, prk);
+    int ok = kms_hmac3(cx, salt_len ? salt : zeros, salt_len ? salt_len : sizeof(zeros), ikm, ikm_len, NULL, 0, NULL, 0,
+                       prk);
     size_t done = 0, t_len = 0;
     for (uint8_t i = 1; ok && done < out_len; i++) {
         ok = kms_hmac3(cx, prk, sizeof(prk), t, t_len, info, info_len, &i, 1, t);
@@ -179,7 +186,8 @@ int kms_crypto_hkdf(kms_crypto_t *cx, const uint8_t *ikm, size_t ikm_len, const 
 }
 
 int kms_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len, const uint8_t *info,
-                    size_t info_len, uint8_t *out, size_t out_len) {
+                    size_t info_len, uint8_t *out, size_t out_len)
+{
     kms_crypto_t *cx = kms_crypto_new();
     int rc = cx ? kms_crypto_hkdf(cx, ikm, ikm_len, salt, salt_len, info, info_len, out, out_len) : -1;
     kms_crypto_free(cx);
@@ -187,7 +195,8 @@ int kms_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, siz
 }
 
 static int kms_kek_derive_cx(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], const char *call_id,
-                             size_t call_id_len, uint8_t kek[KMS_KEY_LEN]) {
+                             size_t call_id_len, uint8_t kek[KMS_KEY_LEN])
+{
     if (!kms_key || !call_id || call_id_len == 0 || !kek)
         return -1;
     return kms_crypto_hkdf(cx, kms_key, KMS_KEY_LEN, (const uint8_t *)call_id, call_id_len,
@@ -195,7 +204,8 @@ static int kms_kek_derive_cx(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN
 }
 
 int kms_kek_derive(const uint8_t kms_key[KMS_KEY_LEN], const char *call_id, size_t call_id_len,
-                   uint8_t kek[KMS_KEY_LEN]) {
+                   uint8_t kek[KMS_KEY_LEN])
+{
     kms_crypto_t *cx = kms_crypto_new();
     int rc = cx ? kms_kek_derive_cx(cx, kms_key, call_id, call_id_len, kek) : -1;
     kms_crypto_free(cx);
@@ -204,7 +214,8 @@ int kms_kek_derive(const uint8_t kms_key[KMS_KEY_LEN], const char *call_id, size
 
 /* ---------------------------------------------------------------- SRTP direction keys */
 
-static int kms_srtp_suite_ok(const char *suite, size_t *len) {
+static int kms_srtp_suite_ok(const char *suite, size_t *len)
+{
     size_t n = 0;
 
     if (!suite)
@@ -219,7 +230,8 @@ static int kms_srtp_suite_ok(const char *suite, size_t *len) {
 }
 
 int kms_srtp_key_derive(const uint8_t session_key[KMS_KEY_LEN], const char *call_id, size_t call_id_len,
-                        const char *suite, kms_srtp_dir_t dir, uint8_t *out, size_t out_len) {
+                        const char *suite, kms_srtp_dir_t dir, uint8_t *out, size_t out_len)
+{
     size_t suite_len;
     const char *suffix;
 
@@ -252,12 +264,12 @@ typedef struct {
 
 /* RFC 4568 §6.2 (AES_CM_128_*), RFC 6188 §7 (AES_256_CM_*), RFC 7714 §12 (AEAD_AES_*_GCM: 96-bit salt). */
 static const kms_srtp_suite_t kms_srtp_suites[] = {
-    {"AES_CM_128_HMAC_SHA1_80", 16, 14}, {"AES_CM_128_HMAC_SHA1_32", 16, 14},
-    {"AES_256_CM_HMAC_SHA1_80", 32, 14}, {"AES_256_CM_HMAC_SHA1_32", 32, 14},
-    {"AEAD_AES_128_GCM", 16, 12},        {"AEAD_AES_256_GCM", 32, 12},
+    {"AES_CM_128_HMAC_SHA1_80", 16, 14}, {"AES_CM_128_HMAC_SHA1_32", 16, 14}, {"AES_256_CM_HMAC_SHA1_80", 32, 14},
+    {"AES_256_CM_HMAC_SHA1_32", 32, 14}, {"AEAD_AES_128_GCM", 16, 12},        {"AEAD_AES_256_GCM", 32, 12},
 };
 
-int kms_srtp_suite_lengths(const char *suite, size_t *key_len, size_t *salt_len) {
+int kms_srtp_suite_lengths(const char *suite, size_t *key_len, size_t *salt_len)
+{
     if (!suite || !key_len || !salt_len)
         return -1;
     for (size_t i = 0; i < sizeof(kms_srtp_suites) / sizeof(kms_srtp_suites[0]); i++) {
@@ -273,7 +285,8 @@ int kms_srtp_suite_lengths(const char *suite, size_t *key_len, size_t *salt_len)
 /* ---------------------------------------------------------------- RFC 5649 key wrap */
 
 /* The context index of a KEK size, or -1. */
-static int kms_wrap_index(size_t kek_len) {
+static int kms_wrap_index(size_t kek_len)
+{
     switch (kek_len) {
     case 16:
         return 0;
@@ -286,7 +299,8 @@ static int kms_wrap_index(size_t kek_len) {
     }
 }
 
-size_t kms_wrap_len(size_t key_len) {
+size_t kms_wrap_len(size_t key_len)
+{
     return KMS_WRAP_OVERHEAD + (key_len + KMS_WRAP_BLOCK - 1) / KMS_WRAP_BLOCK * KMS_WRAP_BLOCK;
 }
 
@@ -294,19 +308,22 @@ size_t kms_wrap_len(size_t key_len) {
 static const uint8_t kms_aiv_prefix[4] = {0xA6, 0x59, 0x59, 0xA6};
 
 /* One AES block (ECB, no padding) on the context already keyed for the direction. */
-static int kms_aes_block(EVP_CIPHER_CTX *ctx, uint8_t block[2 * KMS_WRAP_BLOCK]) {
+static int kms_aes_block(EVP_CIPHER_CTX *ctx, uint8_t block[2 * KMS_WRAP_BLOCK])
+{
     int n = 0;
     return EVP_CipherUpdate(ctx, block, &n, block, 2 * KMS_WRAP_BLOCK) == 1 && n == 2 * KMS_WRAP_BLOCK;
 }
 
 /* A ^= t, t a 64-bit big-endian counter (RFC 3394 §2.2.1). */
-static void kms_xor_t(uint8_t a[KMS_WRAP_BLOCK], uint64_t t) {
+static void kms_xor_t(uint8_t a[KMS_WRAP_BLOCK], uint64_t t)
+{
     for (int k = KMS_WRAP_BLOCK - 1; k >= 0 && t; k--, t >>= 8)
         a[k] ^= (uint8_t)t;
 }
 
 /* RFC 3394 §2.2.1 wrapping process W over `n` >= 2 64-bit blocks in r (in place), integrity register a. */
-static int kms_w(EVP_CIPHER_CTX *ctx, uint8_t a[KMS_WRAP_BLOCK], uint8_t *r, size_t n) {
+static int kms_w(EVP_CIPHER_CTX *ctx, uint8_t a[KMS_WRAP_BLOCK], uint8_t *r, size_t n)
+{
     uint8_t b[2 * KMS_WRAP_BLOCK];
     int ok = 1;
     for (uint64_t j = 0; ok && j < 6; j++) {
@@ -324,7 +341,8 @@ static int kms_w(EVP_CIPHER_CTX *ctx, uint8_t a[KMS_WRAP_BLOCK], uint8_t *r, siz
 }
 
 /* RFC 3394 §2.2.2 unwrapping process W^-1 (index based), the inverse of kms_w. */
-static int kms_w_inv(EVP_CIPHER_CTX *ctx, uint8_t a[KMS_WRAP_BLOCK], uint8_t *r, size_t n) {
+static int kms_w_inv(EVP_CIPHER_CTX *ctx, uint8_t a[KMS_WRAP_BLOCK], uint8_t *r, size_t n)
+{
     uint8_t b[2 * KMS_WRAP_BLOCK];
     int ok = 1;
     for (uint64_t j = 6; ok && j-- > 0;) {
@@ -342,7 +360,8 @@ static int kms_w_inv(EVP_CIPHER_CTX *ctx, uint8_t a[KMS_WRAP_BLOCK], uint8_t *r,
 }
 
 /* The AES context for a KEK, keyed for `enc`; NULL for a KEK size AES has not. */
-static EVP_CIPHER_CTX *kms_wrap_keyed(kms_crypto_t *cx, const uint8_t *kek, size_t kek_len, int enc) {
+static EVP_CIPHER_CTX *kms_wrap_keyed(kms_crypto_t *cx, const uint8_t *kek, size_t kek_len, int enc)
+{
     int i = kms_wrap_index(kek_len);
     if (i < 0 || EVP_CipherInit_ex2(cx->wrap_ctx[i], NULL, kek, NULL, enc, NULL) != 1)
         return NULL;
@@ -351,7 +370,8 @@ static EVP_CIPHER_CTX *kms_wrap_keyed(kms_crypto_t *cx, const uint8_t *kek, size
 
 /* RFC 5649 §4.1: out = 8-byte integrity block || wrapped padded key; out holds kms_wrap_len(key_len) bytes. */
 static int kms_wrap_pad(kms_crypto_t *cx, const uint8_t *kek, size_t kek_len, const uint8_t *key, size_t key_len,
-                        uint8_t *out) {
+                        uint8_t *out)
+{
     EVP_CIPHER_CTX *ctx = kms_wrap_keyed(cx, kek, kek_len, 1);
     if (!ctx)
         return -1;
@@ -371,8 +391,9 @@ static int kms_wrap_pad(kms_crypto_t *cx, const uint8_t *kek, size_t kek_len, co
 
 /* RFC 5649 §4.2: unwraps blob into tmp (blob_len - 8 bytes) and returns the key length (MLI), or -1 when the
  * integrity check fails: AIV prefix, 8*(n-1) < MLI <= 8*n, and zero padding, all checked before deciding. */
-static int kms_unwrap_pad(kms_crypto_t *cx, const uint8_t *kek, size_t kek_len, const uint8_t *blob,
-                          size_t blob_len, uint8_t *tmp) {
+static int kms_unwrap_pad(kms_crypto_t *cx, const uint8_t *kek, size_t kek_len, const uint8_t *blob, size_t blob_len,
+                          uint8_t *tmp)
+{
     EVP_CIPHER_CTX *ctx = kms_wrap_keyed(cx, kek, kek_len, 0);
     if (!ctx)
         return -1;
@@ -400,7 +421,8 @@ static int kms_unwrap_pad(kms_crypto_t *cx, const uint8_t *kek, size_t kek_len, 
 }
 
 static int kms_key_wrap_cx(kms_crypto_t *cx, const uint8_t *kek, size_t kek_len, const uint8_t *key, size_t key_len,
-                           uint8_t *out, size_t out_cap, size_t *out_len) {
+                           uint8_t *out, size_t out_cap, size_t *out_len)
+{
     if (!kek || !key || !out || !out_len || key_len == 0 || key_len > KMS_WRAP_MAX_KEY_LEN)
         return -1;
     *out_len = 0;
@@ -416,8 +438,9 @@ static int kms_key_wrap_cx(kms_crypto_t *cx, const uint8_t *kek, size_t kek_len,
     return 0;
 }
 
-static int kms_key_unwrap_cx(kms_crypto_t *cx, const uint8_t *kek, size_t kek_len, const uint8_t *blob,
-                             size_t blob_len, uint8_t *out, size_t out_cap, size_t *out_len) {
+static int kms_key_unwrap_cx(kms_crypto_t *cx, const uint8_t *kek, size_t kek_len, const uint8_t *blob, size_t blob_len,
+                             uint8_t *out, size_t out_cap, size_t *out_len)
+{
     if (!kek || !blob || !out || !out_len)
         return -1;
     *out_len = 0;
@@ -439,8 +462,9 @@ static int kms_key_unwrap_cx(kms_crypto_t *cx, const uint8_t *kek, size_t kek_le
     return rc;
 }
 
-int kms_key_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *key, size_t key_len, uint8_t *out,
-                 size_t out_cap, size_t *out_len) {
+int kms_key_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *key, size_t key_len, uint8_t *out, size_t out_cap,
+                 size_t *out_len)
+{
     kms_crypto_t *cx = kms_crypto_new();
     int rc = cx ? kms_key_wrap_cx(cx, kek, kek_len, key, key_len, out, out_cap, out_len) : -1;
     kms_crypto_free(cx);
@@ -448,7 +472,8 @@ int kms_key_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *key, size_t 
 }
 
 int kms_key_unwrap(const uint8_t *kek, size_t kek_len, const uint8_t *blob, size_t blob_len, uint8_t *out,
-                   size_t out_cap, size_t *out_len) {
+                   size_t out_cap, size_t *out_len)
+{
     kms_crypto_t *cx = kms_crypto_new();
     int rc = cx ? kms_key_unwrap_cx(cx, kek, kek_len, blob, blob_len, out, out_cap, out_len) : -1;
     if (!cx && out_len)
@@ -457,8 +482,9 @@ int kms_key_unwrap(const uint8_t *kek, size_t kek_len, const uint8_t *blob, size
     return rc;
 }
 
-int kms_crypto_wrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], const char *call_id,
-                        size_t call_id_len, const uint8_t session_key[KMS_KEY_LEN], char *out, size_t out_cap) {
+int kms_crypto_wrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], const char *call_id, size_t call_id_len,
+                        const uint8_t session_key[KMS_KEY_LEN], char *out, size_t out_cap)
+{
     uint8_t kek[KMS_KEY_LEN];
     uint8_t blob[KMS_WRAPPED_SESSION_KEY_LEN];
     size_t blob_len = 0;
@@ -475,9 +501,9 @@ int kms_crypto_wrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], co
     return rc;
 }
 
-int kms_crypto_unwrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], const char *call_id,
-                          size_t call_id_len, const char *wrapped_b64, size_t wrapped_b64_len,
-                          uint8_t session_key[KMS_KEY_LEN]) {
+int kms_crypto_unwrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], const char *call_id, size_t call_id_len,
+                          const char *wrapped_b64, size_t wrapped_b64_len, uint8_t session_key[KMS_KEY_LEN])
+{
     uint8_t kek[KMS_KEY_LEN];
     uint8_t blob[KMS_WRAPPED_SESSION_KEY_LEN];
     uint8_t key[KMS_WRAPPED_SESSION_KEY_LEN];
@@ -499,7 +525,8 @@ int kms_crypto_unwrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], 
 }
 
 int kms_session_key_wrap_b64(const uint8_t kms_key[KMS_KEY_LEN], const char *call_id, size_t call_id_len,
-                             const uint8_t session_key[KMS_KEY_LEN], char *out, size_t out_cap) {
+                             const uint8_t session_key[KMS_KEY_LEN], char *out, size_t out_cap)
+{
     kms_crypto_t *cx = kms_crypto_new();
     int rc = cx ? kms_crypto_wrap_b64(cx, kms_key, call_id, call_id_len, session_key, out, out_cap) : -1;
     kms_crypto_free(cx);
@@ -507,17 +534,19 @@ int kms_session_key_wrap_b64(const uint8_t kms_key[KMS_KEY_LEN], const char *cal
 }
 
 int kms_session_key_unwrap_b64(const uint8_t kms_key[KMS_KEY_LEN], const char *call_id, size_t call_id_len,
-                               const char *wrapped_b64, size_t wrapped_b64_len, uint8_t session_key[KMS_KEY_LEN]) {
+                               const char *wrapped_b64, size_t wrapped_b64_len, uint8_t session_key[KMS_KEY_LEN])
+{
     kms_crypto_t *cx = kms_crypto_new();
-    int rc = cx ? kms_crypto_unwrap_b64(cx, kms_key, call_id, call_id_len, wrapped_b64, wrapped_b64_len, session_key)
-                : -1;
+    int rc =
+        cx ? kms_crypto_unwrap_b64(cx, kms_key, call_id, call_id_len, wrapped_b64, wrapped_b64_len, session_key) : -1;
     kms_crypto_free(cx);
     return rc;
 }
 
 /* ---------------------------------------------------------------- random material */
 
-int kms_session_key_new(uint8_t key[KMS_KEY_LEN]) {
+int kms_session_key_new(uint8_t key[KMS_KEY_LEN])
+{
     if (!key)
         return -1;
     if (RAND_bytes(key, KMS_KEY_LEN) != 1) {
@@ -527,7 +556,8 @@ int kms_session_key_new(uint8_t key[KMS_KEY_LEN]) {
     return 0;
 }
 
-int kms_key_id_new(char out[KMS_KEY_ID_LEN + 1]) {
+int kms_key_id_new(char out[KMS_KEY_ID_LEN + 1])
+{
     uint8_t raw[KMS_KEY_ID_RAW_LEN];
 
     if (!out)
@@ -539,14 +569,14 @@ int kms_key_id_new(char out[KMS_KEY_ID_LEN + 1]) {
     return n == KMS_KEY_ID_LEN ? 0 : -1;
 }
 
-int kms_session_key_and_id_new(uint8_t key[KMS_KEY_LEN], char key_id[KMS_KEY_ID_LEN + 1]) {
+int kms_session_key_and_id_new(uint8_t key[KMS_KEY_LEN], char key_id[KMS_KEY_ID_LEN + 1])
+{
     uint8_t raw[KMS_KEY_LEN + KMS_KEY_ID_RAW_LEN];
 
     if (!key || !key_id)
         return -1;
     int ok = RAND_bytes(raw, sizeof(raw)) == 1 &&
-             core_b64url_encode(raw + KMS_KEY_LEN, KMS_KEY_ID_RAW_LEN, key_id, KMS_KEY_ID_LEN + 1) ==
-                 KMS_KEY_ID_LEN;
+             core_b64url_encode(raw + KMS_KEY_LEN, KMS_KEY_ID_RAW_LEN, key_id, KMS_KEY_ID_LEN + 1) == KMS_KEY_ID_LEN;
     if (ok)
         memcpy(key, raw, KMS_KEY_LEN);
     else
@@ -557,14 +587,15 @@ int kms_session_key_and_id_new(uint8_t key[KMS_KEY_LEN], char key_id[KMS_KEY_ID_
 
 /* ---------------------------------------------------------------- compare, hash */
 
-int kms_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len) {
+int kms_ct_equal(const void *a, size_t a_len, const void *b, size_t b_len)
+{
     if (!a || !b || a_len != b_len)
         return 0;
     return CRYPTO_memcmp(a, b, a_len) == 0;
 }
 
-int kms_crypto_key_id_hash(kms_crypto_t *cx, const char *key_id, size_t key_id_len,
-                           char out[KMS_KEY_ID_HASH_LEN + 1]) {
+int kms_crypto_key_id_hash(kms_crypto_t *cx, const char *key_id, size_t key_id_len, char out[KMS_KEY_ID_HASH_LEN + 1])
+{
     uint8_t md[KMS_SHA256_LEN];
     unsigned int md_len = 0;
 
@@ -577,7 +608,8 @@ int kms_crypto_key_id_hash(kms_crypto_t *cx, const char *key_id, size_t key_id_l
     return 0;
 }
 
-int kms_key_id_hash(const char *key_id, size_t key_id_len, char out[KMS_KEY_ID_HASH_LEN + 1]) {
+int kms_key_id_hash(const char *key_id, size_t key_id_len, char out[KMS_KEY_ID_HASH_LEN + 1])
+{
     uint8_t md[KMS_SHA256_LEN];
     unsigned int md_len = 0;
 
@@ -589,11 +621,13 @@ int kms_key_id_hash(const char *key_id, size_t key_id_len, char out[KMS_KEY_ID_H
     return 0;
 }
 
-void kms_digest_password(const uint8_t kms_key[KMS_KEY_LEN], char out[KMS_DIGEST_PASSWORD_LEN + 1]) {
+void kms_digest_password(const uint8_t kms_key[KMS_KEY_LEN], char out[KMS_DIGEST_PASSWORD_LEN + 1])
+{
     core_hex_encode(kms_key, KMS_KEY_LEN, out);
 }
 
-void kms_cleanse(void *p, size_t len) {
+void kms_cleanse(void *p, size_t len)
+{
     if (p && len)
         OPENSSL_cleanse(p, len);
 }

@@ -65,13 +65,11 @@ void kms_crypto_free(kms_crypto_t *cx);
 /* The same as kms_hkdf_sha256, kms_session_key_wrap_b64, kms_session_key_unwrap_b64 and kms_key_id_hash, on `cx`. */
 int kms_crypto_hkdf(kms_crypto_t *cx, const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
                     const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
-int kms_crypto_wrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], const char *call_id,
-                        size_t call_id_len, const uint8_t session_key[KMS_KEY_LEN], char *out, size_t out_cap);
-int kms_crypto_unwrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], const char *call_id,
-                          size_t call_id_len, const char *wrapped_b64, size_t wrapped_b64_len,
-                          uint8_t session_key[KMS_KEY_LEN]);
-int kms_crypto_key_id_hash(kms_crypto_t *cx, const char *key_id, size_t key_id_len,
-                           char out[KMS_KEY_ID_HASH_LEN + 1]);
+int kms_crypto_wrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], const char *call_id, size_t call_id_len,
+                        const uint8_t session_key[KMS_KEY_LEN], char *out, size_t out_cap);
+int kms_crypto_unwrap_b64(kms_crypto_t *cx, const uint8_t kms_key[KMS_KEY_LEN], const char *call_id, size_t call_id_len,
+                          const char *wrapped_b64, size_t wrapped_b64_len, uint8_t session_key[KMS_KEY_LEN]);
+int kms_crypto_key_id_hash(kms_crypto_t *cx, const char *key_id, size_t key_id_len, char out[KMS_KEY_ID_HASH_LEN + 1]);
 
 /* ---- HKDF (RFC 5869) ---- */
 
@@ -103,8 +101,8 @@ size_t kms_wrap_len(size_t key_len);
 
 /* AES key wrap with padding (RFC 5649 §4.1). kek_len selects AES-128/192/256 (16/24/32); mihua uses 32, the other
  * sizes exist for the RFC §6 vectors. key_len 1..KMS_WRAP_MAX_KEY_LEN; out_cap >= kms_wrap_len(key_len). */
-int kms_key_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *key, size_t key_len, uint8_t *out,
-                 size_t out_cap, size_t *out_len);
+int kms_key_wrap(const uint8_t *kek, size_t kek_len, const uint8_t *key, size_t key_len, uint8_t *out, size_t out_cap,
+                 size_t *out_len);
 
 /* Unwrap (RFC 5649 §4.2). Fails (-1, *out_len = 0, out cleansed) when the integrity check fails: wrong KEK,
  * tampered or truncated blob, bad padding. out_cap >= blob_len - 8. */

@@ -75,8 +75,8 @@ static int header_list_grow(sbi_header_list_t *l)
     return 0;
 }
 
-int sbi_header_list_add(sbi_header_list_t *l, sbi_arena_t *a, const uint8_t *name, size_t namelen,
-                        const uint8_t *value, size_t valuelen)
+int sbi_header_list_add(sbi_header_list_t *l, sbi_arena_t *a, const uint8_t *name, size_t namelen, const uint8_t *value,
+                        size_t valuelen)
 {
     if (l->n == l->cap && header_list_grow(l))
         return -1;

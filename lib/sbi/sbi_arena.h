@@ -18,7 +18,7 @@
 typedef struct sbi_arena_spill sbi_arena_spill_t;
 
 typedef struct {
-    char *mem;  /* the owner's inline block */
+    char *mem; /* the owner's inline block */
     size_t size, used;
     sbi_arena_spill_t *spill; /* strings that did not fit, newest first */
 } sbi_arena_t;
@@ -39,8 +39,8 @@ typedef struct {
 
 void sbi_header_list_init(sbi_header_list_t *l, sbi_header_t *inline_v, size_t cap);
 /* Appends a copy of name and value (both NUL-terminated, in `a`). Returns 0, or -1 when memory runs out. */
-int sbi_header_list_add(sbi_header_list_t *l, sbi_arena_t *a, const uint8_t *name, size_t namelen,
-                        const uint8_t *value, size_t valuelen);
+int sbi_header_list_add(sbi_header_list_t *l, sbi_arena_t *a, const uint8_t *name, size_t namelen, const uint8_t *value,
+                        size_t valuelen);
 /* Frees the heap array, if any (the strings belong to the arena). */
 void sbi_header_list_free(sbi_header_list_t *l);
 

@@ -29,13 +29,13 @@ static const char *const fail_reason[FAIL_KINDS] = {"missing", "invalid", "block
 static const char *const fail_text[FAIL_KINDS] = {"no token", "wrong token", "address blocked after wrong tokens"};
 
 struct sbi_auth {
-    bool on;             /* a token is in force */
+    bool on; /* a token is in force */
     sbi_bearer_t bearer;
     const char *listener;
-    char *only_path;     /* NULL: every request */
-    char *exempt;        /* path prefix the gate does not apply to; NULL: none */
+    char *only_path; /* NULL: every request */
+    char *exempt;    /* path prefix the gate does not apply to; NULL: none */
     ratelimit_keys_t *fails;
-    ratelimit_t log_rl;  /* refusal lines: one per interval */
+    ratelimit_t log_rl; /* refusal lines: one per interval */
     metric_t *metric[FAIL_KINDS];
 };
 
@@ -72,13 +72,16 @@ int sbi_auth_conf_finish(sbi_auth_conf_t *a, const char *program, const char *se
     if (a->loaded != NULL)
         return 0;
     if (!sbi_host_is_loopback(host)) {
-        fprintf(stderr, "%s: %s %s is not a loopback address and no admin token is set (admin_token, "
+        fprintf(stderr,
+                "%s: %s %s is not a loopback address and no admin token is set (admin_token, "
                 "admin_token_file or --admin-token-file): refusing to serve it unauthenticated\n",
                 program, setting, host);
         return -1;
     }
-    log_warn(program, "no admin token: anyone on this machine may use %s %s (admin_auth=off); set "
-             "admin_token_file for anything but a lab", setting, host);
+    log_warn(program,
+             "no admin token: anyone on this machine may use %s %s (admin_auth=off); set "
+             "admin_token_file for anything but a lab",
+             setting, host);
     return 0;
 }
 
@@ -167,8 +170,10 @@ static void gate_admit(sbi_request_t *req, void *ud)
         return;
     case SBI_BEARER_INVALID:
         if (ratelimit_keys_hit(a->fails, addr, now))
-            log_warn(a->listener, "%s sent %u wrong tokens within %u s: its requests are refused (429) until "
-                     "then", addr, a->fails->max_events, a->fails->window_s);
+            log_warn(a->listener,
+                     "%s sent %u wrong tokens within %u s: its requests are refused (429) until "
+                     "then",
+                     addr, a->fails->max_events, a->fails->window_s);
         refuse(a, req, FAIL_INVALID, 0);
         return;
     }

@@ -46,19 +46,23 @@ typedef struct {
 
 /* The config file fields and the command-line option for sbi_auth_conf_t (lib/core/cli.h); `a` is a
  * sbi_auth_conf_t *, `what` says what the token guards ("on the admin API"). */
-#define SBI_AUTH_FIELDS(a)                                                                                         \
-    {.name = "admin_token", .type = CFG_STRING, .dst = &(a)->token},                                              \
-    {.name = "admin_token_file", .type = CFG_STRING, .dst = &(a)->token_file},                                    \
-    {.name = "admin_auth.max_failures", .type = CFG_INT, .dst = &(a)->max_failures, .min = 1, .max = 1000000},    \
-    {.name = "admin_auth.window_s", .type = CFG_INT, .dst = &(a)->window_s, .min = 1, .max = SBI_AUTH_WINDOW_S_MAX}
-#define SBI_AUTH_OPTION(what)                                                                                      \
-    {"admin-token-file", "admin_token_file", "FILE",                                                               \
-     "bearer token (RFC 6750) required " what ", read at start (one line; chmod 600); without one (nor "          \
-     "admin_token) the listener must be loopback"}
+#define SBI_AUTH_FIELDS(a)                                                                                            \
+    {.name = "admin_token", .type = CFG_STRING, .dst = &(a)->token},                                                  \
+        {.name = "admin_token_file", .type = CFG_STRING, .dst = &(a)->token_file},                                    \
+        {.name = "admin_auth.max_failures", .type = CFG_INT, .dst = &(a)->max_failures, .min = 1, .max = 1000000},    \
+    {                                                                                                                 \
+        .name = "admin_auth.window_s", .type = CFG_INT, .dst = &(a)->window_s, .min = 1, .max = SBI_AUTH_WINDOW_S_MAX \
+    }
+#define SBI_AUTH_OPTION(what)                                                                                   \
+    {                                                                                                           \
+        "admin-token-file", "admin_token_file", "FILE",                                                         \
+            "bearer token (RFC 6750) required " what ", read at start (one line; chmod 600); without one (nor " \
+            "admin_token) the listener must be loopback"                                                        \
+    }
 
 /* The --help lines on the settings that have no command-line form. */
-#define SBI_AUTH_HELP                                                                                              \
-    "Config file only: admin_token (instead of admin_token_file); admin_auth.max_failures (10) wrong tokens\n"     \
+#define SBI_AUTH_HELP                                                                                          \
+    "Config file only: admin_token (instead of admin_token_file); admin_auth.max_failures (10) wrong tokens\n" \
     "from one address within admin_auth.window_s (60) get 429 for every request until that window ends.\n"
 
 /* Loads the token (file read now), fills the defaults and applies the start-up policy to the listener at `host`

@@ -39,8 +39,10 @@ int sbi_bearer_syntax(const char *token, char *why, size_t why_size)
     while (i < n && token[i] == '=') /* b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
         i++;
     if (i < n) {
-        snprintf(why, why_size, "character %zu is not allowed in a bearer token (RFC 6750 b64token: letters, "
-                 "digits, - . _ ~ + / and trailing =)", i + 1);
+        snprintf(why, why_size,
+                 "character %zu is not allowed in a bearer token (RFC 6750 b64token: letters, "
+                 "digits, - . _ ~ + / and trailing =)",
+                 i + 1);
         return -1;
     }
     return 0;
@@ -104,8 +106,8 @@ char *sbi_bearer_read_file(const char *path, bool *loose, char *err, size_t err_
     return buf;
 }
 
-int sbi_bearer_load(const char *name, const char *token, const char *file, const char *module, char **out,
-                    char *err, size_t err_size)
+int sbi_bearer_load(const char *name, const char *token, const char *file, const char *module, char **out, char *err,
+                    size_t err_size)
 {
     char why[SBI_BEARER_ERR_MAX];
     bool loose = false;

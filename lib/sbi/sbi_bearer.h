@@ -45,8 +45,8 @@ char *sbi_bearer_read_file(const char *path, bool *loose, char *err, size_t err_
 /* The token from config text `token` or file `file` (at most one may be set): a checked copy in *out (NULL when
  * neither is set), or -1 with the reason in `err`. `name` names the setting in messages ("admin_token"); a loose
  * file's warning is logged under `module`. */
-int sbi_bearer_load(const char *name, const char *token, const char *file, const char *module, char **out,
-                    char *err, size_t err_size);
+int sbi_bearer_load(const char *name, const char *token, const char *file, const char *module, char **out, char *err,
+                    size_t err_size);
 
 /* Overwrites and frees a token string. NULL is fine. */
 void sbi_bearer_wipe(char *token);

@@ -63,10 +63,10 @@
 #include "sbi/sbi_tls.h"
 #include "sbi/sbi_url.h"
 
-#define REQ_HEADERS_MAX 32 /* pseudo-headers + content-type/length + caller's extras */
-#define CREQ_INLINE_BODY 512   /* a request body up to this is kept inside the request (an SBI query body) */
-#define CREQ_INLINE_HEADERS 8  /* response headers before the array moves to the heap */
-#define CREQ_HEADER_ARENA 512  /* response header names and values before they spill to the heap */
+#define REQ_HEADERS_MAX 32    /* pseudo-headers + content-type/length + caller's extras */
+#define CREQ_INLINE_BODY 512  /* a request body up to this is kept inside the request (an SBI query body) */
+#define CREQ_INLINE_HEADERS 8 /* response headers before the array moves to the heap */
+#define CREQ_HEADER_ARENA 512 /* response header names and values before they spill to the heap */
 
 #define LOG_MOD "sbi-client"
 
@@ -84,10 +84,10 @@ struct creq {
     bool in_conn;
     creq_t *qnext; /* client completion queue, while in_queue */
     bool in_queue;
-    bool done; /* outcome known */
-    bool responded; /* a response HEADERS frame arrived on its stream: the server has processed it */
-    bool on_pooled; /* its connection was established before it was submitted (not opened for it) */
-    bool retried;   /* resubmitted once already */
+    bool done;                /* outcome known */
+    bool responded;           /* a response HEADERS frame arrived on its stream: the server has processed it */
+    bool on_pooled;           /* its connection was established before it was submitted (not opened for it) */
+    bool retried;             /* resubmitted once already */
     sbi_client_req_t *replay; /* idempotent requests: method, URL and headers for a retry (one block); else NULL */
     struct event timer;
     struct timespec start;
@@ -273,12 +273,18 @@ const char *sbi_client_response_header(const sbi_client_response_t *resp, const 
 const char *sbi_client_strerror(sbi_client_err_t e)
 {
     switch (e) {
-    case SBI_CLIENT_OK: return "ok";
-    case SBI_CLIENT_ERR_TIMEOUT: return "timeout";
-    case SBI_CLIENT_ERR_CONNECT: return "connect failed";
-    case SBI_CLIENT_ERR_CONNECTION: return "connection lost";
-    case SBI_CLIENT_ERR_RESET: return "stream reset";
-    case SBI_CLIENT_ERR_TOO_LARGE: return "response too large";
+    case SBI_CLIENT_OK:
+        return "ok";
+    case SBI_CLIENT_ERR_TIMEOUT:
+        return "timeout";
+    case SBI_CLIENT_ERR_CONNECT:
+        return "connect failed";
+    case SBI_CLIENT_ERR_CONNECTION:
+        return "connection lost";
+    case SBI_CLIENT_ERR_RESET:
+        return "stream reset";
+    case SBI_CLIENT_ERR_TOO_LARGE:
+        return "response too large";
     }
     return "unknown";
 }
@@ -321,8 +327,8 @@ static int on_header_cb(nghttp2_session *session, const nghttp2_frame *frame, co
     return 0;
 }
 
-static int on_data_chunk_cb(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data,
-                            size_t len, void *user_data)
+static int on_data_chunk_cb(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data, size_t len,
+                            void *user_data)
 {
     (void)flags;
     (void)user_data;
@@ -410,7 +416,10 @@ static void conn_fail(cconn_t *conn, sbi_client_err_t err)
     conn_free(conn);
 }
 
-static int conn_flush(cconn_t *conn) { return sbi_session_flush(&conn->sess); }
+static int conn_flush(cconn_t *conn)
+{
+    return sbi_session_flush(&conn->sess);
+}
 
 /* The client's failure hook of the session pump: everything on the connection completes (or is retried). */
 static void conn_on_end(void *owner, sbi_session_end_t why, const char *detail)
@@ -697,7 +706,8 @@ uint64_t sbi_client_request(sbi_client_t *c, const sbi_client_req_t *rq, sbi_cli
 {
     sbi_url_t u;
     if (!rq->method || !rq->url || strlen(rq->url) > SBI_CLIENT_URL_MAX || sbi_url_parse(rq->url, &u) ||
-        (rq->body_len > 0 && !rq->content_type) || rq->n_headers > REQ_HEADERS_MAX - 6 || (rq->n_headers && !rq->headers))
+        (rq->body_len > 0 && !rq->content_type) || rq->n_headers > REQ_HEADERS_MAX - 6 ||
+        (rq->n_headers && !rq->headers))
         return 0;
     if (u.tls && !c->tls) {
         log_warn(LOG_MOD, "%s: https needs a TLS context", rq->url);

@@ -33,11 +33,11 @@
 
 #include "sbi/sbi_server.h" /* sbi_header_t */
 
-#define SBI_CLIENT_TIMEOUT_MS_DEFAULT 3000   /* a request nobody configured still ends */
-#define SBI_CLIENT_CONNECT_TIMEOUT_MS 3000   /* TCP + TLS handshake; requests fail with SBI_CLIENT_ERR_CONNECT */
+#define SBI_CLIENT_TIMEOUT_MS_DEFAULT 3000    /* a request nobody configured still ends */
+#define SBI_CLIENT_CONNECT_TIMEOUT_MS 3000    /* TCP + TLS handshake; requests fail with SBI_CLIENT_ERR_CONNECT */
 #define SBI_CLIENT_MAX_BODY (4 * 1024 * 1024) /* a larger response is cut: SBI_CLIENT_ERR_TOO_LARGE */
-#define SBI_CLIENT_MAX_HEADER_LIST 65536     /* response header bytes kept; advertised in SETTINGS */
-#define SBI_CLIENT_URL_MAX 2048              /* longer URLs are refused at submission */
+#define SBI_CLIENT_MAX_HEADER_LIST 65536      /* response header bytes kept; advertised in SETTINGS */
+#define SBI_CLIENT_URL_MAX 2048               /* longer URLs are refused at submission */
 
 typedef struct sbi_client sbi_client_t;
 
@@ -47,20 +47,20 @@ typedef struct {
 } sbi_client_config_t;
 
 typedef enum {
-    SBI_CLIENT_OK = 0,        /* a response arrived: look at status */
-    SBI_CLIENT_ERR_TIMEOUT,   /* no complete response within the timeout */
-    SBI_CLIENT_ERR_CONNECT,   /* TCP connect, TLS handshake or ALPN failed */
+    SBI_CLIENT_OK = 0,         /* a response arrived: look at status */
+    SBI_CLIENT_ERR_TIMEOUT,    /* no complete response within the timeout */
+    SBI_CLIENT_ERR_CONNECT,    /* TCP connect, TLS handshake or ALPN failed */
     SBI_CLIENT_ERR_CONNECTION, /* the connection closed or broke with the stream open */
-    SBI_CLIENT_ERR_RESET,     /* the server reset the stream (RST_STREAM / refused by GOAWAY) */
-    SBI_CLIENT_ERR_TOO_LARGE, /* the response exceeded SBI_CLIENT_MAX_BODY */
+    SBI_CLIENT_ERR_RESET,      /* the server reset the stream (RST_STREAM / refused by GOAWAY) */
+    SBI_CLIENT_ERR_TOO_LARGE,  /* the response exceeded SBI_CLIENT_MAX_BODY */
 } sbi_client_err_t;
 
 /* Valid only during the callback. */
 typedef struct {
     sbi_client_err_t error;
-    int status;               /* HTTP status; 0 unless error == SBI_CLIENT_OK */
-    const char *content_type; /* NULL when absent */
-    const char *location;     /* NULL when absent */
+    int status;                  /* HTTP status; 0 unless error == SBI_CLIENT_OK */
+    const char *content_type;    /* NULL when absent */
+    const char *location;        /* NULL when absent */
     const sbi_header_t *headers; /* every response header (not :status) */
     size_t n_headers;
     const char *body; /* NUL-terminated for convenience; body_len excludes the NUL */

@@ -32,7 +32,7 @@
 #include <event2/util.h>
 #include <openssl/err.h>
 
-#define SBI_IO_OUT_INITIAL 4096    /* a few HTTP/2 frames; doubles as needed */
+#define SBI_IO_OUT_INITIAL 4096     /* a few HTTP/2 frames; doubles as needed */
 #define SBI_IO_KEEP_OUT (64 * 1024) /* output buffer kept once drained; a larger one (bulk answer) is freed */
 
 typedef enum { IO_CONNECTING, IO_HANDSHAKING, IO_OPEN } io_state_t;
@@ -86,7 +86,10 @@ static void disarm_write(sbi_io_t *io)
         event_active(io->wev, EV_WRITE, 0);
 }
 
-static bool has_output(const sbi_io_t *io) { return io->out_len > io->out_off; }
+static bool has_output(const sbi_io_t *io)
+{
+    return io->out_len > io->out_off;
+}
 
 /* ---------------------------------------------------------------------------------------------- writing */
 
@@ -171,7 +174,10 @@ void sbi_io_flush(sbi_io_t *io)
     event_active(io->wev, EV_WRITE, 0);
 }
 
-size_t sbi_io_pending(const sbi_io_t *io) { return io->out_len - io->out_off; }
+size_t sbi_io_pending(const sbi_io_t *io)
+{
+    return io->out_len - io->out_off;
+}
 
 /* ---------------------------------------------------------------------------------------------- reading */
 
@@ -416,5 +422,11 @@ bool sbi_io_peer_closed(const sbi_io_t *io)
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK); /* FIN, or reset */
 }
 
-SSL *sbi_io_ssl(const sbi_io_t *io) { return io->ssl; }
-unsigned long sbi_io_tls_error(const sbi_io_t *io) { return io->tls_err; }
+SSL *sbi_io_ssl(const sbi_io_t *io)
+{
+    return io->ssl;
+}
+unsigned long sbi_io_tls_error(const sbi_io_t *io)
+{
+    return io->tls_err;
+}

@@ -40,7 +40,7 @@ typedef enum {
 typedef struct {
     int (*on_connected)(void *ud); /* TCP (and TLS) established; the owner checks ALPN. -1: io freed */
     int (*on_read)(void *ud, const uint8_t *data, size_t len); /* -1: io freed */
-    int (*on_drained)(void *ud);   /* everything buffered was written. -1: io freed */
+    int (*on_drained)(void *ud);                               /* everything buffered was written. -1: io freed */
     void (*on_event)(void *ud, sbi_io_event_t ev); /* the owner frees the io, except after TIMEOUT if it wants */
 } sbi_io_cbs_t;
 

@@ -40,10 +40,10 @@ typedef struct {
 
 /* All strings borrowed. status is mandatory in mihua (optional in the spec, but every client wants it). */
 typedef struct {
-    int status;                               /* HTTP status code, 400..599 */
-    const char *title;                        /* NULL: the status's reason phrase (sbi_status_title) */
-    const char *detail;                       /* NULL to omit */
-    const char *cause;                        /* NULL to omit (no cause is defined for e.g. 405, 431) */
+    int status;                                /* HTTP status code, 400..599 */
+    const char *title;                         /* NULL: the status's reason phrase (sbi_status_title) */
+    const char *detail;                        /* NULL to omit */
+    const char *cause;                         /* NULL to omit (no cause is defined for e.g. 405, 431) */
     const sbi_invalid_param_t *invalid_params; /* NULL / 0 to omit */
     size_t n_invalid_params;
 } sbi_problem_t;

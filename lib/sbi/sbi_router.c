@@ -18,7 +18,7 @@
 #define METHOD_MAX 16 /* "OPTIONS" is the longest standard method */
 
 typedef struct {
-    char *text;   /* literal text, or the capture name */
+    char *text; /* literal text, or the capture name */
     bool capture;
 } segment_t;
 
@@ -218,7 +218,10 @@ const char *sbi_route_capture(const sbi_route_match_t *m, const char *name)
     return NULL;
 }
 
-static bool is_control(unsigned c) { return c < 0x20 || c == 0x7f; }
+static bool is_control(unsigned c)
+{
+    return c < 0x20 || c == 0x7f;
+}
 
 long sbi_target_control_char(const char *target)
 {

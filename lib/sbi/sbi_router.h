@@ -16,10 +16,10 @@
 
 #include <stddef.h>
 
-#define SBI_ROUTE_MAX_SEGMENTS 16  /* the deepest TS 29.5xx resource path has 8 segments */
-#define SBI_ROUTE_MAX_CAPTURES 8   /* more than any 3GPP resource needs */
-#define SBI_ROUTE_ALLOW_MAX 64     /* "GET, PUT, PATCH, POST, DELETE, HEAD, OPTIONS" fits */
-#define SBI_ROUTE_RAW_TYPE_MAX 64  /* a media type's type/subtype is at most 127+127 (RFC 6838); ours are short */
+#define SBI_ROUTE_MAX_SEGMENTS 16 /* the deepest TS 29.5xx resource path has 8 segments */
+#define SBI_ROUTE_MAX_CAPTURES 8  /* more than any 3GPP resource needs */
+#define SBI_ROUTE_ALLOW_MAX 64    /* "GET, PUT, PATCH, POST, DELETE, HEAD, OPTIONS" fits */
+#define SBI_ROUTE_RAW_TYPE_MAX 64 /* a media type's type/subtype is at most 127+127 (RFC 6838); ours are short */
 
 typedef struct sbi_request sbi_request_t;
 typedef void (*sbi_handler_fn)(sbi_request_t *req, void *ud);
@@ -42,7 +42,7 @@ typedef struct {
     void *ud;
     sbi_capture_t captures[SBI_ROUTE_MAX_CAPTURES];
     size_t n_captures;
-    const char *raw_type; /* the route's raw media type (sbi_router_add_raw), or NULL: JSON bodies only */
+    const char *raw_type;            /* the route's raw media type (sbi_router_add_raw), or NULL: JSON bodies only */
     char allow[SBI_ROUTE_ALLOW_MAX]; /* filled for SBI_ROUTE_METHOD_NOT_ALLOWED: "GET, PUT" */
 } sbi_route_match_t;
 

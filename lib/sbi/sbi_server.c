@@ -29,10 +29,18 @@
  * is a FIN, not a reset that could destroy the GOAWAY before the client reads it. */
 static void refuse_connection(sbi_server_t *srv, evutil_socket_t fd)
 {
-    static const uint8_t refusal[] = {
-        0, 0, 0, NGHTTP2_SETTINGS, 0, 0, 0, 0, 0,                          /* empty SETTINGS (server preface) */
-        0, 0, 8 + 16, NGHTTP2_GOAWAY, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* GOAWAY, last stream 0, NO_ERROR */
-        'c', 'o', 'n', 'n', 'e', 'c', 't', 'i', 'o', 'n', 's', ' ', 'f', 'u', 'l', 'l'};
+    static const uint8_t refusal[] = {0,   0,   0,      NGHTTP2_SETTINGS,
+                                      0,   0,   0,      0,
+                                      0, /* empty SETTINGS (server preface) */
+                                      0,   0,   8 + 16, NGHTTP2_GOAWAY,
+                                      0,   0,   0,      0,
+                                      0,   0,   0,      0,
+                                      0,   0,   0,      0,
+                                      0, /* GOAWAY, last stream 0, NO_ERROR */
+                                      'c', 'o', 'n',    'n',
+                                      'e', 'c', 't',    'i',
+                                      'o', 'n', 's',    ' ',
+                                      'f', 'u', 'l',    'l'};
     if (!srv->tls) {
         uint8_t scratch[512];
         while (recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0)
@@ -43,8 +51,7 @@ static void refuse_connection(sbi_server_t *srv, evutil_socket_t fd)
     evutil_closesocket(fd);
 }
 
-static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+static void accept_cb(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
     (void)listener;
     (void)salen;
@@ -170,8 +177,8 @@ int sbi_server_listen(sbi_server_t *srv, const char *addr, uint16_t port)
         errno = e;
         return -1;
     }
-    srv->guard = listen_guard_new(srv->base, srv->listener, srv->name, srv->max_connections, srv->metrics, accept_cb,
-                                  srv);
+    srv->guard =
+        listen_guard_new(srv->base, srv->listener, srv->name, srv->max_connections, srv->metrics, accept_cb, srv);
     if (!srv->guard) {
         evconnlistener_free(srv->listener);
         srv->listener = NULL;
@@ -187,11 +194,20 @@ int sbi_server_listen(sbi_server_t *srv, const char *addr, uint16_t port)
     return 0;
 }
 
-uint16_t sbi_server_port(const sbi_server_t *srv) { return srv->port; }
+uint16_t sbi_server_port(const sbi_server_t *srv)
+{
+    return srv->port;
+}
 
-bool sbi_server_is_tls(const sbi_server_t *srv) { return srv->tls != NULL; }
+bool sbi_server_is_tls(const sbi_server_t *srv)
+{
+    return srv->tls != NULL;
+}
 
-size_t sbi_server_connection_count(const sbi_server_t *srv) { return srv->n_conns; }
+size_t sbi_server_connection_count(const sbi_server_t *srv)
+{
+    return srv->n_conns;
+}
 
 sbi_server_stats_t sbi_server_stats(const sbi_server_t *srv)
 {
@@ -201,9 +217,15 @@ sbi_server_stats_t sbi_server_stats(const sbi_server_t *srv)
     return st;
 }
 
-struct event_base *sbi_server_base(const sbi_server_t *srv) { return srv->base; }
+struct event_base *sbi_server_base(const sbi_server_t *srv)
+{
+    return srv->base;
+}
 
-void sbi_server_set_observer(sbi_server_t *srv, const sbi_observer_t *observer) { srv->observer = observer; }
+void sbi_server_set_observer(sbi_server_t *srv, const sbi_observer_t *observer)
+{
+    srv->observer = observer;
+}
 
 static void drained_cb(evutil_socket_t fd, short what, void *arg)
 {

@@ -47,23 +47,29 @@
 #include "sbi/sbi_router.h"
 
 /* Default limits, each with its reason. sbi_server_config_t may lower (tests) or raise them. */
-#define SBI_MAX_HEADER_LIST_DEFAULT 16384 /* RFC 9113 §6.5.2 size (name+value+32 each); 16 KiB fits any SBI request
+#define SBI_MAX_HEADER_LIST_DEFAULT \
+    16384 /* RFC 9113 §6.5.2 size (name+value+32 each); 16 KiB fits any SBI request
                                              with a bearer token, and bounds HPACK work per stream */
-#define SBI_MAX_BODY_DEFAULT (1024 * 1024) /* the largest SBI body mihua accepts (a full subscriber list PUT via the
+#define SBI_MAX_BODY_DEFAULT \
+    (1024 * 1024) /* the largest SBI body mihua accepts (a full subscriber list PUT via the
                                               admin API); a UDM request body is a few hundred bytes */
-#define SBI_STREAM_TIMEOUT_MS_DEFAULT 10000 /* request arrival + handler; well above the AS lookup budget (300 ms)
+#define SBI_STREAM_TIMEOUT_MS_DEFAULT \
+    10000                                 /* request arrival + handler; well above the AS lookup budget (300 ms)
                                                and bounds slow-loris streams */
 #define SBI_MAX_CONCURRENT_STREAMS 128    /* per connection (SETTINGS); RFC 9113 §6.5.2 recommends >= 100 */
 #define SBI_MAX_QUERY_PARAMS 32           /* TS 29.5xx queries carry a handful of parameters */
 #define SBI_OUTPUT_HIGH_WATER (64 * 1024) /* stop producing frames while this much waits for the socket */
 #define SBI_DRAIN_TIMEOUT_MS 5000         /* sbi_server_drain: streams still open after this are cut */
-#define SBI_IDLE_TIMEOUT_MS LISTEN_IDLE_TIMEOUT_MS_DEFAULT /* no complete request for this long: GOAWAY (streams
+#define SBI_IDLE_TIMEOUT_MS \
+    LISTEN_IDLE_TIMEOUT_MS_DEFAULT /* no complete request for this long: GOAWAY (streams
                                              in flight finish), and close at the next expiry; frees the sockets of
                                              vanished peers, clients reconnect transparently. Bytes that complete no
                                              request (PING, a header trickling in) do not reset it */
-#define SBI_HEADER_TIMEOUT_MS LISTEN_HEADER_TIMEOUT_MS_DEFAULT /* accept to the first complete request, TLS
+#define SBI_HEADER_TIMEOUT_MS \
+    LISTEN_HEADER_TIMEOUT_MS_DEFAULT /* accept to the first complete request, TLS
                                              handshake included; then the connection is closed */
-#define SBI_MAX_CONNECTIONS_DEFAULT LISTEN_MAX_CONNECTIONS_DEFAULT /* per server; more are refused (see
+#define SBI_MAX_CONNECTIONS_DEFAULT \
+    LISTEN_MAX_CONNECTIONS_DEFAULT /* per server; more are refused (see
                                              sbi_server_config_t.max_connections) */
 
 typedef struct sbi_server sbi_server_t;
@@ -151,8 +157,8 @@ typedef struct {
     bool (*before_handler)(sbi_request_t *req, void *ud);
     /* Every answer submitted on this server, the handlers' and the server's own (404, 405, 413, 415, ...);
      * status 0 for a stream reset by sbi_request_reset. `body` is the answer's (not yet sent). */
-    void (*on_answer)(sbi_request_t *req, int status, const sbi_header_t *headers, size_t n_headers,
-                      const void *body, size_t len, void *ud);
+    void (*on_answer)(sbi_request_t *req, int status, const sbi_header_t *headers, size_t n_headers, const void *body,
+                      size_t len, void *ud);
     void *ud;
 } sbi_observer_t;
 

@@ -20,8 +20,7 @@ static void log_access(const sbi_request_t *req, int status)
 {
     const char *path = req->conn->srv->redact_paths ? "(path not logged)" : req->path ? req->path : "-";
 
-    log_debug(req->conn->srv->name, "%s %s %s -> %d", req->conn->peer, req->method ? req->method : "-", path,
-              status);
+    log_debug(req->conn->srv->name, "%s %s %s -> %d", req->conn->peer, req->method ? req->method : "-", path, status);
 }
 
 int sbi_respond_ex(sbi_request_t *req, int status, const sbi_header_t *headers, size_t n_headers, const void *body,
@@ -78,8 +77,7 @@ int sbi_respond_json(sbi_request_t *req, int status, const json_t *body)
 }
 
 /* The single place that sends ProblemDetails; `extra` carries e.g. Allow for 405. */
-int sbi_srv_respond_problem_with(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra,
-                                size_t n_extra)
+int sbi_srv_respond_problem_with(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra, size_t n_extra)
 {
     size_t len = 0;
     char *text = sbi_problem_render(p, &len);
@@ -122,8 +120,8 @@ int sbi_respond_error(sbi_request_t *req, int status, const char *cause, const c
 int sbi_request_reset(sbi_request_t *req)
 {
     sbi_conn_t *conn = req->conn;
-    if (req->answered || nghttp2_submit_rst_stream(conn->sess.session, NGHTTP2_FLAG_NONE, req->stream_id,
-                                                   NGHTTP2_INTERNAL_ERROR) != 0)
+    if (req->answered ||
+        nghttp2_submit_rst_stream(conn->sess.session, NGHTTP2_FLAG_NONE, req->stream_id, NGHTTP2_INTERNAL_ERROR) != 0)
         return -1;
     req->answered = true;
     log_access(req, 0);

@@ -68,13 +68,15 @@ void sbi_srv_conn_free(sbi_conn_t *conn)
     sbi_srv_maybe_drained(srv);
 }
 
-int sbi_srv_conn_flush(sbi_conn_t *conn) { return sbi_session_flush(&conn->sess); }
+int sbi_srv_conn_flush(sbi_conn_t *conn)
+{
+    return sbi_session_flush(&conn->sess);
+}
 
 void sbi_srv_conn_goaway(sbi_conn_t *conn)
 {
     nghttp2_session *s = conn->sess.session;
-    nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(s), NGHTTP2_NO_ERROR, NULL,
-                          0);
+    nghttp2_submit_goaway(s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(s), NGHTTP2_NO_ERROR, NULL, 0);
     sbi_srv_conn_flush(conn);
 }
 
@@ -189,8 +191,8 @@ static sbi_io_t *conn_io_new(sbi_conn_t *conn, evutil_socket_t fd)
 {
     sbi_server_t *srv = conn->srv;
     SSL *ssl = srv->tls ? SSL_new(srv->tls) : NULL;
-    sbi_io_t *io = !srv->tls || ssl ? sbi_io_new(srv->base, fd, ssl, true, true, sbi_session_io_cbs(), &conn->sess)
-                                    : NULL;
+    sbi_io_t *io =
+        !srv->tls || ssl ? sbi_io_new(srv->base, fd, ssl, true, true, sbi_session_io_cbs(), &conn->sess) : NULL;
     if (!io) {
         SSL_free(ssl);
         evutil_closesocket(fd);

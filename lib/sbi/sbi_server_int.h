@@ -31,10 +31,11 @@
 #include "sbi/sbi_server.h"
 #include "sbi/sbi_session.h"
 
-#define PEER_MAX 64          /* "[v6 address]:port" */
-#define DETAIL_MAX 256       /* detail text of server-built ProblemDetails */
-#define RESP_HEADERS_MAX 16  /* :status, content-type, content-length and extras */
-#define REQ_ARENA_INLINE 1024 /* pseudo-headers, headers, path copies and a pre-rendered answer of a typical SBI
+#define PEER_MAX 64         /* "[v6 address]:port" */
+#define DETAIL_MAX 256      /* detail text of server-built ProblemDetails */
+#define RESP_HEADERS_MAX 16 /* :status, content-type, content-length and extras */
+#define REQ_ARENA_INLINE \
+    1024                      /* pseudo-headers, headers, path copies and a pre-rendered answer of a typical SBI
                                  request fit, so the hot path does not call malloc per string */
 #define REQ_INLINE_HEADERS 12 /* regular headers before the array moves to the heap */
 
@@ -70,8 +71,8 @@ struct sbi_request {
     sbi_route_match_t match;
 
     bool headers_too_large, body_too_large;
-    bool complete; /* END_STREAM received */
-    bool answered; /* response submitted (or the stream reset by sbi_request_reset) */
+    bool complete;           /* END_STREAM received */
+    bool answered;           /* response submitted (or the stream reset by sbi_request_reset) */
     struct timespec started; /* CLOCK_MONOTONIC at the first header, when an observer is set */
 
     sbi_session_body_t resp; /* the answer's body, a copy in the arena */
@@ -91,8 +92,8 @@ struct sbi_conn {
     sbi_session_t sess;
     struct sbi_conn *prev, *next;
     sbi_request_t *requests;
-    bool idle_goaway; /* GOAWAY sent for idleness; the next idle expiry closes */
-    bool progressed;  /* a complete request arrived: the header deadline is over, the idle one runs */
+    bool idle_goaway;             /* GOAWAY sent for idleness; the next idle expiry closes */
+    bool progressed;              /* a complete request arrived: the header deadline is over, the idle one runs */
     struct timeval last_progress; /* when the last complete request arrived (the loop's cached time) */
     struct event deadline;        /* header deadline, then idle deadline (see conn_deadline_cb) */
     char peer[PEER_MAX];
@@ -111,9 +112,9 @@ struct sbi_server {
     metrics_t *metrics;
     const struct timeval *stream_timeout; /* common-timeout form of stream_tv */
     const char *name;
-    bool redact_paths; /* sbi_server_config_t.redact_paths */
+    bool redact_paths;              /* sbi_server_config_t.redact_paths */
     const sbi_observer_t *observer; /* sbi_server_set_observer, or NULL */
-    sbi_gate_t gate;   /* admit == NULL: none */
+    sbi_gate_t gate;                /* admit == NULL: none */
     struct evconnlistener *listener;
     uint16_t port;
     sbi_conn_t *conns;
@@ -165,8 +166,7 @@ void sbi_srv_conn_goaway(sbi_conn_t *conn);
 /* ---- sbi_server_answer.c */
 
 /* The single place that sends ProblemDetails; `extra` carries e.g. Allow for 405. */
-int sbi_srv_respond_problem_with(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra,
-                                 size_t n_extra);
+int sbi_srv_respond_problem_with(sbi_request_t *req, const sbi_problem_t *p, const sbi_header_t *extra, size_t n_extra);
 
 /* ---- sbi_server_stream.c */
 

@@ -62,7 +62,7 @@ static int set_pseudo(sbi_request_t *req, char **dst, const uint8_t *value, size
 }
 
 int sbi_srv_request_store_header(sbi_request_t *req, const uint8_t *name, size_t namelen, const uint8_t *value,
-                        size_t valuelen)
+                                 size_t valuelen)
 {
     if (namelen > 0 && name[0] == ':') {
         if (namelen == 7 && memcmp(name, ":method", 7) == 0)
@@ -85,15 +85,30 @@ int sbi_srv_request_store_header(sbi_request_t *req, const uint8_t *name, size_t
     return 0;
 }
 
-const char *sbi_request_method(const sbi_request_t *req) { return req->method; }
+const char *sbi_request_method(const sbi_request_t *req)
+{
+    return req->method;
+}
 
-const char *sbi_request_path(const sbi_request_t *req) { return req->path_only; }
+const char *sbi_request_path(const sbi_request_t *req)
+{
+    return req->path_only;
+}
 
-const char *sbi_request_query(const sbi_request_t *req) { return req->query; }
+const char *sbi_request_query(const sbi_request_t *req)
+{
+    return req->query;
+}
 
-const char *sbi_request_authority(const sbi_request_t *req) { return req->authority; }
+const char *sbi_request_authority(const sbi_request_t *req)
+{
+    return req->authority;
+}
 
-const char *sbi_request_peer(const sbi_request_t *req) { return req->conn->peer; }
+const char *sbi_request_peer(const sbi_request_t *req)
+{
+    return req->conn->peer;
+}
 json_t *sbi_request_json(const sbi_request_t *req)
 {
     if (req->json_lazy && !req->json) {
@@ -103,11 +118,20 @@ json_t *sbi_request_json(const sbi_request_t *req)
     return req->json;
 }
 
-const sbi_flat_json_t *sbi_request_flat(const sbi_request_t *req) { return req->json_lazy ? &req->flat : NULL; }
+const sbi_flat_json_t *sbi_request_flat(const sbi_request_t *req)
+{
+    return req->json_lazy ? &req->flat : NULL;
+}
 
-bool sbi_request_body_raw(const sbi_request_t *req) { return req->body_raw; }
+bool sbi_request_body_raw(const sbi_request_t *req)
+{
+    return req->body_raw;
+}
 
-sbi_server_t *sbi_request_server(const sbi_request_t *req) { return req->conn->srv; }
+sbi_server_t *sbi_request_server(const sbi_request_t *req)
+{
+    return req->conn->srv;
+}
 
 const void *sbi_request_body(const sbi_request_t *req, size_t *len)
 {

@@ -47,8 +47,7 @@ static void answer_no_route(sbi_request_t *req, sbi_route_result_t rr)
         sbi_srv_respond_problem_with(req, &p, &allow, 1);
         return;
     }
-    sbi_respond_error(req, 404, SBI_CAUSE_RESOURCE_URI_STRUCTURE_NOT_FOUND, "no resource at %.128s",
-                      req->path_only);
+    sbi_respond_error(req, 404, SBI_CAUSE_RESOURCE_URI_STRUCTURE_NOT_FOUND, "no resource at %.128s", req->path_only);
 }
 
 static int parse_body(sbi_request_t *req)
@@ -73,8 +72,7 @@ static int parse_body(sbi_request_t *req)
     json_error_t jerr;
     req->json = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
     if (!req->json) {
-        sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT, "body:%d:%d: %s", jerr.line, jerr.column,
-                          jerr.text);
+        sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT, "body:%d:%d: %s", jerr.line, jerr.column, jerr.text);
         return -1;
     }
     return 0;
@@ -95,7 +93,7 @@ static void dispatch(sbi_request_t *req)
     long bad = sbi_target_control_char(req->path);
     if (bad >= 0) {
         sbi_srv_peer_log(srv, "%s: %s request refused: control character at offset %ld of its :path", conn->peer,
-                 req->method, bad);
+                         req->method, bad);
         sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT,
                           "the :path carries a control character (raw or percent-encoded) at offset %ld", bad);
         return;
@@ -204,8 +202,8 @@ static int on_header_cb(nghttp2_session *session, const nghttp2_frame *frame, co
     return 0;
 }
 
-static int on_data_chunk_cb(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data,
-                            size_t len, void *user_data)
+static int on_data_chunk_cb(nghttp2_session *session, uint8_t flags, int32_t stream_id, const uint8_t *data, size_t len,
+                            void *user_data)
 {
     (void)flags;
     (void)user_data;

@@ -57,7 +57,10 @@ const sbi_io_cbs_t *sbi_session_io_cbs(void);
 /* nghttp2 callbacks with the send callback set; the role adds its own and frees them with
  * nghttp2_session_callbacks_del. NULL on allocation failure. */
 nghttp2_session_callbacks *sbi_session_callbacks_new(void);
-static inline void *sbi_session_owner(void *user_data) { return ((sbi_session_t *)user_data)->owner; }
+static inline void *sbi_session_owner(void *user_data)
+{
+    return ((sbi_session_t *)user_data)->owner;
+}
 
 /* Sends what nghttp2 has (the io writes it at the end of this loop iteration); ends the connection when it is
  * done. Returns -1 when the connection was freed (through the role's `end`). */

@@ -15,10 +15,10 @@
 #define SBI_HOST_MAX 256 /* RFC 1035 names are at most 253 characters */
 
 typedef struct {
-    bool tls;                  /* https */
-    char host[SBI_HOST_MAX];   /* without brackets */
-    uint16_t port;             /* explicit, or 80 / 443 */
-    const char *path;          /* points into the parsed URL: "/..." including the query, "/" when empty */
+    bool tls;                         /* https */
+    char host[SBI_HOST_MAX];          /* without brackets */
+    uint16_t port;                    /* explicit, or 80 / 443 */
+    const char *path;                 /* points into the parsed URL: "/..." including the query, "/" when empty */
     char authority[SBI_HOST_MAX + 8]; /* host[:port] as it goes into :authority */
 } sbi_url_t;
 

@@ -24,14 +24,16 @@ typedef struct {
     int line;
 } sdp_ctx_t;
 
-static sdp_err_t sdp_fail(sdp_ctx_t *c, sdp_err_t err, const char *why) {
+static sdp_err_t sdp_fail(sdp_ctx_t *c, sdp_err_t err, const char *why)
+{
     c->s->err_line = c->line;
     c->s->err_reason = why;
     return err;
 }
 
 /* Next space-separated field of *rest; false at the end. */
-static bool sdp_field(sip_str_t *rest, sip_str_t *f) {
+static bool sdp_field(sip_str_t *rest, sip_str_t *f)
+{
     int i = 0;
     while (i < rest->len && rest->s[i] == ' ')
         i++;
@@ -45,21 +47,24 @@ static bool sdp_field(sip_str_t *rest, sip_str_t *f) {
     return true;
 }
 
-static bool sdp_rest_empty(sip_str_t rest) {
+static bool sdp_rest_empty(sip_str_t rest)
+{
     for (int i = 0; i < rest.len; i++)
         if (rest.s[i] != ' ')
             return false;
     return true;
 }
 
-static sdp_err_t sdp_parse_conn(sdp_ctx_t *c, sip_str_t v, sdp_conn_t *conn) {
+static sdp_err_t sdp_parse_conn(sdp_ctx_t *c, sip_str_t v, sdp_conn_t *conn)
+{
     if (!sdp_field(&v, &conn->nettype) || !sdp_field(&v, &conn->addrtype) || !sdp_field(&v, &conn->addr) ||
         !sdp_rest_empty(v))
         return sdp_fail(c, SDP_E_CONNECTION, "malformed c= line");
     return SDP_OK;
 }
 
-static sdp_err_t sdp_parse_origin(sdp_ctx_t *c, sip_str_t v) {
+static sdp_err_t sdp_parse_origin(sdp_ctx_t *c, sip_str_t v)
+{
     sdp_origin_t *o = &c->s->origin;
     if (!sdp_field(&v, &o->username) || !sdp_field(&v, &o->sess_id) || !sdp_field(&v, &o->sess_version))
         return sdp_fail(c, SDP_E_ORIGIN, "malformed o= line");
@@ -69,7 +74,8 @@ static sdp_err_t sdp_parse_origin(sdp_ctx_t *c, sip_str_t v) {
 }
 
 /* NTP seconds (RFC 4566 §5.9): decimal digits; kept as text, so no 2036 wrap. */
-static bool sdp_is_ntp(sip_str_t f) {
+static bool sdp_is_ntp(sip_str_t f)
+{
     if (f.len < 1 || f.len > SDP_MAX_NTP_DIGITS)
         return false;
     for (int i = 0; i < f.len; i++)
@@ -78,14 +84,16 @@ static bool sdp_is_ntp(sip_str_t f) {
     return true;
 }
 
-static sdp_err_t sdp_parse_timing(sdp_ctx_t *c, sip_str_t v) {
+static sdp_err_t sdp_parse_timing(sdp_ctx_t *c, sip_str_t v)
+{
     if (!sdp_field(&v, &c->s->t_start) || !sdp_field(&v, &c->s->t_stop) || !sdp_rest_empty(v) ||
         !sdp_is_ntp(c->s->t_start) || !sdp_is_ntp(c->s->t_stop))
         return sdp_fail(c, SDP_E_TIMING, "malformed t= line");
     return SDP_OK;
 }
 
-static sdp_err_t sdp_parse_media(sdp_ctx_t *c, sip_str_t v) {
+static sdp_err_t sdp_parse_media(sdp_ctx_t *c, sip_str_t v)
+{
     if (c->s->nmedia >= SDP_MAX_MEDIA)
         return sdp_fail(c, SDP_E_TOO_MANY, "too many m= lines");
     sdp_media_t *m = &c->s->media[c->s->nmedia];
@@ -112,7 +120,8 @@ static sdp_err_t sdp_parse_media(sdp_ctx_t *c, sip_str_t v) {
 }
 
 /* rtpmap:<pt> <encoding>/<clock>[/<params>] */
-static sdp_err_t sdp_parse_rtpmap(sdp_ctx_t *c, sip_str_t v) {
+static sdp_err_t sdp_parse_rtpmap(sdp_ctx_t *c, sip_str_t v)
+{
     sdp_media_t *m = c->m;
     if (m->nrtpmap >= SDP_MAX_RTPMAP)
         return sdp_fail(c, SDP_E_TOO_MANY, "too many a=rtpmap lines");
@@ -140,12 +149,14 @@ static sdp_err_t sdp_parse_rtpmap(sdp_ctx_t *c, sip_str_t v) {
     return SDP_OK;
 }
 
-static bool sdp_is_suite_char(char ch) {
+static bool sdp_is_suite_char(char ch)
+{
     return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_';
 }
 
 /* crypto:<tag> <suite> <key-params> [<session-params>]; key-param = key-method ":" key-info. */
-static sdp_err_t sdp_parse_crypto(sdp_ctx_t *c, sip_str_t v) {
+static sdp_err_t sdp_parse_crypto(sdp_ctx_t *c, sip_str_t v)
+{
     sdp_media_t *m = c->m;
     if (m->ncrypto >= SDP_MAX_CRYPTO)
         return sdp_fail(c, SDP_E_TOO_MANY, "too many a=crypto lines");
@@ -182,7 +193,8 @@ static sdp_err_t sdp_parse_crypto(sdp_ctx_t *c, sip_str_t v) {
     return SDP_OK;
 }
 
-static sdp_dir_t sdp_dir_from(sip_str_t a) {
+static sdp_dir_t sdp_dir_from(sip_str_t a)
+{
     if (sip_str_eq(a, "sendrecv"))
         return SDP_DIR_SENDRECV;
     if (sip_str_eq(a, "sendonly"))
@@ -194,7 +206,8 @@ static sdp_dir_t sdp_dir_from(sip_str_t a) {
     return SDP_DIR_NONE;
 }
 
-static sdp_err_t sdp_parse_attr(sdp_ctx_t *c, sip_str_t v) {
+static sdp_err_t sdp_parse_attr(sdp_ctx_t *c, sip_str_t v)
+{
     int colon = 0;
     while (colon < v.len && v.s[colon] != ':')
         colon++;
@@ -220,7 +233,8 @@ static sdp_err_t sdp_parse_attr(sdp_ctx_t *c, sip_str_t v) {
     return SDP_OK;
 }
 
-static sdp_err_t sdp_parse_line(sdp_ctx_t *c, char type, sip_str_t v) {
+static sdp_err_t sdp_parse_line(sdp_ctx_t *c, char type, sip_str_t v)
+{
     if (c->line == 1)
         return type == 'v' && sip_str_eq(v, "0") ? SDP_OK : sdp_fail(c, SDP_E_VERSION, "first line is not v=0");
     switch (type) {
@@ -243,7 +257,8 @@ static sdp_err_t sdp_parse_line(sdp_ctx_t *c, char type, sip_str_t v) {
     }
 }
 
-sdp_err_t sdp_parse(sdp_session_t *s, const char *body, int len) {
+sdp_err_t sdp_parse(sdp_session_t *s, const char *body, int len)
+{
     if (!s)
         return SDP_E_ARG;
     memset(s, 0, sizeof *s);
@@ -280,12 +295,14 @@ sdp_err_t sdp_parse(sdp_session_t *s, const char *body, int len) {
 
 #define SDP_S(x) (x).len, (x).s ? (x).s : ""
 
-static void sdp_build_conn(sip_wr_t *w, const sdp_conn_t *c) {
+static void sdp_build_conn(sip_wr_t *w, const sdp_conn_t *c)
+{
     if (c->addr.s)
         sip_wr_printf(w, "c=%.*s %.*s %.*s\r\n", SDP_S(c->nettype), SDP_S(c->addrtype), SDP_S(c->addr));
 }
 
-static void sdp_build_media(sip_wr_t *w, const sdp_media_t *m) {
+static void sdp_build_media(sip_wr_t *w, const sdp_media_t *m)
+{
     sip_wr_printf(w, "m=%.*s %u %.*s", SDP_S(m->type), (unsigned)m->port, SDP_S(m->proto));
     for (int i = 0; i < m->nfmt; i++)
         sip_wr_printf(w, " %.*s", SDP_S(m->fmts[i]));
@@ -301,7 +318,7 @@ static void sdp_build_media(sip_wr_t *w, const sdp_media_t *m) {
     for (int i = 0; i < m->ncrypto; i++) {
         const sdp_crypto_t *k = &m->crypto[i];
         sip_wr_printf(w, "a=crypto:%u %.*s %.*s:%.*s", (unsigned)k->tag, SDP_S(k->suite), SDP_S(k->method_str),
-                   SDP_S(k->key_info));
+                      SDP_S(k->key_info));
         if (k->session_params.s)
             sip_wr_printf(w, " %.*s", SDP_S(k->session_params));
         sip_wr_printf(w, "\r\n");
@@ -312,7 +329,8 @@ static void sdp_build_media(sip_wr_t *w, const sdp_media_t *m) {
         sip_wr_printf(w, "a=%s\r\n", sdp_dir_str(m->dir));
 }
 
-int sdp_build(const sdp_session_t *s, char *out, int cap) {
+int sdp_build(const sdp_session_t *s, char *out, int cap)
+{
     if (!s || !out || cap <= 0 || !s->origin.username.s || !s->origin.conn.addr.s)
         return -1;
     for (int i = 0; i < s->nmedia; i++)
@@ -321,11 +339,11 @@ int sdp_build(const sdp_session_t *s, char *out, int cap) {
     sip_wr_t w = SIP_WR_INIT(out, cap);
     const sdp_origin_t *o = &s->origin;
     sip_wr_printf(&w, "v=0\r\no=%.*s %.*s %.*s %.*s %.*s %.*s\r\n", SDP_S(o->username), SDP_S(o->sess_id),
-               SDP_S(o->sess_version), SDP_S(o->conn.nettype), SDP_S(o->conn.addrtype), SDP_S(o->conn.addr));
+                  SDP_S(o->sess_version), SDP_S(o->conn.nettype), SDP_S(o->conn.addrtype), SDP_S(o->conn.addr));
     sip_wr_printf(&w, "s=%.*s\r\n", s->name.s ? s->name.len : 1, s->name.s ? s->name.s : "-");
     sdp_build_conn(&w, &s->conn);
     sip_wr_printf(&w, "t=%.*s %.*s\r\n", s->t_start.s ? s->t_start.len : 1, s->t_start.s ? s->t_start.s : "0",
-               s->t_stop.s ? s->t_stop.len : 1, s->t_stop.s ? s->t_stop.s : "0");
+                  s->t_stop.s ? s->t_stop.len : 1, s->t_stop.s ? s->t_stop.s : "0");
     if (s->dir != SDP_DIR_NONE)
         sip_wr_printf(&w, "a=%s\r\n", sdp_dir_str(s->dir));
     for (int i = 0; i < s->nmedia; i++)
@@ -333,8 +351,8 @@ int sdp_build(const sdp_session_t *s, char *out, int cap) {
     return w.overflow ? -1 : w.n;
 }
 
-int sdp_media_add_crypto(sdp_media_t *m, uint32_t tag, const char *suite, sdp_key_method_t method,
-                         const char *key_info) {
+int sdp_media_add_crypto(sdp_media_t *m, uint32_t tag, const char *suite, sdp_key_method_t method, const char *key_info)
+{
     if (!m || !suite || !key_info || m->ncrypto >= SDP_MAX_CRYPTO || tag == 0 || tag > 999999999 ||
         method == SDP_KEY_OTHER)
         return -1;
@@ -348,11 +366,13 @@ int sdp_media_add_crypto(sdp_media_t *m, uint32_t tag, const char *suite, sdp_ke
     return 0;
 }
 
-const sdp_crypto_t *sdp_answer_crypto(const sdp_media_t *m) {
+const sdp_crypto_t *sdp_answer_crypto(const sdp_media_t *m)
+{
     return m && m->ncrypto == 1 ? &m->crypto[0] : NULL;
 }
 
-int sdp_crypto_select(const sdp_media_t *offer, const char *const *supported, int nsupported) {
+int sdp_crypto_select(const sdp_media_t *offer, const char *const *supported, int nsupported)
+{
     if (!offer || !supported)
         return -1;
     for (int i = 0; i < offer->ncrypto; i++)
@@ -362,14 +382,16 @@ int sdp_crypto_select(const sdp_media_t *offer, const char *const *supported, in
     return -1;
 }
 
-const sdp_media_t *sdp_find_media(const sdp_session_t *s, const char *type) {
+const sdp_media_t *sdp_find_media(const sdp_session_t *s, const char *type)
+{
     for (int i = 0; s && i < s->nmedia; i++)
         if (sip_str_eq(s->media[i].type, type))
             return &s->media[i];
     return NULL;
 }
 
-const char *sdp_dir_str(sdp_dir_t dir) {
+const char *sdp_dir_str(sdp_dir_t dir)
+{
     switch (dir) {
     case SDP_DIR_SENDRECV:
         return "sendrecv";
@@ -384,7 +406,8 @@ const char *sdp_dir_str(sdp_dir_t dir) {
     }
 }
 
-const char *sdp_err_str(sdp_err_t err) {
+const char *sdp_err_str(sdp_err_t err)
+{
     static const char *const names[] = {
         [SDP_OK] = "ok",
         [SDP_E_ARG] = "invalid argument",

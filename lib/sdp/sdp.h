@@ -26,15 +26,15 @@ typedef enum {
     SDP_OK = 0,
     SDP_E_ARG,
     SDP_E_TOO_BIG,
-    SDP_E_SYNTAX,    /* a line that is not "<letter>=<value>" */
-    SDP_E_VERSION,   /* first line not v=0 */
+    SDP_E_SYNTAX,  /* a line that is not "<letter>=<value>" */
+    SDP_E_VERSION, /* first line not v=0 */
     SDP_E_ORIGIN,
     SDP_E_CONNECTION,
     SDP_E_TIMING,
     SDP_E_MEDIA,
     SDP_E_RTPMAP,
     SDP_E_CRYPTO,
-    SDP_E_TOO_MANY,  /* a limit above */
+    SDP_E_TOO_MANY, /* a limit above */
 } sdp_err_t;
 
 typedef enum { SDP_DIR_NONE = 0, SDP_DIR_SENDRECV, SDP_DIR_SENDONLY, SDP_DIR_RECVONLY, SDP_DIR_INACTIVE } sdp_dir_t;
@@ -60,17 +60,17 @@ typedef struct {
 
 /* a=crypto:<tag> <crypto-suite> <key-params> [<session-params>] (RFC 4568 §9.1) */
 typedef struct {
-    uint32_t tag;              /* 1..999999999 */
-    sip_str_t suite;           /* e.g. "SM4_CM_128_HMAC_SM3_80" */
-    sdp_key_method_t method;   /* of the first key-param */
-    sip_str_t method_str;      /* "kms", "inline", ... */
-    sip_str_t key_info;        /* after "<method>:" in the first key-param (the keyId for kms) */
-    sip_str_t key_params;      /* all key-params as received (";"-separated), building ignores it */
-    sip_str_t session_params;  /* the rest of the line, or absent */
+    uint32_t tag;             /* 1..999999999 */
+    sip_str_t suite;          /* e.g. "SM4_CM_128_HMAC_SM3_80" */
+    sdp_key_method_t method;  /* of the first key-param */
+    sip_str_t method_str;     /* "kms", "inline", ... */
+    sip_str_t key_info;       /* after "<method>:" in the first key-param (the keyId for kms) */
+    sip_str_t key_params;     /* all key-params as received (";"-separated), building ignores it */
+    sip_str_t session_params; /* the rest of the line, or absent */
 } sdp_crypto_t;
 
 typedef struct {
-    sip_str_t type;  /* "audio" */
+    sip_str_t type; /* "audio" */
     uint32_t port;
     sip_str_t proto; /* "RTP/AVP", "RTP/SAVP" */
     sip_str_t fmts[SDP_MAX_FMTS];
@@ -90,7 +90,7 @@ typedef struct {
     sip_str_t name;  /* s= */
     sdp_conn_t conn; /* session-level c= */
     sip_str_t t_start, t_stop;
-    sdp_dir_t dir;   /* session-level direction attribute */
+    sdp_dir_t dir; /* session-level direction attribute */
     sdp_media_t media[SDP_MAX_MEDIA];
     int nmedia;
     /* Parse result. */

@@ -22,10 +22,10 @@
 #include "core/log.h"
 #include "diameter/sh_msg.h"
 
-#define PEND_SLOTS 4096       /* requests in flight at once whose latency is measured exactly */
+#define PEND_SLOTS 4096 /* requests in flight at once whose latency is measured exactly */
 #define FAULT_DESC_MAX 48
-#define AVP_DEPTH_MAX 4       /* nesting decoded; Sh's deepest grouped AVP is two levels down */
-#define AVP_VALUE_MAX 4096    /* an OctetString longer than this is shown by its length (Sh-Data is far smaller) */
+#define AVP_DEPTH_MAX 4    /* nesting decoded; Sh's deepest grouped AVP is two levels down */
+#define AVP_VALUE_MAX 4096 /* an OctetString longer than this is shown by its length (Sh-Data is far smaller) */
 #define CMD_CER 257
 #define CMD_DWR 280
 #define CMD_DPR 282
@@ -281,9 +281,14 @@ static void journal_answer(diam_sim_t *s, struct msg *ans, struct msg_hdr *ah, s
     const char *src = req != NULL ? source_of(req, from, sizeof from) : NULL;
     if (src == NULL && peer != NULL)
         src = peer->info.pi_diamid;
-    journal_record_t rec = {.protocol = "diameter", .peer = src, .identity = rq.identity[0] ? rq.identity : NULL,
-                            .command = name != NULL ? name : code, .result = an.result, .latency_ms = ms,
-                            .fault = fault[0] ? fault : NULL, .detail = detail};
+    journal_record_t rec = {.protocol = "diameter",
+                            .peer = src,
+                            .identity = rq.identity[0] ? rq.identity : NULL,
+                            .command = name != NULL ? name : code,
+                            .result = an.result,
+                            .latency_ms = ms,
+                            .fault = fault[0] ? fault : NULL,
+                            .detail = detail};
     journal_add(s->journal, &rec);
 }
 
@@ -301,9 +306,14 @@ static void journal_unanswered(diam_sim_t *s, struct msg *req, const char *ident
                                (json_int_t)h->msg_appl, "request", "avps", avps_json(req, 0, 0, &rq));
     const char *name = command_short_name(h->msg_code);
     snprintf(code, sizeof code, "%u", h->msg_code);
-    journal_record_t rec = {.protocol = "diameter", .peer = source_of(req, from, sizeof from),
-                            .identity = identity, .command = name != NULL ? name : code, .result = 0,
-                            .latency_ms = ms, .fault = fault, .detail = detail};
+    journal_record_t rec = {.protocol = "diameter",
+                            .peer = source_of(req, from, sizeof from),
+                            .identity = identity,
+                            .command = name != NULL ? name : code,
+                            .result = 0,
+                            .latency_ms = ms,
+                            .fault = fault,
+                            .detail = detail};
     journal_add(s->journal, &rec);
 }
 

@@ -35,8 +35,7 @@ const char *dumpcap_iface_for(const char *host)
 {
     if (host == NULL)
         return "any";
-    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0 ? "lo"
-                                                                                                         : "any";
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0 ? "lo" : "any";
 }
 
 bool dumpcap_find_program(const char *name, char *out, size_t size)

@@ -30,12 +30,12 @@
 #define DUMPCAP_PATH_MAX 1024
 
 typedef struct {
-    const char *file;        /* pcapng written by dumpcap */
-    const char *iface;       /* "lo", "any", ... (dumpcap_iface_for) */
-    const int *ports;        /* TCP ports, either direction */
-    size_t n_ports;          /* 1..DUMPCAP_MAX_PORTS */
-    uint64_t max_bytes;      /* autostop at about this size; 0: none */
-    unsigned max_seconds;    /* autostop after this long; 0: none */
+    const char *file;     /* pcapng written by dumpcap */
+    const char *iface;    /* "lo", "any", ... (dumpcap_iface_for) */
+    const int *ports;     /* TCP ports, either direction */
+    size_t n_ports;       /* 1..DUMPCAP_MAX_PORTS */
+    uint64_t max_bytes;   /* autostop at about this size; 0: none */
+    unsigned max_seconds; /* autostop after this long; 0: none */
 } dumpcap_conf_t;
 
 typedef struct dumpcap dumpcap_t;

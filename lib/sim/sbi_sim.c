@@ -60,8 +60,8 @@ static const char *header_value(const sbi_header_t *h, size_t n, const char *nam
     return NULL;
 }
 
-static void on_answer(sbi_request_t *req, int status, const sbi_header_t *headers, size_t n_headers,
-                      const void *body, size_t len, void *ud)
+static void on_answer(sbi_request_t *req, int status, const sbi_header_t *headers, size_t n_headers, const void *body,
+                      size_t len, void *ud)
 {
     sbi_sim_t *s = ud;
     char digest[65];
@@ -79,15 +79,22 @@ static void on_answer(sbi_request_t *req, int status, const sbi_header_t *header
         if (status == 0)
             json_object_set_new(detail, "reset", json_true());
     }
-    journal_record_t rec = {.protocol = "sbi", .peer = sbi_request_peer(req), .identity = request_identity(req),
-                            .command = sbi_request_method(req), .path = sbi_request_path(req), .result = status,
-                            .latency_ms = sbi_request_elapsed_ms(req), .fault = s->current_fault, .detail = detail};
+    journal_record_t rec = {.protocol = "sbi",
+                            .peer = sbi_request_peer(req),
+                            .identity = request_identity(req),
+                            .command = sbi_request_method(req),
+                            .path = sbi_request_path(req),
+                            .result = status,
+                            .latency_ms = sbi_request_elapsed_ms(req),
+                            .fault = s->current_fault,
+                            .detail = detail};
     journal_add(s->journal, &rec);
 }
 
 static void answer_fault(sbi_request_t *req, const fault_t *f)
 {
-    sbi_problem_t p = {.status = f->status, .cause = f->cause[0] ? f->cause : NULL,
+    sbi_problem_t p = {.status = f->status,
+                       .cause = f->cause[0] ? f->cause : NULL,
                        .detail = "answer injected by the simulator's fault rule"};
     size_t len = 0;
     char *text = sbi_problem_render(&p, &len);

@@ -25,8 +25,11 @@ struct sim_admin {
 static int bad_param(sbi_request_t *req, const char *param, const char *reason)
 {
     sbi_invalid_param_t inv = {.param = param, .reason = reason};
-    sbi_problem_t p = {.status = 400, .detail = reason, .cause = SBI_CAUSE_INVALID_QUERY_PARAM,
-                       .invalid_params = &inv, .n_invalid_params = 1};
+    sbi_problem_t p = {.status = 400,
+                       .detail = reason,
+                       .cause = SBI_CAUSE_INVALID_QUERY_PARAM,
+                       .invalid_params = &inv,
+                       .n_invalid_params = 1};
     sbi_respond_problem(req, &p);
     return -1;
 }
@@ -136,8 +139,11 @@ static void on_fault_add(sbi_request_t *req, void *ud)
     }
     if (fault_table_add_json(a->faults, body, &f, param, sizeof param, err, sizeof err) != 0) {
         sbi_invalid_param_t inv = {.param = param, .reason = err};
-        sbi_problem_t p = {.status = 400, .detail = err, .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
-                           .invalid_params = &inv, .n_invalid_params = 1};
+        sbi_problem_t p = {.status = 400,
+                           .detail = err,
+                           .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                           .invalid_params = &inv,
+                           .n_invalid_params = 1};
         sbi_respond_problem(req, &p);
         return;
     }
@@ -197,7 +203,8 @@ sim_admin_t *sim_admin_new(sbi_server_t *srv, size_t journal_capacity, const sim
     a->journal = journal_new(journal_capacity);
     a->faults = fault_table_new();
     a->captures = sim_capture_new(srv, capture);
-    if (a->journal == NULL || a->faults == NULL || a->captures == NULL || sbi_server_route(srv, "GET", EXCHANGES_BASE, on_exchanges, a) != 0 ||
+    if (a->journal == NULL || a->faults == NULL || a->captures == NULL ||
+        sbi_server_route(srv, "GET", EXCHANGES_BASE, on_exchanges, a) != 0 ||
         sbi_server_route(srv, "DELETE", EXCHANGES_BASE, on_exchanges_clear, a) != 0 ||
         sbi_server_route(srv, "POST", FAULTS_BASE, on_fault_add, a) != 0 ||
         sbi_server_route(srv, "GET", FAULTS_BASE, on_fault_list, a) != 0 ||
@@ -219,5 +226,11 @@ void sim_admin_free(sim_admin_t *a)
     free(a);
 }
 
-journal_t *sim_admin_journal(const sim_admin_t *a) { return a->journal; }
-fault_table_t *sim_admin_faults(const sim_admin_t *a) { return a->faults; }
+journal_t *sim_admin_journal(const sim_admin_t *a)
+{
+    return a->journal;
+}
+fault_table_t *sim_admin_faults(const sim_admin_t *a)
+{
+    return a->faults;
+}

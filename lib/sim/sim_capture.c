@@ -134,11 +134,10 @@ static json_t *capture_json(const capture_t *cap)
 {
     struct stat st;
     json_t *ports = json_array();
-    json_t *o = json_pack("{s:I,s:s,s:s,s:I,s:I,s:I,s:s}", "id", (json_int_t)cap->id, "state",
-                          cap->dc != NULL ? "capturing" : "stopped", "file", cap->file, "bytes",
-                          (json_int_t)(stat(cap->file, &st) == 0 ? st.st_size : 0), "maxBytes",
-                          (json_int_t)cap->max_bytes, "maxSeconds", (json_int_t)cap->max_seconds, "startedAt",
-                          cap->started);
+    json_t *o = json_pack(
+        "{s:I,s:s,s:s,s:I,s:I,s:I,s:s}", "id", (json_int_t)cap->id, "state", cap->dc != NULL ? "capturing" : "stopped",
+        "file", cap->file, "bytes", (json_int_t)(stat(cap->file, &st) == 0 ? st.st_size : 0), "maxBytes",
+        (json_int_t)cap->max_bytes, "maxSeconds", (json_int_t)cap->max_seconds, "startedAt", cap->started);
     long packets = dumpcap_count_packets(cap->file);
 
     if (o == NULL || ports == NULL) {
@@ -187,8 +186,11 @@ static int body_bound(sbi_request_t *req, const json_t *body, const char *name, 
     }
     snprintf(reason, sizeof reason, "an integer from 1 to %llu", (unsigned long long)max);
     sbi_invalid_param_t inv = {.param = name, .reason = reason};
-    sbi_problem_t p = {.status = 400, .detail = reason, .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
-                       .invalid_params = &inv, .n_invalid_params = 1};
+    sbi_problem_t p = {.status = 400,
+                       .detail = reason,
+                       .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                       .invalid_params = &inv,
+                       .n_invalid_params = 1};
     sbi_respond_problem(req, &p);
     return -1;
 }
@@ -205,11 +207,15 @@ static int parse_bounds(sbi_request_t *req, capture_t *cap)
         sbi_respond_error(req, 400, SBI_CAUSE_INVALID_MSG_FORMAT, "the body must be a JSON object");
         return -1;
     }
-    json_object_foreach((json_t *)body, key, v) {
+    json_object_foreach((json_t *)body, key, v)
+    {
         if (strcmp(key, "maxBytes") != 0 && strcmp(key, "maxSeconds") != 0) {
             sbi_invalid_param_t inv = {.param = key, .reason = "unknown member"};
-            sbi_problem_t p = {.status = 400, .detail = "maxBytes and maxSeconds only",
-                               .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT, .invalid_params = &inv, .n_invalid_params = 1};
+            sbi_problem_t p = {.status = 400,
+                               .detail = "maxBytes and maxSeconds only",
+                               .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                               .invalid_params = &inv,
+                               .n_invalid_params = 1};
             sbi_respond_problem(req, &p);
             return -1;
         }
@@ -283,8 +289,11 @@ static void on_start(sbi_request_t *req, void *ud)
     snprintf(cap.file, sizeof cap.file, "%s/capture-%llu.pcapng", c->dir, (unsigned long long)cap.id);
     if (c->tls != NULL)
         snprintf(cap.keys, sizeof cap.keys, "%s/capture-%llu.keys", c->dir, (unsigned long long)cap.id);
-    dumpcap_conf_t dc = {.file = cap.file, .iface = dumpcap_iface_for(c->any_address ? NULL : c->host),
-                         .ports = cap.ports, .n_ports = cap.n_ports, .max_bytes = cap.max_bytes,
+    dumpcap_conf_t dc = {.file = cap.file,
+                         .iface = dumpcap_iface_for(c->any_address ? NULL : c->host),
+                         .ports = cap.ports,
+                         .n_ports = cap.n_ports,
+                         .max_bytes = cap.max_bytes,
                          .max_seconds = cap.max_seconds};
     if ((cap.dc = dumpcap_start(&dc, err, sizeof err)) == NULL) {
         log_warn("admin", "capture: %s", err);
@@ -334,8 +343,8 @@ static capture_t *find(sim_capture_t *c, sbi_request_t *req)
     for (size_t i = 0; i < c->n; i++)
         if (c->caps[i].id == v)
             return &c->caps[i];
-    sbi_respond_error(req, 404, SBI_CAUSE_RESOURCE_URI_STRUCTURE_NOT_FOUND, "no capture %.32s (kept: the last %d)",
-                      id, SIM_CAPTURE_KEEP);
+    sbi_respond_error(req, 404, SBI_CAUSE_RESOURCE_URI_STRUCTURE_NOT_FOUND, "no capture %.32s (kept: the last %d)", id,
+                      SIM_CAPTURE_KEEP);
     return NULL;
 }
 

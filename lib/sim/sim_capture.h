@@ -32,9 +32,9 @@
 
 #include "sbi/sbi_server.h"
 
-#define SIM_CAPTURE_KEEP 8                              /* captures kept (files on disk); older ones are deleted */
-#define SIM_CAPTURE_DEFAULT_BYTES (8ull * 1024 * 1024)  /* a CI run's exchanges fit many times over */
-#define SIM_CAPTURE_MAX_BYTES (32ull * 1024 * 1024)     /* a download is held in memory while it is sent */
+#define SIM_CAPTURE_KEEP 8                             /* captures kept (files on disk); older ones are deleted */
+#define SIM_CAPTURE_DEFAULT_BYTES (8ull * 1024 * 1024) /* a CI run's exchanges fit many times over */
+#define SIM_CAPTURE_MAX_BYTES (32ull * 1024 * 1024)    /* a download is held in memory while it is sent */
 #define SIM_CAPTURE_DEFAULT_SECONDS 300
 #define SIM_CAPTURE_MAX_SECONDS 3600
 

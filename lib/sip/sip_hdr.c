@@ -41,11 +41,11 @@ static const struct {
     {"Warning", 0, SIP_HDR_WARNING},
 };
 
-sip_hdr_type_t sip_hdr_type_from_name(sip_str_t name) {
+sip_hdr_type_t sip_hdr_type_from_name(sip_str_t name)
+{
     size_t n = sizeof sip_hdr_names / sizeof sip_hdr_names[0];
     for (size_t i = 0; i < n; i++) {
-        if (name.len == 1 && sip_hdr_names[i].compact &&
-            (name.s[0] | 0x20) == sip_hdr_names[i].compact)
+        if (name.len == 1 && sip_hdr_names[i].compact && (name.s[0] | 0x20) == sip_hdr_names[i].compact)
             return sip_hdr_names[i].type;
         if (sip_str_ieq(name, sip_hdr_names[i].name))
             return sip_hdr_names[i].type;
@@ -54,14 +54,15 @@ sip_hdr_type_t sip_hdr_type_from_name(sip_str_t name) {
 }
 
 static const char *const sip_method_names[] = {
-    [SIP_METHOD_INVITE] = "INVITE",     [SIP_METHOD_ACK] = "ACK",         [SIP_METHOD_BYE] = "BYE",
-    [SIP_METHOD_CANCEL] = "CANCEL",     [SIP_METHOD_REGISTER] = "REGISTER", [SIP_METHOD_OPTIONS] = "OPTIONS",
-    [SIP_METHOD_PRACK] = "PRACK",       [SIP_METHOD_UPDATE] = "UPDATE",   [SIP_METHOD_INFO] = "INFO",
-    [SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE", [SIP_METHOD_NOTIFY] = "NOTIFY", [SIP_METHOD_MESSAGE] = "MESSAGE",
+    [SIP_METHOD_INVITE] = "INVITE",       [SIP_METHOD_ACK] = "ACK",           [SIP_METHOD_BYE] = "BYE",
+    [SIP_METHOD_CANCEL] = "CANCEL",       [SIP_METHOD_REGISTER] = "REGISTER", [SIP_METHOD_OPTIONS] = "OPTIONS",
+    [SIP_METHOD_PRACK] = "PRACK",         [SIP_METHOD_UPDATE] = "UPDATE",     [SIP_METHOD_INFO] = "INFO",
+    [SIP_METHOD_SUBSCRIBE] = "SUBSCRIBE", [SIP_METHOD_NOTIFY] = "NOTIFY",     [SIP_METHOD_MESSAGE] = "MESSAGE",
     [SIP_METHOD_REFER] = "REFER",
 };
 
-sip_method_t sip_method_from_str(sip_str_t s) {
+sip_method_t sip_method_from_str(sip_str_t s)
+{
     for (size_t i = 1; i < sizeof sip_method_names / sizeof sip_method_names[0]; i++)
         if (sip_str_eq(s, sip_method_names[i]))
             return (sip_method_t)i;
@@ -69,14 +70,16 @@ sip_method_t sip_method_from_str(sip_str_t s) {
 }
 
 /* Skips LWS from i; returns the new index. */
-static int sip_skip_lws(sip_str_t s, int i) {
+static int sip_skip_lws(sip_str_t s, int i)
+{
     while (i < s.len && sip_is_lws(s.s[i]))
         i++;
     return i;
 }
 
 /* token, then LWS? "/" (when slash is true). Returns the index after, or -1. */
-static int sip_via_proto_part(sip_str_t v, int i, bool slash, sip_str_t *tok) {
+static int sip_via_proto_part(sip_str_t v, int i, bool slash, sip_str_t *tok)
+{
     int n = sip_take_token((sip_str_t){v.s + i, v.len - i}, tok);
     if (n < 0)
         return -1;
@@ -88,7 +91,8 @@ static int sip_via_proto_part(sip_str_t v, int i, bool slash, sip_str_t *tok) {
     return sip_skip_lws(v, i + 1);
 }
 
-static int sip_via_params(sip_via_t *via) {
+static int sip_via_params(sip_via_t *via)
+{
     sip_str_t rest = via->params, name, value;
     int rc, n = 0;
     while ((rc = sip_param_next(&rest, &name, &value)) == 1) {
@@ -113,7 +117,8 @@ static int sip_via_params(sip_via_t *via) {
 }
 
 /* sent-by = host [ COLON port ]; LWS is allowed around the colon. Ends at ';' or the end of v. */
-static int sip_via_sent_by(sip_str_t v, int i, sip_via_t *via) {
+static int sip_via_sent_by(sip_str_t v, int i, sip_via_t *via)
+{
     int start = i;
     if (i < v.len && v.s[i] == '[') {
         while (i < v.len && v.s[i] != ']')
@@ -144,7 +149,8 @@ static int sip_via_sent_by(sip_str_t v, int i, sip_via_t *via) {
     return i;
 }
 
-int sip_hdr_parse_via(sip_str_t v, sip_via_t *via) {
+int sip_hdr_parse_via(sip_str_t v, sip_via_t *via)
+{
     sip_str_t name, version;
     int hdr = via->hdr;
     memset(via, 0, sizeof *via);
@@ -174,7 +180,8 @@ int sip_hdr_parse_via(sip_str_t v, sip_via_t *via) {
 }
 
 /* Index of the first c in s outside quoted strings, or -1 (also -1 on an unterminated quote). */
-static int sip_find_unquoted(sip_str_t s, char c) {
+static int sip_find_unquoted(sip_str_t s, char c)
+{
     int i = 0;
     while (i < s.len) {
         if (s.s[i] == '"') {
@@ -190,7 +197,8 @@ static int sip_find_unquoted(sip_str_t s, char c) {
     return -1;
 }
 
-static int sip_naddr_display(sip_str_t d, sip_naddr_t *na) {
+static int sip_naddr_display(sip_str_t d, sip_naddr_t *na)
+{
     d = sip_trim(d);
     if (d.len == 0)
         return 0;
@@ -206,7 +214,8 @@ static int sip_naddr_display(sip_str_t d, sip_naddr_t *na) {
     return 0;
 }
 
-static int sip_naddr_params(sip_naddr_t *na) {
+static int sip_naddr_params(sip_naddr_t *na)
+{
     sip_str_t rest = na->params, name, value;
     int rc, n = 0;
     while ((rc = sip_param_next(&rest, &name, &value)) == 1) {
@@ -221,7 +230,8 @@ static int sip_naddr_params(sip_naddr_t *na) {
     return rc;
 }
 
-int sip_hdr_parse_naddr(sip_str_t v, bool allow_star, sip_naddr_t *na) {
+int sip_hdr_parse_naddr(sip_str_t v, bool allow_star, sip_naddr_t *na)
+{
     int hdr = na->hdr;
     memset(na, 0, sizeof *na);
     na->hdr = hdr;
@@ -260,7 +270,8 @@ int sip_hdr_parse_naddr(sip_str_t v, bool allow_star, sip_naddr_t *na) {
 }
 
 /* number LWS method; used by CSeq and the tail of RAck. */
-static int sip_num_method(sip_str_t v, uint32_t max, uint32_t *num, sip_str_t *mstr, sip_method_t *m) {
+static int sip_num_method(sip_str_t v, uint32_t max, uint32_t *num, sip_str_t *mstr, sip_method_t *m)
+{
     int i = sip_skip_lws(v, 0), ds = i;
     while (i < v.len && sip_is_digit(v.s[i]))
         i++;
@@ -275,11 +286,13 @@ static int sip_num_method(sip_str_t v, uint32_t max, uint32_t *num, sip_str_t *m
     return 0;
 }
 
-int sip_hdr_parse_cseq(sip_str_t v, sip_cseq_t *cseq) {
+int sip_hdr_parse_cseq(sip_str_t v, sip_cseq_t *cseq)
+{
     return sip_num_method(v, SIP_MAX_CSEQ, &cseq->num, &cseq->method_str, &cseq->method);
 }
 
-int sip_hdr_parse_rack(sip_str_t v, sip_rack_t *rack) {
+int sip_hdr_parse_rack(sip_str_t v, sip_rack_t *rack)
+{
     int i = sip_skip_lws(v, 0), ds = i;
     while (i < v.len && sip_is_digit(v.s[i]))
         i++;
@@ -287,14 +300,15 @@ int sip_hdr_parse_rack(sip_str_t v, sip_rack_t *rack) {
         return -1;
     if (i >= v.len || !sip_is_lws(v.s[i]))
         return -1;
-    if (sip_num_method((sip_str_t){v.s + i, v.len - i}, SIP_MAX_CSEQ, &rack->cseq, &rack->method_str,
-                       &rack->method) < 0)
+    if (sip_num_method((sip_str_t){v.s + i, v.len - i}, SIP_MAX_CSEQ, &rack->cseq, &rack->method_str, &rack->method) <
+        0)
         return -1;
     rack->present = true;
     return 0;
 }
 
-int sip_hdr_parse_warning(sip_str_t v, sip_warning_t *w) {
+int sip_hdr_parse_warning(sip_str_t v, sip_warning_t *w)
+{
     int i = sip_skip_lws(v, 0), ds = i;
     uint32_t code;
     while (i < v.len && sip_is_digit(v.s[i]))

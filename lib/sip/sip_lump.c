@@ -18,18 +18,21 @@
 #include <string.h>
 
 /* The output ends where the body ends: bytes after Content-Length in a datagram are discarded (§18.3). */
-static int sip_msg_end(const sip_msg_t *msg) {
+static int sip_msg_end(const sip_msg_t *msg)
+{
     return msg->body_done ? msg->body_off + msg->body.len : msg->len;
 }
 
-void sip_lumps_init(sip_lumps_t *l, const sip_msg_t *msg) {
+void sip_lumps_init(sip_lumps_t *l, const sip_msg_t *msg)
+{
     l->buf = msg->buf;
     l->len = sip_msg_end(msg);
     l->n = 0;
     l->arena_used = 0;
 }
 
-int sip_lump_replace(sip_lumps_t *l, int off, int del, const char *text, int len) {
+int sip_lump_replace(sip_lumps_t *l, int off, int del, const char *text, int len)
+{
     if (off < 0 || del < 0 || len < 0 || off > l->len || del > l->len - off || (len > 0 && !text))
         return -1;
     if (l->n >= SIP_LUMP_MAX || len > SIP_LUMP_ARENA - l->arena_used)
@@ -45,28 +48,33 @@ int sip_lump_replace(sip_lumps_t *l, int off, int del, const char *text, int len
     return 0;
 }
 
-int sip_lump_insert(sip_lumps_t *l, int off, const char *text, int len) {
+int sip_lump_insert(sip_lumps_t *l, int off, const char *text, int len)
+{
     return sip_lump_replace(l, off, 0, text, len);
 }
 
-int sip_lump_delete(sip_lumps_t *l, int off, int len) {
+int sip_lump_delete(sip_lumps_t *l, int off, int len)
+{
     return sip_lump_replace(l, off, len, NULL, 0);
 }
 
-int sip_lumps_out_len(const sip_lumps_t *l) {
+int sip_lumps_out_len(const sip_lumps_t *l)
+{
     int n = l->len;
     for (int i = 0; i < l->n; i++)
         n += l->lumps[i].ins_len - l->lumps[i].del;
     return n;
 }
 
-static bool sip_lump_before(const sip_lump_t *a, const sip_lump_t *b) {
+static bool sip_lump_before(const sip_lump_t *a, const sip_lump_t *b)
+{
     if (a->off != b->off)
         return a->off < b->off;
     return a->del == 0 && b->del != 0;
 }
 
-int sip_lumps_apply(const sip_lumps_t *l, char *out, int cap) {
+int sip_lumps_apply(const sip_lumps_t *l, char *out, int cap)
+{
     int order[SIP_LUMP_MAX];
     for (int i = 0; i < l->n; i++) { /* stable insertion sort; n <= SIP_LUMP_MAX */
         int j = i;
@@ -95,11 +103,13 @@ int sip_lumps_apply(const sip_lumps_t *l, char *out, int cap) {
 
 /* ---- edit helpers ---- */
 
-static int sip_off(const sip_lumps_t *l, const char *p) {
+static int sip_off(const sip_lumps_t *l, const char *p)
+{
     return (int)(p - l->buf);
 }
 
-static int sip_edit_ready(sip_lumps_t *l, sip_msg_t *msg) {
+static int sip_edit_ready(sip_lumps_t *l, sip_msg_t *msg)
+{
     if (!l || !msg || l->buf != msg->buf)
         return -1;
     if (sip_parse_headers(msg, SIP_HF_ALL) != SIP_OK)
@@ -109,7 +119,8 @@ static int sip_edit_ready(sip_lumps_t *l, sip_msg_t *msg) {
 }
 
 /* Inserts "<name>: <value>\r\n" at off. */
-static int sip_insert_line(sip_lumps_t *l, int off, const char *name, const char *value) {
+static int sip_insert_line(sip_lumps_t *l, int off, const char *name, const char *value)
+{
     char line[SIP_LUMP_ARENA];
     int n = snprintf(line, sizeof line, "%s: %s\r\n", name, value);
     if (n < 0 || n >= (int)sizeof line)
@@ -117,7 +128,8 @@ static int sip_insert_line(sip_lumps_t *l, int off, const char *name, const char
     return sip_lump_insert(l, off, line, n);
 }
 
-int sip_edit_via_insert_top(sip_lumps_t *l, sip_msg_t *msg, const char *via_value) {
+int sip_edit_via_insert_top(sip_lumps_t *l, sip_msg_t *msg, const char *via_value)
+{
     if (sip_edit_ready(l, msg) < 0 || !via_value)
         return -1;
     int off = msg->nvia > 0 ? sip_off(l, msg->hdrs[msg->via[0].hdr].line.s) : msg->eoh;
@@ -125,7 +137,8 @@ int sip_edit_via_insert_top(sip_lumps_t *l, sip_msg_t *msg, const char *via_valu
 }
 
 /* Removes one value of a comma-separated header line (or the whole line when it is the only value). */
-static int sip_remove_list_value(sip_lumps_t *l, const sip_msg_t *msg, int h, sip_str_t v) {
+static int sip_remove_list_value(sip_lumps_t *l, const sip_msg_t *msg, int h, sip_str_t v)
+{
     const sip_hdr_t *hd = &msg->hdrs[h];
     if (hd->nvalues <= 1)
         return sip_lump_delete(l, sip_off(l, hd->line.s), hd->line.len);
@@ -148,19 +161,22 @@ static int sip_remove_list_value(sip_lumps_t *l, const sip_msg_t *msg, int h, si
     return sip_lump_delete(l, sip_off(l, q), (int)(v.s + v.len - q));
 }
 
-int sip_edit_via_remove_top(sip_lumps_t *l, sip_msg_t *msg) {
+int sip_edit_via_remove_top(sip_lumps_t *l, sip_msg_t *msg)
+{
     if (sip_edit_ready(l, msg) < 0 || msg->nvia == 0)
         return -1;
     return sip_remove_list_value(l, msg, msg->via[0].hdr, msg->via[0].raw);
 }
 
-int sip_edit_route_remove_top(sip_lumps_t *l, sip_msg_t *msg) {
+int sip_edit_route_remove_top(sip_lumps_t *l, sip_msg_t *msg)
+{
     if (sip_edit_ready(l, msg) < 0 || msg->nroute == 0)
         return -1;
     return sip_remove_list_value(l, msg, msg->route[0].hdr, msg->route[0].raw);
 }
 
-int sip_edit_rr_insert(sip_lumps_t *l, sip_msg_t *msg, const char *rr_value) {
+int sip_edit_rr_insert(sip_lumps_t *l, sip_msg_t *msg, const char *rr_value)
+{
     if (sip_edit_ready(l, msg) < 0 || !rr_value)
         return -1;
     int off = msg->nrr > 0 ? sip_off(l, msg->hdrs[msg->rr[0].hdr].line.s) : msg->eoh;
@@ -168,7 +184,8 @@ int sip_edit_rr_insert(sip_lumps_t *l, sip_msg_t *msg, const char *rr_value) {
 }
 
 /* Every occurrence goes: a parameter sent twice (";+u.mihua.voenc;+u.mihua.voenc") must not survive a strip. */
-int sip_edit_contact_param_remove(sip_lumps_t *l, sip_msg_t *msg, int idx, const char *name) {
+int sip_edit_contact_param_remove(sip_lumps_t *l, sip_msg_t *msg, int idx, const char *name)
+{
     if (sip_edit_ready(l, msg) < 0 || idx < 0 || idx >= msg->ncontact || !name)
         return -1;
     sip_str_t rest = msg->contact[idx].params, pn, pv;
@@ -186,13 +203,15 @@ int sip_edit_contact_param_remove(sip_lumps_t *l, sip_msg_t *msg, int idx, const
     return removed;
 }
 
-int sip_edit_ruri_replace(sip_lumps_t *l, sip_msg_t *msg, const char *uri) {
+int sip_edit_ruri_replace(sip_lumps_t *l, sip_msg_t *msg, const char *uri)
+{
     if (!l || !msg || !msg->is_request || !uri || l->buf != msg->buf || msg->err != SIP_OK)
         return -1;
     return sip_lump_replace(l, sip_off(l, msg->ruri_raw.s), msg->ruri_raw.len, uri, (int)strlen(uri));
 }
 
-static int sip_set_number(sip_lumps_t *l, sip_msg_t *msg, int h, const char *name, int value) {
+static int sip_set_number(sip_lumps_t *l, sip_msg_t *msg, int h, const char *name, int value)
+{
     char num[16];
     int n = snprintf(num, sizeof num, "%d", value);
     if (h < 0)
@@ -200,13 +219,15 @@ static int sip_set_number(sip_lumps_t *l, sip_msg_t *msg, int h, const char *nam
     return sip_lump_replace(l, sip_off(l, msg->hdrs[h].body.s), msg->hdrs[h].body.len, num, n);
 }
 
-int sip_edit_max_forwards_set(sip_lumps_t *l, sip_msg_t *msg, int value) {
+int sip_edit_max_forwards_set(sip_lumps_t *l, sip_msg_t *msg, int value)
+{
     if (sip_edit_ready(l, msg) < 0 || value < 0 || value > SIP_MAX_MAX_FORWARDS)
         return -1;
     return sip_set_number(l, msg, msg->max_forwards_hdr, "Max-Forwards", value);
 }
 
-int sip_edit_header_append(sip_lumps_t *l, sip_msg_t *msg, const char *line) {
+int sip_edit_header_append(sip_lumps_t *l, sip_msg_t *msg, const char *line)
+{
     if (sip_edit_ready(l, msg) < 0 || !line)
         return -1;
     int n = (int)strlen(line);
@@ -215,13 +236,15 @@ int sip_edit_header_append(sip_lumps_t *l, sip_msg_t *msg, const char *line) {
     return sip_lump_insert(l, msg->eoh, "\r\n", 2);
 }
 
-int sip_edit_header_remove(sip_lumps_t *l, sip_msg_t *msg, int idx) {
+int sip_edit_header_remove(sip_lumps_t *l, sip_msg_t *msg, int idx)
+{
     if (sip_edit_ready(l, msg) < 0 || idx < 0 || idx >= msg->nhdrs)
         return -1;
     return sip_lump_delete(l, sip_off(l, msg->hdrs[idx].line.s), msg->hdrs[idx].line.len);
 }
 
-int sip_edit_body_replace(sip_lumps_t *l, sip_msg_t *msg, const char *body, int len) {
+int sip_edit_body_replace(sip_lumps_t *l, sip_msg_t *msg, const char *body, int len)
+{
     if (sip_edit_ready(l, msg) < 0 || len < 0 || (len > 0 && !body) || len > SIP_MAX_MSG_SIZE)
         return -1;
     if (sip_set_number(l, msg, msg->content_length_hdr, "Content-Length", len) < 0)

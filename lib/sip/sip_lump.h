@@ -16,8 +16,8 @@
 
 #include "sip/sip_msg.h"
 
-#define SIP_LUMP_MAX 64      /* edits per message; a proxy makes < 10 */
-#define SIP_LUMP_ARENA 4096  /* bytes of inserted text per message: a few Via/Record-Route lines or a new body */
+#define SIP_LUMP_MAX 64     /* edits per message; a proxy makes < 10 */
+#define SIP_LUMP_ARENA 4096 /* bytes of inserted text per message: a few Via/Record-Route lines or a new body */
 
 typedef struct {
     int off;     /* offset in the original buffer */

@@ -22,27 +22,27 @@
 #include <stdint.h>
 
 /* Limits. Each bounds the work or memory one hostile datagram or stream frame can cost. */
-#define SIP_MAX_MSG_SIZE 65536 /* a UDP datagram's maximum; RFC 3261 §18.1.1 expects far less (MTU - 200) */
-#define SIP_MAX_HEADERS 128    /* real messages carry 10-30 header lines; 128 leaves room for proxies' additions */
-#define SIP_MAX_VIAS 32        /* one per hop; more than 32 hops indicates a loop (Max-Forwards starts at 70) */
-#define SIP_MAX_CONTACTS 16    /* a REGISTER with more bindings than this is refused */
-#define SIP_MAX_ROUTES 16      /* Route / Record-Route entries: one per proxy on the path */
-#define SIP_MAX_TOKENS 32      /* option tags / methods in Require, Supported, Allow (all lines together) */
-#define SIP_MAX_WARNINGS 8     /* Warning values kept; RFC 3261 §20.43 uses one per agent */
+#define SIP_MAX_MSG_SIZE 65536   /* a UDP datagram's maximum; RFC 3261 §18.1.1 expects far less (MTU - 200) */
+#define SIP_MAX_HEADERS 128      /* real messages carry 10-30 header lines; 128 leaves room for proxies' additions */
+#define SIP_MAX_VIAS 32          /* one per hop; more than 32 hops indicates a loop (Max-Forwards starts at 70) */
+#define SIP_MAX_CONTACTS 16      /* a REGISTER with more bindings than this is refused */
+#define SIP_MAX_ROUTES 16        /* Route / Record-Route entries: one per proxy on the path */
+#define SIP_MAX_TOKENS 32        /* option tags / methods in Require, Supported, Allow (all lines together) */
+#define SIP_MAX_WARNINGS 8       /* Warning values kept; RFC 3261 §20.43 uses one per agent */
 #define SIP_MAX_CSEQ 2147483647u /* RFC 3261 §8.1.1.5: CSeq numbers are below 2**31 */
 #define SIP_MAX_MAX_FORWARDS 255 /* RFC 3261 §20.22 recommends 70; a byte is the practical ceiling */
 
 typedef enum {
     SIP_OK = 0,
-    SIP_E_ARG,              /* API misuse (NULL buffer, header not parsed yet) */
-    SIP_E_TOO_BIG,          /* larger than SIP_MAX_MSG_SIZE */
-    SIP_E_TRUNCATED,        /* the header section does not end with an empty line */
-    SIP_E_NUL,              /* NUL byte in the start line or header section */
-    SIP_E_FIRST_LINE,       /* malformed Request-Line or Status-Line */
-    SIP_E_VERSION,          /* not SIP/2.0 */
-    SIP_E_RURI,             /* Request-URI does not parse */
-    SIP_E_HEADER,           /* a header line without a name or colon */
-    SIP_E_TOO_MANY,         /* a limit above was exceeded */
+    SIP_E_ARG,        /* API misuse (NULL buffer, header not parsed yet) */
+    SIP_E_TOO_BIG,    /* larger than SIP_MAX_MSG_SIZE */
+    SIP_E_TRUNCATED,  /* the header section does not end with an empty line */
+    SIP_E_NUL,        /* NUL byte in the start line or header section */
+    SIP_E_FIRST_LINE, /* malformed Request-Line or Status-Line */
+    SIP_E_VERSION,    /* not SIP/2.0 */
+    SIP_E_RURI,       /* Request-URI does not parse */
+    SIP_E_HEADER,     /* a header line without a name or colon */
+    SIP_E_TOO_MANY,   /* a limit above was exceeded */
     SIP_E_VIA,
     SIP_E_FROM,
     SIP_E_TO,
@@ -50,15 +50,15 @@ typedef enum {
     SIP_E_CSEQ,
     SIP_E_MAX_FORWARDS,
     SIP_E_CONTACT,
-    SIP_E_ROUTE,            /* Route or Record-Route */
+    SIP_E_ROUTE, /* Route or Record-Route */
     SIP_E_EXPIRES,
-    SIP_E_CONTENT_LENGTH,   /* unparsable, duplicated, or missing on a stream transport */
-    SIP_E_BODY_LENGTH,      /* Content-Length larger than the bytes received */
+    SIP_E_CONTENT_LENGTH, /* unparsable, duplicated, or missing on a stream transport */
+    SIP_E_BODY_LENGTH,    /* Content-Length larger than the bytes received */
     SIP_E_RSEQ,
     SIP_E_RACK,
-    SIP_E_DUPLICATE,        /* a header that must appear once appears twice (From, To, Call-ID, CSeq, ...) */
-    SIP_E_MISSING,          /* a mandatory header (RFC 3261 §8.1.1) is absent */
-    SIP_E_CSEQ_METHOD,      /* request method differs from the CSeq method */
+    SIP_E_DUPLICATE,   /* a header that must appear once appears twice (From, To, Call-ID, CSeq, ...) */
+    SIP_E_MISSING,     /* a mandatory header (RFC 3261 §8.1.1) is absent */
+    SIP_E_CSEQ_METHOD, /* request method differs from the CSeq method */
 } sip_err_t;
 
 typedef enum { SIP_TP_DGRAM, SIP_TP_STREAM } sip_transport_t;
@@ -108,11 +108,11 @@ typedef enum {
 #define SIP_HF(t) (1u << (t))
 #define SIP_HF_VIA1 (1u << 30) /* the first Via only (transaction matching); SIP_HF(SIP_HDR_VIA) means all Vias */
 #define SIP_HF_BODY (1u << 31) /* every header line, then locate the body (checks Content-Length) */
-#define SIP_HF_ALL 0xffffffffu  /* every header line, then the body */
+#define SIP_HF_ALL 0xffffffffu /* every header line, then the body */
 /* Headers that may repeat: asking for one of these scans the whole header section. */
-#define SIP_HF_MULTI                                                                                          \
-    (SIP_HF(SIP_HDR_VIA) | SIP_HF(SIP_HDR_ROUTE) | SIP_HF(SIP_HDR_RECORD_ROUTE) | SIP_HF(SIP_HDR_CONTACT) |   \
-     SIP_HF(SIP_HDR_REQUIRE) | SIP_HF(SIP_HDR_SUPPORTED) | SIP_HF(SIP_HDR_ALLOW) | SIP_HF(SIP_HDR_WARNING) |  \
+#define SIP_HF_MULTI                                                                                         \
+    (SIP_HF(SIP_HDR_VIA) | SIP_HF(SIP_HDR_ROUTE) | SIP_HF(SIP_HDR_RECORD_ROUTE) | SIP_HF(SIP_HDR_CONTACT) |  \
+     SIP_HF(SIP_HDR_REQUIRE) | SIP_HF(SIP_HDR_SUPPORTED) | SIP_HF(SIP_HDR_ALLOW) | SIP_HF(SIP_HDR_WARNING) | \
      SIP_HF(SIP_HDR_OTHER))
 
 typedef struct {
@@ -195,12 +195,12 @@ typedef struct sip_msg {
     /* Header lines, in order of appearance (only those scanned so far). */
     sip_hdr_t hdrs[SIP_MAX_HEADERS];
     int nhdrs;
-    uint32_t seen;      /* SIP_HF(type) bits of header types met so far */
-    bool hdrs_done;     /* the empty line ending the header section was reached */
-    int eoh;            /* offset of the empty line (where header lines are appended) */
-    int body_off;       /* offset just after the empty line */
-    bool body_done;     /* body located (content_length checked) */
-    sip_str_t body;     /* present once body_done; may be empty */
+    uint32_t seen;  /* SIP_HF(type) bits of header types met so far */
+    bool hdrs_done; /* the empty line ending the header section was reached */
+    int eoh;        /* offset of the empty line (where header lines are appended) */
+    int body_off;   /* offset just after the empty line */
+    bool body_done; /* body located (content_length checked) */
+    sip_str_t body; /* present once body_done; may be empty */
 
     /* Parsed headers. An index of -1 means absent. */
     sip_via_t via[SIP_MAX_VIAS];

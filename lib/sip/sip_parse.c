@@ -26,7 +26,8 @@
 
 #include <string.h>
 
-static sip_err_t sip_fail(sip_msg_t *msg, sip_err_t err, const char *reason) {
+static sip_err_t sip_fail(sip_msg_t *msg, sip_err_t err, const char *reason)
+{
     if (msg->err == SIP_OK) {
         msg->err = err;
         msg->err_reason = reason;
@@ -34,7 +35,8 @@ static sip_err_t sip_fail(sip_msg_t *msg, sip_err_t err, const char *reason) {
     return msg->err;
 }
 
-static bool sip_has_nul(const char *p, int n) {
+static bool sip_has_nul(const char *p, int n)
+{
     return n > 0 && memchr(p, '\0', (size_t)n) != NULL;
 }
 
@@ -43,7 +45,8 @@ static bool sip_has_nul(const char *p, int n) {
  * the terminator (CR of CRLF, or LF), *next the start of the following line. Returns 0, -1 when the buffer ends
  * before a terminator that is not followed by a continuation, -2 on a NUL byte.
  */
-static int sip_logical_line(const char *buf, int len, int pos, int *end, int *next) {
+static int sip_logical_line(const char *buf, int len, int pos, int *end, int *next)
+{
     int i = pos;
     for (;;) {
         const char *lf = memchr(buf + i, '\n', (size_t)(len - i));
@@ -65,7 +68,8 @@ static int sip_logical_line(const char *buf, int len, int pos, int *end, int *ne
 }
 
 /* True when the line at pos is empty (CRLF or LF); *next gets the start of what follows. */
-static bool sip_empty_line(const char *buf, int len, int pos, int *next) {
+static bool sip_empty_line(const char *buf, int len, int pos, int *next)
+{
     if (pos < len && buf[pos] == '\n') {
         *next = pos + 1;
         return true;
@@ -78,7 +82,8 @@ static bool sip_empty_line(const char *buf, int len, int pos, int *next) {
 }
 
 /* name HCOLON value. Returns 0 or -1. */
-static int sip_split_header(const char *buf, int start, int end, sip_str_t *name, sip_str_t *body) {
+static int sip_split_header(const char *buf, int start, int end, sip_str_t *name, sip_str_t *body)
+{
     int i = start;
     while (i < end && sip_is_token_char(buf[i]))
         i++;
@@ -96,14 +101,16 @@ static int sip_split_header(const char *buf, int start, int end, sip_str_t *name
 
 /* ---- start line (§7.1 Request-Line, §7.2 Status-Line) ---- */
 
-static int sip_next_sp(sip_str_t s, int from) {
+static int sip_next_sp(sip_str_t s, int from)
+{
     for (int i = from; i < s.len; i++)
         if (s.s[i] == ' ')
             return i;
     return -1;
 }
 
-static sip_err_t sip_parse_status_line(sip_msg_t *msg, sip_str_t l) {
+static sip_err_t sip_parse_status_line(sip_msg_t *msg, sip_str_t l)
+{
     msg->is_request = false;
     int sp = sip_next_sp(l, 0);
     if (sp < 0 || !sip_str_ieq((sip_str_t){l.s, sp}, "SIP/2.0"))
@@ -121,7 +128,8 @@ static sip_err_t sip_parse_status_line(sip_msg_t *msg, sip_str_t l) {
     return SIP_OK;
 }
 
-static sip_err_t sip_parse_request_line(sip_msg_t *msg, sip_str_t l) {
+static sip_err_t sip_parse_request_line(sip_msg_t *msg, sip_str_t l)
+{
     msg->is_request = true;
     int sp1 = sip_next_sp(l, 0);
     int sp2 = sp1 < 0 ? -1 : sip_next_sp(l, sp1 + 1);
@@ -140,7 +148,8 @@ static sip_err_t sip_parse_request_line(sip_msg_t *msg, sip_str_t l) {
     return SIP_OK;
 }
 
-static void sip_msg_reset(sip_msg_t *msg, const char *buf, int len, sip_transport_t tp) {
+static void sip_msg_reset(sip_msg_t *msg, const char *buf, int len, sip_transport_t tp)
+{
     memset(msg, 0, sizeof *msg);
     msg->buf = buf;
     msg->len = len;
@@ -152,7 +161,8 @@ static void sip_msg_reset(sip_msg_t *msg, const char *buf, int len, sip_transpor
     msg->eoh = msg->body_off = -1;
 }
 
-sip_err_t sip_msg_parse(sip_msg_t *msg, const char *buf, size_t len, sip_transport_t tp) {
+sip_err_t sip_msg_parse(sip_msg_t *msg, const char *buf, size_t len, sip_transport_t tp)
+{
     if (!msg)
         return SIP_E_ARG;
     sip_msg_reset(msg, buf, 0, tp);
@@ -181,7 +191,8 @@ sip_err_t sip_msg_parse(sip_msg_t *msg, const char *buf, size_t len, sip_transpo
 
 /* ---- header values ---- */
 
-static sip_err_t sip_parse_via_list(sip_msg_t *msg, int h, sip_str_t body) {
+static sip_err_t sip_parse_via_list(sip_msg_t *msg, int h, sip_str_t body)
+{
     sip_str_t rest = body, v;
     int rc;
     while ((rc = sip_list_next(&rest, &v)) == 1) {
@@ -198,7 +209,8 @@ static sip_err_t sip_parse_via_list(sip_msg_t *msg, int h, sip_str_t body) {
 }
 
 static sip_err_t sip_parse_naddr_list(sip_msg_t *msg, int h, sip_str_t body, sip_naddr_t *arr, int *n, int max,
-                                      sip_err_t err, const char *reason) {
+                                      sip_err_t err, const char *reason)
+{
     bool contact = msg->hdrs[h].type == SIP_HDR_CONTACT;
     sip_str_t rest = body, v;
     int rc;
@@ -218,7 +230,8 @@ static sip_err_t sip_parse_naddr_list(sip_msg_t *msg, int h, sip_str_t body, sip
 }
 
 static sip_err_t sip_parse_single_naddr(sip_msg_t *msg, int h, sip_str_t body, sip_naddr_t *na, sip_err_t err,
-                                        const char *reason) {
+                                        const char *reason)
+{
     if (na->hdr >= 0)
         return sip_fail(msg, SIP_E_DUPLICATE, "duplicate From or To");
     sip_str_t rest = body, v;
@@ -230,7 +243,8 @@ static sip_err_t sip_parse_single_naddr(sip_msg_t *msg, int h, sip_str_t body, s
     return SIP_OK;
 }
 
-static sip_err_t sip_parse_tokens(sip_msg_t *msg, sip_str_t body, sip_tokens_t *t) {
+static sip_err_t sip_parse_tokens(sip_msg_t *msg, sip_str_t body, sip_tokens_t *t)
+{
     sip_str_t rest = body, v, tok;
     int rc;
     while ((rc = sip_list_next(&rest, &v)) == 1) {
@@ -243,7 +257,8 @@ static sip_err_t sip_parse_tokens(sip_msg_t *msg, sip_str_t body, sip_tokens_t *
     return rc < 0 ? sip_fail(msg, SIP_E_HEADER, "malformed option tag or method list") : SIP_OK;
 }
 
-static sip_err_t sip_parse_warnings(sip_msg_t *msg, sip_str_t body) {
+static sip_err_t sip_parse_warnings(sip_msg_t *msg, sip_str_t body)
+{
     sip_str_t rest = body, v;
     int rc;
     while ((rc = sip_list_next(&rest, &v)) == 1) {
@@ -257,7 +272,8 @@ static sip_err_t sip_parse_warnings(sip_msg_t *msg, sip_str_t body) {
 }
 
 /* delta-seconds; values above 2**32-1 saturate (RFC 3261 §20.19 / §10.2.1.1 leave the size unbounded). */
-static int sip_delta_seconds(sip_str_t s, uint32_t *out) {
+static int sip_delta_seconds(sip_str_t s, uint32_t *out)
+{
     if (s.len <= 0)
         return -1;
     uint64_t v = 0;
@@ -272,14 +288,16 @@ static int sip_delta_seconds(sip_str_t s, uint32_t *out) {
     return 0;
 }
 
-static bool sip_has_inner_lws(sip_str_t s) {
+static bool sip_has_inner_lws(sip_str_t s)
+{
     for (int i = 0; i < s.len; i++)
         if (sip_is_lws(s.s[i]))
             return true;
     return false;
 }
 
-static sip_err_t sip_parse_single(sip_msg_t *msg, int h, sip_str_t b) {
+static sip_err_t sip_parse_single(sip_msg_t *msg, int h, sip_str_t b)
+{
     uint32_t u;
     switch (msg->hdrs[h].type) {
     case SIP_HDR_CALL_ID:
@@ -345,7 +363,8 @@ static sip_err_t sip_parse_single(sip_msg_t *msg, int h, sip_str_t b) {
     }
 }
 
-static sip_err_t sip_parse_value(sip_msg_t *msg, int h) {
+static sip_err_t sip_parse_value(sip_msg_t *msg, int h)
+{
     sip_str_t b = msg->hdrs[h].body;
     switch (msg->hdrs[h].type) {
     case SIP_HDR_VIA:
@@ -378,7 +397,8 @@ static sip_err_t sip_parse_value(sip_msg_t *msg, int h) {
 }
 
 /* Scans one header line (or the empty line ending the section). */
-static sip_err_t sip_scan_line(sip_msg_t *msg) {
+static sip_err_t sip_scan_line(sip_msg_t *msg)
+{
     int next, end;
     if (sip_empty_line(msg->buf, msg->len, msg->scan, &next)) {
         msg->hdrs_done = true;
@@ -406,7 +426,8 @@ static sip_err_t sip_scan_line(sip_msg_t *msg) {
     return sip_parse_value(msg, h);
 }
 
-static bool sip_flags_satisfied(const sip_msg_t *msg, uint32_t flags) {
+static bool sip_flags_satisfied(const sip_msg_t *msg, uint32_t flags)
+{
     if (flags & (SIP_HF_MULTI | SIP_HF_BODY))
         return false;
     if ((flags & SIP_HF_VIA1) && msg->nvia == 0)
@@ -415,7 +436,8 @@ static bool sip_flags_satisfied(const sip_msg_t *msg, uint32_t flags) {
     return (msg->seen & single) == single;
 }
 
-static sip_err_t sip_locate_body(sip_msg_t *msg) {
+static sip_err_t sip_locate_body(sip_msg_t *msg)
+{
     int rest = msg->len - msg->body_off;
     if (msg->content_length >= 0) {
         if (msg->content_length > rest)
@@ -430,7 +452,8 @@ static sip_err_t sip_locate_body(sip_msg_t *msg) {
     return SIP_OK;
 }
 
-sip_err_t sip_parse_headers(sip_msg_t *msg, uint32_t flags) {
+sip_err_t sip_parse_headers(sip_msg_t *msg, uint32_t flags)
+{
     if (!msg)
         return SIP_E_ARG;
     if (msg->err != SIP_OK)
@@ -443,7 +466,8 @@ sip_err_t sip_parse_headers(sip_msg_t *msg, uint32_t flags) {
     return SIP_OK;
 }
 
-sip_err_t sip_msg_check(sip_msg_t *msg) {
+sip_err_t sip_msg_check(sip_msg_t *msg)
+{
     if (sip_parse_headers(msg, SIP_HF_ALL) != SIP_OK)
         return msg ? msg->err : SIP_E_ARG;
     if (msg->nvia == 0)
@@ -456,23 +480,24 @@ sip_err_t sip_msg_check(sip_msg_t *msg) {
         return sip_fail(msg, SIP_E_MISSING, "missing Call-ID");
     if (msg->cseq_hdr < 0)
         return sip_fail(msg, SIP_E_MISSING, "missing CSeq");
-    if (msg->is_request &&
-        (msg->cseq.method_str.len != msg->method_str.len ||
-         memcmp(msg->cseq.method_str.s, msg->method_str.s, (size_t)msg->method_str.len) != 0))
+    if (msg->is_request && (msg->cseq.method_str.len != msg->method_str.len ||
+                            memcmp(msg->cseq.method_str.s, msg->method_str.s, (size_t)msg->method_str.len) != 0))
         return sip_fail(msg, SIP_E_CSEQ_METHOD, "CSeq method does not match the request method");
     return SIP_OK;
 }
 
 /* ---- stream framing (§18.3) ---- */
 
-static sip_frame_t sip_frame_err(const char **reason, const char *why) {
+static sip_frame_t sip_frame_err(const char **reason, const char *why)
+{
     if (reason)
         *reason = why;
     return SIP_FRAME_ERROR;
 }
 
 /* Offset just after the empty line ending the header section, 0 when not (yet) found, -1 on NUL. */
-static int sip_find_eoh(const char *buf, int len) {
+static int sip_find_eoh(const char *buf, int len)
+{
     for (int i = 0; i < len; i++) {
         if (buf[i] == '\0')
             return -1;
@@ -486,7 +511,8 @@ static int sip_find_eoh(const char *buf, int len) {
     return 0;
 }
 
-sip_frame_t sip_stream_frame(const char *buf, size_t len, size_t *msg_len, const char **reason) {
+sip_frame_t sip_stream_frame(const char *buf, size_t len, size_t *msg_len, const char **reason)
+{
     if (!buf || !msg_len)
         return sip_frame_err(reason, "no buffer");
     size_t k = 0;
@@ -562,19 +588,22 @@ static const char *const sip_err_names[] = {
     [SIP_E_CSEQ_METHOD] = "CSeq method does not match",
 };
 
-const char *sip_err_str(sip_err_t err) {
+const char *sip_err_str(sip_err_t err)
+{
     if ((size_t)err >= sizeof sip_err_names / sizeof sip_err_names[0] || !sip_err_names[err])
         return "unknown error";
     return sip_err_names[err];
 }
 
-const char *sip_msg_reason(const sip_msg_t *msg) {
+const char *sip_msg_reason(const sip_msg_t *msg)
+{
     if (!msg || msg->err == SIP_OK)
         return "ok";
     return msg->err_reason ? msg->err_reason : sip_err_str(msg->err);
 }
 
-int sip_msg_find_hdr(const sip_msg_t *msg, const char *name) {
+int sip_msg_find_hdr(const sip_msg_t *msg, const char *name)
+{
     sip_str_t n = sip_str_c(name);
     sip_hdr_type_t t = sip_hdr_type_from_name(n);
     for (int i = 0; i < msg->nhdrs; i++) {
@@ -584,14 +613,16 @@ int sip_msg_find_hdr(const sip_msg_t *msg, const char *name) {
     return -1;
 }
 
-bool sip_tokens_has(const sip_tokens_t *t, const char *tok) {
+bool sip_tokens_has(const sip_tokens_t *t, const char *tok)
+{
     for (int i = 0; i < t->n; i++)
         if (sip_str_ieq(t->items[i], tok))
             return true;
     return false;
 }
 
-bool sip_param_get(sip_str_t params, const char *name, sip_str_t *value) {
+bool sip_param_get(sip_str_t params, const char *name, sip_str_t *value)
+{
     sip_str_t rest = params, n, v;
     while (rest.s && sip_param_next(&rest, &n, &v) == 1) {
         if (sip_str_ieq(n, name)) {
@@ -603,11 +634,13 @@ bool sip_param_get(sip_str_t params, const char *name, sip_str_t *value) {
     return false;
 }
 
-bool sip_via_branch_is_rfc3261(const sip_via_t *via) {
+bool sip_via_branch_is_rfc3261(const sip_via_t *via)
+{
     return via->branch.len > 7 && memcmp(via->branch.s, "z9hG4bK", 7) == 0;
 }
 
-bool sip_content_type_is(const sip_msg_t *msg, const char *type_subtype) {
+bool sip_content_type_is(const sip_msg_t *msg, const char *type_subtype)
+{
     sip_str_t ct = msg->content_type;
     int i = 0;
     while (i < ct.len && ct.s[i] != ';')

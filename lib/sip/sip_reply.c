@@ -13,7 +13,8 @@
 #include <string.h>
 
 /* Top Via with received added and a bare rport filled in. */
-static void sip_wr_top_via(sip_wr_t *w, const sip_via_t *via, const sip_reply_opts_t *o) {
+static void sip_wr_top_via(sip_wr_t *w, const sip_via_t *via, const sip_reply_opts_t *o)
+{
     sip_str_t raw = via->raw;
     sip_wr_c(w, "Via: ");
     if (o && o->rport > 0 && via->has_rport && !via->rport.s) {
@@ -33,8 +34,8 @@ static void sip_wr_top_via(sip_wr_t *w, const sip_via_t *via, const sip_reply_op
     sip_wr_c(w, "\r\n");
 }
 
-int sip_reply_build(sip_msg_t *req, int status, const char *reason, const sip_reply_opts_t *opts, char *out,
-                    int cap) {
+int sip_reply_build(sip_msg_t *req, int status, const char *reason, const sip_reply_opts_t *opts, char *out, int cap)
+{
     if (!req || !out || cap <= 0 || status < 100 || status > 699 || !req->is_request)
         return -1;
     if (sip_parse_headers(req, SIP_HF_ALL & ~SIP_HF_BODY) != SIP_OK || req->nvia == 0 || req->from.hdr < 0 ||
@@ -74,9 +75,10 @@ int sip_reply_build(sip_msg_t *req, int status, const char *reason, const sip_re
     return w.overflow ? -1 : w.n;
 }
 
-int sip_build_cancel(sip_msg_t *inv, char *out, int cap) {
-    if (!inv || !out || cap <= 0 || !inv->is_request || sip_parse_headers(inv, SIP_HF_ALL) != SIP_OK ||
-        inv->nvia < 1 || inv->from.hdr < 0 || inv->to.hdr < 0 || inv->call_id_hdr < 0 || inv->cseq_hdr < 0)
+int sip_build_cancel(sip_msg_t *inv, char *out, int cap)
+{
+    if (!inv || !out || cap <= 0 || !inv->is_request || sip_parse_headers(inv, SIP_HF_ALL) != SIP_OK || inv->nvia < 1 ||
+        inv->from.hdr < 0 || inv->to.hdr < 0 || inv->call_id_hdr < 0 || inv->cseq_hdr < 0)
         return -1;
     sip_wr_t w = SIP_WR_INIT(out, cap);
     char line[96];

@@ -8,7 +8,8 @@
  */
 #include "sip/sip_scan.h"
 
-sip_str_t sip_trim(sip_str_t s) {
+sip_str_t sip_trim(sip_str_t s)
+{
     if (!s.s)
         return s;
     while (s.len > 0 && sip_is_lws(s.s[0])) {
@@ -20,7 +21,8 @@ sip_str_t sip_trim(sip_str_t s) {
     return s;
 }
 
-int sip_take_token(sip_str_t s, sip_str_t *tok) {
+int sip_take_token(sip_str_t s, sip_str_t *tok)
+{
     int i = 0;
     while (i < s.len && sip_is_lws(s.s[i]))
         i++;
@@ -33,7 +35,8 @@ int sip_take_token(sip_str_t s, sip_str_t *tok) {
     return i;
 }
 
-int sip_skip_quoted(sip_str_t s, int i) {
+int sip_skip_quoted(sip_str_t s, int i)
+{
     i++; /* opening quote */
     while (i < s.len) {
         char c = s.s[i];
@@ -50,7 +53,8 @@ int sip_skip_quoted(sip_str_t s, int i) {
     return -1;
 }
 
-int sip_list_next(sip_str_t *rest, sip_str_t *value) {
+int sip_list_next(sip_str_t *rest, sip_str_t *value)
+{
     sip_str_t r = sip_trim(*rest);
     if (r.len == 0)
         return 0;
@@ -91,7 +95,8 @@ int sip_list_next(sip_str_t *rest, sip_str_t *value) {
     return 1;
 }
 
-int sip_param_next(sip_str_t *rest, sip_str_t *name, sip_str_t *value) {
+int sip_param_next(sip_str_t *rest, sip_str_t *name, sip_str_t *value)
+{
     sip_str_t r = sip_trim(*rest);
     if (r.len == 0)
         return 0;
@@ -126,7 +131,8 @@ int sip_param_next(sip_str_t *rest, sip_str_t *name, sip_str_t *value) {
     return 1;
 }
 
-int sip_params_check(sip_str_t params, int max) {
+int sip_params_check(sip_str_t params, int max)
+{
     sip_str_t rest = params, name, value;
     int n = 0, rc;
     if (!params.s)

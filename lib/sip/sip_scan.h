@@ -11,20 +11,32 @@
 
 #include <stdbool.h>
 
-static inline bool sip_is_lws(char c) {
+static inline bool sip_is_lws(char c)
+{
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static inline bool sip_is_digit(char c) {
+static inline bool sip_is_digit(char c)
+{
     return c >= '0' && c <= '9';
 }
 
 /* token = 1*(alphanum / "-" / "." / "!" / "%" / "*" / "_" / "+" / "`" / "'" / "~") */
-static inline bool sip_is_token_char(char c) {
+static inline bool sip_is_token_char(char c)
+{
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || sip_is_digit(c))
         return true;
     switch (c) {
-    case '-': case '.': case '!': case '%': case '*': case '_': case '+': case '`': case '\'': case '~':
+    case '-':
+    case '.':
+    case '!':
+    case '%':
+    case '*':
+    case '_':
+    case '+':
+    case '`':
+    case '\'':
+    case '~':
         return true;
     default:
         return false;

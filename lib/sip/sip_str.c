@@ -7,22 +7,26 @@
 
 #include <string.h>
 
-static char sip_lower(char c) {
+static char sip_lower(char c)
+{
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-sip_str_t sip_str_c(const char *cstr) {
+sip_str_t sip_str_c(const char *cstr)
+{
     if (!cstr)
         return SIP_STR_NULL;
     return (sip_str_t){cstr, (int)strlen(cstr)};
 }
 
-bool sip_str_eq(sip_str_t a, const char *lit) {
+bool sip_str_eq(sip_str_t a, const char *lit)
+{
     size_t n = strlen(lit);
     return a.s && (size_t)a.len == n && memcmp(a.s, lit, n) == 0;
 }
 
-bool sip_str_ieq(sip_str_t a, const char *lit) {
+bool sip_str_ieq(sip_str_t a, const char *lit)
+{
     size_t n = strlen(lit);
     if (!a.s || (size_t)a.len != n)
         return false;
@@ -32,7 +36,8 @@ bool sip_str_ieq(sip_str_t a, const char *lit) {
     return true;
 }
 
-bool sip_str_ieq_str(sip_str_t a, sip_str_t b) {
+bool sip_str_ieq_str(sip_str_t a, sip_str_t b)
+{
     if (a.len != b.len || !a.s || !b.s)
         return false;
     for (int i = 0; i < a.len; i++)
@@ -41,7 +46,8 @@ bool sip_str_ieq_str(sip_str_t a, sip_str_t b) {
     return true;
 }
 
-int sip_str_to_u32(sip_str_t a, uint32_t max, uint32_t *out) {
+int sip_str_to_u32(sip_str_t a, uint32_t max, uint32_t *out)
+{
     if (!a.s || a.len <= 0)
         return -1;
     uint64_t v = 0;
@@ -56,7 +62,8 @@ int sip_str_to_u32(sip_str_t a, uint32_t max, uint32_t *out) {
     return 0;
 }
 
-char *sip_str_copy(sip_str_t a, char *dst, size_t cap) {
+char *sip_str_copy(sip_str_t a, char *dst, size_t cap)
+{
     if (cap == 0)
         return dst;
     size_t n = a.s ? (size_t)a.len : 0;

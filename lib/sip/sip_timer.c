@@ -13,14 +13,16 @@
 
 #include "core/pages.h"
 
-int sip_timers_init(sip_timers_t *ts, int cap) {
+int sip_timers_init(sip_timers_t *ts, int cap)
+{
     ts->n = 0;
     ts->cap = cap > 0 ? cap : 1;
     ts->heap = pages_alloc((size_t)ts->cap * sizeof *ts->heap);
     return ts->heap ? 0 : -1;
 }
 
-void sip_timers_free(sip_timers_t *ts) {
+void sip_timers_free(sip_timers_t *ts)
+{
     for (int i = 0; i < ts->n; i++)
         ts->heap[i]->idx = -1;
     pages_free(ts->heap, (size_t)ts->cap * sizeof *ts->heap);
@@ -28,23 +30,27 @@ void sip_timers_free(sip_timers_t *ts) {
     ts->n = ts->cap = 0;
 }
 
-void sip_timer_init(sip_timer_t *tm, uint64_t owner, int kind) {
+void sip_timer_init(sip_timer_t *tm, uint64_t owner, int kind)
+{
     tm->due = 0;
     tm->idx = -1;
     tm->kind = kind;
     tm->owner = owner;
 }
 
-bool sip_timer_armed(const sip_timer_t *tm) {
+bool sip_timer_armed(const sip_timer_t *tm)
+{
     return tm->idx >= 0;
 }
 
-static void sip_heap_set(sip_timers_t *ts, int i, sip_timer_t *tm) {
+static void sip_heap_set(sip_timers_t *ts, int i, sip_timer_t *tm)
+{
     ts->heap[i] = tm;
     tm->idx = i;
 }
 
-static void sip_heap_up(sip_timers_t *ts, int i) {
+static void sip_heap_up(sip_timers_t *ts, int i)
+{
     sip_timer_t *tm = ts->heap[i];
     while (i > 0) {
         int parent = (i - 1) / 2;
@@ -56,7 +62,8 @@ static void sip_heap_up(sip_timers_t *ts, int i) {
     sip_heap_set(ts, i, tm);
 }
 
-static void sip_heap_down(sip_timers_t *ts, int i) {
+static void sip_heap_down(sip_timers_t *ts, int i)
+{
     sip_timer_t *tm = ts->heap[i];
     for (;;) {
         int child = 2 * i + 1;
@@ -72,7 +79,8 @@ static void sip_heap_down(sip_timers_t *ts, int i) {
     sip_heap_set(ts, i, tm);
 }
 
-void sip_timer_cancel(sip_timers_t *ts, sip_timer_t *tm) {
+void sip_timer_cancel(sip_timers_t *ts, sip_timer_t *tm)
+{
     int i = tm->idx;
     if (i < 0 || i >= ts->n || ts->heap[i] != tm)
         return;
@@ -87,7 +95,8 @@ void sip_timer_cancel(sip_timers_t *ts, sip_timer_t *tm) {
         sip_heap_down(ts, i);
 }
 
-int sip_timer_arm(sip_timers_t *ts, sip_timer_t *tm, uint64_t due) {
+int sip_timer_arm(sip_timers_t *ts, sip_timer_t *tm, uint64_t due)
+{
     sip_timer_cancel(ts, tm);
     if (ts->n >= ts->cap)
         return -1;
@@ -98,14 +107,16 @@ int sip_timer_arm(sip_timers_t *ts, sip_timer_t *tm, uint64_t due) {
     return 0;
 }
 
-bool sip_timers_next(const sip_timers_t *ts, uint64_t *due) {
+bool sip_timers_next(const sip_timers_t *ts, uint64_t *due)
+{
     if (ts->n == 0)
         return false;
     *due = ts->heap[0]->due;
     return true;
 }
 
-sip_timer_t *sip_timers_pop_due(sip_timers_t *ts, uint64_t now) {
+sip_timer_t *sip_timers_pop_due(sip_timers_t *ts, uint64_t now)
+{
     if (ts->n == 0 || ts->heap[0]->due > now)
         return NULL;
     sip_timer_t *tm = ts->heap[0];
@@ -113,6 +124,7 @@ sip_timer_t *sip_timers_pop_due(sip_timers_t *ts, uint64_t now) {
     return tm;
 }
 
-void sip_timers_trim(sip_timers_t *ts) {
+void sip_timers_trim(sip_timers_t *ts)
+{
     pages_release_tail(ts->heap, (size_t)ts->cap * sizeof *ts->heap, (size_t)ts->n * sizeof *ts->heap);
 }

@@ -19,7 +19,7 @@
 /* A clock and an optional "wake me earlier" hook. The layer that owns timers never sleeps: whoever drives it
  * (sip_timer_event.c, or a test) reads sip_timers_next() and calls the owner's tick function. */
 typedef struct {
-    uint64_t (*now_ms)(void *ctx);             /* monotonic milliseconds */
+    uint64_t (*now_ms)(void *ctx);            /* monotonic milliseconds */
     void (*wake)(void *ctx, uint64_t due_ms); /* optional: the earliest deadline became due_ms (earlier than before) */
     void *ctx;
 } sip_clock_t;

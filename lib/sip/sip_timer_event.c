@@ -17,25 +17,29 @@ struct sip_timer_event {
     sip_txn_layer_t *tl;
 };
 
-uint64_t sip_clock_monotonic_ms(void) {
+uint64_t sip_clock_monotonic_ms(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-static uint64_t sip_te_now(void *ctx) {
+static uint64_t sip_te_now(void *ctx)
+{
     (void)ctx;
     return sip_clock_monotonic_ms();
 }
 
-static void sip_te_schedule(sip_timer_event_t *te, uint64_t due) {
+static void sip_te_schedule(sip_timer_event_t *te, uint64_t due)
+{
     uint64_t now = sip_clock_monotonic_ms();
     uint64_t wait = due > now ? due - now : 0;
     struct timeval tv = {(time_t)(wait / 1000u), (suseconds_t)((wait % 1000u) * 1000u)};
     event_add(te->ev, &tv);
 }
 
-static void sip_te_rearm(sip_timer_event_t *te) {
+static void sip_te_rearm(sip_timer_event_t *te)
+{
     uint64_t due;
     if (te->tl && sip_txn_next_deadline(te->tl, &due))
         sip_te_schedule(te, due);
@@ -43,13 +47,15 @@ static void sip_te_rearm(sip_timer_event_t *te) {
         event_del(te->ev);
 }
 
-static void sip_te_wake(void *ctx, uint64_t due) {
+static void sip_te_wake(void *ctx, uint64_t due)
+{
     sip_timer_event_t *te = ctx;
     if (te->tl)
         sip_te_schedule(te, due);
 }
 
-static void sip_te_fire(evutil_socket_t fd, short what, void *arg) {
+static void sip_te_fire(evutil_socket_t fd, short what, void *arg)
+{
     (void)fd;
     (void)what;
     sip_timer_event_t *te = arg;
@@ -57,7 +63,8 @@ static void sip_te_fire(evutil_socket_t fd, short what, void *arg) {
     sip_te_rearm(te);
 }
 
-sip_timer_event_t *sip_timer_event_new(struct event_base *base) {
+sip_timer_event_t *sip_timer_event_new(struct event_base *base)
+{
     sip_timer_event_t *te = calloc(1, sizeof *te);
     if (!te)
         return NULL;
@@ -70,18 +77,21 @@ sip_timer_event_t *sip_timer_event_new(struct event_base *base) {
     return te;
 }
 
-void sip_timer_event_free(sip_timer_event_t *te) {
+void sip_timer_event_free(sip_timer_event_t *te)
+{
     if (!te)
         return;
     event_free(te->ev);
     free(te);
 }
 
-sip_clock_t sip_timer_event_clock(sip_timer_event_t *te) {
+sip_clock_t sip_timer_event_clock(sip_timer_event_t *te)
+{
     return (sip_clock_t){sip_te_now, sip_te_wake, te};
 }
 
-void sip_timer_event_attach(sip_timer_event_t *te, sip_txn_layer_t *tl) {
+void sip_timer_event_attach(sip_timer_event_t *te, sip_txn_layer_t *tl)
+{
     te->tl = tl;
     sip_te_rearm(te);
 }

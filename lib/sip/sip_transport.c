@@ -24,12 +24,13 @@
 #include <unistd.h>
 
 #define SIP_TP_LOG "sip_transport"
-#define SIP_TP_REPLY_MAX 8192   /* a stateless 400: the request's Vias, From, To, Call-ID, CSeq and a Warning */
-#define SIP_TP_WARNING_MAX 200  /* the Warning header line carrying the parse error */
+#define SIP_TP_REPLY_MAX 8192  /* a stateless 400: the request's Vias, From, To, Call-ID, CSeq and a Warning */
+#define SIP_TP_WARNING_MAX 200 /* the Warning header line carrying the parse error */
 
 static sip_transport_deliver_fn sip_transport_deliver;
 
-sip_transport_layer_t *sip_transport_new(struct event_base *base, sip_transport_rx_fn on_msg, void *ctx) {
+sip_transport_layer_t *sip_transport_new(struct event_base *base, sip_transport_rx_fn on_msg, void *ctx)
+{
     if (!base || !on_msg)
         return NULL;
     sip_transport_layer_t *tp = calloc(1, sizeof *tp);
@@ -52,7 +53,8 @@ sip_transport_layer_t *sip_transport_new(struct event_base *base, sip_transport_
     return tp;
 }
 
-void sip_transport_free(sip_transport_layer_t *tp) {
+void sip_transport_free(sip_transport_layer_t *tp)
+{
     if (!tp)
         return;
     sip_transport_tcp_close_all(tp);
@@ -69,16 +71,19 @@ void sip_transport_free(sip_transport_layer_t *tp) {
     free(tp);
 }
 
-sip_transport_stats_t sip_transport_stats(const sip_transport_layer_t *tp) {
+sip_transport_stats_t sip_transport_stats(const sip_transport_layer_t *tp)
+{
     return tp->stats;
 }
 
-static const char *sip_tp_proto_name(const sip_addr_t *a) {
+static const char *sip_tp_proto_name(const sip_addr_t *a)
+{
     return a->proto == SIP_PROTO_TCP ? "TCP" : "UDP";
 }
 
 /* Copies text into a quoted-string body, replacing the two characters that would end or escape it. */
-static void sip_tp_quote_safe(char *dst, size_t cap, const char *text) {
+static void sip_tp_quote_safe(char *dst, size_t cap, const char *text)
+{
     size_t i = 0;
     for (; text && text[i] && i + 1 < cap; i++)
         dst[i] = (text[i] == '"' || text[i] == '\\' || (unsigned char)text[i] < 0x20) ? '\'' : text[i];
@@ -87,7 +92,8 @@ static void sip_tp_quote_safe(char *dst, size_t cap, const char *text) {
 
 /* A malformed message: 400 for a request when possible, else drop. Both logged. */
 static void sip_tp_reject(sip_transport_layer_t *tp, const char *buf, size_t len, const sip_addr_t *src,
-                          const char *reason) {
+                          const char *reason)
+{
     char ip[SIP_ADDR_TEXT_MAX] = "?";
     int port = 0;
     (void)sip_addr_ntop(src, ip, sizeof ip, &port);
@@ -95,8 +101,7 @@ static void sip_tp_reject(sip_transport_layer_t *tp, const char *buf, size_t len
     sip_msg_t *m = tp->msg;
     sip_transport_t tpt = src->proto == SIP_PROTO_TCP ? SIP_TP_STREAM : SIP_TP_DGRAM;
     if (sip_msg_parse(m, buf, len, tpt) != SIP_OK || !m->is_request || m->method == SIP_METHOD_ACK) {
-        log_info(SIP_TP_LOG, "malformed message from %s:%d/%s dropped: %s", ip, port, sip_tp_proto_name(src),
-                 reason);
+        log_info(SIP_TP_LOG, "malformed message from %s:%d/%s dropped: %s", ip, port, sip_tp_proto_name(src), reason);
         return;
     }
     char safe[SIP_TP_WARNING_MAX - 32], warn[SIP_TP_WARNING_MAX], out[SIP_TP_REPLY_MAX];
@@ -110,12 +115,12 @@ static void sip_tp_reject(sip_transport_layer_t *tp, const char *buf, size_t len
                  sip_tp_proto_name(src), reason);
         return;
     }
-    log_info(SIP_TP_LOG, "malformed request from %s:%d/%s answered 400: %s", ip, port, sip_tp_proto_name(src),
-             reason);
+    log_info(SIP_TP_LOG, "malformed request from %s:%d/%s answered 400: %s", ip, port, sip_tp_proto_name(src), reason);
     (void)sip_transport_send(tp, &dst, out, (size_t)n);
 }
 
-static void sip_transport_deliver(sip_transport_layer_t *tp, const char *buf, size_t len, const sip_addr_t *src) {
+static void sip_transport_deliver(sip_transport_layer_t *tp, const char *buf, size_t len, const sip_addr_t *src)
+{
     sip_msg_t *m = tp->msg;
     sip_transport_t tpt = src->proto == SIP_PROTO_TCP ? SIP_TP_STREAM : SIP_TP_DGRAM;
     if (sip_msg_parse(m, buf, len, tpt) != SIP_OK || sip_msg_check(m) != SIP_OK) {
@@ -139,7 +144,8 @@ static void sip_transport_deliver(sip_transport_layer_t *tp, const char *buf, si
 
 /* From the socket dst names (a response leaves from where its request arrived: RFC 3581 §4), the main one when
  * that socket is not open. */
-static int sip_tp_udp_send(sip_transport_layer_t *tp, const sip_addr_t *dst, const char *buf, size_t len) {
+static int sip_tp_udp_send(sip_transport_layer_t *tp, const sip_addr_t *dst, const char *buf, size_t len)
+{
     evutil_socket_t fd = dst->sock < SIP_UDP_SOCKS ? tp->udp_fd[dst->sock] : -1;
     if (fd < 0)
         fd = tp->udp_fd[SIP_UDP_SOCK_MAIN];
@@ -149,12 +155,13 @@ static int sip_tp_udp_send(sip_transport_layer_t *tp, const sip_addr_t *dst, con
     return n == (ssize_t)len ? 0 : -1;
 }
 
-int sip_transport_send(void *ctx, const sip_addr_t *dst, const char *buf, size_t len) {
+int sip_transport_send(void *ctx, const sip_addr_t *dst, const char *buf, size_t len)
+{
     sip_transport_layer_t *tp = ctx;
     if (!tp || !dst || !buf || len == 0 || len > SIP_MAX_MSG_SIZE)
         return -1;
-    int rc = dst->proto == SIP_PROTO_TCP ? sip_transport_tcp_send(tp, dst, buf, len)
-                                         : sip_tp_udp_send(tp, dst, buf, len);
+    int rc =
+        dst->proto == SIP_PROTO_TCP ? sip_transport_tcp_send(tp, dst, buf, len) : sip_tp_udp_send(tp, dst, buf, len);
     if (rc == 0) {
         tp->stats.tx_msgs++;
     } else {

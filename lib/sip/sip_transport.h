@@ -23,11 +23,12 @@
 
 struct event_base;
 
-#define SIP_TCP_MAX_CONNS 1024          /* open TCP connections (accepted + connected) unless
+#define SIP_TCP_MAX_CONNS \
+    1024                              /* open TCP connections (accepted + connected) unless
                                            sip_transport_tcp_limits() says otherwise; more are refused */
-#define SIP_TCP_MAX_OUTBUF (1u << 20)   /* bytes queued to one peer; beyond that sends to it fail */
-#define SIP_TCP_BACKLOG 128             /* listen(2) backlog */
-#define SIP_UDP_READ_BATCH 64           /* datagrams read per readiness event, so one socket cannot starve others */
+#define SIP_TCP_MAX_OUTBUF (1u << 20) /* bytes queued to one peer; beyond that sends to it fail */
+#define SIP_TCP_BACKLOG 128           /* listen(2) backlog */
+#define SIP_UDP_READ_BATCH 64         /* datagrams read per readiness event, so one socket cannot starve others */
 
 typedef void (*sip_transport_rx_fn)(void *ctx, sip_msg_t *msg, const sip_addr_t *src);
 
@@ -38,9 +39,9 @@ typedef struct {
     uint64_t rx_keepalive; /* CRLF keepalives (RFC 5626) */
     uint64_t tx_msgs;
     uint64_t tx_errors;
-    uint64_t tcp_conns; /* currently open */
-    uint64_t tcp_refused;          /* accepted connections closed at once: the cap was reached */
-    uint64_t tcp_header_expired;   /* closed: a message did not complete within header_timeout_ms */
+    uint64_t tcp_conns;          /* currently open */
+    uint64_t tcp_refused;        /* accepted connections closed at once: the cap was reached */
+    uint64_t tcp_header_expired; /* closed: a message did not complete within header_timeout_ms */
 } sip_transport_stats_t;
 
 typedef struct sip_transport sip_transport_layer_t;
@@ -64,8 +65,8 @@ int sip_transport_listen_tcp(sip_transport_layer_t *tp, const char *ip, int port
  * any message it starts must complete, within header_timeout_ms of the first byte waiting (bytes trickling in do
  * not extend it). A connection with nothing pending has no deadline: a registered flow stays open for requests
  * to the UE (RFC 5626), so idle_timeout_ms is not applied here. `metrics` may be NULL; `name` labels both. */
-void sip_transport_tcp_limits(sip_transport_layer_t *tp, const char *name, long max_connections,
-                              long header_timeout_ms, metrics_t *metrics);
+void sip_transport_tcp_limits(sip_transport_layer_t *tp, const char *name, long max_connections, long header_timeout_ms,
+                              metrics_t *metrics);
 /* Sends one message (ctx is the sip_transport_layer_t; fits sip_txn_io_t). UDP leaves from the UDP socket; TCP uses
  * dst->conn when that connection is open, else an open connection to the same address, else a new one. */
 int sip_transport_send(void *ctx, const sip_addr_t *dst, const char *buf, size_t len);

@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <string.h>
 
-bool sip_addr_reliable(const sip_addr_t *a) {
+bool sip_addr_reliable(const sip_addr_t *a)
+{
     return a->proto == SIP_PROTO_TCP;
 }
 
-int sip_addr_from_ip(sip_addr_t *a, sip_proto_t proto, sip_str_t host, int port) {
+int sip_addr_from_ip(sip_addr_t *a, sip_proto_t proto, sip_str_t host, int port)
+{
     char text[SIP_ADDR_TEXT_MAX];
     if (!host.s || host.len <= 0 || host.len >= (int)sizeof text || port < 0 || port > 65535)
         return -1;
@@ -42,7 +44,8 @@ int sip_addr_from_ip(sip_addr_t *a, sip_proto_t proto, sip_str_t host, int port)
     return -1;
 }
 
-int sip_addr_ntop(const sip_addr_t *a, char *ip, size_t cap, int *port) {
+int sip_addr_ntop(const sip_addr_t *a, char *ip, size_t cap, int *port)
+{
     if (a->ss.ss_family == AF_INET) {
         const struct sockaddr_in *v4 = (const struct sockaddr_in *)&a->ss;
         *port = ntohs(v4->sin_port);
@@ -56,7 +59,8 @@ int sip_addr_ntop(const sip_addr_t *a, char *ip, size_t cap, int *port) {
     return -1;
 }
 
-bool sip_addr_same(const sip_addr_t *a, const sip_addr_t *b) {
+bool sip_addr_same(const sip_addr_t *a, const sip_addr_t *b)
+{
     if (a->proto != b->proto || a->ss.ss_family != b->ss.ss_family)
         return false;
     if (a->ss.ss_family == AF_INET) {
@@ -71,14 +75,16 @@ bool sip_addr_same(const sip_addr_t *a, const sip_addr_t *b) {
     return false;
 }
 
-static void sip_addr_set_port(sip_addr_t *a, int port) {
+static void sip_addr_set_port(sip_addr_t *a, int port)
+{
     if (a->ss.ss_family == AF_INET)
         ((struct sockaddr_in *)&a->ss)->sin_port = htons((uint16_t)port);
     else if (a->ss.ss_family == AF_INET6)
         ((struct sockaddr_in6 *)&a->ss)->sin6_port = htons((uint16_t)port);
 }
 
-int sip_addr_resp_dest(sip_msg_t *req, const sip_addr_t *src, sip_addr_t *out) {
+int sip_addr_resp_dest(sip_msg_t *req, const sip_addr_t *src, sip_addr_t *out)
+{
     if (sip_parse_headers(req, SIP_HF_VIA1) != SIP_OK || req->nvia == 0 || src->sslen == 0)
         return -1;
     const sip_via_t *via = &req->via[0];
@@ -94,7 +100,8 @@ int sip_addr_resp_dest(sip_msg_t *req, const sip_addr_t *src, sip_addr_t *out) {
     return 0;
 }
 
-int sip_addr_req_dest(sip_msg_t *req, sip_addr_t *out) {
+int sip_addr_req_dest(sip_msg_t *req, sip_addr_t *out)
+{
     if (sip_parse_headers(req, SIP_HF(SIP_HDR_ROUTE)) != SIP_OK)
         return -1;
     const sip_uri_t *uri = req->nroute > 0 ? &req->route[0].uri : &req->ruri;
@@ -105,14 +112,16 @@ int sip_addr_req_dest(sip_msg_t *req, sip_addr_t *out) {
 }
 
 /* True when the Via sent-by host is the source IP literally (so §18.2.1 needs no received parameter). */
-static bool sip_via_host_is(const sip_via_t *via, const char *ip) {
+static bool sip_via_host_is(const sip_via_t *via, const char *ip)
+{
     sip_str_t h = via->host;
     if (h.len >= 2 && h.s[0] == '[')
         h = (sip_str_t){h.s + 1, h.len - 2};
     return sip_str_ieq(h, ip);
 }
 
-int sip_addr_fill_via(sip_msg_t *req, const sip_addr_t *src, sip_lumps_t *l, char *out, int cap) {
+int sip_addr_fill_via(sip_msg_t *req, const sip_addr_t *src, sip_lumps_t *l, char *out, int cap)
+{
     if (!req->is_request || sip_parse_headers(req, SIP_HF_VIA1) != SIP_OK || req->nvia == 0)
         return -1;
     const sip_via_t *via = &req->via[0];

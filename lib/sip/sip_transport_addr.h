@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#define SIP_DEFAULT_PORT 5060   /* RFC 3261 §19.1.2: sip: URIs and Vias without a port */
-#define SIP_ADDR_TEXT_MAX 64    /* an IPv6 address in text (INET6_ADDRSTRLEN is 46) with brackets, NUL */
+#define SIP_DEFAULT_PORT 5060 /* RFC 3261 §19.1.2: sip: URIs and Vias without a port */
+#define SIP_ADDR_TEXT_MAX 64  /* an IPv6 address in text (INET6_ADDRSTRLEN is 46) with brackets, NUL */
 
 typedef enum { SIP_PROTO_UDP = 0, SIP_PROTO_TCP = 1 } sip_proto_t;
 

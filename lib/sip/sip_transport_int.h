@@ -19,12 +19,12 @@ struct event;
 struct listen_guard;
 
 typedef struct sip_tcp_conn {
-    uint64_t id;                 /* sip_addr_t.conn; never reused within a transport */
+    uint64_t id; /* sip_addr_t.conn; never reused within a transport */
     struct bufferevent *bev;
-    sip_addr_t peer;             /* remote address, proto TCP, conn = id */
+    sip_addr_t peer; /* remote address, proto TCP, conn = id */
     struct sip_transport *tp;
     struct sip_tcp_conn *next;
-    struct event *deadline;      /* accepted connections: armed while a message is incomplete (header deadline) */
+    struct event *deadline; /* accepted connections: armed while a message is incomplete (header deadline) */
     bool deadline_armed;
 } sip_tcp_conn_t;
 
@@ -36,14 +36,14 @@ struct sip_transport {
     struct event_base *base;
     sip_transport_rx_fn on_msg;
     void *ctx;
-    sip_transport_deliver_fn *deliver; /* sip_transport.c's, registered at creation: the socket files sit below
+    sip_transport_deliver_fn *deliver;     /* sip_transport.c's, registered at creation: the socket files sit below
                                           it and hand messages up through this pointer */
     evutil_socket_t udp_fd[SIP_UDP_SOCKS]; /* by sip_addr_t.sock; -1 when not listening */
     struct event *udp_ev[SIP_UDP_SOCKS];
     struct evconnlistener *listener;
     sip_tcp_conn_t *conns;
-    struct listen_guard *guard;  /* cap and accept errors of the TCP listener */
-    const char *tcp_name;        /* log and metric label of the listener */
+    struct listen_guard *guard; /* cap and accept errors of the TCP listener */
+    const char *tcp_name;       /* log and metric label of the listener */
     long tcp_max_conns;
     struct timeval tcp_header_tv;
     struct metrics *metrics;

@@ -30,7 +30,8 @@
 #define SIP_TCP_PING "\r\n\r\n" /* RFC 5626 §4.4.1 */
 #define SIP_TCP_PONG "\r\n"
 
-static void sip_tcp_close(sip_tcp_conn_t *c) {
+static void sip_tcp_close(sip_tcp_conn_t *c)
+{
     sip_transport_layer_t *tp = c->tp;
     for (sip_tcp_conn_t **pp = &tp->conns; *pp; pp = &(*pp)->next) {
         if (*pp == c) {
@@ -45,7 +46,8 @@ static void sip_tcp_close(sip_tcp_conn_t *c) {
     free(c);
 }
 
-void sip_transport_tcp_close_all(sip_transport_layer_t *tp) {
+void sip_transport_tcp_close_all(sip_transport_layer_t *tp)
+{
     while (tp->conns)
         sip_tcp_close(tp->conns);
     listen_guard_close(tp->guard);
@@ -56,7 +58,8 @@ void sip_transport_tcp_close_all(sip_transport_layer_t *tp) {
     tp->guard = NULL;
 }
 
-static void sip_tcp_log_close(const sip_tcp_conn_t *c, const char *why) {
+static void sip_tcp_log_close(const sip_tcp_conn_t *c, const char *why)
+{
     char ip[SIP_ADDR_TEXT_MAX] = "?";
     int port = 0;
     (void)sip_addr_ntop(&c->peer, ip, sizeof ip, &port);
@@ -65,7 +68,8 @@ static void sip_tcp_log_close(const sip_tcp_conn_t *c, const char *why) {
 
 /* The header deadline runs while a message is incomplete: armed when bytes start waiting, never moved by more
  * bytes, disarmed when the input is empty again. */
-static void sip_tcp_deadline_update(sip_tcp_conn_t *c, size_t pending) {
+static void sip_tcp_deadline_update(sip_tcp_conn_t *c, size_t pending)
+{
     if (!c->deadline)
         return;
     if (pending == 0 && c->deadline_armed) {
@@ -77,7 +81,8 @@ static void sip_tcp_deadline_update(sip_tcp_conn_t *c, size_t pending) {
     }
 }
 
-static void sip_tcp_deadline_cb(evutil_socket_t fd, short what, void *arg) {
+static void sip_tcp_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
     (void)fd;
     (void)what;
     sip_tcp_conn_t *c = arg;
@@ -90,7 +95,8 @@ static void sip_tcp_deadline_cb(evutil_socket_t fd, short what, void *arg) {
 }
 
 /* Takes every complete frame out of the input buffer. Returns false when the connection was closed. */
-static bool sip_tcp_drain_frames(sip_tcp_conn_t *c) {
+static bool sip_tcp_drain_frames(sip_tcp_conn_t *c)
+{
     sip_transport_layer_t *tp = c->tp;
     struct evbuffer *in = bufferevent_get_input(c->bev);
     for (;;) {
@@ -135,14 +141,16 @@ static bool sip_tcp_drain_frames(sip_tcp_conn_t *c) {
     }
 }
 
-static void sip_tcp_read(struct bufferevent *bev, void *arg) {
+static void sip_tcp_read(struct bufferevent *bev, void *arg)
+{
     sip_tcp_conn_t *c = arg;
     (void)bev;
     c->peer.rx_ms = sip_clock_monotonic_ms(); /* no per-segment kernel stamp on a stream: the read's own time */
     (void)sip_tcp_drain_frames(c);
 }
 
-static void sip_tcp_event(struct bufferevent *bev, short what, void *arg) {
+static void sip_tcp_event(struct bufferevent *bev, short what, void *arg)
+{
     (void)bev;
     sip_tcp_conn_t *c = arg;
     if (what & BEV_EVENT_CONNECTED)
@@ -154,13 +162,15 @@ static void sip_tcp_event(struct bufferevent *bev, short what, void *arg) {
 }
 
 /* Counts bytes as the bufferevent reads them (for stats), without copying. */
-static void sip_tcp_count(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg) {
+static void sip_tcp_count(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
     (void)buf;
     sip_transport_layer_t *tp = arg;
     tp->stats.rx_bytes += info->n_added;
 }
 
-static sip_tcp_conn_t *sip_tcp_new(sip_transport_layer_t *tp, evutil_socket_t fd, const sip_addr_t *peer) {
+static sip_tcp_conn_t *sip_tcp_new(sip_transport_layer_t *tp, evutil_socket_t fd, const sip_addr_t *peer)
+{
     long max = tp->tcp_max_conns > 0 ? tp->tcp_max_conns : SIP_TCP_MAX_CONNS;
     if (tp->stats.tcp_conns >= (uint64_t)max) {
         log_debug(SIP_TCP_LOG, "TCP connection limit (%ld) reached", max);
@@ -189,7 +199,8 @@ static sip_tcp_conn_t *sip_tcp_new(sip_transport_layer_t *tp, evutil_socket_t fd
     return c;
 }
 
-static void sip_tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg) {
+static void sip_tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
     (void)l;
     sip_transport_layer_t *tp = arg;
     sip_addr_t peer = {.proto = SIP_PROTO_TCP};
@@ -216,8 +227,9 @@ static void sip_tcp_accept(struct evconnlistener *l, evutil_socket_t fd, struct 
     }
 }
 
-void sip_transport_tcp_limits(sip_transport_layer_t *tp, const char *name, long max_connections,
-                              long header_timeout_ms, metrics_t *metrics) {
+void sip_transport_tcp_limits(sip_transport_layer_t *tp, const char *name, long max_connections, long header_timeout_ms,
+                              metrics_t *metrics)
+{
     tp->tcp_name = name ? name : SIP_TCP_LOG;
     tp->tcp_max_conns = max_connections > 0 ? max_connections : SIP_TCP_MAX_CONNS;
     long ms = header_timeout_ms > 0 ? header_timeout_ms : LISTEN_HEADER_TIMEOUT_MS_DEFAULT;
@@ -226,7 +238,8 @@ void sip_transport_tcp_limits(sip_transport_layer_t *tp, const char *name, long 
     tp->metrics = metrics;
 }
 
-int sip_transport_listen_tcp(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port) {
+int sip_transport_listen_tcp(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port)
+{
     sip_addr_t a;
     if (!tp || tp->listener || sip_addr_from_ip(&a, SIP_PROTO_TCP, sip_str_c(ip), port) < 0)
         return -1;
@@ -255,7 +268,8 @@ int sip_transport_listen_tcp(sip_transport_layer_t *tp, const char *ip, int port
     return 0;
 }
 
-static sip_tcp_conn_t *sip_tcp_find(sip_transport_layer_t *tp, const sip_addr_t *dst) {
+static sip_tcp_conn_t *sip_tcp_find(sip_transport_layer_t *tp, const sip_addr_t *dst)
+{
     if (dst->conn)
         for (sip_tcp_conn_t *c = tp->conns; c; c = c->next)
             if (c->id == dst->conn)
@@ -268,7 +282,8 @@ static sip_tcp_conn_t *sip_tcp_find(sip_transport_layer_t *tp, const sip_addr_t 
     return NULL;
 }
 
-static sip_tcp_conn_t *sip_tcp_connect(sip_transport_layer_t *tp, const sip_addr_t *dst) {
+static sip_tcp_conn_t *sip_tcp_connect(sip_transport_layer_t *tp, const sip_addr_t *dst)
+{
     if (dst->sslen == 0)
         return NULL;
     sip_tcp_conn_t *c = sip_tcp_new(tp, -1, dst);
@@ -281,7 +296,8 @@ static sip_tcp_conn_t *sip_tcp_connect(sip_transport_layer_t *tp, const sip_addr
     return c;
 }
 
-int sip_transport_tcp_send(sip_transport_layer_t *tp, const sip_addr_t *dst, const char *buf, size_t len) {
+int sip_transport_tcp_send(sip_transport_layer_t *tp, const sip_addr_t *dst, const char *buf, size_t len)
+{
     sip_tcp_conn_t *c = sip_tcp_find(tp, dst);
     if (!c)
         c = sip_tcp_connect(tp, dst);

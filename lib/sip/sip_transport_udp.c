@@ -31,7 +31,8 @@
 #define SIP_UDP_LOG "sip_transport"
 #define SIP_UDP_RCVBUF (4 * 1024 * 1024) /* bytes of datagrams the kernel may hold for us between two reads */
 
-static bool sip_udp_is_keepalive(const char *buf, size_t len) {
+static bool sip_udp_is_keepalive(const char *buf, size_t len)
+{
     for (size_t i = 0; i < len; i++)
         if (buf[i] != '\r' && buf[i] != '\n')
             return false;
@@ -41,7 +42,8 @@ static bool sip_udp_is_keepalive(const char *buf, size_t len) {
 /* The kernel stamps a datagram with CLOCK_REALTIME; the stamp's age now, taken from the monotonic clock, gives the
  * arrival on the clock the rest of the stack uses. A stamp ahead of the wall clock (stepped back) counts as age 0;
  * no stamp (the option refused) as arrived now. */
-static uint64_t sip_udp_rx_ms(struct msghdr *mh) {
+static uint64_t sip_udp_rx_ms(struct msghdr *mh)
+{
     uint64_t now = sip_clock_monotonic_ms();
     for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
@@ -59,14 +61,19 @@ static uint64_t sip_udp_rx_ms(struct msghdr *mh) {
 }
 
 /* One datagram into tp->rxbuf with its source and arrival. Returns its length, or -1 (errno) when none is left. */
-static ssize_t sip_udp_recv(evutil_socket_t fd, sip_transport_layer_t *tp, sip_addr_t *src) {
+static ssize_t sip_udp_recv(evutil_socket_t fd, sip_transport_layer_t *tp, sip_addr_t *src)
+{
     union {
         char buf[CMSG_SPACE(sizeof(struct timespec))];
         struct cmsghdr align;
     } ctl;
     struct iovec iov = {tp->rxbuf, SIP_MAX_MSG_SIZE + 1};
-    struct msghdr mh = {.msg_name = &src->ss, .msg_namelen = sizeof src->ss, .msg_iov = &iov, .msg_iovlen = 1,
-                        .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+    struct msghdr mh = {.msg_name = &src->ss,
+                        .msg_namelen = sizeof src->ss,
+                        .msg_iov = &iov,
+                        .msg_iovlen = 1,
+                        .msg_control = ctl.buf,
+                        .msg_controllen = sizeof ctl.buf};
     ssize_t n = recvmsg(fd, &mh, 0);
     if (n < 0)
         return -1;
@@ -75,7 +82,8 @@ static ssize_t sip_udp_recv(evutil_socket_t fd, sip_transport_layer_t *tp, sip_a
     return n;
 }
 
-static void sip_udp_read(evutil_socket_t fd, short what, void *arg) {
+static void sip_udp_read(evutil_socket_t fd, short what, void *arg)
+{
     (void)what;
     sip_transport_layer_t *tp = arg;
     uint8_t sock = fd == tp->udp_fd[SIP_UDP_SOCK_DIALOG] ? SIP_UDP_SOCK_DIALOG : SIP_UDP_SOCK_MAIN;
@@ -102,7 +110,8 @@ static void sip_udp_read(evutil_socket_t fd, short what, void *arg) {
 }
 
 /* A bound, non-blocking UDP socket with the receive buffer and timestamps set, or -1; *a gets the bound address. */
-static evutil_socket_t sip_udp_open(const char *ip, int port, sip_addr_t *a) {
+static evutil_socket_t sip_udp_open(const char *ip, int port, sip_addr_t *a)
+{
     if (sip_addr_from_ip(a, SIP_PROTO_UDP, sip_str_c(ip), port) < 0)
         return -1;
     evutil_socket_t fd = socket(a->ss.ss_family, SOCK_DGRAM, 0);
@@ -125,8 +134,8 @@ static evutil_socket_t sip_udp_open(const char *ip, int port, sip_addr_t *a) {
 }
 
 /* Opens socket `sock` on ip:port and reads it on the loop at `priority` (-1: libevent's default). */
-static int sip_udp_listen(sip_transport_layer_t *tp, int sock, const char *ip, int port, int priority,
-                          int *bound_port) {
+static int sip_udp_listen(sip_transport_layer_t *tp, int sock, const char *ip, int port, int priority, int *bound_port)
+{
     sip_addr_t a;
     if (!tp || tp->udp_fd[sock] >= 0)
         return -1;
@@ -151,11 +160,13 @@ static int sip_udp_listen(sip_transport_layer_t *tp, int sock, const char *ip, i
     return 0;
 }
 
-int sip_transport_listen_udp(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port) {
+int sip_transport_listen_udp(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port)
+{
     return sip_udp_listen(tp, SIP_UDP_SOCK_MAIN, ip, port, -1, bound_port);
 }
 
-int sip_transport_listen_udp_dialog(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port) {
+int sip_transport_listen_udp_dialog(sip_transport_layer_t *tp, const char *ip, int port, int *bound_port)
+{
     if (!tp || !tp->udp_ev[SIP_UDP_SOCK_MAIN])
         return -1;
     /* two queues: fails only while events are active, which they are not between two dispatches */

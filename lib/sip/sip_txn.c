@@ -29,7 +29,8 @@
 #define SIP_TXN_NO_DUE UINT64_MAX
 #define SIP_TXN_DROP_LOG_MS 1000 /* a full table drops many requests a second: one line per second says how many */
 
-void sip_txn_conf_default(sip_txn_conf_t *conf) {
+void sip_txn_conf_default(sip_txn_conf_t *conf)
+{
     conf->t1_ms = SIP_TXN_T1_MS;
     conf->t2_ms = SIP_TXN_T2_MS;
     conf->t4_ms = SIP_TXN_T4_MS;
@@ -37,13 +38,15 @@ void sip_txn_conf_default(sip_txn_conf_t *conf) {
     conf->max_txns = SIP_TXN_MAX_DEFAULT;
 }
 
-static bool sip_txn_conf_valid(const sip_txn_conf_t *c) {
+static bool sip_txn_conf_valid(const sip_txn_conf_t *c)
+{
     return c->t1_ms > 0 && c->t2_ms >= c->t1_ms && c->t4_ms > 0 && c->max_txns > 0 &&
            c->max_txns <= SIP_TXN_MAX_LIMIT && (uint64_t)c->t1_ms * 64u <= UINT32_MAX;
 }
 
 sip_txn_layer_t *sip_txn_layer_new(const sip_txn_conf_t *conf, const sip_clock_t *clock, const sip_txn_io_t *io,
-                                   const sip_txn_tu_t *tu) {
+                                   const sip_txn_tu_t *tu)
+{
     sip_txn_conf_t def;
     sip_txn_conf_default(&def);
     if (!conf)
@@ -75,7 +78,8 @@ sip_txn_layer_t *sip_txn_layer_new(const sip_txn_conf_t *conf, const sip_clock_t
 }
 
 /* Frees a transaction now: timers off, out of the hash, TU told, slot released. */
-static void sip_txn_destroy(sip_txn_layer_t *tl, sip_txn_t *txn) {
+static void sip_txn_destroy(sip_txn_layer_t *tl, sip_txn_t *txn)
+{
     sip_timer_cancel(&tl->timers, &txn->t_retx);
     sip_timer_cancel(&tl->timers, &txn->t_life);
     sip_txn_table_unlink(&tl->table, txn);
@@ -85,7 +89,8 @@ static void sip_txn_destroy(sip_txn_layer_t *tl, sip_txn_t *txn) {
     sip_txn_table_release(&tl->table, txn);
 }
 
-void sip_txn_layer_free(sip_txn_layer_t *tl) {
+void sip_txn_layer_free(sip_txn_layer_t *tl)
+{
     if (!tl)
         return;
     sip_txn_t *txn;
@@ -98,11 +103,13 @@ void sip_txn_layer_free(sip_txn_layer_t *tl) {
     free(tl);
 }
 
-static bool sip_txn_is_client(const sip_txn_t *txn) {
+static bool sip_txn_is_client(const sip_txn_t *txn)
+{
     return txn->kind == SIP_TXN_CLIENT_INVITE || txn->kind == SIP_TXN_CLIENT_NON_INVITE;
 }
 
-static sip_txn_t *sip_txn_new(sip_txn_layer_t *tl, sip_txn_kind_t kind, const sip_txn_key_t *key) {
+static sip_txn_t *sip_txn_new(sip_txn_layer_t *tl, sip_txn_kind_t kind, const sip_txn_key_t *key)
+{
     sip_txn_t *txn = sip_txn_table_alloc(&tl->table);
     if (!txn)
         return NULL;
@@ -119,7 +126,8 @@ static sip_txn_t *sip_txn_new(sip_txn_layer_t *tl, sip_txn_kind_t kind, const si
 
 /* ---- receiving ---- */
 
-static void sip_txn_recv_response(sip_txn_layer_t *tl, sip_msg_t *msg, const sip_addr_t *src) {
+static void sip_txn_recv_response(sip_txn_layer_t *tl, sip_msg_t *msg, const sip_addr_t *src)
+{
     sip_txn_key_t key;
     sip_txn_t *txn = NULL;
     if (sip_txn_key_client(msg, &key) == SIP_KEY_OK)
@@ -134,7 +142,8 @@ static void sip_txn_recv_response(sip_txn_layer_t *tl, sip_msg_t *msg, const sip
 }
 
 /* §17.2.3 without the cookie is not supported: answer 400 statelessly (never for an ACK) and log it. */
-static void sip_txn_refuse(sip_txn_layer_t *tl, sip_msg_t *req, const sip_addr_t *src, const char *why) {
+static void sip_txn_refuse(sip_txn_layer_t *tl, sip_msg_t *req, const sip_addr_t *src, const char *why)
+{
     log_info(SIP_TXN_LOG, "refusing %.*s: %s", req->method_str.len, req->method_str.s, why);
     if (req->method == SIP_METHOD_ACK)
         return;
@@ -148,20 +157,23 @@ static void sip_txn_refuse(sip_txn_layer_t *tl, sip_msg_t *req, const sip_addr_t
 }
 
 /* Nothing can answer a request when no transaction can hold the answer: count it, say so once a second. */
-static void sip_txn_note_drop(sip_txn_layer_t *tl, const sip_msg_t *req) {
+static void sip_txn_note_drop(sip_txn_layer_t *tl, const sip_msg_t *req)
+{
     uint64_t now = sip_txn_now(tl);
     tl->dropped++;
     if (tl->drop_log_ms != 0 && now - tl->drop_log_ms < SIP_TXN_DROP_LOG_MS)
         return;
-    log_warn(SIP_TXN_LOG, "transaction table full (%u) or no memory: %" PRIu64 " requests dropped unanswered since the last "
-             "report (%" PRIu64 " in all; last %.*s)", tl->conf.max_txns, tl->dropped - tl->dropped_logged,
-             tl->dropped, req->method_str.len, req->method_str.s);
+    log_warn(SIP_TXN_LOG,
+             "transaction table full (%u) or no memory: %" PRIu64 " requests dropped unanswered since the last "
+             "report (%" PRIu64 " in all; last %.*s)",
+             tl->conf.max_txns, tl->dropped - tl->dropped_logged, tl->dropped, req->method_str.len, req->method_str.s);
     tl->dropped_logged = tl->dropped;
     tl->drop_log_ms = now ? now : 1;
 }
 
 static void sip_txn_recv_new_request(sip_txn_layer_t *tl, sip_msg_t *req, const sip_addr_t *src,
-                                     const sip_txn_key_t *key) {
+                                     const sip_txn_key_t *key)
+{
     if (req->method == SIP_METHOD_ACK) { /* the ACK of a 2xx: end to end, no transaction (§17.1.1.3) */
         if (tl->tu.on_request)
             tl->tu.on_request(tl->tu.ctx, SIP_TXN_ID_NONE, req, src);
@@ -184,7 +196,8 @@ static void sip_txn_recv_new_request(sip_txn_layer_t *tl, sip_msg_t *req, const 
         tl->tu.on_request(tl->tu.ctx, txn->id, req, src);
 }
 
-static void sip_txn_recv_request(sip_txn_layer_t *tl, sip_msg_t *req, const sip_addr_t *src) {
+static void sip_txn_recv_request(sip_txn_layer_t *tl, sip_msg_t *req, const sip_addr_t *src)
+{
     sip_txn_key_t key;
     switch (sip_txn_key_request(req, &key)) {
     case SIP_KEY_OK:
@@ -206,7 +219,8 @@ static void sip_txn_recv_request(sip_txn_layer_t *tl, sip_msg_t *req, const sip_
         sip_txn_recv_new_request(tl, req, src, &key);
 }
 
-void sip_txn_recv(sip_txn_layer_t *tl, sip_msg_t *msg, const sip_addr_t *src) {
+void sip_txn_recv(sip_txn_layer_t *tl, sip_msg_t *msg, const sip_addr_t *src)
+{
     if (!tl || !msg || !src || msg->err != SIP_OK)
         return;
     if (msg->is_request)
@@ -218,7 +232,8 @@ void sip_txn_recv(sip_txn_layer_t *tl, sip_msg_t *msg, const sip_addr_t *src) {
 /* ---- TU calls ---- */
 
 int sip_txn_client_start(sip_txn_layer_t *tl, const char *req, size_t len, const sip_addr_t *dst, void *tu_data,
-                         sip_txn_id_t *id) {
+                         sip_txn_id_t *id)
+{
     if (!tl || !req || !dst || len > SIP_MAX_MSG_SIZE)
         return -1;
     sip_msg_t *m = tl->scratch;
@@ -251,7 +266,8 @@ int sip_txn_client_start(sip_txn_layer_t *tl, const char *req, size_t len, const
 }
 
 /* Status code of a response's first line "SIP/2.0 NNN ...", or -1. */
-static int sip_txn_status_of(const char *buf, size_t len) {
+static int sip_txn_status_of(const char *buf, size_t len)
+{
     static const char prefix[] = "SIP/2.0 ";
     size_t p = sizeof prefix - 1;
     if (len < p + 3 || memcmp(buf, prefix, p) != 0)
@@ -267,7 +283,8 @@ static int sip_txn_status_of(const char *buf, size_t len) {
     return code >= 100 && code <= 699 ? code : -1;
 }
 
-int sip_txn_respond(sip_txn_layer_t *tl, sip_txn_id_t id, const char *resp, size_t len) {
+int sip_txn_respond(sip_txn_layer_t *tl, sip_txn_id_t id, const char *resp, size_t len)
+{
     sip_txn_t *txn = tl ? sip_txn_table_get(&tl->table, id) : NULL;
     int status = resp ? sip_txn_status_of(resp, len) : -1;
     if (!txn || sip_txn_is_client(txn) || status < 0 || len > SIP_MAX_MSG_SIZE)
@@ -275,7 +292,8 @@ int sip_txn_respond(sip_txn_layer_t *tl, sip_txn_id_t id, const char *resp, size
     return sip_txn_server_respond(tl, txn, status, resp, len);
 }
 
-int sip_txn_abandon(sip_txn_layer_t *tl, sip_txn_id_t id) {
+int sip_txn_abandon(sip_txn_layer_t *tl, sip_txn_id_t id)
+{
     sip_txn_t *txn = tl ? sip_txn_table_get(&tl->table, id) : NULL;
     if (!txn || !sip_txn_is_client(txn))
         return -1;
@@ -284,7 +302,8 @@ int sip_txn_abandon(sip_txn_layer_t *tl, sip_txn_id_t id) {
     return 0;
 }
 
-sip_txn_id_t sip_txn_find_invite(sip_txn_layer_t *tl, sip_msg_t *cancel) {
+sip_txn_id_t sip_txn_find_invite(sip_txn_layer_t *tl, sip_msg_t *cancel)
+{
     sip_txn_key_t key;
     if (!tl || !cancel || cancel->method != SIP_METHOD_CANCEL || sip_txn_key_request(cancel, &key) != SIP_KEY_OK)
         return SIP_TXN_ID_NONE;
@@ -294,7 +313,8 @@ sip_txn_id_t sip_txn_find_invite(sip_txn_layer_t *tl, sip_msg_t *cancel) {
     return txn ? txn->id : SIP_TXN_ID_NONE;
 }
 
-int sip_txn_set_tu_data(sip_txn_layer_t *tl, sip_txn_id_t id, void *tu_data) {
+int sip_txn_set_tu_data(sip_txn_layer_t *tl, sip_txn_id_t id, void *tu_data)
+{
     sip_txn_t *txn = tl ? sip_txn_table_get(&tl->table, id) : NULL;
     if (!txn)
         return -1;
@@ -302,29 +322,35 @@ int sip_txn_set_tu_data(sip_txn_layer_t *tl, sip_txn_id_t id, void *tu_data) {
     return 0;
 }
 
-void *sip_txn_get_tu_data(sip_txn_layer_t *tl, sip_txn_id_t id) {
+void *sip_txn_get_tu_data(sip_txn_layer_t *tl, sip_txn_id_t id)
+{
     sip_txn_t *txn = tl ? sip_txn_table_get(&tl->table, id) : NULL;
     return txn ? txn->tu_data : NULL;
 }
 
-sip_txn_state_t sip_txn_state(sip_txn_layer_t *tl, sip_txn_id_t id) {
+sip_txn_state_t sip_txn_state(sip_txn_layer_t *tl, sip_txn_id_t id)
+{
     sip_txn_t *txn = tl ? sip_txn_table_get(&tl->table, id) : NULL;
     return txn ? txn->state : SIP_TXN_S_NONE;
 }
 
-size_t sip_txn_count(const sip_txn_layer_t *tl) {
+size_t sip_txn_count(const sip_txn_layer_t *tl)
+{
     return tl ? tl->table.count : 0;
 }
 
-size_t sip_txn_capacity(const sip_txn_layer_t *tl) {
+size_t sip_txn_capacity(const sip_txn_layer_t *tl)
+{
     return tl ? tl->conf.max_txns : 0;
 }
 
-uint64_t sip_txn_dropped(const sip_txn_layer_t *tl) {
+uint64_t sip_txn_dropped(const sip_txn_layer_t *tl)
+{
     return tl ? tl->dropped : 0;
 }
 
-void sip_txn_trim(sip_txn_layer_t *tl) {
+void sip_txn_trim(sip_txn_layer_t *tl)
+{
     if (!tl)
         return;
     sip_txn_table_trim(&tl->table);
@@ -333,7 +359,8 @@ void sip_txn_trim(sip_txn_layer_t *tl) {
 
 /* ---- timers ---- */
 
-void sip_txn_tick(sip_txn_layer_t *tl) {
+void sip_txn_tick(sip_txn_layer_t *tl)
+{
     if (!tl)
         return;
     uint64_t now = sip_txn_now(tl);
@@ -354,11 +381,13 @@ void sip_txn_tick(sip_txn_layer_t *tl) {
         tl->announced_due = SIP_TXN_NO_DUE;
 }
 
-bool sip_txn_next_deadline(const sip_txn_layer_t *tl, uint64_t *due_ms) {
+bool sip_txn_next_deadline(const sip_txn_layer_t *tl, uint64_t *due_ms)
+{
     return tl && sip_timers_next(&tl->timers, due_ms);
 }
 
-int sip_txn_branch_new(sip_txn_layer_t *tl, char *out, size_t cap) {
+int sip_txn_branch_new(sip_txn_layer_t *tl, char *out, size_t cap)
+{
     if (!tl || !out)
         return -1;
     uint64_t n = ++tl->branch_counter;

@@ -28,15 +28,15 @@
 #include <stdint.h>
 
 /* RFC 3261 §17.1.1.1 / Table 4 defaults. */
-#define SIP_TXN_T1_MS 500u          /* RTT estimate */
-#define SIP_TXN_T2_MS 4000u         /* maximum retransmit interval for non-INVITE requests and INVITE responses */
-#define SIP_TXN_T4_MS 5000u         /* maximum time a message remains in the network */
-#define SIP_TXN_TIMER_D_MS 32000u   /* Timer D on unreliable transports: "at least 32 seconds" (§17.1.1.2) */
-#define SIP_TXN_MAX_DEFAULT 262144u /* live transactions: ~1,000 calls/s x ~8 transactions x 32 s of Timer L/M/D */
+#define SIP_TXN_T1_MS 500u           /* RTT estimate */
+#define SIP_TXN_T2_MS 4000u          /* maximum retransmit interval for non-INVITE requests and INVITE responses */
+#define SIP_TXN_T4_MS 5000u          /* maximum time a message remains in the network */
+#define SIP_TXN_TIMER_D_MS 32000u    /* Timer D on unreliable transports: "at least 32 seconds" (§17.1.1.2) */
+#define SIP_TXN_MAX_DEFAULT 262144u  /* live transactions: ~1,000 calls/s x ~8 transactions x 32 s of Timer L/M/D */
 #define SIP_TXN_MAX_LIMIT (1u << 24) /* hard ceiling on max_txns (slot index must fit the id's low 32 bits) */
-#define SIP_TXN_MAX_BRANCH 128      /* branch bytes kept for matching; longer branches are refused */
-#define SIP_TXN_MAX_HOST 256        /* sent-by host bytes (a DNS name is at most 253, plus IPv6 brackets) */
-#define SIP_TXN_MAX_METHOD 32       /* CSeq method bytes; extension methods longer than this are refused */
+#define SIP_TXN_MAX_BRANCH 128       /* branch bytes kept for matching; longer branches are refused */
+#define SIP_TXN_MAX_HOST 256         /* sent-by host bytes (a DNS name is at most 253, plus IPv6 brackets) */
+#define SIP_TXN_MAX_METHOD 32        /* CSeq method bytes; extension methods longer than this are refused */
 
 typedef uint64_t sip_txn_id_t; /* (generation << 32) | (slot + 1); 0 is never a live transaction */
 #define SIP_TXN_ID_NONE ((sip_txn_id_t)0)

@@ -17,11 +17,13 @@
 
 #define SIP_TXN_LOG "sip_txn"
 
-uint64_t sip_txn_now(const sip_txn_layer_t *tl) {
+uint64_t sip_txn_now(const sip_txn_layer_t *tl)
+{
     return tl->clock.now_ms(tl->clock.ctx);
 }
 
-static void sip_txn_announce(sip_txn_layer_t *tl) {
+static void sip_txn_announce(sip_txn_layer_t *tl)
+{
     uint64_t due;
     if (!tl->clock.wake || !sip_timers_next(&tl->timers, &due) || due >= tl->announced_due)
         return;
@@ -29,13 +31,15 @@ static void sip_txn_announce(sip_txn_layer_t *tl) {
     tl->clock.wake(tl->clock.ctx, due);
 }
 
-void sip_txn_arm(sip_txn_layer_t *tl, sip_timer_t *tm, uint32_t delay_ms) {
+void sip_txn_arm(sip_txn_layer_t *tl, sip_timer_t *tm, uint32_t delay_ms)
+{
     /* Cannot fail: the heap holds two nodes per possible transaction. */
     (void)sip_timer_arm(&tl->timers, tm, sip_txn_now(tl) + delay_ms);
     sip_txn_announce(tl);
 }
 
-int sip_txn_send(sip_txn_layer_t *tl, const sip_txn_t *txn, const char *buf, size_t len) {
+int sip_txn_send(sip_txn_layer_t *tl, const sip_txn_t *txn, const char *buf, size_t len)
+{
     if (tl->io.send(tl->io.ctx, &txn->peer, buf, len) == 0)
         return 0;
     log_warn(SIP_TXN_LOG, "send failed for transaction %" PRIx64 " (%.*s)", txn->id, txn->key.method_len,
@@ -43,19 +47,22 @@ int sip_txn_send(sip_txn_layer_t *tl, const sip_txn_t *txn, const char *buf, siz
     return -1;
 }
 
-void sip_txn_end(sip_txn_layer_t *tl, sip_txn_t *txn) {
+void sip_txn_end(sip_txn_layer_t *tl, sip_txn_t *txn)
+{
     txn->state = SIP_TXN_S_TERMINATED;
     sip_timer_cancel(&tl->timers, &txn->t_retx);
     sip_txn_arm(tl, &txn->t_life, 0);
 }
 
-void sip_txn_transport_failed(sip_txn_layer_t *tl, sip_txn_t *txn) {
+void sip_txn_transport_failed(sip_txn_layer_t *tl, sip_txn_t *txn)
+{
     sip_txn_end(tl, txn);
     if (tl->tu.on_transport_error)
         tl->tu.on_transport_error(tl->tu.ctx, txn->id, txn->tu_data);
 }
 
-int sip_txn_store(char **dst, size_t *dst_len, const char *src, size_t len) {
+int sip_txn_store(char **dst, size_t *dst_len, const char *src, size_t len)
+{
     char *copy = malloc(len ? len : 1);
     if (!copy)
         return -1;
@@ -66,15 +73,17 @@ int sip_txn_store(char **dst, size_t *dst_len, const char *src, size_t len) {
     return 0;
 }
 
-void sip_txn_forget(char **buf, size_t *len) {
+void sip_txn_forget(char **buf, size_t *len)
+{
     free(*buf);
     *buf = NULL;
     *len = 0;
 }
 
 /* Public (sip_txn.h), but here: the state machines log state names too. */
-const char *sip_txn_state_str(sip_txn_state_t s) {
-    static const char *const names[] = {"none",     "calling",   "trying",   "proceeding",
+const char *sip_txn_state_str(sip_txn_state_t s)
+{
+    static const char *const names[] = {"none",      "calling",   "trying",   "proceeding",
                                         "completed", "confirmed", "accepted", "terminated"};
     return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "?";
 }

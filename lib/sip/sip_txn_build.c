@@ -18,14 +18,16 @@
 
 #define SIP_ACK_MAX_FORWARDS "70" /* §8.1.1.6 default */
 
-static sip_msg_t *sip_txn_parse_req(sip_txn_layer_t *tl, const sip_txn_t *txn) {
+static sip_msg_t *sip_txn_parse_req(sip_txn_layer_t *tl, const sip_txn_t *txn)
+{
     sip_msg_t *m = tl->scratch;
     if (!txn->req || sip_msg_parse(m, txn->req, txn->req_len, SIP_TP_DGRAM) != SIP_OK || sip_msg_check(m) != SIP_OK)
         return NULL;
     return m;
 }
 
-int sip_txn_build_ack(sip_txn_layer_t *tl, const sip_txn_t *txn, sip_msg_t *resp, char *out, int cap) {
+int sip_txn_build_ack(sip_txn_layer_t *tl, const sip_txn_t *txn, sip_msg_t *resp, char *out, int cap)
+{
     sip_msg_t *req = sip_txn_parse_req(tl, txn);
     if (!req || sip_parse_headers(resp, SIP_HF(SIP_HDR_TO)) != SIP_OK || resp->to.hdr < 0)
         return -1;
@@ -47,7 +49,8 @@ int sip_txn_build_ack(sip_txn_layer_t *tl, const sip_txn_t *txn, sip_msg_t *resp
     return w.overflow ? -1 : w.n;
 }
 
-int sip_txn_build_408(sip_txn_layer_t *tl, const sip_txn_t *txn, char *out, int cap) {
+int sip_txn_build_408(sip_txn_layer_t *tl, const sip_txn_t *txn, char *out, int cap)
+{
     sip_msg_t *req = sip_txn_parse_req(tl, txn);
     if (!req)
         return -1;

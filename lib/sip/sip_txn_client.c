@@ -21,11 +21,13 @@
 #define SIP_TXN_LOG "sip_txn"
 #define SIP_TXN_SYNTH_MAX 8192 /* a synthesised 408 or ACK: the request's Vias, From, To, Call-ID, CSeq, Routes */
 
-static bool sip_txn_unreliable(const sip_txn_t *txn) {
+static bool sip_txn_unreliable(const sip_txn_t *txn)
+{
     return !sip_addr_reliable(&txn->peer);
 }
 
-void sip_txn_client_begin(sip_txn_layer_t *tl, sip_txn_t *txn) {
+void sip_txn_client_begin(sip_txn_layer_t *tl, sip_txn_t *txn)
+{
     const sip_txn_conf_t *c = &tl->conf;
     txn->state = txn->kind == SIP_TXN_CLIENT_INVITE ? SIP_TXN_S_CALLING : SIP_TXN_S_TRYING;
     txn->retx_ms = c->t1_ms;
@@ -34,13 +36,15 @@ void sip_txn_client_begin(sip_txn_layer_t *tl, sip_txn_t *txn) {
     sip_txn_arm(tl, &txn->t_life, 64u * c->t1_ms);   /* B or F */
 }
 
-static void sip_txn_to_tu(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *resp) {
+static void sip_txn_to_tu(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *resp)
+{
     if (tl->tu.on_response)
         tl->tu.on_response(tl->tu.ctx, txn->id, txn->tu_data, resp);
 }
 
 /* §17.1.1.3: build, store and send the ACK of a non-2xx final. */
-static void sip_txn_send_new_ack(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *resp) {
+static void sip_txn_send_new_ack(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *resp)
+{
     char *buf = malloc(SIP_TXN_SYNTH_MAX);
     int n = buf ? sip_txn_build_ack(tl, txn, resp, buf, SIP_TXN_SYNTH_MAX) : -1;
     if (n < 0 || sip_txn_store(&txn->ack, &txn->ack_len, buf, (size_t)n) < 0) {
@@ -53,7 +57,8 @@ static void sip_txn_send_new_ack(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t 
         sip_txn_transport_failed(tl, txn);
 }
 
-static void sip_txn_invite_response(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *resp) {
+static void sip_txn_invite_response(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *resp)
+{
     int st = resp->status;
     switch (txn->state) {
     case SIP_TXN_S_CALLING:
@@ -89,7 +94,8 @@ static void sip_txn_invite_response(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg
     }
 }
 
-static void sip_txn_non_invite_response(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *resp) {
+static void sip_txn_non_invite_response(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *resp)
+{
     if (txn->state != SIP_TXN_S_TRYING && txn->state != SIP_TXN_S_PROCEEDING)
         return; /* Completed absorbs retransmitted finals */
     if (resp->status < 200) {
@@ -103,14 +109,16 @@ static void sip_txn_non_invite_response(sip_txn_layer_t *tl, sip_txn_t *txn, sip
     sip_txn_to_tu(tl, txn, resp);
 }
 
-void sip_txn_client_on_response(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *resp) {
+void sip_txn_client_on_response(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *resp)
+{
     if (txn->kind == SIP_TXN_CLIENT_INVITE)
         sip_txn_invite_response(tl, txn, resp);
     else
         sip_txn_non_invite_response(tl, txn, resp);
 }
 
-static void sip_txn_client_retransmit(sip_txn_layer_t *tl, sip_txn_t *txn) {
+static void sip_txn_client_retransmit(sip_txn_layer_t *tl, sip_txn_t *txn)
+{
     if (sip_txn_send(tl, txn, txn->req, txn->req_len) < 0) {
         sip_txn_transport_failed(tl, txn);
         return;
@@ -125,7 +133,8 @@ static void sip_txn_client_retransmit(sip_txn_layer_t *tl, sip_txn_t *txn) {
 }
 
 /* Timer B or F: the TU gets a 408 built from the request (§17.1.1.2, §17.1.2.2, §8.1.3.1). */
-static void sip_txn_client_timeout(sip_txn_layer_t *tl, sip_txn_t *txn) {
+static void sip_txn_client_timeout(sip_txn_layer_t *tl, sip_txn_t *txn)
+{
     sip_txn_id_t id = txn->id;
     void *tu_data = txn->tu_data;
     sip_txn_end(tl, txn);
@@ -140,7 +149,8 @@ static void sip_txn_client_timeout(sip_txn_layer_t *tl, sip_txn_t *txn) {
     free(buf);
 }
 
-void sip_txn_client_on_timer(sip_txn_layer_t *tl, sip_txn_t *txn, int which) {
+void sip_txn_client_on_timer(sip_txn_layer_t *tl, sip_txn_t *txn, int which)
+{
     bool live = txn->state == SIP_TXN_S_CALLING || txn->state == SIP_TXN_S_TRYING ||
                 (txn->state == SIP_TXN_S_PROCEEDING && txn->kind == SIP_TXN_CLIENT_NON_INVITE);
     if (which == SIP_TXN_TIMER_RETX) {

@@ -29,7 +29,7 @@ typedef struct {
     int branch_len;
     char host[SIP_TXN_MAX_HOST]; /* server: top Via sent-by host; client: unused */
     int host_len;
-    int port;                     /* server: sent-by port as written (0 when absent) */
+    int port;                        /* server: sent-by port as written (0 when absent) */
     char method[SIP_TXN_MAX_METHOD]; /* CSeq method; a server INVITE key also matches its ACK */
     int method_len;
     bool server;
@@ -57,18 +57,18 @@ typedef struct sip_txn {
     sip_txn_kind_t kind;
     sip_txn_state_t state;
     sip_txn_skey_t key;
-    sip_addr_t peer;    /* client: where the request goes; server: where responses go (§18.2.2) */
-    char *req;          /* client: the request as sent (retransmissions, ACK, 408); owned */
+    sip_addr_t peer; /* client: where the request goes; server: where responses go (§18.2.2) */
+    char *req;       /* client: the request as sent (retransmissions, ACK, 408); owned */
     size_t req_len;
-    char *resp;         /* server: the last response sent (absorbing retransmissions, Timer G); owned */
+    char *resp; /* server: the last response sent (absorbing retransmissions, Timer G); owned */
     size_t resp_len;
     int resp_status;
-    char *ack;          /* client INVITE: the ACK for the non-2xx final, resent on its retransmissions; owned */
+    char *ack; /* client INVITE: the ACK for the non-2xx final, resent on its retransmissions; owned */
     size_t ack_len;
-    uint32_t retx_ms;   /* current A/E/G interval */
-    sip_timer_t t_retx; /* A, E, G */
-    sip_timer_t t_life; /* B/D/M, F/K, H/I/L, J */
-    void *tu_data;      /* the TU's; never freed here */
+    uint32_t retx_ms;      /* current A/E/G interval */
+    sip_timer_t t_retx;    /* A, E, G */
+    sip_timer_t t_life;    /* B/D/M, F/K, H/I/L, J */
+    void *tu_data;         /* the TU's; never freed here */
     struct sip_txn *hnext; /* hash chain */
     bool linked;
 } sip_txn_t;
@@ -102,9 +102,9 @@ struct sip_txn_layer {
     uint64_t branch_counter;
     sip_msg_t *scratch; /* parse space for stored requests (ACK, 408, client start); never held across callbacks */
     sip_msg_t *scratch2;
-    uint64_t dropped;         /* requests dropped on a full table */
-    uint64_t dropped_logged;  /* of which already reported in a log line */
-    uint64_t drop_log_ms;     /* when the last such line was written */
+    uint64_t dropped;        /* requests dropped on a full table */
+    uint64_t dropped_logged; /* of which already reported in a log line */
+    uint64_t drop_log_ms;    /* when the last such line was written */
 };
 
 /* sip_txn_table.c */

@@ -20,7 +20,8 @@
 #include <string.h>
 
 /* FNV-1a over the lower-cased branch. */
-static uint32_t sip_branch_hash(const char *s, int len) {
+static uint32_t sip_branch_hash(const char *s, int len)
+{
     uint32_t h = 2166136261u;
     for (int i = 0; i < len; i++) {
         h ^= (uint8_t)tolower((unsigned char)s[i]);
@@ -29,7 +30,8 @@ static uint32_t sip_branch_hash(const char *s, int len) {
     return h;
 }
 
-static bool sip_key_copy(char *dst, int cap, int *dst_len, sip_str_t src) {
+static bool sip_key_copy(char *dst, int cap, int *dst_len, sip_str_t src)
+{
     if (!src.s || src.len <= 0 || src.len > cap)
         return false;
     memcpy(dst, src.s, (size_t)src.len);
@@ -37,7 +39,8 @@ static bool sip_key_copy(char *dst, int cap, int *dst_len, sip_str_t src) {
     return true;
 }
 
-static sip_key_rc_t sip_key_branch_method(const sip_via_t *via, sip_str_t method, sip_txn_key_t *key) {
+static sip_key_rc_t sip_key_branch_method(const sip_via_t *via, sip_str_t method, sip_txn_key_t *key)
+{
     if (!via->branch.s)
         return SIP_KEY_NO_COOKIE;
     if (!sip_via_branch_is_rfc3261(via))
@@ -49,7 +52,8 @@ static sip_key_rc_t sip_key_branch_method(const sip_via_t *via, sip_str_t method
     return SIP_KEY_OK;
 }
 
-sip_key_rc_t sip_txn_key_request(sip_msg_t *req, sip_txn_key_t *key) {
+sip_key_rc_t sip_txn_key_request(sip_msg_t *req, sip_txn_key_t *key)
+{
     memset(key, 0, sizeof *key);
     if (!req->is_request || sip_parse_headers(req, SIP_HF_VIA1 | SIP_HF(SIP_HDR_CSEQ)) != SIP_OK || req->nvia == 0)
         return SIP_KEY_BAD;
@@ -64,14 +68,16 @@ sip_key_rc_t sip_txn_key_request(sip_msg_t *req, sip_txn_key_t *key) {
     return SIP_KEY_OK;
 }
 
-sip_key_rc_t sip_txn_key_client(sip_msg_t *msg, sip_txn_key_t *key) {
+sip_key_rc_t sip_txn_key_client(sip_msg_t *msg, sip_txn_key_t *key)
+{
     memset(key, 0, sizeof *key);
     if (sip_parse_headers(msg, SIP_HF_VIA1 | SIP_HF(SIP_HDR_CSEQ)) != SIP_OK || msg->nvia == 0 || msg->cseq_hdr < 0)
         return SIP_KEY_BAD;
     return sip_key_branch_method(&msg->via[0], msg->cseq.method_str, key);
 }
 
-static bool sip_key_field_eq(const char *a, int alen, const char *b, int blen, bool nocase) {
+static bool sip_key_field_eq(const char *a, int alen, const char *b, int blen, bool nocase)
+{
     if (alen != blen)
         return false;
     if (!nocase)
@@ -82,7 +88,8 @@ static bool sip_key_field_eq(const char *a, int alen, const char *b, int blen, b
     return true;
 }
 
-int sip_txn_skey_set(sip_txn_skey_t *s, const sip_txn_key_t *key) {
+int sip_txn_skey_set(sip_txn_skey_t *s, const sip_txn_key_t *key)
+{
     size_t n = (size_t)key->branch_len + (size_t)key->host_len + (size_t)key->method_len;
     char *text = malloc(n ? n : 1);
     if (!text)
@@ -100,16 +107,19 @@ int sip_txn_skey_set(sip_txn_skey_t *s, const sip_txn_key_t *key) {
     return 0;
 }
 
-void sip_txn_skey_free(sip_txn_skey_t *s) {
+void sip_txn_skey_free(sip_txn_skey_t *s)
+{
     free(s->text);
     s->text = NULL;
 }
 
-const char *sip_txn_skey_method(const sip_txn_skey_t *s) {
+const char *sip_txn_skey_method(const sip_txn_skey_t *s)
+{
     return s->text ? s->text + s->branch_len + s->host_len : "";
 }
 
-bool sip_txn_skey_eq(const sip_txn_skey_t *s, const sip_txn_key_t *key) {
+bool sip_txn_skey_eq(const sip_txn_skey_t *s, const sip_txn_key_t *key)
+{
     if (s->server != key->server || s->hash != key->hash ||
         !sip_key_field_eq(s->text, s->branch_len, key->branch, key->branch_len, true) ||
         /* methods are case-sensitive (§7.1) */

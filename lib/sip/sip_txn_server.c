@@ -18,17 +18,19 @@
 
 #define SIP_TXN_LOG "sip_txn"
 
-static bool sip_txn_unreliable(const sip_txn_t *txn) {
+static bool sip_txn_unreliable(const sip_txn_t *txn)
+{
     return !sip_addr_reliable(&txn->peer);
 }
 
-static void sip_txn_resend_last(sip_txn_layer_t *tl, sip_txn_t *txn) {
+static void sip_txn_resend_last(sip_txn_layer_t *tl, sip_txn_t *txn)
+{
     if (txn->resp && sip_txn_send(tl, txn, txn->resp, txn->resp_len) < 0)
         sip_txn_transport_failed(tl, txn);
 }
 
-static void sip_txn_server_invite_request(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *req,
-                                          const sip_addr_t *src) {
+static void sip_txn_server_invite_request(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *req, const sip_addr_t *src)
+{
     bool is_ack = req->method == SIP_METHOD_ACK;
     switch (txn->state) {
     case SIP_TXN_S_PROCEEDING:
@@ -54,7 +56,8 @@ static void sip_txn_server_invite_request(sip_txn_layer_t *tl, sip_txn_t *txn, s
     }
 }
 
-void sip_txn_server_on_request(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *req, const sip_addr_t *src) {
+void sip_txn_server_on_request(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *req, const sip_addr_t *src)
+{
     if (txn->kind == SIP_TXN_SERVER_INVITE) {
         sip_txn_server_invite_request(tl, txn, req, src);
         return;
@@ -63,7 +66,8 @@ void sip_txn_server_on_request(sip_txn_layer_t *tl, sip_txn_t *txn, sip_msg_t *r
         sip_txn_resend_last(tl, txn);
 }
 
-static int sip_txn_server_invite_respond(sip_txn_layer_t *tl, sip_txn_t *txn, int status) {
+static int sip_txn_server_invite_respond(sip_txn_layer_t *tl, sip_txn_t *txn, int status)
+{
     switch (txn->state) {
     case SIP_TXN_S_PROCEEDING:
         if (status >= 200 && status < 300) {
@@ -73,7 +77,7 @@ static int sip_txn_server_invite_respond(sip_txn_layer_t *tl, sip_txn_t *txn, in
             txn->state = SIP_TXN_S_COMPLETED;
             txn->retx_ms = tl->conf.t1_ms;
             if (sip_txn_unreliable(txn))
-                sip_txn_arm(tl, &txn->t_retx, txn->retx_ms); /* G */
+                sip_txn_arm(tl, &txn->t_retx, txn->retx_ms);     /* G */
             sip_txn_arm(tl, &txn->t_life, 64u * tl->conf.t1_ms); /* H */
         }
         return 0;
@@ -84,7 +88,8 @@ static int sip_txn_server_invite_respond(sip_txn_layer_t *tl, sip_txn_t *txn, in
     }
 }
 
-static int sip_txn_server_non_invite_respond(sip_txn_layer_t *tl, sip_txn_t *txn, int status) {
+static int sip_txn_server_non_invite_respond(sip_txn_layer_t *tl, sip_txn_t *txn, int status)
+{
     if (txn->state != SIP_TXN_S_TRYING && txn->state != SIP_TXN_S_PROCEEDING)
         return -1; /* Completed: further TU responses are discarded (§17.2.2) */
     if (status < 200) {
@@ -96,7 +101,8 @@ static int sip_txn_server_non_invite_respond(sip_txn_layer_t *tl, sip_txn_t *txn
     return 0;
 }
 
-int sip_txn_server_respond(sip_txn_layer_t *tl, sip_txn_t *txn, int status, const char *resp, size_t len) {
+int sip_txn_server_respond(sip_txn_layer_t *tl, sip_txn_t *txn, int status, const char *resp, size_t len)
+{
     sip_txn_state_t before = txn->state;
     int rc = txn->kind == SIP_TXN_SERVER_INVITE ? sip_txn_server_invite_respond(tl, txn, status)
                                                 : sip_txn_server_non_invite_respond(tl, txn, status);
@@ -119,7 +125,8 @@ int sip_txn_server_respond(sip_txn_layer_t *tl, sip_txn_t *txn, int status, cons
     return 0;
 }
 
-void sip_txn_server_on_timer(sip_txn_layer_t *tl, sip_txn_t *txn, int which) {
+void sip_txn_server_on_timer(sip_txn_layer_t *tl, sip_txn_t *txn, int which)
+{
     if (which == SIP_TXN_TIMER_RETX) {
         if (txn->state != SIP_TXN_S_COMPLETED || txn->kind != SIP_TXN_SERVER_INVITE)
             return;

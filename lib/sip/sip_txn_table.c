@@ -23,14 +23,16 @@
 
 #define SIP_TXN_LOAD_FACTOR 4u /* transactions per bucket at full table */
 
-static uint32_t sip_pow2_at_least(uint32_t v) {
+static uint32_t sip_pow2_at_least(uint32_t v)
+{
     uint32_t p = 1;
     while (p < v)
         p <<= 1;
     return p;
 }
 
-int sip_txn_table_init(sip_txn_table_t *t, uint32_t max) {
+int sip_txn_table_init(sip_txn_table_t *t, uint32_t max)
+{
     t->nslots = max;
     t->free_head = 0;
     t->used_hwm = 0;
@@ -46,18 +48,21 @@ int sip_txn_table_init(sip_txn_table_t *t, uint32_t max) {
     return 0;
 }
 
-void sip_txn_table_free(sip_txn_table_t *t) {
+void sip_txn_table_free(sip_txn_table_t *t)
+{
     pages_free(t->slots, (size_t)t->nslots * sizeof *t->slots);
     pages_free(t->buckets, (size_t)t->nbuckets * sizeof *t->buckets);
     t->slots = NULL;
     t->buckets = NULL;
 }
 
-static uint32_t sip_txn_slot_of(sip_txn_id_t id) {
+static uint32_t sip_txn_slot_of(sip_txn_id_t id)
+{
     return (uint32_t)(id & 0xffffffffu) - 1u;
 }
 
-sip_txn_t *sip_txn_table_alloc(sip_txn_table_t *t) {
+sip_txn_t *sip_txn_table_alloc(sip_txn_table_t *t)
+{
     uint32_t idx;
     if (t->free_head) {
         idx = t->free_head - 1;
@@ -82,7 +87,8 @@ sip_txn_t *sip_txn_table_alloc(sip_txn_table_t *t) {
     return txn;
 }
 
-void sip_txn_table_release(sip_txn_table_t *t, sip_txn_t *txn) {
+void sip_txn_table_release(sip_txn_table_t *t, sip_txn_t *txn)
+{
     uint32_t idx = sip_txn_slot_of(txn->id);
     sip_txn_table_unlink(t, txn);
     sip_txn_slot_t *s = &t->slots[idx];
@@ -100,7 +106,8 @@ void sip_txn_table_release(sip_txn_table_t *t, sip_txn_t *txn) {
     free(txn);
 }
 
-sip_txn_t *sip_txn_table_get(const sip_txn_table_t *t, sip_txn_id_t id) {
+sip_txn_t *sip_txn_table_get(const sip_txn_table_t *t, sip_txn_id_t id)
+{
     uint32_t idx = sip_txn_slot_of(id);
     if (id == SIP_TXN_ID_NONE || idx >= t->used_hwm)
         return NULL;
@@ -108,7 +115,8 @@ sip_txn_t *sip_txn_table_get(const sip_txn_table_t *t, sip_txn_id_t id) {
     return txn && txn->id == id ? txn : NULL;
 }
 
-void sip_txn_table_link(sip_txn_table_t *t, sip_txn_t *txn) {
+void sip_txn_table_link(sip_txn_table_t *t, sip_txn_t *txn)
+{
     if (txn->linked)
         return;
     uint32_t b = txn->key.hash & (t->nbuckets - 1);
@@ -117,7 +125,8 @@ void sip_txn_table_link(sip_txn_table_t *t, sip_txn_t *txn) {
     txn->linked = true;
 }
 
-void sip_txn_table_unlink(sip_txn_table_t *t, sip_txn_t *txn) {
+void sip_txn_table_unlink(sip_txn_table_t *t, sip_txn_t *txn)
+{
     if (!txn->linked)
         return;
     sip_txn_t **pp = &t->buckets[txn->key.hash & (t->nbuckets - 1)];
@@ -129,21 +138,24 @@ void sip_txn_table_unlink(sip_txn_table_t *t, sip_txn_t *txn) {
     txn->linked = false;
 }
 
-sip_txn_t *sip_txn_table_find(const sip_txn_table_t *t, const sip_txn_key_t *key) {
+sip_txn_t *sip_txn_table_find(const sip_txn_table_t *t, const sip_txn_key_t *key)
+{
     for (sip_txn_t *x = t->buckets[key->hash & (t->nbuckets - 1)]; x; x = x->hnext)
         if (sip_txn_skey_eq(&x->key, key))
             return x;
     return NULL;
 }
 
-sip_txn_t *sip_txn_table_any(const sip_txn_table_t *t) {
+sip_txn_t *sip_txn_table_any(const sip_txn_table_t *t)
+{
     for (uint32_t i = 0; i < t->used_hwm; i++)
         if (t->slots[i].txn)
             return t->slots[i].txn;
     return NULL;
 }
 
-void sip_txn_table_trim(sip_txn_table_t *t) {
+void sip_txn_table_trim(sip_txn_table_t *t)
+{
     uint32_t top = t->used_hwm;
     while (top > 0 && !t->slots[top - 1].txn)
         top--;

@@ -15,19 +15,21 @@
 
 #include <string.h>
 
-static int sip_find(sip_str_t s, char c, int from) {
+static int sip_find(sip_str_t s, char c, int from)
+{
     for (int i = from; i < s.len; i++)
         if (s.s[i] == c)
             return i;
     return -1;
 }
 
-static bool sip_is_host_char(char c) {
-    return sip_is_token_char(c) && c != '%' && c != '*' && c != '+' && c != '`' && c != '\'' && c != '~' &&
-           c != '!';
+static bool sip_is_host_char(char c)
+{
+    return sip_is_token_char(c) && c != '%' && c != '*' && c != '+' && c != '`' && c != '\'' && c != '~' && c != '!';
 }
 
-static int sip_uri_port(sip_str_t p, sip_uri_t *uri) {
+static int sip_uri_port(sip_str_t p, sip_uri_t *uri)
+{
     uint32_t port;
     if (sip_str_to_u32(p, 65535, &port) < 0 || port == 0)
         return -1;
@@ -37,7 +39,8 @@ static int sip_uri_port(sip_str_t p, sip_uri_t *uri) {
 }
 
 /* host [":" port]; host is a hostname, IPv4 address or "[" IPv6 "]". */
-static int sip_uri_hostport(sip_str_t hp, sip_uri_t *uri) {
+static int sip_uri_hostport(sip_str_t hp, sip_uri_t *uri)
+{
     int i = 0;
     if (hp.len > 0 && hp.s[0] == '[') {
         int close = sip_find(hp, ']', 1);
@@ -62,7 +65,8 @@ static int sip_uri_hostport(sip_str_t hp, sip_uri_t *uri) {
     return sip_uri_port((sip_str_t){hp.s + i + 1, hp.len - i - 1}, uri);
 }
 
-static int sip_uri_params(sip_str_t params, sip_uri_t *uri) {
+static int sip_uri_params(sip_str_t params, sip_uri_t *uri)
+{
     sip_str_t rest = params, name, value;
     int rc, n = 0;
     uri->params = params;
@@ -81,7 +85,8 @@ static int sip_uri_params(sip_str_t params, sip_uri_t *uri) {
     return rc;
 }
 
-static sip_uri_scheme_t sip_uri_scheme(sip_str_t s) {
+static sip_uri_scheme_t sip_uri_scheme(sip_str_t s)
+{
     if (sip_str_ieq(s, "sip"))
         return SIP_URI_SIP;
     if (sip_str_ieq(s, "sips"))
@@ -91,7 +96,8 @@ static sip_uri_scheme_t sip_uri_scheme(sip_str_t s) {
     return SIP_URI_OTHER;
 }
 
-static int sip_uri_tel(sip_str_t rest, sip_uri_t *uri) {
+static int sip_uri_tel(sip_str_t rest, sip_uri_t *uri)
+{
     int semi = sip_find(rest, ';', 0);
     int end = semi < 0 ? rest.len : semi;
     if (end == 0)
@@ -105,7 +111,8 @@ static int sip_uri_tel(sip_str_t rest, sip_uri_t *uri) {
     return sip_uri_params((sip_str_t){rest.s + semi, rest.len - semi}, uri);
 }
 
-static int sip_uri_sip(sip_str_t rest, sip_uri_t *uri) {
+static int sip_uri_sip(sip_str_t rest, sip_uri_t *uri)
+{
     for (int i = 0; i < rest.len; i++)
         if (sip_is_lws(rest.s[i]) || rest.s[i] == '<' || rest.s[i] == '>' || rest.s[i] == '"')
             return -1;
@@ -135,7 +142,8 @@ static int sip_uri_sip(sip_str_t rest, sip_uri_t *uri) {
     return sip_uri_params((sip_str_t){rest.s + semi, rest.len - semi}, uri);
 }
 
-int sip_uri_parse(sip_str_t s, sip_uri_t *uri) {
+int sip_uri_parse(sip_str_t s, sip_uri_t *uri)
+{
     memset(uri, 0, sizeof *uri);
     if (!s.s || s.len <= 0)
         return -1;

@@ -17,10 +17,10 @@ typedef struct {
     sip_str_t password; /* absent when none */
     sip_str_t host;     /* IPv6 references keep their brackets; absent for tel: */
     sip_str_t port_str;
-    int port;           /* 0 when absent */
-    sip_str_t params;   /* ";..." uri-parameters, or absent */
-    sip_str_t headers;  /* "?..." without the '?', or absent */
-    bool lr;            /* ;lr (RFC 3261 §19.1.1 loose routing) */
+    int port;          /* 0 when absent */
+    sip_str_t params;  /* ";..." uri-parameters, or absent */
+    sip_str_t headers; /* "?..." without the '?', or absent */
+    bool lr;           /* ;lr (RFC 3261 §19.1.1 loose routing) */
     sip_str_t transport;
     sip_str_t user_param; /* ;user=phone etc. */
     sip_str_t maddr;

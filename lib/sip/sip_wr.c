@@ -18,9 +18,15 @@ void sip_wr(sip_wr_t *w, const char *s, int len)
     w->n += len;
 }
 
-void sip_wr_c(sip_wr_t *w, const char *s) { sip_wr(w, s, (int)strlen(s)); }
+void sip_wr_c(sip_wr_t *w, const char *s)
+{
+    sip_wr(w, s, (int)strlen(s));
+}
 
-void sip_wr_s(sip_wr_t *w, sip_str_t s) { sip_wr(w, s.s, s.len); }
+void sip_wr_s(sip_wr_t *w, sip_str_t s)
+{
+    sip_wr(w, s.s, s.len);
+}
 
 void sip_wr_hdr(sip_wr_t *w, const char *name, sip_str_t value)
 {

@@ -38,38 +38,44 @@
 #define ROC_LEN 4
 
 typedef struct {
-    msrtp_ctr_t ctr;                        /* CM suites: counter-mode engine keyed with the session key */
-    EVP_CIPHER_CTX *aead;                   /* GCM suite: AEAD context keyed with the session key */
-    uint8_t salt[MSRTP_SESSION_SALT_LEN];   /* session salt k_s (12 bytes used by GCM) */
-    msrtp_mac_t mac;                        /* HMAC pads of the session auth key (CM suites) */
+    msrtp_ctr_t ctr;                      /* CM suites: counter-mode engine keyed with the session key */
+    EVP_CIPHER_CTX *aead;                 /* GCM suite: AEAD context keyed with the session key */
+    uint8_t salt[MSRTP_SESSION_SALT_LEN]; /* session salt k_s (12 bytes used by GCM) */
+    msrtp_mac_t mac;                      /* HMAC pads of the session auth key (CM suites) */
 } msrtp_keys_t;
 
 struct msrtp_ctx {
     const msrtp_suite_info_t *suite;
     msrtp_role_t role;
-    msrtp_keys_t rtp;         /* labels 0-2 */
-    msrtp_keys_t rtcp;        /* labels 3-5 */
-    int ssrc_bound;           /* 1 once the first RTP packet has been protected/authenticated */
-    uint32_t ssrc;            /* the bound SSRC */
-    msrtp_window_t rtp_win;   /* highest index + replay bitmap (also on send: no index twice) */
-    uint32_t rtcp_next;       /* send: next SRTCP index */
-    msrtp_window_t rtcp_win;  /* receive: SRTCP replay window */
+    msrtp_keys_t rtp;        /* labels 0-2 */
+    msrtp_keys_t rtcp;       /* labels 3-5 */
+    int ssrc_bound;          /* 1 once the first RTP packet has been protected/authenticated */
+    uint32_t ssrc;           /* the bound SSRC */
+    msrtp_window_t rtp_win;  /* highest index + replay bitmap (also on send: no index twice) */
+    uint32_t rtcp_next;      /* send: next SRTCP index */
+    msrtp_window_t rtcp_win; /* receive: SRTCP replay window */
 };
 
 /* ---------------------------------------------------------------- byte helpers */
 
-static inline uint32_t be32(const uint8_t *p) {
+static inline uint32_t be32(const uint8_t *p)
+{
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
 
-static inline void put_be32(uint8_t *p, uint32_t v) {
+static inline void put_be32(uint8_t *p, uint32_t v)
+{
     p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
 }
 
 /* XOR a big-endian value of n bytes ending at p[n-1]. */
-static inline void xor_be(uint8_t *p, uint64_t v, int n) {
+static inline void xor_be(uint8_t *p, uint64_t v, int n)
+{
     for (int i = n - 1; i >= 0; i--, v >>= 8)
         p[i] ^= (uint8_t)v;
 }
@@ -77,7 +83,8 @@ static inline void xor_be(uint8_t *p, uint64_t v, int n) {
 /* ---------------------------------------------------------------- lifecycle */
 
 /* The AEAD context of a GCM suite, keyed for encryption; unprotect switches it per packet (EVP_CipherInit_ex). */
-static EVP_CIPHER_CTX *aead_new(const char *name, const uint8_t *key) {
+static EVP_CIPHER_CTX *aead_new(const char *name, const uint8_t *key)
+{
     EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, name, NULL);
     EVP_CIPHER_CTX *ctx = c ? EVP_CIPHER_CTX_new() : NULL;
     if (ctx && EVP_EncryptInit_ex2(ctx, c, key, NULL, NULL) != 1) {
@@ -88,7 +95,8 @@ static EVP_CIPHER_CTX *aead_new(const char *name, const uint8_t *key) {
     return ctx;
 }
 
-static int keys_init(msrtp_keys_t *k, const msrtp_suite_info_t *s, const msrtp_session_keys_t *sk) {
+static int keys_init(msrtp_keys_t *k, const msrtp_suite_info_t *s, const msrtp_session_keys_t *sk)
+{
     if (s->aead) {
         if (!(k->aead = aead_new(s->aead, sk->enc)))
             return -1;
@@ -99,7 +107,8 @@ static int keys_init(msrtp_keys_t *k, const msrtp_suite_info_t *s, const msrtp_s
     return msrtp_mac_init(&k->mac, s->mac, sk->auth, s->auth_key_len);
 }
 
-static void keys_clear(msrtp_keys_t *k) {
+static void keys_clear(msrtp_keys_t *k)
+{
     EVP_CIPHER_CTX_free(k->aead); /* cleanses the key schedule */
     k->aead = NULL;
     msrtp_ctr_clear(&k->ctr);
@@ -108,7 +117,8 @@ static void keys_clear(msrtp_keys_t *k) {
 }
 
 msrtp_ctx_t *msrtp_ctx_new_session(msrtp_suite_t suite, msrtp_role_t role, const msrtp_session_keys_t *rtp,
-                                   const msrtp_session_keys_t *rtcp) {
+                                   const msrtp_session_keys_t *rtcp)
+{
     const msrtp_suite_info_t *s = msrtp_suite_info(suite);
     if (!s || !rtp || !rtcp || (role != MSRTP_ROLE_SEND && role != MSRTP_ROLE_RECV))
         return NULL;
@@ -124,7 +134,8 @@ msrtp_ctx_t *msrtp_ctx_new_session(msrtp_suite_t suite, msrtp_role_t role, const
     return ctx;
 }
 
-msrtp_ctx_t *msrtp_ctx_new(msrtp_suite_t suite, msrtp_role_t role, const msrtp_master_t *master) {
+msrtp_ctx_t *msrtp_ctx_new(msrtp_suite_t suite, msrtp_role_t role, const msrtp_master_t *master)
+{
     msrtp_session_keys_t rtp, rtcp;
     msrtp_ctx_t *ctx = NULL;
 
@@ -136,7 +147,8 @@ msrtp_ctx_t *msrtp_ctx_new(msrtp_suite_t suite, msrtp_role_t role, const msrtp_m
     return ctx;
 }
 
-void msrtp_ctx_free(msrtp_ctx_t *ctx) {
+void msrtp_ctx_free(msrtp_ctx_t *ctx)
+{
     if (!ctx)
         return;
     keys_clear(&ctx->rtp);
@@ -145,14 +157,21 @@ void msrtp_ctx_free(msrtp_ctx_t *ctx) {
     free(ctx);
 }
 
-msrtp_suite_t msrtp_ctx_suite(const msrtp_ctx_t *ctx) { return ctx->suite->id; }
+msrtp_suite_t msrtp_ctx_suite(const msrtp_ctx_t *ctx)
+{
+    return ctx->suite->id;
+}
 
-uint32_t msrtp_ctx_roc(const msrtp_ctx_t *ctx) { return (uint32_t)(ctx->rtp_win.top >> 16); }
+uint32_t msrtp_ctx_roc(const msrtp_ctx_t *ctx)
+{
+    return (uint32_t)(ctx->rtp_win.top >> 16);
+}
 
 /* ---------------------------------------------------------------- parsing */
 
 /* Length of the RTP header (fixed part, CSRCs, extension) within the first avail bytes; 0 if malformed. */
-static size_t rtp_header_len(const uint8_t *buf, size_t avail) {
+static size_t rtp_header_len(const uint8_t *buf, size_t avail)
+{
     if (avail < RTP_HEADER_LEN || buf[0] >> 6 != RTP_VERSION)
         return 0;
     size_t hlen = RTP_HEADER_LEN + RTP_CSRC_LEN * (size_t)(buf[0] & 0x0f);
@@ -166,7 +185,8 @@ static size_t rtp_header_len(const uint8_t *buf, size_t avail) {
 
 /* ---------------------------------------------------------------- RTP: CM suites */
 
-static void cm_rtp_iv(const msrtp_keys_t *k, uint32_t ssrc, uint64_t index, uint8_t iv[MSRTP_BLOCK_LEN]) {
+static void cm_rtp_iv(const msrtp_keys_t *k, uint32_t ssrc, uint64_t index, uint8_t iv[MSRTP_BLOCK_LEN])
+{
     memcpy(iv, k->salt, MSRTP_SESSION_SALT_LEN);
     iv[14] = iv[15] = 0;
     xor_be(iv + 4, ssrc, 4);
@@ -174,7 +194,8 @@ static void cm_rtp_iv(const msrtp_keys_t *k, uint32_t ssrc, uint64_t index, uint
 }
 
 static int cm_rtp_protect(msrtp_keys_t *k, size_t tag_len, uint8_t *buf, size_t hlen, size_t len, uint32_t ssrc,
-                          uint64_t index) {
+                          uint64_t index)
+{
     uint8_t iv[MSRTP_BLOCK_LEN], roc[ROC_LEN];
     cm_rtp_iv(k, ssrc, index, iv);
     if (msrtp_ctr_xor(&k->ctr, iv, buf + hlen, len - hlen) != 0)
@@ -186,7 +207,8 @@ static int cm_rtp_protect(msrtp_keys_t *k, size_t tag_len, uint8_t *buf, size_t 
 
 /* len excludes the tag, which sits at buf + len. */
 static int cm_rtp_unprotect(msrtp_keys_t *k, size_t tag_len, uint8_t *buf, size_t hlen, size_t len, uint32_t ssrc,
-                            uint64_t index) {
+                            uint64_t index)
+{
     uint8_t iv[MSRTP_BLOCK_LEN], roc[ROC_LEN], tag[MSRTP_MAX_TAG_LEN];
     put_be32(roc, (uint32_t)(index >> 16));
     msrtp_mac_compute(&k->mac, buf, len, roc, ROC_LEN, tag, tag_len);
@@ -199,9 +221,9 @@ static int cm_rtp_unprotect(msrtp_keys_t *k, size_t tag_len, uint8_t *buf, size_
 /* ---------------------------------------------------------------- GCM (RFC 7714) */
 
 /* One AEAD pass: AAD = aad1 || aad2, data encrypted/decrypted in place; tag written (enc) or checked (dec). */
-static int gcm_run(EVP_CIPHER_CTX *c, int enc, const uint8_t iv[MSRTP_GCM_IV_LEN], const uint8_t *aad1,
-                   size_t aad1_len, const uint8_t *aad2, size_t aad2_len, uint8_t *data, size_t data_len,
-                   uint8_t *tag, size_t tag_len) {
+static int gcm_run(EVP_CIPHER_CTX *c, int enc, const uint8_t iv[MSRTP_GCM_IV_LEN], const uint8_t *aad1, size_t aad1_len,
+                   const uint8_t *aad2, size_t aad2_len, uint8_t *data, size_t data_len, uint8_t *tag, size_t tag_len)
+{
     int outl = 0;
     if (EVP_CipherInit_ex(c, NULL, NULL, NULL, iv, enc) != 1)
         return MSRTP_ERR_CRYPTO;
@@ -224,7 +246,8 @@ static int gcm_run(EVP_CIPHER_CTX *c, int enc, const uint8_t iv[MSRTP_GCM_IV_LEN
     return MSRTP_OK;
 }
 
-static void gcm_rtp_iv(const msrtp_keys_t *k, uint32_t ssrc, uint64_t index, uint8_t iv[MSRTP_GCM_IV_LEN]) {
+static void gcm_rtp_iv(const msrtp_keys_t *k, uint32_t ssrc, uint64_t index, uint8_t iv[MSRTP_GCM_IV_LEN])
+{
     memcpy(iv, k->salt, MSRTP_GCM_IV_LEN);
     xor_be(iv + 2, ssrc, 4);
     xor_be(iv + 6, index, 6); /* ROC (4) || SEQ (2) = the 48-bit index */
@@ -239,7 +262,8 @@ typedef struct {
 } rtp_pkt_t;
 
 /* Parses the header within avail bytes and estimates the index; checks SSRC binding and replay. */
-static int rtp_prepare(const msrtp_ctx_t *ctx, const uint8_t *buf, size_t avail, rtp_pkt_t *p) {
+static int rtp_prepare(const msrtp_ctx_t *ctx, const uint8_t *buf, size_t avail, rtp_pkt_t *p)
+{
     p->hlen = rtp_header_len(buf, avail);
     if (!p->hlen)
         return MSRTP_ERR_PARSE;
@@ -252,7 +276,8 @@ static int rtp_prepare(const msrtp_ctx_t *ctx, const uint8_t *buf, size_t avail,
     return msrtp_window_check(&ctx->rtp_win, p->index);
 }
 
-static void rtp_accept(msrtp_ctx_t *ctx, const rtp_pkt_t *p) {
+static void rtp_accept(msrtp_ctx_t *ctx, const rtp_pkt_t *p)
+{
     msrtp_window_update(&ctx->rtp_win, p->index);
     ctx->ssrc = p->ssrc;
     ctx->ssrc_bound = 1;
@@ -260,7 +285,8 @@ static void rtp_accept(msrtp_ctx_t *ctx, const rtp_pkt_t *p) {
 
 /* Protects (encrypt = 1) or authenticates and decrypts (encrypt = 0) a prepared RTP packet whose payload ends at
  * buf + body, where the tag is written or read. */
-static int rtp_crypt(msrtp_ctx_t *ctx, int encrypt, uint8_t *buf, size_t body, const rtp_pkt_t *p) {
+static int rtp_crypt(msrtp_ctx_t *ctx, int encrypt, uint8_t *buf, size_t body, const rtp_pkt_t *p)
+{
     size_t tag_len = ctx->suite->tag_len;
 
     if (ctx->suite->aead) {
@@ -273,7 +299,8 @@ static int rtp_crypt(msrtp_ctx_t *ctx, int encrypt, uint8_t *buf, size_t body, c
                    : cm_rtp_unprotect(&ctx->rtp, tag_len, buf, p->hlen, body, p->ssrc, p->index);
 }
 
-int msrtp_protect(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t cap, size_t *out_len) {
+int msrtp_protect(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t cap, size_t *out_len)
+{
     rtp_pkt_t p;
 
     if (!ctx || !buf || !out_len)
@@ -296,7 +323,8 @@ int msrtp_protect(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t cap, size_t
     return MSRTP_OK;
 }
 
-int msrtp_unprotect(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t *out_len) {
+int msrtp_unprotect(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t *out_len)
+{
     rtp_pkt_t p;
 
     if (!ctx || !buf || !out_len)
@@ -320,21 +348,25 @@ int msrtp_unprotect(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t *out_len)
 
 /* ---------------------------------------------------------------- RTCP */
 
-static void cm_rtcp_iv(const msrtp_keys_t *k, uint32_t ssrc, uint32_t index, uint8_t iv[MSRTP_BLOCK_LEN]) {
+static void cm_rtcp_iv(const msrtp_keys_t *k, uint32_t ssrc, uint32_t index, uint8_t iv[MSRTP_BLOCK_LEN])
+{
     cm_rtp_iv(k, ssrc, index, iv); /* §4.1.1: the SRTCP index takes the place of i */
 }
 
-static void gcm_rtcp_iv(const msrtp_keys_t *k, uint32_t ssrc, uint32_t index, uint8_t iv[MSRTP_GCM_IV_LEN]) {
+static void gcm_rtcp_iv(const msrtp_keys_t *k, uint32_t ssrc, uint32_t index, uint8_t iv[MSRTP_GCM_IV_LEN])
+{
     memcpy(iv, k->salt, MSRTP_GCM_IV_LEN);
     xor_be(iv + 2, ssrc, 4);
     xor_be(iv + 8, index, 4); /* 0x0000 || 0 || 31-bit index */
 }
 
-static int rtcp_header_ok(const uint8_t *buf, size_t avail) {
+static int rtcp_header_ok(const uint8_t *buf, size_t avail)
+{
     return avail >= RTCP_HEADER_LEN && buf[0] >> 6 == RTP_VERSION;
 }
 
-int msrtp_protect_rtcp(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t cap, size_t *out_len) {
+int msrtp_protect_rtcp(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t cap, size_t *out_len)
+{
     if (!ctx || !buf || !out_len)
         return MSRTP_ERR_ARG;
     if (ctx->role != MSRTP_ROLE_SEND)
@@ -360,12 +392,10 @@ int msrtp_protect_rtcp(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t cap, s
     } else {
         uint8_t iv[MSRTP_BLOCK_LEN];
         cm_rtcp_iv(&ctx->rtcp, ssrc, index, iv);
-        rc = msrtp_ctr_xor(&ctx->rtcp.ctr, iv, buf + RTCP_HEADER_LEN, len - RTCP_HEADER_LEN) == 0
-                 ? MSRTP_OK
-                 : MSRTP_ERR_CRYPTO;
+        rc = msrtp_ctr_xor(&ctx->rtcp.ctr, iv, buf + RTCP_HEADER_LEN, len - RTCP_HEADER_LEN) == 0 ? MSRTP_OK
+                                                                                                  : MSRTP_ERR_CRYPTO;
         memcpy(buf + len, e_index, sizeof(e_index));
-        msrtp_mac_compute(&ctx->rtcp.mac, buf, len + sizeof(e_index), NULL, 0, buf + len + sizeof(e_index),
-                          tag_len);
+        msrtp_mac_compute(&ctx->rtcp.mac, buf, len + sizeof(e_index), NULL, 0, buf + len + sizeof(e_index), tag_len);
     }
     if (rc != MSRTP_OK)
         return rc;
@@ -374,8 +404,8 @@ int msrtp_protect_rtcp(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t cap, s
     return MSRTP_OK;
 }
 
-static int cm_rtcp_unprotect(msrtp_keys_t *k, size_t tag_len, uint8_t *buf, size_t body, int encrypted,
-                             uint32_t index) {
+static int cm_rtcp_unprotect(msrtp_keys_t *k, size_t tag_len, uint8_t *buf, size_t body, int encrypted, uint32_t index)
+{
     uint8_t tag[MSRTP_MAX_TAG_LEN];
     size_t authed = body + MSRTP_SRTCP_INDEX_LEN;
     msrtp_mac_compute(&k->mac, buf, authed, NULL, 0, tag, tag_len);
@@ -385,23 +415,23 @@ static int cm_rtcp_unprotect(msrtp_keys_t *k, size_t tag_len, uint8_t *buf, size
         return MSRTP_OK;
     uint8_t iv[MSRTP_BLOCK_LEN];
     cm_rtcp_iv(k, be32(buf + 4), index, iv);
-    return msrtp_ctr_xor(&k->ctr, iv, buf + RTCP_HEADER_LEN, body - RTCP_HEADER_LEN) == 0 ? MSRTP_OK
-                                                                                               : MSRTP_ERR_CRYPTO;
+    return msrtp_ctr_xor(&k->ctr, iv, buf + RTCP_HEADER_LEN, body - RTCP_HEADER_LEN) == 0 ? MSRTP_OK : MSRTP_ERR_CRYPTO;
 }
 
-static int gcm_rtcp_unprotect(msrtp_keys_t *k, size_t tag_len, uint8_t *buf, size_t body, int encrypted,
-                              uint32_t index) {
+static int gcm_rtcp_unprotect(msrtp_keys_t *k, size_t tag_len, uint8_t *buf, size_t body, int encrypted, uint32_t index)
+{
     uint8_t iv[MSRTP_GCM_IV_LEN];
     uint8_t *e_index = buf + body + tag_len;
     gcm_rtcp_iv(k, be32(buf + 4), index, iv);
     if (encrypted)
-        return gcm_run(k->aead, 0, iv, buf, RTCP_HEADER_LEN, e_index, MSRTP_SRTCP_INDEX_LEN,
-                       buf + RTCP_HEADER_LEN, body - RTCP_HEADER_LEN, buf + body, tag_len);
+        return gcm_run(k->aead, 0, iv, buf, RTCP_HEADER_LEN, e_index, MSRTP_SRTCP_INDEX_LEN, buf + RTCP_HEADER_LEN,
+                       body - RTCP_HEADER_LEN, buf + body, tag_len);
     /* E = 0 (RFC 7714 §9.2): the whole RTCP packet is AAD, nothing is encrypted. */
     return gcm_run(k->aead, 0, iv, buf, body, e_index, MSRTP_SRTCP_INDEX_LEN, buf + body, 0, buf + body, tag_len);
 }
 
-int msrtp_unprotect_rtcp(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t *out_len) {
+int msrtp_unprotect_rtcp(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t *out_len)
+{
     if (!ctx || !buf || !out_len)
         return MSRTP_ERR_ARG;
     if (ctx->role != MSRTP_ROLE_RECV)
@@ -428,18 +458,30 @@ int msrtp_unprotect_rtcp(msrtp_ctx_t *ctx, uint8_t *buf, size_t len, size_t *out
 
 /* ---------------------------------------------------------------- errors */
 
-const char *msrtp_strerror(int err) {
+const char *msrtp_strerror(int err)
+{
     switch (err) {
-    case MSRTP_OK: return "ok";
-    case MSRTP_ERR_ARG: return "bad argument";
-    case MSRTP_ERR_PARSE: return "malformed packet";
-    case MSRTP_ERR_AUTH: return "authentication failed";
-    case MSRTP_ERR_REPLAY: return "replayed or too old";
-    case MSRTP_ERR_SPACE: return "no room for the trailer";
-    case MSRTP_ERR_SSRC: return "unexpected SSRC";
-    case MSRTP_ERR_EXHAUSTED: return "key exhausted";
-    case MSRTP_ERR_CRYPTO: return "crypto library failure";
-    case MSRTP_ERR_ROLE: return "wrong direction for this context";
-    default: return "unknown error";
+    case MSRTP_OK:
+        return "ok";
+    case MSRTP_ERR_ARG:
+        return "bad argument";
+    case MSRTP_ERR_PARSE:
+        return "malformed packet";
+    case MSRTP_ERR_AUTH:
+        return "authentication failed";
+    case MSRTP_ERR_REPLAY:
+        return "replayed or too old";
+    case MSRTP_ERR_SPACE:
+        return "no room for the trailer";
+    case MSRTP_ERR_SSRC:
+        return "unexpected SSRC";
+    case MSRTP_ERR_EXHAUSTED:
+        return "key exhausted";
+    case MSRTP_ERR_CRYPTO:
+        return "crypto library failure";
+    case MSRTP_ERR_ROLE:
+        return "wrong direction for this context";
+    default:
+        return "unknown error";
     }
 }

@@ -39,8 +39,8 @@
 #define MSRTP_MAX_PACKET_LEN 65535
 
 typedef enum {
-    MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80 = 0, /* DESIGN §2: RFC 3711 with SM4 and HMAC-SM3 (tag 80 bits) */
-    MSRTP_SUITE_AEAD_AES_128_GCM = 1,       /* RFC 7714: AES-128-GCM, 16-byte tag */
+    MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80 = 0,  /* DESIGN §2: RFC 3711 with SM4 and HMAC-SM3 (tag 80 bits) */
+    MSRTP_SUITE_AEAD_AES_128_GCM = 1,        /* RFC 7714: AES-128-GCM, 16-byte tag */
     MSRTP_SUITE_AES_CM_128_HMAC_SHA1_80 = 2, /* RFC 3711: AES-128 counter mode, HMAC-SHA1 (tag 80 bits) */
 } msrtp_suite_t;
 #define MSRTP_SUITE_COUNT 3

@@ -92,9 +92,9 @@ msrtp_ctx_t *msrtp_ctx_new_session(msrtp_suite_t suite, msrtp_role_t role, const
 
 /* ---- replay window and index estimation (RFC 3711 §3.3.1, §3.3.2, Appendix A) ---- */
 
-#define MSRTP_REPLAY_WINDOW 64                 /* RFC 3711 §3.3.2: SRTP-WINDOW-SIZE MUST be at least 64 */
-#define MSRTP_RTP_INDEX_LIMIT (1ull << 48)     /* 48-bit SRTP packet index */
-#define MSRTP_RTCP_INDEX_LIMIT (1ull << 31)    /* 31-bit SRTCP index */
+#define MSRTP_REPLAY_WINDOW 64              /* RFC 3711 §3.3.2: SRTP-WINDOW-SIZE MUST be at least 64 */
+#define MSRTP_RTP_INDEX_LIMIT (1ull << 48)  /* 48-bit SRTP packet index */
+#define MSRTP_RTCP_INDEX_LIMIT (1ull << 31) /* 31-bit SRTCP index */
 
 typedef struct {
     uint64_t top;    /* highest index accepted */

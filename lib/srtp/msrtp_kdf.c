@@ -23,7 +23,8 @@
 #define CTR_CHUNK_BLOCKS 32
 #define KDF_IV_LABEL_BYTE 7 /* key_id = label || r(48 bits) ends at byte 13 of the 14-byte salt: label at byte 7 */
 
-EVP_CIPHER_CTX *msrtp_ecb_new(const char *cipher_name, const uint8_t *key, size_t key_len) {
+EVP_CIPHER_CTX *msrtp_ecb_new(const char *cipher_name, const uint8_t *key, size_t key_len)
+{
     EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, cipher_name, NULL);
     if (!cipher)
         return NULL;
@@ -38,7 +39,8 @@ EVP_CIPHER_CTX *msrtp_ecb_new(const char *cipher_name, const uint8_t *key, size_
     return ctx;
 }
 
-int msrtp_ctr_init(msrtp_ctr_t *c, const char *cipher_name, const uint8_t *key, size_t key_len) {
+int msrtp_ctr_init(msrtp_ctr_t *c, const char *cipher_name, const uint8_t *key, size_t key_len)
+{
     memset(c, 0, sizeof(*c));
     if (strcmp(cipher_name, "SM4-ECB") != 0) {
         c->ecb = msrtp_ecb_new(cipher_name, key, key_len);
@@ -50,14 +52,16 @@ int msrtp_ctr_init(msrtp_ctr_t *c, const char *cipher_name, const uint8_t *key, 
     return 0;
 }
 
-void msrtp_ctr_clear(msrtp_ctr_t *c) {
+void msrtp_ctr_clear(msrtp_ctr_t *c)
+{
     EVP_CIPHER_CTX_free(c->ecb); /* cleanses the key schedule */
     OPENSSL_clear_free(c->sm4, sizeof(*c->sm4));
     c->ecb = NULL;
     c->sm4 = NULL;
 }
 
-static int encrypt_blocks(const msrtp_ctr_t *c, uint8_t *blocks, size_t n) {
+static int encrypt_blocks(const msrtp_ctr_t *c, uint8_t *blocks, size_t n)
+{
     if (c->sm4) {
         msrtp_sm4_encrypt_blocks(c->sm4, blocks, blocks, n);
         return 0;
@@ -69,13 +73,15 @@ static int encrypt_blocks(const msrtp_ctr_t *c, uint8_t *blocks, size_t n) {
                : -1;
 }
 
-static inline void ctr_increment(uint8_t ctr[MSRTP_BLOCK_LEN]) {
+static inline void ctr_increment(uint8_t ctr[MSRTP_BLOCK_LEN])
+{
     for (int i = MSRTP_BLOCK_LEN - 1; i >= 0; i--)
         if (++ctr[i] != 0)
             break;
 }
 
-int msrtp_ctr_xor(const msrtp_ctr_t *c, const uint8_t iv[MSRTP_BLOCK_LEN], uint8_t *buf, size_t len) {
+int msrtp_ctr_xor(const msrtp_ctr_t *c, const uint8_t iv[MSRTP_BLOCK_LEN], uint8_t *buf, size_t len)
+{
     uint8_t ks[CTR_CHUNK_BLOCKS * MSRTP_BLOCK_LEN];
     uint8_t ctr[MSRTP_BLOCK_LEN];
 
@@ -100,7 +106,8 @@ int msrtp_ctr_xor(const msrtp_ctr_t *c, const uint8_t iv[MSRTP_BLOCK_LEN], uint8
 }
 
 int msrtp_kdf(const msrtp_ctr_t *prf, const uint8_t *master_salt, size_t salt_len, uint8_t label, uint8_t *out,
-              size_t out_len) {
+              size_t out_len)
+{
     uint8_t iv[MSRTP_BLOCK_LEN] = {0};
 
     if (!prf || !master_salt || salt_len > MSRTP_SESSION_SALT_LEN || !out)
@@ -111,7 +118,8 @@ int msrtp_kdf(const msrtp_ctr_t *prf, const uint8_t *master_salt, size_t salt_le
     return msrtp_ctr_xor(prf, iv, out, out_len);
 }
 
-int msrtp_session_keys_derive(msrtp_suite_t suite, const msrtp_master_t *master, int rtcp, msrtp_session_keys_t *out) {
+int msrtp_session_keys_derive(msrtp_suite_t suite, const msrtp_master_t *master, int rtcp, msrtp_session_keys_t *out)
+{
     const msrtp_suite_info_t *s = msrtp_suite_info(suite);
 
     if (!s || !master || !out || master->key_len != s->key_len || master->salt_len != s->salt_len)

@@ -23,7 +23,8 @@
 #define HMAC_IPAD 0x36
 #define HMAC_OPAD 0x5c
 
-static void pads(const uint8_t *key, size_t key_len, uint8_t ipad[HMAC_BLOCK_LEN], uint8_t opad[HMAC_BLOCK_LEN]) {
+static void pads(const uint8_t *key, size_t key_len, uint8_t ipad[HMAC_BLOCK_LEN], uint8_t opad[HMAC_BLOCK_LEN])
+{
     memset(ipad, HMAC_IPAD, HMAC_BLOCK_LEN);
     memset(opad, HMAC_OPAD, HMAC_BLOCK_LEN);
     for (size_t i = 0; i < key_len; i++) {
@@ -32,7 +33,8 @@ static void pads(const uint8_t *key, size_t key_len, uint8_t ipad[HMAC_BLOCK_LEN
     }
 }
 
-int msrtp_mac_init(msrtp_mac_t *m, msrtp_mac_kind_t kind, const uint8_t *key, size_t key_len) {
+int msrtp_mac_init(msrtp_mac_t *m, msrtp_mac_kind_t kind, const uint8_t *key, size_t key_len)
+{
     uint8_t ipad[HMAC_BLOCK_LEN], opad[HMAC_BLOCK_LEN];
 
     if (!m || (key_len && !key) || key_len > MSRTP_MAC_MAX_KEY_LEN)
@@ -66,7 +68,8 @@ int msrtp_mac_init(msrtp_mac_t *m, msrtp_mac_kind_t kind, const uint8_t *key, si
 }
 
 static void sha1_hmac(const msrtp_mac_t *m, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
-                      uint8_t digest[SHA_DIGEST_LENGTH]) {
+                      uint8_t digest[SHA_DIGEST_LENGTH])
+{
     SHA_CTX c = m->u.sha1.inner;
     SHA1_Update(&c, a, a_len);
     if (b_len)
@@ -78,7 +81,8 @@ static void sha1_hmac(const msrtp_mac_t *m, const uint8_t *a, size_t a_len, cons
 }
 
 static void sm3_hmac(const msrtp_mac_t *m, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
-                     uint8_t digest[MSRTP_SM3_DIGEST_LEN]) {
+                     uint8_t digest[MSRTP_SM3_DIGEST_LEN])
+{
     msrtp_sm3_t c = m->u.sm3.inner;
     msrtp_sm3_update(&c, a, a_len);
     if (b_len)
@@ -90,7 +94,8 @@ static void sm3_hmac(const msrtp_mac_t *m, const uint8_t *a, size_t a_len, const
 }
 
 void msrtp_mac_compute(const msrtp_mac_t *m, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
-                       uint8_t *tag, size_t tag_len) {
+                       uint8_t *tag, size_t tag_len)
+{
     uint8_t digest[MSRTP_MAC_MAX_DIGEST_LEN];
 
     if (m->kind == MSRTP_MAC_HMAC_SHA1) {
@@ -102,7 +107,8 @@ void msrtp_mac_compute(const msrtp_mac_t *m, const uint8_t *a, size_t a_len, con
     }
 }
 
-void msrtp_mac_cleanse(msrtp_mac_t *m) {
+void msrtp_mac_cleanse(msrtp_mac_t *m)
+{
     if (m)
         OPENSSL_cleanse(m, sizeof(*m));
 }

@@ -28,15 +28,23 @@
 static const uint32_t sm3_iv[8] = {0x7380166f, 0x4914b2b9, 0x172442d7, 0xda8a0600,
                                    0xa96f30bc, 0x163138aa, 0xe38dee4d, 0xb0fb0e4e};
 
-static inline uint32_t rotl(uint32_t x, unsigned n) {
+static inline uint32_t rotl(uint32_t x, unsigned n)
+{
     n &= 31;
     return n ? (x << n) | (x >> (32 - n)) : x;
 }
 
-static inline uint32_t p0(uint32_t x) { return x ^ rotl(x, 9) ^ rotl(x, 17); }
-static inline uint32_t p1(uint32_t x) { return x ^ rotl(x, 15) ^ rotl(x, 23); }
+static inline uint32_t p0(uint32_t x)
+{
+    return x ^ rotl(x, 9) ^ rotl(x, 17);
+}
+static inline uint32_t p1(uint32_t x)
+{
+    return x ^ rotl(x, 15) ^ rotl(x, 23);
+}
 
-static inline uint32_t load_be32(const uint8_t *p) {
+static inline uint32_t load_be32(const uint8_t *p)
+{
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
@@ -53,23 +61,23 @@ static const uint32_t sm3_tj[SM3_ROUNDS] = {
 };
 
 /* W[k] for k >= 16 (§5.3.2). */
-#define SM3_EXPAND(k) (w[k] = p1(w[(k) - 16] ^ w[(k) - 9] ^ rotl(w[(k) - 3], 15)) ^ rotl(w[(k) - 13], 7) ^ w[(k) - 6])
+#define SM3_EXPAND(k) (w[k] = p1(w[(k)-16] ^ w[(k)-9] ^ rotl(w[(k)-3], 15)) ^ rotl(w[(k)-13], 7) ^ w[(k)-6])
 
 /* One round; FF/GG are the XOR forms (j < 16) or the majority/choice forms, chosen by the caller. The register
  * renaming of §5.3.3 (D=C, C=B<<<9, B=A, A=TT1, H=G, G=F<<<19, F=E, E=P0(TT2)) is done by rotating the variable
  * roles: only B, D, F, H change in place. The sums are grouped so that what depends on this round's A and E comes
  * last (E + T_j, D + W'_j, H + W_j are ready a round early): the chain from A/E to the next A/E is about 7
  * instructions, and the rounds are latency-bound. W'_j = W_j ^ W_(j+4) is computed in the round (§5.3.2). */
-#define SM3_ROUND(a, b, c, d, e, f, g, h, j, FF, GG)                                                                 \
-    do {                                                                                                             \
-        uint32_t a12 = rotl(a, 12);                                                                                  \
-        uint32_t ss1 = rotl(a12 + ((e) + sm3_tj[j]), 7);                                                             \
-        uint32_t tt1 = FF(a, b, c) + ((d) + (w[j] ^ w[(j) + 4])) + (ss1 ^ a12);                                      \
-        uint32_t tt2 = GG(e, f, g) + ((h) + w[j]) + ss1;                                                             \
-        b = rotl(b, 9);                                                                                              \
-        d = tt1;                                                                                                     \
-        f = rotl(f, 19);                                                                                             \
-        h = p0(tt2);                                                                                                 \
+#define SM3_ROUND(a, b, c, d, e, f, g, h, j, FF, GG)                            \
+    do {                                                                        \
+        uint32_t a12 = rotl(a, 12);                                             \
+        uint32_t ss1 = rotl(a12 + ((e) + sm3_tj[j]), 7);                        \
+        uint32_t tt1 = FF(a, b, c) + ((d) + (w[j] ^ w[(j) + 4])) + (ss1 ^ a12); \
+        uint32_t tt2 = GG(e, f, g) + ((h) + w[j]) + ss1;                        \
+        b = rotl(b, 9);                                                         \
+        d = tt1;                                                                \
+        f = rotl(f, 19);                                                        \
+        h = p0(tt2);                                                            \
     } while (0)
 
 #define FF0(x, y, z) ((x) ^ (y) ^ (z))
@@ -79,23 +87,24 @@ static const uint32_t sm3_tj[SM3_ROUNDS] = {
 
 /* Four rounds from j with the roles rotated back to the start, so no register moves are needed; W up to W[j+7]
  * (what round j+3 needs) is expanded first when j >= 12. */
-#define SM3_ROUNDS4(j, FF, GG)                                                                                       \
-    do {                                                                                                             \
-        if ((j) >= 12) {                                                                                             \
-            SM3_EXPAND((j) + 4);                                                                                     \
-            SM3_EXPAND((j) + 5);                                                                                     \
-            SM3_EXPAND((j) + 6);                                                                                     \
-            SM3_EXPAND((j) + 7);                                                                                     \
-        }                                                                                                            \
-        SM3_ROUND(a, b, c, d, e, f, g, h, (j), FF, GG);                                                              \
-        SM3_ROUND(d, a, b, c, h, e, f, g, (j) + 1, FF, GG);                                                          \
-        SM3_ROUND(c, d, a, b, g, h, e, f, (j) + 2, FF, GG);                                                          \
-        SM3_ROUND(b, c, d, a, f, g, h, e, (j) + 3, FF, GG);                                                          \
+#define SM3_ROUNDS4(j, FF, GG)                              \
+    do {                                                    \
+        if ((j) >= 12) {                                    \
+            SM3_EXPAND((j) + 4);                            \
+            SM3_EXPAND((j) + 5);                            \
+            SM3_EXPAND((j) + 6);                            \
+            SM3_EXPAND((j) + 7);                            \
+        }                                                   \
+        SM3_ROUND(a, b, c, d, e, f, g, h, (j), FF, GG);     \
+        SM3_ROUND(d, a, b, c, h, e, f, g, (j) + 1, FF, GG); \
+        SM3_ROUND(c, d, a, b, g, h, e, f, (j) + 2, FF, GG); \
+        SM3_ROUND(b, c, d, a, f, g, h, e, (j) + 3, FF, GG); \
     } while (0)
 
 /* The message expansion interleaved with the rounds: W[j+4] is computed a few rounds before its use, off the
  * rounds' critical path, where the CPU has idle units (and never as a separate loop: see the file comment). */
-static void sm3_compress(uint32_t v[8], const uint8_t block[MSRTP_SM3_BLOCK_LEN]) {
+static void sm3_compress(uint32_t v[8], const uint8_t block[MSRTP_SM3_BLOCK_LEN])
+{
     uint32_t w[SM3_EXPANDED];
     for (int j = 0; j < 16; j++)
         w[j] = load_be32(block + 4 * j);
@@ -110,13 +119,15 @@ static void sm3_compress(uint32_t v[8], const uint8_t block[MSRTP_SM3_BLOCK_LEN]
     v[0] ^= a, v[1] ^= b, v[2] ^= c, v[3] ^= d, v[4] ^= e, v[5] ^= f, v[6] ^= g, v[7] ^= h;
 }
 
-void msrtp_sm3_init(msrtp_sm3_t *s) {
+void msrtp_sm3_init(msrtp_sm3_t *s)
+{
     memcpy(s->v, sm3_iv, sizeof(s->v));
     s->total = 0;
     s->buf_len = 0;
 }
 
-void msrtp_sm3_update(msrtp_sm3_t *s, const uint8_t *data, size_t len) {
+void msrtp_sm3_update(msrtp_sm3_t *s, const uint8_t *data, size_t len)
+{
     s->total += len;
     if (s->buf_len) {
         size_t take = MSRTP_SM3_BLOCK_LEN - s->buf_len;
@@ -139,7 +150,8 @@ void msrtp_sm3_update(msrtp_sm3_t *s, const uint8_t *data, size_t len) {
     }
 }
 
-void msrtp_sm3_final(msrtp_sm3_t *s, uint8_t out[MSRTP_SM3_DIGEST_LEN]) {
+void msrtp_sm3_final(msrtp_sm3_t *s, uint8_t out[MSRTP_SM3_DIGEST_LEN])
+{
     uint64_t bits = s->total * 8;
     s->buf[s->buf_len++] = 0x80;
     if (s->buf_len > MSRTP_SM3_BLOCK_LEN - SM3_LEN_FIELD) {

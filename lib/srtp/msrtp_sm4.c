@@ -39,24 +39,34 @@ static const uint8_t sm4_sbox[MSRTP_SM4_SBOX_SIZE] = {
 
 static const uint32_t sm4_fk[4] = {0xa3b1bac6, 0x56aa3350, 0x677d9197, 0xb27022dc};
 
-static inline uint32_t rotl(uint32_t x, unsigned n) { return (x << n) | (x >> (32 - n)); }
-static inline uint32_t rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
+static inline uint32_t rotl(uint32_t x, unsigned n)
+{
+    return (x << n) | (x >> (32 - n));
+}
+static inline uint32_t rotr(uint32_t x, unsigned n)
+{
+    return (x >> n) | (x << (32 - n));
+}
 
-static inline uint32_t load_be32(const uint8_t *p) {
+static inline uint32_t load_be32(const uint8_t *p)
+{
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static inline void store_be32(uint8_t *p, uint32_t v) {
+static inline void store_be32(uint8_t *p, uint32_t v)
+{
     p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
 }
 
-static inline uint32_t table_tau(uint32_t a) {
+static inline uint32_t table_tau(uint32_t a)
+{
     return (uint32_t)sm4_sbox[a >> 24] << 24 | (uint32_t)sm4_sbox[(a >> 16) & 0xff] << 16 |
            (uint32_t)sm4_sbox[(a >> 8) & 0xff] << 8 | sm4_sbox[a & 0xff];
 }
 
 /* CK(i) bytes are (4i + j) * 7 mod 256 (§7.3). */
-static uint32_t sm4_ck(unsigned i) {
+static uint32_t sm4_ck(unsigned i)
+{
     uint32_t v = 0;
     for (unsigned j = 0; j < 4; j++)
         v = v << 8 | (uint8_t)((4 * i + j) * 7);
@@ -65,24 +75,30 @@ static uint32_t sm4_ck(unsigned i) {
 
 static msrtp_sm4_impl_t forced = MSRTP_SM4_IMPL_AUTO; /* msrtp_sm4_force_impl */
 
-int msrtp_sm4_impl_supported(msrtp_sm4_impl_t impl) {
+int msrtp_sm4_impl_supported(msrtp_sm4_impl_t impl)
+{
     switch (impl) {
     case MSRTP_SM4_IMPL_AUTO:
-    case MSRTP_SM4_IMPL_TABLE: return 1;
+    case MSRTP_SM4_IMPL_TABLE:
+        return 1;
     case MSRTP_SM4_IMPL_AESNI:
-    case MSRTP_SM4_IMPL_GFNI: return msrtp_sm4_x86_supported(impl);
-    default: return 0;
+    case MSRTP_SM4_IMPL_GFNI:
+        return msrtp_sm4_x86_supported(impl);
+    default:
+        return 0;
     }
 }
 
-int msrtp_sm4_force_impl(msrtp_sm4_impl_t impl) {
+int msrtp_sm4_force_impl(msrtp_sm4_impl_t impl)
+{
     if (!msrtp_sm4_impl_supported(impl))
         return -1;
     forced = impl;
     return 0;
 }
 
-int msrtp_sm4_init_impl(msrtp_sm4_t *k, const uint8_t key[MSRTP_SM4_KEY_LEN], msrtp_sm4_impl_t impl) {
+int msrtp_sm4_init_impl(msrtp_sm4_t *k, const uint8_t key[MSRTP_SM4_KEY_LEN], msrtp_sm4_impl_t impl)
+{
     if (!msrtp_sm4_impl_supported(impl))
         return -1;
     if (impl == MSRTP_SM4_IMPL_AUTO)
@@ -111,16 +127,19 @@ int msrtp_sm4_init_impl(msrtp_sm4_t *k, const uint8_t key[MSRTP_SM4_KEY_LEN], ms
     return 0;
 }
 
-void msrtp_sm4_init(msrtp_sm4_t *k, const uint8_t key[MSRTP_SM4_KEY_LEN]) {
+void msrtp_sm4_init(msrtp_sm4_t *k, const uint8_t key[MSRTP_SM4_KEY_LEN])
+{
     msrtp_sm4_init_impl(k, key, forced); /* forced is always supported: cannot fail */
 }
 
-static inline uint32_t sm4_t(const uint32_t *t, uint32_t a) {
+static inline uint32_t sm4_t(const uint32_t *t, uint32_t a)
+{
     return t[a >> 24] ^ rotr(t[(a >> 16) & 0xff], 8) ^ rotr(t[(a >> 8) & 0xff], 16) ^ rotr(t[a & 0xff], 24);
 }
 
 /* Up to SM4_LANES blocks; lanes beyond n are computed on zeros and dropped. */
-static void sm4_lanes(const msrtp_sm4_t *k, const uint8_t *in, uint8_t *out, size_t n) {
+static void sm4_lanes(const msrtp_sm4_t *k, const uint8_t *in, uint8_t *out, size_t n)
+{
     uint32_t x[SM4_LANES][4] = {{0}};
     for (size_t l = 0; l < n; l++)
         for (int i = 0; i < 4; i++)
@@ -137,7 +156,8 @@ static void sm4_lanes(const msrtp_sm4_t *k, const uint8_t *in, uint8_t *out, siz
             store_be32(out + 16 * l + 4 * i, x[l][3 - i]);
 }
 
-void msrtp_sm4_encrypt_blocks(const msrtp_sm4_t *k, const uint8_t *in, uint8_t *out, size_t nblocks) {
+void msrtp_sm4_encrypt_blocks(const msrtp_sm4_t *k, const uint8_t *in, uint8_t *out, size_t nblocks)
+{
     if (k->impl != MSRTP_SM4_IMPL_TABLE) {
         msrtp_sm4_x86_blocks(k->impl, k->rk, in, out, nblocks);
         return;

@@ -56,8 +56,8 @@ int msrtp_sm4_force_impl(msrtp_sm4_impl_t impl);
 
 /* msrtp_sm4_x86.c (impl AESNI or GFNI), called by msrtp_sm4.c only when msrtp_sm4_x86_supported(impl). */
 int msrtp_sm4_x86_supported(msrtp_sm4_impl_t impl);
-void msrtp_sm4_x86_blocks(msrtp_sm4_impl_t impl, const uint32_t rk[MSRTP_SM4_ROUNDS], const uint8_t *in,
-                          uint8_t *out, size_t nblocks);
+void msrtp_sm4_x86_blocks(msrtp_sm4_impl_t impl, const uint32_t rk[MSRTP_SM4_ROUNDS], const uint8_t *in, uint8_t *out,
+                          size_t nblocks);
 uint32_t msrtp_sm4_x86_tau(msrtp_sm4_impl_t impl, uint32_t a); /* the S-box on each byte of a */
 
 #endif

@@ -81,7 +81,8 @@ typedef struct {
     __m128i rol8, rol16, rol24;                             /* GFNI: byte rotations */
 } sm4_consts_t;
 
-SSSE3_TARGET static ALWAYS_INLINE sm4_consts_t consts(void) {
+SSSE3_TARGET static ALWAYS_INLINE sm4_consts_t consts(void)
+{
     sm4_consts_t c;
     c.bswap = _mm_setr_epi8(BSWAP32);
     c.pre_lo = _mm_setr_epi8(PRE_LO);
@@ -103,7 +104,8 @@ SSSE3_TARGET static ALWAYS_INLINE sm4_consts_t consts(void) {
 }
 
 /* lo[x & 15] ^ hi[x >> 4] on each byte. */
-SSSE3_TARGET static ALWAYS_INLINE __m128i affine(__m128i x, __m128i lo, __m128i hi, __m128i nibble) {
+SSSE3_TARGET static ALWAYS_INLINE __m128i affine(__m128i x, __m128i lo, __m128i hi, __m128i nibble)
+{
     __m128i l = _mm_shuffle_epi8(lo, _mm_and_si128(x, nibble));
     __m128i h = _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(x, 4), nibble));
     return _mm_xor_si128(l, h);
@@ -111,38 +113,44 @@ SSSE3_TARGET static ALWAYS_INLINE __m128i affine(__m128i x, __m128i lo, __m128i 
 
 /* L(B) = B ^ B<<<24 ^ (B ^ B<<<8 ^ B<<<16)<<<2, given B and the S-box output s with the shuffles that take s to
  * B<<<8, B<<<16, B<<<24 (for AESNI they also undo ShiftRows). */
-SSSE3_TARGET static ALWAYS_INLINE __m128i sm4_l(__m128i b, __m128i s, __m128i m8, __m128i m16, __m128i m24) {
+SSSE3_TARGET static ALWAYS_INLINE __m128i sm4_l(__m128i b, __m128i s, __m128i m8, __m128i m16, __m128i m24)
+{
     __m128i t = _mm_xor_si128(_mm_xor_si128(b, _mm_shuffle_epi8(s, m8)), _mm_shuffle_epi8(s, m16));
     t = _mm_or_si128(_mm_slli_epi32(t, 2), _mm_srli_epi32(t, 30));
     return _mm_xor_si128(_mm_xor_si128(b, _mm_shuffle_epi8(s, m24)), t);
 }
 
 /* AESNI: tau on each byte, left in ShiftRows order (the caller's shuffles undo it). */
-AESNI_TARGET static ALWAYS_INLINE __m128i sbox_aesni_shifted(const sm4_consts_t *c, __m128i x) {
+AESNI_TARGET static ALWAYS_INLINE __m128i sbox_aesni_shifted(const sm4_consts_t *c, __m128i x)
+{
     x = affine(x, c->pre_lo, c->pre_hi, c->nibble);
     x = _mm_aesenclast_si128(x, c->zero);
     return affine(x, c->post_lo, c->post_hi, c->nibble);
 }
 
 /* T(x) = L(tau(x)) on each 32-bit lane. */
-AESNI_TARGET static ALWAYS_INLINE __m128i sm4_t_aesni(const sm4_consts_t *c, __m128i x) {
+AESNI_TARGET static ALWAYS_INLINE __m128i sm4_t_aesni(const sm4_consts_t *c, __m128i x)
+{
     __m128i s = sbox_aesni_shifted(c, x);
     return sm4_l(_mm_shuffle_epi8(s, c->isr0), s, c->isr8, c->isr16, c->isr24);
 }
 
 /* GFNI: tau on each byte. */
-GFNI_TARGET static ALWAYS_INLINE __m128i sbox_gfni(const sm4_consts_t *c, __m128i x) {
+GFNI_TARGET static ALWAYS_INLINE __m128i sbox_gfni(const sm4_consts_t *c, __m128i x)
+{
     x = _mm_gf2p8affine_epi64_epi8(x, c->pre_matrix, GFNI_PRE_CONST);
     return _mm_gf2p8affineinv_epi64_epi8(x, c->post_matrix, GFNI_POST_CONST);
 }
 
-GFNI_TARGET static ALWAYS_INLINE __m128i sm4_t_gfni(const sm4_consts_t *c, __m128i x) {
+GFNI_TARGET static ALWAYS_INLINE __m128i sm4_t_gfni(const sm4_consts_t *c, __m128i x)
+{
     __m128i s = sbox_gfni(c, x);
     return sm4_l(s, s, c->rol8, c->rol16, c->rol24);
 }
 
 /* n <= 4 blocks at in into word-sliced registers x[0..3]; missing blocks are zeros. */
-SSSE3_TARGET static ALWAYS_INLINE void load4(const uint8_t *in, size_t n, __m128i bswap, __m128i x[4]) {
+SSSE3_TARGET static ALWAYS_INLINE void load4(const uint8_t *in, size_t n, __m128i bswap, __m128i x[4])
+{
     __m128i v[GROUP_BLOCKS];
     for (size_t i = 0; i < GROUP_BLOCKS; i++)
         v[i] = i < n ? _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(in + 16 * i)), bswap)
@@ -156,7 +164,8 @@ SSSE3_TARGET static ALWAYS_INLINE void load4(const uint8_t *in, size_t n, __m128
 }
 
 /* The first n <= 4 output blocks: words X35, X34, X33, X32 = x[3], x[2], x[1], x[0] (GB/T 32907 §6.2, R). */
-SSSE3_TARGET static ALWAYS_INLINE void store4(uint8_t *out, size_t n, __m128i bswap, const __m128i x[4]) {
+SSSE3_TARGET static ALWAYS_INLINE void store4(uint8_t *out, size_t n, __m128i bswap, const __m128i x[4])
+{
     __m128i t0 = _mm_unpacklo_epi32(x[3], x[2]), t1 = _mm_unpacklo_epi32(x[1], x[0]);
     __m128i t2 = _mm_unpackhi_epi32(x[3], x[2]), t3 = _mm_unpackhi_epi32(x[1], x[0]);
     __m128i v[GROUP_BLOCKS] = {_mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1), _mm_unpacklo_epi64(t2, t3),
@@ -166,44 +175,48 @@ SSSE3_TARGET static ALWAYS_INLINE void store4(uint8_t *out, size_t n, __m128i bs
 }
 
 /* 4 * (groups - 1) < n <= 4 * groups blocks into / out of `groups` register sets. */
-SSSE3_TARGET static ALWAYS_INLINE void load_groups(const sm4_consts_t *c, const uint8_t *in, size_t n,
-                                                   unsigned groups, __m128i x[][4]) {
+SSSE3_TARGET static ALWAYS_INLINE void load_groups(const sm4_consts_t *c, const uint8_t *in, size_t n, unsigned groups,
+                                                   __m128i x[][4])
+{
     for (unsigned g = 0; g < groups; g++)
         load4(in + g * GROUP_BLOCKS * MSRTP_SM4_BLOCK_LEN, n - g * GROUP_BLOCKS, c->bswap, x[g]);
 }
 
 SSSE3_TARGET static ALWAYS_INLINE void store_groups(const sm4_consts_t *c, uint8_t *out, size_t n, unsigned groups,
-                                                    __m128i x[][4]) {
+                                                    __m128i x[][4])
+{
     for (unsigned g = 0; g < groups; g++)
         store4(out + g * GROUP_BLOCKS * MSRTP_SM4_BLOCK_LEN, n - g * GROUP_BLOCKS, c->bswap, x[g]);
 }
 
 /* The 32 rounds on `groups` register sets, interleaved: x[g][s] ^= T(x[g][s+1] ^ x[g][s+2] ^ x[g][s+3] ^ rk),
  * indices mod 4. The expression is grouped so that only the newest word, x[s+3], waits on the previous round. */
-#define SM4_ROUNDS(T, c, rk, x, groups)                                                                              \
-    do {                                                                                                             \
-        for (unsigned r = 0; r < MSRTP_SM4_ROUNDS; r += 4) {                                                         \
-            for (unsigned s = 0; s < 4; s++) {                                                                       \
-                __m128i k = _mm_set1_epi32((int)(rk)[r + s]);                                                        \
-                for (unsigned g = 0; g < (groups); g++) {                                                            \
-                    __m128i in = _mm_xor_si128(_mm_xor_si128(x[g][(s + 1) & 3], x[g][(s + 2) & 3]), k);              \
-                    x[g][s] = _mm_xor_si128(x[g][s], T((c), _mm_xor_si128(in, x[g][(s + 3) & 3])));                  \
-                }                                                                                                    \
-            }                                                                                                        \
-        }                                                                                                            \
+#define SM4_ROUNDS(T, c, rk, x, groups)                                                                 \
+    do {                                                                                                \
+        for (unsigned r = 0; r < MSRTP_SM4_ROUNDS; r += 4) {                                            \
+            for (unsigned s = 0; s < 4; s++) {                                                          \
+                __m128i k = _mm_set1_epi32((int)(rk)[r + s]);                                           \
+                for (unsigned g = 0; g < (groups); g++) {                                               \
+                    __m128i in = _mm_xor_si128(_mm_xor_si128(x[g][(s + 1) & 3], x[g][(s + 2) & 3]), k); \
+                    x[g][s] = _mm_xor_si128(x[g][s], T((c), _mm_xor_si128(in, x[g][(s + 3) & 3])));     \
+                }                                                                                       \
+            }                                                                                           \
+        }                                                                                               \
     } while (0)
 
 /* One pass of n <= PASS_BLOCKS blocks. Inlined with a constant `groups` so the loops over sets unroll and the sets
  * stay in registers. */
 AESNI_TARGET static ALWAYS_INLINE void groups_aesni(const sm4_consts_t *c, const uint32_t *rk, const uint8_t *in,
-                                                    uint8_t *out, size_t n, unsigned groups) {
+                                                    uint8_t *out, size_t n, unsigned groups)
+{
     __m128i x[MAX_GROUPS][4];
     load_groups(c, in, n, groups, x);
     SM4_ROUNDS(sm4_t_aesni, c, rk, x, groups);
     store_groups(c, out, n, groups, x);
 }
 
-AESNI_TARGET static void pass_aesni(const uint32_t *rk, const uint8_t *in, uint8_t *out, size_t n) {
+AESNI_TARGET static void pass_aesni(const uint32_t *rk, const uint8_t *in, uint8_t *out, size_t n)
+{
     const sm4_consts_t k = consts(), *c = &k; /* built here, so the constants fold into the code */
     if (n > 2 * GROUP_BLOCKS)
         groups_aesni(c, rk, in, out, n, 3);
@@ -214,14 +227,16 @@ AESNI_TARGET static void pass_aesni(const uint32_t *rk, const uint8_t *in, uint8
 }
 
 GFNI_TARGET static ALWAYS_INLINE void groups_gfni(const sm4_consts_t *c, const uint32_t *rk, const uint8_t *in,
-                                                  uint8_t *out, size_t n, unsigned groups) {
+                                                  uint8_t *out, size_t n, unsigned groups)
+{
     __m128i x[MAX_GROUPS][4];
     load_groups(c, in, n, groups, x);
     SM4_ROUNDS(sm4_t_gfni, c, rk, x, groups);
     store_groups(c, out, n, groups, x);
 }
 
-GFNI_TARGET static void pass_gfni(const uint32_t *rk, const uint8_t *in, uint8_t *out, size_t n) {
+GFNI_TARGET static void pass_gfni(const uint32_t *rk, const uint8_t *in, uint8_t *out, size_t n)
+{
     const sm4_consts_t k = consts(), *c = &k; /* built here, so the constants fold into the code */
     if (n > 2 * GROUP_BLOCKS)
         groups_gfni(c, rk, in, out, n, 3);
@@ -231,7 +246,8 @@ GFNI_TARGET static void pass_gfni(const uint32_t *rk, const uint8_t *in, uint8_t
         groups_gfni(c, rk, in, out, n, 1);
 }
 
-int msrtp_sm4_x86_supported(msrtp_sm4_impl_t impl) {
+int msrtp_sm4_x86_supported(msrtp_sm4_impl_t impl)
+{
     __builtin_cpu_init();
     if (!__builtin_cpu_supports("ssse3"))
         return 0;
@@ -243,7 +259,8 @@ int msrtp_sm4_x86_supported(msrtp_sm4_impl_t impl) {
 }
 
 SSSE3_TARGET void msrtp_sm4_x86_blocks(msrtp_sm4_impl_t impl, const uint32_t rk[MSRTP_SM4_ROUNDS], const uint8_t *in,
-                                       uint8_t *out, size_t nblocks) {
+                                       uint8_t *out, size_t nblocks)
+{
     void (*pass)(const uint32_t *, const uint8_t *, uint8_t *, size_t) =
         impl == MSRTP_SM4_IMPL_GFNI ? pass_gfni : pass_aesni;
     while (nblocks) {
@@ -255,34 +272,40 @@ SSSE3_TARGET void msrtp_sm4_x86_blocks(msrtp_sm4_impl_t impl, const uint32_t rk[
     }
 }
 
-AESNI_TARGET static uint32_t tau_aesni(const sm4_consts_t *c, uint32_t a) {
+AESNI_TARGET static uint32_t tau_aesni(const sm4_consts_t *c, uint32_t a)
+{
     /* Lane 0 only; InvShiftRows brings bytes 0-3 of the result back to lane 0. */
     __m128i s = _mm_shuffle_epi8(sbox_aesni_shifted(c, _mm_cvtsi32_si128((int)a)), c->isr0);
     return (uint32_t)_mm_cvtsi128_si32(s);
 }
 
-GFNI_TARGET static uint32_t tau_gfni(const sm4_consts_t *c, uint32_t a) {
+GFNI_TARGET static uint32_t tau_gfni(const sm4_consts_t *c, uint32_t a)
+{
     return (uint32_t)_mm_cvtsi128_si32(sbox_gfni(c, _mm_cvtsi32_si128((int)a)));
 }
 
-SSSE3_TARGET uint32_t msrtp_sm4_x86_tau(msrtp_sm4_impl_t impl, uint32_t a) {
+SSSE3_TARGET uint32_t msrtp_sm4_x86_tau(msrtp_sm4_impl_t impl, uint32_t a)
+{
     const sm4_consts_t c = consts();
     return impl == MSRTP_SM4_IMPL_GFNI ? tau_gfni(&c, a) : tau_aesni(&c, a);
 }
 
 #else /* not x86: the table implementation only; msrtp_sm4.c never calls the two below */
 
-int msrtp_sm4_x86_supported(msrtp_sm4_impl_t impl) {
+int msrtp_sm4_x86_supported(msrtp_sm4_impl_t impl)
+{
     (void)impl;
     return 0;
 }
 
-void msrtp_sm4_x86_blocks(msrtp_sm4_impl_t impl, const uint32_t rk[MSRTP_SM4_ROUNDS], const uint8_t *in,
-                          uint8_t *out, size_t nblocks) {
+void msrtp_sm4_x86_blocks(msrtp_sm4_impl_t impl, const uint32_t rk[MSRTP_SM4_ROUNDS], const uint8_t *in, uint8_t *out,
+                          size_t nblocks)
+{
     (void)impl, (void)rk, (void)in, (void)out, (void)nblocks;
 }
 
-uint32_t msrtp_sm4_x86_tau(msrtp_sm4_impl_t impl, uint32_t a) {
+uint32_t msrtp_sm4_x86_tau(msrtp_sm4_impl_t impl, uint32_t a)
+{
     (void)impl;
     return a;
 }

@@ -39,18 +39,21 @@ static const msrtp_suite_info_t suites[MSRTP_SUITE_COUNT] = {
                                              MSRTP_SESSION_SALT_LEN, SHA1_AUTH_KEY_LEN, TAG_80_LEN},
 };
 
-const msrtp_suite_info_t *msrtp_suite_info(msrtp_suite_t suite) {
+const msrtp_suite_info_t *msrtp_suite_info(msrtp_suite_t suite)
+{
     if ((unsigned)suite >= MSRTP_SUITE_COUNT)
         return NULL;
     return &suites[suite];
 }
 
-const char *msrtp_suite_name(msrtp_suite_t suite) {
+const char *msrtp_suite_name(msrtp_suite_t suite)
+{
     const msrtp_suite_info_t *s = msrtp_suite_info(suite);
     return s ? s->name : NULL;
 }
 
-int msrtp_suite_from_name(const char *name, msrtp_suite_t *out) {
+int msrtp_suite_from_name(const char *name, msrtp_suite_t *out)
+{
     if (!name || !out)
         return -1;
     for (unsigned i = 0; i < MSRTP_SUITE_COUNT; i++) {
@@ -62,7 +65,8 @@ int msrtp_suite_from_name(const char *name, msrtp_suite_t *out) {
     return -1;
 }
 
-int msrtp_suite_master_lengths(msrtp_suite_t suite, size_t *key_len, size_t *salt_len) {
+int msrtp_suite_master_lengths(msrtp_suite_t suite, size_t *key_len, size_t *salt_len)
+{
     const msrtp_suite_info_t *s = msrtp_suite_info(suite);
     if (!s || !key_len || !salt_len)
         return -1;
@@ -71,12 +75,14 @@ int msrtp_suite_master_lengths(msrtp_suite_t suite, size_t *key_len, size_t *sal
     return 0;
 }
 
-size_t msrtp_suite_rtp_trailer(msrtp_suite_t suite) {
+size_t msrtp_suite_rtp_trailer(msrtp_suite_t suite)
+{
     const msrtp_suite_info_t *s = msrtp_suite_info(suite);
     return s ? s->tag_len : 0;
 }
 
-size_t msrtp_suite_rtcp_trailer(msrtp_suite_t suite) {
+size_t msrtp_suite_rtcp_trailer(msrtp_suite_t suite)
+{
     const msrtp_suite_info_t *s = msrtp_suite_info(suite);
     return s ? MSRTP_SRTCP_INDEX_LEN + s->tag_len : 0;
 }
@@ -84,7 +90,8 @@ size_t msrtp_suite_rtcp_trailer(msrtp_suite_t suite) {
 /* ---------------------------------------------------------------- DESIGN §4 master keys */
 
 static int hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len, const uint8_t *info,
-                       size_t info_len, uint8_t *out, size_t out_len) {
+                       size_t info_len, uint8_t *out, size_t out_len)
+{
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     if (!kdf)
         return -1;
@@ -105,7 +112,8 @@ static int hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, 
 }
 
 int msrtp_master_derive(const uint8_t *session_key, size_t session_key_len, const char *call_id, size_t call_id_len,
-                        msrtp_suite_t suite, msrtp_dir_t dir, msrtp_master_t *out) {
+                        msrtp_suite_t suite, msrtp_dir_t dir, msrtp_master_t *out)
+{
     const msrtp_suite_info_t *s = msrtp_suite_info(suite);
     const char *suffix;
 
@@ -142,7 +150,8 @@ int msrtp_master_derive(const uint8_t *session_key, size_t session_key_len, cons
     return MSRTP_OK;
 }
 
-void msrtp_master_cleanse(msrtp_master_t *m) {
+void msrtp_master_cleanse(msrtp_master_t *m)
+{
     if (m)
         OPENSSL_cleanse(m, sizeof(*m));
 }

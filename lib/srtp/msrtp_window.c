@@ -10,10 +10,11 @@
  */
 #include "srtp/msrtp_internal.h"
 
-#define SEQ_HALF 32768u   /* 2^15: half the sequence number space */
+#define SEQ_HALF 32768u    /* 2^15: half the sequence number space */
 #define SEQ_SPACE 65536ull /* 2^16 */
 
-int msrtp_rtp_index_guess(const msrtp_window_t *w, uint16_t seq, uint64_t *index) {
+int msrtp_rtp_index_guess(const msrtp_window_t *w, uint16_t seq, uint64_t *index)
+{
     if (!w->started) {
         *index = seq;
         return MSRTP_OK;
@@ -37,7 +38,8 @@ int msrtp_rtp_index_guess(const msrtp_window_t *w, uint16_t seq, uint64_t *index
     return MSRTP_OK;
 }
 
-int msrtp_window_check(const msrtp_window_t *w, uint64_t index) {
+int msrtp_window_check(const msrtp_window_t *w, uint64_t index)
+{
     if (!w->started || index > w->top)
         return MSRTP_OK;
     uint64_t delta = w->top - index;
@@ -46,7 +48,8 @@ int msrtp_window_check(const msrtp_window_t *w, uint64_t index) {
     return (w->bitmap >> delta) & 1 ? MSRTP_ERR_REPLAY : MSRTP_OK;
 }
 
-void msrtp_window_update(msrtp_window_t *w, uint64_t index) {
+void msrtp_window_update(msrtp_window_t *w, uint64_t index)
+{
     if (!w->started) {
         w->started = 1;
         w->top = index;

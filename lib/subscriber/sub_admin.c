@@ -39,12 +39,12 @@
 #define ADMIN_BASE "/admin/v1/subscribers"
 #define ADMIN_POINTER_MAX 160 /* a JSON pointer made from a SUB_ERR_FIELD_MAX field, plus "/subscribers/N" */
 #define ADMIN_CAUSE_FILE_INVALID "SUBSCRIBER_FILE_INVALID"
-#define ADMIN_CAUSE_BUSY "NF_CONGESTION" /* TS 29.500 Table 5.2.7.2-1, with 503 */
-#define ADMIN_IMPORT_NAME "import" /* stands for the file name in an import's error positions */
+#define ADMIN_CAUSE_BUSY "NF_CONGESTION"    /* TS 29.500 Table 5.2.7.2-1, with 503 */
+#define ADMIN_IMPORT_NAME "import"          /* stands for the file name in an import's error positions */
 #define ADMIN_NDJSON "application/x-ndjson" /* an import of one subscriber per line */
-#define ADMIN_PAGE_MAX 100000      /* one page of an export: about 25 MB of JSON */
+#define ADMIN_PAGE_MAX 100000               /* one page of an export: about 25 MB of JSON */
 #define ADMIN_PAGE_MAX_TEXT "100000"
-#define ADMIN_EXPORT_CHUNK 65536   /* first allocation of an export body; it doubles as it grows */
+#define ADMIN_EXPORT_CHUNK 65536 /* first allocation of an export body; it doubles as it grows */
 #define ADMIN_IMSI_PREFIX "imsi-"
 
 struct sub_admin {
@@ -150,8 +150,10 @@ static void respond_db_error(sbi_request_t *req, sub_db_rc_t rc, const sub_error
     }
     if (rc == SUB_DB_BUSY) {
         log_warn("admin", "subscriber store busy, write refused: %s", err->msg);
-        sbi_respond_error(req, 503, ADMIN_CAUSE_BUSY, "another writer holds the subscriber store (a bulk import?): "
-                          "%s; nothing changed, try again", err->msg);
+        sbi_respond_error(req, 503, ADMIN_CAUSE_BUSY,
+                          "another writer holds the subscriber store (a bulk import?): "
+                          "%s; nothing changed, try again",
+                          err->msg);
         return;
     }
     if (rc != SUB_DB_INVALID || err->field[0] == '\0') {
@@ -283,15 +285,21 @@ static bool page_params(sbi_request_t *req, size_t *limit, const char **cursor)
 
     if (l != NULL && (*l == '\0' || *end != '\0' || v < 1 || v > ADMIN_PAGE_MAX)) {
         sbi_invalid_param_t bad = {.param = "limit", .reason = "must be 1 to " ADMIN_PAGE_MAX_TEXT};
-        sbi_problem_t p = {.status = 400, .detail = "bad limit", .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
-                           .invalid_params = &bad, .n_invalid_params = 1};
+        sbi_problem_t p = {.status = 400,
+                           .detail = "bad limit",
+                           .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                           .invalid_params = &bad,
+                           .n_invalid_params = 1};
         sbi_respond_problem(req, &p);
         return false;
     }
     if (c != NULL && !imsi_valid(c)) {
         sbi_invalid_param_t bad = {.param = "cursor", .reason = "must be the IMSI a previous page ended with"};
-        sbi_problem_t p = {.status = 400, .detail = "bad cursor", .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
-                           .invalid_params = &bad, .n_invalid_params = 1};
+        sbi_problem_t p = {.status = 400,
+                           .detail = "bad cursor",
+                           .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                           .invalid_params = &bad,
+                           .n_invalid_params = 1};
         sbi_respond_problem(req, &p);
         return false;
     }
@@ -490,9 +498,8 @@ static void import_text(sbi_request_t *req, sub_admin_t *a, const char *text, si
         respond_db_error(req, rc, &err, "");
         return;
     }
-    json_t *body = json_pack("{s:I, s:I, s:I, s:s}", "subscribers", (json_int_t)total, "created",
-                             (json_int_t)created, "replaced", (json_int_t)replaced, "mode",
-                             replace ? "replace" : "merge");
+    json_t *body = json_pack("{s:I, s:I, s:I, s:s}", "subscribers", (json_int_t)total, "created", (json_int_t)created,
+                             "replaced", (json_int_t)replaced, "mode", replace ? "replace" : "merge");
     changed(a, "imported", replace ? "(replace)" : "(merge)");
     sbi_respond_json(req, 200, body);
     json_decref(body);
@@ -507,8 +514,11 @@ static void on_import(sbi_request_t *req, void *ud)
 
     if (mode != NULL && strcmp(mode, "merge") != 0 && strcmp(mode, "replace") != 0) {
         sbi_invalid_param_t bad = {.param = "mode", .reason = "must be merge or replace"};
-        sbi_problem_t p = {.status = 400, .detail = "bad mode", .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
-                           .invalid_params = &bad, .n_invalid_params = 1};
+        sbi_problem_t p = {.status = 400,
+                           .detail = "bad mode",
+                           .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                           .invalid_params = &bad,
+                           .n_invalid_params = 1};
         sbi_respond_problem(req, &p);
         return;
     }

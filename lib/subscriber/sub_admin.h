@@ -32,9 +32,11 @@
 
 typedef struct sub_admin sub_admin_t;
 
-#define SUB_ADMIN_MAX_BODY (64u << 20)       /* admin server's body bound: a bulk import of ~200k subscribers;
+#define SUB_ADMIN_MAX_BODY \
+    (64u << 20) /* admin server's body bound: a bulk import of ~200k subscribers;
                                               larger sets go through mihua-subscribers import */
-#define SUB_ADMIN_SYNC_REFRESH_MAX 10000     /* up to this many subscribers a write refreshes this daemon's
+#define SUB_ADMIN_SYNC_REFRESH_MAX \
+    10000 /* up to this many subscribers a write refreshes this daemon's
                                               snapshot before answering (well under a millisecond per thousand) */
 
 /* Called on the loop after every accepted change (admin write or reload), e.g. to refresh pre-rendered bodies. */

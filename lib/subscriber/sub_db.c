@@ -92,8 +92,9 @@ static const char *const sub_db_sql[Q_N] = {
     [Q_CLEAR_ID] = "DELETE FROM identity",
     [Q_SET_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES (?1, ?2)",
     [Q_GET_META] = "SELECT value FROM meta WHERE key = ?1",
-    [Q_LOG] = "INSERT INTO changelog(seq, imsi) VALUES (coalesce((SELECT value FROM meta WHERE key = '"
-              SUB_DB_CHANGES_KEY "'), 0) + 1, ?1)",
+    [Q_LOG] =
+        "INSERT INTO changelog(seq, imsi) VALUES (coalesce((SELECT value FROM meta WHERE key = '" SUB_DB_CHANGES_KEY
+        "'), 0) + 1, ?1)",
     [Q_LOG_PRUNE] = "DELETE FROM changelog WHERE seq <= ?1",
     [Q_LOG_CLEAR] = "DELETE FROM changelog",
     [Q_LOG_SINCE] = "SELECT DISTINCT imsi FROM changelog WHERE seq > ?1 LIMIT ?2",
@@ -109,7 +110,8 @@ struct sub_db {
 
 /* ---- errors and statement helpers ---- */
 
-static sub_db_rc_t db_fail(sub_db_t *db, sub_error_t *err, const char *what) {
+static sub_db_rc_t db_fail(sub_db_t *db, sub_error_t *err, const char *what)
+{
     if (err != NULL) {
         sub_error_clear(err);
         snprintf(err->msg, sizeof(err->msg), "%s: %s: %s", db->path, what, sqlite3_errmsg(db->h));
@@ -119,7 +121,8 @@ static sub_db_rc_t db_fail(sub_db_t *db, sub_error_t *err, const char *what) {
 
 /* A rule broken by subscribers[index].field; the message names the other subscriber. */
 static sub_db_rc_t db_conflict(sub_error_t *err, size_t index, const char *field, const char *fmt, const char *a,
-                               const char *b) {
+                               const char *b)
+{
     if (err == NULL)
         return SUB_DB_INVALID;
     sub_error_clear(err);
@@ -132,25 +135,29 @@ static sub_db_rc_t db_conflict(sub_error_t *err, size_t index, const char *field
     return SUB_DB_INVALID;
 }
 
-static sqlite3_stmt *q(sub_db_t *db, int which) {
+static sqlite3_stmt *q(sub_db_t *db, int which)
+{
     sqlite3_reset(db->q[which]);
     sqlite3_clear_bindings(db->q[which]);
     return db->q[which];
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *s) {
+static void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
     sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
 /* Runs a statement that returns no row. */
-static int exec_q(sqlite3_stmt *st) {
+static int exec_q(sqlite3_stmt *st)
+{
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* The first column of the first row as text into out, 1 when found, 0 when no row, -1 on error. */
-static int first_text(sqlite3_stmt *st, char *out, size_t size) {
+static int first_text(sqlite3_stmt *st, char *out, size_t size)
+{
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && out != NULL)
         snprintf(out, size, "%s", (const char *)sqlite3_column_text(st, 0) ?: "");
@@ -158,13 +165,23 @@ static int first_text(sqlite3_stmt *st, char *out, size_t size) {
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-static int tx_begin(sub_db_t *db) { return exec_q(q(db, Q_BEGIN)); }
-static int tx_commit(sub_db_t *db) { return exec_q(q(db, Q_COMMIT)); }
-static void tx_rollback(sub_db_t *db) { exec_q(q(db, Q_ROLLBACK)); }
+static int tx_begin(sub_db_t *db)
+{
+    return exec_q(q(db, Q_BEGIN));
+}
+static int tx_commit(sub_db_t *db)
+{
+    return exec_q(q(db, Q_COMMIT));
+}
+static void tx_rollback(sub_db_t *db)
+{
+    exec_q(q(db, Q_ROLLBACK));
+}
 
 /* ---- open / close ---- */
 
-sub_db_t *sub_db_open(const char *path, sub_error_t *err) {
+sub_db_t *sub_db_open(const char *path, sub_error_t *err)
+{
     sub_error_clear(err);
     sub_db_t *db = calloc(1, sizeof(*db));
     if (db == NULL || path == NULL || (db->path = strdup(path)) == NULL) {
@@ -194,7 +211,8 @@ sub_db_t *sub_db_open(const char *path, sub_error_t *err) {
     return db;
 }
 
-void sub_db_close(sub_db_t *db) {
+void sub_db_close(sub_db_t *db)
+{
     if (db == NULL)
         return;
     for (int i = 0; i < Q_N; i++)
@@ -204,19 +222,22 @@ void sub_db_close(sub_db_t *db) {
     free(db);
 }
 
-void sub_db_set_busy_ms(sub_db_t *db, int ms) {
+void sub_db_set_busy_ms(sub_db_t *db, int ms)
+{
     if (db != NULL)
         sqlite3_busy_timeout(db->h, ms);
 }
 
-const char *sub_db_path(const sub_db_t *db) {
+const char *sub_db_path(const sub_db_t *db)
+{
     return db != NULL ? db->path : NULL;
 }
 
 /* ---- rows ---- */
 
 /* Splits the newline-joined IMPU column into sub->impu. */
-static int row_impus(const char *text, subscriber_t *sub) {
+static int row_impus(const char *text, subscriber_t *sub)
+{
     while (text != NULL && *text != '\0' && sub->n_impu < SUB_IMPU_MAX) {
         const char *end = strchr(text, SUB_DB_IMPU_SEP);
         size_t n = end != NULL ? (size_t)(end - text) : strlen(text);
@@ -229,7 +250,8 @@ static int row_impus(const char *text, subscriber_t *sub) {
 }
 
 /* Copies a text column into a fixed buffer, cut to fit (the store only holds validated digits). */
-static void column_copy(sqlite3_stmt *st, int col, char *out, size_t size) {
+static void column_copy(sqlite3_stmt *st, int col, char *out, size_t size)
+{
     const char *v = (const char *)sqlite3_column_text(st, col);
     size_t n = v != NULL ? (size_t)sqlite3_column_bytes(st, col) : 0;
     if (n >= size)
@@ -239,7 +261,8 @@ static void column_copy(sqlite3_stmt *st, int col, char *out, size_t size) {
     out[n] = '\0';
 }
 
-static int row_read(sqlite3_stmt *st, subscriber_t *sub) {
+static int row_read(sqlite3_stmt *st, subscriber_t *sub)
+{
     memset(sub, 0, sizeof(*sub));
     column_copy(st, 0, sub->imsi, sizeof(sub->imsi));
     column_copy(st, 1, sub->msisdn, sizeof(sub->msisdn));
@@ -264,7 +287,8 @@ static int row_read(sqlite3_stmt *st, subscriber_t *sub) {
 }
 
 /* One row from a prepared lookup: SUB_DB_OK with out filled, or NOT_FOUND / ERROR. */
-static sub_db_rc_t row_one(sub_db_t *db, sqlite3_stmt *st, subscriber_t *out, sub_error_t *err) {
+static sub_db_rc_t row_one(sub_db_t *db, sqlite3_stmt *st, subscriber_t *out, sub_error_t *err)
+{
     int rc = sqlite3_step(st);
     sub_db_rc_t r = SUB_DB_OK;
     if (rc == SQLITE_DONE)
@@ -277,7 +301,8 @@ static sub_db_rc_t row_one(sub_db_t *db, sqlite3_stmt *st, subscriber_t *out, su
     return r;
 }
 
-static sub_db_rc_t get_by(sub_db_t *db, int which, const char *key, subscriber_t *out, sub_error_t *err) {
+static sub_db_rc_t get_by(sub_db_t *db, int which, const char *key, subscriber_t *out, sub_error_t *err)
+{
     sqlite3_stmt *st = q(db, which);
     bind_text(st, 1, key);
     return row_one(db, st, out, err);
@@ -285,11 +310,13 @@ static sub_db_rc_t get_by(sub_db_t *db, int which, const char *key, subscriber_t
 
 /* ---- lookups (the order of sub_find_by_identity) ---- */
 
-static int is_uri(const char *norm) {
+static int is_uri(const char *norm)
+{
     return strncmp(norm, "sip:", 4) == 0 || strncmp(norm, "sips:", 5) == 0 || strncmp(norm, "tel:", 4) == 0;
 }
 
-static sub_db_rc_t get_by_uri(sub_db_t *db, const char *norm, subscriber_t *out, sub_error_t *err) {
+static sub_db_rc_t get_by_uri(sub_db_t *db, const char *norm, subscriber_t *out, sub_error_t *err)
+{
     char imsi[SUB_IMSI_MAX + 1], digits[SUB_URI_MAX + 1];
     sqlite3_stmt *st = q(db, Q_BY_NORM);
 
@@ -304,7 +331,8 @@ static sub_db_rc_t get_by_uri(sub_db_t *db, const char *norm, subscriber_t *out,
     return get_by(db, Q_BY_MSISDN, digits, out, err);
 }
 
-sub_db_rc_t sub_db_get(sub_db_t *db, const char *identity, subscriber_t *out, sub_error_t *err) {
+sub_db_rc_t sub_db_get(sub_db_t *db, const char *identity, subscriber_t *out, sub_error_t *err)
+{
     char norm[SUB_URI_MAX + 1];
     size_t mp = strlen(SUB_DB_MSISDN_PREFIX), ip = strlen(SUB_DB_IMSI_PREFIX);
 
@@ -324,7 +352,8 @@ sub_db_rc_t sub_db_get(sub_db_t *db, const char *identity, subscriber_t *out, su
 /* ---- writing one subscriber ---- */
 
 /* 1 when the probe `which` (?1 = key, ?2 = imsi) finds another subscriber, its IMSI in other; -1 on error. */
-static int probe_other(sub_db_t *db, int which, const char *key, const char *imsi, char *other, size_t size) {
+static int probe_other(sub_db_t *db, int which, const char *key, const char *imsi, char *other, size_t size)
+{
     sqlite3_stmt *st = q(db, which);
     bind_text(st, 1, key);
     bind_text(st, 2, imsi);
@@ -332,24 +361,25 @@ static int probe_other(sub_db_t *db, int which, const char *key, const char *ims
 }
 
 /* The file loader's cross-subscriber rules, checked against the stored rows of everybody else. */
-static sub_db_rc_t check_rules(sub_db_t *db, const subscriber_t *sub, size_t index, sub_error_t *err) {
+static sub_db_rc_t check_rules(sub_db_t *db, const subscriber_t *sub, size_t index, sub_error_t *err)
+{
     char other[SUB_IMSI_MAX + 1], norm[SUB_URI_MAX + 1], digits[SUB_URI_MAX + 1];
     int f;
 
     if ((f = probe_other(db, Q_CHK_MSISDN, sub->msisdn, sub->imsi, other, sizeof(other))) != 0)
-        return f < 0 ? db_fail(db, err, "check") :
-               db_conflict(err, index, "msisdn", "%s is already the MSISDN of IMSI %s", sub->msisdn, other);
+        return f < 0 ? db_fail(db, err, "check")
+                     : db_conflict(err, index, "msisdn", "%s is already the MSISDN of IMSI %s", sub->msisdn, other);
     if ((f = probe_other(db, Q_CHK_NUMBER, sub->msisdn, sub->imsi, other, sizeof(other))) != 0)
-        return f < 0 ? db_fail(db, err, "check") :
-               db_conflict(err, index, "msisdn", "%s is the number of an IMPU of IMSI %s", sub->msisdn, other);
+        return f < 0 ? db_fail(db, err, "check")
+                     : db_conflict(err, index, "msisdn", "%s is the number of an IMPU of IMSI %s", sub->msisdn, other);
     if (sub->has_kms_key) {
         sqlite3_stmt *st = q(db, Q_CHK_KMS_KEY);
         sqlite3_bind_blob(st, 1, sub->kms_key, SUB_KMS_KEY_LEN, SQLITE_STATIC);
         bind_text(st, 2, sub->imsi);
         if ((f = first_text(st, other, sizeof(other))) != 0)
-            return f < 0 ? db_fail(db, err, "check") :
-                   db_conflict(err, index, "kms_key", "IMSI %s has the kms_key of IMSI %s; each must be unique",
-                               sub->imsi, other);
+            return f < 0 ? db_fail(db, err, "check")
+                         : db_conflict(err, index, "kms_key", "IMSI %s has the kms_key of IMSI %s; each must be unique",
+                                       sub->imsi, other);
     }
     for (size_t j = 0; j < sub->n_impu; j++) {
         char field[32];
@@ -357,17 +387,18 @@ static sub_db_rc_t check_rules(sub_db_t *db, const subscriber_t *sub, size_t ind
         if (sub_identity_normalise(sub->impu[j], norm, sizeof(norm)) < 0)
             return db_conflict(err, index, field, "%s%s is not an identity", sub->impu[j], "");
         if ((f = probe_other(db, Q_CHK_NORM, norm, sub->imsi, other, sizeof(other))) != 0)
-            return f < 0 ? db_fail(db, err, "check") :
-                   db_conflict(err, index, field, "%s is already an IMPU of IMSI %s", sub->impu[j], other);
+            return f < 0 ? db_fail(db, err, "check")
+                         : db_conflict(err, index, field, "%s is already an IMPU of IMSI %s", sub->impu[j], other);
         if (core_identity_number(norm, digits, sizeof(digits)) == 0 &&
             (f = probe_other(db, Q_CHK_MSISDN, digits, sub->imsi, other, sizeof(other))) != 0)
-            return f < 0 ? db_fail(db, err, "check") :
-                   db_conflict(err, index, field, "the number %s is the MSISDN of IMSI %s", digits, other);
+            return f < 0 ? db_fail(db, err, "check")
+                         : db_conflict(err, index, field, "the number %s is the MSISDN of IMSI %s", digits, other);
     }
     return SUB_DB_OK;
 }
 
-static int join_impus(const subscriber_t *sub, char *out, size_t size) {
+static int join_impus(const subscriber_t *sub, char *out, size_t size)
+{
     size_t used = 0;
     for (size_t j = 0; j < sub->n_impu; j++) {
         int w = snprintf(out + used, size - used, "%s%s", j ? "\n" : "", sub->impu[j]);
@@ -379,7 +410,8 @@ static int join_impus(const subscriber_t *sub, char *out, size_t size) {
 }
 
 /* Deletes any stored row of sub->imsi and inserts sub with its identity rows; no rule checks. */
-static int write_rows(sub_db_t *db, const subscriber_t *sub) {
+static int write_rows(sub_db_t *db, const subscriber_t *sub)
+{
     char impus[SUB_DB_IMPU_TEXT_MAX], norm[SUB_URI_MAX + 1], digits[SUB_URI_MAX + 1];
     sqlite3_stmt *st;
 
@@ -421,14 +453,16 @@ static int write_rows(sub_db_t *db, const subscriber_t *sub) {
 }
 
 /* Notes in the changelog that this transaction wrote `imsi`. */
-static int log_change(sub_db_t *db, const char *imsi) {
+static int log_change(sub_db_t *db, const char *imsi)
+{
     sqlite3_stmt *st = q(db, Q_LOG);
     bind_text(st, 1, imsi);
     return exec_q(st);
 }
 
 /* Checks and writes one subscriber inside an open transaction. */
-static sub_db_rc_t put_one(sub_db_t *db, const subscriber_t *sub, size_t index, bool *created, sub_error_t *err) {
+static sub_db_rc_t put_one(sub_db_t *db, const subscriber_t *sub, size_t index, bool *created, sub_error_t *err)
+{
     sqlite3_stmt *st = q(db, Q_BY_IMSI);
     bind_text(st, 1, sub->imsi);
     int exists = first_text(st, NULL, 0);
@@ -444,7 +478,8 @@ static sub_db_rc_t put_one(sub_db_t *db, const subscriber_t *sub, size_t index, 
     return SUB_DB_OK;
 }
 
-static int set_meta_int(sub_db_t *db, const char *key, int64_t v) {
+static int set_meta_int(sub_db_t *db, const char *key, int64_t v)
+{
     char text[32];
     sqlite3_stmt *st = q(db, Q_SET_META);
     snprintf(text, sizeof(text), "%lld", (long long)v);
@@ -453,7 +488,8 @@ static int set_meta_int(sub_db_t *db, const char *key, int64_t v) {
     return exec_q(st);
 }
 
-static int64_t get_meta_int(sub_db_t *db, const char *key) {
+static int64_t get_meta_int(sub_db_t *db, const char *key)
+{
     char v[32];
     sqlite3_stmt *st = q(db, Q_GET_META);
     bind_text(st, 1, key);
@@ -462,7 +498,8 @@ static int64_t get_meta_int(sub_db_t *db, const char *key) {
 }
 
 /* Keeps the changelog to its last SUB_DB_CHANGELOG_KEEP transactions (this one's "changes" value is final). */
-static int prune_log(sub_db_t *db) {
+static int prune_log(sub_db_t *db)
+{
     int64_t now = get_meta_int(db, SUB_DB_CHANGES_KEY);
     if (now < 0)
         return -1;
@@ -478,7 +515,8 @@ static int prune_log(sub_db_t *db) {
 }
 
 /* Ends a write transaction: commit on OK, otherwise roll back and pass r on. */
-static sub_db_rc_t tx_end(sub_db_t *db, sub_db_rc_t r, sub_error_t *err) {
+static sub_db_rc_t tx_end(sub_db_t *db, sub_db_rc_t r, sub_error_t *err)
+{
     if (r == SUB_DB_OK && (exec_q(q(db, Q_BUMP)) < 0 || prune_log(db) < 0))
         r = db_fail(db, err, "write");
     if (r != SUB_DB_OK) {
@@ -492,7 +530,8 @@ static sub_db_rc_t tx_end(sub_db_t *db, sub_db_rc_t r, sub_error_t *err) {
     return r;
 }
 
-sub_db_rc_t sub_db_put(sub_db_t *db, const subscriber_t *sub, bool *created, sub_error_t *err) {
+sub_db_rc_t sub_db_put(sub_db_t *db, const subscriber_t *sub, bool *created, sub_error_t *err)
+{
     sub_error_clear(err);
     if (tx_begin(db) < 0)
         return db_fail(db, err, "begin");
@@ -501,11 +540,13 @@ sub_db_rc_t sub_db_put(sub_db_t *db, const subscriber_t *sub, bool *created, sub
 
 /* ---- patch ---- */
 
-void sub_json_merge_patch(json_t *target, json_t *patch) {
+void sub_json_merge_patch(json_t *target, json_t *patch)
+{
     const char *key;
     json_t *value;
 
-    json_object_foreach(patch, key, value) {
+    json_object_foreach(patch, key, value)
+    {
         if (json_is_null(value)) {
             json_object_del(target, key);
         } else if (json_is_object(value)) {
@@ -522,15 +563,16 @@ void sub_json_merge_patch(json_t *target, json_t *patch) {
 }
 
 /* Validates one subscriber object with the file loader: a one-element document. */
-static sub_snapshot_t *validate_one(json_t *obj, sub_error_t *err) {
+static sub_snapshot_t *validate_one(json_t *obj, sub_error_t *err)
+{
     json_t *doc = json_pack("{s:[O]}", "subscribers", obj);
     sub_snapshot_t *s = doc != NULL ? sub_snapshot_from_json("request", doc, err) : NULL;
     json_decref(doc);
     return s;
 }
 
-static sub_db_rc_t patch_in_tx(sub_db_t *db, const char *imsi, json_t *patch, subscriber_t *out,
-                               sub_error_t *err) {
+static sub_db_rc_t patch_in_tx(sub_db_t *db, const char *imsi, json_t *patch, subscriber_t *out, sub_error_t *err)
+{
     subscriber_t cur;
     sub_db_rc_t r = get_by(db, Q_BY_IMSI, imsi, &cur, err);
     if (r != SUB_DB_OK)
@@ -551,14 +593,16 @@ static sub_db_rc_t patch_in_tx(sub_db_t *db, const char *imsi, json_t *patch, su
     return r;
 }
 
-sub_db_rc_t sub_db_patch(sub_db_t *db, const char *imsi, json_t *patch, subscriber_t *out, sub_error_t *err) {
+sub_db_rc_t sub_db_patch(sub_db_t *db, const char *imsi, json_t *patch, subscriber_t *out, sub_error_t *err)
+{
     sub_error_clear(err);
     if (tx_begin(db) < 0)
         return db_fail(db, err, "begin");
     return tx_end(db, patch_in_tx(db, imsi, patch, out, err), err);
 }
 
-sub_db_rc_t sub_db_delete(sub_db_t *db, const char *imsi, sub_error_t *err) {
+sub_db_rc_t sub_db_delete(sub_db_t *db, const char *imsi, sub_error_t *err)
+{
     sub_error_clear(err);
     if (tx_begin(db) < 0)
         return db_fail(db, err, "begin");
@@ -577,7 +621,8 @@ sub_db_rc_t sub_db_delete(sub_db_t *db, const char *imsi, sub_error_t *err) {
 
 /* ---- iterate, count, snapshot ---- */
 
-long sub_db_iterate(sub_db_t *db, const char *after, size_t limit, sub_db_visit_fn fn, void *ud, sub_error_t *err) {
+long sub_db_iterate(sub_db_t *db, const char *after, size_t limit, sub_db_visit_fn fn, void *ud, sub_error_t *err)
+{
     sqlite3_stmt *st = q(db, Q_ITER);
     long n = 0;
     int rc;
@@ -607,7 +652,8 @@ long sub_db_iterate(sub_db_t *db, const char *after, size_t limit, sub_db_visit_
     return n;
 }
 
-long sub_db_count(sub_db_t *db) {
+long sub_db_count(sub_db_t *db)
+{
     sqlite3_stmt *st = q(db, Q_COUNT);
     long n = sqlite3_step(st) == SQLITE_ROW ? (long)sqlite3_column_int64(st, 0) : -1;
     sqlite3_reset(st);
@@ -615,7 +661,8 @@ long sub_db_count(sub_db_t *db) {
 }
 
 /* Reads every row into a growing array (no copy per row: row_read allocates the IMPUs the snapshot keeps). */
-static int read_all(sub_db_t *db, subscriber_t **out, size_t *n_out) {
+static int read_all(sub_db_t *db, subscriber_t **out, size_t *n_out)
+{
     sqlite3_stmt *st = q(db, Q_ITER);
     subscriber_t *subs = NULL;
     size_t n = 0, cap = 0;
@@ -642,14 +689,16 @@ static int read_all(sub_db_t *db, subscriber_t **out, size_t *n_out) {
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int64_t sub_db_changes(sub_db_t *db) {
+int64_t sub_db_changes(sub_db_t *db)
+{
     return get_meta_int(db, SUB_DB_CHANGES_KEY);
 }
 
 /* The distinct IMSIs written after transaction `since`, at most max (more: -2). */
-static long changed_imsis(sub_db_t *db, int64_t since, size_t max, char (**out)[SUB_IMSI_MAX + 1]) {
+static long changed_imsis(sub_db_t *db, int64_t since, size_t max, char (**out)[SUB_IMSI_MAX + 1])
+{
     sqlite3_stmt *st = q(db, Q_LOG_SINCE);
-    char (*imsis)[SUB_IMSI_MAX + 1] = malloc((max + 1) * sizeof(*imsis));
+    char(*imsis)[SUB_IMSI_MAX + 1] = malloc((max + 1) * sizeof(*imsis));
     long n = 0;
     int rc;
 
@@ -668,7 +717,8 @@ static long changed_imsis(sub_db_t *db, int64_t since, size_t max, char (**out)[
     return n;
 }
 
-sub_db_rc_t sub_db_delta(sub_db_t *db, int64_t since, size_t max, sub_db_delta_t *d, sub_error_t *err) {
+sub_db_rc_t sub_db_delta(sub_db_t *db, int64_t since, size_t max, sub_db_delta_t *d, sub_error_t *err)
+{
     sub_db_rc_t r = SUB_DB_OK;
 
     sub_error_clear(err);
@@ -697,7 +747,8 @@ sub_db_rc_t sub_db_delta(sub_db_t *db, int64_t since, size_t max, sub_db_delta_t
     return r;
 }
 
-void sub_db_delta_free(sub_db_delta_t *d) {
+void sub_db_delta_free(sub_db_delta_t *d)
+{
     for (size_t i = 0; d->subs != NULL && i < d->n_subs; i++)
         sub_subscriber_clear(&d->subs[i]);
     free(d->subs);
@@ -705,7 +756,8 @@ void sub_db_delta_free(sub_db_delta_t *d) {
     memset(d, 0, sizeof(*d));
 }
 
-sub_snapshot_t *sub_db_snapshot(sub_db_t *db, int64_t *changes, sub_error_t *err) {
+sub_snapshot_t *sub_db_snapshot(sub_db_t *db, int64_t *changes, sub_error_t *err)
+{
     subscriber_t *subs = NULL;
     size_t n = 0;
 
@@ -730,7 +782,8 @@ sub_snapshot_t *sub_db_snapshot(sub_db_t *db, int64_t *changes, sub_error_t *err
     return sub_snapshot_from_subs(db->path, subs, n, err);
 }
 
-int64_t sub_db_data_version(sub_db_t *db) {
+int64_t sub_db_data_version(sub_db_t *db)
+{
     sqlite3_stmt *st = q(db, Q_DATA_VERSION);
     int64_t v = sqlite3_step(st) == SQLITE_ROW ? (int64_t)sqlite3_column_int64(st, 0) : -1;
     sqlite3_reset(st);
@@ -740,12 +793,12 @@ int64_t sub_db_data_version(sub_db_t *db) {
 /* ---- import ---- */
 
 static sub_db_rc_t import_in_tx(sub_db_t *db, const sub_snapshot_t *snap, bool replace, const char *source,
-                                size_t *created, size_t *replaced, sub_error_t *err) {
+                                size_t *created, size_t *replaced, sub_error_t *err)
+{
     size_t n = sub_snapshot_count(snap);
 
     /* A replacing import is not logged row by row: readers re-read everything (floor = this transaction). */
-    if (replace && (exec_q(q(db, Q_CLEAR_ID)) < 0 || exec_q(q(db, Q_CLEAR_SUB)) < 0 ||
-                    exec_q(q(db, Q_LOG_CLEAR)) < 0 ||
+    if (replace && (exec_q(q(db, Q_CLEAR_ID)) < 0 || exec_q(q(db, Q_CLEAR_SUB)) < 0 || exec_q(q(db, Q_LOG_CLEAR)) < 0 ||
                     set_meta_int(db, SUB_DB_FLOOR_KEY, get_meta_int(db, SUB_DB_CHANGES_KEY) + 1) < 0))
         return db_fail(db, err, "clear");
     for (size_t i = 0; i < n; i++) {
@@ -771,8 +824,9 @@ static sub_db_rc_t import_in_tx(sub_db_t *db, const sub_snapshot_t *snap, bool r
     return SUB_DB_OK;
 }
 
-sub_db_rc_t sub_db_import(sub_db_t *db, const sub_snapshot_t *snap, bool replace, const char *source,
-                          size_t *created, size_t *replaced, sub_error_t *err) {
+sub_db_rc_t sub_db_import(sub_db_t *db, const sub_snapshot_t *snap, bool replace, const char *source, size_t *created,
+                          size_t *replaced, sub_error_t *err)
+{
     size_t c = 0, r = 0;
 
     sub_error_clear(err);
@@ -786,7 +840,8 @@ sub_db_rc_t sub_db_import(sub_db_t *db, const sub_snapshot_t *snap, bool replace
     return rc;
 }
 
-int sub_db_source(sub_db_t *db, char *out, size_t size) {
+int sub_db_source(sub_db_t *db, char *out, size_t size)
+{
     sqlite3_stmt *st = q(db, Q_GET_META);
     bind_text(st, 1, SUB_DB_SOURCE_KEY);
     int found = first_text(st, out, size);

@@ -26,10 +26,10 @@ typedef struct sub_db sub_db_t;
 
 typedef enum {
     SUB_DB_OK = 0,
-    SUB_DB_NOT_FOUND,  /* no subscriber with that identity */
-    SUB_DB_INVALID,    /* the change breaks a rule: err names the field ("subscribers[0].msisdn") */
-    SUB_DB_BUSY,       /* another writer held the store for longer than SUB_DB_BUSY_MS (a bulk import): retry */
-    SUB_DB_ERROR,      /* the database failed (I/O, out of memory): err says why */
+    SUB_DB_NOT_FOUND, /* no subscriber with that identity */
+    SUB_DB_INVALID,   /* the change breaks a rule: err names the field ("subscribers[0].msisdn") */
+    SUB_DB_BUSY,      /* another writer held the store for longer than SUB_DB_BUSY_MS (a bulk import): retry */
+    SUB_DB_ERROR,     /* the database failed (I/O, out of memory): err says why */
 } sub_db_rc_t;
 
 /* Opens (creating when absent) the database at `path` in WAL mode. NULL with err->msg filled on failure. */
@@ -66,8 +66,8 @@ long sub_db_count(sub_db_t *db);
  * each subscriber is put (created or replaced) and the rules are checked against the rest of the store, a
  * conflict naming subscribers[i] of the snapshot. `source` (may be NULL) is recorded as the import's origin (see
  * sub_db_source). On any error nothing changes. *created / *replaced (may be NULL) count what was written. */
-sub_db_rc_t sub_db_import(sub_db_t *db, const sub_snapshot_t *snap, bool replace, const char *source,
-                          size_t *created, size_t *replaced, sub_error_t *err);
+sub_db_rc_t sub_db_import(sub_db_t *db, const sub_snapshot_t *snap, bool replace, const char *source, size_t *created,
+                          size_t *replaced, sub_error_t *err);
 
 /* The `source` of the last replacing import (e.g. a file's digest), or "" when none; written into out. */
 int sub_db_source(sub_db_t *db, char *out, size_t size);
@@ -84,7 +84,7 @@ int64_t sub_db_changes(sub_db_t *db);
 typedef struct {
     char (*imsis)[SUB_IMSI_MAX + 1]; /* malloc'd */
     size_t n_imsis;
-    subscriber_t *subs;              /* malloc'd; the subscribers among imsis that exist now */
+    subscriber_t *subs; /* malloc'd; the subscribers among imsis that exist now */
     size_t n_subs;
     int64_t changes;
 } sub_db_delta_t;

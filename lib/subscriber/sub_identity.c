@@ -17,7 +17,8 @@
 
 #define SUB_VISUAL_SEPARATORS "-.()"
 
-int sub_all_digits(const char *s, size_t min, size_t max) {
+int sub_all_digits(const char *s, size_t min, size_t max)
+{
     size_t n = strlen(s);
     if (n < min || n > max)
         return 0;
@@ -30,16 +31,19 @@ int sub_all_digits(const char *s, size_t min, size_t max) {
 
 /* ---- identity normalisation ---- */
 
-static int sub_has_prefix_ci(const char *s, const char *prefix) {
+static int sub_has_prefix_ci(const char *s, const char *prefix)
+{
     return strncasecmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static int sub_is_visual_separator(char c) {
+static int sub_is_visual_separator(char c)
+{
     return c != '\0' && strchr(SUB_VISUAL_SEPARATORS, c) != NULL;
 }
 
 /* Appends [s, s+n) to out, lower-cased when asked. Returns -1 when it does not fit (NUL included). */
-static int sub_put(char *out, size_t size, size_t *used, const char *s, size_t n, int lower) {
+static int sub_put(char *out, size_t size, size_t *used, const char *s, size_t n, int lower)
+{
     if (*used + n + 1 > size)
         return -1;
     for (size_t i = 0; i < n; i++)
@@ -50,7 +54,8 @@ static int sub_put(char *out, size_t size, size_t *used, const char *s, size_t n
 }
 
 /* "+1-555.000(0001)" → "+15550000001". Returns -1 unless it is '+' then digits and separators, with a digit. */
-static int sub_global_number(const char *s, size_t n, char *out, size_t size) {
+static int sub_global_number(const char *s, size_t n, char *out, size_t size)
+{
     size_t used = 0, digits = 0;
 
     if (n == 0 || s[0] != '+' || sub_put(out, size, &used, "+", 1, 0) < 0)
@@ -66,7 +71,8 @@ static int sub_global_number(const char *s, size_t n, char *out, size_t size) {
 }
 
 /* tel: number without parameters; visual separators dropped; hex digits, '*' and '#' allowed (RFC 3966). */
-static int sub_normalise_tel(const char *rest, char *out, size_t size, size_t *used) {
+static int sub_normalise_tel(const char *rest, char *out, size_t size, size_t *used)
+{
     size_t n = strcspn(rest, ";?"), kept = 0;
 
     for (size_t i = 0; i < n; i++) {
@@ -83,7 +89,8 @@ static int sub_normalise_tel(const char *rest, char *out, size_t size, size_t *u
 }
 
 /* sip/sips: user part as written (a '+' number loses its separators), host lower-cased, params/headers dropped. */
-static int sub_normalise_sip(const char *rest, char *out, size_t size, size_t *used) {
+static int sub_normalise_sip(const char *rest, char *out, size_t size, size_t *used)
+{
     const char *at = strchr(rest, '@');
     const char *host = at != NULL ? at + 1 : rest;
     size_t host_len = strcspn(host, ";?");
@@ -107,7 +114,8 @@ static int sub_normalise_sip(const char *rest, char *out, size_t size, size_t *u
     return sub_put(out, size, used, host, host_len, 1);
 }
 
-static int sub_has_space_or_control(const char *s) {
+static int sub_has_space_or_control(const char *s)
+{
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c <= ' ' || c == 0x7f)
@@ -117,7 +125,8 @@ static int sub_has_space_or_control(const char *s) {
 }
 
 /* "msisdn-<digits>", "imsi-<digits>" (prefix case-insensitive) and bare digits, copied with a lower-case prefix. */
-static int sub_normalise_plain(const char *id, char *out, size_t size) {
+static int sub_normalise_plain(const char *id, char *out, size_t size)
+{
     static const char *const prefixes[] = {SUB_MSISDN_PREFIX, SUB_IMSI_PREFIX, ""};
     size_t used = 0;
 
@@ -134,7 +143,8 @@ static int sub_normalise_plain(const char *id, char *out, size_t size) {
     return -1;
 }
 
-int sub_identity_normalise(const char *identity, char *out, size_t size) {
+int sub_identity_normalise(const char *identity, char *out, size_t size)
+{
     static const char *const schemes[] = {"sip:", "sips:", "tel:"};
     size_t used = 0;
 
@@ -156,6 +166,7 @@ int sub_identity_normalise(const char *identity, char *out, size_t size) {
     return sub_normalise_plain(identity, out, size);
 }
 
-int sub_is_uri(const char *norm) {
+int sub_is_uri(const char *norm)
+{
     return strncmp(norm, "sip:", 4) == 0 || strncmp(norm, "sips:", 5) == 0 || strncmp(norm, "tel:", 4) == 0;
 }

@@ -33,7 +33,7 @@ struct sub_snapshot {
     sub_snapshot_t *base;
     char (*masked)[SUB_IMSI_MAX + 1];
     size_t n_masked;
-    size_t n_total; /* subscribers this snapshot answers for, base and layer together */
+    size_t n_total;                 /* subscribers this snapshot answers for, base and layer together */
     const subscriber_t **by_imsi;   /* sorted by imsi */
     const subscriber_t **by_msisdn; /* sorted by msisdn */
     sub_impu_entry_t *by_impu;      /* sorted by key */

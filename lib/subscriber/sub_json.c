@@ -16,18 +16,20 @@
 #define SUB_DUMP_FLAGS (JSON_INDENT(2) | JSON_ENCODE_ANY)
 
 /* Keys in DESIGN order: the order of the canonical dump. */
-static const char *const sub_dump_order[] = {"subscribers", "imsi", "msisdn", "impu", "voice_encryption",
-                                             "access", "rat", "ims_vops", "kms_key", "sip_password", NULL};
+static const char *const sub_dump_order[] = {"subscribers",      "imsi",         "msisdn", "impu",
+                                             "voice_encryption", "access",       "rat",    "ims_vops",
+                                             "kms_key",          "sip_password", NULL};
 
 /* ---- enum names ---- */
 
 static const char *const sub_rat_names[] = {
-    [SUB_RAT_NONE] = "NONE", [SUB_RAT_EUTRAN] = "EUTRAN", [SUB_RAT_NR] = "NR",
+    [SUB_RAT_NONE] = "NONE",   [SUB_RAT_EUTRAN] = "EUTRAN", [SUB_RAT_NR] = "NR",
     [SUB_RAT_UTRAN] = "UTRAN", [SUB_RAT_GERAN] = "GERAN",
 };
 #define SUB_N_RATS (sizeof(sub_rat_names) / sizeof(sub_rat_names[0]))
 
-int sub_in_list(const char *const *list, const char *s) {
+int sub_in_list(const char *const *list, const char *s)
+{
     for (size_t i = 0; list[i] != NULL; i++) {
         if (strcmp(list[i], s) == 0)
             return 1;
@@ -35,13 +37,15 @@ int sub_in_list(const char *const *list, const char *s) {
     return 0;
 }
 
-const char *sub_rat_name(sub_rat_t rat) {
+const char *sub_rat_name(sub_rat_t rat)
+{
     if ((size_t)rat >= SUB_N_RATS)
         return "NONE";
     return sub_rat_names[rat];
 }
 
-int sub_rat_parse(const char *name, sub_rat_t *out) {
+int sub_rat_parse(const char *name, sub_rat_t *out)
+{
     if (name == NULL)
         return -1;
     for (size_t i = 0; i < SUB_N_RATS; i++) {
@@ -56,11 +60,13 @@ int sub_rat_parse(const char *name, sub_rat_t *out) {
 
 /* ---- JSON rendering ---- */
 
-static int sub_set(json_t *obj, const char *key, json_t *value) {
+static int sub_set(json_t *obj, const char *key, json_t *value)
+{
     return value != NULL ? json_object_set_new(obj, key, value) : -1;
 }
 
-static json_t *sub_hex_json(const uint8_t *bytes, size_t n) {
+static json_t *sub_hex_json(const uint8_t *bytes, size_t n)
+{
     char hex[SUB_HEX_LEN + 1];
 
     if (n * 2 >= sizeof(hex))
@@ -69,7 +75,8 @@ static json_t *sub_hex_json(const uint8_t *bytes, size_t n) {
     return json_string(hex);
 }
 
-json_t *sub_to_json(const subscriber_t *sub) {
+json_t *sub_to_json(const subscriber_t *sub)
+{
     if (sub == NULL)
         return NULL;
     json_t *o = json_object(), *impu = json_array(), *access = json_object();
@@ -97,7 +104,8 @@ json_t *sub_to_json(const subscriber_t *sub) {
     return o;
 }
 
-json_t *sub_snapshot_to_json(const sub_snapshot_t *s) {
+json_t *sub_snapshot_to_json(const sub_snapshot_t *s)
+{
     json_t *root = json_object(), *list = json_array();
     int rc = (root == NULL || list == NULL) ? -1 : 0;
 
@@ -116,7 +124,8 @@ json_t *sub_snapshot_to_json(const sub_snapshot_t *s) {
 /* A copy of `v` whose objects list the DESIGN keys first, in DESIGN order, then any others as they were. */
 static json_t *sub_canonical(json_t *v);
 
-static int sub_canonical_members(json_t *src, json_t *dst) {
+static int sub_canonical_members(json_t *src, json_t *dst)
+{
     const char *key;
     json_t *member;
 
@@ -125,14 +134,16 @@ static int sub_canonical_members(json_t *src, json_t *dst) {
         if (member != NULL && json_object_set_new(dst, sub_dump_order[i], sub_canonical(member)) < 0)
             return -1;
     }
-    json_object_foreach(src, key, member) {
+    json_object_foreach(src, key, member)
+    {
         if (!sub_in_list(sub_dump_order, key) && json_object_set_new(dst, key, sub_canonical(member)) < 0)
             return -1;
     }
     return 0;
 }
 
-static json_t *sub_canonical(json_t *v) {
+static json_t *sub_canonical(json_t *v)
+{
     json_t *dst = NULL;
     size_t i;
     json_t *item;
@@ -148,7 +159,8 @@ static json_t *sub_canonical(json_t *v) {
     if (!json_is_array(v))
         return json_incref(v);
     dst = json_array();
-    json_array_foreach(v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         if (dst == NULL || json_array_append_new(dst, sub_canonical(item)) < 0) {
             json_decref(dst);
             return NULL;
@@ -157,7 +169,8 @@ static json_t *sub_canonical(json_t *v) {
     return dst;
 }
 
-char *sub_json_dump(json_t *root) {
+char *sub_json_dump(json_t *root)
+{
     if (root == NULL)
         return NULL;
     json_t *canon = sub_canonical(root);

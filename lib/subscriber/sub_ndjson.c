@@ -10,14 +10,16 @@
 #define NDJSON_HEAD "{\"subscribers\":["
 #define NDJSON_TAIL "\n]}\n"
 
-static bool blank(const char *s, size_t n) {
+static bool blank(const char *s, size_t n)
+{
     for (size_t i = 0; i < n; i++)
         if (!isspace((unsigned char)s[i]))
             return false;
     return true;
 }
 
-bool sub_ndjson_detect(const char *text, size_t len) {
+bool sub_ndjson_detect(const char *text, size_t len)
+{
     size_t i = 0;
     while (i < len && isspace((unsigned char)text[i]))
         i++;
@@ -29,7 +31,8 @@ bool sub_ndjson_detect(const char *text, size_t len) {
 }
 
 /* Where the last non-blank line starts (len when there is none): every non-blank line before it ends with a comma. */
-static size_t last_line_start(const char *text, size_t len) {
+static size_t last_line_start(const char *text, size_t len)
+{
     size_t end = len;
     while (end > 0) {
         size_t start = end;
@@ -42,7 +45,8 @@ static size_t last_line_start(const char *text, size_t len) {
     return len;
 }
 
-char *sub_ndjson_to_document(const char *text, size_t len, size_t *out_len) {
+char *sub_ndjson_to_document(const char *text, size_t len, size_t *out_len)
+{
     /* head + every byte + one comma per line + tail */
     size_t lines = 1;
     for (size_t i = 0; i < len; i++)

@@ -20,16 +20,19 @@
 
 /* The index key of an IMPU: the IMPU as written when that is already its normal form (most are: a test core writes
  * them lower-case, without parameters), so a million subscribers do not carry a second copy of every IMPU. */
-static const char *sub_impu_key(const char *impu, const char *norm) {
+static const char *sub_impu_key(const char *impu, const char *norm)
+{
     return strcmp(impu, norm) == 0 ? impu : strdup(norm);
 }
 
-static void sub_impu_key_free(const sub_impu_entry_t *e) {
+static void sub_impu_key_free(const sub_impu_entry_t *e)
+{
     if (e->key != e->sub->impu[e->impu])
         free((char *)e->key);
 }
 
-void sub_snapshot_destroy(sub_snapshot_t *s) {
+void sub_snapshot_destroy(sub_snapshot_t *s)
+{
     if (s == NULL)
         return;
     for (size_t i = 0; i < s->n_impu; i++) /* before the IMPUs that keys may be */
@@ -47,34 +50,40 @@ void sub_snapshot_destroy(sub_snapshot_t *s) {
     free(s);
 }
 
-sub_snapshot_t *sub_snapshot_ref(sub_snapshot_t *s) {
+sub_snapshot_t *sub_snapshot_ref(sub_snapshot_t *s)
+{
     if (s != NULL)
         atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
     return s;
 }
 
-void sub_snapshot_release(sub_snapshot_t *s) {
+void sub_snapshot_release(sub_snapshot_t *s)
+{
     if (s == NULL)
         return;
     if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
         sub_snapshot_destroy(s);
 }
 
-size_t sub_snapshot_count(const sub_snapshot_t *s) {
+size_t sub_snapshot_count(const sub_snapshot_t *s)
+{
     return s == NULL ? 0 : s->base != NULL ? s->n_total : s->n;
 }
 
-bool sub_snapshot_is_layer(const sub_snapshot_t *s) {
+bool sub_snapshot_is_layer(const sub_snapshot_t *s)
+{
     return s != NULL && s->base != NULL;
 }
 
-const subscriber_t *sub_snapshot_at(const sub_snapshot_t *s, size_t i) {
+const subscriber_t *sub_snapshot_at(const sub_snapshot_t *s, size_t i)
+{
     if (s == NULL || i >= s->n)
         return NULL;
     return &s->subs[i];
 }
 
-void sub_subscriber_clear(subscriber_t *sub) {
+void sub_subscriber_clear(subscriber_t *sub)
+{
     if (sub == NULL)
         return;
     for (size_t j = 0; j < sub->n_impu && j < SUB_IMPU_MAX; j++)
@@ -93,19 +102,22 @@ void sub_subscriber_clear(subscriber_t *sub) {
 
 /* ---- indexes ---- */
 
-static int sub_cmp_imsi(const void *a, const void *b) {
+static int sub_cmp_imsi(const void *a, const void *b)
+{
     const subscriber_t *x = *(const subscriber_t *const *)a, *y = *(const subscriber_t *const *)b;
     int c = strcmp(x->imsi, y->imsi);
     return c != 0 ? c : (x > y) - (x < y); /* ties in document order: the later one is the duplicate */
 }
 
-static int sub_cmp_msisdn(const void *a, const void *b) {
+static int sub_cmp_msisdn(const void *a, const void *b)
+{
     const subscriber_t *x = *(const subscriber_t *const *)a, *y = *(const subscriber_t *const *)b;
     int c = strcmp(x->msisdn, y->msisdn);
     return c != 0 ? c : (x > y) - (x < y);
 }
 
-static int sub_cmp_impu(const void *a, const void *b) {
+static int sub_cmp_impu(const void *a, const void *b)
+{
     const sub_impu_entry_t *x = a, *y = b;
     int c = strcmp(x->key, y->key);
     if (c != 0)
@@ -115,7 +127,8 @@ static int sub_cmp_impu(const void *a, const void *b) {
     return (x->impu > y->impu) - (x->impu < y->impu);
 }
 
-int sub_build_indexes(sub_snapshot_t *s) {
+int sub_build_indexes(sub_snapshot_t *s)
+{
     size_t total = 0;
 
     for (size_t i = 0; i < s->n; i++)
@@ -146,46 +159,52 @@ int sub_build_indexes(sub_snapshot_t *s) {
 
 /* ---- lookups ---- */
 
-static int sub_cmp_imsi_key(const void *key, const void *elem) {
+static int sub_cmp_imsi_key(const void *key, const void *elem)
+{
     return strcmp(key, (*(const subscriber_t *const *)elem)->imsi);
 }
 
-static int sub_cmp_msisdn_key(const void *key, const void *elem) {
+static int sub_cmp_msisdn_key(const void *key, const void *elem)
+{
     return strcmp(key, (*(const subscriber_t *const *)elem)->msisdn);
 }
 
-static int sub_cmp_impu_key(const void *key, const void *elem) {
+static int sub_cmp_impu_key(const void *key, const void *elem)
+{
     return strcmp(key, ((const sub_impu_entry_t *)elem)->key);
 }
 
-static const subscriber_t *own_by_imsi(const sub_snapshot_t *s, const char *imsi) {
+static const subscriber_t *own_by_imsi(const sub_snapshot_t *s, const char *imsi)
+{
     if (s == NULL || imsi == NULL)
         return NULL;
     const subscriber_t *const *hit = bsearch(imsi, s->by_imsi, s->n, sizeof(*s->by_imsi), sub_cmp_imsi_key);
     return hit != NULL ? *hit : NULL;
 }
 
-static const subscriber_t *own_by_msisdn(const sub_snapshot_t *s, const char *msisdn) {
+static const subscriber_t *own_by_msisdn(const sub_snapshot_t *s, const char *msisdn)
+{
     if (s == NULL || msisdn == NULL)
         return NULL;
-    const subscriber_t *const *hit =
-        bsearch(msisdn, s->by_msisdn, s->n, sizeof(*s->by_msisdn), sub_cmp_msisdn_key);
+    const subscriber_t *const *hit = bsearch(msisdn, s->by_msisdn, s->n, sizeof(*s->by_msisdn), sub_cmp_msisdn_key);
     return hit != NULL ? *hit : NULL;
 }
 
-static const subscriber_t *own_by_impu(const sub_snapshot_t *s, const char *norm) {
+static const subscriber_t *own_by_impu(const sub_snapshot_t *s, const char *norm)
+{
     const sub_impu_entry_t *hit = bsearch(norm, s->by_impu, s->n_impu, sizeof(*s->by_impu), sub_cmp_impu_key);
     return hit != NULL ? hit->sub : NULL;
 }
 
-static int sub_cmp_masked(const void *key, const void *elem) {
+static int sub_cmp_masked(const void *key, const void *elem)
+{
     return strcmp(key, (const char *)elem);
 }
 
 /* A layer's answer: its own subscribers first; base's only when that IMSI did not change since base. */
-static const subscriber_t *layered(const sub_snapshot_t *s, const subscriber_t *(*own)(const sub_snapshot_t *,
-                                                                                    const char *),
-                                   const char *key) {
+static const subscriber_t *layered(const sub_snapshot_t *s,
+                                   const subscriber_t *(*own)(const sub_snapshot_t *, const char *), const char *key)
+{
     if (s == NULL || key == NULL)
         return NULL;
     const subscriber_t *hit = own(s, key);
@@ -197,19 +216,23 @@ static const subscriber_t *layered(const sub_snapshot_t *s, const subscriber_t *
     return hit;
 }
 
-const subscriber_t *sub_find_by_imsi(const sub_snapshot_t *s, const char *imsi) {
+const subscriber_t *sub_find_by_imsi(const sub_snapshot_t *s, const char *imsi)
+{
     return layered(s, own_by_imsi, imsi);
 }
 
-const subscriber_t *sub_find_by_msisdn(const sub_snapshot_t *s, const char *msisdn) {
+const subscriber_t *sub_find_by_msisdn(const sub_snapshot_t *s, const char *msisdn)
+{
     return layered(s, own_by_msisdn, msisdn);
 }
 
-static const subscriber_t *sub_find_by_impu(const sub_snapshot_t *s, const char *norm) {
+static const subscriber_t *sub_find_by_impu(const sub_snapshot_t *s, const char *norm)
+{
     return layered(s, own_by_impu, norm);
 }
 
-const subscriber_t *sub_find_by_identity(const sub_snapshot_t *s, const char *identity) {
+const subscriber_t *sub_find_by_identity(const sub_snapshot_t *s, const char *identity)
+{
     char norm[SUB_URI_MAX + 1], digits[SUB_NUMBER_MAX + 1];
 
     if (s == NULL || sub_identity_normalise(identity, norm, sizeof(norm)) < 0)

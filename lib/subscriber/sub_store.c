@@ -26,30 +26,31 @@
 
 #include "core/log.h"
 
-#define SUB_STORE_SOURCE_MAX 80   /* "sha256:" + 64 hex */
+#define SUB_STORE_SOURCE_MAX 80 /* "sha256:" + 64 hex */
 #define SUB_STORE_JSON_EXT ".json"
 #define SUB_STORE_DB_EXT ".db"
 
 struct sub_store {
-    char *path;                  /* the subscriber file given at start, or NULL */
+    char *path; /* the subscriber file given at start, or NULL */
     char *db_path;
-    size_t max_bytes;            /* the largest subscriber file read */
-    sub_db_t *db;                /* main connection: creator's thread, then the daemon's loop */
-    pthread_mutex_t cur_lock;    /* guards cur and generation */
+    size_t max_bytes;             /* the largest subscriber file read */
+    sub_db_t *db;                 /* main connection: creator's thread, then the daemon's loop */
+    pthread_mutex_t cur_lock;     /* guards cur and generation */
     pthread_mutex_t refresh_lock; /* serialises refreshes */
-    sub_snapshot_t *cur;         /* snapshot in force; the store holds one reference */
-    unsigned long generation;    /* snapshots put in force, initial one included */
-    int64_t changes;             /* sub_db_changes of the snapshot in force (under refresh_lock) */
-    sub_snapshot_t *base;        /* the last full read (one reference), under refresh_lock */
-    int64_t base_changes;        /* its sub_db_changes value */
+    sub_snapshot_t *cur;          /* snapshot in force; the store holds one reference */
+    unsigned long generation;     /* snapshots put in force, initial one included */
+    int64_t changes;              /* sub_db_changes of the snapshot in force (under refresh_lock) */
+    sub_snapshot_t *base;         /* the last full read (one reference), under refresh_lock */
+    int64_t base_changes;         /* its sub_db_changes value */
     pthread_t refresher;
     bool refresher_running;
-    pthread_mutex_t stop_lock;   /* guards stop */
+    pthread_mutex_t stop_lock; /* guards stop */
     pthread_cond_t stop_cond;
     bool stop;
 };
 
-char *sub_store_default_path(const char *import_path) {
+char *sub_store_default_path(const char *import_path)
+{
     if (import_path == NULL)
         return strdup(SUB_STORE_DEFAULT_DB);
     size_t n = strlen(import_path), ext = strlen(SUB_STORE_JSON_EXT);
@@ -62,7 +63,8 @@ char *sub_store_default_path(const char *import_path) {
 }
 
 /* "sha256:<hex>" of the text: what identifies an import. */
-static void source_of(const char *text, size_t len, char *out, size_t size) {
+static void source_of(const char *text, size_t len, char *out, size_t size)
+{
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     size_t used = (size_t)snprintf(out, size, "sha256:");
@@ -74,7 +76,8 @@ static void source_of(const char *text, size_t len, char *out, size_t size) {
 }
 
 /* Validates the whole file, then imports it in one transaction when `force` or its digest differs. */
-static int import_file(sub_db_t *db, const char *path, size_t max_bytes, bool force, sub_error_t *err) {
+static int import_file(sub_db_t *db, const char *path, size_t max_bytes, bool force, sub_error_t *err)
+{
     char source[SUB_STORE_SOURCE_MAX], last[SUB_STORE_SOURCE_MAX];
     size_t len;
     char *text = sub_file_read(path, max_bytes, &len, err);
@@ -99,7 +102,8 @@ static int import_file(sub_db_t *db, const char *path, size_t max_bytes, bool fo
 }
 
 /* Puts `snap` in force (taking over the caller's reference) and drops the store's reference to the old one. */
-static void sub_store_swap(sub_store_t *st, sub_snapshot_t *snap) {
+static void sub_store_swap(sub_store_t *st, sub_snapshot_t *snap)
+{
     pthread_mutex_lock(&st->cur_lock);
     sub_snapshot_t *old = st->cur;
     st->cur = snap;
@@ -110,8 +114,8 @@ static void sub_store_swap(sub_store_t *st, sub_snapshot_t *snap) {
 
 /* The subscribers changed since the last full read, as a layer over it; NULL with *fallback set when the
  * changelog does not cover them (read everything then), NULL without it on error. */
-static sub_snapshot_t *read_delta(sub_store_t *st, sub_db_t *db, int64_t *changes, bool *fallback,
-                                  sub_error_t *err) {
+static sub_snapshot_t *read_delta(sub_store_t *st, sub_db_t *db, int64_t *changes, bool *fallback, sub_error_t *err)
+{
     sub_db_delta_t d;
     sub_db_rc_t rc = sub_db_delta(db, st->base_changes, SUB_STORE_DELTA_MAX, &d, err);
 
@@ -127,7 +131,8 @@ static sub_snapshot_t *read_delta(sub_store_t *st, sub_db_t *db, int64_t *change
 }
 
 /* A full read, which becomes the base of the next layers. */
-static sub_snapshot_t *read_full(sub_store_t *st, sub_db_t *db, int64_t *changes, sub_error_t *err) {
+static sub_snapshot_t *read_full(sub_store_t *st, sub_db_t *db, int64_t *changes, sub_error_t *err)
+{
     sub_snapshot_t *snap = sub_db_snapshot(db, changes, err);
     if (snap == NULL)
         return NULL;
@@ -140,7 +145,8 @@ static sub_snapshot_t *read_full(sub_store_t *st, sub_db_t *db, int64_t *changes
 /* Puts the store's latest state in force unless it already is (a writer of this process refreshed after its own
  * commit, and the refresher then sees the same commit): the changes since the last full read as a layer over it
  * when the changelog has them and they are few, else everything. */
-static int refresh_with(sub_store_t *st, sub_db_t *db, sub_error_t *err) {
+static int refresh_with(sub_store_t *st, sub_db_t *db, sub_error_t *err)
+{
     int rc = 0;
     struct timespec t0, t1;
     bool fallback = true;
@@ -170,13 +176,15 @@ static int refresh_with(sub_store_t *st, sub_db_t *db, sub_error_t *err) {
     return rc;
 }
 
-int sub_store_refresh(sub_store_t *st, sub_error_t *err) {
+int sub_store_refresh(sub_store_t *st, sub_error_t *err)
+{
     sub_error_clear(err);
     return st != NULL ? refresh_with(st, st->db, err) : -1;
 }
 
 /* Sleeps one poll period; false when asked to stop. */
-static bool refresher_wait(sub_store_t *st) {
+static bool refresher_wait(sub_store_t *st)
+{
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_nsec += (long)SUB_STORE_POLL_MS * 1000000L;
@@ -190,7 +198,8 @@ static bool refresher_wait(sub_store_t *st) {
     return go_on;
 }
 
-static void *refresher_main(void *arg) {
+static void *refresher_main(void *arg)
+{
     sub_store_t *st = arg;
     sub_error_t err;
     sub_db_t *db = sub_db_open(st->db_path, &err);
@@ -211,7 +220,8 @@ static void *refresher_main(void *arg) {
     return NULL;
 }
 
-static sub_store_t *store_alloc(const char *db_path, const char *import_path) {
+static sub_store_t *store_alloc(const char *db_path, const char *import_path)
+{
     sub_store_t *st = calloc(1, sizeof(*st));
     if (st == NULL)
         return NULL;
@@ -230,11 +240,13 @@ static sub_store_t *store_alloc(const char *db_path, const char *import_path) {
     return st;
 }
 
-sub_store_t *sub_store_new(const char *db_path, const char *import_path, sub_error_t *err) {
+sub_store_t *sub_store_new(const char *db_path, const char *import_path, sub_error_t *err)
+{
     return sub_store_new_max(db_path, import_path, 0, err);
 }
 
-sub_store_t *sub_store_new_max(const char *db_path, const char *import_path, size_t max_bytes, sub_error_t *err) {
+sub_store_t *sub_store_new_max(const char *db_path, const char *import_path, size_t max_bytes, sub_error_t *err)
+{
     sub_error_clear(err);
     sub_store_t *st = store_alloc(db_path, import_path);
     if (st == NULL) {
@@ -261,7 +273,8 @@ sub_store_t *sub_store_new_max(const char *db_path, const char *import_path, siz
     return st;
 }
 
-void sub_store_free(sub_store_t *st) {
+void sub_store_free(sub_store_t *st)
+{
     if (st == NULL)
         return;
     if (st->refresher_running) {
@@ -283,19 +296,23 @@ void sub_store_free(sub_store_t *st) {
     free(st);
 }
 
-const char *sub_store_path(const sub_store_t *st) {
+const char *sub_store_path(const sub_store_t *st)
+{
     return st != NULL ? st->path : NULL;
 }
 
-const char *sub_store_db_path(const sub_store_t *st) {
+const char *sub_store_db_path(const sub_store_t *st)
+{
     return st != NULL ? st->db_path : NULL;
 }
 
-sub_db_t *sub_store_db(sub_store_t *st) {
+sub_db_t *sub_store_db(sub_store_t *st)
+{
     return st != NULL ? st->db : NULL;
 }
 
-sub_snapshot_t *sub_store_acquire(sub_store_t *st) {
+sub_snapshot_t *sub_store_acquire(sub_store_t *st)
+{
     if (st == NULL)
         return NULL;
     pthread_mutex_lock(&st->cur_lock);
@@ -304,7 +321,8 @@ sub_snapshot_t *sub_store_acquire(sub_store_t *st) {
     return s;
 }
 
-unsigned long sub_store_generation(sub_store_t *st) {
+unsigned long sub_store_generation(sub_store_t *st)
+{
     if (st == NULL)
         return 0;
     pthread_mutex_lock(&st->cur_lock);
@@ -313,7 +331,8 @@ unsigned long sub_store_generation(sub_store_t *st) {
     return g;
 }
 
-int sub_store_reload(sub_store_t *st, sub_error_t *err) {
+int sub_store_reload(sub_store_t *st, sub_error_t *err)
+{
     sub_error_clear(err);
     if (st == NULL)
         return -1;

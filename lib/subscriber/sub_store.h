@@ -32,7 +32,8 @@
 
 #define SUB_STORE_POLL_MS 10 /* change detection period: well inside the 100 ms DESIGN §5 allows for propagation */
 
-#define SUB_STORE_DELTA_MAX 4096 /* subscribers changed since the last full read that a layer carries; beyond,
+#define SUB_STORE_DELTA_MAX \
+    4096                           /* subscribers changed since the last full read that a layer carries; beyond,
                                     one full read starts a new base (layers cost two lookups and O(changes)) */
 #define SUB_STORE_LOOP_BUSY_MS 250 /* an admin write waits this long for another writer, then 503 */
 
@@ -51,12 +52,16 @@ sub_store_t *sub_store_new_max(const char *db_path, const char *import_path, siz
 /* The config field and command-line option for that bound, for a daemon's cfg_field_t and cli_option_t tables
  * (lib/core/cli.h). `p` is a long * the daemon set to SUB_FILE_MAX_BYTES_DEFAULT before parsing. */
 #define SUB_STORE_MAX_BYTES_LIMIT (1L << 40)
-#define SUB_STORE_MAX_BYTES_FIELD(p)                                                                               \
-    {.name = SUB_FILE_MAX_BYTES_SETTING, .type = CFG_INT, .dst = (p), .min = 1, .max = SUB_STORE_MAX_BYTES_LIMIT}
-#define SUB_STORE_MAX_BYTES_OPTION                                                                                 \
-    {"subscribers-max-bytes", SUB_FILE_MAX_BYTES_SETTING, "BYTES",                                                 \
-     "a larger subscriber file, or not a regular file, is refused unread: at start the daemon does not start, "  \
-     "on reload the data in force stays; default 1073741824 (1 GiB)"}
+#define SUB_STORE_MAX_BYTES_FIELD(p)                                                                                \
+    {                                                                                                               \
+        .name = SUB_FILE_MAX_BYTES_SETTING, .type = CFG_INT, .dst = (p), .min = 1, .max = SUB_STORE_MAX_BYTES_LIMIT \
+    }
+#define SUB_STORE_MAX_BYTES_OPTION                                                                                     \
+    {                                                                                                                  \
+        "subscribers-max-bytes", SUB_FILE_MAX_BYTES_SETTING, "BYTES",                                                  \
+            "a larger subscriber file, or not a regular file, is refused unread: at start the daemon does not start, " \
+            "on reload the data in force stays; default 1073741824 (1 GiB)"                                            \
+    }
 void sub_store_free(sub_store_t *st);
 
 /* The default database path for a subscriber file: the file's path with ".json" replaced by ".db" ("conf/

@@ -30,8 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SUB_PATH_DEPTH 6                  /* deepest path: subscribers[i].impu[j] / .access.rat */
-#define SUB_FIELD_MAX 128                 /* rendered path, e.g. "subscribers[123].access.ims_vops" */
+#define SUB_PATH_DEPTH 6  /* deepest path: subscribers[i].impu[j] / .access.rat */
+#define SUB_FIELD_MAX 128 /* rendered path, e.g. "subscribers[123].access.ims_vops" */
 #define SUB_ROOT_FIELD "(root)"
 #define SUB_SYNTAX_FIELD "(json)"
 #define SUB_LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
@@ -57,19 +57,22 @@ typedef struct {
 
 /* ---- paths and errors ---- */
 
-static sub_path_t sub_path_key(sub_path_t p, const char *key) {
+static sub_path_t sub_path_key(sub_path_t p, const char *key)
+{
     if (p.n < SUB_PATH_DEPTH)
         p.s[p.n++] = (jsonpos_step_t){.key = key};
     return p;
 }
 
-static sub_path_t sub_path_index(sub_path_t p, size_t index) {
+static sub_path_t sub_path_index(sub_path_t p, size_t index)
+{
     if (p.n < SUB_PATH_DEPTH)
         p.s[p.n++] = (jsonpos_step_t){.key = NULL, .index = index};
     return p;
 }
 
-static void sub_path_render(const sub_path_t *p, char *out, size_t size) {
+static void sub_path_render(const sub_path_t *p, char *out, size_t size)
+{
     size_t used = 0;
 
     out[0] = '\0';
@@ -93,7 +96,8 @@ static int sub_fail(const sub_ctx_t *cx, const sub_path_t *p, int at_key, const 
     __attribute__((format(printf, 4, 5)));
 
 /* Fills the error and returns -1, so callers can `return sub_fail(...)`. */
-static int sub_fail(const sub_ctx_t *cx, const sub_path_t *p, int at_key, const char *fmt, ...) {
+static int sub_fail(const sub_ctx_t *cx, const sub_path_t *p, int at_key, const char *fmt, ...)
+{
     char field[SUB_FIELD_MAX];
     int line, col;
     va_list ap;
@@ -118,11 +122,13 @@ static int sub_fail(const sub_ctx_t *cx, const sub_path_t *p, int at_key, const 
 
 /* ---- per-field validation ---- */
 
-static int sub_check_keys(const sub_ctx_t *cx, const sub_path_t *p, json_t *obj, const char *const *allowed) {
+static int sub_check_keys(const sub_ctx_t *cx, const sub_path_t *p, json_t *obj, const char *const *allowed)
+{
     const char *key;
     json_t *value;
 
-    json_object_foreach(obj, key, value) {
+    json_object_foreach(obj, key, value)
+    {
         if (!sub_in_list(allowed, key)) {
             sub_path_t kp = sub_path_key(*p, key);
             return sub_fail(cx, &kp, 1, "unknown key");
@@ -132,7 +138,8 @@ static int sub_check_keys(const sub_ctx_t *cx, const sub_path_t *p, json_t *obj,
 }
 
 /* The member `key` of `obj`, or NULL with a "missing" error positioned at the object. */
-static json_t *sub_require(const sub_ctx_t *cx, const sub_path_t *p, json_t *obj, const char *key) {
+static json_t *sub_require(const sub_ctx_t *cx, const sub_path_t *p, json_t *obj, const char *key)
+{
     json_t *v = json_object_get(obj, key);
     if (v == NULL) {
         sub_path_t kp = sub_path_key(*p, key);
@@ -141,8 +148,8 @@ static json_t *sub_require(const sub_ctx_t *cx, const sub_path_t *p, json_t *obj
     return v;
 }
 
-static int sub_parse_digits(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, size_t min, size_t max,
-                            char *out) {
+static int sub_parse_digits(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, size_t min, size_t max, char *out)
+{
     if (!json_is_string(v))
         return sub_fail(cx, p, 0, "must be a string of %zu to %zu digits", min, max);
     if (!sub_all_digits(json_string_value(v), min, max))
@@ -151,14 +158,16 @@ static int sub_parse_digits(const sub_ctx_t *cx, const sub_path_t *p, json_t *v,
     return 0;
 }
 
-static int sub_parse_bool(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, bool *out) {
+static int sub_parse_bool(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, bool *out)
+{
     if (!json_is_boolean(v))
         return sub_fail(cx, p, 0, "must be true or false");
     *out = json_is_true(v);
     return 0;
 }
 
-static int sub_valid_impu(const char *s) {
+static int sub_valid_impu(const char *s)
+{
     char norm[SUB_URI_MAX + 1];
     size_t n = strlen(s);
 
@@ -169,13 +178,15 @@ static int sub_valid_impu(const char *s) {
     return sub_is_uri(norm);
 }
 
-static int sub_parse_impus(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, subscriber_t *sub) {
+static int sub_parse_impus(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, subscriber_t *sub)
+{
     size_t i;
     json_t *item;
 
     if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > SUB_IMPU_MAX)
         return sub_fail(cx, p, 0, "must be an array of 1 to %d URIs", SUB_IMPU_MAX);
-    json_array_foreach(v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         sub_path_t ip = sub_path_index(*p, i);
         if (!json_is_string(item) || !sub_valid_impu(json_string_value(item)))
             return sub_fail(cx, &ip, 0, "must be a sip:, sips: or tel: URI of at most %d characters", SUB_URI_MAX);
@@ -187,7 +198,8 @@ static int sub_parse_impus(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, 
     return 0;
 }
 
-static int sub_parse_access(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, subscriber_t *sub) {
+static int sub_parse_access(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, subscriber_t *sub)
+{
     if (!json_is_object(v))
         return sub_fail(cx, p, 0, "must be an object");
     if (sub_check_keys(cx, p, v, sub_access_keys) < 0)
@@ -203,7 +215,8 @@ static int sub_parse_access(const sub_ctx_t *cx, const sub_path_t *p, json_t *v,
     return vops != NULL ? sub_parse_bool(cx, &vp, vops, &sub->ims_vops) : -1;
 }
 
-static int sub_parse_kms_key(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, subscriber_t *sub) {
+static int sub_parse_kms_key(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, subscriber_t *sub)
+{
     const char *hex = json_is_string(v) ? json_string_value(v) : NULL;
     if (hex == NULL || core_hex_decode(hex, strlen(hex), sub->kms_key, SUB_KMS_KEY_LEN) < 0)
         return sub_fail(cx, p, 0, "must be %d hex characters", SUB_HEX_LEN);
@@ -213,7 +226,8 @@ static int sub_parse_kms_key(const sub_ctx_t *cx, const sub_path_t *p, json_t *v
 
 /* Printable ASCII only: the secret is typed into phones and sipp scenarios and never needs escaping in a log
  * line it must not reach anyway. */
-static int sub_parse_sip_password(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, subscriber_t *sub) {
+static int sub_parse_sip_password(const sub_ctx_t *cx, const sub_path_t *p, json_t *v, subscriber_t *sub)
+{
     const char *s = json_is_string(v) ? json_string_value(v) : NULL;
     size_t n = s != NULL ? strlen(s) : 0;
     bool ok = s != NULL && n == json_string_length(v) && n >= SUB_SIP_PASSWORD_MIN && n <= SUB_SIP_PASSWORD_MAX;
@@ -228,7 +242,8 @@ static int sub_parse_sip_password(const sub_ctx_t *cx, const sub_path_t *p, json
 }
 
 /* One element of "subscribers", in DESIGN order so the first error is the first a reader would meet. */
-static int sub_parse_one(const sub_ctx_t *cx, const sub_path_t *p, json_t *obj, subscriber_t *sub) {
+static int sub_parse_one(const sub_ctx_t *cx, const sub_path_t *p, json_t *obj, subscriber_t *sub)
+{
     json_t *v;
 
     if (!json_is_object(obj))
@@ -265,19 +280,22 @@ static int sub_parse_one(const sub_ctx_t *cx, const sub_path_t *p, json_t *obj, 
 
 /* ---- cross-subscriber duplicates ---- */
 
-static sub_path_t sub_path_of(const sub_snapshot_t *s, const subscriber_t *sub, const char *field) {
+static sub_path_t sub_path_of(const sub_snapshot_t *s, const subscriber_t *sub, const char *field)
+{
     sub_path_t p = sub_path_key((sub_path_t){.n = 0}, "subscribers");
     return sub_path_key(sub_path_index(p, (size_t)(sub - s->subs)), field);
 }
 
-static const char *sub_id_at(const subscriber_t *const *idx, size_t i, size_t off) {
+static const char *sub_id_at(const subscriber_t *const *idx, size_t i, size_t off)
+{
     return (const char *)idx[i] + off;
 }
 
 /* Among runs of equal ids in a sorted index (ties in document order), the duplicate that comes first in the
  * document: the second element of some run. */
-static int sub_check_dup_ids(const sub_ctx_t *cx, const sub_snapshot_t *s, const subscriber_t **idx,
-                             size_t off, const char *field) {
+static int sub_check_dup_ids(const sub_ctx_t *cx, const sub_snapshot_t *s, const subscriber_t **idx, size_t off,
+                             const char *field)
+{
     const subscriber_t *dup = NULL, *orig = NULL;
 
     for (size_t i = 1; i < s->n; i++) {
@@ -295,7 +313,8 @@ static int sub_check_dup_ids(const sub_ctx_t *cx, const sub_snapshot_t *s, const
     return sub_fail(cx, &p, 0, "duplicate of subscribers[%zu].%s", (size_t)(orig - s->subs), field);
 }
 
-static int sub_check_dup_impus(const sub_ctx_t *cx, const sub_snapshot_t *s) {
+static int sub_check_dup_impus(const sub_ctx_t *cx, const sub_snapshot_t *s)
+{
     const sub_impu_entry_t *dup = NULL, *orig = NULL;
 
     for (size_t i = 1; i < s->n_impu; i++) {
@@ -310,12 +329,12 @@ static int sub_check_dup_impus(const sub_ctx_t *cx, const sub_snapshot_t *s) {
     if (dup == NULL)
         return 0;
     sub_path_t p = sub_path_index(sub_path_of(s, dup->sub, "impu"), dup->impu);
-    return sub_fail(cx, &p, 0, "duplicate of subscribers[%zu].impu[%zu]", (size_t)(orig->sub - s->subs),
-                    orig->impu);
+    return sub_fail(cx, &p, 0, "duplicate of subscribers[%zu].impu[%zu]", (size_t)(orig->sub - s->subs), orig->impu);
 }
 
 /* An IMPU carrying number N must not belong to anyone but the subscriber whose MSISDN is N. */
-static int sub_check_impu_numbers(const sub_ctx_t *cx, const sub_snapshot_t *s) {
+static int sub_check_impu_numbers(const sub_ctx_t *cx, const sub_snapshot_t *s)
+{
     for (size_t i = 0; i < s->n; i++) {
         const subscriber_t *sub = &s->subs[i];
         for (size_t j = 0; j < sub->n_impu; j++) {
@@ -334,7 +353,8 @@ static int sub_check_impu_numbers(const sub_ctx_t *cx, const sub_snapshot_t *s) 
     return 0;
 }
 
-static int sub_cmp_kms_key(const void *a, const void *b) {
+static int sub_cmp_kms_key(const void *a, const void *b)
+{
     const subscriber_t *x = *(const subscriber_t *const *)a, *y = *(const subscriber_t *const *)b;
     int c = memcmp(x->kms_key, y->kms_key, SUB_KMS_KEY_LEN);
     return c != 0 ? c : (x > y) - (x < y);
@@ -342,7 +362,8 @@ static int sub_cmp_kms_key(const void *a, const void *b) {
 
 /* Two subscribers with one kms_key could each pass the KMS's Digest as the other: a duplicate is an error naming
  * both IMSIs. Sorting a scratch index keeps this O(n log n) at a million subscribers. */
-static int sub_check_dup_kms_keys(const sub_ctx_t *cx, const sub_snapshot_t *s) {
+static int sub_check_dup_kms_keys(const sub_ctx_t *cx, const sub_snapshot_t *s)
+{
     const subscriber_t **idx = calloc(s->n ? s->n : 1, sizeof(*idx));
     size_t n = 0;
     if (idx == NULL) {
@@ -363,11 +384,12 @@ static int sub_check_dup_kms_keys(const sub_ctx_t *cx, const sub_snapshot_t *s) 
     if (dup == NULL)
         return 0;
     sub_path_t p = sub_path_of(s, dup, "kms_key");
-    return sub_fail(cx, &p, 0, "IMSI %s has the kms_key of IMSI %s (subscribers[%zu]); each must be unique",
-                    dup->imsi, orig->imsi, (size_t)(orig - s->subs));
+    return sub_fail(cx, &p, 0, "IMSI %s has the kms_key of IMSI %s (subscribers[%zu]); each must be unique", dup->imsi,
+                    orig->imsi, (size_t)(orig - s->subs));
 }
 
-static int sub_check_duplicates(const sub_ctx_t *cx, const sub_snapshot_t *s) {
+static int sub_check_duplicates(const sub_ctx_t *cx, const sub_snapshot_t *s)
+{
     if (sub_check_dup_ids(cx, s, s->by_imsi, offsetof(subscriber_t, imsi), "imsi") < 0 ||
         sub_check_dup_ids(cx, s, s->by_msisdn, offsetof(subscriber_t, msisdn), "msisdn") < 0 ||
         sub_check_dup_impus(cx, s) < 0 || sub_check_dup_kms_keys(cx, s) < 0)
@@ -377,7 +399,8 @@ static int sub_check_duplicates(const sub_ctx_t *cx, const sub_snapshot_t *s) {
 
 /* ---- loading ---- */
 
-static int sub_parse_root(const sub_ctx_t *cx, json_t *root, sub_snapshot_t *s) {
+static int sub_parse_root(const sub_ctx_t *cx, json_t *root, sub_snapshot_t *s)
+{
     sub_path_t rootp = {.n = 0};
 
     if (!json_is_object(root))
@@ -396,7 +419,8 @@ static int sub_parse_root(const sub_ctx_t *cx, json_t *root, sub_snapshot_t *s) 
         return sub_fail(cx, &lp, 0, "out of memory");
     size_t i;
     json_t *item;
-    json_array_foreach(list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         sub_path_t ip = sub_path_index(lp, i);
         s->n = i + 1; /* counted before parsing so a failure frees what this one allocated */
         if (sub_parse_one(cx, &ip, item, &s->subs[i]) < 0)
@@ -407,7 +431,8 @@ static int sub_parse_root(const sub_ctx_t *cx, json_t *root, sub_snapshot_t *s) 
     return sub_check_duplicates(cx, s);
 }
 
-static int sub_blank(const char *text, size_t len) {
+static int sub_blank(const char *text, size_t len)
+{
     for (size_t i = 0; i < len; i++) {
         if (!isspace((unsigned char)text[i]))
             return 0;
@@ -415,21 +440,23 @@ static int sub_blank(const char *text, size_t len) {
     return 1;
 }
 
-static void sub_syntax_error(const sub_ctx_t *cx, const json_error_t *jerr, const char *reason) {
+static void sub_syntax_error(const sub_ctx_t *cx, const json_error_t *jerr, const char *reason)
+{
     if (cx->err == NULL)
         return;
     cx->err->line = jerr->line > 0 ? jerr->line : 1;
     cx->err->col = jerr->column > 0 ? jerr->column : 1;
     snprintf(cx->err->field, sizeof(cx->err->field), "%s", SUB_SYNTAX_FIELD);
-    int head = snprintf(cx->err->msg, sizeof(cx->err->msg), "%s:%d:%d: %s: ", cx->name, cx->err->line,
-                        cx->err->col, SUB_SYNTAX_FIELD);
+    int head = snprintf(cx->err->msg, sizeof(cx->err->msg), "%s:%d:%d: %s: ", cx->name, cx->err->line, cx->err->col,
+                        SUB_SYNTAX_FIELD);
     if (head < 0 || (size_t)head >= sizeof(cx->err->msg))
         return;
     snprintf(cx->err->msg + head, sizeof(cx->err->msg) - (size_t)head, "%s", reason);
     cx->err->reason = cx->err->msg + head;
 }
 
-void sub_error_clear(sub_error_t *err) {
+void sub_error_clear(sub_error_t *err)
+{
     if (err == NULL)
         return;
     err->msg[0] = '\0';
@@ -438,7 +465,8 @@ void sub_error_clear(sub_error_t *err) {
     err->reason = err->msg;
 }
 
-sub_snapshot_t *sub_snapshot_load_text(const char *name, const char *text, size_t len, sub_error_t *err) {
+sub_snapshot_t *sub_snapshot_load_text(const char *name, const char *text, size_t len, sub_error_t *err)
+{
     sub_ctx_t cx = {.name = name ? name : "(subscribers)", .text = text, .len = len, .err = err};
     json_error_t jerr;
 
@@ -470,7 +498,8 @@ sub_snapshot_t *sub_snapshot_load_text(const char *name, const char *text, size_
     return s;
 }
 
-char *sub_file_read(const char *path, size_t max_bytes, size_t *len, sub_error_t *err) {
+char *sub_file_read(const char *path, size_t max_bytes, size_t *len, sub_error_t *err)
+{
     cfg_error_t cerr;
     char *text = cfg_read_file_max(path, max_bytes, SUB_FILE_MAX_BYTES_SETTING, len, &cerr);
 
@@ -479,7 +508,8 @@ char *sub_file_read(const char *path, size_t max_bytes, size_t *len, sub_error_t
     return text;
 }
 
-sub_snapshot_t *sub_snapshot_load_file(const char *path, sub_error_t *err) {
+sub_snapshot_t *sub_snapshot_load_file(const char *path, sub_error_t *err)
+{
     sub_error_clear(err);
     size_t len;
     char *text = sub_file_read(path, SUB_FILE_MAX_BYTES_DEFAULT, &len, err);
@@ -490,7 +520,8 @@ sub_snapshot_t *sub_snapshot_load_file(const char *path, sub_error_t *err) {
     return s;
 }
 
-sub_snapshot_t *sub_snapshot_from_json(const char *name, json_t *root, sub_error_t *err) {
+sub_snapshot_t *sub_snapshot_from_json(const char *name, json_t *root, sub_error_t *err)
+{
     sub_error_clear(err);
     char *text = sub_json_dump(root);
     if (text == NULL) {
@@ -504,7 +535,8 @@ sub_snapshot_t *sub_snapshot_from_json(const char *name, json_t *root, sub_error
     return s;
 }
 
-sub_snapshot_t *sub_snapshot_from_subs(const char *name, subscriber_t *subs, size_t n, sub_error_t *err) {
+sub_snapshot_t *sub_snapshot_from_subs(const char *name, subscriber_t *subs, size_t n, sub_error_t *err)
+{
     sub_ctx_t cx = {.name = name ? name : "(store)", .text = "", .len = 0, .err = err};
     sub_snapshot_t *s = calloc(1, sizeof(*s));
 
@@ -528,10 +560,10 @@ sub_snapshot_t *sub_snapshot_from_subs(const char *name, subscriber_t *subs, siz
     return s;
 }
 
-void sub_error_at(sub_error_t *err, const char *name, const char *text, size_t len, size_t index,
-                  const char *field, const char *reason) {
-    sub_ctx_t cx = {.name = name ? name : "(subscribers)", .text = text ? text : "", .len = text ? len : 0,
-                    .err = err};
+void sub_error_at(sub_error_t *err, const char *name, const char *text, size_t len, size_t index, const char *field,
+                  const char *reason)
+{
+    sub_ctx_t cx = {.name = name ? name : "(subscribers)", .text = text ? text : "", .len = text ? len : 0, .err = err};
     sub_path_t p = sub_path_index(sub_path_key((sub_path_t){.n = 0}, "subscribers"), index);
 
     sub_error_clear(err);
@@ -542,12 +574,14 @@ void sub_error_at(sub_error_t *err, const char *name, const char *text, size_t l
 
 /* ---- layers ---- */
 
-static int sub_cmp_imsi_str(const void *a, const void *b) {
+static int sub_cmp_imsi_str(const void *a, const void *b)
+{
     return strcmp((const char *)a, (const char *)b);
 }
 
 sub_snapshot_t *sub_snapshot_layer(sub_snapshot_t *base, subscriber_t *changed, size_t n_changed,
-                                   char (*masked)[SUB_IMSI_MAX + 1], size_t n_masked, sub_error_t *err) {
+                                   char (*masked)[SUB_IMSI_MAX + 1], size_t n_masked, sub_error_t *err)
+{
     sub_snapshot_t *s = sub_snapshot_from_subs("(changes)", changed, n_changed, err);
     if (s == NULL || base == NULL || base->base != NULL) {
         free(masked);

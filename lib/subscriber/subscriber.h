@@ -24,9 +24,9 @@
 #define SUB_IMSI_MIN 5    /* MCC + MNC at least */
 #define SUB_MSISDN_MAX 15 /* E.164: at most 15 digits */
 #define SUB_MSISDN_MIN 5
-#define SUB_IMPU_MAX 8    /* IMPUs per subscriber; a test core rarely has more than two */
-#define SUB_URI_MAX 256   /* longest IMPU accepted */
-#define SUB_KMS_KEY_LEN 32 /* bytes; 64 hex characters in the file */
+#define SUB_IMPU_MAX 8          /* IMPUs per subscriber; a test core rarely has more than two */
+#define SUB_URI_MAX 256         /* longest IMPU accepted */
+#define SUB_KMS_KEY_LEN 32      /* bytes; 64 hex characters in the file */
 #define SUB_SIP_PASSWORD_MIN 8  /* SIP Digest secret (DESIGN §5): short enough to type into a phone, */
 #define SUB_SIP_PASSWORD_MAX 64 /* long enough for a generated one */
 #define SUB_ERR_MAX 512
@@ -48,7 +48,7 @@ typedef struct {
     sub_rat_t rat;
     bool ims_vops;
     bool has_kms_key;
-    uint8_t kms_key[SUB_KMS_KEY_LEN];          /* secrets last: sub_subscriber_clear wipes from kms_key on */
+    uint8_t kms_key[SUB_KMS_KEY_LEN]; /* secrets last: sub_subscriber_clear wipes from kms_key on */
     bool has_sip_password;
     char sip_password[SUB_SIP_PASSWORD_MAX + 1]; /* registrar Digest secret, printable ASCII, NUL-terminated */
 } subscriber_t;
@@ -59,7 +59,7 @@ typedef struct {
  * names the field in ProblemDetails invalidParams). field is "" and line/col are 0 when the error is not about a
  * place in the document (unreadable file, out of memory). */
 typedef struct {
-    char msg[SUB_ERR_MAX]; /* "file:line:column: field: reason" */
+    char msg[SUB_ERR_MAX];         /* "file:line:column: field: reason" */
     char field[SUB_ERR_FIELD_MAX]; /* "subscribers[1].imsi", "(json)" for syntax errors */
     int line, col;
     const char *reason; /* points into msg, after "field: "; "" when msg has no field */
@@ -101,8 +101,8 @@ void sub_subscriber_clear(subscriber_t *sub);
 /* Fills `err` with "name:line:column: subscribers[index].field: reason", the position found in `text` (the
  * document the subscriber came from; NULL or "" gives 0:0). For errors found after validation, e.g. against data
  * already stored. `field` may be NULL (the element itself) or a key such as "msisdn". */
-void sub_error_at(sub_error_t *err, const char *name, const char *text, size_t len, size_t index,
-                  const char *field, const char *reason);
+void sub_error_at(sub_error_t *err, const char *name, const char *text, size_t len, size_t index, const char *field,
+                  const char *reason);
 
 /* Reference counting: a snapshot lives until its last holder releases it. Both are thread-safe. */
 sub_snapshot_t *sub_snapshot_ref(sub_snapshot_t *s);

@@ -21,10 +21,10 @@ static inline void fuzz_fail(const char *file, int line, const char *what)
     abort();
 }
 
-#define FUZZ_CHECK(cond)                                                                                          \
-    do {                                                                                                          \
-        if (!(cond))                                                                                              \
-            fuzz_fail(__FILE__, __LINE__, #cond);                                                                 \
+#define FUZZ_CHECK(cond)                          \
+    do {                                          \
+        if (!(cond))                              \
+            fuzz_fail(__FILE__, __LINE__, #cond); \
     } while (0)
 
 #endif

@@ -27,7 +27,7 @@
 #define METHOD "POST"
 #define URI "/kms/v1/session-keys"
 #define CNONCE "ZnV6ei1jbm9uY2UtZml4ZWQtMDAwMDAw" /* fixed: a random one would make runs differ */
-#define NOW 1000                                   /* any monotonic time; the table is empty anyway */
+#define NOW 1000                                  /* any monotonic time; the table is empty anyway */
 
 static bool clean_field(const char *s, size_t cap)
 {

@@ -21,11 +21,11 @@
 #include "kms_body.h"
 
 #define SNAPSHOT_NAME "fuzz-subscribers.json"
-#define SNAPSHOT                                                                                                  \
-    "{\"subscribers\":["                                                                                          \
-    "{\"imsi\":\"001010000000001\",\"msisdn\":\"15550000001\",\"impu\":[\"sip:+15550000001@ims.test\","          \
-    "\"tel:+15550000001\"],\"voice_encryption\":true,\"access\":{\"rat\":\"NR\",\"ims_vops\":true}},"            \
-    "{\"imsi\":\"001010000000002\",\"msisdn\":\"15550000002\",\"impu\":[\"sip:bob@ims.test\"],"                  \
+#define SNAPSHOT                                                                                        \
+    "{\"subscribers\":["                                                                                \
+    "{\"imsi\":\"001010000000001\",\"msisdn\":\"15550000001\",\"impu\":[\"sip:+15550000001@ims.test\"," \
+    "\"tel:+15550000001\"],\"voice_encryption\":true,\"access\":{\"rat\":\"NR\",\"ims_vops\":true}},"   \
+    "{\"imsi\":\"001010000000002\",\"msisdn\":\"15550000002\",\"impu\":[\"sip:bob@ims.test\"],"         \
     "\"voice_encryption\":true,\"access\":{\"rat\":\"EUTRAN\",\"ims_vops\":true}}]}"
 
 static bool same_value(const char *a, const char *b)

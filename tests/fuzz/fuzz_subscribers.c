@@ -20,7 +20,7 @@
 
 #define NAME "fuzz.json"
 #define LOAD_FLAGS (JSON_REJECT_DUPLICATES | JSON_DECODE_ANY) /* the loader's own flags */
-#define ID_MAX 32                                              /* "msisdn-" or "imsi-" and 15 digits */
+#define ID_MAX 32                                             /* "msisdn-" or "imsi-" and 15 digits */
 
 /* Lines in text (a last line without '\n' counts) and the longest line's length. */
 static void text_extent(const char *text, size_t len, int *lines, int *longest)

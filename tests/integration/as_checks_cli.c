@@ -93,15 +93,30 @@ static int parse_opt(int opt, const char *arg, cli_opts_t *o)
     log_level_t level;
     char *end;
     switch (opt) {
-    case 'H': return parse_hss(arg, o);
-    case 'h': o->conf.hss_identity = arg; return 0;
-    case 'u': o->conf.udm_url = arg; return 0;
-    case 's': return as_policy_parse(arg, &o->conf.subscription_source);
-    case 'a': return as_policy_parse(arg, &o->conf.attachment_source);
-    case 't': o->conf.lookup_timeout_ms = (unsigned)strtoul(arg, &end, 10); return *end || !*arg ? -1 : 0;
-    case 'w': o->wait_hss_ms = (int)strtol(arg, &end, 10); return *end || o->wait_hss_ms < 0 ? -1 : 0;
-    case 'i': snprintf(o->identity, sizeof o->identity, "%s", arg); return 0;
-    case 'S': o->from_stdin = true; return 0;
+    case 'H':
+        return parse_hss(arg, o);
+    case 'h':
+        o->conf.hss_identity = arg;
+        return 0;
+    case 'u':
+        o->conf.udm_url = arg;
+        return 0;
+    case 's':
+        return as_policy_parse(arg, &o->conf.subscription_source);
+    case 'a':
+        return as_policy_parse(arg, &o->conf.attachment_source);
+    case 't':
+        o->conf.lookup_timeout_ms = (unsigned)strtoul(arg, &end, 10);
+        return *end || !*arg ? -1 : 0;
+    case 'w':
+        o->wait_hss_ms = (int)strtol(arg, &end, 10);
+        return *end || o->wait_hss_ms < 0 ? -1 : 0;
+    case 'i':
+        snprintf(o->identity, sizeof o->identity, "%s", arg);
+        return 0;
+    case 'S':
+        o->from_stdin = true;
+        return 0;
     case 'l':
         if (log_level_parse(arg, &level) != 0)
             return -1;
@@ -114,12 +129,18 @@ static int parse_opt(int opt, const char *arg, cli_opts_t *o)
 static int parse_opts(int argc, char **argv, cli_opts_t *o)
 {
     static const struct option opts[] = {
-        { "hss", required_argument, NULL, 'H' },          { "hss-host", required_argument, NULL, 'h' },
-        { "udm", required_argument, NULL, 'u' },          { "subscription", required_argument, NULL, 's' },
-        { "attachment", required_argument, NULL, 'a' },   { "timeout-ms", required_argument, NULL, 't' },
-        { "wait-hss-ms", required_argument, NULL, 'w' },  { "identity", required_argument, NULL, 'i' },
-        { "stdin", no_argument, NULL, 'S' },              { "log-level", required_argument, NULL, 'l' },
-        { "help", no_argument, NULL, '?' },               { NULL, 0, NULL, 0 },
+        {"hss", required_argument, NULL, 'H'},
+        {"hss-host", required_argument, NULL, 'h'},
+        {"udm", required_argument, NULL, 'u'},
+        {"subscription", required_argument, NULL, 's'},
+        {"attachment", required_argument, NULL, 'a'},
+        {"timeout-ms", required_argument, NULL, 't'},
+        {"wait-hss-ms", required_argument, NULL, 'w'},
+        {"identity", required_argument, NULL, 'i'},
+        {"stdin", no_argument, NULL, 'S'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, '?'},
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->conf.subscription_source = AS_POLICY_HSS;
@@ -166,9 +187,9 @@ static json_t *source_json(const as_lookup_results_t *r, as_source_t s)
 static void on_decision(const as_decision_t *d, const as_lookup_results_t *r, void *ud)
 {
     cli_run_t *run = ud;
-    json_t *j = json_pack("{s:s, s:s, s:b, s:s, s:f, s:s, s:s, s:o, s:o}", "caller", run->caller, "callee",
-                          run->callee, "allowed", d->allowed, "reason", d->reason, "elapsedMs", ms_since(&run->t0),
-                          "subscription", as_policy_name(run->o->conf.subscription_source), "attachment",
+    json_t *j = json_pack("{s:s, s:s, s:b, s:s, s:f, s:s, s:s, s:o, s:o}", "caller", run->caller, "callee", run->callee,
+                          "allowed", d->allowed, "reason", d->reason, "elapsedMs", ms_since(&run->t0), "subscription",
+                          as_policy_name(run->o->conf.subscription_source), "attachment",
                           as_policy_name(run->o->conf.attachment_source), "hss", source_json(r, AS_SRC_HSS), "udm",
                           source_json(r, AS_SRC_UDM));
     if (j) {
@@ -185,7 +206,7 @@ static void on_decision(const as_decision_t *d, const as_lookup_results_t *r, vo
 static int run_check(struct event_base *base, as_checks_t *checks, const cli_opts_t *o, const char *caller,
                      const char *callee)
 {
-    cli_run_t run = { .base = base, .o = o, .caller = caller, .callee = callee };
+    cli_run_t run = {.base = base, .o = o, .caller = caller, .callee = callee};
     clock_gettime(CLOCK_MONOTONIC, &run.t0);
     if (as_checks_start(checks, caller, callee, on_decision, &run) == 0) {
         fprintf(stderr, CLI_NAME ": the check for %s -> %s could not start\n", caller, callee);

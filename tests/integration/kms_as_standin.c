@@ -32,7 +32,7 @@
 typedef struct {
     struct event_base *base;
     sbi_server_t *srv;
-    json_t *calls;  /* object callId -> record */
+    json_t *calls; /* object callId -> record */
     char any_caller[PARTY_MAX], any_callee[PARTY_MAX];
     long delay_ms;
     unsigned long served;
@@ -65,8 +65,8 @@ static json_t *lookup(standin_t *s, const char *call_id)
         return json_incref(rec);
     if (!s->any_caller[0])
         return NULL;
-    return json_pack("{s:s, s:s, s:s, s:b, s:s}", "callId", call_id, "caller", s->any_caller, "callee",
-                     s->any_callee, "encryptionAllowed", 1, "state", "early");
+    return json_pack("{s:s, s:s, s:s, s:b, s:s}", "callId", call_id, "caller", s->any_caller, "callee", s->any_callee,
+                     "encryptionAllowed", 1, "state", "early");
 }
 
 static void answer(sbi_request_t *req, json_t *rec)
@@ -212,7 +212,8 @@ int main(int argc, char **argv)
     struct event *term = evsignal_new(s.base, SIGTERM, on_term, &s);
     int rc = 1;
     if (s.srv && term && !event_add(term, NULL) &&
-        !sbi_server_route(s.srv, "GET", "/as/v1/calls/{callId}", on_call, &s) && !sbi_server_listen(s.srv, host, port)) {
+        !sbi_server_route(s.srv, "GET", "/as/v1/calls/{callId}", on_call, &s) &&
+        !sbi_server_listen(s.srv, host, port)) {
         printf("READY kms-as-standin sbi=http://%s:%u\n", host, sbi_server_port(s.srv));
         fflush(stdout);
         rc = event_base_dispatch(s.base) < 0 ? 1 : 0;

@@ -39,8 +39,8 @@ static void print_result(const kms_client_result_t *r)
 {
     uint8_t fp[32];
     char hex[65] = "";
-    if (r->status == KMS_CLIENT_OK && r->key_id[0] && EVP_Digest(r->session_key, KMS_KEY_LEN, fp, NULL,
-                                                                    EVP_sha256(), NULL))
+    if (r->status == KMS_CLIENT_OK && r->key_id[0] &&
+        EVP_Digest(r->session_key, KMS_KEY_LEN, fp, NULL, EVP_sha256(), NULL))
         for (int i = 0; i < 32; i++)
             snprintf(hex + 2 * i, 3, "%02x", fp[i]);
     printf("{\"result\":\"%s\",\"http\":%d,\"cause\":\"%s\",\"keyId\":\"%s\",\"expiresAt\":\"%s\","
@@ -95,7 +95,7 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
-    static const struct option opts[] = {{"url", required_argument, NULL, 'u'}, {"ca", required_argument, NULL, 'c'},
+    static const struct option opts[] = {{"url", required_argument, NULL, 'u'},  {"ca", required_argument, NULL, 'c'},
                                          {"user", required_argument, NULL, 'U'}, {"key", required_argument, NULL, 'k'},
                                          {"wait-stdin", no_argument, NULL, 'w'}, {NULL, 0, NULL, 0}};
     const char *url = NULL, *ca = NULL, *user = NULL, *key_hex = NULL;
@@ -124,8 +124,11 @@ int main(int argc, char **argv)
 
     char err[SBI_TLS_ERR_MAX];
     SSL_CTX *tls = strncmp(url, "https:", 6) ? NULL : sbi_tls_client_ctx_new(ca, err, sizeof err);
-    cli_t cli = {.base = event_base_new(), .args = argv + optind, .n_args = argc - optind, .runs_left = runs,
-                  .wait_stdin = wait_stdin};
+    cli_t cli = {.base = event_base_new(),
+                 .args = argv + optind,
+                 .n_args = argc - optind,
+                 .runs_left = runs,
+                 .wait_stdin = wait_stdin};
     sbi_client_config_t sc = {.tls = tls};
     sbi_client_t *sbi = sbi_client_new(cli.base, &sc);
     kms_client_cfg_t kc = {.base_url = url, .username = user, .kms_key = key};

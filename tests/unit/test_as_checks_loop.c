@@ -24,12 +24,12 @@
 
 #define TIMEOUT_MS 150
 #define MARGIN_MS 200
-#define SAFETY_MS 3000 /* a test loop never runs longer than this */
+#define SAFETY_MS 3000     /* a test loop never runs longer than this */
 #define COARSE_SLACK_MS 10 /* libevent times with CLOCK_MONOTONIC_COARSE: a timer may fire a jiffy early */
 
 #define OSD_YES "{\"voiceEncryption\":{\"dataType\":\"boolean\",\"value\":true}}"
-#define AMF_NR                                                                                                      \
-    "{\"amfInstanceId\":\"a\",\"deregCallbackUri\":\"http://x\",\"guami\":{\"plmnId\":{\"mcc\":\"001\",\"mnc\":"   \
+#define AMF_NR                                                                                                   \
+    "{\"amfInstanceId\":\"a\",\"deregCallbackUri\":\"http://x\",\"guami\":{\"plmnId\":{\"mcc\":\"001\",\"mnc\":" \
     "\"01\"},\"amfId\":\"000001\"},\"ratType\":\"NR\",\"imsVoPs\":\"HOMOGENEOUS_SUPPORT\"}"
 
 /* The fake UDM: msisdn-1 subscribed on NR, msisdn-2 never answers, msisdn-3 subscribed but not in 5GS,
@@ -44,18 +44,26 @@ static void fake_answer(sbi_request_t *req, bool amf)
         sbi_respond(req, 200, SBI_CT_JSON, body, strlen(body));
     } else if (ue && strcmp(ue, "msisdn-3") == 0) {
         if (amf) {
-            sbi_problem_t p = { .status = 404, .cause = SBI_CAUSE_CONTEXT_NOT_FOUND };
+            sbi_problem_t p = {.status = 404, .cause = SBI_CAUSE_CONTEXT_NOT_FOUND};
             sbi_respond_problem(req, &p);
         } else {
             sbi_respond(req, 200, SBI_CT_JSON, OSD_YES, strlen(OSD_YES));
         }
     } else {
-        sbi_problem_t p = { .status = 404, .cause = SBI_CAUSE_USER_NOT_FOUND };
+        sbi_problem_t p = {.status = 404, .cause = SBI_CAUSE_USER_NOT_FOUND};
         sbi_respond_problem(req, &p);
     }
 }
-static void on_amf(sbi_request_t *req, void *ud) { (void)ud; fake_answer(req, true); }
-static void on_osd(sbi_request_t *req, void *ud) { (void)ud; fake_answer(req, false); }
+static void on_amf(sbi_request_t *req, void *ud)
+{
+    (void)ud;
+    fake_answer(req, true);
+}
+static void on_osd(sbi_request_t *req, void *ud)
+{
+    (void)ud;
+    fake_answer(req, false);
+}
 
 typedef struct {
     struct event_base *base;
@@ -92,7 +100,7 @@ static void on_safety(evutil_socket_t fd, short what, void *arg)
 
 static void run_loop_for(fx_t *fx, int ms)
 {
-    struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     evtimer_add(fx->safety, &tv);
     event_base_dispatch(fx->base);
     evtimer_del(fx->safety);
@@ -114,8 +122,8 @@ static void on_decision(const as_decision_t *d, const as_lookup_results_t *r, vo
 
 static as_checks_t *new_checks(fx_t *fx, const char *url, as_policy_t sub, as_policy_t att)
 {
-    as_checks_conf_t conf = { .subscription_source = sub, .attachment_source = att,
-                              .lookup_timeout_ms = TIMEOUT_MS, .udm_url = url };
+    as_checks_conf_t conf = {
+        .subscription_source = sub, .attachment_source = att, .lookup_timeout_ms = TIMEOUT_MS, .udm_url = url};
     char err[256] = "";
     as_checks_t *c = as_checks_new(fx->base, &conf, fx->metrics, err, sizeof err);
     if (c == NULL)
@@ -166,7 +174,7 @@ static void check_once(fx_t *fx, run_t *run, const char *caller, const char *cal
 static void test_udm_allowed(void **state)
 {
     fx_t *fx = *state;
-    run_t run = { 0 };
+    run_t run = {0};
     check_once(fx, &run, "tel:+1", "sip:+1@ims.test;user=phone");
     assert_true(run.d.allowed);
     assert_string_equal(run.d.reason, AS_REASON_OK);
@@ -182,11 +190,11 @@ static void test_udm_allowed(void **state)
 static void test_udm_not_in_5gs(void **state)
 {
     fx_t *fx = *state;
-    run_t run = { 0 };
+    run_t run = {0};
     check_once(fx, &run, "tel:+1", "tel:+3");
     assert_false(run.d.allowed);
     assert_string_equal(run.d.reason, AS_REASON_CALLEE_NOT_ATTACHED);
-    run = (run_t){ 0 };
+    run = (run_t){0};
     check_once(fx, &run, "tel:+1", "tel:+9");
     assert_string_equal(run.d.reason, AS_REASON_USER_UNKNOWN);
 }
@@ -194,7 +202,7 @@ static void test_udm_not_in_5gs(void **state)
 static void test_udm_stalled_times_out(void **state)
 {
     fx_t *fx = *state;
-    run_t run = { 0 };
+    run_t run = {0};
     check_once(fx, &run, "tel:+1", "tel:+2");
     assert_false(run.d.allowed);
     assert_string_equal(run.d.reason, AS_REASON_TIMEOUT);
@@ -204,7 +212,7 @@ static void test_udm_stalled_times_out(void **state)
     assert_true(run.elapsed_ms >= TIMEOUT_MS - COARSE_SLACK_MS);
     assert_true(run.elapsed_ms < TIMEOUT_MS + MARGIN_MS);
     /* the next check on the same client is unaffected by the cancelled streams */
-    run = (run_t){ 0 };
+    run = (run_t){0};
     check_once(fx, &run, "tel:+1", "tel:+1");
     assert_true(run.d.allowed);
 }
@@ -212,7 +220,7 @@ static void test_udm_stalled_times_out(void **state)
 static void test_no_msisdn_is_unknown_from_the_loop(void **state)
 {
     fx_t *fx = *state;
-    run_t run = { 0 };
+    run_t run = {0};
     check_once(fx, &run, "sip:alice@ims.test", "tel:+1");
     assert_string_equal(run.d.reason, AS_REASON_USER_UNKNOWN);
     assert_int_equal(run.r.answer[AS_Q_CALLER_SUBSCRIBED][AS_SRC_UDM], AS_ANS_UNKNOWN);
@@ -221,7 +229,7 @@ static void test_no_msisdn_is_unknown_from_the_loop(void **state)
 static void test_cancel_runs_no_callback(void **state)
 {
     fx_t *fx = *state;
-    run_t run = { .fx = fx };
+    run_t run = {.fx = fx};
     uint64_t h = as_checks_start(fx->checks, "tel:+1", "tel:+2", on_decision, &run);
     assert_true(h != 0);
     as_checks_cancel(fx->checks, h);
@@ -234,7 +242,7 @@ static void test_cancel_runs_no_callback(void **state)
 static void test_free_inside_callback(void **state)
 {
     fx_t *fx = *state;
-    run_t first = { .fx = fx, .free_checks = true }, second = { .fx = fx };
+    run_t first = {.fx = fx, .free_checks = true}, second = {.fx = fx};
     clock_gettime(CLOCK_MONOTONIC, &first.t0);
     assert_true(as_checks_start(fx->checks, "tel:+1", "tel:+2", on_decision, &second) != 0); /* stalls */
     assert_true(as_checks_start(fx->checks, "tel:+1", "tel:+1", on_decision, &first) != 0);
@@ -256,7 +264,7 @@ static void test_udm_down_is_error_at_once(void **state)
     sbi_server_free(gone); /* nothing listens there now */
     as_checks_free(fx->checks);
     fx->checks = new_checks(fx, url, AS_POLICY_UDM, AS_POLICY_UDM);
-    run_t run = { 0 };
+    run_t run = {0};
     check_once(fx, &run, "tel:+1", "tel:+1");
     assert_string_equal(run.d.reason, AS_REASON_ERROR);
     assert_true(run.elapsed_ms < TIMEOUT_MS);
@@ -267,9 +275,9 @@ static void test_udm_down_is_error_at_once(void **state)
 static void test_metrics(void **state)
 {
     fx_t *fx = *state;
-    run_t run = { 0 };
+    run_t run = {0};
     check_once(fx, &run, "tel:+1", "tel:+2");
-    run = (run_t){ 0 };
+    run = (run_t){0};
     check_once(fx, &run, "tel:+1", "tel:+9");
     char *text = metrics_render(fx->metrics);
     assert_non_null(text);
@@ -285,8 +293,8 @@ static void test_bad_configuration(void **state)
 {
     fx_t *fx = *state;
     char err[256] = "";
-    as_checks_conf_t conf = { .subscription_source = AS_POLICY_UDM, .attachment_source = AS_POLICY_UDM,
-                              .udm_url = "ftp://x" };
+    as_checks_conf_t conf = {
+        .subscription_source = AS_POLICY_UDM, .attachment_source = AS_POLICY_UDM, .udm_url = "ftp://x"};
     assert_null(as_checks_new(fx->base, &conf, NULL, err, sizeof err));
     assert_non_null(strstr(err, "udm_url"));
     conf.udm_url = fx->url;

@@ -23,39 +23,39 @@
 
 /* REF_YES[policy][hss says yes][udm says yes] */
 static const bool REF_YES[N_POLICIES][2][2] = {
-    [AS_POLICY_HSS] = { { false, false }, { true, true } },
-    [AS_POLICY_UDM] = { { false, true }, { false, true } },
-    [AS_POLICY_ANY] = { { false, true }, { true, true } },
-    [AS_POLICY_ALL] = { { false, false }, { false, true } },
+    [AS_POLICY_HSS] = {{false, false}, {true, true}},
+    [AS_POLICY_UDM] = {{false, true}, {false, true}},
+    [AS_POLICY_ANY] = {{false, true}, {true, true}},
+    [AS_POLICY_ALL] = {{false, false}, {false, true}},
 };
 
 /* REF_COUNTS[policy][source] */
 static const bool REF_COUNTS[N_POLICIES][AS_SRC_COUNT] = {
-    [AS_POLICY_HSS] = { true, false },
-    [AS_POLICY_UDM] = { false, true },
-    [AS_POLICY_ANY] = { true, true },
-    [AS_POLICY_ALL] = { true, true },
+    [AS_POLICY_HSS] = {true, false},
+    [AS_POLICY_UDM] = {false, true},
+    [AS_POLICY_ANY] = {true, true},
+    [AS_POLICY_ALL] = {true, true},
 };
 
 /* How strongly an answer explains a failure: a NO beats unknown beats timeout beats error. */
 enum { R_NONE = 0, R_ERROR, R_TIMEOUT, R_UNKNOWN, R_NO };
 static const int REF_RANK[N_ANSWERS] = {
-    [AS_ANS_NOT_ASKED] = R_ERROR, [AS_ANS_YES] = R_NONE,       [AS_ANS_NO] = R_NO,
-    [AS_ANS_UNKNOWN] = R_UNKNOWN, [AS_ANS_ERROR] = R_ERROR,    [AS_ANS_TIMEOUT] = R_TIMEOUT,
+    [AS_ANS_NOT_ASKED] = R_ERROR, [AS_ANS_YES] = R_NONE,    [AS_ANS_NO] = R_NO,
+    [AS_ANS_UNKNOWN] = R_UNKNOWN, [AS_ANS_ERROR] = R_ERROR, [AS_ANS_TIMEOUT] = R_TIMEOUT,
 };
 
-static const char *const REF_SEMANTIC[AS_Q_COUNT] = {
-    "caller not subscribed", "callee not subscribed", "callee not attached on 4G/5G" };
+static const char *const REF_SEMANTIC[AS_Q_COUNT] = {"caller not subscribed", "callee not subscribed",
+                                                     "callee not attached on 4G/5G"};
 
 static const char *ref_reason(int q, int rank)
 {
-    static const char *const by_rank[] = { "lookup error", "lookup error", "lookup timeout", "user unknown" };
+    static const char *const by_rank[] = {"lookup error", "lookup error", "lookup timeout", "user unknown"};
     return rank == R_NO ? REF_SEMANTIC[q] : by_rank[rank];
 }
 
 static as_decision_t ref_decide(const as_lookup_results_t *r, int sub, int att)
 {
-    const int policy_of[AS_Q_COUNT] = { sub, sub, att };
+    const int policy_of[AS_Q_COUNT] = {sub, sub, att};
     for (int q = 0; q < AS_Q_COUNT; q++) {
         int p = policy_of[q];
         const as_answer_t *a = r->answer[q];
@@ -65,9 +65,9 @@ static as_decision_t ref_decide(const as_lookup_results_t *r, int sub, int att)
         for (int s = 0; s < AS_SRC_COUNT; s++)
             if (REF_COUNTS[p][s] && REF_RANK[a[s]] > rank)
                 rank = REF_RANK[a[s]];
-        return (as_decision_t){ false, ref_reason(q, rank) };
+        return (as_decision_t){false, ref_reason(q, rank)};
     }
-    return (as_decision_t){ true, "ok" };
+    return (as_decision_t){true, "ok"};
 }
 
 static void fill_from_index(as_lookup_results_t *r, unsigned idx)
@@ -115,15 +115,15 @@ static void test_exhaustive_against_reference(void **state)
 static as_decision_t decide6(as_answer_t a0, as_answer_t a1, as_answer_t b0, as_answer_t b1, as_answer_t c0,
                              as_answer_t c1, as_policy_t sub, as_policy_t att)
 {
-    as_lookup_results_t r = { .answer = { { a0, a1 }, { b0, b1 }, { c0, c1 } } };
+    as_lookup_results_t r = {.answer = {{a0, a1}, {b0, b1}, {c0, c1}}};
     return as_decide_encryption(&r, sub, att);
 }
 
-#define EXPECT(dec, allowed_, reason_)                                                                              \
-    do {                                                                                                             \
-        as_decision_t d_ = (dec);                                                                                    \
-        assert_int_equal(d_.allowed, (allowed_));                                                                    \
-        assert_string_equal(d_.reason, (reason_));                                                                   \
+#define EXPECT(dec, allowed_, reason_)             \
+    do {                                           \
+        as_decision_t d_ = (dec);                  \
+        assert_int_equal(d_.allowed, (allowed_));  \
+        assert_string_equal(d_.reason, (reason_)); \
     } while (0)
 
 static void test_named_allowed(void **state)
@@ -172,7 +172,7 @@ static void test_robustness(void **state)
 {
     (void)state;
     EXPECT(as_decide_encryption(NULL, AS_POLICY_HSS, AS_POLICY_HSS), false, AS_REASON_ERROR);
-    as_lookup_results_t r = { .answer = { { Y, Y }, { Y, Y }, { Y, Y } } };
+    as_lookup_results_t r = {.answer = {{Y, Y}, {Y, Y}, {Y, Y}}};
     EXPECT(as_decide_encryption(&r, (as_policy_t)7, AS_POLICY_HSS), false, AS_REASON_ERROR);
     EXPECT(as_decide_encryption(&r, AS_POLICY_ANY, (as_policy_t)-1), false, AS_REASON_ERROR);
 }
@@ -182,7 +182,7 @@ static void test_robustness(void **state)
 static void test_policy_names(void **state)
 {
     (void)state;
-    const char *names[] = { "hss", "udm", "any", "all" };
+    const char *names[] = {"hss", "udm", "any", "all"};
     for (int i = 0; i < N_POLICIES; i++) {
         as_policy_t p = (as_policy_t)99;
         assert_int_equal(as_policy_parse(names[i], &p), 0);
@@ -190,7 +190,7 @@ static void test_policy_names(void **state)
         assert_string_equal(as_policy_name(p), names[i]);
     }
     as_policy_t p = AS_POLICY_UDM;
-    const char *bad[] = { "", "HSS", "hss ", "both", "an", "alll" };
+    const char *bad[] = {"", "HSS", "hss ", "both", "an", "alll"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(as_policy_parse(bad[i], &p), -1);
     assert_int_equal(p, AS_POLICY_UDM);

@@ -22,7 +22,7 @@ static as_conf_result_t parse_json(as_conf_t *c, const char *json)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, json, strlen(json)), (ssize_t)strlen(json));
     close(fd);
-    char *argv[] = { "mihua-as", "-c", path, NULL };
+    char *argv[] = {"mihua-as", "-c", path, NULL};
     as_conf_result_t r = as_conf_parse(c, 3, argv);
     unlink(path);
     return r;
@@ -99,18 +99,18 @@ static void test_route_delta(void **state)
 static void test_error_of(void **state)
 {
     (void)state;
-    sh_uda_t uda = { .has_result_code = true, .result_code = 3007 };
+    sh_uda_t uda = {.has_result_code = true, .result_code = 3007};
     snprintf(uda.origin_host, sizeof uda.origin_host, "dra.ims.test");
     as_diam_error_t e;
     as_sh_error_of(&uda, &e);
     assert_int_equal(e.code, 3007);
     assert_false(e.experimental);
     assert_string_equal(e.origin_host, "dra.ims.test");
-    uda = (sh_uda_t){ .has_result_code = false, .has_experimental = true, .exp_vendor = 10415, .exp_code = 5001 };
+    uda = (sh_uda_t){.has_result_code = false, .has_experimental = true, .exp_vendor = 10415, .exp_code = 5001};
     as_sh_error_of(&uda, &e);
     assert_int_equal(e.code, 5001);
     assert_true(e.experimental);
-    uda = (sh_uda_t){ .has_result_code = true, .result_code = 2001 };
+    uda = (sh_uda_t){.has_result_code = true, .result_code = 2001};
     as_sh_error_of(&uda, &e);
     assert_int_equal(e.code, 0);
 }
@@ -118,7 +118,7 @@ static void test_error_of(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_peers),     cmocka_unit_test(test_shorthand), cmocka_unit_test(test_bad),
+        cmocka_unit_test(test_peers),       cmocka_unit_test(test_shorthand), cmocka_unit_test(test_bad),
         cmocka_unit_test(test_route_delta), cmocka_unit_test(test_error_of),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,8 +31,8 @@ static void test_entries(void **state)
     assert_non_null(z);
     assert_ptr_not_equal(z, e);
     assert_int_equal(as_facts_count(c), 2);
-    assert_null(as_facts_ensure(c, "12a", "x"));                /* not digits */
-    assert_null(as_facts_ensure(c, "1234567890123456", "x"));   /* more than 15 digits */
+    assert_null(as_facts_ensure(c, "12a", "x"));              /* not digits */
+    assert_null(as_facts_ensure(c, "1234567890123456", "x")); /* more than 15 digits */
     assert_null(as_facts_ensure(c, "", "x"));
     as_facts_free(c);
 }
@@ -100,16 +100,16 @@ static void test_cover(void **state)
 {
     (void)state;
     expect_cover(AS_POLICY_HSS, Y, N, true, Y, N);
-    expect_cover(AS_POLICY_HSS, NO, Y, true, NO, N);  /* the UDM does not count */
+    expect_cover(AS_POLICY_HSS, NO, Y, true, NO, N); /* the UDM does not count */
     expect_cover(AS_POLICY_HSS, N, Y, false, N, N);
     expect_cover(AS_POLICY_UDM, N, U, true, N, U);
     expect_cover(AS_POLICY_UDM, Y, N, false, N, N);
-    expect_cover(AS_POLICY_ANY, Y, N, true, Y, N);    /* one yes is enough */
+    expect_cover(AS_POLICY_ANY, Y, N, true, Y, N); /* one yes is enough */
     expect_cover(AS_POLICY_ANY, N, Y, true, N, Y);
-    expect_cover(AS_POLICY_ANY, NO, N, false, N, N);  /* the other source could still say yes */
+    expect_cover(AS_POLICY_ANY, NO, N, false, N, N); /* the other source could still say yes */
     expect_cover(AS_POLICY_ANY, NO, NO, true, NO, NO);
-    expect_cover(AS_POLICY_ALL, NO, N, true, NO, N);  /* one no is enough */
-    expect_cover(AS_POLICY_ALL, Y, N, false, N, N);   /* yes needs both */
+    expect_cover(AS_POLICY_ALL, NO, N, true, NO, N); /* one no is enough */
+    expect_cover(AS_POLICY_ALL, Y, N, false, N, N);  /* yes needs both */
     expect_cover(AS_POLICY_ALL, Y, Y, true, Y, Y);
     expect_cover((as_policy_t)9, Y, Y, false, N, N);
 }
@@ -145,8 +145,11 @@ static void test_cover_decides_like_queries(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_entries), cmocka_unit_test(test_fresh), cmocka_unit_test(test_forget),
-        cmocka_unit_test(test_cover), cmocka_unit_test(test_cover_decides_like_queries),
+        cmocka_unit_test(test_entries),
+        cmocka_unit_test(test_fresh),
+        cmocka_unit_test(test_forget),
+        cmocka_unit_test(test_cover),
+        cmocka_unit_test(test_cover_decides_like_queries),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

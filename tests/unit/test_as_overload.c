@@ -16,8 +16,13 @@
 #include "core/metrics.h"
 #include "overload.h"
 
-static const overload_conf_t conf = {.txn_max = 1000, .txn_mark_pct = 80, .calls_max = 100, .calls_mark_pct = 90,
-                                     .lag_mark_ms = 0, .age_mark_ms = 100, .retry_after_s = 5};
+static const overload_conf_t conf = {.txn_max = 1000,
+                                     .txn_mark_pct = 80,
+                                     .calls_max = 100,
+                                     .calls_mark_pct = 90,
+                                     .lag_mark_ms = 0,
+                                     .age_mark_ms = 100,
+                                     .retry_after_s = 5};
 
 static void test_marks(void **state)
 {

@@ -25,7 +25,7 @@
 
 static sh_uda_t uda_success(bool repo, bool tads, sh_vops_t vops, uint32_t rat)
 {
-    sh_uda_t a = { .has_result_code = true, .result_code = DIAMETER_SUCCESS };
+    sh_uda_t a = {.has_result_code = true, .result_code = DIAMETER_SUCCESS};
     a.user_data = (char *)"<Sh-Data/>"; /* only its presence matters to as_sh_interpret */
     a.has_data = true;
     if (repo) {
@@ -79,30 +79,32 @@ static void test_sh_success(void **state)
     a.data.has_rat = false;
     expect_sh(&a, true, true, AS_ANS_YES, AS_ANS_NO, "");
     /* success without User-Data: nothing stored, so no */
-    sh_uda_t none = { .has_result_code = true, .result_code = DIAMETER_SUCCESS };
+    sh_uda_t none = {.has_result_code = true, .result_code = DIAMETER_SUCCESS};
     expect_sh(&none, true, true, AS_ANS_NO, AS_ANS_NO, "");
 }
 
 static void test_sh_errors(void **state)
 {
     (void)state;
-    sh_uda_t unknown = { .has_result_code = false, .has_experimental = true, .exp_vendor = SH_VENDOR_3GPP,
-                         .exp_code = SH_ERR_USER_UNKNOWN };
+    sh_uda_t unknown = {.has_result_code = false,
+                        .has_experimental = true,
+                        .exp_vendor = SH_VENDOR_3GPP,
+                        .exp_code = SH_ERR_USER_UNKNOWN};
     expect_sh(&unknown, true, true, AS_ANS_UNKNOWN, AS_ANS_UNKNOWN, "");
     expect_sh(&unknown, true, false, AS_ANS_UNKNOWN, AS_ANS_NOT_ASKED, "");
     sh_uda_t dref = unknown;
     dref.exp_code = SH_ERR_DATA_REF_NOT_SUPPORTED;
     expect_sh(&dref, true, true, AS_ANS_ERROR, AS_ANS_ERROR, "");
     /* plain Result-Code 5001 is DIAMETER_AVP_UNSUPPORTED, an error, not "user unknown" */
-    sh_uda_t avp = { .has_result_code = true, .result_code = DIAMETER_AVP_UNSUPPORTED };
+    sh_uda_t avp = {.has_result_code = true, .result_code = DIAMETER_AVP_UNSUPPORTED};
     expect_sh(&avp, true, true, AS_ANS_ERROR, AS_ANS_ERROR, "");
-    sh_uda_t comply = { .has_result_code = true, .result_code = DIAMETER_UNABLE_TO_COMPLY };
+    sh_uda_t comply = {.has_result_code = true, .result_code = DIAMETER_UNABLE_TO_COMPLY};
     expect_sh(&comply, false, true, AS_ANS_NOT_ASKED, AS_ANS_ERROR, "");
     /* success whose Sh-Data does not parse */
-    sh_uda_t bad = { .has_result_code = true, .result_code = DIAMETER_SUCCESS, .user_data = (char *)"<x" };
+    sh_uda_t bad = {.has_result_code = true, .result_code = DIAMETER_SUCCESS, .user_data = (char *)"<x"};
     expect_sh(&bad, true, true, AS_ANS_ERROR, AS_ANS_ERROR, "");
     /* no result code at all */
-    sh_uda_t empty = { 0 };
+    sh_uda_t empty = {0};
     expect_sh(&empty, true, true, AS_ANS_ERROR, AS_ANS_ERROR, "");
 }
 
@@ -111,8 +113,8 @@ static void test_sh_errors(void **state)
 #define OSD_TRUE "{\"voiceEncryption\":{\"dataType\":\"boolean\",\"value\":true}}"
 #define OSD_FALSE "{\"voiceEncryption\":{\"dataType\":\"boolean\",\"value\":false}}"
 #define PROBLEM(cause) "{\"status\":404,\"title\":\"Not Found\",\"cause\":\"" cause "\"}"
-#define AMF(rat, vops)                                                                                              \
-    "{\"amfInstanceId\":\"x\",\"deregCallbackUri\":\"http://x\",\"guami\":{\"plmnId\":{\"mcc\":\"001\","           \
+#define AMF(rat, vops)                                                                                   \
+    "{\"amfInstanceId\":\"x\",\"deregCallbackUri\":\"http://x\",\"guami\":{\"plmnId\":{\"mcc\":\"001\"," \
     "\"mnc\":\"01\"},\"amfId\":\"000001\"},\"ratType\":\"" rat "\",\"imsVoPs\":\"" vops "\"}"
 
 static as_answer_t sub(int status, const char *body)
@@ -171,9 +173,9 @@ static void test_udm_attached(void **state)
     assert_int_equal(att(404, PROBLEM("USER_NOT_FOUND"), rat), AS_ANS_UNKNOWN);
     assert_int_equal(att(404, "{\"status\":404}", rat), AS_ANS_ERROR);
     assert_int_equal(att(503, NULL, rat), AS_ANS_ERROR);
-    assert_int_equal(as_udm_read_attached(200, AMF("NR", "HOMOGENEOUS_SUPPORT"),
-                                          strlen(AMF("NR", "HOMOGENEOUS_SUPPORT")), NULL, 0),
-                     AS_ANS_YES);
+    assert_int_equal(
+        as_udm_read_attached(200, AMF("NR", "HOMOGENEOUS_SUPPORT"), strlen(AMF("NR", "HOMOGENEOUS_SUPPORT")), NULL, 0),
+        AS_ANS_YES);
 }
 
 /* ---------------------------------------------------------------- id table */
@@ -186,7 +188,7 @@ static void test_idmap_against_array(void **state)
     (void)state;
     static int present[IDMAP_KEYS + 1];
     static int values[IDMAP_KEYS + 1];
-    as_idmap_t m = { 0 };
+    as_idmap_t m = {0};
     size_t n = 0;
     srand(12345);
     memset(present, 0, sizeof present);
@@ -226,10 +228,8 @@ static void test_idmap_against_array(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sh_success),
-        cmocka_unit_test(test_sh_errors),
-        cmocka_unit_test(test_udm_subscribed),
-        cmocka_unit_test(test_udm_attached),
+        cmocka_unit_test(test_sh_success),          cmocka_unit_test(test_sh_errors),
+        cmocka_unit_test(test_udm_subscribed),      cmocka_unit_test(test_udm_attached),
         cmocka_unit_test(test_idmap_against_array),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

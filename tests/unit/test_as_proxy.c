@@ -18,20 +18,19 @@
 
 static const proxy_self_t SELF = {"127.0.0.1", 5060, 0};
 
-static const char *const INVITE =
-    "INVITE tel:+15550000002 SIP/2.0\r\n"
-    "Via: SIP/2.0/UDP 127.0.0.1:5070;received=127.0.0.1;rport=5070;branch=z9hG4bKc1\r\n"
-    "Max-Forwards: 70\r\n"
-    "Route: <sip:127.0.0.1:5060;lr>\r\n"
-    "From: <sip:+15550000001@ims.test>;tag=a1\r\n"
-    "To: <tel:+15550000002>\r\n"
-    "Call-ID: call-1\r\n"
-    "CSeq: 1 INVITE\r\n"
-    "Contact: <sip:+15550000001@127.0.0.1:5070>;+u.mihua.voenc\r\n"
-    "Content-Type: application/sdp\r\n"
-    "Content-Length: 4\r\n"
-    "\r\n"
-    "v=0\n";
+static const char *const INVITE = "INVITE tel:+15550000002 SIP/2.0\r\n"
+                                  "Via: SIP/2.0/UDP 127.0.0.1:5070;received=127.0.0.1;rport=5070;branch=z9hG4bKc1\r\n"
+                                  "Max-Forwards: 70\r\n"
+                                  "Route: <sip:127.0.0.1:5060;lr>\r\n"
+                                  "From: <sip:+15550000001@ims.test>;tag=a1\r\n"
+                                  "To: <tel:+15550000002>\r\n"
+                                  "Call-ID: call-1\r\n"
+                                  "CSeq: 1 INVITE\r\n"
+                                  "Contact: <sip:+15550000001@127.0.0.1:5070>;+u.mihua.voenc\r\n"
+                                  "Content-Type: application/sdp\r\n"
+                                  "Content-Length: 4\r\n"
+                                  "\r\n"
+                                  "v=0\n";
 
 typedef struct {
     sip_msg_t *m;
@@ -78,9 +77,13 @@ static void fwd_invite(fx_t *f, bool strip, const char *want_contact)
 {
     char want[2048];
     parse(f, INVITE);
-    proxy_fwd_opts_t o = {.self = &SELF, .branch = "z9hG4bKas1", .out_proto = SIP_PROTO_TCP,
-                          .in_proto = SIP_PROTO_UDP, .record_route = true,
-                          .new_ruri = "sip:+15550000002@127.0.0.1:5080", .strip_voenc = strip};
+    proxy_fwd_opts_t o = {.self = &SELF,
+                          .branch = "z9hG4bKas1",
+                          .out_proto = SIP_PROTO_TCP,
+                          .in_proto = SIP_PROTO_UDP,
+                          .record_route = true,
+                          .new_ruri = "sip:+15550000002@127.0.0.1:5080",
+                          .strip_voenc = strip};
     int n = proxy_fwd_request(f->m, f->l, &o, f->out, (int)sizeof f->out - 1);
     snprintf(want, sizeof want,
              "INVITE sip:+15550000002@127.0.0.1:5080 SIP/2.0\r\n"
@@ -126,8 +129,7 @@ static void test_forward_consumes_own_credentials(void **state)
                               "Max-Forwards: 70\r\n"
                               "Content-Length: 0\r\n\r\n";
     parse(f, inv);
-    proxy_fwd_opts_t o = {.self = &SELF, .branch = "z9hG4bKas3", .out_proto = SIP_PROTO_UDP,
-                          .auth_realm = "ims.test"};
+    proxy_fwd_opts_t o = {.self = &SELF, .branch = "z9hG4bKas3", .out_proto = SIP_PROTO_UDP, .auth_realm = "ims.test"};
     int n = proxy_fwd_request(f->m, f->l, &o, f->out, (int)sizeof f->out - 1);
     expect_out(f, n,
                "INVITE sip:ue2@127.0.0.1:5080 SIP/2.0\r\n"
@@ -188,8 +190,11 @@ static void test_forward_dialog_port(void **state)
     parse(f, bye);
     assert_true(proxy_uri_is_self(&self2, &f->m->route[0].uri));
     assert_false(proxy_uri_is_self(&SELF, &f->m->route[0].uri));
-    proxy_fwd_opts_t o = {.self = &self2, .branch = "z9hG4bKas3", .out_proto = SIP_PROTO_UDP,
-                          .in_proto = SIP_PROTO_UDP, .record_route = true};
+    proxy_fwd_opts_t o = {.self = &self2,
+                          .branch = "z9hG4bKas3",
+                          .out_proto = SIP_PROTO_UDP,
+                          .in_proto = SIP_PROTO_UDP,
+                          .record_route = true};
     int n = proxy_fwd_request(f->m, f->l, &o, f->out, (int)sizeof f->out - 1);
     expect_out(f, n,
                "BYE sip:ue2@127.0.0.1:5080 SIP/2.0\r\n"

@@ -139,9 +139,9 @@ static void test_star_removal(void **state)
     assert_non_null(strstr(f->res.extra, "b2@"));
     /* the newest binding is the one a call goes to */
     assert_string_equal(registrar_lookup(f->r, "sip:bob@" DOM, T0 + 20)->uri, "sip:b2@127.0.0.1:5070");
-    assert_int_equal(reg(f, "bob", "c3", 1, "*", "", T0), 400);                 /* needs Expires: 0 */
+    assert_int_equal(reg(f, "bob", "c3", 1, "*", "", T0), 400); /* needs Expires: 0 */
     assert_int_equal(reg(f, "bob", "c3", 1, "*", "Expires: 60\r\n", T0), 400);
-    assert_int_equal(reg(f, "bob", "c1", 1, "*", "Expires: 0\r\n", T0), 500);   /* stale CSeq for c1 */
+    assert_int_equal(reg(f, "bob", "c1", 1, "*", "Expires: 0\r\n", T0), 500); /* stale CSeq for c1 */
     assert_int_equal(reg(f, "bob", "c3", 1, "*", "Expires: 0\r\n", T0), 200);
     assert_int_equal(registrar_binding_count(f->r), 0);
     assert_null(registrar_lookup(f->r, "sip:bob@" DOM, T0));
@@ -164,7 +164,7 @@ static void test_gone(void **state)
     registrar_set_on_gone(f->r, note_gone, seen);
     assert_int_equal(reg(f, "ann", "c1", 1, "<sip:a1@127.0.0.1:5070>", "", T0), 200);
     assert_int_equal(reg(f, "ann", "c2", 1, "<sip:a2@127.0.0.1:5070>", "", T0), 200);
-    assert_int_equal(reg(f, "ann", "c1", 2, "<sip:a1@127.0.0.1:5070>", "", T0), 200);            /* refresh */
+    assert_int_equal(reg(f, "ann", "c1", 2, "<sip:a1@127.0.0.1:5070>", "", T0), 200);               /* refresh */
     assert_int_equal(reg(f, "ann", "c1", 3, "<sip:a1@127.0.0.1:5070>", "Expires: 0\r\n", T0), 200); /* one of two */
     assert_string_equal(seen, "");
     assert_int_equal(reg(f, "ann", "c2", 2, "<sip:a2@127.0.0.1:5070>", "Expires: 0\r\n", T0), 200);

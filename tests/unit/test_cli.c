@@ -182,10 +182,8 @@ static void test_help_and_version_exit_ok(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_command_line_overrides_file),
-        cmocka_unit_test(test_defaults_fill_only_gaps),
-        cmocka_unit_test(test_bad_values_are_refused),
-        cmocka_unit_test(test_operands_bool_values_and_lists),
+        cmocka_unit_test(test_command_line_overrides_file), cmocka_unit_test(test_defaults_fill_only_gaps),
+        cmocka_unit_test(test_bad_values_are_refused),      cmocka_unit_test(test_operands_bool_values_and_lists),
         cmocka_unit_test(test_help_and_version_exit_ok),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

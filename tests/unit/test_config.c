@@ -26,32 +26,36 @@ typedef struct {
 
 static const char *const LEVELS[] = {"error", "warn", "info", "debug", NULL};
 
-static settings_t defaults(void) {
+static settings_t defaults(void)
+{
     return (settings_t){.name = NULL, .port = 3868, .tls = false, .level = NULL, .timeout = 5};
 }
 
-#define FIELDS(s)                                                                                                \
-    cfg_field_t fields[] = {                                                                                     \
-        {.name = "name", .type = CFG_STRING, .dst = &(s).name},                                                  \
-        {.name = "diameter.port", .type = CFG_INT, .dst = &(s).port, .min = 1, .max = 65535},                    \
-        {.name = "diameter.tls", .type = CFG_BOOL, .dst = &(s).tls},                                             \
-        {.name = "log.level", .type = CFG_STRING, .dst = &(s).level, .choices = LEVELS},                         \
-        {.name = "diameter.peers", .type = CFG_STRING_LIST, .dst = &(s).peers, .aux = &(s).n_peers},             \
-        {.name = "sbi.client.timeout", .type = CFG_INT, .dst = &(s).timeout, .min = 1, .max = 60},               \
-    };                                                                                                           \
+#define FIELDS(s)                                                                                    \
+    cfg_field_t fields[] = {                                                                         \
+        {.name = "name", .type = CFG_STRING, .dst = &(s).name},                                      \
+        {.name = "diameter.port", .type = CFG_INT, .dst = &(s).port, .min = 1, .max = 65535},        \
+        {.name = "diameter.tls", .type = CFG_BOOL, .dst = &(s).tls},                                 \
+        {.name = "log.level", .type = CFG_STRING, .dst = &(s).level, .choices = LEVELS},             \
+        {.name = "diameter.peers", .type = CFG_STRING_LIST, .dst = &(s).peers, .aux = &(s).n_peers}, \
+        {.name = "sbi.client.timeout", .type = CFG_INT, .dst = &(s).timeout, .min = 1, .max = 60},   \
+    };                                                                                               \
     const size_t n_fields = sizeof(fields) / sizeof(fields[0])
 
-static int load(const char *text, settings_t *s, cfg_error_t *err) {
+static int load(const char *text, settings_t *s, cfg_error_t *err)
+{
     FIELDS(*s);
     return cfg_load_text("t.json", text, strlen(text), fields, n_fields, err);
 }
 
-static void release(settings_t *s) {
+static void release(settings_t *s)
+{
     FIELDS(*s);
     cfg_free_strings(fields, n_fields);
 }
 
-static void test_all_fields(void **state) {
+static void test_all_fields(void **state)
+{
     (void)state;
     settings_t s = defaults();
     cfg_error_t err;
@@ -74,7 +78,8 @@ static void test_all_fields(void **state) {
     assert_int_equal(s.n_peers, 0);
 }
 
-static void test_absent_fields_keep_defaults(void **state) {
+static void test_absent_fields_keep_defaults(void **state)
+{
     (void)state;
     settings_t s = defaults();
     cfg_error_t err;
@@ -87,7 +92,8 @@ static void test_absent_fields_keep_defaults(void **state) {
     release(&s);
 }
 
-static void assert_error(const char *text, const char *expected) {
+static void assert_error(const char *text, const char *expected)
+{
     settings_t s = defaults();
     cfg_error_t err = {{0}};
     assert_int_equal(load(text, &s, &err), -1);
@@ -98,7 +104,8 @@ static void assert_error(const char *text, const char *expected) {
     assert_null(s.peers);
 }
 
-static void test_unknown_keys(void **state) {
+static void test_unknown_keys(void **state)
+{
     (void)state;
     assert_error("{\"name\": \"x\",\n  \"nmae\": 1}", "t.json:2:3: nmae: unknown setting");
     assert_error("{\"diameter\": {\"port\": 1, \"prot\": 2}}", "t.json:1:26: diameter.prot: unknown setting");
@@ -106,11 +113,11 @@ static void test_unknown_keys(void **state) {
     assert_error("{\"diameter.port\": 3}", "t.json:1:2: diameter.port: unknown setting");
 }
 
-static void test_type_and_range_errors(void **state) {
+static void test_type_and_range_errors(void **state)
+{
     (void)state;
     assert_error("{\"diameter\": {\"port\": 0}}", "t.json:1:23: diameter.port: must be an integer from 1 to 65535");
-    assert_error("{\"diameter\": {\"port\": 65536}}",
-                 "t.json:1:23: diameter.port: must be an integer from 1 to 65535");
+    assert_error("{\"diameter\": {\"port\": 65536}}", "t.json:1:23: diameter.port: must be an integer from 1 to 65535");
     assert_error("{\"diameter\": {\"port\": \"3868\"}}",
                  "t.json:1:23: diameter.port: must be an integer from 1 to 65535");
     assert_error("{\"diameter\": {\"port\": 3868.0}}",
@@ -124,7 +131,8 @@ static void test_type_and_range_errors(void **state) {
     assert_error("{\"diameter\": 5}", "t.json:1:14: diameter: must be an object");
 }
 
-static void test_syntax_errors(void **state) {
+static void test_syntax_errors(void **state)
+{
     (void)state;
     assert_error("{\"name\": \"x\",\n}", "t.json:2:1: (json): string or '}' expected near '}'");
     assert_error("", "t.json:1:1: (json): '[' or '{' expected near end of file");
@@ -132,7 +140,8 @@ static void test_syntax_errors(void **state) {
     assert_error("[1]", "t.json:1:1: (root): must be an object");
 }
 
-static void test_load_file_and_read_errors(void **state) {
+static void test_load_file_and_read_errors(void **state)
+{
     (void)state;
     char path[] = "/tmp/mihua_cfg_XXXXXX";
     int fd = mkstemp(path);
@@ -165,14 +174,12 @@ static void test_load_file_and_read_errors(void **state) {
     assert_int_equal(errno, ENOENT);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_fields),
-        cmocka_unit_test(test_absent_fields_keep_defaults),
-        cmocka_unit_test(test_unknown_keys),
-        cmocka_unit_test(test_type_and_range_errors),
-        cmocka_unit_test(test_syntax_errors),
-        cmocka_unit_test(test_load_file_and_read_errors),
+        cmocka_unit_test(test_all_fields),    cmocka_unit_test(test_absent_fields_keep_defaults),
+        cmocka_unit_test(test_unknown_keys),  cmocka_unit_test(test_type_and_range_errors),
+        cmocka_unit_test(test_syntax_errors), cmocka_unit_test(test_load_file_and_read_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,8 +23,7 @@ static const char *const rfc4648_in[] = {"", "f", "fo", "foo", "foob", "fooba", 
 static void test_hex_rfc4648_vectors(void **state)
 {
     (void)state;
-    static const char *const upper[N_VECTORS] = {"", "66", "666F", "666F6F", "666F6F62", "666F6F6261",
-                                                 "666F6F626172"};
+    static const char *const upper[N_VECTORS] = {"", "66", "666F", "666F6F", "666F6F62", "666F6F6261", "666F6F626172"};
     char enc[16], lower[16];
     uint8_t dec[8];
 
@@ -33,7 +32,7 @@ static void test_hex_rfc4648_vectors(void **state)
         core_hex_encode((const uint8_t *)rfc4648_in[i], n, enc);
         for (size_t k = 0; k <= strlen(upper[i]); k++)
             lower[k] = (char)(upper[i][k] == 'F' ? 'f' : upper[i][k]);
-        assert_string_equal(enc, lower); /* we write lowercase */
+        assert_string_equal(enc, lower);                                          /* we write lowercase */
         assert_int_equal(core_hex_decode(upper[i], strlen(upper[i]), dec, n), 0); /* and read either case */
         assert_memory_equal(dec, rfc4648_in[i], n);
         assert_int_equal(core_hex_decode(enc, strlen(enc), dec, n), 0);
@@ -59,7 +58,7 @@ static void test_hex_value(void **state)
 {
     (void)state;
     for (int c = 0; c < 256; c++) {
-        int want = c >= '0' && c <= '9' ? c - '0'
+        int want = c >= '0' && c <= '9'   ? c - '0'
                    : c >= 'a' && c <= 'f' ? c - 'a' + 10
                    : c >= 'A' && c <= 'F' ? c - 'A' + 10
                                           : -1;
@@ -71,16 +70,16 @@ static void test_hex_bad_input(void **state)
 {
     (void)state;
     uint8_t dec[4] = {0};
-    assert_int_equal(core_hex_decode("abc", 3, dec, 2), -1);      /* odd length */
-    assert_int_equal(core_hex_decode("abcd", 4, dec, 1), -1);     /* longer than wanted */
-    assert_int_equal(core_hex_decode("ab", 2, dec, 2), -1);       /* shorter than wanted */
-    assert_int_equal(core_hex_decode("0g", 2, dec, 1), -1);       /* not a hex digit */
+    assert_int_equal(core_hex_decode("abc", 3, dec, 2), -1);  /* odd length */
+    assert_int_equal(core_hex_decode("abcd", 4, dec, 1), -1); /* longer than wanted */
+    assert_int_equal(core_hex_decode("ab", 2, dec, 2), -1);   /* shorter than wanted */
+    assert_int_equal(core_hex_decode("0g", 2, dec, 1), -1);   /* not a hex digit */
     assert_int_equal(core_hex_decode("g0", 2, dec, 1), -1);
     assert_int_equal(core_hex_decode(" 0", 2, dec, 1), -1);
-    assert_int_equal(core_hex_decode("0\0", 2, dec, 1), -1);      /* NUL inside */
+    assert_int_equal(core_hex_decode("0\0", 2, dec, 1), -1); /* NUL inside */
     assert_int_equal(core_hex_decode("+1", 2, dec, 1), -1);
     assert_int_equal(core_hex_decode(NULL, 0, dec, 0), -1);
-    assert_int_equal(core_hex_decode("", 0, dec, 0), 0);          /* nothing to decode is fine */
+    assert_int_equal(core_hex_decode("", 0, dec, 0), 0); /* nothing to decode is fine */
     assert_int_equal(core_hex_decode("Ff", 2, dec, 1), 0);
     assert_int_equal(dec[0], 0xff);
 }
@@ -134,13 +133,13 @@ static void test_b64url_strict_decode(void **state)
     assert_int_equal(core_b64url_decode("Zg==", 4, dec, sizeof(dec), &dec_len), -1);   /* padding */
     assert_int_equal(core_b64url_decode("Zm9v+A", 6, dec, sizeof(dec), &dec_len), -1); /* '+' is base64, not url */
     assert_int_equal(core_b64url_decode("Zm9v/A", 6, dec, sizeof(dec), &dec_len), -1);
-    assert_int_equal(core_b64url_decode("Zm9vY", 5, dec, sizeof(dec), &dec_len), -1);  /* 6 dangling bits */
+    assert_int_equal(core_b64url_decode("Zm9vY", 5, dec, sizeof(dec), &dec_len), -1); /* 6 dangling bits */
     assert_int_equal(core_b64url_decode("Z", 1, dec, sizeof(dec), &dec_len), -1);
-    assert_int_equal(core_b64url_decode("Zh", 2, dec, sizeof(dec), &dec_len), -1);     /* non-zero spare bits */
-    assert_int_equal(core_b64url_decode("Zm9", 3, dec, sizeof(dec), &dec_len), -1);    /* idem, 2 spare bits */
+    assert_int_equal(core_b64url_decode("Zh", 2, dec, sizeof(dec), &dec_len), -1);    /* non-zero spare bits */
+    assert_int_equal(core_b64url_decode("Zm9", 3, dec, sizeof(dec), &dec_len), -1);   /* idem, 2 spare bits */
     assert_int_equal(core_b64url_decode("Zm\0v", 4, dec, sizeof(dec), &dec_len), -1); /* NUL inside */
     assert_int_equal(core_b64url_decode("Zm 9v", 5, dec, sizeof(dec), &dec_len), -1); /* whitespace */
-    assert_int_equal(core_b64url_decode("Zm9vYmFy", 8, dec, 5, &dec_len), -1);         /* no room */
+    assert_int_equal(core_b64url_decode("Zm9vYmFy", 8, dec, 5, &dec_len), -1);        /* no room */
     assert_int_equal(core_b64url_decode(NULL, 0, dec, sizeof(dec), &dec_len), -1);
     assert_int_equal(core_b64url_decode("", 0, dec, sizeof(dec), &dec_len), 0);
     assert_int_equal(dec_len, 0);

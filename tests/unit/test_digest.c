@@ -28,13 +28,15 @@ static const char RFC_OPAQUE[] = "FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS";
 static const char RFC_URI[] = "/dir/index.html";
 static const char RFC_RESPONSE[] = "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1";
 
-static int parse(const char *s, digest_auth_t *a) {
+static int parse(const char *s, digest_auth_t *a)
+{
     return digest_parse_authorization(s, strlen(s), a);
 }
 
 /* ------------------------------------------------------------ computation */
 
-static void test_rfc7616_example_response(void **state) {
+static void test_rfc7616_example_response(void **state)
+{
     (void)state;
     char out[DIGEST_RESPONSE_LEN + 1];
     assert_int_equal(digest_compute_response(RFC_USER, RFC_REALM, RFC_PASS, "GET", RFC_URI, RFC_NONCE, "00000001",
@@ -43,7 +45,8 @@ static void test_rfc7616_example_response(void **state) {
     assert_string_equal(out, RFC_RESPONSE);
 }
 
-static void test_rfc7616_example_header_parses_and_matches(void **state) {
+static void test_rfc7616_example_header_parses_and_matches(void **state)
+{
     (void)state;
     /* The RFC's Authorization example on one line (header folding is obsolete, RFC 7230 §3.2.4). */
     static const char hdr[] = "Digest username=\"Mufasa\", realm=\"http-auth@example.org\", uri=\"/dir/index.html\", "
@@ -76,7 +79,8 @@ static void test_rfc7616_example_header_parses_and_matches(void **state) {
 }
 
 /* RFC 7616 §3.9.1 gives the same exchange with MD5 (RFC 8760 keeps MD5 for SIP phones that know no better). */
-static void test_rfc7616_md5_example(void **state) {
+static void test_rfc7616_md5_example(void **state)
+{
     (void)state;
     static const char md5_response[] = "8ca523f5e9506fed4657c9700eebdbec";
     static const char hdr[] = "Digest username=\"Mufasa\", realm=\"http-auth@example.org\", uri=\"/dir/index.html\", "
@@ -85,8 +89,8 @@ static void test_rfc7616_md5_example(void **state) {
                               "response=\"8ca523f5e9506fed4657c9700eebdbec\", "
                               "opaque=\"FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS\"";
     char out[DIGEST_RESPONSE_LEN + 1];
-    assert_int_equal(digest_compute_response_alg(DIGEST_MD5, RFC_USER, RFC_REALM, RFC_PASS, "GET", RFC_URI,
-                                                 RFC_NONCE, "00000001", RFC_CNONCE, "auth", out),
+    assert_int_equal(digest_compute_response_alg(DIGEST_MD5, RFC_USER, RFC_REALM, RFC_PASS, "GET", RFC_URI, RFC_NONCE,
+                                                 "00000001", RFC_CNONCE, "auth", out),
                      0);
     assert_string_equal(out, md5_response);
     assert_int_equal(digest_compute_response_alg(DIGEST_SHA256, RFC_USER, RFC_REALM, RFC_PASS, "GET", RFC_URI,
@@ -104,8 +108,8 @@ static void test_rfc7616_md5_example(void **state) {
     assert_int_equal(digest_parse_challenge(chal, strlen(chal), &ch), -1); /* the KMS client: SHA-256 only */
     assert_int_equal(digest_parse_challenge_alg(chal, strlen(chal), DIGEST_ALGS_SHA256 | DIGEST_ALGS_MD5, &ch), 0);
     assert_int_equal(ch.alg, DIGEST_MD5);
-    assert_true(digest_build_authorization(&ch, RFC_USER, RFC_PASS, "GET", RFC_URI, RFC_CNONCE, 1, built,
-                                           sizeof(built)) > 0);
+    assert_true(
+        digest_build_authorization(&ch, RFC_USER, RFC_PASS, "GET", RFC_URI, RFC_CNONCE, 1, built, sizeof(built)) > 0);
     assert_int_equal(parse(built, &a), 0);
     assert_string_equal(a.response, md5_response);
     assert_string_equal(a.algorithm, "MD5");
@@ -114,7 +118,8 @@ static void test_rfc7616_md5_example(void **state) {
     assert_true(digest_response_matches(&a, "GET", RFC_PASS));
 }
 
-static void test_client_builds_rfc_example(void **state) {
+static void test_client_builds_rfc_example(void **state)
+{
     (void)state;
     static const char chal[] = "Digest realm=\"http-auth@example.org\", qop=\"auth, auth-int\", algorithm=SHA-256, "
                                "nonce=\"7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v\", "
@@ -139,14 +144,14 @@ static void test_client_builds_rfc_example(void **state) {
     /* too small a buffer fails cleanly */
     assert_int_equal(digest_build_authorization(&ch, RFC_USER, RFC_PASS, "GET", RFC_URI, RFC_CNONCE, 1, hdr, 40), -1);
     assert_string_equal(hdr, "");
-    assert_int_equal(digest_build_authorization(&ch, RFC_USER, RFC_PASS, "GET", RFC_URI, RFC_CNONCE, 0, hdr, 1024),
-                     -1);
+    assert_int_equal(digest_build_authorization(&ch, RFC_USER, RFC_PASS, "GET", RFC_URI, RFC_CNONCE, 0, hdr, 1024), -1);
     /* CR/LF in a value would inject a header: refused */
     assert_int_equal(
         digest_build_authorization(&ch, "a\r\nX: y", RFC_PASS, "GET", RFC_URI, RFC_CNONCE, 1, hdr, sizeof(hdr)), -1);
 }
 
-static void test_challenge_parse_variants(void **state) {
+static void test_challenge_parse_variants(void **state)
+{
     (void)state;
     digest_challenge_t ch;
 #define CH(s) digest_parse_challenge((s), strlen(s), &ch)
@@ -156,10 +161,10 @@ static void test_challenge_parse_variants(void **state) {
     /* a second challenge after ours is not ours */
     assert_int_equal(CH("Digest realm=\"r\", nonce=\"n\", algorithm=sha-256, qop=auth, Basic realm=\"x\""), 0);
     assert_string_equal(ch.realm, "r");
-    assert_int_equal(CH("Digest realm=\"r\", nonce=\"n\", qop=\"auth\""), -1);                       /* MD5 */
+    assert_int_equal(CH("Digest realm=\"r\", nonce=\"n\", qop=\"auth\""), -1); /* MD5 */
     assert_int_equal(CH("Digest realm=\"r\", nonce=\"n\", algorithm=MD5, qop=\"auth\""), -1);
     assert_int_equal(CH("Digest realm=\"r\", nonce=\"n\", algorithm=SHA-256, qop=\"auth-int\""), -1);
-    assert_int_equal(CH("Digest realm=\"r\", algorithm=SHA-256, qop=\"auth\""), -1);                 /* no nonce */
+    assert_int_equal(CH("Digest realm=\"r\", algorithm=SHA-256, qop=\"auth\""), -1); /* no nonce */
     assert_int_equal(CH("Basic realm=\"r\""), -1);
     assert_int_equal(CH("Digest realm=\"r\", realm=\"s\", nonce=\"n\", algorithm=SHA-256, qop=auth"), -1);
 #undef CH
@@ -167,7 +172,8 @@ static void test_challenge_parse_variants(void **state) {
 
 /* ------------------------------------------------------------ parser: accepted shapes */
 
-static void test_parse_tolerant_syntax(void **state) {
+static void test_parse_tolerant_syntax(void **state)
+{
     (void)state;
     digest_auth_t a;
     /* scheme case, OWS around '=', tabs, empty list elements, quoted tokens, escapes, unknown params */
@@ -192,7 +198,8 @@ static void test_parse_tolerant_syntax(void **state) {
 
 /* ------------------------------------------------------------ parser: hostile input */
 
-static void test_parse_rejects(void **state) {
+static void test_parse_rejects(void **state)
+{
     (void)state;
     digest_auth_t a;
     static const char *const bad[] = {
@@ -201,20 +208,20 @@ static void test_parse_rejects(void **state) {
         "Digestusername=\"a\"",
         "Digest username",
         "Digest username=",
-        "Digest username=\"a",                    /* unterminated */
-        "Digest username=\"a\\",                  /* dangling escape */
-        "Digest username=\"a\" realm=\"b\"",      /* missing comma */
-        "Digest username=\"a\", username=\"b\"",  /* duplicate */
-        "Digest username=\"a\", USERNAME=\"a\"",  /* duplicate, other case */
-        "Digest nc=1",                            /* nc must be 8 hex */
+        "Digest username=\"a",                   /* unterminated */
+        "Digest username=\"a\\",                 /* dangling escape */
+        "Digest username=\"a\" realm=\"b\"",     /* missing comma */
+        "Digest username=\"a\", username=\"b\"", /* duplicate */
+        "Digest username=\"a\", USERNAME=\"a\"", /* duplicate, other case */
+        "Digest nc=1",                           /* nc must be 8 hex */
         "Digest nc=0000000g",
         "Digest nc=000000001",
-        "Digest username=\"a\rb\"",               /* control char */
+        "Digest username=\"a\rb\"", /* control char */
         "Digest username=\"a\nb\"",
         "Digest username=\"a\x7f\"",
-        "Digest username=a\"b\"",                 /* quote inside a token */
+        "Digest username=a\"b\"", /* quote inside a token */
         "Digest =\"a\"",
-        "Digest username*=UTF-8''Mufasa",        /* RFC 8187 form: refused */
+        "Digest username*=UTF-8''Mufasa", /* RFC 8187 form: refused */
         "Digest userhash=maybe",
         "Digest username=\"a\";realm=b",
         "Digest username=\"a\", realm=b c",
@@ -232,7 +239,8 @@ static void test_parse_rejects(void **state) {
     assert_int_equal(digest_parse_authorization(with_nul, sizeof(with_nul) - 1, &a), -1);
 }
 
-static void test_parse_bounds(void **state) {
+static void test_parse_bounds(void **state)
+{
     (void)state;
     digest_auth_t a;
     char *buf = malloc(DIGEST_MAX_HEADER_LEN + 64);
@@ -272,7 +280,8 @@ static void test_parse_bounds(void **state) {
 }
 
 /* Fuzz-ish: random bytes and random mutations of a good header must never crash or read out of bounds (ASan). */
-static void test_parse_random_never_crashes(void **state) {
+static void test_parse_random_never_crashes(void **state)
+{
     (void)state;
     static const char good[] = "Digest username=\"Mufasa\", realm=\"r\", uri=\"/a\", algorithm=SHA-256, "
                                "nonce=\"abc\", nc=00000001, cnonce=\"c\", qop=auth, response=\"00\", opaque=\"o\"";
@@ -316,7 +325,8 @@ static const char USER[] = "sip:+15550000001@ims.mnc001.mcc001.3gppnetwork.org";
 static const char PASS[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 static const char PATH[] = "/kms/v1/session-keys";
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     fixture_t *f = calloc(1, sizeof(*f));
     if (!f)
         return -1;
@@ -327,7 +337,8 @@ static int setup(void **state) {
     return f->srv ? 0 : -1;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     fixture_t *f = *state;
     digest_server_free(f->srv);
     free(f);
@@ -335,7 +346,8 @@ static int teardown(void **state) {
 }
 
 /* Server issues a challenge; the client parses it. */
-static void challenge(fixture_t *f, int stale, digest_challenge_t *ch) {
+static void challenge(fixture_t *f, int stale, digest_challenge_t *ch)
+{
     char hdr[HDR_CAP];
     int n = digest_server_challenge(f->srv, f->now, stale, hdr, sizeof(hdr));
     assert_true(n > 0);
@@ -344,7 +356,8 @@ static void challenge(fixture_t *f, int stale, digest_challenge_t *ch) {
 }
 
 /* Client answers with (pass, nc); the server verifies. */
-static digest_result_t answer(fixture_t *f, const digest_challenge_t *ch, const char *pass, uint32_t nc) {
+static digest_result_t answer(fixture_t *f, const digest_challenge_t *ch, const char *pass, uint32_t nc)
+{
     char hdr[HDR_CAP], cnonce[DIGEST_CNONCE_LEN + 1];
     digest_auth_t a;
     assert_int_equal(digest_cnonce_new(cnonce), 0);
@@ -353,7 +366,8 @@ static digest_result_t answer(fixture_t *f, const digest_challenge_t *ch, const 
     return digest_server_verify(f->srv, &a, "POST", PATH, PASS, f->now);
 }
 
-static void test_server_challenge_format(void **state) {
+static void test_server_challenge_format(void **state)
+{
     fixture_t *f = *state;
     char hdr[HDR_CAP];
     assert_true(digest_server_challenge(f->srv, f->now, 1, hdr, sizeof(hdr)) > 0);
@@ -372,7 +386,8 @@ static void test_server_challenge_format(void **state) {
 
 /* A SIP-style server (RFC 8760 §2.4) offers SHA-256 then MD5 and verifies either; absent algorithm means MD5; a
  * KMS-style server (the default) refuses MD5 as malformed. */
-static void test_server_md5_and_sha256(void **state) {
+static void test_server_md5_and_sha256(void **state)
+{
     (void)state;
     digest_server_cfg_t cfg = {.realm = "ims.test", .algorithms = DIGEST_ALGS_SHA256 | DIGEST_ALGS_MD5};
     digest_server_t *sip = digest_server_new(&cfg);
@@ -401,8 +416,8 @@ static void test_server_md5_and_sha256(void **state) {
     /* "algorithm" absent (RFC 2617 style): MD5 */
     int n = digest_server_challenge_alg(sip, 1000, 0, DIGEST_MD5, hdr, sizeof(hdr));
     assert_int_equal(digest_parse_challenge_alg(hdr, (size_t)n, both, &ch), 0);
-    assert_true(digest_build_authorization(&ch, "u", "secret-pw", "REGISTER", "sip:ims.test", "c2", 1, auth,
-                                           sizeof(auth)) > 0);
+    assert_true(
+        digest_build_authorization(&ch, "u", "secret-pw", "REGISTER", "sip:ims.test", "c2", 1, auth, sizeof(auth)) > 0);
     char *alg_param = strstr(auth, "algorithm=MD5, ");
     assert_non_null(alg_param);
     memmove(alg_param, alg_param + strlen("algorithm=MD5, "), strlen(alg_param + strlen("algorithm=MD5, ")) + 1);
@@ -413,7 +428,8 @@ static void test_server_md5_and_sha256(void **state) {
     digest_server_free(kms);
 }
 
-static void test_server_ok_then_reuse_with_next_nc(void **state) {
+static void test_server_ok_then_reuse_with_next_nc(void **state)
+{
     fixture_t *f = *state;
     digest_challenge_t ch;
     challenge(f, 0, &ch);
@@ -422,7 +438,8 @@ static void test_server_ok_then_reuse_with_next_nc(void **state) {
     assert_int_equal(answer(f, &ch, PASS, 7), DIGEST_OK); /* gaps allowed: strictly increasing is enough */
 }
 
-static void test_server_replay_refused(void **state) {
+static void test_server_replay_refused(void **state)
+{
     fixture_t *f = *state;
     digest_challenge_t ch;
     char hdr[HDR_CAP];
@@ -439,7 +456,8 @@ static void test_server_replay_refused(void **state) {
     assert_int_equal(answer(f, &ch, PASS, 6), DIGEST_OK);
 }
 
-static void test_server_bad_password_does_not_burn_nc(void **state) {
+static void test_server_bad_password_does_not_burn_nc(void **state)
+{
     fixture_t *f = *state;
     digest_challenge_t ch;
     challenge(f, 0, &ch);
@@ -447,7 +465,8 @@ static void test_server_bad_password_does_not_burn_nc(void **state) {
     assert_int_equal(answer(f, &ch, PASS, 1), DIGEST_OK);
 }
 
-static void test_server_expiry_with_fake_clock(void **state) {
+static void test_server_expiry_with_fake_clock(void **state)
+{
     fixture_t *f = *state;
     digest_challenge_t ch;
     challenge(f, 0, &ch);
@@ -456,7 +475,7 @@ static void test_server_expiry_with_fake_clock(void **state) {
     f->now += 299;
     assert_int_equal(answer(f, &ch, PASS, 1), DIGEST_OK);
     assert_int_equal(digest_server_nonce_count(f->srv, f->now), 1); /* its nc is tracked once used */
-    f->now += 1; /* lifetime reached */
+    f->now += 1;                                                    /* lifetime reached */
     assert_int_equal(answer(f, &ch, PASS, 2), DIGEST_STALE);
     assert_int_equal(answer(f, &ch, "wrong", 2), DIGEST_BAD_RESPONSE); /* stale only for good credentials */
     assert_int_equal(digest_server_nonce_count(f->srv, f->now), 0);
@@ -467,7 +486,8 @@ static void test_server_expiry_with_fake_clock(void **state) {
 }
 
 /* Unauthenticated clients get challenges without limit; none of them can make a legitimate nonce stale. */
-static void test_server_challenge_flood_evicts_nothing(void **state) {
+static void test_server_challenge_flood_evicts_nothing(void **state)
+{
     fixture_t *f = *state; /* max_nonces = 4 */
     digest_challenge_t legit, unused;
     challenge(f, 0, &legit);
@@ -483,7 +503,8 @@ static void test_server_challenge_flood_evicts_nothing(void **state) {
 }
 
 /* More nonces in use than the replay table holds: an evicted nonce is stale, never replayable. */
-static void test_server_replay_table_full(void **state) {
+static void test_server_replay_table_full(void **state)
+{
     fixture_t *f = *state; /* max_nonces = 4 */
     enum { N = 12 };
     digest_challenge_t ch[N];
@@ -503,7 +524,8 @@ static void test_server_replay_table_full(void **state) {
     assert_int_equal(answer(f, &fresh, PASS, 1), DIGEST_OK);
 }
 
-static void test_server_unknown_nonces(void **state) {
+static void test_server_unknown_nonces(void **state)
+{
     fixture_t *f = *state;
     digest_challenge_t ch;
     challenge(f, 0, &ch);
@@ -524,7 +546,8 @@ static void test_server_unknown_nonces(void **state) {
     assert_int_equal(answer(f, &ch, PASS, 1), DIGEST_OK);
 }
 
-static void test_server_realm_and_opaque(void **state) {
+static void test_server_realm_and_opaque(void **state)
+{
     fixture_t *f = *state;
     digest_challenge_t ch, other;
     challenge(f, 0, &ch);
@@ -541,7 +564,8 @@ static void test_server_realm_and_opaque(void **state) {
     assert_int_equal(answer(f, &ch, PASS, 1), DIGEST_OK);
 }
 
-static void test_server_malformed(void **state) {
+static void test_server_malformed(void **state)
+{
     fixture_t *f = *state;
     digest_challenge_t ch;
     char hdr[HDR_CAP];
@@ -581,7 +605,8 @@ static void test_server_malformed(void **state) {
     assert_int_equal(digest_server_verify(f->srv, &a, "POST", PATH, PASS, f->now), DIGEST_OK);
 }
 
-static void test_server_with_kms_key_password(void **state) {
+static void test_server_with_kms_key_password(void **state)
+{
     fixture_t *f = *state;
     uint8_t key[KMS_KEY_LEN];
     char pw[KMS_DIGEST_PASSWORD_LEN + 1];
@@ -596,7 +621,8 @@ static void test_server_with_kms_key_password(void **state) {
 }
 
 /* The pool hands out distinct 32-character cnonces across refills and wipes what it handed out. */
-static void test_cnonce_pool(void **state) {
+static void test_cnonce_pool(void **state)
+{
     (void)state;
     digest_cnonce_pool_t pool = {0};
     char seen[2 * DIGEST_CNONCE_POOL + 1][DIGEST_CNONCE_LEN + 1];
@@ -613,7 +639,8 @@ static void test_cnonce_pool(void **state) {
     assert_int_equal(digest_cnonce_next(NULL, seen[0]), -1);
 }
 
-static void test_server_config(void **state) {
+static void test_server_config(void **state)
+{
     (void)state;
     digest_server_cfg_t cfg = {.realm = NULL};
     assert_null(digest_server_new(&cfg));
@@ -633,7 +660,8 @@ static void test_server_config(void **state) {
     assert_string_equal(digest_result_str(DIGEST_STALE), "stale");
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc7616_example_response),
         cmocka_unit_test(test_rfc7616_example_header_parses_and_matches),

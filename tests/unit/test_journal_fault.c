@@ -18,8 +18,12 @@
 
 static void add(journal_t *j, const char *identity, const char *command, const char *path, int result)
 {
-    journal_record_t r = {.protocol = path ? "sbi" : "diameter", .identity = identity, .command = command,
-                          .path = path, .result = result, .latency_ms = 1.5};
+    journal_record_t r = {.protocol = path ? "sbi" : "diameter",
+                          .identity = identity,
+                          .command = command,
+                          .path = path,
+                          .result = result,
+                          .latency_ms = 1.5};
     journal_add(j, &r);
 }
 
@@ -115,8 +119,11 @@ static void test_fault_validation(void **state)
     assert_int_equal(add_rule(t, "{\"protocol\":\"sbi\",\"action\":\"drop\"}", &f, param), -1);
     assert_int_equal(add_rule(t, "{\"protocol\":\"diameter\",\"action\":\"answer\"}", &f, param), -1);
     assert_string_equal(param, "resultCode");
-    assert_int_equal(add_rule(t, "{\"protocol\":\"diameter\",\"action\":\"answer\",\"resultCode\":3004,"
-                                 "\"experimentalResultCode\":5001}", &f, param), -1);
+    assert_int_equal(add_rule(t,
+                              "{\"protocol\":\"diameter\",\"action\":\"answer\",\"resultCode\":3004,"
+                              "\"experimentalResultCode\":5001}",
+                              &f, param),
+                     -1);
     assert_int_equal(add_rule(t, "{\"protocol\":\"sbi\",\"action\":\"delay\",\"delayMs\":0}", &f, param), -1);
     assert_string_equal(param, "delayMs");
     assert_int_equal(add_rule(t, "{\"protocol\":\"sbi\",\"action\":\"answer\",\"status\":503,\"x\":1}", &f, param), -1);
@@ -134,9 +141,11 @@ static void test_fault_matching(void **state)
     fault_table_t *t = fault_table_new();
     fault_t f, got;
     char param[64], what[64];
-    assert_int_equal(add_rule(t, "{\"protocol\":\"sbi\",\"action\":\"answer\",\"status\":503,\"retryAfter\":2,"
-                                 "\"command\":\"/nudm-uecm/\",\"subscriber\":\"001010000000001\",\"count\":2}",
-                              &f, param), 0);
+    assert_int_equal(add_rule(t,
+                              "{\"protocol\":\"sbi\",\"action\":\"answer\",\"status\":503,\"retryAfter\":2,"
+                              "\"command\":\"/nudm-uecm/\",\"subscriber\":\"001010000000001\",\"count\":2}",
+                              &f, param),
+                     0);
     assert_int_equal(f.retry_after_s, 2);
     assert_string_equal(f.content_type, "application/problem+json");
     const char *ids[] = {"msisdn-15550000001", "001010000000001"};

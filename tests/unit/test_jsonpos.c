@@ -17,11 +17,13 @@ static const char DOC[] = "{\n"
                           "  \"nest\": {\"in\": {\"deep\": -1.5e3}}\n"
                           "}\n";
 
-static int locate(const jsonpos_step_t *steps, size_t n, int at_key, int *line, int *col) {
+static int locate(const jsonpos_step_t *steps, size_t n, int at_key, int *line, int *col)
+{
     return jsonpos_locate(DOC, strlen(DOC), steps, n, at_key, line, col);
 }
 
-static void test_root(void **state) {
+static void test_root(void **state)
+{
     (void)state;
     int line = 0, col = 0;
     assert_int_equal(locate(NULL, 0, 0, &line, &col), 0);
@@ -34,7 +36,8 @@ static void test_root(void **state) {
     assert_int_equal(col, 4);
 }
 
-static void test_member_value_and_key(void **state) {
+static void test_member_value_and_key(void **state)
+{
     (void)state;
     int line, col;
     jsonpos_step_t a[] = {{.key = "a"}};
@@ -46,7 +49,8 @@ static void test_member_value_and_key(void **state) {
     assert_int_equal(col, 3);
 }
 
-static void test_array_elements(void **state) {
+static void test_array_elements(void **state)
+{
     (void)state;
     int line, col;
     jsonpos_step_t first[] = {{.key = "list"}, {.index = 0}};
@@ -71,7 +75,8 @@ static void test_array_elements(void **state) {
     assert_int_equal(col, 36);
 }
 
-static void test_escaped_keys(void **state) {
+static void test_escaped_keys(void **state)
+{
     (void)state;
     int line, col;
     jsonpos_step_t quote[] = {{.key = "esc\"aped"}};
@@ -88,7 +93,8 @@ static void test_escaped_keys(void **state) {
     assert_int_equal(locate(prefix, 1, 0, &line, &col), -1);
 }
 
-static void test_deep(void **state) {
+static void test_deep(void **state)
+{
     (void)state;
     int line, col;
     jsonpos_step_t deep[] = {{.key = "nest"}, {.key = "in"}, {.key = "deep"}};
@@ -97,7 +103,8 @@ static void test_deep(void **state) {
     assert_int_equal(col, 27);
 }
 
-static void test_missing_points_to_deepest_container(void **state) {
+static void test_missing_points_to_deepest_container(void **state)
+{
     (void)state;
     int line, col;
     jsonpos_step_t missing[] = {{.key = "nest"}, {.key = "in"}, {.key = "nope"}};
@@ -121,7 +128,8 @@ static void test_missing_points_to_deepest_container(void **state) {
     assert_int_equal(col, 1);
 }
 
-static void test_malformed_text_stops_safely(void **state) {
+static void test_malformed_text_stops_safely(void **state)
+{
     (void)state;
     int line, col;
     const char *cut = "{\"a\": [1, 2";
@@ -142,7 +150,8 @@ static void test_malformed_text_stops_safely(void **state) {
     assert_int_equal(jsonpos_locate(longer, 8, b, 1, 0, &line, &col), -1);
 }
 
-static void test_crlf_and_tabs(void **state) {
+static void test_crlf_and_tabs(void **state)
+{
     (void)state;
     int line, col;
     const char *text = "{\r\n\t\"k\":\t\"v\"\r\n}";
@@ -152,7 +161,8 @@ static void test_crlf_and_tabs(void **state) {
     assert_int_equal(col, 7);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_root),
         cmocka_unit_test(test_member_value_and_key),

@@ -160,8 +160,7 @@ static kms_client_result_t issue(fx_t *fx, kms_client_t *c)
 static kms_client_result_t retrieve(fx_t *fx, kms_client_t *c, const char *key_id)
 {
     wait_t w = {.fx = fx};
-    assert_int_equal(kms_client_retrieve(c, key_id, CALL_ID, "tel:+15550000001", "tel:+15550000002", on_result, &w),
-                     0);
+    assert_int_equal(kms_client_retrieve(c, key_id, CALL_ID, "tel:+15550000001", "tel:+15550000002", on_result, &w), 0);
     run(&w);
     return w.res;
 }

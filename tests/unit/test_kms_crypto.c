@@ -26,15 +26,16 @@
 #include "kms/http_digest.h"
 #include "kms/kms_crypto.h"
 
-
-static void fill_range(uint8_t *out, unsigned from, unsigned to) {
+static void fill_range(uint8_t *out, unsigned from, unsigned to)
+{
     for (unsigned v = from; v < to; v++)
         out[v - from] = (uint8_t)v;
 }
 
 /* ------------------------------------------------------------ HKDF */
 
-static void test_hkdf_rfc5869_case1(void **state) {
+static void test_hkdf_rfc5869_case1(void **state)
+{
     (void)state;
     uint8_t ikm[22], salt[13], info[10], okm[42];
     memset(ikm, 0x0b, sizeof(ikm));
@@ -45,7 +46,8 @@ static void test_hkdf_rfc5869_case1(void **state) {
                      "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
 }
 
-static void test_hkdf_rfc5869_case2(void **state) {
+static void test_hkdf_rfc5869_case2(void **state)
+{
     (void)state;
     uint8_t ikm[80], salt[80], info[80], okm[82];
     fill_range(ikm, 0x00, 0x50);
@@ -57,7 +59,8 @@ static void test_hkdf_rfc5869_case2(void **state) {
                      "9da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87");
 }
 
-static void test_hkdf_rfc5869_case3(void **state) {
+static void test_hkdf_rfc5869_case3(void **state)
+{
     (void)state;
     uint8_t ikm[22], okm[42];
     memset(ikm, 0x0b, sizeof(ikm));
@@ -68,8 +71,9 @@ static void test_hkdf_rfc5869_case3(void **state) {
 
 /* OpenSSL's own HKDF as the oracle for the written-out one: salts around and above the 64-byte HMAC block (a callId
  * may be 256 characters), a reused context, outputs of one and several blocks. */
-static void openssl_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len,
-                         const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len) {
+static void openssl_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_len, const uint8_t *info,
+                         size_t info_len, uint8_t *out, size_t out_len)
+{
     EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
     EVP_KDF_CTX *kctx = EVP_KDF_CTX_new(kdf);
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
@@ -82,7 +86,8 @@ static void openssl_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt
     EVP_KDF_free(kdf);
 }
 
-static void test_hkdf_matches_openssl(void **state) {
+static void test_hkdf_matches_openssl(void **state)
+{
     (void)state;
     static const size_t salt_lens[] = {1, 14, 63, 64, 65, 127, 128, 200, 256};
     static const size_t out_lens[] = {1, 16, 32, 33, 64, 100};
@@ -96,15 +101,16 @@ static void test_hkdf_matches_openssl(void **state) {
             assert_int_equal(RAND_bytes(info, sizeof(info)), 1);
             size_t info_len = (i + j) % sizeof(info);
             openssl_hkdf(ikm, sizeof(ikm), salt, salt_lens[i], info, info_len, want, out_lens[j]);
-            assert_int_equal(kms_crypto_hkdf(cx, ikm, sizeof(ikm), salt, salt_lens[i], info, info_len, got,
-                                             out_lens[j]), 0);
+            assert_int_equal(
+                kms_crypto_hkdf(cx, ikm, sizeof(ikm), salt, salt_lens[i], info, info_len, got, out_lens[j]), 0);
             assert_memory_equal(got, want, out_lens[j]);
         }
     }
     kms_crypto_free(cx);
 }
 
-static void test_hkdf_bad_args(void **state) {
+static void test_hkdf_bad_args(void **state)
+{
     (void)state;
     uint8_t ikm[32] = {1}, okm[32];
     assert_int_equal(kms_hkdf_sha256(NULL, 0, NULL, 0, NULL, 0, okm, sizeof(okm)), -1);
@@ -119,7 +125,8 @@ static const char CALL_ID[] = "a84b4c76e66710@pc33.example.com";
 static const char KEK_HEX[] = "62c4dd629ed3c7f1bbd36f476d9e3d1ba40a31bf01a414f08e9dad1f4b62763d";
 static const char WRAPPED_B64[] = "rHVnqh8cmtz08Qlh5QihT8ereaWq7ZmH4WYQg437pBn_PvOuCjeXMg";
 
-static void test_kek_known_answer(void **state) {
+static void test_kek_known_answer(void **state)
+{
     (void)state;
     uint8_t kms_key[KMS_KEY_LEN], kek[KMS_KEY_LEN];
     fill_range(kms_key, 0x40, 0x60);
@@ -128,7 +135,8 @@ static void test_kek_known_answer(void **state) {
     assert_int_equal(kms_kek_derive(kms_key, CALL_ID, 0, kek), -1);
 }
 
-static void test_session_key_wrap_known_answer(void **state) {
+static void test_session_key_wrap_known_answer(void **state)
+{
     (void)state;
     uint8_t kms_key[KMS_KEY_LEN], sk[KMS_KEY_LEN], back[KMS_KEY_LEN];
     char b64[KMS_WRAPPED_SESSION_KEY_B64_LEN + 1];
@@ -141,15 +149,15 @@ static void test_session_key_wrap_known_answer(void **state) {
     assert_memory_equal(back, sk, KMS_KEY_LEN);
 }
 
-static void test_session_key_unwrap_rejects(void **state) {
+static void test_session_key_unwrap_rejects(void **state)
+{
     (void)state;
     uint8_t kms_key[KMS_KEY_LEN], back[KMS_KEY_LEN];
     char b64[sizeof(WRAPPED_B64)];
     fill_range(kms_key, 0x40, 0x60);
 
     /* another call's KEK */
-    assert_int_equal(kms_session_key_unwrap_b64(kms_key, "other-call", 10, WRAPPED_B64, strlen(WRAPPED_B64), back),
-                     -1);
+    assert_int_equal(kms_session_key_unwrap_b64(kms_key, "other-call", 10, WRAPPED_B64, strlen(WRAPPED_B64), back), -1);
     /* another subscriber's kms_key */
     uint8_t other[KMS_KEY_LEN];
     memcpy(other, kms_key, sizeof(other));
@@ -169,7 +177,8 @@ static void test_session_key_unwrap_rejects(void **state) {
 
 /* ------------------------------------------------------------ RFC 5649 primitive */
 
-static void wrap_vector(const char *kek_hex, const char *key_hex, const char *wrapped_hex) {
+static void wrap_vector(const char *kek_hex, const char *key_hex, const char *wrapped_hex)
+{
     uint8_t kek[32], key[64], out[80], back[80];
     size_t kek_len = unhex(kek_hex, kek), key_len = unhex(key_hex, key), out_len = 0, back_len = 0;
 
@@ -181,7 +190,8 @@ static void wrap_vector(const char *kek_hex, const char *key_hex, const char *wr
     assert_memory_equal(back, key, key_len);
 }
 
-static void test_wrap_rfc5649_vectors(void **state) {
+static void test_wrap_rfc5649_vectors(void **state)
+{
     (void)state;
     static const char kek[] = "5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8";
     wrap_vector(kek, "c37b7e6492584340bed12207808941155068f738",
@@ -189,7 +199,8 @@ static void test_wrap_rfc5649_vectors(void **state) {
     wrap_vector(kek, "466f7250617369", "afbeb0f07dfbf5419200f2ccb50bb24f");
 }
 
-static void test_wrap_aes256_vectors(void **state) {
+static void test_wrap_aes256_vectors(void **state)
+{
     (void)state;
     static const char kek[] = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
     wrap_vector(kek, "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f",
@@ -197,7 +208,8 @@ static void test_wrap_aes256_vectors(void **state) {
     wrap_vector(kek, "0102030405", "c2db22ed1b08ff07d8b8f718d02a15ed");
 }
 
-static void test_wrap_tampered_rejected(void **state) {
+static void test_wrap_tampered_rejected(void **state)
+{
     (void)state;
     uint8_t kek[KMS_KEY_LEN], key[KMS_KEY_LEN], blob[KMS_WRAPPED_SESSION_KEY_LEN], back[KMS_WRAPPED_SESSION_KEY_LEN];
     size_t blob_len = 0, back_len = 99;
@@ -226,7 +238,8 @@ static void test_wrap_tampered_rejected(void **state) {
     assert_memory_equal(back, key, sizeof(key));
 }
 
-static void test_wrap_bad_args(void **state) {
+static void test_wrap_bad_args(void **state)
+{
     (void)state;
     uint8_t kek[KMS_KEY_LEN] = {0}, key[KMS_WRAP_MAX_KEY_LEN + 1] = {0}, out[KMS_WRAP_MAX_KEY_LEN + 16];
     size_t out_len;
@@ -240,7 +253,8 @@ static void test_wrap_bad_args(void **state) {
 
 /* ------------------------------------------------------------ SRTP direction keys */
 
-static void test_srtp_known_answer_and_separation(void **state) {
+static void test_srtp_known_answer_and_separation(void **state)
+{
     (void)state;
     uint8_t sk[KMS_KEY_LEN], c2e[30], e2c[30], other[30];
     size_t key_len = 0, salt_len = 0;
@@ -266,7 +280,8 @@ static void test_srtp_known_answer_and_separation(void **state) {
     assert_memory_not_equal(e2c, other, sizeof(e2c));
 }
 
-static void test_srtp_bad_args(void **state) {
+static void test_srtp_bad_args(void **state)
+{
     (void)state;
     uint8_t sk[KMS_KEY_LEN] = {0}, out[46];
     char long_suite[KMS_SRTP_SUITE_MAX_LEN + 2];
@@ -290,11 +305,13 @@ static void test_srtp_bad_args(void **state) {
 
 /* ------------------------------------------------------------ random material, compare, hash */
 
-static int is_b64url_char(char c) {
+static int is_b64url_char(char c)
+{
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
 }
 
-static void test_key_id_new(void **state) {
+static void test_key_id_new(void **state)
+{
     (void)state;
     char a[KMS_KEY_ID_LEN + 1], b[KMS_KEY_ID_LEN + 1];
     uint8_t raw[KMS_KEY_ID_RAW_LEN];
@@ -310,7 +327,8 @@ static void test_key_id_new(void **state) {
     assert_int_equal(raw_len, KMS_KEY_ID_RAW_LEN);
 }
 
-static void test_session_key_new(void **state) {
+static void test_session_key_new(void **state)
+{
     (void)state;
     uint8_t a[KMS_KEY_LEN], b[KMS_KEY_LEN];
     assert_int_equal(kms_session_key_new(a), 0);
@@ -322,7 +340,8 @@ static void test_session_key_new(void **state) {
     assert_memory_equal(a, zero, sizeof(zero));
 }
 
-static void test_session_key_and_id_new(void **state) {
+static void test_session_key_and_id_new(void **state)
+{
     (void)state;
     uint8_t a[KMS_KEY_LEN], b[KMS_KEY_LEN], raw[KMS_KEY_ID_RAW_LEN];
     char ida[KMS_KEY_ID_LEN + 1], idb[KMS_KEY_ID_LEN + 1];
@@ -341,7 +360,8 @@ static void test_session_key_and_id_new(void **state) {
     kms_cleanse(b, sizeof(b));
 }
 
-static void test_ct_equal(void **state) {
+static void test_ct_equal(void **state)
+{
     (void)state;
     assert_true(kms_ct_equal("abc", 3, "abc", 3));
     assert_false(kms_ct_equal("abc", 3, "abd", 3));
@@ -350,7 +370,8 @@ static void test_ct_equal(void **state) {
     assert_false(kms_ct_equal(NULL, 0, "", 0));
 }
 
-static void test_key_id_hash(void **state) {
+static void test_key_id_hash(void **state)
+{
     (void)state;
     char h[KMS_KEY_ID_HASH_LEN + 1], h2[KMS_KEY_ID_HASH_LEN + 1];
     assert_int_equal(kms_key_id_hash("AAAAAAAAAAAAAAAAAAAAAA", KMS_KEY_ID_LEN, h), 0);
@@ -360,9 +381,11 @@ static void test_key_id_hash(void **state) {
 }
 
 /* OpenSSL's RFC 5649 implementation, as the reference for ours. */
-static int openssl_wrap_pad(const uint8_t *kek, size_t kek_len, const uint8_t *key, size_t key_len, uint8_t *out) {
-    const EVP_CIPHER *c = kek_len == 16 ? EVP_aes_128_wrap_pad() : kek_len == 24 ? EVP_aes_192_wrap_pad()
-                                                                                 : EVP_aes_256_wrap_pad();
+static int openssl_wrap_pad(const uint8_t *kek, size_t kek_len, const uint8_t *key, size_t key_len, uint8_t *out)
+{
+    const EVP_CIPHER *c = kek_len == 16   ? EVP_aes_128_wrap_pad()
+                          : kek_len == 24 ? EVP_aes_192_wrap_pad()
+                                          : EVP_aes_256_wrap_pad();
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int n = 0, fin = 0;
     EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
@@ -372,7 +395,8 @@ static int openssl_wrap_pad(const uint8_t *kek, size_t kek_len, const uint8_t *k
     return ok ? n + fin : -1;
 }
 
-static void test_wrap_matches_openssl_all_lengths(void **state) {
+static void test_wrap_matches_openssl_all_lengths(void **state)
+{
     (void)state;
     static const size_t kek_lens[] = {16, 24, 32};
     uint8_t kek[32], key[KMS_WRAP_MAX_KEY_LEN], ours[KMS_WRAP_MAX_KEY_LEN + 16], ref[KMS_WRAP_MAX_KEY_LEN + 16];
@@ -393,7 +417,8 @@ static void test_wrap_matches_openssl_all_lengths(void **state) {
     }
 }
 
-static void test_crypto_context_reuse(void **state) {
+static void test_crypto_context_reuse(void **state)
+{
     (void)state;
     kms_crypto_t *cx = kms_crypto_new();
     assert_non_null(cx);
@@ -422,26 +447,28 @@ static void test_crypto_context_reuse(void **state) {
 }
 
 /* The Digest hasher (lib/kms/http_digest) gives the stateless function's answer across many reuses. */
-static void test_digest_hasher_reuse(void **state) {
+static void test_digest_hasher_reuse(void **state)
+{
     (void)state;
     digest_hasher_t *h = digest_hasher_new();
     assert_non_null(h);
-    digest_challenge_t ch = {.realm = "mihua-kms", .nonce = "abcdefabcdefabcdefabcdefabcdefab", .opaque = "op",
-                             .has_opaque = 1};
+    digest_challenge_t ch = {
+        .realm = "mihua-kms", .nonce = "abcdefabcdefabcdefabcdefabcdefab", .opaque = "op", .has_opaque = 1};
     char a[1024], b[1024], uri[64];
     for (uint32_t nc = 1; nc < 40; nc++) {
         snprintf(uri, sizeof(uri), "/kms/v1/session-keys/%u/retrieve", nc);
         int n = digest_build_authorization_h(h, &ch, "tel:+15550000001", "00ff", "POST", uri, "cn", nc, a, sizeof(a));
         assert_true(n > 0);
-        assert_int_equal(digest_build_authorization(&ch, "tel:+15550000001", "00ff", "POST", uri, "cn", nc, b,
-                                                    sizeof(b)), n);
+        assert_int_equal(
+            digest_build_authorization(&ch, "tel:+15550000001", "00ff", "POST", uri, "cn", nc, b, sizeof(b)), n);
         assert_string_equal(a, b);
     }
     digest_hasher_free(h);
     digest_hasher_free(NULL);
 }
 
-static void test_digest_password(void **state) {
+static void test_digest_password(void **state)
+{
     (void)state;
     uint8_t key[KMS_KEY_LEN];
     char pw[KMS_DIGEST_PASSWORD_LEN + 1];
@@ -450,7 +477,8 @@ static void test_digest_password(void **state) {
     assert_string_equal(pw, "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff");
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hkdf_rfc5869_case1),
         cmocka_unit_test(test_hkdf_rfc5869_case2),

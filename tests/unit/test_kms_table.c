@@ -114,7 +114,7 @@ static void test_wrong_callee(void **state)
     uint8_t got[KMS_KEY_LEN];
     assert_int_equal(kms_keys_release(t, id, OTHER, got), KMS_KEYS_WRONG_USER);
     assert_int_equal(kms_keys_release(t, id, CALLER, got), KMS_KEYS_WRONG_USER); /* not even the caller */
-    assert_false(kms_keys_find(t, id)->retrieved); /* refusals do not consume the key */
+    assert_false(kms_keys_find(t, id)->retrieved);                               /* refusals do not consume the key */
     assert_int_equal(kms_keys_release(t, id, CALLEE, got), KMS_KEYS_OK);
     kms_keys_free(t);
 }
@@ -235,7 +235,7 @@ static void test_per_call_limit(void **state)
     assert_int_equal(kms_keys_issue(t, "c1", CALLER, CALLEE, &k), KMS_KEYS_OK);
     assert_int_equal(kms_keys_issue(t, "c1", CALLER, CALLEE, &k), KMS_KEYS_CALL_LIMIT);
     assert_int_equal(kms_keys_issue(t, "c1", OTHER, CALLEE, &k), KMS_KEYS_CALL_LIMIT); /* per call, whoever asks */
-    assert_int_equal(kms_keys_issue(t, "c2", CALLER, CALLEE, &k), KMS_KEYS_OK);       /* other calls unaffected */
+    assert_int_equal(kms_keys_issue(t, "c2", CALLER, CALLEE, &k), KMS_KEYS_OK);        /* other calls unaffected */
     assert_int_equal(kms_keys_delete(t, first, CALLER), KMS_KEYS_OK);
     assert_int_equal(kms_keys_issue(t, "c1", CALLER, CALLEE, &k), KMS_KEYS_OK);
     fake_now += 1000; /* all expire: counted keys are swept before a refusal */
@@ -296,28 +296,34 @@ static void test_as_verdict(void **state)
     sub_snapshot_t *s = sub_snapshot_load_text("subs", SUBS_JSON, strlen(SUBS_JSON), &err);
     assert_non_null(s);
     /* parties in other identity forms name the same subscribers */
-    assert_null(verdict(s, 200, "{\"callId\":\"c1\",\"caller\":\"sip:+15550000001@ims.test\","
-                                "\"callee\":\"msisdn-15550000002\",\"encryptionAllowed\":true,\"state\":\"early\"}"));
+    assert_null(verdict(s, 200,
+                        "{\"callId\":\"c1\",\"caller\":\"sip:+15550000001@ims.test\","
+                        "\"callee\":\"msisdn-15550000002\",\"encryptionAllowed\":true,\"state\":\"early\"}"));
     assert_string_equal(verdict(s, 0, NULL), "as_timeout");
     assert_string_equal(verdict(s, 404, NULL), "call_not_found");
     assert_string_equal(verdict(s, 500, NULL), "as_error");
     assert_string_equal(verdict(s, 401, NULL), "as_refused_kms"); /* our token missing or wrong at the AS */
     assert_string_equal(verdict(s, 200, NULL), "as_bad_answer");
     assert_string_equal(verdict(s, 200, "[1]"), "as_bad_answer");
-    assert_string_equal(verdict(s, 200, "{\"callId\":\"c2\",\"caller\":\"15550000001\",\"callee\":\"15550000002\","
-                                        "\"encryptionAllowed\":true}"),
+    assert_string_equal(verdict(s, 200,
+                                "{\"callId\":\"c2\",\"caller\":\"15550000001\",\"callee\":\"15550000002\","
+                                "\"encryptionAllowed\":true}"),
                         "as_call_mismatch");
-    assert_string_equal(verdict(s, 200, "{\"callId\":\"c1\",\"caller\":\"15550000001\",\"callee\":\"15550000002\","
-                                        "\"encryptionAllowed\":false}"),
+    assert_string_equal(verdict(s, 200,
+                                "{\"callId\":\"c1\",\"caller\":\"15550000001\",\"callee\":\"15550000002\","
+                                "\"encryptionAllowed\":false}"),
                         "encryption_not_allowed");
-    assert_string_equal(verdict(s, 200, "{\"callId\":\"c1\",\"caller\":\"15550000001\",\"callee\":\"15550000002\","
-                                        "\"encryptionAllowed\":\"true\"}"),
+    assert_string_equal(verdict(s, 200,
+                                "{\"callId\":\"c1\",\"caller\":\"15550000001\",\"callee\":\"15550000002\","
+                                "\"encryptionAllowed\":\"true\"}"),
                         "encryption_not_allowed"); /* only JSON true counts */
-    assert_string_equal(verdict(s, 200, "{\"callId\":\"c1\",\"caller\":\"15550000002\",\"callee\":\"15550000001\","
-                                        "\"encryptionAllowed\":true}"),
+    assert_string_equal(verdict(s, 200,
+                                "{\"callId\":\"c1\",\"caller\":\"15550000002\",\"callee\":\"15550000001\","
+                                "\"encryptionAllowed\":true}"),
                         "party_mismatch"); /* swapped */
-    assert_string_equal(verdict(s, 200, "{\"callId\":\"c1\",\"caller\":\"15550000001\",\"callee\":\"15559999999\","
-                                        "\"encryptionAllowed\":true}"),
+    assert_string_equal(verdict(s, 200,
+                                "{\"callId\":\"c1\",\"caller\":\"15550000001\",\"callee\":\"15559999999\","
+                                "\"encryptionAllowed\":true}"),
                         "party_mismatch"); /* unknown callee */
     assert_string_equal(verdict(s, 200, "{\"callId\":\"c1\",\"caller\":\"15550000001\",\"encryptionAllowed\":true}"),
                         "party_mismatch"); /* missing callee */
@@ -348,12 +354,19 @@ static void test_format_time(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_issue_fields), cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_single_release), cmocka_unit_test(test_wrong_callee),
-        cmocka_unit_test(test_key_id_exact_match), cmocka_unit_test(test_ttl),
-        cmocka_unit_test(test_sweep_order), cmocka_unit_test(test_delete),
-        cmocka_unit_test(test_full), cmocka_unit_test(test_per_call_limit), cmocka_unit_test(test_per_requester_limit),
-        cmocka_unit_test(test_as_verdict), cmocka_unit_test(test_format_time),
+        cmocka_unit_test(test_issue_fields),
+        cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_single_release),
+        cmocka_unit_test(test_wrong_callee),
+        cmocka_unit_test(test_key_id_exact_match),
+        cmocka_unit_test(test_ttl),
+        cmocka_unit_test(test_sweep_order),
+        cmocka_unit_test(test_delete),
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_per_call_limit),
+        cmocka_unit_test(test_per_requester_limit),
+        cmocka_unit_test(test_as_verdict),
+        cmocka_unit_test(test_format_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,14 +14,16 @@
 #define THREADS 4
 #define PER_THREAD 10000
 
-static void assert_render(const metrics_t *m, const char *expected) {
+static void assert_render(const metrics_t *m, const char *expected)
+{
     char *text = metrics_render(m);
     assert_non_null(text);
     assert_string_equal(text, expected);
     free(text);
 }
 
-static void test_empty(void **state) {
+static void test_empty(void **state)
+{
     (void)state;
     metrics_t *m = metrics_new();
     assert_non_null(m);
@@ -29,7 +31,8 @@ static void test_empty(void **state) {
     metrics_free(m);
 }
 
-static void test_counters_and_gauges(void **state) {
+static void test_counters_and_gauges(void **state)
+{
     (void)state;
     metrics_t *m = metrics_new();
     metric_t *ok = metrics_counter(m, "mihua_sh_requests_total", "outcome=\"ok\"", "Sh requests handled.");
@@ -54,7 +57,8 @@ static void test_counters_and_gauges(void **state) {
     metrics_free(m);
 }
 
-static void test_histogram(void **state) {
+static void test_histogram(void **state)
+{
     (void)state;
     metrics_t *m = metrics_new();
     const double bounds[] = {0.005, 0.1, 1};
@@ -85,7 +89,8 @@ static void test_histogram(void **state) {
     metrics_free(m);
 }
 
-static void test_registration_errors(void **state) {
+static void test_registration_errors(void **state)
+{
     (void)state;
     metrics_t *m = metrics_new();
     const double descending[] = {1, 0.5};
@@ -94,9 +99,9 @@ static void test_registration_errors(void **state) {
         too_many[i] = (double)i;
 
     assert_non_null(metrics_counter(m, "x_total", "a=\"1\"", "x"));
-    assert_null(metrics_counter(m, "x_total", "a=\"1\"", "x"));   /* same series twice */
-    assert_null(metrics_gauge(m, "x_total", "a=\"2\"", "x"));     /* same name, other type */
-    assert_null(metrics_counter(m, "9bad", NULL, "x"));           /* invalid name */
+    assert_null(metrics_counter(m, "x_total", "a=\"1\"", "x")); /* same series twice */
+    assert_null(metrics_gauge(m, "x_total", "a=\"2\"", "x"));   /* same name, other type */
+    assert_null(metrics_counter(m, "9bad", NULL, "x"));         /* invalid name */
     assert_null(metrics_counter(m, "bad-name", NULL, "x"));
     assert_null(metrics_histogram(m, "h", NULL, "h", descending, 2));
     assert_null(metrics_histogram(m, "h", NULL, "h", too_many, METRICS_MAX_BUCKETS + 1));
@@ -104,7 +109,8 @@ static void test_registration_errors(void **state) {
     metrics_free(m);
 }
 
-static void *hammer(void *arg) {
+static void *hammer(void *arg)
+{
     metric_t **ms = arg;
     for (int i = 0; i < PER_THREAD; i++) {
         metric_inc(ms[0]);
@@ -113,7 +119,8 @@ static void *hammer(void *arg) {
     return NULL;
 }
 
-static void test_concurrent_updates(void **state) {
+static void test_concurrent_updates(void **state)
+{
     (void)state;
     metrics_t *m = metrics_new();
     const double bounds[] = {1};
@@ -129,7 +136,8 @@ static void test_concurrent_updates(void **state) {
     metrics_free(m);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_counters_and_gauges),

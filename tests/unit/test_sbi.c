@@ -22,8 +22,16 @@
 #include "sbi/sbi_router.h"
 #include "sbi/sbi_url.h"
 
-static void h_a(sbi_request_t *req, void *ud) { (void)req; (void)ud; }
-static void h_b(sbi_request_t *req, void *ud) { (void)req; (void)ud; }
+static void h_a(sbi_request_t *req, void *ud)
+{
+    (void)req;
+    (void)ud;
+}
+static void h_b(sbi_request_t *req, void *ud)
+{
+    (void)req;
+    (void)ud;
+}
 
 #define AMF "/nudm-uecm/v1/{ueId}/registrations/amf-3gpp-access"
 
@@ -33,8 +41,8 @@ static void test_router_captures(void **state)
     sbi_router_t *r = sbi_router_new();
     int tag = 7;
     assert_int_equal(sbi_router_add(r, "GET", AMF, h_a, &tag), 0);
-    assert_int_equal(sbi_router_add(r, "GET", "/nudr-dr/v2/subscription-data/{ueId}/operator-specific-data", h_b,
-                                    NULL), 0);
+    assert_int_equal(sbi_router_add(r, "GET", "/nudr-dr/v2/subscription-data/{ueId}/operator-specific-data", h_b, NULL),
+                     0);
     assert_int_equal(sbi_router_add(r, "PUT", "/admin/v1/subscribers/{imsi}", h_b, NULL), 0);
     assert_int_equal(sbi_router_add(r, "GET", "/a/{x}/b/{y}", h_a, NULL), 0);
 
@@ -121,7 +129,7 @@ static void test_target_control_char(void **state)
     assert_int_equal(sbi_target_control_char("/a/%7F"), 3);
     assert_int_equal(sbi_target_control_char("/a/\x01"), 3);
     assert_int_equal(sbi_target_control_char("/a?x=%1f"), 5);
-    assert_int_equal(sbi_target_control_char("/a/%zz%0"), -1); /* not an escape: kept as is, and harmless */
+    assert_int_equal(sbi_target_control_char("/a/%zz%0"), -1);   /* not an escape: kept as is, and harmless */
     assert_int_equal(sbi_target_control_char("/caf%C3%A9"), -1); /* UTF-8 above 0x7f is not a control */
 }
 
@@ -129,8 +137,11 @@ static void test_problem_full(void **state)
 {
     (void)state;
     sbi_invalid_param_t ip[] = {{"ueId", "must be imsi-<5..15 digits> or msisdn-<5..15 digits>"}};
-    sbi_problem_t p = {.status = 400, .detail = "bad ueId", .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
-                       .invalid_params = ip, .n_invalid_params = 1};
+    sbi_problem_t p = {.status = 400,
+                       .detail = "bad ueId",
+                       .cause = SBI_CAUSE_MANDATORY_IE_INCORRECT,
+                       .invalid_params = ip,
+                       .n_invalid_params = 1};
     size_t len = 0;
     char *text = sbi_problem_render(&p, &len);
     assert_non_null(text);
@@ -245,8 +256,9 @@ static void assert_flat_like_jansson(const char *text)
             assert_int_equal(json_string_length(v), f.m[i].value_len);
             assert_memory_equal(json_string_value(v), f.m[i].value, f.m[i].value_len);
         } else {
-            assert_true(f.m[i].type == SBI_FLAT_TRUE ? json_is_true(v)
-                        : f.m[i].type == SBI_FLAT_FALSE ? json_is_false(v) : json_is_null(v));
+            assert_true(f.m[i].type == SBI_FLAT_TRUE    ? json_is_true(v)
+                        : f.m[i].type == SBI_FLAT_FALSE ? json_is_false(v)
+                                                        : json_is_null(v));
         }
     }
     json_decref(j);
@@ -275,9 +287,26 @@ static void test_flat_json_declines(void **state)
     (void)state;
     /* valid JSON outside the subset, and invalid JSON: both "not flat", for jansson to judge */
     static const char *const texts[] = {
-        "{\"a\":\"x\\\"y\"}", "{\"a\":\"caf\xc3\xa9\"}", "{\"a\":1}", "{\"a\":{}}", "{\"a\":[]}", "[]", "\"s\"",
-        "{\"a\":\"x\",\"a\":\"y\"}", "{\"a\":\"x\",}", "{\"a\":\"x\"", "{\"a\" \"x\"}", "{\"a\":tru}",
-        "{\"a\":\"x\"} x", "{\"a\":\"x\"}{}", "{\"a\":\"tab\there\"}", "{\"a\":\"x\x7f\"}", "", "{", "{,}", "{\"a\":truex}",
+        "{\"a\":\"x\\\"y\"}",
+        "{\"a\":\"caf\xc3\xa9\"}",
+        "{\"a\":1}",
+        "{\"a\":{}}",
+        "{\"a\":[]}",
+        "[]",
+        "\"s\"",
+        "{\"a\":\"x\",\"a\":\"y\"}",
+        "{\"a\":\"x\",}",
+        "{\"a\":\"x\"",
+        "{\"a\" \"x\"}",
+        "{\"a\":tru}",
+        "{\"a\":\"x\"} x",
+        "{\"a\":\"x\"}{}",
+        "{\"a\":\"tab\there\"}",
+        "{\"a\":\"x\x7f\"}",
+        "",
+        "{",
+        "{,}",
+        "{\"a\":truex}",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         sbi_flat_json_t f;
@@ -329,9 +358,8 @@ static void test_header_list_grows(void **state)
     char name[16], value[16];
     for (int i = 0; i < 9; i++) {
         int nn = snprintf(name, sizeof name, "x-h%d", i), vn = snprintf(value, sizeof value, "v%d", i * 7);
-        assert_int_equal(sbi_header_list_add(&l, &a, (const uint8_t *)name, (size_t)nn, (const uint8_t *)value,
-                                             (size_t)vn),
-                         0);
+        assert_int_equal(
+            sbi_header_list_add(&l, &a, (const uint8_t *)name, (size_t)nn, (const uint8_t *)value, (size_t)vn), 0);
     }
     assert_int_equal(l.n, 9);
     assert_true(l.v != inline_v);
@@ -345,20 +373,13 @@ static void test_header_list_grows(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_router_captures),
-        cmocka_unit_test(test_flat_json_accepts),
-        cmocka_unit_test(test_flat_json_declines),
-        cmocka_unit_test(test_router_405_allow),
-        cmocka_unit_test(test_router_bad_patterns),
-        cmocka_unit_test(test_percent_decode),
-        cmocka_unit_test(test_target_control_char),
-        cmocka_unit_test(test_problem_full),
-        cmocka_unit_test(test_problem_minimal),
-        cmocka_unit_test(test_problem_invalid_params_capped),
-        cmocka_unit_test(test_url_parse),
-        cmocka_unit_test(test_hostport_parse),
-        cmocka_unit_test(test_arena_spill),
-        cmocka_unit_test(test_header_list_grows),
+        cmocka_unit_test(test_router_captures),     cmocka_unit_test(test_flat_json_accepts),
+        cmocka_unit_test(test_flat_json_declines),  cmocka_unit_test(test_router_405_allow),
+        cmocka_unit_test(test_router_bad_patterns), cmocka_unit_test(test_percent_decode),
+        cmocka_unit_test(test_target_control_char), cmocka_unit_test(test_problem_full),
+        cmocka_unit_test(test_problem_minimal),     cmocka_unit_test(test_problem_invalid_params_capped),
+        cmocka_unit_test(test_url_parse),           cmocka_unit_test(test_hostport_parse),
+        cmocka_unit_test(test_arena_spill),         cmocka_unit_test(test_header_list_grows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,12 +117,12 @@ static void test_failures(void **state)
     assert_false(ratelimit_keys_hit(t, "192.0.2.1", 1000));
     assert_false(ratelimit_keys_hit(t, "192.0.2.1", 1010));
     assert_int_equal(ratelimit_keys_blocked(t, "192.0.2.1", 1010), 0);
-    assert_true(ratelimit_keys_hit(t, "192.0.2.1", 1020)); /* the third within 60 s blocks */
+    assert_true(ratelimit_keys_hit(t, "192.0.2.1", 1020));              /* the third within 60 s blocks */
     assert_int_equal(ratelimit_keys_blocked(t, "192.0.2.1", 1020), 40); /* until the window opened at 1000 ends */
-    assert_int_equal(ratelimit_keys_blocked(t, "192.0.2.2", 1020), 0); /* another address is not */
+    assert_int_equal(ratelimit_keys_blocked(t, "192.0.2.2", 1020), 0);  /* another address is not */
     assert_int_equal(ratelimit_keys_blocked(t, "192.0.2.1", 1059), 1);
     assert_int_equal(ratelimit_keys_blocked(t, "192.0.2.1", 1060), 0); /* window over */
-    assert_false(ratelimit_keys_hit(t, "192.0.2.1", 1060));           /* a new window, count 1 */
+    assert_false(ratelimit_keys_hit(t, "192.0.2.1", 1060));            /* a new window, count 1 */
     assert_int_equal(ratelimit_keys_blocked(t, "192.0.2.1", 1061), 0);
 
     /* a full table reuses the slot whose window opened first */
@@ -158,8 +158,8 @@ static void test_loopback(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_syntax),   cmocka_unit_test(test_verify),   cmocka_unit_test(test_file),
-        cmocka_unit_test(test_load),     cmocka_unit_test(test_failures), cmocka_unit_test(test_loopback),
+        cmocka_unit_test(test_syntax), cmocka_unit_test(test_verify),   cmocka_unit_test(test_file),
+        cmocka_unit_test(test_load),   cmocka_unit_test(test_failures), cmocka_unit_test(test_loopback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -174,8 +174,14 @@ static uint64_t request(fx_t *fx, const char *method, const char *path, const ch
 {
     char url[256];
     snprintf(url, sizeof(url), "%s%s", fx->base_url, path);
-    sbi_client_req_t rq = {.method = method, .url = url, .headers = h, .n_headers = nh, .content_type = ct,
-                           .body = body, .body_len = body ? strlen(body) : 0, .timeout_ms = timeout_ms};
+    sbi_client_req_t rq = {.method = method,
+                           .url = url,
+                           .headers = h,
+                           .n_headers = nh,
+                           .content_type = ct,
+                           .body = body,
+                           .body_len = body ? strlen(body) : 0,
+                           .timeout_ms = timeout_ms};
     uint64_t id = sbi_client_request(fx->cli, &rq, on_response, fx);
     assert_true(id > 0);
     return id;
@@ -241,13 +247,15 @@ static int setup_common(void **state, bool tls)
         fx->cli_tls = sbi_tls_client_ctx_new(cert, err, sizeof(err));
         assert_non_null(fx->cli_tls);
     }
-    sbi_server_config_t cfg = {.tls = fx->srv_tls, .max_body = TEST_MAX_BODY,
-                               .max_header_list = TEST_MAX_HEADER_LIST, .stream_timeout_ms = TEST_STREAM_TIMEOUT_MS,
+    sbi_server_config_t cfg = {.tls = fx->srv_tls,
+                               .max_body = TEST_MAX_BODY,
+                               .max_header_list = TEST_MAX_HEADER_LIST,
+                               .stream_timeout_ms = TEST_STREAM_TIMEOUT_MS,
                                .name = "test"};
     fx->srv = sbi_server_new(fx->base, &cfg);
     assert_non_null(fx->srv);
-    assert_int_equal(sbi_server_route(fx->srv, "GET", "/nudm-uecm/v1/{ueId}/registrations/amf-3gpp-access", h_amf,
-                                      fx), 0);
+    assert_int_equal(sbi_server_route(fx->srv, "GET", "/nudm-uecm/v1/{ueId}/registrations/amf-3gpp-access", h_amf, fx),
+                     0);
     assert_int_equal(sbi_server_route(fx->srv, "POST", "/echo", h_echo, fx), 0);
     assert_int_equal(sbi_server_route(fx->srv, "GET", "/defer", h_defer, fx), 0);
     assert_int_equal(sbi_server_route(fx->srv, "POST", "/defer", h_defer, fx), 0);
@@ -255,8 +263,7 @@ static int setup_common(void **state, bool tls)
     assert_int_equal(sbi_server_route_raw(fx->srv, "POST", "/lines", "application/x-ndjson", h_raw_kind, fx), 0);
     assert_int_equal(sbi_server_listen(fx->srv, "127.0.0.1", 0), 0);
     assert_true(sbi_server_port(fx->srv) > 0);
-    snprintf(fx->base_url, sizeof(fx->base_url), "%s://127.0.0.1:%u", tls ? "https" : "http",
-             sbi_server_port(fx->srv));
+    snprintf(fx->base_url, sizeof(fx->base_url), "%s://127.0.0.1:%u", tls ? "https" : "http", sbi_server_port(fx->srv));
     sbi_client_config_t ccfg = {.tls = fx->cli_tls, .default_timeout_ms = 2000};
     fx->cli = sbi_client_new(fx->base, &ccfg);
     assert_non_null(fx->cli);
@@ -264,8 +271,14 @@ static int setup_common(void **state, bool tls)
     return 0;
 }
 
-static int setup_h2c(void **state) { return setup_common(state, false); }
-static int setup_tls(void **state) { return setup_common(state, true); }
+static int setup_h2c(void **state)
+{
+    return setup_common(state, false);
+}
+static int setup_tls(void **state)
+{
+    return setup_common(state, true);
+}
 
 static int teardown(void **state)
 {
@@ -406,13 +419,13 @@ static void test_server_errors(void **state)
     long_value[sizeof(long_value) - 1] = '\0';
     sbi_header_t long_header = {"x-padding", long_value};
 
-    request(fx, "POST", "/echo", "application/json", "{\"a\":", NULL, 0, 0);          /* 0: bad JSON */
-    request(fx, "POST", "/echo", "text/plain", "hello", NULL, 0, 0);                  /* 1: 415 */
-    request(fx, "POST", "/echo", "application/json", big, NULL, 0, 0);                /* 2: 413 */
-    request(fx, "GET", "/nope", NULL, NULL, NULL, 0, 0);                              /* 3: 404 */
-    request(fx, "DELETE", "/echo", NULL, NULL, NULL, 0, 0);                           /* 4: 405 */
-    request(fx, "GET", "/echo", NULL, NULL, &long_header, 1, 0);                      /* 5: 431 */
-    request(fx, "POST", "/echo", NULL, NULL, NULL, 0, 0);                             /* 6: handler's 400 */
+    request(fx, "POST", "/echo", "application/json", "{\"a\":", NULL, 0, 0); /* 0: bad JSON */
+    request(fx, "POST", "/echo", "text/plain", "hello", NULL, 0, 0);         /* 1: 415 */
+    request(fx, "POST", "/echo", "application/json", big, NULL, 0, 0);       /* 2: 413 */
+    request(fx, "GET", "/nope", NULL, NULL, NULL, 0, 0);                     /* 3: 404 */
+    request(fx, "DELETE", "/echo", NULL, NULL, NULL, 0, 0);                  /* 4: 405 */
+    request(fx, "GET", "/echo", NULL, NULL, &long_header, 1, 0);             /* 5: 431 */
+    request(fx, "POST", "/echo", NULL, NULL, NULL, 0, 0);                    /* 6: handler's 400 */
     run_until(fx, 7, NULL);
     /* completions may arrive in any order; sort by what each one is */
     int seen = 0;
@@ -428,16 +441,29 @@ static void test_server_errors(void **state)
                 seen |= 64;
             }
             break;
-        case 415: assert_problem(r, 415, SBI_CAUSE_UNSUPPORTED_MEDIA_TYPE); seen |= 2; break;
-        case 413: assert_problem(r, 413, SBI_CAUSE_PAYLOAD_TOO_LARGE); seen |= 4; break;
-        case 404: assert_problem(r, 404, SBI_CAUSE_RESOURCE_URI_STRUCTURE_NOT_FOUND); seen |= 8; break;
+        case 415:
+            assert_problem(r, 415, SBI_CAUSE_UNSUPPORTED_MEDIA_TYPE);
+            seen |= 2;
+            break;
+        case 413:
+            assert_problem(r, 413, SBI_CAUSE_PAYLOAD_TOO_LARGE);
+            seen |= 4;
+            break;
+        case 404:
+            assert_problem(r, 404, SBI_CAUSE_RESOURCE_URI_STRUCTURE_NOT_FOUND);
+            seen |= 8;
+            break;
         case 405:
             assert_problem(r, 405, NULL);
             assert_string_equal(r->allow, "POST");
             seen |= 16;
             break;
-        case 431: assert_problem(r, 431, NULL); seen |= 32; break;
-        default: fail_msg("unexpected status %d (error %d)", r->status, r->error);
+        case 431:
+            assert_problem(r, 431, NULL);
+            seen |= 32;
+            break;
+        default:
+            fail_msg("unexpected status %d (error %d)", r->status, r->error);
         }
     }
     assert_int_equal(seen, 127);
@@ -470,7 +496,7 @@ static void test_deferred_stream_gone(void **state)
     run_until(fx, 1, NULL);
     assert_int_equal(fx->results[0].error, SBI_CLIENT_ERR_TIMEOUT);
     assert_true(fx->have_pending);
-    run_for_ms(fx, 50); /* let the RST_STREAM arrive */
+    run_for_ms(fx, 50);                                 /* let the RST_STREAM arrive */
     assert_null(sbi_server_find(fx->srv, fx->pending)); /* detected, not used after free */
     sbi_handle_t bogus = {fx->pending.conn_id + 1000, 1};
     assert_null(sbi_server_find(fx->srv, bogus));
@@ -587,8 +613,12 @@ static void test_big_bodies(void **state)
     for (size_t i = 6; i < BIG_BODY - 2; i += 4099)
         body[i] = (char)('b' + i % 20); /* not one repeated byte */
     big_t b = {.fx = fx, .want = body, .want_len = BIG_BODY};
-    sbi_client_req_t rq = {.method = "POST", .url = url, .content_type = SBI_CT_JSON, .body = body,
-                           .body_len = BIG_BODY, .timeout_ms = 4000};
+    sbi_client_req_t rq = {.method = "POST",
+                           .url = url,
+                           .content_type = SBI_CT_JSON,
+                           .body = body,
+                           .body_len = BIG_BODY,
+                           .timeout_ms = 4000};
     for (int i = 0; i < BIG_PARALLEL; i++)
         assert_true(sbi_client_request(fx->cli, &rq, on_big, &b) > 0);
     run_until(fx, BIG_PARALLEL, NULL);
@@ -648,7 +678,10 @@ static void restart_server_with(fx_t *fx, bool drain, sbi_handler_fn defer_handl
     fx->srv = srv;
 }
 
-static void restart_server(fx_t *fx, bool drain) { restart_server_with(fx, drain, h_ok); }
+static void restart_server(fx_t *fx, bool drain)
+{
+    restart_server_with(fx, drain, h_ok);
+}
 
 /* One established connection, idle. */
 static void warm_up(fx_t *fx)
@@ -761,7 +794,7 @@ static void test_restart_goaway_get_retried_post_not(void **state)
     request(fx, "POST", "/echo", SBI_CT_JSON, "{\"a\":1}", NULL, 0, RETRY_BUDGET_MS);
     restart_server(fx, true);
     run_until(fx, 3, NULL);
-    assert_true(find_result(fx, SBI_CLIENT_OK, 200) > 0);   /* the GET, answered by the new server */
+    assert_true(find_result(fx, SBI_CLIENT_OK, 200) > 0);      /* the GET, answered by the new server */
     assert_true(find_result(fx, SBI_CLIENT_ERR_RESET, 0) > 0); /* the POST */
     assert_int_equal(sbi_server_connection_count(fx->srv), 1);
     run_until(fx, 3, &fx->drained); /* the old server closed its connection: nothing was left on it */
@@ -772,8 +805,7 @@ static void test_tls_round_trip(void **state)
 {
     fx_t *fx = *state;
     for (int i = 0; i < 5; i++)
-        request(fx, "GET", "/nudm-uecm/v1/imsi-001010000000002/registrations/amf-3gpp-access", NULL, NULL, NULL,
-                0, 0);
+        request(fx, "GET", "/nudm-uecm/v1/imsi-001010000000002/registrations/amf-3gpp-access", NULL, NULL, NULL, 0, 0);
     request(fx, "POST", "/echo", "application/json", "{\"tls\":true}", NULL, 0, 0);
     run_until(fx, 6, NULL);
     for (int i = 0; i < 6; i++) {

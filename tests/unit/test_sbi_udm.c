@@ -27,7 +27,7 @@ static void test_ue_id_parse(void **state)
     assert_string_equal(d, "001010000000001");
     assert_int_equal(udm_ue_id_parse("msisdn-15550000001", &d), UDM_ID_MSISDN);
     assert_string_equal(d, "15550000001");
-    assert_int_equal(udm_ue_id_parse("imsi-12345", NULL), UDM_ID_IMSI);           /* 5 digits: the minimum */
+    assert_int_equal(udm_ue_id_parse("imsi-12345", NULL), UDM_ID_IMSI); /* 5 digits: the minimum */
     assert_int_equal(udm_ue_id_parse("imsi-1234", NULL), UDM_ID_INVALID);
     assert_int_equal(udm_ue_id_parse("imsi-1234567890123456", NULL), UDM_ID_INVALID); /* 16 digits */
     assert_int_equal(udm_ue_id_parse("imsi-", NULL), UDM_ID_INVALID);
@@ -116,8 +116,8 @@ static void test_bodies_follow_reload(void **state)
     assert_int_equal(c.status, 200);
     assert_string_equal(json_string_value(json_object_get(c.json, "amfInstanceId")),
                         "00000000-0000-4000-8000-000000000001");
-    get(base, cli, port, "/nudr-dr/v2/subscription-data/msisdn-15550000001/operator-specific-data?fields=voiceEncryption",
-        &c);
+    get(base, cli, port,
+        "/nudr-dr/v2/subscription-data/msisdn-15550000001/operator-specific-data?fields=voiceEncryption", &c);
     assert_int_equal(c.status, 200);
     assert_true(json_is_true(json_object_get(json_object_get(c.json, "voiceEncryption"), "value")));
 

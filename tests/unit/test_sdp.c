@@ -15,13 +15,15 @@
 
 #include "sdp/sdp.h"
 
-static void assert_str(sip_str_t s, const char *want) {
+static void assert_str(sip_str_t s, const char *want)
+{
     char buf[512];
     sip_str_copy(s, buf, sizeof buf);
     assert_string_equal(buf, want);
 }
 
-static sdp_err_t parse_copy(sdp_session_t *s, const char *body, size_t n) {
+static sdp_err_t parse_copy(sdp_session_t *s, const char *body, size_t n)
+{
     char *c = malloc(n ? n : 1);
     assert_non_null(c);
     memcpy(c, body, n);
@@ -33,7 +35,8 @@ static sdp_err_t parse_copy(sdp_session_t *s, const char *body, size_t n) {
 static const char *const SUITES[] = {"SM4_CM_128_HMAC_SM3_80", "AEAD_AES_128_GCM", "AES_CM_128_HMAC_SHA1_80"};
 #define KEY_ID "3f2a9c1e-77b0-4d2e-9a51-0c6b1d2e3f40"
 
-static void fill_session(sdp_session_t *s, const char *user, const char *addr, uint32_t port, const char *proto) {
+static void fill_session(sdp_session_t *s, const char *user, const char *addr, uint32_t port, const char *proto)
+{
     memset(s, 0, sizeof *s);
     s->origin.username = sip_str_c(user);
     s->origin.sess_id = sip_str_c("2890844526");
@@ -51,7 +54,8 @@ static void fill_session(sdp_session_t *s, const char *user, const char *addr, u
     m->dir = SDP_DIR_SENDRECV;
 }
 
-static void test_offer_answer_round_trip(void **state) {
+static void test_offer_answer_round_trip(void **state)
+{
     (void)state;
     /* INVITE offer: plain RTP/AVP PCMU */
     sdp_session_t *s = calloc(1, sizeof *s), *p = calloc(1, sizeof *p);
@@ -107,7 +111,7 @@ static void test_offer_answer_round_trip(void **state) {
     out[n] = '\0';
     assert_non_null(strstr(out, "a=crypto:2 AEAD_AES_128_GCM kms:" KEY_ID "\r\n"));
     assert_int_equal(parse_copy(p, out, (size_t)n), SDP_OK); /* exact-size copy: no over-read */
-    assert_int_equal(sdp_parse(p, out, n), SDP_OK);           /* slices into out, to inspect */
+    assert_int_equal(sdp_parse(p, out, n), SDP_OK);          /* slices into out, to inspect */
     const sdp_crypto_t *k = sdp_answer_crypto(&p->media[0]);
     assert_non_null(k);
     assert_int_equal(k->tag, 2);
@@ -117,7 +121,8 @@ static void test_offer_answer_round_trip(void **state) {
     free(p);
 }
 
-static void test_parse_sipp_and_inline(void **state) {
+static void test_parse_sipp_and_inline(void **state)
+{
     (void)state;
     const char *body = "v=0\r\n"
                        "o=user1 53655765 2353687637 IN IP4 127.0.0.1\r\n"
@@ -171,7 +176,8 @@ static void test_parse_sipp_and_inline(void **state) {
     free(s);
 }
 
-static void test_hostile(void **state) {
+static void test_hostile(void **state)
+{
     (void)state;
     static const struct {
         const char *body;
@@ -193,8 +199,7 @@ static void test_hostile(void **state) {
         {"v=0\r\no=a 1 1 IN IP4 h\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\na=rtpmap:0 PCMU\r\n", SDP_E_RTPMAP},
         {"v=0\r\no=a 1 1 IN IP4 h\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\na=crypto:1 S\r\n", SDP_E_CRYPTO},
         {"v=0\r\no=a 1 1 IN IP4 h\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\na=crypto:0x1 S kms:1\r\n", SDP_E_CRYPTO},
-        {"v=0\r\no=a 1 1 IN IP4 h\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\na=crypto:1234567890 S kms:1\r\n",
-         SDP_E_CRYPTO},
+        {"v=0\r\no=a 1 1 IN IP4 h\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\na=crypto:1234567890 S kms:1\r\n", SDP_E_CRYPTO},
         {"v=0\r\no=a 1 1 IN IP4 h\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\na=crypto:1 S kms\r\n", SDP_E_CRYPTO},
         {"v=0\r\no=a 1 1 IN IP4 h\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\na=crypto:1 S kms:\r\n", SDP_E_CRYPTO},
         {"v=0\r\no=a 1 1 IN IP4 h\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\na=crypto:1 S-1 kms:1\r\n", SDP_E_CRYPTO},
@@ -254,7 +259,8 @@ static void test_hostile(void **state) {
     free(s);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_offer_answer_round_trip),
         cmocka_unit_test(test_parse_sipp_and_inline),

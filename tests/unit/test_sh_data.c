@@ -38,7 +38,7 @@ static void round_trip(const sh_data_t *in, sh_data_t *out)
 static void test_repository_data_round_trip(void **state)
 {
     (void)state;
-    sh_data_t in = { 0 }, out;
+    sh_data_t in = {0}, out;
     in.repo[0].service_indication = "mihua-voice-encryption";
     in.repo[0].sequence_number = 7;
     in.repo[0].service_data = "<voiceEncryption>true</voiceEncryption>";
@@ -64,7 +64,7 @@ static void test_repository_data_round_trip(void **state)
 static void test_service_data_text_is_escaped(void **state)
 {
     (void)state;
-    sh_data_t in = { 0 }, out;
+    sh_data_t in = {0}, out;
     in.repo[0].service_indication = "si";
     in.repo[0].service_data = "a < b & c"; /* not markup: embedded as text, comes back in its escaped form */
     in.n_repo = 1;
@@ -84,16 +84,16 @@ static void test_service_data_markup_or_text(void **state)
     } cases[] = {
         {"<a><b>x &amp; y</b><c/></a>", "<a><b>x &amp; y</b><c/></a>"}, /* simple: fast path, markup */
         {"<a x=\"1\">t</a>", "<a x=\"1\">t</a>"},                       /* attribute: libxml2 says markup */
-        {"<a><b></a></b>", "&lt;a&gt;&lt;b&gt;&lt;/a&gt;&lt;/b&gt;"},       /* mis-nested: text */
-        {"<a>", "&lt;a&gt;"},                                              /* unclosed: text */
-        {"x &bogus y", "x &amp;bogus y"},                                  /* not an entity: libxml2 says text */
-        {"&f;;", "&amp;f;;"},              /* undeclared entity (fuzz_sh_data): not well-formed, so text */
+        {"<a><b></a></b>", "&lt;a&gt;&lt;b&gt;&lt;/a&gt;&lt;/b&gt;"},   /* mis-nested: text */
+        {"<a>", "&lt;a&gt;"},                                           /* unclosed: text */
+        {"x &bogus y", "x &amp;bogus y"},                               /* not an entity: libxml2 says text */
+        {"&f;;", "&amp;f;;"},                           /* undeclared entity (fuzz_sh_data): not well-formed, so text */
         {"<a>&#1;</a>", "&lt;a&gt;&amp;#1;&lt;/a&gt;"}, /* a character XML cannot carry: text */
         {"<a>&lt;&apos;</a>", "<a>&lt;'</a>"},          /* predefined entities: markup on the fast path */
-        {"<!-- c --><a/>", "<!-- c --><a/>"},                              /* comment: libxml2 says markup */
+        {"<!-- c --><a/>", "<!-- c --><a/>"},           /* comment: libxml2 says markup */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sh_data_t in = { 0 }, out;
+        sh_data_t in = {0}, out;
         in.repo[0].service_indication = "si";
         in.repo[0].service_data = (char *)cases[i].in;
         in.n_repo = 1;
@@ -106,7 +106,7 @@ static void test_service_data_markup_or_text(void **state)
 static void test_render_refuses_control_characters(void **state)
 {
     (void)state;
-    sh_data_t in = { 0 };
+    sh_data_t in = {0};
     size_t len = 0;
     in.impu[0] = "sip:bad\001@example.org";
     in.n_impu = 1;
@@ -116,7 +116,7 @@ static void test_render_refuses_control_characters(void **state)
 static void test_public_identifiers_round_trip(void **state)
 {
     (void)state;
-    sh_data_t in = { 0 }, out;
+    sh_data_t in = {0}, out;
     in.impu[0] = "sip:+15550000001@ims.mnc001.mcc001.3gppnetwork.org";
     in.impu[1] = "tel:+15550000001";
     in.n_impu = 2;
@@ -131,7 +131,7 @@ static void test_public_identifiers_round_trip(void **state)
 static void test_msisdn_round_trip(void **state)
 {
     (void)state;
-    sh_data_t in = { 0 }, out;
+    sh_data_t in = {0}, out;
     in.msisdn = "15550000001";
     round_trip(&in, &out);
     assert_string_equal(out.msisdn, "15550000001");
@@ -143,7 +143,7 @@ static void test_msisdn_round_trip(void **state)
 static void test_carriage_return_round_trip(void **state)
 {
     (void)state;
-    sh_data_t in = { 0 }, out;
+    sh_data_t in = {0}, out;
     in.msisdn = "1\r2";
     in.repo[0].service_indication = "a\r\nb";
     in.n_repo = 1;
@@ -156,11 +156,11 @@ static void test_carriage_return_round_trip(void **state)
 static void test_tads_round_trip_each_rat_and_vops(void **state)
 {
     (void)state;
-    const uint32_t rats[] = { SH_RAT_EUTRAN, SH_RAT_NR, SH_RAT_UTRAN, SH_RAT_GERAN, 1005 };
-    const sh_vops_t vops[] = { SH_VOPS_NOT_SUPPORTED, SH_VOPS_SUPPORTED, SH_VOPS_UNKNOWN };
+    const uint32_t rats[] = {SH_RAT_EUTRAN, SH_RAT_NR, SH_RAT_UTRAN, SH_RAT_GERAN, 1005};
+    const sh_vops_t vops[] = {SH_VOPS_NOT_SUPPORTED, SH_VOPS_SUPPORTED, SH_VOPS_UNKNOWN};
     for (size_t i = 0; i < sizeof rats / sizeof rats[0]; i++) {
         for (size_t j = 0; j < sizeof vops / sizeof vops[0]; j++) {
-            sh_data_t in = { 0 }, out;
+            sh_data_t in = {0}, out;
             in.has_tads = true;
             in.ims_vops = vops[j];
             in.has_rat = true;
@@ -180,7 +180,7 @@ static void test_tads_round_trip_each_rat_and_vops(void **state)
 static void test_tads_without_rat(void **state)
 {
     (void)state;
-    sh_data_t in = { 0 }, out;
+    sh_data_t in = {0}, out;
     in.has_tads = true;
     in.ims_vops = SH_VOPS_SUPPORTED;
     round_trip(&in, &out);
@@ -193,7 +193,7 @@ static void test_tads_without_rat(void **state)
 static void test_rendered_layout(void **state)
 {
     (void)state;
-    sh_data_t in = { 0 };
+    sh_data_t in = {0};
     in.repo[0].service_indication = "si";
     in.n_repo = 1;
     in.has_tads = true;
@@ -216,7 +216,7 @@ static void test_rendered_layout(void **state)
 static void test_everything_together(void **state)
 {
     (void)state;
-    sh_data_t in = { 0 }, out;
+    sh_data_t in = {0}, out;
     in.impu[0] = "tel:+1";
     in.n_impu = 1;
     in.msisdn = "1";

@@ -90,8 +90,7 @@ static void assert_rules_pass(struct msg *m)
         fail_msg("rules: %d %s %s", rc, pei.pei_errcode ? pei.pei_errcode : "", pei.pei_message ? pei.pei_message : "");
 }
 
-static struct msg *build_udr(const sh_dict_t *d, const char *impu, const char *msisdn, const uint32_t *refs,
-                             size_t n)
+static struct msg *build_udr(const sh_dict_t *d, const char *impu, const char *msisdn, const uint32_t *refs, size_t n)
 {
     sh_udr_params_t p = {
         .public_identity = impu,
@@ -122,13 +121,13 @@ static void test_dict_idempotent_and_complete(void **state)
         uint32_t code;
         enum dict_avp_basetype type;
     } sh[] = {
-        { fx->dict.user_identity, SH_AVP_USER_IDENTITY, AVP_TYPE_GROUPED },
-        { fx->dict.public_identity, SH_AVP_PUBLIC_IDENTITY, AVP_TYPE_OCTETSTRING },
-        { fx->dict.msisdn, SH_AVP_MSISDN, AVP_TYPE_OCTETSTRING },
-        { fx->dict.user_data, SH_AVP_USER_DATA, AVP_TYPE_OCTETSTRING },
-        { fx->dict.data_reference, SH_AVP_DATA_REFERENCE, AVP_TYPE_INTEGER32 },
-        { fx->dict.service_indication, SH_AVP_SERVICE_INDICATION, AVP_TYPE_OCTETSTRING },
-        { fx->dict.supported_features, SH_AVP_SUPPORTED_FEATURES, AVP_TYPE_GROUPED },
+        {fx->dict.user_identity, SH_AVP_USER_IDENTITY, AVP_TYPE_GROUPED},
+        {fx->dict.public_identity, SH_AVP_PUBLIC_IDENTITY, AVP_TYPE_OCTETSTRING},
+        {fx->dict.msisdn, SH_AVP_MSISDN, AVP_TYPE_OCTETSTRING},
+        {fx->dict.user_data, SH_AVP_USER_DATA, AVP_TYPE_OCTETSTRING},
+        {fx->dict.data_reference, SH_AVP_DATA_REFERENCE, AVP_TYPE_INTEGER32},
+        {fx->dict.service_indication, SH_AVP_SERVICE_INDICATION, AVP_TYPE_OCTETSTRING},
+        {fx->dict.supported_features, SH_AVP_SUPPORTED_FEATURES, AVP_TYPE_GROUPED},
     };
     for (size_t i = 0; i < sizeof sh / sizeof sh[0]; i++) {
         struct dict_avp_data ad;
@@ -176,7 +175,7 @@ static void test_data_ref_names(void **state)
 static void test_udr_round_trip(void **state)
 {
     fixture_t *fx = *state;
-    const uint32_t refs[] = { SH_DREF_REPOSITORY_DATA, SH_DREF_TADS_INFORMATION };
+    const uint32_t refs[] = {SH_DREF_REPOSITORY_DATA, SH_DREF_TADS_INFORMATION};
     struct msg *m = wire(build_udr(&fx->dict, IMPU, NULL, refs, 2));
     assert_rules_pass(m);
 
@@ -215,7 +214,7 @@ static void test_udr_round_trip(void **state)
 static void test_udr_tads_only_has_no_service_indication(void **state)
 {
     fixture_t *fx = *state;
-    const uint32_t refs[] = { SH_DREF_TADS_INFORMATION };
+    const uint32_t refs[] = {SH_DREF_TADS_INFORMATION};
     struct msg *m = wire(build_udr(&fx->dict, IMPU, NULL, refs, 1));
     assert_rules_pass(m);
     sh_udr_t r;
@@ -228,7 +227,7 @@ static void test_udr_tads_only_has_no_service_indication(void **state)
 static void test_udr_msisdn_is_tbcd_on_the_wire(void **state)
 {
     fixture_t *fx = *state;
-    const uint32_t refs[] = { SH_DREF_REPOSITORY_DATA };
+    const uint32_t refs[] = {SH_DREF_REPOSITORY_DATA};
     struct msg *m = wire(build_udr(&fx->dict, NULL, "+15550000001", refs, 1));
     assert_rules_pass(m);
 
@@ -238,7 +237,7 @@ static void test_udr_msisdn_is_tbcd_on_the_wire(void **state)
     assert_int_equal(fd_msg_browse(ui, MSG_BRW_FIRST_CHILD, &child, NULL), 0);
     assert_int_equal(fd_msg_avp_hdr(child, &ah), 0);
     assert_int_equal(ah->avp_code, SH_AVP_MSISDN);
-    const uint8_t expect[] = { 0x51, 0x55, 0x00, 0x00, 0x00, 0xF1 };
+    const uint8_t expect[] = {0x51, 0x55, 0x00, 0x00, 0x00, 0xF1};
     assert_int_equal(ah->avp_value->os.len, sizeof expect);
     assert_memory_equal(ah->avp_value->os.data, expect, sizeof expect);
 
@@ -274,13 +273,13 @@ static void test_tbcd(void **state)
     assert_int_equal(sh_msisdn_to_tbcd("+", b, sizeof b, &len), -1);
     assert_int_equal(sh_msisdn_to_tbcd("1234", b, 1, &len), -1);
 
-    const uint8_t bad_nibble[] = { 0x21, 0x4A };
+    const uint8_t bad_nibble[] = {0x21, 0x4A};
     assert_int_equal(sh_tbcd_to_msisdn(bad_nibble, 2, s, sizeof s), -1);
-    const uint8_t filler_inside[] = { 0xF1, 0x43 };
+    const uint8_t filler_inside[] = {0xF1, 0x43};
     assert_int_equal(sh_tbcd_to_msisdn(filler_inside, 2, s, sizeof s), -1);
-    const uint8_t filler_low[] = { 0x21, 0x3F };
+    const uint8_t filler_low[] = {0x21, 0x3F};
     assert_int_equal(sh_tbcd_to_msisdn(filler_low, 2, s, sizeof s), -1);
-    const uint8_t too_long[9] = { 0 };
+    const uint8_t too_long[9] = {0};
     assert_int_equal(sh_tbcd_to_msisdn(too_long, sizeof too_long, s, sizeof s), -1);
     assert_int_equal(sh_tbcd_to_msisdn(b, 0, s, sizeof s), -1);
     assert_int_equal(sh_tbcd_to_msisdn(b, 2, s, 4), -1); /* no room for 4 digits + NUL */
@@ -289,8 +288,8 @@ static void test_tbcd(void **state)
 static void test_udr_build_rejects_bad_params(void **state)
 {
     fixture_t *fx = *state;
-    const uint32_t refs[SH_MAX_DATA_REFS + 1] = { 0 };
-    sh_udr_params_t p = { .public_identity = IMPU, .data_refs = refs, .n_data_refs = 1, .dest_realm = TEST_REALM };
+    const uint32_t refs[SH_MAX_DATA_REFS + 1] = {0};
+    sh_udr_params_t p = {.public_identity = IMPU, .data_refs = refs, .n_data_refs = 1, .dest_realm = TEST_REALM};
     struct msg *m = NULL;
     sh_udr_params_t q = p;
     q.public_identity = NULL;
@@ -314,12 +313,12 @@ static void test_udr_build_rejects_bad_params(void **state)
 static void test_udr_read_rejects_nul_in_public_identity(void **state)
 {
     fixture_t *fx = *state;
-    const uint32_t refs[] = { SH_DREF_REPOSITORY_DATA };
+    const uint32_t refs[] = {SH_DREF_REPOSITORY_DATA};
     struct msg *m = build_udr(&fx->dict, IMPU, NULL, refs, 1);
     struct avp *ui = NULL, *pi = NULL;
     assert_int_equal(fd_msg_search_avp(m, fx->dict.user_identity, &ui), 0);
     assert_int_equal(fd_msg_browse(ui, MSG_BRW_FIRST_CHILD, &pi, NULL), 0);
-    union avp_value v = { .os = { .data = (uint8_t *)"sip:a\0b", .len = 7 } };
+    union avp_value v = {.os = {.data = (uint8_t *)"sip:a\0b", .len = 7}};
     assert_int_equal(fd_msg_avp_setvalue(pi, &v), 0);
     sh_udr_t r;
     assert_int_equal(sh_udr_read(&fx->dict, m, &r), -1);
@@ -335,7 +334,7 @@ static void test_udr_read_counts_too_many_data_refs(void **state)
         refs[i] = (uint32_t)i;
     struct msg *m = build_udr(&fx->dict, IMPU, NULL, refs, SH_MAX_DATA_REFS);
     struct avp *extra = NULL;
-    union avp_value v = { .i32 = SH_DREF_TADS_INFORMATION };
+    union avp_value v = {.i32 = SH_DREF_TADS_INFORMATION};
     assert_int_equal(fd_msg_avp_new(fx->dict.data_reference, 0, &extra), 0);
     assert_int_equal(fd_msg_avp_setvalue(extra, &v), 0);
     assert_int_equal(fd_msg_avp_add(m, MSG_BRW_LAST_CHILD, extra), 0);
@@ -353,7 +352,7 @@ static void test_udr_read_counts_too_many_data_refs(void **state)
  * dispatch runs before any application callback) turns it into a 5005 answer carrying Failed-AVP. */
 static void check_missing(fixture_t *fx, struct dict_object *missing, uint32_t code)
 {
-    const uint32_t refs[] = { SH_DREF_REPOSITORY_DATA };
+    const uint32_t refs[] = {SH_DREF_REPOSITORY_DATA};
     struct msg *m = build_udr(&fx->dict, IMPU, NULL, refs, 1);
     struct avp *gone = NULL;
     assert_int_equal(fd_msg_search_avp(m, missing, &gone), 0);
@@ -409,7 +408,7 @@ static void test_udr_missing_data_reference_is_5005(void **state)
 
 static struct msg *answer_for(const sh_dict_t *d)
 {
-    const uint32_t refs[] = { SH_DREF_REPOSITORY_DATA, SH_DREF_TADS_INFORMATION };
+    const uint32_t refs[] = {SH_DREF_REPOSITORY_DATA, SH_DREF_TADS_INFORMATION};
     struct msg *m = wire(build_udr(d, IMPU, NULL, refs, 2));
     assert_int_equal(fd_msg_new_answer_from_req(fd_dict(), &m, 0), 0);
     return m;
@@ -418,7 +417,7 @@ static struct msg *answer_for(const sh_dict_t *d)
 static void test_uda_success_with_sh_data(void **state)
 {
     fixture_t *fx = *state;
-    sh_data_t d = { 0 };
+    sh_data_t d = {0};
     d.repo[0].service_indication = SH_SERVICE_INDICATION_VOENC;
     d.repo[0].sequence_number = 1;
     d.n_repo = 1;
@@ -509,7 +508,7 @@ static void test_uda_bad_user_data_is_reported_not_fatal(void **state)
 static void test_uda_read_refuses_a_request(void **state)
 {
     fixture_t *fx = *state;
-    const uint32_t refs[] = { SH_DREF_REPOSITORY_DATA };
+    const uint32_t refs[] = {SH_DREF_REPOSITORY_DATA};
     struct msg *m = build_udr(&fx->dict, IMPU, NULL, refs, 1);
     sh_uda_t a;
     assert_int_equal(sh_uda_read(&fx->dict, m, &a), -1);
@@ -523,8 +522,7 @@ static void test_result_names(void **state)
     assert_string_equal(sh_result_name(5001, true), "DIAMETER_ERROR_USER_UNKNOWN");
     assert_string_equal(sh_result_name(2001, false), "DIAMETER_SUCCESS");
     assert_string_equal(sh_result_name(5005, false), "DIAMETER_MISSING_AVP");
-    assert_string_equal(sh_result_name(SH_ERR_DATA_REF_NOT_SUPPORTED, true),
-                        "DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED");
+    assert_string_equal(sh_result_name(SH_ERR_DATA_REF_NOT_SUPPORTED, true), "DIAMETER_ERROR_USER_DATA_NOT_RECOGNIZED");
     assert_string_equal(sh_result_name(4242, false), "UNKNOWN");
 }
 
@@ -543,15 +541,14 @@ static void test_node_config_validation(void **state)
     sh_dict_t d;
     char err[256];
     diam_node_conf_t bad[] = {
-        { .identity = "as\".ims.test", .realm = TEST_REALM },
-        { .identity = TEST_IDENTITY, .realm = NULL },
-        { .identity = TEST_IDENTITY, .realm = TEST_REALM, .port = 70000 },
-        { .identity = TEST_IDENTITY, .realm = TEST_REALM, .tw_timer = 5 },
-        { .identity = TEST_IDENTITY, .realm = TEST_REALM, .accept_realm = "ims.test;\nNoRelay" },
-        { .identity = TEST_IDENTITY, .realm = TEST_REALM, .tls_cert = "/tmp/c.pem" },
-        { .identity = TEST_IDENTITY, .realm = TEST_REALM, .n_peers = 1,
-          .peers = { { "hss.ims.test", "127.0.0.1", 0 } } },
-        { .identity = TEST_IDENTITY, .realm = TEST_REALM, .n_peers = DIAM_NODE_MAX_PEERS + 1 },
+        {.identity = "as\".ims.test", .realm = TEST_REALM},
+        {.identity = TEST_IDENTITY, .realm = NULL},
+        {.identity = TEST_IDENTITY, .realm = TEST_REALM, .port = 70000},
+        {.identity = TEST_IDENTITY, .realm = TEST_REALM, .tw_timer = 5},
+        {.identity = TEST_IDENTITY, .realm = TEST_REALM, .accept_realm = "ims.test;\nNoRelay"},
+        {.identity = TEST_IDENTITY, .realm = TEST_REALM, .tls_cert = "/tmp/c.pem"},
+        {.identity = TEST_IDENTITY, .realm = TEST_REALM, .n_peers = 1, .peers = {{"hss.ims.test", "127.0.0.1", 0}}},
+        {.identity = TEST_IDENTITY, .realm = TEST_REALM, .n_peers = DIAM_NODE_MAX_PEERS + 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         err[0] = '\0';

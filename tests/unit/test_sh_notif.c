@@ -59,9 +59,14 @@ static void test_snr_round_trip(void **state)
 {
     (void)state;
     static const uint32_t refs[] = {SH_DREF_REPOSITORY_DATA, SH_DREF_IMS_PUBLIC_IDENTITY};
-    sh_snr_params_t p = {.public_identity = IMPU, .data_refs = refs, .n_data_refs = 2,
-                         .service_indication = SH_SERVICE_INDICATION_VOENC, .dest_realm = "ims.test",
-                         .dest_host = "hss.ims.test", .subs_req_type = SH_SUBS_SUBSCRIBE, .send_data = true,
+    sh_snr_params_t p = {.public_identity = IMPU,
+                         .data_refs = refs,
+                         .n_data_refs = 2,
+                         .service_indication = SH_SERVICE_INDICATION_VOENC,
+                         .dest_realm = "ims.test",
+                         .dest_host = "hss.ims.test",
+                         .subs_req_type = SH_SUBS_SUBSCRIBE,
+                         .send_data = true,
                          .expiry = 1796280175};
     struct msg *m = NULL;
     assert_int_equal(sh_snr_build(&dict, &p, &m), 0);
@@ -92,8 +97,11 @@ static void test_pnr_round_trip(void **state)
     (void)state;
     const char *xml = "<Sh-Data><RepositoryData><ServiceIndication>mihua-voice-encryption</ServiceIndication>"
                       "<SequenceNumber>3</SequenceNumber></RepositoryData></Sh-Data>";
-    sh_pnr_params_t p = {.public_identity = IMPU, .user_data = xml, .user_data_len = strlen(xml),
-                         .dest_host = "as.ims.test", .dest_realm = "ims.test"};
+    sh_pnr_params_t p = {.public_identity = IMPU,
+                         .user_data = xml,
+                         .user_data_len = strlen(xml),
+                         .dest_host = "as.ims.test",
+                         .dest_realm = "ims.test"};
     struct msg *m = NULL;
     sh_pnr_t r;
     assert_int_equal(sh_pnr_build(&dict, &p, &m), 0);
@@ -120,7 +128,9 @@ static void test_pnr_round_trip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_time), cmocka_unit_test(test_snr_round_trip), cmocka_unit_test(test_pnr_round_trip),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_snr_round_trip),
+        cmocka_unit_test(test_pnr_round_trip),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -22,7 +22,8 @@ typedef struct {
     sip_lumps_t *l;
 } ed_t;
 
-static ed_t ed_new(const char *s) {
+static ed_t ed_new(const char *s)
+{
     ed_t e = {NULL, strlen(s), calloc(1, sizeof(sip_msg_t)), calloc(1, sizeof(sip_lumps_t))};
     e.buf = malloc(e.len);
     assert_non_null(e.buf);
@@ -33,14 +34,16 @@ static ed_t ed_new(const char *s) {
     return e;
 }
 
-static void ed_free(ed_t *e) {
+static void ed_free(ed_t *e)
+{
     free(e->buf);
     free(e->m);
     free(e->l);
 }
 
 /* Applies the lumps and compares with want; checks the original is untouched and the output re-parses. */
-static void ed_expect(ed_t *e, const char *orig, const char *want) {
+static void ed_expect(ed_t *e, const char *orig, const char *want)
+{
     char out[4096];
     int n = sip_lumps_apply(e->l, out, sizeof out);
     assert_true(n >= 0);
@@ -69,7 +72,8 @@ static const char *const REQ = "INVITE sip:bob@mihua.test SIP/2.0\r\n"
                                "\r\n"
                                "v=0\n";
 
-static void test_proxy_forward_edits(void **state) {
+static void test_proxy_forward_edits(void **state)
+{
     (void)state;
     ed_t e = ed_new(REQ);
     assert_int_equal(sip_edit_ruri_replace(e.l, e.m, "sip:bob@127.0.0.1:5080"), 0);
@@ -98,7 +102,8 @@ static void test_proxy_forward_edits(void **state) {
     ed_free(&e);
 }
 
-static void test_response_via_removal(void **state) {
+static void test_response_via_removal(void **state)
+{
     (void)state;
     const char *two_on_line = "SIP/2.0 183 Session Progress\r\n"
                               "Via: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKas1 , SIP/2.0/UDP h2;branch=z9hG4bK2\r\n"
@@ -126,7 +131,8 @@ static void test_response_via_removal(void **state) {
     ed_free(&e);
 }
 
-static void test_body_and_headers(void **state) {
+static void test_body_and_headers(void **state)
+{
     (void)state;
     ed_t e = ed_new(REQ);
     const char *sdp = "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\n";
@@ -165,7 +171,8 @@ static void test_body_and_headers(void **state) {
 }
 
 /* A feature tag sent twice is stripped from every occurrence, not only the first. */
-static void test_contact_param_removed_everywhere(void **state) {
+static void test_contact_param_removed_everywhere(void **state)
+{
     (void)state;
     const char *twice = "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
                         "To: <sip:b@h>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\n"
@@ -180,7 +187,8 @@ static void test_contact_param_removed_everywhere(void **state) {
     ed_free(&e);
 }
 
-static void test_datagram_trailing_bytes(void **state) {
+static void test_datagram_trailing_bytes(void **state)
+{
     (void)state;
     /* Content-Length shorter than the datagram: the extra bytes are not forwarded (RFC 3261 §18.3) */
     const char *dg = "MESSAGE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
@@ -198,7 +206,8 @@ static void test_datagram_trailing_bytes(void **state) {
     ed_free(&e);
 }
 
-static void test_lump_limits(void **state) {
+static void test_lump_limits(void **state)
+{
     (void)state;
     ed_t e = ed_new(REQ);
     char out[4096];
@@ -229,7 +238,8 @@ static void test_lump_limits(void **state) {
     ed_free(&e);
 }
 
-static void test_reply_builder(void **state) {
+static void test_reply_builder(void **state)
+{
     (void)state;
     const char *inv = "INVITE sip:bob@mihua.test SIP/2.0\r\n"
                       "Via: SIP/2.0/UDP 10.0.0.7:5070;rport;branch=z9hG4bKinv1, SIP/2.0/UDP h2;branch=z9hG4bK2\r\n"
@@ -282,11 +292,15 @@ static void test_reply_builder(void **state) {
     ed_free(&resp);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_proxy_forward_edits), cmocka_unit_test(test_response_via_removal),
-        cmocka_unit_test(test_body_and_headers),    cmocka_unit_test(test_lump_limits),
-        cmocka_unit_test(test_reply_builder),       cmocka_unit_test(test_datagram_trailing_bytes),
+        cmocka_unit_test(test_proxy_forward_edits),
+        cmocka_unit_test(test_response_via_removal),
+        cmocka_unit_test(test_body_and_headers),
+        cmocka_unit_test(test_lump_limits),
+        cmocka_unit_test(test_reply_builder),
+        cmocka_unit_test(test_datagram_trailing_bytes),
         cmocka_unit_test(test_contact_param_removed_everywhere),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

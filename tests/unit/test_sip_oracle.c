@@ -23,7 +23,8 @@
 #define ORACLE_MAX_FILE 65536
 #define ORACLE_MIN_FILES 15
 
-static void expect_str(const char *file, const char *what, sip_str_t ours, const char *theirs) {
+static void expect_str(const char *file, const char *what, sip_str_t ours, const char *theirs)
+{
     char buf[1024];
     sip_str_copy(ours, buf, sizeof buf);
     if (!theirs)
@@ -33,7 +34,8 @@ static void expect_str(const char *file, const char *what, sip_str_t ours, const
 }
 
 static void expect_uri(const char *file, const char *what, const sip_uri_t *ours, sip_str_t raw,
-                       const osip_uri_t *theirs) {
+                       const osip_uri_t *theirs)
+{
     assert_non_null(theirs);
     if (ours->scheme != SIP_URI_SIP && ours->scheme != SIP_URI_SIPS) {
         /* osip keeps other schemes (tel:) as one string after the scheme */
@@ -48,7 +50,8 @@ static void expect_uri(const char *file, const char *what, const sip_uri_t *ours
     expect_str(file, what, ours->port_str, theirs->port);
 }
 
-static void compare_one(const char *file, const char *data, size_t len) {
+static void compare_one(const char *file, const char *data, size_t len)
+{
     sip_msg_t *m = calloc(1, sizeof *m);
     assert_non_null(m);
     assert_int_equal(sip_msg_parse(m, data, len, SIP_TP_DGRAM), SIP_OK);
@@ -119,7 +122,8 @@ static void compare_one(const char *file, const char *data, size_t len) {
     free(m);
 }
 
-static void test_corpus_agrees_with_osip(void **state) {
+static void test_corpus_agrees_with_osip(void **state)
+{
     (void)state;
     const char *src = getenv("MIHUA_SRC");
     assert_non_null(src);
@@ -148,7 +152,8 @@ static void test_corpus_agrees_with_osip(void **state) {
     assert_true(files >= ORACLE_MIN_FILES);
 }
 
-int main(void) {
+int main(void)
+{
     parser_init();
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_corpus_agrees_with_osip)};
     return cmocka_run_group_tests(tests, NULL, NULL);

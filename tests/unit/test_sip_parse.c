@@ -21,7 +21,8 @@ typedef struct {
     sip_msg_t *m;
 } parsed_t;
 
-static parsed_t parse_n(const char *s, size_t n, sip_transport_t tp) {
+static parsed_t parse_n(const char *s, size_t n, sip_transport_t tp)
+{
     parsed_t p = {malloc(n ? n : 1), calloc(1, sizeof(sip_msg_t))};
     assert_non_null(p.buf);
     assert_non_null(p.m);
@@ -30,23 +31,27 @@ static parsed_t parse_n(const char *s, size_t n, sip_transport_t tp) {
     return p;
 }
 
-static parsed_t parse(const char *s) {
+static parsed_t parse(const char *s)
+{
     return parse_n(s, strlen(s), SIP_TP_DGRAM);
 }
 
-static void done(parsed_t *p) {
+static void done(parsed_t *p)
+{
     free(p->buf);
     free(p->m);
 }
 
-static void assert_str(sip_str_t s, const char *want) {
+static void assert_str(sip_str_t s, const char *want)
+{
     char buf[512];
     sip_str_copy(s, buf, sizeof buf);
     assert_string_equal(buf, want);
 }
 
 /* Parses and checks s; returns the error of sip_msg_check(). */
-static sip_err_t check_err(const char *s) {
+static sip_err_t check_err(const char *s)
+{
     parsed_t p = parse(s);
     sip_err_t e = sip_msg_check(p.m);
     done(&p);
@@ -74,7 +79,8 @@ static const char *const INVITE =
     "Content-Length: 87\r\n"
     "\r\n" SDP_BODY;
 
-static void test_invite_multi_via(void **state) {
+static void test_invite_multi_via(void **state)
+{
     (void)state;
     assert_int_equal(strlen(SDP_BODY), 87);
     parsed_t p = parse(INVITE);
@@ -127,7 +133,8 @@ static void test_invite_multi_via(void **state) {
     done(&p);
 }
 
-static void test_register_feature_tags(void **state) {
+static void test_register_feature_tags(void **state)
+{
     (void)state;
     parsed_t p = parse("REGISTER sip:127.0.0.1 SIP/2.0\r\n"
                        "Via: SIP/2.0/UDP 127.0.0.1:5070;rport;branch=z9hG4bKreg0001\r\n"
@@ -166,10 +173,12 @@ static void test_register_feature_tags(void **state) {
     done(&p);
 }
 
-static void test_contact_star(void **state) {
+static void test_contact_star(void **state)
+{
     (void)state;
-    const char *head = "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-                       "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 REGISTER\r\nExpires: 0\r\n";
+    const char *head =
+        "REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+        "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 REGISTER\r\nExpires: 0\r\n";
     char buf[1024];
     snprintf(buf, sizeof buf, "%sContact: *\r\nContent-Length: 0\r\n\r\n", head);
     parsed_t p = parse(buf);
@@ -184,7 +193,8 @@ static void test_contact_star(void **state) {
     assert_int_equal(check_err(buf), SIP_E_CONTACT);
 }
 
-static void test_183_100rel_and_prack(void **state) {
+static void test_183_100rel_and_prack(void **state)
+{
     (void)state;
     parsed_t p = parse("SIP/2.0 183 Session Progress\r\n"
                        "Via: SIP/2.0/UDP 127.0.0.1:5070;rport=5070;branch=z9hG4bKinv0001\r\n"
@@ -215,25 +225,28 @@ static void test_183_100rel_and_prack(void **state) {
     assert_str(p.m->route[1].uri.host, "b.test");
     done(&p);
 
-    assert_int_equal(check_err("PRACK sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-                               "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 PRACK\r\nRAck: 0 1 INVITE\r\n\r\n"),
-                     SIP_E_RACK);
+    assert_int_equal(
+        check_err("PRACK sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+                  "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 PRACK\r\nRAck: 0 1 INVITE\r\n\r\n"),
+        SIP_E_RACK);
     assert_int_equal(check_err("SIP/2.0 183 P\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
                                "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 INVITE\r\nRSeq: 2147483648\r\n\r\n"),
                      SIP_E_RSEQ);
 }
 
-static void test_update_ack_bye_200(void **state) {
+static void test_update_ack_bye_200(void **state)
+{
     (void)state;
     static const char *const methods[] = {"UPDATE", "ACK", "BYE", "CANCEL", "OPTIONS"};
     static const sip_method_t ids[] = {SIP_METHOD_UPDATE, SIP_METHOD_ACK, SIP_METHOD_BYE, SIP_METHOD_CANCEL,
                                        SIP_METHOD_OPTIONS};
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         char buf[1024];
-        snprintf(buf, sizeof buf,
-                 "%s sips:bob@mihua.test;transport=tcp SIP/2.0\r\nVia: SIP/2.0/TLS h:5061;branch=z9hG4bK%zu\r\n"
-                 "From: <sip:a@b>;tag=1\r\nTo: <sip:b@b>;tag=2\r\nCall-ID: x\r\nCSeq: 9 %s\r\nContent-Length: 0\r\n\r\n",
-                 methods[i], i, methods[i]);
+        snprintf(
+            buf, sizeof buf,
+            "%s sips:bob@mihua.test;transport=tcp SIP/2.0\r\nVia: SIP/2.0/TLS h:5061;branch=z9hG4bK%zu\r\n"
+            "From: <sip:a@b>;tag=1\r\nTo: <sip:b@b>;tag=2\r\nCall-ID: x\r\nCSeq: 9 %s\r\nContent-Length: 0\r\n\r\n",
+            methods[i], i, methods[i]);
         parsed_t p = parse(buf);
         assert_int_equal(sip_msg_check(p.m), SIP_OK);
         assert_int_equal(p.m->method, ids[i]);
@@ -255,7 +268,8 @@ static void test_update_ack_bye_200(void **state) {
     done(&p);
 }
 
-static void test_compact_forms(void **state) {
+static void test_compact_forms(void **state)
+{
     (void)state;
     parsed_t p = parse("INVITE sip:bob@mihua.test SIP/2.0\r\n"
                        "v: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKc1\r\nf: Alice <sip:alice@mihua.test>;tag=c1\r\n"
@@ -276,7 +290,8 @@ static void test_compact_forms(void **state) {
     done(&p);
 }
 
-static void test_folding_and_lf(void **state) {
+static void test_folding_and_lf(void **state)
+{
     (void)state;
     parsed_t p = parse("BYE sip:bob@127.0.0.1:5080 SIP/2.0\r\n"
                        "Via: SIP/2.0/UDP 127.0.0.1:5070\r\n ;branch=z9hG4bKfold01\r\n"
@@ -298,7 +313,8 @@ static void test_folding_and_lf(void **state) {
     done(&p);
 }
 
-static void test_long_lines(void **state) {
+static void test_long_lines(void **state)
+{
     (void)state;
     enum { LONG = 20000 };
     char *buf = malloc(2 * LONG + 1024), *val = malloc(LONG + 1);
@@ -321,7 +337,8 @@ static void test_long_lines(void **state) {
     free(val);
 }
 
-static void test_lazy_parsing(void **state) {
+static void test_lazy_parsing(void **state)
+{
     (void)state;
     const char *s = "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nCSeq: 2 INVITE\r\n"
                     "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nExpires: soon\r\n\r\n";
@@ -338,7 +355,8 @@ static void test_lazy_parsing(void **state) {
     done(&p);
 }
 
-static void test_via_forms(void **state) {
+static void test_via_forms(void **state)
+{
     (void)state;
     parsed_t p = parse("OPTIONS sip:b@[2001:db8::1]:5062 SIP/2.0\r\n"
                        "Via: SIP / 2.0 / UDP [2001:db8::9]:5070 ;rport ;branch=z9hG4bKv6\r\n"
@@ -355,31 +373,35 @@ static void test_via_forms(void **state) {
     assert_int_equal(p.m->via[1].port, 0);
     done(&p);
     static const char *const bad[] = {
-        "SIP/2.0/UDP",                       /* no sent-by */
-        "SIP/3.0/UDP h",                     /* version */
-        "SIP/2.0/UDP h:0",                   /* port 0 */
-        "SIP/2.0/UDP h:65536",               /* port range */
-        "SIP/2.0/UDP h;branch",              /* branch without value */
-        "SIP/2.0/UDP h;rport=x",             /* rport not a number */
-        "SIP/2.0/UDP h;branch=z9hG4bK1,",    /* empty list element */
-        "SIP/2.0/UDP [::1;branch=z9hG4bK1",  /* unclosed IPv6 */
+        "SIP/2.0/UDP",                      /* no sent-by */
+        "SIP/3.0/UDP h",                    /* version */
+        "SIP/2.0/UDP h:0",                  /* port 0 */
+        "SIP/2.0/UDP h:65536",              /* port range */
+        "SIP/2.0/UDP h;branch",             /* branch without value */
+        "SIP/2.0/UDP h;rport=x",            /* rport not a number */
+        "SIP/2.0/UDP h;branch=z9hG4bK1,",   /* empty list element */
+        "SIP/2.0/UDP [::1;branch=z9hG4bK1", /* unclosed IPv6 */
         "SIP/2.0/UDP h junk",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char buf[512];
         snprintf(buf, sizeof buf,
                  "OPTIONS sip:b@h SIP/2.0\r\nVia: %s\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\nCall-ID: x\r\n"
-                 "CSeq: 2 OPTIONS\r\n\r\n", bad[i]);
+                 "CSeq: 2 OPTIONS\r\n\r\n",
+                 bad[i]);
         if (check_err(buf) != SIP_E_VIA)
             fail_msg("Via \"%s\" accepted", bad[i]);
     }
 }
 
-static void test_uris(void **state) {
+static void test_uris(void **state)
+{
     (void)state;
     sip_uri_t u;
     assert_int_equal(sip_uri_parse(sip_str_c("sip:alice:secret@example.com:5060;transport=tcp;lr;user=phone?"
-                                             "Subject=x"), &u), 0);
+                                             "Subject=x"),
+                                   &u),
+                     0);
     assert_str(u.user, "alice");
     assert_str(u.password, "secret");
     assert_str(u.host, "example.com");
@@ -399,14 +421,15 @@ static void test_uris(void **state) {
     assert_null(u.user.s);
     assert_int_equal(sip_uri_parse(sip_str_c("urn:service:sos"), &u), 0);
     assert_int_equal(u.scheme, SIP_URI_OTHER);
-    static const char *const bad[] = {"", "sip:", "sip:@h", "sip:a@", "sip:h:99999", "sip:h:x", "sip:a b@h",
-                                      "nocolon", ":x", "sip:[::1", "sip:h;", "tel:", "1sip:h"};
+    static const char *const bad[] = {"",        "sip:", "sip:@h",   "sip:a@", "sip:h:99999", "sip:h:x", "sip:a b@h",
+                                      "nocolon", ":x",   "sip:[::1", "sip:h;", "tel:",        "1sip:h"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (sip_uri_parse(sip_str_c(bad[i]), &u) == 0)
             fail_msg("accepted bad URI \"%s\"", bad[i]);
 }
 
-static void test_body_framing_udp(void **state) {
+static void test_body_framing_udp(void **state)
+{
     (void)state;
     const char *head = "MESSAGE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
                        "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 MESSAGE\r\n";
@@ -438,42 +461,50 @@ static void test_body_framing_udp(void **state) {
     done(&p);
 }
 
-static void test_bad_content_length(void **state) {
+static void test_bad_content_length(void **state)
+{
     (void)state;
     static const char *const bad[] = {"abc", "-1", "99999999999", "65537", "1 2", ""};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char buf[512];
         snprintf(buf, sizeof buf,
                  "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-                 "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 OPTIONS\r\nContent-Length: %s\r\n\r\n", bad[i]);
+                 "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 OPTIONS\r\nContent-Length: %s\r\n\r\n",
+                 bad[i]);
         assert_int_equal(check_err(buf), SIP_E_CONTENT_LENGTH);
     }
-    assert_int_equal(check_err("OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-                               "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 OPTIONS\r\nl: 0\r\nContent-Length: 0\r\n\r\n"),
-                     SIP_E_CONTENT_LENGTH);
+    assert_int_equal(
+        check_err("OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+                  "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 OPTIONS\r\nl: 0\r\nContent-Length: 0\r\n\r\n"),
+        SIP_E_CONTENT_LENGTH);
 }
 
-static void test_bad_cseq(void **state) {
+static void test_bad_cseq(void **state)
+{
     (void)state;
-    static const char *const bad[] = {"abc INVITE", "1", "2147483648 INVITE", "1 INVITE extra", "-1 INVITE",
-                                      "1INVITE", " INVITE", "1 INV@ITE"};
+    static const char *const bad[] = {"abc INVITE", "1",       "2147483648 INVITE", "1 INVITE extra",
+                                      "-1 INVITE",  "1INVITE", " INVITE",           "1 INV@ITE"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char buf[512];
         snprintf(buf, sizeof buf,
                  "INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-                 "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: %s\r\n\r\n", bad[i]);
+                 "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: %s\r\n\r\n",
+                 bad[i]);
         if (check_err(buf) != SIP_E_CSEQ)
             fail_msg("CSeq \"%s\" not refused as SIP_E_CSEQ", bad[i]);
     }
-    assert_int_equal(check_err("INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-                               "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 BYE\r\n\r\n"),
-                     SIP_E_CSEQ_METHOD);
-    assert_int_equal(check_err("INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-                               "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nCSeq: 2 INVITE\r\n\r\n"),
-                     SIP_E_DUPLICATE);
+    assert_int_equal(
+        check_err("INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+                  "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 BYE\r\n\r\n"),
+        SIP_E_CSEQ_METHOD);
+    assert_int_equal(
+        check_err("INVITE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+                  "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 1 INVITE\r\nCSeq: 2 INVITE\r\n\r\n"),
+        SIP_E_DUPLICATE);
 }
 
-static void test_missing_mandatory(void **state) {
+static void test_missing_mandatory(void **state)
+{
     (void)state;
     static const char *const lines[] = {"Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n", "From: <sip:a@b>;tag=1\r\n",
                                         "To: <sip:a@b>\r\n", "Call-ID: x\r\n", "CSeq: 2 OPTIONS\r\n"};
@@ -487,17 +518,23 @@ static void test_missing_mandatory(void **state) {
     }
 }
 
-static void test_bad_first_line(void **state) {
+static void test_bad_first_line(void **state)
+{
     (void)state;
     static const struct {
         const char *line;
         sip_err_t err;
     } cases[] = {
-        {"INVITE sip:b@h SIP/3.0", SIP_E_VERSION}, {"SIP/2.0 99 Low", SIP_E_FIRST_LINE},
-        {"SIP/2.0 2000 OK", SIP_E_FIRST_LINE},     {"SIP/2.0 700 High", SIP_E_FIRST_LINE},
-        {"garbage", SIP_E_FIRST_LINE},             {"INVITE  sip:b@h SIP/2.0", SIP_E_FIRST_LINE},
-        {"INVITE sip:b@h", SIP_E_FIRST_LINE},      {"INVITE sip:b@h:0 SIP/2.0", SIP_E_RURI},
-        {"IN<VITE sip:b@h SIP/2.0", SIP_E_FIRST_LINE}, {"HTTP/1.1 200 OK", SIP_E_FIRST_LINE},
+        {"INVITE sip:b@h SIP/3.0", SIP_E_VERSION},
+        {"SIP/2.0 99 Low", SIP_E_FIRST_LINE},
+        {"SIP/2.0 2000 OK", SIP_E_FIRST_LINE},
+        {"SIP/2.0 700 High", SIP_E_FIRST_LINE},
+        {"garbage", SIP_E_FIRST_LINE},
+        {"INVITE  sip:b@h SIP/2.0", SIP_E_FIRST_LINE},
+        {"INVITE sip:b@h", SIP_E_FIRST_LINE},
+        {"INVITE sip:b@h:0 SIP/2.0", SIP_E_RURI},
+        {"IN<VITE sip:b@h SIP/2.0", SIP_E_FIRST_LINE},
+        {"HTTP/1.1 200 OK", SIP_E_FIRST_LINE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[256];
@@ -516,7 +553,8 @@ static void test_bad_first_line(void **state) {
 
 /* Every prefix of a valid message: never crashes, never reads past the prefix, never accepted as complete before
  * the whole message is there. */
-static void test_truncation(void **state) {
+static void test_truncation(void **state)
+{
     (void)state;
     size_t full = strlen(INVITE);
     for (size_t n = 0; n < full; n++) {
@@ -531,7 +569,8 @@ static void test_truncation(void **state) {
     done(&p);
 }
 
-static void test_nul_bytes(void **state) {
+static void test_nul_bytes(void **state)
+{
     (void)state;
     size_t full = strlen(INVITE), head = (size_t)(strstr(INVITE, "\r\n\r\n") - INVITE);
     char *copy = malloc(full);
@@ -547,7 +586,8 @@ static void test_nul_bytes(void **state) {
     free(copy);
 }
 
-static void test_oversized(void **state) {
+static void test_oversized(void **state)
+{
     (void)state;
     size_t big = SIP_MAX_MSG_SIZE + 1;
     char *buf = malloc(big);
@@ -578,7 +618,8 @@ static void test_oversized(void **state) {
     free(msg);
 }
 
-static void test_malformed_headers(void **state) {
+static void test_malformed_headers(void **state)
+{
     (void)state;
     static const struct {
         const char *hdr;
@@ -604,7 +645,8 @@ static void test_malformed_headers(void **state) {
         char buf[512];
         snprintf(buf, sizeof buf,
                  "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-                 "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 OPTIONS\r\n%s\r\n\r\n", cases[i].hdr);
+                 "To: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 OPTIONS\r\n%s\r\n\r\n",
+                 cases[i].hdr);
         sip_err_t e = check_err(buf);
         if (e != cases[i].err)
             fail_msg("\"%s\": got %s, want %s", cases[i].hdr, sip_err_str(e), sip_err_str(cases[i].err));
@@ -614,7 +656,8 @@ static void test_malformed_headers(void **state) {
         char buf[512];
         snprintf(buf, sizeof buf,
                  "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-                 "To: <sip:a@b>\r\nCall-ID: %s\r\nCSeq: 2 OPTIONS\r\n\r\n", bad_callid[i]);
+                 "To: <sip:a@b>\r\nCall-ID: %s\r\nCSeq: 2 OPTIONS\r\n\r\n",
+                 bad_callid[i]);
         assert_int_equal(check_err(buf), SIP_E_CALL_ID);
     }
     /* white space at the start of the first header line cannot be a continuation */
@@ -624,14 +667,16 @@ static void test_malformed_headers(void **state) {
     assert_int_equal(check_err("OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
                                "From: <sip:a@b>;tag=1;tag=2\r\nTo: <sip:a@b>\r\nCall-ID: x\r\nCSeq: 2 OPTIONS\r\n\r\n"),
                      SIP_E_FROM);
-    assert_int_equal(check_err("OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
-                               "To: <sip:a@b>, <sip:c@d>\r\nCall-ID: x\r\nCSeq: 2 OPTIONS\r\n\r\n"),
-                     SIP_E_TO);
+    assert_int_equal(
+        check_err("OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:a@b>;tag=1\r\n"
+                  "To: <sip:a@b>, <sip:c@d>\r\nCall-ID: x\r\nCSeq: 2 OPTIONS\r\n\r\n"),
+        SIP_E_TO);
 }
 
 /* Deterministic random mutations (byte flips, insertions of delimiters, cuts): only the absence of crashes and
  * out-of-bounds reads is asserted (ASan/UBSan builds). */
-static void test_mutation_fuzz(void **state) {
+static void test_mutation_fuzz(void **state)
+{
     (void)state;
     static const char delims[] = {'\r', '\n', ' ', ',', ';', ':', '<', '>', '"', '\\', '\0', '=', '@', '/', '['};
     uint32_t seed = 12345;
@@ -667,7 +712,8 @@ static void test_mutation_fuzz(void **state) {
     free(copy);
 }
 
-static void test_stream_framing(void **state) {
+static void test_stream_framing(void **state)
+{
     (void)state;
     const char *a = "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nContent-Length: 5\r\n\r\nhello";
     const char *b = "OPTIONS sip:b@h SIP/2.0\r\nl: 0\r\n\r\n";
@@ -716,19 +762,31 @@ static void test_stream_framing(void **state) {
     done(&p);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_invite_multi_via),   cmocka_unit_test(test_register_feature_tags),
-        cmocka_unit_test(test_contact_star),       cmocka_unit_test(test_183_100rel_and_prack),
-        cmocka_unit_test(test_update_ack_bye_200), cmocka_unit_test(test_compact_forms),
-        cmocka_unit_test(test_folding_and_lf),     cmocka_unit_test(test_long_lines),
-        cmocka_unit_test(test_lazy_parsing),       cmocka_unit_test(test_via_forms),
-        cmocka_unit_test(test_uris),               cmocka_unit_test(test_body_framing_udp),
-        cmocka_unit_test(test_bad_content_length), cmocka_unit_test(test_bad_cseq),
-        cmocka_unit_test(test_missing_mandatory),  cmocka_unit_test(test_bad_first_line),
-        cmocka_unit_test(test_truncation),         cmocka_unit_test(test_nul_bytes),
-        cmocka_unit_test(test_oversized),          cmocka_unit_test(test_malformed_headers),
-        cmocka_unit_test(test_mutation_fuzz),      cmocka_unit_test(test_stream_framing),
+        cmocka_unit_test(test_invite_multi_via),
+        cmocka_unit_test(test_register_feature_tags),
+        cmocka_unit_test(test_contact_star),
+        cmocka_unit_test(test_183_100rel_and_prack),
+        cmocka_unit_test(test_update_ack_bye_200),
+        cmocka_unit_test(test_compact_forms),
+        cmocka_unit_test(test_folding_and_lf),
+        cmocka_unit_test(test_long_lines),
+        cmocka_unit_test(test_lazy_parsing),
+        cmocka_unit_test(test_via_forms),
+        cmocka_unit_test(test_uris),
+        cmocka_unit_test(test_body_framing_udp),
+        cmocka_unit_test(test_bad_content_length),
+        cmocka_unit_test(test_bad_cseq),
+        cmocka_unit_test(test_missing_mandatory),
+        cmocka_unit_test(test_bad_first_line),
+        cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_nul_bytes),
+        cmocka_unit_test(test_oversized),
+        cmocka_unit_test(test_malformed_headers),
+        cmocka_unit_test(test_mutation_fuzz),
+        cmocka_unit_test(test_stream_framing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,7 +31,8 @@
 
 /* ---- pure: Via stamping and destinations ---- */
 
-static sip_msg_t *parse(const char *text) {
+static sip_msg_t *parse(const char *text)
+{
     sip_msg_t *m = calloc(1, sizeof *m);
     assert_int_equal(sip_msg_parse(m, text, strlen(text), SIP_TP_DGRAM), SIP_OK);
     assert_int_equal(sip_msg_check(m), SIP_OK);
@@ -47,7 +48,8 @@ static const char *REQ_FMT = "OPTIONS sip:as@127.0.0.1 SIP/2.0\r\n"
                              "CSeq: 1 OPTIONS\r\n"
                              "Content-Length: 0\r\n\r\n";
 
-static void test_fill_via_and_dest(void **state) {
+static void test_fill_via_and_dest(void **state)
+{
     (void)state;
     char text[1024], out[2048];
     sip_lumps_t *l = malloc(sizeof *l);
@@ -60,7 +62,8 @@ static void test_fill_via_and_dest(void **state) {
     int n = sip_addr_fill_via(m, &src, l, out, sizeof out);
     assert_true(n > 0);
     out[n] = '\0';
-    assert_non_null(strstr(out, "\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;rport=40000;branch=z9hG4bKv1;received=127.0.0.1\r\n"));
+    assert_non_null(
+        strstr(out, "\r\nVia: SIP/2.0/UDP 127.0.0.1:5070;rport=40000;branch=z9hG4bKv1;received=127.0.0.1\r\n"));
     sip_msg_t *m2 = parse(out);
     assert_true(sip_str_eq(m2->via[0].received, "127.0.0.1"));
     assert_true(sip_str_eq(m2->via[0].rport, "40000"));
@@ -119,13 +122,15 @@ static void test_fill_via_and_dest(void **state) {
 
 typedef bool (*cond_fn)(void *ctx);
 
-static void guard_fire(evutil_socket_t fd, short what, void *arg) {
+static void guard_fire(evutil_socket_t fd, short what, void *arg)
+{
     (void)fd, (void)what;
     *(bool *)arg = true;
 }
 
 /* Runs the loop until cond holds; false when the guard fired first. */
-static bool run_until(struct event_base *base, cond_fn cond, void *ctx) {
+static bool run_until(struct event_base *base, cond_fn cond, void *ctx)
+{
     bool expired = false;
     struct event *guard = evtimer_new(base, guard_fire, &expired);
     struct timeval tv = {GUARD_S, 0};
@@ -150,12 +155,14 @@ typedef struct {
     sip_txn_id_t resp_id;
 } node_t;
 
-static void node_rx(void *ctx, sip_msg_t *msg, const sip_addr_t *src) {
+static void node_rx(void *ctx, sip_msg_t *msg, const sip_addr_t *src)
+{
     node_t *n = ctx;
     sip_txn_recv(n->tl, msg, src);
 }
 
-static void server_on_request(void *ctx, sip_txn_id_t id, sip_msg_t *req, const sip_addr_t *src) {
+static void server_on_request(void *ctx, sip_txn_id_t id, sip_msg_t *req, const sip_addr_t *src)
+{
     (void)src;
     node_t *n = ctx;
     n->nreq++;
@@ -167,14 +174,16 @@ static void server_on_request(void *ctx, sip_txn_id_t id, sip_msg_t *req, const 
     assert_int_equal(sip_txn_respond(n->tl, id, out, (size_t)len), 0);
 }
 
-static void client_on_response(void *ctx, sip_txn_id_t id, void *tu_data, sip_msg_t *resp) {
+static void client_on_response(void *ctx, sip_txn_id_t id, void *tu_data, sip_msg_t *resp)
+{
     (void)tu_data;
     node_t *n = ctx;
     n->status = resp->status;
     n->resp_id = id;
 }
 
-static void node_start(node_t *n, struct event_base *base, bool tcp, const sip_txn_tu_t *tu_template) {
+static void node_start(node_t *n, struct event_base *base, bool tcp, const sip_txn_tu_t *tu_template)
+{
     n->tp = sip_transport_new(base, node_rx, n);
     assert_non_null(n->tp);
     if (tcp)
@@ -195,18 +204,21 @@ static void node_start(node_t *n, struct event_base *base, bool tcp, const sip_t
     sip_timer_event_attach(n->te, n->tl);
 }
 
-static void node_stop(node_t *n) {
+static void node_stop(node_t *n)
+{
     sip_timer_event_attach(n->te, NULL);
     sip_txn_layer_free(n->tl);
     sip_timer_event_free(n->te);
     sip_transport_free(n->tp);
 }
 
-static bool client_done(void *ctx) {
+static bool client_done(void *ctx)
+{
     return ((node_t *)ctx)->status >= 200;
 }
 
-static void test_udp_loopback(void **state) {
+static void test_udp_loopback(void **state)
+{
     (void)state;
     struct event_base *base = event_base_new();
     node_t srv = {0}, cli = {0};
@@ -235,8 +247,8 @@ static void test_udp_loopback(void **state) {
     assert_int_equal(srv.nreq, 1);
     /* the server saw rport and received filled from the datagram's source (RFC 3581 §4) */
     char want[256];
-    snprintf(want, sizeof want, "SIP/2.0/UDP 127.0.0.1:%d;rport=%d;branch=%s;received=127.0.0.1", cli.port,
-             cli.port, branch);
+    snprintf(want, sizeof want, "SIP/2.0/UDP 127.0.0.1:%d;rport=%d;branch=%s;received=127.0.0.1", cli.port, cli.port,
+             branch);
     assert_string_equal(srv.via, want);
     assert_int_equal(sip_txn_state(cli.tl, id), SIP_TXN_S_COMPLETED); /* Timer K runs on the real clock */
     assert_int_equal(sip_transport_stats(srv.tp).rx_msgs, 1);
@@ -258,7 +270,8 @@ typedef struct {
     size_t want_rx_bytes;
 } tcp_cli_t;
 
-static void tcp_cli_read(evutil_socket_t fd, short what, void *arg) {
+static void tcp_cli_read(evutil_socket_t fd, short what, void *arg)
+{
     (void)what;
     tcp_cli_t *c = arg;
     ssize_t n = recv(fd, c->buf + c->len, sizeof c->buf - c->len, 0);
@@ -282,21 +295,25 @@ static void tcp_cli_read(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
-static bool tcp_rx_reached(void *ctx) {
+static bool tcp_rx_reached(void *ctx)
+{
     tcp_cli_t *c = ctx;
     return sip_transport_stats(c->srv->tp).rx_bytes >= c->want_rx_bytes;
 }
 
-static bool tcp_cli_done(void *ctx) {
+static bool tcp_cli_done(void *ctx)
+{
     tcp_cli_t *c = ctx;
     return c->responses == 3 && c->pongs == 1;
 }
 
-static void send_all(int fd, const char *s, size_t len) {
+static void send_all(int fd, const char *s, size_t len)
+{
     assert_int_equal(send(fd, s, len, 0), (ssize_t)len);
 }
 
-static void test_tcp_loopback(void **state) {
+static void test_tcp_loopback(void **state)
+{
     (void)state;
     struct event_base *base = event_base_new();
     node_t srv = {0};
@@ -360,12 +377,14 @@ typedef struct {
     uint64_t want_malformed;
 } mal_t;
 
-static bool malformed_seen(void *ctx) {
+static bool malformed_seen(void *ctx)
+{
     mal_t *m = ctx;
     return sip_transport_stats(m->srv->tp).rx_malformed >= m->want_malformed;
 }
 
-static void test_udp_malformed(void **state) {
+static void test_udp_malformed(void **state)
+{
     (void)state;
     struct event_base *base = event_base_new();
     node_t srv = {0};
@@ -419,21 +438,24 @@ typedef struct {
     uint64_t rx_ms, seen_ms; /* src->rx_ms of the delivered message, and the clock when it was delivered */
 } age_t;
 
-static void age_rx(void *ctx, sip_msg_t *msg, const sip_addr_t *src) {
+static void age_rx(void *ctx, sip_msg_t *msg, const sip_addr_t *src)
+{
     (void)msg;
     age_t *a = ctx;
     a->rx_ms = src->rx_ms;
     a->seen_ms = sip_clock_monotonic_ms();
 }
 
-static bool age_seen(void *ctx) {
+static bool age_seen(void *ctx)
+{
     return ((age_t *)ctx)->seen_ms != 0;
 }
 
 /* One datagram sent, left AGE_WAIT_MS in the socket buffer while the loop does not run, then read. */
 #define AGE_WAIT_MS 60
 static void age_round(struct event_base *base, age_t *a, int fd, const struct sockaddr_in *to, uint64_t *sent,
-                      uint64_t *sent_end) {
+                      uint64_t *sent_end)
+{
     static const char req[] = "OPTIONS sip:as@127.0.0.1 SIP/2.0\r\n"
                               "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKage\r\n"
                               "From: <sip:a@b>;tag=1\r\nTo: <sip:b@c>\r\nCall-ID: age\r\nCSeq: 1 OPTIONS\r\n"
@@ -448,7 +470,8 @@ static void age_round(struct event_base *base, age_t *a, int fd, const struct so
     assert_true(run_until(base, age_seen, a));
 }
 
-static void test_udp_rx_age(void **state) {
+static void test_udp_rx_age(void **state)
+{
     (void)state;
     struct event_base *base = event_base_new();
     age_t a = {0};
@@ -472,12 +495,11 @@ static void test_udp_rx_age(void **state) {
     event_base_free(base);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_fill_via_and_dest),
-        cmocka_unit_test(test_udp_loopback),
-        cmocka_unit_test(test_tcp_loopback),
-        cmocka_unit_test(test_udp_malformed),
+        cmocka_unit_test(test_fill_via_and_dest), cmocka_unit_test(test_udp_loopback),
+        cmocka_unit_test(test_tcp_loopback),      cmocka_unit_test(test_udp_malformed),
         cmocka_unit_test(test_udp_rx_age),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,11 +46,13 @@ typedef struct {
     char last_req_method[16];
 } h_t;
 
-static uint64_t fake_now(void *ctx) {
+static uint64_t fake_now(void *ctx)
+{
     return ((h_t *)ctx)->now;
 }
 
-static int fake_send(void *ctx, const sip_addr_t *dst, const char *buf, size_t len) {
+static int fake_send(void *ctx, const sip_addr_t *dst, const char *buf, size_t len)
+{
     h_t *h = ctx;
     if (h->fail_send)
         return -1;
@@ -65,7 +67,8 @@ static int fake_send(void *ctx, const sip_addr_t *dst, const char *buf, size_t l
     return 0;
 }
 
-static ev_t *ev_add(h_t *h, char what, sip_txn_id_t id) {
+static ev_t *ev_add(h_t *h, char what, sip_txn_id_t id)
+{
     assert_true(h->nev < MAX_EV);
     ev_t *e = &h->ev[h->nev++];
     memset(e, 0, sizeof *e);
@@ -75,7 +78,8 @@ static ev_t *ev_add(h_t *h, char what, sip_txn_id_t id) {
     return e;
 }
 
-static void tu_request(void *ctx, sip_txn_id_t id, sip_msg_t *req, const sip_addr_t *src) {
+static void tu_request(void *ctx, sip_txn_id_t id, sip_msg_t *req, const sip_addr_t *src)
+{
     (void)src;
     h_t *h = ctx;
     ev_t *e = ev_add(h, 'q', id);
@@ -83,22 +87,26 @@ static void tu_request(void *ctx, sip_txn_id_t id, sip_msg_t *req, const sip_add
     h->last_req_id = id;
 }
 
-static void tu_response(void *ctx, sip_txn_id_t id, void *tu_data, sip_msg_t *resp) {
+static void tu_response(void *ctx, sip_txn_id_t id, void *tu_data, sip_msg_t *resp)
+{
     (void)tu_data;
     ev_add(ctx, 'r', id)->status = resp->status;
 }
 
-static void tu_timeout(void *ctx, sip_txn_id_t id, void *tu_data, sip_msg_t *resp) {
+static void tu_timeout(void *ctx, sip_txn_id_t id, void *tu_data, sip_msg_t *resp)
+{
     (void)tu_data;
     ev_add(ctx, 't', id)->status = resp ? resp->status : 0;
 }
 
-static void tu_terr(void *ctx, sip_txn_id_t id, void *tu_data) {
+static void tu_terr(void *ctx, sip_txn_id_t id, void *tu_data)
+{
     (void)tu_data;
     ev_add(ctx, 'e', id);
 }
 
-static void tu_term(void *ctx, sip_txn_id_t id, void *tu_data) {
+static void tu_term(void *ctx, sip_txn_id_t id, void *tu_data)
+{
     h_t *h = ctx;
     ev_add(h, 'x', id);
     free(tu_data);
@@ -106,12 +114,14 @@ static void tu_term(void *ctx, sip_txn_id_t id, void *tu_data) {
     assert_int_equal(sip_txn_state(h->tl, id), SIP_TXN_S_TERMINATED);
 }
 
-static void tu_stray(void *ctx, sip_msg_t *resp, const sip_addr_t *src) {
+static void tu_stray(void *ctx, sip_msg_t *resp, const sip_addr_t *src)
+{
     (void)src;
     ev_add(ctx, 's', SIP_TXN_ID_NONE)->status = resp->status;
 }
 
-static h_t *h_new_conf(const sip_txn_conf_t *conf) {
+static h_t *h_new_conf(const sip_txn_conf_t *conf)
+{
     h_t *h = calloc(1, sizeof *h);
     h->now = 1000000; /* arbitrary epoch: nothing may assume 0 */
     sip_clock_t clock = {fake_now, NULL, h};
@@ -125,11 +135,13 @@ static h_t *h_new_conf(const sip_txn_conf_t *conf) {
     return h;
 }
 
-static h_t *h_new(void) {
+static h_t *h_new(void)
+{
     return h_new_conf(NULL);
 }
 
-static void h_free(h_t *h) {
+static void h_free(h_t *h)
+{
     sip_txn_layer_free(h->tl);
     for (int i = 0; i < h->nsent; i++)
         free(h->sent[i].buf);
@@ -137,7 +149,8 @@ static void h_free(h_t *h) {
 }
 
 /* Advances the fake clock to now + ms, ticking at every deadline on the way (what the libevent driver does). */
-static void h_run(h_t *h, uint64_t ms) {
+static void h_run(h_t *h, uint64_t ms)
+{
     uint64_t end = h->now + ms, due;
     while (sip_txn_next_deadline(h->tl, &due) && due <= end) {
         if (due > h->now)
@@ -148,14 +161,16 @@ static void h_run(h_t *h, uint64_t ms) {
     sip_txn_tick(h->tl);
 }
 
-static int h_count(const h_t *h, char what) {
+static int h_count(const h_t *h, char what)
+{
     int n = 0;
     for (int i = 0; i < h->nev; i++)
         n += h->ev[i].what == what;
     return n;
 }
 
-static const ev_t *h_last(const h_t *h, char what) {
+static const ev_t *h_last(const h_t *h, char what)
+{
     for (int i = h->nev - 1; i >= 0; i--)
         if (h->ev[i].what == what)
             return &h->ev[i];
@@ -164,7 +179,8 @@ static const ev_t *h_last(const h_t *h, char what) {
 
 /* ---- messages ---- */
 
-static char *fmt(const char *f, ...) {
+static char *fmt(const char *f, ...)
+{
     static char bufs[8][4096];
     static int k;
     char *b = bufs[k++ % 8];
@@ -175,7 +191,8 @@ static char *fmt(const char *f, ...) {
     return b;
 }
 
-static const char *req_text(const char *method, const char *branch, const char *sent_by, const char *proto) {
+static const char *req_text(const char *method, const char *branch, const char *sent_by, const char *proto)
+{
     return fmt("%s sip:bob@127.0.0.1:5080 SIP/2.0\r\n"
                "Via: SIP/2.0/%s %s;branch=%s\r\n"
                "Route: <sip:127.0.0.1:5080;lr>\r\n"
@@ -188,7 +205,8 @@ static const char *req_text(const char *method, const char *branch, const char *
                method, proto, sent_by, branch, method);
 }
 
-static const char *resp_text(int status, const char *branch, const char *method) {
+static const char *resp_text(int status, const char *branch, const char *method)
+{
     return fmt("SIP/2.0 %d Whatever\r\n"
                "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=%s\r\n"
                "From: \"Alice\" <sip:alice@mihua.test>;tag=a1\r\n"
@@ -200,7 +218,8 @@ static const char *resp_text(int status, const char *branch, const char *method)
 }
 
 /* Parses and delivers text as if received from src. */
-static void h_recv(h_t *h, const char *text, const sip_addr_t *src) {
+static void h_recv(h_t *h, const char *text, const sip_addr_t *src)
+{
     sip_msg_t *m = calloc(1, sizeof *m);
     assert_int_equal(sip_msg_parse(m, text, strlen(text), SIP_TP_DGRAM), SIP_OK);
     assert_int_equal(sip_msg_check(m), SIP_OK);
@@ -208,7 +227,8 @@ static void h_recv(h_t *h, const char *text, const sip_addr_t *src) {
     free(m);
 }
 
-static sip_txn_id_t h_start(h_t *h, const char *method, const char *branch, const sip_addr_t *dst) {
+static sip_txn_id_t h_start(h_t *h, const char *method, const char *branch, const sip_addr_t *dst)
+{
     const char *proto = dst->proto == SIP_PROTO_TCP ? "TCP" : "UDP";
     const char *r = req_text(method, branch, "127.0.0.1:5070", proto);
     sip_txn_id_t id = SIP_TXN_ID_NONE;
@@ -217,13 +237,15 @@ static sip_txn_id_t h_start(h_t *h, const char *method, const char *branch, cons
     return id;
 }
 
-static bool starts_with(const char *s, const char *p) {
+static bool starts_with(const char *s, const char *p)
+{
     return strncmp(s, p, strlen(p)) == 0;
 }
 
 /* ---- timer heap ---- */
 
-static void test_timer_heap(void **state) {
+static void test_timer_heap(void **state)
+{
     (void)state;
     enum { N = 200 };
     sip_timers_t ts;
@@ -260,7 +282,8 @@ static void test_timer_heap(void **state) {
 
 /* ---- client INVITE (§17.1.1) ---- */
 
-static void test_client_invite_timer_a_b(void **state) {
+static void test_client_invite_timer_a_b(void **state)
+{
     (void)state;
     h_t *h = h_new();
     uint64_t t0 = h->now;
@@ -286,7 +309,8 @@ static void test_client_invite_timer_a_b(void **state) {
     h_free(h);
 }
 
-static void test_client_invite_1xx_stops_retransmission(void **state) {
+static void test_client_invite_1xx_stops_retransmission(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t id = h_start(h, "INVITE", "z9hG4bKc2", &h->peer_udp);
@@ -302,7 +326,8 @@ static void test_client_invite_1xx_stops_retransmission(void **state) {
     h_free(h);
 }
 
-static void test_client_invite_non_2xx_ack_timer_d(void **state) {
+static void test_client_invite_non_2xx_ack_timer_d(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t id = h_start(h, "INVITE", "z9hG4bKc3", &h->peer_udp);
@@ -343,26 +368,28 @@ static void test_client_invite_non_2xx_ack_timer_d(void **state) {
     h_free(h);
 }
 
-static void test_client_invite_2xx_accepted_timer_m(void **state) {
+static void test_client_invite_2xx_accepted_timer_m(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t id = h_start(h, "INVITE", "z9hG4bKc4", &h->peer_udp);
     h_recv(h, resp_text(200, "z9hG4bKc4", "INVITE"), &h->peer_udp);
     assert_int_equal(h_last(h, 'r')->status, 200);
     assert_int_equal(sip_txn_state(h->tl, id), SIP_TXN_S_ACCEPTED);
-    assert_int_equal(h->nsent, 1); /* no ACK for a 2xx: that is the TU's */
+    assert_int_equal(h->nsent, 1);                                  /* no ACK for a 2xx: that is the TU's */
     h_recv(h, resp_text(200, "z9hG4bKc4", "INVITE"), &h->peer_udp); /* RFC 6026: retransmitted 2xx to the TU */
     assert_int_equal(h_count(h, 'r'), 2);
     h_run(h, 5000);
     assert_int_equal(h->nsent, 1); /* A stopped */
-    h_run(h, 27000);                /* M = 64*T1 */
+    h_run(h, 27000);               /* M = 64*T1 */
     assert_int_equal(sip_txn_state(h->tl, id), SIP_TXN_S_NONE);
     h_recv(h, resp_text(200, "z9hG4bKc4", "INVITE"), &h->peer_udp); /* now stray (§16.7 forwards it) */
     assert_int_equal(h_count(h, 's'), 1);
     h_free(h);
 }
 
-static void test_client_invite_tcp_no_retransmit(void **state) {
+static void test_client_invite_tcp_no_retransmit(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t id = h_start(h, "INVITE", "z9hG4bKc5", &h->peer_tcp);
@@ -378,7 +405,8 @@ static void test_client_invite_tcp_no_retransmit(void **state) {
     h_free(h);
 }
 
-static void test_client_invite_tcp_timer_b(void **state) {
+static void test_client_invite_tcp_timer_b(void **state)
+{
     (void)state;
     h_t *h = h_new();
     uint64_t t0 = h->now;
@@ -392,7 +420,8 @@ static void test_client_invite_tcp_timer_b(void **state) {
 
 /* ---- client non-INVITE (§17.1.2) ---- */
 
-static void test_client_non_invite_timer_e_f(void **state) {
+static void test_client_non_invite_timer_e_f(void **state)
+{
     (void)state;
     h_t *h = h_new();
     uint64_t t0 = h->now;
@@ -410,7 +439,8 @@ static void test_client_non_invite_timer_e_f(void **state) {
     h_free(h);
 }
 
-static void test_client_non_invite_proceeding_timer_k(void **state) {
+static void test_client_non_invite_proceeding_timer_k(void **state)
+{
     (void)state;
     h_t *h = h_new();
     uint64_t t0 = h->now;
@@ -438,7 +468,8 @@ static void test_client_non_invite_proceeding_timer_k(void **state) {
     h_free(h);
 }
 
-static void test_client_non_invite_tcp_k_zero(void **state) {
+static void test_client_non_invite_tcp_k_zero(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t id = h_start(h, "BYE", "z9hG4bKn3", &h->peer_tcp);
@@ -449,7 +480,8 @@ static void test_client_non_invite_tcp_k_zero(void **state) {
     h_free(h);
 }
 
-static void test_client_configured_timers(void **state) {
+static void test_client_configured_timers(void **state)
+{
     (void)state;
     sip_txn_conf_t c;
     sip_txn_conf_default(&c);
@@ -470,7 +502,8 @@ static void test_client_configured_timers(void **state) {
 
 /* ---- server INVITE (§17.2.1) ---- */
 
-static sip_txn_id_t h_server_request(h_t *h, const char *method, const char *branch, const sip_addr_t *src) {
+static sip_txn_id_t h_server_request(h_t *h, const char *method, const char *branch, const sip_addr_t *src)
+{
     int before = h_count(h, 'q');
     const char *proto = src->proto == SIP_PROTO_TCP ? "TCP" : "UDP";
     h_recv(h, req_text(method, branch, "127.0.0.1:5080", proto), src);
@@ -479,12 +512,14 @@ static sip_txn_id_t h_server_request(h_t *h, const char *method, const char *bra
     return h_last(h, 'q')->id;
 }
 
-static void h_respond(h_t *h, sip_txn_id_t id, int status, const char *branch, const char *method) {
+static void h_respond(h_t *h, sip_txn_id_t id, int status, const char *branch, const char *method)
+{
     const char *r = resp_text(status, branch, method);
     assert_int_equal(sip_txn_respond(h->tl, id, r, strlen(r)), 0);
 }
 
-static void test_server_invite_absorb_g_ack_i(void **state) {
+static void test_server_invite_absorb_g_ack_i(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t id = h_server_request(h, "INVITE", "z9hG4bKs1", &h->peer_udp);
@@ -529,7 +564,8 @@ static void test_server_invite_absorb_g_ack_i(void **state) {
     h_free(h);
 }
 
-static void test_server_invite_timer_h(void **state) {
+static void test_server_invite_timer_h(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t id = h_server_request(h, "INVITE", "z9hG4bKs2", &h->peer_udp);
@@ -546,7 +582,8 @@ static void test_server_invite_timer_h(void **state) {
     h_free(h);
 }
 
-static void test_server_invite_2xx_accepted_timer_l(void **state) {
+static void test_server_invite_2xx_accepted_timer_l(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t id = h_server_request(h, "INVITE", "z9hG4bKs3", &h->peer_udp);
@@ -556,7 +593,7 @@ static void test_server_invite_2xx_accepted_timer_l(void **state) {
     assert_int_equal(h->nsent, 1); /* RFC 6026: INVITE retransmission absorbed */
     assert_int_equal(h_count(h, 'q'), 1);
     h_run(h, 2000);
-    assert_int_equal(h->nsent, 1); /* the transaction does not retransmit 2xx */
+    assert_int_equal(h->nsent, 1);                /* the transaction does not retransmit 2xx */
     h_respond(h, id, 200, "z9hG4bKs3", "INVITE"); /* the TU's retransmission passes */
     assert_int_equal(h->nsent, 2);
     assert_int_equal(sip_txn_respond(h->tl, id, resp_text(486, "z9hG4bKs3", "INVITE"),
@@ -571,7 +608,8 @@ static void test_server_invite_2xx_accepted_timer_l(void **state) {
     h_free(h);
 }
 
-static void test_server_invite_tcp(void **state) {
+static void test_server_invite_tcp(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t id = h_server_request(h, "INVITE", "z9hG4bKs4", &h->peer_tcp);
@@ -587,7 +625,8 @@ static void test_server_invite_tcp(void **state) {
 
 /* ---- server non-INVITE (§17.2.2) ---- */
 
-static void test_server_non_invite_timer_j(void **state) {
+static void test_server_non_invite_timer_j(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t id = h_server_request(h, "OPTIONS", "z9hG4bKs5", &h->peer_udp);
@@ -617,7 +656,8 @@ static void test_server_non_invite_timer_j(void **state) {
     h_free(h);
 }
 
-static void test_server_non_invite_tcp_j_zero(void **state) {
+static void test_server_non_invite_tcp_j_zero(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t id = h_server_request(h, "REGISTER", "z9hG4bKs6", &h->peer_tcp);
@@ -629,7 +669,8 @@ static void test_server_non_invite_tcp_j_zero(void **state) {
 
 /* ---- matching (§17.1.3, §17.2.3) ---- */
 
-static void test_match_client(void **state) {
+static void test_match_client(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t inv = h_start(h, "INVITE", "z9hG4bKm1", &h->peer_udp);
@@ -656,7 +697,8 @@ static void test_match_client(void **state) {
     h_free(h);
 }
 
-static void test_match_server(void **state) {
+static void test_match_server(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t inv = h_server_request(h, "INVITE", "z9hG4bKm2", &h->peer_udp);
@@ -688,7 +730,8 @@ static void test_match_server(void **state) {
     h_free(h);
 }
 
-static void test_match_rfc2543_refused(void **state) {
+static void test_match_rfc2543_refused(void **state)
+{
     (void)state;
     h_t *h = h_new();
     h_recv(h, req_text("INVITE", "1a2b3c", "127.0.0.1:5080", "UDP"), &h->peer_udp);
@@ -707,7 +750,8 @@ static void test_match_rfc2543_refused(void **state) {
 
 /* ---- handles, errors, limits ---- */
 
-static void test_stale_id(void **state) {
+static void test_stale_id(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t id = h_server_request(h, "OPTIONS", "z9hG4bKi1", &h->peer_tcp);
@@ -731,7 +775,8 @@ static void test_stale_id(void **state) {
     h_free(h); /* live transactions get on_terminated at teardown */
 }
 
-static void test_transport_error(void **state) {
+static void test_transport_error(void **state)
+{
     (void)state;
     h_t *h = h_new();
     sip_txn_id_t id = h_start(h, "INVITE", "z9hG4bKe1", &h->peer_udp);
@@ -750,7 +795,8 @@ static void test_transport_error(void **state) {
     h_free(h);
 }
 
-static void test_table_full(void **state) {
+static void test_table_full(void **state)
+{
     (void)state;
     sip_txn_conf_t c;
     sip_txn_conf_default(&c);
@@ -773,7 +819,8 @@ static void test_table_full(void **state) {
 
 /* After a load the table gives its memory back: the high-water mark falls to the highest live slot, the lowest
  * free slot is handed out first, and an id of a slot whose memory was dropped never matches its next tenant. */
-static void test_table_trim(void **state) {
+static void test_table_trim(void **state)
+{
     (void)state;
     enum { N = 1000 };
     static sip_txn_id_t ids[N];
@@ -812,7 +859,8 @@ static void test_table_trim(void **state) {
     sip_txn_table_free(&t);
 }
 
-static void test_branch_new(void **state) {
+static void test_branch_new(void **state)
+{
     (void)state;
     h_t *h = h_new();
     char a[64], b[64];
@@ -830,22 +878,26 @@ typedef struct {
     int nwake;
 } wake_t;
 
-static uint64_t wake_now(void *ctx) {
+static uint64_t wake_now(void *ctx)
+{
     return ((wake_t *)ctx)->now;
 }
 
-static void wake_cb(void *ctx, uint64_t due) {
+static void wake_cb(void *ctx, uint64_t due)
+{
     wake_t *w = ctx;
     w->woke = due;
     w->nwake++;
 }
 
-static int null_send(void *ctx, const sip_addr_t *dst, const char *buf, size_t len) {
+static int null_send(void *ctx, const sip_addr_t *dst, const char *buf, size_t len)
+{
     (void)ctx, (void)dst, (void)buf, (void)len;
     return 0;
 }
 
-static void test_wake(void **state) {
+static void test_wake(void **state)
+{
     (void)state;
     wake_t w = {.now = 100};
     sip_clock_t clock = {wake_now, wake_cb, &w};
@@ -863,7 +915,8 @@ static void test_wake(void **state) {
     sip_txn_layer_free(tl);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timer_heap),
         cmocka_unit_test(test_client_invite_timer_a_b),

@@ -41,7 +41,8 @@ static const msrtp_suite_t all_suites[] = {MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80, M
                                            MSRTP_SUITE_AES_CM_128_HMAC_SHA1_80};
 #define N_SUITES (sizeof(all_suites) / sizeof(all_suites[0]))
 
-static msrtp_master_t test_master(msrtp_suite_t suite) {
+static msrtp_master_t test_master(msrtp_suite_t suite)
+{
     msrtp_master_t m;
     assert_int_equal(msrtp_suite_master_lengths(suite, &m.key_len, &m.salt_len), 0);
     for (size_t i = 0; i < m.key_len; i++)
@@ -52,7 +53,8 @@ static msrtp_master_t test_master(msrtp_suite_t suite) {
 }
 
 /* A plain RTP packet: V=2, PT 0, given seq, timestamp 160*seq, SSRC, payload bytes seq+i. Returns its length. */
-static size_t make_rtp(uint8_t *buf, uint16_t seq, uint32_t ssrc, size_t payload) {
+static size_t make_rtp(uint8_t *buf, uint16_t seq, uint32_t ssrc, size_t payload)
+{
     buf[0] = 0x80, buf[1] = 0x00, buf[2] = (uint8_t)(seq >> 8), buf[3] = (uint8_t)seq;
     uint32_t ts = 160u * seq;
     buf[4] = (uint8_t)(ts >> 24), buf[5] = (uint8_t)(ts >> 16), buf[6] = (uint8_t)(ts >> 8), buf[7] = (uint8_t)ts;
@@ -67,7 +69,8 @@ typedef struct {
     msrtp_ctx_t *tx, *rx;
 } pair_t;
 
-static pair_t pair_new(msrtp_suite_t suite) {
+static pair_t pair_new(msrtp_suite_t suite)
+{
     msrtp_master_t m = test_master(suite);
     pair_t p = {msrtp_ctx_new(suite, MSRTP_ROLE_SEND, &m), msrtp_ctx_new(suite, MSRTP_ROLE_RECV, &m)};
     assert_non_null(p.tx);
@@ -76,13 +79,15 @@ static pair_t pair_new(msrtp_suite_t suite) {
     return p;
 }
 
-static void pair_free(pair_t *p) {
+static void pair_free(pair_t *p)
+{
     msrtp_ctx_free(p->tx);
     msrtp_ctx_free(p->rx);
 }
 
 /* Protect seq with tx, unprotect with rx, compare with the plain packet. */
-static void round_trip(pair_t *p, uint16_t seq) {
+static void round_trip(pair_t *p, uint16_t seq)
+{
     uint8_t plain[PKT_CAP], buf[PKT_CAP];
     size_t len = make_rtp(plain, seq, 0x11223344, PAYLOAD_LEN), out = 0, back = 0;
     memcpy(buf, plain, len);
@@ -96,7 +101,8 @@ static void round_trip(pair_t *p, uint16_t seq) {
 
 /* ------------------------------------------------------------ suites */
 
-static void test_suite_names(void **state) {
+static void test_suite_names(void **state)
+{
     (void)state;
     msrtp_suite_t s;
     for (size_t i = 0; i < N_SUITES; i++) {
@@ -115,7 +121,8 @@ static void test_suite_names(void **state) {
 
 /* ------------------------------------------------------------ DESIGN §4 master keys */
 
-static void test_master_derive_matches_kms(void **state) {
+static void test_master_derive_matches_kms(void **state)
+{
     (void)state;
     uint8_t session[KMS_KEY_LEN], ref[30];
     for (size_t i = 0; i < sizeof(session); i++)
@@ -150,17 +157,20 @@ static void test_master_derive_matches_kms(void **state) {
 
 #define RFC7714_KEY "000102030405060708090a0b0c0d0e0f"
 #define RFC7714_SALT "517569642070726f2071756f"
-#define RFC7714_RTP "8040f17b8041f8d35501a0b247616c6c696120657374206f6d6e69732064697669736120696e207061727465732074726573"
+#define RFC7714_RTP \
+    "8040f17b8041f8d35501a0b247616c6c696120657374206f6d6e69732064697669736120696e207061727465732074726573"
 #define RFC7714_SRTP                                                                                                   \
     "8040f17b8041f8d35501a0b2f24de3a3fb34de6cacba861c9d7e4bcabe633bd50d294e6f42a5f47a51c7d19b36de3adf8833899d7f27beb1" \
     "6a9152cf765ee4390cce"
-#define RFC7714_RTCP "81c8000d4d6172734e5450314e545032525450200000042a0000e9304c756e61deadbeefdeadbeefdeadbeefdeadbeefdeadbeef"
+#define RFC7714_RTCP \
+    "81c8000d4d6172734e5450314e545032525450200000042a0000e9304c756e61deadbeefdeadbeefdeadbeefdeadbeefdeadbeef"
 #define RFC7714_SRTCP                                                                                                  \
     "81c8000d4d61727363e94885dcdab67ca727d7662f6b7e997ff5c0f76c06f32dc676a5f1730d6fda4ce09b4686303ded0bb9275bc84aa458" \
     "96cf4d2fc5abf87245d9eade800005d4"
 #define RFC7714_SRTCP_INDEX 0x5d4
 
-static msrtp_ctx_t *rfc7714_ctx(msrtp_role_t role) {
+static msrtp_ctx_t *rfc7714_ctx(msrtp_role_t role)
+{
     msrtp_session_keys_t sk = {0};
     unhex(RFC7714_KEY, sk.enc);
     unhex(RFC7714_SALT, sk.salt);
@@ -169,7 +179,8 @@ static msrtp_ctx_t *rfc7714_ctx(msrtp_role_t role) {
     return ctx;
 }
 
-static void test_rfc7714_16_1_srtp(void **state) {
+static void test_rfc7714_16_1_srtp(void **state)
+{
     (void)state;
     uint8_t buf[PKT_CAP];
     size_t len = unhex(RFC7714_RTP, buf), out = 0, back = 0;
@@ -182,7 +193,8 @@ static void test_rfc7714_16_1_srtp(void **state) {
     msrtp_ctx_free(rx);
 }
 
-static void test_rfc7714_17_1_srtcp(void **state) {
+static void test_rfc7714_17_1_srtcp(void **state)
+{
     (void)state;
     uint8_t buf[PKT_CAP];
     size_t len, out = 0, back = 0;
@@ -204,7 +216,8 @@ static void test_rfc7714_17_1_srtcp(void **state) {
 
 /* ------------------------------------------------------------ SM4 suite (own vectors, see the file comment) */
 
-static void test_sm4_suite_session_keys(void **state) {
+static void test_sm4_suite_session_keys(void **state)
+{
     (void)state;
     msrtp_master_t m = test_master(MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80);
     msrtp_session_keys_t rtp, rtcp;
@@ -225,7 +238,8 @@ static void test_sm4_suite_session_keys(void **state) {
 #define SM4_RTCP "80c80006cafebabe404142434445464748494a4b4c4d4e4f50515253"
 #define SM4_SRTCP "80c80006cafebabeb7273c5938ebbca8c266524a9d4fc5a4a37d0a5b800000001a53baaad6a03612b28c"
 
-static void test_sm4_suite_vectors(void **state) {
+static void test_sm4_suite_vectors(void **state)
+{
     (void)state;
     msrtp_master_t m = test_master(MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80);
     msrtp_ctx_t *tx = msrtp_ctx_new(MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80, MSRTP_ROLE_SEND, &m);
@@ -260,17 +274,20 @@ static void test_sm4_suite_vectors(void **state) {
 }
 
 /* Setup/teardown pinning the SM4 implementation (msrtp_sm4_force_impl) for one test. */
-static int sm4_pin_table(void **state) {
+static int sm4_pin_table(void **state)
+{
     (void)state;
     return msrtp_sm4_force_impl(MSRTP_SM4_IMPL_TABLE);
 }
 
-static int sm4_unpin(void **state) {
+static int sm4_unpin(void **state)
+{
     (void)state;
     return msrtp_sm4_force_impl(MSRTP_SM4_IMPL_AUTO);
 }
 
-static msrtp_ctx_t *sm4_ctx_with(msrtp_sm4_impl_t impl, msrtp_role_t role, const msrtp_master_t *m) {
+static msrtp_ctx_t *sm4_ctx_with(msrtp_sm4_impl_t impl, msrtp_role_t role, const msrtp_master_t *m)
+{
     assert_int_equal(msrtp_sm4_force_impl(impl), 0);
     msrtp_ctx_t *ctx = msrtp_ctx_new(MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80, role, m);
     assert_int_equal(msrtp_sm4_force_impl(MSRTP_SM4_IMPL_AUTO), 0);
@@ -280,7 +297,8 @@ static msrtp_ctx_t *sm4_ctx_with(msrtp_sm4_impl_t impl, msrtp_role_t role, const
 
 /* Each SIMD SM4 (AES-NI, GFNI) and the table SM4 give the same SRTP and SRTCP packets for every payload length
  * 0..300 (every block count and partial last block), and each unprotects the other's. */
-static void sm4_suite_agrees_with_table(msrtp_sm4_impl_t impl) {
+static void sm4_suite_agrees_with_table(msrtp_sm4_impl_t impl)
+{
     msrtp_master_t m = test_master(MSRTP_SUITE_SM4_CM_128_HMAC_SM3_80);
     msrtp_ctx_t *tx_t = sm4_ctx_with(MSRTP_SM4_IMPL_TABLE, MSRTP_ROLE_SEND, &m);
     msrtp_ctx_t *tx_a = sm4_ctx_with(impl, MSRTP_ROLE_SEND, &m);
@@ -318,14 +336,16 @@ static void sm4_suite_agrees_with_table(msrtp_sm4_impl_t impl) {
     msrtp_master_cleanse(&m);
 }
 
-static void test_sm4_suite_aesni_agrees(void **state) {
+static void test_sm4_suite_aesni_agrees(void **state)
+{
     (void)state;
     if (!msrtp_sm4_impl_supported(MSRTP_SM4_IMPL_AESNI))
         skip();
     sm4_suite_agrees_with_table(MSRTP_SM4_IMPL_AESNI);
 }
 
-static void test_sm4_suite_gfni_agrees(void **state) {
+static void test_sm4_suite_gfni_agrees(void **state)
+{
     (void)state;
     if (!msrtp_sm4_impl_supported(MSRTP_SM4_IMPL_GFNI))
         skip();
@@ -334,7 +354,8 @@ static void test_sm4_suite_gfni_agrees(void **state) {
 
 /* ------------------------------------------------------------ behaviour, every suite */
 
-static void test_roc_rollover(void **state) {
+static void test_roc_rollover(void **state)
+{
     (void)state;
     for (size_t i = 0; i < N_SUITES; i++) {
         pair_t p = pair_new(all_suites[i]);
@@ -347,7 +368,8 @@ static void test_roc_rollover(void **state) {
 }
 
 /* Packets reordered across the wrap: 65534, 1, 65535, 0, 2 — the late ones keep ROC 0. */
-static void test_reorder_across_wrap(void **state) {
+static void test_reorder_across_wrap(void **state)
+{
     (void)state;
     static const uint16_t order[] = {65534, 1, 65535, 0, 2};
     for (size_t i = 0; i < N_SUITES; i++) {
@@ -370,7 +392,8 @@ static void test_reorder_across_wrap(void **state) {
     }
 }
 
-static void test_replay_refused(void **state) {
+static void test_replay_refused(void **state)
+{
     (void)state;
     for (size_t i = 0; i < N_SUITES; i++) {
         pair_t p = pair_new(all_suites[i]);
@@ -392,7 +415,8 @@ static void test_replay_refused(void **state) {
     }
 }
 
-static void test_bit_flip_fails(void **state) {
+static void test_bit_flip_fails(void **state)
+{
     (void)state;
     for (size_t i = 0; i < N_SUITES; i++) {
         pair_t p = pair_new(all_suites[i]);
@@ -415,7 +439,8 @@ static void test_bit_flip_fails(void **state) {
     }
 }
 
-static void test_wrong_key_fails(void **state) {
+static void test_wrong_key_fails(void **state)
+{
     (void)state;
     for (size_t i = 0; i < N_SUITES; i++) {
         msrtp_master_t m = test_master(all_suites[i]);
@@ -431,16 +456,25 @@ static void test_wrong_key_fails(void **state) {
     }
 }
 
-static size_t make_rtcp(uint8_t *buf, uint32_t ssrc) {
+static size_t make_rtcp(uint8_t *buf, uint32_t ssrc)
+{
     /* a receiver report with one report block: 8 + 24 bytes */
-    static const char *rr = "81c90007" "00000000" "11223344" "00000001" "0000abcd" "00000010" "00000000" "00000000";
+    static const char *rr = "81c90007"
+                            "00000000"
+                            "11223344"
+                            "00000001"
+                            "0000abcd"
+                            "00000010"
+                            "00000000"
+                            "00000000";
     size_t len = unhex(rr, buf);
     buf[4] = (uint8_t)(ssrc >> 24), buf[5] = (uint8_t)(ssrc >> 16), buf[6] = (uint8_t)(ssrc >> 8);
     buf[7] = (uint8_t)ssrc;
     return len;
 }
 
-static void test_srtcp_round_trip(void **state) {
+static void test_srtcp_round_trip(void **state)
+{
     (void)state;
     for (size_t i = 0; i < N_SUITES; i++) {
         pair_t p = pair_new(all_suites[i]);
@@ -469,7 +503,8 @@ static void test_srtcp_round_trip(void **state) {
 }
 
 /* SRTCP with E = 0 (authenticated, not encrypted) is accepted on receive: built here by hand for the CM suite. */
-static void test_srtcp_unencrypted_cm(void **state) {
+static void test_srtcp_unencrypted_cm(void **state)
+{
     (void)state;
     msrtp_master_t m = test_master(MSRTP_SUITE_AES_CM_128_HMAC_SHA1_80);
     msrtp_session_keys_t sk;
@@ -491,7 +526,8 @@ static void test_srtcp_unencrypted_cm(void **state) {
 
 /* ------------------------------------------------------------ errors on bad input and misuse */
 
-static void test_errors(void **state) {
+static void test_errors(void **state)
+{
     (void)state;
     for (size_t i = 0; i < N_SUITES; i++) {
         pair_t p = pair_new(all_suites[i]);
@@ -531,18 +567,27 @@ static void test_errors(void **state) {
     msrtp_ctx_free(NULL);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_suite_names),          cmocka_unit_test(test_master_derive_matches_kms),
-        cmocka_unit_test(test_rfc7714_16_1_srtp),    cmocka_unit_test(test_rfc7714_17_1_srtcp),
-        cmocka_unit_test(test_sm4_suite_session_keys), cmocka_unit_test(test_sm4_suite_vectors),
+        cmocka_unit_test(test_suite_names),
+        cmocka_unit_test(test_master_derive_matches_kms),
+        cmocka_unit_test(test_rfc7714_16_1_srtp),
+        cmocka_unit_test(test_rfc7714_17_1_srtcp),
+        cmocka_unit_test(test_sm4_suite_session_keys),
+        cmocka_unit_test(test_sm4_suite_vectors),
         {"test_sm4_suite_session_keys (table SM4)", test_sm4_suite_session_keys, sm4_pin_table, sm4_unpin, NULL},
         {"test_sm4_suite_vectors (table SM4)", test_sm4_suite_vectors, sm4_pin_table, sm4_unpin, NULL},
-        cmocka_unit_test(test_sm4_suite_aesni_agrees), cmocka_unit_test(test_sm4_suite_gfni_agrees),
-        cmocka_unit_test(test_roc_rollover),         cmocka_unit_test(test_reorder_across_wrap),
-        cmocka_unit_test(test_replay_refused),       cmocka_unit_test(test_bit_flip_fails),
-        cmocka_unit_test(test_wrong_key_fails),      cmocka_unit_test(test_srtcp_round_trip),
-        cmocka_unit_test(test_srtcp_unencrypted_cm), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_sm4_suite_aesni_agrees),
+        cmocka_unit_test(test_sm4_suite_gfni_agrees),
+        cmocka_unit_test(test_roc_rollover),
+        cmocka_unit_test(test_reorder_across_wrap),
+        cmocka_unit_test(test_replay_refused),
+        cmocka_unit_test(test_bit_flip_fails),
+        cmocka_unit_test(test_wrong_key_fails),
+        cmocka_unit_test(test_srtcp_round_trip),
+        cmocka_unit_test(test_srtcp_unencrypted_cm),
+        cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

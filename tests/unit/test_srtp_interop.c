@@ -36,7 +36,8 @@ static const suite_map_t suites[] = {
     {MSRTP_SUITE_AEAD_AES_128_GCM, srtp_crypto_policy_set_aes_gcm_128_16_auth},
 };
 
-static msrtp_master_t master_for(msrtp_suite_t suite, uint8_t seed) {
+static msrtp_master_t master_for(msrtp_suite_t suite, uint8_t seed)
+{
     msrtp_master_t m;
     assert_int_equal(msrtp_suite_master_lengths(suite, &m.key_len, &m.salt_len), 0);
     for (size_t i = 0; i < m.key_len; i++)
@@ -47,7 +48,8 @@ static msrtp_master_t master_for(msrtp_suite_t suite, uint8_t seed) {
 }
 
 /* A libsrtp2 session for one direction with the same master key||salt. */
-static srtp_t their_session(const suite_map_t *s, const msrtp_master_t *m, srtp_ssrc_type_t type) {
+static srtp_t their_session(const suite_map_t *s, const msrtp_master_t *m, srtp_ssrc_type_t type)
+{
     unsigned char key[MSRTP_MAX_MASTER_KEY_LEN + MSRTP_MAX_MASTER_SALT_LEN];
     memcpy(key, m->key, m->key_len);
     memcpy(key + m->key_len, m->salt, m->salt_len);
@@ -63,7 +65,8 @@ static srtp_t their_session(const suite_map_t *s, const msrtp_master_t *m, srtp_
     return session;
 }
 
-static size_t make_rtp(uint8_t *buf, uint16_t seq, uint32_t ssrc, size_t payload) {
+static size_t make_rtp(uint8_t *buf, uint16_t seq, uint32_t ssrc, size_t payload)
+{
     buf[0] = 0x80, buf[1] = 0x00, buf[2] = (uint8_t)(seq >> 8), buf[3] = (uint8_t)seq;
     memset(buf + 4, 0, 4);
     buf[4] = (uint8_t)(seq * 7);
@@ -74,9 +77,10 @@ static size_t make_rtp(uint8_t *buf, uint16_t seq, uint32_t ssrc, size_t payload
     return 12 + payload;
 }
 
-static size_t make_rtcp(uint8_t *buf, uint32_t ssrc, unsigned n) {
-    static const uint8_t sr[] = {0x80, 0xc8, 0x00, 0x06, 0, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04,
-                                 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x0a, 0x00};
+static size_t make_rtcp(uint8_t *buf, uint32_t ssrc, unsigned n)
+{
+    static const uint8_t sr[] = {0x80, 0xc8, 0x00, 0x06, 0,    0,    0,    0,    0xde, 0xad, 0xbe, 0xef, 0x01, 0x02,
+                                 0x03, 0x04, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x0a, 0x00};
     memcpy(buf, sr, sizeof(sr));
     buf[4] = (uint8_t)(ssrc >> 24), buf[5] = (uint8_t)(ssrc >> 16), buf[6] = (uint8_t)(ssrc >> 8);
     buf[7] = (uint8_t)ssrc;
@@ -84,10 +88,14 @@ static size_t make_rtcp(uint8_t *buf, uint32_t ssrc, unsigned n) {
     return sizeof(sr);
 }
 
-static size_t payload_len(unsigned n) { return 20 + (n * 37) % 300; }
+static size_t payload_len(unsigned n)
+{
+    return 20 + (n * 37) % 300;
+}
 
 /* We protect, libsrtp2 unprotects. */
-static void ours_to_theirs(const suite_map_t *s) {
+static void ours_to_theirs(const suite_map_t *s)
+{
     msrtp_master_t m = master_for(s->ours, 0x10);
     msrtp_ctx_t *tx = msrtp_ctx_new(s->ours, MSRTP_ROLE_SEND, &m);
     assert_non_null(tx);
@@ -117,7 +125,8 @@ static void ours_to_theirs(const suite_map_t *s) {
 }
 
 /* libsrtp2 protects, we unprotect; one tampered copy per packet must fail. */
-static void theirs_to_ours(const suite_map_t *s) {
+static void theirs_to_ours(const suite_map_t *s)
+{
     msrtp_master_t m = master_for(s->ours, 0x77);
     srtp_t tx = their_session(s, &m, ssrc_any_outbound);
     msrtp_ctx_t *rx = msrtp_ctx_new(s->ours, MSRTP_ROLE_RECV, &m);
@@ -149,37 +158,44 @@ static void theirs_to_ours(const suite_map_t *s) {
     msrtp_ctx_free(rx);
 }
 
-static void test_aes_cm_ours_to_libsrtp(void **state) {
+static void test_aes_cm_ours_to_libsrtp(void **state)
+{
     (void)state;
     ours_to_theirs(&suites[0]);
 }
 
-static void test_aes_cm_libsrtp_to_ours(void **state) {
+static void test_aes_cm_libsrtp_to_ours(void **state)
+{
     (void)state;
     theirs_to_ours(&suites[0]);
 }
 
-static void test_gcm_ours_to_libsrtp(void **state) {
+static void test_gcm_ours_to_libsrtp(void **state)
+{
     (void)state;
     ours_to_theirs(&suites[1]);
 }
 
-static void test_gcm_libsrtp_to_ours(void **state) {
+static void test_gcm_libsrtp_to_ours(void **state)
+{
     (void)state;
     theirs_to_ours(&suites[1]);
 }
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     (void)state;
     return srtp_init() == srtp_err_status_ok ? 0 : -1;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     (void)state;
     return srtp_shutdown() == srtp_err_status_ok ? 0 : -1;
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_aes_cm_ours_to_libsrtp),
         cmocka_unit_test(test_aes_cm_libsrtp_to_ours),

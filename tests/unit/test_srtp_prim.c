@@ -26,10 +26,10 @@
 #include "srtp/msrtp_sm3.h"
 #include "srtp/msrtp_sm4.h"
 
-
 /* ------------------------------------------------------------ SM4 */
 
-static void test_sm4_gbt32907_example1(void **state) {
+static void test_sm4_gbt32907_example1(void **state)
+{
     (void)state;
     uint8_t key[16], block[16];
     unhex("0123456789abcdeffedcba9876543210", key);
@@ -44,7 +44,8 @@ static void test_sm4_gbt32907_example1(void **state) {
 }
 
 /* Example 2: the same block encrypted 1,000,000 times under the same key. */
-static void test_sm4_gbt32907_example2(void **state) {
+static void test_sm4_gbt32907_example2(void **state)
+{
     (void)state;
     uint8_t key[16], block[16];
     unhex("0123456789abcdeffedcba9876543210", key);
@@ -61,7 +62,8 @@ static void test_sm4_gbt32907_example2(void **state) {
 
 /* Our SM4 (msrtp_sm4, used for the SM4 suite): example 1, and against OpenSSL's SM4-ECB for 200 random-ish keys and
  * 1..9 blocks (odd counts exercise the partial interleave group). */
-static void test_own_sm4(void **state) {
+static void test_own_sm4(void **state)
+{
     (void)state;
     uint8_t key[16], block[16 * 9], want[16 * 9];
     unhex("0123456789abcdeffedcba9876543210", key);
@@ -92,12 +94,14 @@ static void test_own_sm4(void **state) {
 static const msrtp_sm4_impl_t sm4_impls[] = {MSRTP_SM4_IMPL_TABLE, MSRTP_SM4_IMPL_AESNI, MSRTP_SM4_IMPL_GFNI};
 #define N_SM4_IMPLS (sizeof(sm4_impls) / sizeof(sm4_impls[0]))
 
-static const char *sm4_impl_name(msrtp_sm4_impl_t impl) {
+static const char *sm4_impl_name(msrtp_sm4_impl_t impl)
+{
     return impl == MSRTP_SM4_IMPL_GFNI ? "GFNI" : impl == MSRTP_SM4_IMPL_AESNI ? "AESNI" : "TABLE";
 }
 
 /* Keys k with impl; 0 (and a message) when this CPU does not run it. */
-static int sm4_key(msrtp_sm4_t *k, const uint8_t key[16], msrtp_sm4_impl_t impl) {
+static int sm4_key(msrtp_sm4_t *k, const uint8_t key[16], msrtp_sm4_impl_t impl)
+{
     if (!msrtp_sm4_impl_supported(impl)) {
         printf("SM4 %s: not supported by this CPU, not tested\n", sm4_impl_name(impl));
         return 0;
@@ -108,7 +112,8 @@ static int sm4_key(msrtp_sm4_t *k, const uint8_t key[16], msrtp_sm4_impl_t impl)
 }
 
 /* GB/T 32907 examples 1 and 2 through each of our implementations. */
-static void test_own_sm4_examples(void **state) {
+static void test_own_sm4_examples(void **state)
+{
     (void)state;
     for (size_t i = 0; i < N_SM4_IMPLS; i++) {
         uint8_t key[16], block[16];
@@ -126,7 +131,8 @@ static void test_own_sm4_examples(void **state) {
 }
 
 /* msrtp_sm4_init picks GFNI, else AES-NI, else the table, whichever the CPU runs first. */
-static void test_own_sm4_auto_choice(void **state) {
+static void test_own_sm4_auto_choice(void **state)
+{
     (void)state;
     uint8_t key[16] = {0};
     msrtp_sm4_t k;
@@ -144,12 +150,14 @@ static void test_own_sm4_auto_choice(void **state) {
 }
 
 /* xorshift64*: reproducible pseudo-random test data. */
-static uint64_t rnd_next(uint64_t *s) {
+static uint64_t rnd_next(uint64_t *s)
+{
     *s ^= *s >> 12, *s ^= *s << 25, *s ^= *s >> 27;
     return *s * 0x2545f4914f6cdd1dull;
 }
 
-static void rnd_fill(uint64_t *s, uint8_t *p, size_t n) {
+static void rnd_fill(uint64_t *s, uint8_t *p, size_t n)
+{
     for (size_t i = 0; i < n; i++)
         p[i] = (uint8_t)(rnd_next(s) >> 56);
 }
@@ -159,7 +167,8 @@ static void rnd_fill(uint64_t *s, uint8_t *p, size_t n) {
 
 /* Every implementation against OpenSSL's SM4-ECB (and so against each other) on random keys and 1..40 random
  * blocks, in place and out of place, with equal round keys. */
-static void test_own_sm4_random(void **state) {
+static void test_own_sm4_random(void **state)
+{
     (void)state;
     uint64_t seed = 0x6d696875612d736dull;
     uint8_t key[16], in[16 * SM4_RANDOM_MAX_BLOCKS], want[sizeof(in)], got[sizeof(in) + 16];
@@ -193,14 +202,16 @@ static void test_own_sm4_random(void **state) {
 
 /* ------------------------------------------------------------ SM3 */
 
-static void sm3_once(const void *data, size_t len, uint8_t out[32]) {
+static void sm3_once(const void *data, size_t len, uint8_t out[32])
+{
     msrtp_sm3_t s;
     msrtp_sm3_init(&s);
     msrtp_sm3_update(&s, data, len);
     msrtp_sm3_final(&s, out);
 }
 
-static void test_sm3_gbt32905_examples(void **state) {
+static void test_sm3_gbt32905_examples(void **state)
+{
     (void)state;
     uint8_t d[32];
     sm3_once("abc", 3, d);
@@ -213,7 +224,8 @@ static void test_sm3_gbt32905_examples(void **state) {
 }
 
 /* msrtp_sm3 against OpenSSL's SM3 for every length 0..300, fed in uneven pieces. */
-static void test_sm3_matches_openssl(void **state) {
+static void test_sm3_matches_openssl(void **state)
+{
     (void)state;
     uint8_t msg[300], a[32], b[32];
     for (size_t i = 0; i < sizeof(msg); i++)
@@ -241,7 +253,8 @@ static void test_sm3_matches_openssl(void **state) {
 /* ------------------------------------------------------------ HMAC */
 
 static void openssl_hmac(const char *digest, const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len,
-                         uint8_t *out, size_t *out_len) {
+                         uint8_t *out, size_t *out_len)
+{
     EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
     OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
@@ -253,7 +266,8 @@ static void openssl_hmac(const char *digest, const uint8_t *key, size_t key_len,
     EVP_MAC_free(mac);
 }
 
-static void test_hmac_sha1_rfc2202(void **state) {
+static void test_hmac_sha1_rfc2202(void **state)
+{
     (void)state;
     uint8_t key[20], tag[20];
     memset(key, 0x0b, sizeof(key));
@@ -265,7 +279,8 @@ static void test_hmac_sha1_rfc2202(void **state) {
 }
 
 /* Both HMACs against EVP_MAC for key lengths up to 32 and messages 0..200, split between the two inputs. */
-static void test_hmac_matches_openssl(void **state) {
+static void test_hmac_matches_openssl(void **state)
+{
     (void)state;
     uint8_t key[32], msg[200], got[32], want[64];
     for (size_t i = 0; i < sizeof(key); i++)
@@ -296,7 +311,8 @@ static void test_hmac_matches_openssl(void **state) {
 
 /* ------------------------------------------------------------ RFC 3711 B.2 */
 
-static void test_rfc3711_b2_keystream(void **state) {
+static void test_rfc3711_b2_keystream(void **state)
+{
     (void)state;
     uint8_t key[16], iv[16];
     unhex("2B7E151628AED2A6ABF7158809CF4F3C", key);
@@ -325,7 +341,8 @@ static void test_rfc3711_b2_keystream(void **state) {
 
 /* ------------------------------------------------------------ RFC 3711 B.3 */
 
-static void test_rfc3711_b3_kdf(void **state) {
+static void test_rfc3711_b3_kdf(void **state)
+{
     (void)state;
     msrtp_master_t m = {.key_len = 16, .salt_len = 14};
     unhex("E1F97A0D3E018BE0D64FA32C06DE4139", m.key);
@@ -356,13 +373,15 @@ static void test_rfc3711_b3_kdf(void **state) {
 
 /* ------------------------------------------------------------ Appendix A / §3.3.2 */
 
-static msrtp_window_t window_at(uint64_t top) {
+static msrtp_window_t window_at(uint64_t top)
+{
     msrtp_window_t w = {0};
     msrtp_window_update(&w, top);
     return w;
 }
 
-static void test_index_estimation(void **state) {
+static void test_index_estimation(void **state)
+{
     (void)state;
     uint64_t idx;
     msrtp_window_t w = {0};
@@ -389,7 +408,8 @@ static void test_index_estimation(void **state) {
     assert_int_equal(msrtp_rtp_index_guess(&w, 0, &idx), MSRTP_ERR_EXHAUSTED);
 }
 
-static void test_replay_window(void **state) {
+static void test_replay_window(void **state)
+{
     (void)state;
     msrtp_window_t w = window_at(1000);
     assert_int_equal(msrtp_window_check(&w, 1000), MSRTP_ERR_REPLAY);
@@ -408,15 +428,23 @@ static void test_replay_window(void **state) {
     assert_int_equal(msrtp_window_check(&w, 1210), MSRTP_ERR_REPLAY);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sm4_gbt32907_example1), cmocka_unit_test(test_sm4_gbt32907_example2),
-        cmocka_unit_test(test_own_sm4),               cmocka_unit_test(test_own_sm4_examples),
-        cmocka_unit_test(test_own_sm4_auto_choice),   cmocka_unit_test(test_own_sm4_random),
-        cmocka_unit_test(test_sm3_gbt32905_examples), cmocka_unit_test(test_sm3_matches_openssl),
-        cmocka_unit_test(test_hmac_sha1_rfc2202),     cmocka_unit_test(test_hmac_matches_openssl),
-        cmocka_unit_test(test_rfc3711_b2_keystream),  cmocka_unit_test(test_rfc3711_b3_kdf),
-        cmocka_unit_test(test_index_estimation),      cmocka_unit_test(test_replay_window),
+        cmocka_unit_test(test_sm4_gbt32907_example1),
+        cmocka_unit_test(test_sm4_gbt32907_example2),
+        cmocka_unit_test(test_own_sm4),
+        cmocka_unit_test(test_own_sm4_examples),
+        cmocka_unit_test(test_own_sm4_auto_choice),
+        cmocka_unit_test(test_own_sm4_random),
+        cmocka_unit_test(test_sm3_gbt32905_examples),
+        cmocka_unit_test(test_sm3_matches_openssl),
+        cmocka_unit_test(test_hmac_sha1_rfc2202),
+        cmocka_unit_test(test_hmac_matches_openssl),
+        cmocka_unit_test(test_rfc3711_b2_keystream),
+        cmocka_unit_test(test_rfc3711_b3_kdf),
+        cmocka_unit_test(test_index_estimation),
+        cmocka_unit_test(test_replay_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,13 +24,13 @@
 #define NR_ON "\"voice_encryption\": true, \"access\": {\"rat\": \"NR\", \"ims_vops\": true}"
 #define KEY_HEX "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
-#define DOC                                                                                                      \
-    "{\"subscribers\": [\n"                                                                                      \
-    "  {\"imsi\": \"001010000000001\", \"msisdn\": \"15550000001\",\n"                                           \
-    "   \"impu\": [\"sip:+15550000001@ims.test\", \"tel:+15550000001\"], \"voice_encryption\": true,\n"          \
-    "   \"access\": {\"rat\": \"NR\", \"ims_vops\": true}, \"kms_key\": \"" KEY_HEX "\"},\n"                     \
-    "  {\"imsi\": \"001010000000002\", \"msisdn\": \"15550000002\", \"impu\": [\"sip:Bob@Ims.Test\"],\n"         \
-    "   \"voice_encryption\": false, \"access\": {\"rat\": \"EUTRAN\", \"ims_vops\": false}}\n"                  \
+#define DOC                                                                                              \
+    "{\"subscribers\": [\n"                                                                              \
+    "  {\"imsi\": \"001010000000001\", \"msisdn\": \"15550000001\",\n"                                   \
+    "   \"impu\": [\"sip:+15550000001@ims.test\", \"tel:+15550000001\"], \"voice_encryption\": true,\n"  \
+    "   \"access\": {\"rat\": \"NR\", \"ims_vops\": true}, \"kms_key\": \"" KEY_HEX "\"},\n"             \
+    "  {\"imsi\": \"001010000000002\", \"msisdn\": \"15550000002\", \"impu\": [\"sip:Bob@Ims.Test\"],\n" \
+    "   \"voice_encryption\": false, \"access\": {\"rat\": \"EUTRAN\", \"ims_vops\": false}}\n"          \
     "]}\n"
 
 typedef struct {
@@ -39,7 +39,8 @@ typedef struct {
     sub_db_t *db;
 } fixture_t;
 
-static sub_snapshot_t *load(const char *text) {
+static sub_snapshot_t *load(const char *text)
+{
     sub_error_t err;
     sub_snapshot_t *s = sub_snapshot_load_text("t.json", text, strlen(text), &err);
     if (s == NULL)
@@ -48,7 +49,8 @@ static sub_snapshot_t *load(const char *text) {
     return s;
 }
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     fixture_t *fx = calloc(1, sizeof(*fx));
     sub_error_t err;
     snprintf(fx->dir, sizeof(fx->dir), "/tmp/mihua_db_XXXXXX");
@@ -65,7 +67,8 @@ static int setup(void **state) {
     return rc == SUB_DB_OK ? 0 : -1;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     fixture_t *fx = *state;
     char p[PATH_LEN + 8];
     sub_db_close(fx->db);
@@ -79,7 +82,8 @@ static int teardown(void **state) {
     return 0;
 }
 
-static const char *rat_of(sub_db_t *db, const char *id) {
+static const char *rat_of(sub_db_t *db, const char *id)
+{
     static char out[16];
     subscriber_t s;
     sub_error_t err;
@@ -90,7 +94,8 @@ static const char *rat_of(sub_db_t *db, const char *id) {
     return out;
 }
 
-static void test_get_by_every_identity(void **state) {
+static void test_get_by_every_identity(void **state)
+{
     fixture_t *fx = *state;
     subscriber_t s;
     sub_error_t err;
@@ -116,7 +121,8 @@ static void test_get_by_every_identity(void **state) {
     assert_int_equal(sub_db_get(fx->db, "not an identity", &s, &err), SUB_DB_NOT_FOUND);
 }
 
-static void test_put_creates_replaces_and_checks_rules(void **state) {
+static void test_put_creates_replaces_and_checks_rules(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     bool created;
@@ -141,7 +147,7 @@ static void test_put_creates_replaces_and_checks_rules(void **state) {
 
     snprintf(sub.msisdn, sizeof(sub.msisdn), "15550000003");
     char *own = sub.impu[0];
-    char dup[] = "sip:Bob@IMS.test;transport=tcp"; /* another's IMPU, normalised */
+    char dup[] = "sip:Bob@IMS.test;transport=tcp";  /* another's IMPU, normalised */
     char num[] = "sip:+15550000001@elsewhere.test"; /* carries another's MSISDN */
     sub.impu[0] = dup;
     assert_int_equal(sub_db_put(fx->db, &sub, &created, &err), SUB_DB_INVALID);
@@ -155,7 +161,8 @@ static void test_put_creates_replaces_and_checks_rules(void **state) {
     sub_snapshot_release(s);
 }
 
-static void test_patch_merges_validates_and_keeps_secret(void **state) {
+static void test_patch_merges_validates_and_keeps_secret(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     subscriber_t out;
@@ -163,8 +170,8 @@ static void test_patch_merges_validates_and_keeps_secret(void **state) {
 
     assert_int_equal(sub_db_patch(fx->db, "001010000000001", p, &out, &err), SUB_DB_OK);
     assert_int_equal(out.rat, SUB_RAT_UTRAN);
-    assert_true(out.ims_vops);      /* untouched member of the merged object */
-    assert_true(out.has_kms_key);   /* a patch that does not name the key keeps it */
+    assert_true(out.ims_vops);    /* untouched member of the merged object */
+    assert_true(out.has_kms_key); /* a patch that does not name the key keeps it */
     assert_false(out.voice_encryption);
     sub_subscriber_clear(&out);
     json_decref(p);
@@ -183,7 +190,8 @@ static void test_patch_merges_validates_and_keeps_secret(void **state) {
 
 /* sip_password is stored, kept across a patch that does not name it, and a kms_key already held by another
  * subscriber is refused naming both IMSIs (the KMS would otherwise take either for the other). */
-static void test_secrets_sip_password_and_unique_kms_key(void **state) {
+static void test_secrets_sip_password_and_unique_kms_key(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     subscriber_t out;
@@ -203,14 +211,16 @@ static void test_secrets_sip_password_and_unique_kms_key(void **state) {
     p = json_pack("{s:s}", "kms_key", KEY_HEX); /* subscriber 1's key */
     assert_int_equal(sub_db_patch(fx->db, "001010000000002", p, NULL, &err), SUB_DB_INVALID);
     assert_string_equal(err.field, "subscribers[0].kms_key");
-    assert_string_equal(err.reason, "IMSI 001010000000002 has the kms_key of IMSI 001010000000001; each must be unique");
+    assert_string_equal(err.reason,
+                        "IMSI 001010000000002 has the kms_key of IMSI 001010000000001; each must be unique");
     json_decref(p);
     assert_int_equal(sub_db_get(fx->db, "001010000000002", &out, &err), SUB_DB_OK);
     assert_false(out.has_kms_key); /* the refused write changed nothing */
     sub_subscriber_clear(&out);
 }
 
-static void test_delete(void **state) {
+static void test_delete(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     assert_int_equal(sub_db_delete(fx->db, "001010000000002", &err), SUB_DB_OK);
@@ -224,13 +234,15 @@ typedef struct {
     int n;
 } seen_t;
 
-static int remember(const subscriber_t *sub, void *ud) {
+static int remember(const subscriber_t *sub, void *ud)
+{
     seen_t *s = ud;
     snprintf(s->imsis[s->n++], sizeof(s->imsis[0]), "%s", sub->imsi);
     return 0;
 }
 
-static void test_iterate_pages(void **state) {
+static void test_iterate_pages(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     seen_t s = {0};
@@ -243,7 +255,8 @@ static void test_iterate_pages(void **state) {
     assert_int_equal(sub_db_iterate(fx->db, "", 0, remember, &s, &err), 2);
 }
 
-static void test_import_merge_is_all_or_nothing(void **state) {
+static void test_import_merge_is_all_or_nothing(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     size_t created, replaced;
@@ -279,7 +292,8 @@ static void test_import_merge_is_all_or_nothing(void **state) {
     sub_snapshot_release(s);
 }
 
-static void test_other_connection_sees_commits(void **state) {
+static void test_other_connection_sees_commits(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     sub_db_t *other = sub_db_open(fx->path, &err);
@@ -298,7 +312,8 @@ static void test_other_connection_sees_commits(void **state) {
 
 /* Another connection holds the write lock (a bulk import elsewhere): a short-waiting writer gets BUSY, and nothing
  * changes. */
-static void test_busy_writer(void **state) {
+static void test_busy_writer(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     sqlite3 *other;
@@ -315,7 +330,8 @@ static void test_busy_writer(void **state) {
     json_decref(p);
 }
 
-static void test_open_fails_with_a_reason(void **state) {
+static void test_open_fails_with_a_reason(void **state)
+{
     (void)state;
     sub_error_t err;
     assert_null(sub_db_open("/nonexistent-dir/x.db", &err));
@@ -323,7 +339,8 @@ static void test_open_fails_with_a_reason(void **state) {
 }
 
 /* NDJSON keeps its line numbers through the wrapping, blank lines included. */
-static void test_ndjson_lines(void **state) {
+static void test_ndjson_lines(void **state)
+{
     (void)state;
     const char *nd = "{\"imsi\": \"001010000000001\", \"msisdn\": \"15550000001\", \"impu\": [\"tel:+15550000001\"],"
                      " \"voice_encryption\": true, \"access\": {\"rat\": \"NR\", \"ims_vops\": true}}\n"
@@ -349,12 +366,19 @@ static void test_ndjson_lines(void **state) {
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
-        T(test_get_by_every_identity),     T(test_put_creates_replaces_and_checks_rules),
-        T(test_patch_merges_validates_and_keeps_secret), T(test_delete),
-        T(test_iterate_pages),             T(test_import_merge_is_all_or_nothing),
-        T(test_secrets_sip_password_and_unique_kms_key), T(test_other_connection_sees_commits), T(test_busy_writer), cmocka_unit_test(test_open_fails_with_a_reason),
+        T(test_get_by_every_identity),
+        T(test_put_creates_replaces_and_checks_rules),
+        T(test_patch_merges_validates_and_keeps_secret),
+        T(test_delete),
+        T(test_iterate_pages),
+        T(test_import_merge_is_all_or_nothing),
+        T(test_secrets_sip_password_and_unique_kms_key),
+        T(test_other_connection_sees_commits),
+        T(test_busy_writer),
+        cmocka_unit_test(test_open_fails_with_a_reason),
         cmocka_unit_test(test_ndjson_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

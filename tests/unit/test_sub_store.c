@@ -26,16 +26,16 @@
 
 #include "subscriber/sub_store.h"
 
-#define DIR_LEN 64    /* "/tmp/mihua_store_XXXXXX" */
-#define PATH_LEN 128  /* a file inside that directory */
-#define MSG_LEN 1024  /* expected messages: a path plus a reason */
+#define DIR_LEN 64   /* "/tmp/mihua_store_XXXXXX" */
+#define PATH_LEN 128 /* a file inside that directory */
+#define MSG_LEN 1024 /* expected messages: a path plus a reason */
 #define READERS 4
 #define RELOADS 200
-#define NEW_SUB                                                                                                  \
-    "{\"subscribers\": [{\"imsi\": \"001010000000003\", \"msisdn\": \"15550000002\","                               \
-    " \"impu\": [\"sip:bob@ims.test\"], \"voice_encryption\": true,"                                             \
+#define NEW_SUB                                                                       \
+    "{\"subscribers\": [{\"imsi\": \"001010000000003\", \"msisdn\": \"15550000002\"," \
+    " \"impu\": [\"sip:bob@ims.test\"], \"voice_encryption\": true,"                  \
     " \"access\": {\"rat\": \"GERAN\", \"ims_vops\": false}}]}"
-#define REFRESH_BOUND_MS 2000 /* generous bound for a loaded CI machine; the figure is printed */
+#define REFRESH_BOUND_MS 2000          /* generous bound for a loaded CI machine; the figure is printed */
 #define SMALL_MAX 1024                 /* the bound in the size tests: the fixture's file fits, 2 KB does not */
 #define PADDED_SIZE 2048               /* a valid document padded with trailing blanks to twice the bound */
 #define SPARSE_SIZE (2LL << 30)        /* 2 GiB of holes: reading it would cost 2 GiB and seconds */
@@ -43,15 +43,15 @@
 #define RSS_GROWTH_MAX_KB (64L * 1024) /* peak RSS may move a little (allocator), never by the file's size */
 
 /* Version A and B of the same subscriber differ in two fields that a reader checks together. */
-#define DOC_TEMPLATE                                                                                             \
-    "{\"subscribers\": [\n"                                                                                      \
-    "  {\"imsi\": \"001010000000001\", \"msisdn\": \"15550000001\",\n"                                           \
-    "   \"impu\": [\"sip:+15550000001@ims.test\", \"tel:+15550000001\"], \"voice_encryption\": %s,\n"            \
-    "   \"access\": {\"rat\": \"%s\", \"ims_vops\": true}}%s\n"                                                  \
+#define DOC_TEMPLATE                                                                                  \
+    "{\"subscribers\": [\n"                                                                           \
+    "  {\"imsi\": \"001010000000001\", \"msisdn\": \"15550000001\",\n"                                \
+    "   \"impu\": [\"sip:+15550000001@ims.test\", \"tel:+15550000001\"], \"voice_encryption\": %s,\n" \
+    "   \"access\": {\"rat\": \"%s\", \"ims_vops\": true}}%s\n"                                       \
     "]}\n"
-#define SECOND_SUB                                                                                               \
-    ",\n  {\"imsi\": \"001010000000002\", \"msisdn\": \"15550000002\", \"impu\": [\"sip:bob@ims.test\"],"        \
-    " \"voice_encryption\": false, \"access\": {\"rat\": \"NONE\", \"ims_vops\": false},"                        \
+#define SECOND_SUB                                                                                        \
+    ",\n  {\"imsi\": \"001010000000002\", \"msisdn\": \"15550000002\", \"impu\": [\"sip:bob@ims.test\"]," \
+    " \"voice_encryption\": false, \"access\": {\"rat\": \"NONE\", \"ims_vops\": false},"                 \
     " \"kms_key\": \"ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\"}"
 
 typedef struct {
@@ -60,21 +60,24 @@ typedef struct {
     sub_store_t *st;
 } fixture_t;
 
-static void write_file(const char *path, const char *text) {
+static void write_file(const char *path, const char *text)
+{
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
     assert_int_equal(fclose(f), 0);
 }
 
-static void write_version(const char *path, int version_b, int two) {
+static void write_version(const char *path, int version_b, int two)
+{
     char text[2048];
     snprintf(text, sizeof(text), DOC_TEMPLATE, version_b ? "false" : "true", version_b ? "EUTRAN" : "NR",
              two ? SECOND_SUB : "");
     write_file(path, text);
 }
 
-static int setup(void **state) {
+static int setup(void **state)
+{
     fixture_t *fx = calloc(1, sizeof(*fx));
     if (fx == NULL)
         return -1;
@@ -93,7 +96,8 @@ static int setup(void **state) {
     return 0;
 }
 
-static int teardown(void **state) {
+static int teardown(void **state)
+{
     fixture_t *fx = *state;
     sub_store_free(fx->st);
     DIR *d = opendir(fx->dir);
@@ -111,7 +115,8 @@ static int teardown(void **state) {
     return 0;
 }
 
-static void test_new_and_acquire(void **state) {
+static void test_new_and_acquire(void **state)
+{
     fixture_t *fx = *state;
     assert_string_equal(sub_store_path(fx->st), fx->path);
     assert_int_equal(sub_store_generation(fx->st), 1);
@@ -121,7 +126,8 @@ static void test_new_and_acquire(void **state) {
     sub_snapshot_release(s);
 }
 
-static void test_new_fails_on_missing_or_invalid_file(void **state) {
+static void test_new_fails_on_missing_or_invalid_file(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     char path[PATH_LEN], expected[MSG_LEN];
@@ -137,7 +143,8 @@ static void test_new_fails_on_missing_or_invalid_file(void **state) {
     assert_string_equal(err.msg, expected);
 }
 
-static void test_reload_swaps_and_holders_keep_old(void **state) {
+static void test_reload_swaps_and_holders_keep_old(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     sub_snapshot_t *old = sub_store_acquire(fx->st);
@@ -160,7 +167,8 @@ static void test_reload_swaps_and_holders_keep_old(void **state) {
 }
 
 /* The fixture's snapshot (version A, two subscribers) is still the one in force. */
-static void assert_still_version_a(sub_store_t *st, sub_snapshot_t *before) {
+static void assert_still_version_a(sub_store_t *st, sub_snapshot_t *before)
+{
     sub_snapshot_t *after = sub_store_acquire(st);
     assert_ptr_equal(after, before);
     assert_int_equal(sub_store_generation(st), 1);
@@ -169,7 +177,8 @@ static void assert_still_version_a(sub_store_t *st, sub_snapshot_t *before) {
     sub_snapshot_release(after);
 }
 
-static void test_reload_keeps_old_on_broken_file(void **state) {
+static void test_reload_keeps_old_on_broken_file(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     char expected[MSG_LEN];
@@ -194,20 +203,23 @@ static void test_reload_keeps_old_on_broken_file(void **state) {
     sub_snapshot_release(before);
 }
 
-static long elapsed_ms(const struct timespec *t0) {
+static long elapsed_ms(const struct timespec *t0)
+{
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     return (t1.tv_sec - t0->tv_sec) * 1000L + (t1.tv_nsec - t0->tv_nsec) / 1000000L;
 }
 
-static long peak_rss_kb(void) {
+static long peak_rss_kb(void)
+{
     struct rusage ru;
     assert_int_equal(getrusage(RUSAGE_SELF, &ru), 0);
     return ru.ru_maxrss;
 }
 
 /* Version B of one subscriber, padded with blanks to PADDED_SIZE: valid, so only its size can refuse it. */
-static void write_padded(const char *path) {
+static void write_padded(const char *path)
+{
     char text[PADDED_SIZE + 1];
     int n = snprintf(text, sizeof(text), DOC_TEMPLATE, "false", "EUTRAN", "");
     assert_true(n > 0 && n < PADDED_SIZE);
@@ -216,7 +228,8 @@ static void write_padded(const char *path) {
     write_file(path, text);
 }
 
-static void test_reload_refuses_file_over_max_unread(void **state) {
+static void test_reload_refuses_file_over_max_unread(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     char expected[MSG_LEN];
@@ -253,7 +266,8 @@ static void test_reload_refuses_file_over_max_unread(void **state) {
     sub_snapshot_release(before);
 }
 
-static void test_new_refuses_file_over_max(void **state) {
+static void test_new_refuses_file_over_max(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     char path[PATH_LEN], expected[MSG_LEN];
@@ -270,7 +284,8 @@ static void test_new_refuses_file_over_max(void **state) {
 }
 
 /* A FIFO with bytes waiting: refused without blocking, and the bytes are still there afterwards. */
-static void test_non_regular_files_refused_unread(void **state) {
+static void test_non_regular_files_refused_unread(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     char fifo[PATH_LEN], expected[MSG_LEN], back[8] = {0};
@@ -295,14 +310,16 @@ static void test_non_regular_files_refused_unread(void **state) {
 }
 
 /* The admin API's path: a write through the store's connection, then an immediate refresh. */
-static void patch_rat(sub_db_t *db, const char *rat) {
+static void patch_rat(sub_db_t *db, const char *rat)
+{
     sub_error_t err;
     json_t *patch = json_pack("{s:{s:s}}", "access", "rat", rat);
     assert_int_equal(sub_db_patch(db, "001010000000001", patch, NULL, &err), SUB_DB_OK);
     json_decref(patch);
 }
 
-static void test_restart_keeps_changes_until_the_file_changes(void **state) {
+static void test_restart_keeps_changes_until_the_file_changes(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     char db_path[PATH_LEN];
@@ -332,7 +349,8 @@ static void test_restart_keeps_changes_until_the_file_changes(void **state) {
     sub_snapshot_release(s);
 }
 
-static void test_bad_file_at_start_changes_nothing(void **state) {
+static void test_bad_file_at_start_changes_nothing(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
 
@@ -350,14 +368,16 @@ static void test_bad_file_at_start_changes_nothing(void **state) {
     sub_snapshot_release(s);
 }
 
-static long now_ms(void) {
+static long now_ms(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 /* Another connection (another daemon) commits: the refresher puts it in force without any call on this store. */
-static void test_refresher_follows_another_writer(void **state) {
+static void test_refresher_follows_another_writer(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     sub_db_t *other = sub_db_open(sub_store_db_path(fx->st), &err);
@@ -384,7 +404,8 @@ static void test_refresher_follows_another_writer(void **state) {
 }
 
 /* Polls the store (bounded) until `id` resolves to `imsi` ("" for nobody); the snapshot is returned held. */
-static sub_snapshot_t *wait_for_owner(sub_store_t *st, const char *id, const char *imsi) {
+static sub_snapshot_t *wait_for_owner(sub_store_t *st, const char *id, const char *imsi)
+{
     long t0 = now_ms();
     while (now_ms() - t0 < REFRESH_BOUND_MS) {
         sub_snapshot_t *s = sub_store_acquire(st);
@@ -399,7 +420,8 @@ static sub_snapshot_t *wait_for_owner(sub_store_t *st, const char *id, const cha
 
 /* Another writer changes one subscriber, deletes another and gives its MSISDN and IMPU to a new one: the refresher
  * puts a layer in force (only the changed rows read) that answers exactly as a full read would. */
-static void test_layer_answers_like_a_full_read(void **state) {
+static void test_layer_answers_like_a_full_read(void **state)
+{
     fixture_t *fx = *state;
     sub_error_t err;
     sub_db_t *other = sub_db_open(sub_store_db_path(fx->st), &err);
@@ -452,7 +474,8 @@ typedef struct {
     atomic_long reads;
 } race_t;
 
-static void *reader(void *arg) {
+static void *reader(void *arg)
+{
     race_t *r = arg;
     while (!atomic_load(&r->stop)) {
         sub_snapshot_t *s = sub_store_acquire(r->st);
@@ -466,7 +489,8 @@ static void *reader(void *arg) {
     return NULL;
 }
 
-static void test_readers_during_reloads(void **state) {
+static void test_readers_during_reloads(void **state)
+{
     fixture_t *fx = *state;
     race_t r = {.st = fx->st};
     pthread_t t[READERS];
@@ -488,7 +512,8 @@ static void test_readers_during_reloads(void **state) {
 
 #define FIXTURE_TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         FIXTURE_TEST(test_new_and_acquire),
         FIXTURE_TEST(test_new_fails_on_missing_or_invalid_file),

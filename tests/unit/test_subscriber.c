@@ -22,7 +22,8 @@
 
 #define PATH_MAX_TEST 4096
 
-static void check_error(const char *text, const char *expected) {
+static void check_error(const char *text, const char *expected)
+{
     sub_error_t err;
     sub_error_clear(&err);
     sub_snapshot_t *s = sub_snapshot_load_text("t.json", text, strlen(text), &err);
@@ -530,32 +531,37 @@ static void check_error(const char *text, const char *expected) {
     /* end */
 /* clang-format on */
 
-#define DEFINE_ERROR_TEST(name, text, expected)                                                                  \
-    static void test_error_##name(void **state) {                                                                \
-        (void)state;                                                                                             \
-        check_error(text, expected);                                                                             \
+#define DEFINE_ERROR_TEST(name, text, expected) \
+    static void test_error_##name(void **state) \
+    {                                           \
+        (void)state;                            \
+        check_error(text, expected);            \
     }
 ERROR_CASES(DEFINE_ERROR_TEST)
 
-static void test_error_empty_file(void **state) {
+static void test_error_empty_file(void **state)
+{
     (void)state;
     check_error("", "t.json:1:1: (json): empty file");
     check_error(" \n\t\n", "t.json:1:1: (json): empty file");
 }
 
-static void test_error_syntax(void **state) {
+static void test_error_syntax(void **state)
+{
     (void)state;
     check_error("{\"subscribers\": [\n  {\"imsi\": }\n]}\n", "t.json:2:12: (json): unexpected token near '}'");
     check_error("{\"subscribers\": []} x", "t.json:1:21: (json): end of file expected near 'x'");
 }
 
-static void test_error_duplicate_key(void **state) {
+static void test_error_duplicate_key(void **state)
+{
     (void)state;
     check_error("{\"subscribers\": [\n  {\"imsi\": \"001010000000001\", \"imsi\": \"001010000000002\"}\n]}\n",
                 "t.json:2:36: (json): duplicate object key near '\"imsi\"'");
 }
 
-static void test_error_in_file_names_path(void **state) {
+static void test_error_in_file_names_path(void **state)
+{
     (void)state;
     char path[] = "/tmp/mihua_subs_XXXXXX";
     int fd = mkstemp(path);
@@ -593,7 +599,8 @@ static const char LOOKUP_DOC[] =
     " \"voice_encryption\": true, \"access\": {\"rat\": \"GERAN\", \"ims_vops\": false}}\n"
     "]}\n";
 
-static int setup_lookup(void **state) {
+static int setup_lookup(void **state)
+{
     sub_error_t err;
     *state = sub_snapshot_load_text("lookup.json", LOOKUP_DOC, strlen(LOOKUP_DOC), &err);
     if (*state == NULL)
@@ -601,16 +608,19 @@ static int setup_lookup(void **state) {
     return *state != NULL ? 0 : -1;
 }
 
-static int teardown_lookup(void **state) {
+static int teardown_lookup(void **state)
+{
     sub_snapshot_release(*state);
     return 0;
 }
 
-static const char *imsi_of(const subscriber_t *sub) {
+static const char *imsi_of(const subscriber_t *sub)
+{
     return sub != NULL ? sub->imsi : "(none)";
 }
 
-static void test_loaded_fields(void **state) {
+static void test_loaded_fields(void **state)
+{
     const sub_snapshot_t *s = *state;
     assert_int_equal(sub_snapshot_count(s), 4);
     const subscriber_t *a = sub_snapshot_at(s, 0), *b = sub_snapshot_at(s, 1);
@@ -633,7 +643,8 @@ static void test_loaded_fields(void **state) {
     assert_null(sub_snapshot_at(s, 4));
 }
 
-static void test_find_by_imsi_and_msisdn(void **state) {
+static void test_find_by_imsi_and_msisdn(void **state)
+{
     const sub_snapshot_t *s = *state;
     assert_string_equal(imsi_of(sub_find_by_imsi(s, "001010000000002")), "001010000000002");
     assert_string_equal(imsi_of(sub_find_by_imsi(s, "15550000001")), "15550000001");
@@ -644,7 +655,8 @@ static void test_find_by_imsi_and_msisdn(void **state) {
     assert_null(sub_find_by_msisdn(NULL, "15550000003"));
 }
 
-static void expect_identity(const sub_snapshot_t *s, const char *identity, const char *imsi) {
+static void expect_identity(const sub_snapshot_t *s, const char *identity, const char *imsi)
+{
     const subscriber_t *sub = sub_find_by_identity(s, identity);
     if (imsi == NULL) {
         if (sub != NULL)
@@ -655,11 +667,11 @@ static void expect_identity(const sub_snapshot_t *s, const char *identity, const
         fail_msg("%s: expected %s, got %s", identity ? identity : "(null)", imsi, imsi_of(sub));
 }
 
-static void test_find_by_listed_impu(void **state) {
+static void test_find_by_listed_impu(void **state)
+{
     const sub_snapshot_t *s = *state;
     expect_identity(s, "sip:+15550000001@ims.mnc001.mcc001.3gppnetwork.org", "001010000000001");
-    expect_identity(s, "SIP:+1-555-000-0001@IMS.mnc001.MCC001.3gppnetwork.org;user=phone?Subject=x",
-                    "001010000000001");
+    expect_identity(s, "SIP:+1-555-000-0001@IMS.mnc001.MCC001.3gppnetwork.org;user=phone?Subject=x", "001010000000001");
     expect_identity(s, "tel:+15550000001", "001010000000001");
     expect_identity(s, "sip:Bob.Smith@example.com", "001010000000002");
     expect_identity(s, "sip:Bob.Smith@EXAMPLE.com;transport=udp", "001010000000002");
@@ -669,7 +681,8 @@ static void test_find_by_listed_impu(void **state) {
     expect_identity(s, "sip:dave@ims.test:5060", NULL);
 }
 
-static void test_find_by_number_forms(void **state) {
+static void test_find_by_number_forms(void **state)
+{
     const sub_snapshot_t *s = *state;
     /* tel: matches the listed (normalised) IMPU or the MSISDN */
     expect_identity(s, "tel:+15550000002", "001010000000002");
@@ -696,7 +709,8 @@ static void test_find_by_number_forms(void **state) {
     expect_identity(s, "15550000009", NULL);
 }
 
-static void test_find_rejects_non_identities(void **state) {
+static void test_find_rejects_non_identities(void **state)
+{
     const sub_snapshot_t *s = *state;
     expect_identity(s, NULL, NULL);
     expect_identity(s, "", NULL);
@@ -708,7 +722,8 @@ static void test_find_rejects_non_identities(void **state) {
     assert_null(sub_find_by_identity(NULL, "15550000001"));
 }
 
-static void expect_norm(const char *in, const char *out) {
+static void expect_norm(const char *in, const char *out)
+{
     char buf[SUB_URI_MAX + 1];
     if (out == NULL) {
         assert_int_equal(sub_identity_normalise(in, buf, sizeof(buf)), -1);
@@ -718,7 +733,8 @@ static void expect_norm(const char *in, const char *out) {
     assert_string_equal(buf, out);
 }
 
-static void test_normalise(void **state) {
+static void test_normalise(void **state)
+{
     (void)state;
     expect_norm("SIP:Alice@Example.COM;transport=tcp?Subject=hi", "sip:Alice@example.com");
     expect_norm("Sips:alice@[2001:DB8::1]:5061", "sips:alice@[2001:db8::1]:5061");
@@ -748,7 +764,8 @@ static void test_normalise(void **state) {
     assert_int_equal(sub_identity_normalise("sip:a@b", NULL, 8), -1);
 }
 
-static void test_rat_names(void **state) {
+static void test_rat_names(void **state)
+{
     (void)state;
     const char *names[] = {"NONE", "EUTRAN", "NR", "UTRAN", "GERAN"};
     for (int i = 0; i < 5; i++) {
@@ -764,7 +781,8 @@ static void test_rat_names(void **state) {
     assert_int_equal(rat, SUB_RAT_NR);
 }
 
-static void assert_same_subscriber(const subscriber_t *a, const subscriber_t *b) {
+static void assert_same_subscriber(const subscriber_t *a, const subscriber_t *b)
+{
     assert_string_equal(a->imsi, b->imsi);
     assert_string_equal(a->msisdn, b->msisdn);
     assert_int_equal(a->n_impu, b->n_impu);
@@ -777,7 +795,8 @@ static void assert_same_subscriber(const subscriber_t *a, const subscriber_t *b)
     assert_memory_equal(a->kms_key, b->kms_key, SUB_KMS_KEY_LEN);
 }
 
-static void test_dump_round_trip(void **state) {
+static void test_dump_round_trip(void **state)
+{
     const sub_snapshot_t *s = *state;
     json_t *doc = sub_snapshot_to_json(s);
     char *text = sub_json_dump(doc);
@@ -803,11 +822,12 @@ static void test_dump_round_trip(void **state) {
     sub_snapshot_release(again);
 }
 
-static void test_dump_key_order(void **state) {
+static void test_dump_key_order(void **state)
+{
     (void)state;
-    json_t *doc = json_pack("{s:[{s:{s:b,s:s},s:s,s:b,s:[s],s:s,s:s}]}", "subscribers", "access", "ims_vops", 1,
-                            "rat", "NR", "kms_key", "00", "voice_encryption", 0, "impu", "tel:+15550000001",
-                            "msisdn", "15550000001", "imsi", "001010000000001");
+    json_t *doc = json_pack("{s:[{s:{s:b,s:s},s:s,s:b,s:[s],s:s,s:s}]}", "subscribers", "access", "ims_vops", 1, "rat",
+                            "NR", "kms_key", "00", "voice_encryption", 0, "impu", "tel:+15550000001", "msisdn",
+                            "15550000001", "imsi", "001010000000001");
     assert_non_null(doc);
     char *text = sub_json_dump(doc);
     json_decref(doc);
@@ -831,12 +851,13 @@ static void test_dump_key_order(void **state) {
     free(text);
 }
 
-static void test_from_json(void **state) {
+static void test_from_json(void **state)
+{
     (void)state;
     sub_error_t err;
-    json_t *doc = json_pack("{s:[{s:s,s:s,s:[s],s:b,s:{s:s,s:b}}]}", "subscribers", "imsi", "001010000000007",
-                            "msisdn", "15550000007", "impu", "sip:eve@ims.test", "voice_encryption", 1, "access",
-                            "rat", "UTRAN", "ims_vops", 0);
+    json_t *doc = json_pack("{s:[{s:s,s:s,s:[s],s:b,s:{s:s,s:b}}]}", "subscribers", "imsi", "001010000000007", "msisdn",
+                            "15550000007", "impu", "sip:eve@ims.test", "voice_encryption", 1, "access", "rat", "UTRAN",
+                            "ims_vops", 0);
     sub_snapshot_t *s = sub_snapshot_from_json("admin", doc, &err);
     assert_non_null(s);
     assert_int_equal(sub_find_by_identity(s, "sip:eve@ims.test")->rat, SUB_RAT_UTRAN);
@@ -857,7 +878,8 @@ static void test_from_json(void **state) {
     json_decref(str);
 }
 
-static void test_sample_file(void **state) {
+static void test_sample_file(void **state)
+{
     (void)state;
     const char *src = getenv("MIHUA_SRC");
     char path[PATH_MAX_TEST];
@@ -891,7 +913,8 @@ static void test_sample_file(void **state) {
     sub_snapshot_release(s);
 }
 
-static void test_refcount(void **state) {
+static void test_refcount(void **state)
+{
     (void)state;
     sub_error_t err;
     sub_snapshot_t *s = sub_snapshot_load_text("r.json", LOOKUP_DOC, strlen(LOOKUP_DOC), &err);
@@ -906,7 +929,8 @@ static void test_refcount(void **state) {
     assert_null(sub_snapshot_ref(NULL));
 }
 
-static void test_empty_list_is_valid(void **state) {
+static void test_empty_list_is_valid(void **state)
+{
     (void)state;
     sub_error_t err;
     sub_snapshot_t *s = sub_snapshot_load_text("e.json", "{\"subscribers\": []}", 19, &err);
@@ -918,10 +942,10 @@ static void test_empty_list_is_valid(void **state) {
 
 #define LIST_ERROR_TEST(name, text, expected) cmocka_unit_test(test_error_##name),
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
-        ERROR_CASES(LIST_ERROR_TEST)
-        cmocka_unit_test(test_error_empty_file),
+        ERROR_CASES(LIST_ERROR_TEST) cmocka_unit_test(test_error_empty_file),
         cmocka_unit_test(test_error_syntax),
         cmocka_unit_test(test_error_duplicate_key),
         cmocka_unit_test(test_error_in_file_names_path),

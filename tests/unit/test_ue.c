@@ -171,8 +171,8 @@ static void test_kdf_per_direction(void **state)
         assert_int_equal(cs.key_len, kl);
         assert_int_equal(cs.salt_len, sl);
         /* the same bytes as lib/kms's HKDF (a second implementation of DESIGN §4) */
-        assert_int_equal(kms_srtp_key_derive(sk, cid, strlen(cid), msrtp_suite_name(ALL3[s]),
-                                             KMS_SRTP_CALLER_TO_CALLEE, ref, kl + sl),
+        assert_int_equal(kms_srtp_key_derive(sk, cid, strlen(cid), msrtp_suite_name(ALL3[s]), KMS_SRTP_CALLER_TO_CALLEE,
+                                             ref, kl + sl),
                          0);
         assert_memory_equal(cs.key, ref, kl);
         assert_memory_equal(cs.salt, ref + kl, sl);
@@ -207,9 +207,20 @@ typedef struct {
     size_t n;
 } wbuf_t;
 
-static void put(wbuf_t *w, const void *p, size_t l) { memcpy(w->p + w->n, p, l), w->n += l; }
-static void put32(wbuf_t *w, uint32_t v) { uint8_t b[4] = {v, v >> 8, v >> 16, v >> 24}; put(w, b, 4); }
-static void put16(wbuf_t *w, uint32_t v) { uint8_t b[2] = {v, v >> 8}; put(w, b, 2); }
+static void put(wbuf_t *w, const void *p, size_t l)
+{
+    memcpy(w->p + w->n, p, l), w->n += l;
+}
+static void put32(wbuf_t *w, uint32_t v)
+{
+    uint8_t b[4] = {v, v >> 8, v >> 16, v >> 24};
+    put(w, b, 4);
+}
+static void put16(wbuf_t *w, uint32_t v)
+{
+    uint8_t b[2] = {v, v >> 8};
+    put(w, b, 2);
+}
 
 static size_t wav_bytes(uint8_t *out, uint16_t fmt, uint16_t ch, uint32_t rate, uint16_t bits, const void *data,
                         uint32_t len, bool with_list)
@@ -259,7 +270,12 @@ static void test_wav_io(void **state)
         assert_int_equal(a.data[i], ue_ulaw_encode(pcm[i])); /* linear PCM is G.711-encoded once */
     ue_audio_free(&a);
 
-    struct { uint16_t fmt, ch; uint32_t rate; uint16_t bits; const char *why; } bad[] = {
+    struct {
+        uint16_t fmt, ch;
+        uint32_t rate;
+        uint16_t bits;
+        const char *why;
+    } bad[] = {
         {7, 2, 8000, 8, "mono"}, {1, 1, 16000, 16, "8000 Hz"}, {3, 1, 8000, 32, "format"}, {1, 1, 8000, 8, "16 bits"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         n = wav_bytes(buf, bad[i].fmt, bad[i].ch, bad[i].rate, bad[i].bits, ulaw, 100, false);
@@ -306,8 +322,12 @@ static void test_dialog_requests(void **state)
     assert_int_equal(sip_msg_parse(m, resp, sizeof resp - 1, SIP_TP_DGRAM), SIP_OK);
     assert_int_equal(ue_dialog_uac_update(&d, m), 0);
     d.local_cseq = 1;
-    ue_req_t r = {.method = "PRACK", .via_host = "127.0.0.1", .via_port = 5070, .branch = "z9hG4bKp",
-                  .cseq = ++d.local_cseq, .extra = "RAck: 1 1 INVITE\r\n"};
+    ue_req_t r = {.method = "PRACK",
+                  .via_host = "127.0.0.1",
+                  .via_port = 5070,
+                  .branch = "z9hG4bKp",
+                  .cseq = ++d.local_cseq,
+                  .extra = "RAck: 1 1 INVITE\r\n"};
     int n = ue_dialog_request(&d, &r, out, sizeof out);
     assert_true(n > 0);
     out[n] = '\0';
@@ -387,8 +407,19 @@ static void test_conf(void **state)
     (void)state;
     ue_conf_t c;
     char key[] = "0000000000000000000000000000000000000000000000000000000000000001";
-    char *ok[] = {"mihua-ue", "--impu", "tel:+15550000001", "--kms-key", key, "--rat", "EUTRAN", "--suites",
-                  "AES_CM_128_HMAC_SHA1_80,SM4_CM_128_HMAC_SM3_80", "call", "tel:+15550000002", "--duration", "0.5"};
+    char *ok[] = {"mihua-ue",
+                  "--impu",
+                  "tel:+15550000001",
+                  "--kms-key",
+                  key,
+                  "--rat",
+                  "EUTRAN",
+                  "--suites",
+                  "AES_CM_128_HMAC_SHA1_80,SM4_CM_128_HMAC_SM3_80",
+                  "call",
+                  "tel:+15550000002",
+                  "--duration",
+                  "0.5"};
     assert_int_equal(parse(&c, 13, ok), UE_CONF_OK);
     assert_int_equal(c.cmd, UE_CMD_CALL);
     assert_string_equal(c.target, "tel:+15550000002");
@@ -443,7 +474,8 @@ static void test_offer_callee_modes(void **state)
     assert_true(ue_offer_sends_183(UE_OFFER_ANSWER_IN_2XX));
     assert_false(ue_offer_sends_183(UE_OFFER_LATE));
     assert_null(ue_offer_plain_reason(UE_OFFER_EARLY_RELIABLE));
-    assert_string_equal(ue_offer_plain_reason(UE_OFFER_ANSWER_IN_2XX), "caller did not use 100rel (answer in the 200 OK)");
+    assert_string_equal(ue_offer_plain_reason(UE_OFFER_ANSWER_IN_2XX),
+                        "caller did not use 100rel (answer in the 200 OK)");
     assert_string_equal(ue_offer_plain_reason(UE_OFFER_LATE), "caller sent no SDP offer (answer in the ACK)");
 }
 
@@ -515,7 +547,8 @@ static void test_sdp_streams(void **state)
     assert_int_equal(st.dir, UE_SDP_SENDRECV);
     ue_sdp_stream_t bad;
     assert_int_equal(ue_sdp_stream("v=0\r\n", 5, &bad), UE_SDP_BAD);
-    const char *port0 = "v=0\r\no=p 5 9 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n";
+    const char *port0 =
+        "v=0\r\no=p 5 9 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\nm=audio 0 RTP/AVP 0\r\n";
     assert_int_equal(ue_sdp_stream(port0, (int)strlen(port0), &bad), UE_SDP_NO_AUDIO); /* port 0: rejected */
 }
 
@@ -525,8 +558,7 @@ typedef bool (*dialog_fn)(ue_call_state_t, ue_call_event_t, ue_call_state_t *);
 typedef bool (*key_fn)(ue_key_state_t, ue_key_event_t, ue_key_state_t *);
 
 /* Walks events from a state: each must be accepted and lead where `want` says (a path through the diagram). */
-static void dialog_path(dialog_fn f, ue_call_state_t s, const ue_call_event_t *ev, const ue_call_state_t *want,
-                        int n)
+static void dialog_path(dialog_fn f, ue_call_state_t s, const ue_call_event_t *ev, const ue_call_state_t *want, int n)
 {
     for (int i = 0; i < n; i++) {
         ue_call_state_t to = UE_CS_COUNT;
@@ -633,10 +665,10 @@ static void test_fsm_caller(void **state)
 {
     (void)state;
     /* 100rel call: 183 without tag first, then the tagged one, 2xx (and its retransmission), BYE */
-    const ue_call_event_t e1[] = {UE_EV_1XX, UE_EV_1XX_DIALOG, UE_EV_1XX_DIALOG, UE_EV_2XX, UE_EV_2XX,
-                                  UE_EV_HANGUP, UE_EV_2XX, UE_EV_END};
-    const ue_call_state_t s1[] = {UE_CS_PROCEEDING, UE_CS_EARLY, UE_CS_EARLY, UE_CS_CONFIRMED, UE_CS_CONFIRMED,
-                                  UE_CS_ENDING, UE_CS_ENDING, UE_CS_ENDED};
+    const ue_call_event_t e1[] = {UE_EV_1XX, UE_EV_1XX_DIALOG, UE_EV_1XX_DIALOG, UE_EV_2XX,
+                                  UE_EV_2XX, UE_EV_HANGUP,     UE_EV_2XX,        UE_EV_END};
+    const ue_call_state_t s1[] = {UE_CS_PROCEEDING, UE_CS_EARLY,  UE_CS_EARLY,  UE_CS_CONFIRMED,
+                                  UE_CS_CONFIRMED,  UE_CS_ENDING, UE_CS_ENDING, UE_CS_ENDED};
     dialog_path(ue_fsm_caller, UE_CS_INVITING, e1, s1, 8);
     /* straight to 200 after one challenge */
     const ue_call_event_t e2[] = {UE_EV_CHALLENGE, UE_EV_2XX};
@@ -674,8 +706,8 @@ static void test_fsm_callee(void **state)
 {
     (void)state;
     const ue_call_event_t e1[] = {UE_EV_PRACK, UE_EV_RING, UE_EV_ANSWER, UE_EV_ACK, UE_EV_HANGUP, UE_EV_END};
-    const ue_call_state_t s1[] = {UE_CS_EARLY, UE_CS_RINGING, UE_CS_ANSWERED, UE_CS_CONFIRMED, UE_CS_ENDING,
-                                  UE_CS_ENDED};
+    const ue_call_state_t s1[] = {UE_CS_EARLY,     UE_CS_RINGING, UE_CS_ANSWERED,
+                                  UE_CS_CONFIRMED, UE_CS_ENDING,  UE_CS_ENDED};
     dialog_path(ue_fsm_callee, UE_CS_EARLY_UNACKED, e1, s1, 6);
     /* the key offer overtook the PRACK: ringing first, the PRACK still accepted there */
     const ue_call_event_t e2[] = {UE_EV_RING, UE_EV_PRACK, UE_EV_ANSWER};
@@ -701,8 +733,8 @@ static void test_fsm_callee(void **state)
     assert_true(dialog_ignores(ue_fsm_callee, UE_CS_CONFIRMED, UE_EV_CANCELLED));
     assert_true(dialog_ignores(ue_fsm_callee, UE_CS_RINGING, UE_EV_RING));
     assert_true(dialog_ignores(ue_fsm_callee, UE_CS_RINGING, UE_EV_HANGUP)); /* before the answer: 480, not BYE */
-    const ue_call_event_t theirs[] = {UE_EV_1XX, UE_EV_1XX_DIALOG, UE_EV_2XX, UE_EV_CHALLENGE, UE_EV_REJECTED,
-                                      UE_EV_GIVE_UP};
+    const ue_call_event_t theirs[] = {UE_EV_1XX,       UE_EV_1XX_DIALOG, UE_EV_2XX,
+                                      UE_EV_CHALLENGE, UE_EV_REJECTED,   UE_EV_GIVE_UP};
     for (int st = 0; st < UE_CS_COUNT; st++)
         for (int i = 0; i < 6; i++)
             assert_true(dialog_ignores(ue_fsm_callee, st, theirs[i]));
@@ -757,8 +789,8 @@ static void test_fsm_keys(void **state)
     /* a second UPDATE while the first one's key is fetched is not expected ("key offer not expected now") */
     assert_true(key_ignores(ue_fsm_callee_key, UE_KEY_FETCHING, UE_KEV_OFFER));
     /* the caller's events mean nothing to a callee */
-    const ue_key_event_t theirs[] = {UE_KEV_TAGGED, UE_KEV_UNTAGGED, UE_KEV_PRACKED, UE_KEV_KEY, UE_KEV_OFFER_SENT,
-                                     UE_KEV_ANSWERED};
+    const ue_key_event_t theirs[] = {UE_KEV_TAGGED, UE_KEV_UNTAGGED,   UE_KEV_PRACKED,
+                                     UE_KEV_KEY,    UE_KEV_OFFER_SENT, UE_KEV_ANSWERED};
     for (int st = 0; st < UE_KEY_COUNT; st++)
         for (int i = 0; i < 6; i++)
             assert_true(key_ignores(ue_fsm_callee_key, st, theirs[i]));
@@ -767,15 +799,24 @@ static void test_fsm_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sdp_bodies),     cmocka_unit_test(test_suite_selection),
-        cmocka_unit_test(test_bad_offers),     cmocka_unit_test(test_answer_check),
-        cmocka_unit_test(test_kdf_per_direction), cmocka_unit_test(test_ulaw),
-        cmocka_unit_test(test_wav_io),         cmocka_unit_test(test_tone),
-        cmocka_unit_test(test_dialog_requests), cmocka_unit_test(test_ladder),
-        cmocka_unit_test(test_conf),           cmocka_unit_test(test_offer_callee_modes),
-        cmocka_unit_test(test_offer_caller_bodies), cmocka_unit_test(test_offer_directions),
-        cmocka_unit_test(test_sdp_streams),    cmocka_unit_test(test_fsm_tables),
-        cmocka_unit_test(test_fsm_caller),     cmocka_unit_test(test_fsm_callee),
+        cmocka_unit_test(test_sdp_bodies),
+        cmocka_unit_test(test_suite_selection),
+        cmocka_unit_test(test_bad_offers),
+        cmocka_unit_test(test_answer_check),
+        cmocka_unit_test(test_kdf_per_direction),
+        cmocka_unit_test(test_ulaw),
+        cmocka_unit_test(test_wav_io),
+        cmocka_unit_test(test_tone),
+        cmocka_unit_test(test_dialog_requests),
+        cmocka_unit_test(test_ladder),
+        cmocka_unit_test(test_conf),
+        cmocka_unit_test(test_offer_callee_modes),
+        cmocka_unit_test(test_offer_caller_bodies),
+        cmocka_unit_test(test_offer_directions),
+        cmocka_unit_test(test_sdp_streams),
+        cmocka_unit_test(test_fsm_tables),
+        cmocka_unit_test(test_fsm_caller),
+        cmocka_unit_test(test_fsm_callee),
         cmocka_unit_test(test_fsm_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

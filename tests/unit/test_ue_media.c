@@ -133,8 +133,8 @@ static void test_srtp_receiver_refuses(void **state)
     ue_media_t *x = new_media(b), *y = new_media(b);
     keys(x, y, MSRTP_SUITE_AEAD_AES_128_GCM);
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(ue_media_port(y)),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in to = {
+        .sin_family = AF_INET, .sin_port = htons(ue_media_port(y)), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     uint8_t rtp[12 + 160] = {0x80, 0x00, 0x00, 0x01, 0, 0, 0, 160, 1, 2, 3, 4};
     assert_int_equal(sendto(fd, rtp, sizeof rtp, 0, (struct sockaddr *)&to, sizeof to), (ssize_t)sizeof rtp);
     uint8_t junk[3] = {1, 2, 3};
