@@ -28,16 +28,16 @@
 #define AS_DEFAULT_SUBSCRIPTION_SOURCE "hss" /* the Sh repository data is the subscription's home */
 #define AS_DEFAULT_ATTACHMENT_SOURCE "any"   /* T-ADS covers EUTRAN and NR, the UDM only 5GS: either may say yes */
 #define AS_FQDN_MAX 255                      /* RFC 6733 DiameterIdentity */
-#define AS_LOOKUP_TIMEOUT_MS_MAX 10000        /* the caller's INVITE waits this long at most */
-#define AS_MAX_TXNS_MIN 64                     /* below this a single call's retransmissions could fill it */
-#define AS_MAX_CALLS_MAX 10000000              /* 10 M records: about 2 GB of call table, beyond any one box */
+#define AS_LOOKUP_TIMEOUT_MS_MAX 10000       /* the caller's INVITE waits this long at most */
+#define AS_MAX_TXNS_MIN 64                   /* below this a single call's retransmissions could fill it */
+#define AS_MAX_CALLS_MAX 10000000            /* 10 M records: about 2 GB of call table, beyond any one box */
 #define AS_LAG_MARK_MS_MAX 10000
 #define AS_AGE_MARK_MS_MAX 10000
 #define AS_RETRY_AFTER_S_MAX 3600
-_Static_assert(SIP_TXN_MAX_DEFAULT == 262144 && CALL_TABLE_MAX_DEFAULT == 200000 &&
-               CALL_IDLE_MS_DEFAULT == 3600000 && PROXY_MAX_PENDING_CHECKS_DEFAULT == 1000,
+_Static_assert(SIP_TXN_MAX_DEFAULT == 262144 && CALL_TABLE_MAX_DEFAULT == 200000 && CALL_IDLE_MS_DEFAULT == 3600000 &&
+                   PROXY_MAX_PENDING_CHECKS_DEFAULT == 1000,
                "--help states these defaults");
-#define AS_TIMER_C_S_DEFAULT 180             /* RFC 3261 §16.6 step 11: "greater than 3 minutes" */
+#define AS_TIMER_C_S_DEFAULT 180 /* RFC 3261 §16.6 step 11: "greater than 3 minutes" */
 #define AS_TIMER_C_S_MAX 3600
 #define AS_CALL_IDLE_S_MAX (7 * 86400)
 #define AS_MAX_PENDING_CHECKS_MAX 1000000
@@ -125,8 +125,7 @@ static const cli_option_t as_options[] = {
 static const char as_epilogue[] =
     "Registrar (RFC 3261 §10.3) and transaction-stateful proxy (§16) that keeps or strips +u.mihua.voenc on\n"
     "INVITEs after the encryption checks over Sh and SBI (DESIGN §3). SBI: GET /as/v1/calls/{callId}, GET /metrics.\n"
-    "Config file only: diameter_identity, diameter_realm, udm_ca, checks (false disables the lookups).\n"
-    SBI_AUTH_HELP
+    "Config file only: diameter_identity, diameter_realm, udm_ca, checks (false disables the lookups).\n" SBI_AUTH_HELP
     "\n"
     "Diameter (RFC 6733 §2.8, §6.1): where the AS connects is separate from where a UDR is addressed.\n"
     "diameter_peers lists the peers (1-8; priority 1-32, lower first, default 1): a UDR goes to the OPEN peer\n"
@@ -197,8 +196,8 @@ static bool fqdn_ok(const char *s)
     if (s == NULL || *s == '\0' || strlen(s) > AS_FQDN_MAX || *s == '.')
         return false;
     for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.'
-              || *s == '-' || *s == '_'))
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '.' ||
+              *s == '-' || *s == '_'))
             return false;
     return true;
 }
@@ -324,7 +323,10 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
         {.name = "priority", .type = CFG_INT, .min = 1, .max = AS_PEER_PRIORITY_MAX},
     };
     const cfg_field_t fields[] = {
-        {.name = "diameter_peers", .type = CFG_OBJECT_LIST, .dst = &c->diameter_peers, .sub = peer_fields,
+        {.name = "diameter_peers",
+         .type = CFG_OBJECT_LIST,
+         .dst = &c->diameter_peers,
+         .sub = peer_fields,
          .n_sub = sizeof peer_fields / sizeof peer_fields[0]},
         {.name = "destination_realm", .type = CFG_STRING, .dst = &c->destination_realm},
         {.name = "destination_host", .type = CFG_STRING, .dst = &c->destination_host},
@@ -339,13 +341,22 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
         {.name = "udm_ca", .type = CFG_STRING, .dst = &c->udm_ca},
         {.name = "subscription_source", .type = CFG_STRING, .dst = &c->subscription_source, .choices = policies},
         {.name = "attachment_source", .type = CFG_STRING, .dst = &c->attachment_source, .choices = policies},
-        {.name = "lookup_timeout_ms", .type = CFG_INT, .dst = &c->lookup_timeout_ms, .min = 1,
+        {.name = "lookup_timeout_ms",
+         .type = CFG_INT,
+         .dst = &c->lookup_timeout_ms,
+         .min = 1,
          .max = AS_LOOKUP_TIMEOUT_MS_MAX},
         {.name = "checks", .type = CFG_BOOL, .dst = &c->checks},
-        {.name = "max_transactions", .type = CFG_INT, .dst = &c->max_transactions, .min = AS_MAX_TXNS_MIN,
+        {.name = "max_transactions",
+         .type = CFG_INT,
+         .dst = &c->max_transactions,
+         .min = AS_MAX_TXNS_MIN,
          .max = SIP_TXN_MAX_LIMIT},
         {.name = "max_calls", .type = CFG_INT, .dst = &c->max_calls, .min = 1, .max = AS_MAX_CALLS_MAX},
-        {.name = "overload_transactions_pct", .type = CFG_INT, .dst = &c->overload_transactions_pct, .min = 1,
+        {.name = "overload_transactions_pct",
+         .type = CFG_INT,
+         .dst = &c->overload_transactions_pct,
+         .min = 1,
          .max = 100},
         {.name = "overload_calls_pct", .type = CFG_INT, .dst = &c->overload_calls_pct, .min = 1, .max = 100},
         {.name = "overload_lag_ms", .type = CFG_INT, .dst = &c->overload_lag_ms, .min = 0, .max = AS_LAG_MARK_MS_MAX},
@@ -354,17 +365,29 @@ as_conf_result_t as_conf_parse(as_conf_t *c, int argc, char **argv)
         {.name = "sip_dialog_port", .type = CFG_INT, .dst = &c->sip_dialog_port, .min = 0, .max = 65535},
         {.name = "timer_c_s", .type = CFG_INT, .dst = &c->timer_c_s, .min = 1, .max = AS_TIMER_C_S_MAX},
         {.name = "call_idle_s", .type = CFG_INT, .dst = &c->call_idle_s, .min = 1, .max = AS_CALL_IDLE_S_MAX},
-        {.name = "max_pending_checks", .type = CFG_INT, .dst = &c->max_pending_checks, .min = 1,
+        {.name = "max_pending_checks",
+         .type = CFG_INT,
+         .dst = &c->max_pending_checks,
+         .min = 1,
          .max = AS_MAX_PENDING_CHECKS_MAX},
         {.name = "facts_cache", .type = CFG_BOOL, .dst = &c->facts_cache},
         {.name = "facts_max_age_ms", .type = CFG_INT, .dst = &c->facts_max_age_ms, .min = 1000, .max = 86400000},
         {.name = "sip_auth", .type = CFG_BOOL, .dst = &c->sip_auth},
-        {.name = "sip_auth_algorithms", .type = CFG_STRING_LIST, .dst = &c->sip_auth_algorithms,
-         .choices = digest_algs, .aux = &c->n_sip_auth_algorithms},
+        {.name = "sip_auth_algorithms",
+         .type = CFG_STRING_LIST,
+         .dst = &c->sip_auth_algorithms,
+         .choices = digest_algs,
+         .aux = &c->n_sip_auth_algorithms},
         {.name = "sip_realm", .type = CFG_STRING, .dst = &c->sip_realm},
-        {.name = "sip_nonce_lifetime_s", .type = CFG_INT, .dst = &c->sip_nonce_lifetime_s, .min = 1,
+        {.name = "sip_nonce_lifetime_s",
+         .type = CFG_INT,
+         .dst = &c->sip_nonce_lifetime_s,
+         .min = 1,
          .max = AS_NONCE_LIFETIME_S_MAX},
-        {.name = "max_aors_per_source", .type = CFG_INT, .dst = &c->max_aors_per_source, .min = 1,
+        {.name = "max_aors_per_source",
+         .type = CFG_INT,
+         .dst = &c->max_aors_per_source,
+         .min = 1,
          .max = AS_MAX_AORS_PER_SOURCE_MAX},
         {.name = "subscribers", .type = CFG_STRING, .dst = &c->subscribers_path},
         {.name = "store", .type = CFG_STRING, .dst = &c->store_path},
@@ -453,18 +476,32 @@ void as_conf_free(as_conf_t *c)
     memset(c, 0, sizeof *c);
 }
 
+bool as_conf_uses_hss(const as_conf_t *c)
+{
+    return c->checks &&
+           (c->checks_conf.subscription_source != AS_POLICY_UDM || c->checks_conf.attachment_source != AS_POLICY_UDM);
+}
+
 void as_conf_sip_auth(const as_conf_t *c, sip_auth_conf_t *out)
 {
-    *out = (sip_auth_conf_t){.realm = c->sip_realm, .nonce_lifetime_s = (unsigned)c->sip_nonce_lifetime_s,
-                             .algs = c->sip_algs, .n_algs = c->n_sip_algs, .subscribers_path = c->subscribers_path,
-                             .store_path = c->store_path, .max_bytes = (size_t)c->subs_max_bytes};
+    *out = (sip_auth_conf_t){.realm = c->sip_realm,
+                             .nonce_lifetime_s = (unsigned)c->sip_nonce_lifetime_s,
+                             .algs = c->sip_algs,
+                             .n_algs = c->n_sip_algs,
+                             .subscribers_path = c->subscribers_path,
+                             .store_path = c->store_path,
+                             .max_bytes = (size_t)c->subs_max_bytes};
 }
 
 void as_conf_proxy(const as_conf_t *c, proxy_conf_t *out)
 {
-    *out = (proxy_conf_t){.host = c->sip_host, .port = c->sip_port, .limits = &c->limits, .overload = &c->overload,
+    *out = (proxy_conf_t){.host = c->sip_host,
+                          .port = c->sip_port,
+                          .limits = &c->limits,
+                          .overload = &c->overload,
                           .timer_c_ms = (unsigned)c->timer_c_s * 1000u,
                           .call_idle_ms = (uint64_t)c->call_idle_s * 1000u,
                           .max_pending_checks = (size_t)c->max_pending_checks,
-                          .dialog_socket = c->sip_dialog_port >= 0, .dialog_port = (int)c->sip_dialog_port};
+                          .dialog_socket = c->sip_dialog_port >= 0,
+                          .dialog_port = (int)c->sip_dialog_port};
 }

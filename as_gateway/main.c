@@ -3,8 +3,9 @@
  *
  * Wiring only: settings (as_conf), metrics, the encryption checks (as_checks: Sh to the HSS, SBI to the UDM), the
  * subscriber store and SIP Digest (sip_auth), the registrar, the call table, the SIP proxy (proxy) and the SBI port
- * (as_kms_api), on one libevent loop. freeDiameter answers arrive on its own threads and are handed to this loop, hence evthread_use_pthreads() first. SIGTERM:
- * new INVITEs get 503, the SBI drains, INVITEs in progress get their answers (bounded), exit 0. SIGHUP: logged.
+ * (as_kms_api), on one libevent loop. freeDiameter answers arrive on its own threads and are handed to this loop,
+ * hence evthread_use_pthreads() first. SIGTERM: new INVITEs get 503, the SBI drains, INVITEs in progress get their
+ * answers (bounded), exit 0. SIGHUP: logged.
  */
 #include <event2/event.h>
 #include <event2/thread.h>
@@ -18,9 +19,9 @@
 #include "diameter/diam_node.h"
 #include "proxy.h"
 
-#define AS_DRAIN_POLL_MS 50      /* how often a draining AS looks whether it is done */
-#define AS_DRAIN_MAX_MS 5000     /* INVITEs still unanswered after this are abandoned (their callers time out) */
-#define AS_HSS_WAIT_MS 3000      /* READY waits this long for the Sh peer (then: reconnects, calls go on plain) */
+#define AS_DRAIN_POLL_MS 50  /* how often a draining AS looks whether it is done */
+#define AS_DRAIN_MAX_MS 5000 /* INVITEs still unanswered after this are abandoned (their callers time out) */
+#define AS_HSS_WAIT_MS 3000  /* READY waits this long for the Sh peer (then: reconnects, calls go on plain) */
 
 typedef struct {
     struct event_base *base;
@@ -37,7 +38,10 @@ typedef struct {
     bool sbi_drained;
 } as_app_t;
 
-static void on_sbi_drained(void *arg) { ((as_app_t *)arg)->sbi_drained = true; }
+static void on_sbi_drained(void *arg)
+{
+    ((as_app_t *)arg)->sbi_drained = true;
+}
 
 static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -61,13 +65,6 @@ static void on_stop(void *arg)
         event_base_loopbreak(app->base);
 }
 
-/* A Diameter node runs (and listens on diameter_port) only when some policy asks the HSS. */
-static bool uses_hss(const as_conf_t *c, const as_app_t *app)
-{
-    return app->checks && (c->checks_conf.subscription_source != AS_POLICY_UDM ||
-                           c->checks_conf.attachment_source != AS_POLICY_UDM);
-}
-
 /* Everything that listens or connects. Returns 0, or 1 with the reason on stderr. */
 static int open_all(const as_conf_t *c, as_app_t *app)
 {
@@ -86,7 +83,7 @@ static int open_all(const as_conf_t *c, as_app_t *app)
     registrar_set_source_cap(app->reg, (size_t)c->max_aors_per_source);
     if (c->checks && !(app->checks = as_checks_new(app->base, &c->checks_conf, app->metrics, err, sizeof err)))
         return fprintf(stderr, "mihua-as: encryption checks: %s\n", err), 1;
-    if (uses_hss(c, app) && as_checks_wait_hss(app->checks, AS_HSS_WAIT_MS) != 0)
+    if (as_conf_uses_hss(c) && as_checks_wait_hss(app->checks, AS_HSS_WAIT_MS) != 0)
         log_warn("as", "no Diameter peer connected yet: HSS lookups fail (calls go on plain) until one is");
     as_conf_proxy(c, &pc);
     pc.base = app->base, pc.reg = app->reg, pc.auth = app->auth, pc.calls = app->calls, pc.checks = app->checks;
@@ -106,7 +103,7 @@ static int open_all(const as_conf_t *c, as_app_t *app)
 static int serve(const as_conf_t *c, as_app_t *app)
 {
     char ready[8 * SBI_HOST_MAX + 128], diam[SBI_HOST_MAX + 8], sip[2 * SBI_HOST_MAX + 32]; /* diam: as bound */
-    if (!uses_hss(c, app) || c->diameter_port == 0 ||
+    if (!as_conf_uses_hss(c) || c->diameter_port == 0 ||
         diam_listen_wait((int)c->diameter_port, DIAM_LISTEN_WAIT_MS, diam, sizeof diam) != 0)
         snprintf(diam, sizeof diam, "%s:%ld", c->sip_host, c->diameter_port);
     proxy_listen_text(app->proxy, sip, sizeof sip);
@@ -137,7 +134,7 @@ int main(int argc, char **argv)
         event_free(app.drain_ev);
     sbi_server_free(app.srv); /* before the routes' owner */
     as_kms_api_free(app.kms);
-    proxy_free(app.proxy);    /* before the checks: cancels pending ones */
+    proxy_free(app.proxy); /* before the checks: cancels pending ones */
     as_checks_free(app.checks);
     call_table_free(app.calls);
     registrar_free(app.reg);

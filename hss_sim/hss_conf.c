@@ -56,10 +56,10 @@ static const char hss_epilogue[] =
     "POST /admin/v1/reload, GET /admin/v1/sh-subscriptions (Sh subscriptions held), GET /metrics (Prometheus text),\n"
     "GET/DELETE /admin/v1/exchanges (request journal), POST/GET/DELETE /admin/v1/faults (fault injection, on UDR\n"
     "and SNR), POST/GET/DELETE /admin/v1/captures[/{id}[/file]] (dumpcap on the Diameter port, pcapng download).\n"
-    "Sh: UDR (306); SNR (308) subscribes an AS to RepositoryData/IMSPublicIdentity, PNR (309) pushes changes.\n"
-    SBI_AUTH_HELP
-    "\n"
-    "Prints 'READY mihua-hss diameter=ID@ADDR:PORT admin=URL realm=REALM[ admin_auth=off]' once listening. SIGHUP imports the\n"
+    "Sh: UDR (306); SNR (308) subscribes an AS to RepositoryData/IMSPublicIdentity, PNR (309) pushes "
+    "changes.\n" SBI_AUTH_HELP "\n"
+    "Prints 'READY mihua-hss diameter=ID@ADDR:PORT admin=URL realm=REALM[ admin_auth=off]' once listening. SIGHUP "
+    "imports the\n"
     "subscriber file again (a bad file changes nothing); SIGTERM stops. Exit codes: 0 ok, 1 runtime failure, 2 bad\n"
     "usage or config.\n";
 
@@ -73,12 +73,18 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
         {.name = "tc_timer", .type = CFG_INT, .dst = &c->tc_timer, .min = 1, .max = 3600},
         {.name = "tw_timer", .type = CFG_INT, .dst = &c->tw_timer, .min = 6, .max = 3600},
         {.name = "dispatch_threads", .type = CFG_INT, .dst = &c->dispatch_threads, .min = 1, .max = 64},
-        {.name = "accept_workers", .type = CFG_INT, .dst = &c->accept_workers, .min = 1,
+        {.name = "accept_workers",
+         .type = CFG_INT,
+         .dst = &c->accept_workers,
+         .min = 1,
          .max = DIAM_ACCEPT_WORKERS_MAX},
         {.name = "subscribers", .type = CFG_STRING, .dst = &c->subscribers_path},
         {.name = "store", .type = CFG_STRING, .dst = &c->store_path},
         {.name = "service_indication", .type = CFG_STRING, .dst = &c->service_indication},
-        {.name = "sh_subscription_max_s", .type = CFG_INT, .dst = &c->sh_subscription_max_s, .min = 1,
+        {.name = "sh_subscription_max_s",
+         .type = CFG_INT,
+         .dst = &c->sh_subscription_max_s,
+         .min = 1,
          .max = HSS_NOTIF_EXPIRY_MAX_S},
         {.name = "log_level", .type = CFG_STRING, .dst = &c->log_level_name, .choices = log_levels},
         {.name = "fd_debug", .type = CFG_BOOL, .dst = &c->fd_debug},
@@ -130,6 +136,19 @@ hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv)
     if (sbi_auth_conf_finish(&c->auth, "mihua-hss", "admin_listen", c->admin_host) != 0)
         return HSS_CONF_BAD;
     return HSS_CONF_OK;
+}
+
+diam_node_conf_t hss_conf_node(const hss_conf_t *c)
+{
+    return (diam_node_conf_t){.identity = c->identity,
+                              .realm = c->realm,
+                              .port = (int)c->port,
+                              .accept_realm = c->realm,
+                              .tc_timer = (int)c->tc_timer,
+                              .tw_timer = (int)c->tw_timer,
+                              .fd_debug = c->fd_debug,
+                              .app_threads = (int)c->dispatch_threads,
+                              .accept_workers = (int)c->accept_workers};
 }
 
 void hss_conf_free(hss_conf_t *c)

@@ -11,26 +11,27 @@
 
 #include "core/listen_guard.h"
 #include "core/log.h"
+#include "diameter/diam_node.h"
 #include "sbi/sbi_auth.h"
 #include "sbi/sbi_url.h"
 
 typedef struct {
     char *config_path;
     char *subscribers_path;
-    char *store_path; /* subscriber database; NULL: next to the subscriber file */
-    long subs_max_bytes; /* subscribers_max_bytes: a larger subscriber file is refused unread */
-    char *identity;           /* Origin-Host */
-    char *realm;              /* Origin-Realm; peers of this realm are accepted */
-    long port;                /* Diameter listen port */
-    char *admin_listen;       /* admin API (HTTP/2 h2c) "ADDR:PORT"; port 0 = any free port (READY tells) */
+    char *store_path;              /* subscriber database; NULL: next to the subscriber file */
+    long subs_max_bytes;           /* subscribers_max_bytes: a larger subscriber file is refused unread */
+    char *identity;                /* Origin-Host */
+    char *realm;                   /* Origin-Realm; peers of this realm are accepted */
+    long port;                     /* Diameter listen port */
+    char *admin_listen;            /* admin API (HTTP/2 h2c) "ADDR:PORT"; port 0 = any free port (READY tells) */
     char admin_host[SBI_HOST_MAX]; /* parsed from admin_listen */
     uint16_t admin_port;
-    long tc_timer;            /* freeDiameter reconnect timer, seconds */
-    long tw_timer;            /* freeDiameter watchdog timer, seconds */
-    long dispatch_threads;    /* freeDiameter AppServThreads: threads answering UDRs */
-    long journal_size;        /* request journal entries (lib/core/journal.h) */
-    long accept_workers;      /* connections waited on for their CER at once (diam_node.h) */
-    char *service_indication; /* RepositoryData key meaning "subscribed to voice encryption" */
+    long tc_timer;              /* freeDiameter reconnect timer, seconds */
+    long tw_timer;              /* freeDiameter watchdog timer, seconds */
+    long dispatch_threads;      /* freeDiameter AppServThreads: threads answering UDRs */
+    long journal_size;          /* request journal entries (lib/core/journal.h) */
+    long accept_workers;        /* connections waited on for their CER at once (diam_node.h) */
+    char *service_indication;   /* RepositoryData key meaning "subscribed to voice encryption" */
     long sh_subscription_max_s; /* longest Sh subscription (SNR Expiry-Time) granted */
     char *log_level_name;
     log_level_t log_level;
@@ -41,11 +42,14 @@ typedef struct {
 
 typedef enum {
     HSS_CONF_OK = 0,
-    HSS_CONF_EXIT_OK,   /* --help or --version printed; exit 0 */
-    HSS_CONF_BAD,       /* reason printed on stderr; exit 2 */
+    HSS_CONF_EXIT_OK, /* --help or --version printed; exit 0 */
+    HSS_CONF_BAD,     /* reason printed on stderr; exit 2 */
 } hss_conf_result_t;
 
 hss_conf_result_t hss_conf_parse(hss_conf_t *c, int argc, char **argv);
 void hss_conf_free(hss_conf_t *c);
+
+/* The Diameter node the configuration describes: our identity and realm, listen port, timers, threads. */
+diam_node_conf_t hss_conf_node(const hss_conf_t *c);
 
 #endif

@@ -41,9 +41,15 @@ static void on_reload(void *arg)
         log_info("hss", "reloaded %s", sub_store_path(app->store));
 }
 
-static void on_drained(void *arg) { event_base_loopbreak(((hss_app_t *)arg)->base); }
+static void on_drained(void *arg)
+{
+    event_base_loopbreak(((hss_app_t *)arg)->base);
+}
 
-static void on_stop(void *arg) { sbi_server_drain(((hss_app_t *)arg)->admin_srv, on_drained, arg); }
+static void on_stop(void *arg)
+{
+    sbi_server_drain(((hss_app_t *)arg)->admin_srv, on_drained, arg);
+}
 
 static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, metrics_t *metrics)
 {
@@ -69,8 +75,8 @@ static int serve(const hss_conf_t *conf, hss_app_t *app, const sh_dict_t *dict, 
         char bound[SBI_HOST_MAX + 8]; /* what freeDiameter bound, from the socket (1.2.1: every address) */
         if (diam_listen_wait((int)conf->port, DIAM_LISTEN_WAIT_MS, bound, sizeof bound) != 0)
             snprintf(bound, sizeof bound, "?:%ld", conf->port);
-        snprintf(ready, sizeof ready, "READY mihua-hss diameter=%s@%s admin=http://%s:%u realm=%s%s",
-                 conf->identity, bound, conf->admin_host, (unsigned)sbi_server_port(app->admin_srv), conf->realm,
+        snprintf(ready, sizeof ready, "READY mihua-hss diameter=%s@%s admin=http://%s:%u realm=%s%s", conf->identity,
+                 bound, conf->admin_host, (unsigned)sbi_server_port(app->admin_srv), conf->realm,
                  sbi_auth_ready(&conf->auth));
         rc = daemon_run(&d, ready);
     }
@@ -89,10 +95,7 @@ static int run(const hss_conf_t *conf, hss_app_t *app)
 {
     char err[256];
     sh_dict_t dict;
-    diam_node_conf_t dc = {.identity = conf->identity, .realm = conf->realm, .port = (int)conf->port,
-                           .accept_realm = conf->realm, .tc_timer = (int)conf->tc_timer,
-                           .tw_timer = (int)conf->tw_timer, .fd_debug = conf->fd_debug,
-                           .app_threads = (int)conf->dispatch_threads, .accept_workers = (int)conf->accept_workers};
+    diam_node_conf_t dc = hss_conf_node(conf);
     metrics_t *metrics = metrics_new();
     sbi_server_config_t scfg = {.name = "hss-admin", .metrics = metrics, .max_body = SUB_ADMIN_MAX_BODY};
     sbi_server_config_limits(&scfg, &conf->limits);

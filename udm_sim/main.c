@@ -33,9 +33,9 @@ typedef struct {
     sub_admin_t *admin;
     sim_admin_t *sim;   /* request journal and fault rules (DESIGN §8) */
     sbi_sim_t *sbi_sim; /* ... applied to the SBI server */
-    sbi_auth_t *auth; /* the admin listener's bearer token */
+    sbi_auth_t *auth;   /* the admin listener's bearer token */
     metrics_t *metrics; /* the listeners' counters, on the admin API's GET /metrics */
-    int draining; /* servers still draining after SIGTERM */
+    int draining;       /* servers still draining after SIGTERM */
 } udm_app_t;
 
 static void on_reload(void *arg)
@@ -82,13 +82,14 @@ static int serve(const udm_conf_t *conf, udm_app_t *app, SSL_CTX *tls)
     app->srv = sbi_server_new(app->base, &sc);
     app->admin_srv = sbi_server_new(app->base, &ac);
     app->nudm = app->srv ? udm_nudm_new(app->srv, app->store, conf->amf_instance_id, app->metrics) : NULL;
-    app->notif = app->nudm ? udm_notif_new(app->base, app->srv, app->store, app->nudm, conf->subs_max_s,
-                                           app->metrics) : NULL;
+    app->notif =
+        app->nudm ? udm_notif_new(app->base, app->srv, app->store, app->nudm, conf->subs_max_s, app->metrics) : NULL;
     app->admin = app->admin_srv ? sub_admin_new(app->admin_srv, app->store, app->metrics, on_admin_change, app) : NULL;
     sim_capture_conf_t cap = {.program = "mihua-udm", .host = conf->listen_host, .sbi = app->srv, .tls = tls};
     app->sim = app->admin_srv ? sim_admin_new(app->admin_srv, (size_t)conf->journal_size, &cap) : NULL;
-    app->sbi_sim = app->sim && app->srv ? sbi_sim_new(app->srv, sim_admin_journal(app->sim),
-                                                      sim_admin_faults(app->sim), app->store) : NULL;
+    app->sbi_sim = app->sim && app->srv
+                       ? sbi_sim_new(app->srv, sim_admin_journal(app->sim), sim_admin_faults(app->sim), app->store)
+                       : NULL;
     app->auth = app->admin ? sbi_auth_attach(app->admin_srv, &conf->auth, app->metrics, "udm-admin", NULL) : NULL;
     if (!app->notif || !app->auth || !app->sbi_sim ||
         sbi_server_listen(app->srv, conf->listen_host, conf->listen_port) != 0 ||
@@ -105,15 +106,10 @@ static int serve(const udm_conf_t *conf, udm_app_t *app, SSL_CTX *tls)
 int main(int argc, char **argv)
 {
     udm_conf_t conf;
-    switch (udm_conf_parse(&conf, argc, argv)) {
-    case UDM_CONF_EXIT_OK:
+    udm_conf_result_t cr = udm_conf_parse(&conf, argc, argv);
+    if (cr != UDM_CONF_OK) {
         udm_conf_free(&conf);
-        return 0;
-    case UDM_CONF_BAD:
-        udm_conf_free(&conf);
-        return 2;
-    case UDM_CONF_OK:
-        break;
+        return cr == UDM_CONF_EXIT_OK ? 0 : 2;
     }
     log_set_level(conf.log_level);
     signal(SIGPIPE, SIG_IGN); /* a peer that closes mid-write is a connection error, not a reason to die */
@@ -133,7 +129,8 @@ int main(int argc, char **argv)
     else
         rc = serve(&conf, &app, tls);
 
-    sbi_server_free(app.srv); sbi_server_free(app.admin_srv); /* before the routes' owners */
+    sbi_server_free(app.srv);
+    sbi_server_free(app.admin_srv); /* before the routes' owners */
     udm_notif_free(app.notif);
     udm_nudm_free(app.nudm);
     sub_admin_free(app.admin);
